@@ -32,6 +32,7 @@ const COMMITTED_ENTRIES_BYTES_MAX = 64 * 1024 * 1024;
 
 interface PendingConfChange {
   readonly index: number;
+  readonly term: number;
   readonly change: ConfChange;
 }
 
@@ -116,7 +117,7 @@ export class RaftNode {
     for (let lo = storage.firstIndex(); lo <= last;) {
       const batch = storage.entries(lo, last + 1, 4 * 1024 * 1024);
       invariant(batch.length > 0, () => `storage: entries(${lo}, ${last + 1}) returned at least one entry`);
-      this.trackConfChanges(batch);
+      this.trackConfChanges(batch, true);
       lo = (batch[batch.length - 1] as Entry).index + 1;
     }
     this.applyCommittedConfChanges();
@@ -589,14 +590,13 @@ export class RaftNode {
       respond({ reject: false, index: this.log.committed, hintIndex: 0, hintTerm: 0 });
       return;
     }
-    const firstNew = m.prevIndex + 1;
     const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
     if (lastNew === undefined) {
       const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
       respond({ reject: true, index: m.prevIndex, hintIndex: hint.index, hintTerm: hint.term });
       return;
     }
-    if (m.entries.length > 0) this.trackConfChanges(m.entries, firstNew);
+    if (m.entries.length > 0) this.trackConfChanges(m.entries);
     this.matchedThisTerm = Math.max(this.matchedThisTerm, lastNew);
     this.commitTo(Math.min(m.commit, lastNew));
     respond({ reject: false, index: lastNew, hintIndex: 0, hintTerm: 0 });
@@ -652,12 +652,18 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- configuration
 
-  /** Records the change entries among newly appended ones (a truncated suffix is gone). */
-  private trackConfChanges(entries: readonly Entry[], firstIndex = (entries[0] as Entry).index): void {
-    this.pendingConfChanges = this.pendingConfChanges.filter((p) => p.index < firstIndex);
+  /**
+   * Records the change entries among newly appended ones. A pending change is kept
+   * only while the log still holds it (same index and term): an append that truncated
+   * a suffix took the changes in it away. Recovery passes every entry after the
+   * snapshot, committed ones included, so that they are applied to its configuration.
+   */
+  private trackConfChanges(entries: readonly Entry[], recovering = false): void {
+    this.pendingConfChanges = this.pendingConfChanges.filter((p) => this.log.term(p.index) === p.term);
+    const last = this.pendingConfChanges[this.pendingConfChanges.length - 1]?.index ?? 0;
     for (const entry of entries) {
-      if (entry.type === EntryType.ConfChange && entry.index > this.log.committed) {
-        this.pendingConfChanges.push({ index: entry.index, change: decodeConfChange(entry.data) });
+      if (entry.type === EntryType.ConfChange && entry.index > last && (recovering || entry.index > this.log.committed)) {
+        this.pendingConfChanges.push({ index: entry.index, term: entry.term, change: decodeConfChange(entry.data) });
       }
     }
   }
@@ -909,6 +915,16 @@ export class RaftNode {
       nonVoting: this.nonVoting, voters: this.config.voters, learners: this.config.learners,
       leadTransferee: this.leadTransferee, progress,
     };
+  }
+
+  /** The term of the entry at `index` in this node's log (an observer for checks and status). */
+  logTerm(index: number): number | undefined {
+    return this.log.term(index);
+  }
+
+  /** The first index still in this node's log. */
+  logFirstIndex(): number {
+    return this.log.firstIndex();
   }
 
   /** The configuration in effect (committed). */

@@ -1,0 +1,124 @@
+import type { Entry, NodeId } from "../../raft/types.js";
+
+/** A broken safety or liveness property, with the virtual time and step it broke at. */
+export interface Violation {
+  readonly invariant: string;
+  readonly message: string;
+  readonly step: number;
+  readonly timeMs: number;
+}
+
+export class ViolationError extends Error {
+  override readonly name = "ViolationError";
+  constructor(readonly violation: Omit<Violation, "step" | "timeMs">) {
+    super(`${violation.invariant}: ${violation.message}`);
+  }
+}
+
+function fail(invariant: string, message: string): never {
+  throw new ViolationError({ invariant, message });
+}
+
+interface EntryIdentity {
+  readonly term: number;
+  readonly type: number;
+  readonly data: Uint8Array;
+  /** The term of the entry before it in the first log that held it. */
+  readonly prevTerm: number;
+}
+
+/**
+ * Raft's safety properties (figure 3 of the paper), checked incrementally as the
+ * simulation runs so that a failure stops at the step that caused it:
+ * - election safety: at most one leader per term;
+ * - log matching: two logs that hold an entry with the same index and term hold the
+ *   same entry and the same history before it (checked inductively: every (index,
+ *   term) pair names one entry whose predecessor always has the same term);
+ * - leader completeness: a new leader's log holds every committed entry;
+ * - state-machine safety: no two nodes apply different entries at one index, and
+ *   applying one entry gives the same result everywhere.
+ */
+export class SafetyChecker {
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  private readonly entries = new Map<string, EntryIdentity>();
+  /** The entry applied at each index by the first node to apply it. */
+  private readonly applied: (Entry | undefined)[] = [];
+  private readonly appliedResults: (string | undefined)[] = [];
+  /** The highest index known committed anywhere, and the terms of committed entries. */
+  maxCommitted = 0;
+
+  leaderElected(term: number, id: NodeId): void {
+    const existing = this.leaderOfTerm.get(term);
+    if (existing !== undefined && existing !== id) {
+      fail("election-safety", `two leaders in term ${term}: ${existing} and ${id}`);
+    }
+    this.leaderOfTerm.set(term, id);
+  }
+
+  /** A node made `entry` durable, with `prevTerm` the term of its own entry before it. */
+  entryPersisted(node: NodeId, entry: Entry, prevTerm: number | undefined): void {
+    const key = `${entry.index}:${entry.term}`;
+    const known = this.entries.get(key);
+    if (known === undefined) {
+      this.entries.set(key, { term: entry.term, type: entry.type, data: entry.data, prevTerm: prevTerm ?? -1 });
+      return;
+    }
+    if (known.type !== entry.type || !sameBytes(known.data, entry.data)) {
+      fail("log-matching", `node ${node} holds a different entry at index ${entry.index} term ${entry.term}`);
+    }
+    if (prevTerm !== undefined && known.prevTerm !== -1 && known.prevTerm !== prevTerm) {
+      fail("log-matching", `node ${node}: entry ${entry.index} term ${entry.term} follows an entry of term ${prevTerm}, elsewhere of term ${known.prevTerm}`);
+    }
+  }
+
+  /** A node applied `entry`; `result` is a stable rendering of what applying returned. */
+  /** Returns true when this is the first application of the entry anywhere. */
+  entryApplied(node: NodeId, entry: Entry, result: string): boolean {
+    const first = this.applied[entry.index];
+    if (first === undefined) {
+      this.applied[entry.index] = entry;
+      this.appliedResults[entry.index] = result;
+      this.maxCommitted = Math.max(this.maxCommitted, entry.index);
+      return true;
+    }
+    if (first.term !== entry.term || first.type !== entry.type || !sameBytes(first.data, entry.data)) {
+      fail("state-machine-safety", `node ${node} applied a different entry at index ${entry.index} (term ${entry.term}, first applied with term ${first.term})`);
+    }
+    if (this.appliedResults[entry.index] !== result) {
+      fail("state-machine-determinism", `node ${node} got result ${result} applying index ${entry.index}, another node got ${this.appliedResults[entry.index]}`);
+    }
+    return false;
+  }
+
+  /** The committed entry at `index`, as first applied (undefined if none applied yet). */
+  committedEntry(index: number): Entry | undefined {
+    return this.applied[index];
+  }
+
+  /** Leader completeness: the log of `node`, leader of `term`, holds every committed entry. */
+  checkLeaderCompleteness(node: NodeId, term: number, firstIndex: number, termAt: (index: number) => number | undefined): void {
+    for (let index = firstIndex; index <= this.maxCommitted; index++) {
+      const committed = this.applied[index];
+      if (committed === undefined) continue;
+      const held = termAt(index);
+      if (held !== committed.term) {
+        fail("leader-completeness", `node ${node}, leader of term ${term}, has term ${held} at committed index ${index} (committed with term ${committed.term})`);
+      }
+    }
+  }
+
+  /** Nothing durable goes backwards across a restart. */
+  checkRestart(node: NodeId, before: { term: number; commit: number }, after: { term: number; commit: number }): void {
+    if (after.term < before.term) fail("durable-term", `node ${node} restarted with term ${after.term} below its durable term ${before.term}`);
+    if (after.commit < before.commit) fail("durable-commit", `node ${node} restarted with commit ${after.commit} below its durable commit ${before.commit}`);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export { fail as violation };

@@ -1,0 +1,35 @@
+import type { CorePlant } from "../../raft/config.js";
+
+/**
+ * Deliberately broken behaviours that prove the simulator's checks can fail. Plants in
+ * the storage and transport model live in the simulator's node driver; those that can
+ * only be inside the protocol use the core's single test-only option.
+ */
+export const CORE_PLANTS: readonly CorePlant[] = [
+  "commit-previous-term",
+  "vote-without-log-check",
+  "read-before-term-commit",
+  "concurrent-conf-changes",
+];
+
+export const DRIVER_PLANTS = [
+  /** Sends a vote before the vote is durable: a crash can make the node vote twice. */
+  "vote-before-durable",
+  /** Acknowledges appended entries before they are durable. */
+  "ack-before-durable",
+  /** A node that lost its disk comes back as a voter instead of non-voting. */
+  "wiped-node-votes",
+] as const;
+
+export type DriverPlant = (typeof DRIVER_PLANTS)[number];
+export type PlantName = CorePlant | DriverPlant;
+
+export const PLANT_NAMES: readonly PlantName[] = [...CORE_PLANTS, ...DRIVER_PLANTS];
+
+export function isPlantName(name: string): name is PlantName {
+  return (PLANT_NAMES as readonly string[]).includes(name);
+}
+
+export function isCorePlant(name: PlantName | undefined): name is CorePlant {
+  return name !== undefined && (CORE_PLANTS as readonly string[]).includes(name);
+}

@@ -1,0 +1,354 @@
+import { checkHistory } from "../../lincheck/index.js";
+import type { Operation } from "../../lincheck/history.js";
+import { InvariantViolation } from "../../raft/invariant.js";
+import type { Message } from "../../raft/messages.js";
+import { SeededRandom } from "../../raft/random.js";
+import type { RaftNode } from "../../raft/raft.js";
+import type { NodeId, SnapshotMeta } from "../../raft/types.js";
+import type { Violation } from "./checker.js";
+import { SafetyChecker, ViolationError } from "./checker.js";
+import { SimClient } from "./clients.js";
+import { EventQueue } from "./event-queue.js";
+import type { SimControl } from "./faults.js";
+import { scheduleFaults } from "./faults.js";
+import { kvFactory } from "./kv-adapter.js";
+import { Network } from "./network.js";
+import type { PlantName } from "./plants.js";
+import { SimNode } from "./sim-node.js";
+import type { ClientReply, ClientRequest, SimStats } from "./types.js";
+import { emptyStats } from "./types.js";
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly plant?: PlantName;
+  readonly trace?: boolean;
+  /** Virtual milliseconds of faults before everything heals. */
+  readonly faultMs?: number;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly violation: Violation | undefined;
+  readonly stats: SimStats;
+  readonly operations: number;
+  readonly linearizability: "ok" | "illegal" | "unknown" | "skipped";
+  /** Fault kinds a default-schedule run must have but this one did not. */
+  readonly missingCoverage: readonly string[];
+  readonly trace: readonly string[];
+}
+
+const NODE_POOL = 5;
+const CLIENTS = 4;
+const KEYS = ["a", "b", "c"];
+const TICK_MS = 10;
+const FAULT_START_MS = 100;
+const DEFAULT_FAULT_MS = 2300;
+/** After healing, a leader must commit a new entry within this long (liveness). */
+const LIVENESS_MS = 3000;
+/** After that, every member must catch up within this long. */
+const CONVERGENCE_MS = 3000;
+
+type SimEvent = { readonly kind: "deliver"; readonly message: Message } | { readonly kind: "run"; readonly action: () => void };
+
+/**
+ * One seeded run of a whole cluster in one process: Raft nodes over modelled disks and
+ * a modelled network, clients, and a fault schedule, all driven by one seed. The same
+ * seed gives the same run, step for step.
+ */
+export class Simulation implements SimControl {
+  readonly random: SeededRandom;
+  readonly network: Network;
+  readonly stats = emptyStats();
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly checker = new SafetyChecker();
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly clients: SimClient[] = [];
+  private readonly history: Operation[] = [];
+  private readonly traceLines: string[] = [];
+  private clock = 0;
+  private initialVoters: NodeId[] = [];
+
+  constructor(private readonly options: SimOptions) {
+    const root = new SeededRandom(options.seed);
+    this.random = root.fork();
+    this.network = new Network(root.fork());
+    const nodeRandom = root.fork();
+    const clientRandom = root.fork();
+    const voterCount = this.random.next() < 0.5 ? 3 : 5;
+    for (let id = 1; id <= voterCount; id++) this.initialVoters.push(id);
+    for (let id = 1; id <= NODE_POOL; id++) this.addNode(id, nodeRandom);
+    for (let c = 1; c <= CLIENTS; c++) {
+      const client = new SimClient(c, this.clientContext(), clientRandom.fork(), KEYS);
+      this.clients.push(client);
+      client.start(20 + c);
+    }
+  }
+
+  private addNode(id: NodeId, nodeRandom: SeededRandom): void {
+    const member = this.initialVoters.includes(id);
+    const initial: SnapshotMeta = member
+      ? { index: 1, term: 1, config: { voters: this.initialVoters, learners: [] }, sizeBytes: 0 }
+      : { index: 0, term: 0, config: { voters: [], learners: [] }, sizeBytes: 0 };
+    const random = nodeRandom.fork();
+    const node = new SimNode(id, {
+      now: () => this.clock,
+      send: (m) => this.sendMessage(m),
+      after: (delay, action) => this.after(delay, action),
+      reply: (request, reply) => this.replyToClient(request, reply),
+      checker: this.checker,
+      random,
+      plant: this.options.plant,
+      stats: this.stats,
+      factory: kvFactory,
+    }, initial, random.int(40) - 20);
+    this.nodes.set(id, node);
+    const tickMs = TICK_MS * (0.8 + random.next() * 0.45);
+    const tick = (): void => {
+      node.tick();
+      this.after(tickMs, tick);
+    };
+    this.after(random.next() * tickMs, tick);
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  now(): number {
+    return this.clock;
+  }
+
+  after(delayMs: number, action: () => void): void {
+    this.queue.push(this.clock + delayMs, { kind: "run", action });
+  }
+
+  private sendMessage(m: Message): void {
+    this.stats.messagesSent++;
+    const deliveries = this.network.deliveries(m);
+    if (deliveries.length === 0) this.stats.messagesDropped++;
+    for (const delay of deliveries) this.queue.push(this.clock + delay, { kind: "deliver", message: m });
+  }
+
+  private clientContext(): ConstructorParameters<typeof SimClient>[1] {
+    return {
+      now: () => this.clock,
+      after: (delay, action) => this.after(delay, action),
+      send: (to, request) => this.after(0.5 + this.random.next(), () => this.nodes.get(to)?.handleClient(request)),
+      nodeIds: () => [...this.nodes.keys()],
+      record: (op) => this.history.push(op),
+      countOp: () => this.stats.clientOps++,
+    };
+  }
+
+  private replyToClient(request: ClientRequest, reply: ClientReply): void {
+    const client = this.clients[request.clientId - 1];
+    const onReply = request.clientId === 0 ? this.probeReply : (r: ClientReply) => client?.onReply(request.requestId, r);
+    this.after(0.5 + this.random.next(), () => onReply?.(reply));
+  }
+
+  private probeReply: ((reply: ClientReply) => void) | undefined;
+
+  // ---------------------------------------------------------------- SimControl
+
+  allIds(): readonly NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
+  private leaderNode(): SimNode | undefined {
+    let best: SimNode | undefined;
+    let bestTerm = -1;
+    for (const node of this.nodes.values()) {
+      const status = node.raft?.status();
+      if (status?.role === "leader" && status.term > bestTerm) {
+        best = node;
+        bestTerm = status.term;
+      }
+    }
+    return best;
+  }
+
+  leaderId(): NodeId | undefined {
+    return this.leaderNode()?.id;
+  }
+
+  memberIds(): readonly NodeId[] {
+    const config = this.leaderNode()?.raft?.configuration();
+    return config === undefined ? this.initialVoters : [...config.voters, ...config.learners];
+  }
+
+  voterIds(): readonly NodeId[] {
+    return this.leaderNode()?.raft?.configuration().voters ?? this.initialVoters;
+  }
+
+  isAlive(id: NodeId): boolean {
+    return this.nodes.get(id)?.alive ?? false;
+  }
+
+  armCrash(id: NodeId, onCrash: () => void): void {
+    const node = this.nodes.get(id);
+    if (node !== undefined) node.crashArmed = onCrash;
+  }
+
+  crash(id: NodeId): void {
+    this.trace(`crash node ${id}`);
+    this.nodes.get(id)?.crash();
+  }
+
+  restart(id: NodeId, wiped: boolean): void {
+    const node = this.nodes.get(id);
+    if (node === undefined || (node.alive && !wiped)) return;
+    this.trace(`restart node ${id}${wiped ? " with an empty disk" : ""}`);
+    node.restart(wiped);
+  }
+
+  withLeader(action: (raft: RaftNode) => void): boolean {
+    const node = this.leaderNode();
+    if (node?.raft === undefined) return false;
+    node.admin((raft) => {
+      action(raft);
+      return { ok: true, index: 0, term: 0 };
+    });
+    return true;
+  }
+
+  // ---------------------------------------------------------------- the run
+
+  run(): SimResult {
+    const faultEnd = FAULT_START_MS + (this.options.faultMs ?? DEFAULT_FAULT_MS);
+    scheduleFaults(this, { startMs: FAULT_START_MS, endMs: faultEnd });
+    let violation: Violation | undefined;
+    let finished = false;
+    this.after(faultEnd, () => this.heal(() => { finished = true; }));
+    const hardStop = faultEnd + LIVENESS_MS + CONVERGENCE_MS + 1000;
+    try {
+      while (!finished) {
+        const next = this.queue.pop();
+        if (next === undefined || next.at > hardStop) break;
+        this.clock = next.at;
+        this.stats.steps++;
+        if (next.event.kind === "deliver") {
+          const m = next.event.message;
+          if (this.options.trace === true) this.trace(`deliver ${describe(m)}`);
+          this.nodes.get(m.to)?.receive(m);
+        } else {
+          next.event.action();
+        }
+      }
+      if (!finished) violation = this.violationAt("liveness", "the run did not finish: no leader committed, or members did not converge, in time");
+    } catch (error) {
+      violation = this.toViolation(error);
+    }
+    return this.finish(violation);
+  }
+
+  private heal(onDone: () => void): void {
+    this.trace("heal: network restored, every node restarted");
+    this.network.heal();
+    this.network.faults = { lossRate: 0, duplicateRate: 0, longDelayRate: 0 };
+    for (const id of this.nodes.keys()) this.restart(id, false);
+    const livenessDeadline = this.clock + LIVENESS_MS;
+    let probeSeq = 0;
+    const probe = (): void => {
+      if (this.clock > livenessDeadline) throw new ViolationError({ invariant: "liveness", message: `no leader committed a new entry within ${LIVENESS_MS} ms of healing` });
+      const leader = this.leaderNode();
+      const requestId = `probe.${++probeSeq}`;
+      this.probeReply = (reply) => {
+        if (reply.ok) {
+          for (const client of this.clients) client.stopped = true;
+          this.awaitConvergence(onDone);
+        } else {
+          this.after(20, probe);
+        }
+      };
+      leader?.handleClient({ clientId: 0, requestId, op: { kind: "probe" } });
+      if (leader === undefined) this.after(20, probe);
+    };
+    probe();
+  }
+
+  private awaitConvergence(onDone: () => void): void {
+    const deadline = this.clock + CONVERGENCE_MS;
+    const check = (): void => {
+      const leader = this.leaderNode();
+      const commit = leader?.raft?.status().commit ?? 0;
+      const members = this.memberIds().map((id) => this.nodes.get(id) as SimNode);
+      const caughtUp = leader !== undefined && members.every((node) => node.alive && node.appliedIndex() >= commit);
+      if (caughtUp) {
+        const digests = new Set(members.filter((node) => node.appliedIndex() === commit).map((node) => node.digest()));
+        if (digests.size > 1) throw new ViolationError({ invariant: "replica-convergence", message: `members at applied index ${commit} have ${digests.size} different state digests` });
+        onDone();
+        return;
+      }
+      if (this.clock > deadline) throw new ViolationError({ invariant: "liveness", message: `members did not catch up to commit ${commit} within ${CONVERGENCE_MS} ms` });
+      this.after(20, check);
+    };
+    check();
+  }
+
+  private finish(violation: Violation | undefined): SimResult {
+    for (const client of this.clients) client.giveUp();
+    let linearizability: SimResult["linearizability"] = "skipped";
+    if (violation === undefined) {
+      const verdict = checkHistory(this.history);
+      linearizability = verdict.verdict;
+      if (verdict.verdict !== "ok") {
+        violation = this.violationAt("linearizability", verdict.verdict === "illegal"
+          ? `the clients' history is not linearizable (key ${verdict.failingKey ?? "?"})`
+          : "the linearizability check ran out of its step budget (unknown is not a pass)");
+      }
+    }
+    const missingCoverage = this.options.plant === undefined ? this.missingCoverage() : [];
+    return { seed: this.options.seed, violation, stats: this.stats, operations: this.history.length, linearizability, missingCoverage, trace: this.traceLines };
+  }
+
+  private missingCoverage(): string[] {
+    const required: [string, number][] = [
+      ["steps>=2000", this.stats.steps >= 2000 ? 1 : 0],
+      ["clientOps>=200", this.stats.clientOps >= 200 ? 1 : 0],
+      ["lossyCrashes", this.stats.lossyCrashes],
+      ["partitions", this.stats.partitions],
+      ["membershipChanges", this.stats.membershipChanges],
+      ["snapshotInstalls", this.stats.snapshotInstalls],
+    ];
+    return required.filter(([, count]) => count === 0).map(([name]) => name);
+  }
+
+  private violationAt(invariant: string, message: string): Violation {
+    return { invariant, message, step: this.stats.steps, timeMs: round(this.clock) };
+  }
+
+  private toViolation(error: unknown): Violation {
+    if (error instanceof ViolationError) return this.violationAt(error.violation.invariant, error.violation.message);
+    if (error instanceof InvariantViolation) return this.violationAt("core-invariant", error.message);
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return this.violationAt("exception", message);
+  }
+
+  private trace(line: string): void {
+    if (this.options.trace === true) this.traceLines.push(`t=${round(this.clock)} step=${this.stats.steps} ${line}`);
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function describe(m: Message): string {
+  const base = `${m.type} ${m.from}->${m.to} term=${m.term}`;
+  switch (m.type) {
+    case "App":
+      return `${base} prev=${m.prevIndex}/${m.prevTerm} entries=${m.entries.length} commit=${m.commit}`;
+    case "AppResp":
+      return `${base} ${m.reject ? "reject" : "ok"} index=${m.index}`;
+    case "Vote":
+    case "PreVote":
+      return `${base} last=${m.lastIndex}/${m.lastTerm}`;
+    case "VoteResp":
+    case "PreVoteResp":
+      return `${base} ${m.reject ? "reject" : "grant"}`;
+    default:
+      return base;
+  }
+}
+
+export function runSimulation(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
