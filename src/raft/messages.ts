@@ -23,6 +23,15 @@ export interface VoteRequest extends Envelope {
 export interface VoteResponse extends Envelope {
   readonly type: "PreVoteResp" | "VoteResp";
   readonly reject: boolean;
+  /**
+   * The responder's commit index and the term of its entry there. A candidate whose
+   * log holds that same entry holds the same log up to it (log matching), so it may
+   * commit that far. This lets candidates learn a commit that the leader that made it
+   * never got to tell them (say, a leader that committed its own removal and left),
+   * without which they might wait for votes under an outdated configuration.
+   */
+  readonly commitIndex: number;
+  readonly commitTerm: number;
 }
 
 export interface AppendRequest extends Envelope {

@@ -143,6 +143,10 @@ export class RaftNode {
     this.electionElapsed++;
     if (this.leadTransferee !== NONE && ++this.transferElapsed >= this.cfg.electionTicks) {
       this.leadTransferee = NONE; // The target did not take over in time: serve again.
+      if (!isVoter(this.config, this.id)) {
+        this.becomeFollower(this.term, NONE);
+        return;
+      }
     }
     if (this.electionElapsed >= this.cfg.electionTicks) {
       this.electionElapsed = 0;
@@ -180,10 +184,11 @@ export class RaftNode {
         // ignored under the lease and it ignores the old leader).
         this.send({ type: "AppResp", to: m.from, term: this.term, session: 0, reject: true, index: 0, hintIndex: 0, hintTerm: 0, nonVoting: this.nonVoting });
       } else if (m.type === "PreVote") {
-        this.send({ type: "PreVoteResp", to: m.from, term: this.term, reject: true });
+        this.send({ type: "PreVoteResp", to: m.from, term: this.term, reject: true, ...this.commitHint() });
       }
       return;
     }
+    if (m.type === "PreVoteResp" || m.type === "VoteResp") this.learnCommit(m.commitIndex, m.commitTerm);
     switch (m.type) {
       case "PreVote":
       case "Vote":
@@ -231,13 +236,24 @@ export class RaftNode {
     const upToDate = this.cfg.testOnlyPlant === "vote-without-log-check" || this.log.isUpToDate(m.lastIndex, m.lastTerm);
     const responseType = m.type === "PreVote" ? "PreVoteResp" : "VoteResp";
     if (canVote && upToDate && !this.nonVoting) {
-      this.send({ type: responseType, to: m.from, term: m.term, reject: false });
+      this.send({ type: responseType, to: m.from, term: m.term, reject: false, ...this.commitHint() });
       if (m.type === "Vote") {
         this.electionElapsed = 0;
         this.vote = m.from;
       }
     } else {
-      this.send({ type: responseType, to: m.from, term: this.term, reject: true });
+      this.send({ type: responseType, to: m.from, term: this.term, reject: true, ...this.commitHint() });
+    }
+  }
+
+  private commitHint(): { commitIndex: number; commitTerm: number } {
+    return { commitIndex: this.log.committed, commitTerm: this.log.term(this.log.committed) ?? 0 };
+  }
+
+  /** Another node says (index, term) is committed: if our log holds that entry, so is our prefix. */
+  private learnCommit(index: number, term: number): void {
+    if (index > this.log.committed && index <= this.log.lastIndex() && this.log.matchTerm(index, term)) {
+      this.commitTo(index);
     }
   }
 
@@ -682,10 +698,34 @@ export class RaftNode {
     for (const id of [...this.progress.keys()]) if (!isMember(this.config, id)) this.progress.delete(id);
     if (this.leadTransferee !== NONE && !isVoter(this.config, this.leadTransferee)) this.leadTransferee = NONE;
     if (!isVoter(this.config, this.id) && this.cfg.stepDownOnRemoval) {
-      this.becomeFollower(this.term, NONE);
+      this.handOverAfterRemoval();
       return;
     }
     if (this.maybeCommit()) this.broadcastPending = true;
+    this.broadcastPending = true;
+  }
+
+  /**
+   * This leader's own removal has committed. Its followers may not know yet (they
+   * learn the commit index from it), and until they do they count votes under the old
+   * configuration, which includes this node, whose log may be longer than theirs: it
+   * would reject every candidate and the cluster could stall. So it hands leadership
+   * to the most up-to-date voter of the new configuration (which, once elected,
+   * commits an entry of its term and so the removal everywhere), and steps down when
+   * that target takes over or the transfer times out.
+   */
+  private handOverAfterRemoval(): void {
+    let target: Progress | undefined;
+    for (const id of this.config.voters) {
+      const pr = this.progress.get(id);
+      if (pr !== undefined && !pr.nonVoting && (target === undefined || pr.match > target.match)) target = pr;
+    }
+    if (target === undefined) {
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    this.leadTransferee = NONE;
+    this.transferLeadership(target.id);
     this.broadcastPending = true;
   }
 

@@ -109,7 +109,7 @@ function scheduleCrash(sim: SimControl, atMs: number, attemptsLeft = 5): void {
       if (crashed) return;
       sim.crash(victim);
       onCrash();
-      if (attemptsLeft > 0) scheduleCrash(sim, 50, attemptsLeft - 1);
+      if (attemptsLeft > 0 && sim.stats.lossyCrashes === 0) scheduleCrash(sim, 50, attemptsLeft - 1);
     });
   });
 }

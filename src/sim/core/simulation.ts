@@ -38,13 +38,15 @@ export interface SimResult {
 }
 
 const NODE_POOL = 5;
-const CLIENTS = 4;
+const CLIENTS = 5;
 const KEYS = ["a", "b", "c"];
 const TICK_MS = 10;
 const FAULT_START_MS = 100;
 const DEFAULT_FAULT_MS = 2300;
 /** After healing, a leader must commit a new entry within this long (liveness). */
 const LIVENESS_MS = 3000;
+/** Clients keep working this long after the cluster has converged. */
+const CALM_MS = 300;
 /** After that, every member must catch up within this long. */
 const CONVERGENCE_MS = 3000;
 
@@ -252,7 +254,6 @@ export class Simulation implements SimControl {
       const requestId = `probe.${++probeSeq}`;
       this.probeReply = (reply) => {
         if (reply.ok) {
-          for (const client of this.clients) client.stopped = true;
           this.awaitConvergence(onDone);
         } else {
           this.after(20, probe);
@@ -274,7 +275,12 @@ export class Simulation implements SimControl {
       if (caughtUp) {
         const digests = new Set(members.filter((node) => node.appliedIndex() === commit).map((node) => node.digest()));
         if (digests.size > 1) throw new ViolationError({ invariant: "replica-convergence", message: `members at applied index ${commit} have ${digests.size} different state digests` });
-        onDone();
+        // Clients work on in the healed cluster for a while: that is when lost or
+        // stale data would show.
+        this.after(CALM_MS, () => {
+          for (const client of this.clients) client.stopped = true;
+          onDone();
+        });
         return;
       }
       if (this.clock > deadline) throw new ViolationError({ invariant: "liveness", message: `members did not catch up to commit ${commit} within ${CONVERGENCE_MS} ms` });
