@@ -1,0 +1,81 @@
+/**
+ * Errors the kv layer throws for code to catch. Operating outcomes of a command
+ * (a version mismatch, a missing key) are not errors: they are `KvFailure` results,
+ * because every replica must reach them identically and the client must see them.
+ * These classes are for input that cannot be processed at all, and for broken
+ * invariants, which mean a bug and should stop the process.
+ */
+
+/** Base class of every error thrown by the kv layer. */
+export class KvError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A `KvConfig` field is out of range; `field` names it. */
+export class KvConfigError extends KvError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`kv config: ${field} ${message}`);
+  }
+}
+
+/** Bytes that are not a well-formed encoding; `offset` is where reading failed. */
+export class KvDecodeError extends KvError {
+  constructor(
+    readonly what: string,
+    readonly offset: number,
+    reason: string,
+  ) {
+    super(`cannot decode ${what} at byte ${offset}: ${reason}`);
+  }
+}
+
+/** A command envelope (a Raft entry's data) is malformed. */
+export class CommandDecodeError extends KvDecodeError {}
+
+/** A snapshot is malformed or violates the state machine's invariants. */
+export class SnapshotDecodeError extends KvDecodeError {}
+
+/**
+ * A command holds a value that the binary format cannot represent (a negative or
+ * fractional number, flags above 2^32 - 1, ...). Thrown by `encodeCommand`, so the
+ * leader finds out before proposing, never a replica while applying.
+ */
+export class InvalidCommandError extends KvError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`invalid command: ${field} ${message}`);
+  }
+}
+
+/** A read was called with an argument out of range (a list limit of 0, ...). */
+export class KvArgumentError extends KvError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`kv read: ${field} ${message}`);
+  }
+}
+
+/**
+ * A programmer error: the caller broke a rule of the state machine (for example, it
+ * applied entries out of order). The process should stop; the message names the
+ * invariant and the values that broke it.
+ */
+export class KvInvariantError extends KvError {
+  constructor(
+    readonly invariant: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`kv invariant broken: ${invariant} (expected ${expected}, got ${actual})`);
+  }
+}

@@ -1,0 +1,91 @@
+import { keyId, startsWith } from "./bytes.js";
+import { KvArgumentError } from "./errors.js";
+import type { KeyRecord, KeyStore } from "./key-store.js";
+
+/** A key as reads return it: copies, so callers cannot change the replicated state. */
+export interface KeyValue {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly flags: number;
+  readonly version: number;
+  readonly createVersion: number;
+  readonly expiresAtMs?: number;
+}
+
+export type GetResult =
+  | { readonly ok: true; readonly revision: number; readonly kv: KeyValue }
+  | { readonly ok: false; readonly revision: number; readonly error: "not-found"; readonly message: string };
+
+export interface ListOptions {
+  /** Most keys to return, 1..listLimitMax. */
+  readonly limit: number;
+  /** Continue after this key (exclusive): the previous page's `nextAfter`. */
+  readonly after?: Uint8Array;
+  /** Hide keys expiring at or before this time; defaults to the last applied stamp. */
+  readonly readStampMs?: number;
+}
+
+export interface ListResult {
+  readonly revision: number;
+  readonly entries: KeyValue[];
+  /** Present when more keys may follow: pass it as `after` for the next page. */
+  readonly nextAfter?: Uint8Array;
+}
+
+/** True when the record no longer exists at `nowMs` (expiry is at or before it). */
+export function isExpired(record: KeyRecord, nowMs: number): boolean {
+  return record.expiresAtMs !== undefined && record.expiresAtMs <= nowMs;
+}
+
+export function toKeyValue(record: KeyRecord): KeyValue {
+  const base = {
+    key: record.key.slice(),
+    value: record.value.slice(),
+    flags: record.flags,
+    version: record.version,
+    createVersion: record.createVersion,
+  };
+  return record.expiresAtMs === undefined ? base : { ...base, expiresAtMs: record.expiresAtMs };
+}
+
+export function getKey(store: KeyStore, key: Uint8Array, nowMs: number, revision: number): GetResult {
+  const record = store.get(keyId(key));
+  if (record === undefined || isExpired(record, nowMs)) {
+    return { ok: false, revision, error: "not-found", message: "the key does not exist" };
+  }
+  return { ok: true, revision, kv: toKeyValue(record) };
+}
+
+/**
+ * One page of keys starting with `prefix`, in byte order. Expired keys not yet removed
+ * are skipped. When the page is full and another key with the prefix exists, the page
+ * carries `nextAfter`; that next key may turn out to be expired, so a last page can be
+ * empty.
+ */
+export function listKeys(
+  store: KeyStore,
+  prefix: Uint8Array,
+  options: ListOptions,
+  nowMs: number,
+  revision: number,
+  listLimitMax: number,
+): ListResult {
+  const { limit, after } = options;
+  if (!Number.isInteger(limit) || limit < 1 || limit > listLimitMax) {
+    throw new KvArgumentError("limit", `must be an integer in [1, ${listLimitMax}] (listLimitMax), got ${limit}`);
+  }
+  const prefixId = keyId(prefix);
+  const afterId = after === undefined ? undefined : keyId(after);
+  // Start at whichever is later: the prefix itself, or just after the continuation key.
+  const fromAfter = afterId !== undefined && afterId >= prefixId;
+  const records = store.scan(fromAfter ? afterId : prefixId, fromAfter);
+  const entries: KeyValue[] = [];
+  for (const record of records) {
+    if (!startsWith(record.key, prefix)) break;
+    if (entries.length === limit) {
+      return { revision, entries, nextAfter: (entries[entries.length - 1] as KeyValue).key.slice() };
+    }
+    if (!isExpired(record, nowMs)) entries.push(toKeyValue(record));
+  }
+  return { revision, entries };
+}

@@ -1,0 +1,157 @@
+import { ByteReader, ByteWriter, keyId } from "./bytes.js";
+import { STAMP_MS_MAX } from "./commands.js";
+import { SnapshotDecodeError } from "./errors.js";
+import type { KeyRecord } from "./key-store.js";
+import { readResult, writeResult } from "./result-codec.js";
+import type { KvResult } from "./results.js";
+import type { Session } from "./sessions.js";
+
+/**
+ * The snapshot format, version 1:
+ *
+ *   magic "KVSM" | version u8 | appliedIndex | lastStampMs
+ *   | keyCount | keyCount x (key, value, flags u32, version, createVersion, hasExpiry u8, [expiresAtMs])
+ *   | sessionCount | sessionCount x (id, lastUsedMs, ackedBelowSeq, replyCount, replyCount x (seq, result))
+ *
+ * Keys are in byte order, sessions from longest idle to most recent, replies by seq:
+ * one state has exactly one encoding, so equal states give equal bytes and digests.
+ *
+ * There is no checksum here, by decision: kv stays pure (the fast CRC32C is a native
+ * package), and storage already frames every snapshot file with a CRC32C and checks
+ * it on read. Decoding instead checks structure and the state machine's invariants.
+ */
+const MAGIC = [0x4b, 0x56, 0x53, 0x4d];
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+export interface SnapshotState {
+  readonly appliedIndex: number;
+  readonly lastStampMs: number;
+  /** In key byte order. */
+  readonly records: Iterable<KeyRecord>;
+  /** From the longest idle to the most recently used. */
+  readonly sessions: Iterable<Session>;
+}
+
+export function encodeSnapshot(state: SnapshotState, sizeHintBytes: number): Uint8Array {
+  const writer = new ByteWriter(64 + sizeHintBytes);
+  for (const byte of MAGIC) writer.u8(byte);
+  writer.u8(SNAPSHOT_FORMAT_VERSION);
+  writer.varint(state.appliedIndex);
+  writer.varint(state.lastStampMs);
+  const records = [...state.records];
+  writer.varint(records.length);
+  for (const record of records) writeRecord(writer, record);
+  const sessions = [...state.sessions];
+  writer.varint(sessions.length);
+  for (const session of sessions) writeSession(writer, session);
+  return writer.finish();
+}
+
+function writeRecord(writer: ByteWriter, record: KeyRecord): void {
+  writer.bytes(record.key);
+  writer.bytes(record.value);
+  writer.u32(record.flags);
+  writer.varint(record.version);
+  writer.varint(record.createVersion);
+  writer.u8(record.expiresAtMs === undefined ? 0 : 1);
+  if (record.expiresAtMs !== undefined) writer.varint(record.expiresAtMs);
+}
+
+function writeSession(writer: ByteWriter, session: Session): void {
+  writer.varint(session.id);
+  writer.varint(session.lastUsedMs);
+  writer.varint(session.ackedBelowSeq);
+  writer.varint(session.replies.size);
+  const seqs = [...session.replies.keys()].sort((a, b) => a - b);
+  for (const seq of seqs) {
+    writer.varint(seq);
+    writeResult(writer, session.replies.get(seq) as KvResult);
+  }
+}
+
+/** Decodes and checks a snapshot; throws `SnapshotDecodeError` (only) when it is not valid. */
+export function decodeSnapshot(bytes: Uint8Array): SnapshotState & { records: KeyRecord[]; sessions: Session[] } {
+  const reader = new ByteReader(bytes, (offset, reason) => new SnapshotDecodeError("snapshot", offset, reason));
+  for (const byte of MAGIC) {
+    if (reader.u8() !== byte) throw reader.invalid(0, "bad magic: not a KVRaft kv snapshot");
+  }
+  const version = reader.u8();
+  if (version !== SNAPSHOT_FORMAT_VERSION) {
+    throw reader.invalid(MAGIC.length, `unsupported format version ${version} (this build reads ${SNAPSHOT_FORMAT_VERSION})`);
+  }
+  const appliedIndex = reader.varint();
+  const lastStampMs = reader.varint();
+  if (lastStampMs > STAMP_MS_MAX) throw reader.invalid(reader.position, `lastStampMs ${lastStampMs} is above 2^52`);
+  const records = readRecords(reader, appliedIndex, lastStampMs);
+  const sessions = readSessions(reader, appliedIndex, lastStampMs);
+  reader.expectEnd();
+  return { appliedIndex, lastStampMs, records, sessions };
+}
+
+function readRecords(reader: ByteReader, appliedIndex: number, lastStampMs: number): KeyRecord[] {
+  const count = reader.varint();
+  const records: KeyRecord[] = [];
+  let previousId: string | undefined;
+  for (let i = 0; i < count; i++) {
+    const offset = reader.position;
+    const key = reader.bytes();
+    const value = reader.bytes();
+    const flags = reader.u32();
+    const version = reader.varint();
+    const createVersion = reader.varint();
+    const expiresAtMs = reader.flag() ? reader.varint() : undefined;
+    const id = keyId(key);
+    if (key.length === 0) throw reader.invalid(offset, "empty key");
+    if (previousId !== undefined && id <= previousId) throw reader.invalid(offset, "keys not in strictly increasing order");
+    if (createVersion < 1 || createVersion > version || version > appliedIndex) {
+      const chain = `1 <= createVersion ${createVersion} <= version ${version} <= appliedIndex ${appliedIndex}`;
+      throw reader.invalid(offset, `versions break ${chain}`);
+    }
+    // Applying an entry removes every key expiring at or before its stamp first.
+    if (expiresAtMs !== undefined && expiresAtMs <= lastStampMs) {
+      throw reader.invalid(offset, `key expired at ${expiresAtMs}, not after the last stamp ${lastStampMs}`);
+    }
+    records.push({ key, value, flags, version, createVersion, expiresAtMs });
+    previousId = id;
+  }
+  return records;
+}
+
+function readSessions(reader: ByteReader, appliedIndex: number, lastStampMs: number): Session[] {
+  const count = reader.varint();
+  const sessions: Session[] = [];
+  const seen = new Set<number>();
+  let previousUsedMs = 0;
+  for (let i = 0; i < count; i++) {
+    const offset = reader.position;
+    const id = reader.varint();
+    const lastUsedMs = reader.varint();
+    const ackedBelowSeq = reader.varint();
+    if (id < 1 || id > appliedIndex || seen.has(id)) throw reader.invalid(offset, `session id ${id} is duplicate or not an applied index`);
+    if (lastUsedMs < previousUsedMs || lastUsedMs > lastStampMs) {
+      throw reader.invalid(offset, `session ${id} last used at ${lastUsedMs}: out of idle order or after the last stamp ${lastStampMs}`);
+    }
+    seen.add(id);
+    previousUsedMs = lastUsedMs;
+    sessions.push({ id, lastUsedMs, ackedBelowSeq, replies: readReplies(reader, ackedBelowSeq, appliedIndex) });
+  }
+  return sessions;
+}
+
+function readReplies(reader: ByteReader, ackedBelowSeq: number, appliedIndex: number): Map<number, KvResult> {
+  const count = reader.varint();
+  const replies = new Map<number, KvResult>();
+  let previousSeq = -1;
+  for (let i = 0; i < count; i++) {
+    const offset = reader.position;
+    const seq = reader.varint();
+    if (seq <= previousSeq || seq < ackedBelowSeq) throw reader.invalid(offset, `reply seq ${seq} out of order or acknowledged`);
+    const result = readResult(reader);
+    if (result.revision > appliedIndex) {
+      throw reader.invalid(offset, `reply revision ${result.revision} after appliedIndex ${appliedIndex}`);
+    }
+    replies.set(seq, result);
+    previousSeq = seq;
+  }
+  return replies;
+}

@@ -1,0 +1,204 @@
+import { keyId } from "./bytes.js";
+import { decodeCommand } from "./command-codec.js";
+import type { CommandEnvelope, KvCommand } from "./commands.js";
+import { validateKvConfig, type KvConfig } from "./config.js";
+import { fnv1a64 } from "./digest.js";
+import { KvArgumentError, KvInvariantError } from "./errors.js";
+import { EventHistory, type EventsResult } from "./events.js";
+import { KeyStore } from "./key-store.js";
+import { applyWrite } from "./operations.js";
+import { writeGrowthBytes } from "./quota.js";
+import { getKey, listKeys, type GetResult, type ListOptions, type ListResult } from "./reads.js";
+import { failure, type KvResult } from "./results.js";
+import { SessionTable } from "./sessions.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
+
+const EMPTY_PREFIX = new Uint8Array(0);
+/** Rough snapshot bytes per key beyond its key and value: lengths, flags, versions. */
+const SNAPSHOT_RECORD_OVERHEAD_BYTES = 24;
+
+/**
+ * The replicated key-value map, driven by the committed Raft log.
+ *
+ * How to drive it: hand every committed entry to it in log order, exactly once:
+ * `apply(index, data)` for an entry carrying a command (bytes from `encodeCommand`),
+ * `applyNoop(index)` for any other entry (leader no-ops, configuration changes). The
+ * log index of an entry is its revision. Every replica that applies the same entries
+ * reaches the same state, byte for byte (compare `digest()`), because `apply` reads
+ * nothing but its arguments: time comes from the stamps in the entries, never a clock.
+ *
+ * Reads (`get`, `list`, `eventsSince`) do not go through the log; the server makes them
+ * linearizable (ReadIndex) before it calls them. `snapshot()` and `restore()` move the
+ * whole state; the watch history is local and restarts after a restore.
+ */
+export class KvStateMachine {
+  readonly config: KvConfig;
+  private readonly store = new KeyStore();
+  private readonly sessions: SessionTable;
+  private history: EventHistory;
+  private appliedIndexValue = 0;
+  private lastStampMsValue = 0;
+
+  constructor(config: Partial<KvConfig> = {}) {
+    this.config = validateKvConfig(config);
+    this.sessions = new SessionTable(this.config);
+    this.history = this.newHistory(1);
+  }
+
+  /** The index (revision) of the last applied entry; 0 before the first. */
+  get appliedIndex(): number {
+    return this.appliedIndexValue;
+  }
+
+  /** The state machine's clock: the largest stamp applied so far. */
+  get lastStampMs(): number {
+    return this.lastStampMsValue;
+  }
+
+  /**
+   * Applies the command entry at `index`. Throws `CommandDecodeError` for bytes that
+   * are not a command (nothing is applied: they would fail the same way on every
+   * replica, and skipping them would hide a version skew) and `KvInvariantError` when
+   * `index` is not the next one.
+   */
+  apply(index: number, data: Uint8Array): KvResult {
+    this.assertNext(index);
+    const envelope = decodeCommand(data);
+    return this.applyEnvelope(index, envelope);
+  }
+
+  /** Advances past an entry that carries no command. Stamps, and so expiry, stay put. */
+  applyNoop(index: number): void {
+    this.assertNext(index);
+    this.appliedIndexValue = index;
+  }
+
+  private applyEnvelope(index: number, envelope: CommandEnvelope): KvResult {
+    // A new leader's clock may lag the old one's; the state machine's time never goes back.
+    const stampMs = Math.max(this.lastStampMsValue, envelope.stampMs);
+    for (const record of this.store.removeExpired(stampMs)) {
+      this.history.append({ type: "delete", revision: index, key: record.key, previousVersion: record.version, expired: true });
+    }
+    this.sessions.expire(stampMs);
+    const result = this.execute(index, stampMs, envelope.command);
+    this.appliedIndexValue = index;
+    this.lastStampMsValue = stampMs;
+    return result;
+  }
+
+  private execute(revision: number, stampMs: number, command: KvCommand): KvResult {
+    switch (command.type) {
+      case "register-session":
+        this.sessions.register(revision, stampMs);
+        return { ok: true, kind: "session-registered", revision, sessionId: revision };
+      case "close-session":
+        return this.sessions.close(command.sessionId)
+          ? { ok: true, kind: "session-closed", revision }
+          : failure(revision, "session-expired", `session ${command.sessionId} is unknown: nothing to close`);
+      case "tick":
+        return { ok: true, kind: "ticked", revision };
+    }
+    const context = { store: this.store, history: this.history, config: this.config, revision, stampMs };
+    if (command.session === undefined) return applyWrite(context, command);
+    const gate = this.sessions.admit(command.session, stampMs, revision);
+    if (!gate.apply) return gate.result;
+    const result = applyWrite(context, command);
+    this.sessions.remember(gate.session, command.session.seq, result);
+    return result;
+  }
+
+  private assertNext(index: number): void {
+    if (index !== this.appliedIndexValue + 1) {
+      throw new KvInvariantError("entries are applied in order: index == appliedIndex + 1", this.appliedIndexValue + 1, index);
+    }
+  }
+
+  /** The key as of `readStampMs` (or the state's own clock, if that is later). */
+  get(key: Uint8Array, readStampMs: number): GetResult {
+    return getKey(this.store, key, Math.max(readStampMs, this.lastStampMsValue), this.appliedIndexValue);
+  }
+
+  /** A page of keys with `prefix` in byte order; see `ListOptions`. */
+  list(prefix: Uint8Array, options: ListOptions): ListResult {
+    const nowMs = Math.max(options.readStampMs ?? 0, this.lastStampMsValue);
+    return listKeys(this.store, prefix, options, nowMs, this.appliedIndexValue, this.config.listLimitMax);
+  }
+
+  /**
+   * Events with revision >= `revision` for keys with `prefix`, or `compacted` when the
+   * history no longer reaches back that far. Returned events are copies.
+   */
+  eventsSince(revision: number, prefix: Uint8Array = EMPTY_PREFIX, limit = this.config.listLimitMax): EventsResult {
+    if (!Number.isSafeInteger(revision)) throw new KvArgumentError("revision", `must be an integer, got ${revision}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > this.config.listLimitMax) {
+      throw new KvArgumentError("limit", `must be an integer in [1, ${this.config.listLimitMax}] (listLimitMax), got ${limit}`);
+    }
+    // Revisions start at 1: asking for anything earlier means "from the beginning".
+    const result = this.history.since(Math.max(revision, 1), prefix, limit, this.appliedIndexValue);
+    if (!result.ok) return result;
+    const events = result.events.map((event) =>
+      event.type === "put"
+        ? { ...event, key: event.key.slice(), value: event.value.slice() }
+        : event.type === "delete"
+          ? { ...event, key: event.key.slice() }
+          : event,
+    );
+    return { ...result, events };
+  }
+
+  /** Bytes of all keys and values (expired keys count until an entry removes them). */
+  sizeBytes(): number {
+    return this.store.sizeBytes;
+  }
+
+  keyCount(): number {
+    return this.store.count;
+  }
+
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * For the leader, before proposing: would `command` take the data past `quotaBytes`?
+   * Never called from apply: quotas are per node, and replicas must not diverge.
+   * Commands that do not grow the data always pass.
+   */
+  wouldExceedQuota(command: KvCommand, quotaBytes: number): boolean {
+    const existing = "key" in command ? this.store.get(keyId(command.key)) : undefined;
+    const growthBytes = writeGrowthBytes(command, existing);
+    return growthBytes > 0 && this.store.sizeBytes + growthBytes > quotaBytes;
+  }
+
+  /** The whole replicated state in the snapshot format (see snapshot-codec.ts). */
+  snapshot(): Uint8Array {
+    const state = {
+      appliedIndex: this.appliedIndexValue,
+      lastStampMs: this.lastStampMsValue,
+      records: this.store.scan("", false),
+      sessions: this.sessions.all(),
+    };
+    return encodeSnapshot(state, this.store.sizeBytes + this.store.count * SNAPSHOT_RECORD_OVERHEAD_BYTES);
+  }
+
+  /** A state machine holding the snapshot's state; throws `SnapshotDecodeError` if invalid. */
+  static restore(bytes: Uint8Array, config: Partial<KvConfig> = {}): KvStateMachine {
+    const state = decodeSnapshot(bytes);
+    const machine = new KvStateMachine(config);
+    for (const record of state.records) machine.store.set(record);
+    for (const session of state.sessions) machine.sessions.restore(session);
+    machine.appliedIndexValue = state.appliedIndex;
+    machine.lastStampMsValue = state.lastStampMs;
+    machine.history = machine.newHistory(state.appliedIndex + 1);
+    return machine;
+  }
+
+  /** A fingerprint of the replicated state: equal on replicas at the same index. */
+  digest(): string {
+    return fnv1a64(this.snapshot());
+  }
+
+  private newHistory(startRevision: number): EventHistory {
+    return new EventHistory(startRevision, this.config.eventHistoryMax, this.config.eventHistoryBytesMax);
+  }
+}

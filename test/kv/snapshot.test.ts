@@ -1,0 +1,179 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ByteWriter } from "../../src/kv/bytes.js";
+import { KvStateMachine, SnapshotDecodeError, encodeCommand, fnv1a64, type KvCommand, type KvConfig } from "../../src/kv/index.js";
+import { Replica, T0_MS, commandSequence, ref, utf8 } from "./helpers.js";
+
+/** Applies `steps` to `machine`, each at the previous stamp plus its step. */
+function run(machine: KvStateMachine, steps: { stepMs: number; command: KvCommand }[], startMs: number) {
+  let stampMs = startMs;
+  return steps.map(({ stepMs, command }) => {
+    stampMs = Math.max(0, stampMs + stepMs);
+    return machine.apply(machine.appliedIndex + 1, encodeCommand({ stampMs, command }));
+  });
+}
+
+/** Stamp of the last step of `steps`, as `run` computes it. */
+function endMs(steps: { stepMs: number }[], startMs: number): number {
+  return steps.reduce((stampMs, { stepMs }) => Math.max(0, stampMs + stepMs), startMs);
+}
+
+const tightLimits: Partial<KvConfig> = { sessionsMax: 3, sessionRepliesMax: 2, sessionTimeoutMs: 5_000, valueBytesMax: 8, keyBytesMax: 3 };
+
+describe("snapshot and restore", () => {
+  it.each([
+    { name: "default limits", config: {} },
+    { name: "tight limits (evictions, refusals)", config: tightLimits },
+  ])("a restored replica has the same digest and behaves the same afterwards ($name)", ({ config }) => {
+    const scenario = commandSequence(80).chain((steps) => fc.record({ steps: fc.constant(steps), cut: fc.nat({ max: steps.length }) }));
+    fc.assert(
+      fc.property(scenario, ({ steps, cut }) => {
+        const a = new KvStateMachine(config);
+        run(a, steps.slice(0, cut), T0_MS);
+        const bytes = a.snapshot();
+        const b = KvStateMachine.restore(bytes, config);
+        expect(b.digest()).toBe(a.digest());
+        expect(b.snapshot()).toStrictEqual(bytes);
+        const cutMs = endMs(steps.slice(0, cut), T0_MS);
+        expect(run(b, steps.slice(cut), cutMs)).toStrictEqual(run(a, steps.slice(cut), cutMs));
+        expect(b.digest()).toBe(a.digest());
+        expect(b.sizeBytes()).toBe(a.sizeBytes());
+        expect(b.list(new Uint8Array(0), { limit: 1_000 })).toStrictEqual(a.list(new Uint8Array(0), { limit: 1_000 }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("carries keys, flags, versions, expiry, sessions with cached replies, the index and the stamp", () => {
+    const replica = new Replica();
+    const id = replica.registerSession();
+    replica.put("k", "1", { flags: 9, ttlMs: 5_000, session: ref(id, 1) });
+    replica.apply({ type: "incr", key: utf8("k"), delta: 1n, session: ref(id, 2) }, T0_MS + 10);
+    const restored = new Replica({}, KvStateMachine.restore(replica.machine.snapshot()));
+    expect(restored.machine.appliedIndex).toBe(3);
+    expect(restored.machine.lastStampMs).toBe(T0_MS + 10);
+    expect(restored.machine.get(utf8("k"), 0)).toStrictEqual(replica.machine.get(utf8("k"), 0));
+    // The cached replies survive: a retry after restore is answered, not reapplied.
+    expect(restored.put("k", "1", { flags: 9, ttlMs: 5_000, session: ref(id, 1) })).toStrictEqual({
+      ok: true,
+      kind: "stored",
+      revision: 2,
+      version: 2,
+      createVersion: 2,
+    });
+    expect(restored.machine.get(utf8("k"), 0)).toMatchObject({ kv: { version: 3, value: utf8("2") } });
+  });
+
+  it("an empty state machine round-trips", () => {
+    const empty = new KvStateMachine();
+    expect(KvStateMachine.restore(empty.snapshot()).digest()).toBe(empty.digest());
+  });
+
+  it("throws only SnapshotDecodeError for damaged snapshots", () => {
+    const replica = new Replica();
+    const id = replica.registerSession();
+    replica.put("k", "v", { flags: 9, ttlMs: 5_000, session: ref(id, 1) });
+    replica.put("j", "w", { session: ref(id, 2) });
+    const bytes = replica.machine.snapshot();
+    const damage = fc.record({ position: fc.nat({ max: bytes.length - 1 }), byte: fc.nat({ max: 255 }), cut: fc.boolean() });
+    fc.assert(
+      fc.property(damage, ({ position, byte, cut }) => {
+        const input = cut ? bytes.subarray(0, position) : bytes.slice();
+        if (!cut) input[position] = byte;
+        try {
+          KvStateMachine.restore(input);
+        } catch (error) {
+          expect(error).toBeInstanceOf(SnapshotDecodeError);
+        }
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  /** A snapshot header followed by the given keys (no sessions). */
+  function handMade(appliedIndex: number, lastStampMs: number, records: [string, number, number, number?][]): Uint8Array {
+    const writer = new ByteWriter();
+    for (const byte of utf8("KVSM")) writer.u8(byte);
+    writer.u8(1);
+    writer.varint(appliedIndex);
+    writer.varint(lastStampMs);
+    writer.varint(records.length);
+    for (const [key, version, createVersion, expiresAtMs] of records) {
+      writer.bytes(utf8(key));
+      writer.bytes(utf8("v"));
+      writer.u32(0);
+      writer.varint(version);
+      writer.varint(createVersion);
+      writer.u8(expiresAtMs === undefined ? 0 : 1);
+      if (expiresAtMs !== undefined) writer.varint(expiresAtMs);
+    }
+    writer.varint(0);
+    return writer.finish();
+  }
+
+  it.each([
+    { name: "a bad magic", bytes: utf8("KVSX\u0001"), reason: /bad magic/ },
+    { name: "an unknown version", bytes: Uint8Array.of(...utf8("KVSM"), 9), reason: /format version 9/ },
+    { name: "keys out of order", bytes: handMade(5, 0, [["b", 1, 1], ["a", 2, 2]]), reason: /strictly increasing/ },
+    { name: "a duplicate key", bytes: handMade(5, 0, [["a", 1, 1], ["a", 2, 2]]), reason: /strictly increasing/ },
+    { name: "a version after the applied index", bytes: handMade(5, 0, [["a", 6, 1]]), reason: /version 6 <= appliedIndex 5/ },
+    { name: "createVersion after version", bytes: handMade(5, 0, [["a", 2, 3]]), reason: /createVersion 3 <= version 2/ },
+    { name: "a key that should have expired", bytes: handMade(5, 100, [["a", 2, 2, 100]]), reason: /expired at 100/ },
+  ])("rejects $name", ({ bytes, reason }) => {
+    expect(() => KvStateMachine.restore(bytes)).toThrow(SnapshotDecodeError);
+    expect(() => KvStateMachine.restore(bytes)).toThrow(reason);
+  });
+
+  it("accepts a well-formed hand-made snapshot (the negative cases above differ from it in one point)", () => {
+    const restored = KvStateMachine.restore(handMade(5, 100, [["a", 1, 1], ["b", 5, 2, 101]]));
+    expect(restored.keyCount()).toBe(2);
+  });
+});
+
+describe("digest", () => {
+  /** FNV-1a 64 with BigInt arithmetic: slow and obviously right. */
+  function referenceFnv1a64(bytes: Uint8Array): string {
+    let hash = 0xcbf29ce484222325n;
+    for (const byte of bytes) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+    return hash.toString(16).padStart(16, "0");
+  }
+
+  it.each([
+    { input: "", expected: "cbf29ce484222325" },
+    { input: "a", expected: "af63dc4c8601ec8c" },
+    { input: "foobar", expected: "85944171f73967e8" },
+  ])("fnv1a64($input) is the published value $expected", ({ input, expected }) => {
+    expect(fnv1a64(utf8(input))).toBe(expected);
+  });
+
+  it("fnv1a64 matches a BigInt reference on random bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        expect(fnv1a64(bytes)).toBe(referenceFnv1a64(bytes));
+      }),
+    );
+  });
+
+  it("differs when any part of the state differs", () => {
+    const base = () => {
+      const replica = new Replica();
+      replica.put("k", "v");
+      return replica;
+    };
+    const digests = new Set<string>([base().machine.digest()]);
+    const variants: ((replica: Replica) => void)[] = [
+      (r) => r.put("k", "w"),
+      (r) => r.put("k", "v", { flags: 1 }),
+      (r) => r.put("k", "v", { ttlMs: 1 }),
+      (r) => r.noop(),
+      (r) => r.apply({ type: "tick" }, T0_MS + 1),
+      (r) => r.registerSession(),
+    ];
+    for (const change of variants) {
+      const replica = base();
+      change(replica);
+      digests.add(replica.machine.digest());
+    }
+    expect(digests.size).toBe(variants.length + 1);
+  });
+});
