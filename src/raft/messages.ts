@@ -42,6 +42,12 @@ export interface AppendRequest extends Envelope {
   readonly commit: number;
   /** The leader's replication session for this follower (see Progress.session). */
   readonly session: number;
+  /**
+   * For a follower that says it may have lost acknowledged entries: the index of an
+   * entry the leader appended after hearing so (0: none). Once the follower holds it
+   * committed, it holds every entry committed before it lost them, and may vote again.
+   */
+  readonly votingBarrier: number;
 }
 
 export interface AppendResponse extends Envelope {

@@ -31,6 +31,8 @@ export class Progress {
   recentActive = false;
   /** The follower says it may have lost acknowledged entries: it does not count. */
   nonVoting = false;
+  /** The entry appended for this non-voting follower to catch up past (0: none yet). */
+  votingBarrier = 0;
   /** In snapshot state: the transfer in progress. */
   snapshotTransfer: { id: number; index: number; term: number; offset: number; sent: boolean } | undefined;
   private readonly inflights: Inflight[] = [];

@@ -77,6 +77,8 @@ export class RaftNode {
   private nextSession = 1;
   private leadTransferee: NodeId = NONE;
   private transferElapsed = 0;
+  /** Follower that may have lost entries: the leader's barrier index for it, this term. */
+  private votingBarrier = 0;
   /** Follower: the highest index known to match the current leader's log this term. */
   private matchedThisTerm = 0;
   private incoming: IncomingSnapshot | undefined;
@@ -252,7 +254,8 @@ export class RaftNode {
 
   /** Another node says (index, term) is committed: if our log holds that entry, so is our prefix. */
   private learnCommit(index: number, term: number): void {
-    if (index > this.log.committed && index <= this.log.lastIndex() && this.log.matchTerm(index, term)) {
+    // A leader learns commitment only by counting its own quorum (§5.4.2).
+    if (this.role !== "leader" && index > this.log.committed && index <= this.log.lastIndex() && this.log.matchTerm(index, term)) {
       this.commitTo(index);
     }
   }
@@ -301,6 +304,7 @@ export class RaftNode {
     this.leadTransferee = NONE;
     this.progress.clear();
     this.matchedThisTerm = 0;
+    this.votingBarrier = 0;
     this.failPendingReads("not-leader");
     this.uncommitted = [];
     this.uncommittedBytes = 0;
@@ -375,9 +379,22 @@ export class RaftNode {
     }
   }
 
-  private handleAppendResponse(pr: Progress, m: AppendResponse): void {
+  /**
+   * A follower says it may have lost entries it acknowledged. Append an entry for it
+   * to catch up past: appended now, after the follower restarted, it follows every
+   * entry that could have been committed with that follower's lost acknowledgement.
+   */
+  private noteNonVoting(pr: Progress, nonVoting: boolean): void {
     pr.recentActive = true;
-    pr.nonVoting = m.nonVoting;
+    pr.nonVoting = nonVoting;
+    if (nonVoting && pr.votingBarrier === 0 && isMember(this.config, pr.id)) {
+      pr.votingBarrier = this.appendEntries([{ type: EntryType.Noop, data: new Uint8Array(0) }]);
+      this.broadcastPending = true;
+    }
+  }
+
+  private handleAppendResponse(pr: Progress, m: AppendResponse): void {
+    this.noteNonVoting(pr, m.nonVoting);
     if (m.session !== pr.session) return; // A reply to an earlier round of replication.
     if (m.reject) {
       const nextToTry = m.hintTerm > 0
@@ -405,8 +422,7 @@ export class RaftNode {
   }
 
   private handleHeartbeatResponse(pr: Progress, m: HeartbeatResponse): void {
-    pr.recentActive = true;
-    pr.nonVoting = m.nonVoting;
+    this.noteNonVoting(pr, m.nonVoting);
     if (pr.state === "probe") pr.probeSent = false;
     if (pr.state === "snapshot") this.resendStalledSnapshot(pr);
     else if (pr.match < this.log.lastIndex() || m.behind) this.sendAppend(pr, true);
@@ -442,7 +458,7 @@ export class RaftNode {
       return false;
     }
     if (entries.length === 0 && !allowEmpty && pr.state === "replicate") return false;
-    this.send({ type: "App", to: pr.id, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, session: pr.session });
+    this.send({ type: "App", to: pr.id, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed, session: pr.session, votingBarrier: pr.votingBarrier });
     const last = entries.length > 0 ? (entries[entries.length - 1] as Entry).index : prevIndex;
     pr.sentEntries(last, entriesBytes(entries), entries.length);
     return entries.length > 0;
@@ -492,12 +508,21 @@ export class RaftNode {
       for (const read of waiting) this.readQueue.enqueue(read);
       this.startReadRound();
     }
-    if (this.role === "follower" && this.nonVoting && this.leader !== NONE && this.log.term(this.log.committed) === this.term) {
-      // The leader of this term holds every entry committed before it (leader
-      // completeness), and our log matches its log up to an entry of its term:
-      // whatever this node may have lost is back. It may vote again.
-      this.nonVoting = false;
-    }
+    this.maybeRestoreVoting();
+  }
+
+  /**
+   * A node that may have lost acknowledged entries votes again once it holds, as
+   * committed, the barrier entry the leader of this term appended after hearing from
+   * it. Every entry committed with its lost acknowledgement precedes that barrier (it
+   * existed before the node restarted, the barrier was appended after), so the node
+   * now holds them all. A stale leader's barrier never commits, so it cannot clear it.
+   */
+  private maybeRestoreVoting(): void {
+    const barrier = this.votingBarrier;
+    if (!this.nonVoting || barrier === 0 || this.log.committed < barrier) return;
+    if (barrier > this.log.snapshotIndex() && this.log.term(barrier) !== this.term) return;
+    this.nonVoting = false;
   }
 
   private committedInCurrentTerm(): boolean {
@@ -548,8 +573,7 @@ export class RaftNode {
   }
 
   private handleSnapshotResponse(pr: Progress, m: SnapshotResponse): void {
-    pr.recentActive = true;
-    pr.nonVoting = m.nonVoting;
+    this.noteNonVoting(pr, m.nonVoting);
     const transfer = pr.snapshotTransfer;
     if (pr.state !== "snapshot" || transfer === undefined || transfer.id !== m.transferId) return;
     if (m.reject) {
@@ -596,10 +620,12 @@ export class RaftNode {
     if (this.leader !== from) {
       this.leader = from;
       this.matchedThisTerm = 0;
+      this.votingBarrier = 0;
     }
   }
 
   private handleAppend(m: AppendRequest): void {
+    if (m.votingBarrier > 0) this.votingBarrier = m.votingBarrier;
     const respond = (fields: Pick<AppendResponse, "reject" | "index" | "hintIndex" | "hintTerm">): void =>
       this.send({ type: "AppResp", to: m.from, term: this.term, session: m.session, nonVoting: this.nonVoting, ...fields });
     if (m.prevIndex < this.log.committed) {
@@ -664,6 +690,7 @@ export class RaftNode {
     this.config = meta.config;
     this.pendingConfChanges = [];
     this.matchedThisTerm = meta.index;
+    this.maybeRestoreVoting();
   }
 
   // ---------------------------------------------------------------- configuration
@@ -803,7 +830,7 @@ export class RaftNode {
     this.readsBeforeTermCommit = [];
     for (const read of failed) {
       if (read.from === this.id) this.readStates.push({ requestId: read.requestId, error, leader: NONE });
-      else this.messages.push({ type: "ReadIndexResp", from: this.id, to: read.from, term: this.term, requestIds: [read.requestId], index: 0, reject: true });
+      else this.send({ type: "ReadIndexResp", to: read.from, term: this.term, requestIds: [read.requestId], index: 0, reject: true });
     }
   }
 

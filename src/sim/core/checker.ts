@@ -1,3 +1,4 @@
+import type { Message } from "../../raft/messages.js";
 import type { Entry, NodeId } from "../../raft/types.js";
 
 /** A broken safety or liveness property, with the virtual time and step it broke at. */
@@ -104,6 +105,41 @@ export class SafetyChecker {
       if (held !== committed.term) {
         fail("leader-completeness", `node ${node}, leader of term ${term}, has term ${held} at committed index ${index} (committed with term ${committed.term})`);
       }
+    }
+  }
+
+  /**
+   * The durability contract (Raft §5, figure 2): a node sends nothing of a term that
+   * is not durable, grants a vote only once the vote is durable, and acknowledges
+   * entries only once they are durable. `durable` is what the node's disk holds now.
+   */
+  checkDurableBeforeSend(m: Message, durable: { term: number; vote: NodeId; hasEntry: (index: number) => boolean }): void {
+    if (m.type === "PreVote" || m.type === "PreVoteResp") return; // A pre-vote promises nothing.
+    if (m.term > durable.term) {
+      fail("durable-before-send", `node ${m.from} sent ${m.type} of term ${m.term} while its durable term is ${durable.term}`);
+    }
+    if (m.type === "VoteResp" && !m.reject && durable.vote !== m.to) {
+      fail("durable-before-send", `node ${m.from} granted its vote in term ${m.term} to ${m.to} before the vote was durable (durable vote: ${durable.vote})`);
+    }
+    if (m.type === "AppResp" && !m.reject && m.session !== 0 && !durable.hasEntry(m.index)) {
+      fail("durable-before-send", `node ${m.from} acknowledged entries up to ${m.index} before they were durable`);
+    }
+  }
+
+  /** Raft §5.4.2: a leader's commit index moves only to an entry of its own term. */
+  checkLeaderCommit(node: NodeId, term: number, commit: number, termAtCommit: number | undefined): void {
+    if (termAtCommit !== term) {
+      fail("commit-current-term", `leader ${node} of term ${term} advanced its commit index to ${commit}, an entry of term ${termAtCommit}`);
+    }
+  }
+
+  /**
+   * Raft §8: a leader confirms a read only once it has committed an entry of its term,
+   * so the read index is at least the index of its first entry (the no-op).
+   */
+  checkReadIndex(node: NodeId, term: number, index: number, termStartIndex: number): void {
+    if (index < termStartIndex) {
+      fail("read-after-term-commit", `leader ${node} of term ${term} confirmed a read at index ${index}, before its first entry of the term at ${termStartIndex} was committed`);
     }
   }
 

@@ -22,6 +22,8 @@ export interface SimControl {
   crash(id: NodeId): void;
   restart(id: NodeId, wiped: boolean): void;
   withLeader(action: (raft: RaftNode) => void): boolean;
+  /** Keeps the run from finishing until the returned function is called. */
+  holdFinish(): () => void;
 }
 
 export interface FaultPlan {
@@ -44,7 +46,7 @@ export function scheduleFaults(sim: SimControl, plan: FaultPlan): void {
   schedulePartitions(sim, plan, 1 + random.int(3));
   const crashes = 1 + random.int(3);
   for (let i = 0; i < crashes; i++) scheduleCrash(sim, at(random.next() * 0.9));
-  scheduleMembership(sim, at(0.05 + random.next() * 0.2), plan.endMs);
+  scheduleMembership(sim, at(0.05 + random.next() * 0.2));
   if (random.next() < 0.35) scheduleWipe(sim, at(random.next() * 0.8));
   const transfers = 1 + random.int(2);
   for (let i = 0; i < transfers; i++) {
@@ -130,7 +132,9 @@ function scheduleWipe(sim: SimControl, atMs: number): void {
  * commits: with 3 voters, add a spare as a learner, promote it, then remove a voter;
  * with 5, remove one, wipe it, add it back as a learner and promote it.
  */
-function scheduleMembership(sim: SimControl, startMs: number, deadlineMs: number): void {
+function scheduleMembership(sim: SimControl, startMs: number): void {
+  // The plan may outlast the faults: the run waits for it (in a healed cluster it completes).
+  const release = sim.holdFinish();
   sim.after(startMs, () => {
     const voters = sim.voterIds();
     const spare = sim.allIds().find((id) => !sim.memberIds().includes(id));
@@ -142,13 +146,16 @@ function scheduleMembership(sim: SimControl, startMs: number, deadlineMs: number
       const removed = sim.random.pick(voters);
       steps.push({ type: "remove", nodeId: removed }, { type: "add-learner", nodeId: removed }, { type: "promote", nodeId: removed });
     }
-    runSteps(sim, steps, deadlineMs, true);
+    runSteps(sim, steps, release, true);
   });
 }
 
-function runSteps(sim: SimControl, steps: readonly ConfChange[], deadlineMs: number, tryConcurrent: boolean): void {
+function runSteps(sim: SimControl, steps: readonly ConfChange[], release: () => void, tryConcurrent: boolean): void {
   const [change, ...rest] = steps;
-  if (change === undefined || sim.now() > deadlineMs) return;
+  if (change === undefined) {
+    release();
+    return;
+  }
   let done = false;
   sim.withLeader((raft) => {
     if (isApplied(raft.configuration(), change)) {
@@ -168,9 +175,9 @@ function runSteps(sim: SimControl, steps: readonly ConfChange[], deadlineMs: num
       sim.crash(change.nodeId);
       sim.after(10, () => sim.restart(change.nodeId, true));
     }
-    sim.after(10, () => runSteps(sim, rest, deadlineMs, false));
+    sim.after(10, () => runSteps(sim, rest, release, false));
   } else {
-    sim.after(25, () => runSteps(sim, steps, deadlineMs, tryConcurrent));
+    sim.after(25, () => runSteps(sim, steps, release, tryConcurrent));
   }
 }
 

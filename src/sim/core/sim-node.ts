@@ -56,6 +56,12 @@ export class SimNode {
   private readsAwaitingApply: { index: number; request: ClientRequest }[] = [];
   private lastStampMs = 0;
   private lastLeaderTerm = 0;
+  /** The commit index this node last had as leader of lastLeaderTerm (0: none yet). */
+  private leaderCommitSeen = 0;
+  /** The index of this node's first entry as leader of lastLeaderTerm. */
+  private leaderTermStartIndex = 0;
+  /** After a lost disk: the highest index committed anywhere when it was lost (0: caught up). */
+  private wipedCatchUpIndex = 0;
   /** When set, the node crashes at its next disk write, losing it, and this is called. */
   crashArmed: (() => void) | undefined;
   readonly raftConfig: RaftConfig;
@@ -135,7 +141,15 @@ export class SimNode {
       this.ctx.checker.leaderElected(status.term, this.id);
       this.ctx.checker.checkLeaderCompleteness(this.id, status.term, raft.logFirstIndex(), (index) => raft.logTerm(index));
       this.ctx.stats.elections++;
+      this.leaderCommitSeen = 0;
+      this.leaderTermStartIndex = status.lastIndex; // The no-op a new leader appends.
     }
+    if (status.role === "leader" && status.commit > this.leaderCommitSeen && status.term === this.lastLeaderTerm) {
+      if (this.leaderCommitSeen > 0) this.ctx.checker.checkLeaderCommit(this.id, status.term, status.commit, raft.logTerm(status.commit));
+      this.leaderCommitSeen = status.commit;
+    }
+    if (status.role !== "leader") this.leaderCommitSeen = 0;
+    if (this.wipedCatchUpIndex > 0 && this.storage.hardState().commit >= this.wipedCatchUpIndex) this.wipedCatchUpIndex = 0;
     if (status.role === "leader" && raft.pendingConfChangeCount() > 1) {
       violation("one-conf-change-at-a-time", `leader ${this.id} has ${raft.pendingConfChangeCount()} uncommitted configuration changes in its log`);
     }
@@ -148,9 +162,9 @@ export class SimNode {
     const raft = this.raft;
     if (raft === undefined || this.persisting !== undefined || !raft.hasReady()) return;
     const ready = raft.ready();
-    for (const m of ready.messages) this.ctx.send(m);
+    for (const m of ready.messages) this.send(m);
     // Planted: acknowledgements that leave before the write they acknowledge is durable.
-    for (const m of ready.messagesAfterPersist) if (isEarly(m, this.ctx.plant)) this.ctx.send(m);
+    for (const m of ready.messagesAfterPersist) if (isEarly(m, this.ctx.plant)) this.send(m);
     const generation = this.generation;
     this.persisting = { ready, generation };
     const writes = ready.hardState !== undefined || ready.entries.length > 0 || ready.snapshot !== undefined || ready.snapshotChunks.length > 0;
@@ -165,6 +179,22 @@ export class SimNode {
       return;
     }
     this.ctx.after(FSYNC_MS_MIN + this.ctx.random.next() * FSYNC_MS_JITTER, () => this.completePersist(generation));
+  }
+
+  /** Every message leaves through here, checked against what the disk holds now. */
+  private send(m: Message): void {
+    const hs = this.storage.hardState();
+    const storage = this.storage;
+    this.ctx.checker.checkDurableBeforeSend(m, {
+      term: hs.term,
+      vote: hs.vote,
+      hasEntry: (index) => index <= storage.snapshotMeta().index || storage.term(index) !== undefined,
+    });
+    if (m.type === "VoteResp" && !m.reject && this.wipedCatchUpIndex > 0) {
+      violation("wiped-node-votes", `node ${this.id} lost its disk and granted a vote (to ${m.to}, term ${m.term}) before catching up to index ${this.wipedCatchUpIndex}`);
+    }
+    if (m.type === "ReadIndexResp" && !m.reject) this.ctx.checker.checkReadIndex(this.id, m.term, m.index, this.leaderTermStartIndex);
+    this.ctx.send(m);
   }
 
   private persistJob(ready: Ready): PersistJob {
@@ -186,7 +216,7 @@ export class SimNode {
     for (const entry of ready.entries) {
       this.ctx.checker.entryPersisted(this.id, entry, this.storage.term(entry.index - 1));
     }
-    for (const m of ready.messagesAfterPersist) if (!isEarly(m, this.ctx.plant)) this.ctx.send(m);
+    for (const m of ready.messagesAfterPersist) if (!isEarly(m, this.ctx.plant)) this.send(m);
     if (job.snapshot !== undefined) this.restoreFromSnapshot(job.snapshot.meta, job.snapshot.data);
     for (const entry of ready.committedEntries) this.applyEntry(entry);
     for (const state of ready.readStates) this.handleReadState(state);
@@ -231,8 +261,13 @@ export class SimNode {
     const request = this.pendingReads.get(state.requestId);
     if (request === undefined) return;
     this.pendingReads.delete(state.requestId);
-    if ("error" in state) this.ctx.reply(request, { ok: false, error: state.error, leader: state.leader });
-    else this.readsAwaitingApply.push({ index: state.index, request });
+    if ("error" in state) {
+      this.ctx.reply(request, { ok: false, error: state.error, leader: state.leader });
+      return;
+    }
+    const status = this.raft?.status();
+    if (status?.role === "leader") this.ctx.checker.checkReadIndex(this.id, status.term, state.index, this.leaderTermStartIndex);
+    this.readsAwaitingApply.push({ index: state.index, request });
   }
 
   private serveReads(): void {
@@ -290,6 +325,7 @@ export class SimNode {
     const before = this.storage.hardState();
     if (wiped) {
       this.storage.wipe({ index: 0, term: 0, config: { voters: [], learners: [] }, sizeBytes: 0 });
+      this.wipedCatchUpIndex = Math.max(1, this.ctx.checker.maxCommitted);
       this.ctx.stats.wipes++;
     }
     const snapshot = this.storage.snapshotMeta();

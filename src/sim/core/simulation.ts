@@ -24,6 +24,8 @@ export interface SimOptions {
   readonly trace?: boolean;
   /** Virtual milliseconds of faults before everything heals. */
   readonly faultMs?: number;
+  /** The fault phase goes on until at least this many steps have run. */
+  readonly minSteps?: number;
 }
 
 export interface SimResult {
@@ -42,9 +44,13 @@ const CLIENTS = 5;
 const KEYS = ["a", "b", "c"];
 const TICK_MS = 10;
 const FAULT_START_MS = 100;
-const DEFAULT_FAULT_MS = 2300;
+const DEFAULT_FAULT_MS = 1600;
 /** After healing, a leader must commit a new entry within this long (liveness). */
 const LIVENESS_MS = 3000;
+/** A run goes on (healed) until its clients have done at least this many operations. */
+const MIN_CLIENT_OPS = 200;
+/** How long a healed run may take to finish held work and reach the operation count. */
+const FINISH_MS_MAX = 5000;
 /** Clients keep working this long after the cluster has converged. */
 const CALM_MS = 300;
 /** After that, every member must catch up within this long. */
@@ -68,6 +74,9 @@ export class Simulation implements SimControl {
   private readonly history: Operation[] = [];
   private readonly traceLines: string[] = [];
   private clock = 0;
+  private holds = 0;
+  /** Set at healing: a run still going past this has lost liveness. */
+  private hardStopMs = Infinity;
   private initialVoters: NodeId[] = [];
 
   constructor(private readonly options: SimOptions) {
@@ -211,6 +220,16 @@ export class Simulation implements SimControl {
     return true;
   }
 
+  /** One line per node: what a trace reader needs to see of the state that broke. */
+  describeNodes(): string[] {
+    return [...this.nodes.values()].map((node) => {
+      const st = node.raft?.status();
+      if (st === undefined) return `node ${node.id}: down (durable term ${node.storage.hardState().term}, last index ${node.storage.lastIndex()})`;
+      return `node ${node.id}: ${st.role} term ${st.term} leader ${st.leader} commit ${st.commit} applied ${st.applied} last ${st.lastIndex}`
+        + ` voters [${st.voters.join(",")}] learners [${st.learners.join(",")}]${st.nonVoting ? " non-voting" : ""}`;
+    });
+  }
+
   // ---------------------------------------------------------------- the run
 
   run(): SimResult {
@@ -218,12 +237,16 @@ export class Simulation implements SimControl {
     scheduleFaults(this, { startMs: FAULT_START_MS, endMs: faultEnd });
     let violation: Violation | undefined;
     let finished = false;
-    this.after(faultEnd, () => this.heal(() => { finished = true; }));
-    const hardStop = faultEnd + LIVENESS_MS + CONVERGENCE_MS + 1000;
+    const minSteps = this.options.minSteps ?? 0;
+    const healWhenDone = (): void => {
+      if (this.stats.steps < minSteps) this.after(100, healWhenDone);
+      else this.heal(() => { finished = true; });
+    };
+    this.after(faultEnd, healWhenDone);
     try {
       while (!finished) {
         const next = this.queue.pop();
-        if (next === undefined || next.at > hardStop) break;
+        if (next === undefined || next.at > this.hardStopMs) break;
         this.clock = next.at;
         this.stats.steps++;
         if (next.event.kind === "deliver") {
@@ -243,6 +266,7 @@ export class Simulation implements SimControl {
 
   private heal(onDone: () => void): void {
     this.trace("heal: network restored, every node restarted");
+    this.hardStopMs = this.clock + LIVENESS_MS + CONVERGENCE_MS + CALM_MS + FINISH_MS_MAX;
     this.network.heal();
     this.network.faults = { lossRate: 0, duplicateRate: 0, longDelayRate: 0 };
     for (const id of this.nodes.keys()) this.restart(id, false);
@@ -277,16 +301,32 @@ export class Simulation implements SimControl {
         if (digests.size > 1) throw new ViolationError({ invariant: "replica-convergence", message: `members at applied index ${commit} have ${digests.size} different state digests` });
         // Clients work on in the healed cluster for a while: that is when lost or
         // stale data would show.
-        this.after(CALM_MS, () => {
-          for (const client of this.clients) client.stopped = true;
-          onDone();
-        });
+        this.after(CALM_MS, () => this.finishWhenCovered(onDone));
         return;
       }
       if (this.clock > deadline) throw new ViolationError({ invariant: "liveness", message: `members did not catch up to commit ${commit} within ${CONVERGENCE_MS} ms` });
       this.after(20, check);
     };
     check();
+  }
+
+  /** Ends the run once held work is done and the clients have done enough operations. */
+  private finishWhenCovered(onDone: () => void): void {
+    if (this.holds > 0 || this.stats.clientOps < MIN_CLIENT_OPS) {
+      this.after(20, () => this.finishWhenCovered(onDone));
+      return;
+    }
+    for (const client of this.clients) client.stopped = true;
+    onDone();
+  }
+
+  holdFinish(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (!released) this.holds--;
+      released = true;
+    };
   }
 
   private finish(violation: Violation | undefined): SimResult {
@@ -308,7 +348,7 @@ export class Simulation implements SimControl {
   private missingCoverage(): string[] {
     const required: [string, number][] = [
       ["steps>=2000", this.stats.steps >= 2000 ? 1 : 0],
-      ["clientOps>=200", this.stats.clientOps >= 200 ? 1 : 0],
+      [`clientOps>=${MIN_CLIENT_OPS}`, this.stats.clientOps >= MIN_CLIENT_OPS ? 1 : 0],
       ["lossyCrashes", this.stats.lossyCrashes],
       ["partitions", this.stats.partitions],
       ["membershipChanges", this.stats.membershipChanges],

@@ -1,0 +1,32 @@
+import { Command, CommanderError } from "commander";
+import { registerBenchCommand } from "./bench-command.js";
+import { registerLocalCommand } from "./local-command.js";
+import { registerSimCommand } from "./sim-command.js";
+
+/** Exit codes: 0 ok, 1 not found / failed check, 2 usage, 3 cluster unavailable. */
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command("kvraft")
+    .description("KVRaft: a linearizable, replicated key-value store built on Raft")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerLocalCommand(program);
+  registerSimCommand(program);
+  registerBenchCommand(program);
+  return program;
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are not errors; everything else commander throws is usage.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,42 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { PlantName } from "./core/plants.js";
+import type { SeedSummary, SimReport } from "./summary.js";
+import { addToReport, emptyReport, finishReport } from "./summary.js";
+
+export interface RunSeedsOptions {
+  readonly from: number;
+  readonly seeds: number;
+  readonly plant: PlantName | undefined;
+  readonly minSteps: number | undefined;
+  readonly workers?: number;
+  /** Stop handing out seeds after this many failing ones. */
+  readonly maxFailures?: number;
+  readonly onProgress?: (report: SimReport) => void;
+}
+
+/** Runs seeds [from, from + seeds) on worker threads; seeds are independent runs. */
+export async function runSeeds(options: RunSeedsOptions): Promise<SimReport> {
+  const started = performance.now();
+  const report = emptyReport(options.from, options.plant);
+  const workerCount = Math.max(1, Math.min(options.workers ?? availableParallelism(), options.seeds));
+  const end = options.from + options.seeds;
+  let next = options.from;
+  const workerUrl = new URL("./worker.js", import.meta.url);
+  await Promise.all(Array.from({ length: workerCount }, () => new Promise<void>((resolve, reject) => {
+    const worker = new Worker(workerUrl, { workerData: { plant: options.plant, minSteps: options.minSteps } });
+    const handOut = (): void => {
+      const stop = options.maxFailures !== undefined && report.violations >= options.maxFailures;
+      worker.postMessage(next < end && !stop ? next++ : null);
+    };
+    worker.on("message", (summary: SeedSummary) => {
+      addToReport(report, summary);
+      options.onProgress?.(report);
+      handOut();
+    });
+    worker.on("error", reject);
+    worker.on("exit", () => resolve());
+    handOut();
+  })));
+  return finishReport(report, performance.now() - started);
+}

@@ -1,0 +1,29 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { runSimulation } from "./core/simulation.js";
+import type { PlantName } from "./core/plants.js";
+import { summarize } from "./summary.js";
+import { emptyStats } from "./core/types.js";
+
+/** A worker thread: runs the seeds the runner hands it, one message per seed. */
+interface Job {
+  readonly plant: PlantName | undefined;
+  readonly minSteps: number | undefined;
+}
+
+const job = workerData as Job;
+const port = parentPort;
+if (port === null) throw new Error("sim worker: must run in a worker thread");
+port.on("message", (seed: number | null) => {
+  if (seed === null) {
+    port.close();
+    return;
+  }
+  let summary;
+  try {
+    summary = summarize(runSimulation({ seed, plant: job.plant, minSteps: job.minSteps }));
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    summary = { seed, violation: { invariant: "simulator-crash", message, step: 0, timeMs: 0 }, missingCoverage: [], stats: emptyStats(), operations: 0 };
+  }
+  port.postMessage(summary);
+});

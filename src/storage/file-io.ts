@@ -1,0 +1,113 @@
+/**
+ * The file operations on the storage write paths, behind a narrow interface so that tests
+ * can inject a full disk or a failing fsync. Reads are synchronous and use `node:fs`
+ * directly: the Raft core reads the log synchronously.
+ */
+import { open, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { DiskFullError, FsyncFailedError, StorageError, StorageIoError } from "./errors.js";
+
+export interface WritableFile {
+  readonly path: string;
+  /** Writes all of `bytes` at `position` (looping over short writes). */
+  write(bytes: Uint8Array, position: number): Promise<void>;
+  datasync(): Promise<void>;
+  truncate(bytes: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileIo {
+  /** "create" fails if the file exists; "existing" fails if it does not and never truncates. */
+  open(path: string, mode: "create" | "existing"): Promise<WritableFile>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** fsync of a directory: makes creations, renames and removals in it durable. */
+  syncDirectory(path: string): Promise<void>;
+}
+
+export const nodeFileIo: FileIo = {
+  async open(path, mode) {
+    const handle = await open(path, mode === "create" ? "wx" : "r+");
+    return {
+      path,
+      async write(bytes, position) {
+        let done = 0;
+        while (done < bytes.byteLength) {
+          const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
+          done += bytesWritten;
+        }
+      },
+      datasync: () => handle.datasync(),
+      truncate: (bytes) => handle.truncate(bytes),
+      close: () => handle.close(),
+    };
+  },
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  async syncDirectory(path) {
+    const handle = await open(path, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") {
+    return error.code;
+  }
+  return undefined;
+}
+
+export function isDiskFull(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/** A failed write: a full disk is retryable, anything else is fatal. */
+export function writeFailure(error: unknown, file: string): StorageError {
+  if (error instanceof StorageError) return error;
+  return isDiskFull(error) ? new DiskFullError(file, error) : new StorageIoError("write", file, error);
+}
+
+/** Runs an fsync-like call, turning any failure into a (fatal) FsyncFailedError. */
+export async function syncOrFail(file: string, sync: () => Promise<void>): Promise<void> {
+  try {
+    await sync();
+  } catch (error) {
+    throw new FsyncFailedError(file, error);
+  }
+}
+
+/** fsync of a directory, with a failure reported as fatal. */
+export function syncDirectoryOrFail(io: FileIo, dir: string): Promise<void> {
+  return syncOrFail(dir, () => io.syncDirectory(dir));
+}
+
+/**
+ * Replaces `dir/name` atomically and durably: write a temporary file, fsync it, rename
+ * it into place, fsync the directory. A crash leaves the old file or the new one.
+ */
+export async function writeFileDurably(io: FileIo, dir: string, name: string, bytes: Uint8Array): Promise<void> {
+  const target = join(dir, name);
+  const temporary = `${target}.tmp`;
+  await io.unlink(temporary).catch(() => undefined);
+  const file = await io.open(temporary, "create").catch((error: unknown) => {
+    throw writeFailure(error, temporary);
+  });
+  try {
+    await file.write(bytes, 0).catch((error: unknown) => {
+      throw writeFailure(error, temporary);
+    });
+    await syncOrFail(temporary, () => file.datasync());
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await io.unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  await file.close();
+  await io.rename(temporary, target);
+  await syncDirectoryOrFail(io, dir);
+}

@@ -1,0 +1,79 @@
+/**
+ * A snapshot received from the leader, written chunk by chunk into a temporary file.
+ * Nothing about it is visible until `finish`: fsync, rename into place, directory fsync,
+ * then the host records it in the log. Only then may the receipt be acknowledged.
+ *
+ * A partial snapshot is never resumed after a restart (recovery removes temporary
+ * files), so chunks are not fsynced one by one: the single fsync before the rename is
+ * what makes the whole snapshot durable.
+ */
+import type { SnapshotMeta } from "../raft/types.js";
+import { invariant } from "./errors.js";
+import type { SnapshotFileWriter, StoredSnapshot } from "./snapshot-store.js";
+import type { IncomingSnapshot } from "./storage-types.js";
+
+export interface IncomingSnapshotHost {
+  /** Records the durable snapshot in the log and installs it (Raft §7). */
+  install(stored: StoredSnapshot): Promise<void>;
+  /** The transfer ended (finished or aborted): the host forgets it. */
+  release(incoming: IncomingSnapshot): void;
+}
+
+export class FileIncomingSnapshot implements IncomingSnapshot {
+  private received = 0;
+  private ended = false;
+  /** Chunk writes run one after another, in call order. */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly meta: SnapshotMeta,
+    private readonly writer: SnapshotFileWriter,
+    private readonly host: IncomingSnapshotHost,
+  ) {}
+
+  receivedBytes(): number {
+    return this.received;
+  }
+
+  writeChunk(offset: number, bytes: Uint8Array): Promise<void> {
+    const run = this.chain.then(() => this.write(offset, bytes));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async finish(): Promise<void> {
+    await this.chain;
+    invariant(!this.ended, () => `incoming snapshot ${this.meta.index} already ended`);
+    invariant(this.received === this.meta.sizeBytes, () =>
+      `incoming snapshot ${this.meta.index} has ${this.received} of ${this.meta.sizeBytes} bytes`);
+    this.ended = true;
+    try {
+      const stored = await this.writer.commit();
+      await this.host.install(stored);
+    } catch (error) {
+      await this.writer.discard();
+      throw error;
+    } finally {
+      this.host.release(this);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.chain;
+    await this.writer.discard();
+    this.host.release(this);
+  }
+
+  private async write(offset: number, bytes: Uint8Array): Promise<void> {
+    invariant(!this.ended, () => `incoming snapshot ${this.meta.index} already ended`);
+    invariant(Number.isSafeInteger(offset) && offset >= 0 && offset <= this.received, () =>
+      `chunk at offset ${offset} leaves a gap after ${this.received} received bytes of snapshot ${this.meta.index}`);
+    // A retransmitted chunk overlaps what was received: keep only its new part.
+    const skip = this.received - offset;
+    if (skip >= bytes.byteLength) return;
+    await this.writer.append(bytes.subarray(skip));
+    this.received += bytes.byteLength - skip;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The storage layer's public surface: durable Raft log, hard state and snapshots on a
+ * data dir (DiskStorage) and their in-memory twin (MemoryStorage).
+ */
+export { DEFAULT_STORAGE_CONFIG, type StorageConfig, validateStorageConfig } from "./config.js";
+export { DiskStorage, type DiskStorageOptions } from "./disk-storage.js";
+export { MemoryStorage } from "./memory-storage.js";
+export {
+  CorruptDataError,
+  DataDirLockedError,
+  DataDirMismatchError,
+  DiskFullError,
+  FsyncFailedError,
+  REJOIN_REMEDY,
+  StorageClosedError,
+  StorageConfigError,
+  StorageError,
+  StorageInvariantError,
+  StorageIoError,
+  StorageOverloadedError,
+  UnsupportedFormatError,
+} from "./errors.js";
+export { type FileIo, type WritableFile, nodeFileIo } from "./file-io.js";
+export type { DataDirIdentity } from "./data-dir-meta.js";
+export type { IncomingSnapshot, RaftStorage, RecoveryReport, StorageEvent, StorageStatus } from "./storage-types.js";
+export type { StorageUpdate } from "./update-rules.js";

@@ -1,0 +1,177 @@
+/**
+ * Snapshot files: written to a temporary file, fsynced, renamed into place and the
+ * directory fsynced, so that a crash leaves either the whole new snapshot or none of it;
+ * checked in full at start; read back block by block with every block checked.
+ */
+import { closeSync, fstatSync, openSync } from "node:fs";
+import { join } from "node:path";
+import type { SnapshotMeta } from "../raft/types.js";
+import { CorruptDataError, StorageIoError, invariant } from "./errors.js";
+import { type FileIo, type WritableFile, errorCode, syncDirectoryOrFail, syncOrFail, writeFailure } from "./file-io.js";
+import { CORRUPT_SUFFIX, TEMPORARY_SUFFIX, snapshotFileName } from "./file-names.js";
+import {
+  SnapshotBlockEncoder,
+  type SnapshotLayout,
+  encodeSnapshotHeader,
+  readSnapshotData,
+  readSnapshotLayout,
+  snapshotFileBytes,
+} from "./snapshot-format.js";
+
+/** A durable snapshot file and its layout. */
+export interface StoredSnapshot {
+  readonly path: string;
+  readonly layout: SnapshotLayout;
+}
+
+/** Bytes checked per read while validating or streaming a snapshot. */
+const READ_STEP_BYTES = 1024 * 1024;
+
+/** A snapshot file being written; nothing is visible under the final name until `commit`. */
+export class SnapshotFileWriter {
+  private position: number;
+  private readonly encoder: SnapshotBlockEncoder;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly io: FileIo,
+    readonly meta: SnapshotMeta,
+    private readonly blockBytes: number,
+    private readonly file: WritableFile,
+    headerBytes: number,
+  ) {
+    this.position = headerBytes;
+    this.encoder = new SnapshotBlockEncoder(blockBytes);
+  }
+
+  static async create(dir: string, io: FileIo, meta: SnapshotMeta, blockBytes: number, kind: "local" | "incoming"): Promise<SnapshotFileWriter> {
+    const suffix = kind === "local" ? TEMPORARY_SUFFIX : `.incoming${TEMPORARY_SUFFIX}`;
+    const path = join(dir, snapshotFileName(meta.index) + suffix);
+    await io.unlink(path).catch(() => undefined);
+    const file = await io.open(path, "create").catch((error: unknown) => {
+      throw writeFailure(error, path);
+    });
+    const header = encodeSnapshotHeader(meta, blockBytes);
+    const writer = new SnapshotFileWriter(dir, io, meta, blockBytes, file, header.length);
+    try {
+      await writer.writeAt(header, 0);
+    } catch (error) {
+      await writer.discard();
+      throw error;
+    }
+    return writer;
+  }
+
+  dataBytes(): number {
+    return this.encoder.dataBytes();
+  }
+
+  async append(data: Uint8Array): Promise<void> {
+    invariant(this.encoder.dataBytes() + data.byteLength <= this.meta.sizeBytes, () =>
+      `snapshot ${this.meta.index} data exceeds its sizeBytes ${this.meta.sizeBytes}`);
+    const encoded = this.encoder.push(data);
+    if (encoded.length > 0) await this.writeAt(encoded, this.position);
+  }
+
+  /** Makes the file durable under its final name: fsync, rename, directory fsync. */
+  async commit(): Promise<StoredSnapshot> {
+    invariant(this.encoder.dataBytes() === this.meta.sizeBytes, () =>
+      `snapshot ${this.meta.index} received ${this.encoder.dataBytes()} bytes, its sizeBytes is ${this.meta.sizeBytes}`);
+    await this.writeAt(this.encoder.finish(), this.position);
+    await syncOrFail(this.file.path, () => this.file.datasync());
+    await this.file.close();
+    const path = join(this.dir, snapshotFileName(this.meta.index));
+    await this.io.rename(this.file.path, path);
+    await syncDirectoryOrFail(this.io, this.dir);
+    const header = encodeSnapshotHeader(this.meta, this.blockBytes);
+    return { path, layout: { meta: this.meta, blockBytes: this.blockBytes, dataStart: header.length } };
+  }
+
+  async discard(): Promise<void> {
+    await this.file.close().catch(() => undefined);
+    await this.io.unlink(this.file.path).catch(() => undefined);
+  }
+
+  private async writeAt(bytes: Buffer, position: number): Promise<void> {
+    if (bytes.length === 0) return;
+    try {
+      await this.file.write(bytes, position);
+    } catch (error) {
+      throw writeFailure(error, this.file.path);
+    }
+    this.position = position + bytes.length;
+  }
+}
+
+/** Writes a whole local snapshot; on any failure the temporary file is removed and nothing changes. */
+export async function writeSnapshot(
+  dir: string,
+  io: FileIo,
+  meta: SnapshotMeta,
+  blockBytes: number,
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+): Promise<StoredSnapshot> {
+  const writer = await SnapshotFileWriter.create(dir, io, meta, blockBytes, "local");
+  try {
+    if (data instanceof Uint8Array) await writer.append(data);
+    else for await (const chunk of data) await writer.append(chunk);
+    return await writer.commit();
+  } catch (error) {
+    await writer.discard();
+    throw error;
+  }
+}
+
+/** Checks a snapshot file completely (header, size, every block) and returns its layout. */
+export function validateSnapshotFile(path: string, expectedIndex: number): StoredSnapshot {
+  const fd = openSync(path, "r");
+  try {
+    const layout = readSnapshotLayout(fd, path);
+    if (layout.meta.index !== expectedIndex) {
+      throw new CorruptDataError(`the snapshot header says index ${layout.meta.index}, its name says ${expectedIndex}`, { file: path, offset: 16 });
+    }
+    const expectedBytes = snapshotFileBytes(layout);
+    const actualBytes = fstatSync(fd).size;
+    if (actualBytes !== expectedBytes) {
+      throw new CorruptDataError(`the snapshot file is ${actualBytes} bytes, its header implies ${expectedBytes}`, { file: path, offset: Math.min(actualBytes, expectedBytes) });
+    }
+    const step = Math.max(layout.blockBytes, Math.floor(READ_STEP_BYTES / layout.blockBytes) * layout.blockBytes);
+    for (let offset = 0; offset < layout.meta.sizeBytes; offset += step) readSnapshotData(fd, path, layout, offset, step);
+    return { path, layout };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Streams a snapshot's data, each block checked before it is yielded. */
+export async function* streamSnapshot(stored: StoredSnapshot): AsyncIterable<Uint8Array> {
+  const { layout, path } = stored;
+  const fd = openSync(path, "r");
+  try {
+    const step = Math.max(layout.blockBytes, Math.floor(READ_STEP_BYTES / layout.blockBytes) * layout.blockBytes);
+    for (let offset = 0; offset < layout.meta.sizeBytes; offset += step) {
+      yield readSnapshotData(fd, path, layout, offset, step);
+      // Let other work run between steps: a large snapshot must not hold the event loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Removes snapshot files and fsyncs the directory once. */
+export async function removeSnapshotFiles(io: FileIo, dir: string, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  for (const path of paths) {
+    await io.unlink(path).catch((error: unknown) => {
+      if (errorCode(error) !== "ENOENT") throw new StorageIoError("removing an old snapshot", path, error);
+    });
+  }
+  await syncDirectoryOrFail(io, dir);
+}
+
+/** Renames a snapshot that failed its checks out of the way, keeping it for inspection. */
+export async function setSnapshotAside(io: FileIo, dir: string, path: string): Promise<void> {
+  await io.rename(path, path + CORRUPT_SUFFIX);
+  await syncDirectoryOrFail(io, dir);
+}
