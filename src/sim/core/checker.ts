@@ -1,5 +1,7 @@
 import type { Message } from "../../raft/messages.js";
-import type { Entry, NodeId } from "../../raft/types.js";
+import { applyConfChange, decodeConfChange } from "../../raft/conf-change.js";
+import type { Configuration, Entry, NodeId } from "../../raft/types.js";
+import { EntryType } from "../../raft/types.js";
 
 /** A broken safety or liveness property, with the virtual time and step it broke at. */
 export interface Violation {
@@ -47,6 +49,12 @@ export class SafetyChecker {
   private readonly appliedResults: (string | undefined)[] = [];
   /** The highest index known committed anywhere, and the terms of committed entries. */
   maxCommitted = 0;
+  /** The configuration after every committed change applied so far, in index order. */
+  committedConfig: Configuration;
+
+  constructor(initial: Configuration) {
+    this.committedConfig = initial;
+  }
 
   leaderElected(term: number, id: NodeId): void {
     const existing = this.leaderOfTerm.get(term);
@@ -80,6 +88,7 @@ export class SafetyChecker {
       this.applied[entry.index] = entry;
       this.appliedResults[entry.index] = result;
       this.maxCommitted = Math.max(this.maxCommitted, entry.index);
+      if (entry.type === EntryType.ConfChange) this.committedConfig = applyConfChange(this.committedConfig, decodeConfChange(entry.data));
       return true;
     }
     if (first.term !== entry.term || first.type !== entry.type || !sameBytes(first.data, entry.data)) {

@@ -1,6 +1,6 @@
 import type { SeededRandom } from "../../raft/random.js";
 import type { RaftNode } from "../../raft/raft.js";
-import type { ConfChange, NodeId } from "../../raft/types.js";
+import type { ConfChange, Configuration, NodeId } from "../../raft/types.js";
 import type { Network } from "./network.js";
 import type { SimStats } from "./types.js";
 
@@ -15,6 +15,8 @@ export interface SimControl {
   /** Nodes that are members in the current leader's view (or the initial voters). */
   memberIds(): readonly NodeId[];
   voterIds(): readonly NodeId[];
+  /** The configuration as of the highest committed change (what the cluster agreed). */
+  committedConfiguration(): Configuration;
   leaderId(): NodeId | undefined;
   isAlive(id: NodeId): boolean;
   /** Crashes the node at its next disk write (so it loses that write), then calls back. */
@@ -22,6 +24,7 @@ export interface SimControl {
   crash(id: NodeId): void;
   restart(id: NodeId, wiped: boolean): void;
   withLeader(action: (raft: RaftNode) => void): boolean;
+  trace(line: string): void;
   /** Keeps the run from finishing until the returned function is called. */
   holdFinish(): () => void;
 }
@@ -157,12 +160,14 @@ function runSteps(sim: SimControl, steps: readonly ConfChange[], release: () => 
     return;
   }
   let done = false;
-  sim.withLeader((raft) => {
-    if (isApplied(raft.configuration(), change)) {
-      done = true;
-      return;
-    }
+  // Judged on the cluster's committed configuration: any one leader may be stale.
+  if (isApplied(sim.committedConfiguration(), change)) {
+    sim.trace(`membership: ${change.type} ${change.nodeId} is committed`);
+    done = true;
+  }
+  if (!done) sim.withLeader((raft) => {
     const result = raft.proposeConfChange(change);
+    sim.trace(`membership: propose ${change.type} ${change.nodeId} at leader ${raft.id}: ${result.ok ? `index ${result.index}` : result.error.code}`);
     const next = rest[0];
     if (result.ok && tryConcurrent && next !== undefined && next.type !== "promote") {
       // A second change while the first is uncommitted must be refused (thesis §4.1).

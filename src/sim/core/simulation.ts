@@ -4,7 +4,7 @@ import { InvariantViolation } from "../../raft/invariant.js";
 import type { Message } from "../../raft/messages.js";
 import { SeededRandom } from "../../raft/random.js";
 import type { RaftNode } from "../../raft/raft.js";
-import type { NodeId, SnapshotMeta } from "../../raft/types.js";
+import type { Configuration, NodeId, SnapshotMeta } from "../../raft/types.js";
 import type { Violation } from "./checker.js";
 import { SafetyChecker, ViolationError } from "./checker.js";
 import { SimClient } from "./clients.js";
@@ -68,7 +68,7 @@ export class Simulation implements SimControl {
   readonly network: Network;
   readonly stats = emptyStats();
   private readonly queue = new EventQueue<SimEvent>();
-  private readonly checker = new SafetyChecker();
+  private readonly checker: SafetyChecker;
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly clients: SimClient[] = [];
   private readonly history: Operation[] = [];
@@ -87,6 +87,7 @@ export class Simulation implements SimControl {
     const clientRandom = root.fork();
     const voterCount = this.random.next() < 0.5 ? 3 : 5;
     for (let id = 1; id <= voterCount; id++) this.initialVoters.push(id);
+    this.checker = new SafetyChecker({ voters: this.initialVoters, learners: [] });
     for (let id = 1; id <= NODE_POOL; id++) this.addNode(id, nodeRandom);
     for (let c = 1; c <= CLIENTS; c++) {
       const client = new SimClient(c, this.clientContext(), clientRandom.fork(), KEYS);
@@ -187,6 +188,10 @@ export class Simulation implements SimControl {
 
   voterIds(): readonly NodeId[] {
     return this.leaderNode()?.raft?.configuration().voters ?? this.initialVoters;
+  }
+
+  committedConfiguration(): Configuration {
+    return this.checker.committedConfig;
   }
 
   isAlive(id: NodeId): boolean {
@@ -368,7 +373,7 @@ export class Simulation implements SimControl {
     return this.violationAt("exception", message);
   }
 
-  private trace(line: string): void {
+  trace(line: string): void {
     if (this.options.trace === true) this.traceLines.push(`t=${round(this.clock)} step=${this.stats.steps} ${line}`);
   }
 }
