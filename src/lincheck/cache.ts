@@ -51,7 +51,10 @@ interface CacheEntry {
  * and state as one seen before, and a superset of its optional ops, has no future the
  * earlier one lacked. Whatever the later one can still do, the earlier one could do too,
  * since the unused optional ops can be left out, and which ops may go next depends only on
- * the required ops still unplaced. So it is cut. Entries are keyed on (required ops,
+ * the required ops still unplaced. (The call-order rule for interchangeable ops, in
+ * prepare.ts, does depend on the optional ops placed, but any such future can be
+ * rearranged into one that follows the rule from the earlier configuration.) So it is
+ * cut. Entries are keyed on (required ops,
  * state); a bucket keeps only entries that no other entry dominates.
  */
 export class ConfigurationCache {

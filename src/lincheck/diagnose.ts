@@ -78,7 +78,7 @@ export function diagnoseVersionOrder(key: string, violation: VersionOrderViolati
   return {
     key,
     longestPrefix: [],
-    stateAfterPrefix: describeKeyState(INITIAL_KEY_STATE),
+    stateAfterPrefix: "not searched: the violation was found without a search",
     blockedOperation: violation.later,
     blockedBecause: "version passed",
     relatedOperations: [violation.earlier],

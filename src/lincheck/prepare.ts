@@ -2,18 +2,21 @@ import type { KvInput, Operation } from "./history.js";
 import type { SearchOperation } from "./search.js";
 
 /**
- * Turns one key's operations into the search's input, with two reductions that keep
+ * Turns one key's operations into the search's input, with three reductions that keep
  * histories full of timeouts (unknown outcomes) tractable. Each unknown-outcome op stays
  * a candidate from its call to the end of the history, so without them a key with m
  * pending timeouts can be searched in up to 2^m ways that all end the same.
  *
- * 1. Values no get ever returned are all replaced by one token. A state's value only
+ * 1. A timed-out write whose value a get returned, when no other op wrote that value,
+ *    certainly took effect, and before that get returned: it becomes required, with the
+ *    get's return as its own. It is then placed just in time like any other op.
+ * 2. Values no get ever returned are all replaced by one token. A state's value only
  *    matters when a get compares against it, and every such value compares unequal to
  *    every get, so states that differ only in which unobserved value they hold are the
  *    same state: the cache can then merge them.
- * 2. Interchangeable unknown-outcome ops (same input after 1: e.g. every timed-out
- *    delete, or every timed-out put of an unobserved value) are linearized in call
- *    order: the search may take one only after the one called before it. This loses no
+ * 3. Interchangeable optional ops (unknown outcomes that 1 left optional, with the same
+ *    input after 2: e.g. every timed-out delete, or every timed-out put of an unobserved
+ *    value) are linearized in call order: the search may take one only after the one called before it. This loses no
  *    linearization. Given one that uses k of them, put the k earliest-called ones in
  *    their places, in call order: the i-th place comes after i of the group were called,
  *    so it comes after the i-th earliest call, and unknown ops have no return to respect.

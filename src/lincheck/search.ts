@@ -24,7 +24,10 @@ import { applyOperation, INITIAL_KEY_STATE, keyStateIdentity, versionCeiling, ty
  * version past what that op needs, is refused at once rather than when the stranded op's
  * return is reached, hundreds of steps later (`versionCeiling`). Each only removes
  * configurations that cannot lead to a linearization, or that lead to the same ones as a
- * configuration already explored, so the verdicts are those of the plain algorithm.
+ * configuration already explored, so the verdicts are those of the plain algorithm. The
+ * random tests hold them to a brute-force enumeration of every order.
+ *
+ * Steps are budgeted: a search out of steps says "unknown", never "ok".
  */
 
 export interface SearchOperation {
@@ -118,6 +121,7 @@ export type CandidateOrder = "optional early" | "optional when stuck";
 
 /** One key's search: the walk, the stack of choices and the cache. */
 class KeySearch {
+  private readonly optionalWhenStuck: boolean;
   private readonly list: EventList;
   private readonly cache: ConfigurationCache;
   private readonly ceilings: CeilingIndex;
@@ -132,8 +136,6 @@ class KeySearch {
   private requiredRemaining: number;
   longestPrefix: number[] = [];
   steps = 0;
-
-  private readonly optionalWhenStuck: boolean;
 
   constructor(
     private readonly operations: readonly SearchOperation[],
@@ -236,8 +238,8 @@ export const CANDIDATE_ORDERS: readonly CandidateOrder[] = ["optional early", "o
 
 /**
  * Searches for a linearization, trying each candidate order in turn until one reaches a
- * verdict within `stepBudget` steps (a step: one move of the walk, a linearization, a
- * skip or a backtrack). A key's search thus takes at most `orders.length * stepBudget`
+ * verdict within `stepBudget` steps (a step: one move of the walk, whether it
+ * linearizes, skips or backtracks). A key's search thus takes at most `orders.length * stepBudget`
  * steps.
  */
 export function searchLinearization(
