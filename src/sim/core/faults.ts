@@ -44,7 +44,10 @@ export function scheduleFaults(sim: SimControl, plan: FaultPlan): void {
   const span = plan.endMs - plan.startMs;
   const at = (fraction: number): number => plan.startMs + fraction * span;
   sim.after(plan.startMs, () => {
-    sim.network.faults = { lossRate: random.next() * 0.03, duplicateRate: random.next() * 0.03, longDelayRate: random.next() * 0.02 };
+    Object.assign(sim.network.faults, {
+      lossRate: random.next() * 0.03, duplicateRate: random.next() * 0.03, longDelayRate: random.next() * 0.02,
+      diskStallRate: random.next() * 0.1,
+    });
   });
   schedulePartitions(sim, plan, 1 + random.int(3));
   const crashes = 1 + random.int(3);

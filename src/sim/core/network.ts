@@ -14,6 +14,8 @@ export interface NetworkFaults {
   duplicateRate: number;
   /** Probability that a message is held back for a long time (delivered late, out of order). */
   longDelayRate: number;
+  /** Probability that a disk write stalls for tens of milliseconds. */
+  diskStallRate: number;
 }
 
 export const MESSAGE_DELAY_MS_MIN = 1;
@@ -23,7 +25,7 @@ export const LONG_DELAY_MS_MAX = 300;
 export class Network {
   /** Cut links, as "from>to". */
   private readonly cut = new Set<string>();
-  faults: NetworkFaults = { lossRate: 0, duplicateRate: 0, longDelayRate: 0 };
+  faults: NetworkFaults = { lossRate: 0, duplicateRate: 0, longDelayRate: 0, diskStallRate: 0 };
 
   constructor(private readonly random: SeededRandom) {}
 

@@ -26,12 +26,16 @@ export interface NodeContext {
   readonly plant: PlantName | undefined;
   readonly stats: SimStats;
   readonly factory: SimStateMachineFactory;
+  /** Disk faults of the run (set by the fault schedule). */
+  readonly faults: { diskStallRate: number };
 }
 
 /** Local snapshots are taken every this many applied entries, so lagging nodes need them. */
 export const COMPACT_EVERY_ENTRIES = 40;
 const FSYNC_MS_MIN = 0.2;
 const FSYNC_MS_JITTER = 1.5;
+const FSYNC_STALL_MS_MIN = 5;
+const FSYNC_STALL_MS_JITTER = 40;
 
 interface PendingWrite {
   readonly term: number;
@@ -56,7 +60,7 @@ export class SimNode {
   private readsAwaitingApply: { index: number; request: ClientRequest }[] = [];
   private lastStampMs = 0;
   private lastLeaderTerm = 0;
-  /** The commit index this node last had as leader of lastLeaderTerm (0: none yet). */
+  /** The commit index this node last had as leader of lastLeaderTerm. */
   private leaderCommitSeen = 0;
   /** The index of this node's first entry as leader of lastLeaderTerm. */
   private leaderTermStartIndex = 0;
@@ -141,14 +145,13 @@ export class SimNode {
       this.ctx.checker.leaderElected(status.term, this.id);
       this.ctx.checker.checkLeaderCompleteness(this.id, status.term, raft.logFirstIndex(), (index) => raft.logTerm(index));
       this.ctx.stats.elections++;
-      this.leaderCommitSeen = 0;
+      this.leaderCommitSeen = status.commit;
       this.leaderTermStartIndex = status.lastIndex; // The no-op a new leader appends.
     }
-    if (status.role === "leader" && status.commit > this.leaderCommitSeen && status.term === this.lastLeaderTerm) {
-      if (this.leaderCommitSeen > 0) this.ctx.checker.checkLeaderCommit(this.id, status.term, status.commit, raft.logTerm(status.commit));
+    if (status.role === "leader" && status.commit > this.leaderCommitSeen) {
+      this.ctx.checker.checkLeaderCommit(this.id, status.term, status.commit, raft.logTerm(status.commit));
       this.leaderCommitSeen = status.commit;
     }
-    if (status.role !== "leader") this.leaderCommitSeen = 0;
     if (this.wipedCatchUpIndex > 0 && this.storage.hardState().commit >= this.wipedCatchUpIndex) this.wipedCatchUpIndex = 0;
     if (status.role === "leader" && raft.pendingConfChangeCount() > 1) {
       violation("one-conf-change-at-a-time", `leader ${this.id} has ${raft.pendingConfChangeCount()} uncommitted configuration changes in its log`);
@@ -178,7 +181,7 @@ export class SimNode {
       onCrash();
       return;
     }
-    this.ctx.after(FSYNC_MS_MIN + this.ctx.random.next() * FSYNC_MS_JITTER, () => this.completePersist(generation));
+    this.ctx.after(this.fsyncMs(), () => this.completePersist(generation));
   }
 
   /** Every message leaves through here, checked against what the disk holds now. */
@@ -195,6 +198,13 @@ export class SimNode {
     }
     if (m.type === "ReadIndexResp" && !m.reject) this.ctx.checker.checkReadIndex(this.id, m.term, m.index, this.leaderTermStartIndex);
     this.ctx.send(m);
+  }
+
+  /** Most writes take a fraction of a millisecond; a few stall, as real disks do. */
+  private fsyncMs(): number {
+    const random = this.ctx.random;
+    if (random.next() < this.ctx.faults.diskStallRate) return FSYNC_STALL_MS_MIN + random.next() * FSYNC_STALL_MS_JITTER;
+    return FSYNC_MS_MIN + random.next() * FSYNC_MS_JITTER;
   }
 
   private persistJob(ready: Ready): PersistJob {

@@ -112,6 +112,7 @@ export class Simulation implements SimControl {
       plant: this.options.plant,
       stats: this.stats,
       factory: kvFactory,
+      faults: this.network.faults,
     }, initial, random.int(40) - 20);
     this.nodes.set(id, node);
     const tickMs = TICK_MS * (0.8 + random.next() * 0.45);
@@ -273,7 +274,7 @@ export class Simulation implements SimControl {
     this.trace("heal: network restored, every node restarted");
     this.hardStopMs = this.clock + LIVENESS_MS + CONVERGENCE_MS + CALM_MS + FINISH_MS_MAX;
     this.network.heal();
-    this.network.faults = { lossRate: 0, duplicateRate: 0, longDelayRate: 0 };
+    Object.assign(this.network.faults, { lossRate: 0, duplicateRate: 0, longDelayRate: 0, diskStallRate: 0 });
     for (const id of this.nodes.keys()) this.restart(id, false);
     const livenessDeadline = this.clock + LIVENESS_MS;
     let probeSeq = 0;
