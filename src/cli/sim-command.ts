@@ -103,10 +103,17 @@ function printReport(report: SimReport, json: boolean): void {
       `faults: ${report.totals.lossyCrashes} crashes losing writes, ${report.totals.partitions} partitions, ${report.totals.membershipChanges} membership changes, ${report.totals.snapshotInstalls} snapshot installs, ${report.totals.wipes} lost disks, ${report.totals.leadershipTransfers} transfers`,
       `work: ${report.totals.steps} steps, ${report.totals.clientOps} client operations, ${report.seedsPerSecond} seeds/s`,
       report.coverageFailures.length > 0 ? `seeds missing a required fault: ${report.coverageFailures.slice(0, 20).join(", ")}` : "",
+      // The closing line CI reads: a seed passes with no violation and full coverage.
+      `sim: ${report.seeds - failedSeeds(report)} passed, ${failedSeeds(report)} failed`,
     ].filter((line) => line !== "").join("\n") + "\n");
     return;
   }
   process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+function failedSeeds(report: SimReport): number {
+  const coverage = report.plant === null ? report.coverageFailures : [];
+  return new Set([...report.failing, ...coverage]).size;
 }
 
 function replaySeed(flags: SimFlags, seed: number): number {

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { Simulation, runSimulation } from "../../src/sim/core/simulation.js";
+
+describe("the simulator", () => {
+  it("replays a seed exactly: same seed, same run, step for step", () => {
+    const first = new Simulation({ seed: 7, trace: true }).run();
+    const second = new Simulation({ seed: 7, trace: true }).run();
+    expect(second.stats).toEqual(first.stats);
+    expect(second.trace).toEqual(first.trace);
+    expect(first.trace.length).toBeGreaterThan(1000);
+  });
+
+  it("gives different seeds different schedules", () => {
+    expect(runSimulation({ seed: 1 }).stats).not.toEqual(runSimulation({ seed: 2 }).stats);
+  });
+
+  it.each([1, 2, 3, 4, 5])("default seed %i: no violation, and every required fault happened", (seed) => {
+    const result = runSimulation({ seed });
+    expect(result.violation).toBeUndefined();
+    expect(result.missingCoverage).toEqual([]);
+    expect(result.linearizability).toBe("ok");
+    expect(result.stats.steps).toBeGreaterThanOrEqual(2000);
+    expect(result.stats.clientOps).toBeGreaterThanOrEqual(200);
+    expect(result.stats.lossyCrashes).toBeGreaterThan(0);
+    expect(result.stats.partitions).toBeGreaterThan(0);
+    expect(result.stats.membershipChanges).toBeGreaterThan(0);
+    expect(result.stats.snapshotInstalls).toBeGreaterThan(0);
+  });
+
+  it("keeps the fault phase going until --steps is reached", () => {
+    const result = runSimulation({ seed: 3, minSteps: 30_000 });
+    expect(result.violation).toBeUndefined();
+    expect(result.stats.steps).toBeGreaterThanOrEqual(30_000);
+  });
+});
