@@ -81,6 +81,31 @@ export class SafetyChecker {
   }
 
   /** A node applied `entry`; `result` is a stable rendering of what applying returned. */
+  /** Which entry executed each (session, seq) write, and the writes clients were told succeeded. */
+  private readonly executedAt = new Map<string, number>();
+  private readonly acknowledged = new Map<string, number>();
+
+  /** Exactly-once: a (session, seq) write is executed by one committed entry at most. */
+  writeApplied(id: string, index: number, executed: boolean): void {
+    if (!executed) return;
+    const first = this.executedAt.get(id);
+    if (first !== undefined && first !== index) {
+      fail("exactly-once", `write ${id} was executed twice: by the entries at ${first} and ${index}`);
+    }
+    this.executedAt.set(id, index);
+  }
+
+  writeAcknowledged(id: string, index: number): void {
+    this.acknowledged.set(id, index);
+  }
+
+  /** Every write a client was told succeeded was executed exactly once. */
+  checkAcknowledgedWrites(): void {
+    for (const [id, index] of this.acknowledged) {
+      if (!this.executedAt.has(id)) fail("exactly-once", `write ${id}, acknowledged at index ${index}, was never executed by a committed entry`);
+    }
+  }
+
   /** Returns true when this is the first application of the entry anywhere. */
   entryApplied(node: NodeId, entry: Entry, result: string): boolean {
     const first = this.applied[entry.index];

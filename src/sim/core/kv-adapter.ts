@@ -1,6 +1,6 @@
 import type { KvOutput } from "../../lincheck/history.js";
 import type { KvResult } from "../../kv/index.js";
-import { KvStateMachine, encodeCommand } from "../../kv/index.js";
+import { KvStateMachine, decodeCommand, encodeCommand } from "../../kv/index.js";
 import type { ApplyOutcome, SessionStamp, SimStateMachine, SimStateMachineFactory, WriteInput } from "./state-machine.js";
 
 const encoder = new TextEncoder();
@@ -19,7 +19,13 @@ class KvAdapter implements SimStateMachine {
 
   applyEntry(index: number, data: Uint8Array): ApplyOutcome {
     const result = this.kv.apply(index, data);
-    return outcomeOf(result);
+    const outcome = outcomeOf(result);
+    const command = decodeCommand(data).command;
+    const session = "session" in command ? command.session : undefined;
+    if (session === undefined) return outcome;
+    // A retry answered from the session cache carries the revision of the entry that
+    // executed it; only that entry has its own index as the revision.
+    return { ...outcome, exactlyOnce: { id: `${session.sessionId}:${session.seq}`, executed: result.revision === index } };
   }
 
   applyNoop(index: number): void {

@@ -256,6 +256,7 @@ export class SimNode {
       rendered = `type-${entry.type}`;
     }
     const first = this.ctx.checker.entryApplied(this.id, entry, rendered);
+    if (first && outcome?.exactlyOnce !== undefined) this.ctx.checker.writeApplied(outcome.exactlyOnce.id, entry.index, outcome.exactlyOnce.executed);
     if (first && entry.type === EntryType.ConfChange) this.ctx.stats.membershipChanges++;
     const pending = this.pendingWrites.get(entry.index);
     if (pending === undefined) return;
@@ -263,6 +264,7 @@ export class SimNode {
     if (pending.term !== entry.term || outcome === undefined) {
       this.ctx.reply(pending.request, { ok: false, error: "retry", leader: 0 });
     } else {
+      if (outcome.exactlyOnce !== undefined && outcome.refused === undefined) this.ctx.checker.writeAcknowledged(outcome.exactlyOnce.id, entry.index);
       this.ctx.reply(pending.request, { ok: true, outcome });
     }
   }

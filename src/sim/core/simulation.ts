@@ -339,6 +339,13 @@ export class Simulation implements SimControl {
     for (const client of this.clients) client.giveUp();
     let linearizability: SimResult["linearizability"] = "skipped";
     if (violation === undefined) {
+      try {
+        this.checker.checkAcknowledgedWrites();
+      } catch (error) {
+        violation = this.toViolation(error);
+      }
+    }
+    if (violation === undefined) {
       const verdict = checkHistory(this.history);
       linearizability = verdict.verdict;
       if (verdict.verdict !== "ok") {

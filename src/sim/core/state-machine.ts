@@ -23,6 +23,11 @@ export interface ApplyOutcome {
   readonly output?: KvOutput;
   /** The write was refused (e.g. its session expired): it had no effect. */
   readonly refused?: string;
+  /**
+   * For a write with a session: its (session, seq) identity, and whether this entry
+   * executed it (false when the state machine answered a retry from its cache).
+   */
+  readonly exactlyOnce?: { readonly id: string; readonly executed: boolean };
 }
 
 export interface SimStateMachine {
