@@ -7,8 +7,8 @@ import { EMPTY_HARD_STATE } from "../../raft/types.js";
 /**
  * The simulator's model of a disk: only what a completed write made durable. A write
  * in flight is invisible until it completes; a crash drops it, or (a torn write) keeps
- * a prefix of it in record order: hard state first, then entries, as the WAL writes
- * them. This is the same contract the real storage keeps (docs: storage).
+ * a prefix of it in record order: entries first, then the hard state, as the WAL
+ * writes them (src/storage/README.md). This is the contract the real storage keeps.
  */
 export interface PersistJob {
   readonly hardState: HardState | undefined;
@@ -94,9 +94,8 @@ export class SimStorage implements LogStorage {
       this.log.length = offset;
       this.log.push(entry);
     }
-    if (job.hardState !== undefined) {
-      // The persisted commit never exceeds the persisted last index (a torn write may
-      // keep the hard state but not every entry it covers).
+    if (job.hardState !== undefined && kept.length === job.entries.length) {
+      // The persisted commit never exceeds the persisted last index.
       this.hs = { ...job.hardState, commit: Math.min(job.hardState.commit, this.lastIndex()) };
     }
   }

@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Latency buckets in seconds, from a fraction of an fsync to a stalled election. */
+const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The Raft and request metrics a member exposes on /metrics. Gauges that mirror state
+ * (term, indexes, storage counters) are filled at scrape time by `collect` callbacks
+ * the server registers, so the hot path only counts and observes.
+ */
+export class ReplicaMetrics {
+  readonly registry = new Registry();
+  readonly proposals = new Counter({ name: "kvraft_raft_proposals_total", help: "Entries proposed by this member as leader.", registers: [this.registry] });
+  readonly proposalCommitSeconds = new Histogram({
+    name: "kvraft_raft_proposal_commit_seconds", help: "Time from proposal to apply on the proposing leader.",
+    buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
+  });
+  readonly readIndexSeconds = new Histogram({
+    name: "kvraft_raft_read_index_seconds", help: "Time to confirm a linearizable read point (ReadIndex).",
+    buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
+  });
+  readonly leaderChanges = new Counter({ name: "kvraft_raft_leader_changes_total", help: "Times this member saw the leader change.", registers: [this.registry] });
+  readonly snapshotSeconds = new Histogram({
+    name: "kvraft_storage_snapshot_seconds", help: "Time to take and save a local snapshot.",
+    buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
+  });
+  readonly requests = new Counter({
+    name: "kvraft_kv_requests_total", help: "Client requests by protocol, operation and result.",
+    labelNames: ["protocol", "op", "result"] as const, registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: "kvraft_kv_request_seconds", help: "Client request latency by protocol and operation.",
+    labelNames: ["protocol", "op"] as const, buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
+  });
+
+  /** A gauge whose value is read at scrape time. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+  }
+
+  /** A gauge with labels, filled at scrape time. */
+  labelledGauge(name: string, help: string, labelNames: readonly string[], read: () => { labels: Record<string, string>; value: number }[]): void {
+    new Gauge({
+      name, help, labelNames: [...labelNames], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, value } of read()) this.set(labels, value);
+      },
+    });
+  }
+}

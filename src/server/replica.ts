@@ -1,0 +1,399 @@
+import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
+import { KvStateMachine, encodeCommand } from "../kv/index.js";
+import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
+import type { RaftConfig } from "../raft/config.js";
+import type { Message } from "../raft/messages.js";
+import { SeededRandom } from "../raft/random.js";
+import { RaftNode } from "../raft/raft.js";
+import type { ProposalResult, RaftStatus, Ready, ReadState } from "../raft/ready.js";
+import type { ConfChange, Configuration, Entry, NodeId, SnapshotMeta } from "../raft/types.js";
+import { EntryType } from "../raft/types.js";
+import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
+import { BusyError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
+import { ReplicaMetrics } from "./replica-metrics.js";
+
+export interface ReplicaOptions {
+  readonly raft: RaftConfig;
+  readonly storage: RaftStorage;
+  /** Sends a Raft message to a peer (never blocks; the transport may drop it). */
+  readonly send: (m: Message) => void;
+  readonly tickMs: number;
+  readonly startNonVoting: boolean;
+  /** Take a local snapshot (and compact the log) every this many applied entries. */
+  readonly snapshotEveryEntries: number;
+  /** Proposals waiting to be applied, past which new ones get BusyError. */
+  readonly pendingProposalsMax: number;
+  readonly requestTimeoutMs: number;
+  readonly clock?: () => number;
+  readonly onEvent?: (event: ReplicaEvent) => void;
+  readonly metrics?: ReplicaMetrics;
+}
+
+export type ReplicaEvent =
+  | { readonly type: "role-changed"; readonly role: string; readonly term: number; readonly leader: NodeId }
+  | { readonly type: "snapshot-saved"; readonly index: number; readonly sizeBytes: number; readonly ms: number }
+  | { readonly type: "snapshot-installed"; readonly index: number; readonly sizeBytes: number }
+  | { readonly type: "fatal"; readonly error: Error };
+
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: (result: KvResult | undefined) => void;
+  readonly reject: (error: Error) => void;
+  readonly proposedAtMs: number;
+}
+
+interface PendingRead {
+  readonly resolve: (index: number) => void;
+  readonly reject: (error: Error) => void;
+  readonly startedAtMs: number;
+}
+
+/**
+ * One member: the pure Raft core wired to a disk, a network and the KV state machine,
+ * with a timer for ticks. The ready loop takes one Ready at a time and, while its
+ * write is in flight, lets new proposals and messages accumulate in the core, so the
+ * next Ready carries all of them: one write and one fsync for many requests.
+ */
+export class Replica {
+  private readonly raft: RaftNode;
+  private kv: KvStateMachine;
+  private appliedConfig: Configuration;
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readsAwaitingApply: { index: number; read: PendingRead }[] = [];
+  private incoming: IncomingSnapshot | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private looping = false;
+  private stopped = false;
+  private fatal: Error | undefined;
+  private nextReadId = 1;
+  private lastStampMs = 0;
+  private lastRole = "";
+  private lastLeader = -1;
+  private snapshotInFlight = false;
+  private readonly clock: () => number;
+  private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+
+  private constructor(private readonly options: ReplicaOptions, kv: KvStateMachine, snapshot: SnapshotMeta) {
+    this.clock = options.clock ?? Date.now;
+    this.kv = kv;
+    this.appliedConfig = snapshot.config;
+    this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.clock() % 100_000)), {
+      startNonVoting: options.startNonVoting,
+    });
+  }
+
+  /** Restores the state machine from the storage's snapshot and starts ticking. */
+  static async start(options: ReplicaOptions): Promise<Replica> {
+    const snapshot = options.storage.snapshotMeta();
+    const kv = snapshot.index > 0 ? KvStateMachine.restore(await readAll(options.storage, snapshot)) : new KvStateMachine();
+    const replica = new Replica(options, kv, snapshot);
+    replica.ticker = setInterval(() => replica.tick(), options.tickMs);
+    replica.kick();
+    return replica;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.raft.tick();
+    this.expireWaiting();
+    this.kick();
+  }
+
+  receive(m: Message): void {
+    if (this.stopped) return;
+    this.raft.step(m);
+    this.kick();
+  }
+
+  /** Proposes a command; resolves with its result once applied (undefined for no-ops). */
+  async propose(command: KvCommand): Promise<KvResult> {
+    this.checkServing();
+    if (this.proposals.size >= this.options.pendingProposalsMax) {
+      throw new BusyError(`${this.proposals.size} proposals are waiting (pendingProposalsMax): retry shortly`);
+    }
+    const envelope: CommandEnvelope = { stampMs: this.nextStamp(), command };
+    const result = this.raft.propose(encodeCommand(envelope));
+    return (await this.track(result)) as KvResult;
+  }
+
+  async proposeConfChange(change: ConfChange): Promise<{ index: number }> {
+    this.checkServing();
+    const result = this.raft.proposeConfChange(change);
+    await this.track(result);
+    return { index: result.ok ? result.index : 0 };
+  }
+
+  transferLeadership(to: NodeId): ProposalResult {
+    const result = this.raft.transferLeadership(to);
+    this.kick();
+    return result;
+  }
+
+  private track(result: ProposalResult): Promise<KvResult | undefined> {
+    if (!result.ok) {
+      const { code, message, leader } = result.error;
+      if (code === "not-leader" || code === "transferring") throw new NotLeaderError({ leaderId: leader }, message);
+      if (code === "busy" || code === "conf-change-pending" || code === "not-ready" || code === "learner-behind") throw new BusyError(message);
+      throw new Error(message);
+    }
+    const promise = new Promise<KvResult | undefined>((resolve, reject) => {
+      this.proposals.set(result.index, { term: result.term, resolve, reject, proposedAtMs: this.clock() });
+    });
+    this.options.metrics?.proposals.inc();
+    this.kick();
+    return promise;
+  }
+
+  /**
+   * A linearizable read point: resolves with an index once this node has applied past
+   * the index a leader confirmed (ReadIndex); on a follower the core asks the leader.
+   */
+  async readIndex(): Promise<number> {
+    this.checkServing();
+    const requestId = `r${this.nextReadId++}`;
+    const promise = new Promise<number>((resolve, reject) => {
+      this.reads.set(requestId, { resolve, reject, startedAtMs: this.clock() });
+    });
+    this.raft.readIndex(requestId);
+    this.kick();
+    return promise;
+  }
+
+  /** The state machine as applied now (callers make reads linearizable first). */
+  state(): KvStateMachine {
+    return this.kv;
+  }
+
+  /** Resolves once this node has applied at least `index`. */
+  waitApplied(index: number): Promise<void> {
+    if (this.kv.appliedIndex >= index) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+  }
+
+  status(): RaftStatus {
+    return this.raft.status();
+  }
+
+  configuration(): Configuration {
+    return this.raft.configuration();
+  }
+
+  readStampMs(): number {
+    return Math.max(this.lastStampMs, this.kv.lastStampMs, this.clock());
+  }
+
+  private nextStamp(): number {
+    this.lastStampMs = Math.max(this.lastStampMs, this.kv.lastStampMs, this.clock());
+    return this.lastStampMs;
+  }
+
+  private checkServing(): void {
+    if (this.fatal !== undefined) throw new UnavailableError(`this member stopped serving after a storage failure: ${this.fatal.message}`);
+    if (this.stopped) throw new UnavailableError("this member is shutting down: retry on another member");
+  }
+
+  // ---------------------------------------------------------------- the ready loop
+
+  private kick(): void {
+    if (this.looping || this.stopped) return;
+    this.looping = true;
+    void this.loop().finally(() => {
+      this.looping = false;
+      if (!this.stopped && this.fatal === undefined && this.raft.hasReady()) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped && this.raft.hasReady()) {
+        const ready = this.raft.ready();
+        await this.handleReady(ready);
+        this.raft.advance(ready);
+        this.noteRole();
+      }
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    for (const m of ready.messages) this.options.send(m);
+    await this.persistSnapshotChunks(ready);
+    if (ready.hardState !== undefined || ready.entries.length > 0) {
+      await this.options.storage.persist({ hardState: ready.hardState, entries: ready.entries });
+    }
+    for (const m of ready.messagesAfterPersist) this.options.send(m);
+    if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
+    for (const entry of ready.committedEntries) this.apply(entry);
+    for (const state of ready.readStates) this.resolveRead(state);
+    this.serveWaiting();
+    this.maybeSnapshot();
+  }
+
+  private async persistSnapshotChunks(ready: Ready): Promise<void> {
+    for (const chunk of ready.snapshotChunks) {
+      if (chunk.offset === 0 || this.incoming === undefined || this.incoming.meta.index !== chunk.meta.index) {
+        await this.incoming?.abort();
+        this.incoming = await this.options.storage.beginIncoming(chunk.meta);
+      }
+      await this.incoming.writeChunk(chunk.offset, chunk.data);
+    }
+    if (ready.snapshot !== undefined) {
+      const incoming = this.incoming;
+      if (incoming === undefined) throw new Error(`invariant: a snapshot to install at ${ready.snapshot.index} was received in chunks`);
+      await incoming.finish();
+      this.incoming = undefined;
+    }
+  }
+
+  private async restoreSnapshot(meta: SnapshotMeta): Promise<void> {
+    this.kv = KvStateMachine.restore(await readAll(this.options.storage, meta), this.kv.config);
+    this.appliedConfig = meta.config;
+    this.options.onEvent?.({ type: "snapshot-installed", index: meta.index, sizeBytes: meta.sizeBytes });
+  }
+
+  private apply(entry: Entry): void {
+    let result: KvResult | undefined;
+    if (entry.type === EntryType.Normal) {
+      result = this.kv.apply(entry.index, entry.data);
+    } else {
+      this.kv.applyNoop(entry.index);
+      if (entry.type === EntryType.ConfChange) this.appliedConfig = applyConfChange(this.appliedConfig, decodeConfChange(entry.data));
+    }
+    const pending = this.proposals.get(entry.index);
+    if (pending !== undefined) {
+      this.proposals.delete(entry.index);
+      if (pending.term === entry.term) {
+        this.options.metrics?.proposalCommitSeconds.observe((this.clock() - pending.proposedAtMs) / 1000);
+        pending.resolve(result);
+      } else {
+        pending.reject(new NotLeaderError(undefined, "leadership changed before the write committed; it was not applied: retry"));
+      }
+    }
+  }
+
+  private resolveRead(state: ReadState): void {
+    const read = this.reads.get(state.requestId);
+    if (read === undefined) return;
+    this.reads.delete(state.requestId);
+    if ("error" in state) {
+      const error = state.error === "busy" ? new BusyError("too many reads waiting: retry shortly")
+        : new NotLeaderError({ leaderId: state.leader });
+      read.reject(error);
+      return;
+    }
+    this.options.metrics?.readIndexSeconds.observe((this.clock() - read.startedAtMs) / 1000);
+    this.readsAwaitingApply.push({ index: state.index, read });
+  }
+
+  private serveWaiting(): void {
+    const applied = this.kv.appliedIndex;
+    if (this.readsAwaitingApply.length > 0) {
+      const still: typeof this.readsAwaitingApply = [];
+      for (const waiting of this.readsAwaitingApply) {
+        if (waiting.index <= applied) waiting.read.resolve(waiting.index);
+        else still.push(waiting);
+      }
+      this.readsAwaitingApply = still;
+    }
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.appliedWaiters[i] as { index: number; resolve: () => void };
+      if (waiter.index <= applied) {
+        this.appliedWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Requests stuck past their deadline fail with a timeout (the core may still apply a write). */
+  private expireWaiting(): void {
+    const now = this.clock();
+    const deadline = now - this.options.requestTimeoutMs;
+    for (const [index, pending] of this.proposals) {
+      if (pending.proposedAtMs < deadline) {
+        this.proposals.delete(index);
+        pending.reject(new KvTimeoutError(`the write at index ${index} was not committed within ${this.options.requestTimeoutMs} ms; it may still be applied`));
+      }
+    }
+    for (const [id, read] of this.reads) {
+      if (read.startedAtMs < deadline) {
+        this.reads.delete(id);
+        read.reject(new KvTimeoutError(`the read was not confirmed by a leader within ${this.options.requestTimeoutMs} ms`));
+      }
+    }
+  }
+
+  /** Local snapshots keep the log short; taken off the ready loop's critical path. */
+  private maybeSnapshot(): void {
+    const applied = this.kv.appliedIndex;
+    const storage = this.options.storage;
+    if (this.snapshotInFlight || applied - storage.snapshotMeta().index < this.options.snapshotEveryEntries) return;
+    const term = storage.term(applied);
+    if (term === undefined) return;
+    const started = this.clock();
+    const data = this.kv.snapshot();
+    const meta: SnapshotMeta = { index: applied, term, config: this.appliedConfig, sizeBytes: data.length };
+    this.snapshotInFlight = true;
+    storage.saveSnapshot(meta, data).then(
+      () => this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started }),
+      (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
+    ).finally(() => { this.snapshotInFlight = false; });
+  }
+
+  private noteRole(): void {
+    const status = this.raft.status();
+    if (status.role !== this.lastRole || status.leader !== this.lastLeader) {
+      this.lastRole = status.role;
+      this.lastLeader = status.leader;
+      this.options.onEvent?.({ type: "role-changed", role: status.role, term: status.term, leader: status.leader });
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = error;
+    this.options.onEvent?.({ type: "fatal", error });
+    void this.stop();
+  }
+
+  /** Stops ticking and fails everything waiting; the storage is the caller's to close. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    const error = new UnavailableError("this member is shutting down: retry on another member");
+    for (const pending of this.proposals.values()) pending.reject(error);
+    for (const read of this.reads.values()) read.reject(error);
+    for (const waiting of this.readsAwaitingApply) waiting.read.reject(error);
+    this.proposals.clear();
+    this.reads.clear();
+    this.readsAwaitingApply = [];
+    while (this.looping) await new Promise((resolve) => setImmediate(resolve));
+    await this.incoming?.abort();
+  }
+
+  fatalError(): Error | undefined {
+    return this.fatal;
+  }
+}
+
+async function readAll(storage: RaftStorage, meta: SnapshotMeta): Promise<Uint8Array> {
+  const source = storage.readSnapshotData(meta);
+  if (source === undefined) throw new Error(`invariant: the snapshot at ${meta.index} is readable from storage`);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of source) {
+    parts.push(part);
+    size += part.length;
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
