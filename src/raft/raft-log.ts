@@ -129,8 +129,19 @@ export class RaftLog {
     return lastNew;
   }
 
+  /** The lowest index overwritten since the last `takeTruncation()` (undefined: none). */
+  private truncatedFrom: number | undefined;
+
+  /** Reports (once) the lowest index whose entry was replaced, so stale acks can be withdrawn. */
+  takeTruncation(): number | undefined {
+    const index = this.truncatedFrom;
+    this.truncatedFrom = undefined;
+    return index;
+  }
+
   private truncateAndAppend(entries: readonly Entry[]): void {
     const first = (entries[0] as Entry).index;
+    if (first <= this.lastIndex()) this.truncatedFrom = Math.min(this.truncatedFrom ?? first, first);
     if (first === this.unstableOffset + this.unstable.length) {
       for (const entry of entries) this.unstable.push(entry);
     } else if (first <= this.unstableOffset) {
@@ -166,6 +177,7 @@ export class RaftLog {
 
   /** Replaces the whole log by a received snapshot (Raft §7: no matching entry kept). */
   restoreSnapshot(meta: SnapshotMeta): void {
+    if (meta.index < this.lastIndex()) this.truncatedFrom = Math.min(this.truncatedFrom ?? meta.index + 1, meta.index + 1);
     this.pendingSnapshot = meta;
     this.unstable = [];
     this.unstableOffset = meta.index + 1;

@@ -633,6 +633,7 @@ export class RaftNode {
       return;
     }
     const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
+    this.withdrawStaleAcks();
     if (lastNew === undefined) {
       const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
       respond({ reject: true, index: m.prevIndex, hintIndex: hint.index, hintTerm: hint.term });
@@ -642,6 +643,18 @@ export class RaftNode {
     this.matchedThisTerm = Math.max(this.matchedThisTerm, lastNew);
     this.commitTo(Math.min(m.commit, lastNew));
     respond({ reject: false, index: lastNew, hintIndex: 0, hintTerm: 0 });
+  }
+
+  /**
+   * An acknowledgement waiting for this Ready's write claims entries up to its index
+   * are durable. If, before the write, a newer leader's append replaced some of them,
+   * the claim would be false by the time it is sent (an old leader could count it and
+   * commit an entry that no longer exists here): withdraw such acknowledgements.
+   */
+  private withdrawStaleAcks(): void {
+    const from = this.log.takeTruncation();
+    if (from === undefined) return;
+    this.messagesAfterPersist = this.messagesAfterPersist.filter((m) => m.type !== "AppResp" || m.reject || m.index < from);
   }
 
   private handleHeartbeat(m: Heartbeat): void {
@@ -687,6 +700,7 @@ export class RaftNode {
     invariant(meta.index > this.log.committed, () =>
       `snapshot: installing index ${meta.index} at or below commit ${this.log.committed} would lose committed entries`);
     this.log.restoreSnapshot(meta);
+    this.withdrawStaleAcks();
     this.config = meta.config;
     this.pendingConfChanges = [];
     this.matchedThisTerm = meta.index;

@@ -250,6 +250,13 @@ export class Replica {
   }
 
   private async restoreSnapshot(meta: SnapshotMeta): Promise<void> {
+    // Proposals at or below the snapshot will not be applied here one by one: whether
+    // they took effect is unknown to this member (a client retries with its session).
+    for (const [index, pending] of this.proposals) {
+      if (index > meta.index) continue;
+      this.proposals.delete(index);
+      pending.reject(new KvTimeoutError(`this member lost leadership and installed a snapshot past the write at index ${index}: its outcome is unknown; retry`));
+    }
     this.kv = KvStateMachine.restore(await readAll(this.options.storage, meta), this.kv.config);
     this.appliedConfig = meta.config;
     this.options.onEvent?.({ type: "snapshot-installed", index: meta.index, sizeBytes: meta.sizeBytes });

@@ -152,7 +152,8 @@ export class SafetyChecker {
     if (m.term > durable.term) {
       fail("durable-before-send", `node ${m.from} sent ${m.type} of term ${m.term} while its durable term is ${durable.term}`);
     }
-    if (m.type === "VoteResp" && !m.reject && durable.vote !== m.to) {
+    // A vote of a term already superseded on disk can never be given again: it is safe.
+    if (m.type === "VoteResp" && !m.reject && durable.term === m.term && durable.vote !== m.to) {
       fail("durable-before-send", `node ${m.from} granted its vote in term ${m.term} to ${m.to} before the vote was durable (durable vote: ${durable.vote})`);
     }
     if (m.type === "AppResp" && !m.reject && m.session !== 0 && !durable.hasEntry(m.index)) {

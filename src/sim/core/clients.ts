@@ -41,6 +41,9 @@ export class SimClient {
   private current: Attempt | undefined;
   private readonly versions = new Map<string, number>();
   stopped = false;
+  /** While paused, the client starts no new operation (the one under way finishes). */
+  private paused = false;
+  private idle = false;
 
   constructor(readonly id: number, private readonly ctx: ClientContext, private readonly random: SeededRandom, private readonly keys: readonly string[]) {
     this.target = random.pick(ctx.nodeIds());
@@ -50,8 +53,28 @@ export class SimClient {
     this.ctx.after(delayMs, () => this.next());
   }
 
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (this.idle) {
+      this.idle = false;
+      this.ctx.after(this.random.int(8), () => this.next());
+    }
+  }
+
+  isIdle(): boolean {
+    return this.idle || this.stopped;
+  }
+
   private next(): void {
     if (this.stopped) return;
+    if (this.paused) {
+      this.idle = true;
+      return;
+    }
     if (this.sessionId === 0) {
       this.begin(undefined, { kind: "register" });
       return;

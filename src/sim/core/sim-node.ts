@@ -237,6 +237,13 @@ export class SimNode {
   }
 
   private restoreFromSnapshot(meta: SnapshotMeta, data: Uint8Array): void {
+    // Writes this node proposed at or below the snapshot will never be applied here one
+    // by one: their outcome is unknown to this node (the client retries, exactly once).
+    for (const [index, pending] of this.pendingWrites) {
+      if (index > meta.index) continue;
+      this.pendingWrites.delete(index);
+      this.ctx.reply(pending.request, { ok: false, error: "retry", leader: 0 });
+    }
     this.sm = this.ctx.factory.restore(data);
     this.appliedConfig = meta.config;
     this.ctx.stats.snapshotInstalls++;

@@ -51,6 +51,8 @@ const LIVENESS_MS = 3000;
 const MIN_CLIENT_OPS = 200;
 /** How long a healed run may take to finish held work and reach the operation count. */
 const FINISH_MS_MAX = 5000;
+/** A liveness probe unanswered for this long is sent again. */
+const PROBE_TIMEOUT_MS = 200;
 /** Clients keep working this long after the cluster has converged. */
 const CALM_MS = 300;
 /** After that, every member must catch up within this long. */
@@ -278,35 +280,53 @@ export class Simulation implements SimControl {
     for (const id of this.nodes.keys()) this.restart(id, false);
     const livenessDeadline = this.clock + LIVENESS_MS;
     let probeSeq = 0;
+    const probing = { done: false };
     const probe = (): void => {
       if (this.clock > livenessDeadline) throw new ViolationError({ invariant: "liveness", message: `no leader committed a new entry within ${LIVENESS_MS} ms of healing` });
       const leader = this.leaderNode();
       const requestId = `probe.${++probeSeq}`;
       this.probeReply = (reply) => {
+        if (probing.done) return;
         if (reply.ok) {
+          probing.done = true;
           this.awaitConvergence(onDone);
         } else {
           this.after(20, probe);
         }
       };
       leader?.handleClient({ clientId: 0, requestId, op: { kind: "probe" } });
-      if (leader === undefined) this.after(20, probe);
+      if (leader === undefined) {
+        this.after(20, probe);
+        return;
+      }
+      // A probe whose leader loses it without answering is simply sent again.
+      const sent = probeSeq;
+      this.after(PROBE_TIMEOUT_MS, () => {
+        if (probeSeq === sent && !probing.done) probe();
+      });
     };
     probe();
   }
 
+  /**
+   * Clients pause (operations under way finish), every member catches up to the
+   * leader's commit, and all must hold the same state; then clients carry on.
+   */
   private awaitConvergence(onDone: () => void): void {
     const deadline = this.clock + CONVERGENCE_MS;
+    for (const client of this.clients) client.pause();
     const check = (): void => {
       const leader = this.leaderNode();
       const commit = leader?.raft?.status().commit ?? 0;
       const members = this.memberIds().map((id) => this.nodes.get(id) as SimNode);
-      const caughtUp = leader !== undefined && members.every((node) => node.alive && node.appliedIndex() >= commit);
+      const quiet = this.clients.every((client) => client.isIdle()) && leader?.raft?.status().lastIndex === commit;
+      const caughtUp = leader !== undefined && quiet && members.every((node) => node.alive && node.appliedIndex() >= commit);
       if (caughtUp) {
         const digests = new Set(members.filter((node) => node.appliedIndex() === commit).map((node) => node.digest()));
         if (digests.size > 1) throw new ViolationError({ invariant: "replica-convergence", message: `members at applied index ${commit} have ${digests.size} different state digests` });
         // Clients work on in the healed cluster for a while: that is when lost or
         // stale data would show.
+        for (const client of this.clients) client.resume();
         this.after(CALM_MS, () => this.finishWhenCovered(onDone));
         return;
       }

@@ -1,0 +1,145 @@
+import express from "express";
+import type { Request, Response, Router } from "express";
+import type { KeyValue, KvResult } from "../../kv/index.js";
+import type { KvService, ReadConsistency } from "../kv-service.js";
+import { sendError, sendServiceError } from "./errors.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export interface KvRoutesOptions {
+  readonly valueBytesMax: number;
+  readonly listLimitMax: number;
+  readonly onRequest?: (op: string, result: string, seconds: number) => void;
+}
+
+/**
+ * /v1/kv: GET, PUT and DELETE of one key (the path is the key, UTF-8), and GET with a
+ * prefix for listing. A GET answers the raw value with its version and revision in
+ * headers, so `curl` shows the value; `Accept: application/json` gets JSON with the
+ * value in base64.
+ */
+export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
+  const router = express.Router();
+  const timed = (op: string, handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    const started = performance.now();
+    let outcome = "ok";
+    try {
+      await handler(req, res);
+      if (res.statusCode >= 400) outcome = String(res.statusCode);
+    } catch (error) {
+      outcome = "error";
+      sendServiceError(res, error);
+    } finally {
+      options.onRequest?.(op, outcome, (performance.now() - started) / 1000);
+    }
+  };
+
+  router.get("/v1/kv", timed("list", async (req, res) => {
+    const prefix = encoder.encode(stringParam(req, "prefix") ?? "");
+    const limit = intParam(req, "limit") ?? 1000;
+    if (limit < 1 || limit > options.listLimitMax) return sendError(res, 400, "INVALID_ARGUMENT", `limit must be 1..${options.listLimitMax}, got ${limit}`);
+    const after = stringParam(req, "after");
+    const result = await service.list(prefix, { limit, ...(after === undefined ? {} : { after: encoder.encode(after) }), consistency: consistencyParam(req) });
+    res.json({
+      revision: result.revision,
+      items: result.entries.map(keyValueJson),
+      next: result.nextAfter === undefined ? null : decoder.decode(result.nextAfter),
+    });
+  }));
+
+  router.get("/v1/kv/*key", timed("get", async (req, res) => {
+    const key = keyParam(req);
+    const outcome = await service.get(key, { consistency: consistencyParam(req) });
+    res.setHeader("X-Kvraft-Revision", String(outcome.revision));
+    if (outcome.kv === undefined) return sendError(res, 404, "KEY_NOT_FOUND", `key "${decoder.decode(key)}" does not exist`, { revision: outcome.revision });
+    const kv = outcome.kv;
+    res.setHeader("X-Kvraft-Version", String(kv.version));
+    res.setHeader("X-Kvraft-Create-Version", String(kv.createVersion));
+    res.setHeader("X-Kvraft-Flags", String(kv.flags));
+    if (req.accepts(["application/octet-stream", "application/json"]) === "application/json" && req.get("accept")?.includes("json") === true) {
+      res.json({ revision: outcome.revision, ...keyValueJson(kv) });
+      return;
+    }
+    res.type("application/octet-stream").send(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength));
+  }));
+
+  router.put("/v1/kv/*key", express.raw({ type: () => true, limit: options.valueBytesMax }), timed("put", async (req, res) => {
+    const key = keyParam(req);
+    const body: unknown = req.body;
+    const value = body instanceof Uint8Array ? new Uint8Array(body) : new Uint8Array(0);
+    const ttlMs = intParam(req, "ttl");
+    const expectVersion = intParam(req, "expectVersion") ?? intParam(req, "expect_version");
+    const flags = intParam(req, "flags");
+    const result = await service.write({
+      type: "put", key, value,
+      ...(ttlMs === undefined ? {} : { ttlMs }),
+      ...(expectVersion === undefined ? {} : { expectVersion }),
+      ...(flags === undefined ? {} : { flags }),
+    });
+    sendWriteResult(res, result);
+  }));
+
+  router.delete("/v1/kv/*key", timed("delete", async (req, res) => {
+    const key = keyParam(req);
+    const expectVersion = intParam(req, "expectVersion") ?? intParam(req, "expect_version");
+    const result = await service.write({ type: "delete", key, ...(expectVersion === undefined ? {} : { expectVersion }) });
+    sendWriteResult(res, result);
+  }));
+
+  return router;
+}
+
+function sendWriteResult(res: Response, result: KvResult): void {
+  res.setHeader("X-Kvraft-Revision", String(result.revision));
+  if (result.ok) {
+    res.json(jsonSafe(result));
+    return;
+  }
+  const status = result.error === "version-mismatch" || result.error === "exists" ? 409
+    : result.error === "not-found" ? 404
+      : result.error === "session-expired" || result.error === "stale-sequence" ? 409 : 400;
+  const code = result.error === "not-found" ? "KEY_NOT_FOUND" : result.error.toUpperCase().replaceAll("-", "_");
+  sendError(res, status, code, result.message, { revision: result.revision, ...(result.currentVersion === undefined ? {} : { currentVersion: result.currentVersion }) });
+}
+
+/** JSON has no bigint: counters go out as decimal strings. */
+function jsonSafe(result: KvResult): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]));
+}
+
+export function keyValueJson(kv: KeyValue): Record<string, unknown> {
+  return {
+    key: decoder.decode(kv.key),
+    value: Buffer.from(kv.value).toString("base64"),
+    version: kv.version,
+    createVersion: kv.createVersion,
+    flags: kv.flags,
+    ...(kv.expiresAtMs === undefined ? {} : { expiresAtMs: kv.expiresAtMs }),
+  };
+}
+
+function keyParam(req: Request): Uint8Array {
+  const raw = (req.params as Record<string, string | string[]>)["key"];
+  const key = Array.isArray(raw) ? raw.join("/") : raw ?? "";
+  return encoder.encode(key);
+}
+
+function stringParam(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+function intParam(req: Request, name: string): number | undefined {
+  const value = stringParam(req, name);
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`query parameter ${name} must be a whole number >= 0, got "${value}"`);
+  return n;
+}
+
+function consistencyParam(req: Request): ReadConsistency {
+  const value = stringParam(req, "consistency");
+  if (value === "follower" || value === "serializable") return value;
+  return "linearizable";
+}

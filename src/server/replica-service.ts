@@ -1,0 +1,156 @@
+import type { EventsResult, KvResult, ListResult, WriteCommand } from "../kv/index.js";
+import { CompactedError, NoSpaceError, NotLeaderError } from "./errors.js";
+import type { GetOutcome, KvService, LeaderHint, ReadOptions, WatchOptions, WriteOptions } from "./kv-service.js";
+import type { Replica } from "./replica.js";
+
+/** Sends an operation to the leader when this member is not it (see forwarding.ts). */
+export interface LeaderForwarder {
+  forward(request: ForwardRequest): Promise<ForwardResponse>;
+}
+
+export type ForwardRequest =
+  | { readonly op: "get"; readonly keys: readonly Uint8Array[] }
+  | { readonly op: "list"; readonly prefix: Uint8Array; readonly limit: number; readonly after?: Uint8Array }
+  | { readonly op: "write"; readonly command: WriteCommand };
+
+export type ForwardResponse =
+  | { readonly op: "get"; readonly outcome: { revision: number; kvs: GetOutcome["kv"][] } }
+  | { readonly op: "list"; readonly result: ListResult }
+  | { readonly op: "write"; readonly result: KvResult };
+
+export interface ReplicaServiceOptions {
+  /** Writes that would grow the data past this are refused (NOSPACE); 0 = no quota. */
+  readonly quotaBytes: number;
+  /** Forwards requests to the leader; without one, a follower answers NotLeaderError. */
+  readonly forwarder?: LeaderForwarder;
+  /** Where a member's client and HTTP endpoints are, for NotLeader hints. */
+  readonly leaderHint: (leaderId: number) => LeaderHint;
+  readonly watchPollMs: number;
+}
+
+/**
+ * KvService over a local Replica. Linearizable reads: on the leader, a ReadIndex round
+ * then a local read; on a follower, forwarded to the leader (or NotLeader without a
+ * forwarder). "follower" reads do the ReadIndex round trip and read locally;
+ * "serializable" reads read locally at once.
+ */
+export class ReplicaService implements KvService {
+  private quotaAlarm = false;
+
+  constructor(private readonly replica: Replica, private readonly options: ReplicaServiceOptions) {}
+
+  nowMs(): number {
+    return this.replica.readStampMs();
+  }
+
+  /** True while writes are refused because the data reached its quota. */
+  quotaExceeded(): boolean {
+    return this.quotaAlarm;
+  }
+
+  async get(key: Uint8Array, options?: ReadOptions): Promise<GetOutcome> {
+    const { revision, kvs } = await this.getMany([key], options);
+    return { revision, kv: kvs[0] };
+  }
+
+  async getMany(keys: readonly Uint8Array[], options: ReadOptions = {}): Promise<{ revision: number; kvs: GetOutcome["kv"][] }> {
+    const forwarded = await this.forwardIfFollower(options, { op: "get", keys });
+    if (forwarded !== undefined) {
+      if (forwarded.op !== "get") throw new Error(`invariant: a forwarded get answered ${forwarded.op}`);
+      return forwarded.outcome;
+    }
+    const kv = this.replica.state();
+    const stamp = this.replica.readStampMs();
+    const kvs = keys.map((key) => {
+      const result = kv.get(key, stamp);
+      return result.ok ? result.kv : undefined;
+    });
+    return { revision: kv.appliedIndex, kvs };
+  }
+
+  async list(prefix: Uint8Array, options: { limit: number; after?: Uint8Array } & ReadOptions): Promise<ListResult> {
+    const request: ForwardRequest = options.after === undefined
+      ? { op: "list", prefix, limit: options.limit }
+      : { op: "list", prefix, limit: options.limit, after: options.after };
+    const forwarded = await this.forwardIfFollower(options, request);
+    if (forwarded !== undefined) {
+      if (forwarded.op !== "list") throw new Error(`invariant: a forwarded list answered ${forwarded.op}`);
+      return forwarded.result;
+    }
+    const listOptions = options.after === undefined
+      ? { limit: options.limit, readStampMs: this.replica.readStampMs() }
+      : { limit: options.limit, after: options.after, readStampMs: this.replica.readStampMs() };
+    return this.replica.state().list(prefix, listOptions);
+  }
+
+  async write(command: WriteCommand, _options?: WriteOptions): Promise<KvResult> {
+    if (!this.isLeader()) {
+      const forwarder = this.options.forwarder;
+      if (forwarder === undefined) throw this.notLeader();
+      const response = await forwarder.forward({ op: "write", command });
+      if (response.op !== "write") throw new Error(`invariant: a forwarded write answered ${response.op}`);
+      return response.result;
+    }
+    this.checkQuota(command);
+    return this.replica.propose(command);
+  }
+
+  async watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult> {
+    for (;;) {
+      const result = this.replica.state().eventsSince(options.fromRevision, prefix);
+      if (!result.ok) throw new CompactedError(result.compactRevision, `events before revision ${result.compactRevision} were compacted away: list the prefix again and watch from its revision + 1`);
+      if (result.events.length > 0 || options.signal.aborted) return result;
+      await Promise.race([
+        this.replica.waitApplied(this.replica.state().appliedIndex + 1),
+        new Promise((resolve) => setTimeout(resolve, this.options.watchPollMs)),
+      ]);
+    }
+  }
+
+  /** Serves a request forwarded by a follower: this member must be the leader. */
+  async serveForwarded(request: ForwardRequest): Promise<ForwardResponse> {
+    if (!this.isLeader()) throw this.notLeader();
+    switch (request.op) {
+      case "get":
+        return { op: "get", outcome: await this.getMany(request.keys) };
+      case "list":
+        return { op: "list", result: await this.list(request.prefix, request.after === undefined ? { limit: request.limit } : { limit: request.limit, after: request.after }) };
+      case "write":
+        return { op: "write", result: await this.write(request.command) };
+    }
+  }
+
+  private async forwardIfFollower(options: ReadOptions, request: ForwardRequest): Promise<ForwardResponse | undefined> {
+    const consistency = options.consistency ?? "linearizable";
+    if (consistency === "serializable") return undefined;
+    if (consistency === "follower" || this.isLeader()) {
+      const index = await this.replica.readIndex();
+      await this.replica.waitApplied(index);
+      return undefined;
+    }
+    const forwarder = this.options.forwarder;
+    if (forwarder === undefined) throw this.notLeader();
+    return forwarder.forward(request);
+  }
+
+  private isLeader(): boolean {
+    return this.replica.status().role === "leader";
+  }
+
+  private notLeader(): NotLeaderError {
+    const leader = this.replica.status().leader;
+    return new NotLeaderError(leader === 0 ? undefined : this.options.leaderHint(leader));
+  }
+
+  private checkQuota(command: WriteCommand): void {
+    const quota = this.options.quotaBytes;
+    if (quota <= 0) return;
+    const kv = this.replica.state();
+    this.quotaAlarm = kv.sizeBytes() >= quota;
+    if (kv.wouldExceedQuota(command, quota)) {
+      this.quotaAlarm = true;
+      throw new NoSpaceError(`the data size quota (${quota} bytes) is reached: delete keys to free space (deletes still work)`);
+    }
+  }
+}
+
