@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerLocalCommand } from "./local-command.js";
+import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
 
 /** Exit codes: 0 ok, 1 not found / failed check, 2 usage, 3 cluster unavailable. */
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .description("KVRaft: a linearizable, replicated key-value store built on Raft")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  registerServerCommand(program);
   registerLocalCommand(program);
   registerSimCommand(program);
   registerBenchCommand(program);

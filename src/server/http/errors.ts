@@ -30,6 +30,10 @@ export function sendServiceError(res: Response, error: unknown): void {
     sendError(res, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, { retryable: error.retryable });
     return;
   }
+  if (error instanceof RangeError) {
+    sendError(res, 400, "INVALID_ARGUMENT", error.message);
+    return;
+  }
   const message = error instanceof Error ? error.message : String(error);
   sendError(res, 500, "INTERNAL", `the server failed to handle the request: ${message}`);
 }

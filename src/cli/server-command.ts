@@ -1,0 +1,123 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { Option } from "commander";
+import { pino } from "pino";
+import type { ServerConfig } from "../server/config.js";
+import { parsePeers, validateServerConfig } from "../server/config.js";
+import { startServer } from "../server/server.js";
+
+/** Exit codes of `kvraft server`, documented in --help. */
+export const SERVER_EXIT = { clean: 0, failed: 1, usage: 2 } as const;
+
+interface ServerFlags {
+  id: string; dataDir: string; peers: string; initialClusterState: string; clusterId?: string;
+  listenHost: string; peerPort?: string; clientPort: string; httpPort: string; memcachedPort: string;
+  advertisePeer?: string; advertiseClient?: string; advertiseHttp?: string; advertiseMemcached?: string;
+  coord?: string; heartbeatMs: string; electionMs: string; adminTokenFile?: string; quotaBytes: string;
+  requestTimeoutMs: string; snapshotEntries: string; readyLagEntries: string; shutdownTransferMs: string;
+  logLevel: string;
+}
+
+const opt = (flags: string, description: string, env: string, defaultValue?: string): Option => {
+  const option = new Option(flags, description).env(env);
+  return defaultValue === undefined ? option : option.default(defaultValue);
+};
+
+export function registerServerCommand(program: Command): void {
+  program.command("server")
+    .description("run one KVRaft member (what each StatefulSet pod runs)")
+    .addOption(opt("--id <n>", "this member's id, 1 or more (pod NAME-i is member i+1)", "KVRAFT_ID").makeOptionMandatory())
+    .addOption(opt("--data-dir <dir>", "where the WAL and snapshots live (one member per dir)", "KVRAFT_DATA_DIR").makeOptionMandatory())
+    .addOption(opt("--peers <list>", "ID=HOST:PORT,... the members' peer (Raft) addresses, this one included", "KVRAFT_PEERS", ""))
+    .addOption(opt("--initial-cluster-state <state>", "new: an empty data dir founds the cluster from --peers; existing: an empty data dir waits, non-voting, to be added", "KVRAFT_INITIAL_CLUSTER_STATE", "new").choices(["new", "existing"]))
+    .addOption(opt("--cluster-id <id>", "the cluster's id (generated and printed for a new cluster; required to join one)", "KVRAFT_CLUSTER_ID"))
+    .addOption(opt("--listen-host <host>", "address to bind every port on", "KVRAFT_LISTEN_HOST", "0.0.0.0"))
+    .addOption(opt("--peer-port <port>", "Raft port (default: this member's port in --peers)", "KVRAFT_PEER_PORT"))
+    .addOption(opt("--client-port <port>", "binary client protocol port (0: pick one)", "KVRAFT_CLIENT_PORT", "7100"))
+    .addOption(opt("--http-port <port>", "HTTP/JSON API, /metrics, /healthz, /readyz (0: pick one)", "KVRAFT_HTTP_PORT", "8080"))
+    .addOption(opt("--memcached-port <port>", "memcached text protocol port (0: pick one)", "KVRAFT_MEMCACHED_PORT", "11211"))
+    .addOption(opt("--advertise-peer <host:port>", "peer address others should use", "KVRAFT_ADVERTISE_PEER"))
+    .addOption(opt("--advertise-client <host:port>", "client address given in redirects", "KVRAFT_ADVERTISE_CLIENT"))
+    .addOption(opt("--advertise-http <host:port>", "HTTP address others forward to", "KVRAFT_ADVERTISE_HTTP"))
+    .addOption(opt("--advertise-memcached <host:port>", "memcached address", "KVRAFT_ADVERTISE_MEMCACHED"))
+    .addOption(opt("--coord <url>", "coordinator to register with (discovery only)", "KVRAFT_COORD"))
+    .addOption(opt("--heartbeat-ms <ms>", "leader heartbeat interval (one Raft tick)", "KVRAFT_HEARTBEAT_MS", "100"))
+    .addOption(opt("--election-ms <ms>", "base election timeout (randomised up to twice this)", "KVRAFT_ELECTION_MS", "1000"))
+    .addOption(opt("--admin-token-file <file>", "bearer token for /v1/admin (without one the admin API answers loopback only)", "KVRAFT_ADMIN_TOKEN_FILE"))
+    .addOption(opt("--quota-bytes <n>", "refuse writes that grow the data past this (0: no quota)", "KVRAFT_QUOTA_BYTES", String(2 * 1024 ** 3)))
+    .addOption(opt("--request-timeout-ms <ms>", "how long a request may wait for the cluster", "KVRAFT_REQUEST_TIMEOUT_MS", "5000"))
+    .addOption(opt("--snapshot-entries <n>", "take a local snapshot every this many applied entries", "KVRAFT_SNAPSHOT_ENTRIES", "10000"))
+    .addOption(opt("--ready-lag-entries <n>", "/readyz fails while applied lags commit by more", "KVRAFT_READY_LAG_ENTRIES", "1000"))
+    .addOption(opt("--shutdown-transfer-ms <ms>", "on SIGTERM, how long a leader waits for leadership to move", "KVRAFT_SHUTDOWN_TRANSFER_MS", "2000"))
+    .addOption(opt("--log-level <level>", "trace, debug, info, warn, error", "KVRAFT_LOG_LEVEL", "info"))
+    .addHelpText("after", `
+Every flag can also be set by the environment variable shown (for pods).
+
+Examples:
+  # a 3-member cluster on one machine
+  kvraft server --id 1 --data-dir d1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --http-port 8081 --memcached-port 11211 --client-port 7101
+  # a member whose disk was lost rejoins: it waits, non-voting, until re-added
+  kvraft server --id 3 --data-dir d3 --initial-cluster-state existing --cluster-id <id> --peers ...
+
+Exit status: 0 after a clean shutdown (SIGTERM or SIGINT: a leader hands leadership to
+the most up-to-date follower first); 1 when the server failed (a storage failure, a
+port taken, a data dir of another cluster); 2 for bad flags.`)
+    .action(async (flags: ServerFlags) => {
+      process.exitCode = await runServerCommand(flags);
+    });
+}
+
+async function runServerCommand(flags: ServerFlags): Promise<number> {
+  const log = pino({ level: flags.logLevel, base: { member: Number(flags.id) } });
+  let config: ServerConfig;
+  try {
+    config = toConfig(flags);
+  } catch (error) {
+    process.stderr.write(`kvraft server: ${(error as Error).message}\n`);
+    return SERVER_EXIT.usage;
+  }
+  let server;
+  try {
+    server = await startServer(config, log);
+  } catch (error) {
+    process.stderr.write(`kvraft server: ${(error as Error).message}\n`);
+    return SERVER_EXIT.failed;
+  }
+  const onSignal = (signal: string): void => { void server.shutdown(`received ${signal}`); };
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  const failure = await server.stopped;
+  return failure === undefined ? SERVER_EXIT.clean : SERVER_EXIT.failed;
+}
+
+function toConfig(flags: ServerFlags): ServerConfig {
+  const int = (name: string, value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n)) throw new RangeError(`--${name}: expected a whole number, got "${value}"`);
+    return n;
+  };
+  const peers = parsePeers(flags.peers);
+  const id = int("id", flags.id);
+  const heartbeatMs = int("heartbeat-ms", flags.heartbeatMs);
+  const electionMs = int("election-ms", flags.electionMs);
+  const self = peers.get(id);
+  const adminToken = flags.adminTokenFile === undefined ? undefined : readFileSync(flags.adminTokenFile, "utf8").trim();
+  return validateServerConfig({
+    id, dataDir: flags.dataDir, peers,
+    initialClusterState: flags.initialClusterState === "existing" ? "existing" : "new",
+    clusterId: flags.clusterId, listenHost: flags.listenHost,
+    peerPort: flags.peerPort !== undefined ? int("peer-port", flags.peerPort) : self?.port ?? 7000,
+    clientPort: int("client-port", flags.clientPort), httpPort: int("http-port", flags.httpPort), memcachedPort: int("memcached-port", flags.memcachedPort),
+    advertise: {
+      ...(flags.advertisePeer === undefined ? {} : { peer: flags.advertisePeer }),
+      ...(flags.advertiseClient === undefined ? {} : { client: flags.advertiseClient }),
+      ...(flags.advertiseHttp === undefined ? {} : { http: flags.advertiseHttp }),
+      ...(flags.advertiseMemcached === undefined ? {} : { memcached: flags.advertiseMemcached }),
+    },
+    coordinator: flags.coord,
+    tickMs: heartbeatMs, heartbeatTicks: 1, electionTicks: Math.max(2, Math.round(electionMs / heartbeatMs)),
+    adminToken, quotaBytes: int("quota-bytes", flags.quotaBytes), requestTimeoutMs: int("request-timeout-ms", flags.requestTimeoutMs),
+    snapshotEveryEntries: int("snapshot-entries", flags.snapshotEntries), readyLagEntriesMax: int("ready-lag-entries", flags.readyLagEntries),
+    pendingProposalsMax: 65536, shutdownTransferMs: int("shutdown-transfer-ms", flags.shutdownTransferMs),
+  });
+}

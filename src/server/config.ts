@@ -1,0 +1,81 @@
+import { z } from "zod";
+import type { NodeId } from "../raft/types.js";
+
+/** Where a member listens for each protocol, and what it tells others to use. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ServerConfig {
+  readonly id: NodeId;
+  readonly dataDir: string;
+  /** Every member of the first configuration (or the members this one knows), by id. */
+  readonly peers: ReadonlyMap<NodeId, Endpoint>;
+  readonly initialClusterState: "new" | "existing";
+  readonly clusterId: string | undefined;
+  readonly listenHost: string;
+  readonly peerPort: number;
+  readonly clientPort: number;
+  readonly httpPort: number;
+  readonly memcachedPort: number;
+  readonly advertise: { readonly peer?: string; readonly client?: string; readonly http?: string; readonly memcached?: string };
+  readonly coordinator: string | undefined;
+  readonly tickMs: number;
+  readonly heartbeatTicks: number;
+  readonly electionTicks: number;
+  readonly adminToken: string | undefined;
+  readonly quotaBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly snapshotEveryEntries: number;
+  readonly readyLagEntriesMax: number;
+  readonly pendingProposalsMax: number;
+  readonly shutdownTransferMs: number;
+}
+
+/** `1=host:7001,2=host:7002`: member ids with their peer (Raft) addresses. */
+export function parsePeers(text: string): Map<NodeId, Endpoint> {
+  const peers = new Map<NodeId, Endpoint>();
+  for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const match = /^(\d+)=(.+):(\d+)$/.exec(part);
+    if (match === null) throw new RangeError(`--peers: "${part}" is not ID=HOST:PORT (for example 1=10.0.0.1:7000)`);
+    const id = Number(match[1]);
+    const port = Number(match[3]);
+    if (id < 1) throw new RangeError(`--peers: member ids start at 1, got ${id} in "${part}"`);
+    if (port < 1 || port > 65535) throw new RangeError(`--peers: port ${port} in "${part}" is not 1..65535`);
+    if (peers.has(id)) throw new RangeError(`--peers: member ${id} appears twice`);
+    peers.set(id, { host: match[2] as string, port });
+  }
+  return peers;
+}
+
+const port = z.number().int().min(0).max(65535);
+
+/** Checks the assembled config; a problem names the flag. */
+export const serverConfigSchema = z.object({
+  id: z.number().int().min(1, "--id: member ids start at 1 (0 means none inside Raft)"),
+  dataDir: z.string().min(1, "--data-dir is required"),
+  initialClusterState: z.enum(["new", "existing"]),
+  clientPort: port, httpPort: port, memcachedPort: port, peerPort: port,
+  tickMs: z.number().int().min(1).max(10_000),
+  heartbeatTicks: z.number().int().min(1),
+  electionTicks: z.number().int().min(2),
+  quotaBytes: z.number().int().min(0),
+  requestTimeoutMs: z.number().int().min(1),
+  snapshotEveryEntries: z.number().int().min(1),
+  readyLagEntriesMax: z.number().int().min(0),
+  pendingProposalsMax: z.number().int().min(1),
+  shutdownTransferMs: z.number().int().min(0),
+}).refine((c) => c.electionTicks > c.heartbeatTicks, { message: "--election-ms must be larger than --heartbeat-ms" });
+
+export function validateServerConfig(config: ServerConfig): ServerConfig {
+  const result = serverConfigSchema.safeParse(config);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new RangeError(`${issue?.path.join(".") ?? "config"}: ${issue?.message ?? "invalid"}`);
+  }
+  if (!config.peers.has(config.id) && config.initialClusterState === "new") {
+    throw new RangeError(`--peers must list this member (${config.id}) with its peer address when --initial-cluster-state is new`);
+  }
+  return config;
+}

@@ -1,0 +1,121 @@
+import { decodeCommand, decodeResult, encodeCommand, encodeResult } from "../kv/index.js";
+import type { KeyValue, ListResult } from "../kv/index.js";
+import { NotLeaderError, UnavailableError } from "./errors.js";
+import type { MemberAddresses } from "./status.js";
+import type { ForwardRequest, ForwardResponse, LeaderForwarder } from "./replica-service.js";
+
+/**
+ * Followers forward requests to the leader's HTTP endpoint (POST /v1/internal/forward),
+ * so that a client behind a Service or a port-forward, which cannot reach pods by
+ * name, still gets a linearizable answer from any member. Bytes travel as base64;
+ * write commands and results in the state machine's own binary codecs.
+ */
+export interface ForwardTarget {
+  leaderId(): number;
+  addresses(id: number): MemberAddresses;
+}
+
+export const FORWARD_PATH = "/v1/internal/forward";
+/** A forwarded request carries this header so the leader never forwards it again. */
+export const FORWARDED_HEADER = "x-kvraft-forwarded";
+
+export class HttpForwarder implements LeaderForwarder {
+  constructor(private readonly target: ForwardTarget, private readonly timeoutMs: number, private readonly token: string | undefined) {}
+
+  async forward(request: ForwardRequest): Promise<ForwardResponse> {
+    const leader = this.target.leaderId();
+    const http = leader === 0 ? undefined : this.target.addresses(leader).http;
+    if (http === undefined) throw new NotLeaderError(leader === 0 ? undefined : { leaderId: leader }, leader === 0
+      ? "no leader is known right now (an election is under way): retry shortly"
+      : `member ${leader} leads but its HTTP address is not known yet: retry shortly`);
+    let response: Response;
+    try {
+      response = await fetch(`http://${http}${FORWARD_PATH}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", [FORWARDED_HEADER]: "1", ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }) },
+        body: JSON.stringify(encodeForwardRequest(request)),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new UnavailableError(`forwarding to the leader (member ${leader} at ${http}) failed: ${(error as Error).message}; retry`);
+    }
+    const body = await response.json() as Record<string, unknown>;
+    if (!response.ok) {
+      const error = body["error"] as { code?: string; message?: string } | undefined;
+      if (error?.code === "NOT_LEADER") throw new NotLeaderError(undefined, error.message);
+      throw new UnavailableError(`the leader (member ${leader}) answered ${response.status}: ${error?.message ?? "no message"}`);
+    }
+    return decodeForwardResponse(body);
+  }
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
+const unb64 = (text: unknown): Uint8Array => new Uint8Array(Buffer.from(String(text), "base64"));
+
+export function encodeForwardRequest(request: ForwardRequest): Record<string, unknown> {
+  switch (request.op) {
+    case "get":
+      return { op: "get", keys: request.keys.map(b64) };
+    case "list":
+      return { op: "list", prefix: b64(request.prefix), limit: request.limit, ...(request.after === undefined ? {} : { after: b64(request.after) }) };
+    case "write":
+      return { op: "write", command: b64(encodeCommand({ stampMs: 0, command: request.command })) };
+  }
+}
+
+export function decodeForwardRequest(body: Record<string, unknown>): ForwardRequest {
+  switch (body["op"]) {
+    case "get":
+      return { op: "get", keys: (body["keys"] as unknown[]).map(unb64) };
+    case "list":
+      return body["after"] === undefined
+        ? { op: "list", prefix: unb64(body["prefix"]), limit: Number(body["limit"]) }
+        : { op: "list", prefix: unb64(body["prefix"]), limit: Number(body["limit"]), after: unb64(body["after"]) };
+    case "write": {
+      const command = decodeCommand(unb64(body["command"])).command;
+      if (command.type === "register-session" || command.type === "close-session" || command.type === "tick") {
+        throw new RangeError(`a forwarded write cannot be a ${command.type}`);
+      }
+      return { op: "write", command };
+    }
+    default:
+      throw new RangeError(`unknown forwarded operation ${String(body["op"])}`);
+  }
+}
+
+const kvJson = (kv: KeyValue | undefined): unknown => kv === undefined ? null : { ...kv, key: b64(kv.key), value: b64(kv.value) };
+const kvFromJson = (json: unknown): KeyValue | undefined => {
+  if (json === null || typeof json !== "object") return undefined;
+  const o = json as Record<string, unknown>;
+  return { ...(o as unknown as KeyValue), key: unb64(o["key"]), value: unb64(o["value"]) };
+};
+
+export function encodeForwardResponse(response: ForwardResponse): Record<string, unknown> {
+  switch (response.op) {
+    case "get":
+      return { op: "get", revision: response.outcome.revision, kvs: response.outcome.kvs.map(kvJson) };
+    case "list":
+      return { op: "list", revision: response.result.revision, entries: response.result.entries.map(kvJson), ...(response.result.nextAfter === undefined ? {} : { nextAfter: b64(response.result.nextAfter) }) };
+    case "write":
+      return { op: "write", result: b64(encodeResult(response.result)) };
+  }
+}
+
+function decodeForwardResponse(body: Record<string, unknown>): ForwardResponse {
+  switch (body["op"]) {
+    case "get":
+      return { op: "get", outcome: { revision: Number(body["revision"]), kvs: (body["kvs"] as unknown[]).map(kvFromJson) } };
+    case "list": {
+      const result: ListResult = {
+        revision: Number(body["revision"]),
+        entries: (body["entries"] as unknown[]).map(kvFromJson).filter((kv): kv is KeyValue => kv !== undefined),
+        ...(body["nextAfter"] === undefined ? {} : { nextAfter: unb64(body["nextAfter"]) }),
+      };
+      return { op: "list", result };
+    }
+    case "write":
+      return { op: "write", result: decodeResult(unb64(body["result"])) };
+    default:
+      throw new UnavailableError(`the leader answered an unknown forwarded operation ${String(body["op"])}`);
+  }
+}

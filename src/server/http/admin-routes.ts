@@ -1,0 +1,115 @@
+import express from "express";
+import type { NextFunction, Request, Response, Router } from "express";
+import { timingSafeEqual } from "node:crypto";
+import { majority } from "../../raft/quorum.js";
+import type { ConfChange, NodeId } from "../../raft/types.js";
+import type { Replica } from "../replica.js";
+import { sendError, sendServiceError } from "./errors.js";
+
+export interface AdminOptions {
+  readonly clusterId: string;
+  /** Without a token the admin API answers only requests from loopback addresses. */
+  readonly token: string | undefined;
+  /** Proxies the request to the leader (admin changes are made there). */
+  readonly proxyToLeader: (req: Request, res: Response) => Promise<void>;
+}
+
+/**
+ * /v1/admin: membership and leadership, shared by the CLI and the operator. Every call
+ * is idempotent and keyed by member id and cluster id (adding a member that is there
+ * succeeds, removing one that is gone succeeds) and answers the configuration index it
+ * produced (or the current one when there was nothing to do).
+ */
+export function adminRoutes(replica: Replica, options: AdminOptions): Router {
+  const router = express.Router();
+  router.use("/v1/admin", authorize(options), express.json({ limit: 64 * 1024 }));
+
+  router.get("/v1/admin/members", (_req, res) => {
+    const config = replica.configuration();
+    res.json({ clusterId: options.clusterId, voters: config.voters, learners: config.learners, leaderId: replica.status().leader });
+  });
+
+  const change = (type: ConfChange["type"]) => async (req: Request, res: Response): Promise<void> => {
+    const id = Number(req.params["id"]);
+    if (!Number.isSafeInteger(id) || id < 1) return sendError(res, 400, "INVALID_ARGUMENT", `member id must be a whole number >= 1, got "${String(req.params["id"])}"`);
+    const clusterId = (req.body as Record<string, unknown> | undefined)?.["clusterId"] ?? req.query["clusterId"];
+    if (clusterId !== undefined && clusterId !== options.clusterId) {
+      return sendError(res, 409, "CLUSTER_MISMATCH", `this is cluster ${options.clusterId}, not ${String(clusterId)}: check which cluster you are talking to`);
+    }
+    if (replica.status().role !== "leader") return options.proxyToLeader(req, res);
+    const config = replica.configuration();
+    const done = type === "add-learner" ? config.voters.includes(id) || config.learners.includes(id)
+      : type === "promote" ? config.voters.includes(id)
+        : !config.voters.includes(id) && !config.learners.includes(id);
+    if (done) {
+      res.json({ changed: false, configIndex: replica.status().commit, voters: config.voters, learners: config.learners });
+      return;
+    }
+    if (type === "remove" && config.voters.includes(id)) {
+      const problem = quorumAfterRemoval(replica, id);
+      if (problem !== undefined) return sendError(res, 409, "QUORUM_AT_RISK", problem);
+    }
+    try {
+      const { index } = await replica.proposeConfChange({ type, nodeId: id });
+      const after = replica.configuration();
+      res.json({ changed: true, configIndex: index, voters: after.voters, learners: after.learners });
+    } catch (error) {
+      sendServiceError(res, error);
+    }
+  };
+  router.post("/v1/admin/members/:id/learner", change("add-learner"));
+  router.post("/v1/admin/members/:id/promote", change("promote"));
+  router.delete("/v1/admin/members/:id", change("remove"));
+
+  router.post("/v1/admin/transfer-leadership", async (req, res) => {
+    if (replica.status().role !== "leader") return options.proxyToLeader(req, res);
+    const requested = Number((req.body as Record<string, unknown> | undefined)?.["to"] ?? 0);
+    const to = requested > 0 ? requested : mostUpToDateFollower(replica);
+    if (to === undefined) return sendError(res, 409, "NO_TARGET", "no other voter is available to take over leadership");
+    const result = replica.transferLeadership(to);
+    if (!result.ok) return sendError(res, 409, "TRANSFER_REFUSED", result.error.message);
+    res.json({ transferringTo: to });
+  });
+
+  router.post("/v1/admin/snapshot", async (_req, res) => {
+    res.json({ appliedIndex: replica.state().appliedIndex, sizeBytes: replica.state().snapshot().length });
+  });
+
+  return router;
+}
+
+/** A removal must leave a majority of the remaining voters healthy. */
+function quorumAfterRemoval(replica: Replica, id: NodeId): string | undefined {
+  const status = replica.status();
+  const remaining = status.voters.filter((v) => v !== id);
+  const healthy = remaining.filter((v) => v === status.id || status.progress.some((p) => p.id === v && p.recentActive && !p.nonVoting));
+  if (healthy.length < majority(remaining.length)) {
+    return `removing member ${id} would leave ${healthy.length} healthy voters of ${remaining.length}, fewer than a majority: bring members back first`;
+  }
+  return undefined;
+}
+
+export function mostUpToDateFollower(replica: Replica): NodeId | undefined {
+  const status = replica.status();
+  let best: { id: NodeId; match: number } | undefined;
+  for (const p of status.progress) {
+    if (p.id === status.id || !status.voters.includes(p.id) || p.nonVoting || !p.recentActive) continue;
+    if (best === undefined || p.match > best.match) best = { id: p.id, match: p.match };
+  }
+  return best?.id;
+}
+
+function authorize(options: AdminOptions) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (options.token === undefined) {
+      const remote = req.socket.remoteAddress ?? "";
+      if (remote === "127.0.0.1" || remote === "::1" || remote === "::ffff:127.0.0.1" || remote.startsWith("127.")) return next();
+      return sendError(res, 403, "FORBIDDEN", "the admin API has no token configured, so it answers loopback only: set --admin-token-file on the server");
+    }
+    const given = /^Bearer (.+)$/.exec(req.get("authorization") ?? "")?.[1] ?? "";
+    const a = Buffer.from(given);
+    const b = Buffer.from(options.token);
+    if (a.length === b.length && timingSafeEqual(a, b)) return next();
+    sendError(res, 401, "UNAUTHORIZED", "the admin API needs 'Authorization: Bearer <token>' with the cluster's admin token");
+  };
+}

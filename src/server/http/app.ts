@@ -1,0 +1,60 @@
+import express from "express";
+import type { Express, Request, Response } from "express";
+import type { Registry } from "prom-client";
+import type { KvService } from "../kv-service.js";
+import { decodeForwardRequest, encodeForwardResponse, FORWARD_PATH } from "../forwarding.js";
+import type { ForwardRequest, ForwardResponse } from "../replica-service.js";
+import type { ServerStatus } from "../status.js";
+import { sendError, sendServiceError } from "./errors.js";
+import { kvRoutes } from "./kv-routes.js";
+
+export interface HttpAppOptions {
+  readonly service: KvService;
+  readonly status: () => ServerStatus;
+  readonly registry: Registry;
+  readonly health: () => { ok: boolean; reason?: string };
+  readonly readiness: () => { ok: boolean; reason?: string };
+  readonly serveForwarded: (request: ForwardRequest) => Promise<ForwardResponse>;
+  readonly extraRoutes: readonly express.Router[];
+  readonly valueBytesMax: number;
+  readonly listLimitMax: number;
+  readonly onRequest?: (op: string, result: string, seconds: number) => void;
+}
+
+/** The HTTP/JSON API for people, curl and tests (express). */
+export function buildHttpApp(options: HttpAppOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.get("/healthz", (_req, res) => probe(res, options.health()));
+  app.get("/readyz", (_req, res) => probe(res, options.readiness()));
+  app.get("/metrics", async (_req, res) => {
+    res.type(options.registry.contentType).send(await options.registry.metrics());
+  });
+  app.get("/v1/status", (_req, res) => {
+    res.json(options.status());
+  });
+  app.post(FORWARD_PATH, express.json({ limit: options.valueBytesMax * 2 + 64 * 1024 }), async (req: Request, res: Response) => {
+    try {
+      const request = decodeForwardRequest(req.body as Record<string, unknown>);
+      res.json(encodeForwardResponse(await options.serveForwarded(request)));
+    } catch (error) {
+      sendServiceError(res, error);
+    }
+  });
+  app.use(kvRoutes(options.service, { valueBytesMax: options.valueBytesMax, listLimitMax: options.listLimitMax, ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }) }));
+  for (const router of options.extraRoutes) app.use(router);
+  app.use((req, res) => sendError(res, 404, "NOT_FOUND", `no route for ${req.method} ${req.path}: see the API in the README`));
+  // Body parsing errors (too large, bad JSON) and anything thrown past a route.
+  app.use((error: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
+    const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
+    if (status === 413) return sendError(res, 413, "TOO_LARGE", `the request body is larger than the limit (${options.valueBytesMax} bytes for a value)`);
+    if (status >= 400 && status < 500) return sendError(res, status, "BAD_REQUEST", (error as Error).message);
+    sendServiceError(res, error);
+  });
+  return app;
+}
+
+function probe(res: Response, result: { ok: boolean; reason?: string }): void {
+  res.status(result.ok ? 200 : 503).json(result);
+}

@@ -1,0 +1,137 @@
+import type { Socket } from "node:net";
+import { RequestParser, type ParserLimits } from "./parser.js";
+import { NO_REPLY, line, serializeReply, type Reply } from "./replies.js";
+import { isWriteRequest, type ParseEvent, type Request } from "./requests.js";
+
+/**
+ * One client connection: bytes in, requests out to `execute`, replies back in request
+ * order however the service calls interleave.
+ *
+ * Order of execution follows memcached's per-connection order where it can be seen: a
+ * write starts only after every earlier request on the connection has finished, and a
+ * read only after every earlier write. Consecutive reads run concurrently (a pipelined
+ * client cannot tell), so a burst of gets costs one round of service calls, not many.
+ */
+export interface ConnectionLimits extends ParserLimits {
+  /** Requests read and not yet answered; at the limit the socket is paused. */
+  readonly pendingRequestsMax: number;
+}
+
+/** Answers one request; must never reject (failures are replies). */
+export type RequestExecutor = (request: Request) => Promise<Reply>;
+
+const INTERNAL_ERROR = line("SERVER_ERROR internal error: see the server's log");
+
+export class MemcachedConnection {
+  private readonly parser: RequestParser;
+  /** Requests parsed whose replies are not yet handed to the kernel. */
+  private pendingRequests = 0;
+  private paused = false;
+  /** quit, or a protocol error that loses the framing: read nothing more, close after the replies. */
+  private stopReading = false;
+  /** The client closed its side: answer what was read, then close. */
+  private inputEnded = false;
+  private outputEnded = false;
+  /** Resolves once every reply so far is written, in order. */
+  private replyTail: Promise<void> = Promise.resolve();
+  /** Resolves once every request so far has been executed. */
+  private allDone: Promise<void> = Promise.resolve();
+  /** Resolves once every write request so far has been executed. */
+  private writesDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly limits: ConnectionLimits,
+    private readonly execute: RequestExecutor,
+  ) {
+    this.parser = new RequestParser(limits);
+    socket.on("data", (chunk: Buffer) => {
+      // After quit nothing more is read: do not buffer what a client keeps sending.
+      if (this.stopReading) return;
+      this.parser.push(chunk);
+      this.pump();
+    });
+    socket.on("end", () => {
+      this.inputEnded = true;
+      this.pump();
+    });
+    // A reset by the peer: 'close' follows, and the server forgets the connection there.
+    socket.on("error", () => undefined);
+  }
+
+  /** Drops the connection now (server stop): replies still being computed are discarded. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Takes requests from the parser while the pending limit allows, then pauses or closes as needed. */
+  private pump(): void {
+    while (!this.stopReading && this.pendingRequests < this.limits.pendingRequestsMax) {
+      const event = this.parser.next();
+      if (event === undefined) break;
+      this.accept(event);
+    }
+    this.setPaused(this.pendingRequests >= this.limits.pendingRequestsMax && !this.stopReading);
+    if (this.pendingRequests === 0 && (this.stopReading || this.inputEnded) && !this.outputEnded) {
+      this.outputEnded = true;
+      // Fully closed once the replies are flushed, even if the client never closes its side.
+      this.socket.end(() => this.socket.destroy());
+    }
+  }
+
+  private accept(event: ParseEvent): void {
+    switch (event.kind) {
+      case "protocol-error":
+        this.enqueue(Promise.resolve(event.noreply ? NO_REPLY : line(event.reply)));
+        if (event.close) this.stopReading = true;
+        return;
+      case "quit":
+        // memcached closes without a reply; earlier replies are still sent first.
+        this.stopReading = true;
+        return;
+      default:
+        this.enqueue(this.schedule(event));
+    }
+  }
+
+  private schedule(request: Request): Promise<Reply> {
+    const isWrite = isWriteRequest(request);
+    const run = (isWrite ? this.allDone : this.writesDone).then(() => this.execute(request));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.allDone = Promise.all([this.allDone, settled]).then(() => undefined);
+    // A write waited for everything before it, so its end means all earlier writes ended too.
+    if (isWrite) this.writesDone = settled;
+    return run;
+  }
+
+  private enqueue(reply: Promise<Reply>): void {
+    this.pendingRequests++;
+    this.replyTail = this.replyTail.then(async () => {
+      // `execute` never rejects; should it, the chain must still go on (a rejected tail
+      // would silence every later reply on this connection).
+      const bytes = serializeReply(await reply.catch(() => INTERNAL_ERROR));
+      if (bytes.length === 0 || this.socket.destroyed) {
+        this.replied();
+        return;
+      }
+      // Counted as answered once the kernel has it: a client that does not read its
+      // replies fills the socket buffer, and the server stops reading from it.
+      this.socket.write(bytes, () => this.replied());
+    });
+  }
+
+  private replied(): void {
+    this.pendingRequests--;
+    if (!this.socket.destroyed) this.pump();
+  }
+
+  private setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) this.socket.pause();
+    else this.socket.resume();
+  }
+}

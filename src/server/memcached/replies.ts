@@ -1,0 +1,92 @@
+/**
+ * Replies of memcached's text protocol and their bytes. Every reply ends in "\r\n";
+ * text lines are cleaned of control characters first, so that no message (an error
+ * text from below, say) can split into two replies and desynchronise a client.
+ */
+
+/** One item of a get/gets/gat/gats answer. */
+export interface ValueItem {
+  readonly key: Uint8Array;
+  readonly flags: number;
+  readonly value: Uint8Array;
+  /** Present for gets/gats: the key's version, which a later `cas` sends back. */
+  readonly casUnique?: number;
+}
+
+export type Reply =
+  /** One line: STORED, NOT_FOUND, a counter value, VERSION x, ERROR, CLIENT_ERROR x... */
+  | { readonly kind: "line"; readonly text: string }
+  /** VALUE blocks for the hits, then END. */
+  | { readonly kind: "values"; readonly items: readonly ValueItem[] }
+  /** STAT lines, then END. */
+  | { readonly kind: "stats"; readonly stats: readonly StatLine[] }
+  /** Nothing is sent: a noreply request. */
+  | { readonly kind: "none" };
+
+export type StatLine = readonly [name: string, value: string | number];
+
+export const line = (text: string): Reply => ({ kind: "line", text });
+export const NO_REPLY: Reply = { kind: "none" };
+
+/** The fixed replies, by their protocol names. */
+export const REPLIES = {
+  stored: line("STORED"),
+  notStored: line("NOT_STORED"),
+  exists: line("EXISTS"),
+  notFound: line("NOT_FOUND"),
+  deleted: line("DELETED"),
+  touched: line("TOUCHED"),
+  ok: line("OK"),
+  reset: line("RESET"),
+  error: line("ERROR"),
+} as const;
+
+const CRLF = "\r\n";
+const encoder = new TextEncoder();
+
+export function serializeReply(reply: Reply): Uint8Array {
+  switch (reply.kind) {
+    case "none":
+      return new Uint8Array(0);
+    case "line":
+      return encoder.encode(cleanLine(reply.text) + CRLF);
+    case "stats":
+      return encoder.encode(reply.stats.map(([name, value]) => `STAT ${cleanLine(name)} ${cleanLine(String(value))}${CRLF}`).join("") + `END${CRLF}`);
+    case "values":
+      return serializeValues(reply.items);
+  }
+}
+
+/** `VALUE <key> <flags> <bytes> [<cas unique>]\r\n<data>\r\n` per item, then `END\r\n`. */
+function serializeValues(items: readonly ValueItem[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let totalBytes = 0;
+  const add = (part: Uint8Array): void => {
+    parts.push(part);
+    totalBytes += part.length;
+  };
+  const crlf = encoder.encode(CRLF);
+  for (const item of items) {
+    const cas = item.casUnique === undefined ? "" : ` ${item.casUnique}`;
+    // Keys were checked on the way in (no spaces or control bytes): they go out as they came.
+    add(encoder.encode("VALUE "));
+    add(item.key);
+    add(encoder.encode(` ${item.flags} ${item.value.length}${cas}${CRLF}`));
+    add(item.value);
+    add(crlf);
+  }
+  add(encoder.encode(`END${CRLF}`));
+  const bytes = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
+}
+
+/** Control characters (CR and LF above all) become spaces. */
+function cleanLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f]/g, " ");
+}

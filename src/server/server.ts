@@ -1,0 +1,204 @@
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { defaultRaftConfig } from "../raft/config.js";
+import type { Message } from "../raft/messages.js";
+import type { NodeId } from "../raft/types.js";
+import { DiskStorage } from "../storage/index.js";
+import { TcpTransport } from "../transport/index.js";
+import { bootstrapCluster, existingClusterId, newClusterId } from "./bootstrap.js";
+import type { ServerConfig } from "./config.js";
+import { HttpForwarder } from "./forwarding.js";
+import { adminRoutes, mostUpToDateFollower } from "./http/admin-routes.js";
+import { buildHttpApp } from "./http/app.js";
+import { proxyToLeader } from "./http/proxy.js";
+import { registerServerMetrics } from "./server-metrics.js";
+import { Replica } from "./replica.js";
+import { ReplicaMetrics } from "./replica-metrics.js";
+import { ReplicaService } from "./replica-service.js";
+import type { MemberAddresses, ServerStatus } from "./status.js";
+import { buildStatus } from "./status.js";
+import { VERSION } from "../version.js";
+import { MemberDirectory } from "./member-directory.js";
+
+export interface RunningServer {
+  readonly clusterId: string;
+  readonly addresses: MemberAddresses;
+  readonly replica: Replica;
+  status(): ServerStatus;
+  /** Transfers leadership away if leader, then closes everything. */
+  shutdown(reason: string): Promise<void>;
+  /** Resolves when the server stops by itself (a fatal storage error). */
+  readonly stopped: Promise<Error | undefined>;
+}
+
+/** Starts a member: storage, peer transport, Raft, HTTP (and the other protocols). */
+export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  const known = await existingClusterId(config.dataDir);
+  if (known !== undefined && config.clusterId !== undefined && known !== config.clusterId) {
+    throw new RangeError(`the data dir ${config.dataDir} belongs to cluster ${known}, not ${config.clusterId}: point --data-dir at this cluster's data or drop --cluster-id`);
+  }
+  if (known === undefined && config.initialClusterState === "existing" && config.clusterId === undefined) {
+    throw new RangeError("--initial-cluster-state existing with an empty data dir needs --cluster-id (the id of the cluster to join)");
+  }
+  const clusterId = known ?? config.clusterId ?? newClusterId();
+  const storage = await DiskStorage.open(config.dataDir, {
+    memberId: config.id, clusterId,
+    onEvent: (event) => log.warn({ event }, `storage: ${event.type}`),
+  });
+  for (const event of storage.recovery.events) log.warn({ event }, `storage recovery: ${event.type}`);
+  const fresh = storage.recovery.freshDataDir;
+  if (fresh && config.initialClusterState === "new") {
+    await bootstrapCluster(storage, [...config.peers.keys()]);
+    log.info({ clusterId, voters: [...config.peers.keys()] }, `created cluster ${clusterId}`);
+  }
+  const startNonVoting = fresh && config.initialClusterState === "existing";
+  if (startNonVoting) log.info("empty data dir in an existing cluster: waiting, non-voting, to be added as a learner");
+
+  const metrics = new ReplicaMetrics();
+  const directory = new MemberDirectory(config);
+  let replica: Replica | undefined;
+  const transport = new TcpTransport({
+    selfId: config.id, clusterId, listenHost: config.listenHost, listenPort: config.peerPort,
+    peers: [...config.peers].filter(([id]) => id !== config.id).map(([id, endpoint]) => ({ id, ...endpoint })),
+    advertise: directory.selfAdvertise(),
+  }, {
+    onMessage: (m: Message) => replica?.receive(m),
+    onEvent: (event) => {
+      if (event.type === "hello") directory.learn(event.peerId, event.advertise);
+      else if (event.type === "refused" || event.type === "error") log.warn({ event }, `transport: ${event.type}`);
+    },
+  });
+  const { port: peerPort } = await transport.start();
+
+  const raftConfig = { ...defaultRaftConfig(config.id), heartbeatTicks: config.heartbeatTicks, electionTicks: config.electionTicks };
+  replica = await Replica.start({
+    raft: raftConfig, storage, send: (m) => transport.send(m), tickMs: config.tickMs, startNonVoting,
+    snapshotEveryEntries: config.snapshotEveryEntries, pendingProposalsMax: config.pendingProposalsMax,
+    requestTimeoutMs: config.requestTimeoutMs, metrics,
+    onEvent: (event) => {
+      if (event.type === "role-changed") {
+        metrics.leaderChanges.inc();
+        log.info({ role: event.role, term: event.term, leader: event.leader }, `${event.role} in term ${event.term}, leader ${event.leader}`);
+      } else if (event.type === "fatal") {
+        log.error({ err: event.error }, `stopping: ${event.error.message}`);
+      } else {
+        log.info({ event }, event.type);
+      }
+    },
+  });
+  const live = replica;
+  const service = new ReplicaService(live, {
+    quotaBytes: config.quotaBytes,
+    forwarder: new HttpForwarder({ leaderId: () => live.status().leader, addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, config.adminToken),
+    leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
+    watchPollMs: 500,
+  });
+  let lastLoopTurnMs = Date.now();
+  const loopTimer = setInterval(() => { lastLoopTurnMs = Date.now(); }, 100);
+  const status = (): ServerStatus => buildStatus({
+    memberId: config.id, clusterId, version: VERSION, raft: live.status(), appliedIndex: live.state().appliedIndex,
+    advertised: directory.addresses(config.id), listen: listenAddresses(config, peerPort, httpPortOf()),
+    directory: (id) => directory.addresses(id),
+    alarms: [...(service.quotaExceeded() ? ["NOSPACE"] : []), ...(storage.status().diskFull ? ["DISK_FULL"] : [])],
+  });
+  const app = buildHttpApp({
+    service, status, registry: metrics.registry,
+    health: () => {
+      const stalledMs = Date.now() - lastLoopTurnMs;
+      if (live.fatalError() !== undefined) return { ok: false, reason: `storage failed: ${live.fatalError()?.message}` };
+      return stalledMs > 5000 ? { ok: false, reason: `the event loop has not turned for ${stalledMs} ms` } : { ok: true };
+    },
+    readiness: () => {
+      const raft = live.status();
+      if (raft.leader === 0) return { ok: false, reason: "no leader known" };
+      if (raft.nonVoting) return { ok: false, reason: "catching up after losing data (non-voting)" };
+      const lag = raft.commit - live.state().appliedIndex;
+      return lag > config.readyLagEntriesMax ? { ok: false, reason: `applied is ${lag} entries behind commit` } : { ok: true };
+    },
+    serveForwarded: (request) => service.serveForwarded(request),
+    extraRoutes: [adminRoutes(live, {
+      clusterId, token: config.adminToken,
+      proxyToLeader: (req, res) => proxyToLeader(req, res, directory.addresses(live.status().leader).http, config.adminToken),
+    })],
+    valueBytesMax: live.state().config.valueBytesMax,
+    listLimitMax: live.state().config.listLimitMax,
+    onRequest: (op, result, seconds) => {
+      metrics.requests.inc({ protocol: "http", op, result });
+      metrics.requestSeconds.observe({ protocol: "http", op }, seconds);
+    },
+  });
+  const http = await listen(app, config.listenHost, config.httpPort);
+  const httpPortOf = (): number => (http.address() as AddressInfo).port;
+  directory.setSelf({ peer: `${advertiseHost(config)}:${peerPort}`, http: `${advertiseHost(config)}:${httpPortOf()}` });
+  registerServerMetrics(metrics, live, storage, transport);
+  log.info({ clusterId, peer: peerPort, http: httpPortOf() }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}`);
+
+  let resolveStopped: (error: Error | undefined) => void = () => undefined;
+  const stopped = new Promise<Error | undefined>((resolve) => { resolveStopped = resolve; });
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    closing ??= (async () => {
+      log.info({ reason }, `shutting down: ${reason}`);
+      await transferAway(live, config.shutdownTransferMs, log);
+      clearInterval(loopTimer);
+      await live.stop();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await transport.stop();
+      await storage.close();
+      resolveStopped(live.fatalError());
+    })();
+    return closing;
+  };
+  const fatalWatch = setInterval(() => {
+    if (live.fatalError() !== undefined) {
+      clearInterval(fatalWatch);
+      void shutdown("storage failure");
+    }
+  }, 200);
+  fatalWatch.unref();
+  return { clusterId, addresses: directory.addresses(config.id), replica: live, status, shutdown, stopped };
+}
+
+/** SIGTERM on a leader: hand leadership to the most up-to-date follower first. */
+async function transferAway(replica: Replica, waitMs: number, log: Logger): Promise<void> {
+  if (replica.status().role !== "leader" || waitMs === 0) return;
+  const target = mostUpToDateFollower(replica);
+  if (target === undefined) return;
+  replica.transferLeadership(target);
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline && replica.status().role === "leader") await new Promise((resolve) => setTimeout(resolve, 10));
+  log.info({ to: target, moved: replica.status().role !== "leader" }, `leadership transfer to ${target} before exit`);
+}
+
+function listen(app: ReturnType<typeof buildHttpApp>, host: string, port: number): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once("listening", () => resolve(server));
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(error.code === "EADDRINUSE"
+        ? new RangeError(`the HTTP port ${host}:${port} is taken: pick another with --http-port`)
+        : error);
+    });
+  });
+}
+
+function advertiseHost(config: ServerConfig): string {
+  const self = config.peers.get(config.id);
+  if (self !== undefined) return self.host;
+  return config.listenHost === "0.0.0.0" || config.listenHost === "::" ? "127.0.0.1" : config.listenHost;
+}
+
+function listenAddresses(config: ServerConfig, peerPort: number, httpPort: number): MemberAddresses {
+  return { peer: `${config.listenHost}:${peerPort}`, http: `${config.listenHost}:${httpPort}` };
+}
+
+function addressFields(addresses: MemberAddresses): { clientAddress?: string; httpAddress?: string } {
+  return {
+    ...(addresses.client === undefined ? {} : { clientAddress: addresses.client }),
+    ...(addresses.http === undefined ? {} : { httpAddress: addresses.http }),
+  };
+}
+
+export type { NodeId };

@@ -1,0 +1,89 @@
+import type { RaftStatus } from "../raft/ready.js";
+import type { NodeId } from "../raft/types.js";
+
+/**
+ * The one status schema: the server answers it at /v1/status, the coordinator
+ * aggregates it, the CLI prints it and the operator reads it. Role (Raft's view) and
+ * membership (the configuration's view) are separate fields.
+ */
+export interface MemberAddresses {
+  readonly peer?: string;
+  readonly client?: string;
+  readonly http?: string;
+  readonly memcached?: string;
+}
+
+export interface MemberStatus {
+  readonly id: NodeId;
+  readonly membership: "voter" | "learner";
+  readonly addresses: MemberAddresses;
+  /** Leader only: the follower's durable match index, its lag behind the leader, how it is replicated. */
+  readonly matchIndex?: number;
+  readonly lag?: number;
+  readonly replication?: "probe" | "replicate" | "snapshot";
+  readonly active?: boolean;
+  readonly nonVoting?: boolean;
+}
+
+export interface ServerStatus {
+  readonly memberId: NodeId;
+  readonly clusterId: string;
+  readonly version: string;
+  readonly role: "leader" | "follower" | "candidate" | "pre-candidate";
+  readonly membership: "voter" | "learner" | "none";
+  readonly nonVoting: boolean;
+  readonly term: number;
+  readonly leaderId: NodeId;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  /** This member's own addresses: what it listens on and what it advertises. */
+  readonly addresses: MemberAddresses & { readonly listen: MemberAddresses };
+  readonly members: readonly MemberStatus[];
+  readonly alarms: readonly string[];
+}
+
+export interface StatusInputs {
+  readonly memberId: NodeId;
+  readonly clusterId: string;
+  readonly version: string;
+  readonly raft: RaftStatus;
+  readonly appliedIndex: number;
+  readonly advertised: MemberAddresses;
+  readonly listen: MemberAddresses;
+  readonly directory: (id: NodeId) => MemberAddresses;
+  readonly alarms: readonly string[];
+}
+
+export function buildStatus(inputs: StatusInputs): ServerStatus {
+  const { raft } = inputs;
+  const membershipOf = (id: NodeId): "voter" | "learner" | "none" =>
+    raft.voters.includes(id) ? "voter" : raft.learners.includes(id) ? "learner" : "none";
+  const progress = new Map(raft.progress.map((p) => [p.id, p]));
+  const members: MemberStatus[] = [...raft.voters, ...raft.learners].sort((a, b) => a - b).map((id) => {
+    const p = progress.get(id);
+    const addresses = id === inputs.memberId ? inputs.advertised : inputs.directory(id);
+    const base = { id, membership: membershipOf(id) as "voter" | "learner", addresses };
+    if (p === undefined) return base;
+    return {
+      ...base, matchIndex: p.match, lag: Math.max(0, raft.lastIndex - p.match), replication: p.state,
+      active: p.recentActive, nonVoting: p.nonVoting,
+    };
+  });
+  return {
+    memberId: inputs.memberId,
+    clusterId: inputs.clusterId,
+    version: inputs.version,
+    role: raft.role,
+    membership: membershipOf(inputs.memberId),
+    nonVoting: raft.nonVoting,
+    term: raft.term,
+    leaderId: raft.leader,
+    commitIndex: raft.commit,
+    appliedIndex: inputs.appliedIndex,
+    lastIndex: raft.lastIndex,
+    addresses: { ...inputs.advertised, listen: inputs.listen },
+    members,
+    alarms: inputs.alarms,
+  };
+}
