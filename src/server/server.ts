@@ -57,22 +57,22 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
 
   const metrics = new ReplicaMetrics();
   const directory = new MemberDirectory(config);
-  let replica: Replica | undefined;
+  const replicaRef: { current?: Replica } = {};
   const transport = new TcpTransport({
     selfId: config.id, clusterId, listenHost: config.listenHost, listenPort: config.peerPort,
     peers: [...config.peers].filter(([id]) => id !== config.id).map(([id, endpoint]) => ({ id, ...endpoint })),
-    advertise: directory.selfAdvertise(),
+    advertise: () => directory.selfAdvertise(),
   }, {
-    onMessage: (m: Message) => replica?.receive(m),
+    onMessage: (m: Message) => replicaRef.current?.receive(m),
     onEvent: (event) => {
-      if (event.type === "hello") directory.learn(event.peerId, event.advertise);
+      if (event.type === "connected" && event.advertise !== undefined) directory.learn(event.peerId, event.advertise);
       else if (event.type === "refused" || event.type === "error") log.warn({ event }, `transport: ${event.type}`);
     },
   });
   const { port: peerPort } = await transport.start();
 
   const raftConfig = { ...defaultRaftConfig(config.id), heartbeatTicks: config.heartbeatTicks, electionTicks: config.electionTicks };
-  replica = await Replica.start({
+  const replica = await Replica.start({
     raft: raftConfig, storage, send: (m) => transport.send(m), tickMs: config.tickMs, startNonVoting,
     snapshotEveryEntries: config.snapshotEveryEntries, pendingProposalsMax: config.pendingProposalsMax,
     requestTimeoutMs: config.requestTimeoutMs, metrics,
@@ -87,6 +87,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       }
     },
   });
+  replicaRef.current = replica;
   const live = replica;
   const service = new ReplicaService(live, {
     quotaBytes: config.quotaBytes,

@@ -15,25 +15,21 @@
  * StorageIoError is fatal: every later call throws it and the server must restart.
  */
 import { closeSync, openSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import type { LogStorage } from "../raft/log-storage.js";
 import { EMPTY_SNAPSHOT_META, type Entry, type HardState, type SnapshotMeta } from "../raft/types.js";
 import { type StorageConfig, validateStorageConfig } from "./config.js";
 import type { DiskLog } from "./disk-log.js";
 import { DiskFullError, StorageClosedError, StorageConfigError } from "./errors.js";
-import { type FileIo, nodeFileIo } from "./file-io.js";
+import { type FileIo, createDirectoryDurably, nodeFileIo } from "./file-io.js";
 import { acquireDataDirLock, type DataDirLock } from "./data-dir-lock.js";
 import { checkOrCreateMeta, type DataDirIdentity } from "./data-dir-meta.js";
 import { listDataDir } from "./file-names.js";
 import { GroupCommit, type PlacedBytes } from "./group-commit.js";
 import {
-  HARD_STATE_RECORD_BYTES,
   SNAPSHOT_MARKER_RECORD_BYTES,
   type SnapshotMarker,
   encodeStateRecords,
-  entryRecordBytes,
-  writeEntryRecord,
-  writeHardStateRecord,
+  encodeUpdateRecords,
   writeSnapshotMarkerRecord,
 } from "./record-payloads.js";
 import { type Recovered, recoverDataDir } from "./recovery.js";
@@ -109,7 +105,7 @@ export class DiskStorage implements RaftStorage, LogStorage {
     }
     const io = options.io ?? nodeFileIo;
     const emit = options.onEvent ?? (() => undefined);
-    await mkdir(dataDir, { recursive: true });
+    await createDirectoryDurably(io, dataDir);
     const { lock, staleHolder } = await acquireDataDirLock(dataDir);
     const reader = new SegmentReader(dataDir);
     let writer: WalWriter | undefined;
@@ -189,7 +185,7 @@ export class DiskStorage implements RaftStorage, LogStorage {
       this.checkUsable();
       const plan = planUpdate(this.pending, update, this.config.entryDataBytesMax);
       if (plan.entries.length === 0 && plan.hardState === undefined) return Promise.resolve();
-      const { bytes, entryOffsets } = encodeUpdate(plan);
+      const { bytes, entryOffsets } = encodeUpdateRecords(plan.entries, plan.hardState);
       const durable = this.groupCommit.submit(bytes, (placed) => this.applyUpdate(plan, placed, entryOffsets));
       // Only after the queue accepted it: a refused update must not move the model.
       this.pending = plan.next;
@@ -310,20 +306,4 @@ export class DiskStorage implements RaftStorage, LogStorage {
     if (this.snapshotFd !== undefined) closeSync(this.snapshotFd);
     this.snapshotFd = undefined;
   }
-}
-
-/** Encodes an update's records into one buffer: entries first, then the hard state (see recovery's commit clamp). */
-function encodeUpdate(plan: PlannedUpdate): { bytes: Buffer; entryOffsets: number[] } {
-  let size = plan.hardState === undefined ? 0 : HARD_STATE_RECORD_BYTES;
-  for (const entry of plan.entries) size += entryRecordBytes(entry);
-  const bytes = Buffer.allocUnsafe(size);
-  const entryOffsets: number[] = [];
-  let offset = 0;
-  for (const entry of plan.entries) {
-    entryOffsets.push(offset);
-    offset = writeEntryRecord(bytes, offset, entry);
-  }
-  entryOffsets.push(offset);
-  if (plan.hardState !== undefined) writeHardStateRecord(bytes, offset, plan.hardState);
-  return { bytes, entryOffsets };
 }

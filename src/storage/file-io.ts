@@ -3,8 +3,8 @@
  * can inject a full disk or a failing fsync. Reads are synchronous and use `node:fs`
  * directly: the Raft core reads the log synchronously.
  */
-import { open, rename, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { DiskFullError, FsyncFailedError, StorageError, StorageIoError } from "./errors.js";
 
 export interface WritableFile {
@@ -110,4 +110,19 @@ export async function writeFileDurably(io: FileIo, dir: string, name: string, by
   await file.close();
   await io.rename(temporary, target);
   await syncDirectoryOrFail(io, dir);
+}
+
+/**
+ * Creates `dir` (and missing parents) so that it survives a crash: each new directory's
+ * entry lives in its parent, which is fsynced. Without this, a crash soon after the
+ * first start could lose the whole data dir along with everything acknowledged in it.
+ */
+export async function createDirectoryDurably(io: FileIo, dir: string): Promise<void> {
+  const target = resolve(dir);
+  const firstCreated = await mkdir(target, { recursive: true });
+  if (firstCreated === undefined) return;
+  for (let created = target; ; created = dirname(created)) {
+    await syncDirectoryOrFail(io, dirname(created));
+    if (created === resolve(firstCreated)) break;
+  }
 }

@@ -67,7 +67,8 @@ export class GroupCommit {
    */
   submit(bytes: Buffer, apply: (placed: PlacedBytes) => void): Promise<void> {
     const queued = this.queuedBytesValue + bytes.length;
-    if (queued > this.limits.persistQueueBytesMax && this.queue.length > 0) {
+    // A single write larger than the bound still goes through when nothing else is outstanding.
+    if (queued > this.limits.persistQueueBytesMax && this.queuedBytesValue > 0) {
       throw new StorageOverloadedError(queued, this.limits.persistQueueBytesMax);
     }
     return new Promise<void>((resolve, reject) => {
@@ -75,7 +76,11 @@ export class GroupCommit {
       this.queuedBytesValue = queued;
       if (!this.running) {
         this.running = true;
-        // Start after the current task: submissions made in the same tick share the first flush.
+        // Start once the current synchronous code is done, so that writes submitted together share the
+        // first flush. Starting at once was measured too: with 256 writers it alternates
+        // flushes of 1 and 255 entries, spending half the fsyncs on a single entry, and the
+        // writers' CPU work then delays that small flush's fsync instead of preceding the
+        // big one: no faster, twice the fsyncs.
         queueMicrotask(() => void this.run());
       }
     });

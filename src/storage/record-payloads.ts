@@ -153,3 +153,24 @@ export function encodeStateRecords(hardState: HardState, marker: SnapshotMarker)
   writeSnapshotMarkerRecord(bytes, writeHardStateRecord(bytes, 0, hardState), marker);
   return bytes;
 }
+
+/**
+ * One write's records in one buffer: the entries, then the hard state. The hard state goes
+ * last so that a write cut short keeps it only if it kept every entry before it.
+ * `entryOffsets[i]` is where entry i starts; the last element is where the entries end.
+ */
+export function encodeUpdateRecords(entries: readonly Entry[], hardState: HardState | undefined): { bytes: Buffer; entryOffsets: number[] } {
+  let size = hardState === undefined ? 0 : HARD_STATE_RECORD_BYTES;
+  for (const entry of entries) size += entryRecordBytes(entry);
+  // Every byte is written below: no need to zero the buffer first.
+  const bytes = Buffer.allocUnsafe(size);
+  const entryOffsets: number[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    entryOffsets.push(offset);
+    offset = writeEntryRecord(bytes, offset, entry);
+  }
+  entryOffsets.push(offset);
+  if (hardState !== undefined) writeHardStateRecord(bytes, offset, hardState);
+  return { bytes, entryOffsets };
+}

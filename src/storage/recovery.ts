@@ -50,12 +50,6 @@ export interface Recovered {
 export async function recoverDataDir(dir: string, io: FileIo, memoryLogBytesMax: number, reader: SegmentReader): Promise<Recovered> {
   const events: StorageEvent[] = [];
   const listing = await listDataDir(dir);
-  for (const name of listing.temporaries) {
-    await io.unlink(join(dir, name));
-    events.push({ type: "temporary-file-removed", file: join(dir, name) });
-  }
-  if (listing.temporaries.length > 0) await syncDirectoryOrFail(io, dir);
-
   const log = new DiskLog(reader, memoryLogBytesMax);
   const wal = await replayWal(dir, listing.segments, log);
   const choice = chooseSnapshot(dir, listing.snapshots, wal.lastMarker, log);
@@ -70,6 +64,12 @@ export async function recoverDataDir(dir: string, io: FileIo, memoryLogBytesMax:
   if (commit < found.commit) events.push({ type: "commit-clamped", from: found.commit, to: commit });
   const hardState: HardState = { ...found, commit, nonVoting: found.nonVoting || madeNonVoting };
 
+  // Decisions made; from here on the data dir changes.
+  for (const name of listing.temporaries) {
+    await io.unlink(join(dir, name));
+    events.push({ type: "temporary-file-removed", file: join(dir, name) });
+  }
+  if (listing.temporaries.length > 0) await syncDirectoryOrFail(io, dir);
   const marker = { index: snapshotIndex, term: snapshotTerm, logReset: false };
   const kept = await repairWal(io, dir, wal, hardState, marker, events);
   for (const bad of choice.setAside) {

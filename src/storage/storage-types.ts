@@ -80,7 +80,10 @@ export interface IncomingSnapshot {
 
 /** The log storage the server drives: the core's read interface plus durable writes. */
 export interface RaftStorage extends LogStorage {
-  /** Resolves when the update is durable; concurrent calls share writes and fsyncs. */
+  /**
+   * Resolves when the update is durable; concurrent calls share writes and fsyncs. The
+   * entries' data is kept, not copied: it must not be changed after this call.
+   */
   persist(update: StorageUpdate): Promise<void>;
   /** Saves a snapshot of the state machine at `meta.index` (<= commit), then compacts. */
   saveSnapshot(meta: SnapshotMeta, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;

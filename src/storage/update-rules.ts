@@ -4,7 +4,7 @@
  * and throws a StorageInvariantError naming the values (etcd's "entry %d conflict with
  * committed entry"). Pure: no IO.
  */
-import { type Entry, type HardState, NONE, type SnapshotMeta } from "../raft/types.js";
+import { type Entry, EntryType, type HardState, NONE, type SnapshotMeta } from "../raft/types.js";
 import { StorageInvariantError, invariant } from "./errors.js";
 
 /** What the Raft ready loop hands over to make durable. */
@@ -30,7 +30,8 @@ export interface PlannedUpdate {
 }
 
 export function planUpdate(model: LogModel, update: StorageUpdate, entryDataBytesMax: number): PlannedUpdate {
-  const entries = update.entries ?? [];
+  // A copy: the caller may reuse its array once persist() returns, before the write is durable.
+  const entries = update.entries === undefined ? [] : update.entries.slice();
   const termNow = Math.max(model.hardState.term, update.hardState?.term ?? 0);
   if (update.hardState !== undefined) checkHardState(model.hardState, update.hardState);
   let lastIndex = model.lastIndex;
@@ -83,6 +84,9 @@ function checkEntries(model: LogModel, entries: readonly Entry[], termNow: numbe
       fail(`entry ${entry.index} has an invalid index or term ${entry.term}`);
     }
     if (entry.term > termNow) fail(`entry ${entry.index} has term ${entry.term}, above the current term ${termNow}`);
+    if (entry.type !== EntryType.Normal && entry.type !== EntryType.Noop && entry.type !== EntryType.ConfChange) {
+      fail(`entry ${entry.index} has unknown type ${String(entry.type)}`);
+    }
     if (entry.data.byteLength > entryDataBytesMax) {
       fail(`entry ${entry.index} holds ${entry.data.byteLength} bytes, above entryDataBytesMax = ${entryDataBytesMax}`);
     }

@@ -1,3 +1,5 @@
+import { VERSION } from "../../version.js";
+
 /**
  * Options of the memcached front-end. Every limit is a named field with a default
  * and bounds; `validateMemcachedOptions` names the first field out of range.
@@ -28,15 +30,12 @@ export interface MemcachedServerOptions {
   readonly requestTimeoutMs: number;
   /** flush_all with a delay waiting on timers; more are refused with SERVER_ERROR. */
   readonly delayedFlushesMax: number;
-  /** What `version` answers. Clients parse "x.y.z" from its end. */
+  /** What `version` answers (the program's version by default). Clients parse "x.y.z" from its end. */
   readonly version: string;
 }
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
-
-/** The release this front-end is part of; the program passes package.json's when it knows it. */
-export const KVRAFT_VERSION = "0.1.0";
 
 export const DEFAULT_MEMCACHED_OPTIONS: MemcachedServerOptions = Object.freeze({
   host: "127.0.0.1",
@@ -48,7 +47,7 @@ export const DEFAULT_MEMCACHED_OPTIONS: MemcachedServerOptions = Object.freeze({
   pendingRequestsMax: 128,
   requestTimeoutMs: 10_000,
   delayedFlushesMax: 16,
-  version: KVRAFT_VERSION,
+  version: VERSION,
 });
 
 type NumericField = {

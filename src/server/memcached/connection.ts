@@ -3,6 +3,20 @@ import { RequestParser, type ParserLimits } from "./parser.js";
 import { NO_REPLY, line, serializeReply, type Reply } from "./replies.js";
 import { isWriteRequest, type ParseEvent, type Request } from "./requests.js";
 
+export interface ConnectionLimits extends ParserLimits {
+  /** Requests read and not yet answered; at the limit the socket is paused. */
+  readonly pendingRequestsMax: number;
+}
+
+export interface ConnectionHooks {
+  /** Answers one request; must never reject (failures are replies). */
+  readonly execute: (request: Request) => Promise<Reply>;
+  /** A bug while handling this connection's bytes: the connection is dropped, the server goes on. */
+  readonly onInternalError: (error: unknown) => void;
+}
+
+const INTERNAL_ERROR = line("SERVER_ERROR internal error: see the server's log");
+
 /**
  * One client connection: bytes in, requests out to `execute`, replies back in request
  * order however the service calls interleave.
@@ -12,16 +26,6 @@ import { isWriteRequest, type ParseEvent, type Request } from "./requests.js";
  * read only after every earlier write. Consecutive reads run concurrently (a pipelined
  * client cannot tell), so a burst of gets costs one round of service calls, not many.
  */
-export interface ConnectionLimits extends ParserLimits {
-  /** Requests read and not yet answered; at the limit the socket is paused. */
-  readonly pendingRequestsMax: number;
-}
-
-/** Answers one request; must never reject (failures are replies). */
-export type RequestExecutor = (request: Request) => Promise<Reply>;
-
-const INTERNAL_ERROR = line("SERVER_ERROR internal error: see the server's log");
-
 export class MemcachedConnection {
   private readonly parser: RequestParser;
   /** Requests parsed whose replies are not yet handed to the kernel. */
@@ -42,18 +46,20 @@ export class MemcachedConnection {
   constructor(
     private readonly socket: Socket,
     private readonly limits: ConnectionLimits,
-    private readonly execute: RequestExecutor,
+    private readonly hooks: ConnectionHooks,
   ) {
     this.parser = new RequestParser(limits);
     socket.on("data", (chunk: Buffer) => {
       // After quit nothing more is read: do not buffer what a client keeps sending.
       if (this.stopReading) return;
-      this.parser.push(chunk);
-      this.pump();
+      this.guarded(() => {
+        this.parser.push(chunk);
+        this.pump();
+      });
     });
     socket.on("end", () => {
       this.inputEnded = true;
-      this.pump();
+      this.guarded(() => this.pump());
     });
     // A reset by the peer: 'close' follows, and the server forgets the connection there.
     socket.on("error", () => undefined);
@@ -62,6 +68,19 @@ export class MemcachedConnection {
   /** Drops the connection now (server stop): replies still being computed are discarded. */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Runs parser work so that a bug on one connection's bytes drops that connection only,
+   * instead of throwing out of a socket event and taking the process down.
+   */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.hooks.onInternalError(error);
+      this.socket.destroy();
+    }
   }
 
   /** Takes requests from the parser while the pending limit allows, then pauses or closes as needed. */
@@ -96,7 +115,7 @@ export class MemcachedConnection {
 
   private schedule(request: Request): Promise<Reply> {
     const isWrite = isWriteRequest(request);
-    const run = (isWrite ? this.allDone : this.writesDone).then(() => this.execute(request));
+    const run = (isWrite ? this.allDone : this.writesDone).then(() => this.hooks.execute(request));
     const settled = run.then(
       () => undefined,
       () => undefined,
@@ -125,7 +144,7 @@ export class MemcachedConnection {
 
   private replied(): void {
     this.pendingRequests--;
-    if (!this.socket.destroyed) this.pump();
+    if (!this.socket.destroyed) this.guarded(() => this.pump());
   }
 
   private setPaused(paused: boolean): void {

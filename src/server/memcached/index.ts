@@ -6,7 +6,6 @@
 export { MemcachedServer, type MemcachedServerEvent, type MemcachedServerStats } from "./server.js";
 export {
   DEFAULT_MEMCACHED_OPTIONS,
-  KVRAFT_VERSION,
   MemcachedConfigError,
   validateMemcachedOptions,
   type MemcachedServerOptions,

@@ -115,7 +115,10 @@ export class MemcachedServer {
     }
     this.connectionsTotal++;
     socket.setNoDelay(true);
-    const connection = new MemcachedConnection(socket, this.options, (request) => executeRequest(this.context, request));
+    const connection = new MemcachedConnection(socket, this.options, {
+      execute: (request) => executeRequest(this.context, request),
+      onInternalError: this.context.onInternalError,
+    });
     this.connections.add(connection);
     socket.on("close", () => this.connections.delete(connection));
   }
