@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KvStateMachine } from "../kv/index.js";
@@ -19,8 +19,17 @@ export async function existingClusterId(dataDir: string): Promise<string | undef
   }
 }
 
-export function newClusterId(): string {
-  return randomUUID();
+/**
+ * Founding members must agree on the cluster id without talking first, so without
+ * --cluster-id it is derived from the founding configuration (ids and peer addresses),
+ * as etcd derives its cluster id from its initial members. Two clusters founded on the
+ * same addresses would share an id: give --cluster-id (the operator passes the
+ * resource's uid; `kvraft local` a random one) when that can happen.
+ */
+export function derivedClusterId(peers: ReadonlyMap<NodeId, { host: string; port: number }>): string {
+  const spec = [...peers].sort(([a], [b]) => a - b).map(([id, p]) => `${id}=${p.host}:${p.port}`).join(",");
+  const hex = createHash("sha256").update(`kvraft-cluster:${spec}`).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /**

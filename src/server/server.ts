@@ -6,7 +6,7 @@ import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
 import { DiskStorage } from "../storage/index.js";
 import { TcpTransport } from "../transport/index.js";
-import { bootstrapCluster, existingClusterId, newClusterId } from "./bootstrap.js";
+import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
 import type { ServerConfig } from "./config.js";
 import { HttpForwarder } from "./forwarding.js";
 import { adminRoutes, mostUpToDateFollower } from "./http/admin-routes.js";
@@ -20,6 +20,7 @@ import type { MemberAddresses, ServerStatus } from "./status.js";
 import { buildStatus } from "./status.js";
 import { VERSION } from "../version.js";
 import { MemberDirectory } from "./member-directory.js";
+import { MemcachedServer } from "./memcached/index.js";
 
 export interface RunningServer {
   readonly clusterId: string;
@@ -41,7 +42,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   if (known === undefined && config.initialClusterState === "existing" && config.clusterId === undefined) {
     throw new RangeError("--initial-cluster-state existing with an empty data dir needs --cluster-id (the id of the cluster to join)");
   }
-  const clusterId = known ?? config.clusterId ?? newClusterId();
+  const clusterId = known ?? config.clusterId ?? derivedClusterId(config.peers);
   const storage = await DiskStorage.open(config.dataDir, {
     memberId: config.id, clusterId,
     onEvent: (event) => log.warn({ event }, `storage: ${event.type}`),
@@ -131,9 +132,19 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   });
   const http = await listen(app, config.listenHost, config.httpPort);
   const httpPortOf = (): number => (http.address() as AddressInfo).port;
-  directory.setSelf({ peer: `${advertiseHost(config)}:${peerPort}`, http: `${advertiseHost(config)}:${httpPortOf()}` });
+  const memcached = new MemcachedServer(service, {
+    host: config.listenHost, port: config.memcachedPort, valueBytesMax: live.state().config.valueBytesMax, requestTimeoutMs: config.requestTimeoutMs,
+  }, (event) => log.warn({ event }, `memcached: ${event.type}`));
+  let memcachedPort: number;
+  try {
+    memcachedPort = (await memcached.start()).port;
+  } catch (error) {
+    throw new RangeError(`the memcached port ${config.listenHost}:${config.memcachedPort} could not be bound (${(error as Error).message}): pick another with --memcached-port`);
+  }
+  const host = advertiseHost(config);
+  directory.setSelf({ peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}` });
   registerServerMetrics(metrics, live, storage, transport);
-  log.info({ clusterId, peer: peerPort, http: httpPortOf() }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}`);
+  log.info({ clusterId, peer: peerPort, http: httpPortOf(), memcached: memcachedPort }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}, memcached port ${memcachedPort}`);
 
   let resolveStopped: (error: Error | undefined) => void = () => undefined;
   const stopped = new Promise<Error | undefined>((resolve) => { resolveStopped = resolve; });
@@ -144,6 +155,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       await transferAway(live, config.shutdownTransferMs, log);
       clearInterval(loopTimer);
       await live.stop();
+      await memcached.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       await transport.stop();

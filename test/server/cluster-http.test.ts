@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProcessCluster } from "../support/process-cluster.js";
+import { waitFor } from "../support/wait.js";
+
+/** A 3-member cluster of real `kvraft server` processes on loopback. */
+describe("kvraft server: a 3-member cluster over HTTP", () => {
+  let cluster: ProcessCluster;
+
+  beforeAll(async () => {
+    cluster = await ProcessCluster.create(3);
+    cluster.startAll();
+    await cluster.waitForLeader();
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  const put = (id: number, key: string, value: string, query = ""): Promise<Response> =>
+    fetch(`${cluster.http(id)}/v1/kv/${encodeURIComponent(key)}${query}`, { method: "PUT", body: value });
+  const get = (id: number, key: string): Promise<Response> => fetch(`${cluster.http(id)}/v1/kv/${encodeURIComponent(key)}`);
+
+  it("elects one leader that every member knows", async () => {
+    const leader = await cluster.waitForLeader();
+    const statuses = await Promise.all([1, 2, 3].map((id) => cluster.status(id)));
+    expect(statuses.filter((s) => s.role === "leader").map((s) => s.memberId)).toEqual([leader]);
+    expect(new Set(statuses.map((s) => s.clusterId)).size).toBe(1);
+    expect(statuses.every((s) => s.membership === "voter")).toBe(true);
+  });
+
+  it("writes on the leader and reads the raw value back from every member (followers forward)", async () => {
+    const leader = await cluster.waitForLeader();
+    const written = await put(leader, "greeting", "hello");
+    expect(written.status, await written.clone().text()).toBe(200);
+    const { version } = (await written.json()) as { version: number };
+    for (const id of [1, 2, 3]) {
+      const read = await get(id, "greeting");
+      expect(read.status).toBe(200);
+      expect(await read.text()).toBe("hello");
+      expect(Number(read.headers.get("x-kvraft-version"))).toBe(version);
+    }
+  });
+
+  it("forwards a write sent to a follower", async () => {
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    const written = await put(follower, "via-follower", "1");
+    expect(written.status, await written.clone().text()).toBe(200);
+    expect(await (await get(leader, "via-follower")).text()).toBe("1");
+  });
+
+  it("compare-and-set: a stale expected version is refused with 409 and the current version", async () => {
+    const leader = await cluster.waitForLeader();
+    const first = (await (await put(leader, "cas-key", "a", "?expectVersion=0")).json()) as { version: number };
+    const refused = await put(leader, "cas-key", "b", "?expectVersion=0");
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { code: string; currentVersion: number } }).error).toMatchObject({ code: "VERSION_MISMATCH", currentVersion: first.version });
+    expect((await put(leader, "cas-key", "b", `?expectVersion=${first.version}`)).status).toBe(200);
+  });
+
+  it("answers a missing key with 404 JSON and deletes", async () => {
+    const leader = await cluster.waitForLeader();
+    expect((await get(leader, "never-written")).status).toBe(404);
+    await put(leader, "doomed", "x");
+    expect((await fetch(`${cluster.http(leader)}/v1/kv/doomed`, { method: "DELETE" })).status).toBe(200);
+    expect((await get(leader, "doomed")).status).toBe(404);
+  });
+
+  it("survives a SIGKILL of the leader: a new leader serves every acknowledged write", async () => {
+    const leader = await cluster.waitForLeader();
+    const acknowledged: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      if ((await put(leader, `k${i}`, `v${i}`)).status === 200) acknowledged.push(`k${i}`);
+    }
+    await cluster.kill(leader);
+    const next = await waitFor("a new leader", async () => {
+      const others = [1, 2, 3].filter((id) => id !== leader);
+      for (const id of others) {
+        const status = await cluster.status(id).catch(() => undefined);
+        if (status?.role === "leader") return id;
+      }
+      return undefined;
+    });
+    for (const key of acknowledged) expect(await (await get(next, key)).text()).toBe(`v${key.slice(1)}`);
+    cluster.start(leader);
+    await waitFor("the old leader to rejoin and catch up", async () => {
+      const status = await cluster.status(leader).catch(() => undefined);
+      return status !== undefined && status.leaderId === next && status.appliedIndex > 0 ? true : undefined;
+    });
+    expect(await (await get(leader, "k19")).text()).toBe("v19");
+  }, 60_000);
+
+  it("exposes Prometheus metrics", async () => {
+    const text = await (await fetch(`${cluster.http(1)}/metrics`)).text();
+    for (const name of ["kvraft_raft_term", "kvraft_raft_commit_index", "kvraft_raft_applied_index", "kvraft_storage_flushes_total", "kvraft_transport_sent_bytes_total", "kvraft_kv_keys"]) {
+      expect(text).toContain(name);
+    }
+  });
+});
