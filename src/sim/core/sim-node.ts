@@ -324,7 +324,9 @@ export class SimNode {
     if (persisting !== undefined) {
       const job = this.persistJob(persisting.ready);
       const torn = this.ctx.random.next() < 0.5 && job.entries.length > 0;
-      if (torn && job.snapshot === undefined) this.storage.apply(job, this.ctx.random.int(job.entries.length));
+      // A torn write lost its tail, and the hard state is its last record: keep a prefix
+      // of the entries (possibly all of them) and the old hard state.
+      if (torn && job.snapshot === undefined) this.storage.apply({ ...job, hardState: undefined }, this.ctx.random.int(job.entries.length + 1));
       this.ctx.stats.lossyCrashes++;
     }
     this.ctx.stats.crashes++;
