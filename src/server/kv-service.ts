@@ -49,6 +49,12 @@ export interface KvService {
    * session is applied once per call; protocols whose clients retry pass a session.
    */
   write(command: WriteCommand, options?: WriteOptions): Promise<KvResult>;
+  /**
+   * Starts an exactly-once session (Raft thesis §6.3) through the log; its id goes with
+   * every later write as { sessionId, seq, lowestUnackedSeq }. Leader only: a follower
+   * answers NotLeaderError (the binary protocol's clients follow the redirect).
+   */
+  registerSession(): Promise<number>;
   /** Events under a prefix from a revision; resolves when there are some, or on abort. */
   watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult>;
   /** The server's clock in ms (for memcached's absolute exptime). */

@@ -95,6 +95,13 @@ export class ReplicaService implements KvService {
     return this.replica.propose(command);
   }
 
+  async registerSession(): Promise<number> {
+    if (!this.isLeader()) throw this.notLeader();
+    const result = await this.replica.propose({ type: "register-session" });
+    if (!result.ok || result.kind !== "session-registered") throw new Error(`invariant: registering a session answered ${JSON.stringify(result)}`);
+    return result.sessionId;
+  }
+
   async watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult> {
     for (;;) {
       const result = this.replica.state().eventsSince(options.fromRevision, prefix);

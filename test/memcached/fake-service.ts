@@ -106,6 +106,12 @@ export class FakeKvService implements KvService {
     return this.machine.apply(this.machine.appliedIndex + 1, data);
   }
 
+  async registerSession(): Promise<number> {
+    const result = this.machine.apply(this.machine.appliedIndex + 1, encodeCommand({ stampMs: this.clock.nowMs, command: { type: "register-session" } }));
+    if (!result.ok || result.kind !== "session-registered") throw new Error("the fake could not register a session");
+    return result.sessionId;
+  }
+
   async watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult> {
     await this.enter("read", [prefix]);
     return this.machine.eventsSince(options.fromRevision, prefix);
