@@ -388,6 +388,13 @@ export class RaftNode {
     pr.recentActive = true;
     pr.nonVoting = nonVoting;
     if (nonVoting && pr.votingBarrier === 0 && isMember(this.config, pr.id)) {
+      // What it acknowledged may be lost: forget its match (a stale match would keep
+      // the probe above its real log forever) and find its log again by probing.
+      pr.match = 0;
+      if (pr.state !== "snapshot") {
+        pr.becomeProbe(this.newSession());
+        pr.next = this.log.lastIndex() + 1;
+      }
       pr.votingBarrier = this.appendEntries([{ type: EntryType.Noop, data: new Uint8Array(0) }]);
       this.broadcastPending = true;
     }
@@ -409,10 +416,15 @@ export class RaftNode {
       }
       return;
     }
+    const wasPaused = pr.isPaused(this.cfg.inflightMessagesMax, this.cfg.inflightBytesMax);
     const moved = pr.maybeUpdate(m.index);
-    if (moved && pr.state === "probe") pr.becomeReplicate(pr.session);
+    // A probe answered at the match (say, the one sent after a snapshot) found the log.
+    if (pr.state === "probe" && m.index >= pr.match) pr.becomeReplicate(pr.session);
     if (moved && this.maybeCommit()) {
       this.broadcastAppend(true);
+    } else if (!this.sendAppend(pr, wasPaused)) {
+      // Nothing new to send; a follower that was held back may not know the commit yet
+      // (wasPaused sent it an empty append above), so it need not wait for a heartbeat.
     } else {
       while (this.sendAppend(pr, false));
     }
