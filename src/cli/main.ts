@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerLocalCommand } from "./local-command.js";
+import { registerAdminCommands } from "./admin-commands.js";
+import { registerKvCommands } from "./kv-commands.js";
 import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
 
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
     .description("KVRaft: a linearizable, replicated key-value store built on Raft")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  registerKvCommands(program);
+  registerAdminCommands(program);
   registerServerCommand(program);
   registerLocalCommand(program);
   registerSimCommand(program);

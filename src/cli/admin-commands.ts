@@ -1,0 +1,86 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import type { ServerStatus } from "../server/status.js";
+import type { AccessOptions } from "./cluster-access.js";
+import { CliError, discoverEndpoints, errorMessage, EXIT, json, request } from "./cluster-access.js";
+import { parseNumber, print, run } from "./kv-commands.js";
+
+interface Flags extends AccessOptions { output: "table" | "json" }
+
+/** status, members, transfer-leader: what an operator of the cluster needs. */
+export function registerAdminCommands(program: Command): void {
+  common(program.command("status").description("members, roles, terms, indexes, lag and the leader")
+    .addHelpText("after", "\nExamples:\n  kvraft status\n  kvraft status --output json   # the server's status schema, as the leader sees it"))
+    .action(run(async (flags: Flags) => {
+      const status = await leaderStatus(flags);
+      if (flags.output === "json") return print(status);
+      printStatusTable(status);
+    }));
+
+  const members = program.command("members").description("list, add, promote or remove members (Raft membership)");
+  common(members.command("list").description("the configuration: voters and learners"))
+    .action(run(async (flags: Flags) => {
+      const status = await leaderStatus(flags);
+      if (flags.output === "json") return print(status.members);
+      for (const m of status.members) process.stdout.write(`${m.id}\t${m.membership}\t${m.addresses.peer ?? ""}\n`);
+    }));
+  for (const [verb, method, suffix, what] of [
+    ["add", "POST", "/learner", "add a member as a learner (it catches up, then promote it)"],
+    ["promote", "POST", "/promote", "make a caught-up learner a voter"],
+    ["remove", "DELETE", "", "remove a member (refused if it would leave no healthy majority)"],
+  ] as const) {
+    common(members.command(verb).argument("<id>", "member id").description(what)
+      .addHelpText("after", `\nExample:\n  kvraft members ${verb} 4`))
+      .action(run(async (id: string, flags: Flags) => {
+        const answer = await request(await discoverEndpoints(flags), method, `/v1/admin/members/${Number(id)}${suffix}`, "{}");
+        if (answer.status >= 400) throw new CliError(answer.status === 409 ? EXIT.notFound : EXIT.unavailable, `${verb} member ${id}: ${errorMessage(answer)}`);
+        const result = json<{ changed: boolean; configIndex: number; voters: number[]; learners: number[] }>(answer);
+        if (flags.output === "json") return print(result);
+        process.stdout.write(`${result.changed ? "OK" : "nothing to do"}: voters [${result.voters.join(", ")}], learners [${result.learners.join(", ")}] (configuration index ${result.configIndex})\n`);
+      }));
+  }
+
+  common(program.command("transfer-leader").description("hand leadership to another voter (default: the most up-to-date one)")
+    .option("--to <id>", "the member to hand leadership to", parseNumber))
+    .action(run(async (flags: Flags & { to?: number }) => {
+      const answer = await request(await discoverEndpoints(flags), "POST", "/v1/admin/transfer-leadership", JSON.stringify(flags.to === undefined ? {} : { to: flags.to }));
+      if (answer.status >= 400) throw new CliError(EXIT.unavailable, `transfer-leader: ${errorMessage(answer)}`);
+      const { transferringTo } = json<{ transferringTo: number }>(answer);
+      process.stdout.write(`leadership is moving to member ${transferringTo}\n`);
+    }));
+}
+
+function common(command: Command): Command {
+  return command
+    .option("--coord <url>", "the coordinator (default: KVRAFT_COORD, then ./.kvraft/cluster.json)")
+    .option("--endpoints <list>", "members' HTTP host:port, comma separated")
+    .option("--cluster-dir <dir>", "where the local cluster keeps cluster.json", ".kvraft")
+    .addOption(new Option("--output <format>", "table or json").choices(["table", "json"]).default("table"));
+}
+
+/** The leader's status (it alone knows every member's match and lag), else any member's. */
+async function leaderStatus(flags: Flags): Promise<ServerStatus> {
+  const endpoints = await discoverEndpoints(flags);
+  const any = json<ServerStatus>(await request(endpoints, "GET", "/v1/status"));
+  if (any.role === "leader" || any.leaderId === 0) return any;
+  const leaderHttp = any.members.find((m) => m.id === any.leaderId)?.addresses.http;
+  if (leaderHttp === undefined) return any;
+  try {
+    return json<ServerStatus>(await request([leaderHttp], "GET", "/v1/status", undefined, 2000));
+  } catch {
+    return any;
+  }
+}
+
+function printStatusTable(status: ServerStatus): void {
+  process.stdout.write(`cluster ${status.clusterId}: leader ${status.leaderId === 0 ? "none" : status.leaderId}, term ${status.term}, commit ${status.commitIndex}\n\n`);
+  const rows = [["ID", "MEMBERSHIP", "ROLE", "MATCH", "LAG", "STATE", "HTTP", "PEER"]];
+  for (const m of status.members) {
+    const role = m.id === status.leaderId ? "leader" : m.id === status.memberId ? status.role : "follower";
+    rows.push([String(m.id), m.membership, role, String(m.matchIndex ?? "-"), String(m.lag ?? "-"),
+      m.replication === undefined ? "-" : `${m.replication}${m.active === false ? " (silent)" : ""}${m.nonVoting === true ? " non-voting" : ""}`,
+      m.addresses.http ?? "-", m.addresses.peer ?? "-"]);
+  }
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
+  for (const row of rows) process.stdout.write(`${row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join("  ").trimEnd()}\n`);
+}
