@@ -29,6 +29,8 @@ export class Progress {
   probeSent = false;
   /** Heard from within the current check-quorum period. */
   recentActive = false;
+  /** Leader ticks since this follower last answered (for health checks finer than check-quorum). */
+  ticksSinceHeard = 0;
   /** The follower says it may have lost acknowledged entries: it does not count. */
   nonVoting = false;
   /** The entry appended for this non-voting follower to catch up past (0: none yet). */

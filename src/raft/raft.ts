@@ -142,6 +142,7 @@ export class RaftNode {
 
   private tickLeader(): void {
     this.heartbeatElapsed++;
+    for (const pr of this.progress.values()) if (pr.id !== this.id) pr.ticksSinceHeard++;
     this.electionElapsed++;
     if (this.leadTransferee !== NONE && ++this.transferElapsed >= this.cfg.electionTicks) {
       this.leadTransferee = NONE; // The target did not take over in time: serve again.
@@ -386,6 +387,7 @@ export class RaftNode {
    */
   private noteNonVoting(pr: Progress, nonVoting: boolean): void {
     pr.recentActive = true;
+    pr.ticksSinceHeard = 0;
     pr.nonVoting = nonVoting;
     if (nonVoting && pr.votingBarrier === 0 && isMember(this.config, pr.id)) {
       // What it acknowledged may be lost: forget its match (a stale match would keep
@@ -1000,7 +1002,7 @@ export class RaftNode {
   status(): RaftStatus {
     const progress = this.role !== "leader" ? [] : [...this.progress.values()].map((pr) => ({
       id: pr.id, match: pr.match, next: pr.next, state: pr.state, nonVoting: pr.nonVoting,
-      recentActive: pr.recentActive, inflight: pr.inflightCount(),
+      recentActive: pr.recentActive, ticksSinceHeard: pr.id === this.id ? 0 : pr.ticksSinceHeard, inflight: pr.inflightCount(),
     }));
     return {
       id: this.id, role: this.role, term: this.term, vote: this.vote, leader: this.leader,

@@ -69,6 +69,8 @@ export interface ProgressStatus {
   readonly state: "probe" | "replicate" | "snapshot";
   readonly nonVoting: boolean;
   readonly recentActive: boolean;
+  /** Leader ticks since the member last answered. */
+  readonly ticksSinceHeard: number;
   readonly inflight: number;
 }
 

@@ -67,7 +67,7 @@ export function buildStatus(inputs: StatusInputs): ServerStatus {
     if (p === undefined) return base;
     return {
       ...base, matchIndex: p.match, lag: Math.max(0, raft.lastIndex - p.match), replication: p.state,
-      active: p.recentActive, nonVoting: p.nonVoting,
+      active: p.ticksSinceHeard <= 3, nonVoting: p.nonVoting,
     };
   });
   return {

@@ -82,7 +82,7 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
 function quorumAfterRemoval(replica: Replica, id: NodeId): string | undefined {
   const status = replica.status();
   const remaining = status.voters.filter((v) => v !== id);
-  const healthy = remaining.filter((v) => v === status.id || status.progress.some((p) => p.id === v && p.recentActive && !p.nonVoting));
+  const healthy = remaining.filter((v) => v === status.id || status.progress.some((p) => p.id === v && isHealthy(p)));
   if (healthy.length < majority(remaining.length)) {
     return `removing member ${id} would leave ${healthy.length} healthy voters of ${remaining.length}, fewer than a majority: bring members back first`;
   }
@@ -93,10 +93,17 @@ export function mostUpToDateFollower(replica: Replica): NodeId | undefined {
   const status = replica.status();
   let best: { id: NodeId; match: number } | undefined;
   for (const p of status.progress) {
-    if (p.id === status.id || !status.voters.includes(p.id) || p.nonVoting || !p.recentActive) continue;
+    if (p.id === status.id || !status.voters.includes(p.id) || !isHealthy(p)) continue;
     if (best === undefined || p.match > best.match) best = { id: p.id, match: p.match };
   }
   return best?.id;
+}
+
+/** Answered within the last few heartbeats (check-quorum's flag lags by a whole election timeout). */
+const HEALTHY_TICKS_MAX = 3;
+
+export function isHealthy(p: { nonVoting: boolean; ticksSinceHeard: number }): boolean {
+  return !p.nonVoting && p.ticksSinceHeard <= HEALTHY_TICKS_MAX;
 }
 
 function authorize(options: AdminOptions) {
