@@ -1,6 +1,6 @@
 import express from "express";
 import type { Request, Response, Router } from "express";
-import type { KeyValue, KvResult } from "../../kv/index.js";
+import type { KeyValue, KvEvent, KvResult } from "../../kv/index.js";
 import type { KvService, ReadConsistency } from "../kv-service.js";
 import { sendError, sendServiceError } from "./errors.js";
 
@@ -47,6 +47,39 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
       next: result.nextAfter === undefined ? null : decoder.decode(result.nextAfter),
     });
   }));
+
+  // Watch as a stream of newline-delimited JSON events; the response stays open until the
+  // client goes away. Resume after a reconnect from the last revision seen + 1.
+  router.get("/v1/watch", async (req, res) => {
+    const prefix = encoder.encode(stringParam(req, "prefix") ?? "");
+    let next: number;
+    try {
+      next = intParam(req, "fromRevision") ?? 0;
+    } catch (error) {
+      sendServiceError(res, error);
+      return;
+    }
+    const abort = new AbortController();
+    res.on("close", () => abort.abort());
+    let started = false;
+    try {
+      while (!abort.signal.aborted) {
+        const result = await service.watch(prefix, { fromRevision: next, signal: abort.signal });
+        if (!result.ok) break;
+        if (!started) {
+          res.status(200).type("application/x-ndjson");
+          res.flushHeaders();
+          started = true;
+        }
+        for (const event of result.events) res.write(`${JSON.stringify(eventJson(event))}\n`);
+        next = result.nextRevision;
+      }
+    } catch (error) {
+      if (!started) sendServiceError(res, error);
+      else res.write(`${JSON.stringify({ error: (error as Error).message })}\n`);
+    }
+    res.end();
+  });
 
   router.get("/v1/kv/*key", timed("get", async (req, res) => {
     const key = keyParam(req);
@@ -106,6 +139,17 @@ function sendWriteResult(res: Response, result: KvResult): void {
 /** JSON has no bigint: counters go out as decimal strings. */
 function jsonSafe(result: KvResult): Record<string, unknown> {
   return Object.fromEntries(Object.entries(result).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]));
+}
+
+function eventJson(event: KvEvent): Record<string, unknown> {
+  switch (event.type) {
+    case "put":
+      return { type: "put", revision: event.revision, key: decoder.decode(event.key), value: Buffer.from(event.value).toString("base64"), version: event.version };
+    case "delete":
+      return { type: "delete", revision: event.revision, key: decoder.decode(event.key), expired: event.expired };
+    case "flush":
+      return { type: "flush", revision: event.revision };
+  }
 }
 
 export function keyValueJson(kv: KeyValue): Record<string, unknown> {

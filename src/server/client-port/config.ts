@@ -1,0 +1,124 @@
+import { FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../../protocol/index.js";
+import { VERSION } from "../../version.js";
+
+/** Who leads, as this member sees it; drives REDIRECT before a request reaches the service. */
+export interface LeadershipView {
+  /** This member's id; 0 when unknown. */
+  readonly memberId: number;
+  /** 0 when no leader is known (an election is under way). */
+  readonly leaderId: number;
+  /** The leader's advertised client-protocol address, when known. */
+  readonly leaderClientAddress?: string;
+}
+
+/**
+ * Options of the binary client port. Every limit is a named field with a default and
+ * bounds; `validateClientPortOptions` names the first field out of range.
+ */
+export interface ClientPortOptions {
+  readonly host: string;
+  /** 0 picks a free port (see `start()`'s answer). */
+  readonly port: number;
+  /** Open connections; one more gets an ERROR frame and is closed. */
+  readonly maxConnections: number;
+  /**
+   * Requests running at once on one connection (watches not counted). One more is
+   * answered BUSY at once instead of being queued, so memory stays bounded however
+   * fast a client pipelines.
+   */
+  readonly maxInFlightPerConnection: number;
+  /** Open watches on one connection; one more is answered BUSY. */
+  readonly watchesPerConnectionMax: number;
+  /** The largest frame, header included, read or written. Keep it above the KV valueBytesMax. */
+  readonly frameBytesMax: number;
+  /**
+   * Reply bytes queued in a connection's socket before the server stops reading from it:
+   * a client that pipelines without reading its replies is paused, not buffered for.
+   */
+  readonly outputBufferBytesMax: number;
+  /** A request with no answer by then is answered TIMEOUT (retryable). */
+  readonly requestTimeoutMs: number;
+  /** The member's status document, answered to STATUS (the same JSON as HTTP /v1/status). */
+  readonly statusJson: () => unknown;
+  /**
+   * Lets a client ask (in HELLO) for its reads and writes to be forwarded to the leader
+   * by this member instead of redirected: for clients that cannot reach members by their
+   * advertised addresses (behind a Service or a port-forward).
+   */
+  readonly forwardWhenAsked: boolean;
+  /**
+   * Who leads. With it, requests that need the leader are redirected before they reach
+   * the service (which would forward them); without it, only a NotLeaderError thrown by
+   * the service is turned into a REDIRECT.
+   */
+  readonly leadership?: () => LeadershipView;
+  /** Sent in HELLO_OK. */
+  readonly serverVersion: string;
+}
+
+export type ClientPortOptionsInput = Partial<ClientPortOptions> & Pick<ClientPortOptions, "statusJson">;
+
+const MIB = 1024 * 1024;
+
+export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership"> = Object.freeze({
+  host: "127.0.0.1",
+  port: 7100,
+  maxConnections: 1024,
+  maxInFlightPerConnection: 256,
+  watchesPerConnectionMax: 64,
+  frameBytesMax: FRAME_BYTES_MAX_DEFAULT,
+  outputBufferBytesMax: 8 * MIB,
+  requestTimeoutMs: 10_000,
+  forwardWhenAsked: true,
+  serverVersion: VERSION,
+});
+
+type NumericField = {
+  [K in keyof ClientPortOptions]-?: ClientPortOptions[K] extends number ? K : never;
+}[keyof ClientPortOptions];
+
+/** Inclusive bounds per numeric field. */
+const BOUNDS: { readonly [K in NumericField]: readonly [number, number] } = {
+  port: [0, 65_535],
+  maxConnections: [1, 1_000_000],
+  maxInFlightPerConnection: [1, 1_000_000],
+  watchesPerConnectionMax: [0, 100_000],
+  frameBytesMax: [FRAME_BYTES_MAX_MIN, FRAME_BYTES_MAX_LIMIT],
+  // At least one whole frame must fit, or a single large reply would stall the connection.
+  outputBufferBytesMax: [FRAME_BYTES_MAX_MIN, 4 * FRAME_BYTES_MAX_LIMIT],
+  requestTimeoutMs: [1, 24 * 60 * 60 * 1000],
+};
+
+export class ClientPortConfigError extends Error {
+  override readonly name = "ClientPortConfigError";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`client port options: ${field} ${message}`);
+  }
+}
+
+/** The full options (defaults filled in), or ClientPortConfigError naming the first bad field. */
+export function validateClientPortOptions(input: ClientPortOptionsInput): ClientPortOptions {
+  const known = new Set([...Object.keys(DEFAULT_CLIENT_PORT_OPTIONS), "statusJson", "leadership"]);
+  for (const field of Object.keys(input)) {
+    if (!known.has(field)) throw new ClientPortConfigError(field, "is not a client port option");
+  }
+  const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+  const options = { ...DEFAULT_CLIENT_PORT_OPTIONS, ...defined } as ClientPortOptions;
+  for (const field of Object.keys(BOUNDS) as NumericField[]) {
+    const value = options[field];
+    const [low, high] = BOUNDS[field];
+    if (!Number.isSafeInteger(value) || value < low || value > high) {
+      throw new ClientPortConfigError(field, `must be an integer in [${low}, ${high}], got ${String(value)}`);
+    }
+  }
+  if (options.outputBufferBytesMax < options.frameBytesMax) {
+    throw new ClientPortConfigError("outputBufferBytesMax", `must be at least frameBytesMax (${options.frameBytesMax}), got ${options.outputBufferBytesMax}`);
+  }
+  if (typeof options.host !== "string" || options.host.length === 0) throw new ClientPortConfigError("host", "must be a non-empty address");
+  if (typeof options.statusJson !== "function") throw new ClientPortConfigError("statusJson", "must be a function answering the status document");
+  if (options.leadership !== undefined && typeof options.leadership !== "function") throw new ClientPortConfigError("leadership", "must be a function");
+  return Object.freeze(options);
+}
