@@ -5,6 +5,7 @@ import { pino } from "pino";
 import type { ServerConfig } from "../server/config.js";
 import { parsePeers, validateServerConfig } from "../server/config.js";
 import { startServer } from "../server/server.js";
+import { reexecWithHeapLimit } from "./heap-limit.js";
 
 /** Exit codes of `kvraft server`, documented in --help. */
 export const SERVER_EXIT = { clean: 0, failed: 1, usage: 2 } as const;
@@ -16,6 +17,7 @@ interface ServerFlags {
   coord?: string; heartbeatMs: string; electionMs: string; adminTokenFile?: string; quotaBytes: string;
   requestTimeoutMs: string; snapshotEntries: string; readyLagEntries: string; shutdownTransferMs: string;
   logLevel: string;
+  memoryMib?: string;
 }
 
 const opt = (flags: string, description: string, env: string, defaultValue?: string): Option => {
@@ -49,6 +51,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--snapshot-entries <n>", "take a local snapshot every this many applied entries", "KVRAFT_SNAPSHOT_ENTRIES", "10000"))
     .addOption(opt("--ready-lag-entries <n>", "/readyz fails while applied lags commit by more", "KVRAFT_READY_LAG_ENTRIES", "1000"))
     .addOption(opt("--shutdown-transfer-ms <ms>", "on SIGTERM, how long a leader waits for leadership to move", "KVRAFT_SHUTDOWN_TRANSFER_MS", "2000"))
+    .addOption(opt("--memory-mib <n>", "memory this member may use; the JavaScript heap gets 75% (pods: the container's limit)", "KVRAFT_MEMORY_MIB"))
     .addOption(opt("--log-level <level>", "trace, debug, info, warn, error", "KVRAFT_LOG_LEVEL", "info"))
     .addHelpText("after", `
 Every flag can also be set by the environment variable shown (for pods).
@@ -68,6 +71,8 @@ port taken, a data dir of another cluster); 2 for bad flags.`)
 }
 
 async function runServerCommand(flags: ServerFlags): Promise<number> {
+  const childStatus = await reexecWithHeapLimit(flags.memoryMib === undefined ? undefined : Number(flags.memoryMib));
+  if (childStatus !== undefined) return childStatus;
   const log = pino({ level: flags.logLevel, base: { member: Number(flags.id) } });
   let config: ServerConfig;
   try {
