@@ -125,6 +125,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     })],
     valueBytesMax: live.state().config.valueBytesMax,
     listLimitMax: live.state().config.listLimitMax,
+    leaderHttpIfFollower: () => {
+      const raft = live.status();
+      return raft.role === "leader" || raft.leader === 0 ? undefined : directory.addresses(raft.leader).http;
+    },
     onRequest: (op, result, seconds) => {
       metrics.requests.inc({ protocol: "http", op, result });
       metrics.requestSeconds.observe({ protocol: "http", op }, seconds);

@@ -49,6 +49,14 @@ describe("kvraft server: a 3-member cluster over HTTP", () => {
     expect(await (await get(leader, "via-follower")).text()).toBe("1");
   });
 
+  it("answers ?redirect=true on a follower with a 307 to the leader", async () => {
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    const response = await fetch(`${cluster.http(follower)}/v1/kv/greeting?redirect=true`, { redirect: "manual" });
+    expect(response.status).toBe(307);
+    expect(response.headers.get("location")).toBe(`${cluster.http(leader)}/v1/kv/greeting?redirect=true`);
+  });
+
   it("compare-and-set: a stale expected version is refused with 409 and the current version", async () => {
     const leader = await cluster.waitForLeader();
     const first = (await (await put(leader, "cas-key", "a", "?expectVersion=0")).json()) as { version: number };

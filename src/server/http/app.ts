@@ -18,6 +18,7 @@ export interface HttpAppOptions {
   readonly extraRoutes: readonly express.Router[];
   readonly valueBytesMax: number;
   readonly listLimitMax: number;
+  readonly leaderHttpIfFollower?: () => string | undefined;
   readonly onRequest?: (op: string, result: string, seconds: number) => void;
 }
 
@@ -42,7 +43,11 @@ export function buildHttpApp(options: HttpAppOptions): Express {
       sendServiceError(res, error);
     }
   });
-  app.use(kvRoutes(options.service, { valueBytesMax: options.valueBytesMax, listLimitMax: options.listLimitMax, ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }) }));
+  app.use(kvRoutes(options.service, {
+    valueBytesMax: options.valueBytesMax, listLimitMax: options.listLimitMax,
+    ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
+    ...(options.leaderHttpIfFollower === undefined ? {} : { leaderHttpIfFollower: options.leaderHttpIfFollower }),
+  }));
   for (const router of options.extraRoutes) app.use(router);
   app.use((req, res) => sendError(res, 404, "NOT_FOUND", `no route for ${req.method} ${req.path}: see the API in the README`));
   // Body parsing errors (too large, bad JSON) and anything thrown past a route.

@@ -8,6 +8,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export interface KvRoutesOptions {
+  /** The leader's HTTP address when this member is not the leader (for ?redirect=true). */
+  readonly leaderHttpIfFollower?: () => string | undefined;
   readonly valueBytesMax: number;
   readonly listLimitMax: number;
   readonly onRequest?: (op: string, result: string, seconds: number) => void;
@@ -21,6 +23,13 @@ export interface KvRoutesOptions {
  */
 export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
   const router = express.Router();
+  // Followers forward by default (a client behind a Service cannot reach pod names);
+  // ?redirect=true asks for a 307 to the leader instead.
+  router.use("/v1/kv", (req, res, next) => {
+    const leader = req.query["redirect"] === "true" ? options.leaderHttpIfFollower?.() : undefined;
+    if (leader === undefined) return next();
+    res.redirect(307, `http://${leader}${req.originalUrl}`);
+  });
   const timed = (op: string, handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
     const started = performance.now();
     let outcome = "ok";

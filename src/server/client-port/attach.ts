@@ -1,0 +1,48 @@
+import type { Logger } from "pino";
+import type { ServerConfig } from "../config.js";
+import type { KvService } from "../kv-service.js";
+import type { ServerStatus } from "../status.js";
+import type { LeadershipView } from "./config.js";
+import { ClientPortServer } from "./server.js";
+
+export interface ClientPortMember {
+  /** The member's status: answered to STATUS, and where leadership and addresses come from. */
+  status(): ServerStatus;
+}
+
+export interface AttachedClientPort {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the binary client port of a member (`--client-port`), the way server.ts starts
+ * the memcached port. The member's own client address must be advertised (the
+ * directory's `client` entry) so that other members can redirect clients here.
+ */
+export async function attachClientPort(service: KvService, config: ServerConfig, log: Logger, member: ClientPortMember): Promise<AttachedClientPort> {
+  const server = new ClientPortServer(service, {
+    host: config.listenHost,
+    port: config.clientPort,
+    requestTimeoutMs: config.requestTimeoutMs,
+    statusJson: () => member.status(),
+    leadership: () => leadershipOf(member.status()),
+  }, (event) => {
+    if (event.type === "internal-error") log.error({ err: event.error }, "client port: internal error");
+    else log.warn({ event }, `client port: ${event.type}`);
+  });
+  try {
+    const { port } = await server.start();
+    return { port, stop: () => server.stop() };
+  } catch (error) {
+    throw new RangeError(`the client port ${config.listenHost}:${config.clientPort} could not be bound (${(error as Error).message}): pick another with --client-port`);
+  }
+}
+
+/** Leadership as the status sees it: the leader's client address comes from what it advertised. */
+export function leadershipOf(status: ServerStatus): LeadershipView {
+  const leaderId = status.leaderId;
+  const leaderAddresses = leaderId === status.memberId ? status.addresses : status.members.find((m) => m.id === leaderId)?.addresses;
+  const clientAddress = leaderAddresses?.client;
+  return clientAddress === undefined ? { memberId: status.memberId, leaderId } : { memberId: status.memberId, leaderId, leaderClientAddress: clientAddress };
+}

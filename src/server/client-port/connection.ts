@@ -1,0 +1,249 @@
+import type { Socket } from "node:net";
+import {
+  FrameDecoder,
+  PROTOCOL_ERROR_CODE,
+  ProtocolDecodeError,
+  TOO_LARGE_CODE,
+  decodeRequest,
+  encodeResponse,
+  type Frame,
+  type Request,
+  type Response,
+} from "../../protocol/index.js";
+import type { KvService } from "../kv-service.js";
+import type { ClientPortOptions } from "./config.js";
+import { executeRequest, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
+import { errorReply } from "./replies.js";
+import { WatchStream } from "./watch-stream.js";
+
+export interface ConnectionHooks {
+  readonly service: KvService;
+  readonly options: ClientPortOptions;
+  readonly onProtocolError: (message: string) => void;
+  /** A failure no error class explains: answered INTERNAL, reported, the connection goes on. */
+  readonly onInternalError: (error: unknown) => void;
+}
+
+/**
+ * One client connection: frames in, requests to the service, replies out by request id
+ * as they complete.
+ *
+ * Order: requests start in arrival order, so writes are proposed in the order they were
+ * sent (and run concurrently, which lets Raft batch them). A read starts once every
+ * write before it on the connection has finished, so a pipelining client reads its own
+ * writes; reads run concurrently with each other.
+ *
+ * Limits: at most maxInFlightPerConnection requests run at once, one more is answered
+ * BUSY at once; when more than outputBufferBytesMax of replies wait in the socket, the
+ * connection stops reading until they drain. Garbage (a frame that does not decode, a
+ * request before HELLO) is answered PROTOCOL_ERROR and the connection is closed.
+ */
+export class ClientPortConnection {
+  private readonly decoder: FrameDecoder;
+  private context: HandlerContext | undefined;
+  private inFlight = 0;
+  private readonly watches = new Map<number, WatchStream>();
+  private writesInFlight = 0;
+  /** Resolves once every write started so far has finished. */
+  private writesSettled: Promise<void> = Promise.resolve();
+  private reading = true;
+  private outputBlocked = false;
+  private closed = false;
+  private writableWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.decoder = new FrameDecoder(hooks.options.frameBytesMax);
+    socket.on("data", (chunk: Buffer) => {
+      if (!this.reading) return;
+      this.guarded(() => {
+        this.decoder.push(chunk);
+        this.pump();
+      });
+    });
+    socket.on("drain", () => this.guarded(() => this.unblock()));
+    socket.on("close", () => this.onClose());
+    // A reset by the peer: 'close' follows, and everything is released there.
+    socket.on("error", () => undefined);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Handles a bug on this connection's bytes by dropping this connection only, never the process. */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.hooks.onInternalError(error);
+      this.socket.destroy();
+    }
+  }
+
+  private pump(): void {
+    while (this.reading && !this.outputBlocked) {
+      let frame: Frame | undefined;
+      try {
+        frame = this.decoder.next();
+      } catch (error) {
+        if (error instanceof ProtocolDecodeError) return this.protocolFailure(error);
+        throw error;
+      }
+      if (frame === undefined) return;
+      this.handle(frame);
+    }
+  }
+
+  private handle(frame: Frame): void {
+    let request: Request;
+    try {
+      request = decodeRequest(frame);
+    } catch (error) {
+      if (error instanceof ProtocolDecodeError) return this.protocolFailure(error);
+      throw error;
+    }
+    if (this.context === undefined && request.kind !== "hello") {
+      return this.protocolFailure(new ProtocolDecodeError("connection", 0, `${request.kind} before HELLO: the first frame must be HELLO`, request.requestId));
+    }
+    switch (request.kind) {
+      case "hello":
+        return this.hello(request);
+      case "cancel":
+        this.watches.get(request.targetRequestId)?.cancel();
+        return this.send({ kind: "cancel-ok", requestId: request.requestId });
+      case "watch":
+        return this.watch(request);
+      default:
+        return this.start(request);
+    }
+  }
+
+  private hello(request: Extract<Request, { kind: "hello" }>): void {
+    if (this.context !== undefined) return this.protocolFailure(new ProtocolDecodeError("connection", 0, "a second HELLO", request.requestId));
+    const { options } = this.hooks;
+    this.context = { service: this.hooks.service, options, forward: request.forward && options.forwardWhenAsked };
+    const view = options.leadership?.() ?? { memberId: 0, leaderId: 0 };
+    const leader = view.leaderClientAddress === undefined ? { leaderId: view.leaderId } : { leaderId: view.leaderId, clientAddress: view.leaderClientAddress };
+    this.send({
+      kind: "hello-ok", requestId: request.requestId, serverVersion: options.serverVersion, memberId: view.memberId, leader,
+      frameBytesMax: options.frameBytesMax, inFlightMax: options.maxInFlightPerConnection,
+    });
+  }
+
+  private watch(request: Extract<Request, { kind: "watch" }>): void {
+    const { requestId } = request;
+    if (this.watches.has(requestId)) {
+      return this.send({ kind: "error", requestId, code: "INVALID_ARGUMENT", message: `request id ${requestId} already names an open watch`, retryable: false });
+    }
+    if (this.watches.size >= this.hooks.options.watchesPerConnectionMax) {
+      return this.send({ kind: "busy", requestId, message: `${this.watches.size} watches are open on this connection (watchesPerConnectionMax): cancel one or open another connection` });
+    }
+    const stream = new WatchStream(this.hooks.service, request, {
+      send: (response) => this.send(response),
+      writable: () => this.writable(),
+      internalError: (error) => this.hooks.onInternalError(error),
+    }, this.hooks.options.frameBytesMax, () => this.watches.delete(requestId));
+    this.watches.set(requestId, stream);
+    stream.start();
+  }
+
+  private start(request: ServiceRequest): void {
+    const context = this.context as HandlerContext;
+    const { maxInFlightPerConnection, requestTimeoutMs } = this.hooks.options;
+    if (this.inFlight >= maxInFlightPerConnection) {
+      return this.send({ kind: "busy", requestId: request.requestId, message: `${this.inFlight} requests are in flight on this connection (maxInFlightPerConnection): wait for replies before sending more` });
+    }
+    const redirect = redirectBeforeService(context, request);
+    if (redirect !== undefined) return this.send(redirect);
+    this.inFlight++;
+    const write = isWrite(request);
+    // A read waits only when a write before it is still running, so pipelined reads start at once.
+    const call = write || this.writesInFlight === 0
+      ? executeRequest(context, request)
+      : this.writesSettled.then(() => executeRequest(context, request));
+    let answered = false;
+    // The slot stays taken until the service settles, so the bound holds even for timed-out calls.
+    const timer = setTimeout(() => {
+      answered = true;
+      this.send({
+        kind: "error", requestId: request.requestId, code: "TIMEOUT", retryable: true,
+        message: `no answer within ${requestTimeoutMs} ms (requestTimeoutMs)${write ? "; the write may still be applied: retry with the same session and seq" : ""}`,
+      });
+    }, requestTimeoutMs);
+    const settled = call.then(
+      (response) => {
+        if (!answered) this.send(response);
+      },
+      (error: unknown) => {
+        if (answered) return;
+        const { reply, internal } = errorReply(request.requestId, error);
+        if (internal) this.hooks.onInternalError(error);
+        this.send(reply);
+      },
+    ).finally(() => {
+      answered = true;
+      clearTimeout(timer);
+      this.inFlight--;
+      if (write) this.writesInFlight--;
+    });
+    if (write) {
+      this.writesInFlight++;
+      this.writesSettled = Promise.all([this.writesSettled, settled]).then(() => undefined);
+    }
+  }
+
+  private send(response: Response): void {
+    if (this.closed || this.socket.writableEnded || this.socket.destroyed) return;
+    let bytes = encodeResponse(response);
+    if (bytes.length > this.hooks.options.frameBytesMax) {
+      bytes = encodeResponse({
+        kind: "error", requestId: response.requestId, code: TOO_LARGE_CODE, retryable: false,
+        message: `the reply needs ${bytes.length} bytes, more than one frame holds (${this.hooks.options.frameBytesMax}): ask for less at a time`,
+      });
+    }
+    this.socket.write(bytes);
+    if (!this.outputBlocked && this.socket.writableLength > this.hooks.options.outputBufferBytesMax) {
+      this.outputBlocked = true;
+      this.socket.pause();
+    }
+  }
+
+  private unblock(): void {
+    if (!this.outputBlocked) return;
+    this.outputBlocked = false;
+    if (this.reading) this.socket.resume();
+    this.wakeWriters();
+    this.pump();
+  }
+
+  /** Resolves when replies may be queued again (or the connection is gone). */
+  private writable(): Promise<void> {
+    if (!this.outputBlocked || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
+  }
+
+  private wakeWriters(): void {
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** The stream cannot be trusted past this point: say why, then close once the reply is flushed. */
+  private protocolFailure(error: ProtocolDecodeError): void {
+    this.hooks.onProtocolError(error.message);
+    this.send({ kind: "error", requestId: error.requestId ?? 0, code: PROTOCOL_ERROR_CODE, message: `${error.message}: closing the connection`, retryable: false });
+    this.reading = false;
+    for (const stream of this.watches.values()) stream.close();
+    this.socket.end(() => this.socket.destroy());
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.reading = false;
+    for (const stream of [...this.watches.values()]) stream.close();
+    this.wakeWriters();
+  }
+}
