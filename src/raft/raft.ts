@@ -388,8 +388,12 @@ export class RaftNode {
   private noteNonVoting(pr: Progress, nonVoting: boolean): void {
     pr.recentActive = true;
     pr.ticksSinceHeard = 0;
+    const becameNonVoting = nonVoting && !pr.nonVoting;
+    // A barrier belongs to one episode: once the follower votes again it is spent, so a
+    // later loss (say, a second wiped disk) is never cleared by an old barrier.
+    if (!nonVoting && pr.nonVoting) pr.votingBarrier = 0;
     pr.nonVoting = nonVoting;
-    if (nonVoting && pr.votingBarrier === 0 && isMember(this.config, pr.id)) {
+    if (becameNonVoting && isMember(this.config, pr.id)) {
       // What it acknowledged may be lost: forget its match (a stale match would keep
       // the probe above its real log forever) and find its log again by probing.
       pr.match = 0;

@@ -77,6 +77,7 @@ export class Simulation implements SimControl {
   private readonly traceLines: string[] = [];
   private clock = 0;
   private holds = 0;
+  private forcedCrash = false;
   /** Set at healing: a run still going past this has lost liveness. */
   private hardStopMs = Infinity;
   private initialVoters: NodeId[] = [];
@@ -338,7 +339,17 @@ export class Simulation implements SimControl {
 
   /** Ends the run once held work is done and the clients have done enough operations. */
   private finishWhenCovered(onDone: () => void): void {
-    if (this.holds > 0 || this.stats.clientOps < MIN_CLIENT_OPS) {
+    if (this.stats.lossyCrashes === 0 && !this.forcedCrash) {
+      // Every seed must lose an unsynced write at least once: the leader writes whenever
+      // a client does, so a crash armed on it lands mid-write.
+      const leader = this.leaderId();
+      if (leader !== undefined) {
+        this.forcedCrash = true;
+        this.trace(`coverage: arming a crash on leader ${leader} at its next write`);
+        this.armCrash(leader, () => this.after(30, () => this.restart(leader, false)));
+      }
+    }
+    if (this.holds > 0 || this.stats.clientOps < MIN_CLIENT_OPS || this.stats.lossyCrashes === 0) {
       this.after(20, () => this.finishWhenCovered(onDone));
       return;
     }
