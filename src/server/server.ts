@@ -48,13 +48,20 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     onEvent: (event) => log.warn({ event }, `storage: ${event.type}`),
   });
   for (const event of storage.recovery.events) log.warn({ event }, `storage recovery: ${event.type}`);
-  const fresh = storage.recovery.freshDataDir;
-  if (fresh && config.initialClusterState === "new") {
+  // Empty means no log, no snapshot and no term: a start that died before writing
+  // anything leaves the directory initialised but still empty.
+  const empty = storage.lastIndex() === 0 && storage.snapshotMeta().index === 0 && storage.hardState().term === 0;
+  if (empty && config.initialClusterState === "new") {
     await bootstrapCluster(storage, [...config.peers.keys()]);
     log.info({ clusterId, voters: [...config.peers.keys()] }, `created cluster ${clusterId}`);
   }
-  const startNonVoting = fresh && config.initialClusterState === "existing";
-  if (startNonVoting) log.info("empty data dir in an existing cluster: waiting, non-voting, to be added as a learner");
+  if (empty && config.initialClusterState === "existing" && !storage.hardState().nonVoting) {
+    // Durable before anything else happens: a crash right after this start must not
+    // bring the member back as a voter with an empty log.
+    await storage.persist({ hardState: { ...storage.hardState(), nonVoting: true } });
+  }
+  const startNonVoting = empty && config.initialClusterState === "existing";
+  if (storage.hardState().nonVoting) log.info("this member may have lost acknowledged entries: it does not vote until a leader has caught it up (or it is re-added as a learner)");
 
   const metrics = new ReplicaMetrics();
   const directory = new MemberDirectory(config);

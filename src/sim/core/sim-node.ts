@@ -352,8 +352,12 @@ export class SimNode {
     const snapshot = this.storage.snapshotMeta();
     this.sm = snapshot.index > 0 ? this.ctx.factory.restore(this.storage.snapshotData()) : this.ctx.factory.create();
     this.appliedConfig = snapshot.config;
-    const startNonVoting = wiped && this.ctx.plant !== "wiped-node-votes";
-    this.raft = new RaftNode(this.raftConfig, this.storage, this.ctx.random.fork(), { startNonVoting });
+    if (wiped && this.ctx.plant !== "wiped-node-votes") {
+      // As the server does: the non-voting mark is made durable before the node starts,
+      // so a crash right after this restart cannot bring it back as a voter.
+      this.storage.apply({ hardState: { ...this.storage.hardState(), nonVoting: true }, entries: [], snapshot: undefined });
+    }
+    this.raft = new RaftNode(this.raftConfig, this.storage, this.ctx.random.fork());
     this.lastLeaderTerm = 0;
     if (!wiped) {
       const status = this.raft.status();
