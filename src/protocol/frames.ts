@@ -30,6 +30,8 @@ export const FRAME_BYTES_MAX_LIMIT = 80 * 1024 * 1024;
 export const CONNECTION_REQUEST_ID = 0;
 /** Request ids are u32; a client wraps around to 1 after this. */
 export const REQUEST_ID_MAX = 0xffff_ffff;
+/** An idle decoder keeps at most this much buffer; more was for a large frame now gone. */
+const RETAINED_BUFFER_BYTES_MAX = 64 * 1024;
 
 /** Frames a client sends. Numbers are on the wire: never renumber, only append. */
 export const RequestKind = {
@@ -130,11 +132,15 @@ export class FrameDecoder {
     }
     const payload = this.buffer.subarray(this.start + FRAME_HEADER_BYTES, this.start + frameBytes);
     this.start += frameBytes;
-    if (this.start === this.end) {
-      this.start = 0;
-      this.end = 0;
-    }
+    if (this.start === this.end) this.reset();
     return { version, kind, requestId, payload };
+  }
+
+  /** Empty again: a buffer grown for one large frame is given back rather than kept per connection. */
+  private reset(): void {
+    this.start = 0;
+    this.end = 0;
+    if (this.buffer.length > RETAINED_BUFFER_BYTES_MAX) this.buffer = new Uint8Array(0);
   }
 
   /** Moves unread bytes to the front, growing only when one frame needs more room. */

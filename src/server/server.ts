@@ -21,6 +21,7 @@ import { buildStatus } from "./status.js";
 import { VERSION } from "../version.js";
 import { MemberDirectory } from "./member-directory.js";
 import { MemcachedServer } from "./memcached/index.js";
+import { attachClientPort } from "./client-port/attach.js";
 
 export interface RunningServer {
   readonly clusterId: string;
@@ -152,10 +153,11 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   } catch (error) {
     throw new RangeError(`the memcached port ${config.listenHost}:${config.memcachedPort} could not be bound (${(error as Error).message}): pick another with --memcached-port`);
   }
+  const clientPort = await attachClientPort(service, config, log, { status: () => status() });
   const host = advertiseHost(config);
-  directory.setSelf({ peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}` });
+  directory.setSelf({ peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}`, client: `${host}:${clientPort.port}` });
   registerServerMetrics(metrics, live, storage, transport);
-  log.info({ clusterId, peer: peerPort, http: httpPortOf(), memcached: memcachedPort }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}, memcached port ${memcachedPort}`);
+  log.info({ clusterId, peer: peerPort, http: httpPortOf(), memcached: memcachedPort }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}, memcached port ${memcachedPort}, client port ${clientPort.port}`);
 
   let resolveStopped: (error: Error | undefined) => void = () => undefined;
   const stopped = new Promise<Error | undefined>((resolve) => { resolveStopped = resolve; });
@@ -166,6 +168,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       await transferAway(live, config.shutdownTransferMs, log);
       clearInterval(loopTimer);
       await live.stop();
+      await clientPort.stop();
       await memcached.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();

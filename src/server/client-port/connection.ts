@@ -73,6 +73,11 @@ export class ClientPortConnection {
     this.socket.destroy();
   }
 
+  /** True while the connection does not read because its replies are not being read. */
+  get readingPaused(): boolean {
+    return this.outputBlocked;
+  }
+
   /** Handles a bug on this connection's bytes by dropping this connection only, never the process. */
   private guarded(work: () => void): void {
     try {

@@ -16,6 +16,8 @@ export interface ClientPortStats {
   readonly connectionsCurrent: number;
   readonly connectionsTotal: number;
   readonly connectionsRejected: number;
+  /** Connections not being read because their replies wait unread (outputBufferBytesMax). */
+  readonly connectionsPaused: number;
 }
 
 /**
@@ -73,7 +75,9 @@ export class ClientPortServer {
   }
 
   stats(): ClientPortStats {
-    return { connectionsCurrent: this.connections.size, connectionsTotal: this.connectionsTotal, connectionsRejected: this.connectionsRejected };
+    let connectionsPaused = 0;
+    for (const connection of this.connections) if (connection.readingPaused) connectionsPaused++;
+    return { connectionsCurrent: this.connections.size, connectionsTotal: this.connectionsTotal, connectionsRejected: this.connectionsRejected, connectionsPaused };
   }
 
   private accept(socket: Socket): void {

@@ -1,0 +1,82 @@
+import { httpBase } from "./address.js";
+import { AdminError, UnavailableError } from "./errors.js";
+
+export interface MemberList {
+  readonly clusterId: string;
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
+  readonly leaderId: number;
+}
+
+export interface MembershipChange {
+  /** False when the cluster already had the requested shape (the calls are idempotent). */
+  readonly changed: boolean;
+  readonly configIndex: number;
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
+}
+
+export interface AdminOptions {
+  /** A member's HTTP address (host:port): where admin calls go; members proxy them to the leader. */
+  readonly httpAddress: () => Promise<string>;
+  readonly token: string | undefined;
+  readonly deadlineMs: number;
+}
+
+/**
+ * The admin verbs, over a member's HTTP API (/v1/admin/..., see the server's
+ * admin-routes.ts): membership and leadership. They are rare and idempotent, so they
+ * use plain HTTP instead of the binary protocol.
+ */
+export class AdminApi {
+  constructor(private readonly options: AdminOptions) {}
+
+  memberList(): Promise<MemberList> {
+    return this.call("GET", "/v1/admin/members") as Promise<MemberList>;
+  }
+
+  addLearner(memberId: number): Promise<MembershipChange> {
+    return this.call("POST", `/v1/admin/members/${memberPath(memberId)}/learner`, {}) as Promise<MembershipChange>;
+  }
+
+  promote(memberId: number): Promise<MembershipChange> {
+    return this.call("POST", `/v1/admin/members/${memberPath(memberId)}/promote`, {}) as Promise<MembershipChange>;
+  }
+
+  removeMember(memberId: number): Promise<MembershipChange> {
+    return this.call("DELETE", `/v1/admin/members/${memberPath(memberId)}`) as Promise<MembershipChange>;
+  }
+
+  /** Moves leadership to `to`, or (without it) to the most up-to-date follower. */
+  transferLeadership(to?: number): Promise<{ readonly transferringTo: number }> {
+    return this.call("POST", "/v1/admin/transfer-leadership", to === undefined ? {} : { to: memberPath(to) }) as Promise<{ transferringTo: number }>;
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const base = httpBase(await this.options.httpAddress());
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(this.options.token === undefined ? {} : { authorization: `Bearer ${this.options.token}` }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.options.deadlineMs),
+      });
+    } catch (error) {
+      throw new UnavailableError(`${method} ${base}${path} failed: ${(error as Error).message}`, { cause: error });
+    }
+    const json = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    if (!response.ok) {
+      throw new AdminError(response.status, json.error?.code ?? `HTTP_${response.status}`, `${method} ${path}: ${json.error?.message ?? `answered ${response.status}`}`);
+    }
+    return json;
+  }
+}
+
+function memberPath(memberId: number): number {
+  if (!Number.isSafeInteger(memberId) || memberId < 1) throw new RangeError(`a member id is a whole number >= 1, got ${memberId}`);
+  return memberId;
+}

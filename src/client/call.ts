@@ -1,0 +1,150 @@
+import type { Response } from "../protocol/index.js";
+import type { ClientConnection } from "./connection.js";
+import {
+  AttemptTimeoutError,
+  BusyError,
+  CompactedError,
+  InvalidArgumentError,
+  KvClientError,
+  NoSpaceError,
+  NotLeaderError,
+  ProtocolError,
+  ServerError,
+  TimeoutError,
+  UnavailableError,
+} from "./errors.js";
+import type { ClientEventListener } from "./events.js";
+import type { LeaderRouter } from "./router.js";
+
+/** First pause between retries; doubled each time up to RETRY_PAUSE_MS_MAX, with jitter. */
+const RETRY_PAUSE_MS_MIN = 20;
+/** Longest pause: an election takes about one election timeout, so retry well within it. */
+const RETRY_PAUSE_MS_MAX = 500;
+
+export interface CallContext {
+  readonly router: LeaderRouter;
+  readonly requestTimeoutMs: number;
+  readonly emit: ClientEventListener;
+}
+
+/** What happened to a call's attempts, for a write deciding whether it may start over. */
+export interface AttemptReport {
+  /** Some attempt may have reached the log (lost connection, timeout, error after proposal). */
+  uncertain: boolean;
+}
+
+export type Sender = (connection: ClientConnection, timeoutMs: number) => Promise<Response>;
+
+/**
+ * Runs one call until it succeeds, fails for good, or its deadline passes. Retried:
+ * a lost connection or a timed-out attempt (the connection is dropped and the leader
+ * found again), REDIRECT (go to the leader named), BUSY and retryable errors (pause,
+ * then again). `accept` turns a final reply into the result or a typed error; a
+ * BusyError from it is retried too. A write retried here carries the same session and
+ * seq every time, so the cluster applies it at most once.
+ */
+export async function runCall<T>(
+  context: CallContext,
+  operation: string,
+  deadlineMs: number,
+  send: Sender,
+  accept: (response: Response) => T,
+  report: AttemptReport = { uncertain: false },
+): Promise<T> {
+  const deadlineAt = Date.now() + deadlineMs;
+  const tried = new Set<string>();
+  let lastError: unknown;
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) {
+      const pauseMs = await pauseBeforeRetry(attempt, deadlineAt);
+      context.emit({ type: "retrying", operation, attempt, delayMs: pauseMs, reason: (lastError as Error).message });
+    }
+    const remainingMs = deadlineAt - Date.now();
+    if (remainingMs <= 0) throw new TimeoutError(operation, deadlineMs, [...tried], lastError);
+    let connection: ClientConnection;
+    try {
+      connection = await context.router.connection(deadlineAt, tried);
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      lastError = error;
+      continue;
+    }
+    let response: Response;
+    try {
+      response = await send(connection, Math.min(context.requestTimeoutMs, remainingMs));
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      report.uncertain = true;
+      lastError = error;
+      context.router.invalidate(connection, (error as Error).message);
+      continue;
+    }
+    switch (response.kind) {
+      case "redirect":
+        lastError = new NotLeaderError(response.leader.leaderId, response.leader.clientAddress, `${connection.address} redirected to member ${response.leader.leaderId}`);
+        context.router.redirect(connection, response.leader);
+        continue;
+      case "busy":
+        lastError = new BusyError(`${connection.address}: ${response.message}`);
+        continue;
+      case "error": {
+        const error = errorFromReply(response);
+        if (!error.retryable) throw error;
+        report.uncertain = true;
+        lastError = error;
+        if (error instanceof NotLeaderError) context.router.invalidate(connection, error.message);
+        continue;
+      }
+      default:
+        try {
+          return accept(response);
+        } catch (error) {
+          if (!(error instanceof BusyError)) throw error;
+          lastError = error;
+        }
+    }
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof KvClientError && error.retryable;
+}
+
+/** Waits before the next attempt (exponential, jittered, never past the deadline); answers how long. */
+async function pauseBeforeRetry(attempt: number, deadlineAt: number): Promise<number> {
+  const ceilingMs = Math.min(RETRY_PAUSE_MS_MAX, RETRY_PAUSE_MS_MIN * 2 ** Math.min(attempt - 1, 10));
+  // Jitter spreads the retries of many clients after a failover, instead of a stampede at the new leader.
+  const pauseMs = Math.max(0, Math.min(ceilingMs * (0.5 + Math.random() / 2), deadlineAt - Date.now()));
+  await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  return Math.round(pauseMs);
+}
+
+/** The typed error for an ERROR reply. */
+export function errorFromReply(reply: Extract<Response, { kind: "error" }>): KvClientError {
+  switch (reply.code) {
+    case "NOT_LEADER":
+      return new NotLeaderError(reply.leader?.leaderId ?? 0, reply.leader?.clientAddress, reply.message);
+    case "TIMEOUT":
+      return new AttemptTimeoutError(reply.message);
+    case "UNAVAILABLE":
+      return new UnavailableError(reply.message);
+    case "BUSY":
+      return new BusyError(reply.message);
+    case "NOSPACE":
+      return new NoSpaceError(reply.message);
+    case "INVALID_ARGUMENT":
+    case "TOO_LARGE":
+      return new InvalidArgumentError(reply.message, reply.code);
+    case "COMPACTED":
+      return new CompactedError(reply.compactRevision ?? 0, reply.message);
+    case "PROTOCOL_ERROR":
+      return new ProtocolError(reply.message);
+    default:
+      return reply.retryable ? new UnavailableError(`${reply.code}: ${reply.message}`) : new ServerError(reply.code, reply.message);
+  }
+}
+
+/** A reply of the wrong kind for the request: the server broke the protocol. */
+export function unexpected(operation: string, response: Response): ProtocolError {
+  return new ProtocolError(`${operation} was answered with ${response.kind}`);
+}

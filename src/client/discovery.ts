@@ -1,0 +1,111 @@
+import { httpBase } from "./address.js";
+import { ClientConnection } from "./connection.js";
+import { UnavailableError } from "./errors.js";
+import type { ResolvedClientOptions } from "./options.js";
+
+/** What the coordinator says (GET /v1/cluster); every field optional, since it is another program. */
+export interface CoordinatorView {
+  readonly leaderClientAddress?: string;
+  readonly leaderHttpAddress?: string;
+  readonly memberClientAddresses: readonly string[];
+}
+
+/** Addresses learned from coordinators and redirects beyond the configured endpoints. */
+const LEARNED_ENDPOINTS_MAX = 64;
+
+/**
+ * Finds the leader: asks the coordinator who leads (when there is one), then tries
+ * that member, a redirect's hint, and every known endpoint in turn. A member that is
+ * not the leader says in HELLO who is, so the search usually takes one hop. Safety never
+ * depends on the coordinator: without it, or when it is wrong, the endpoints decide.
+ */
+export class LeaderFinder {
+  private readonly learned: string[] = [];
+
+  constructor(private readonly options: ResolvedClientOptions) {}
+
+  /** Remembers a member's address (from a redirect or the coordinator) for later rounds. */
+  learn(address: string): void {
+    if (this.options.endpoints.includes(address) || this.learned.includes(address)) return;
+    this.learned.push(address);
+    if (this.learned.length > LEARNED_ENDPOINTS_MAX) this.learned.shift();
+  }
+
+  /**
+   * A connection to the leader (or, with `forward`, to any member), by `deadlineAt`
+   * (epoch ms). Every address tried is added to `tried`. Throws UnavailableError naming
+   * each member tried and why it was not used.
+   */
+  async find(deadlineAt: number, hint: string | undefined, tried: Set<string>): Promise<ClientConnection> {
+    const failures: string[] = [];
+    const queue: string[] = hint === undefined ? [] : [hint];
+    if (this.options.coordinator !== undefined) {
+      try {
+        const view = await askCoordinator(this.options.coordinator, Math.min(this.options.connectTimeoutMs, Math.max(1, deadlineAt - Date.now())));
+        for (const address of view.memberClientAddresses) this.learn(address);
+        if (view.leaderClientAddress !== undefined) queue.push(view.leaderClientAddress);
+      } catch (error) {
+        failures.push(`coordinator ${this.options.coordinator} (${(error as Error).message})`);
+      }
+    }
+    queue.push(...this.options.endpoints, ...this.learned);
+    const seen = new Set<string>();
+    for (let address = queue.shift(); address !== undefined; address = queue.shift()) {
+      if (seen.has(address)) continue;
+      seen.add(address);
+      const remainingMs = deadlineAt - Date.now();
+      if (remainingMs <= 0) break;
+      tried.add(address);
+      let connection: ClientConnection;
+      try {
+        connection = await ClientConnection.open(address, { ...this.options, connectTimeoutMs: Math.min(this.options.connectTimeoutMs, remainingMs) });
+      } catch (error) {
+        failures.push(`${address} (${(error as Error).message})`);
+        continue;
+      }
+      const { memberId, leader } = connection.hello;
+      // memberId 0: the server cannot tell who leads (a test double); it will redirect if it must.
+      if (memberId === 0 || leader.leaderId === memberId || this.options.forward) return connection;
+      connection.close("not the leader");
+      if (leader.leaderId !== 0 && leader.clientAddress !== undefined) {
+        this.learn(leader.clientAddress);
+        queue.unshift(leader.clientAddress);
+        failures.push(`${address} (member ${memberId}: member ${leader.leaderId} at ${leader.clientAddress} leads)`);
+      } else {
+        failures.push(`${address} (member ${memberId}: ${leader.leaderId === 0 ? "no leader known" : `member ${leader.leaderId} leads, address unknown`})`);
+      }
+    }
+    throw new UnavailableError(`no leader found: ${failures.length === 0 ? "no member to try" : failures.join("; ")}`);
+  }
+}
+
+/** GET {coordinator}/v1/cluster: `{ leader: { id, addresses: { client, http } } | null, members: [{ addresses }] }`. */
+export async function askCoordinator(coordinator: string, timeoutMs: number): Promise<CoordinatorView> {
+  const response = await fetch(`${httpBase(coordinator)}/v1/cluster`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`GET /v1/cluster answered ${response.status}`);
+  const body = (await response.json()) as unknown;
+  const leaderAddresses = addressesOf(field(body, "leader"));
+  const members = field(body, "members");
+  const memberClientAddresses = Array.isArray(members)
+    ? members.map((member) => addressesOf(member).client).filter((address): address is string => address !== undefined)
+    : [];
+  return {
+    ...(leaderAddresses.client === undefined ? {} : { leaderClientAddress: leaderAddresses.client }),
+    ...(leaderAddresses.http === undefined ? {} : { leaderHttpAddress: leaderAddresses.http }),
+    memberClientAddresses,
+  };
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function addressesOf(member: unknown): { client?: string; http?: string } {
+  const addresses = field(member, "addresses");
+  const client = field(addresses, "client");
+  const http = field(addresses, "http");
+  return {
+    ...(typeof client === "string" && client !== "" ? { client } : {}),
+    ...(typeof http === "string" && http !== "" ? { http } : {}),
+  };
+}

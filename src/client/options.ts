@@ -1,0 +1,92 @@
+import { CLIENT_NAME_BYTES_MAX, FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../protocol/index.js";
+import { parseAddress } from "./address.js";
+import type { ClientEventListener } from "./events.js";
+import type { Dialer } from "./link.js";
+
+export interface ClientOptions {
+  /** Members' client-protocol addresses (host:port). Tried in turn to find the leader. */
+  readonly endpoints?: readonly string[];
+  /** The coordinator's base URL (http://host:port); asked first who leads. Optional. */
+  readonly coordinator?: string;
+  /** Default time a call may take, retries included, before TimeoutError. */
+  readonly deadlineMs?: number;
+  /** One attempt's wait for a reply; past it the client reconnects and retries. */
+  readonly requestTimeoutMs?: number;
+  /** One attempt to connect to a member and exchange HELLO. */
+  readonly connectTimeoutMs?: number;
+  /** Sent in HELLO; servers use it in logs. */
+  readonly clientName?: string;
+  /**
+   * Ask members to forward reads and writes to the leader instead of redirecting: for a
+   * client that cannot reach members by their advertised addresses (behind a Service or
+   * a port-forward). Registering a session still needs the leader.
+   */
+  readonly forward?: boolean;
+  /** Bearer token for the admin verbs (the cluster's --admin-token-file). */
+  readonly adminToken?: string;
+  /** Largest frame accepted from a server; keep it equal to the servers' frameBytesMax. */
+  readonly frameBytesMax?: number;
+  /**
+   * Writes sent and not yet answered, per session. Stays below the cluster's
+   * sessionRepliesMax (256 by default), which bounds the replies a session caches.
+   */
+  readonly writesInFlightMax?: number;
+  /** Status events (connections, redirects, retries); the library never logs. */
+  readonly onEvent?: ClientEventListener;
+  /** How to open a byte stream to a member; TCP by default. */
+  readonly dialer?: Dialer;
+}
+
+export type ResolvedClientOptions = Required<Omit<ClientOptions, "coordinator" | "adminToken" | "onEvent" | "dialer">> & {
+  readonly coordinator: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly onEvent: ClientEventListener;
+  readonly dialer: Dialer | undefined;
+};
+
+export const DEFAULT_DEADLINE_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
+export const DEFAULT_WRITES_IN_FLIGHT_MAX = 128;
+
+/** Inclusive bounds of the numeric options. */
+const BOUNDS = {
+  deadlineMs: [1, 24 * 60 * 60 * 1000],
+  requestTimeoutMs: [1, 24 * 60 * 60 * 1000],
+  connectTimeoutMs: [1, 10 * 60 * 1000],
+  frameBytesMax: [FRAME_BYTES_MAX_MIN, FRAME_BYTES_MAX_LIMIT],
+  writesInFlightMax: [1, 100_000],
+} as const;
+
+/** The options with defaults filled in; a RangeError names the first bad one. */
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  const endpoints = [...(options.endpoints ?? [])];
+  for (const endpoint of endpoints) parseAddress(endpoint);
+  if (endpoints.length === 0 && options.coordinator === undefined) {
+    throw new RangeError("createClient: give endpoints (members' client addresses, host:port) or a coordinator URL, or both");
+  }
+  const resolved: ResolvedClientOptions = {
+    endpoints,
+    coordinator: options.coordinator,
+    deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    clientName: options.clientName ?? "kvraft-client",
+    forward: options.forward ?? false,
+    adminToken: options.adminToken,
+    frameBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
+    writesInFlightMax: options.writesInFlightMax ?? DEFAULT_WRITES_IN_FLIGHT_MAX,
+    onEvent: options.onEvent ?? (() => undefined),
+    dialer: options.dialer,
+  };
+  for (const [field, [low, high]] of Object.entries(BOUNDS)) {
+    const value = resolved[field as keyof typeof BOUNDS];
+    if (!Number.isSafeInteger(value) || value < low || value > high) {
+      throw new RangeError(`createClient: ${field} must be an integer in [${low}, ${high}], got ${String(value)}`);
+    }
+  }
+  if (new TextEncoder().encode(resolved.clientName).length > CLIENT_NAME_BYTES_MAX) {
+    throw new RangeError(`createClient: clientName must be at most ${CLIENT_NAME_BYTES_MAX} bytes of UTF-8`);
+  }
+  return resolved;
+}

@@ -1,0 +1,173 @@
+import {
+  KvError,
+  decodeCommand,
+  decodeResult,
+  encodeCommand,
+  encodeResult,
+  isWriteCommand,
+  type KeyValue,
+  type KvEvent,
+  type KvResult,
+  type WriteCommand,
+} from "../kv/index.js";
+import { ProtocolEncodeError } from "./errors.js";
+import type { Consistency, LeaderRef } from "./messages.js";
+import type { WireReader, WireWriter } from "./wire.js";
+
+/**
+ * Values shared by several messages: consistency levels, key-values, watch events,
+ * leader references, and the KV layer's own command and result codecs carried as
+ * length-prefixed bytes (one definition of a write and its result, whatever the path).
+ */
+
+/** Consistency levels by wire value: never renumber, only append. */
+const CONSISTENCIES: readonly Consistency[] = ["linearizable", "follower", "serializable"];
+
+/** Event types by wire value: never renumber, only append. */
+const EVENT_PUT = 0;
+const EVENT_DELETE = 1;
+const EVENT_FLUSH = 2;
+
+/** Smallest encoded key-value: empty key and value lengths, flags, two versions, expiry flag. */
+export const KEY_VALUE_BYTES_MIN = 1 + 1 + 4 + 1 + 1 + 1;
+/** Smallest encoded event: a flush (type and revision). */
+export const EVENT_BYTES_MIN = 2;
+
+export function writeConsistency(writer: WireWriter, consistency: Consistency): void {
+  const value = CONSISTENCIES.indexOf(consistency);
+  if (value < 0) throw new ProtocolEncodeError("consistency", `is unknown: ${String(consistency)}`);
+  writer.u8(value);
+}
+
+export function readConsistency(reader: WireReader): Consistency {
+  const start = reader.position;
+  const consistency = CONSISTENCIES[reader.u8()];
+  if (consistency === undefined) throw reader.fail(start, "unknown consistency level");
+  return consistency;
+}
+
+export function writeKeyValue(writer: WireWriter, kv: KeyValue): void {
+  writer.bytes(kv.key, "key");
+  writer.bytes(kv.value, "value");
+  writer.u32(kv.flags, "flags");
+  writer.varint(kv.version, "version");
+  writer.varint(kv.createVersion, "createVersion");
+  writer.flag(kv.expiresAtMs !== undefined);
+  if (kv.expiresAtMs !== undefined) writer.varint(kv.expiresAtMs, "expiresAtMs");
+}
+
+export function readKeyValue(reader: WireReader): KeyValue {
+  const key = reader.bytes();
+  const value = reader.bytes();
+  const flags = reader.u32();
+  const version = reader.varint();
+  const createVersion = reader.varint();
+  const base = { key, value, flags, version, createVersion };
+  return reader.flag() ? { ...base, expiresAtMs: reader.varint() } : base;
+}
+
+export function writeEvent(writer: WireWriter, event: KvEvent): void {
+  switch (event.type) {
+    case "put":
+      writer.u8(EVENT_PUT);
+      writer.varint(event.revision, "event.revision");
+      writer.bytes(event.key, "event.key");
+      writer.bytes(event.value, "event.value");
+      writer.u32(event.flags, "event.flags");
+      writer.varint(event.version, "event.version");
+      writer.varint(event.createVersion, "event.createVersion");
+      return;
+    case "delete":
+      writer.u8(EVENT_DELETE);
+      writer.varint(event.revision, "event.revision");
+      writer.bytes(event.key, "event.key");
+      writer.varint(event.previousVersion, "event.previousVersion");
+      writer.flag(event.expired);
+      return;
+    case "flush":
+      writer.u8(EVENT_FLUSH);
+      writer.varint(event.revision, "event.revision");
+      return;
+  }
+}
+
+export function readEvent(reader: WireReader): KvEvent {
+  const start = reader.position;
+  const type = reader.u8();
+  const revision = reader.varint();
+  switch (type) {
+    case EVENT_PUT: {
+      const key = reader.bytes();
+      const value = reader.bytes();
+      const flags = reader.u32();
+      const version = reader.varint();
+      return { type: "put", revision, key, value, flags, version, createVersion: reader.varint() };
+    }
+    case EVENT_DELETE: {
+      const key = reader.bytes();
+      const previousVersion = reader.varint();
+      return { type: "delete", revision, key, previousVersion, expired: reader.flag() };
+    }
+    case EVENT_FLUSH:
+      return { type: "flush", revision };
+    default:
+      throw reader.fail(start, `unknown event type ${type}`);
+  }
+}
+
+export function writeLeader(writer: WireWriter, leader: LeaderRef): void {
+  writer.varint(leader.leaderId, "leader.leaderId");
+  writer.flag(leader.clientAddress !== undefined);
+  if (leader.clientAddress !== undefined) writer.string(leader.clientAddress, "leader.clientAddress");
+}
+
+export function readLeader(reader: WireReader): LeaderRef {
+  const leaderId = reader.varint();
+  return reader.flag() ? { leaderId, clientAddress: reader.string() } : { leaderId };
+}
+
+/**
+ * A write in the KV command codec. The stamp is 0 on the wire, always: only the leader
+ * stamps commands (its clock decides expiry), so a client's clock never matters.
+ */
+export function writeCommand(writer: WireWriter, command: WriteCommand): void {
+  if (!isWriteCommand(command)) throw new ProtocolEncodeError("command", `a ${(command as { type: string }).type} is not a write`);
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeCommand({ stampMs: 0, command });
+  } catch (error) {
+    if (error instanceof KvError) throw new ProtocolEncodeError("command", error.message);
+    throw error;
+  }
+  writer.bytes(bytes, "command");
+}
+
+export function readCommand(reader: WireReader): WriteCommand {
+  const start = reader.position;
+  const bytes = reader.bytes();
+  let decoded;
+  try {
+    decoded = decodeCommand(bytes);
+  } catch (error) {
+    if (error instanceof KvError) throw reader.fail(start, error.message);
+    throw error;
+  }
+  if (decoded.stampMs !== 0) throw reader.fail(start, `a command's stamp must be 0 on the wire (the leader stamps it), got ${decoded.stampMs}`);
+  if (!isWriteCommand(decoded.command)) throw reader.fail(start, `a ${decoded.command.type} command cannot be sent as a write`);
+  return decoded.command;
+}
+
+export function writeKvResult(writer: WireWriter, result: KvResult): void {
+  writer.bytes(encodeResult(result), "result");
+}
+
+export function readKvResult(reader: WireReader): KvResult {
+  const start = reader.position;
+  const bytes = reader.bytes();
+  try {
+    return decodeResult(bytes);
+  } catch (error) {
+    if (error instanceof KvError) throw reader.fail(start, error.message);
+    throw error;
+  }
+}

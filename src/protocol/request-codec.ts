@@ -1,0 +1,143 @@
+import {
+  readCommand,
+  readConsistency,
+  writeCommand,
+  writeConsistency,
+} from "./codec-values.js";
+import { ProtocolDecodeError, ProtocolEncodeError } from "./errors.js";
+import { RequestKind, finishFrame, startFrame, type Frame } from "./frames.js";
+import type { Request } from "./messages.js";
+import { WireReader } from "./wire.js";
+
+/**
+ * Request frames: what a client sends. Payloads by kind:
+ *
+ *   HELLO             clientName string | flags u8 (bit 0: forward to the leader instead of redirecting)
+ *   REGISTER_SESSION  (empty)
+ *   GET               key bytes | consistency u8
+ *   GET_MANY          consistency u8 | count varint | key bytes × count
+ *   LIST              prefix bytes | limit varint | consistency u8 | hasAfter u8 | [after bytes]
+ *   WRITE             command bytes (the KV command codec, stamp 0)
+ *   WATCH             prefix bytes | fromRevision varint
+ *   CANCEL            targetRequestId u32
+ *   STATUS            (empty)
+ */
+
+/** Longest client name: it is for logs and metrics labels, not for data. */
+export const CLIENT_NAME_BYTES_MAX = 256;
+/** Most keys in one GET_MANY: bounds the work and the reply of one request. */
+export const GET_MANY_KEYS_MAX = 1024;
+
+const utf8 = new TextEncoder();
+const HELLO_FORWARD = 1;
+const HELLO_FLAGS_KNOWN = HELLO_FORWARD;
+const KIND_BY_NAME: { readonly [K in Request["kind"]]: number } = {
+  hello: RequestKind.Hello,
+  "register-session": RequestKind.RegisterSession,
+  get: RequestKind.Get,
+  "get-many": RequestKind.GetMany,
+  list: RequestKind.List,
+  write: RequestKind.Write,
+  watch: RequestKind.Watch,
+  cancel: RequestKind.Cancel,
+  status: RequestKind.Status,
+};
+
+/** The frame for a request; throws ProtocolEncodeError for a value the format cannot hold. */
+export function encodeRequest(request: Request): Uint8Array {
+  if (request.requestId === 0) throw new ProtocolEncodeError("requestId", "0 is reserved for replies about the whole connection");
+  const writer = startFrame(KIND_BY_NAME[request.kind], request.requestId);
+  switch (request.kind) {
+    case "hello":
+      if (utf8.encode(request.clientName).length > CLIENT_NAME_BYTES_MAX) throw new ProtocolEncodeError("clientName", `is longer than ${CLIENT_NAME_BYTES_MAX} bytes`);
+      writer.string(request.clientName, "clientName");
+      writer.u8(request.forward ? HELLO_FORWARD : 0);
+      break;
+    case "register-session":
+    case "status":
+      break;
+    case "get":
+      writer.bytes(request.key, "key");
+      writeConsistency(writer, request.consistency);
+      break;
+    case "get-many":
+      writeConsistency(writer, request.consistency);
+      writer.varint(request.keys.length, "keys.length");
+      for (const key of request.keys) writer.bytes(key, "key");
+      break;
+    case "list":
+      writer.bytes(request.prefix, "prefix");
+      writer.varint(request.limit, "limit");
+      writeConsistency(writer, request.consistency);
+      writer.flag(request.after !== undefined);
+      if (request.after !== undefined) writer.bytes(request.after, "after");
+      break;
+    case "write":
+      writeCommand(writer, request.command);
+      break;
+    case "watch":
+      writer.bytes(request.prefix, "prefix");
+      writer.varint(request.fromRevision, "fromRevision");
+      break;
+    case "cancel":
+      writer.u32(request.targetRequestId, "targetRequestId");
+      break;
+  }
+  return finishFrame(writer);
+}
+
+/** The request in a frame; throws ProtocolDecodeError (only) for anything malformed. */
+export function decodeRequest(frame: Frame): Request {
+  const { requestId } = frame;
+  const reader = new WireReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`request kind 0x${frame.kind.toString(16)}`, offset, reason, requestId));
+  const request = readRequest(reader, frame.kind, requestId);
+  reader.expectEnd();
+  return request;
+}
+
+function readRequest(reader: WireReader, kind: number, requestId: number): Request {
+  if (requestId === 0) throw reader.fail(0, "request id 0 is reserved for replies about the whole connection");
+  switch (kind) {
+    case RequestKind.Hello: {
+      const start = reader.position;
+      const clientName = reader.string();
+      if (utf8.encode(clientName).length > CLIENT_NAME_BYTES_MAX) throw reader.fail(start, `client name is longer than ${CLIENT_NAME_BYTES_MAX} bytes`);
+      const flagsAt = reader.position;
+      const flags = reader.u8();
+      if ((flags & ~HELLO_FLAGS_KNOWN) !== 0) throw reader.fail(flagsAt, `unknown hello flags 0x${flags.toString(16)}`);
+      return { kind: "hello", requestId, clientName, forward: (flags & HELLO_FORWARD) !== 0 };
+    }
+    case RequestKind.RegisterSession:
+      return { kind: "register-session", requestId };
+    case RequestKind.Status:
+      return { kind: "status", requestId };
+    case RequestKind.Get: {
+      const key = reader.bytes();
+      return { kind: "get", requestId, key, consistency: readConsistency(reader) };
+    }
+    case RequestKind.GetMany: {
+      const consistency = readConsistency(reader);
+      const count = reader.count(1, GET_MANY_KEYS_MAX, "keys");
+      const keys: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) keys.push(reader.bytes());
+      return { kind: "get-many", requestId, keys, consistency };
+    }
+    case RequestKind.List: {
+      const prefix = reader.bytes();
+      const limit = reader.varint();
+      const consistency = readConsistency(reader);
+      const base = { kind: "list", requestId, prefix, limit, consistency } as const;
+      return reader.flag() ? { ...base, after: reader.bytes() } : base;
+    }
+    case RequestKind.Write:
+      return { kind: "write", requestId, command: readCommand(reader) };
+    case RequestKind.Watch: {
+      const prefix = reader.bytes();
+      return { kind: "watch", requestId, prefix, fromRevision: reader.varint() };
+    }
+    case RequestKind.Cancel:
+      return { kind: "cancel", requestId, targetRequestId: reader.u32() };
+    default:
+      throw reader.fail(0, `unknown request kind 0x${kind.toString(16)}`);
+  }
+}
