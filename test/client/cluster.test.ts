@@ -2,12 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createClient, type ClientEvent, type KvClient, type PutResult, type WatchEvent } from "../../src/client/index.js";
 import { ProcessCluster } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
-import { clientEndpoints, serverHasClientPort } from "./with-client-port.js";
+import { clientEndpoints } from "./endpoints.js";
 
 /**
- * The client library against real `kvraft server` processes (build first: npx tsc -p
- * tsconfig.build.json). Skipped until the server listens on its client port: see
- * with-client-port.ts for what it must do.
+ * The client library against real `kvraft server` processes (`npm test` builds dist/
+ * first; alone, run npx tsc -p tsconfig.build.json).
  */
 const WRITERS = 8;
 const PUTS_PER_WRITER = 40;
@@ -15,7 +14,7 @@ const PUTS_PER_WRITER = 40;
 const PUTS_BEFORE_KILL = 80;
 const CALL_DEADLINE_MS = 20_000;
 
-describe.skipIf(!serverHasClientPort)("client library on a 3-member process cluster", () => {
+describe("client library on a 3-member process cluster", () => {
   let cluster: ProcessCluster;
   const clients: KvClient[] = [];
 
@@ -122,8 +121,4 @@ describe.skipIf(!serverHasClientPort)("client library on a 3-member process clus
     expect(new Set(revisions).size).toBe(total);
     expect(watcherEvents.some((e) => e.type === "watch-resumed")).toBe(true);
   });
-});
-
-describe.skipIf(serverHasClientPort)("client library on a process cluster (waiting for the server's client port)", () => {
-  it.todo("runs once `kvraft server` listens on --client-port: see test/client/with-client-port.ts");
 });
