@@ -13,6 +13,8 @@ export interface ClientContext {
   countOp(): void;
 }
 
+/** The share of operations on expiring keys, outside the linearizability check. */
+const EXPIRING_SHARE = 0.1;
 /** How long a client waits for one attempt before trying another node. */
 export const REQUEST_TIMEOUT_MS = 150;
 /** How long a client keeps retrying one operation before giving up on it. */
@@ -77,6 +79,19 @@ export class SimClient {
     }
     if (this.sessionId === 0) {
       this.begin(undefined, { kind: "register" });
+      return;
+    }
+    if (this.random.next() < EXPIRING_SHARE) {
+      // Expiring keys live beside the checked ones: every replica must expire them at
+      // the same log position (the state digests and apply results are compared).
+      const key = `ttl:${this.random.int(3)}`;
+      if (this.random.next() < 0.5) {
+        this.begin(undefined, { kind: "read", key });
+      } else {
+        this.seq++;
+        const session = { sessionId: this.sessionId, seq: this.seq, lowestUnackedSeq: this.seq };
+        this.begin(undefined, { kind: "expiring-put", session, key, value: `c${this.id}s${this.seq}`, ttlMs: 5 + this.random.int(200) });
+      }
       return;
     }
     const input = this.pickInput();

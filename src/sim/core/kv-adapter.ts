@@ -79,6 +79,8 @@ export const kvFactory: SimStateMachineFactory = {
   },
   encodeRegister: (stampMs) => encodeCommand({ stampMs, command: { type: "register-session" } }),
   encodeProbe: (stampMs) => encodeCommand({ stampMs, command: { type: "tick" } }),
+  encodeExpiringPut: (stampMs, session, key, value, ttlMs) =>
+    encodeCommand({ stampMs, command: { type: "put", key: encoder.encode(key), value: encoder.encode(value), ttlMs, session } }),
   encodeWrite: (stampMs, session: SessionStamp, input: WriteInput) => {
     const key = encoder.encode(input.key);
     switch (input.op) {

@@ -122,7 +122,8 @@ export class SimNode {
       const op = request.op;
       const data = op.kind === "register" ? factory.encodeRegister(stampMs)
         : op.kind === "probe" ? factory.encodeProbe(stampMs)
-          : factory.encodeWrite(stampMs, op.session, op.input);
+          : op.kind === "expiring-put" ? factory.encodeExpiringPut(stampMs, op.session, op.key, op.value, op.ttlMs)
+            : factory.encodeWrite(stampMs, op.session, op.input);
       const result = raft.propose(data);
       if (result.ok) this.pendingWrites.set(result.index, { term: result.term, request });
       else this.ctx.reply(request, { ok: false, error: result.error.code, leader: result.error.leader });

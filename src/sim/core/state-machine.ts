@@ -46,6 +46,7 @@ export interface SimStateMachineFactory {
   bootstrapSnapshot(): Uint8Array;
   encodeRegister(stampMs: number): Uint8Array;
   encodeWrite(stampMs: number, session: SessionStamp, input: WriteInput): Uint8Array;
+  encodeExpiringPut(stampMs: number, session: SessionStamp, key: string, value: string, ttlMs: number): Uint8Array;
   /** A write with no effect on keys, used to show the cluster can still commit. */
   encodeProbe(stampMs: number): Uint8Array;
 }

@@ -6,7 +6,9 @@ export type ClientOp =
   | { readonly kind: "register" }
   | { readonly kind: "probe" }
   | { readonly kind: "write"; readonly session: SessionStamp; readonly input: WriteInput }
-  | { readonly kind: "read"; readonly key: string };
+  | { readonly kind: "read"; readonly key: string }
+  /** A put with a time to live, on keys outside the linearizability check (expiry is judged by log stamps). */
+  | { readonly kind: "expiring-put"; readonly session: SessionStamp; readonly key: string; readonly value: string; readonly ttlMs: number };
 
 export interface ClientRequest {
   readonly clientId: number;
