@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerBenchCommand } from "./bench-command.js";
 import { registerLocalCommand } from "./local-command.js";
 import { registerAdminCommands } from "./admin-commands.js";
+import { registerCoordCommand } from "./coord-command.js";
 import { registerKvCommands } from "./kv-commands.js";
 import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerKvCommands(program);
   registerAdminCommands(program);
   registerServerCommand(program);
+  registerCoordCommand(program);
   registerLocalCommand(program);
   registerSimCommand(program);
   registerBenchCommand(program);

@@ -22,6 +22,10 @@ import { VERSION } from "../version.js";
 import { MemberDirectory } from "./member-directory.js";
 import { MemcachedServer } from "./memcached/index.js";
 import { attachClientPort } from "./client-port/attach.js";
+import { startCoordReporter } from "../coord/reporter.js";
+
+/** How often a member tells the coordinator its status (the coordinator's unreachable-after is a few of these). */
+const COORD_HEARTBEAT_MS = 1000;
 
 export interface RunningServer {
   readonly clusterId: string;
@@ -159,6 +163,15 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   registerServerMetrics(metrics, live, storage, transport);
   log.info({ clusterId, peer: peerPort, http: httpPortOf(), memcached: memcachedPort }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}, memcached port ${memcachedPort}, client port ${clientPort.port}`);
 
+  // Discovery only: the reporter never throws after start and never blocks; an outage is logged once.
+  const reporter = config.coordinator === undefined ? undefined : startCoordReporter({
+    coordinatorUrl: config.coordinator, intervalMs: COORD_HEARTBEAT_MS, clusterId, status,
+    onEvent: (event) => {
+      if (event.type === "failed" && event.consecutiveFailures === 1) log.warn({ event }, `coordinator unreachable (${event.error}): the cluster works without it; retrying`);
+      else if (event.type === "registered" || event.type === "recovered") log.info({ event }, `coordinator ${event.type}: ${config.coordinator ?? ""}`);
+    },
+  });
+
   let resolveStopped: (error: Error | undefined) => void = () => undefined;
   const stopped = new Promise<Error | undefined>((resolve) => { resolveStopped = resolve; });
   let closing: Promise<void> | undefined;
@@ -166,6 +179,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     closing ??= (async () => {
       log.info({ reason }, `shutting down: ${reason}`);
       await transferAway(live, config.shutdownTransferMs, log);
+      reporter?.stop();
       clearInterval(loopTimer);
       await live.stop();
       await clientPort.stop();

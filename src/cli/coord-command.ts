@@ -1,0 +1,103 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { pino } from "pino";
+import type { RunningCoordinator } from "../coord/index.js";
+import { describeCoordEvent, startCoordinator } from "../coord/index.js";
+
+/** Exit codes of `kvraft coord`, documented in --help. */
+export const COORD_EXIT = { clean: 0, failed: 1, usage: 2 } as const;
+
+interface CoordFlags {
+  host: string; port: string; unreachableAfterMs: string; forgetAfterMs: string;
+  membersMax: string; clustersMax: string; logLevel: string;
+}
+
+const opt = (flags: string, description: string, env: string, defaultValue: string): Option =>
+  new Option(flags, description).env(env).default(defaultValue);
+
+export function registerCoordCommand(program: Command): void {
+  program.command("coord")
+    .description("run the coordinator: servers register and heartbeat here; clients ask it who leads (discovery only)")
+    .addOption(opt("--host <host>", "address to bind (0.0.0.0 in a pod)", "KVRAFT_COORD_HOST", "127.0.0.1"))
+    .addOption(opt("--port <port>", "HTTP port for the API, /metrics and /healthz (0: pick one)", "KVRAFT_COORD_PORT", "7070"))
+    .addOption(opt("--unreachable-after-ms <ms>", "a member silent this long is shown unreachable (a few heartbeat intervals)", "KVRAFT_COORD_UNREACHABLE_AFTER_MS", "3000"))
+    .addOption(opt("--forget-after-ms <ms>", "a member silent this long is dropped from the view", "KVRAFT_COORD_FORGET_AFTER_MS", String(10 * 60_000)))
+    .addOption(opt("--members-max <n>", "members tracked per cluster; more are refused with 429", "KVRAFT_COORD_MEMBERS_MAX", "64"))
+    .addOption(opt("--clusters-max <n>", "clusters tracked at once; more are refused with 429", "KVRAFT_COORD_CLUSTERS_MAX", "16"))
+    .addOption(opt("--log-level <level>", "trace, debug, info, warn, error", "KVRAFT_LOG_LEVEL", "info"))
+    .addHelpText("after", `
+What it is for:
+  The coordinator answers "who leads and who is there". Each server started with
+  --coord http://HOST:PORT registers when it starts and then heartbeats its status
+  (role, term, commit and applied index, addresses). The coordinator shows the member
+  that reports itself leader with the highest term, and each member's liveness.
+
+What it is not:
+  It never picks a leader and Raft never waits on it. With the coordinator down,
+  servers keep electing and committing and clients keep using the addresses they know.
+  It keeps nothing on disk: restarted, it rebuilds its view from the next heartbeats.
+
+API:
+  GET  /v1/cluster[?clusterId=ID]   { clusterId, leader: { id, term, addresses } | null,
+                                      members: [{ id, membership, role, term, commitIndex,
+                                      appliedIndex, lag, liveness, lastHeartbeatMsAgo, addresses }] }
+                                    (with several clusters and no clusterId: 409 listing them)
+  GET  /v1/clusters                 the cluster ids it tracks
+  POST /v1/register, /v1/heartbeat  { clusterId, status } (what servers send)
+  GET  /metrics, /healthz
+
+Examples:
+  kvraft coord --port 7070
+  kvraft server --id 1 --coord http://127.0.0.1:7070 ...
+  curl -s http://127.0.0.1:7070/v1/cluster
+
+Every flag can also be set by the environment variable shown.
+
+Exit status: 0 after SIGTERM or SIGINT; 1 when the port cannot be bound; 2 for bad flags.`)
+    .action(async (flags: CoordFlags) => {
+      process.exitCode = await runCoordCommand(flags);
+    });
+}
+
+async function runCoordCommand(flags: CoordFlags): Promise<number> {
+  const log = pino({ level: flags.logLevel, base: { component: "coord" } });
+  let options;
+  try {
+    options = {
+      host: flags.host,
+      port: wholeNumber("port", flags.port),
+      unreachableAfterMs: wholeNumber("unreachable-after-ms", flags.unreachableAfterMs),
+      forgetAfterMs: wholeNumber("forget-after-ms", flags.forgetAfterMs),
+      membersPerClusterMax: wholeNumber("members-max", flags.membersMax),
+      clustersMax: wholeNumber("clusters-max", flags.clustersMax),
+    };
+  } catch (error) {
+    process.stderr.write(`kvraft coord: ${(error as Error).message}\n`);
+    return COORD_EXIT.usage;
+  }
+  let coordinator: RunningCoordinator;
+  try {
+    coordinator = await startCoordinator({
+      ...options,
+      // The cluster id is a field, not in the message: one cluster is the normal case.
+      onEvent: (event) => log.info({ event }, describeCoordEvent(event)),
+    });
+  } catch (error) {
+    process.stderr.write(`kvraft coord: ${(error as Error).message}\n`);
+    return error instanceof RangeError ? COORD_EXIT.usage : COORD_EXIT.failed;
+  }
+  log.info({ url: coordinator.url, port: coordinator.port }, `coordinator listening on ${coordinator.url}`);
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  log.info({ signal }, `stopping: received ${signal}`);
+  await coordinator.stop();
+  return COORD_EXIT.clean;
+}
+
+function wholeNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(n)) throw new RangeError(`--${flag}: expected a whole number, got "${value}"`);
+  return n;
+}

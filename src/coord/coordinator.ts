@@ -1,0 +1,89 @@
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildCoordinatorApp } from "./app.js";
+import type { ClusterView } from "./cluster-view.js";
+import type { CoordinatorConfig } from "./config.js";
+import { validateCoordinatorConfig } from "./config.js";
+import { CoordinatorMetrics } from "./metrics.js";
+import { Registry } from "./registry.js";
+import type { CoordEvent } from "./view-changes.js";
+import { viewChanges } from "./view-changes.js";
+
+export interface CoordinatorOptions extends Partial<CoordinatorConfig> {
+  /** Injected for tests; Date.now otherwise. */
+  readonly now?: () => number;
+  /** Changes of the view (joins, liveness, leader, membership), for the program to log. */
+  readonly onEvent?: (event: CoordEvent) => void;
+}
+
+export interface RunningCoordinator {
+  readonly port: number;
+  /** http://HOST:PORT, for servers' --coord. */
+  readonly url: string;
+  view(): ClusterView[];
+  stop(): Promise<void>;
+}
+
+/** The port is taken (or not bindable); the message names it and says what to do. */
+export class CoordinatorListenError extends Error {
+  override readonly name = "CoordinatorListenError";
+  constructor(readonly host: string, readonly port: number, override readonly cause: Error) {
+    super(`the coordinator port ${host}:${port} could not be bound (${cause.message}): pick another with --port`);
+  }
+}
+
+/**
+ * Starts the coordinator: the registry behind its HTTP API, and a watch that re-reads
+ * the view every watchIntervalMs to notice members going silent (time alone changes
+ * liveness; no request does) and to forget long-silent ones.
+ */
+export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
+  const { now = Date.now, onEvent, ...partial } = options;
+  const config = validateCoordinatorConfig(partial);
+  const registry = new Registry(config);
+  const metrics = new CoordinatorMetrics(() => registry.view(now()));
+  const app = buildCoordinatorApp({ registry, metrics, config, now, ...(onEvent === undefined ? {} : { onEvent }) });
+  const server = await listen(app, config.host, config.port);
+  const port = (server.address() as AddressInfo).port;
+
+  let shown: ClusterView[] = [];
+  const watch = setInterval(() => {
+    const at = now();
+    registry.forget(at);
+    const next = registry.view(at);
+    if (onEvent !== undefined) for (const event of viewChanges(shown, next)) onEvent(event);
+    shown = next;
+  }, config.watchIntervalMs);
+  // The watch only reports; it must not keep a process alive that is otherwise done.
+  watch.unref();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://${urlHost(config.host)}:${port}`,
+    view: () => registry.view(now()),
+    stop: () => {
+      stopping ??= new Promise<void>((resolve) => {
+        clearInterval(watch);
+        server.close(() => resolve());
+        // Keep-alive connections from reporters would hold close() open until they idle out.
+        server.closeAllConnections();
+      });
+      return stopping;
+    },
+  };
+}
+
+function listen(app: ReturnType<typeof buildCoordinatorApp>, host: string, port: number): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once("listening", () => resolve(server));
+    server.once("error", (error: Error) => reject(new CoordinatorListenError(host, port, error)));
+  });
+}
+
+/** A wildcard bind is reached through loopback on this machine. */
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,149 @@
+import type { ServerStatus } from "../server/status.js";
+
+export interface CoordReporterOptions {
+  /** The coordinator's base URL, e.g. http://127.0.0.1:7070 (the server's --coord). */
+  readonly coordinatorUrl: string;
+  /** Time between heartbeats while the coordinator answers. */
+  readonly intervalMs: number;
+  readonly clusterId: string;
+  /** Read fresh for every heartbeat: the same object the server answers at /v1/status. */
+  readonly status: () => ServerStatus;
+  readonly onEvent?: (event: CoordReporterEvent) => void;
+  /** A request not answered within this is abandoned and counted as a failure (default: intervalMs, at least 500 ms). */
+  readonly requestTimeoutMs?: number;
+  /** The longest wait between attempts while the coordinator fails (default: max(5000, intervalMs)). */
+  readonly backoffMsMax?: number;
+}
+
+/**
+ * What the reporter tells its server. Failures are events, never exceptions: the
+ * coordinator is for discovery only, and nothing in the server waits on it.
+ * A caller that logs should log "failed" when consecutiveFailures is 1 (and perhaps
+ * every so often after), and "recovered", so a long coordinator outage is two lines.
+ */
+export type CoordReporterEvent =
+  | { readonly type: "registered"; readonly coordinatorUrl: string }
+  | { readonly type: "failed"; readonly phase: "register" | "heartbeat"; readonly error: string; readonly consecutiveFailures: number; readonly retryInMs: number }
+  | { readonly type: "recovered"; readonly phase: "register" | "heartbeat"; readonly afterFailures: number };
+
+export interface CoordReporter {
+  /** Stops the loop and abandons a request in flight. Idempotent. */
+  stop(): void;
+}
+
+export const REPORTER_INTERVAL_MS_MIN = 10;
+export const REPORTER_INTERVAL_MS_MAX = 60_000;
+/** Backoff grows by this factor per consecutive failure, from intervalMs up to backoffMsMax. */
+const BACKOFF_FACTOR = 2;
+/** Up to this fraction is added at random, so a fleet restarted together does not retry in step. */
+const BACKOFF_JITTER = 0.2;
+
+/**
+ * Registers with the coordinator, then heartbeats the server's status every intervalMs.
+ * One request at a time; its timers are unref'd, so it never keeps a process alive and
+ * never delays a shutdown. Register happens once per process start (a new incarnation
+ * for the coordinator); a restarted coordinator needs no new register, because it takes
+ * a heartbeat from a member it does not know as the member joining.
+ */
+export function startCoordReporter(options: CoordReporterOptions): CoordReporter {
+  const { intervalMs } = options;
+  if (!Number.isSafeInteger(intervalMs) || intervalMs < REPORTER_INTERVAL_MS_MIN || intervalMs > REPORTER_INTERVAL_MS_MAX) {
+    throw new RangeError(`coordinator reporter intervalMs must be ${REPORTER_INTERVAL_MS_MIN}..${REPORTER_INTERVAL_MS_MAX}, got ${intervalMs}`);
+  }
+  const base = options.coordinatorUrl.replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(base)) throw new RangeError(`--coord must be an http:// or https:// URL, got "${options.coordinatorUrl}"`);
+  const requestTimeoutMs = options.requestTimeoutMs ?? Math.max(500, intervalMs);
+  const backoffMsMax = options.backoffMsMax ?? Math.max(5000, intervalMs);
+
+  let phase: "register" | "heartbeat" = "register";
+  let failures = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: AbortController | undefined;
+  const emit = (event: CoordReporterEvent): void => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // A failing listener must not stop the heartbeats.
+    }
+  };
+
+  const schedule = (delayMs: number): void => {
+    if (stopped) return;
+    timer = setTimeout(() => void attempt(), delayMs);
+    timer.unref();
+  };
+
+  const attempt = async (): Promise<void> => {
+    const current = phase;
+    const error = await send(base, current, options, requestTimeoutMs, (controller) => { inFlight = controller; });
+    inFlight = undefined;
+    if (stopped) return;
+    if (error === undefined) {
+      if (failures > 0) emit({ type: "recovered", phase: current, afterFailures: failures });
+      if (current === "register") emit({ type: "registered", coordinatorUrl: base });
+      failures = 0;
+      phase = "heartbeat";
+      schedule(intervalMs);
+      return;
+    }
+    failures += 1;
+    const backoff = Math.min(backoffMsMax, intervalMs * BACKOFF_FACTOR ** Math.min(failures, 30));
+    const retryInMs = Math.round(backoff * (1 + Math.random() * BACKOFF_JITTER));
+    emit({ type: "failed", phase: current, error, consecutiveFailures: failures, retryInMs });
+    schedule(retryInMs);
+  };
+
+  schedule(0);
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      inFlight?.abort();
+    },
+  };
+}
+
+/** One POST; resolves to undefined on success or to what went wrong, never rejects. */
+async function send(base: string, phase: "register" | "heartbeat", options: CoordReporterOptions, timeoutMs: number, track: (controller: AbortController) => void): Promise<string | undefined> {
+  let body: string;
+  try {
+    body = JSON.stringify({ clusterId: options.clusterId, status: options.status() });
+  } catch (error) {
+    return `reading the server status failed: ${(error as Error).message}`;
+  }
+  const controller = new AbortController();
+  track(controller);
+  const timeout = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  timeout.unref();
+  try {
+    const response = await fetch(`${base}/v1/${phase}`, {
+      method: "POST", headers: { "content-type": "application/json" }, body, signal: controller.signal,
+    });
+    const text = await response.text();
+    if (response.ok) return undefined;
+    return `${base}/v1/${phase} answered ${response.status}: ${errorMessage(text)}`;
+  } catch (error) {
+    const reason = controller.signal.reason instanceof Error ? controller.signal.reason.message : describeFetchError(error);
+    return `${base}/v1/${phase}: ${reason}`;
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
+function errorMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
+    if (typeof parsed.error?.message === "string") return parsed.error.message;
+  } catch {
+    // Not JSON: show the start of it.
+  }
+  return text.slice(0, 200);
+}
+
+/** fetch hides the useful part (ECONNREFUSED ...) in `cause`. */
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === "string") return `${cause.code}${typeof cause.message === "string" ? ` (${cause.message})` : ""}`;
+  return error instanceof Error ? error.message : String(error);
+}

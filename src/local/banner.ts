@@ -1,0 +1,54 @@
+import { isAbsolute, join, relative } from "node:path";
+import { CLUSTER_FILE } from "./cluster-file.js";
+import type { LeaderSeen } from "./leader.js";
+import type { LocalPlan } from "./plan.js";
+import { coordinatorUrl, LOCAL_HOST } from "./plan.js";
+
+export interface BannerInputs {
+  readonly plan: LocalPlan;
+  readonly leader: LeaderSeen | undefined;
+  readonly pids: ReadonlyMap<string, number | undefined>;
+  /** Where the user's shell is, so paths are shown the way they would type them. */
+  readonly cwd: string;
+  /** The cli the children run (dist/cli.js). */
+  readonly cliPath: string;
+}
+
+/**
+ * What `kvraft local` prints once the cluster is up: where everything listens, and
+ * three ways to try it from another terminal. Pure, so its wording is tested.
+ */
+export function bannerLines(inputs: BannerInputs): string[] {
+  const { plan } = inputs;
+  const shown = (path: string): string => {
+    const rel = relative(inputs.cwd, path);
+    return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+  };
+  const first = plan.members[0];
+  const second = plan.members[1] ?? first;
+  if (first === undefined || second === undefined) throw new Error(`a local cluster has members; the plan for ${plan.clusterDir} has none`);
+  const pid = (name: string): string => String(inputs.pids.get(name) ?? "-");
+  const lines = [
+    "",
+    `KVRaft local cluster ${plan.clusterId}: ${plan.members.length} servers, data in ${shown(plan.clusterDir)}`,
+    `  coordinator  ${coordinatorUrl(plan)}  (GET /v1/cluster: who leads and who is there)  pid ${pid("coord")}`,
+    ...plan.members.map((m) =>
+      `  member ${m.id}     http ${LOCAL_HOST}:${m.httpPort}  memcached ${LOCAL_HOST}:${m.memcachedPort}  peer ${LOCAL_HOST}:${m.peerPort}  client ${LOCAL_HOST}:${m.clientPort}  pid ${pid(`m${m.id}`)}`),
+    inputs.leader === undefined
+      ? "  leader: none yet (the members are still electing; the log below shows when one wins)"
+      : `  leader: member ${inputs.leader.id} (term ${inputs.leader.term})`,
+    "",
+    "Try it from another terminal:",
+    `  node ${shown(inputs.cliPath)} put greeting hello`,
+    `  curl -X PUT --data-binary hello http://${LOCAL_HOST}:${first.httpPort}/v1/kv/greeting`,
+    `  curl http://${LOCAL_HOST}:${second.httpPort}/v1/kv/greeting      # any member answers: followers forward to the leader`,
+    `  printf 'get greeting\\r\\n' | nc ${LOCAL_HOST} ${first.memcachedPort}`,
+    `  curl -s ${coordinatorUrl(plan)}/v1/cluster`,
+    "  kill -9 <a member's pid>      # it is restarted with its data, as a StatefulSet would",
+    "",
+    `Endpoints and the cluster id are in ${shown(join(plan.clusterDir, CLUSTER_FILE))}.`,
+    "Ctrl-C stops everything (followers first, then the leader); starting again resumes with the same data.",
+    "",
+  ];
+  return lines;
+}

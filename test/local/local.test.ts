@@ -1,0 +1,160 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ClusterView } from "../../src/coord/index.js";
+import type { ClusterFile } from "../../src/local/cluster-file.js";
+import type { ServerStatus } from "../../src/server/status.js";
+import { waitFor } from "../support/wait.js";
+import { freeBasePort } from "./base-port.js";
+import { LocalRun, processExists } from "./local-run.js";
+
+/**
+ * `kvraft local` (what `npm start` runs) as a user would run it: a child process in a
+ * temporary directory, talked to over HTTP only, stopped with SIGINT.
+ */
+describe("kvraft local: a whole cluster from one command", () => {
+  let dir: string;
+  let basePort: number;
+  let run: LocalRun | undefined;
+  const runs: LocalRun[] = [];
+
+  const start = (args: readonly string[] = []): LocalRun => {
+    run = new LocalRun(["--cluster-dir", join(dir, "cluster"), "--base-port", String(basePort), ...args], dir);
+    runs.push(run);
+    return run;
+  };
+  const clusterFile = async (): Promise<ClusterFile> => JSON.parse(await readFile(join(dir, "cluster", "cluster.json"), "utf8")) as ClusterFile;
+  const status = async (http: string): Promise<ServerStatus | undefined> => {
+    const response = await fetch(`http://${http}/v1/status`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+    return response?.ok === true ? ((await response.json()) as ServerStatus) : undefined;
+  };
+  /** The leader every member agrees on, asked of the members (the coordinator is checked on its own). */
+  const leader = async (file: ClusterFile): Promise<ClusterFile["members"][number]> => waitFor("a leader every member knows", async () => {
+    const statuses = await Promise.all(file.members.map((m) => status(m.http)));
+    const claimed = statuses.find((s) => s?.role === "leader");
+    if (claimed === undefined || !statuses.every((s) => s?.leaderId === claimed.memberId)) return undefined;
+    return file.members.find((m) => m.id === claimed.memberId);
+  }, 30_000);
+  const put = (http: string, key: string, value: string): Promise<Response> => fetch(`http://${http}/v1/kv/${key}`, { method: "PUT", body: value });
+  const get = async (http: string, key: string): Promise<string | undefined> => {
+    const response = await fetch(`http://${http}/v1/kv/${key}`);
+    return response.status === 200 ? response.text() : undefined;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "kvraft-local-"));
+    basePort = await freeBasePort();
+  });
+
+  afterAll(async () => {
+    for (const each of runs) await each.killEverything();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes cluster.json with a generated cluster id and every endpoint", async () => {
+    start();
+    const file = await waitFor("cluster.json", () => clusterFile().catch(() => undefined));
+    expect(file.clusterId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(file.coordinator).toBe(`http://127.0.0.1:${basePort}`);
+    expect(file.members.map((m) => [m.id, m.peer, m.http, m.memcached, m.client])).toEqual([1, 2, 3].map((id) =>
+      [id, `127.0.0.1:${basePort + 10 + id}`, `127.0.0.1:${basePort + 20 + id}`, `127.0.0.1:${basePort + 30 + id}`, `127.0.0.1:${basePort + 40 + id}`]));
+    expect(file.members[1]?.dataDir).toBe(join(dir, "cluster", "member-2"));
+  });
+
+  it("elects a leader, prints the banner, and the members report one cluster id", async () => {
+    const file = await clusterFile();
+    const elected = await leader(file);
+    await run?.waitForLine("the banner", /^Try it from another terminal:/);
+    const statuses = await Promise.all(file.members.map((m) => status(m.http)));
+    expect(statuses.map((s) => s?.clusterId)).toEqual([file.clusterId, file.clusterId, file.clusterId]);
+    expect(run?.lines.some((line) => line.includes(`curl -X PUT --data-binary hello http://${file.members[0]?.http}/v1/kv/greeting`))).toBe(true);
+    expect(elected).toBeDefined();
+  });
+
+  it("the coordinator shows the leader and three alive members", async () => {
+    const file = await clusterFile();
+    const elected = await leader(file);
+    await waitFor("the coordinator's view", async () => {
+      const view = (await (await fetch(`${file.coordinator}/v1/cluster`)).json()) as ClusterView;
+      return view.leader?.id === elected.id && view.members.filter((m) => m.liveness === "alive").length === 3 ? view : undefined;
+    });
+  });
+
+  it("serves writes and reads over HTTP on every member (followers forward)", async () => {
+    const file = await clusterFile();
+    const elected = await leader(file);
+    const follower = file.members.find((m) => m.id !== elected.id) as ClusterFile["members"][number];
+    const written = await put(follower.http, "greeting", "hello");
+    expect(written.status, await written.clone().text()).toBe(200);
+    for (const member of file.members) expect(await get(member.http, "greeting")).toBe("hello");
+  });
+
+  it("restarts a member killed with SIGKILL, with its data", async () => {
+    const file = await clusterFile();
+    const elected = await leader(file);
+    const victim = file.members.find((m) => m.id !== elected.id) as ClusterFile["members"][number];
+    const name = `m${victim.id}`;
+    const before = run?.pids.get(name) as number;
+    process.kill(before, "SIGKILL");
+    await waitFor(`${name} restarted under a new pid`, () => (run?.pids.get(name) !== before ? true : undefined));
+    await waitFor(`${name} serving again with its data`, async () => {
+      const seen = await status(victim.http);
+      return seen !== undefined && seen.leaderId !== 0 && seen.appliedIndex >= 2 ? true : undefined;
+    });
+    expect(await get(victim.http, "greeting")).toBe("hello");
+  });
+
+  it("SIGINT stops every child process, followers first, and exits 0", async () => {
+    const current = run as LocalRun;
+    const elected = await leader(await clusterFile());
+    expect([...current.pids.values()]).toHaveLength(4);
+    current.signal("SIGINT");
+    const exit = await current.exited;
+    expect(exit, current.describe()).toEqual({ code: 0, signal: null });
+    for (const pid of current.allPids) expect(processExists(pid), `pid ${pid}`).toBe(false);
+    const stopping = current.lines.findIndex((line) => line.startsWith("[local] stopping (SIGINT)"));
+    const exits = current.lines.slice(stopping).flatMap((line) => /^\[local\] (m\d+|coord) exited/.exec(line)?.[1] ?? []);
+    const memberExits = exits.filter((name) => name !== "coord");
+    expect(memberExits, current.describe()).toHaveLength(3);
+    expect(memberExits.at(-1), "the leader stops last").toBe(`m${elected.id}`);
+    // Until `kvraft coord` is wired the coordinator child fails and waits to restart; then it has nothing to stop.
+    if (coordCommandWired) expect(exits.at(-1), "the coordinator after the members").toBe("coord");
+    expect(current.lines.some((line) => line.startsWith("[local] stopped; the data stays in "))).toBe(true);
+  });
+
+  it("a second start reuses the cluster id and the data", async () => {
+    const first = await clusterFile();
+    start();
+    await run?.waitForLine("the second start's banner", /^Try it from another terminal:/);
+    const file = await clusterFile();
+    expect(file.clusterId).toBe(first.clusterId);
+    const elected = await leader(file);
+    expect(await get(elected.http, "greeting")).toBe("hello");
+    run?.signal("SIGINT");
+    expect(await run?.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it("killed with SIGKILL itself, leaves no child running: its watchdog stops them", async () => {
+    const current = start();
+    await current.waitForLine("the banner", /^Try it from another terminal:/);
+    const children = [...current.pids.values()];
+    expect(children).toHaveLength(4);
+    current.signal("SIGKILL");
+    await current.exited;
+    await waitFor("every child of the killed command to exit", () => (children.every((pid) => !processExists(pid)) ? true : undefined), 30_000);
+  });
+
+  it("refuses to start when a port of its range is taken, naming the port", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(basePort + 22, "127.0.0.1", () => resolve()));
+    try {
+      const refused = start();
+      expect((await refused.exited).code).toBe(1);
+      expect(refused.lines.join("\n")).toContain(`port ${basePort + 22} (member 2 http)`);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  });
+});

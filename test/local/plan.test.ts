@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { bannerLines } from "../../src/local/banner.js";
+import { initialClusterState, planLocalCluster, plannedPorts, serverArgs } from "../../src/local/plan.js";
+
+const plan = planLocalCluster({ clusterDir: "/home/me/project/.kvraft", clusterId: "id-1", servers: 3, basePort: 7000 });
+
+describe("kvraft local: the plan", () => {
+  it("lays ports out by role: coordinator at base, member i at base+10+i (peer), +20+i (http), +30+i (memcached), +40+i (client)", () => {
+    expect(plan.coordinatorPort).toBe(7000);
+    expect(plan.members.map((m) => [m.id, m.peerPort, m.httpPort, m.memcachedPort, m.clientPort, m.dataDir])).toEqual([
+      [1, 7011, 7021, 7031, 7041, "/home/me/project/.kvraft/member-1"],
+      [2, 7012, 7022, 7032, 7042, "/home/me/project/.kvraft/member-2"],
+      [3, 7013, 7023, 7033, 7043, "/home/me/project/.kvraft/member-3"],
+    ]);
+    expect(plannedPorts(plan)).toContainEqual({ port: 7022, role: "member 2 http" });
+    expect(new Set(plannedPorts(plan).map((p) => p.port)).size).toBe(13);
+  });
+
+  it("refuses sizes other than 3, 5, 7 and bases whose range does not fit, saying why", () => {
+    expect(() => planLocalCluster({ clusterDir: "d", clusterId: "i", servers: 4, basePort: 7000 })).toThrow(/--servers must be 3, 5, 7/);
+    expect(() => planLocalCluster({ clusterDir: "d", clusterId: "i", servers: 3, basePort: 65500 })).toThrow(/--base-port must be 1024\.\.65488/);
+    expect(() => planLocalCluster({ clusterDir: "d", clusterId: "i", servers: 3, basePort: 80 })).toThrow(/--base-port/);
+    expect(planLocalCluster({ clusterDir: "d", clusterId: "i", servers: 7, basePort: 65488 }).members[6]?.clientPort).toBe(65535);
+  });
+
+  it("starts each member with the cluster flags, its ports, the coordinator and info logs", () => {
+    const args = serverArgs(plan, plan.members[1] as (typeof plan.members)[number], "new");
+    const flag = (name: string): string | undefined => args[args.indexOf(name) + 1];
+    expect(args[0]).toBe("server");
+    expect(flag("--id")).toBe("2");
+    expect(flag("--peers")).toBe("1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013");
+    expect(flag("--cluster-id")).toBe("id-1");
+    expect(flag("--initial-cluster-state")).toBe("new");
+    expect(flag("--coord")).toBe("http://127.0.0.1:7000");
+    expect(flag("--http-port")).toBe("7022");
+    expect(flag("--log-level")).toBe("info");
+  });
+
+  // hasData, everHadData (seen with data earlier in this run), founding (no member had data at start)
+  const states: [boolean, boolean, boolean, "new" | "existing", string][] = [
+    [true, true, false, "new", "a dir with data ignores the flag"],
+    [false, false, true, "new", "an empty dir while the cluster is founded is a founder"],
+    [false, true, true, "existing", "a dir whose data was lost during the run waits to be added back"],
+    [false, false, false, "existing", "an empty dir of a cluster founded earlier waits to be added back"],
+  ];
+  for (const [hasData, everHadData, founding, expected, why] of states) {
+    it(`initial cluster state: ${why}`, () => {
+      expect(initialClusterState({ hasData, everHadData, founding })).toBe(expected);
+    });
+  }
+
+  it("the banner says where everything listens and how to try it", () => {
+    const lines = bannerLines({
+      plan, leader: { id: 2, term: 3 }, cwd: "/home/me/project", cliPath: "/home/me/project/dist/cli.js",
+      pids: new Map([["coord", 10], ["m1", 11], ["m2", 12], ["m3", 13]]),
+    });
+    expect(lines).toContain("KVRaft local cluster id-1: 3 servers, data in .kvraft");
+    expect(lines).toContain("  leader: member 2 (term 3)");
+    expect(lines).toContain("  node dist/cli.js put greeting hello");
+    expect(lines).toContain("  curl -X PUT --data-binary hello http://127.0.0.1:7021/v1/kv/greeting");
+    expect(lines).toContain("  printf 'get greeting\\r\\n' | nc 127.0.0.1 7031");
+    expect(lines.some((line) => line.startsWith("  member 3 ") && line.endsWith("pid 13"))).toBe(true);
+    expect(lines).toContain("Endpoints and the cluster id are in .kvraft/cluster.json.");
+  });
+});
