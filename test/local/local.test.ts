@@ -119,8 +119,7 @@ describe("kvraft local: a whole cluster from one command", () => {
     const memberExits = exits.filter((name) => name !== "coord");
     expect(memberExits, current.describe()).toHaveLength(3);
     expect(memberExits.at(-1), "the leader stops last").toBe(`m${elected.id}`);
-    // Until `kvraft coord` is wired the coordinator child fails and waits to restart; then it has nothing to stop.
-    if (coordCommandWired) expect(exits.at(-1), "the coordinator after the members").toBe("coord");
+    expect(exits.at(-1), "the coordinator after the members").toBe("coord");
     expect(current.lines.some((line) => line.startsWith("[local] stopped; the data stays in "))).toBe(true);
   });
 
