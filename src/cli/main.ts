@@ -4,6 +4,8 @@ import { registerLocalCommand } from "./local-command.js";
 import { registerAdminCommands } from "./admin-commands.js";
 import { registerCoordCommand } from "./coord-command.js";
 import { registerKvCommands } from "./kv-commands.js";
+import { registerSnapshotCommand } from "./snapshot-command.js";
+import { registerWatchCommand } from "./watch-command.js";
 import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerKvCommands(program);
+  registerWatchCommand(program);
+  registerSnapshotCommand(program);
   registerAdminCommands(program);
   registerServerCommand(program);
   registerCoordCommand(program);

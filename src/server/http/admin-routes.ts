@@ -71,8 +71,15 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
     res.json({ transferringTo: to });
   });
 
-  router.post("/v1/admin/snapshot", async (_req, res) => {
-    res.json({ appliedIndex: replica.state().appliedIndex, sizeBytes: replica.state().snapshot().length });
+  // The state machine as applied on the leader, for `kvraft snapshot save`: the raw
+  // versioned snapshot format, its revision in a header.
+  router.get("/v1/admin/snapshot", async (req, res) => {
+    if (replica.status().role !== "leader") return options.proxyToLeader(req, res);
+    const kv = replica.state();
+    const data = kv.snapshot();
+    res.setHeader("X-Kvraft-Revision", String(kv.appliedIndex));
+    res.setHeader("X-Kvraft-Cluster-Id", options.clusterId);
+    res.type("application/octet-stream").send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
 
   return router;
