@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
-// The runner uses worker threads, which load compiled JavaScript: `npm test` builds
-// dist/ before vitest runs.
-import { PLANT_NAMES } from "../../dist/sim/core/plants.js";
-import { runSeeds } from "../../dist/sim/runner.js";
+import { PLANT_NAMES } from "../../src/sim/core/plants.js";
 import { runSimulation } from "../../src/sim/core/simulation.js";
+
+// The runner uses worker threads, which load compiled JavaScript: `npm test` builds
+// dist/ before vitest runs. Loaded by URL so that type checking does not need dist/.
+type Runner = typeof import("../../src/sim/runner.js");
+const runnerUrl = new URL("../../dist/sim/runner.js", import.meta.url).href;
+const { runSeeds } = (await import(runnerUrl)) as Runner;
 
 /** Every plant must be caught within the seeds CI runs; this bound is far below that. */
 const SEEDS_TO_CATCH_MAX = 2000;
