@@ -24,8 +24,41 @@ export function registerAdminCommands(program: Command): void {
       if (flags.output === "json") return print(status.members);
       for (const m of status.members) process.stdout.write(`${m.id}\t${m.membership}\t${m.addresses.peer ?? ""}\n`);
     }));
+  common(members.command("add").argument("<id>", "member id")
+    .description("add a member: as a learner first; once it has caught up it is promoted to voter")
+    .option("--learner-only", "stop after adding it as a learner")
+    .option("--catch-up-timeout <seconds>", "how long to wait for it to catch up", parseNumber, 120)
+    .addHelpText("after", `
+Start the new server first with --initial-cluster-state existing and the cluster id, then:
+  kvraft members add 4
+It is added as a learner (it receives the log but does not vote), catches up (a snapshot,
+then entries), and is promoted once the leader accepts it as caught up.`))
+    .action(run(async (id: string, flags: Flags & { learnerOnly?: boolean; catchUpTimeout: number }) => {
+      const endpoints = await discoverEndpoints(flags);
+      const member = Number(id);
+      const added = await request(endpoints, "POST", `/v1/admin/members/${member}/learner`, "{}");
+      if (added.status >= 400) throw new CliError(added.status === 409 ? EXIT.notFound : EXIT.unavailable, `add member ${id}: ${errorMessage(added)}`);
+      process.stdout.write(`member ${member} is a learner; waiting for it to catch up\n`);
+      if (flags.learnerOnly === true) return;
+      const deadline = Date.now() + flags.catchUpTimeout * 1000;
+      for (;;) {
+        const promoted = await request(endpoints, "POST", `/v1/admin/members/${member}/promote`, "{}");
+        if (promoted.status < 400) {
+          const result = json<{ voters: number[] }>(promoted);
+          process.stdout.write(`member ${member} is a voter: voters [${result.voters.join(", ")}]\n`);
+          return;
+        }
+        if (Date.now() > deadline) {
+          throw new CliError(EXIT.unavailable, `member ${member} did not catch up within ${flags.catchUpTimeout} s (${errorMessage(promoted)}); it stays a learner: check that it runs, then \`kvraft members promote ${member}\``);
+        }
+        const status = await leaderStatus(flags).catch(() => undefined);
+        const lag = status?.members.find((m) => m.id === member)?.lag;
+        if (process.stderr.isTTY === true) process.stderr.write(`\r  catching up: ${lag === undefined ? "?" : lag} entries behind   `);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }));
   for (const [verb, method, suffix, what] of [
-    ["add", "POST", "/learner", "add a member as a learner (it catches up, then promote it)"],
+    ["add-learner", "POST", "/learner", "add a member as a learner only (see members add)"],
     ["promote", "POST", "/promote", "make a caught-up learner a voter"],
     ["remove", "DELETE", "", "remove a member (refused if it would leave no healthy majority)"],
   ] as const) {

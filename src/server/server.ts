@@ -78,10 +78,21 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   }, {
     onMessage: (m: Message) => replicaRef.current?.receive(m),
     onEvent: (event) => {
-      if (event.type === "connected" && event.advertise !== undefined) directory.learn(event.peerId, event.advertise);
+      if (event.type === "connected" && event.advertise !== undefined) {
+        directory.learn(event.peerId, event.advertise);
+        learnPeerAddress(event.peerId, event.advertise["peer"]);
+      }
       else if (event.type === "refused" || event.type === "error") log.warn({ event }, `transport: ${event.type}`);
     },
   });
+  // A member this one was not started with (one added later) tells us its peer address
+  // in its handshake: from then on we can reach it, whoever leads.
+  const learnPeerAddress = (id: NodeId, address: string | undefined): void => {
+    const match = address === undefined ? null : /^(.+):(\d+)$/.exec(address);
+    if (match === null || id === config.id || transport.peerList().some((p) => p.id === id)) return;
+    transport.setPeers([...transport.peerList(), { id, host: match[1] as string, port: Number(match[2]) }]);
+    log.info({ member: id, peer: address }, `learned the peer address of member ${id}: ${address}`);
+  };
   const { port: peerPort } = await transport.start();
 
   const raftConfig = { ...defaultRaftConfig(config.id), heartbeatTicks: config.heartbeatTicks, electionTicks: config.electionTicks };
@@ -161,6 +172,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const host = advertiseHost(config);
   directory.setSelf({ peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}`, client: `${host}:${clientPort.port}` });
   registerServerMetrics(metrics, live, storage, transport);
+  // Let every known member hear this one's HELLO now (a new member must be reachable
+  // before it is added; the others only dial when they have something to send).
+  transport.announce();
   log.info({ clusterId, peer: peerPort, http: httpPortOf(), memcached: memcachedPort }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}, memcached port ${memcachedPort}, client port ${clientPort.port}`);
 
   // Discovery only: the reporter never throws after start and never blocks; an outage is logged once.

@@ -54,6 +54,11 @@ export class OutboundLink {
     else if (this.state === "open") this.scheduleFlush();
   }
 
+  /** Connects now, with nothing to send yet: so the peer learns of this member (its HELLO). */
+  dial(): void {
+    if (this.state === "idle") this.connect();
+  }
+
   countDrop(messageType: MessageType, reason: DropReason): void {
     this.counters.dropped++;
     this.ctx.emit({ type: "dropped", peerId: this.address.id, messageType, reason, droppedTotal: this.counters.dropped });

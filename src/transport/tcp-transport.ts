@@ -115,6 +115,28 @@ export class TcpTransport {
     link.send({ messageType: message.type, term: message.term, bytes });
   }
 
+  /**
+   * Dials every known peer now. A member that joins a running cluster does this at
+   * start, so the others receive its HELLO (with its advertised peer address) before
+   * any leader needs to reach it.
+   */
+  announce(): void {
+    if (this.state === "stopping" || this.state === "stopped") return;
+    for (const peer of this.peers.values()) {
+      let link = this.links.get(peer.id);
+      if (link === undefined) {
+        link = new OutboundLink(peer, this.linkContext);
+        this.links.set(peer.id, link);
+      }
+      link.dial();
+    }
+  }
+
+  /** The peers this transport sends to. */
+  peerList(): readonly PeerAddress[] {
+    return [...this.peers.values()];
+  }
+
   /** Membership changed: dial added peers when there is something to send, forget removed ones. */
   setPeers(peers: readonly PeerAddress[]): void {
     const checked = validatePeers(peers, this.config.selfId);
