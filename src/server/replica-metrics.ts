@@ -24,6 +24,15 @@ export class ReplicaMetrics {
     name: "kvraft_storage_snapshot_seconds", help: "Time to take and save a local snapshot.",
     buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
   });
+  readonly fsyncSeconds = new Histogram({
+    name: "kvraft_storage_fsync_seconds", help: "Time of one group-commit flush: the WAL write and its fsync.",
+    buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
+  });
+  readonly entriesPerFsync = new Histogram({
+    name: "kvraft_storage_writes_per_fsync", help: "Writes (Ready batches) carried by one fsync.",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry],
+  });
+  readonly snapshotSends = new Counter({ name: "kvraft_raft_snapshot_chunks_sent_total", help: "InstallSnapshot chunks sent to lagging followers.", registers: [this.registry] });
   readonly requests = new Counter({
     name: "kvraft_kv_requests_total", help: "Client requests by protocol, operation and result.",
     labelNames: ["protocol", "op", "result"] as const, registers: [this.registry],

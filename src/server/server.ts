@@ -48,9 +48,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     throw new RangeError("--initial-cluster-state existing with an empty data dir needs --cluster-id (the id of the cluster to join)");
   }
   const clusterId = known ?? config.clusterId ?? derivedClusterId(config.peers);
+  const metrics = new ReplicaMetrics();
   const storage = await DiskStorage.open(config.dataDir, {
     memberId: config.id, clusterId,
     onEvent: (event) => log.warn({ event }, `storage: ${event.type}`),
+    onFlush: (seconds, items) => {
+      metrics.fsyncSeconds.observe(seconds);
+      metrics.entriesPerFsync.observe(items);
+    },
   });
   for (const event of storage.recovery.events) log.warn({ event }, `storage recovery: ${event.type}`);
   // Empty means no log, no snapshot and no term: a start that died before writing
@@ -68,7 +73,6 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const startNonVoting = empty && config.initialClusterState === "existing";
   if (storage.hardState().nonVoting) log.info("this member may have lost acknowledged entries: it does not vote until a leader has caught it up (or it is re-added as a learner)");
 
-  const metrics = new ReplicaMetrics();
   const directory = new MemberDirectory(config);
   const replicaRef: { current?: Replica } = {};
   const transport = new TcpTransport({
@@ -97,13 +101,21 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
 
   const raftConfig = { ...defaultRaftConfig(config.id), heartbeatTicks: config.heartbeatTicks, electionTicks: config.electionTicks };
   const replica = await Replica.start({
-    raft: raftConfig, storage, send: (m) => transport.send(m), tickMs: config.tickMs, startNonVoting,
+    raft: raftConfig, storage,
+    send: (m) => {
+      if (m.type === "Snap") metrics.snapshotSends.inc();
+      transport.send(m);
+    },
+    tickMs: config.tickMs, startNonVoting,
     snapshotEveryEntries: config.snapshotEveryEntries, pendingProposalsMax: config.pendingProposalsMax,
     requestTimeoutMs: config.requestTimeoutMs, metrics,
     onEvent: (event) => {
       if (event.type === "role-changed") {
         metrics.leaderChanges.inc();
         log.info({ role: event.role, term: event.term, leader: event.leader }, `${event.role} in term ${event.term}, leader ${event.leader}`);
+      } else if (event.type === "snapshot-saved") {
+        metrics.snapshotSeconds.observe(event.ms / 1000);
+        log.info({ event }, `snapshot saved at index ${event.index} (${event.sizeBytes} bytes, ${event.ms} ms)`);
       } else if (event.type === "fatal") {
         log.error({ err: event.error }, `stopping: ${event.error.message}`);
       } else {

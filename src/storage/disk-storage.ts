@@ -46,6 +46,8 @@ export interface DiskStorageOptions extends Partial<StorageConfig>, DataDirIdent
   readonly io?: FileIo;
   /** Runtime events (disk full, compaction, ...). Recovery's events are in `recovery`. */
   readonly onEvent?: (event: StorageEvent) => void;
+  /** Each group-commit flush (one write and one fsync), with its duration: for metrics. */
+  readonly onFlush?: (seconds: number, items: number, bytes: number) => void;
 }
 
 export class DiskStorage implements RaftStorage, LogStorage {
@@ -72,10 +74,11 @@ export class DiskStorage implements RaftStorage, LogStorage {
     private readonly emit: (event: StorageEvent) => void,
     freshDataDir: boolean,
     lockEvents: readonly StorageEvent[],
+    onFlush?: (seconds: number, items: number, bytes: number) => void,
   ) {
     this.hardStateValue = recovered.hardState;
     this.pending = this.durableModel();
-    this.groupCommit = new GroupCommit((chunks) => this.writer.flush(chunks), config, (error) => this.onWriteFailure(error));
+    this.groupCommit = new GroupCommit((chunks) => this.writer.flush(chunks), config, (error) => this.onWriteFailure(error), onFlush);
     this.snapshots = new DiskSnapshots(dataDir, io, config, log, writer, reader, recovered.snapshot, {
       submitMarker: (marker, apply) => this.submitMarker(marker, apply),
       whenWritesDrained: () => this.groupCommit.whenIdle(),
@@ -123,7 +126,7 @@ export class DiskStorage implements RaftStorage, LogStorage {
       );
       const lockEvents: StorageEvent[] =
         staleHolder === undefined ? [] : [{ type: "stale-lock-replaced", file: lock.file, ...staleHolder }];
-      const storage = new DiskStorage(dataDir, config, io, lock, reader, recovered.log, recovered, writer, emit, created, lockEvents);
+      const storage = new DiskStorage(dataDir, config, io, lock, reader, recovered.log, recovered, writer, emit, created, lockEvents, options.onFlush);
       self.storage = storage;
       // A new WAL starts with its preamble on disk, so that no segment is ever empty.
       await writer.startSegment();

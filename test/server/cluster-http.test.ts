@@ -100,7 +100,13 @@ describe("kvraft server: a 3-member cluster over HTTP", () => {
 
   it("exposes Prometheus metrics", async () => {
     const text = await (await fetch(`${cluster.http(1)}/metrics`)).text();
-    for (const name of ["kvraft_raft_term", "kvraft_raft_commit_index", "kvraft_raft_applied_index", "kvraft_storage_flushes_total", "kvraft_transport_sent_bytes_total", "kvraft_kv_keys"]) {
+    for (const name of [
+      "kvraft_raft_term", "kvraft_raft_role", "kvraft_raft_leader_changes_total", "kvraft_raft_commit_index", "kvraft_raft_applied_index",
+      "kvraft_raft_proposals_total", "kvraft_raft_proposal_commit_seconds", "kvraft_raft_read_index_seconds", "kvraft_raft_inflight_messages",
+      "kvraft_raft_snapshot_chunks_sent_total", "kvraft_storage_fsync_seconds_bucket", "kvraft_storage_written_bytes_total", "kvraft_storage_segments",
+      "kvraft_storage_snapshot_bytes", "kvraft_storage_snapshot_seconds", "kvraft_transport_sent_bytes_total", "kvraft_transport_sent_messages_total",
+      "kvraft_transport_reconnects_total", "kvraft_kv_keys", "kvraft_kv_requests_total", "kvraft_kv_request_seconds",
+    ]) {
       expect(text).toContain(name);
     }
   });
