@@ -17,7 +17,8 @@ export function registerAdminCommands(program: Command): void {
       printStatusTable(status);
     }));
 
-  const members = program.command("members").description("list, add, promote or remove members (Raft membership)");
+  const members = program.command("members").description("list, add, promote or remove members (Raft membership)")
+    .addHelpText("after", "\nExamples:\n  kvraft members list\n  kvraft members add 4        # learner, catch up, then voter\n  kvraft members remove 4");
   common(members.command("list").description("the configuration: voters and learners"))
     .action(run(async (flags: Flags) => {
       const status = await leaderStatus(flags);

@@ -9,6 +9,7 @@ export function registerBenchCommand(program: Command): void {
     .argument("[kinds...]", `which benchmarks to run: ${KINDS.join(", ")} (default: all)`)
     .option("--json", "print one JSON object per result")
     .option("--seconds <n>", "how long each measurement runs", Number, 1)
+    .addHelpText("after", "\nExamples:\n  kvraft bench core          # entries/s through the Raft core alone\n  kvraft bench wal --json    # the disk's bare fsync rate vs the WAL's group commit\n  npm run bench              # every benchmark")
     .action(async (kinds: string[], flags: { json?: boolean; seconds: number }) => {
       const selected = kinds.length === 0 ? [...KINDS] : kinds;
       for (const kind of selected) {

@@ -14,7 +14,8 @@ const RESTORE_CHUNK_BYTES = 256 * 1024;
 
 /** kvraft snapshot save / restore: a backup of the whole state, and a new cluster from one. */
 export function registerSnapshotCommand(program: Command): void {
-  const snapshot = program.command("snapshot").description("save the cluster's state to a file, or found a new cluster from one");
+  const snapshot = program.command("snapshot").description("save the cluster's state to a file, or found a new cluster from one")
+    .addHelpText("after", "\nExamples:\n  kvraft snapshot save backup.kvsnap\n  kvraft snapshot restore backup.kvsnap --data-dir restored");
   snapshot.command("save").argument("<file>", "where to write the snapshot")
     .description("download the leader's state machine (every key, version, session and expiry) to a file")
     .option("--coord <url>", "the coordinator (default: KVRAFT_COORD, then ./.kvraft/cluster.json)")

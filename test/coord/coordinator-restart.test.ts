@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient, type KvClient } from "../../src/client/index.js";
 import type { ClusterView } from "../../src/coord/index.js";
 import { freePorts } from "../support/ports.js";
 import { CLI, ProcessCluster } from "../support/process-cluster.js";
@@ -63,7 +64,26 @@ describe("coordinator killed and restarted", () => {
     for (const id of [1, 2, 3]) expect(await get(id, "while-down-9")).toBe("v9");
   });
 
+  it("the client library found through the coordinator keeps working while it is down and after it returns", async () => {
+    await startCoordinator();
+    await viewShows(await cluster.waitForLeader());
+    const client: KvClient = createClient({ coordinator: coordinatorUrl, deadlineMs: 15_000 });
+    try {
+      await client.put("lib-before", "1");
+      await killCoordinator();
+      await client.put("lib-while-down", "2");
+      expect((await client.get("lib-before"))?.text()).toBe("1");
+      await startCoordinator();
+      await client.put("lib-after", "3");
+      expect((await client.get("lib-while-down"))?.text()).toBe("2");
+      expect((await client.get("lib-after"))?.text()).toBe("3");
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
   it("restarted: rebuilds the same view from heartbeats, while clients keep writing", async () => {
+    await killCoordinator();
     await startCoordinator();
     let writes = 0;
     const view = await waitFor("the view rebuilt while writing", async () => {
