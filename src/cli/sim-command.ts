@@ -78,15 +78,22 @@ async function runSimCommand(flags: SimFlags): Promise<number> {
     from: flags.from, seeds, plant: flags.plant, minSteps: flags.steps, workers: flags.workers,
     maxFailures: flags.maxFailures, onProgress: progress,
   });
-  if (progress !== undefined) process.stderr.write("\n");
+  if (progress !== undefined && process.stderr.isTTY === true) process.stderr.write("\n");
   printReport(report, flags.json === true);
   const coverageOk = flags.plant !== undefined || report.coverageFailures.length === 0;
   return report.violations === 0 && coverageOk ? 0 : 1;
 }
 
+/** A live counter on a terminal; in a log (CI), one line every tenth of the run. */
 function progressPrinter(total: number): (report: SimReport) => void {
   let last = 0;
+  const tty = process.stderr.isTTY === true;
+  const step = Math.max(1, Math.ceil(total / 10));
   return (report) => {
+    if (!tty) {
+      if (report.seeds % step === 0 || report.seeds === total) process.stderr.write(`  ${report.seeds}/${total} seeds, ${report.violations} violations\n`);
+      return;
+    }
     const now = Date.now();
     if (now - last < 250 && report.seeds !== total) return;
     last = now;
