@@ -9,7 +9,7 @@ import type { ProposalResult, RaftStatus, Ready, ReadState } from "../raft/ready
 import type { ConfChange, Configuration, Entry, NodeId, SnapshotMeta } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
-import { BusyError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
+import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
 
 export interface ReplicaOptions {
@@ -137,7 +137,7 @@ export class Replica {
       const { code, message, leader } = result.error;
       if (code === "not-leader" || code === "transferring") throw new NotLeaderError({ leaderId: leader }, message);
       if (code === "busy" || code === "conf-change-pending" || code === "not-ready" || code === "learner-behind") throw new BusyError(message);
-      throw new Error(message);
+      throw new InvalidRequestError(message);
     }
     const promise = new Promise<KvResult | undefined>((resolve, reject) => {
       this.proposals.set(result.index, { term: result.term, resolve, reject, proposedAtMs: this.clock() });
