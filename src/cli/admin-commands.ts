@@ -1,15 +1,14 @@
 import type { Command } from "commander";
-import { Option } from "commander";
 import type { ServerStatus } from "../server/status.js";
 import type { AccessOptions } from "./cluster-access.js";
-import { CliError, discoverEndpoints, errorMessage, EXIT, json, request } from "./cluster-access.js";
+import { CliError, discoverEndpoints, withClusterOptions, errorMessage, EXIT, json, request } from "./cluster-access.js";
 import { parseNumber, print, run } from "./kv-commands.js";
 
 interface Flags extends AccessOptions { output: "table" | "json" }
 
 /** status, members, transfer-leader: what an operator of the cluster needs. */
 export function registerAdminCommands(program: Command): void {
-  common(program.command("status").description("members, roles, terms, indexes, lag and the leader")
+  withClusterOptions(program.command("status").description("members, roles, terms, indexes, lag and the leader")
     .addHelpText("after", "\nExamples:\n  kvraft status\n  kvraft status --output json   # the server's status schema, as the leader sees it"))
     .action(run(async (flags: Flags) => {
       const status = await leaderStatus(flags);
@@ -19,13 +18,13 @@ export function registerAdminCommands(program: Command): void {
 
   const members = program.command("members").description("list, add, promote or remove members (Raft membership)")
     .addHelpText("after", "\nExamples:\n  kvraft members list\n  kvraft members add 4        # learner, catch up, then voter\n  kvraft members remove 4");
-  common(members.command("list").description("the configuration: voters and learners"))
+  withClusterOptions(members.command("list").description("the configuration: voters and learners"))
     .action(run(async (flags: Flags) => {
       const status = await leaderStatus(flags);
       if (flags.output === "json") return print(status.members);
       for (const m of status.members) process.stdout.write(`${m.id}\t${m.membership}\t${m.addresses.peer ?? ""}\n`);
     }));
-  common(members.command("add").argument("<id>", "member id")
+  withClusterOptions(members.command("add").argument("<id>", "member id")
     .description("add a member: as a learner first; once it has caught up it is promoted to voter")
     .option("--learner-only", "stop after adding it as a learner")
     .option("--catch-up-timeout <seconds>", "how long to wait for it to catch up", parseNumber, 120)
@@ -63,7 +62,7 @@ then entries), and is promoted once the leader accepts it as caught up.`))
     ["promote", "POST", "/promote", "make a caught-up learner a voter"],
     ["remove", "DELETE", "", "remove a member (refused if it would leave no healthy majority)"],
   ] as const) {
-    common(members.command(verb).argument("<id>", "member id").description(what)
+    withClusterOptions(members.command(verb).argument("<id>", "member id").description(what)
       .addHelpText("after", `\nExample:\n  kvraft members ${verb} 4`))
       .action(run(async (id: string, flags: Flags) => {
         const answer = await request(await discoverEndpoints(flags), method, `/v1/admin/members/${Number(id)}${suffix}`, "{}");
@@ -74,7 +73,7 @@ then entries), and is promoted once the leader accepts it as caught up.`))
       }));
   }
 
-  common(program.command("transfer-leader").description("hand leadership to another voter (default: the most up-to-date one)")
+  withClusterOptions(program.command("transfer-leader").description("hand leadership to another voter (default: the most up-to-date one)")
     .option("--to <id>", "the member to hand leadership to", parseNumber))
     .action(run(async (flags: Flags & { to?: number }) => {
       const answer = await request(await discoverEndpoints(flags), "POST", "/v1/admin/transfer-leadership", JSON.stringify(flags.to === undefined ? {} : { to: flags.to }));
@@ -84,13 +83,6 @@ then entries), and is promoted once the leader accepts it as caught up.`))
     }));
 }
 
-function common(command: Command): Command {
-  return command
-    .option("--coord <url>", "the coordinator (default: KVRAFT_COORD, then ./.kvraft/cluster.json)")
-    .option("--endpoints <list>", "members' HTTP host:port, comma separated")
-    .option("--cluster-dir <dir>", "where the local cluster keeps cluster.json", ".kvraft")
-    .addOption(new Option("--output <format>", "table or json").choices(["table", "json"]).default("table"));
-}
 
 /** The leader's status (it alone knows every member's match and lag), else any member's. */
 async function leaderStatus(flags: Flags): Promise<ServerStatus> {

@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { Option } from "commander";
 import { join } from "node:path";
 
 /** Exit codes of the client verbs, as documented in each verb's --help. */
@@ -16,6 +18,15 @@ export interface AccessOptions {
   endpoints?: string;
   clusterDir?: string;
   timeoutMs?: number;
+}
+
+/** The options every client verb takes to find the cluster (and, with `output`, to print). */
+export function withClusterOptions(command: Command, output = true): Command {
+  const withAccess = command
+    .option("--coord <url>", "the coordinator (default: KVRAFT_COORD, then ./.kvraft/cluster.json)")
+    .option("--endpoints <list>", "members' HTTP host:port, comma separated")
+    .option("--cluster-dir <dir>", "where the local cluster keeps cluster.json", ".kvraft");
+  return output ? withAccess.addOption(new Option("--output <format>", "table or json").choices(["table", "json"]).default("table")) : withAccess;
 }
 
 /**

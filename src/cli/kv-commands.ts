@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { InvalidArgumentError, Option } from "commander";
+import { InvalidArgumentError } from "commander";
 import type { AccessOptions, HttpAnswer } from "./cluster-access.js";
-import { CliError, discoverEndpoints, errorMessage, EXIT, json, request } from "./cluster-access.js";
+import { CliError, discoverEndpoints, withClusterOptions, errorMessage, EXIT, json, request } from "./cluster-access.js";
 
 type Output = "table" | "json";
 interface CommonFlags extends AccessOptions { output: Output }
@@ -10,7 +10,7 @@ const decoder = new TextDecoder();
 
 /** The client verbs: get, put, del, cas, list, watch. */
 export function registerKvCommands(program: Command): void {
-  common(program.command("get").argument("<key>").description("print a key's value")
+  withClusterOptions(program.command("get").argument("<key>").description("print a key's value")
     .option("--consistency <level>", "linearizable (default), follower or serializable", "linearizable")
     .addHelpText("after", "\nExample:\n  kvraft get greeting\n\nExit status: 0 found, 1 not found, 2 usage, 3 cluster unavailable."))
     .action(run(async (key: string, flags: CommonFlags & { consistency: string }) => {
@@ -23,7 +23,7 @@ export function registerKvCommands(program: Command): void {
       else process.stdout.write(`${value}\n`);
     }));
 
-  common(program.command("put").argument("<key>").argument("<value>").description("set a key's value")
+  withClusterOptions(program.command("put").argument("<key>").argument("<value>").description("set a key's value")
     .option("--ttl <seconds>", "the key expires this many seconds after the write", parseNumber)
     .option("--expect-version <n>", "write only if the key's version is n (0: only if absent)", parseNumber)
     .addHelpText("after", "\nExamples:\n  kvraft put greeting hello\n  kvraft put session-1 token --ttl 30\n  kvraft put config v2 --expect-version 17   # compare-and-set\n\nExit status: 0 stored, 1 version mismatch, 2 usage, 3 cluster unavailable."))
@@ -35,7 +35,7 @@ export function registerKvCommands(program: Command): void {
       printWrite(answer, flags.output);
     }));
 
-  common(program.command("del").alias("delete").argument("<key>").description("delete a key")
+  withClusterOptions(program.command("del").alias("delete").argument("<key>").description("delete a key")
     .option("--expect-version <n>", "delete only if the key's version is n", parseNumber)
     .addHelpText("after", "\nExample:\n  kvraft del greeting\n\nExit status: 0 deleted, 1 not found or version mismatch, 2 usage, 3 cluster unavailable."))
     .action(run(async (key: string, flags: CommonFlags & { expectVersion?: number }) => {
@@ -43,7 +43,7 @@ export function registerKvCommands(program: Command): void {
       printWrite(await request(await discoverEndpoints(flags), "DELETE", `/v1/kv/${encodeKey(key)}${query}`), flags.output);
     }));
 
-  common(program.command("cas").argument("<key>").argument("<expected-version>").argument("<value>")
+  withClusterOptions(program.command("cas").argument("<key>").argument("<expected-version>").argument("<value>")
     .description("compare-and-set: write value only if the key's version is expected-version (0: only if absent)")
     .addHelpText("after", "\nExample:\n  kvraft cas config 17 v2\n\nExit status: 0 stored, 1 version mismatch, 2 usage, 3 cluster unavailable."))
     .action(run(async (key: string, expected: string, value: string, flags: CommonFlags) => {
@@ -52,7 +52,7 @@ export function registerKvCommands(program: Command): void {
       printWrite(answer, flags.output);
     }));
 
-  common(program.command("list").argument("[prefix]", "key prefix", "").description("list keys under a prefix, in key order")
+  withClusterOptions(program.command("list").argument("[prefix]", "key prefix", "").description("list keys under a prefix, in key order")
     .option("--limit <n>", "at most this many keys", parseNumber, 100)
     .addHelpText("after", "\nExample:\n  kvraft list user/ --limit 10"))
     .action(run(async (prefix: string, flags: CommonFlags & { limit: number }) => {
@@ -68,13 +68,6 @@ export function registerKvCommands(program: Command): void {
     }));
 }
 
-function common(command: Command): Command {
-  return command
-    .option("--coord <url>", "the coordinator (default: KVRAFT_COORD, then ./.kvraft/cluster.json)")
-    .option("--endpoints <list>", "members' HTTP host:port, comma separated")
-    .option("--cluster-dir <dir>", "where the local cluster keeps cluster.json", ".kvraft")
-    .addOption(new Option("--output <format>", "table or json").choices(["table", "json"]).default("table"));
-}
 
 /** Runs a verb, turning failures into the documented exit codes. */
 export function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {

@@ -6,7 +6,7 @@ import { KvStateMachine } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
 import { DiskStorage } from "../storage/index.js";
 import type { AccessOptions } from "./cluster-access.js";
-import { CliError, discoverEndpoints, EXIT } from "./cluster-access.js";
+import { CliError, discoverEndpoints, EXIT, withClusterOptions } from "./cluster-access.js";
 import { parseNumber, run } from "./kv-commands.js";
 
 /** Bytes written to a restored data dir per chunk (and per progress update). */
@@ -16,11 +16,8 @@ const RESTORE_CHUNK_BYTES = 256 * 1024;
 export function registerSnapshotCommand(program: Command): void {
   const snapshot = program.command("snapshot").description("save the cluster's state to a file, or found a new cluster from one")
     .addHelpText("after", "\nExamples:\n  kvraft snapshot save backup.kvsnap\n  kvraft snapshot restore backup.kvsnap --data-dir restored");
-  snapshot.command("save").argument("<file>", "where to write the snapshot")
+  withClusterOptions(snapshot.command("save").argument("<file>", "where to write the snapshot"), false)
     .description("download the leader's state machine (every key, version, session and expiry) to a file")
-    .option("--coord <url>", "the coordinator (default: KVRAFT_COORD, then ./.kvraft/cluster.json)")
-    .option("--endpoints <list>", "members' HTTP host:port, comma separated")
-    .option("--cluster-dir <dir>", "where the local cluster keeps cluster.json", ".kvraft")
     .addHelpText("after", "\nExample:\n  kvraft snapshot save backup.kvsnap")
     .action(run(async (file: string, flags: AccessOptions) => {
       const endpoints = await discoverEndpoints(flags);

@@ -1,21 +1,16 @@
 import type { Command } from "commander";
-import { Option } from "commander";
 import type { AccessOptions } from "./cluster-access.js";
-import { CliError, discoverEndpoints, EXIT } from "./cluster-access.js";
+import { CliError, discoverEndpoints, EXIT, withClusterOptions } from "./cluster-access.js";
 import { parseNumber, run } from "./kv-commands.js";
 
 interface WatchFlags extends AccessOptions { output: "table" | "json"; fromRevision?: number }
 
 /** kvraft watch PREFIX: follows changes under a prefix, resuming on another member if one goes away. */
 export function registerWatchCommand(program: Command): void {
-  program.command("watch").argument("[prefix]", "key prefix", "")
+  withClusterOptions(program.command("watch").argument("[prefix]", "key prefix", "")
     .description("print every change under a prefix as it happens (Ctrl-C to stop)")
     .option("--from-revision <n>", "start at this revision (default: changes from now on)", parseNumber)
-    .option("--coord <url>", "the coordinator (default: KVRAFT_COORD, then ./.kvraft/cluster.json)")
-    .option("--endpoints <list>", "members' HTTP host:port, comma separated")
-    .option("--cluster-dir <dir>", "where the local cluster keeps cluster.json", ".kvraft")
-    .addOption(new Option("--output <format>", "table or json").choices(["table", "json"]).default("table"))
-    .addHelpText("after", "\nExample:\n  kvraft watch user/ --output json\n\nA dropped connection is resumed on the next member from the last revision seen + 1,\nso no event is missed or repeated. Exit status: 3 when no member answers.")
+    .addHelpText("after", "\nExample:\n  kvraft watch user/ --output json\n\nA dropped connection is resumed on the next member from the last revision seen + 1,\nso no event is missed or repeated. Exit status: 3 when no member answers."))
     .action(run(async (prefix: string, flags: WatchFlags) => {
       const endpoints = await discoverEndpoints(flags);
       let next = flags.fromRevision ?? (await currentRevision(endpoints)) + 1;

@@ -428,10 +428,9 @@ export class RaftNode {
     if (pr.state === "probe" && m.index >= pr.match) pr.becomeReplicate(pr.session);
     if (moved && this.maybeCommit()) {
       this.broadcastAppend(true);
-    } else if (!this.sendAppend(pr, wasPaused)) {
-      // Nothing new to send; a follower that was held back may not know the commit yet
-      // (wasPaused sent it an empty append above), so it need not wait for a heartbeat.
-    } else {
+    } else if (this.sendAppend(pr, wasPaused)) {
+      // A follower that was held back gets an append even with nothing new (it may not
+      // know the commit yet); then fill its window.
       while (this.sendAppend(pr, false));
     }
     if (pr.id === this.leadTransferee && pr.match === this.log.lastIndex()) {
@@ -760,7 +759,7 @@ export class RaftNode {
       this.handOverAfterRemoval();
       return;
     }
-    if (this.maybeCommit()) this.broadcastPending = true;
+    this.maybeCommit(); // A smaller quorum may commit more.
     this.broadcastPending = true;
   }
 

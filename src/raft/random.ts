@@ -1,7 +1,7 @@
 /**
  * A small seeded pseudo-random generator (sfc32 seeded through splitmix32). The Raft
  * core and the simulator take one of these as an input, so the same seed gives the
- * same run; nothing in the pure layers touches Math.random.
+ * same run; the pure layers never use the global random source.
  */
 export interface RandomSource {
   /** A float in [0, 1). */

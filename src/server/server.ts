@@ -268,4 +268,3 @@ function addressFields(addresses: MemberAddresses): { clientAddress?: string; ht
   };
 }
 
-export type { NodeId };

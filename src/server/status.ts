@@ -43,6 +43,13 @@ export interface ServerStatus {
   readonly alarms: readonly string[];
 }
 
+/** Answered within the last few heartbeats (check-quorum's flag lags by a whole election timeout). */
+export const HEALTHY_TICKS_MAX = 3;
+
+export function isHealthy(p: { nonVoting: boolean; ticksSinceHeard: number }): boolean {
+  return !p.nonVoting && p.ticksSinceHeard <= HEALTHY_TICKS_MAX;
+}
+
 export interface StatusInputs {
   readonly memberId: NodeId;
   readonly clusterId: string;
@@ -67,7 +74,7 @@ export function buildStatus(inputs: StatusInputs): ServerStatus {
     if (p === undefined) return base;
     return {
       ...base, matchIndex: p.match, lag: Math.max(0, raft.lastIndex - p.match), replication: p.state,
-      active: p.ticksSinceHeard <= 3, nonVoting: p.nonVoting,
+      active: p.ticksSinceHeard <= HEALTHY_TICKS_MAX, nonVoting: p.nonVoting,
     };
   });
   return {

@@ -4,6 +4,7 @@ import { timingSafeEqual } from "node:crypto";
 import { majority } from "../../raft/quorum.js";
 import type { ConfChange, NodeId } from "../../raft/types.js";
 import type { Replica } from "../replica.js";
+import { isHealthy } from "../status.js";
 import { sendError, sendServiceError } from "./errors.js";
 
 export interface AdminOptions {
@@ -104,13 +105,6 @@ export function mostUpToDateFollower(replica: Replica): NodeId | undefined {
     if (best === undefined || p.match > best.match) best = { id: p.id, match: p.match };
   }
   return best?.id;
-}
-
-/** Answered within the last few heartbeats (check-quorum's flag lags by a whole election timeout). */
-const HEALTHY_TICKS_MAX = 3;
-
-export function isHealthy(p: { nonVoting: boolean; ticksSinceHeard: number }): boolean {
-  return !p.nonVoting && p.ticksSinceHeard <= HEALTHY_TICKS_MAX;
 }
 
 function authorize(options: AdminOptions) {
