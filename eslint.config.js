@@ -32,6 +32,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts (test tooling run before the TypeScript build exists).
+    files: ["tools/**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly" } },
+  },
+  {
     files: [
       "src/raft/**/*.ts", "src/kv/**/*.ts", "src/sim/core/**/*.ts", "src/lincheck/**/*.ts",
       // Codecs and parsers: bytes in, values out, nothing else.

@@ -1,0 +1,189 @@
+/**
+ * The operator's vocabulary, shared by its pure parts (desired manifests, the planner,
+ * status) and its IO part (the controller that talks to the Kubernetes API and to the
+ * servers' admin API). The pure parts take these values in and give values out; only
+ * the controller turns them into API calls.
+ */
+import type { NodeId } from "../raft/types.js";
+
+export const API_GROUP = "kvraft.io";
+export const API_VERSION = "v1alpha1";
+export const KIND = "KVRaftCluster";
+export const PLURAL = "kvraftclusters";
+
+export type RetentionPolicy = "Retain" | "Delete";
+export type ClusterPhase = "Pending" | "Creating" | "Running" | "Scaling" | "Updating" | "Degraded" | "Failed";
+
+/** A Kubernetes object in the operator's hands: plain data, as the API serialises it. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: ObjectMeta;
+  readonly [field: string]: unknown;
+}
+
+export interface ObjectMeta {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly generation?: number;
+  readonly resourceVersion?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly ownerReferences?: readonly OwnerReference[];
+  readonly deletionTimestamp?: string;
+  readonly creationTimestamp?: string;
+}
+
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller?: boolean;
+  readonly blockOwnerDeletion?: boolean;
+}
+
+/** spec of a KVRaftCluster, after the API server applied the CRD's defaults. */
+export interface ClusterSpec {
+  readonly replicas: number;
+  readonly image: string;
+  readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  readonly storage: {
+    readonly size: string;
+    readonly storageClassName?: string;
+    /** A full PVC spec; when given it wins over size and storageClassName. */
+    readonly volumeClaimTemplate?: Readonly<Record<string, unknown>>;
+  };
+  readonly pvcRetention?: { readonly whenDeleted?: RetentionPolicy; readonly whenScaled?: RetentionPolicy };
+  readonly resources?: Readonly<Record<string, unknown>>;
+  readonly affinity?: Readonly<Record<string, unknown>>;
+  readonly tolerations?: readonly Readonly<Record<string, unknown>>[];
+  readonly topologySpreadConstraints?: readonly Readonly<Record<string, unknown>>[];
+  readonly priorityClassName?: string;
+  readonly podLabels?: Readonly<Record<string, string>>;
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+  readonly raft?: { readonly heartbeatMs?: number; readonly electionMs?: number };
+  readonly coordinator?: { readonly replicas?: number; readonly resources?: Readonly<Record<string, unknown>> };
+  readonly service?: { readonly type?: "ClusterIP" | "NodePort" | "LoadBalancer" };
+  readonly monitoring?: { readonly podMonitor?: boolean };
+}
+
+export interface Condition {
+  readonly type: "Available" | "Progressing" | "Degraded";
+  readonly status: "True" | "False" | "Unknown";
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+  readonly observedGeneration?: number;
+}
+
+export interface MemberView {
+  readonly id: NodeId;
+  readonly pod: string;
+  readonly role: "voter" | "learner";
+  readonly healthy: boolean;
+  readonly lag?: number;
+}
+
+export interface ClusterStatus {
+  readonly observedGeneration?: number;
+  readonly phase?: ClusterPhase;
+  readonly reason?: string;
+  readonly conditions?: readonly Condition[];
+  readonly replicas?: number;
+  readonly readyReplicas?: number;
+  readonly selector?: string;
+  /** Set once the first configuration has formed; from then on every pod starts with `existing`. */
+  readonly formed?: boolean;
+  readonly leader?: { readonly id: NodeId; readonly pod: string };
+  readonly term?: number;
+  readonly commitIndex?: number;
+  readonly members?: readonly MemberView[];
+}
+
+export interface KVRaftCluster extends KubeObject {
+  readonly spec: ClusterSpec;
+  readonly status?: ClusterStatus;
+}
+
+/** Pod `NAME-i` is member i+1. */
+export function memberIdOfOrdinal(ordinal: number): NodeId {
+  return ordinal + 1;
+}
+
+export function ordinalOfMember(id: NodeId): number {
+  return id - 1;
+}
+
+/** What the controller observed of one server pod (from the informer cache). */
+export interface PodView {
+  readonly ordinal: number;
+  readonly name: string;
+  readonly phase: string;
+  readonly ready: boolean;
+  /** The pod is being deleted or has restarted: never a reason to change membership. */
+  readonly terminating: boolean;
+  readonly restartCount: number;
+  /** The StatefulSet revision the pod runs (controller-revision-hash). */
+  readonly revision?: string;
+}
+
+/** What the servers' admin API said of the membership, from the member that answered. */
+export interface MembershipView {
+  readonly leaderId: NodeId;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly members: readonly {
+    readonly id: NodeId;
+    readonly role: "voter" | "learner";
+    /** The leader heard it lately. */
+    readonly healthy: boolean;
+    readonly lag?: number;
+    /** It came back with an empty disk and waits, non-voting, to catch up (its volume was lost). */
+    readonly nonVoting?: boolean;
+  }[];
+}
+
+export interface StatefulSetView {
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  readonly currentRevision?: string;
+  readonly updateRevision?: string;
+  /** RollingUpdate partition: pods with ordinal >= partition run the update revision. */
+  readonly partition?: number;
+}
+
+/** Everything the planner decides from. Membership is undefined when no server answered. */
+export interface PlannerInput {
+  readonly cluster: KVRaftCluster;
+  readonly statefulSet?: StatefulSetView;
+  readonly pods: readonly PodView[];
+  readonly membership?: MembershipView;
+}
+
+/**
+ * The planner's answer: the single next step. At most one membership change is in flight
+ * at a time: the controller carries out one step, observes again, and asks again.
+ */
+export type PlanStep =
+  | { readonly kind: "Create" } // first reconcile of a new cluster: apply every manifest
+  | { readonly kind: "AddLearner"; readonly memberId: NodeId; readonly reason: string }
+  | { readonly kind: "ScaleStatefulSet"; readonly replicas: number; readonly reason: string }
+  | { readonly kind: "PromoteLearner"; readonly memberId: NodeId; readonly reason: string }
+  | { readonly kind: "TransferLeader"; readonly from: NodeId; readonly to: NodeId; readonly reason: string }
+  | { readonly kind: "RemoveMember"; readonly memberId: NodeId; readonly reason: string }
+  | { readonly kind: "SetPartition"; readonly partition: number; readonly reason: string }
+  | { readonly kind: "DeletePod"; readonly pod: string; readonly reason: string }
+  | { readonly kind: "Wait"; readonly reason: string }
+  | { readonly kind: "Refuse"; readonly reason: string; readonly message: string }
+  | { readonly kind: "Done" };
+
+/** The admin API as the controller uses it (implemented over HTTP; a double in tests). */
+export interface AdminApi {
+  members(): Promise<MembershipView>;
+  addLearner(id: NodeId): Promise<void>;
+  promote(id: NodeId): Promise<void>;
+  remove(id: NodeId): Promise<void>;
+  transferLeadership(to: NodeId): Promise<void>;
+}
