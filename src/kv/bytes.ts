@@ -13,10 +13,12 @@ const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 export class ByteWriter {
   private buffer: Uint8Array;
+  private view: DataView;
   private length = 0;
 
   constructor(initialBytes = 256) {
     this.buffer = new Uint8Array(initialBytes);
+    this.view = new DataView(this.buffer.buffer);
   }
 
   u8(value: number): void {
@@ -27,14 +29,14 @@ export class ByteWriter {
   /** Fixed 4 bytes, big-endian. */
   u32(value: number): void {
     this.reserve(4);
-    new DataView(this.buffer.buffer).setUint32(this.length, value);
+    this.view.setUint32(this.length, value);
     this.length += 4;
   }
 
   /** Fixed 8 bytes, big-endian. */
   u64(value: bigint): void {
     this.reserve(8);
-    new DataView(this.buffer.buffer).setBigUint64(this.length, value);
+    this.view.setBigUint64(this.length, value);
     this.length += 8;
   }
 
@@ -75,6 +77,7 @@ export class ByteWriter {
     const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + bytes));
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
+    this.view = new DataView(grown.buffer);
   }
 }
 

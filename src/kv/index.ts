@@ -30,7 +30,7 @@ export {
 } from "./commands.js";
 export { COMMAND_FORMAT_VERSION, decodeCommand, encodeCommand } from "./command-codec.js";
 export { decodeResult, encodeResult } from "./result-codec.js";
-export { SNAPSHOT_FORMAT_VERSION } from "./snapshot-codec.js";
+export { SNAPSHOT_FORMAT_VERSION, type SnapshotEncoder } from "./snapshot-codec.js";
 export { KV_ERROR_CODES, type KvErrorCode, type KvFailure, type KvOk, type KvOkKind, type KvResult } from "./results.js";
 export type { GetResult, KeyValue, ListOptions, ListResult } from "./reads.js";
 export type { EventsResult, KvEvent } from "./events.js";

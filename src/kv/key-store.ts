@@ -24,7 +24,9 @@ const EXPIRY_STALE_SLACK = 1024;
  * and its size in bytes. Knows nothing of versions, sessions or events.
  */
 export class KeyStore {
-  private readonly records = new Map<string, KeyRecord>();
+  private records = new Map<string, KeyRecord>();
+  /** Captures being encoded: each keeps the records as they were when it was taken. */
+  private readonly captures = new Set<StoreCapture>();
   private readonly order = new SortedKeys();
   private readonly expiry = new ExpiryQueue();
   private expiringCount = 0;
@@ -46,6 +48,7 @@ export class KeyStore {
   set(record: KeyRecord): void {
     const id = keyId(record.key);
     const previous = this.records.get(id);
+    this.preserveForCaptures(id, previous);
     if (previous === undefined) this.order.insert(id);
     else this.forget(previous);
     this.records.set(id, record);
@@ -60,6 +63,7 @@ export class KeyStore {
   delete(id: string): KeyRecord | undefined {
     const previous = this.records.get(id);
     if (previous === undefined) return undefined;
+    this.preserveForCaptures(id, previous);
     this.records.delete(id);
     this.order.remove(id);
     this.forget(previous);
@@ -69,7 +73,10 @@ export class KeyStore {
   /** Removes every key; returns how many there were. */
   clear(): number {
     const count = this.records.size;
-    this.records.clear();
+    // Captures go on reading the old map, which nothing changes any more, instead of
+    // each preserving every key one by one.
+    this.captures.clear();
+    this.records = new Map();
     this.order.clear();
     this.expiry.clear();
     this.expiringCount = 0;
@@ -96,6 +103,23 @@ export class KeyStore {
     for (const id of this.order.from(startId, exclusive)) yield this.records.get(id) as KeyRecord;
   }
 
+  /**
+   * The records as of now, for a snapshot encoded while writes go on: each later write saves the
+   * record it replaces for the capture (copy-on-write). Records are immutable, so a
+   * saved reference is the old value. `release()` ends the copy-on-write.
+   * Taking one copies the ids' references (a few milliseconds for a million keys), not
+   * the records.
+   */
+  capture(): StoreCapture {
+    const capture = new StoreCapture(this.order.copyChunks(), this.records.size, this.records, () => this.captures.delete(capture));
+    this.captures.add(capture);
+    return capture;
+  }
+
+  private preserveForCaptures(id: string, previous: KeyRecord | undefined): void {
+    for (const capture of this.captures) capture.preserve(id, previous);
+  }
+
   private forget(record: KeyRecord): void {
     this.totalBytes -= record.key.length + record.value.length;
     if (record.expiresAtMs !== undefined) this.expiringCount--;
@@ -108,5 +132,32 @@ export class KeyStore {
       if (record.expiresAtMs !== undefined) live.push({ expiresAtMs: record.expiresAtMs, id });
     }
     this.expiry.rebuild(live);
+  }
+}
+
+/** The key records of one moment, read in key order while the store moves on. */
+export class StoreCapture {
+  private readonly preserved = new Map<string, KeyRecord | undefined>();
+
+  constructor(
+    private readonly idChunks: readonly (readonly string[])[],
+    readonly count: number,
+    private readonly live: ReadonlyMap<string, KeyRecord>,
+    readonly release: () => void,
+  ) {}
+
+  /** Called by the store before it changes `id`: the first change saves the captured record. */
+  preserve(id: string, previous: KeyRecord | undefined): void {
+    if (!this.preserved.has(id)) this.preserved.set(id, previous);
+  }
+
+  *records(): Generator<KeyRecord> {
+    for (const chunk of this.idChunks) {
+      for (const id of chunk) {
+        const record = this.preserved.has(id) ? this.preserved.get(id) : this.live.get(id);
+        if (record === undefined) throw new Error(`invariant: captured key ${id} keeps its record (saved on its first change)`);
+        yield record;
+      }
+    }
   }
 }

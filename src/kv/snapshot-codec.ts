@@ -32,19 +32,64 @@ export interface SnapshotState {
   readonly sessions: Iterable<Session>;
 }
 
-export function encodeSnapshot(state: SnapshotState, sizeHintBytes: number): Uint8Array {
-  const writer = new ByteWriter(64 + sizeHintBytes);
-  for (const byte of MAGIC) writer.u8(byte);
-  writer.u8(SNAPSHOT_FORMAT_VERSION);
-  writer.varint(state.appliedIndex);
-  writer.varint(state.lastStampMs);
-  const records = [...state.records];
-  writer.varint(records.length);
-  for (const record of records) writeRecord(writer, record);
-  const sessions = [...state.sessions];
-  writer.varint(sessions.length);
-  for (const session of sessions) writeSession(writer, session);
-  return writer.finish();
+/** A state captured for encoding: what the encoder reads must not change while it runs. */
+export interface CapturedSnapshotState {
+  readonly appliedIndex: number;
+  readonly lastStampMs: number;
+  readonly keyCount: number;
+  /** Exactly `keyCount` records, in key byte order. */
+  readonly records: Iterator<KeyRecord>;
+  /** From the longest idle to the most recently used; copies the state machine no longer changes. */
+  readonly sessions: readonly Session[];
+  /** Called once when the encoder has read every record. */
+  readonly release: () => void;
+}
+
+/**
+ * Encodes a captured state a slice at a time, so that a server can encode a large state
+ * between turns of its event loop instead of stalling heartbeats for the whole of it.
+ * The caller decides when to yield; this stays pure.
+ */
+export class SnapshotEncoder {
+  private readonly writer: ByteWriter;
+  private recordsWritten = 0;
+  private done = false;
+
+  constructor(private readonly state: CapturedSnapshotState, sizeHintBytes: number) {
+    this.writer = new ByteWriter(64 + sizeHintBytes);
+    for (const byte of MAGIC) this.writer.u8(byte);
+    this.writer.u8(SNAPSHOT_FORMAT_VERSION);
+    this.writer.varint(state.appliedIndex);
+    this.writer.varint(state.lastStampMs);
+    this.writer.varint(state.keyCount);
+  }
+
+  get appliedIndex(): number {
+    return this.state.appliedIndex;
+  }
+
+  /** Encodes up to `recordsMax` more keys (sessions go with the last slice); true when all are in. */
+  encodeSome(recordsMax: number): boolean {
+    if (this.done) return true;
+    const end = Math.min(this.state.keyCount, this.recordsWritten + recordsMax);
+    for (; this.recordsWritten < end; this.recordsWritten++) {
+      const next = this.state.records.next();
+      if (next.done === true) throw new Error(`invariant: a capture of ${this.state.keyCount} keys yields them all (ended at ${this.recordsWritten})`);
+      writeRecord(this.writer, next.value);
+    }
+    if (this.recordsWritten < this.state.keyCount) return false;
+    if (this.state.records.next().done !== true) throw new Error(`invariant: a capture of ${this.state.keyCount} keys yields no more`);
+    this.state.release();
+    this.writer.varint(this.state.sessions.length);
+    for (const session of this.state.sessions) writeSession(this.writer, session);
+    this.done = true;
+    return true;
+  }
+
+  finish(): Uint8Array {
+    if (!this.done) throw new Error("invariant: SnapshotEncoder.finish() is called once encodeSome() returned true");
+    return this.writer.finish();
+  }
 }
 
 function writeRecord(writer: ByteWriter, record: KeyRecord): void {

@@ -14,6 +14,11 @@ export class SortedKeys {
     return this.count;
   }
 
+  /** The ids in order, as chunks copied now (later changes do not show in them). */
+  copyChunks(): string[][] {
+    return this.chunks.map((chunk) => chunk.slice());
+  }
+
   /** Adds `id`; returns false when it was already present. */
   insert(id: string): boolean {
     if (this.chunks.length === 0) {

@@ -11,7 +11,7 @@ import { writeGrowthBytes } from "./quota.js";
 import { getKey, listKeys, type GetResult, type ListOptions, type ListResult } from "./reads.js";
 import { failure, type KvResult } from "./results.js";
 import { SessionTable } from "./sessions.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
+import { decodeSnapshot, SnapshotEncoder } from "./snapshot-codec.js";
 
 const EMPTY_PREFIX = new Uint8Array(0);
 /** Rough snapshot bytes per key beyond its key and value: lengths, flags, versions. */
@@ -172,13 +172,27 @@ export class KvStateMachine {
 
   /** The whole replicated state in the snapshot format (see snapshot-codec.ts). */
   snapshot(): Uint8Array {
+    const encoder = this.beginSnapshot();
+    while (!encoder.encodeSome(Number.MAX_SAFE_INTEGER));
+    return encoder.finish();
+  }
+
+  /**
+   * Captures the state as of now and returns an encoder to run a slice at a time while
+   * entries go on being applied: keys copy-on-write (see KeyStore.capture), sessions,
+   * which are few and mutate in place, copied now.
+   */
+  beginSnapshot(): SnapshotEncoder {
+    const capture = this.store.capture();
     const state = {
       appliedIndex: this.appliedIndexValue,
       lastStampMs: this.lastStampMsValue,
-      records: this.store.scan("", false),
-      sessions: this.sessions.all(),
+      keyCount: capture.count,
+      records: capture.records(),
+      sessions: [...this.sessions.all()].map((session) => ({ ...session, replies: new Map(session.replies) })),
+      release: capture.release,
     };
-    return encodeSnapshot(state, this.store.sizeBytes + this.store.count * SNAPSHOT_RECORD_OVERHEAD_BYTES);
+    return new SnapshotEncoder(state, this.store.sizeBytes + this.store.count * SNAPSHOT_RECORD_OVERHEAD_BYTES);
   }
 
   /** A state machine holding the snapshot's state; throws `SnapshotDecodeError` if invalid. */

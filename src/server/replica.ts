@@ -1,4 +1,4 @@
-import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
+import type { CommandEnvelope, KvCommand, KvResult, SnapshotEncoder } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
 import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
 import type { RaftConfig } from "../raft/config.js";
@@ -333,7 +333,11 @@ export class Replica {
     }
   }
 
-  /** Local snapshots keep the log short; taken off the ready loop's critical path. */
+  /**
+   * Local snapshots keep the log short. The state is captured at once (references only)
+   * and encoded a slice at a time between turns of the event loop, so a large state never
+   * stalls heartbeats; entries go on being applied meanwhile.
+   */
   private maybeSnapshot(): void {
     const applied = this.kv.appliedIndex;
     const storage = this.options.storage;
@@ -341,11 +345,17 @@ export class Replica {
     const term = storage.term(applied);
     if (term === undefined) return;
     const started = this.clock();
-    const data = this.kv.snapshot();
-    const meta: SnapshotMeta = { index: applied, term, config: this.appliedConfig, sizeBytes: data.length };
+    const encoder = this.kv.beginSnapshot();
+    const config = this.appliedConfig;
+    const kv = this.kv;
     this.snapshotInFlight = true;
-    storage.saveSnapshot(meta, data).then(
-      () => this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started }),
+    encodeBetweenTurns(encoder).then(async (data) => {
+      // A snapshot from the leader may have replaced the state while this one was encoded.
+      if (this.kv !== kv || storage.snapshotMeta().index >= applied) return;
+      const meta: SnapshotMeta = { index: applied, term, config, sizeBytes: data.length };
+      await storage.saveSnapshot(meta, data);
+      this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started });
+    }).catch(
       (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
     ).finally(() => { this.snapshotInFlight = false; });
   }
@@ -403,4 +413,12 @@ async function readAll(storage: RaftStorage, meta: SnapshotMeta): Promise<Uint8A
     offset += part.length;
   }
   return out;
+}
+
+/** Keys encoded per turn of the event loop: a few milliseconds of work at most. */
+const SNAPSHOT_KEYS_PER_TURN = 5_000;
+
+async function encodeBetweenTurns(encoder: SnapshotEncoder): Promise<Uint8Array> {
+  while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await new Promise((resolve) => setImmediate(resolve));
+  return encoder.finish();
 }

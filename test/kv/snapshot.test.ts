@@ -44,6 +44,45 @@ describe("snapshot and restore", () => {
     );
   });
 
+  it("a snapshot encoded in slices while later entries apply holds the state of the moment it began", () => {
+    // Copy-on-write capture: overwrites, deletes, expiry and flush_all after the capture
+    // must not show in it, and keys created after it must not appear.
+    const scenario = commandSequence(80).chain((steps) =>
+      fc.record({ steps: fc.constant(steps), cut: fc.nat({ max: steps.length }), slice: fc.integer({ min: 1, max: 4 }) }));
+    fc.assert(
+      fc.property(scenario, ({ steps, cut, slice }) => {
+        const machine = new KvStateMachine();
+        run(machine, steps.slice(0, cut), T0_MS);
+        const expected = machine.snapshot();
+        const encoder = machine.beginSnapshot();
+        let stampMs = endMs(steps.slice(0, cut), T0_MS);
+        for (const step of steps.slice(cut)) {
+          encoder.encodeSome(slice);
+          stampMs = Math.max(0, stampMs + step.stepMs);
+          machine.apply(machine.appliedIndex + 1, encodeCommand({ stampMs, command: step.command }));
+        }
+        while (!encoder.encodeSome(slice));
+        expect(encoder.finish()).toStrictEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a flush_all, an overwrite and a delete during the encoding do not reach a snapshot begun before them", () => {
+    const replica = new Replica();
+    for (const key of ["a", "b", "c", "d"]) replica.put(key, `old-${key}`);
+    const expected = replica.machine.snapshot();
+    const encoder = replica.machine.beginSnapshot();
+    expect(encoder.encodeSome(1)).toBe(false);
+    replica.put("b", "new");
+    replica.apply({ type: "delete", key: utf8("c") });
+    expect(encoder.encodeSome(1)).toBe(false);
+    replica.apply({ type: "flush-all" });
+    replica.put("e", "created after");
+    while (!encoder.encodeSome(1));
+    expect(encoder.finish()).toStrictEqual(expected);
+  });
+
   it("carries keys, flags, versions, expiry, sessions with cached replies, the index and the stamp", () => {
     const replica = new Replica();
     const id = replica.registerSession();
