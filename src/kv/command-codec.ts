@@ -60,7 +60,7 @@ const ALLOWED_BITS: { readonly [T in KvCommandType]: number } = {
   incr: HAS_SESSION,
   decr: HAS_SESSION,
   touch: HAS_SESSION | HAS_TTL,
-  "flush-all": HAS_SESSION,
+  "flush-all": HAS_SESSION | HAS_TTL,
 };
 
 /** Encodes an envelope; throws `InvalidCommandError` for a value the format cannot hold. */
@@ -102,7 +102,9 @@ function writeFields(writer: ByteWriter, command: KvCommand): void {
   switch (command.type) {
     case "register-session":
     case "tick":
+      return;
     case "flush-all":
+      if (command.ttlMs !== undefined) writer.varint(checkUint("ttlMs", command.ttlMs));
       return;
     case "close-session":
       writer.varint(checkUint("sessionId", command.sessionId));
@@ -204,8 +206,9 @@ function readFields(reader: ByteReader, type: KvCommandType, bits: number): KvCo
   switch (type) {
     case "register-session":
     case "tick":
-    case "flush-all":
       return { type };
+    case "flush-all":
+      return bits & HAS_TTL ? { type, ttlMs: reader.varint() } : { type };
     case "close-session":
       return { type, sessionId: reader.varint() };
     case "put":

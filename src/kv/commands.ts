@@ -88,9 +88,14 @@ export interface TouchCommand extends WriteBase {
   readonly ttlMs?: number;
 }
 
-/** Removes every key (memcached `flush_all`); sessions are kept. */
+/**
+ * Removes every key (memcached `flush_all`); sessions are kept. With `ttlMs`, the keys
+ * that exist at this entry's stamp + ttlMs are removed then, judged by the stamps in
+ * the log like expiry (a later flush-all replaces a pending one).
+ */
 export interface FlushAllCommand extends WriteBase {
   readonly type: "flush-all";
+  readonly ttlMs?: number;
 }
 
 export type KeyWriteCommand =

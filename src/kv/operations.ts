@@ -15,18 +15,32 @@ export interface WriteContext {
   readonly revision: number;
   /** The entry's stamp, already clamped to never go backwards. */
   readonly stampMs: number;
+  /** Sets (or with undefined, cancels) the one pending delayed flush-all. */
+  readonly setPendingFlush: (atMs: number | undefined) => void;
+}
+
+/** Removes every key, as one `flush` event at `revision`; returns how many there were. */
+export function flushNow(store: KeyStore, history: EventHistory, revision: number): number {
+  const deletedCount = store.clear();
+  history.append({ type: "flush", revision });
+  return deletedCount;
 }
 
 /** Applies one write command. Deterministic: depends only on the context and command. */
 export function applyWrite(context: WriteContext, command: WriteCommand): KvResult {
   const { revision } = context;
-  if (command.type === "flush-all") {
-    const deletedCount = context.store.clear();
-    context.history.append({ type: "flush", revision });
-    return { ok: true, kind: "flushed", revision, deletedCount };
-  }
   const invalid = checkCommand(command, context.config, revision);
   if (invalid !== undefined) return invalid;
+  if (command.type === "flush-all") {
+    // As in memcached, the latest flush_all decides: a delayed one replaces a pending
+    // one, and an immediate one cancels it.
+    if (command.ttlMs !== undefined) {
+      context.setPendingFlush(context.stampMs + command.ttlMs);
+      return { ok: true, kind: "flushed", revision, deletedCount: 0 };
+    }
+    context.setPendingFlush(undefined);
+    return { ok: true, kind: "flushed", revision, deletedCount: flushNow(context.store, context.history, revision) };
+  }
   const id = keyId(command.key);
   const existing = context.store.get(id);
   const currentVersion = existing?.version ?? 0;

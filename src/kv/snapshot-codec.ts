@@ -7,13 +7,13 @@ import type { KvResult } from "./results.js";
 import type { Session } from "./sessions.js";
 
 /**
- * The snapshot format, version 1:
+ * The snapshot format, version 2:
  *
- *   magic "KVSM" | version u8 | appliedIndex | lastStampMs
+ *   magic "KVSM" | version u8 | appliedIndex | lastStampMs | hasPendingFlush u8 | [pendingFlushAtMs]
  *   | keyCount | keyCount x (key, value, flags u32, version, createVersion, hasExpiry u8, [expiresAtMs])
  *   | sessionCount | sessionCount x (id, lastUsedMs, ackedBelowSeq, replyCount, replyCount x (seq, result))
  *
- * Keys are in byte order, sessions from longest idle to most recent, replies by seq:
+ * Version 1, read still, had no pending flush. Keys are in byte order, sessions from longest idle to most recent, replies by seq:
  * one state has exactly one encoding, so equal states give equal bytes and digests.
  *
  * There is no checksum here, by decision: kv stays pure (the fast CRC32C is a native
@@ -21,11 +21,14 @@ import type { Session } from "./sessions.js";
  * it on read. Decoding instead checks structure and the state machine's invariants.
  */
 const MAGIC = [0x4b, 0x56, 0x53, 0x4d];
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
+const FORMAT_VERSIONS_READ = [1, 2];
 
 export interface SnapshotState {
   readonly appliedIndex: number;
   readonly lastStampMs: number;
+  /** A delayed flush-all not yet reached: always after lastStampMs. */
+  readonly pendingFlushAtMs: number | undefined;
   /** In key byte order. */
   readonly records: Iterable<KeyRecord>;
   /** From the longest idle to the most recently used. */
@@ -36,6 +39,7 @@ export interface SnapshotState {
 export interface CapturedSnapshotState {
   readonly appliedIndex: number;
   readonly lastStampMs: number;
+  readonly pendingFlushAtMs: number | undefined;
   readonly keyCount: number;
   /** Exactly `keyCount` records, in key byte order. */
   readonly records: Iterator<KeyRecord>;
@@ -61,6 +65,8 @@ export class SnapshotEncoder {
     this.writer.u8(SNAPSHOT_FORMAT_VERSION);
     this.writer.varint(state.appliedIndex);
     this.writer.varint(state.lastStampMs);
+    this.writer.u8(state.pendingFlushAtMs === undefined ? 0 : 1);
+    if (state.pendingFlushAtMs !== undefined) this.writer.varint(state.pendingFlushAtMs);
     this.writer.varint(state.keyCount);
   }
 
@@ -121,16 +127,21 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState & { records: Ke
     if (reader.u8() !== byte) throw reader.invalid(0, "bad magic: not a KVRaft kv snapshot");
   }
   const version = reader.u8();
-  if (version !== SNAPSHOT_FORMAT_VERSION) {
-    throw reader.invalid(MAGIC.length, `unsupported format version ${version} (this build reads ${SNAPSHOT_FORMAT_VERSION})`);
+  if (!FORMAT_VERSIONS_READ.includes(version)) {
+    throw reader.invalid(MAGIC.length, `unsupported format version ${version} (this build reads ${FORMAT_VERSIONS_READ.join(" and ")})`);
   }
   const appliedIndex = reader.varint();
   const lastStampMs = reader.varint();
   if (lastStampMs > STAMP_MS_MAX) throw reader.invalid(reader.position, `lastStampMs ${lastStampMs} is above 2^52`);
+  const pendingOffset = reader.position;
+  const pendingFlushAtMs = version >= 2 && reader.flag() ? reader.varint() : undefined;
+  if (pendingFlushAtMs !== undefined && pendingFlushAtMs <= lastStampMs) {
+    throw reader.invalid(pendingOffset, `pending flush at ${pendingFlushAtMs} is not after the last stamp ${lastStampMs}`);
+  }
   const records = readRecords(reader, appliedIndex, lastStampMs);
   const sessions = readSessions(reader, appliedIndex, lastStampMs);
   reader.expectEnd();
-  return { appliedIndex, lastStampMs, records, sessions };
+  return { appliedIndex, lastStampMs, pendingFlushAtMs, records, sessions };
 }
 
 function readRecords(reader: ByteReader, appliedIndex: number, lastStampMs: number): KeyRecord[] {

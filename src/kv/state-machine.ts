@@ -6,7 +6,7 @@ import { fnv1a64 } from "./digest.js";
 import { KvArgumentError, KvInvariantError } from "./errors.js";
 import { EventHistory, type EventsResult } from "./events.js";
 import { KeyStore } from "./key-store.js";
-import { applyWrite } from "./operations.js";
+import { applyWrite, flushNow } from "./operations.js";
 import { writeGrowthBytes } from "./quota.js";
 import { getKey, listKeys, type GetResult, type ListOptions, type ListResult } from "./reads.js";
 import { failure, type KvResult } from "./results.js";
@@ -14,6 +14,8 @@ import { SessionTable } from "./sessions.js";
 import { decodeSnapshot, SnapshotEncoder } from "./snapshot-codec.js";
 
 const EMPTY_PREFIX = new Uint8Array(0);
+/** What reads see once a pending flush-all has passed. */
+const EMPTY_STORE = new KeyStore();
 /** Rough snapshot bytes per key beyond its key and value: lengths, flags, versions. */
 const SNAPSHOT_RECORD_OVERHEAD_BYTES = 24;
 
@@ -38,6 +40,8 @@ export class KvStateMachine {
   private history: EventHistory;
   private appliedIndexValue = 0;
   private lastStampMsValue = 0;
+  /** A delayed flush-all: every key that exists at this stamp is gone from it on. */
+  private pendingFlushAtMs: number | undefined;
 
   constructor(config: Partial<KvConfig> = {}) {
     this.config = validateKvConfig(config);
@@ -76,6 +80,11 @@ export class KvStateMachine {
   private applyEnvelope(index: number, envelope: CommandEnvelope): KvResult {
     // A new leader's clock may lag the old one's; the state machine's time never goes back.
     const stampMs = Math.max(this.lastStampMsValue, envelope.stampMs);
+    // Entries apply in stamp order, so every key here was written before the flush time.
+    if (this.pendingFlushAtMs !== undefined && stampMs >= this.pendingFlushAtMs) {
+      this.pendingFlushAtMs = undefined;
+      flushNow(this.store, this.history, index);
+    }
     for (const record of this.store.removeExpired(stampMs)) {
       this.history.append({ type: "delete", revision: index, key: record.key, previousVersion: record.version, expired: true });
     }
@@ -98,7 +107,10 @@ export class KvStateMachine {
       case "tick":
         return { ok: true, kind: "ticked", revision };
     }
-    const context = { store: this.store, history: this.history, config: this.config, revision, stampMs };
+    const context = {
+      store: this.store, history: this.history, config: this.config, revision, stampMs,
+      setPendingFlush: (atMs: number | undefined) => { this.pendingFlushAtMs = atMs; },
+    };
     if (command.session === undefined) return applyWrite(context, command);
     const gate = this.sessions.admit(command.session, stampMs, revision);
     if (!gate.apply) return gate.result;
@@ -115,13 +127,24 @@ export class KvStateMachine {
 
   /** The key as of `readStampMs` (or the state's own clock, if that is later). */
   get(key: Uint8Array, readStampMs: number): GetResult {
-    return getKey(this.store, key, Math.max(readStampMs, this.lastStampMsValue), this.appliedIndexValue);
+    const nowMs = Math.max(readStampMs, this.lastStampMsValue);
+    return getKey(this.flushedBy(nowMs) ? EMPTY_STORE : this.store, key, nowMs, this.appliedIndexValue);
   }
 
   /** A page of keys with `prefix` in byte order; see `ListOptions`. */
   list(prefix: Uint8Array, options: ListOptions): ListResult {
     const nowMs = Math.max(options.readStampMs ?? 0, this.lastStampMsValue);
-    return listKeys(this.store, prefix, options, nowMs, this.appliedIndexValue, this.config.listLimitMax);
+    const store = this.flushedBy(nowMs) ? EMPTY_STORE : this.store;
+    return listKeys(store, prefix, options, nowMs, this.appliedIndexValue, this.config.listLimitMax);
+  }
+
+  /**
+   * A read stamped at or after a pending flush sees no keys: they all predate it (the
+   * first entry stamped past it removes them). The flush is not yet in the log at any
+   * index, so the read's revision stays the applied index.
+   */
+  private flushedBy(nowMs: number): boolean {
+    return this.pendingFlushAtMs !== undefined && nowMs >= this.pendingFlushAtMs;
   }
 
   /**
@@ -187,6 +210,7 @@ export class KvStateMachine {
     const state = {
       appliedIndex: this.appliedIndexValue,
       lastStampMs: this.lastStampMsValue,
+      pendingFlushAtMs: this.pendingFlushAtMs,
       keyCount: capture.count,
       records: capture.records(),
       sessions: [...this.sessions.all()].map((session) => ({ ...session, replies: new Map(session.replies) })),
@@ -203,6 +227,7 @@ export class KvStateMachine {
     for (const session of state.sessions) machine.sessions.restore(session);
     machine.appliedIndexValue = state.appliedIndex;
     machine.lastStampMsValue = state.lastStampMs;
+    machine.pendingFlushAtMs = state.pendingFlushAtMs;
     machine.history = machine.newHistory(state.appliedIndex + 1);
     return machine;
   }

@@ -8,6 +8,7 @@ import { failure, type KvFailure } from "./results.js";
  * (with the revision it expects) to answer a client without a log entry.
  */
 export function checkCommand(command: KvCommand, config: KvConfig, revision: number): KvFailure | undefined {
+  if (command.type === "flush-all" && command.ttlMs !== undefined) return checkTtl(command.ttlMs, config, revision);
   if (!("key" in command)) return undefined;
   const keyProblem = checkKey(command.key, config, revision);
   if (keyProblem !== undefined) return keyProblem;

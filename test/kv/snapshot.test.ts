@@ -83,6 +83,36 @@ describe("snapshot and restore", () => {
     expect(encoder.finish()).toStrictEqual(expected);
   });
 
+  it("carries a pending delayed flush_all, which then happens at the same entry on the restored replica", () => {
+    const replica = new Replica();
+    replica.put("a", "1");
+    replica.apply({ type: "flush-all", ttlMs: 1_000 });
+    const restored = new Replica({}, KvStateMachine.restore(replica.machine.snapshot()));
+    restored.stampMs = replica.stampMs;
+    for (const r of [replica, restored]) {
+      expect(r.machine.get(utf8("a"), r.stampMs + 999).ok).toBe(true);
+      expect(r.machine.get(utf8("a"), r.stampMs + 1_000).ok).toBe(false);
+      r.apply({ type: "tick" }, r.stampMs + 1_000);
+      expect(r.machine.keyCount()).toBe(0);
+    }
+    expect(restored.machine.digest()).toBe(replica.machine.digest());
+  });
+
+  it("reads a version 1 snapshot (before pending flushes were carried)", () => {
+    const replica = new Replica();
+    replica.put("a", "1");
+    const v2 = replica.machine.snapshot();
+    // Version 2 added one byte after the header's stamp: "no pending flush".
+    const header = new ByteWriter();
+    for (const byte of [0x4b, 0x56, 0x53, 0x4d, 2]) header.u8(byte);
+    header.varint(replica.machine.appliedIndex);
+    header.varint(replica.machine.lastStampMs);
+    const at = header.finish().length;
+    expect(v2[at]).toBe(0);
+    const v1 = new Uint8Array([...v2.subarray(0, 4), 1, ...v2.subarray(5, at), ...v2.subarray(at + 1)]);
+    expect(KvStateMachine.restore(v1).digest()).toBe(replica.machine.digest());
+  });
+
   it("carries keys, flags, versions, expiry, sessions with cached replies, the index and the stamp", () => {
     const replica = new Replica();
     const id = replica.registerSession();

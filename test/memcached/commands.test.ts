@@ -138,13 +138,26 @@ describe("memcached commands on the KV service", () => {
     expect(service.writes).toEqual([]);
   });
 
-  it("flush_all with a delay is handed to the server's timer, with exptime's meaning", async () => {
+  it("flush_all with a delay goes into the log at once, with exptime's meaning, and takes effect at its stamp", async () => {
     const service = new FakeKvService();
     const context = testContext(service);
-    expect(await converse(context, `${setK}flush_all 10\r\nflush_all ${T0_SECONDS + 60}\r\nget k\r\n`)).toBe(
-      "STORED\r\nOK\r\nOK\r\nVALUE k 0 1\r\na\r\nEND\r\n",
-    );
-    expect(context.flushDelaysMs).toEqual([10_000, 60_000]);
+    const value = "VALUE k 0 1\r\na\r\nEND\r\n";
+    expect(await converse(context, `${setK}flush_all 10\r\nget k\r\n`)).toBe(`STORED\r\nOK\r\n${value}`);
+    expect(service.writes.at(-1)).toEqual({ type: "flush-all", ttlMs: 10_000 });
+    service.clock.advance(9_999);
+    expect(await converse(context, "get k\r\n")).toBe(value);
+    service.clock.advance(1);
+    expect(await converse(context, "get k\r\n")).toBe("END\r\n");
+    // A key written after the flush time survives it.
+    expect(await converse(context, `${setK}get k\r\n`)).toBe(`STORED\r\n${value}`);
+    // The latest flush_all decides: an absolute time replaces the pending one, an immediate one cancels it.
+    const nowSeconds = Math.floor(service.clock.nowMs / 1000);
+    expect(await converse(context, `flush_all ${nowSeconds + 60}\r\nflush_all 5\r\n`)).toBe("OK\r\nOK\r\n");
+    service.clock.advance(5_000);
+    expect(await converse(context, "get k\r\n")).toBe("END\r\n");
+    expect(await converse(context, `${setK}flush_all 5\r\nflush_all 0\r\n${setK}`)).toBe("STORED\r\nOK\r\nOK\r\nSTORED\r\n");
+    service.clock.advance(10_000);
+    expect(await converse(context, "get k\r\n")).toBe(value);
     expect(await converse(context, `flush_all ${T0_SECONDS - 1}\r\nget k\r\n`)).toBe("OK\r\nEND\r\n");
   });
 

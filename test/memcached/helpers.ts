@@ -54,9 +54,8 @@ export function summarize(event: ParseEvent): string {
   }
 }
 
-/** A command context over the fake service; delayed flushes are recorded, not run. */
-export function testContext(service: FakeKvService): CommandContext & { flushDelaysMs: number[]; internalErrors: unknown[] } {
-  const flushDelaysMs: number[] = [];
+/** A command context over the fake service. */
+export function testContext(service: FakeKvService): CommandContext & { internalErrors: unknown[] } {
   const internalErrors: unknown[] = [];
   return {
     service,
@@ -64,12 +63,7 @@ export function testContext(service: FakeKvService): CommandContext & { flushDel
     version: "0.1.0",
     counters: new CommandCounters(),
     statLines: (group) => (group === "settings" ? [["maxconns", 1]] : [["pid", 1]]),
-    scheduleFlush: (delayMs) => {
-      flushDelaysMs.push(delayMs);
-      return true;
-    },
     onInternalError: (error) => internalErrors.push(error),
-    flushDelaysMs,
     internalErrors,
   };
 }

@@ -167,27 +167,22 @@ describe("memcached server: connections and limits", () => {
     await client.closed;
   });
 
-  it("flush_all with a delay flushes from the server's timer; stop() cancels pending ones", async () => {
+  it("flush_all with a delay is one replicated write, effective from the stamp it names", async () => {
     const service = new FakeKvService();
-    const flushed = new Promise<void>((resolve) => (service.onWrite = (command) => command.type === "flush-all" && resolve()));
-    const server = await withServer(service, { delayedFlushesMax: 2 }, async (port, server) => {
+    await withServer(service, {}, async (port) => {
       const client = await RawClient.connect(port);
       try {
-        client.send("set k 0 0 1\r\nv\r\nflush_all 1\r\nflush_all 1000\r\nflush_all 1000\r\nget k\r\n");
-        const expected = "STORED\r\nOK\r\nOK\r\nSERVER_ERROR too many delayed flush_all waiting (delayedFlushesMax): flush now or later\r\n";
+        client.send("set k 0 0 1\r\nv\r\nflush_all 1\r\nget k\r\n");
+        const expected = "STORED\r\nOK\r\nVALUE k 0 1\r\nv\r\nEND\r\n";
         expect(await client.readLike(expected)).toBe(expected);
-        const value = "VALUE k 0 1\r\nv\r\nEND\r\n";
-        expect(await client.readLike(value)).toBe(value);
-        await flushed;
+        expect(service.writes.at(-1)).toEqual({ type: "flush-all", ttlMs: 1_000 });
+        service.clock.advance(1_000);
         client.send("get k\r\n");
         expect(await client.readLike("END\r\n")).toBe("END\r\n");
-        expect(server.stats().delayedFlushesPending).toBe(1);
       } finally {
         client.destroy();
       }
-      return server;
     });
-    expect(server.stats().delayedFlushesPending).toBe(0);
   });
 
   it("stats() counts what the connections did", async () => {

@@ -27,8 +27,6 @@ export interface CommandContext {
   readonly counters: CommandCounters;
   /** STAT lines of `stats` (group "general") and `stats settings`. */
   statLines(group: "general" | "settings"): StatLine[];
-  /** Runs a flush_all after `delayMs`; false when too many are already waiting. */
-  scheduleFlush(delayMs: number): boolean;
   /** A failure below this layer that is not a KvServiceError: a bug to report. */
   onInternalError(error: unknown): void;
 }
@@ -235,16 +233,12 @@ async function touch(kv: KvCalls, key: Uint8Array, expiry: Expiry): Promise<Repl
 }
 
 /**
- * flush_all: now, or (delay > 0, with exptime's meaning) from a timer on this server.
- * The timer is not replicated: if this server stops first, the flush never happens.
+ * flush_all: now, or (delay > 0, with exptime's meaning) at a time written into the log,
+ * so every replica flushes at the same point, whichever server took the command.
  */
 async function flushAll(kv: KvCalls, delay: number): Promise<Reply> {
   kv.counters.add("cmd_flush");
   const expiry = kv.expiry(delay);
-  if (expiry.kind === "ttl") {
-    if (kv.context.scheduleFlush(expiry.ttlMs)) return REPLIES.ok;
-    return line("SERVER_ERROR too many delayed flush_all waiting (delayedFlushesMax): flush now or later");
-  }
-  const result = await kv.write({ type: "flush-all" });
+  const result = await kv.write(expiry.kind === "ttl" ? { type: "flush-all", ttlMs: expiry.ttlMs } : { type: "flush-all" });
   return result.ok ? REPLIES.ok : failureReply(result);
 }

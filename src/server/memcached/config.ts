@@ -28,8 +28,6 @@ export interface MemcachedServerOptions {
   readonly pendingRequestsMax: number;
   /** Each service call gives up after this long (SERVER_ERROR). */
   readonly requestTimeoutMs: number;
-  /** flush_all with a delay waiting on timers; more are refused with SERVER_ERROR. */
-  readonly delayedFlushesMax: number;
   /** What `version` answers (the program's version by default). Clients parse "x.y.z" from its end. */
   readonly version: string;
 }
@@ -46,7 +44,6 @@ export const DEFAULT_MEMCACHED_OPTIONS: MemcachedServerOptions = Object.freeze({
   getKeysMax: 1024,
   pendingRequestsMax: 128,
   requestTimeoutMs: 10_000,
-  delayedFlushesMax: 16,
   version: VERSION,
 });
 
@@ -64,7 +61,6 @@ const BOUNDS: { readonly [K in NumericField]: readonly [number, number] } = {
   getKeysMax: [1, 1_000_000],
   pendingRequestsMax: [1, 1_000_000],
   requestTimeoutMs: [1, 24 * 60 * 60 * 1000],
-  delayedFlushesMax: [0, 10_000],
 };
 
 export class MemcachedConfigError extends Error {

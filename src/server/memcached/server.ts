@@ -11,20 +11,15 @@ import { COUNTER_NAMES, CommandCounters, generalStatLines, type CounterName } fr
 export type MemcachedServerEvent =
   | { readonly type: "connection-rejected"; readonly remoteAddress: string | undefined; readonly connectionsMax: number }
   /** A failure that is not a KvServiceError: a bug below this layer, answered SERVER_ERROR. */
-  | { readonly type: "internal-error"; readonly error: unknown }
-  /** A delayed flush_all came due and its write failed: the flush did not happen. */
-  | { readonly type: "delayed-flush-failed"; readonly error: unknown };
+  | { readonly type: "internal-error"; readonly error: unknown };
 
 export interface MemcachedServerStats {
   readonly connectionsCurrent: number;
   readonly connectionsTotal: number;
   readonly connectionsRejected: number;
-  readonly delayedFlushesPending: number;
   readonly counters: Readonly<Record<CounterName, number>>;
 }
 
-/** setTimeout's longest delay (2^31 - 1 ms, about 24.8 days); longer waits are re-armed. */
-const TIMER_MS_MAX = 2 ** 31 - 1;
 const TOO_MANY_CONNECTIONS = "SERVER_ERROR too many open connections\r\n";
 
 /**
@@ -39,7 +34,6 @@ export class MemcachedServer {
   readonly options: MemcachedServerOptions;
   private readonly counters = new CommandCounters();
   private readonly connections = new Set<MemcachedConnection>();
-  private readonly flushTimers = new Set<ReturnType<typeof setTimeout>>();
   private readonly context: CommandContext;
   private listener: Server | undefined;
   private connectionsTotal = 0;
@@ -59,7 +53,6 @@ export class MemcachedServer {
       version: this.options.version,
       counters: this.counters,
       statLines: (group) => (group === "settings" ? this.settingsLines() : this.generalLines()),
-      scheduleFlush: (delayMs) => this.scheduleFlush(delayMs),
       onInternalError: (error) => this.onEvent({ type: "internal-error", error }),
     };
   }
@@ -83,12 +76,10 @@ export class MemcachedServer {
     return { port: this.boundPort };
   }
 
-  /** Stops listening, drops every connection and cancels delayed flushes. Safe to call twice. */
+  /** Stops listening and drops every connection. Safe to call twice. */
   async stop(): Promise<void> {
     const listener = this.listener;
     this.listener = undefined;
-    for (const timer of this.flushTimers) clearTimeout(timer);
-    this.flushTimers.clear();
     for (const connection of this.connections) connection.destroy();
     if (listener === undefined) return;
     await new Promise<void>((resolve) => listener.close(() => resolve()));
@@ -100,7 +91,6 @@ export class MemcachedServer {
       connectionsCurrent: this.connections.size,
       connectionsTotal: this.connectionsTotal,
       connectionsRejected: this.connectionsRejected,
-      delayedFlushesPending: this.flushTimers.size,
       counters,
     };
   }
@@ -121,28 +111,6 @@ export class MemcachedServer {
     });
     this.connections.add(connection);
     socket.on("close", () => this.connections.delete(connection));
-  }
-
-  private scheduleFlush(delayMs: number): boolean {
-    if (this.flushTimers.size >= this.options.delayedFlushesMax) return false;
-    this.armFlush(performance.now() + delayMs);
-    return true;
-  }
-
-  /** Waits until `dueAtMs` (monotonic), in steps no longer than a timer allows, then flushes. */
-  private armFlush(dueAtMs: number): void {
-    const waitMs = Math.min(Math.max(dueAtMs - performance.now(), 0), TIMER_MS_MAX);
-    const timer = setTimeout(() => {
-      this.flushTimers.delete(timer);
-      if (performance.now() < dueAtMs) return this.armFlush(dueAtMs);
-      this.service.write({ type: "flush-all" }, { timeoutMs: this.options.requestTimeoutMs }).then(
-        (result) => {
-          if (!result.ok) this.onEvent({ type: "delayed-flush-failed", error: new Error(result.message) });
-        },
-        (error: unknown) => this.onEvent({ type: "delayed-flush-failed", error }),
-      );
-    }, waitMs);
-    this.flushTimers.add(timer);
   }
 
   private generalLines(): StatLine[] {
