@@ -40,6 +40,12 @@ export interface ListOptions extends ReadOptions {
   readonly limit?: number;
   /** Continue after this key: the previous page's nextAfter. */
   readonly after?: BytesInput;
+  /**
+   * The first page's revision, for every later page: all pages then show the state of
+   * one moment. A listing whose pages stop being held (about a minute, or the member that
+   * served the first page changed) fails with CompactedError: list again from the start.
+   */
+  readonly revision?: number;
 }
 
 /** Keys in one page when the caller does not say. */
@@ -98,6 +104,7 @@ export class KvClient {
       connection.request((requestId) => ({
         kind: "list", requestId, prefix: prefixBytes, limit, consistency: options.consistency ?? "linearizable",
         ...(after === undefined ? {} : { after }),
+        ...(options.revision === undefined ? {} : { revision: options.revision }),
       }), timeoutMs),
     (response) => {
       if (response.kind !== "list-ok") throw unexpected("list", response);

@@ -9,7 +9,8 @@ import { KvConfigError } from "./errors.js";
  *   per-node flag. These are: keyBytesMax, valueBytesMax, ttlMsMax, sessionsMax,
  *   sessionTimeoutMs, sessionRepliesMax.
  * - Local limits bound memory and read cost on one node and never change the
- *   replicated state: eventHistoryMax, eventHistoryBytesMax, listLimitMax.
+ *   replicated state: eventHistoryMax, eventHistoryBytesMax, listLimitMax, listingPinsMax,
+ *   listingPinMs.
  *
  * Storage quotas are deliberately absent: a quota is checked by the leader before it
  * proposes (`KvStateMachine.wouldExceedQuota`), because nodes may have different disks.
@@ -33,6 +34,10 @@ export interface KvConfig {
   readonly eventHistoryBytesMax: number;
   /** Most entries one `list` page or `eventsSince` call returns. */
   readonly listLimitMax: number;
+  /** Listings with more pages pinned at once on a replica; the oldest pin goes first. */
+  readonly listingPinsMax: number;
+  /** How long (in log time) a listing's later pages may come; then it must start over. */
+  readonly listingPinMs: number;
 }
 
 const KIB = 1024;
@@ -49,6 +54,8 @@ export const DEFAULT_KV_CONFIG: KvConfig = Object.freeze({
   eventHistoryMax: 10_000,
   eventHistoryBytesMax: 64 * MIB,
   listLimitMax: 10_000,
+  listingPinsMax: 16,
+  listingPinMs: 60_000,
 });
 
 /** Inclusive bounds per field; the upper bounds keep sums of stamps and ttls exact. */
@@ -62,6 +69,8 @@ const BOUNDS: { readonly [K in keyof KvConfig]: readonly [number, number] } = {
   eventHistoryMax: [1, 10_000_000],
   eventHistoryBytesMax: [1, 4096 * MIB],
   listLimitMax: [1, 1_000_000],
+  listingPinsMax: [1, 10_000],
+  listingPinMs: [1, DAY_MS],
 };
 
 /**

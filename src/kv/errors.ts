@@ -70,6 +70,13 @@ export class KvArgumentError extends KvError {
  * applied entries out of order). The process should stop; the message names the
  * invariant and the values that broke it.
  */
+/** A later page of a listing asked for a revision this replica no longer holds. */
+export class ListingExpiredError extends KvError {
+  constructor(readonly revision: number, readonly appliedIndex: number) {
+    super(`the listing's revision ${revision} is no longer held here (pages are kept for a while on the member that served the first page; this one is at ${appliedIndex}): list again from the first page`);
+  }
+}
+
 export class KvInvariantError extends KvError {
   constructor(
     readonly invariant: string,

@@ -44,5 +44,6 @@ export {
   KvDecodeError,
   KvError,
   KvInvariantError,
+  ListingExpiredError,
   SnapshotDecodeError,
 } from "./errors.js";

@@ -23,7 +23,7 @@ const EXPIRY_STALE_SLACK = 1024;
  * The key map with its two indexes (byte order for scans, expiry order for removal)
  * and its size in bytes. Knows nothing of versions, sessions or events.
  */
-export class KeyStore {
+export class KeyStore implements ScanSource {
   private records = new Map<string, KeyRecord>();
   /** Captures being encoded: each keeps the records as they were when it was taken. */
   private readonly captures = new Set<StoreCapture>();
@@ -111,7 +111,7 @@ export class KeyStore {
    * the records.
    */
   capture(): StoreCapture {
-    const capture = new StoreCapture(this.order.copyChunks(), this.records.size, this.records, () => this.captures.delete(capture));
+    const capture = new StoreCapture(this.order.copy(), this.records, () => this.captures.delete(capture));
     this.captures.add(capture);
     return capture;
   }
@@ -135,29 +135,39 @@ export class KeyStore {
   }
 }
 
+/** Key records in key order, from the live store or from a capture of one moment. */
+export interface ScanSource {
+  scan(startId: string, exclusive: boolean): Iterable<KeyRecord>;
+}
+
 /** The key records of one moment, read in key order while the store moves on. */
-export class StoreCapture {
+export class StoreCapture implements ScanSource {
   private readonly preserved = new Map<string, KeyRecord | undefined>();
 
   constructor(
-    private readonly idChunks: readonly (readonly string[])[],
-    readonly count: number,
+    private readonly order: SortedKeys,
     private readonly live: ReadonlyMap<string, KeyRecord>,
     readonly release: () => void,
   ) {}
+
+  get count(): number {
+    return this.order.size;
+  }
 
   /** Called by the store before it changes `id`: the first change saves the captured record. */
   preserve(id: string, previous: KeyRecord | undefined): void {
     if (!this.preserved.has(id)) this.preserved.set(id, previous);
   }
 
-  *records(): Generator<KeyRecord> {
-    for (const chunk of this.idChunks) {
-      for (const id of chunk) {
-        const record = this.preserved.has(id) ? this.preserved.get(id) : this.live.get(id);
-        if (record === undefined) throw new Error(`invariant: captured key ${id} keeps its record (saved on its first change)`);
-        yield record;
-      }
+  records(): Generator<KeyRecord> {
+    return this.scan("", false);
+  }
+
+  *scan(startId: string, exclusive: boolean): Generator<KeyRecord> {
+    for (const id of this.order.from(startId, exclusive)) {
+      const record = this.preserved.has(id) ? this.preserved.get(id) : this.live.get(id);
+      if (record === undefined) throw new Error(`invariant: captured key ${id} keeps its record (saved on its first change)`);
+      yield record;
     }
   }
 }

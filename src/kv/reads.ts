@@ -1,6 +1,6 @@
 import { keyId, startsWith } from "./bytes.js";
 import { KvArgumentError } from "./errors.js";
-import type { KeyRecord, KeyStore } from "./key-store.js";
+import type { KeyRecord, KeyStore, ScanSource } from "./key-store.js";
 
 /** A key as reads return it: copies, so callers cannot change the replicated state. */
 export interface KeyValue {
@@ -23,6 +23,11 @@ export interface ListOptions {
   readonly after?: Uint8Array;
   /** Hide keys expiring at or before this time; defaults to the last applied stamp. */
   readonly readStampMs?: number;
+  /**
+   * The revision of the listing's first page: later pages are read as of it, so that
+   * all pages of one listing show one state. Absent for a first page.
+   */
+  readonly revision?: number;
 }
 
 export interface ListResult {
@@ -63,7 +68,7 @@ export function getKey(store: KeyStore, key: Uint8Array, nowMs: number, revision
  * empty.
  */
 export function listKeys(
-  store: KeyStore,
+  store: ScanSource,
   prefix: Uint8Array,
   options: ListOptions,
   nowMs: number,

@@ -14,9 +14,12 @@ export class SortedKeys {
     return this.count;
   }
 
-  /** The ids in order, as chunks copied now (later changes do not show in them). */
-  copyChunks(): string[][] {
-    return this.chunks.map((chunk) => chunk.slice());
+  /** A copy of the set as it is now (copies the ids' references, chunk by chunk). */
+  copy(): SortedKeys {
+    const copy = new SortedKeys();
+    copy.chunks = this.chunks.map((chunk) => chunk.slice());
+    copy.count = this.count;
+    return copy;
   }
 
   /** Adds `id`; returns false when it was already present. */

@@ -3,9 +3,9 @@ import { decodeCommand } from "./command-codec.js";
 import type { CommandEnvelope, KvCommand } from "./commands.js";
 import { validateKvConfig, type KvConfig } from "./config.js";
 import { fnv1a64 } from "./digest.js";
-import { KvArgumentError, KvInvariantError } from "./errors.js";
+import { KvArgumentError, KvInvariantError, ListingExpiredError } from "./errors.js";
 import { EventHistory, type EventsResult } from "./events.js";
-import { KeyStore } from "./key-store.js";
+import { KeyStore, type ScanSource } from "./key-store.js";
 import { applyWrite, flushNow } from "./operations.js";
 import { writeGrowthBytes } from "./quota.js";
 import { getKey, listKeys, type GetResult, type ListOptions, type ListResult } from "./reads.js";
@@ -14,6 +14,14 @@ import { SessionTable } from "./sessions.js";
 import { decodeSnapshot, SnapshotEncoder } from "./snapshot-codec.js";
 
 const EMPTY_PREFIX = new Uint8Array(0);
+interface ListingPin {
+  readonly source: ScanSource;
+  readonly release: () => void;
+  /** Expiry is judged at the first page's read stamp on every page. */
+  nowMs: number;
+  readonly pinnedAtStampMs: number;
+}
+
 /** What reads see once a pending flush-all has passed. */
 const EMPTY_STORE = new KeyStore();
 /** Rough snapshot bytes per key beyond its key and value: lengths, flags, versions. */
@@ -40,6 +48,8 @@ export class KvStateMachine {
   private history: EventHistory;
   private appliedIndexValue = 0;
   private lastStampMsValue = 0;
+  /** States pinned for listings that have more pages, by revision, oldest first. */
+  private readonly pins = new Map<number, ListingPin>();
   /** A delayed flush-all: every key that exists at this stamp is gone from it on. */
   private pendingFlushAtMs: number | undefined;
 
@@ -89,6 +99,7 @@ export class KvStateMachine {
       this.history.append({ type: "delete", revision: index, key: record.key, previousVersion: record.version, expired: true });
     }
     this.sessions.expire(stampMs);
+    this.expirePins(stampMs);
     const result = this.execute(index, stampMs, envelope.command);
     this.appliedIndexValue = index;
     this.lastStampMsValue = stampMs;
@@ -131,11 +142,48 @@ export class KvStateMachine {
     return getKey(this.flushedBy(nowMs) ? EMPTY_STORE : this.store, key, nowMs, this.appliedIndexValue);
   }
 
-  /** A page of keys with `prefix` in byte order; see `ListOptions`. */
+  /**
+   * A page of keys with `prefix` in byte order; see `ListOptions`. A first page that has
+   * more to come pins the state of its revision (copy-on-write, local to this replica,
+   * for listingPinMs of log time, at most listingPinsMax at once), and later pages naming
+   * that revision read the pinned state; a pin no longer held throws ListingExpiredError.
+   */
   list(prefix: Uint8Array, options: ListOptions): ListResult {
+    const pinned = options.revision !== undefined && options.revision !== this.appliedIndexValue;
+    if (pinned) {
+      const pin = this.pins.get(options.revision);
+      if (pin === undefined) throw new ListingExpiredError(options.revision, this.appliedIndexValue);
+      return listKeys(pin.source, prefix, options, pin.nowMs, options.revision, this.config.listLimitMax);
+    }
     const nowMs = Math.max(options.readStampMs ?? 0, this.lastStampMsValue);
     const store = this.flushedBy(nowMs) ? EMPTY_STORE : this.store;
-    return listKeys(store, prefix, options, nowMs, this.appliedIndexValue, this.config.listLimitMax);
+    const page = listKeys(store, prefix, options, nowMs, this.appliedIndexValue, this.config.listLimitMax);
+    if (page.nextAfter !== undefined) this.pin(nowMs, store);
+    return page;
+  }
+
+  private pin(nowMs: number, store: KeyStore): void {
+    const revision = this.appliedIndexValue;
+    const existing = this.pins.get(revision);
+    if (existing !== undefined) {
+      existing.nowMs = Math.min(existing.nowMs, nowMs);
+      return;
+    }
+    if (this.pins.size >= this.config.listingPinsMax) this.unpin(this.pins.keys().next().value as number);
+    const capture = store.capture();
+    this.pins.set(revision, { source: capture, release: capture.release, nowMs, pinnedAtStampMs: this.lastStampMsValue });
+  }
+
+  private unpin(revision: number): void {
+    this.pins.get(revision)?.release();
+    this.pins.delete(revision);
+  }
+
+  /** Pins last listingPinMs of log time: stamps, not a clock, so tests and the simulator replay. */
+  private expirePins(stampMs: number): void {
+    for (const [revision, pin] of this.pins) {
+      if (stampMs - pin.pinnedAtStampMs >= this.config.listingPinMs) this.unpin(revision);
+    }
   }
 
   /**

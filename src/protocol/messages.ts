@@ -23,6 +23,8 @@ export type Request =
       readonly limit: number;
       /** Continue after this key (the previous page's nextAfter). */
       readonly after?: Uint8Array;
+      /** The first page's revision, which every later page of the listing is read at. */
+      readonly revision?: number;
       readonly consistency: Consistency;
     }
   /**

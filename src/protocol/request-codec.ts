@@ -17,6 +17,7 @@ import { WireReader } from "./wire.js";
  *   GET               key bytes | consistency u8
  *   GET_MANY          consistency u8 | count varint | key bytes × count
  *   LIST              prefix bytes | limit varint | consistency u8 | hasAfter u8 | [after bytes]
+ *                     | hasRevision u8 | [revision varint]
  *   WRITE             command bytes (the KV command codec, stamp 0)
  *   WATCH             prefix bytes | fromRevision varint
  *   CANCEL            targetRequestId u32
@@ -71,6 +72,8 @@ export function encodeRequest(request: Request): Uint8Array {
       writeConsistency(writer, request.consistency);
       writer.flag(request.after !== undefined);
       if (request.after !== undefined) writer.bytes(request.after, "after");
+      writer.flag(request.revision !== undefined);
+      if (request.revision !== undefined) writer.varint(request.revision, "revision");
       break;
     case "write":
       writeCommand(writer, request.command);
@@ -127,7 +130,9 @@ function readRequest(reader: WireReader, kind: number, requestId: number): Reque
       const limit = reader.varint();
       const consistency = readConsistency(reader);
       const base = { kind: "list", requestId, prefix, limit, consistency } as const;
-      return reader.flag() ? { ...base, after: reader.bytes() } : base;
+      const after = reader.flag() ? { after: reader.bytes() } : {};
+      const revision = reader.flag() ? { revision: reader.varint() } : {};
+      return { ...base, ...after, ...revision };
     }
     case RequestKind.Write:
       return { kind: "write", requestId, command: readCommand(reader) };

@@ -1,6 +1,6 @@
 import { decodeCommand, decodeResult, encodeCommand, encodeResult } from "../kv/index.js";
 import type { KeyValue, ListResult } from "../kv/index.js";
-import { NotLeaderError, UnavailableError } from "./errors.js";
+import { BusyError, CompactedError, InvalidRequestError, KvTimeoutError, NoSpaceError, NotLeaderError, UnavailableError, type KvServiceError } from "./errors.js";
 import type { MemberAddresses } from "./status.js";
 import type { ForwardRequest, ForwardResponse, LeaderForwarder } from "./replica-service.js";
 
@@ -41,11 +41,24 @@ export class HttpForwarder implements LeaderForwarder {
     }
     const body = await response.json() as Record<string, unknown>;
     if (!response.ok) {
-      const error = body["error"] as { code?: string; message?: string } | undefined;
-      if (error?.code === "NOT_LEADER") throw new NotLeaderError(undefined, error.message);
-      throw new UnavailableError(`the leader (member ${leader}) answered ${response.status}: ${error?.message ?? "no message"}`);
+      const error = body["error"] as { code?: string; message?: string; compactRevision?: number } | undefined;
+      throw leaderError(leader, response.status, error ?? {});
     }
     return decodeForwardResponse(body);
+  }
+}
+
+/** The leader's answer to a forwarded request, as the error it would have been here. */
+function leaderError(leader: number, status: number, error: { code?: string; message?: string; compactRevision?: number }): KvServiceError {
+  const message = error.message ?? `the leader (member ${leader}) answered ${status} with no message`;
+  switch (error.code) {
+    case "NOT_LEADER": return new NotLeaderError(undefined, message);
+    case "BUSY": return new BusyError(message);
+    case "TIMEOUT": return new KvTimeoutError(message);
+    case "NOSPACE": return new NoSpaceError(message);
+    case "INVALID_ARGUMENT": return new InvalidRequestError(message);
+    case "COMPACTED": return new CompactedError(error.compactRevision ?? 0, message);
+    default: return new UnavailableError(`the leader (member ${leader}) answered ${status}: ${message}`);
   }
 }
 
@@ -57,7 +70,11 @@ export function encodeForwardRequest(request: ForwardRequest): Record<string, un
     case "get":
       return { op: "get", keys: request.keys.map(b64) };
     case "list":
-      return { op: "list", prefix: b64(request.prefix), limit: request.limit, ...(request.after === undefined ? {} : { after: b64(request.after) }) };
+      return {
+        op: "list", prefix: b64(request.prefix), limit: request.page.limit,
+        ...(request.page.after === undefined ? {} : { after: b64(request.page.after) }),
+        ...(request.page.revision === undefined ? {} : { revision: request.page.revision }),
+      };
     case "write":
       return { op: "write", command: b64(encodeCommand({ stampMs: 0, command: request.command })) };
   }
@@ -68,9 +85,14 @@ export function decodeForwardRequest(body: Record<string, unknown>): ForwardRequ
     case "get":
       return { op: "get", keys: (body["keys"] as unknown[]).map(unb64) };
     case "list":
-      return body["after"] === undefined
-        ? { op: "list", prefix: unb64(body["prefix"]), limit: Number(body["limit"]) }
-        : { op: "list", prefix: unb64(body["prefix"]), limit: Number(body["limit"]), after: unb64(body["after"]) };
+      return {
+        op: "list", prefix: unb64(body["prefix"]),
+        page: {
+          limit: Number(body["limit"]),
+          after: body["after"] === undefined ? undefined : unb64(body["after"]),
+          revision: body["revision"] === undefined ? undefined : Number(body["revision"]),
+        },
+      };
     case "write": {
       const command = decodeCommand(unb64(body["command"])).command;
       if (command.type === "register-session" || command.type === "close-session" || command.type === "tick") {

@@ -38,11 +38,18 @@ export interface WatchOptions {
   readonly signal: AbortSignal;
 }
 
+export interface ListPageOptions {
+  readonly limit: number;
+  readonly after?: Uint8Array;
+  readonly revision?: number;
+}
+
 export interface KvService {
   get(key: Uint8Array, options?: ReadOptions): Promise<GetOutcome>;
   /** Many keys read at one revision (memcached `get a b c`). */
   getMany(keys: readonly Uint8Array[], options?: ReadOptions): Promise<{ revision: number; kvs: (KeyValue | undefined)[] }>;
-  list(prefix: Uint8Array, options: { limit: number; after?: Uint8Array } & ReadOptions): Promise<ListResult>;
+  /** One page; later pages pass the first page's revision and the previous page's nextAfter. */
+  list(prefix: Uint8Array, options: ListPageOptions & ReadOptions): Promise<ListResult>;
   /**
    * Applies a write through the log and answers with its result (a KvResult failure
    * such as version-mismatch is a normal answer, not an exception). A write without a

@@ -1,7 +1,8 @@
-import type { EventsResult, KvResult, ListResult, WriteCommand } from "../kv/index.js";
+import { ListingExpiredError, type EventsResult, type KvResult, type ListResult, type WriteCommand } from "../kv/index.js";
 import { CompactedError, NoSpaceError, NotLeaderError } from "./errors.js";
-import type { GetOutcome, KvService, LeaderHint, ReadOptions, WatchOptions, WriteOptions } from "./kv-service.js";
+import type { GetOutcome, KvService, LeaderHint, ListPageOptions, ReadOptions, WatchOptions, WriteOptions } from "./kv-service.js";
 import type { Replica } from "./replica.js";
+import { testPlantActive } from "./test-plant.js";
 
 /** Sends an operation to the leader when this member is not it (see forwarding.ts). */
 export interface LeaderForwarder {
@@ -10,7 +11,7 @@ export interface LeaderForwarder {
 
 export type ForwardRequest =
   | { readonly op: "get"; readonly keys: readonly Uint8Array[] }
-  | { readonly op: "list"; readonly prefix: Uint8Array; readonly limit: number; readonly after?: Uint8Array }
+  | { readonly op: "list"; readonly prefix: Uint8Array; readonly page: ListPageOptions }
   | { readonly op: "write"; readonly command: WriteCommand };
 
 export type ForwardResponse =
@@ -68,19 +69,19 @@ export class ReplicaService implements KvService {
     return { revision: kv.appliedIndex, kvs };
   }
 
-  async list(prefix: Uint8Array, options: { limit: number; after?: Uint8Array } & ReadOptions): Promise<ListResult> {
-    const request: ForwardRequest = options.after === undefined
-      ? { op: "list", prefix, limit: options.limit }
-      : { op: "list", prefix, limit: options.limit, after: options.after };
-    const forwarded = await this.forwardIfFollower(options, request);
+  async list(prefix: Uint8Array, options: ListPageOptions & ReadOptions): Promise<ListResult> {
+    const page = { limit: options.limit, after: options.after, revision: options.revision };
+    const forwarded = await this.forwardIfFollower(options, { op: "list", prefix, page });
     if (forwarded !== undefined) {
       if (forwarded.op !== "list") throw new Error(`invariant: a forwarded list answered ${forwarded.op}`);
       return forwarded.result;
     }
-    const listOptions = options.after === undefined
-      ? { limit: options.limit, readStampMs: this.replica.readStampMs() }
-      : { limit: options.limit, after: options.after, readStampMs: this.replica.readStampMs() };
-    return this.replica.state().list(prefix, listOptions);
+    try {
+      return this.replica.state().list(prefix, { ...page, readStampMs: this.replica.readStampMs() });
+    } catch (error) {
+      if (error instanceof ListingExpiredError) throw new CompactedError(error.appliedIndex, error.message);
+      throw error;
+    }
   }
 
   async write(command: WriteCommand, _options?: WriteOptions): Promise<KvResult> {
@@ -121,7 +122,7 @@ export class ReplicaService implements KvService {
       case "get":
         return { op: "get", outcome: await this.getMany(request.keys) };
       case "list":
-        return { op: "list", result: await this.list(request.prefix, request.after === undefined ? { limit: request.limit } : { limit: request.limit, after: request.after }) };
+        return { op: "list", result: await this.list(request.prefix, request.page) };
       case "write":
         return { op: "write", result: await this.write(request.command) };
     }
@@ -130,6 +131,7 @@ export class ReplicaService implements KvService {
   private async forwardIfFollower(options: ReadOptions, request: ForwardRequest): Promise<ForwardResponse | undefined> {
     const consistency = options.consistency ?? "linearizable";
     if (consistency === "serializable") return undefined;
+    if (testPlantActive("stale-follower-reads") && !this.isLeader()) return undefined; // test-only: see test-plant.ts
     if (consistency === "follower" || this.isLeader()) {
       const index = await this.replica.readIndex();
       await this.replica.waitApplied(index);

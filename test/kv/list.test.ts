@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KvArgumentError, type ListOptions } from "../../src/kv/index.js";
+import { KvArgumentError, ListingExpiredError, type ListOptions } from "../../src/kv/index.js";
 import { Replica, T0_MS, fromUtf8, utf8 } from "./helpers.js";
 
 function pageKeys(replica: Replica, prefix: string, options: ListOptions): { keys: string[]; nextAfter?: string } {
@@ -105,5 +105,56 @@ describe("list", () => {
   it.each([0, -1, 1.5, 10_001])("refuses a limit of %s with KvArgumentError", (limit) => {
     const replica = new Replica();
     expect(() => replica.machine.list(utf8(""), { limit })).toThrow(KvArgumentError);
+  });
+
+  describe("pages of one listing share the first page's revision", () => {
+    const page = (replica: Replica, options: ListOptions): { keys: string[]; revision: number; nextAfter?: Uint8Array } => {
+      const result = replica.machine.list(utf8("k/"), options);
+      const keys = result.entries.map((entry) => `${fromUtf8(entry.key)}=${fromUtf8(entry.value)}`);
+      return result.nextAfter === undefined ? { keys, revision: result.revision } : { keys, revision: result.revision, nextAfter: result.nextAfter };
+    };
+
+    it("later pages show the first page's state, whatever was written in between", () => {
+      const replica = new Replica();
+      for (const key of ["a", "b", "c", "d", "e"]) replica.put(`k/${key}`, "1");
+      const first = page(replica, { limit: 2 });
+      expect(first.keys).toEqual(["k/a=1", "k/b=1"]);
+      replica.put("k/c", "2");
+      replica.apply({ type: "delete", key: utf8("k/d") });
+      replica.put("k/bb", "new");
+      replica.apply({ type: "flush-all" });
+      const second = page(replica, { limit: 2, after: first.nextAfter, revision: first.revision });
+      expect(second).toMatchObject({ keys: ["k/c=1", "k/d=1"], revision: first.revision });
+      const third = page(replica, { limit: 2, after: second.nextAfter, revision: first.revision });
+      expect(third.keys).toEqual(["k/e=1"]);
+      expect(third.nextAfter).toBeUndefined();
+      // A new listing sees the present.
+      expect(page(replica, { limit: 2 }).keys).toEqual([]);
+    });
+
+    it("a listing's pages are held for listingPinMs of log time, then it must start over", () => {
+      const replica = new Replica({ listingPinMs: 1_000 });
+      for (const key of ["a", "b", "c"]) replica.put(`k/${key}`, "1");
+      const first = page(replica, { limit: 1 });
+      replica.put("k/a", "2");
+      replica.apply({ type: "tick" }, T0_MS + 999);
+      expect(page(replica, { limit: 1, after: first.nextAfter, revision: first.revision }).keys).toEqual(["k/b=1"]);
+      replica.apply({ type: "tick" }, T0_MS + 1_000);
+      expect(() => page(replica, { limit: 1, after: first.nextAfter, revision: first.revision })).toThrow(ListingExpiredError);
+    });
+
+    it("holds at most listingPinsMax listings; the oldest goes first", () => {
+      const replica = new Replica({ listingPinsMax: 2 });
+      for (const key of ["a", "b"]) replica.put(`k/${key}`, "1");
+      const revisions: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        revisions.push(page(replica, { limit: 1 }).revision);
+        replica.put("k/a", String(i));
+      }
+      expect(() => page(replica, { limit: 1, after: utf8("k/a"), revision: revisions[0] as number })).toThrow(ListingExpiredError);
+      for (const revision of revisions.slice(1)) {
+        expect(page(replica, { limit: 1, after: utf8("k/a"), revision }).keys).toEqual(["k/b=1"]);
+      }
+    });
   });
 });

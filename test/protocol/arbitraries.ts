@@ -25,7 +25,7 @@ export const writeCommand: fc.Arbitrary<WriteCommand> = fc.oneof(
   withOptional(fc.record({ type: fc.constant("delete" as const), key: bytes }), { expectVersion: uint, session }),
   withOptional(fc.record({ type: fc.constant("incr" as const), key: bytes, delta: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) }), { session }),
   withOptional(fc.record({ type: fc.constant("touch" as const), key: bytes }), { ttlMs: uint, session }),
-  withOptional(fc.record({ type: fc.constant("flush-all" as const) }), { session }),
+  withOptional(fc.record({ type: fc.constant("flush-all" as const) }), { ttlMs: uint, session }),
 ) as fc.Arbitrary<WriteCommand>;
 
 export const keyValue: fc.Arbitrary<KeyValue> = withOptional(
@@ -55,7 +55,7 @@ export const request: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ kind: fc.constant("status" as const), requestId }),
   fc.record({ kind: fc.constant("get" as const), requestId, key: bytes, consistency }),
   fc.record({ kind: fc.constant("get-many" as const), requestId, keys: fc.array(bytes, { maxLength: 8 }), consistency }),
-  withOptional(fc.record({ kind: fc.constant("list" as const), requestId, prefix: bytes, limit: uint, consistency }), { after: bytes }),
+  withOptional(fc.record({ kind: fc.constant("list" as const), requestId, prefix: bytes, limit: uint, consistency }), { after: bytes, revision: uint }),
   fc.record({ kind: fc.constant("write" as const), requestId, command: writeCommand }),
   fc.record({ kind: fc.constant("watch" as const), requestId, prefix: bytes, fromRevision: uint }),
   fc.record({ kind: fc.constant("cancel" as const), requestId, targetRequestId: u32 }),

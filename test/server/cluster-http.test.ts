@@ -49,6 +49,28 @@ describe("kvraft server: a 3-member cluster over HTTP", () => {
     expect(await (await get(leader, "via-follower")).text()).toBe("1");
   });
 
+  it("pages of one listing share the first page's revision, also through a follower", async () => {
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    for (const key of ["a", "b", "c"]) expect((await put(leader, `pages/${key}`, "1")).status).toBe(200);
+    const list = async (query: string): Promise<{ revision: number; items: { key: string; value: string }[]; next: string | null }> => {
+      const response = await fetch(`${cluster.http(follower)}/v1/kv?prefix=pages/&limit=2${query}`);
+      expect(response.status, await response.clone().text()).toBe(200);
+      return (await response.json()) as { revision: number; items: { key: string; value: string }[]; next: string | null };
+    };
+    const first = await list("");
+    expect(first.items.map((item) => item.key)).toEqual(["pages/a", "pages/b"]);
+    expect((await put(leader, "pages/c", "2")).status).toBe(200);
+    expect((await put(leader, "pages/bb", "2")).status).toBe(200);
+    const second = await list(`&after=${encodeURIComponent(first.next as string)}&revision=${first.revision}`);
+    expect(second.revision).toBe(first.revision);
+    expect(second.items.map((item) => item.key)).toEqual(["pages/c"]);
+    expect(Buffer.from(second.items[0]?.value ?? "", "base64").toString()).toBe("1");
+    const gone = await fetch(`${cluster.http(follower)}/v1/kv?prefix=pages/&limit=2&after=pages/b&revision=${first.revision - 1}`);
+    expect(gone.status).toBeGreaterThanOrEqual(400);
+    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("COMPACTED");
+  });
+
   it("answers ?redirect=true on a follower with a 307 to the leader", async () => {
     const leader = await cluster.waitForLeader();
     const follower = [1, 2, 3].find((id) => id !== leader) as number;

@@ -73,7 +73,7 @@ export async function executeRequest(context: HandlerContext, request: ServiceRe
       return { kind: "get-many-ok", requestId, revision, kvs };
     }
     case "list": {
-      const listOptions = { limit: request.limit, ...readOptions(context, request.consistency), ...(request.after === undefined ? {} : { after: request.after }) };
+      const listOptions = { limit: request.limit, after: request.after, revision: request.revision, ...readOptions(context, request.consistency) };
       return listReply(requestId, await service.list(request.prefix, listOptions), options.frameBytesMax);
     }
     case "status":

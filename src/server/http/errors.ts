@@ -1,5 +1,5 @@
 import type { Response } from "express";
-import { KvServiceError, NotLeaderError } from "../errors.js";
+import { CompactedError, KvServiceError, NotLeaderError } from "../errors.js";
 
 /** HTTP status for each service error code. */
 const STATUS_BY_CODE: Record<string, number> = {
@@ -24,6 +24,10 @@ export function sendError(res: Response, status: number, code: string, message: 
 export function sendServiceError(res: Response, error: unknown): void {
   if (error instanceof NotLeaderError) {
     sendError(res, 503, error.code, error.message, { leader: error.leader ?? null, retryable: true });
+    return;
+  }
+  if (error instanceof CompactedError) {
+    sendError(res, 410, error.code, error.message, { compactRevision: error.compactRevision, retryable: false });
     return;
   }
   if (error instanceof KvServiceError) {

@@ -49,7 +49,10 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
     const limit = intParam(req, "limit") ?? 1000;
     if (limit < 1 || limit > options.listLimitMax) return sendError(res, 400, "INVALID_ARGUMENT", `limit must be 1..${options.listLimitMax}, got ${limit}`);
     const after = stringParam(req, "after");
-    const result = await service.list(prefix, { limit, ...(after === undefined ? {} : { after: encoder.encode(after) }), consistency: consistencyParam(req) });
+    const revision = intParam(req, "revision");
+    const result = await service.list(prefix, {
+      limit, after: after === undefined ? undefined : encoder.encode(after), revision, consistency: consistencyParam(req),
+    });
     res.json({
       revision: result.revision,
       items: result.entries.map(keyValueJson),
