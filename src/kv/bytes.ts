@@ -21,6 +21,11 @@ export class ByteWriter {
     this.view = new DataView(this.buffer.buffer);
   }
 
+  /** Bytes written so far. */
+  get size(): number {
+    return this.length;
+  }
+
   u8(value: number): void {
     this.reserve(1);
     this.buffer[this.length++] = value;

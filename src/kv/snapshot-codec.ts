@@ -49,18 +49,23 @@ export interface CapturedSnapshotState {
   readonly release: () => void;
 }
 
+/** Size at which the encoder starts a new piece of output. */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
 /**
  * Encodes a captured state a slice at a time, so that a server can encode a large state
  * between turns of its event loop instead of stalling heartbeats for the whole of it.
  * The caller decides when to yield; this stays pure.
  */
 export class SnapshotEncoder {
-  private readonly writer: ByteWriter;
+  private writer: ByteWriter;
+  /** Finished pieces of the output: no one allocation (or copy) the size of the state. */
+  private readonly chunks: Uint8Array[] = [];
   private recordsWritten = 0;
   private done = false;
 
   constructor(private readonly state: CapturedSnapshotState, sizeHintBytes: number) {
-    this.writer = new ByteWriter(64 + sizeHintBytes);
+    this.writer = new ByteWriter(Math.min(64 + sizeHintBytes, SNAPSHOT_CHUNK_BYTES + 64 * 1024));
     for (const byte of MAGIC) this.writer.u8(byte);
     this.writer.u8(SNAPSHOT_FORMAT_VERSION);
     this.writer.varint(state.appliedIndex);
@@ -82,6 +87,7 @@ export class SnapshotEncoder {
       const next = this.state.records.next();
       if (next.done === true) throw new Error(`invariant: a capture of ${this.state.keyCount} keys yields them all (ended at ${this.recordsWritten})`);
       writeRecord(this.writer, next.value);
+      if (this.writer.size >= SNAPSHOT_CHUNK_BYTES) this.cutChunk();
     }
     if (this.recordsWritten < this.state.keyCount) return false;
     if (this.state.records.next().done !== true) throw new Error(`invariant: a capture of ${this.state.keyCount} keys yields no more`);
@@ -92,9 +98,29 @@ export class SnapshotEncoder {
     return true;
   }
 
+  /** The encoding as pieces to write one after another (their concatenation is the snapshot). */
+  finishChunks(): Uint8Array[] {
+    if (!this.done) throw new Error("invariant: SnapshotEncoder.finish is called once encodeSome() returned true");
+    if (this.writer.size > 0) this.cutChunk();
+    return this.chunks;
+  }
+
+  /** The encoding in one piece. */
   finish(): Uint8Array {
-    if (!this.done) throw new Error("invariant: SnapshotEncoder.finish() is called once encodeSome() returned true");
-    return this.writer.finish();
+    const chunks = this.finishChunks();
+    if (chunks.length === 1) return chunks[0] as Uint8Array;
+    const whole = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+    let offset = 0;
+    for (const chunk of chunks) {
+      whole.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return whole;
+  }
+
+  private cutChunk(): void {
+    this.chunks.push(this.writer.finish());
+    this.writer = new ByteWriter(SNAPSHOT_CHUNK_BYTES + 64 * 1024);
   }
 }
 

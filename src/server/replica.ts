@@ -6,7 +6,7 @@ import type { Message } from "../raft/messages.js";
 import { SeededRandom } from "../raft/random.js";
 import { RaftNode } from "../raft/raft.js";
 import type { ProposalResult, RaftStatus, Ready, ReadState } from "../raft/ready.js";
-import type { ConfChange, Configuration, Entry, NodeId, SnapshotMeta } from "../raft/types.js";
+import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
 import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
@@ -73,11 +73,21 @@ export class Replica {
   private snapshotInFlight = false;
   private readonly clock: () => number;
   private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+  /** The hard state last handed to storage (term, vote and nonVoting must be durable). */
+  private storedHardState: HardState;
+  /**
+   * A newer hard state that differs from the stored one only in its commit index, not
+   * yet written: a commit index need not be durable (a restarted member learns it again
+   * from the leader), so it rides along with the next write of entries instead of
+   * costing an fsync of its own (etcd's MustSync rule).
+   */
+  private unwrittenCommit: HardState | undefined;
 
   private constructor(private readonly options: ReplicaOptions, kv: KvStateMachine, snapshot: SnapshotMeta) {
     this.clock = options.clock ?? Date.now;
     this.kv = kv;
     this.appliedConfig = snapshot.config;
+    this.storedHardState = options.storage.hardState();
     this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.clock() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
@@ -173,6 +183,11 @@ export class Replica {
     return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
   }
 
+  /** Who leads as this member sees it (0: none known); per request, where status() would allocate. */
+  leaderId(): NodeId {
+    return this.raft.leaderId();
+  }
+
   status(): RaftStatus {
     return this.raft.status();
   }
@@ -221,16 +236,51 @@ export class Replica {
 
   private async handleReady(ready: Ready): Promise<void> {
     for (const m of ready.messages) this.options.send(m);
+    // Committed entries are durable here and on a quorum already (the core hands out only
+    // entries this node has persisted): applying them need not wait for this Ready's
+    // write, so replies leave while the new entries' fsync is under way. A snapshot to
+    // install comes first, once written.
+    const applyFirst = ready.snapshot === undefined;
+    if (applyFirst) this.applyCommitted(ready);
     await this.persistSnapshotChunks(ready);
-    if (ready.hardState !== undefined || ready.entries.length > 0) {
-      await this.options.storage.persist({ hardState: ready.hardState, entries: ready.entries });
-    }
+    await this.persistLog(ready);
     for (const m of ready.messagesAfterPersist) this.options.send(m);
     if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
+    if (!applyFirst) this.applyCommitted(ready);
+    if (this.unwrittenCommit !== undefined && this.snapshotDue()) {
+      // A local snapshot must not pass the durable commit index.
+      await this.writeHardState({ hardState: this.unwrittenCommit, entries: [] });
+    }
+    this.maybeSnapshot();
+  }
+
+  private applyCommitted(ready: Ready): void {
     for (const entry of ready.committedEntries) this.apply(entry);
     for (const state of ready.readStates) this.resolveRead(state);
     this.serveWaiting();
-    this.maybeSnapshot();
+  }
+
+  /** Writes the Ready's hard state and entries in one group commit; a change of the commit index alone is not written. */
+  private async persistLog(ready: Ready): Promise<void> {
+    const hardState = ready.hardState;
+    if (ready.entries.length === 0) {
+      if (hardState === undefined) return;
+      const stored = this.storedHardState;
+      if (hardState.term === stored.term && hardState.vote === stored.vote && hardState.nonVoting === stored.nonVoting) {
+        this.unwrittenCommit = hardState;
+        return;
+      }
+    }
+    await this.writeHardState({ hardState: hardState ?? this.unwrittenCommit, entries: ready.entries });
+  }
+
+  private async writeHardState(update: { hardState: HardState | undefined; entries: readonly Entry[] }): Promise<void> {
+    const written = update.hardState;
+    if (written !== undefined) {
+      this.storedHardState = written;
+      if (this.unwrittenCommit !== undefined && this.unwrittenCommit.commit <= written.commit) this.unwrittenCommit = undefined;
+    }
+    await this.options.storage.persist(update);
   }
 
   private async persistSnapshotChunks(ready: Ready): Promise<void> {
@@ -338,10 +388,14 @@ export class Replica {
    * and encoded a slice at a time between turns of the event loop, so a large state never
    * stalls heartbeats; entries go on being applied meanwhile.
    */
+  private snapshotDue(): boolean {
+    return !this.snapshotInFlight && this.kv.appliedIndex - this.options.storage.snapshotMeta().index >= this.options.snapshotEveryEntries;
+  }
+
   private maybeSnapshot(): void {
     const applied = this.kv.appliedIndex;
     const storage = this.options.storage;
-    if (this.snapshotInFlight || applied - storage.snapshotMeta().index < this.options.snapshotEveryEntries) return;
+    if (!this.snapshotDue()) return;
     const term = storage.term(applied);
     if (term === undefined) return;
     const started = this.clock();
@@ -349,11 +403,12 @@ export class Replica {
     const config = this.appliedConfig;
     const kv = this.kv;
     this.snapshotInFlight = true;
-    encodeBetweenTurns(encoder).then(async (data) => {
+    encodeBetweenTurns(encoder).then(async (chunks) => {
       // A snapshot from the leader may have replaced the state while this one was encoded.
       if (this.kv !== kv || storage.snapshotMeta().index >= applied) return;
-      const meta: SnapshotMeta = { index: applied, term, config, sizeBytes: data.length };
-      await storage.saveSnapshot(meta, data);
+      const sizeBytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+      const meta: SnapshotMeta = { index: applied, term, config, sizeBytes };
+      await storage.saveSnapshot(meta, asyncChunks(chunks));
       this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started });
     }).catch(
       (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
@@ -418,7 +473,12 @@ async function readAll(storage: RaftStorage, meta: SnapshotMeta): Promise<Uint8A
 /** Keys encoded per turn of the event loop: a few milliseconds of work at most. */
 const SNAPSHOT_KEYS_PER_TURN = 5_000;
 
-async function encodeBetweenTurns(encoder: SnapshotEncoder): Promise<Uint8Array> {
+async function encodeBetweenTurns(encoder: SnapshotEncoder): Promise<Uint8Array[]> {
   while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await new Promise((resolve) => setImmediate(resolve));
-  return encoder.finish();
+  return encoder.finishChunks();
+}
+
+/** Storage takes a snapshot as an async iterable of pieces. */
+async function* asyncChunks(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
+  yield* chunks;
 }
