@@ -1,0 +1,35 @@
+import type { KVRaftCluster, KubeObject } from "../types.js";
+import { adminTokenSecret, configMap, serverServiceAccount } from "./config.js";
+import { coordinatorDeployment, coordinatorService } from "./coordinator.js";
+import type { DesiredOptions } from "./options.js";
+import { monitoringWanted, podMonitor } from "./pod-monitor.js";
+import { networkPolicy, podDisruptionBudget } from "./policies.js";
+import { clientService, peerService } from "./services.js";
+import { coordinatorReplicas, withRequiredDefaults } from "./spec-defaults.js";
+import { serverStatefulSet } from "./statefulset.js";
+
+export type { DesiredOptions } from "./options.js";
+export { HTTP_CLIENT_LABEL } from "./options.js";
+export { CONFIG_KEYS, objectNames, PATHS, podName, PORTS } from "./names.js";
+export { commonLabels, MANAGED_BY, ownerReference, selectorLabels } from "./meta.js";
+export { initialClusterState, peerList } from "./config.js";
+
+/**
+ * Everything a KVRaftCluster needs, as the API should hold it: a pure function of the CR
+ * (after the API server's defaults) and what the controller knows. Apply order matters
+ * only for pods (ConfigMap and Secret before the StatefulSet): this list is in that order.
+ */
+export function desiredObjects(asGiven: KVRaftCluster, options: DesiredOptions): KubeObject[] {
+  const cluster: KVRaftCluster = { ...asGiven, spec: withRequiredDefaults(asGiven.spec) };
+  const objects: KubeObject[] = [
+    serverServiceAccount(cluster),
+    configMap(cluster, options),
+    adminTokenSecret(cluster, options),
+    peerService(cluster),
+    clientService(cluster),
+  ];
+  if (coordinatorReplicas(cluster.spec) > 0) objects.push(coordinatorDeployment(cluster), coordinatorService(cluster));
+  objects.push(serverStatefulSet(cluster, options), podDisruptionBudget(cluster), networkPolicy(cluster, options));
+  if (monitoringWanted(cluster, options)) objects.push(podMonitor(cluster));
+  return objects;
+}

@@ -1,0 +1,40 @@
+/**
+ * The names and ports of what the operator creates for a cluster NAME. The controller,
+ * the desired manifests and the tests all take them from here.
+ */
+export const PORTS = { peer: 7000, client: 7100, http: 8080, memcached: 11211, coordinator: 7070 } as const;
+
+/** Where the server keeps its data and finds the admin token, inside the pod. */
+export const PATHS = { dataDir: "/var/lib/kvraft", adminTokenDir: "/etc/kvraft/admin", adminTokenKey: "token" } as const;
+
+/** The ConfigMap keys read at pod start (not in the pod template, so changing them restarts nothing). */
+export const CONFIG_KEYS = { peers: "peers", initialClusterState: "initial-cluster-state" } as const;
+
+export function objectNames(cluster: string): {
+  statefulSet: string; peerService: string; clientService: string; coordinator: string;
+  configMap: string; adminSecret: string; serviceAccount: string; podDisruptionBudget: string;
+  networkPolicy: string; podMonitor: string;
+} {
+  return {
+    statefulSet: cluster,
+    peerService: `${cluster}-peer`,
+    clientService: `${cluster}-client`,
+    coordinator: `${cluster}-coord`,
+    configMap: `${cluster}-config`,
+    adminSecret: `${cluster}-admin-token`,
+    serviceAccount: cluster,
+    podDisruptionBudget: cluster,
+    networkPolicy: cluster,
+    podMonitor: cluster,
+  };
+}
+
+/** Pod NAME-i of the StatefulSet. */
+export function podName(cluster: string, ordinal: number): string {
+  return `${cluster}-${ordinal}`;
+}
+
+/** A pod's stable DNS name through the headless peer Service. */
+export function podHost(cluster: string, namespace: string, ordinal: number, clusterDomain: string): string {
+  return `${podName(cluster, ordinal)}.${objectNames(cluster).peerService}.${namespace}.svc.${clusterDomain}`;
+}

@@ -1,0 +1,31 @@
+/** What the desired manifests need besides the CR: facts only the controller knows. */
+export interface DesiredOptions {
+  /** The admin API's bearer token (the controller keeps the Secret's; generated once, never here). */
+  readonly adminToken: string;
+  /** The operator's pods, the only ones the NetworkPolicy lets reach the HTTP (admin) port besides members. */
+  readonly operator: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
+  /**
+   * The StatefulSet's replicas as the planner last set them (the live StatefulSet's).
+   * Undefined before the StatefulSet exists: then the founding size, spec.replicas.
+   */
+  readonly serverReplicas?: number;
+  /**
+   * The live StatefulSet's volumeClaimTemplates. They cannot change once it exists, so when
+   * given they are kept as they are (a larger spec.storage.size is then the controller's to
+   * apply to each PVC), and applying the StatefulSet never fails on them.
+   */
+  readonly liveVolumeClaimTemplates?: readonly Readonly<Record<string, unknown>>[];
+  /** Members of the first configuration, when it differs from spec.replicas (a change made before the cluster formed). */
+  readonly foundingMembers?: number;
+  /** The Prometheus operator's PodMonitor CRD is installed (a PodMonitor is made only then). */
+  readonly podMonitorAvailable?: boolean;
+  /** The namespace Prometheus scrapes from (admitted to the HTTP port when monitoring is on). */
+  readonly monitoringNamespace?: string;
+  readonly clusterDomain?: string;
+}
+
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+export const DEFAULT_MONITORING_NAMESPACE = "monitoring";
+
+/** Pods in the cluster's namespace with this label may use the members' HTTP API (the admin API needs the token too). */
+export const HTTP_CLIENT_LABEL = "kvraft.io/http-client";

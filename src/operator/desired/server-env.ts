@@ -1,0 +1,55 @@
+import type { V1EnvVar } from "@kubernetes/client-node";
+import type { KVRaftCluster } from "../types.js";
+import { clusterUid } from "./meta.js";
+import { CONFIG_KEYS, objectNames, PATHS, PORTS } from "./names.js";
+import type { DesiredOptions } from "./options.js";
+import { DEFAULT_CLUSTER_DOMAIN } from "./options.js";
+import { coordinatorReplicas, raftTiming, shutdownTransferMs } from "./spec-defaults.js";
+
+export const SERVER_CONTAINER = "server";
+
+const fromField = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+const fromConfig = (cluster: KVRaftCluster, name: string, key: string): V1EnvVar =>
+  ({ name, valueFrom: { configMapKeyRef: { name: objectNames(cluster.metadata.name).configMap, key } } });
+const value = (name: string, text: string | number): V1EnvVar => ({ name, value: String(text) });
+
+/**
+ * The server's settings, as the environment variables `kvraft server --help` lists.
+ * The member id is left out: the server takes it from POD_NAME (pod NAME-i is member i+1).
+ * Every value here is the same for every pod, so a change to one rolls the pods.
+ */
+export function serverEnv(cluster: KVRaftCluster, options: DesiredOptions): V1EnvVar[] {
+  const names = objectNames(cluster.metadata.name);
+  const domain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+  // $(VAR) is expanded by the kubelet from the variables defined before it.
+  const ownHost = `$(POD_NAME).${names.peerService}.$(POD_NAMESPACE).svc.${domain}`;
+  const timing = raftTiming(cluster.spec);
+  const env: V1EnvVar[] = [
+    fromField("POD_NAME", "metadata.name"),
+    fromField("POD_NAMESPACE", "metadata.namespace"),
+    value("KVRAFT_CLUSTER_ID", clusterUid(cluster)),
+    value("KVRAFT_DATA_DIR", PATHS.dataDir),
+    fromConfig(cluster, "KVRAFT_PEERS", CONFIG_KEYS.peers),
+    fromConfig(cluster, "KVRAFT_INITIAL_CLUSTER_STATE", CONFIG_KEYS.initialClusterState),
+    value("KVRAFT_LISTEN_HOST", "0.0.0.0"),
+    value("KVRAFT_PEER_PORT", PORTS.peer),
+    value("KVRAFT_CLIENT_PORT", PORTS.client),
+    value("KVRAFT_HTTP_PORT", PORTS.http),
+    value("KVRAFT_MEMCACHED_PORT", PORTS.memcached),
+    value("KVRAFT_ADVERTISE_PEER", `${ownHost}:${PORTS.peer}`),
+    value("KVRAFT_ADVERTISE_CLIENT", `${ownHost}:${PORTS.client}`),
+    value("KVRAFT_ADVERTISE_HTTP", `${ownHost}:${PORTS.http}`),
+    value("KVRAFT_ADVERTISE_MEMCACHED", `${ownHost}:${PORTS.memcached}`),
+    value("KVRAFT_HEARTBEAT_MS", timing.heartbeatMs),
+    value("KVRAFT_ELECTION_MS", timing.electionMs),
+    value("KVRAFT_SHUTDOWN_TRANSFER_MS", shutdownTransferMs(cluster.spec)),
+    value("KVRAFT_ADMIN_TOKEN_FILE", `${PATHS.adminTokenDir}/${PATHS.adminTokenKey}`),
+    // The Node heap limit follows the container's memory limit (the server gives the heap 75%).
+    // Without a limit the kubelet gives the node's allocatable memory.
+    { name: "KVRAFT_MEMORY_MIB", valueFrom: { resourceFieldRef: { containerName: SERVER_CONTAINER, resource: "limits.memory", divisor: "1Mi" } } },
+  ];
+  if (coordinatorReplicas(cluster.spec) > 0) {
+    env.push(value("KVRAFT_COORD", `http://${names.coordinator}.$(POD_NAMESPACE).svc.${domain}:${PORTS.coordinator}`));
+  }
+  return env;
+}

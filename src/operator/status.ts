@@ -1,0 +1,84 @@
+import type { NodeId } from "../raft/types.js";
+import type { Activity } from "./activity.js";
+import { describeActivity } from "./activity.js";
+import { podName, selectorLabels } from "./desired/index.js";
+import { Membership } from "./planner/quorum.js";
+import type { ClusterStatus, Condition, KVRaftCluster, MemberView, PlannerInput, PlanStep } from "./types.js";
+import { ordinalOfMember } from "./types.js";
+
+export interface StatusInput extends PlannerInput {
+  /** The step the planner chose from this same input. */
+  readonly step: PlanStep;
+  /** The time a condition that changes now is stamped with (RFC 3339); an input, so the function stays pure. */
+  readonly now: string;
+}
+
+/** The label selector of the server pods, as the scale subresource wants it (a string). */
+export function selectorString(cluster: KVRaftCluster): string {
+  return Object.entries(selectorLabels(cluster, "server")).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
+/**
+ * The status to write: a pure function of what was observed, the planner's step and the
+ * previous status. A condition keeps its lastTransitionTime while its status is unchanged,
+ * so with nothing changed the result equals the previous status and nothing is written.
+ */
+export function computeStatus(input: StatusInput, previous: ClusterStatus | undefined): ClusterStatus {
+  const { cluster, membership, pods } = input;
+  const name = cluster.metadata.name;
+  const formedBefore = previous?.formed === true || cluster.status?.formed === true;
+  const current = describeActivity(input, input.step, formedBefore);
+  const view = membership === undefined ? undefined : new Membership(membership);
+  const leader = view !== undefined && view.voters.some((m) => m.id === view.view.leaderId) ? view.view.leaderId : undefined;
+  const members: MemberView[] | undefined = membership?.members.map((m) => ({
+    id: m.id, pod: podOfMember(name, m.id), role: m.role, healthy: Membership.countsTowardQuorum(m), ...(m.lag === undefined ? {} : { lag: m.lag }),
+  })).sort((a, b) => a.id - b.id);
+  const status: ClusterStatus = {
+    ...(cluster.metadata.generation === undefined ? {} : { observedGeneration: cluster.metadata.generation }),
+    phase: current.phase,
+    reason: current.message,
+    conditions: conditions(current, cluster.metadata.generation, previous?.conditions ?? [], input.now),
+    replicas: view?.voters.length ?? previous?.replicas ?? 0,
+    readyReplicas: pods.filter((p) => p.ready && !p.terminating).length,
+    selector: selectorString(cluster),
+    formed: formedBefore || leader !== undefined,
+    ...(leader === undefined ? {} : { leader: { id: leader, pod: podOfMember(name, leader) } }),
+    ...(membership === undefined ? pick(previous) : { term: membership.term, commitIndex: membership.commitIndex }),
+    ...(members === undefined ? (previous?.members === undefined ? {} : { members: previous.members }) : { members }),
+  };
+  return status;
+}
+
+function podOfMember(cluster: string, id: NodeId): string {
+  return podName(cluster, ordinalOfMember(id));
+}
+
+/** With no member answering, the last known term and commit index stay (they only grow). */
+function pick(previous: ClusterStatus | undefined): Pick<ClusterStatus, "term" | "commitIndex"> {
+  return {
+    ...(previous?.term === undefined ? {} : { term: previous.term }),
+    ...(previous?.commitIndex === undefined ? {} : { commitIndex: previous.commitIndex }),
+  };
+}
+
+const PROGRESSING_PHASES = new Set(["Pending", "Creating", "Scaling", "Updating"]);
+
+function conditions(current: Activity, generation: number | undefined, previous: readonly Condition[], now: string): Condition[] {
+  const available = current.reason !== "QuorumLost" && current.reason !== "NoAnswer" && current.phase !== "Pending" && current.phase !== "Creating";
+  const progressing = PROGRESSING_PHASES.has(current.phase);
+  const degraded = current.phase === "Degraded";
+  const make = (type: Condition["type"], on: boolean, reason: string, message: string): Condition => {
+    const status = on ? "True" : "False";
+    const before = previous.find((c) => c.type === type);
+    return {
+      type, status, reason, message,
+      lastTransitionTime: before !== undefined && before.status === status ? before.lastTransitionTime : now,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    };
+  };
+  return [
+    make("Available", available, available ? "QuorumHealthy" : current.reason, available ? "a quorum of members is healthy and a leader serves requests" : current.message),
+    make("Progressing", progressing, progressing ? current.reason : "Stable", progressing ? current.message : "no change in progress"),
+    make("Degraded", degraded, degraded ? current.reason : "AllMembersHealthy", degraded ? current.message : "every member is healthy"),
+  ];
+}

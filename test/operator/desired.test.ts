@@ -1,0 +1,191 @@
+import { Command, type Option } from "commander";
+import { describe, expect, it } from "vitest";
+import { registerCoordCommand } from "../../src/cli/coord-command.js";
+import { registerServerCommand } from "../../src/cli/server-command.js";
+import { desiredObjects, type DesiredOptions } from "../../src/operator/desired/index.js";
+import type { KubeObject, KVRaftCluster } from "../../src/operator/types.js";
+import { makeCluster, OPTIONS } from "./fixtures.js";
+
+interface EnvVar { name: string; value?: string; valueFrom?: Record<string, Record<string, unknown>> }
+interface Container { name: string; args: string[]; env: EnvVar[]; resources: Record<string, unknown>; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } }
+interface PodSpec { containers: Container[]; terminationGracePeriodSeconds: number; affinity: Record<string, unknown>; [k: string]: unknown }
+interface Template { metadata: { labels: Record<string, string> }; spec: PodSpec }
+
+const find = (objects: KubeObject[], kind: string, name?: string): KubeObject & Record<string, unknown> => {
+  const object = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  if (object === undefined) throw new Error(`no ${kind} ${name ?? ""} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+  return object;
+};
+const specOf = <T>(object: KubeObject): T => (object as unknown as { spec: T }).spec;
+const statefulSet = (objects: KubeObject[]) => specOf<{ replicas: number; podManagementPolicy: string; serviceName: string; updateStrategy: { type: string }; persistentVolumeClaimRetentionPolicy: Record<string, string>; template: Template; volumeClaimTemplates: { spec: Record<string, unknown> }[] }>(find(objects, "StatefulSet"));
+const serverContainer = (objects: KubeObject[]): Container => statefulSet(objects).template.spec.containers[0] as Container;
+const env = (container: Container, name: string): EnvVar | undefined => container.env.find((e) => e.name === name);
+const configData = (objects: KubeObject[]) => (find(objects, "ConfigMap") as unknown as { data: Record<string, string> }).data;
+
+describe("desired manifests", () => {
+  const cluster = makeCluster();
+  const objects = desiredObjects(cluster, OPTIONS);
+
+  it("makes every object the issue lists, each owned by the CR and carrying the common labels", () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      "ConfigMap/kv-config", "Deployment/kv-coord", "NetworkPolicy/kv", "PodDisruptionBudget/kv", "Secret/kv-admin-token",
+      "Service/kv-client", "Service/kv-coord", "Service/kv-peer", "ServiceAccount/kv", "StatefulSet/kv",
+    ]);
+    for (const object of objects) {
+      expect(object.metadata.namespace, object.metadata.name).toBe("db");
+      expect(object.metadata.ownerReferences).toEqual([{ apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", name: "kv", uid: cluster.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+      expect(object.metadata.labels).toMatchObject({ "app.kubernetes.io/name": "kvraft", "app.kubernetes.io/instance": "kv", "app.kubernetes.io/managed-by": "kvraft-operator" });
+      expect(object.metadata.labels?.["app.kubernetes.io/component"]).toBeTruthy();
+    }
+  });
+
+  it("is a pure function: the same inputs give the same manifests", () => {
+    expect(desiredObjects(makeCluster(), OPTIONS)).toEqual(objects);
+  });
+
+  it("founds the cluster with `new` from the first configuration, and flips to `existing` once formed without touching the pod template", () => {
+    expect(configData(objects)).toEqual({
+      "initial-cluster-state": "new",
+      peers: "1=kv-0.kv-peer.db.svc.cluster.local:7000,2=kv-1.kv-peer.db.svc.cluster.local:7000,3=kv-2.kv-peer.db.svc.cluster.local:7000",
+    });
+    const formed = desiredObjects(makeCluster({}, { formed: true }), OPTIONS);
+    expect(configData(formed)["initial-cluster-state"]).toBe("existing");
+    // Read from the ConfigMap at start: flipping it restarts no pod.
+    expect(statefulSet(formed).template).toEqual(statefulSet(objects).template);
+    expect(env(serverContainer(objects), "KVRAFT_INITIAL_CLUSTER_STATE")?.valueFrom).toEqual({ configMapKeyRef: { name: "kv-config", key: "initial-cluster-state" } });
+  });
+
+  it("lists every member the cluster is growing to once formed, but exactly the founders before", () => {
+    const growing = desiredObjects(makeCluster({ replicas: 5 }, { formed: true }), { ...OPTIONS, serverReplicas: 3 });
+    expect(configData(growing)["peers"]?.split(",")).toHaveLength(5);
+    const earlyChange = desiredObjects(makeCluster({ replicas: 5 }), { ...OPTIONS, foundingMembers: 3 });
+    expect(configData(earlyChange)["peers"]?.split(",")).toHaveLength(3);
+  });
+
+  it("runs the servers as a Parallel StatefulSet the planner sizes and restarts (OnDelete), with the cluster id the CR's uid", () => {
+    const sts = statefulSet(objects);
+    expect(sts).toMatchObject({ replicas: 3, podManagementPolicy: "Parallel", serviceName: "kv-peer", updateStrategy: { type: "OnDelete" } });
+    expect(statefulSet(desiredObjects(makeCluster({ replicas: 5 }, { formed: true }), { ...OPTIONS, serverReplicas: 4 })).replicas).toBe(4);
+    expect(env(serverContainer(objects), "KVRAFT_CLUSTER_ID")?.value).toBe(cluster.metadata.uid);
+  });
+
+  it("gives each pod its name and namespace from the downward API (the member id comes from the pod name)", () => {
+    const container = serverContainer(objects);
+    expect(env(container, "POD_NAME")?.valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
+    expect(env(container, "POD_NAMESPACE")?.valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.namespace" } });
+    expect(env(container, "KVRAFT_ID")).toBeUndefined();
+    expect(env(container, "KVRAFT_ADVERTISE_PEER")?.value).toBe("$(POD_NAME).kv-peer.$(POD_NAMESPACE).svc.cluster.local:7000");
+  });
+
+  it("derives the Node heap limit from the container's memory limit", () => {
+    const limited = desiredObjects(makeCluster({ resources: { limits: { memory: "2Gi" } } }), OPTIONS);
+    const container = serverContainer(limited);
+    expect(container.resources).toEqual({ limits: { memory: "2Gi" } });
+    expect(env(container, "KVRAFT_MEMORY_MIB")?.valueFrom).toEqual({ resourceFieldRef: { containerName: "server", resource: "limits.memory", divisor: "1Mi" } });
+  });
+
+  it("probes /healthz and /readyz, and gives a leader time to hand over before it is killed", () => {
+    const container = serverContainer(objects);
+    expect(container.readinessProbe.httpGet.path).toBe("/readyz");
+    expect(container.livenessProbe.httpGet.path).toBe("/healthz");
+    const transferMs = Number(env(container, "KVRAFT_SHUTDOWN_TRANSFER_MS")?.value);
+    expect(statefulSet(objects).template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(transferMs + 5000);
+    const slow = desiredObjects(makeCluster({ raft: { heartbeatMs: 1000, electionMs: 10_000 } }), OPTIONS);
+    expect(statefulSet(slow).template.spec.terminationGracePeriodSeconds).toBeGreaterThan(30);
+  });
+
+  it("follows the PVC retention policy (Retain by default) and the storage settings", () => {
+    expect(statefulSet(objects).persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
+    const deleting = desiredObjects(makeCluster({ pvcRetention: { whenDeleted: "Delete" }, storage: { size: "5Gi", storageClassName: "fast" } }), OPTIONS);
+    expect(statefulSet(deleting).persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Delete", whenScaled: "Retain" });
+    expect(statefulSet(deleting).volumeClaimTemplates[0]?.spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } }, storageClassName: "fast" });
+    const full = { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "9Gi" } }, volumeMode: "Filesystem" };
+    expect(statefulSet(desiredObjects(makeCluster({ storage: { size: "1Gi", volumeClaimTemplate: full } }), OPTIONS)).volumeClaimTemplates[0]?.spec).toEqual(full);
+  });
+
+  it("keeps the live StatefulSet's volume claim templates, which cannot change once it exists", () => {
+    const live = [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }];
+    const grown = desiredObjects(makeCluster({ storage: { size: "2Gi" } }), { ...OPTIONS, liveVolumeClaimTemplates: live });
+    expect(statefulSet(grown).volumeClaimTemplates).toEqual(live);
+  });
+
+  it("prefers spreading servers across nodes unless the spec gives its own affinity", () => {
+    expect(JSON.stringify(statefulSet(objects).template.spec.affinity)).toContain("kubernetes.io/hostname");
+    const own = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } };
+    expect(statefulSet(desiredObjects(makeCluster({ affinity: own }), OPTIONS)).template.spec.affinity).toEqual(own);
+  });
+
+  it("keeps the selector's labels even when podLabels name them", () => {
+    const sneaky = desiredObjects(makeCluster({ podLabels: { "app.kubernetes.io/instance": "other", team: "a" } }), OPTIONS);
+    expect(statefulSet(sneaky).template.metadata.labels).toMatchObject({ "app.kubernetes.io/instance": "kv", team: "a" });
+  });
+
+  it("publishes not-ready peers on the headless Service and uses the asked-for type for clients", () => {
+    expect(specOf(find(objects, "Service", "kv-peer"))).toMatchObject({ clusterIP: "None", publishNotReadyAddresses: true });
+    expect(specOf(find(objects, "Service", "kv-client"))).toMatchObject({ type: "ClusterIP" });
+    const lb = desiredObjects(makeCluster({ service: { type: "LoadBalancer" } }), OPTIONS);
+    expect(specOf(find(lb, "Service", "kv-client"))).toMatchObject({ type: "LoadBalancer" });
+  });
+
+  it("lets at most one server be voluntarily disrupted", () => {
+    expect(specOf(find(objects, "PodDisruptionBudget"))).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/component": "server" } } });
+  });
+
+  it("lets only members reach the peer port and only members and the operator (and opted-in clients) the HTTP admin port", () => {
+    const ingress = specOf<{ ingress: { from?: Record<string, unknown>[]; ports: { port: number }[] }[] }>(find(objects, "NetworkPolicy")).ingress;
+    const peer = ingress.filter((rule) => rule.ports.some((p) => p.port === 7000));
+    expect(peer).toHaveLength(1);
+    expect(peer[0]?.from).toEqual([{ podSelector: { matchLabels: { "app.kubernetes.io/name": "kvraft", "app.kubernetes.io/instance": "kv", "app.kubernetes.io/component": "server" } } }]);
+    const http = ingress.find((rule) => rule.ports.some((p) => p.port === 8080));
+    expect(http?.from).toContainEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kvraft-system" } }, podSelector: { matchLabels: OPTIONS.operator.podLabels } });
+    expect(http?.from?.every((peerRule) => peerRule["podSelector"] !== undefined || peerRule["namespaceSelector"] !== undefined)).toBe(true);
+  });
+
+  it("keeps the admin token in a Secret mounted as a file, never in the pod spec", () => {
+    const secret = find(objects, "Secret") as unknown as { data: Record<string, string> };
+    expect(Buffer.from(secret.data["token"] ?? "", "base64").toString()).toBe("s3cret-token");
+    expect(JSON.stringify(statefulSet(objects).template)).not.toContain("s3cret-token");
+    expect(env(serverContainer(objects), "KVRAFT_ADMIN_TOKEN_FILE")?.value).toBe("/etc/kvraft/admin/token");
+    expect(() => desiredObjects(cluster, { ...OPTIONS, adminToken: " " })).toThrow(/admin token is empty/);
+  });
+
+  it("makes a PodMonitor only when asked for and the Prometheus operator's CRD is there", () => {
+    const asked = makeCluster({ monitoring: { podMonitor: true } });
+    expect(desiredObjects(asked, OPTIONS).some((o) => o.kind === "PodMonitor")).toBe(false);
+    const withCrd: DesiredOptions = { ...OPTIONS, podMonitorAvailable: true };
+    expect(find(desiredObjects(asked, withCrd), "PodMonitor").apiVersion).toBe("monitoring.coreos.com/v1");
+    expect(desiredObjects(makeCluster(), withCrd).some((o) => o.kind === "PodMonitor")).toBe(false);
+  });
+
+  it("runs no coordinator when asked for none, and then the servers register with none", () => {
+    const none = desiredObjects(makeCluster({ coordinator: { replicas: 0 } }), OPTIONS);
+    expect(none.some((o) => o.metadata.name === "kv-coord")).toBe(false);
+    expect(env(serverContainer(none), "KVRAFT_COORD")).toBeUndefined();
+    expect(env(serverContainer(objects), "KVRAFT_COORD")?.value).toBe("http://kv-coord.$(POD_NAMESPACE).svc.cluster.local:7070");
+  });
+
+  it("refuses a CR without a uid, saying why", () => {
+    const local: KVRaftCluster = { ...cluster, metadata: { name: "kv", namespace: "db" } };
+    expect(() => desiredObjects(local, OPTIONS)).toThrow(/no metadata.uid/);
+  });
+
+  it("runs only verbs and environment variables the CLI has (server and coord)", () => {
+    const program = new Command();
+    registerServerCommand(program);
+    registerCoordCommand(program);
+    const known = new Map(program.commands.map((c) => [c.name(), new Set(c.options.map((o: Option) => o.envVar).filter((e): e is string => e !== undefined))]));
+    const full = desiredObjects(makeCluster({ resources: { limits: { memory: "1Gi" } } }), OPTIONS);
+    const templates = full.filter((o) => o.kind === "StatefulSet" || o.kind === "Deployment").map((o) => specOf<{ template: Template }>(o).template);
+    expect(templates).toHaveLength(2);
+    for (const template of templates) {
+      for (const container of template.spec.containers) {
+        const verb = container.args[0] ?? "";
+        const envVars = known.get(verb);
+        expect(envVars, `verb "${verb}"`).toBeDefined();
+        for (const variable of container.env.map((e) => e.name).filter((n) => n.startsWith("KVRAFT_"))) {
+          expect(envVars?.has(variable), `${verb}: ${variable}`).toBe(true);
+        }
+      }
+    }
+  });
+});
