@@ -11,7 +11,7 @@ import { reexecWithHeapLimit } from "./heap-limit.js";
 export const SERVER_EXIT = { clean: 0, failed: 1, usage: 2 } as const;
 
 interface ServerFlags {
-  id: string; dataDir: string; peers: string; initialClusterState: string; clusterId?: string;
+  id?: string; dataDir: string; peers: string; initialClusterState: string; clusterId?: string;
   listenHost: string; peerPort?: string; clientPort: string; httpPort: string; memcachedPort: string;
   advertisePeer?: string; advertiseClient?: string; advertiseHttp?: string; advertiseMemcached?: string;
   coord?: string; heartbeatMs: string; electionMs: string; adminTokenFile?: string; quotaBytes: string;
@@ -28,7 +28,7 @@ const opt = (flags: string, description: string, env: string, defaultValue?: str
 export function registerServerCommand(program: Command): void {
   program.command("server")
     .description("run one KVRaft member (what each StatefulSet pod runs)")
-    .addOption(opt("--id <n>", "this member's id, 1 or more (pod NAME-i is member i+1)", "KVRAFT_ID").makeOptionMandatory())
+    .addOption(opt("--id <n>", "this member's id, 1 or more (in a pod, leave it out: pod NAME-i, from POD_NAME, is member i+1)", "KVRAFT_ID"))
     .addOption(opt("--data-dir <dir>", "where the WAL and snapshots live (one member per dir)", "KVRAFT_DATA_DIR").makeOptionMandatory())
     .addOption(opt("--peers <list>", "ID=HOST:PORT,... the members' peer (Raft) addresses, this one included", "KVRAFT_PEERS", ""))
     .addOption(opt("--initial-cluster-state <state>", "new: an empty data dir founds the cluster from --peers; existing: an empty data dir waits, non-voting, to be added", "KVRAFT_INITIAL_CLUSTER_STATE", "new").choices(["new", "existing"]))
@@ -73,14 +73,14 @@ port taken, a data dir of another cluster); 2 for bad flags.`)
 async function runServerCommand(flags: ServerFlags): Promise<number> {
   const childStatus = await reexecWithHeapLimit(flags.memoryMib === undefined ? undefined : Number(flags.memoryMib));
   if (childStatus !== undefined) return childStatus;
-  const log = pino({ level: flags.logLevel, base: { member: Number(flags.id) } });
   let config: ServerConfig;
   try {
-    config = toConfig(flags);
+    config = toConfig(flags, process.env["POD_NAME"]);
   } catch (error) {
     process.stderr.write(`kvraft server: ${(error as Error).message}\n`);
     return SERVER_EXIT.usage;
   }
+  const log = pino({ level: flags.logLevel, base: { member: config.id } });
   let server;
   try {
     server = await startServer(config, log);
@@ -95,14 +95,26 @@ async function runServerCommand(flags: ServerFlags): Promise<number> {
   return failure === undefined ? SERVER_EXIT.clean : SERVER_EXIT.failed;
 }
 
-function toConfig(flags: ServerFlags): ServerConfig {
+/**
+ * A StatefulSet cannot give each pod its own --id, but each pod knows its name (the
+ * downward API's POD_NAME): pod NAME-i is member i+1.
+ */
+export function memberIdFromPodName(podName: string | undefined): number {
+  const match = podName === undefined ? null : /-(\d+)$/.exec(podName);
+  if (match === null) {
+    throw new RangeError(`--id is required (or POD_NAME=NAME-i, as a StatefulSet pod has, for member i+1); POD_NAME is ${podName === undefined ? "not set" : `"${podName}"`}`);
+  }
+  return Number(match[1]) + 1;
+}
+
+function toConfig(flags: ServerFlags, podName: string | undefined): ServerConfig {
   const int = (name: string, value: string): number => {
     const n = Number(value);
     if (!Number.isSafeInteger(n)) throw new RangeError(`--${name}: expected a whole number, got "${value}"`);
     return n;
   };
   const peers = parsePeers(flags.peers);
-  const id = int("id", flags.id);
+  const id = flags.id === undefined ? memberIdFromPodName(podName) : int("id", flags.id);
   const heartbeatMs = int("heartbeat-ms", flags.heartbeatMs);
   const electionMs = int("election-ms", flags.electionMs);
   const self = peers.get(id);
