@@ -1,0 +1,96 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { desiredObjects } from "../../src/operator/desired/index.js";
+import type { KVRaftCluster } from "../../src/operator/types.js";
+import { KubeRig, rigBinaries } from "../support/k8s-rig.js";
+
+// The KVRaftCluster CRD on a real API server: its CEL rules compile within the cost
+// budget, refuse what they should with their own messages, and the defaults, printer
+// columns and scale subresource work; the examples apply, and every desired manifest
+// made from one passes the API server's own validation (a server-side dry run). No
+// operator runs here.
+
+const NS = "kvr-crd";
+const CRD = readFileSync(new URL("../../crds/kvraftcluster.yaml", import.meta.url), "utf8");
+
+function cluster(name: string, spec: Record<string, unknown>): object {
+  return { apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", metadata: { name, namespace: NS }, spec };
+}
+
+describe("the KVRaftCluster CRD on a real API server", () => {
+  let rig: KubeRig;
+
+  const refused = async (manifest: object): Promise<string> => {
+    const result = await rig.kubectl(["apply", "-f", "-"], { input: JSON.stringify(manifest) });
+    expect(result.code, `applied, but should have been refused: ${JSON.stringify(manifest)}`).not.toBe(0);
+    return result.stderr;
+  };
+
+  beforeAll(async () => {
+    await rigBinaries();
+  }, 90 * 60_000);
+
+  beforeAll(async () => {
+    rig = await KubeRig.start({ nodes: 1 });
+    await rig.kubectlOk(["create", "namespace", NS]);
+    await rig.apply(CRD);
+    await rig.kubectlOk(["wait", "--for=condition=Established", "crd/kvraftclusters.kvraft.io", "--timeout=60s"]);
+  }, 300_000);
+
+  afterAll(async () => {
+    await rig?.stop();
+  }, 60_000);
+
+  it("fills in the defaults of a minimal cluster", async () => {
+    await rig.apply(cluster("minimal", { image: "kvraft:test" }));
+    const spec = (await rig.getJson<{ spec: Record<string, unknown> }>(["get", "kvr", "minimal", "-n", NS, "-o", "json"])).spec;
+    expect(spec).toMatchObject({
+      replicas: 3, imagePullPolicy: "IfNotPresent", storage: { size: "1Gi" }, pvcRetention: { whenDeleted: "Retain", whenScaled: "Retain" },
+      raft: { heartbeatMs: 100, electionMs: 1000 }, coordinator: { replicas: 1 }, service: { type: "ClusterIP" }, monitoring: { podMonitor: false },
+    });
+  });
+
+  it("refuses 4 replicas, a missing image, a size that is not a quantity, with messages that say what to do", async () => {
+    expect(await refused(cluster("four", { replicas: 4, image: "kvraft:test" }))).toContain("spec.replicas must be 1, 3, 5 or 7");
+    expect(await refused(cluster("noimage", { replicas: 3 }))).toContain("spec.image is required");
+    expect(await refused(cluster("badsize", { image: "kvraft:test", storage: { size: "lots" } }))).toContain("must be a Kubernetes quantity");
+    expect(await refused(cluster("timing", { image: "kvraft:test", raft: { heartbeatMs: 500, electionMs: 600 } }))).toContain("at least twice");
+  });
+
+  it("lets storage grow and refuses to shrink it", async () => {
+    await rig.apply(cluster("grow", { image: "kvraft:test", storage: { size: "2Gi" } }));
+    await rig.apply(cluster("grow", { image: "kvraft:test", storage: { size: "3Gi" } }));
+    expect(await refused(cluster("grow", { image: "kvraft:test", storage: { size: "2500Mi" } }))).toContain("spec.storage.size cannot shrink");
+  });
+
+  it("scales through the scale subresource, within the same rule", async () => {
+    await rig.apply(cluster("scaled", { image: "kvraft:test" }));
+    await rig.kubectlOk(["scale", "kvr", "scaled", "-n", NS, "--replicas", "5"]);
+    expect((await rig.getJson<{ spec: { replicas: number } }>(["get", "kvr", "scaled", "-n", NS, "-o", "json"])).spec.replicas).toBe(5);
+    const four = await rig.kubectl(["scale", "kvr", "scaled", "-n", NS, "--replicas", "4"]);
+    expect(four.code).not.toBe(0);
+    expect(four.stderr).toContain("spec.replicas must be 1, 3, 5 or 7");
+  });
+
+  it.each(["cluster.yaml", "cluster-full.yaml"])("applies examples/%s, and the API server accepts every manifest the operator would make from it", async (file) => {
+    const example = parse(readFileSync(new URL(`../../examples/${file}`, import.meta.url), "utf8")) as KVRaftCluster;
+    const name = example.metadata.name;
+    await rig.apply({ ...example, metadata: { ...example.metadata, namespace: NS } });
+    const stored = await rig.getJson<KVRaftCluster>(["get", "kvr", name, "-n", NS, "-o", "json"]);
+    const objects = desiredObjects(stored, {
+      adminToken: "dry-run-token",
+      operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
+    });
+    const list = { apiVersion: "v1", kind: "List", items: objects };
+    const result = await rig.kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=kvraft-operator", "-f", "-"], { input: JSON.stringify(list) });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split("\n")).toHaveLength(objects.length);
+  });
+
+  it("kubectl get kvr prints the columns", async () => {
+    const header = (await rig.kubectlOk(["get", "kvr", "-n", NS])).split("\n")[0] ?? "";
+    expect(header.split(/\s+/)).toEqual(["NAME", "REPLICAS", "READY", "LEADER", "TERM", "PHASE", "AGE"]);
+  });
+});

@@ -1,0 +1,102 @@
+import { join } from "node:path";
+import type { RigPki } from "./k8s-certs.js";
+
+/**
+ * Command lines of the rig's processes. Everything listens on 127.0.0.1 at ports picked at
+ * run time and keeps its state in the rig's own directory, so two rigs (or a crashed one's
+ * leftovers) never meet.
+ */
+
+export interface RigPorts {
+  readonly etcdClient: number;
+  readonly etcdPeer: number;
+  readonly apiserver: number;
+  readonly controllerManager: number;
+  readonly scheduler: number;
+}
+
+export const SERVICE_CIDR = "10.96.0.0/16";
+/** The first address of the service range: the apiserver's own `kubernetes` Service. */
+export const APISERVER_SERVICE_IP = "10.96.0.1";
+const ADVERTISED_ADDRESS = "192.0.2.1";
+const POD_CIDR = "10.244.0.1/16";
+const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
+
+/**
+ * The controllers the operator, its chart and the rig's own tests lean on. Node lifecycle
+ * is left out on purpose: on a loaded machine a late kwok heartbeat would taint a fake node
+ * and evict its pods, a failure about the rig rather than the code under test.
+ */
+export const CONTROLLERS = [
+  "serviceaccount-controller", "serviceaccount-token-controller", "root-ca-certificate-publisher-controller",
+  "namespace-controller", "garbage-collector-controller",
+  "statefulset-controller", "deployment-controller", "replicaset-controller", "job-controller", "ttl-after-finished-controller",
+  "disruption-controller", "endpoints-controller", "endpointslice-controller", "service-cidr-controller",
+  "persistentvolume-binder-controller", "persistentvolumeclaim-protection-controller", "persistentvolume-protection-controller",
+  "clusterrole-aggregation-controller", "pod-garbage-collector-controller",
+] as const;
+
+export function etcdArgs(dir: string, ports: RigPorts): string[] {
+  const client = `http://127.0.0.1:${ports.etcdClient}`;
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  return [
+    "--name", "rig", "--data-dir", join(dir, "etcd"),
+    "--listen-client-urls", client, "--advertise-client-urls", client,
+    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `rig=${peer}`,
+    // A test's store lives for minutes on a shared machine; fsync would only slow it down.
+    "--unsafe-no-fsync", "--log-level", "warn",
+  ];
+}
+
+export function apiserverArgs(dir: string, ports: RigPorts, pki: RigPki): string[] {
+  return [
+    "--etcd-servers", `http://127.0.0.1:${ports.etcdClient}`,
+    // It listens on loopback only. The advertised address goes into the `kubernetes`
+    // Service's endpoints, where a loopback address is invalid (an error every 10 s in the
+    // log); no pod of the rig runs for real, so an address reserved for documentation serves.
+    "--bind-address", "127.0.0.1", "--advertise-address", ADVERTISED_ADDRESS, "--secure-port", String(ports.apiserver),
+    "--cert-dir", join(dir, "apiserver"),
+    "--tls-cert-file", pki.servingCert, "--tls-private-key-file", pki.servingKey, "--client-ca-file", pki.caCert,
+    "--service-account-issuer", SERVICE_ACCOUNT_ISSUER,
+    "--service-account-key-file", pki.serviceAccountPub, "--service-account-signing-key-file", pki.serviceAccountKey,
+    "--service-cluster-ip-range", SERVICE_CIDR,
+    // RBAC on, so tests that impersonate a ServiceAccount test the permissions they claim to.
+    "--authorization-mode", "RBAC",
+    // This plugin taints every new Node not-ready until the node lifecycle controller, left
+    // out here (see CONTROLLERS), lifts it; kwok's nodes are Ready from their first status.
+    "--disable-admission-plugins", "TaintNodesByCondition",
+    // A front-proxy CA makes the extension-apiserver-authentication ConfigMap complete, which
+    // the controller manager and scheduler read at start (else they log an error a second).
+    // Only a client certificate named front-proxy-client may assert identities by header.
+    "--requestheader-client-ca-file", pki.caCert, "--requestheader-allowed-names", "front-proxy-client",
+    "--requestheader-username-headers", "X-Remote-User", "--requestheader-group-headers", "X-Remote-Group",
+    "--requestheader-extra-headers-prefix", "X-Remote-Extra-",
+    "--allow-privileged=true", "--profiling=false", "--v=1",
+  ];
+}
+
+/** Flags shared by the controller manager and the scheduler: who they are, where they serve /healthz. */
+function componentArgs(dir: string, name: string, port: number, kubeconfig: string): string[] {
+  return [
+    "--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
+    "--bind-address", "127.0.0.1", "--secure-port", String(port), "--cert-dir", join(dir, name),
+    "--leader-elect=false", "--profiling=false", "--v=1",
+  ];
+}
+
+export function controllerManagerArgs(dir: string, ports: RigPorts, pki: RigPki, kubeconfig: string): string[] {
+  return [
+    ...componentArgs(dir, "controller-manager", ports.controllerManager, kubeconfig),
+    "--controllers", CONTROLLERS.join(","),
+    "--service-account-private-key-file", pki.serviceAccountKey, "--root-ca-file", pki.caCert,
+    "--service-cluster-ip-range", SERVICE_CIDR,
+  ];
+}
+
+export function schedulerArgs(dir: string, ports: RigPorts, kubeconfig: string): string[] {
+  return componentArgs(dir, "scheduler", ports.scheduler, kubeconfig);
+}
+
+export function kwokArgs(kubeconfig: string, configFile: string): string[] {
+  return ["--kubeconfig", kubeconfig, "--config", configFile, "--manage-all-nodes=true", "--cidr", POD_CIDR, "--node-ip", "127.0.0.1"];
+}
