@@ -144,10 +144,20 @@ export async function ensureTool(name, log = (line) => process.stderr.write(`${l
     writeFileSync(join(staging, ".complete"), JSON.stringify({ builtAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000, go: goVersion() }));
     rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
+    removeOtherBuilds(name, dir);
     log(`go-tools: ${name} built in ${((Date.now() - started) / 1000).toFixed(0)} s -> ${dir}`);
     return dir;
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The cache keeps one build per tool: older pinned versions go once a new one is built. */
+function removeOtherBuilds(name, keep) {
+  const pattern = new RegExp(`^${name}-[0-9a-f]{16}$`);
+  for (const entry of readdirSync(cacheRoot())) {
+    const path = join(cacheRoot(), entry);
+    if (pattern.test(entry) && path !== keep) rmSync(path, { recursive: true, force: true });
   }
 }
 
