@@ -8,6 +8,7 @@ import { registerSnapshotCommand } from "./snapshot-command.js";
 import { registerWatchCommand } from "./watch-command.js";
 import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
+import { registerOperatorCommand } from "./operator-command.js";
 
 /** Exit codes: 0 ok, 1 not found / failed check, 2 usage, 3 cluster unavailable. */
 export const EXIT_USAGE = 2;
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerLocalCommand(program);
   registerSimCommand(program);
   registerBenchCommand(program);
+  registerOperatorCommand(program);
   return program;
 }
 

@@ -10,6 +10,8 @@ export const API_GROUP = "kvraft.io";
 export const API_VERSION = "v1alpha1";
 export const KIND = "KVRaftCluster";
 export const PLURAL = "kvraftclusters";
+/** `kvraft.io/paused: "true"` on a cluster stops the operator reconciling it. */
+export const PAUSE_ANNOTATION = "kvraft.io/paused";
 
 export type RetentionPolicy = "Retain" | "Delete";
 export type ClusterPhase = "Pending" | "Creating" | "Running" | "Scaling" | "Updating" | "Degraded" | "Failed";

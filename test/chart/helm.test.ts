@@ -177,7 +177,7 @@ describe("the kvraft-operator Helm chart", () => {
     expect(desired.map((o) => o.kind)).toContain("PodMonitor");
     for (const object of desired) need(object.apiVersion, resourceTypeOf(object.apiVersion, object.kind).plural, ["create", "patch"]);
     need("v1", "pods", ["delete"]); // a rolling update deletes one pod at a time
-    need("v1", "persistentvolumeclaims", ["get", "list", "watch"]); // read to tell a lost volume
+    need("v1", "persistentvolumeclaims", ["get", "list", "watch", "patch"]); // read to tell a lost volume; patched to grow storage (volumes.ts)
     need("v1", "events", ["create", "patch"]); // repeats fold into a count
     const missing = [...needed].filter((g) => !granted.has(g)).sort();
     const extra = [...granted].filter((g) => !needed.has(g)).sort();

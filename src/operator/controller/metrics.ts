@@ -1,0 +1,57 @@
+import http from "node:http";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ClusterPhase } from "../types.js";
+
+/** The operator's own metrics (not the servers'): reconciles, errors, how long, clusters by phase. */
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  readonly reconciles = new Counter({ name: "kvraft_operator_reconciles_total", help: "Reconciles run, by result (ok, error, paused)", labelNames: ["result"], registers: [this.registry] });
+  readonly errors = new Counter({ name: "kvraft_operator_reconcile_errors_total", help: "Reconciles that failed and were requeued with backoff", registers: [this.registry] });
+  readonly duration = new Histogram({
+    name: "kvraft_operator_reconcile_duration_seconds", help: "Time to reconcile one cluster",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry],
+  });
+  readonly steps = new Counter({ name: "kvraft_operator_plan_steps_total", help: "Planner steps carried out, by kind", labelNames: ["kind"], registers: [this.registry] });
+  readonly writes = new Counter({ name: "kvraft_operator_api_writes_total", help: "Objects written to the API server (applies and status writes), by kind", labelNames: ["kind"], registers: [this.registry] });
+  readonly clustersByPhase = new Gauge({ name: "kvraft_operator_clusters", help: "KVRaftClusters by phase", labelNames: ["phase"], registers: [this.registry] });
+  readonly leader = new Gauge({ name: "kvraft_operator_leader", help: "1 while this replica holds the leader Lease", registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: "kvraft_operator_queue_depth", help: "Clusters waiting to be reconciled", registers: [this.registry] });
+  private readonly phases = new Map<string, ClusterPhase>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "kvraft_operator_" });
+  }
+
+  /** Records the phase of one cluster (undefined: it is gone) and refreshes the gauge. */
+  setPhase(key: string, phase: ClusterPhase | undefined): void {
+    if (phase === undefined) this.phases.delete(key);
+    else this.phases.set(key, phase);
+    this.clustersByPhase.reset();
+    for (const p of this.phases.values()) this.clustersByPhase.inc({ phase: p });
+  }
+}
+
+/** /metrics and /healthz on one port. healthy() false answers 503 (the process is stuck). */
+export function serveMetrics(metrics: OperatorMetrics, host: string, port: number, healthy: () => boolean): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url === "/metrics") {
+      metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(text);
+      }, (error: unknown) => {
+        res.writeHead(500).end(String(error));
+      });
+      return;
+    }
+    if (req.url === "/healthz") {
+      const ok = healthy();
+      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "unhealthy\n");
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /metrics or /healthz\n");
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

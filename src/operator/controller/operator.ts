@@ -1,0 +1,155 @@
+import type { Server } from "node:http";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { KVRaftCluster, PodView } from "../types.js";
+import { MANAGED_BY } from "../desired/index.js";
+import { adminBaseUrls, defaultAdminTemplate } from "./admin-endpoints.js";
+import { HttpAdminApi } from "./admin-http.js";
+import { PodMonitorDiscovery } from "./discovery.js";
+import { EventRecorder } from "./events.js";
+import { FreshCache } from "./fresh-cache.js";
+import { activeFailpoints } from "./failpoint.js";
+import { InformerSet } from "./informers.js";
+import { loadKubeConfig, KubeRest } from "./kube-rest.js";
+import type { ElectionTiming } from "./leader-election.js";
+import { LeaseElector } from "./lease-loop.js";
+import { OperatorMetrics, serveMetrics } from "./metrics.js";
+import { Reconciler } from "./reconciler.js";
+import { CLUSTER_TYPE } from "./resources.js";
+import { DEFAULT_QUEUE_OPTIONS, WorkQueue } from "./work-queue.js";
+
+export interface OperatorOptions {
+  readonly kubeconfigPath?: string;
+  /** Watch one namespace; undefined watches all. */
+  readonly namespace?: string;
+  readonly metrics: { readonly host: string; readonly port: number };
+  /** Leader election on a Lease; undefined runs as the only replica. */
+  readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly identity?: string; readonly timing: ElectionTiming };
+  /** The admin API's URL template ({pod}, {ordinal}, {name}, {namespace}); undefined: each pod through the peer Service. */
+  readonly adminEndpointTemplate?: string;
+  readonly adminDeadlineMs: number;
+  readonly clusterDomain: string;
+  /** Where the operator itself runs and its pods' labels: the NetworkPolicy lets these reach the admin API. */
+  readonly self: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
+  readonly resyncMs: number;
+  readonly log: Logger;
+  /** Leadership was lost: the process should exit (a restart campaigns again with a clean state). */
+  readonly onLostLeadership: (why: string) => void;
+}
+
+export interface RunningOperator {
+  readonly metricsPort: number;
+  readonly metrics: OperatorMetrics;
+  readonly rest: KubeRest;
+  stop(): Promise<void>;
+}
+
+/** Starts the operator: caches, the metrics endpoint, leader election, then reconciling. */
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const log = options.log;
+  const kubeConfig = loadKubeConfig(options.kubeconfigPath);
+  const rest = new KubeRest(kubeConfig);
+  const metrics = new OperatorMetrics();
+  const queue = new WorkQueue(DEFAULT_QUEUE_OPTIONS);
+  const identity = options.leaderElection?.identity ?? `${hostname()}-${process.pid}`;
+  const informers = new InformerSet(kubeConfig, rest, {
+    namespace: options.namespace,
+    ownedLabelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY}`,
+    onClusterKey: (key) => {
+      if (!queue.add(key)) log.warn({ cluster: key }, `work queue full (${DEFAULT_QUEUE_OPTIONS.keysMax} clusters): ${key} waits for the next resync`);
+    },
+    onError: (kind, error) => log.warn({ kind, err: error }, `watch of ${kind} failed: restarting it with backoff`),
+  });
+  const events = new EventRecorder(rest, "kvraft-operator", identity, (error, event) => log.warn({ err: error, event }, "could not record an Event"));
+  const discovery = new PodMonitorDiscovery(rest);
+  const template = options.adminEndpointTemplate;
+  const reconciler = new Reconciler({
+    rest, cache: new FreshCache(informers), events, metrics, log,
+    adminFor: (cluster: KVRaftCluster, token: string, pods: readonly PodView[]) => new HttpAdminApi({
+      baseUrls: adminBaseUrls(template ?? defaultAdminTemplate(cluster.metadata.name, options.clusterDomain), cluster, pods),
+      token, clusterId: cluster.metadata.uid ?? "", deadlineMs: options.adminDeadlineMs,
+    }),
+    desired: { operator: options.self, clusterDomain: options.clusterDomain },
+    podMonitorAvailable: () => discovery.available(),
+    failpoints: activeFailpoints(),
+  });
+
+  let stopped = false;
+  const workerDone = { promise: Promise.resolve() };
+  const startReconciling = (): void => {
+    metrics.leader.set(1);
+    log.info({ identity }, "leading: reconciling clusters");
+    for (const key of informers.clusterKeys()) queue.add(key);
+    workerDone.promise = runWorker(queue, reconciler, metrics, log, informers, events);
+  };
+  const server: Server = await serveMetrics(metrics, options.metrics.host, options.metrics.port, () => !stopped);
+  await informers.start();
+  const resync = setInterval(() => {
+    for (const key of informers.clusterKeys()) queue.add(key);
+    metrics.queueDepth.set(queue.depth);
+  }, options.resyncMs);
+
+  let elector: LeaseElector | undefined;
+  if (options.leaderElection === undefined) {
+    startReconciling();
+  } else {
+    elector = new LeaseElector(rest, {
+      ...options.leaderElection, identity,
+      onStartedLeading: startReconciling,
+      onStoppedLeading: (why) => {
+        metrics.leader.set(0);
+        queue.shutDown();
+        log.error({ identity }, `lost leadership (${why}): stopping`);
+        options.onLostLeadership(why);
+      },
+      onError: (error) => log.warn({ err: error }, "leader election: could not read or renew the Lease"),
+    });
+    log.info({ identity, lease: `${options.leaderElection.namespace}/${options.leaderElection.name}` }, "waiting to lead");
+    elector.start();
+  }
+  const address = server.address();
+  return {
+    metricsPort: typeof address === "object" && address !== null ? address.port : options.metrics.port,
+    metrics,
+    rest,
+    async stop(): Promise<void> {
+      stopped = true;
+      clearInterval(resync);
+      queue.shutDown();
+      await workerDone.promise;
+      await elector?.stop();
+      await informers.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** One worker: clusters are few and each reconcile is short; one at a time keeps every change serial. */
+async function runWorker(queue: WorkQueue, reconciler: Reconciler, metrics: OperatorMetrics, log: Logger, cache: InformerSet, events: EventRecorder): Promise<void> {
+  for (;;) {
+    const key = await queue.get();
+    if (key === undefined) return;
+    const endTimer = metrics.duration.startTimer();
+    try {
+      const result = await reconciler.reconcile(key);
+      metrics.reconciles.inc({ result: "ok" });
+      queue.forget(key);
+      if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+    } catch (error) {
+      metrics.reconciles.inc({ result: "error" });
+      metrics.errors.inc();
+      const delay = queue.addWithBackoff(key);
+      log.warn({ cluster: key, err: error, retryInMs: delay }, `reconcile of ${key} failed (attempt ${queue.failuresOf(key)}): retrying in ${delay} ms`);
+      const [namespace, name] = key.split("/") as [string, string];
+      const cluster = cache.get(CLUSTER_TYPE, namespace, name);
+      if (cluster !== undefined && queue.failuresOf(key) >= 3) {
+        // Transient errors are common (a member restarting); only persistent ones are worth a person's attention.
+        await events.record(cluster, { type: "Warning", reason: "ReconcileError", message: (error as Error).message });
+      }
+    } finally {
+      endTimer();
+      metrics.queueDepth.set(queue.depth);
+      queue.done(key);
+    }
+  }
+}

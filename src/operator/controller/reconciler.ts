@@ -1,0 +1,255 @@
+import type { Logger } from "pino";
+import { desiredObjects, objectNames } from "../desired/index.js";
+import { DATA_VOLUME } from "../desired/server-pod.js";
+import type { DesiredOptions } from "../desired/index.js";
+import { planNextStep } from "../planner/index.js";
+import { computeStatus } from "../status.js";
+import { PAUSE_ANNOTATION } from "../types.js";
+import type { AdminApi, ClusterPhase, KVRaftCluster, KubeObject, MembershipView, PlannerInput, PlanStep, PodView, StatefulSetView } from "../types.js";
+import { adminTokenFor } from "./admin-token.js";
+import { applyObject, applyStatus, deleteObject } from "./applier.js";
+import { needsApply, needsStatusWrite } from "./apply-decision.js";
+import type { EventRecorder } from "./events.js";
+import type { KubeRest } from "./kube-rest.js";
+import { isNotFound, KubeApiError } from "./kube-rest.js";
+import { failpointAfter, hitFailpoint } from "./failpoint.js";
+import type { OperatorMetrics } from "./metrics.js";
+import { podViews, statefulSetView } from "./observe.js";
+import type { ResourceType } from "./resources.js";
+import { CLUSTER_TYPE, objectPath, resourceTypeOf } from "./resources.js";
+import { changesSomething, eventForStep } from "./step-events.js";
+import { claimsToGrow } from "./volumes.js";
+
+/** How soon a cluster is looked at again, by what the last step was. */
+export const REQUEUE_MS = { afterChange: 500, waiting: 2_000, settled: 30_000 } as const;
+
+export interface ObjectCache {
+  get(t: ResourceType, namespace: string, name: string): KubeObject | undefined;
+  list(t: ResourceType, namespace: string): KubeObject[];
+  /** Whether an informer keeps this kind up to date (undefined: assume it does). */
+  watches?(t: ResourceType): boolean;
+  /** An object the operator just wrote, as the API server returned it (read back until the informer has it). */
+  remember?(t: ResourceType, written: KubeObject): void;
+}
+
+export interface ReconcilerDeps {
+  readonly rest: KubeRest;
+  readonly cache: ObjectCache;
+  readonly events: EventRecorder;
+  readonly metrics: OperatorMetrics;
+  /** The admin API of one cluster (over HTTP in production, pointed at a double in tests). */
+  readonly adminFor: (cluster: KVRaftCluster, token: string, pods: readonly PodView[]) => AdminApi;
+  readonly desired: Pick<DesiredOptions, "operator" | "clusterDomain" | "monitoringNamespace">;
+  readonly podMonitorAvailable: () => Promise<boolean>;
+  readonly failpoints: ReadonlySet<string>;
+  readonly log: Logger;
+}
+
+export interface ReconcileResult {
+  /** Look at the cluster again after this long (undefined: only when something changes). */
+  readonly requeueAfterMs?: number;
+  readonly step?: PlanStep;
+  readonly phase?: ClusterPhase;
+}
+
+const STATEFUL_SET = resourceTypeOf("apps/v1", "StatefulSet");
+const POD = resourceTypeOf("v1", "Pod");
+const SECRET = resourceTypeOf("v1", "Secret");
+const CLAIM = resourceTypeOf("v1", "PersistentVolumeClaim");
+
+/**
+ * One reconcile of one cluster: observe (CR, StatefulSet, pods, membership), apply the
+ * desired objects that changed, ask the planner for the single next step, carry it out,
+ * then write the status and the Events. Safe to run any number of times: with nothing
+ * changed it writes nothing.
+ */
+export class Reconciler {
+  private readonly paused = new Set<string>();
+  private readonly phases = new Map<string, ClusterPhase>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = splitKey(key);
+    const cached = this.deps.cache.get(CLUSTER_TYPE, namespace, name) as KVRaftCluster | undefined;
+    if (cached === undefined) {
+      // Deleted: the garbage collector removes what it owned (ownerReferences); PVCs follow the StatefulSet's retention policy.
+      this.forget(key);
+      return {};
+    }
+    // Items of a LIST may come without apiVersion and kind; Events and owner references need them.
+    const cluster: KVRaftCluster = { ...cached, apiVersion: CLUSTER_TYPE.apiVersion, kind: CLUSTER_TYPE.kind };
+    if (cluster.metadata.deletionTimestamp !== undefined) return {};
+    if (cluster.metadata.annotations?.[PAUSE_ANNOTATION] === "true") return this.pause(key, cluster);
+    if (this.paused.delete(key)) await this.deps.events.record(cluster, { type: "Normal", reason: "Resumed", message: `the ${PAUSE_ANNOTATION} annotation is gone: reconciling again` });
+
+    const observed = await this.observe(cluster);
+    const step = planNextStep(observed.input);
+    const log = this.deps.log.child({ cluster: key });
+    log.debug({ step }, `next step: ${step.kind}`);
+
+    const serverReplicas = step.kind === "ScaleStatefulSet" ? step.replicas : observed.input.statefulSet?.replicas;
+    await this.applyDesired(cluster, observed.token, serverReplicas, observed.input.statefulSet, observed.liveClaimTemplates);
+    if (observed.input.statefulSet !== undefined) await this.growVolumes(cluster, observed.input.statefulSet.replicas);
+    await this.carryOut(step, cluster, observed.admin, observed.input.pods);
+    this.deps.metrics.steps.inc({ kind: step.kind });
+    if (step.kind !== "Wait" && step.kind !== "Done") log.info({ step }, describeStep(step));
+    const event = eventForStep(step, name, observed.input.statefulSet?.replicas);
+    if (event !== undefined) await this.deps.events.record(cluster, event);
+    hitFailpoint(failpointAfter(step.kind), this.deps.failpoints);
+
+    const status = computeStatus({ ...observed.input, step, now: new Date().toISOString() }, cluster.status);
+    if (needsStatusWrite(status, cluster.status)) {
+      try {
+        this.deps.cache.remember?.(CLUSTER_TYPE, await applyStatus(this.deps.rest, cluster, status));
+      } catch (error) {
+        // Deleted while being reconciled: nothing is left to report on.
+        if (isNotFound(error)) return {};
+        throw error;
+      }
+      this.deps.metrics.writes.inc({ kind: "KVRaftClusterStatus" });
+    }
+    await this.notePhase(key, cluster, status.phase, status.reason);
+    return { step, ...(status.phase === undefined ? {} : { phase: status.phase }), requeueAfterMs: requeueAfter(step) };
+  }
+
+  private async observe(cluster: KVRaftCluster): Promise<{ input: PlannerInput; token: string; admin: AdminApi; liveClaimTemplates?: readonly Readonly<Record<string, unknown>>[] }> {
+    const namespace = cluster.metadata.namespace ?? "default";
+    const names = objectNames(cluster.metadata.name);
+    const set = this.deps.cache.get(STATEFUL_SET, namespace, names.statefulSet);
+    const ownedSet = set !== undefined && set.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid) === true ? set : undefined;
+    if (set !== undefined && ownedSet === undefined) {
+      throw new Error(`StatefulSet ${namespace}/${names.statefulSet} exists but is not owned by this KVRaftCluster (uid ${cluster.metadata.uid ?? "?"}): it may belong to a deleted cluster still being cleaned up; delete it or rename the cluster`);
+    }
+    const pods = ownedSet === undefined ? [] : podViews(this.deps.cache.list(POD, namespace), ownedSet);
+    const token = await adminTokenFor(cluster, this.deps.cache.get(SECRET, namespace, names.adminSecret), this.deps.rest);
+    const admin = this.deps.adminFor(cluster, token, pods);
+    let membership: MembershipView | undefined;
+    if (ownedSet !== undefined) {
+      try {
+        membership = await admin.members();
+      } catch (error) {
+        this.deps.log.debug({ cluster: cluster.metadata.name, err: error }, "admin API did not answer");
+      }
+    }
+    const statefulSet: StatefulSetView | undefined = ownedSet === undefined ? undefined : statefulSetView(ownedSet);
+    // A StatefulSet's claim templates cannot change: once it exists, they are kept as they are.
+    const liveClaimTemplates = (ownedSet as { spec?: { volumeClaimTemplates?: Record<string, unknown>[] } } | undefined)?.spec?.volumeClaimTemplates;
+    return {
+      input: { cluster, pods, ...(statefulSet === undefined ? {} : { statefulSet }), ...(membership === undefined ? {} : { membership }) },
+      token,
+      admin,
+      ...(liveClaimTemplates === undefined ? {} : { liveClaimTemplates }),
+    };
+  }
+
+  private async applyDesired(
+    cluster: KVRaftCluster, adminToken: string, serverReplicas: number | undefined, statefulSet: StatefulSetView | undefined,
+    liveVolumeClaimTemplates: readonly Readonly<Record<string, unknown>>[] | undefined,
+  ): Promise<void> {
+    const formed = cluster.status?.formed === true;
+    const options: DesiredOptions = {
+      ...this.deps.desired,
+      adminToken,
+      ...(serverReplicas === undefined ? {} : { serverReplicas }),
+      ...(liveVolumeClaimTemplates === undefined ? {} : { liveVolumeClaimTemplates }),
+      // Before the cluster formed, its founding members are the StatefulSet's: a spec change meanwhile waits.
+      ...(!formed && statefulSet !== undefined ? { foundingMembers: statefulSet.replicas } : {}),
+      podMonitorAvailable: await this.deps.podMonitorAvailable(),
+    };
+    for (const desired of desiredObjects(cluster, options)) {
+      const t = resourceTypeOf(desired.apiVersion, desired.kind);
+      const live = this.deps.cache.get(t, desired.metadata.namespace ?? "default", desired.metadata.name);
+      if (!needsApply(desired, live)) continue;
+      const written = await applyObject(this.deps.rest, desired);
+      this.deps.cache.remember?.(t, written);
+      this.deps.metrics.writes.inc({ kind: desired.kind });
+    }
+  }
+
+  /** A larger spec.storage.size goes to each claim (the StatefulSet's templates are immutable). */
+  private async growVolumes(cluster: KVRaftCluster, replicas: number): Promise<void> {
+    if (cluster.spec.storage.volumeClaimTemplate !== undefined) return; // a full template: the user's to manage
+    const namespace = cluster.metadata.namespace ?? "default";
+    const setName = objectNames(cluster.metadata.name).statefulSet;
+    const names = new Set(Array.from({ length: replicas }, (_, i) => `${DATA_VOLUME}-${setName}-${i}`));
+    for (const growth of claimsToGrow(this.deps.cache.list(CLAIM, namespace), names, cluster.spec.storage.size)) {
+      try {
+        await this.deps.rest.request("PATCH", objectPath(CLAIM, growth.claim, namespace), {
+          body: { spec: { resources: { requests: { storage: growth.to } } } }, contentType: "application/merge-patch+json",
+        });
+      } catch (error) {
+        if (!(error instanceof KubeApiError) || (error.status !== 403 && error.status !== 422)) throw error;
+        // Not expandable (its StorageClass, or the operator's RBAC): say so, and keep reconciling the rest.
+        await this.deps.events.record(cluster, { type: "Warning", reason: "VolumeExpansionRefused", message: `could not grow claim ${growth.claim} from ${growth.from} to ${growth.to}: ${error.message}` });
+        continue;
+      }
+      this.deps.metrics.writes.inc({ kind: "PersistentVolumeClaim" });
+      await this.deps.events.record(cluster, { type: "Normal", reason: "VolumeExpanding", message: `claim ${growth.claim}: ${growth.from} -> ${growth.to}` });
+    }
+  }
+
+  /** The step's own action; Create and ScaleStatefulSet were done by applying the desired objects. */
+  private async carryOut(step: PlanStep, cluster: KVRaftCluster, admin: AdminApi, pods: readonly PodView[]): Promise<void> {
+    switch (step.kind) {
+      case "AddLearner": return admin.addLearner(step.memberId);
+      case "PromoteLearner": return admin.promote(step.memberId);
+      case "RemoveMember": return admin.remove(step.memberId);
+      case "TransferLeader": return admin.transferLeadership(step.to);
+      case "DeletePod": {
+        const pod = pods.find((p) => p.name === step.pod);
+        const live = this.deps.cache.get(POD, cluster.metadata.namespace ?? "default", step.pod);
+        if (pod === undefined || live === undefined) return;
+        return deleteObject(this.deps.rest, "v1", "Pod", step.pod, cluster.metadata.namespace ?? "default", live.metadata.uid);
+      }
+      case "SetPartition":
+        throw new Error(`the planner asked for a StatefulSet partition (${step.partition}), but the StatefulSet is OnDelete: this is a bug in the planner or the desired StatefulSet`);
+      case "Create": case "ScaleStatefulSet": case "Wait": case "Refuse": case "Done":
+        return;
+    }
+  }
+
+  private async pause(key: string, cluster: KVRaftCluster): Promise<ReconcileResult> {
+    if (!this.paused.has(key)) {
+      this.paused.add(key);
+      this.deps.log.info({ cluster: key }, `paused by the ${PAUSE_ANNOTATION} annotation`);
+      await this.deps.events.record(cluster, { type: "Normal", reason: "Paused", message: `reconciling stopped: the ${PAUSE_ANNOTATION} annotation is "true"; remove it to resume` });
+    }
+    return {};
+  }
+
+  /** A phase change is worth an Event (the cluster became Running, Degraded...). */
+  private async notePhase(key: string, cluster: KVRaftCluster, phase: ClusterPhase | undefined, reason: string | undefined): Promise<void> {
+    if (phase === undefined) return;
+    const previous = this.phases.get(key) ?? cluster.status?.phase;
+    this.phases.set(key, phase);
+    this.deps.metrics.setPhase(key, phase);
+    if (previous === phase) return;
+    await this.deps.events.record(cluster, {
+      type: phase === "Degraded" || phase === "Failed" ? "Warning" : "Normal",
+      reason: `Phase${phase}`,
+      message: `phase ${previous ?? "(none)"} -> ${phase}${reason === undefined || reason === "" ? "" : `: ${reason}`}`,
+    });
+  }
+
+  private forget(key: string): void {
+    this.paused.delete(key);
+    this.phases.delete(key);
+    this.deps.metrics.setPhase(key, undefined);
+  }
+}
+
+function requeueAfter(step: PlanStep): number {
+  if (changesSomething(step)) return REQUEUE_MS.afterChange;
+  return step.kind === "Wait" ? REQUEUE_MS.waiting : REQUEUE_MS.settled;
+}
+
+function describeStep(step: PlanStep): string {
+  return "reason" in step ? `${step.kind}: ${step.reason}` : step.kind;
+}
+
+export function splitKey(key: string): [string, string] {
+  const slash = key.indexOf("/");
+  if (slash < 1 || slash === key.length - 1) throw new Error(`a cluster key is "namespace/name", got "${key}"`);
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}

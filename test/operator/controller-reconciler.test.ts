@@ -1,0 +1,147 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { hashOf, withAppliedHash } from "../../src/operator/controller/apply-decision.js";
+import { HttpAdminApi } from "../../src/operator/controller/admin-http.js";
+import { EventRecorder } from "../../src/operator/controller/events.js";
+import { FreshCache } from "../../src/operator/controller/fresh-cache.js";
+import type { RequestOptions } from "../../src/operator/controller/kube-rest.js";
+import { KubeApiError, KubeRest } from "../../src/operator/controller/kube-rest.js";
+import { OperatorMetrics } from "../../src/operator/controller/metrics.js";
+import type { ObjectCache } from "../../src/operator/controller/reconciler.js";
+import { Reconciler } from "../../src/operator/controller/reconciler.js";
+import { PAUSE_ANNOTATION } from "../../src/operator/types.js";
+import type { ResourceType } from "../../src/operator/controller/resources.js";
+import type { KubeObject, KVRaftCluster } from "../../src/operator/types.js";
+import { AdminDouble } from "../support/admin-double.js";
+import { makeCluster } from "./fixtures.js";
+
+interface Sent { method: string; path: string; body: unknown; contentType?: string }
+
+/** The API server as the reconciler sees it: writes are recorded and echoed back with a new resourceVersion. */
+class RecordingRest extends KubeRest {
+  readonly sent: Sent[] = [];
+  private version = 100;
+  /** The cluster, answered (with the new status) to a status write, as the API server would. */
+  constructor(private readonly cluster: KVRaftCluster) {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: [{ name: "c", server: "http://127.0.0.1:1" }], users: [{ name: "u" }], contexts: [{ name: "c", cluster: "c", user: "u" }], currentContext: "c" });
+    super(kc);
+  }
+  override async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    if (method === "GET") throw new KubeApiError(404, "NotFound", `${path} not found`);
+    this.sent.push({ method, path, body: options.body, ...(options.contentType === undefined ? {} : { contentType: options.contentType }) });
+    const body = (options.body ?? {}) as KubeObject;
+    const resourceVersion = String(++this.version);
+    if (path.endsWith("/status")) return { ...this.cluster, status: (body as KVRaftCluster).status, metadata: { ...this.cluster.metadata, resourceVersion } } as T;
+    return { ...body, metadata: { ...body.metadata, uid: `uid-${body.metadata.name}`, resourceVersion } } as T;
+  }
+  mutations(): Sent[] {
+    return this.sent.filter((s) => !s.path.includes("/events"));
+  }
+}
+
+/** The informers' cache: objects by kind, namespace and name. */
+class MapCache implements ObjectCache {
+  readonly objects = new Map<string, KubeObject>();
+  put(kind: string, object: KubeObject): void {
+    this.objects.set(`${kind}/${object.metadata.namespace ?? ""}/${object.metadata.name}`, object);
+  }
+  get(t: ResourceType, namespace: string, name: string): KubeObject | undefined {
+    return this.objects.get(`${t.kind}/${namespace}/${name}`);
+  }
+  list(t: ResourceType, namespace: string): KubeObject[] {
+    return [...this.objects].filter(([k]) => k.startsWith(`${t.kind}/${namespace}/`)).map(([, v]) => v);
+  }
+}
+
+function setup(double: AdminDouble, cluster: KVRaftCluster): { rest: RecordingRest; cache: MapCache; reconciler: Reconciler } {
+  const rest = new RecordingRest(cluster);
+  const cache = new MapCache();
+  const reconciler = new Reconciler({
+    rest, cache: new FreshCache(cache), metrics: new OperatorMetrics(), log: pino({ level: "silent" }),
+    events: new EventRecorder(rest, "kvraft-operator", "test", () => undefined),
+    adminFor: (cluster, token) => new HttpAdminApi({ baseUrls: [double.url], token, clusterId: cluster.metadata.uid ?? "", deadlineMs: 2_000 }),
+    desired: { operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } } },
+    podMonitorAvailable: () => Promise.resolve(false),
+    failpoints: new Set(),
+  });
+  return { rest, cache, reconciler };
+}
+
+/** What the API server holds after the reconciler's applies: each object as sent, plus a StatefulSet's pods, Ready. */
+function settle(rest: RecordingRest, cache: MapCache, cluster: KVRaftCluster, readyPods: number): KVRaftCluster {
+  let current = cluster;
+  for (const s of rest.sent) {
+    const body = s.body as KubeObject & { status?: unknown };
+    if (s.path.endsWith("/status")) current = { ...current, status: body.status as KVRaftCluster["status"] };
+    else if (s.method === "PATCH" && !s.path.includes("/events")) cache.put(body.kind, { ...body, metadata: { ...body.metadata, uid: `uid-${body.metadata.name}` } });
+  }
+  const set = cache.get({ kind: "StatefulSet" } as ResourceType, "db", "kv") as KubeObject & { spec: { replicas: number } };
+  cache.put("StatefulSet", { ...set, status: { readyReplicas: readyPods } });
+  for (let i = 0; i < readyPods; i++) {
+    cache.put("Pod", {
+      apiVersion: "v1", kind: "Pod",
+      metadata: { name: `kv-${i}`, namespace: "db", ownerReferences: [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "kv", uid: "uid-kv", controller: true }] },
+      status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+    });
+  }
+  cache.put("KVRaftCluster", current);
+  rest.sent.length = 0;
+  return current;
+}
+
+describe("one reconcile", () => {
+  let double: AdminDouble | undefined;
+  afterEach(async () => {
+    await double?.stop();
+    double = undefined;
+  });
+
+  it("creates every object by server-side apply, then, once settled, writes nothing", async () => {
+    const cluster = makeCluster();
+    double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const { rest, cache, reconciler } = setup(double, cluster);
+    cache.put("KVRaftCluster", cluster);
+
+    const first = await reconciler.reconcile("db/kv");
+    expect(first.step?.kind).toBe("Create");
+    const applies = rest.mutations().filter((s) => !s.path.endsWith("/status"));
+    expect(applies.map((s) => (s.body as KubeObject).kind)).toEqual(["ServiceAccount", "ConfigMap", "Secret", "Service", "Service", "Deployment", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy"]);
+    for (const s of applies) {
+      expect(s.contentType).toBe("application/apply-patch+yaml");
+      const body = s.body as KubeObject;
+      expect(body.metadata.ownerReferences?.[0]?.uid).toBe(cluster.metadata.uid);
+      expect(body.metadata.annotations?.["kvraft.io/applied-hash"]).toMatch(/^[0-9a-f]{32}$/);
+    }
+    expect(rest.sent.some((s) => s.path.endsWith("/events") && (s.body as { reason: string }).reason === "Creating")).toBe(true);
+
+    let current = settle(rest, cache, cluster, 0);
+    await reconciler.reconcile("db/kv"); // membership answers: the cluster has formed; status records it
+    current = settle(rest, cache, current, 3);
+    expect(current.status?.formed).toBe(true);
+    const third = await reconciler.reconcile("db/kv"); // formed: the ConfigMap says `existing` now
+    expect(third.step?.kind).toBe("Done");
+    current = settle(rest, cache, current, 3);
+    expect(current.status?.phase).toBe("Running");
+
+    const settledRun = await reconciler.reconcile("db/kv");
+    expect(settledRun.step?.kind).toBe("Done");
+    expect(rest.mutations()).toEqual([]);
+  });
+
+  it("a paused cluster gets one Event and no other write", async () => {
+    const cluster = makeCluster();
+    double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const { rest, cache, reconciler } = setup(double, cluster);
+    cache.put("KVRaftCluster", { ...cluster, metadata: { ...cluster.metadata, annotations: { [PAUSE_ANNOTATION]: "true" } } });
+    await reconciler.reconcile("db/kv");
+    await reconciler.reconcile("db/kv");
+    expect(rest.sent.map((s) => (s.body as { reason?: string }).reason)).toEqual(["Paused"]);
+  });
+
+  it("the hash it writes is the hash of what it wanted (so the next reconcile can compare)", () => {
+    const object: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "db" }, data: { a: "1" } };
+    expect(withAppliedHash(object).metadata.annotations?.["kvraft.io/applied-hash"]).toBe(hashOf(object));
+  });
+});
