@@ -15,9 +15,10 @@ const activity = (phase: ClusterPhase, reason: string, message: string): Activit
 /**
  * Reads the phase off the observed state and the planner's step (the same inputs, so they
  * agree). `formed`: the first configuration formed at some point (a silent cluster is then
- * Degraded, not Creating).
+ * Degraded, not Creating). `startingUp`: the cluster has not been Running yet, so members
+ * still starting are creation, not a Degraded cluster (no Warning on every creation).
  */
-export function describeActivity(input: PlannerInput, step: PlanStep, formed: boolean): Activity {
+export function describeActivity(input: PlannerInput, step: PlanStep, formed: boolean, startingUp = false): Activity {
   const { cluster, statefulSet, pods, membership } = input;
   if (statefulSet === undefined) return activity("Pending", "Creating", "creating the cluster's objects");
   if (membership === undefined) {
@@ -46,10 +47,12 @@ export function describeActivity(input: PlannerInput, step: PlanStep, formed: bo
   const stale = pods.filter((p) => update !== undefined && p.revision !== undefined && p.revision !== update);
   if (stale.length > 0) return activity("Updating", "RollingUpdate", `rolling update: ${stale.length} pod(s) still on the old revision`);
   const unhealthy = view.view.members.filter((m) => !Membership.countsTowardQuorum(m)).map((m) => podName(cluster.metadata.name, ordinalOfMember(m.id)));
-  if (unhealthy.length > 0) return activity("Degraded", "MemberUnhealthy", `unhealthy: ${unhealthy.join(", ")} (a quorum is still healthy)`);
+  const notReady = (reason: string, message: string): Activity =>
+    startingUp ? activity("Creating", "MembersStarting", `members still starting: ${message}`) : activity("Degraded", reason, message);
+  if (unhealthy.length > 0) return notReady("MemberUnhealthy", `unhealthy: ${unhealthy.join(", ")} (a quorum is still healthy)`);
   const missingPods = Array.from({ length: target }, (_, i) => i).filter((i) => !pods.some((p) => p.ordinal === i && p.ready));
   if (missingPods.length > 0) {
-    return activity("Degraded", "MemberUnhealthy", `not ready: ${missingPods.map((i) => `${podName(cluster.metadata.name, i)} (member ${memberIdOfOrdinal(i)})`).join(", ")}`);
+    return notReady("MemberUnhealthy", `not ready: ${missingPods.map((i) => `${podName(cluster.metadata.name, i)} (member ${memberIdOfOrdinal(i)})`).join(", ")}`);
   }
   return activity("Running", "AllMembersHealthy", `${target} of ${target} members healthy`);
 }

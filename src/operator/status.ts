@@ -27,7 +27,9 @@ export function computeStatus(input: StatusInput, previous: ClusterStatus | unde
   const { cluster, membership, pods } = input;
   const name = cluster.metadata.name;
   const formedBefore = previous?.formed === true || cluster.status?.formed === true;
-  const current = describeActivity(input, input.step, formedBefore);
+  const previousPhase = previous?.phase ?? cluster.status?.phase;
+  const startingUp = previousPhase === undefined || previousPhase === "Pending" || previousPhase === "Creating";
+  const current = describeActivity(input, input.step, formedBefore, startingUp);
   const view = membership === undefined ? undefined : new Membership(membership);
   const leader = view !== undefined && view.voters.some((m) => m.id === view.view.leaderId) ? view.view.leaderId : undefined;
   const members: MemberView[] | undefined = membership?.members.map((m) => ({

@@ -33,6 +33,18 @@ describe("status", () => {
     ]);
   });
 
+  it("members still starting on a new cluster are Creating, not Degraded; the same after Running is Degraded", () => {
+    const world = new World(3);
+    world.crash(2);
+    const starting = statusOf(world.input(), { phase: "Creating" });
+    expect(starting).toMatchObject({ phase: "Creating", reason: expect.stringContaining("members still starting") });
+    expect(condition(starting, "Degraded")?.status).not.toBe("True");
+    const world2 = new World(3);
+    const running = statusOf(world2.input());
+    world2.crash(2);
+    expect(statusOf(world2.input(), running, T1).phase).toBe("Degraded");
+  });
+
   it("a second computation with nothing changed gives the same status, times included (so nothing is written)", () => {
     const world = new World(3);
     const first = statusOf(world.input(), undefined, T0);
