@@ -222,6 +222,20 @@ async function measureWriters(dir: string, writers: number, seconds: number, bar
   }
 }
 
+/** The disk's bare write + fdatasync rate in `dir` (4 KiB writes): the physical limit under any log. */
+export async function measureBareFsync(dir: string, seconds: number): Promise<BareFsyncResult> {
+  const path = join(dir, "bare-fsync.dat");
+  const file = await BareFile.create(path);
+  try {
+    const totals: Totals = { fsyncs: 0, bytes: 0, seconds: 0 };
+    await file.loop([BARE_WRITE_BYTES], seconds, totals);
+    return bareResult(totals);
+  } finally {
+    await file.close();
+    await rm(path, { force: true });
+  }
+}
+
 export async function runWalBench(options: WalBenchOptions = {}): Promise<WalBenchResult> {
   const seconds = options.seconds ?? 3;
   const base = options.dir ?? tmpdir();

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { runCoreBench } from "../bench/core.js";
+import type { BenchFlags } from "./bench-other.js";
 
 const KINDS = ["core", "wal", "cluster"] as const;
 
@@ -8,9 +9,19 @@ export function registerBenchCommand(program: Command): void {
     .description("benchmarks that print figures: core (the Raft core alone), wal (the disk log), cluster (KVRaft vs etcd)")
     .argument("[kinds...]", `which benchmarks to run: ${KINDS.join(", ")} (default: all)`)
     .option("--json", "print one JSON object per result")
-    .option("--seconds <n>", "how long each measurement runs", Number, 1)
-    .addHelpText("after", "\nExamples:\n  kvraft bench core          # entries/s through the Raft core alone\n  kvraft bench wal --json    # the disk's bare fsync rate vs the WAL's group commit\n  npm run bench              # every benchmark")
-    .action(async (kinds: string[], flags: { json?: boolean; seconds: number }) => {
+    .option("--seconds <n>", "how long each measurement runs (core and wal: 1; cluster: 2 per round)", Number)
+    .option("--rounds <n>", "cluster: rounds per workload and system, the median reported (default 3)", Number)
+    .option("--warmup-seconds <n>", "cluster: unmeasured load before each workload (default 0.5)", Number)
+    .option("--workloads <list>", "cluster: comma-separated names or prefixes with * (put-1,put-16,put-64,put-256,get-*,mix-64,put-64KiB-16)")
+    .option("--quick", "cluster: put-1, put-64, get-64 and mix-64, one 1-second round each, one kill per signal, 10,000 keys")
+    .option("--no-extras", "cluster: skip the leader kills, restart and memory measurements")
+    .option("--failovers <n>", "cluster: leader kills per signal and system (default 3)", Number)
+    .option("--memory-keys <n>", "cluster: keys written for the memory and restart figures (default 100000)", Number)
+    .option("--profile-dir <dir>", "cluster: run KVRaft's members under node --cpu-prof, their profiles written here when they stop")
+    .option("--dir <dir>", "cluster and wal: where the data dirs go (the disk measured); the OS temp dir by default")
+    .addHelpText("after", "\nExamples:\n  kvraft bench core          # entries/s through the Raft core alone\n  kvraft bench wal --json    # the disk's bare fsync rate vs the WAL's group commit\n" +
+      "  kvraft bench cluster --quick               # KVRaft vs etcd, a short run (2-3 minutes)\n  kvraft bench cluster --workloads 'put-*' --json\n  npm run bench              # every benchmark")
+    .action(async (kinds: string[], flags: BenchFlags) => {
       const selected = kinds.length === 0 ? [...KINDS] : kinds;
       for (const kind of selected) {
         if (!(KINDS as readonly string[]).includes(kind)) {
@@ -23,9 +34,9 @@ export function registerBenchCommand(program: Command): void {
     });
 }
 
-async function runBench(kind: string, flags: { json?: boolean; seconds: number }): Promise<void> {
+async function runBench(kind: string, flags: BenchFlags): Promise<void> {
   if (kind === "core") {
-    const rows = runCoreBench({ seconds: flags.seconds });
+    const rows = runCoreBench({ seconds: flags.seconds ?? 1 });
     if (flags.json === true) {
       for (const row of rows) process.stdout.write(`${JSON.stringify({ name: `core-batch-${row.batch}`, ...row })}\n`);
       return;

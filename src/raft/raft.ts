@@ -1002,6 +1002,11 @@ export class RaftNode {
     }
   }
 
+  /** Who this node believes leads (NONE when it knows none): cheaper than status() on a per-request path. */
+  leaderId(): NodeId {
+    return this.leader;
+  }
+
   status(): RaftStatus {
     const progress = this.role !== "leader" ? [] : [...this.progress.values()].map((pr) => ({
       id: pr.id, match: pr.match, next: pr.next, state: pr.state, nonVoting: pr.nonVoting,

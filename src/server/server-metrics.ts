@@ -30,9 +30,10 @@ export function registerServerMetrics(metrics: ReplicaMetrics, replica: Replica,
   metrics.gauge("kvraft_storage_disk_full", "1 while the disk is full and writes are refused.", () => (storage.status().diskFull ? 1 : 0));
   metrics.gauge("kvraft_kv_keys", "Keys in the state machine.", () => replica.state().keyCount());
   metrics.gauge("kvraft_kv_size_bytes", "Bytes of keys and values in the state machine.", () => replica.state().sizeBytes());
-  const peerStats = (field: "sentBytes" | "sentMessages" | "receivedBytes" | "receivedMessages" | "reconnects" | "dropped") => () =>
-    Object.entries(transport.stats()).map(([peer, stats]) => ({ labels: { peer }, value: (stats as unknown as Record<string, number>)[field] ?? 0 }));
+  const peerStats = (field: "sentBytes" | "sentMessages" | "writes" | "receivedBytes" | "receivedMessages" | "reconnects" | "dropped") => () =>
+    [...transport.stats()].map(([peer, stats]) => ({ labels: { peer: String(peer) }, value: stats[field] }));
   metrics.labelledGauge("kvraft_transport_sent_bytes_total", "Bytes sent to each peer.", ["peer"], peerStats("sentBytes"));
+  metrics.labelledGauge("kvraft_transport_writes_total", "Socket writes to each peer (each carries a batch of messages).", ["peer"], peerStats("writes"));
   metrics.labelledGauge("kvraft_transport_sent_messages_total", "Raft messages sent to each peer.", ["peer"], peerStats("sentMessages"));
   metrics.labelledGauge("kvraft_transport_received_bytes_total", "Bytes received from each peer.", ["peer"], peerStats("receivedBytes"));
   metrics.labelledGauge("kvraft_transport_received_messages_total", "Raft messages received from each peer.", ["peer"], peerStats("receivedMessages"));

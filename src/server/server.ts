@@ -180,7 +180,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   } catch (error) {
     throw new RangeError(`the memcached port ${config.listenHost}:${config.memcachedPort} could not be bound (${(error as Error).message}): pick another with --memcached-port`);
   }
-  const clientPort = await attachClientPort(service, config, log, { status: () => status() });
+  const clientPort = await attachClientPort(service, config, log, {
+    status: () => status(),
+    leadership: () => {
+      const leaderId = live.leaderId();
+      const client = leaderId === 0 ? undefined : directory.addresses(leaderId).client;
+      return client === undefined ? { memberId: config.id, leaderId } : { memberId: config.id, leaderId, leaderClientAddress: client };
+    },
+  });
   const host = advertiseHost(config);
   directory.setSelf({ peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}`, client: `${host}:${clientPort.port}` });
   registerServerMetrics(metrics, live, storage, transport);

@@ -49,6 +49,8 @@ export class ClientPortConnection {
   private reading = true;
   private outputBlocked = false;
   private closed = false;
+  /** Corked until the end of this turn: see send(). */
+  private corked = false;
   private writableWaiters: (() => void)[] = [];
 
   constructor(
@@ -207,6 +209,16 @@ export class ClientPortConnection {
       bytes = encodeResponse({
         kind: "error", requestId: response.requestId, code: TOO_LARGE_CODE, retryable: false,
         message: `the reply needs ${bytes.length} bytes, more than one frame holds (${this.hooks.options.frameBytesMax}): ask for less at a time`,
+      });
+    }
+    if (!this.corked) {
+      // Replies produced in one turn (a batch of applied writes resolves many) leave in one
+      // writev instead of one syscall each: uncorked once this turn's promise callbacks have run.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
       });
     }
     this.socket.write(bytes);

@@ -1,0 +1,170 @@
+import { join } from "node:path";
+import type { EtcdBinary } from "./etcd-binary.js";
+import { MemberProcess } from "./member-process.js";
+import { freeLoopbackPorts } from "./ports.js";
+import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, pollUntil } from "./system.js";
+
+const MEMBERS = 3;
+const READY_TIMEOUT_MS = 30_000;
+const STATUS_TIMEOUT_MS = 1000;
+/** One call may take this long before the client gives up on it (the load never gets near it). */
+const CALL_DEADLINE_MS = 10_000;
+
+/** The etcd3 package's client class, loaded on demand (a devDependency). */
+type Etcd3Module = typeof import("etcd3");
+type Etcd3 = InstanceType<Etcd3Module["Etcd3"]>;
+
+interface EtcdMemberPlan {
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+}
+
+/**
+ * etcd's side: three etcd members on loopback, each with its own data dir on the same
+ * disk as KVRaft's, default fsync, heartbeat and election timeouts (100 ms and 1 s, as
+ * KVRaft's), driven by the etcd3 package. Load clients connect to the leader, as
+ * KVRaft's client does (a follower would forward every request to it).
+ */
+export class EtcdSystem implements BenchSystem {
+  readonly name = "etcd" as const;
+  readonly label: string;
+
+  private constructor(
+    private readonly etcd3: Etcd3Module,
+    private readonly plans: readonly EtcdMemberPlan[],
+    readonly members: readonly MemberProcess[],
+    binary: EtcdBinary,
+  ) {
+    this.label = `etcd ${binary.version} (${binary.source === "go-module" ? "built from its Go module" : "Debian's etcd-server, a fallback"})`;
+  }
+
+  static async create(root: string, binary: EtcdBinary): Promise<EtcdSystem> {
+    const etcd3 = await loadEtcd3();
+    const ports = await freeLoopbackPorts(MEMBERS * 2);
+    const plans: EtcdMemberPlan[] = Array.from({ length: MEMBERS }, (_, i) => ({
+      name: `etcd-${i + 1}`,
+      clientUrl: `http://127.0.0.1:${ports[i * 2] as number}`,
+      peerUrl: `http://127.0.0.1:${ports[i * 2 + 1] as number}`,
+      dataDir: join(root, `etcd-${i + 1}`),
+    }));
+    const initialCluster = plans.map((p) => `${p.name}=${p.peerUrl}`).join(",");
+    const members = plans.map((p) => new MemberProcess(p.name, binary.path, [
+      "--name", p.name, "--data-dir", p.dataDir,
+      "--listen-client-urls", p.clientUrl, "--advertise-client-urls", p.clientUrl,
+      "--listen-peer-urls", p.peerUrl, "--initial-advertise-peer-urls", p.peerUrl,
+      "--initial-cluster", initialCluster, "--initial-cluster-token", "kvraft-bench", "--initial-cluster-state", "new",
+      "--log-level", "warn",
+    ]));
+    return new EtcdSystem(etcd3, plans, members, binary);
+  }
+
+  async start(): Promise<void> {
+    for (const member of this.members) member.start();
+    await this.waitUntilWritable();
+  }
+
+  async leaderIndex(): Promise<number | undefined> {
+    const statuses = await Promise.all(this.plans.map((p) => memberStatus(p.clientUrl)));
+    for (const [index, status] of statuses.entries()) {
+      if (status !== undefined && status.leader === status.memberId) return index;
+    }
+    return undefined;
+  }
+
+  /** A client with its own gRPC connection to the leader. */
+  async connect(): Promise<BenchClient> {
+    const leader = await this.leaderIndex();
+    const hosts = leader === undefined ? this.plans.map((p) => p.clientUrl) : [(this.plans[leader] as EtcdMemberPlan).clientUrl];
+    return new EtcdClient(this.newEtcd3(hosts));
+  }
+
+  /** A client that may use any member: for writes across a leader change. */
+  connectAny(): Promise<BenchClient> {
+    return Promise.resolve(new EtcdClient(this.newEtcd3(this.plans.map((p) => p.clientUrl))));
+  }
+
+  async restart(index: number): Promise<void> {
+    this.members[index]?.start();
+    await this.waitUntilWritable();
+    await pollUntil("every etcd member to follow one leader and catch up", async () => {
+      const views = await Promise.all(this.plans.map((p) => memberStatus(p.clientUrl)));
+      return caughtUp(views) ? true : undefined;
+    }, CATCH_UP_TIMEOUT_MS, 100);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.stop("SIGTERM")));
+  }
+
+  private newEtcd3(hosts: string[]): Etcd3 {
+    return new this.etcd3.Etcd3({
+      hosts,
+      // grpc-js shares connections between clients by default: each bench client gets its own, as each KVRaft client does.
+      grpcOptions: { "grpc.use_local_subchannel_pool": 1 },
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+    });
+  }
+
+  private async waitUntilWritable(): Promise<void> {
+    const client = await this.connectAny();
+    try {
+      await pollUntil("an etcd leader that takes writes", async () => {
+        if (this.members.every((m) => !m.running())) throw new Error(`every member exited:\n${this.members.map((m) => m.recentLog()).join("\n")}`);
+        if ((await this.leaderIndex()) === undefined) return undefined;
+        await client.put("bench/ready", new Uint8Array(1));
+        return true;
+      }, READY_TIMEOUT_MS, 100);
+    } finally {
+      await client.close();
+    }
+  }
+}
+
+class EtcdClient implements BenchClient {
+  constructor(private readonly client: Etcd3) {}
+
+  async put(key: string, value: Uint8Array): Promise<void> {
+    await this.client.put(key).value(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  }
+
+  async get(key: string): Promise<void> {
+    // etcd's default read is linearizable (a ReadIndex round on the leader).
+    await this.client.get(key).buffer();
+  }
+
+  close(): Promise<void> {
+    this.client.close();
+    return Promise.resolve();
+  }
+}
+
+interface EtcdMemberStatus {
+  readonly memberId: string;
+  readonly leader: string;
+  readonly commit: number;
+  readonly applied: number;
+}
+
+/** A member's id, who it thinks leads and its raft indexes, from etcd's JSON gateway (ids are 64-bit: kept as strings). */
+async function memberStatus(clientUrl: string): Promise<EtcdMemberStatus | undefined> {
+  try {
+    const response = await fetch(`${clientUrl}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
+    if (!response.ok) return undefined;
+    const body = (await response.json()) as { header?: { member_id?: string }; leader?: string; raftIndex?: string; raftAppliedIndex?: string };
+    const memberId = body.header?.member_id;
+    if (memberId === undefined || body.leader === undefined) return undefined;
+    return { memberId, leader: body.leader, commit: Number(body.raftIndex ?? 0), applied: Number(body.raftAppliedIndex ?? 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+async function loadEtcd3(): Promise<Etcd3Module> {
+  try {
+    return await import("etcd3");
+  } catch (error) {
+    throw new Error(`kvraft bench cluster needs the etcd3 package (a devDependency) to drive etcd: run it from a clone after npm ci (${(error as Error).message})`);
+  }
+}

@@ -1,0 +1,58 @@
+import { measureWritePause } from "./failover.js";
+import { measureFootprint } from "./footprint.js";
+import { median } from "./measure.js";
+import type { ClusterBenchOptions } from "./options.js";
+import type { ProgressBar } from "./progress.js";
+import type { BenchSystem, SystemName } from "./system.js";
+
+export interface SystemExtras {
+  /** Median longest pause between acknowledged writes after the leader got SIGTERM, ms. */
+  readonly sigterm_pause_ms: number | null;
+  readonly sigkill_pause_ms: number | null;
+  readonly sigterm_samples_ms: readonly number[];
+  readonly sigkill_samples_ms: readonly number[];
+  /** A member's resident memory growth per million keys right after writing them, MiB. */
+  readonly rss_mib_per_million_keys_written: number | null;
+  /** The same after a restart with the keys on disk. */
+  readonly rss_mib_per_million_keys: number | null;
+  readonly restart_ms: number;
+}
+
+export interface ExtrasReport {
+  readonly keys_written: number;
+  readonly kvraft: SystemExtras;
+  readonly etcd: SystemExtras;
+}
+
+const SIGNALS = ["SIGTERM", "SIGKILL"] as const;
+
+export function extrasSteps(options: ClusterBenchOptions): number {
+  return 2 * (SIGNALS.length * options.failovers + 1);
+}
+
+/** Leader failovers (each signal, `failovers` times per system), then memory and restart with a large log. */
+export async function runExtras(systems: Readonly<Record<SystemName, BenchSystem>>, options: ClusterBenchOptions, progress: ProgressBar): Promise<ExtrasReport> {
+  const one = async (system: BenchSystem): Promise<SystemExtras> => {
+    const samples: Record<(typeof SIGNALS)[number], number[]> = { SIGTERM: [], SIGKILL: [] };
+    for (const signal of SIGNALS) {
+      for (let i = 0; i < options.failovers; i++) {
+        progress.step(`${system.name}: ${signal} to the leader ${i + 1}/${options.failovers}`);
+        samples[signal].push(await measureWritePause(system, signal));
+      }
+    }
+    progress.step(`${system.name}: writing ${options.memoryKeys} keys, then restarting every member`);
+    const footprint = await measureFootprint(system, options.memoryKeys);
+    return {
+      sigterm_pause_ms: samples.SIGTERM.length === 0 ? null : median(samples.SIGTERM),
+      sigkill_pause_ms: samples.SIGKILL.length === 0 ? null : median(samples.SIGKILL),
+      sigterm_samples_ms: samples.SIGTERM,
+      sigkill_samples_ms: samples.SIGKILL,
+      rss_mib_per_million_keys_written: footprint.rssMibPerMillionKeysWritten,
+      rss_mib_per_million_keys: footprint.rssMibPerMillionKeys,
+      restart_ms: footprint.restartMs,
+    };
+  };
+  const kvraft = await one(systems.kvraft);
+  const etcd = await one(systems.etcd);
+  return { keys_written: options.memoryKeys, kvraft, etcd };
+}

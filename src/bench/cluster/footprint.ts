@@ -1,0 +1,63 @@
+import { randomBytes } from "node:crypto";
+import { processRssBytes } from "./proc-stats.js";
+import type { BenchClient, BenchSystem } from "./system.js";
+
+const WRITERS = 64;
+const CONNECTIONS = 8;
+const VALUE_BYTES = 256;
+const MIB = 1024 * 1024;
+
+export interface FootprintResult {
+  /** Growth of a member's resident memory per million keys (the members' mean), MiB: right after writing them. */
+  readonly rssMibPerMillionKeysWritten: number | null;
+  /**
+   * The same after a restart with the keys on disk. Lower for etcd, whose keys live in a
+   * memory-mapped file that counts as resident only once read again.
+   */
+  readonly rssMibPerMillionKeys: number | null;
+  /** From starting every member again (log and snapshots of the keys on disk) to the first acknowledged write. */
+  readonly restartMs: number;
+}
+
+/**
+ * Restarts every member (so that the garbage of earlier workloads does not count) and
+ * reads their resident memory; writes `keys` distinct keys (256-byte values) and reads it
+ * again; then stops every member and times a restart of all of them until a write is
+ * acknowledged (the restart time with that log on disk), and reads it a third time.
+ */
+export async function measureFootprint(system: BenchSystem, keys: number): Promise<FootprintResult> {
+  await system.stop();
+  await system.start();
+  const before = await meanRss(system);
+  await writeKeys(system, keys);
+  const written = await meanRss(system);
+  await system.stop();
+  const started = performance.now();
+  await system.start();
+  const restartMs = Math.round(performance.now() - started);
+  const restarted = await meanRss(system);
+  const perMillion = (after: number | undefined): number | null =>
+    (before === undefined || after === undefined ? null : Math.round((((after - before) / keys) * 1e6) / MIB));
+  return { rssMibPerMillionKeysWritten: perMillion(written), rssMibPerMillionKeys: perMillion(restarted), restartMs };
+}
+
+async function writeKeys(system: BenchSystem, keys: number): Promise<void> {
+  const pool: BenchClient[] = [];
+  try {
+    for (let i = 0; i < CONNECTIONS; i++) pool.push(await system.connect());
+    const value = new Uint8Array(randomBytes(VALUE_BYTES));
+    let next = 0;
+    const writer = async (client: BenchClient): Promise<void> => {
+      while (next < keys) await client.put(`bench/footprint-${String(next++).padStart(8, "0")}`, value);
+    };
+    await Promise.all(Array.from({ length: WRITERS }, (_, i) => writer(pool[i % CONNECTIONS] as BenchClient)));
+  } finally {
+    await Promise.all(pool.map((c) => c.close()));
+  }
+}
+
+async function meanRss(system: BenchSystem): Promise<number | undefined> {
+  const values = await Promise.all(system.members.map((m) => (m.pid === undefined ? Promise.resolve(undefined) : processRssBytes(m.pid))));
+  if (values.some((v) => v === undefined)) return undefined;
+  return (values as number[]).reduce((a, b) => a + b, 0) / values.length;
+}

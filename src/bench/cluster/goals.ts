@@ -1,0 +1,54 @@
+import type { WorkloadComparison } from "./compare.js";
+import type { ExtrasReport } from "./extras.js";
+
+export interface GoalCheck {
+  readonly goal: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+/** KVRaft's election timeout at its defaults (--election-ms): SIGKILL of a leader must heal within two. */
+const ELECTION_TIMEOUT_MS = 1000;
+const THROUGHPUT_RATIO_MIN = 2;
+const SERVER_CPU_RATIO_MAX = 0.5;
+const SINGLE_CLIENT_LATENCY_FACTOR = 1.5;
+const SIGTERM_PAUSE_MAX_MS = 300;
+
+/** The issue's goals, for the workloads and extras that ran in this run. */
+export function evaluateGoals(comparisons: readonly WorkloadComparison[], floor: { fsyncMs: number; loopbackMs: number }, extras: ExtrasReport | undefined): GoalCheck[] {
+  const checks: GoalCheck[] = [];
+  const byName = new Map(comparisons.map((c) => [c.name, c]));
+  for (const name of ["put-64", "put-256"]) {
+    const c = byName.get(name);
+    if (c === undefined) continue;
+    checks.push({ goal: `${name} throughput >= ${THROUGHPUT_RATIO_MIN}x etcd`, measured: `${c.ratio}x`, met: c.ratio >= THROUGHPUT_RATIO_MIN });
+    checks.push({ goal: `${name} p99 <= etcd's`, measured: `${c.kvraft.p99_ms} ms vs ${c.etcd.p99_ms} ms`, met: c.kvraft.p99_ms <= c.etcd.p99_ms });
+    const k = c.kvraft.server_cpu_s_per_1k;
+    const e = c.etcd.server_cpu_s_per_1k;
+    if (k !== null && e !== null && e > 0) {
+      const ratio = Math.round((k / e) * 100) / 100;
+      checks.push({ goal: `${name} server CPU per put <= ${SERVER_CPU_RATIO_MAX}x etcd's`, measured: `${ratio}x (${k} vs ${e} s/1k)`, met: ratio <= SERVER_CPU_RATIO_MAX });
+    }
+  }
+  for (const name of ["get-64", "get-256"]) {
+    const c = byName.get(name);
+    if (c !== undefined) checks.push({ goal: `${name} throughput >= ${THROUGHPUT_RATIO_MIN}x etcd`, measured: `${c.ratio}x`, met: c.ratio >= THROUGHPUT_RATIO_MIN });
+  }
+  const single = byName.get("put-1");
+  if (single !== undefined) {
+    const floorMs = floor.fsyncMs + 2 * floor.loopbackMs;
+    const limit = Math.round(SINGLE_CLIENT_LATENCY_FACTOR * floorMs * 1000) / 1000;
+    checks.push({
+      goal: `put-1 p50 <= ${SINGLE_CLIENT_LATENCY_FACTOR}x (one fsync + two loopback round trips) = ${limit} ms`,
+      measured: `${single.kvraft.p50_ms} ms`,
+      met: single.kvraft.p50_ms <= limit,
+    });
+  }
+  if (extras !== undefined) {
+    const term = extras.kvraft.sigterm_pause_ms;
+    const kill = extras.kvraft.sigkill_pause_ms;
+    if (term !== null) checks.push({ goal: `writes resume <= ${SIGTERM_PAUSE_MAX_MS} ms after SIGTERM of the leader`, measured: `${term} ms`, met: term <= SIGTERM_PAUSE_MAX_MS });
+    if (kill !== null) checks.push({ goal: `writes resume <= 2 election timeouts (${2 * ELECTION_TIMEOUT_MS} ms) after SIGKILL of the leader`, measured: `${kill} ms`, met: kill <= 2 * ELECTION_TIMEOUT_MS });
+  }
+  return checks;
+}

@@ -1,0 +1,48 @@
+/** What `kvraft bench cluster` was asked to do. */
+export interface ClusterBenchOptions {
+  /** Seconds per measured round. */
+  readonly seconds: number;
+  /** Rounds per workload and system; the median is reported. */
+  readonly rounds: number;
+  /** Unmeasured load before a workload's rounds, per system. */
+  readonly warmupSeconds: number;
+  /** Comma-separated workload names or prefixes with "*"; undefined: all (or the quick set). */
+  readonly workloads: string | undefined;
+  readonly quick: boolean;
+  readonly json: boolean;
+  /** Leader kills, restart and memory measurements after the workloads. */
+  readonly extras: boolean;
+  /** Leader kills per signal and system (the median is reported). */
+  readonly failovers: number;
+  /** Keys written for the memory and restart measurements. */
+  readonly memoryKeys: number;
+  /** When set, KVRaft's members run under `node --cpu-prof` and leave their profiles here. */
+  readonly profileDir: string | undefined;
+  /** Where the members' data dirs go (one disk for both systems); the OS temp dir by default. */
+  readonly dir: string | undefined;
+}
+
+export const CLUSTER_DEFAULTS = { seconds: 2, rounds: 3, warmupSeconds: 0.5, failovers: 3, memoryKeys: 100_000 } as const;
+export const CLUSTER_QUICK = { seconds: 1, rounds: 1, warmupSeconds: 0.3, failovers: 1, memoryKeys: 10_000 } as const;
+
+/** Bounds that keep every run finite. */
+const BOUNDS = {
+  seconds: [0.2, 600],
+  rounds: [1, 50],
+  warmupSeconds: [0, 60],
+  failovers: [1, 20],
+  memoryKeys: [1000, 5_000_000],
+} as const;
+
+export function validateClusterOptions(options: ClusterBenchOptions): ClusterBenchOptions {
+  for (const [field, [low, high]] of Object.entries(BOUNDS)) {
+    const value = options[field as keyof typeof BOUNDS];
+    if (!Number.isFinite(value) || value < low || value > high) {
+      throw new RangeError(`kvraft bench cluster: --${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be in [${low}, ${high}], got ${String(value)}`);
+    }
+  }
+  if (!Number.isInteger(options.rounds) || !Number.isInteger(options.failovers) || !Number.isInteger(options.memoryKeys)) {
+    throw new RangeError("kvraft bench cluster: --rounds, --failovers and --memory-keys must be whole numbers");
+  }
+  return options;
+}

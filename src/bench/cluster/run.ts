@@ -1,0 +1,133 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { measureBareFsync } from "../wal.js";
+import { compareWorkload, type WorkloadComparison } from "./compare.js";
+import { findEtcd } from "./etcd-binary.js";
+import { EtcdSystem } from "./etcd-system.js";
+import { type ExtrasReport, runExtras, extrasSteps } from "./extras.js";
+import { evaluateGoals } from "./goals.js";
+import { KvraftSystem } from "./kvraft-system.js";
+import { loadHistograms } from "./latency.js";
+import { preloadKeys, runLoad } from "./load.js";
+import { loopbackRoundTripMs } from "./loopback.js";
+import { measureRound, type RoundFigures, round } from "./measure.js";
+import { type ClusterBenchOptions, validateClusterOptions } from "./options.js";
+import { ProgressBar } from "./progress.js";
+import { type ClusterSummary, formatClusterReport } from "./report.js";
+import type { BenchClient, BenchSystem, SystemName } from "./system.js";
+import { selectWorkloads, type Workload } from "./workloads.js";
+
+/** Client connections per system and workload: the clients share them (as etcd's benchmark tool shares its conns). */
+const CONNECTIONS_MAX = 8;
+const BARE_FSYNC_SECONDS = 1;
+
+export interface ClusterBenchReport {
+  readonly workloads: readonly WorkloadComparison[];
+  readonly summary: ClusterSummary;
+}
+
+/**
+ * `kvraft bench cluster`: a 3-member KVRaft cluster and a 3-member etcd cluster on this
+ * machine, data dirs on one disk, driven in turn by the same load generator (this
+ * process); for each workload the rounds alternate which system goes first, so a
+ * drifting machine favours neither. Prints a table, or with --json one line per
+ * workload and a summary line.
+ */
+export async function runClusterBench(input: ClusterBenchOptions): Promise<ClusterBenchReport> {
+  const options = validateClusterOptions(input);
+  const workloads = selectWorkloads(options.workloads, options.quick);
+  await loadHistograms();
+  const progress = new ProgressBar(3 + workloads.length * 2 * (options.rounds + 1) + (options.extras ? extrasSteps(options) : 0));
+  const etcdBinary = await findEtcd((line) => progress.note(line));
+  const base = options.dir ?? tmpdir();
+  await mkdir(base, { recursive: true });
+  const root = await mkdtemp(join(base, "kvraft-bench-cluster-"));
+  const systems: BenchSystem[] = [];
+  try {
+    progress.show("bare fsync rate of the disk");
+    const disk = await measureBareFsync(root, BARE_FSYNC_SECONDS);
+    const loopbackMs = await loopbackRoundTripMs();
+    progress.step("starting KVRaft");
+    const kvraft = await KvraftSystem.create(root, options.profileDir === undefined ? undefined : resolve(options.profileDir));
+    systems.push(kvraft);
+    await kvraft.start();
+    progress.step(`starting ${etcdBinary.source === "go-module" ? "etcd" : "Debian's etcd (fallback)"}`);
+    const etcd = await EtcdSystem.create(root, etcdBinary);
+    systems.push(etcd);
+    await etcd.start();
+    progress.step("writing the keys the gets read");
+    for (const system of systems) await withPool(system, CONNECTIONS_MAX, preloadKeys);
+    const comparisons: WorkloadComparison[] = [];
+    for (const workload of workloads) comparisons.push(await runWorkload(workload, [kvraft, etcd], options, progress));
+    const extras: ExtrasReport | undefined = options.extras ? await runExtras({ kvraft, etcd }, options, progress) : undefined;
+    progress.finish();
+    const summary: ClusterSummary = {
+      name: "summary",
+      kvraft: kvraft.label,
+      etcd: etcd.label,
+      machine: { cpus: cpus().length, node: process.version },
+      seconds_per_round: options.seconds,
+      rounds: options.rounds,
+      connections_per_system: CONNECTIONS_MAX,
+      disk: { fsyncs_per_s: round(disk.fsyncsPerSecond, 0), ms_per_fsync: round(disk.microsecondsPerFsync / 1000, 3) },
+      loopback_rtt_ms: round(loopbackMs, 3),
+      ...(extras === undefined ? {} : { extras }),
+      goals: evaluateGoals(comparisons, { fsyncMs: disk.microsecondsPerFsync / 1000, loopbackMs }, extras),
+    };
+    const report = { workloads: comparisons, summary };
+    printReport(report, options.json);
+    return report;
+  } finally {
+    progress.finish();
+    await Promise.all(systems.map((s) => s.stop()));
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function runWorkload(workload: Workload, systems: readonly BenchSystem[], options: ClusterBenchOptions, progress: ProgressBar): Promise<WorkloadComparison> {
+  const rounds: Record<SystemName, RoundFigures[]> = { kvraft: [], etcd: [] };
+  const connections = Math.min(workload.clients, CONNECTIONS_MAX);
+  const pools = new Map<BenchSystem, BenchClient[]>();
+  try {
+    for (const system of systems) {
+      pools.set(system, await openPool(system, connections));
+      progress.step(`${workload.name}: warming up ${system.name}`);
+      if (options.warmupSeconds > 0) await runLoad(workload, pools.get(system) as BenchClient[], options.warmupSeconds, 0);
+    }
+    for (let r = 0; r < options.rounds; r++) {
+      const order = r % 2 === 0 ? systems : [...systems].reverse();
+      for (const system of order) {
+        progress.step(`${workload.name}: ${system.name} round ${r + 1}/${options.rounds}`);
+        rounds[system.name].push(await measureRound(system, pools.get(system) as BenchClient[], workload, options.seconds, r + 1));
+      }
+    }
+  } finally {
+    await Promise.all([...pools.values()].flat().map((c) => c.close()));
+  }
+  return compareWorkload(workload, rounds);
+}
+
+async function openPool(system: BenchSystem, connections: number): Promise<BenchClient[]> {
+  const pool: BenchClient[] = [];
+  for (let i = 0; i < connections; i++) pool.push(await system.connect());
+  return pool;
+}
+
+async function withPool<T>(system: BenchSystem, connections: number, use: (pool: readonly BenchClient[]) => Promise<T>): Promise<T> {
+  const pool = await openPool(system, connections);
+  try {
+    return await use(pool);
+  } finally {
+    await Promise.all(pool.map((c) => c.close()));
+  }
+}
+
+function printReport(report: ClusterBenchReport, json: boolean): void {
+  if (json) {
+    for (const workload of report.workloads) process.stdout.write(`${JSON.stringify(workload)}\n`);
+    process.stdout.write(`${JSON.stringify(report.summary)}\n`);
+    return;
+  }
+  process.stdout.write(formatClusterReport(report.workloads, report.summary));
+}

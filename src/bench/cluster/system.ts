@@ -1,0 +1,76 @@
+import type { MemberProcess } from "./member-process.js";
+
+export type SystemName = "kvraft" | "etcd";
+
+/** One connection's worth of client: what the load generator drives. */
+export interface BenchClient {
+  put(key: string, value: Uint8Array): Promise<void>;
+  /** A linearizable read (both systems' default). */
+  get(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A 3-member cluster under test, KVRaft's or etcd's, started on this machine with each
+ * member's data dir on the same disk and fsync on. The benchmark drives both through
+ * this one interface, one after the other.
+ */
+export interface BenchSystem {
+  readonly name: SystemName;
+  /** What ran, for the output: "KVRaft 0.1.0", "etcd 3.6.16 (built from its Go module)". */
+  readonly label: string;
+  readonly members: readonly MemberProcess[];
+  /** Starts every member and waits until one leads and a write succeeds. */
+  start(): Promise<void>;
+  /** Index in `members` of the member that leads now, if one does. */
+  leaderIndex(): Promise<number | undefined>;
+  /** A client with its own connection to the cluster (to its leader). */
+  connect(): Promise<BenchClient>;
+  /** A client that finds whichever member leads, across leader changes. */
+  connectAny(): Promise<BenchClient>;
+  /**
+   * Starts a stopped member again with its data and waits until every member follows
+   * one leader and has caught up: the next kill must not find a member still booting.
+   */
+  restart(index: number): Promise<void>;
+  /** Stops every member; the data dirs are removed by the caller. */
+  stop(): Promise<void>;
+}
+
+/** Entries a member may trail the most advanced one by and count as caught up. */
+export const CAUGHT_UP_LAG_ENTRIES = 100;
+/** A restarted member boots (Node's start-up included on a loaded machine) and catches up within this. */
+export const CATCH_UP_TIMEOUT_MS = 60_000;
+
+/** Members' (leader, commit, applied) as each reports it: all answered, one leader, applied near the highest commit. */
+export function caughtUp(views: readonly ({ leader: string; commit: number; applied: number } | undefined)[]): boolean {
+  if (views.some((v) => v === undefined)) return false;
+  const present = views as { leader: string; commit: number; applied: number }[];
+  const leader = present[0]?.leader;
+  if (leader === undefined || leader === "0" || present.some((v) => v.leader !== leader)) return false;
+  const commit = Math.max(...present.map((v) => v.commit));
+  return present.every((v) => commit - v.applied <= CAUGHT_UP_LAG_ENTRIES);
+}
+
+/** The pids of the members running now. */
+export function serverPids(system: BenchSystem): number[] {
+  return system.members.flatMap((m) => (m.pid === undefined ? [] : [m.pid]));
+}
+
+/** Polls `check` every `pollMs` until it gives a value or `timeoutMs` passes (then throws, saying what it waited for). */
+export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, pollMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? "" : ` (last error: ${(lastError as Error).message})`}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

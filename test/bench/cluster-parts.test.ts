@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { longestPause } from "../../src/bench/cluster/failover.js";
+import { evaluateGoals } from "../../src/bench/cluster/goals.js";
+import { median, medianFigures, type RoundFigures } from "../../src/bench/cluster/measure.js";
+import { caughtUp } from "../../src/bench/cluster/system.js";
+import { compareWorkload } from "../../src/bench/cluster/compare.js";
+import { selectWorkloads, WORKLOADS } from "../../src/bench/cluster/workloads.js";
+
+const round = (opsPerSecond: number, p99: number, serverCpuPer1k?: number): RoundFigures => ({
+  opsPerSecond, latency: { p50_ms: p99 / 4, p99_ms: p99, p999_ms: p99 * 2 }, serverCpuPer1k, loadgenCpuPer1k: 0.1,
+  entriesPerFsync: undefined, errors: 0, firstErrors: [],
+});
+
+describe("kvraft bench cluster: the pure parts", () => {
+  it("selects workloads by exact name or prefix, in the standard order, and refuses a name that matches nothing", () => {
+    expect(selectWorkloads("get-*,put-1", false).map((w) => w.name)).toEqual(["put-1", "get-1", "get-16", "get-64", "get-256"]);
+    expect(selectWorkloads(undefined, false)).toHaveLength(WORKLOADS.length);
+    expect(selectWorkloads(undefined, true).map((w) => w.name)).toEqual(["put-1", "put-64", "get-64", "mix-64"]);
+    expect(() => selectWorkloads("put-2", false)).toThrow(/put-2.*choose from/);
+  });
+
+  it("reports the median of each figure over the rounds", () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    const figures = medianFigures([round(100, 10, 0.5), round(300, 30), round(200, 20, 0.3)]);
+    expect(figures).toMatchObject({ ops_per_s: 200, p99_ms: 20, server_cpu_s_per_1k: 0.4, rounds: 3 });
+    expect(medianFigures([round(1, 1)]).server_cpu_s_per_1k).toBeNull();
+  });
+
+  it("judges the goals from the figures: ratio, p99 and CPU per put against etcd's", () => {
+    const put64 = WORKLOADS.find((w) => w.name === "put-64");
+    if (put64 === undefined) throw new Error("put-64 is a standard workload");
+    const comparison = compareWorkload(put64, { kvraft: [round(5000, 50, 0.08)], etcd: [round(2000, 80, 0.2)] });
+    expect(comparison.ratio).toBe(2.5);
+    const goals = evaluateGoals([comparison], { fsyncMs: 1, loopbackMs: 0.05 }, undefined);
+    expect(goals.map((g) => g.met)).toEqual([true, true, true]);
+    const slower = compareWorkload(put64, { kvraft: [round(3000, 90, 0.15)], etcd: [round(2000, 80, 0.2)] });
+    expect(evaluateGoals([slower], { fsyncMs: 1, loopbackMs: 0.05 }, undefined).map((g) => g.met)).toEqual([false, false, false]);
+  });
+
+  it("measures a failover as the longest gap between acknowledgements from the signal on", () => {
+    expect(longestPause([90, 100, 150, 400, 410], 100)).toBe(250);
+    expect(longestPause([500, 510], 100)).toBe(400);
+    expect(longestPause([], 100)).toBe(0);
+  });
+
+  it("counts a cluster caught up only when every member answers, follows one leader and has applied near the top commit", () => {
+    const member = (leader: string, commit: number, applied: number) => ({ leader, commit, applied });
+    expect(caughtUp([member("1", 500, 500), member("1", 500, 480), member("1", 490, 450)])).toBe(true);
+    expect(caughtUp([member("1", 500, 500), undefined, member("1", 500, 500)])).toBe(false);
+    expect(caughtUp([member("1", 500, 500), member("2", 500, 500), member("1", 500, 500)])).toBe(false);
+    expect(caughtUp([member("1", 5000, 5000), member("1", 5000, 10), member("1", 5000, 5000)])).toBe(false);
+    expect(caughtUp([member("0", 0, 0), member("0", 0, 0), member("0", 0, 0)])).toBe(false);
+  });
+});

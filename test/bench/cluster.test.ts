@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { toolBinary } from "../../tools/go-tools.mjs";
+import { CLI } from "../support/process-cluster.js";
+
+/** Generous: two clusters start, one workload runs on each, both stop. */
+const RUN_TIMEOUT_MS = 120_000;
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const running = new Set<ChildProcess>();
+
+function runBench(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, "bench", "cluster", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    running.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      running.delete(child);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * `kvraft bench cluster --json` in a tiny run: the shape of its lines and that both
+ * systems were measured. Not speed: figures on a loaded machine are not assertions.
+ */
+describe("kvraft bench cluster", () => {
+  beforeAll(async () => {
+    // Builds etcd once (minutes when cold, then cached), so that the run itself is short.
+    await toolBinary("etcd", "etcd");
+  }, 600_000);
+
+  afterEach(() => {
+    // The bench stops its clusters itself; a bench still running after a failure is killed (it then leaves nothing).
+    for (const child of running) child.kill("SIGTERM");
+  });
+
+  it("prints one JSON line per workload with both systems measured, then a summary", async () => {
+    const run = await runBench(["--workloads", "put-16", "--rounds", "1", "--seconds", "0.5", "--warmup-seconds", "0", "--no-extras", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    const [workload, summary] = lines as [Record<string, unknown>, Record<string, unknown>];
+    expect(workload).toMatchObject({ name: "put-16", kind: "put", clients: 16, value_bytes: 256 });
+    for (const system of ["kvraft", "etcd"]) {
+      expect(workload[`${system}_ops`], `${system} did no operations`).toBeGreaterThan(0);
+      const figures = workload[system] as Record<string, unknown>;
+      expect(figures.errors, JSON.stringify(figures.first_errors)).toBe(0);
+      expect(figures.server_cpu_s_per_1k).toBeGreaterThan(0);
+      expect(figures.loadgen_cpu_s_per_1k).toBeGreaterThan(0);
+      const latency = (workload.latencies as Record<string, Record<string, number>>)[system] as Record<string, number>;
+      expect(latency.p50_ms).toBeGreaterThan(0);
+      expect(latency.p99_ms).toBeGreaterThanOrEqual(latency.p50_ms as number);
+      expect(latency.p999_ms).toBeGreaterThanOrEqual(latency.p99_ms as number);
+    }
+    expect(workload.ratio).toBeCloseTo((workload.kvraft_ops as number) / (workload.etcd_ops as number), 1);
+    expect(summary.name).toBe("summary");
+    expect(summary.etcd).toMatch(/^etcd 3\.6\./);
+    expect((summary.disk as Record<string, number>).fsyncs_per_s).toBeGreaterThan(0);
+    expect(Array.isArray(summary.goals)).toBe(true);
+  }, RUN_TIMEOUT_MS);
+
+  it("refuses a workload filter that matches nothing, naming the choices", async () => {
+    const run = await runBench(["--workloads", "nope", "--json"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("put-64");
+    expect(run.stdout).toBe("");
+  }, RUN_TIMEOUT_MS);
+});
