@@ -56,15 +56,7 @@ export class AdminApi {
     const base = httpBase(await this.options.httpAddress());
     let response: Response;
     try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-          ...(this.options.token === undefined ? {} : { authorization: `Bearer ${this.options.token}` }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.options.deadlineMs),
-      });
+      response = await adminFetch(`${base}${path}`, method, body, this.options);
     } catch (error) {
       throw new UnavailableError(`${method} ${base}${path} failed: ${(error as Error).message}`, { cause: error });
     }
@@ -79,4 +71,21 @@ export class AdminApi {
 function memberPath(memberId: number): number {
   if (!Number.isSafeInteger(memberId) || memberId < 1) throw new RangeError(`a member id is a whole number >= 1, got ${memberId}`);
   return memberId;
+}
+
+/**
+ * One admin API request: JSON body when given, the bearer token when there is one, and a
+ * deadline. Shared by the CLI's client and the operator, which each turn failures into
+ * their own errors.
+ */
+export function adminFetch(url: string, method: string, body: unknown, options: { readonly token?: string | undefined; readonly deadlineMs: number }): Promise<Response> {
+  return fetch(url, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(options.deadlineMs),
+  });
 }

@@ -1,3 +1,4 @@
+import { adminFetch } from "../../client/admin.js";
 import type { NodeId } from "../../raft/types.js";
 import type { ServerStatus } from "../../server/status.js";
 import type { AdminApi, MembershipView } from "../types.js";
@@ -135,15 +136,7 @@ export class HttpAdminApi implements AdminApi {
     const url = `${base.replace(/\/+$/, "")}${path}`;
     let response: Response;
     try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-          ...(this.options.token === undefined ? {} : { authorization: `Bearer ${this.options.token}` }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.options.deadlineMs),
-      });
+      response = await adminFetch(url, method, body, this.options);
     } catch (error) {
       throw new AdminCallError(0, "UNAVAILABLE", `${method} ${url} failed: ${(error as Error).message}`);
     }
