@@ -198,10 +198,21 @@ describe("the planner and the HTTP admin client drive real servers", () => {
     await world.cluster.kill(victim);
     await rm(world.cluster.dataDir(victim), { recursive: true, force: true });
     world.cluster.start(victim, ["--initial-cluster-state", "existing"]);
-    await waitFor("the leader to see the wiped member come back non-voting", async () =>
-      (await world.admin().members()).members.some((m) => m.id === victim && m.nonVoting === true) || undefined, 30_000, 100);
+    // The wiped member is non-voting only until the leader's barrier entry reaches it (a
+    // snapshot away, often well under a second): the planner replaces it if it sees the mark
+    // in time, and otherwise finds it caught up and has nothing to do. Both are safe; which
+    // one happened is printed, and each is checked.
+    const seen = await waitFor("the wiped member back: non-voting at the leader, or already caught up", async () => {
+      const victimStatus = await world.cluster.status(victim).catch(() => undefined);
+      if (victimStatus !== undefined && !victimStatus.nonVoting && victimStatus.appliedIndex > 0) return "caught-up";
+      const members = (await world.admin().members()).members;
+      return members.some((m) => m.id === victim && m.nonVoting === true) ? "non-voting" : undefined;
+    }, 30_000, 10);
     await world.driveTo(3);
-    expect(world.steps).toEqual([`RemoveMember ${victim}`, `AddLearner ${victim}`, `PromoteLearner ${victim}`]);
+    process.stderr.write(`wiped member ${victim}: ${seen} when first seen; planner steps: ${world.steps.join(", ") || "none"}\n`);
+    const replacement = [`RemoveMember ${victim}`, `AddLearner ${victim}`, `PromoteLearner ${victim}`];
+    if (seen === "caught-up") expect(world.steps).toEqual([]);
+    else expect([[], replacement]).toContainEqual(world.steps);
     const after = await world.admin().members();
     expect(after.members.map((m) => `${m.id}:${m.role}:${m.nonVoting === true}`)).toEqual(["1:voter:false", "2:voter:false", "3:voter:false"]);
     await writer.stop();
