@@ -12,8 +12,8 @@ export const SERVER_EXIT = { clean: 0, failed: 1, usage: 2 } as const;
 
 interface ServerFlags {
   id?: string; dataDir: string; peers: string; initialClusterState: string; clusterId?: string;
-  listenHost: string; peerPort?: string; clientPort: string; httpPort: string; memcachedPort: string;
-  advertisePeer?: string; advertiseClient?: string; advertiseHttp?: string; advertiseMemcached?: string;
+  listenHost: string; peerPort?: string; clientPort: string; httpPort: string; memcachedPort: string; adminPort?: string;
+  advertisePeer?: string; advertiseClient?: string; advertiseHttp?: string; advertiseMemcached?: string; advertiseAdmin?: string;
   coord?: string; heartbeatMs: string; electionMs: string; adminTokenFile?: string; quotaBytes: string;
   requestTimeoutMs: string; snapshotEntries: string; readyLagEntries: string; shutdownTransferMs: string;
   logLevel: string;
@@ -38,10 +38,12 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--client-port <port>", "binary client protocol port (0: pick one)", "KVRAFT_CLIENT_PORT", "7100"))
     .addOption(opt("--http-port <port>", "HTTP/JSON API, /metrics, /healthz, /readyz (0: pick one)", "KVRAFT_HTTP_PORT", "8080"))
     .addOption(opt("--memcached-port <port>", "memcached text protocol port (0: pick one)", "KVRAFT_MEMCACHED_PORT", "11211"))
+    .addOption(opt("--admin-port <port>", "serve the admin API (and /v1/status) on its own port, off the HTTP port, so a network policy can admit only the operator there (default: shared with --http-port)", "KVRAFT_ADMIN_PORT"))
     .addOption(opt("--advertise-peer <host:port>", "peer address others should use", "KVRAFT_ADVERTISE_PEER"))
     .addOption(opt("--advertise-client <host:port>", "client address given in redirects", "KVRAFT_ADVERTISE_CLIENT"))
     .addOption(opt("--advertise-http <host:port>", "HTTP address others forward to", "KVRAFT_ADVERTISE_HTTP"))
     .addOption(opt("--advertise-memcached <host:port>", "memcached address", "KVRAFT_ADVERTISE_MEMCACHED"))
+    .addOption(opt("--advertise-admin <host:port>", "admin API address other members proxy to (with --admin-port)", "KVRAFT_ADVERTISE_ADMIN"))
     .addOption(opt("--coord <url>", "coordinator to register with (discovery only)", "KVRAFT_COORD"))
     .addOption(opt("--heartbeat-ms <ms>", "leader heartbeat interval (one Raft tick)", "KVRAFT_HEARTBEAT_MS", "100"))
     .addOption(opt("--election-ms <ms>", "base election timeout (randomised up to twice this)", "KVRAFT_ELECTION_MS", "1000"))
@@ -125,11 +127,13 @@ function toConfig(flags: ServerFlags, podName: string | undefined): ServerConfig
     clusterId: flags.clusterId, listenHost: flags.listenHost,
     peerPort: flags.peerPort !== undefined ? int("peer-port", flags.peerPort) : self?.port ?? 7000,
     clientPort: int("client-port", flags.clientPort), httpPort: int("http-port", flags.httpPort), memcachedPort: int("memcached-port", flags.memcachedPort),
+    adminPort: flags.adminPort === undefined ? undefined : int("admin-port", flags.adminPort),
     advertise: {
       ...(flags.advertisePeer === undefined ? {} : { peer: flags.advertisePeer }),
       ...(flags.advertiseClient === undefined ? {} : { client: flags.advertiseClient }),
       ...(flags.advertiseHttp === undefined ? {} : { http: flags.advertiseHttp }),
       ...(flags.advertiseMemcached === undefined ? {} : { memcached: flags.advertiseMemcached }),
+      ...(flags.advertiseAdmin === undefined ? {} : { admin: flags.advertiseAdmin }),
     },
     coordinator: flags.coord,
     tickMs: heartbeatMs, heartbeatTicks: 1, electionTicks: Math.max(2, Math.round(electionMs / heartbeatMs)),

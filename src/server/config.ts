@@ -19,7 +19,9 @@ export interface ServerConfig {
   readonly clientPort: number;
   readonly httpPort: number;
   readonly memcachedPort: number;
-  readonly advertise: { readonly peer?: string; readonly client?: string; readonly http?: string; readonly memcached?: string };
+  /** The admin API's own port; undefined: the admin API shares the HTTP port. */
+  readonly adminPort: number | undefined;
+  readonly advertise: { readonly peer?: string; readonly client?: string; readonly http?: string; readonly memcached?: string; readonly admin?: string };
   readonly coordinator: string | undefined;
   readonly tickMs: number;
   readonly heartbeatTicks: number;
@@ -56,7 +58,7 @@ export const serverConfigSchema = z.object({
   id: z.number().int().min(1, "--id: member ids start at 1 (0 means none inside Raft)"),
   dataDir: z.string().min(1, "--data-dir is required"),
   initialClusterState: z.enum(["new", "existing"]),
-  clientPort: port, httpPort: port, memcachedPort: port, peerPort: port,
+  clientPort: port, httpPort: port, memcachedPort: port, peerPort: port, adminPort: port.optional(),
   tickMs: z.number().int().min(1).max(10_000),
   heartbeatTicks: z.number().int().min(1),
   electionTicks: z.number().int().min(2),

@@ -28,7 +28,7 @@ export class MemberDirectory {
   learn(id: NodeId, advertise: Readonly<Record<string, string>>): void {
     const current = this.known.get(id) ?? {};
     const next: Record<string, string> = { ...current } as Record<string, string>;
-    for (const key of ["peer", "client", "http", "memcached"] as const) {
+    for (const key of ["peer", "client", "http", "memcached", "admin"] as const) {
       const value = advertise[key];
       if (typeof value === "string" && value.length > 0) next[key] = value;
     }
@@ -48,6 +48,7 @@ export class MemberDirectory {
       ...(a.client === undefined ? {} : { client: a.client }),
       ...(a.http === undefined ? {} : { http: a.http }),
       ...(a.memcached === undefined ? {} : { memcached: a.memcached }),
+      ...(a.admin === undefined ? {} : { admin: a.admin }),
     };
   }
 }

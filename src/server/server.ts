@@ -10,7 +10,7 @@ import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstr
 import type { ServerConfig } from "./config.js";
 import { HttpForwarder } from "./forwarding.js";
 import { adminRoutes, mostUpToDateFollower } from "./http/admin-routes.js";
-import { buildHttpApp } from "./http/app.js";
+import { buildAdminApp, buildHttpApp } from "./http/app.js";
 import { proxyToLeader } from "./http/proxy.js";
 import { registerServerMetrics } from "./server-metrics.js";
 import { Replica } from "./replica.js";
@@ -139,6 +139,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     directory: (id) => directory.addresses(id),
     alarms: [...(service.quotaExceeded() ? ["NOSPACE"] : []), ...(storage.status().diskFull ? ["DISK_FULL"] : [])],
   });
+  // Followers proxy admin calls to the leader's admin address (its own port, if it has one).
+  const admin = adminRoutes(live, {
+    clusterId, token: config.adminToken,
+    proxyToLeader: (req, res) => {
+      const leader = directory.addresses(live.status().leader);
+      return proxyToLeader(req, res, leader.admin ?? leader.http, config.adminToken);
+    },
+  });
   const app = buildHttpApp({
     service, status, registry: metrics.registry,
     health: () => {
@@ -154,10 +162,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       return lag > config.readyLagEntriesMax ? { ok: false, reason: `applied is ${lag} entries behind commit` } : { ok: true };
     },
     serveForwarded: (request) => service.serveForwarded(request),
-    extraRoutes: [adminRoutes(live, {
-      clusterId, token: config.adminToken,
-      proxyToLeader: (req, res) => proxyToLeader(req, res, directory.addresses(live.status().leader).http, config.adminToken),
-    })],
+    extraRoutes: config.adminPort === undefined ? [admin] : [],
     valueBytesMax: live.state().config.valueBytesMax,
     listLimitMax: live.state().config.listLimitMax,
     leaderHttpIfFollower: () => {
@@ -171,6 +176,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   });
   const http = await listen(app, config.listenHost, config.httpPort);
   const httpPortOf = (): number => (http.address() as AddressInfo).port;
+  const adminServer = config.adminPort === undefined
+    ? undefined
+    : await listen(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax }), config.listenHost, config.adminPort, "--admin-port");
+  const adminPort = adminServer === undefined ? undefined : (adminServer.address() as AddressInfo).port;
   const memcached = new MemcachedServer(service, {
     host: config.listenHost, port: config.memcachedPort, valueBytesMax: live.state().config.valueBytesMax, requestTimeoutMs: config.requestTimeoutMs,
   }, (event) => log.warn({ event }, `memcached: ${event.type}`));
@@ -189,12 +198,15 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     },
   });
   const host = advertiseHost(config);
-  directory.setSelf({ peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}`, client: `${host}:${clientPort.port}` });
+  directory.setSelf({
+    peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}`, client: `${host}:${clientPort.port}`,
+    ...(adminPort === undefined ? {} : { admin: `${host}:${adminPort}` }),
+  });
   registerServerMetrics(metrics, live, storage, transport);
   // Let every known member hear this one's HELLO now (a new member must be reachable
   // before it is added; the others only dial when they have something to send).
   transport.announce();
-  log.info({ clusterId, peer: peerPort, http: httpPortOf(), memcached: memcachedPort }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}, memcached port ${memcachedPort}, client port ${clientPort.port}`);
+  log.info({ clusterId, peer: peerPort, http: httpPortOf(), memcached: memcachedPort }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}, memcached port ${memcachedPort}, client port ${clientPort.port}${adminPort === undefined ? "" : `, admin port ${adminPort}`}`);
 
   // Discovery only: the reporter never throws after start and never blocks; an outage is logged once.
   const reporter = config.coordinator === undefined ? undefined : startCoordReporter({
@@ -217,8 +229,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       await live.stop();
       await clientPort.stop();
       await memcached.stop();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      http.closeAllConnections();
+      for (const server of adminServer === undefined ? [http] : [http, adminServer]) {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+      }
       await transport.stop();
       await storage.close();
       resolveStopped(live.fatalError());
@@ -246,13 +260,13 @@ async function transferAway(replica: Replica, waitMs: number, log: Logger): Prom
   log.info({ to: target, moved: replica.status().role !== "leader" }, `leadership transfer to ${target} before exit`);
 }
 
-function listen(app: ReturnType<typeof buildHttpApp>, host: string, port: number): Promise<HttpServer> {
+function listen(app: ReturnType<typeof buildHttpApp>, host: string, port: number, flag = "--http-port"): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once("listening", () => resolve(server));
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(error.code === "EADDRINUSE"
-        ? new RangeError(`the HTTP port ${host}:${port} is taken: pick another with --http-port`)
+        ? new RangeError(`the port ${host}:${port} is taken: pick another with ${flag}`)
         : error);
     });
   });

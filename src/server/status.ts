@@ -11,6 +11,8 @@ export interface MemberAddresses {
   readonly client?: string;
   readonly http?: string;
   readonly memcached?: string;
+  /** Present when the admin API has its own port (--admin-port). */
+  readonly admin?: string;
 }
 
 export interface MemberStatus {

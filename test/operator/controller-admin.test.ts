@@ -17,8 +17,8 @@ describe("admin API endpoints", () => {
   it("by default, each pod through the peer Service, ready pods first, terminating ones skipped", () => {
     const template = defaultAdminTemplate("demo", "cluster.local");
     expect(adminBaseUrls(template, cluster, [pod(0, false), pod(1, true), pod(2, true, true)])).toEqual([
-      "http://demo-1.demo-peer.prod.svc.cluster.local:8080",
-      "http://demo-0.demo-peer.prod.svc.cluster.local:8080",
+      "http://demo-1.demo-peer.prod.svc.cluster.local:8081",
+      "http://demo-0.demo-peer.prod.svc.cluster.local:8081",
     ]);
   });
 

@@ -131,13 +131,19 @@ describe("desired manifests", () => {
     expect(specOf(find(objects, "PodDisruptionBudget"))).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/component": "server" } } });
   });
 
-  it("lets only members reach the peer port and only members and the operator (and opted-in clients) the HTTP admin port", () => {
+  it("lets only members reach the peer port, only members and the operator the admin port, and not the operator the HTTP port", () => {
     const ingress = specOf<{ ingress: { from?: Record<string, unknown>[]; ports: { port: number }[] }[] }>(find(objects, "NetworkPolicy")).ingress;
     const peer = ingress.filter((rule) => rule.ports.some((p) => p.port === 7000));
     expect(peer).toHaveLength(1);
     expect(peer[0]?.from).toEqual([{ podSelector: { matchLabels: { "app.kubernetes.io/name": "kvraft", "app.kubernetes.io/instance": "kv", "app.kubernetes.io/component": "server" } } }]);
+    const members = peer[0]?.from?.[0];
+    const operator = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kvraft-system" } }, podSelector: { matchLabels: OPTIONS.operator.podLabels } };
+    const admin = ingress.filter((rule) => rule.ports.some((p) => p.port === 8081));
+    expect(admin).toHaveLength(1);
+    expect(admin[0]?.from).toEqual([members, operator]);
+    expect(env(serverContainer(objects), "KVRAFT_ADMIN_PORT")?.value).toBe("8081");
     const http = ingress.find((rule) => rule.ports.some((p) => p.port === 8080));
-    expect(http?.from).toContainEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kvraft-system" } }, podSelector: { matchLabels: OPTIONS.operator.podLabels } });
+    expect(http?.from).not.toContainEqual(operator);
     expect(http?.from?.every((peerRule) => peerRule["podSelector"] !== undefined || peerRule["namespaceSelector"] !== undefined)).toBe(true);
   });
 

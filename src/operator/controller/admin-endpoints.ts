@@ -6,7 +6,7 @@ import type { KVRaftCluster, PodView } from "../types.js";
  * (published even when not ready, so a cluster still forming can be asked).
  */
 export function defaultAdminTemplate(clusterName: string, clusterDomain: string): string {
-  return `http://{pod}.${objectNames(clusterName).peerService}.{namespace}.svc.${clusterDomain}:${PORTS.http}`;
+  return `http://{pod}.${objectNames(clusterName).peerService}.{namespace}.svc.${clusterDomain}:${PORTS.admin}`;
 }
 
 /**

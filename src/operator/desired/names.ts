@@ -2,7 +2,7 @@
  * The names and ports of what the operator creates for a cluster NAME. The controller,
  * the desired manifests and the tests all take them from here.
  */
-export const PORTS = { peer: 7000, client: 7100, http: 8080, memcached: 11211, coordinator: 7070 } as const;
+export const PORTS = { peer: 7000, client: 7100, http: 8080, admin: 8081, memcached: 11211, coordinator: 7070 } as const;
 
 /** Where the server keeps its data and finds the admin token, inside the pod. */
 export const PATHS = { dataDir: "/var/lib/kvraft", adminTokenDir: "/etc/kvraft/admin", adminTokenKey: "token" } as const;

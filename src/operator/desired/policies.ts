@@ -19,21 +19,22 @@ const tcp = (...ports: number[]): V1NetworkPolicyPort[] => ports.map((port) => (
 interface IngressRule { readonly from?: V1NetworkPolicyPeer[]; readonly ports: V1NetworkPolicyPort[] }
 
 /**
- * Only members reach the peer (Raft) port. The HTTP port serves the admin API (and the
- * JSON API and /metrics, on the same port): members (forwarding to the leader), the
- * operator, pods of this namespace labelled kvraft.io/http-client=true, and Prometheus
- * when monitoring is on; the admin API also wants the token. The binary and memcached
- * client ports are open.
+ * Only members reach the peer (Raft) port. Only the operator and members (a follower
+ * proxies an admin call to the leader) reach the admin port, which also wants the token.
+ * The HTTP port (JSON API, /metrics): members (forwarding to the leader), pods of this
+ * namespace labelled kvraft.io/http-client=true, and Prometheus when monitoring is on.
+ * The binary and memcached client ports are open.
  */
 export function networkPolicy(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const members: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster, "server") } };
   const operator: V1NetworkPolicyPeer = { namespaceSelector: namespaceNamed(options.operator.namespace), podSelector: { matchLabels: { ...options.operator.podLabels } } };
   const httpClients: V1NetworkPolicyPeer = { namespaceSelector: namespaceNamed(clusterNamespace(cluster)), podSelector: { matchLabels: { [HTTP_CLIENT_LABEL]: "true" } } };
-  const httpFrom = [members, operator, httpClients];
+  const httpFrom = [members, httpClients];
   if (monitoringWanted(cluster, options)) httpFrom.push({ namespaceSelector: namespaceNamed(options.monitoringNamespace ?? DEFAULT_MONITORING_NAMESPACE) });
   const ingress: IngressRule[] = [
     { from: [members], ports: tcp(PORTS.peer) },
     { from: httpFrom, ports: tcp(PORTS.http) },
+    { from: [members, operator], ports: tcp(PORTS.admin) },
     { ports: tcp(PORTS.client, PORTS.memcached) },
   ];
   const spec = {

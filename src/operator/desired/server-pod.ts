@@ -36,6 +36,7 @@ function serverContainer(cluster: KVRaftCluster, options: DesiredOptions): V1Con
       { name: "peer", containerPort: PORTS.peer },
       { name: "client", containerPort: PORTS.client },
       { name: "http", containerPort: PORTS.http },
+      { name: "admin", containerPort: PORTS.admin },
       { name: "memcached", containerPort: PORTS.memcached },
     ],
     // /readyz fails while a member lags (a learner catching up): clients skip it, peers still reach it.

@@ -49,15 +49,35 @@ export function buildHttpApp(options: HttpAppOptions): Express {
     ...(options.leaderHttpIfFollower === undefined ? {} : { leaderHttpIfFollower: options.leaderHttpIfFollower }),
   }));
   for (const router of options.extraRoutes) app.use(router);
+  addFallbacks(app, options.valueBytesMax);
+  return app;
+}
+
+/**
+ * The admin API on its own port (--admin-port): the admin routes and /v1/status, which
+ * is what the operator reads, and nothing else.
+ */
+export function buildAdminApp(options: { readonly status: () => ServerStatus; readonly adminRoutes: express.Router; readonly valueBytesMax: number }): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.get("/v1/status", (_req, res) => {
+    res.json(options.status());
+  });
+  app.use(options.adminRoutes);
+  addFallbacks(app, options.valueBytesMax);
+  return app;
+}
+
+/** 404 for unknown routes; body-parsing errors (too large, bad JSON) and anything thrown past a route. */
+function addFallbacks(app: Express, valueBytesMax: number): void {
   app.use((req, res) => sendError(res, 404, "NOT_FOUND", `no route for ${req.method} ${req.path}: see the API in the README`));
-  // Body parsing errors (too large, bad JSON) and anything thrown past a route.
   app.use((error: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
     const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
-    if (status === 413) return sendError(res, 413, "TOO_LARGE", `the request body is larger than the limit (${options.valueBytesMax} bytes for a value)`);
+    if (status === 413) return sendError(res, 413, "TOO_LARGE", `the request body is larger than the limit (${valueBytesMax} bytes for a value)`);
     if (status >= 400 && status < 500) return sendError(res, status, "BAD_REQUEST", (error as Error).message);
     sendServiceError(res, error);
   });
-  return app;
 }
 
 function probe(res: Response, result: { ok: boolean; reason?: string }): void {
