@@ -52,8 +52,9 @@ describe("coordinator reporter", () => {
     coordinator = await startOn(port);
     const up = coordinator;
     await waitFor("the member in the coordinator's view", () => memberSeen(up));
-    expect(events.map((e) => e.type)).toContain("registered");
-    expect(events.map((e) => e.type)).toContain("recovered");
+    // The coordinator can list the member before the reporter has read its answer.
+    await waitFor("the registered and recovered events", () =>
+      ["registered", "recovered"].every((type) => events.some((e) => e.type === type)) || undefined);
   });
 
   it("a restarted coordinator rebuilds the view from heartbeats alone (no new register)", async () => {
