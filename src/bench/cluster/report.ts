@@ -1,3 +1,4 @@
+import { MEMORY_KEYS_MIN } from "./footprint.js";
 import type { WorkloadComparison } from "./compare.js";
 import type { ExtrasReport } from "./extras.js";
 import type { GoalCheck } from "./goals.js";
@@ -47,7 +48,8 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
           n(x[name].rss_mib_per_million_keys_written), n(x[name].rss_mib_per_million_keys)], EXTRAS_WIDTHS)),
       `SIGTERM/SIGKILL: longest pause in acknowledged writes after the leader got the signal (median); restart: all members, with ${n(x.keys_written)} keys in the log, ` +
         "to the first write;\nMiB/M keys: a member's resident memory growth per million 256-byte keys, right after writing them and (restarted) after the restart " +
-        "(etcd's keys sit in a memory-mapped file, resident only once read again; garbage collectors make small runs noisy: --memory-keys 1000000 for a firm figure)",
+        "(etcd's keys sit in a memory-mapped file, resident only once read again; garbage collectors make small runs noisy: " +
+        `none below ${MEMORY_KEYS_MIN} keys, and --memory-keys 1000000 for a firm figure)`,
     );
   }
   if (summary.goals.length > 0) {
