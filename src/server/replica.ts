@@ -1,4 +1,4 @@
-import type { CommandEnvelope, KvCommand, KvResult, SnapshotEncoder } from "../kv/index.js";
+import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
 import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
 import type { RaftConfig } from "../raft/config.js";
@@ -9,6 +9,7 @@ import type { ProposalResult, RaftStatus, Ready, ReadState } from "../raft/ready
 import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
+import { saveLocalSnapshot } from "./local-snapshot.js";
 import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
 
@@ -399,17 +400,10 @@ export class Replica {
     const term = storage.term(applied);
     if (term === undefined) return;
     const started = this.clock();
-    const encoder = this.kv.beginSnapshot();
-    const config = this.appliedConfig;
     const kv = this.kv;
     this.snapshotInFlight = true;
-    encodeBetweenTurns(encoder).then(async (chunks) => {
-      // A snapshot from the leader may have replaced the state while this one was encoded.
-      if (this.kv !== kv || storage.snapshotMeta().index >= applied) return;
-      const sizeBytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-      const meta: SnapshotMeta = { index: applied, term, config, sizeBytes };
-      await storage.saveSnapshot(meta, asyncChunks(chunks));
-      this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started });
+    saveLocalSnapshot(kv.beginSnapshot(), storage, { index: applied, term, config: this.appliedConfig }, () => this.kv === kv).then((meta) => {
+      if (meta !== undefined) this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started });
     }).catch(
       (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
     ).finally(() => { this.snapshotInFlight = false; });
@@ -468,17 +462,4 @@ async function readAll(storage: RaftStorage, meta: SnapshotMeta): Promise<Uint8A
     offset += part.length;
   }
   return out;
-}
-
-/** Keys encoded per turn of the event loop: a few milliseconds of work at most. */
-const SNAPSHOT_KEYS_PER_TURN = 5_000;
-
-async function encodeBetweenTurns(encoder: SnapshotEncoder): Promise<Uint8Array[]> {
-  while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await new Promise((resolve) => setImmediate(resolve));
-  return encoder.finishChunks();
-}
-
-/** Storage takes a snapshot as an async iterable of pieces. */
-async function* asyncChunks(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
-  yield* chunks;
 }

@@ -1,0 +1,31 @@
+import type { SnapshotEncoder } from "../kv/index.js";
+import type { SnapshotMeta } from "../raft/types.js";
+import type { RaftStorage } from "../storage/index.js";
+
+/** Keys encoded per turn of the event loop: a few milliseconds of work at most. */
+const SNAPSHOT_KEYS_PER_TURN = 5_000;
+
+/**
+ * Encodes a captured state a slice at a time between turns of the event loop (so a large
+ * state never stalls heartbeats) and streams the pieces to storage. Returns the saved
+ * snapshot's meta, or undefined when `stillCurrent` says the state was replaced meanwhile
+ * (a snapshot from the leader installed while this one was encoded).
+ */
+export async function saveLocalSnapshot(
+  encoder: SnapshotEncoder,
+  storage: RaftStorage,
+  meta: Omit<SnapshotMeta, "sizeBytes">,
+  stillCurrent: () => boolean,
+): Promise<SnapshotMeta | undefined> {
+  while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await new Promise((resolve) => setImmediate(resolve));
+  const chunks = encoder.finishChunks();
+  if (!stillCurrent() || storage.snapshotMeta().index >= meta.index) return undefined;
+  const saved = { ...meta, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0) };
+  await storage.saveSnapshot(saved, asyncChunks(chunks));
+  return saved;
+}
+
+/** Storage takes a snapshot as an async iterable of pieces. */
+async function* asyncChunks(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
+  yield* chunks;
+}
