@@ -9,6 +9,7 @@ import type { ProposalResult, RaftStatus, Ready, ReadState } from "../raft/ready
 import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
+import { CommitNotices } from "./commit-notices.js";
 import { saveLocalSnapshot } from "./local-snapshot.js";
 import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
@@ -74,6 +75,7 @@ export class Replica {
   private snapshotInFlight = false;
   private readonly clock: () => number;
   private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+  private readonly notices: CommitNotices;
   /** The hard state last handed to storage (term, vote and nonVoting must be durable). */
   private storedHardState: HardState;
   /**
@@ -89,6 +91,7 @@ export class Replica {
     this.kv = kv;
     this.appliedConfig = snapshot.config;
     this.storedHardState = options.storage.hardState();
+    this.notices = new CommitNotices(options.send);
     this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.clock() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
@@ -236,23 +239,39 @@ export class Replica {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
-    for (const m of ready.messages) this.options.send(m);
-    // Committed entries are durable here and on a quorum already (the core hands out only
-    // entries this node has persisted): applying them need not wait for this Ready's
-    // write, so replies leave while the new entries' fsync is under way. A snapshot to
-    // install comes first, once written.
-    const applyFirst = ready.snapshot === undefined;
-    if (applyFirst) this.applyCommitted(ready);
-    await this.persistSnapshotChunks(ready);
-    await this.persistLog(ready);
-    for (const m of ready.messagesAfterPersist) this.options.send(m);
-    if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
-    if (!applyFirst) this.applyCommitted(ready);
+    if (ready.snapshot === undefined && ready.snapshotChunks.length === 0) {
+      // The write starts first, so the disk works while messages go out. Committed entries
+      // are durable here and on a quorum already (the core hands out only entries this
+      // node has persisted): applying them need not wait for this Ready's write, so
+      // replies leave while its fsync is under way.
+      const persisting = this.persistLog(ready);
+      persisting.catch(() => undefined); // Awaited below; handled here in case apply throws first.
+      this.sendMessages(ready);
+      this.applyCommitted(ready);
+      await persisting;
+      for (const m of ready.messagesAfterPersist) this.notices.sendNow(m);
+    } else {
+      // A snapshot to install is written, then installed, before anything after it applies.
+      for (const m of ready.messages) this.notices.sendNow(m);
+      await this.persistSnapshotChunks(ready);
+      await this.persistLog(ready);
+      for (const m of ready.messagesAfterPersist) this.notices.sendNow(m);
+      if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
+      this.applyCommitted(ready);
+    }
     if (this.unwrittenCommit !== undefined && this.snapshotDue()) {
       // A local snapshot must not pass the durable commit index.
       await this.writeHardState({ hardState: this.unwrittenCommit, entries: [] });
     }
     this.maybeSnapshot();
+  }
+
+  /** A commit-only append goes out with the next append to its follower, or shortly (CommitNotices). */
+  private sendMessages(ready: Ready): void {
+    for (const m of ready.messages) {
+      if (ready.committedEntries.length > 0 && CommitNotices.isNotice(m)) this.notices.hold(m);
+      else this.notices.sendNow(m);
+    }
   }
 
   private applyCommitted(ready: Ready): void {
@@ -430,6 +449,7 @@ export class Replica {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.notices.clear();
     const error = new UnavailableError("this member is shutting down: retry on another member");
     for (const pending of this.proposals.values()) pending.reject(error);
     for (const read of this.reads.values()) read.reject(error);

@@ -14,7 +14,7 @@
  * - A failed fsync or any other IO error is fatal: every later call throws it.
  */
 import { join } from "node:path";
-import { DiskFullError, type StorageError, StorageIoError } from "./errors.js";
+import { DiskFullError, FsyncFailedError, type StorageError, StorageIoError } from "./errors.js";
 import {
   type FileIo,
   type WritableFile,
@@ -99,7 +99,7 @@ export class WalWriter {
     if (this.current.durableBytes === 0) await this.flush([]);
   }
 
-  /** Writes the chunks back to back with one write and one fdatasync. */
+  /** Writes the chunks back to back and makes them durable, in one call. */
   async flush(chunks: readonly Buffer[]): Promise<readonly PlacedBytes[]> {
     if (this.fatal !== undefined) throw this.fatal;
     let total = 0;
@@ -122,12 +122,12 @@ export class WalWriter {
     if (segment.dirtyEnd > offset) parts.push(Buffer.alloc(segment.dirtyEnd - offset));
     const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     try {
-      await segment.file.write(bytes, segment.durableBytes);
+      await segment.file.writeDurably(bytes, segment.durableBytes);
     } catch (error) {
+      if (error instanceof FsyncFailedError) throw this.die(error);
       segment.dirtyEnd = Math.max(segment.dirtyEnd, segment.durableBytes + bytes.length);
       throw this.failWrite(error, segment.file.path);
     }
-    await this.syncOrDie(segment.file);
     segment.durableBytes = offset;
     segment.dirtyEnd = 0;
     return placed;

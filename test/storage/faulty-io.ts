@@ -1,5 +1,5 @@
 /** A FileIo that injects failures: a full disk, a failing fsync, a crash after a rename. */
-import { type FileIo, nodeFileIo } from "../../src/storage/index.js";
+import { FsyncFailedError, type FileIo, nodeFileIo } from "../../src/storage/index.js";
 
 export function errnoError(code: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`${code}: injected by the test`);
@@ -29,6 +29,21 @@ export function faultyIo(faults: Faults, base: FileIo = nodeFileIo): FileIo {
             await file.write(bytes.subarray(0, fault.partialBytes), position);
           }
           throw fault.error;
+        },
+        async writeDurably(bytes, position) {
+          const fault = faults.write?.(path, bytes, position);
+          if (fault !== undefined) {
+            if (fault.partialBytes !== undefined && fault.partialBytes > 0) {
+              await file.write(bytes.subarray(0, fault.partialBytes), position);
+            }
+            throw fault.error;
+          }
+          const error = faults.datasync?.(path);
+          if (error !== undefined) {
+            await file.write(bytes, position);
+            throw new FsyncFailedError(path, error);
+          }
+          return file.writeDurably(bytes, position);
         },
         async datasync() {
           const error = faults.datasync?.(path);
