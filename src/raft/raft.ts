@@ -1007,6 +1007,15 @@ export class RaftNode {
     return this.leader;
   }
 
+  /** This node's role and term, without building the whole status: read after every Ready. */
+  currentRole(): Role {
+    return this.role;
+  }
+
+  currentTerm(): number {
+    return this.term;
+  }
+
   status(): RaftStatus {
     const progress = this.role !== "leader" ? [] : [...this.progress.values()].map((pr) => ({
       id: pr.id, match: pr.match, next: pr.next, state: pr.state, nonVoting: pr.nonVoting,

@@ -247,8 +247,12 @@ export class Replica {
       const persisting = this.persistLog(ready);
       persisting.catch(() => undefined); // Awaited below; handled here in case apply throws first.
       this.sendMessages(ready);
-      this.applyCommitted(ready);
+      // One turn of the microtask queue later, behind the start of the group commit: the
+      // write goes to the disk before the CPU goes to applying.
+      const applied = Promise.resolve().then(() => this.applyCommitted(ready));
+      applied.catch(() => undefined);
       await persisting;
+      await applied;
       for (const m of ready.messagesAfterPersist) this.notices.sendNow(m);
     } else {
       // A snapshot to install is written, then installed, before anything after it applies.
@@ -429,11 +433,12 @@ export class Replica {
   }
 
   private noteRole(): void {
-    const status = this.raft.status();
-    if (status.role !== this.lastRole || status.leader !== this.lastLeader) {
-      this.lastRole = status.role;
-      this.lastLeader = status.leader;
-      this.options.onEvent?.({ type: "role-changed", role: status.role, term: status.term, leader: status.leader });
+    const role = this.raft.currentRole();
+    const leader = this.raft.leaderId();
+    if (role !== this.lastRole || leader !== this.lastLeader) {
+      this.lastRole = role;
+      this.lastLeader = leader;
+      this.options.onEvent?.({ type: "role-changed", role, term: this.raft.currentTerm(), leader });
     }
   }
 
