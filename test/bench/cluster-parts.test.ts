@@ -38,6 +38,17 @@ describe("kvraft bench cluster: the pure parts", () => {
     expect(evaluateGoals([slower], { fsyncMs: 1, loopbackMs: 0.05 }, undefined).map((g) => g.met)).toEqual([false, false, false]);
   });
 
+  it("judges put-1 against one fsync and two round trips, and names the bare relay measured beside it", () => {
+    const put1 = WORKLOADS.find((w) => w.name === "put-1");
+    if (put1 === undefined) throw new Error("put-1 is a standard workload");
+    const comparison = compareWorkload(put1, { kvraft: [round(1000, 2)], etcd: [round(900, 2)] });
+    const [fast] = evaluateGoals([comparison], { fsyncMs: 0.2, loopbackMs: 0.05, bareRelayMs: 0.3456 }, undefined);
+    expect(fast).toMatchObject({ goal: expect.stringContaining("= 0.45 ms"), met: false });
+    expect(fast?.measured).toBe("0.5 ms (the bare relay of the same messages and durable writes: 0.346 ms)");
+    const [slowDisk] = evaluateGoals([comparison], { fsyncMs: 0.5, loopbackMs: 0.05 }, undefined);
+    expect(slowDisk).toMatchObject({ measured: "0.5 ms", met: true });
+  });
+
   it("measures a failover as the longest gap between acknowledgements from the signal on", () => {
     expect(longestPause([90, 100, 150, 400, 410], 100)).toBe(250);
     expect(longestPause([500, 510], 100)).toBe(400);

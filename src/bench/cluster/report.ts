@@ -15,6 +15,8 @@ export interface ClusterSummary {
   readonly connections_per_system: number;
   readonly disk: { readonly fsyncs_per_s: number; readonly ms_per_fsync: number };
   readonly loopback_rtt_ms: number;
+  /** put-1's floor measured here: the bare relay (bare-relay.ts), when put-1 ran. */
+  readonly bare_relay_p50_ms: number | null;
   readonly extras?: ExtrasReport;
   readonly goals: readonly GoalCheck[];
 }
@@ -29,6 +31,9 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
     `3 members each on this machine (${summary.machine.cpus} CPUs, Node ${summary.machine.node}), one disk, fsync on; ` +
       `${summary.rounds} round(s) of ${summary.seconds_per_round} s per workload and system, medians; ${summary.connections_per_system} connections at most per system`,
     `disk: ${n(summary.disk.fsyncs_per_s)} bare fsyncs/s (${n(summary.disk.ms_per_fsync, 2)} ms each); loopback round trip ${n(summary.loopback_rtt_ms, 3)} ms`,
+    ...(summary.bare_relay_p50_ms === null ? [] : [
+      `bare relay (client -> leader -> 2 followers, a durable write on each, no Raft): p50 ${n(summary.bare_relay_p50_ms, 3)} ms`,
+    ]),
     "",
     row(["workload", "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "srv cpu/1k", "gen cpu/1k", "ent/fsync", "ratio"]),
   ];

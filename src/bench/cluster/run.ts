@@ -11,6 +11,7 @@ import { KvraftSystem } from "./kvraft-system.js";
 import { loadHistograms } from "./latency.js";
 import { preloadKeys, runLoad } from "./load.js";
 import { loopbackRoundTripMs } from "./loopback.js";
+import { measureBareRelay } from "./bare-relay.js";
 import { measureRound, type RoundFigures, round } from "./measure.js";
 import { type ClusterBenchOptions, validateClusterOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
@@ -21,6 +22,8 @@ import { selectWorkloads, type Workload } from "./workloads.js";
 /** Client connections per system and workload: the clients share them (as etcd's benchmark tool shares its conns). */
 const CONNECTIONS_MAX = 8;
 const BARE_FSYNC_SECONDS = 1;
+/** About a second: enough writes for a steady median of the bare relay. */
+const BARE_RELAY_WRITES = 2000;
 
 export interface ClusterBenchReport {
   readonly workloads: readonly WorkloadComparison[];
@@ -48,6 +51,7 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
     progress.show("bare fsync rate of the disk");
     const disk = await measureBareFsync(root, BARE_FSYNC_SECONDS);
     const loopbackMs = await loopbackRoundTripMs();
+    const relay = workloads.some((w) => w.name === "put-1") ? await measureBareRelay(root, BARE_RELAY_WRITES) : undefined;
     progress.step("starting KVRaft");
     const kvraft = await KvraftSystem.create(root, options.profileDir === undefined ? undefined : resolve(options.profileDir));
     systems.push(kvraft);
@@ -72,8 +76,9 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
       connections_per_system: CONNECTIONS_MAX,
       disk: { fsyncs_per_s: round(disk.fsyncsPerSecond, 0), ms_per_fsync: round(disk.microsecondsPerFsync / 1000, 3) },
       loopback_rtt_ms: round(loopbackMs, 3),
+      bare_relay_p50_ms: relay === undefined ? null : round(relay.p50Ms, 3),
       ...(extras === undefined ? {} : { extras }),
-      goals: evaluateGoals(comparisons, { fsyncMs: disk.microsecondsPerFsync / 1000, loopbackMs }, extras),
+      goals: evaluateGoals(comparisons, { fsyncMs: disk.microsecondsPerFsync / 1000, loopbackMs, bareRelayMs: relay?.p50Ms }, extras),
     };
     const report = { workloads: comparisons, summary };
     printReport(report, options.json);
