@@ -1,46 +1,32 @@
 import { describe, expect, it } from "vitest";
 import { encodeRequest } from "../../src/protocol/index.js";
 import { BusyError, CompactedError } from "../../src/server/errors.js";
-import { FakeKvService } from "./fake-service.js";
-import { RawClient, text, utf8, waitUntil, withServer } from "./raw-client.js";
-
-const put = (requestId: number, key: string, value: string) =>
-  ({ kind: "write", requestId, command: { type: "put", key: utf8(key), value: utf8(value) } }) as const;
-const get = (requestId: number, key: string) => ({ kind: "get", requestId, key: utf8(key), consistency: "linearizable" }) as const;
+import { FakeKvService } from "../support/fake-kv-service.js";
+import { RawClient, get, put, text, utf8, waitUntil, withClient, withServer } from "./raw-client.js";
 
 describe("client port: errors", () => {
   it("maps service errors to BUSY, ERROR with the service's code, and INTERNAL (reported as an event)", async () => {
     const service = new FakeKvService();
-    await withServer(service, {}, async (port, _server, events) => {
-      const client = await RawClient.connect(port);
-      try {
-        service.failNext(new BusyError("too many proposals"));
-        client.send(put(2, "k", "v"));
-        expect(await client.reply(2)).toMatchObject({ kind: "busy", message: "too many proposals" });
-        service.failNext(new CompactedError(40, "compacted"));
-        client.send({ kind: "watch", requestId: 3, prefix: utf8(""), fromRevision: 1 });
-        expect(await client.reply(3)).toMatchObject({ kind: "error", code: "COMPACTED", compactRevision: 40, retryable: false });
-        service.failNext(new TypeError("a bug"));
-        client.send(get(4, "k"));
-        expect(await client.reply(4)).toMatchObject({ kind: "error", code: "INTERNAL", retryable: false });
-        expect(events.map((e) => e.type)).toEqual(["internal-error"]);
-        client.send({ kind: "list", requestId: 5, prefix: utf8(""), limit: 0, consistency: "linearizable" });
-        expect(await client.reply(5)).toMatchObject({ kind: "error", code: "INVALID_ARGUMENT" });
-      } finally {
-        client.destroy();
-      }
+    await withClient(service, {}, async (client, _server, events) => {
+      service.failNext(new BusyError("too many proposals"));
+      client.send(put(2, "k", "v"));
+      expect(await client.reply(2)).toMatchObject({ kind: "busy", message: "too many proposals" });
+      service.failNext(new CompactedError(40, "compacted"));
+      client.send({ kind: "watch", requestId: 3, prefix: utf8(""), fromRevision: 1 });
+      expect(await client.reply(3)).toMatchObject({ kind: "error", code: "COMPACTED", compactRevision: 40, retryable: false });
+      service.failNext(new TypeError("a bug"));
+      client.send(get(4, "k"));
+      expect(await client.reply(4)).toMatchObject({ kind: "error", code: "INTERNAL", retryable: false });
+      expect(events.map((e) => e.type)).toEqual(["internal-error"]);
+      client.send({ kind: "list", requestId: 5, prefix: utf8(""), limit: 0, consistency: "linearizable" });
+      expect(await client.reply(5)).toMatchObject({ kind: "error", code: "INVALID_ARGUMENT" });
     });
   });
 
   it("a write's version mismatch is an answer (WRITE_OK with the failure), not an error", async () => {
-    await withServer(new FakeKvService(), {}, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        client.send({ kind: "write", requestId: 2, command: { type: "put", key: utf8("k"), value: utf8("v"), expectVersion: 7 } });
-        expect(await client.reply(2)).toMatchObject({ kind: "write-ok", result: { ok: false, error: "version-mismatch", currentVersion: 0 } });
-      } finally {
-        client.destroy();
-      }
+    await withClient(new FakeKvService(), {}, async (client) => {
+      client.send({ kind: "write", requestId: 2, command: { type: "put", key: utf8("k"), value: utf8("v"), expectVersion: 7 } });
+      expect(await client.reply(2)).toMatchObject({ kind: "write-ok", result: { ok: false, error: "version-mismatch", currentVersion: 0 } });
     });
   });
 });
@@ -98,37 +84,27 @@ describe("client port: garbage", () => {
 describe("client port: watch", () => {
   it("streams events for the watch's id until CANCEL, then WATCH_END and CANCEL_OK", async () => {
     const service = new FakeKvService();
-    await withServer(service, {}, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        client.send({ kind: "watch", requestId: 5, prefix: utf8("w/"), fromRevision: 1 });
-        await waitUntil("the watch in the service", () => service.calls.includes("watch"));
-        client.send(put(6, "w/a", "1"), put(7, "other", "x"), put(8, "w/b", "2"));
-        await client.reply(8);
-        await waitUntil("two events", () => client.responses.filter((r) => r.kind === "watch-events").flatMap((r) => (r.kind === "watch-events" ? r.events : [])).length === 2);
-        const events = client.responses.flatMap((r) => (r.kind === "watch-events" && r.requestId === 5 ? r.events : []));
-        expect(events.map((e) => (e.type === "put" ? `${text(e.key)}=${text(e.value)}@${e.revision}` : e.type))).toEqual(["w/a=1@1", "w/b=2@3"]);
-        client.send({ kind: "cancel", requestId: 9, targetRequestId: 5 });
-        await client.reply(9);
-        const tail = client.responses.slice(-2).map((r) => `${r.kind}:${r.requestId}`);
-        expect(tail).toEqual(["watch-end:5", "cancel-ok:9"]);
-      } finally {
-        client.destroy();
-      }
+    await withClient(service, {}, async (client) => {
+      client.send({ kind: "watch", requestId: 5, prefix: utf8("w/"), fromRevision: 1 });
+      await waitUntil("the watch in the service", () => service.calls.includes("watch"));
+      client.send(put(6, "w/a", "1"), put(7, "other", "x"), put(8, "w/b", "2"));
+      await client.reply(8);
+      await waitUntil("two events", () => client.responses.filter((r) => r.kind === "watch-events").flatMap((r) => (r.kind === "watch-events" ? r.events : [])).length === 2);
+      const events = client.responses.flatMap((r) => (r.kind === "watch-events" && r.requestId === 5 ? r.events : []));
+      expect(events.map((e) => (e.type === "put" ? `${text(e.key)}=${text(e.value)}@${e.revision}` : e.type))).toEqual(["w/a=1@1", "w/b=2@3"]);
+      client.send({ kind: "cancel", requestId: 9, targetRequestId: 5 });
+      await client.reply(9);
+      const tail = client.responses.slice(-2).map((r) => `${r.kind}:${r.requestId}`);
+      expect(tail).toEqual(["watch-end:5", "cancel-ok:9"]);
     });
   });
 
   it("serves a watch on a follower instead of redirecting it: events are committed entries, the same on every member", async () => {
     const service = new FakeKvService();
-    await withServer(service, { leadership: () => ({ memberId: 1, leaderId: 2 }) }, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        await service.write({ type: "put", key: utf8("w/x"), value: utf8("1") });
-        client.send({ kind: "watch", requestId: 5, prefix: utf8("w/"), fromRevision: 1 });
-        expect(await client.reply(5)).toMatchObject({ kind: "watch-events", nextRevision: 2 });
-      } finally {
-        client.destroy();
-      }
+    await withClient(service, { leadership: () => ({ memberId: 1, leaderId: 2 }) }, async (client) => {
+      await service.write({ type: "put", key: utf8("w/x"), value: utf8("1") });
+      client.send({ kind: "watch", requestId: 5, prefix: utf8("w/"), fromRevision: 1 });
+      expect(await client.reply(5)).toMatchObject({ kind: "watch-events", nextRevision: 2 });
     });
   });
 });

@@ -1,73 +1,54 @@
 import { describe, expect, it } from "vitest";
-import { FakeKvService, gate } from "./fake-service.js";
-import { RawClient, text, utf8, waitUntil, withServer } from "./raw-client.js";
-
-const put = (requestId: number, key: string, value: string) =>
-  ({ kind: "write", requestId, command: { type: "put", key: utf8(key), value: utf8(value) } }) as const;
-const get = (requestId: number, key: string) => ({ kind: "get", requestId, key: utf8(key), consistency: "linearizable" }) as const;
+import { FakeKvService, gate } from "../support/fake-kv-service.js";
+import { RawClient, get, put, text, utf8, waitUntil, withClient, withServer } from "./raw-client.js";
 
 describe("client port: pipelining", () => {
   it("runs many requests at once on one connection and answers each by its id", async () => {
     const service = new FakeKvService();
     const held = gate();
     service.gate = held.promise;
-    await withServer(service, {}, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        client.send(...Array.from({ length: 50 }, (_, i) => put(100 + i, `k${i}`, `v${i}`)));
-        // All 50 reached the service before any was answered: they are in flight together.
-        await waitUntil("50 writes in the service", () => service.calls.length === 50);
-        held.open();
-        for (let i = 0; i < 50; i++) expect(await client.reply(100 + i)).toMatchObject({ kind: "write-ok", result: { ok: true, kind: "stored" } });
-        client.send(...Array.from({ length: 50 }, (_, i) => get(200 + i, `k${i}`)));
-        for (let i = 0; i < 50; i++) {
-          const reply = await client.reply(200 + i);
-          expect(reply.kind === "get-ok" ? text(reply.kv?.value) : reply.kind).toBe(`v${i}`);
-        }
-      } finally {
-        client.destroy();
+    await withClient(service, {}, async (client) => {
+      client.send(...Array.from({ length: 50 }, (_, i) => put(100 + i, `k${i}`, `v${i}`)));
+      // All 50 reached the service before any was answered: they are in flight together.
+      await waitUntil("50 writes in the service", () => service.calls.length === 50);
+      held.open();
+      for (let i = 0; i < 50; i++) expect(await client.reply(100 + i)).toMatchObject({ kind: "write-ok", result: { ok: true, kind: "stored" } });
+      client.send(...Array.from({ length: 50 }, (_, i) => get(200 + i, `k${i}`)));
+      for (let i = 0; i < 50; i++) {
+        const reply = await client.reply(200 + i);
+        expect(reply.kind === "get-ok" ? text(reply.kv?.value) : reply.kind).toBe(`v${i}`);
       }
     });
   });
 
   it("answers out of order when a later request finishes first", async () => {
     const service = new FakeKvService();
-    await withServer(service, {}, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        const held = gate();
-        service.gate = held.promise;
-        client.send(get(10, "slow"));
-        await waitUntil("the slow read in the service", () => service.calls.length === 1);
-        service.gate = undefined;
-        client.send({ kind: "status", requestId: 11 });
-        await client.reply(11);
-        expect(client.responses.map((r) => r.requestId)).toEqual([1, 11]);
-        held.open();
-        await client.reply(10);
-        expect(client.responses.map((r) => r.requestId)).toEqual([1, 11, 10]);
-      } finally {
-        client.destroy();
-      }
+    await withClient(service, {}, async (client) => {
+      const held = gate();
+      service.gate = held.promise;
+      client.send(get(10, "slow"));
+      await waitUntil("the slow read in the service", () => service.calls.length === 1);
+      service.gate = undefined;
+      client.send({ kind: "status", requestId: 11 });
+      await client.reply(11);
+      expect(client.responses.map((r) => r.requestId)).toEqual([1, 11]);
+      held.open();
+      await client.reply(10);
+      expect(client.responses.map((r) => r.requestId)).toEqual([1, 11, 10]);
     });
   });
 
   it("a read waits for the writes sent before it on the connection, so a pipelining client reads its own writes", async () => {
     const service = new FakeKvService();
-    await withServer(service, {}, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        const held = gate();
-        service.gate = held.promise;
-        client.send(put(2, "a", "1"), get(3, "a"));
-        await waitUntil("the write in the service", () => service.calls.includes("write"));
-        expect(service.calls).toEqual(["write"]);
-        service.gate = undefined;
-        held.open();
-        expect(await client.reply(3)).toMatchObject({ kind: "get-ok", kv: { value: utf8("1") } });
-      } finally {
-        client.destroy();
-      }
+    await withClient(service, {}, async (client) => {
+      const held = gate();
+      service.gate = held.promise;
+      client.send(put(2, "a", "1"), get(3, "a"));
+      await waitUntil("the write in the service", () => service.calls.includes("write"));
+      expect(service.calls).toEqual(["write"]);
+      service.gate = undefined;
+      held.open();
+      expect(await client.reply(3)).toMatchObject({ kind: "get-ok", kv: { value: utf8("1") } });
     });
   });
 });
@@ -77,18 +58,13 @@ describe("client port: limits", () => {
     const service = new FakeKvService();
     const held = gate();
     service.gate = held.promise;
-    await withServer(service, { maxInFlightPerConnection: 4 }, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        client.send(...Array.from({ length: 6 }, (_, i) => put(10 + i, `k${i}`, "v")));
-        expect(await client.reply(14)).toMatchObject({ kind: "busy", message: expect.stringMatching(/maxInFlightPerConnection/) });
-        expect(await client.reply(15)).toMatchObject({ kind: "busy" });
-        held.open();
-        for (let i = 0; i < 4; i++) expect(await client.reply(10 + i)).toMatchObject({ kind: "write-ok" });
-        expect(service.writes).toHaveLength(4);
-      } finally {
-        client.destroy();
-      }
+    await withClient(service, { maxInFlightPerConnection: 4 }, async (client) => {
+      client.send(...Array.from({ length: 6 }, (_, i) => put(10 + i, `k${i}`, "v")));
+      expect(await client.reply(14)).toMatchObject({ kind: "busy", message: expect.stringMatching(/maxInFlightPerConnection/) });
+      expect(await client.reply(15)).toMatchObject({ kind: "busy" });
+      held.open();
+      for (let i = 0; i < 4; i++) expect(await client.reply(10 + i)).toMatchObject({ kind: "write-ok" });
+      expect(service.writes).toHaveLength(4);
     });
   });
 
@@ -139,27 +115,22 @@ describe("client port: limits", () => {
 
   it("cuts a list page to fit one frame and continues exactly after the last key sent", async () => {
     const service = new FakeKvService();
-    await withServer(service, { frameBytesMax: 8192, outputBufferBytesMax: 8192 }, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        for (let i = 0; i < 10; i++) client.send(put(10 + i, `p/${i}`, "v".repeat(1500)));
-        await client.reply(19);
-        const keys: string[] = [];
-        let after: Uint8Array | undefined;
-        for (let page = 0; page < 10; page++) {
-          const requestId = 100 + page;
-          client.send({ kind: "list", requestId, prefix: utf8("p/"), limit: 100, consistency: "linearizable", ...(after === undefined ? {} : { after }) });
-          const reply = await client.reply(requestId);
-          if (reply.kind !== "list-ok") throw new Error(`expected list-ok, got ${JSON.stringify(reply)}`);
-          expect(reply.entries.length).toBeLessThan(6);
-          keys.push(...reply.entries.map((e) => text(e.key) as string));
-          after = reply.nextAfter;
-          if (after === undefined) break;
-        }
-        expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => `p/${i}`));
-      } finally {
-        client.destroy();
+    await withClient(service, { frameBytesMax: 8192, outputBufferBytesMax: 8192 }, async (client) => {
+      for (let i = 0; i < 10; i++) client.send(put(10 + i, `p/${i}`, "v".repeat(1500)));
+      await client.reply(19);
+      const keys: string[] = [];
+      let after: Uint8Array | undefined;
+      for (let page = 0; page < 10; page++) {
+        const requestId = 100 + page;
+        client.send({ kind: "list", requestId, prefix: utf8("p/"), limit: 100, consistency: "linearizable", ...(after === undefined ? {} : { after }) });
+        const reply = await client.reply(requestId);
+        if (reply.kind !== "list-ok") throw new Error(`expected list-ok, got ${JSON.stringify(reply)}`);
+        expect(reply.entries.length).toBeLessThan(6);
+        keys.push(...reply.entries.map((e) => text(e.key) as string));
+        after = reply.nextAfter;
+        if (after === undefined) break;
       }
+      expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => `p/${i}`));
     });
   });
 });
@@ -168,18 +139,13 @@ describe("client port: leadership", () => {
   it("answers REDIRECT with the leader's client address when the service throws NotLeaderError", async () => {
     const service = new FakeKvService();
     service.notLeader = { leader: { leaderId: 2, clientAddress: "10.0.0.2:7100", httpAddress: "10.0.0.2:8080" } };
-    await withServer(service, {}, async (port) => {
-      const client = await RawClient.connect(port);
-      try {
-        client.send(put(2, "k", "v"), { kind: "register-session", requestId: 3 });
-        expect(await client.reply(2)).toEqual({ kind: "redirect", requestId: 2, leader: { leaderId: 2, clientAddress: "10.0.0.2:7100" } });
-        expect(await client.reply(3)).toMatchObject({ kind: "redirect", leader: { leaderId: 2 } });
-        service.notLeader = { leader: undefined };
-        client.send(get(4, "k"));
-        expect(await client.reply(4)).toMatchObject({ kind: "error", code: "NOT_LEADER", retryable: true });
-      } finally {
-        client.destroy();
-      }
+    await withClient(service, {}, async (client) => {
+      client.send(put(2, "k", "v"), { kind: "register-session", requestId: 3 });
+      expect(await client.reply(2)).toEqual({ kind: "redirect", requestId: 2, leader: { leaderId: 2, clientAddress: "10.0.0.2:7100" } });
+      expect(await client.reply(3)).toMatchObject({ kind: "redirect", leader: { leaderId: 2 } });
+      service.notLeader = { leader: undefined };
+      client.send(get(4, "k"));
+      expect(await client.reply(4)).toMatchObject({ kind: "error", code: "NOT_LEADER", retryable: true });
     });
   });
 

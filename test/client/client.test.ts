@@ -13,7 +13,7 @@ import {
 import { BusyError } from "../../src/server/errors.js";
 import { freePorts } from "../support/ports.js";
 import { FakeCluster } from "./fake-cluster.js";
-import { FakeKvService } from "./fake-service.js";
+import { FakeKvService } from "../support/fake-kv-service.js";
 import { waitUntil } from "./raw-client.js";
 
 /** Everything a test starts, stopped after it however it ends. */
@@ -137,7 +137,7 @@ describe("client: exactly-once writes", () => {
   });
 
   it("a write refused because the session expired starts over once in a new session", async () => {
-    const fake = await cluster(1, new FakeKvService({ sessionsMax: 1 }));
+    const fake = await cluster(1, new FakeKvService({ kvConfig: { sessionsMax: 1 } }));
     const { client: kv, events } = client({ endpoints: fake.endpoints() });
     await kv.put("k", "1");
     // Another session takes the only slot, evicting the client's.

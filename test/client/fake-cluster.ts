@@ -1,5 +1,5 @@
 import { ClientPortServer } from "../../src/server/client-port/index.js";
-import { FakeKvService } from "./fake-service.js";
+import { FakeKvService } from "../support/fake-kv-service.js";
 
 /**
  * Client ports of several "members" over one shared FakeKvService (the replicated state

@@ -89,5 +89,24 @@ export async function withServer(
   }
 }
 
+/** Runs `body` with a started server and one client past HELLO, closing both however the body ends. */
+export async function withClient(
+  service: KvService,
+  options: Partial<ClientPortOptionsInput>,
+  body: (client: RawClient, server: ClientPortServer, events: ClientPortEvent[]) => Promise<void>,
+): Promise<void> {
+  await withServer(service, options, async (port, server, events) => {
+    const client = await RawClient.connect(port);
+    try {
+      await body(client, server, events);
+    } finally {
+      client.destroy();
+    }
+  });
+}
+
 export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+export const put = (requestId: number, key: string, value: string) =>
+  ({ kind: "write", requestId, command: { type: "put", key: utf8(key), value: utf8(value) } }) as const;
+export const get = (requestId: number, key: string) => ({ kind: "get", requestId, key: utf8(key), consistency: "linearizable" }) as const;
 export const text = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : new TextDecoder().decode(bytes));

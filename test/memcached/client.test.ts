@@ -1,7 +1,7 @@
 import Memcached from "memcached";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemcachedServer } from "../../src/server/memcached/server.js";
-import { FakeKvService } from "./fake-service.js";
+import { FakeKvService } from "../support/fake-kv-service.js";
 import { RawClient } from "./helpers.js";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BusyError, InvalidRequestError, KvTimeoutError, NoSpaceError, NotLeaderError, UnavailableError } from "../../src/server/errors.js";
-import { FakeKvService, T0_MS } from "./fake-service.js";
+import { FakeKvService, T0_MS } from "../support/fake-kv-service.js";
 import { converse, testContext } from "./helpers.js";
 
 /** A step sends protocol text and expects the replies, or moves the service's clock. */

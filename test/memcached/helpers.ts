@@ -5,7 +5,7 @@ import { RequestParser, serializeReply, type ParserLimits } from "../../src/serv
 import type { ParseEvent } from "../../src/server/memcached/requests.js";
 import { MemcachedServer } from "../../src/server/memcached/server.js";
 import { CommandCounters } from "../../src/server/memcached/stats.js";
-import type { FakeKvService } from "./fake-service.js";
+import type { FakeKvService } from "../support/fake-kv-service.js";
 
 export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("latin1");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FakeKvService } from "./fake-service.js";
+import { FakeKvService } from "../support/fake-kv-service.js";
 import { RawClient, latin1, withServer } from "./helpers.js";
 
 /** Event-loop turns to wait for a condition before failing: a bound, not a sleep. */
@@ -93,13 +93,13 @@ describe("memcached server: pipelining", () => {
     service.gate = new Promise((resolve) => (open = resolve));
     await withConnection(service, { pendingRequestsMax: 2 }, async (client) => {
       client.send("get k\r\n".repeat(10));
-      await waitFor(() => service.callsReceived === 2, "two reads in flight");
+      await waitFor(() => service.calls.length === 2, "two reads in flight");
       // More turns: the other 8 requests are buffered, and none reaches the service.
       for (let turn = 0; turn < 100; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
-      expect(service.callsReceived).toBe(2);
+      expect(service.calls.length).toBe(2);
       open();
       expect(await client.readLike("END\r\n".repeat(10))).toBe("END\r\n".repeat(10));
-      expect(service.callsReceived).toBe(10);
+      expect(service.calls.length).toBe(10);
     });
   });
 });
@@ -161,7 +161,7 @@ describe("memcached server: connections and limits", () => {
     const client = await withServer(service, {}, async (port) => {
       const raw = await RawClient.connect(port);
       raw.send("get k\r\n");
-      await waitFor(() => service.callsReceived === 1, "the read in flight");
+      await waitFor(() => service.calls.length === 1, "the read in flight");
       return raw;
     });
     await client.closed;

@@ -1,5 +1,6 @@
 import { FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../../protocol/index.js";
 import { VERSION } from "../../version.js";
+import { CONNECTIONS_MAX_BOUNDS, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
 
 /** Who leads, as this member sees it; drives REDIRECT before a request reaches the service. */
 export interface LeadershipView {
@@ -73,20 +74,15 @@ export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" |
   serverVersion: VERSION,
 });
 
-type NumericField = {
-  [K in keyof ClientPortOptions]-?: ClientPortOptions[K] extends number ? K : never;
-}[keyof ClientPortOptions];
-
-/** Inclusive bounds per numeric field. */
-const BOUNDS: { readonly [K in NumericField]: readonly [number, number] } = {
-  port: [0, 65_535],
-  maxConnections: [1, 1_000_000],
+const BOUNDS: NumericBounds<ClientPortOptions> = {
+  port: PORT_BOUNDS,
+  maxConnections: CONNECTIONS_MAX_BOUNDS,
   maxInFlightPerConnection: [1, 1_000_000],
   watchesPerConnectionMax: [0, 100_000],
   frameBytesMax: [FRAME_BYTES_MAX_MIN, FRAME_BYTES_MAX_LIMIT],
   // At least one whole frame must fit, or a single large reply would stall the connection.
   outputBufferBytesMax: [FRAME_BYTES_MAX_MIN, 4 * FRAME_BYTES_MAX_LIMIT],
-  requestTimeoutMs: [1, 24 * 60 * 60 * 1000],
+  requestTimeoutMs: REQUEST_TIMEOUT_MS_BOUNDS,
 };
 
 export class ClientPortConfigError extends Error {
@@ -101,23 +97,17 @@ export class ClientPortConfigError extends Error {
 
 /** The full options (defaults filled in), or ClientPortConfigError naming the first bad field. */
 export function validateClientPortOptions(input: ClientPortOptionsInput): ClientPortOptions {
-  const known = new Set([...Object.keys(DEFAULT_CLIENT_PORT_OPTIONS), "statusJson", "leadership"]);
-  for (const field of Object.keys(input)) {
-    if (!known.has(field)) throw new ClientPortConfigError(field, "is not a client port option");
-  }
-  const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-  const options = { ...DEFAULT_CLIENT_PORT_OPTIONS, ...defined } as ClientPortOptions;
-  for (const field of Object.keys(BOUNDS) as NumericField[]) {
-    const value = options[field];
-    const [low, high] = BOUNDS[field];
-    if (!Number.isSafeInteger(value) || value < low || value > high) {
-      throw new ClientPortConfigError(field, `must be an integer in [${low}, ${high}], got ${String(value)}`);
-    }
-  }
+  const options = validatePortOptions<ClientPortOptions>({
+    input,
+    defaults: DEFAULT_CLIENT_PORT_OPTIONS,
+    fieldsWithoutDefault: ["statusJson", "leadership"],
+    bounds: BOUNDS,
+    portName: "client port",
+    fail: (field, message) => new ClientPortConfigError(field, message),
+  });
   if (options.outputBufferBytesMax < options.frameBytesMax) {
     throw new ClientPortConfigError("outputBufferBytesMax", `must be at least frameBytesMax (${options.frameBytesMax}), got ${options.outputBufferBytesMax}`);
   }
-  if (typeof options.host !== "string" || options.host.length === 0) throw new ClientPortConfigError("host", "must be a non-empty address");
   if (typeof options.statusJson !== "function") throw new ClientPortConfigError("statusJson", "must be a function answering the status document");
   if (options.leadership !== undefined && typeof options.leadership !== "function") throw new ClientPortConfigError("leadership", "must be a function");
   return Object.freeze(options);

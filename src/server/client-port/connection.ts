@@ -11,6 +11,7 @@ import {
   type Response,
 } from "../../protocol/index.js";
 import type { KvService } from "../kv-service.js";
+import { PortSocket } from "../tcp-port/port-socket.js";
 import type { ClientPortOptions } from "./config.js";
 import { executeRequest, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { errorReply } from "./replies.js";
@@ -39,6 +40,7 @@ export interface ConnectionHooks {
  * request before HELLO) is answered PROTOCOL_ERROR and the connection is closed.
  */
 export class ClientPortConnection {
+  private readonly port: PortSocket;
   private readonly decoder: FrameDecoder;
   private context: HandlerContext | undefined;
   private inFlight = 0;
@@ -46,33 +48,28 @@ export class ClientPortConnection {
   private writesInFlight = 0;
   /** Resolves once every write started so far has finished. */
   private writesSettled: Promise<void> = Promise.resolve();
-  private reading = true;
+  /** True while more than outputBufferBytesMax of replies wait in the socket: input is paused. */
   private outputBlocked = false;
-  private closed = false;
-  /** Corked until the end of this turn: see send(). */
-  private corked = false;
   private writableWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     private readonly hooks: ConnectionHooks,
   ) {
     this.decoder = new FrameDecoder(hooks.options.frameBytesMax);
-    socket.on("data", (chunk: Buffer) => {
-      if (!this.reading) return;
-      this.guarded(() => {
+    this.port = new PortSocket(socket, {
+      receive: (chunk) => {
         this.decoder.push(chunk);
         this.pump();
-      });
+      },
+      drained: () => this.unblock(),
+      closed: () => this.onClose(),
+      onInternalError: hooks.onInternalError,
     });
-    socket.on("drain", () => this.guarded(() => this.unblock()));
-    socket.on("close", () => this.onClose());
-    // A reset by the peer: 'close' follows, and everything is released there.
-    socket.on("error", () => undefined);
   }
 
   destroy(): void {
-    this.socket.destroy();
+    this.port.destroy();
   }
 
   /** True while the connection does not read because its replies are not being read. */
@@ -80,18 +77,8 @@ export class ClientPortConnection {
     return this.outputBlocked;
   }
 
-  /** Handles a bug on this connection's bytes by dropping this connection only, never the process. */
-  private guarded(work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      this.hooks.onInternalError(error);
-      this.socket.destroy();
-    }
-  }
-
   private pump(): void {
-    while (this.reading && !this.outputBlocked) {
+    while (this.port.isReading && !this.outputBlocked) {
       let frame: Frame | undefined;
       try {
         frame = this.decoder.next();
@@ -203,7 +190,7 @@ export class ClientPortConnection {
   }
 
   private send(response: Response): void {
-    if (this.closed || this.socket.writableEnded || this.socket.destroyed) return;
+    if (!this.port.isWritable) return;
     let bytes = encodeResponse(response);
     if (bytes.length > this.hooks.options.frameBytesMax) {
       bytes = encodeResponse({
@@ -211,34 +198,24 @@ export class ClientPortConnection {
         message: `the reply needs ${bytes.length} bytes, more than one frame holds (${this.hooks.options.frameBytesMax}): ask for less at a time`,
       });
     }
-    if (!this.corked) {
-      // Replies produced in one turn (a batch of applied writes resolves many) leave in one
-      // writev instead of one syscall each: uncorked once this turn's promise callbacks have run.
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(bytes);
-    if (!this.outputBlocked && this.socket.writableLength > this.hooks.options.outputBufferBytesMax) {
+    this.port.write(bytes);
+    if (!this.outputBlocked && this.port.outputBytes > this.hooks.options.outputBufferBytesMax) {
       this.outputBlocked = true;
-      this.socket.pause();
+      this.port.pauseInput(true);
     }
   }
 
   private unblock(): void {
     if (!this.outputBlocked) return;
     this.outputBlocked = false;
-    if (this.reading) this.socket.resume();
+    if (this.port.isReading) this.port.pauseInput(false);
     this.wakeWriters();
     this.pump();
   }
 
   /** Resolves when replies may be queued again (or the connection is gone). */
   private writable(): Promise<void> {
-    if (!this.outputBlocked || this.closed) return Promise.resolve();
+    if (!this.outputBlocked || !this.port.isWritable) return Promise.resolve();
     return new Promise((resolve) => this.writableWaiters.push(resolve));
   }
 
@@ -252,14 +229,12 @@ export class ClientPortConnection {
   private protocolFailure(error: ProtocolDecodeError): void {
     this.hooks.onProtocolError(error.message);
     this.send({ kind: "error", requestId: error.requestId ?? 0, code: PROTOCOL_ERROR_CODE, message: `${error.message}: closing the connection`, retryable: false });
-    this.reading = false;
+    this.port.stopReading();
     for (const stream of this.watches.values()) stream.close();
-    this.socket.end(() => this.socket.destroy());
+    this.port.endAfterFlush();
   }
 
   private onClose(): void {
-    this.closed = true;
-    this.reading = false;
     for (const stream of [...this.watches.values()]) stream.close();
     this.wakeWriters();
   }

@@ -1,6 +1,6 @@
-import { createServer, type Server, type Socket } from "node:net";
 import { PROTOCOL_ERROR_CODE, encodeResponse } from "../../protocol/index.js";
 import type { KvService } from "../kv-service.js";
+import { TcpListener, type ConnectionCounts } from "../tcp-port/listener.js";
 import { validateClientPortOptions, type ClientPortOptions, type ClientPortOptionsInput } from "./config.js";
 import { ClientPortConnection } from "./connection.js";
 
@@ -12,10 +12,7 @@ export type ClientPortEvent =
   /** A failure that is not a KvServiceError: a bug below this layer, answered INTERNAL. */
   | { readonly type: "internal-error"; readonly error: unknown };
 
-export interface ClientPortStats {
-  readonly connectionsCurrent: number;
-  readonly connectionsTotal: number;
-  readonly connectionsRejected: number;
+export interface ClientPortStats extends ConnectionCounts {
   /** Connections not being read because their replies wait unread (outputBufferBytesMax). */
   readonly connectionsPaused: number;
 }
@@ -31,77 +28,50 @@ export interface ClientPortStats {
  */
 export class ClientPortServer {
   readonly options: ClientPortOptions;
-  private readonly connections = new Set<ClientPortConnection>();
-  private listener: Server | undefined;
-  private connectionsTotal = 0;
-  private connectionsRejected = 0;
+  private readonly listener: TcpListener<ClientPortConnection>;
 
   constructor(
-    private readonly service: KvService,
+    service: KvService,
     options: ClientPortOptionsInput,
-    private readonly onEvent: (event: ClientPortEvent) => void = () => undefined,
+    onEvent: (event: ClientPortEvent) => void = () => undefined,
   ) {
     this.options = validateClientPortOptions(options);
+    const { maxConnections } = this.options;
+    this.listener = new TcpListener("ClientPortServer", {
+      connectionsMax: maxConnections,
+      allowHalfOpen: false,
+      open: (socket) => {
+        const remoteAddress = socket.remoteAddress;
+        return new ClientPortConnection(socket, {
+          service,
+          options: this.options,
+          onProtocolError: (message) => onEvent({ type: "protocol-error", remoteAddress, message }),
+          onInternalError: (error) => onEvent({ type: "internal-error", error }),
+        });
+      },
+      refuse: (remoteAddress, connectionsOpen) => {
+        onEvent({ type: "connection-rejected", remoteAddress, maxConnections });
+        return encodeResponse({
+          kind: "error", requestId: 0, code: PROTOCOL_ERROR_CODE, retryable: true,
+          message: `this member has ${connectionsOpen} client connections (maxConnections): try another member or later`,
+        });
+      },
+    });
   }
 
   /** Listens; answers the bound port (useful with port 0). */
-  async start(): Promise<{ port: number }> {
-    if (this.listener !== undefined) throw new Error("ClientPortServer.start: already started");
-    const listener = createServer((socket) => this.accept(socket));
-    this.listener = listener;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        listener.once("error", reject);
-        listener.listen(this.options.port, this.options.host, () => {
-          listener.off("error", reject);
-          resolve();
-        });
-      });
-    } catch (error) {
-      this.listener = undefined;
-      throw error;
-    }
-    const address = listener.address();
-    return { port: typeof address === "object" && address !== null ? address.port : this.options.port };
+  start(): Promise<{ port: number }> {
+    return this.listener.start(this.options.host, this.options.port);
   }
 
   /** Stops listening and drops every connection (open watches end with it). Safe to call twice. */
-  async stop(): Promise<void> {
-    const listener = this.listener;
-    this.listener = undefined;
-    for (const connection of this.connections) connection.destroy();
-    if (listener === undefined) return;
-    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  stop(): Promise<void> {
+    return this.listener.stop();
   }
 
   stats(): ClientPortStats {
     let connectionsPaused = 0;
-    for (const connection of this.connections) if (connection.readingPaused) connectionsPaused++;
-    return { connectionsCurrent: this.connections.size, connectionsTotal: this.connectionsTotal, connectionsRejected: this.connectionsRejected, connectionsPaused };
-  }
-
-  private accept(socket: Socket): void {
-    const remoteAddress = socket.remoteAddress;
-    socket.on("error", () => undefined);
-    if (this.connections.size >= this.options.maxConnections) {
-      this.connectionsRejected++;
-      this.onEvent({ type: "connection-rejected", remoteAddress, maxConnections: this.options.maxConnections });
-      const refusal = encodeResponse({
-        kind: "error", requestId: 0, code: PROTOCOL_ERROR_CODE, retryable: true,
-        message: `this member has ${this.connections.size} client connections (maxConnections): try another member or later`,
-      });
-      socket.end(refusal, () => socket.destroy());
-      return;
-    }
-    this.connectionsTotal++;
-    socket.setNoDelay(true);
-    const connection = new ClientPortConnection(socket, {
-      service: this.service,
-      options: this.options,
-      onProtocolError: (message) => this.onEvent({ type: "protocol-error", remoteAddress, message }),
-      onInternalError: (error) => this.onEvent({ type: "internal-error", error }),
-    });
-    this.connections.add(connection);
-    socket.on("close", () => this.connections.delete(connection));
+    for (const connection of this.listener.connections) if (connection.readingPaused) connectionsPaused++;
+    return { ...this.listener.counts(), connectionsPaused };
   }
 }

@@ -1,4 +1,5 @@
 import { VERSION } from "../../version.js";
+import { CONNECTIONS_MAX_BOUNDS, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
 
 /**
  * Options of the memcached front-end. Every limit is a named field with a default
@@ -47,20 +48,15 @@ export const DEFAULT_MEMCACHED_OPTIONS: MemcachedServerOptions = Object.freeze({
   version: VERSION,
 });
 
-type NumericField = {
-  [K in keyof MemcachedServerOptions]: MemcachedServerOptions[K] extends number ? K : never;
-}[keyof MemcachedServerOptions];
-
-/** Inclusive bounds per numeric field. */
-const BOUNDS: { readonly [K in NumericField]: readonly [number, number] } = {
-  port: [0, 65_535],
+const BOUNDS: NumericBounds<MemcachedServerOptions> = {
+  port: PORT_BOUNDS,
   valueBytesMax: [1, 64 * MIB],
-  connectionsMax: [1, 1_000_000],
+  connectionsMax: CONNECTIONS_MAX_BOUNDS,
   // A line must hold at least a storage command with a 250-byte key.
   lineBytesMax: [512, 16 * MIB],
   getKeysMax: [1, 1_000_000],
   pendingRequestsMax: [1, 1_000_000],
-  requestTimeoutMs: [1, 24 * 60 * 60 * 1000],
+  requestTimeoutMs: REQUEST_TIMEOUT_MS_BOUNDS,
 };
 
 export class MemcachedConfigError extends Error {
@@ -75,22 +71,13 @@ export class MemcachedConfigError extends Error {
 
 /** The full options (defaults filled in), or MemcachedConfigError naming the first bad field. */
 export function validateMemcachedOptions(partial: Partial<MemcachedServerOptions> = {}): MemcachedServerOptions {
-  const known = new Set(Object.keys(DEFAULT_MEMCACHED_OPTIONS));
-  for (const field of Object.keys(partial)) {
-    if (!known.has(field)) throw new MemcachedConfigError(field, "is not a memcached option");
-  }
-  const defined = Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));
-  const options: MemcachedServerOptions = { ...DEFAULT_MEMCACHED_OPTIONS, ...defined };
-  for (const field of Object.keys(BOUNDS) as NumericField[]) {
-    const value = options[field];
-    const [low, high] = BOUNDS[field];
-    if (!Number.isSafeInteger(value) || value < low || value > high) {
-      throw new MemcachedConfigError(field, `must be an integer in [${low}, ${high}], got ${String(value)}`);
-    }
-  }
-  if (typeof options.host !== "string" || options.host.length === 0) {
-    throw new MemcachedConfigError("host", "must be a non-empty address");
-  }
+  const options = validatePortOptions<MemcachedServerOptions>({
+    input: partial,
+    defaults: DEFAULT_MEMCACHED_OPTIONS,
+    bounds: BOUNDS,
+    portName: "memcached",
+    fail: (field, message) => new MemcachedConfigError(field, message),
+  });
   // The version goes out on a reply line: it must not be able to break the line.
   if (!/^[\x21-\x7e]+$/.test(options.version)) {
     throw new MemcachedConfigError("version", `must be printable ASCII without spaces, got ${JSON.stringify(options.version)}`);

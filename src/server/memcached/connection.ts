@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { PortSocket } from "../tcp-port/port-socket.js";
 import { RequestParser, type ParserLimits } from "./parser.js";
 import { NO_REPLY, line, serializeReply, type Reply } from "./replies.js";
 import { isWriteRequest, type ParseEvent, type Request } from "./requests.js";
@@ -27,12 +28,10 @@ const INTERNAL_ERROR = line("SERVER_ERROR internal error: see the server's log")
  * client cannot tell), so a burst of gets costs one round of service calls, not many.
  */
 export class MemcachedConnection {
+  private readonly port: PortSocket;
   private readonly parser: RequestParser;
   /** Requests parsed whose replies are not yet handed to the kernel. */
   private pendingRequests = 0;
-  private paused = false;
-  /** quit, or a protocol error that loses the framing: read nothing more, close after the replies. */
-  private stopReading = false;
   /** The client closed its side: answer what was read, then close. */
   private inputEnded = false;
   private outputEnded = false;
@@ -44,57 +43,40 @@ export class MemcachedConnection {
   private writesDone: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     private readonly limits: ConnectionLimits,
     private readonly hooks: ConnectionHooks,
   ) {
     this.parser = new RequestParser(limits);
-    socket.on("data", (chunk: Buffer) => {
-      // After quit nothing more is read: do not buffer what a client keeps sending.
-      if (this.stopReading) return;
-      this.guarded(() => {
+    this.port = new PortSocket(socket, {
+      receive: (chunk) => {
         this.parser.push(chunk);
         this.pump();
-      });
+      },
+      inputEnded: () => {
+        this.inputEnded = true;
+        this.pump();
+      },
+      onInternalError: hooks.onInternalError,
     });
-    socket.on("end", () => {
-      this.inputEnded = true;
-      this.guarded(() => this.pump());
-    });
-    // A reset by the peer: 'close' follows, and the server forgets the connection there.
-    socket.on("error", () => undefined);
   }
 
   /** Drops the connection now (server stop): replies still being computed are discarded. */
   destroy(): void {
-    this.socket.destroy();
-  }
-
-  /**
-   * Runs parser work so that a bug on one connection's bytes drops that connection only,
-   * instead of throwing out of a socket event and taking the process down.
-   */
-  private guarded(work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      this.hooks.onInternalError(error);
-      this.socket.destroy();
-    }
+    this.port.destroy();
   }
 
   /** Takes requests from the parser while the pending limit allows, then pauses or closes as needed. */
   private pump(): void {
-    while (!this.stopReading && this.pendingRequests < this.limits.pendingRequestsMax) {
+    while (this.port.isReading && this.pendingRequests < this.limits.pendingRequestsMax) {
       const event = this.parser.next();
       if (event === undefined) break;
       this.accept(event);
     }
-    this.setPaused(this.pendingRequests >= this.limits.pendingRequestsMax && !this.stopReading);
-    if (this.pendingRequests === 0 && (this.stopReading || this.inputEnded) && !this.outputEnded) {
+    this.port.pauseInput(this.pendingRequests >= this.limits.pendingRequestsMax && this.port.isReading);
+    if (this.pendingRequests === 0 && (!this.port.isReading || this.inputEnded) && !this.outputEnded) {
       this.outputEnded = true;
-      // Fully closed once the replies are flushed, even if the client never closes its side.
-      this.socket.end(() => this.socket.destroy());
+      this.port.endAfterFlush();
     }
   }
 
@@ -102,11 +84,11 @@ export class MemcachedConnection {
     switch (event.kind) {
       case "protocol-error":
         this.enqueue(Promise.resolve(event.noreply ? NO_REPLY : line(event.reply)));
-        if (event.close) this.stopReading = true;
+        if (event.close) this.port.stopReading();
         return;
       case "quit":
         // memcached closes without a reply; earlier replies are still sent first.
-        this.stopReading = true;
+        this.port.stopReading();
         return;
       default:
         this.enqueue(this.schedule(event));
@@ -132,25 +114,18 @@ export class MemcachedConnection {
       // `execute` never rejects; should it, the chain must still go on (a rejected tail
       // would silence every later reply on this connection).
       const bytes = serializeReply(await reply.catch(() => INTERNAL_ERROR));
-      if (bytes.length === 0 || this.socket.destroyed) {
+      if (bytes.length === 0 || this.port.isDestroyed) {
         this.replied();
         return;
       }
       // Counted as answered once the kernel has it: a client that does not read its
       // replies fills the socket buffer, and the server stops reading from it.
-      this.socket.write(bytes, () => this.replied());
+      this.port.write(bytes, () => this.replied());
     });
   }
 
   private replied(): void {
     this.pendingRequests--;
-    if (!this.socket.destroyed) this.guarded(() => this.pump());
-  }
-
-  private setPaused(paused: boolean): void {
-    if (paused === this.paused) return;
-    this.paused = paused;
-    if (paused) this.socket.pause();
-    else this.socket.resume();
+    if (!this.port.isDestroyed) this.port.guarded(() => this.pump());
   }
 }

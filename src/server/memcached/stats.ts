@@ -1,3 +1,4 @@
+import type { ConnectionCounts } from "../tcp-port/listener.js";
 import type { StatLine } from "./replies.js";
 
 /**
@@ -48,14 +49,11 @@ export class CommandCounters {
 }
 
 /** What the server knows about itself for the `stats` reply. */
-export interface ServerFacts {
+export interface ServerFacts extends ConnectionCounts {
   readonly pid: number;
   readonly uptimeSeconds: number;
   readonly nowSeconds: number;
   readonly version: string;
-  readonly connectionsCurrent: number;
-  readonly connectionsTotal: number;
-  readonly connectionsRejected: number;
 }
 
 export function generalStatLines(facts: ServerFacts, counters: CommandCounters): StatLine[] {

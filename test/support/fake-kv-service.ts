@@ -9,39 +9,64 @@ import {
   type ListResult,
   type WriteCommand,
 } from "../../src/kv/index.js";
-import { InvalidRequestError, NotLeaderError } from "../../src/server/errors.js";
-import type { GetOutcome, KvService, LeaderHint, ReadOptions, WatchOptions } from "../../src/server/kv-service.js";
+import { InvalidRequestError, NoSpaceError, NotLeaderError } from "../../src/server/errors.js";
+import type { GetOutcome, KvService, LeaderHint, ReadOptions, WatchOptions, WriteOptions } from "../../src/server/kv-service.js";
 
-/** A stamp far from 0, like a real clock. */
-const T0_MS = 1_700_000_000_000;
+/** A stamp far from 0, like a real clock (absolute memcached exptimes, > 30 days in seconds, are realistic). */
+export const T0_MS = 1_700_000_000_000;
+
+/** The clock the fake service stamps writes and judges reads by; tests move it. */
+export class ManualClock {
+  constructor(public nowMs = T0_MS) {}
+
+  advance(ms: number): void {
+    this.nowMs += ms;
+  }
+}
+
+export interface FakeKvServiceOptions {
+  readonly clock?: ManualClock;
+  readonly kvConfig?: Partial<KvConfig>;
+  /** Writes that would take the data past this many bytes throw NoSpaceError, like the leader's quota check. */
+  readonly quotaBytes?: number;
+}
+
+export type FakeCall = "get" | "list" | "write" | "register-session" | "watch";
 
 /**
  * A KvService over one KvStateMachine, as a one-member cluster would be: each write is
- * stamped and applied as the next log index, so sessions (exactly-once) behave as on a
- * real leader. Tests hold calls in flight (`gate`), make the next call fail
- * (`failNext`), play a follower (`notLeader`), or act between applying a write and
- * answering it (`afterApply`: e.g. drop the connection so the reply is lost).
+ * stamped with the clock and applied as the next log index, so sessions (exactly-once)
+ * behave as on a real leader, and reads are trivially linearizable. Tests hold calls in
+ * flight (`gate`), delay them by event-loop turns, never wall-clock time
+ * (`latencyTurns`), make the next call fail (`failNext`), play a follower
+ * (`notLeader`), or act between applying a write and answering it (`afterApply`: e.g.
+ * drop the connection so the reply is lost).
  */
 export class FakeKvService implements KvService {
   readonly machine: KvStateMachine;
-  nowMsValue = T0_MS;
+  readonly clock: ManualClock;
   /** While set, every call waits for it before it runs. */
   gate: Promise<void> | undefined;
+  /** How many event-loop turns each call waits before it runs (after the gate); 0 by default. */
+  latencyTurns: (call: FakeCall, keys: readonly Uint8Array[]) => number = () => 0;
   /** While set, every call throws NotLeaderError with this hint (undefined leader: none known). */
   notLeader: { leader: LeaderHint | undefined } | undefined;
   /** Calls received so far, by name, in order of arrival. */
-  readonly calls: string[] = [];
+  readonly calls: FakeCall[] = [];
   /** Every write command received, in order of arrival (retries included). */
   readonly writes: WriteCommand[] = [];
-  /** Runs as each call arrives, before the gate. */
-  onCall: (call: string) => void = () => undefined;
+  /** Runs as each call arrives, before the gate and the latency. */
+  onCall: (call: FakeCall) => void = () => undefined;
   /** Runs after a write is applied and before its result is returned. */
   afterApply: (command: WriteCommand, result: KvResult) => void = () => undefined;
+  private readonly quotaBytes: number;
   private readonly failures: Error[] = [];
   private appliedWaiters: (() => void)[] = [];
 
-  constructor(kvConfig: Partial<KvConfig> = {}) {
-    this.machine = new KvStateMachine(kvConfig);
+  constructor(options: FakeKvServiceOptions = {}) {
+    this.clock = options.clock ?? new ManualClock();
+    this.machine = new KvStateMachine(options.kvConfig);
+    this.quotaBytes = options.quotaBytes ?? Number.POSITIVE_INFINITY;
   }
 
   /** The next call throws `error` instead of running. */
@@ -50,7 +75,7 @@ export class FakeKvService implements KvService {
   }
 
   nowMs(): number {
-    return this.nowMsValue;
+    return this.clock.nowMs;
   }
 
   async get(key: Uint8Array, options?: ReadOptions): Promise<GetOutcome> {
@@ -59,26 +84,30 @@ export class FakeKvService implements KvService {
   }
 
   async getMany(keys: readonly Uint8Array[], _options?: ReadOptions): Promise<{ revision: number; kvs: (KeyValue | undefined)[] }> {
-    await this.enter("get");
+    await this.enter("get", keys);
     const kvs = keys.map((key) => {
-      const got = this.machine.get(key, this.nowMsValue);
+      const got = this.machine.get(key, this.clock.nowMs);
       return got.ok ? got.kv : undefined;
     });
     return { revision: this.machine.appliedIndex, kvs };
   }
 
   async list(prefix: Uint8Array, options: { limit: number; after?: Uint8Array } & ReadOptions): Promise<ListResult> {
-    await this.enter("list");
+    await this.enter("list", [prefix]);
     const { limit, after } = options;
-    return this.machine.list(prefix, after === undefined ? { limit, readStampMs: this.nowMsValue } : { limit, after, readStampMs: this.nowMsValue });
+    const readStampMs = this.clock.nowMs;
+    return this.machine.list(prefix, after === undefined ? { limit, readStampMs } : { limit, after, readStampMs });
   }
 
-  async write(command: WriteCommand): Promise<KvResult> {
+  async write(command: WriteCommand, _options?: WriteOptions): Promise<KvResult> {
     this.writes.push(command);
-    await this.enter("write");
+    await this.enter("write", "key" in command ? [command.key] : []);
+    if (this.machine.wouldExceedQuota(command, this.quotaBytes)) {
+      throw new NoSpaceError(`the data size quota (${this.quotaBytes} bytes) is reached: delete keys to free space`);
+    }
     let data: Uint8Array;
     try {
-      data = encodeCommand({ stampMs: this.nowMsValue, command });
+      data = encodeCommand({ stampMs: this.clock.nowMs, command });
     } catch (error) {
       if (error instanceof InvalidCommandError) throw new InvalidRequestError(error.message);
       throw error;
@@ -90,8 +119,8 @@ export class FakeKvService implements KvService {
   }
 
   async registerSession(): Promise<number> {
-    await this.enter("register-session");
-    const result = this.machine.apply(this.machine.appliedIndex + 1, encodeCommand({ stampMs: this.nowMsValue, command: { type: "register-session" } }));
+    await this.enter("register-session", []);
+    const result = this.machine.apply(this.machine.appliedIndex + 1, encodeCommand({ stampMs: this.clock.nowMs, command: { type: "register-session" } }));
     if (!result.ok || result.kind !== "session-registered") throw new Error("the fake could not register a session");
     this.wakeWatchers();
     return result.sessionId;
@@ -99,7 +128,7 @@ export class FakeKvService implements KvService {
 
   /** Like ReplicaService: resolves when there are events, or on abort. */
   async watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult> {
-    await this.enter("watch");
+    await this.enter("watch", [prefix]);
     for (;;) {
       const result = this.machine.eventsSince(options.fromRevision, prefix);
       if (!result.ok || result.events.length > 0 || options.signal.aborted) return result;
@@ -120,10 +149,13 @@ export class FakeKvService implements KvService {
     for (const wake of waiters) wake();
   }
 
-  private async enter(call: string): Promise<void> {
+  private async enter(call: FakeCall, keys: readonly Uint8Array[]): Promise<void> {
     this.calls.push(call);
     this.onCall(call);
     if (this.gate !== undefined) await this.gate;
+    for (let turn = this.latencyTurns(call, keys); turn > 0; turn--) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     const failure = this.failures.shift();
     if (failure !== undefined) throw failure;
     if (this.notLeader !== undefined) throw new NotLeaderError(this.notLeader.leader);

@@ -1,0 +1,101 @@
+import { createServer, type Server, type Socket } from "node:net";
+
+/** The connection counts every client port reports in its stats. */
+export interface ConnectionCounts {
+  readonly connectionsCurrent: number;
+  /** Accepted since start. */
+  readonly connectionsTotal: number;
+  /** Refused at `connectionsMax` since start. */
+  readonly connectionsRejected: number;
+}
+
+/** What a client port does with the sockets its listener accepts. */
+export interface TcpPortHandler<Connection extends { destroy(): void }> {
+  /** Open connections; one more is refused. */
+  readonly connectionsMax: number;
+  /**
+   * Keep writing after the client closed its side: a memcached client may send its
+   * requests and shut down its half, and it still gets the replies.
+   */
+  readonly allowHalfOpen: boolean;
+  /** Wraps an accepted socket in the protocol's connection. */
+  open(socket: Socket): Connection;
+  /**
+   * Reports a refused connection and answers the bytes that tell the client why, in
+   * the protocol's own words; the socket closes once they are sent.
+   */
+  refuse(remoteAddress: string | undefined, connectionsOpen: number): Uint8Array | string;
+}
+
+/**
+ * A TCP listener for a client port: listens, holds the open connections under
+ * `connectionsMax` (refusing past it with the protocol's message), forgets each one when
+ * its socket closes, and drops them all on stop. The protocol lives in the handler.
+ */
+export class TcpListener<Connection extends { destroy(): void }> {
+  private readonly open = new Set<Connection>();
+  private server: Server | undefined;
+  private accepted = 0;
+  private refused = 0;
+
+  constructor(
+    /** Names the port in the error of a second start. */
+    private readonly portName: string,
+    private readonly handler: TcpPortHandler<Connection>,
+  ) {}
+
+  /** Connections open now. */
+  get connections(): ReadonlySet<Connection> {
+    return this.open;
+  }
+
+  counts(): ConnectionCounts {
+    return { connectionsCurrent: this.open.size, connectionsTotal: this.accepted, connectionsRejected: this.refused };
+  }
+
+  /** Listens; answers the bound port (useful with port 0). */
+  async start(host: string, port: number): Promise<{ port: number }> {
+    if (this.server !== undefined) throw new Error(`${this.portName}.start: already started`);
+    const server = createServer({ allowHalfOpen: this.handler.allowHalfOpen }, (socket) => this.accept(socket));
+    this.server = server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      this.server = undefined;
+      throw error;
+    }
+    const address = server.address();
+    return { port: typeof address === "object" && address !== null ? address.port : port };
+  }
+
+  /** Stops listening and drops every connection. Safe to call twice. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const connection of this.open) connection.destroy();
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    // A reset by the peer: 'close' follows, and the connection is forgotten there.
+    socket.on("error", () => undefined);
+    if (this.open.size >= this.handler.connectionsMax) {
+      this.refused++;
+      const refusal = this.handler.refuse(socket.remoteAddress, this.open.size);
+      socket.end(refusal, () => socket.destroy());
+      return;
+    }
+    this.accepted++;
+    socket.setNoDelay(true);
+    const connection = this.handler.open(socket);
+    this.open.add(connection);
+    socket.on("close", () => this.open.delete(connection));
+  }
+}

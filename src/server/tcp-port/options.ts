@@ -1,0 +1,47 @@
+/** The fields of `Options` that hold numbers: each one has bounds. */
+export type NumericField<Options> = {
+  [K in keyof Options]-?: Options[K] extends number ? K : never;
+}[keyof Options];
+
+/** Inclusive bounds per numeric field. */
+export type NumericBounds<Options> = { readonly [K in NumericField<Options>]: readonly [number, number] };
+
+/** Bounds of the limits every client port has, whatever its protocol. */
+export const PORT_BOUNDS: readonly [number, number] = [0, 65_535];
+export const CONNECTIONS_MAX_BOUNDS: readonly [number, number] = [1, 1_000_000];
+export const REQUEST_TIMEOUT_MS_BOUNDS: readonly [number, number] = [1, 24 * 60 * 60 * 1000];
+
+export interface PortOptionsSpec<Options> {
+  /** The options given; undefined fields take their default. */
+  readonly input: object;
+  readonly defaults: Partial<Options>;
+  /** Fields allowed without a default (callbacks). */
+  readonly fieldsWithoutDefault?: readonly string[];
+  readonly bounds: NumericBounds<Options>;
+  /** Names the port in "is not a <port> option". */
+  readonly portName: string;
+  /** The port's own error class, naming the field. */
+  readonly fail: (field: string, message: string) => Error;
+}
+
+/**
+ * The defaults filled in and what every client port checks: no unknown field, each
+ * numeric field an integer within its bounds, a non-empty host. Throws `fail(field, ...)`
+ * for the first field out of range; the port checks its own relations afterwards.
+ */
+export function validatePortOptions<Options extends { readonly host: string }>(spec: PortOptionsSpec<Options>): Options {
+  const known = new Set([...Object.keys(spec.defaults), ...(spec.fieldsWithoutDefault ?? [])]);
+  for (const field of Object.keys(spec.input)) {
+    if (!known.has(field)) throw spec.fail(field, `is not a ${spec.portName} option`);
+  }
+  const defined = Object.fromEntries(Object.entries(spec.input).filter(([, value]) => value !== undefined));
+  const options = { ...spec.defaults, ...defined } as Options;
+  for (const [field, [low, high]] of Object.entries(spec.bounds) as [string, readonly [number, number]][]) {
+    const value: unknown = (options as Record<string, unknown>)[field];
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < low || value > high) {
+      throw spec.fail(field, `must be an integer in [${low}, ${high}], got ${String(value)}`);
+    }
+  }
+  if (typeof options.host !== "string" || options.host.length === 0) throw spec.fail("host", "must be a non-empty address");
+  return options;
+}
