@@ -1,0 +1,146 @@
+import { commitTo } from "./commit.js";
+import { invariant } from "./invariant.js";
+import { forgetPendingConfChanges, trackConfChanges } from "./membership.js";
+import type { AppendRequest, AppendResponse, Heartbeat, Message, SnapshotChunk, SnapshotResponse } from "./messages.js";
+import type { NodeState } from "./node-state.js";
+import { send } from "./node-state.js";
+import { handleReadIndexResponse, rejectRemoteReads } from "./reads.js";
+import type { NodeId, SnapshotMeta } from "./types.js";
+
+/**
+ * The follower's side of replication: appends, heartbeats and snapshot chunks from the
+ * leader, and when a node that may have lost entries votes again.
+ */
+
+export function stepFollower(n: NodeState, m: Message): void {
+  switch (m.type) {
+    case "App":
+      acceptLeader(n, m.from);
+      handleAppend(n, m);
+      return;
+    case "Heartbeat":
+      acceptLeader(n, m.from);
+      handleHeartbeat(n, m);
+      return;
+    case "Snap":
+      acceptLeader(n, m.from);
+      handleSnapshotChunk(n, m);
+      return;
+    case "ReadIndex":
+      rejectRemoteReads(n, m);
+      return;
+    case "ReadIndexResp":
+      handleReadIndexResponse(n, m);
+      return;
+    default:
+      return;
+  }
+}
+
+function acceptLeader(n: NodeState, from: NodeId): void {
+  n.electionElapsed = 0;
+  if (n.leader !== from) {
+    n.leader = from;
+    n.following.matchedThisTerm = 0;
+    n.following.votingBarrier = 0;
+  }
+}
+
+function handleAppend(n: NodeState, m: AppendRequest): void {
+  const following = n.following;
+  if (m.votingBarrier > 0) following.votingBarrier = m.votingBarrier;
+  const respond = (fields: Pick<AppendResponse, "reject" | "index" | "hintIndex" | "hintTerm">): void =>
+    send(n, { type: "AppResp", to: m.from, term: n.term, session: m.session, nonVoting: n.nonVoting, ...fields });
+  if (m.prevIndex < n.log.committed) {
+    respond({ reject: false, index: n.log.committed, hintIndex: 0, hintTerm: 0 });
+    return;
+  }
+  const lastNew = n.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
+  withdrawStaleAcks(n);
+  if (lastNew === undefined) {
+    const hint = n.log.findConflictByTerm(Math.min(m.prevIndex, n.log.lastIndex()), m.prevTerm);
+    respond({ reject: true, index: m.prevIndex, hintIndex: hint.index, hintTerm: hint.term });
+    return;
+  }
+  if (m.entries.length > 0) trackConfChanges(n, m.entries);
+  following.matchedThisTerm = Math.max(following.matchedThisTerm, lastNew);
+  commitTo(n, Math.min(m.commit, lastNew));
+  respond({ reject: false, index: lastNew, hintIndex: 0, hintTerm: 0 });
+}
+
+/**
+ * An acknowledgement waiting for this Ready's write claims entries up to its index
+ * are durable. If, before the write, a newer leader's append replaced some of them,
+ * the claim would be false by the time it is sent (an old leader could count it and
+ * commit an entry that no longer exists here): withdraw such acknowledgements.
+ */
+function withdrawStaleAcks(n: NodeState): void {
+  const from = n.log.takeTruncation();
+  if (from === undefined) return;
+  n.out.withdrawAcknowledgementsFrom(from);
+}
+
+function handleHeartbeat(n: NodeState, m: Heartbeat): void {
+  commitTo(n, Math.min(m.commit, n.following.matchedThisTerm));
+  const behind = n.log.committed < m.commit;
+  send(n, { type: "HeartbeatResp", to: m.from, term: n.term, round: m.round, behind, nonVoting: n.nonVoting });
+}
+
+function handleSnapshotChunk(n: NodeState, m: SnapshotChunk): void {
+  const following = n.following;
+  const respond = (fields: Pick<SnapshotResponse, "nextOffset" | "done" | "reject">): void =>
+    send(n, { type: "SnapResp", to: m.from, term: n.term, transferId: m.transferId, nonVoting: n.nonVoting, ...fields });
+  if (m.offset === 0) {
+    if (m.meta.index <= n.log.committed || n.log.matchTerm(m.meta.index, m.meta.term)) {
+      // Raft §7: the log already holds the snapshot's last entry; keep what follows.
+      if (m.meta.index > n.log.committed) commitTo(n, m.meta.index);
+      following.matchedThisTerm = Math.max(following.matchedThisTerm, m.meta.index);
+      respond({ nextOffset: m.meta.sizeBytes, done: true, reject: false });
+      return;
+    }
+    following.incoming = { term: m.term, leader: m.from, transferId: m.transferId, meta: m.meta, received: 0 };
+  }
+  const incoming = following.incoming;
+  if (incoming === undefined || incoming.term !== m.term || incoming.leader !== m.from || incoming.transferId !== m.transferId) {
+    respond({ nextOffset: 0, done: false, reject: true });
+    return;
+  }
+  if (m.offset !== incoming.received) {
+    respond({ nextOffset: incoming.received, done: false, reject: false });
+    return;
+  }
+  n.out.snapshotChunks.push({ meta: m.meta, transferId: m.transferId, offset: m.offset, data: m.data, done: m.done });
+  incoming.received += m.data.length;
+  if (m.done) {
+    invariant(incoming.received === m.meta.sizeBytes, () =>
+      `snapshot: received ${incoming.received} bytes of a snapshot of ${m.meta.sizeBytes}`);
+    installSnapshot(n, m.meta);
+    following.incoming = undefined;
+  }
+  respond({ nextOffset: incoming.received, done: m.done, reject: false });
+}
+
+function installSnapshot(n: NodeState, meta: SnapshotMeta): void {
+  invariant(meta.index > n.log.committed, () =>
+    `snapshot: installing index ${meta.index} at or below commit ${n.log.committed} would lose committed entries`);
+  n.log.restoreSnapshot(meta);
+  withdrawStaleAcks(n);
+  n.config = meta.config;
+  forgetPendingConfChanges(n);
+  n.following.matchedThisTerm = meta.index;
+  maybeRestoreVoting(n);
+}
+
+/**
+ * A node that may have lost acknowledged entries votes again once it holds, as
+ * committed, the barrier entry the leader of this term appended after hearing from
+ * it. Every entry committed with its lost acknowledgement precedes that barrier (it
+ * existed before the node restarted, the barrier was appended after), so the node
+ * now holds them all. A stale leader's barrier never commits, so it cannot clear it.
+ */
+export function maybeRestoreVoting(n: NodeState): void {
+  const barrier = n.following.votingBarrier;
+  if (!n.nonVoting || barrier === 0 || n.log.committed < barrier) return;
+  if (barrier > n.log.snapshotIndex() && n.log.term(barrier) !== n.term) return;
+  n.nonVoting = false;
+}
