@@ -40,8 +40,8 @@ export default tseslint.config(
     files: [
       "src/raft/**/*.ts", "src/kv/**/*.ts", "src/sim/core/**/*.ts", "src/lincheck/**/*.ts",
       // Codecs and parsers: bytes in, values out, nothing else.
-      "src/protocol/**/*.ts",
-      "src/transport/codec.ts", "src/transport/frames.ts", "src/transport/wire-bytes.ts", "src/transport/send-queue.ts",
+      "src/codec/**/*.ts", "src/protocol/**/*.ts",
+      "src/transport/codec.ts", "src/transport/frames.ts", "src/transport/send-queue.ts",
       "src/server/memcached/parser.ts", "src/server/memcached/command-line.ts", "src/server/memcached/tokens.ts", "src/server/memcached/replies.ts",
     ],
     rules: pureLayerRules,

@@ -68,7 +68,7 @@ export function encodeCommand(envelope: CommandEnvelope): Uint8Array {
   const { command } = envelope;
   const opcode = OPCODE_BY_TYPE.get(command.type);
   if (opcode === undefined) throw new InvalidCommandError("type", `is unknown: ${String(command.type)}`);
-  const writer = new ByteWriter(64 + keyAndValueBytes(command));
+  const writer = new ByteWriter(encodedCommandBytesHint(command));
   writer.u8(COMMAND_FORMAT_VERSION);
   writer.u8(opcode);
   writer.varint(checkStamp(envelope.stampMs));
@@ -79,8 +79,9 @@ export function encodeCommand(envelope: CommandEnvelope): Uint8Array {
   return writer.finish();
 }
 
-function keyAndValueBytes(command: KvCommand): number {
-  return ("key" in command ? command.key.length : 0) + ("value" in command ? command.value.length : 0);
+/** About the bytes `encodeCommand` takes, for sizing its buffer: the key and value, and room for the rest (71 bytes at most, usually under 30). */
+export function encodedCommandBytesHint(command: KvCommand): number {
+  return 64 + ("key" in command ? command.key.length : 0) + ("value" in command ? command.value.length : 0);
 }
 
 function optionalBits(command: KvCommand): number {

@@ -1,4 +1,5 @@
-import { concatBytes, keyId } from "./bytes.js";
+import { joinBytes } from "../codec/bytes.js";
+import { keyId } from "./bytes.js";
 import { UINT64_MAX, type WriteCommand } from "./commands.js";
 import type { KvConfig } from "./config.js";
 import type { EventHistory } from "./events.js";
@@ -122,7 +123,7 @@ function appendOrPrepend(
   if (joinedBytes > context.config.valueBytesMax) {
     return tooLarge(context.revision, `value after ${type}`, joinedBytes, context.config.valueBytesMax);
   }
-  const value = type === "append" ? concatBytes(existing.value, data) : concatBytes(data, existing.value);
+  const value = joinBytes(type === "append" ? [existing.value, data] : [data, existing.value]);
   return store(context, existing, existing.key, value, existing.flags, existing.expiresAtMs);
 }
 

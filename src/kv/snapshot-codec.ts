@@ -87,7 +87,7 @@ export class SnapshotEncoder {
       const next = this.state.records.next();
       if (next.done === true) throw new Error(`invariant: a capture of ${this.state.keyCount} keys yields them all (ended at ${this.recordsWritten})`);
       writeRecord(this.writer, next.value);
-      if (this.writer.size >= SNAPSHOT_CHUNK_BYTES) this.cutChunk();
+      if (this.writer.position >= SNAPSHOT_CHUNK_BYTES) this.cutChunk();
     }
     if (this.recordsWritten < this.state.keyCount) return false;
     if (this.state.records.next().done !== true) throw new Error(`invariant: a capture of ${this.state.keyCount} keys yields no more`);
@@ -101,7 +101,7 @@ export class SnapshotEncoder {
   /** The encoding as pieces to write one after another (their concatenation is the snapshot). */
   finishChunks(): Uint8Array[] {
     if (!this.done) throw new Error("invariant: SnapshotEncoder.finish is called once encodeSome() returned true");
-    if (this.writer.size > 0) this.cutChunk();
+    if (this.writer.position > 0) this.cutChunk();
     return this.chunks;
   }
 

@@ -10,9 +10,9 @@ import {
   type KvResult,
   type WriteCommand,
 } from "../kv/index.js";
+import type { ByteReader, ByteWriter } from "../codec/bytes.js";
 import { ProtocolEncodeError } from "./errors.js";
 import type { Consistency, LeaderRef } from "./messages.js";
-import type { WireReader, WireWriter } from "./wire.js";
 
 /**
  * Values shared by several messages: consistency levels, key-values, watch events,
@@ -33,20 +33,20 @@ export const KEY_VALUE_BYTES_MIN = 1 + 1 + 4 + 1 + 1 + 1;
 /** Smallest encoded event: a flush (type and revision). */
 export const EVENT_BYTES_MIN = 2;
 
-export function writeConsistency(writer: WireWriter, consistency: Consistency): void {
+export function writeConsistency(writer: ByteWriter, consistency: Consistency): void {
   const value = CONSISTENCIES.indexOf(consistency);
   if (value < 0) throw new ProtocolEncodeError("consistency", `is unknown: ${String(consistency)}`);
   writer.u8(value);
 }
 
-export function readConsistency(reader: WireReader): Consistency {
+export function readConsistency(reader: ByteReader): Consistency {
   const start = reader.position;
   const consistency = CONSISTENCIES[reader.u8()];
-  if (consistency === undefined) throw reader.fail(start, "unknown consistency level");
+  if (consistency === undefined) throw reader.invalid(start, "unknown consistency level");
   return consistency;
 }
 
-export function writeKeyValue(writer: WireWriter, kv: KeyValue): void {
+export function writeKeyValue(writer: ByteWriter, kv: KeyValue): void {
   writer.bytes(kv.key, "key");
   writer.bytes(kv.value, "value");
   writer.u32(kv.flags, "flags");
@@ -56,7 +56,12 @@ export function writeKeyValue(writer: WireWriter, kv: KeyValue): void {
   if (kv.expiresAtMs !== undefined) writer.varint(kv.expiresAtMs, "expiresAtMs");
 }
 
-export function readKeyValue(reader: WireReader): KeyValue {
+/** About the bytes `writeKeyValue` takes, for sizing a frame. */
+export function keyValueBytesHint(kv: KeyValue): number {
+  return kv.key.length + kv.value.length + 32;
+}
+
+export function readKeyValue(reader: ByteReader): KeyValue {
   const key = reader.bytes();
   const value = reader.bytes();
   const flags = reader.u32();
@@ -66,7 +71,7 @@ export function readKeyValue(reader: WireReader): KeyValue {
   return reader.flag() ? { ...base, expiresAtMs: reader.varint() } : base;
 }
 
-export function writeEvent(writer: WireWriter, event: KvEvent): void {
+export function writeEvent(writer: ByteWriter, event: KvEvent): void {
   switch (event.type) {
     case "put":
       writer.u8(EVENT_PUT);
@@ -91,7 +96,12 @@ export function writeEvent(writer: WireWriter, event: KvEvent): void {
   }
 }
 
-export function readEvent(reader: WireReader): KvEvent {
+/** About the bytes `writeEvent` takes, for sizing a frame. */
+export function eventBytesHint(event: KvEvent): number {
+  return 32 + (event.type === "flush" ? 0 : event.key.length) + (event.type === "put" ? event.value.length : 0);
+}
+
+export function readEvent(reader: ByteReader): KvEvent {
   const start = reader.position;
   const type = reader.u8();
   const revision = reader.varint();
@@ -111,17 +121,17 @@ export function readEvent(reader: WireReader): KvEvent {
     case EVENT_FLUSH:
       return { type: "flush", revision };
     default:
-      throw reader.fail(start, `unknown event type ${type}`);
+      throw reader.invalid(start, `unknown event type ${type}`);
   }
 }
 
-export function writeLeader(writer: WireWriter, leader: LeaderRef): void {
+export function writeLeader(writer: ByteWriter, leader: LeaderRef): void {
   writer.varint(leader.leaderId, "leader.leaderId");
   writer.flag(leader.clientAddress !== undefined);
   if (leader.clientAddress !== undefined) writer.string(leader.clientAddress, "leader.clientAddress");
 }
 
-export function readLeader(reader: WireReader): LeaderRef {
+export function readLeader(reader: ByteReader): LeaderRef {
   const leaderId = reader.varint();
   return reader.flag() ? { leaderId, clientAddress: reader.string() } : { leaderId };
 }
@@ -130,7 +140,7 @@ export function readLeader(reader: WireReader): LeaderRef {
  * A write in the KV command codec. The stamp is 0 on the wire, always: only the leader
  * stamps commands (its clock decides expiry), so a client's clock never matters.
  */
-export function writeCommand(writer: WireWriter, command: WriteCommand): void {
+export function writeCommand(writer: ByteWriter, command: WriteCommand): void {
   if (!isWriteCommand(command)) throw new ProtocolEncodeError("command", `a ${(command as { type: string }).type} is not a write`);
   let bytes: Uint8Array;
   try {
@@ -142,32 +152,32 @@ export function writeCommand(writer: WireWriter, command: WriteCommand): void {
   writer.bytes(bytes, "command");
 }
 
-export function readCommand(reader: WireReader): WriteCommand {
+export function readCommand(reader: ByteReader): WriteCommand {
   const start = reader.position;
   const bytes = reader.bytes();
   let decoded;
   try {
     decoded = decodeCommand(bytes);
   } catch (error) {
-    if (error instanceof KvError) throw reader.fail(start, error.message);
+    if (error instanceof KvError) throw reader.invalid(start, error.message);
     throw error;
   }
-  if (decoded.stampMs !== 0) throw reader.fail(start, `a command's stamp must be 0 on the wire (the leader stamps it), got ${decoded.stampMs}`);
-  if (!isWriteCommand(decoded.command)) throw reader.fail(start, `a ${decoded.command.type} command cannot be sent as a write`);
+  if (decoded.stampMs !== 0) throw reader.invalid(start, `a command's stamp must be 0 on the wire (the leader stamps it), got ${decoded.stampMs}`);
+  if (!isWriteCommand(decoded.command)) throw reader.invalid(start, `a ${decoded.command.type} command cannot be sent as a write`);
   return decoded.command;
 }
 
-export function writeKvResult(writer: WireWriter, result: KvResult): void {
+export function writeKvResult(writer: ByteWriter, result: KvResult): void {
   writer.bytes(encodeResult(result), "result");
 }
 
-export function readKvResult(reader: WireReader): KvResult {
+export function readKvResult(reader: ByteReader): KvResult {
   const start = reader.position;
   const bytes = reader.bytes();
   try {
     return decodeResult(bytes);
   } catch (error) {
-    if (error instanceof KvError) throw reader.fail(start, error.message);
+    if (error instanceof KvError) throw reader.invalid(start, error.message);
     throw error;
   }
 }

@@ -1,3 +1,5 @@
+import type { EncodeErrorFactory } from "../codec/bytes.js";
+
 /**
  * Errors of the client protocol codec. Decoding never throws anything else: a peer's
  * bytes are input, and bad input is an operating error the connection handles (it
@@ -39,3 +41,7 @@ export class ProtocolEncodeError extends Error {
     super(`cannot encode ${field}: ${reason}`);
   }
 }
+
+/** The protocol's encode error for the shared byte writer (`../codec/bytes.ts`). */
+export const protocolEncodeError: EncodeErrorFactory = (field, value, requirement) =>
+  new ProtocolEncodeError(field, `${requirement}, got ${String(value)}`);

@@ -1,5 +1,5 @@
-import { FrameTooLargeError, ProtocolDecodeError } from "./errors.js";
-import { WireWriter } from "./wire.js";
+import { ByteWriter } from "../codec/bytes.js";
+import { FrameTooLargeError, ProtocolDecodeError, protocolEncodeError } from "./errors.js";
 
 /**
  * The frame layer of the client protocol. Every unit on a client connection is
@@ -71,9 +71,12 @@ export interface Frame {
   readonly payload: Uint8Array;
 }
 
-/** A writer with a frame header in place; fill the payload, then `finishFrame`. */
-export function startFrame(kind: number, requestId: number, payloadBytesHint = 32): WireWriter {
-  const writer = new WireWriter(FRAME_HEADER_BYTES + payloadBytesHint);
+/**
+ * A writer with a frame header in place; fill the payload, then `finishFrame`. The hint
+ * is the payload's expected size: near it, the frame is one allocation and no copy.
+ */
+export function startFrame(kind: number, requestId: number, payloadBytesHint: number): ByteWriter {
+  const writer = new ByteWriter(FRAME_HEADER_BYTES + payloadBytesHint, protocolEncodeError);
   writer.u32(0, "length");
   writer.u8(PROTOCOL_VERSION);
   writer.u8(kind);
@@ -82,8 +85,8 @@ export function startFrame(kind: number, requestId: number, payloadBytesHint = 3
 }
 
 /** The frame's bytes, with its length field set. */
-export function finishFrame(writer: WireWriter): Uint8Array {
-  writer.patchU32(0, writer.byteLength - LENGTH_FIELD_BYTES);
+export function finishFrame(writer: ByteWriter): Uint8Array {
+  writer.patchU32(0, writer.position - LENGTH_FIELD_BYTES);
   return writer.finish();
 }
 

@@ -1,3 +1,5 @@
+import { ByteReader } from "../codec/bytes.js";
+import { encodedCommandBytesHint } from "../kv/command-codec.js";
 import {
   readCommand,
   readConsistency,
@@ -7,7 +9,6 @@ import {
 import { ProtocolDecodeError, ProtocolEncodeError } from "./errors.js";
 import { RequestKind, finishFrame, startFrame, type Frame } from "./frames.js";
 import type { Request } from "./messages.js";
-import { WireReader } from "./wire.js";
 
 /**
  * Request frames: what a client sends. Payloads by kind:
@@ -47,7 +48,7 @@ const KIND_BY_NAME: { readonly [K in Request["kind"]]: number } = {
 /** The frame for a request; throws ProtocolEncodeError for a value the format cannot hold. */
 export function encodeRequest(request: Request): Uint8Array {
   if (request.requestId === 0) throw new ProtocolEncodeError("requestId", "0 is reserved for replies about the whole connection");
-  const writer = startFrame(KIND_BY_NAME[request.kind], request.requestId);
+  const writer = startFrame(KIND_BY_NAME[request.kind], request.requestId, payloadBytesHint(request));
   switch (request.kind) {
     case "hello":
       if (utf8.encode(request.clientName).length > CLIENT_NAME_BYTES_MAX) throw new ProtocolEncodeError("clientName", `is longer than ${CLIENT_NAME_BYTES_MAX} bytes`);
@@ -89,25 +90,47 @@ export function encodeRequest(request: Request): Uint8Array {
   return finishFrame(writer);
 }
 
+/** About the bytes of a request's payload, so that its frame is allocated once. */
+function payloadBytesHint(request: Request): number {
+  switch (request.kind) {
+    case "hello":
+      return request.clientName.length + 16;
+    case "get":
+      return request.key.length + 16;
+    case "get-many":
+      return request.keys.reduce((sum, key) => sum + key.length + 8, 16);
+    case "list":
+      return request.prefix.length + (request.after?.length ?? 0) + 32;
+    case "write":
+      return encodedCommandBytesHint(request.command) + 8;
+    case "watch":
+      return request.prefix.length + 16;
+    case "register-session":
+    case "status":
+    case "cancel":
+      return 8;
+  }
+}
+
 /** The request in a frame; throws ProtocolDecodeError (only) for anything malformed. */
 export function decodeRequest(frame: Frame): Request {
   const { requestId } = frame;
-  const reader = new WireReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`request kind 0x${frame.kind.toString(16)}`, offset, reason, requestId));
+  const reader = new ByteReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`request kind 0x${frame.kind.toString(16)}`, offset, reason, requestId));
   const request = readRequest(reader, frame.kind, requestId);
   reader.expectEnd();
   return request;
 }
 
-function readRequest(reader: WireReader, kind: number, requestId: number): Request {
-  if (requestId === 0) throw reader.fail(0, "request id 0 is reserved for replies about the whole connection");
+function readRequest(reader: ByteReader, kind: number, requestId: number): Request {
+  if (requestId === 0) throw reader.invalid(0, "request id 0 is reserved for replies about the whole connection");
   switch (kind) {
     case RequestKind.Hello: {
       const start = reader.position;
       const clientName = reader.string();
-      if (utf8.encode(clientName).length > CLIENT_NAME_BYTES_MAX) throw reader.fail(start, `client name is longer than ${CLIENT_NAME_BYTES_MAX} bytes`);
+      if (utf8.encode(clientName).length > CLIENT_NAME_BYTES_MAX) throw reader.invalid(start, `client name is longer than ${CLIENT_NAME_BYTES_MAX} bytes`);
       const flagsAt = reader.position;
       const flags = reader.u8();
-      if ((flags & ~HELLO_FLAGS_KNOWN) !== 0) throw reader.fail(flagsAt, `unknown hello flags 0x${flags.toString(16)}`);
+      if ((flags & ~HELLO_FLAGS_KNOWN) !== 0) throw reader.invalid(flagsAt, `unknown hello flags 0x${flags.toString(16)}`);
       return { kind: "hello", requestId, clientName, forward: (flags & HELLO_FORWARD) !== 0 };
     }
     case RequestKind.RegisterSession:
@@ -120,7 +143,7 @@ function readRequest(reader: WireReader, kind: number, requestId: number): Reque
     }
     case RequestKind.GetMany: {
       const consistency = readConsistency(reader);
-      const count = reader.count(1, GET_MANY_KEYS_MAX, "keys");
+      const count = reader.count(1, "keys", GET_MANY_KEYS_MAX);
       const keys: Uint8Array[] = [];
       for (let i = 0; i < count; i++) keys.push(reader.bytes());
       return { kind: "get-many", requestId, keys, consistency };
@@ -143,6 +166,6 @@ function readRequest(reader: WireReader, kind: number, requestId: number): Reque
     case RequestKind.Cancel:
       return { kind: "cancel", requestId, targetRequestId: reader.u32() };
     default:
-      throw reader.fail(0, `unknown request kind 0x${kind.toString(16)}`);
+      throw reader.invalid(0, `unknown request kind 0x${kind.toString(16)}`);
   }
 }

@@ -1,6 +1,9 @@
+import { ByteReader } from "../codec/bytes.js";
 import {
   EVENT_BYTES_MIN,
+  eventBytesHint,
   KEY_VALUE_BYTES_MIN,
+  keyValueBytesHint,
   readEvent,
   readKeyValue,
   readKvResult,
@@ -13,7 +16,6 @@ import {
 import { ProtocolDecodeError } from "./errors.js";
 import { ResponseKind, finishFrame, startFrame, type Frame } from "./frames.js";
 import type { Response } from "./messages.js";
-import { WireReader } from "./wire.js";
 
 /**
  * Response frames: what a server sends. Payloads by kind:
@@ -57,7 +59,7 @@ const KIND_BY_NAME: { readonly [K in Response["kind"]]: number } = {
 
 /** The frame for a response; throws ProtocolEncodeError for a value the format cannot hold. */
 export function encodeResponse(response: Response): Uint8Array {
-  const writer = startFrame(KIND_BY_NAME[response.kind], response.requestId);
+  const writer = startFrame(KIND_BY_NAME[response.kind], response.requestId, payloadBytesHint(response));
   switch (response.kind) {
     case "hello-ok":
       writer.string(response.serverVersion, "serverVersion");
@@ -122,16 +124,37 @@ export function encodeResponse(response: Response): Uint8Array {
   return finishFrame(writer);
 }
 
+/** About the bytes of a response's payload, so that its frame is allocated once. */
+function payloadBytesHint(response: Response): number {
+  switch (response.kind) {
+    case "get-ok":
+      return 16 + (response.kv === undefined ? 0 : keyValueBytesHint(response.kv));
+    case "get-many-ok":
+      return response.kvs.reduce((sum, kv) => sum + 1 + (kv === undefined ? 0 : keyValueBytesHint(kv)), 16);
+    case "list-ok":
+      return response.entries.reduce((sum, kv) => sum + keyValueBytesHint(kv), 16 + (response.nextAfter?.length ?? 0));
+    case "watch-events":
+      return response.events.reduce((sum, event) => sum + eventBytesHint(event), 16);
+    case "status-ok":
+      return response.json.length + 8;
+    case "error":
+    case "busy":
+      return response.message.length + 64;
+    default:
+      return 32;
+  }
+}
+
 /** The response in a frame; throws ProtocolDecodeError (only) for anything malformed. */
 export function decodeResponse(frame: Frame): Response {
   const { requestId } = frame;
-  const reader = new WireReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`response kind 0x${frame.kind.toString(16)}`, offset, reason, requestId));
+  const reader = new ByteReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`response kind 0x${frame.kind.toString(16)}`, offset, reason, requestId));
   const response = readResponse(reader, frame.kind, requestId);
   reader.expectEnd();
   return response;
 }
 
-function readResponse(reader: WireReader, kind: number, requestId: number): Response {
+function readResponse(reader: ByteReader, kind: number, requestId: number): Response {
   switch (kind) {
     case ResponseKind.HelloOk: {
       const serverVersion = reader.string();
@@ -148,14 +171,14 @@ function readResponse(reader: WireReader, kind: number, requestId: number): Resp
     }
     case ResponseKind.GetManyOk: {
       const revision = reader.varint();
-      const count = reader.count(1, RESPONSE_ITEMS_MAX, "keys");
+      const count = reader.count(1, "keys", RESPONSE_ITEMS_MAX);
       const kvs = [];
       for (let i = 0; i < count; i++) kvs.push(reader.flag() ? readKeyValue(reader) : undefined);
       return { kind: "get-many-ok", requestId, revision, kvs };
     }
     case ResponseKind.ListOk: {
       const revision = reader.varint();
-      const count = reader.count(KEY_VALUE_BYTES_MIN, RESPONSE_ITEMS_MAX, "entries");
+      const count = reader.count(KEY_VALUE_BYTES_MIN, "entries", RESPONSE_ITEMS_MAX);
       const entries = [];
       for (let i = 0; i < count; i++) entries.push(readKeyValue(reader));
       const base = { kind: "list-ok", requestId, revision, entries } as const;
@@ -165,7 +188,7 @@ function readResponse(reader: WireReader, kind: number, requestId: number): Resp
       return { kind: "write-ok", requestId, result: readKvResult(reader) };
     case ResponseKind.WatchEvents: {
       const nextRevision = reader.varint();
-      const count = reader.count(EVENT_BYTES_MIN, RESPONSE_ITEMS_MAX, "events");
+      const count = reader.count(EVENT_BYTES_MIN, "events", RESPONSE_ITEMS_MAX);
       const events = [];
       for (let i = 0; i < count; i++) events.push(readEvent(reader));
       return { kind: "watch-events", requestId, events, nextRevision };
@@ -183,11 +206,11 @@ function readResponse(reader: WireReader, kind: number, requestId: number): Resp
     case ResponseKind.Busy:
       return { kind: "busy", requestId, message: reader.string() };
     default:
-      throw reader.fail(0, `unknown response kind 0x${kind.toString(16)}`);
+      throw reader.invalid(0, `unknown response kind 0x${kind.toString(16)}`);
   }
 }
 
-function readError(reader: WireReader, requestId: number): Response {
+function readError(reader: ByteReader, requestId: number): Response {
   const code = reader.string();
   const message = reader.string();
   const retryable = reader.flag();

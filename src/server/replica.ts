@@ -1,5 +1,6 @@
 import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
+import { joinBytes } from "../codec/bytes.js";
 import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
 import type { RaftConfig } from "../raft/config.js";
 import type { Message } from "../raft/messages.js";
@@ -475,16 +476,6 @@ async function readAll(storage: RaftStorage, meta: SnapshotMeta): Promise<Uint8A
   const source = storage.readSnapshotData(meta);
   if (source === undefined) throw new Error(`invariant: the snapshot at ${meta.index} is readable from storage`);
   const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const part of source) {
-    parts.push(part);
-    size += part.length;
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  for await (const part of source) parts.push(part);
+  return joinBytes(parts);
 }

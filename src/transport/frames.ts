@@ -1,8 +1,8 @@
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
-import { encodeMessage } from "./codec.js";
+import { ByteReader, ByteWriter } from "../codec/bytes.js";
+import { messageBytesHint, transportDecodeError, transportEncodeError, writeMessage } from "./codec.js";
 import { FrameTooLargeError, TransportDecodeError, TransportEncodeError } from "./errors.js";
-import { WireReader, WireWriter } from "./wire-bytes.js";
 
 /**
  * The frame layer: every unit on a peer connection is
@@ -18,6 +18,8 @@ export const FRAME_VERSION = 1;
 export const FRAME_HEADER_BYTES = 6;
 /** Bytes the length field counts besides the payload: the version and the type. */
 const LENGTH_COUNTED_HEADER_BYTES = 2;
+/** Bytes of the length field itself, which it does not count. */
+const LENGTH_FIELD_BYTES = FRAME_HEADER_BYTES - LENGTH_COUNTED_HEADER_BYTES;
 /** The largest frame accepted before the handshake: HELLO is tiny, a stranger gets no more. */
 export const HANDSHAKE_FRAME_BYTES_MAX = 1024;
 /** The longest cluster id, in UTF-8 bytes, so that HELLO fits its frame limit. */
@@ -70,24 +72,41 @@ export interface Refuse {
   readonly reason: string;
 }
 
+/**
+ * A writer with the frame header in place (its length patched by `finishFrame`), so that
+ * the payload is written straight into the frame: one buffer, no copy. The hint is the
+ * payload's expected size.
+ */
+function startFrame(type: FrameType, payloadBytesHint: number): ByteWriter {
+  const writer = new ByteWriter(FRAME_HEADER_BYTES + payloadBytesHint, transportEncodeError);
+  writer.u32(0, "length");
+  writer.u8(FRAME_VERSION);
+  writer.u8(type);
+  return writer;
+}
+
+function finishFrame(writer: ByteWriter): Uint8Array {
+  writer.patchU32(0, writer.position - LENGTH_FIELD_BYTES);
+  return writer.finish();
+}
+
 export function encodeFrame(type: FrameType, payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
-  new DataView(frame.buffer).setUint32(0, LENGTH_COUNTED_HEADER_BYTES + payload.length);
-  frame[4] = FRAME_VERSION;
-  frame[5] = type;
-  frame.set(payload, FRAME_HEADER_BYTES);
-  return frame;
+  const writer = startFrame(type, payload.length);
+  writer.raw(payload);
+  return finishFrame(writer);
 }
 
 export function encodeRaftFrame(m: Message): Uint8Array {
-  return encodeFrame(FrameType.Raft, encodeMessage(m));
+  const writer = startFrame(FrameType.Raft, messageBytesHint(m));
+  writeMessage(writer, m);
+  return finishFrame(writer);
 }
 
 export function encodeHello(hello: Hello): Uint8Array {
-  const writer = new WireWriter();
-  writer.uint(hello.protocolVersion, "protocolVersion");
-  writer.uint(hello.fromId, "fromId");
-  writer.uint(hello.toId, "toId");
+  const writer = startFrame(FrameType.Hello, 64 + CLUSTER_ID_BYTES_MAX);
+  writer.varint(hello.protocolVersion, "protocolVersion");
+  writer.varint(hello.fromId, "fromId");
+  writer.varint(hello.toId, "toId");
   if (new TextEncoder().encode(hello.clusterId).length > CLUSTER_ID_BYTES_MAX) {
     throw new TransportEncodeError("clusterId", hello.clusterId, `must be at most ${CLUSTER_ID_BYTES_MAX} UTF-8 bytes`);
   }
@@ -97,12 +116,12 @@ export function encodeHello(hello: Hello): Uint8Array {
     throw new TransportEncodeError("advertise", advertise, `must be at most ${ADVERTISE_BYTES_MAX} bytes of JSON`);
   }
   writer.string(advertise, "advertise");
-  return encodeFrame(FrameType.Hello, writer.finish());
+  return finishFrame(writer);
 }
 
 export function decodeHello(payload: Uint8Array): Hello {
-  const reader = new WireReader(payload, "HELLO payload");
-  const hello = { protocolVersion: reader.uint(), fromId: reader.uint(), toId: reader.uint(), clusterId: reader.string(), advertise: parseAdvertise(reader.string()) };
+  const reader = new ByteReader(payload, transportDecodeError("HELLO payload"));
+  const hello = { protocolVersion: reader.varint(), fromId: reader.varint(), toId: reader.varint(), clusterId: reader.string(), advertise: parseAdvertise(reader.string()) };
   reader.expectEnd();
   return hello;
 }
@@ -121,29 +140,29 @@ function parseAdvertise(text: string): Record<string, string> {
 }
 
 export function encodeHelloAck(memberId: NodeId): Uint8Array {
-  const writer = new WireWriter(8);
-  writer.uint(memberId, "memberId");
-  return encodeFrame(FrameType.HelloAck, writer.finish());
+  const writer = startFrame(FrameType.HelloAck, 8);
+  writer.varint(memberId, "memberId");
+  return finishFrame(writer);
 }
 
 export function decodeHelloAck(payload: Uint8Array): NodeId {
-  const reader = new WireReader(payload, "HELLO_ACK payload");
-  const memberId = reader.uint();
+  const reader = new ByteReader(payload, transportDecodeError("HELLO_ACK payload"));
+  const memberId = reader.varint();
   reader.expectEnd();
   return memberId;
 }
 
 export function encodeRefuse(refuse: Refuse): Uint8Array {
-  const writer = new WireWriter();
+  const writer = startFrame(FrameType.Refuse, 8 + REFUSE_REASON_CHARS_MAX);
   writer.u8(REFUSE_CODES.indexOf(refuse.code));
   writer.string(refuse.reason.slice(0, REFUSE_REASON_CHARS_MAX), "reason");
-  return encodeFrame(FrameType.Refuse, writer.finish());
+  return finishFrame(writer);
 }
 
 export function decodeRefuse(payload: Uint8Array): Refuse {
-  const reader = new WireReader(payload, "REFUSE payload");
+  const reader = new ByteReader(payload, transportDecodeError("REFUSE payload"));
   const code = REFUSE_CODES[reader.u8()];
-  if (code === undefined) throw reader.fail(0, "unknown refusal code");
+  if (code === undefined) throw reader.invalid(0, "unknown refusal code");
   const refuse = { code, reason: reader.string() };
   reader.expectEnd();
   return refuse;

@@ -7,7 +7,7 @@ import { TransportDecodeError, TransportError, TransportProtocolError } from "./
 import type { DropReason, ErrorStage, PeerStats, TransportEvent } from "./events.js";
 import { decodeHelloAck, decodeRefuse, encodeHello, FrameDecoder, FrameType, HANDSHAKE_FRAME_BYTES_MAX } from "./frames.js";
 import { type QueuedFrame, SendQueue } from "./send-queue.js";
-import { concatFrames, KEEPALIVE_DELAY_MS, remoteAddressOf } from "./socket-util.js";
+import { batchBuffers, KEEPALIVE_DELAY_MS, remoteAddressOf, writeBatch } from "./socket-util.js";
 
 export interface LinkContext {
   readonly config: TransportConfig;
@@ -208,11 +208,11 @@ export class OutboundLink {
     if (this.state !== "open" || socket === undefined || socket.destroyed || this.awaitingDrain) return;
     while (this.queue.messages > 0) {
       const batch = this.queue.takeBatch(this.ctx.config.writeBatchBytesMax);
-      const bytes = concatFrames(batch);
+      const buffers = batchBuffers(batch);
       this.counters.sentMessages += batch.length;
-      this.counters.sentBytes += bytes.length;
+      for (const buffer of buffers) this.counters.sentBytes += buffer.length;
       this.counters.writes++;
-      if (!socket.write(bytes)) {
+      if (!writeBatch(socket, buffers)) {
         // The socket holds at most this batch in memory: wait until the kernel takes it.
         this.awaitingDrain = true;
         const { writeStallTimeoutMs } = this.ctx.config;

@@ -1,3 +1,5 @@
+import { joinBytes } from "../../codec/bytes.js";
+
 /**
  * Replies of memcached's text protocol and their bytes. Every reply ends in "\r\n";
  * text lines are cleaned of control characters first, so that no message (an error
@@ -60,29 +62,14 @@ export function serializeReply(reply: Reply): Uint8Array {
 /** `VALUE <key> <flags> <bytes> [<cas unique>]\r\n<data>\r\n` per item, then `END\r\n`. */
 function serializeValues(items: readonly ValueItem[]): Uint8Array {
   const parts: Uint8Array[] = [];
-  let totalBytes = 0;
-  const add = (part: Uint8Array): void => {
-    parts.push(part);
-    totalBytes += part.length;
-  };
   const crlf = encoder.encode(CRLF);
   for (const item of items) {
     const cas = item.casUnique === undefined ? "" : ` ${item.casUnique}`;
     // Keys were checked on the way in (no spaces or control bytes): they go out as they came.
-    add(encoder.encode("VALUE "));
-    add(item.key);
-    add(encoder.encode(` ${item.flags} ${item.value.length}${cas}${CRLF}`));
-    add(item.value);
-    add(crlf);
+    parts.push(encoder.encode("VALUE "), item.key, encoder.encode(` ${item.flags} ${item.value.length}${cas}${CRLF}`), item.value, crlf);
   }
-  add(encoder.encode(`END${CRLF}`));
-  const bytes = new Uint8Array(totalBytes);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
+  parts.push(encoder.encode(`END${CRLF}`));
+  return joinBytes(parts);
 }
 
 /** Control characters (CR and LF above all) become spaces. */

@@ -1,3 +1,4 @@
+import { joinBytes } from "../../codec/bytes.js";
 import { applyConfChange, decodeConfChange } from "../../raft/conf-change.js";
 import type { RaftConfig } from "../../raft/config.js";
 import { defaultRaftConfig } from "../../raft/config.js";
@@ -213,7 +214,7 @@ export class SimNode {
       if (chunk.offset === 0) this.incomingChunks = [];
       this.incomingChunks.push(chunk.data);
     }
-    const snapshot = ready.snapshot === undefined ? undefined : { meta: ready.snapshot, data: concat(this.incomingChunks) };
+    const snapshot = ready.snapshot === undefined ? undefined : { meta: ready.snapshot, data: joinBytes(this.incomingChunks) };
     return { hardState: ready.hardState, entries: ready.entries, snapshot };
   }
 
@@ -380,16 +381,4 @@ function isEarly(m: Message, plant: PlantName | undefined): boolean {
   if (plant === "ack-before-durable") return m.type === "AppResp";
   if (plant === "vote-before-durable") return m.type === "VoteResp" || m.type === "PreVoteResp";
   return false;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

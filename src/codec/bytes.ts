@@ -1,0 +1,300 @@
+/**
+ * The byte-level building blocks of every codec (KV commands, results and snapshots, the
+ * client protocol, the peer protocol). Pure: no `node:` modules, no Buffer, so a codec
+ * runs wherever a Uint8Array does (a browser client included).
+ *
+ * Integers are unsigned LEB128 varints up to 2^53 - 1 (exact in a JS number), read only
+ * in their shortest form, and flags are exactly 0 or 1, so one value has one encoding:
+ * encode(decode(bytes)) == bytes. The reader checks each length before it reads or
+ * allocates, so malformed input fails with the codec's own error, never a RangeError or
+ * an allocation of attacker-chosen size. Each codec injects its error classes: these
+ * blocks say what is wrong, the codec says where (its class, its message format).
+ */
+
+/** Bytes of the longest varint: 8 groups of 7 bits cover 2^53 - 1. */
+const VARINT_BYTES_MAX = 8;
+const UINT32_MAX = 0xffff_ffff;
+const UINT64_MAX = (1n << 64n) - 1n;
+/**
+ * `finish` hands out the buffer itself, without a copy, when it is unused by at most this
+ * many bytes or an eighth of what was written: a view keeps that much slack alive, which
+ * costs less than allocating and copying the whole once more.
+ */
+const FINISH_SLACK_BYTES_MAX = 64;
+const FINISH_SLACK_FRACTION_MAX = 1 / 8;
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+const FINISHED = new Uint8Array(0);
+
+/** Builds the error for bytes malformed at `offset` of the input; the codec adds what it was reading. */
+export type DecodeErrorFactory = (offset: number, reason: string) => Error;
+
+/** Builds the error for a value the format cannot hold; `requirement` reads "must be ...". */
+export type EncodeErrorFactory = (field: string, value: unknown, requirement: string) => Error;
+
+/** For writers whose callers checked their values already: a bad one is a bug here. */
+const brokenInvariant: EncodeErrorFactory = (field, value, requirement) =>
+  new Error(`invariant: an encoded ${field} ${requirement}, got ${String(value)}`);
+
+/**
+ * Writes one encoding, once. Give it a size hint near the final length: it grows by
+ * doubling (a copy each time), and `finish` avoids a last copy only when the buffer is
+ * (nearly) full.
+ */
+export class ByteWriter {
+  private buffer: Uint8Array;
+  private length = 0;
+
+  constructor(
+    sizeHintBytes = 64,
+    private readonly fail: EncodeErrorFactory = brokenInvariant,
+  ) {
+    this.buffer = new Uint8Array(Math.max(sizeHintBytes, 16));
+  }
+
+  /** Bytes written so far: the offset the next byte goes to. */
+  get position(): number {
+    return this.length;
+  }
+
+  u8(value: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = value;
+  }
+
+  /** Fixed 4 bytes, big-endian. */
+  u32(value: number, field = "uint32"): void {
+    if (!Number.isInteger(value) || value < 0 || value > UINT32_MAX) {
+      throw this.fail(field, value, "must be an integer in [0, 2^32 - 1]");
+    }
+    this.reserve(4);
+    this.setU32(this.length, value);
+    this.length += 4;
+  }
+
+  /** Fixed 8 bytes, big-endian. */
+  u64(value: bigint, field = "uint64"): void {
+    if (typeof value !== "bigint" || value < 0n || value > UINT64_MAX) {
+      throw this.fail(field, value, "must be a bigint in [0, 2^64 - 1]");
+    }
+    this.reserve(8);
+    this.setU32(this.length, Number(value >> 32n));
+    this.setU32(this.length + 4, Number(value & 0xffff_ffffn));
+    this.length += 8;
+  }
+
+  varint(value: number, field = "varint"): void {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw this.fail(field, value, "must be an integer in [0, 2^53 - 1]");
+    }
+    this.writeVarint(value);
+  }
+
+  flag(value: boolean): void {
+    this.u8(value ? 1 : 0);
+  }
+
+  /** Length-prefixed bytes, copied in: the caller may reuse its buffer afterwards. */
+  bytes(value: Uint8Array, field = "bytes"): void {
+    if (!(value instanceof Uint8Array)) throw this.fail(field, value, "must be a Uint8Array");
+    this.writeVarint(value.length);
+    this.raw(value);
+  }
+
+  /** Bytes as they are, without a length. */
+  raw(value: Uint8Array): void {
+    this.reserve(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
+  /** Length-prefixed UTF-8. */
+  string(value: string, field = "string"): void {
+    if (typeof value !== "string") throw this.fail(field, value, "must be a string");
+    this.bytes(utf8Encoder.encode(value), field);
+  }
+
+  /** Overwrites 4 bytes already written at `position` (a length known only at the end). */
+  patchU32(position: number, value: number): void {
+    if (this.buffer === FINISHED || !(position >= 0 && position + 4 <= this.length)) {
+      throw new Error(`invariant: patchU32 at ${position} lies within the ${this.length} bytes written, before finish`);
+    }
+    this.setU32(position, value);
+  }
+
+  /**
+   * What was written. The buffer itself when it is (nearly) full, else an exact copy.
+   * The writer is spent afterwards: a later write is a bug, and throws.
+   */
+  finish(): Uint8Array {
+    const { buffer, length } = this;
+    if (buffer === FINISHED) throw new Error("invariant: a ByteWriter is finished once");
+    this.buffer = FINISHED;
+    const slackBytes = buffer.length - length;
+    const copyAvoided = slackBytes <= FINISH_SLACK_BYTES_MAX || slackBytes <= length * FINISH_SLACK_FRACTION_MAX;
+    return copyAvoided ? buffer.subarray(0, length) : buffer.slice(0, length);
+  }
+
+  /** A varint of a value already checked (or, like a length, safe by construction). */
+  private writeVarint(value: number): void {
+    this.reserve(VARINT_BYTES_MAX);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.buffer[this.length++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    this.buffer[this.length++] = rest;
+  }
+
+  private setU32(position: number, value: number): void {
+    const buffer = this.buffer;
+    buffer[position] = value >>> 24;
+    buffer[position + 1] = value >>> 16;
+    buffer[position + 2] = value >>> 8;
+    buffer[position + 3] = value;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    if (this.buffer === FINISHED) throw new Error("invariant: nothing is written to a ByteWriter after finish");
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + bytes));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+}
+
+/** Reads one encoding from `input`, checking every length against what is left. */
+export class ByteReader {
+  private offset = 0;
+
+  constructor(
+    private readonly input: Uint8Array,
+    private readonly fail: DecodeErrorFactory,
+  ) {}
+
+  get remaining(): number {
+    return this.input.length - this.offset;
+  }
+
+  get position(): number {
+    return this.offset;
+  }
+
+  u8(): number {
+    this.need(1, "a byte");
+    return this.input[this.offset++] as number;
+  }
+
+  /** Fixed 4 bytes, big-endian. */
+  u32(): number {
+    this.need(4, "a uint32");
+    const value = this.getU32(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  /** Fixed 8 bytes, big-endian. */
+  u64(): bigint {
+    this.need(8, "a uint64");
+    const value = (BigInt(this.getU32(this.offset)) << 32n) | BigInt(this.getU32(this.offset + 4));
+    this.offset += 8;
+    return value;
+  }
+
+  varint(): number {
+    const start = this.offset;
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < VARINT_BYTES_MAX; i++) {
+      const byte = this.u8();
+      value += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (i > 0 && byte === 0) throw this.fail(start, "varint is not in its shortest form");
+        if (value > Number.MAX_SAFE_INTEGER) throw this.fail(start, "varint exceeds 2^53 - 1");
+        return value;
+      }
+      scale *= 0x80;
+    }
+    throw this.fail(start, `varint longer than ${VARINT_BYTES_MAX} bytes`);
+  }
+
+  /** A boolean stored as one byte, 0 or 1. */
+  flag(): boolean {
+    const start = this.offset;
+    const byte = this.u8();
+    if (byte > 1) throw this.fail(start, `expected a flag (0 or 1), got ${byte}`);
+    return byte === 1;
+  }
+
+  /**
+   * Length-prefixed bytes, copied out into a plain Uint8Array: the input may be a socket
+   * chunk that is reused later, and the value outlives it. (Not `input.slice`: on a Node
+   * Buffer that returns a view, not a copy.)
+   */
+  bytes(): Uint8Array {
+    const length = this.varint();
+    this.need(length);
+    const value = new Uint8Array(this.input.subarray(this.offset, this.offset + length));
+    this.offset += length;
+    return value;
+  }
+
+  /** Length-prefixed UTF-8, decoded straight from the input (the string is a copy anyway). */
+  string(): string {
+    const start = this.offset;
+    const length = this.varint();
+    this.need(length);
+    const view = this.input.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    try {
+      return utf8Decoder.decode(view);
+    } catch {
+      throw this.fail(start, "string is not valid UTF-8");
+    }
+  }
+
+  /**
+   * A count of items that each take at least `itemBytesMin` bytes: checked against what
+   * is left (and `countMax`) before the caller allocates, so a forged count cannot
+   * reserve memory.
+   */
+  count(itemBytesMin: number, what: string, countMax = Number.MAX_SAFE_INTEGER): number {
+    const start = this.offset;
+    const count = this.varint();
+    if (count > countMax) throw this.fail(start, `${count} ${what} is more than the limit of ${countMax}`);
+    if (count * itemBytesMin > this.remaining) throw this.fail(start, `${count} ${what} cannot fit in the ${this.remaining} bytes left`);
+    return count;
+  }
+
+  expectEnd(): void {
+    if (this.remaining !== 0) throw this.fail(this.offset, `${this.remaining} trailing bytes`);
+  }
+
+  /** The codec's error for a value found invalid at `offset`, for the caller to throw. */
+  invalid(offset: number, reason: string): Error {
+    return this.fail(offset, reason);
+  }
+
+  private getU32(position: number): number {
+    const input = this.input;
+    return (input[position] as number) * 0x100_0000 + (((input[position + 1] as number) << 16) | ((input[position + 2] as number) << 8) | (input[position + 3] as number));
+  }
+
+  /** Checks that `bytes` more are there; `what` names them in the error (built only on failure). */
+  private need(bytes: number, what?: string): void {
+    if (bytes > this.remaining) throw this.fail(this.offset, `truncated: need ${what ?? `${bytes} bytes`}, ${this.remaining} bytes left`);
+  }
+}
+
+/** The parts one after another in one new array (a snapshot's chunks, a reply's pieces). */
+export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const joined = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
