@@ -4,7 +4,7 @@
  * snapshots. Pure: no IO, no clock, no randomness. See `KvStateMachine` for how to
  * drive it.
  */
-export { KvStateMachine } from "./state-machine.js";
+export { KvStateMachine, type SnapshotRestore } from "./state-machine.js";
 export { DEFAULT_KV_CONFIG, validateKvConfig, type KvConfig } from "./config.js";
 export {
   STAMP_MS_MAX,

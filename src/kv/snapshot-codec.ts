@@ -1,3 +1,4 @@
+import { joinBytes } from "../codec/bytes.js";
 import { ByteReader, ByteWriter, keyId } from "./bytes.js";
 import { STAMP_MS_MAX } from "./commands.js";
 import { SnapshotDecodeError } from "./errors.js";
@@ -108,14 +109,7 @@ export class SnapshotEncoder {
   /** The encoding in one piece. */
   finish(): Uint8Array {
     const chunks = this.finishChunks();
-    if (chunks.length === 1) return chunks[0] as Uint8Array;
-    const whole = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-    let offset = 0;
-    for (const chunk of chunks) {
-      whole.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return whole;
+    return chunks.length === 1 ? (chunks[0] as Uint8Array) : joinBytes(chunks);
   }
 
   private cutChunk(): void {
@@ -148,55 +142,92 @@ function writeSession(writer: ByteWriter, session: Session): void {
 
 /** Decodes and checks a snapshot; throws `SnapshotDecodeError` (only) when it is not valid. */
 export function decodeSnapshot(bytes: Uint8Array): SnapshotState & { records: KeyRecord[]; sessions: Session[] } {
-  const reader = new ByteReader(bytes, (offset, reason) => new SnapshotDecodeError("snapshot", offset, reason));
-  for (const byte of MAGIC) {
-    if (reader.u8() !== byte) throw reader.invalid(0, "bad magic: not a KVRaft kv snapshot");
-  }
-  const version = reader.u8();
-  if (!FORMAT_VERSIONS_READ.includes(version)) {
-    throw reader.invalid(MAGIC.length, `unsupported format version ${version} (this build reads ${FORMAT_VERSIONS_READ.join(" and ")})`);
-  }
-  const appliedIndex = reader.varint();
-  const lastStampMs = reader.varint();
-  if (lastStampMs > STAMP_MS_MAX) throw reader.invalid(reader.position, `lastStampMs ${lastStampMs} is above 2^52`);
-  const pendingOffset = reader.position;
-  const pendingFlushAtMs = version >= 2 && reader.flag() ? reader.varint() : undefined;
-  if (pendingFlushAtMs !== undefined && pendingFlushAtMs <= lastStampMs) {
-    throw reader.invalid(pendingOffset, `pending flush at ${pendingFlushAtMs} is not after the last stamp ${lastStampMs}`);
-  }
-  const records = readRecords(reader, appliedIndex, lastStampMs);
-  const sessions = readSessions(reader, appliedIndex, lastStampMs);
-  reader.expectEnd();
-  return { appliedIndex, lastStampMs, pendingFlushAtMs, records, sessions };
+  const decoder = new SnapshotDecoder(bytes);
+  const records = decoder.nextRecords(Number.POSITIVE_INFINITY);
+  const sessions = decoder.finish();
+  return { appliedIndex: decoder.appliedIndex, lastStampMs: decoder.lastStampMs, pendingFlushAtMs: decoder.pendingFlushAtMs, records, sessions };
 }
 
-function readRecords(reader: ByteReader, appliedIndex: number, lastStampMs: number): KeyRecord[] {
-  const count = reader.varint();
-  const records: KeyRecord[] = [];
-  let previousId: string | undefined;
-  for (let i = 0; i < count; i++) {
-    const offset = reader.position;
-    const key = reader.bytes();
-    const value = reader.bytes();
-    const flags = reader.u32();
-    const version = reader.varint();
-    const createVersion = reader.varint();
-    const expiresAtMs = reader.flag() ? reader.varint() : undefined;
-    const id = keyId(key);
-    if (key.length === 0) throw reader.invalid(offset, "empty key");
-    if (previousId !== undefined && id <= previousId) throw reader.invalid(offset, "keys not in strictly increasing order");
-    if (createVersion < 1 || createVersion > version || version > appliedIndex) {
-      const chain = `1 <= createVersion ${createVersion} <= version ${version} <= appliedIndex ${appliedIndex}`;
-      throw reader.invalid(offset, `versions break ${chain}`);
+/**
+ * Decodes a snapshot a slice of keys at a time, so that a member can install a large one
+ * between turns of the event loop: the header at construction, then `nextRecords` until
+ * `done`, then `finish` for the sessions. Every check of decodeSnapshot applies; each
+ * throws `SnapshotDecodeError` where it finds the fault.
+ */
+export class SnapshotDecoder {
+  readonly appliedIndex: number;
+  readonly lastStampMs: number;
+  /** A delayed flush-all not yet reached: always after lastStampMs. */
+  readonly pendingFlushAtMs: number | undefined;
+  private readonly reader: ByteReader;
+  private recordsLeft: number;
+  private previousId: string | undefined;
+  private finished = false;
+
+  constructor(bytes: Uint8Array) {
+    const reader = new ByteReader(bytes, (offset, reason) => new SnapshotDecodeError("snapshot", offset, reason));
+    this.reader = reader;
+    for (const byte of MAGIC) {
+      if (reader.u8() !== byte) throw reader.invalid(0, "bad magic: not a KVRaft kv snapshot");
     }
-    // Applying an entry removes every key expiring at or before its stamp first.
-    if (expiresAtMs !== undefined && expiresAtMs <= lastStampMs) {
-      throw reader.invalid(offset, `key expired at ${expiresAtMs}, not after the last stamp ${lastStampMs}`);
+    const version = reader.u8();
+    if (!FORMAT_VERSIONS_READ.includes(version)) {
+      throw reader.invalid(MAGIC.length, `unsupported format version ${version} (this build reads ${FORMAT_VERSIONS_READ.join(" and ")})`);
     }
-    records.push({ key, value, flags, version, createVersion, expiresAtMs });
-    previousId = id;
+    this.appliedIndex = reader.varint();
+    this.lastStampMs = reader.varint();
+    if (this.lastStampMs > STAMP_MS_MAX) throw reader.invalid(reader.position, `lastStampMs ${this.lastStampMs} is above 2^52`);
+    const pendingOffset = reader.position;
+    this.pendingFlushAtMs = version >= 2 && reader.flag() ? reader.varint() : undefined;
+    if (this.pendingFlushAtMs !== undefined && this.pendingFlushAtMs <= this.lastStampMs) {
+      throw reader.invalid(pendingOffset, `pending flush at ${this.pendingFlushAtMs} is not after the last stamp ${this.lastStampMs}`);
+    }
+    this.recordsLeft = reader.varint();
   }
-  return records;
+
+  /** Whether every record has been read (the sessions remain, for finish). */
+  get done(): boolean {
+    return this.recordsLeft === 0;
+  }
+
+  /** Up to `max` more records, in key order. */
+  nextRecords(max: number): KeyRecord[] {
+    const reader = this.reader;
+    const records: KeyRecord[] = [];
+    while (this.recordsLeft > 0 && records.length < max) {
+      const offset = reader.position;
+      const key = reader.bytes();
+      const value = reader.bytes();
+      const flags = reader.u32();
+      const version = reader.varint();
+      const createVersion = reader.varint();
+      const expiresAtMs = reader.flag() ? reader.varint() : undefined;
+      const id = keyId(key);
+      if (key.length === 0) throw reader.invalid(offset, "empty key");
+      if (this.previousId !== undefined && id <= this.previousId) throw reader.invalid(offset, "keys not in strictly increasing order");
+      if (createVersion < 1 || createVersion > version || version > this.appliedIndex) {
+        const chain = `1 <= createVersion ${createVersion} <= version ${version} <= appliedIndex ${this.appliedIndex}`;
+        throw reader.invalid(offset, `versions break ${chain}`);
+      }
+      // Applying an entry removes every key expiring at or before its stamp first.
+      if (expiresAtMs !== undefined && expiresAtMs <= this.lastStampMs) {
+        throw reader.invalid(offset, `key expired at ${expiresAtMs}, not after the last stamp ${this.lastStampMs}`);
+      }
+      records.push({ key, value, flags, version, createVersion, expiresAtMs });
+      this.previousId = id;
+      this.recordsLeft--;
+    }
+    return records;
+  }
+
+  /** The sessions, once every record is read; checks that nothing follows them. */
+  finish(): Session[] {
+    if (!this.done || this.finished) throw new Error("invariant: SnapshotDecoder.finish is called once, after the last record");
+    this.finished = true;
+    const sessions = readSessions(this.reader, this.appliedIndex, this.lastStampMs);
+    this.reader.expectEnd();
+    return sessions;
+  }
 }
 
 function readSessions(reader: ByteReader, appliedIndex: number, lastStampMs: number): Session[] {

@@ -11,7 +11,7 @@ import { writeGrowthBytes } from "./quota.js";
 import { getKey, listKeys, type GetResult, type ListOptions, type ListResult } from "./reads.js";
 import { failure, type KvResult } from "./results.js";
 import { SessionTable } from "./sessions.js";
-import { decodeSnapshot, SnapshotEncoder } from "./snapshot-codec.js";
+import { SnapshotDecoder, SnapshotEncoder } from "./snapshot-codec.js";
 
 const EMPTY_PREFIX = new Uint8Array(0);
 interface ListingPin {
@@ -26,6 +26,12 @@ interface ListingPin {
 const EMPTY_STORE = new KeyStore();
 /** Rough snapshot bytes per key beyond its key and value: lengths, flags, versions. */
 const SNAPSHOT_RECORD_OVERHEAD_BYTES = 24;
+
+/** A snapshot being restored: see KvStateMachine.beginRestore. */
+export interface SnapshotRestore {
+  /** Restores up to `maxKeys` more keys; returns the machine once the whole snapshot is in. */
+  step(maxKeys: number): KvStateMachine | undefined;
+}
 
 /**
  * The replicated key-value map, driven by the committed Raft log.
@@ -269,15 +275,32 @@ export class KvStateMachine {
 
   /** A state machine holding the snapshot's state; throws `SnapshotDecodeError` if invalid. */
   static restore(bytes: Uint8Array, config: Partial<KvConfig> = {}): KvStateMachine {
-    const state = decodeSnapshot(bytes);
+    return KvStateMachine.beginRestore(bytes, config).step(Number.POSITIVE_INFINITY) as KvStateMachine;
+  }
+
+  /**
+   * Restores a snapshot a slice of keys at a time (the caller yields between steps, so a
+   * member installing a large snapshot goes on answering heartbeats): `step` until it
+   * returns the machine. Throws `SnapshotDecodeError` at the step that finds a fault.
+   */
+  static beginRestore(bytes: Uint8Array, config: Partial<KvConfig> = {}): SnapshotRestore {
+    const decoder = new SnapshotDecoder(bytes);
     const machine = new KvStateMachine(config);
-    for (const record of state.records) machine.store.set(record);
-    for (const session of state.sessions) machine.sessions.restore(session);
-    machine.appliedIndexValue = state.appliedIndex;
-    machine.lastStampMsValue = state.lastStampMs;
-    machine.pendingFlushAtMs = state.pendingFlushAtMs;
-    machine.history = machine.newHistory(state.appliedIndex + 1);
-    return machine;
+    let restored = false;
+    return {
+      step: (maxKeys) => {
+        if (restored) throw new Error("invariant: a snapshot restore is stepped after it returned the machine");
+        for (const record of decoder.nextRecords(maxKeys)) machine.store.set(record);
+        if (!decoder.done) return undefined;
+        for (const session of decoder.finish()) machine.sessions.restore(session);
+        machine.appliedIndexValue = decoder.appliedIndex;
+        machine.lastStampMsValue = decoder.lastStampMs;
+        machine.pendingFlushAtMs = decoder.pendingFlushAtMs;
+        machine.history = machine.newHistory(decoder.appliedIndex + 1);
+        restored = true;
+        return machine;
+      },
+    };
   }
 
   /** A fingerprint of the replicated state: equal on replicas at the same index. */

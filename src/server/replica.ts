@@ -11,7 +11,7 @@ import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta 
 import { EntryType } from "../raft/types.js";
 import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
 import { CommitNotices } from "./commit-notices.js";
-import { saveLocalSnapshot } from "./local-snapshot.js";
+import { restoreInSlices, saveLocalSnapshot } from "./snapshot-slices.js";
 import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
 
@@ -101,7 +101,7 @@ export class Replica {
   /** Restores the state machine from the storage's snapshot and starts ticking. */
   static async start(options: ReplicaOptions): Promise<Replica> {
     const snapshot = options.storage.snapshotMeta();
-    const kv = snapshot.index > 0 ? KvStateMachine.restore(await readAll(options.storage, snapshot)) : new KvStateMachine();
+    const kv = snapshot.index > 0 ? await restoreInSlices(await readAll(options.storage, snapshot)) : new KvStateMachine();
     const replica = new Replica(options, kv, snapshot);
     replica.ticker = setInterval(() => replica.tick(), options.tickMs);
     replica.kick();
@@ -332,7 +332,7 @@ export class Replica {
       this.proposals.delete(index);
       pending.reject(new KvTimeoutError(`this member lost leadership and installed a snapshot past the write at index ${index}: its outcome is unknown; retry`));
     }
-    this.kv = KvStateMachine.restore(await readAll(this.options.storage, meta), this.kv.config);
+    this.kv = await restoreInSlices(await readAll(this.options.storage, meta), this.kv.config);
     this.appliedConfig = meta.config;
     this.options.onEvent?.({ type: "snapshot-installed", index: meta.index, sizeBytes: meta.sizeBytes });
   }

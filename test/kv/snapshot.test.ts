@@ -44,6 +44,30 @@ describe("snapshot and restore", () => {
     );
   });
 
+  it("a snapshot restored a slice of keys at a time equals one restored at once, whatever the slice", () => {
+    const scenario = commandSequence(80).chain((steps) => fc.record({ steps: fc.constant(steps), slice: fc.integer({ min: 1, max: 5 }) }));
+    fc.assert(
+      fc.property(scenario, ({ steps, slice }) => {
+        const source = new KvStateMachine();
+        run(source, steps, T0_MS);
+        const bytes = source.snapshot();
+        const restore = KvStateMachine.beginRestore(bytes);
+        let machine: KvStateMachine | undefined;
+        let stepsTaken = 0;
+        while (machine === undefined) {
+          machine = restore.step(slice);
+          stepsTaken++;
+        }
+        expect(machine.snapshot()).toStrictEqual(bytes);
+        expect(machine.digest()).toBe(KvStateMachine.restore(bytes).digest());
+        // One step per slice of keys (the last one returns the machine); one for no keys.
+        expect(stepsTaken).toBe(Math.max(1, Math.ceil(source.keyCount() / slice)));
+        expect(() => restore.step(slice)).toThrow(/invariant/);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("a snapshot encoded in slices while later entries apply holds the state of the moment it began", () => {
     // Copy-on-write capture: overwrites, deletes, expiry and flush_all after the capture
     // must not show in it, and keys created after it must not appear.
@@ -188,9 +212,13 @@ describe("snapshot and restore", () => {
     { name: "a version after the applied index", bytes: handMade(5, 0, [["a", 6, 1]]), reason: /version 6 <= appliedIndex 5/ },
     { name: "createVersion after version", bytes: handMade(5, 0, [["a", 2, 3]]), reason: /createVersion 3 <= version 2/ },
     { name: "a key that should have expired", bytes: handMade(5, 100, [["a", 2, 2, 100]]), reason: /expired at 100/ },
-  ])("rejects $name", ({ bytes, reason }) => {
+  ])("rejects $name, at once or a key at a time", ({ bytes, reason }) => {
     expect(() => KvStateMachine.restore(bytes)).toThrow(SnapshotDecodeError);
     expect(() => KvStateMachine.restore(bytes)).toThrow(reason);
+    expect(() => {
+      const restore = KvStateMachine.beginRestore(bytes);
+      while (restore.step(1) === undefined);
+    }).toThrow(reason);
   });
 
   it("accepts a well-formed hand-made snapshot (the negative cases above differ from it in one point)", () => {

@@ -1,8 +1,14 @@
-import type { SnapshotEncoder } from "../kv/index.js";
+/**
+ * Snapshots of the key store handled a slice of keys per turn of the event loop, both
+ * ways: encoding a local one, and restoring one (from disk at start, or received from
+ * the leader). A million keys take seconds; done in one go they would stall heartbeats
+ * and every other request of this member for as long.
+ */
+import { type KvConfig, KvStateMachine, type SnapshotEncoder } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
 import type { RaftStorage } from "../storage/index.js";
 
-/** Keys encoded per turn of the event loop: a few milliseconds of work at most. */
+/** Keys encoded or restored per turn of the event loop: a few milliseconds of work at most. */
 const SNAPSHOT_KEYS_PER_TURN = 5_000;
 
 /**
@@ -17,7 +23,7 @@ export async function saveLocalSnapshot(
   meta: Omit<SnapshotMeta, "sizeBytes">,
   stillCurrent: () => boolean,
 ): Promise<SnapshotMeta | undefined> {
-  while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await new Promise((resolve) => setImmediate(resolve));
+  while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await nextTurn();
   const chunks = encoder.finishChunks();
   if (!stillCurrent() || storage.snapshotMeta().index >= meta.index) return undefined;
   const saved = { ...meta, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0) };
@@ -28,4 +34,18 @@ export async function saveLocalSnapshot(
 /** Storage takes a snapshot as an async iterable of pieces. */
 async function* asyncChunks(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
   yield* chunks;
+}
+
+/** A state machine holding the snapshot's state, restored a slice at a time. */
+export async function restoreInSlices(bytes: Uint8Array, config?: Partial<KvConfig>): Promise<KvStateMachine> {
+  const restore = KvStateMachine.beginRestore(bytes, config);
+  for (;;) {
+    const machine = restore.step(SNAPSHOT_KEYS_PER_TURN);
+    if (machine !== undefined) return machine;
+    await nextTurn();
+  }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
