@@ -143,11 +143,11 @@ export class ReplicaService implements KvService {
   }
 
   private isLeader(): boolean {
-    return this.replica.status().role === "leader";
+    return this.replica.isLeader();
   }
 
   private notLeader(): NotLeaderError {
-    const leader = this.replica.status().leader;
+    const leader = this.replica.leaderId();
     return new NotLeaderError(leader === 0 ? undefined : this.options.leaderHint(leader));
   }
 

@@ -193,6 +193,11 @@ export class Replica {
     return this.raft.leaderId();
   }
 
+  /** Whether this member leads now; per request, where status() would allocate. */
+  isLeader(): boolean {
+    return this.raft.currentRole() === "leader";
+  }
+
   status(): RaftStatus {
     return this.raft.status();
   }

@@ -127,7 +127,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const live = replica;
   const service = new ReplicaService(live, {
     quotaBytes: config.quotaBytes,
-    forwarder: new HttpForwarder({ leaderId: () => live.status().leader, addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, config.adminToken),
+    forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, config.adminToken),
     leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
     watchPollMs: 500,
   });
