@@ -1,0 +1,142 @@
+import type { NodeId } from "../../raft/types.js";
+import { ViolationError } from "./checker.js";
+import type { SimClient } from "./clients.js";
+import type { SimNode } from "./sim-node.js";
+import type { ClientReply, SimStats } from "./types.js";
+
+/** After healing, a leader must commit a new entry within this long (liveness). */
+const LIVENESS_MS = 3000;
+/** A run goes on (healed) until its clients have done at least this many operations. */
+export const MIN_CLIENT_OPS = 200;
+/** How long a healed run may take to finish held work and reach the operation count. */
+const FINISH_MS_MAX = 5000;
+/** A liveness probe unanswered for this long is sent again. */
+const PROBE_TIMEOUT_MS = 200;
+/** Clients keep working this long after the cluster has converged. */
+const CALM_MS = 300;
+/** Once a leader has committed after healing, every member must catch up within this long. */
+const CONVERGENCE_MS = 3000;
+/** How often an unmet condition of this phase (a leader, convergence, coverage) is looked at again. */
+const RECHECK_MS = 20;
+/** The leader crashed for coverage stays down this long. */
+const FORCED_CRASH_DOWN_MS = 30;
+/** A run still going this long after healing has lost liveness. */
+export const HEALED_PHASE_MS_MAX = LIVENESS_MS + CONVERGENCE_MS + CALM_MS + FINISH_MS_MAX;
+/** The liveness probe's requests carry this client id; the simulated clients count from 1. */
+export const PROBE_CLIENT_ID = 0;
+
+/** What the healed phase needs of the running simulation. */
+export interface HealedCluster {
+  readonly stats: SimStats;
+  readonly clients: readonly SimClient[];
+  now(): number;
+  after(delayMs: number, action: () => void): void;
+  trace(line: string): void;
+  /** The leader of the highest term, if any node is one. */
+  leaderNode(): SimNode | undefined;
+  /** The nodes that are members in that leader's view (or the initial voters). */
+  memberNodes(): SimNode[];
+  armCrash(id: NodeId, onCrash: () => void): void;
+  restart(id: NodeId, wiped: boolean): void;
+  /** Whether work the fault schedule holds open (holdFinish) is still under way. */
+  hasHeldWork(): boolean;
+}
+
+/**
+ * The run's last phase, once the faults are lifted: a leader must commit a new entry
+ * (liveness), every member must catch up to the same state (convergence), and the
+ * clients carry on until the run has what every seed must cover. A broken property
+ * throws a ViolationError into the run loop; `onDone` ends the run.
+ */
+export class HealedPhase {
+  private readonly livenessDeadlineMs: number;
+  private probeSeq = 0;
+  private probeAnswered = false;
+  private forcedCrash = false;
+
+  constructor(private readonly cluster: HealedCluster, private readonly onDone: () => void) {
+    this.livenessDeadlineMs = cluster.now() + LIVENESS_MS;
+  }
+
+  start(): void {
+    this.probe();
+  }
+
+  private probe(): void {
+    const { cluster } = this;
+    if (cluster.now() > this.livenessDeadlineMs) throw new ViolationError({ invariant: "liveness", message: `no leader committed a new entry within ${LIVENESS_MS} ms of healing` });
+    const leader = cluster.leaderNode();
+    const requestId = `probe.${++this.probeSeq}`;
+    leader?.handleClient({ clientId: PROBE_CLIENT_ID, requestId, op: { kind: "probe" } });
+    if (leader === undefined) {
+      cluster.after(RECHECK_MS, () => this.probe());
+      return;
+    }
+    // A probe whose leader loses it without answering is simply sent again.
+    const sent = this.probeSeq;
+    cluster.after(PROBE_TIMEOUT_MS, () => {
+      if (this.probeSeq === sent && !this.probeAnswered) this.probe();
+    });
+  }
+
+  /** The reply to any probe sent so far: the first success moves on to convergence. */
+  onProbeReply(reply: ClientReply): void {
+    if (this.probeAnswered) return;
+    if (reply.ok) {
+      this.probeAnswered = true;
+      this.awaitConvergence();
+    } else {
+      this.cluster.after(RECHECK_MS, () => this.probe());
+    }
+  }
+
+  /**
+   * Clients pause (operations under way finish), every member catches up to the
+   * leader's commit, and all must hold the same state; then clients carry on.
+   */
+  private awaitConvergence(): void {
+    const { cluster } = this;
+    const deadline = cluster.now() + CONVERGENCE_MS;
+    for (const client of cluster.clients) client.pause();
+    const check = (): void => {
+      const leader = cluster.leaderNode();
+      const commit = leader?.raft?.status().commit ?? 0;
+      const members = cluster.memberNodes();
+      const quiet = cluster.clients.every((client) => client.isIdle()) && leader?.raft?.status().lastIndex === commit;
+      const caughtUp = leader !== undefined && quiet && members.every((node) => node.alive && node.appliedIndex() >= commit);
+      if (caughtUp) {
+        const digests = new Set(members.filter((node) => node.appliedIndex() === commit).map((node) => node.digest()));
+        if (digests.size > 1) throw new ViolationError({ invariant: "replica-convergence", message: `members at applied index ${commit} have ${digests.size} different state digests` });
+        // Clients work on in the healed cluster for a while: that is when lost or
+        // stale data would show.
+        for (const client of cluster.clients) client.resume();
+        cluster.after(CALM_MS, () => this.finishWhenCovered());
+        return;
+      }
+      if (cluster.now() > deadline) throw new ViolationError({ invariant: "liveness", message: `members did not catch up to commit ${commit} within ${CONVERGENCE_MS} ms` });
+      cluster.after(RECHECK_MS, check);
+    };
+    check();
+  }
+
+  /** Ends the run once held work is done and the clients have done enough operations. */
+  private finishWhenCovered(): void {
+    const { cluster } = this;
+    if (cluster.stats.lossyCrashes === 0 && !this.forcedCrash) {
+      // Every seed must lose an unsynced write at least once: the leader writes whenever
+      // a client does, so a crash armed on it lands mid-write.
+      const leader = cluster.leaderNode()?.id;
+      if (leader !== undefined) {
+        this.forcedCrash = true;
+        cluster.trace(`coverage: arming a crash on leader ${leader} at its next write`);
+        cluster.armCrash(leader, () => cluster.after(FORCED_CRASH_DOWN_MS, () => cluster.restart(leader, false)));
+      }
+    }
+    if (cluster.hasHeldWork() || cluster.stats.clientOps < MIN_CLIENT_OPS || cluster.stats.lossyCrashes === 0) {
+      cluster.after(RECHECK_MS, () => this.finishWhenCovered());
+      return;
+    }
+    for (const client of cluster.clients) client.stopped = true;
+    this.onDone();
+  }
+}

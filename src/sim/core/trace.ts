@@ -1,0 +1,48 @@
+import type { Message } from "../../raft/messages.js";
+import type { SimNode } from "./sim-node.js";
+
+/**
+ * The run's schedule as lines a reader can follow, kept only when asked for (--trace).
+ * It holds the whole run, unbounded by design: `kvraft sim --trace-lines 0` prints it
+ * all, and a run is bounded by its virtual time (and --steps, which the user sets).
+ */
+export class TraceLog {
+  readonly lines: string[] = [];
+
+  constructor(readonly enabled: boolean) {}
+
+  add(timeMs: number, step: number, line: string): void {
+    if (this.enabled) this.lines.push(`t=${roundMs(timeMs)} step=${step} ${line}`);
+  }
+}
+
+/** Virtual times are printed to a hundredth of a millisecond: enough to order the steps. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+export function describeMessage(m: Message): string {
+  const base = `${m.type} ${m.from}->${m.to} term=${m.term}`;
+  switch (m.type) {
+    case "App":
+      return `${base} prev=${m.prevIndex}/${m.prevTerm} entries=${m.entries.length} commit=${m.commit}`;
+    case "AppResp":
+      return `${base} ${m.reject ? "reject" : "ok"} index=${m.index}`;
+    case "Vote":
+    case "PreVote":
+      return `${base} last=${m.lastIndex}/${m.lastTerm}`;
+    case "VoteResp":
+    case "PreVoteResp":
+      return `${base} ${m.reject ? "reject" : "grant"}`;
+    default:
+      return base;
+  }
+}
+
+/** One line per node: what a trace reader needs to see of the state that broke. */
+export function describeNode(node: SimNode): string {
+  const st = node.raft?.status();
+  if (st === undefined) return `node ${node.id}: down (durable term ${node.storage.hardState().term}, last index ${node.storage.lastIndex()})`;
+  return `node ${node.id}: ${st.role} term ${st.term} leader ${st.leader} commit ${st.commit} applied ${st.applied} last ${st.lastIndex}`
+    + ` voters [${st.voters.join(",")}] learners [${st.learners.join(",")}]${st.nonVoting ? " non-voting" : ""}`;
+}
