@@ -69,7 +69,8 @@ Endpoints (--metrics-port):
   /metrics   kvraft_operator_reconciles_total, _reconcile_errors_total,
              _reconcile_duration_seconds, _clusters{phase}, _plan_steps_total{kind},
              _api_writes_total{kind}, _leader, _queue_depth
-  /healthz   200 while the process works
+  /healthz   200 while every informer is synced and watching; 503 with the reason when
+             one has not synced 90 s after start or has failed for over 60 s
 
 Examples:
   kvraft operator --kubeconfig ~/.kube/config --namespace default --metrics-port 9090

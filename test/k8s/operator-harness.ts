@@ -1,6 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { KubeRig } from "../support/k8s-rig.js";
 import { freePorts } from "../support/ports.js";
 import { waitFor } from "../support/wait.js";
 
@@ -15,6 +17,41 @@ export interface OperatorProcessOptions {
   readonly adminEndpoint: string;
   readonly leaderElect?: { readonly identity: string; readonly leaseNamespace: string };
   readonly env?: NodeJS.ProcessEnv;
+  /** More flags, after the harness's own (a repeated flag's last value wins). */
+  readonly extraArgs?: readonly string[];
+}
+
+const KVRAFT_CRD = readFileSync(new URL("../../crds/kvraftcluster.yaml", import.meta.url), "utf8");
+
+/** A CustomResourceDefinition as a test applies it (its name, for the wait until it is established). */
+export interface CrdManifest {
+  readonly metadata: { readonly name: string };
+}
+
+/**
+ * A rig for operator tests: `namespace` made, the KVRaftCluster CRD and `extraCrds`
+ * established. (Build the binaries first, in their own hook: see rigBinaries.)
+ */
+export async function startOperatorRig(namespace: string, extraCrds: readonly CrdManifest[] = []): Promise<KubeRig> {
+  const rig = await KubeRig.start();
+  await rig.kubectlOk(["create", "namespace", namespace]);
+  await rig.apply(KVRAFT_CRD);
+  for (const crd of extraCrds) await rig.apply(crd);
+  const names = ["kvraftclusters.kvraft.io", ...extraCrds.map((c) => c.metadata.name)];
+  await rig.kubectlOk(["wait", "--for=condition=Established", ...names.map((n) => `crd/${n}`), "--timeout=60s"]);
+  return rig;
+}
+
+/** What an operator's /healthz answered. */
+export interface Healthz {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** GET /healthz of an operator (a child process or one started in the test) on its metrics port. */
+export async function fetchHealthz(metricsPort: number): Promise<Healthz> {
+  const response = await fetch(`http://127.0.0.1:${metricsPort}/healthz`, { signal: AbortSignal.timeout(5_000) });
+  return { status: response.status, text: (await response.text()).trim() };
 }
 
 /** One planner step the operator logged having carried out ("AddLearner 4", "ScaleStatefulSet 5"...). */
@@ -63,6 +100,7 @@ export class OperatorProcess {
       args.push("--leader-elect", "--identity", options.leaderElect.identity, "--lease-namespace", options.leaderElect.leaseNamespace,
         "--lease-duration-seconds", "4", "--renew-deadline-ms", "3000", "--retry-period-ms", "500");
     }
+    args.push(...(options.extraArgs ?? []));
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     return new OperatorProcess(child, metricsPort);
   }
@@ -104,6 +142,10 @@ export class OperatorProcess {
       if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(match[3]);
     }
     return sum;
+  }
+
+  async healthz(): Promise<Healthz> {
+    return fetchHealthz(this.metricsPort);
   }
 
   /** Waits until its metrics endpoint answers. */

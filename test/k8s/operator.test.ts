@@ -1,12 +1,12 @@
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterStatus } from "../../src/operator/types.js";
 import { AdminDouble } from "../support/admin-double.js";
-import { KubeRig, rigBinaries } from "../support/k8s-rig.js";
+import type { KubeRig } from "../support/k8s-rig.js";
+import { rigBinaries } from "../support/k8s-rig.js";
 import { waitFor } from "../support/wait.js";
 import type { LoggedStep } from "./operator-harness.js";
-import { OperatorProcess } from "./operator-harness.js";
+import { OperatorProcess, startOperatorRig } from "./operator-harness.js";
 
 // The operator (dist/cli.js operator) against a real control plane: the StatefulSet
 // controller makes pods, kwok makes them Ready, and the servers' admin API is a test
@@ -14,7 +14,6 @@ import { OperatorProcess } from "./operator-harness.js";
 
 const NS = "kvr-operator";
 const NAME = "demo";
-const CRD = readFileSync(new URL("../../crds/kvraftcluster.yaml", import.meta.url), "utf8");
 const OWNED = [
   ["statefulset", NAME], ["service", `${NAME}-peer`], ["service", `${NAME}-client`], ["configmap", `${NAME}-config`],
   ["secret", `${NAME}-admin-token`], ["serviceaccount", NAME], ["poddisruptionbudget", NAME], ["networkpolicy", NAME],
@@ -66,10 +65,7 @@ describe("kvraft operator on a real control plane", () => {
   }, 90 * 60_000);
 
   beforeAll(async () => {
-    rig = await KubeRig.start();
-    await rig.kubectlOk(["create", "namespace", NS]);
-    await rig.apply(CRD);
-    await rig.kubectlOk(["wait", "--for=condition=Established", "crd/kvraftclusters.kvraft.io", "--timeout=60s"]);
+    rig = await startOperatorRig(NS);
     await rig.apply(clusterManifest(3));
     uid = (await cluster()).metadata.uid;
     double = await AdminDouble.start({ clusterId: uid, voters: [1, 2, 3] });

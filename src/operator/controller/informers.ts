@@ -5,10 +5,15 @@ import { API_GROUP, KIND } from "../types.js";
 import type { KubeRest } from "./kube-rest.js";
 import type { ResourceType } from "./resources.js";
 import { CLUSTER_TYPE, collectionPath, resourceTypeOf } from "./resources.js";
+import type { InformerHealthBounds } from "./informer-health.js";
+import { InformerHealth } from "./informer-health.js";
 import { backoffDelayMs } from "./work-queue.js";
 
-/** The kinds a cluster owns that the operator watches: a change to any requeues its cluster. */
-export const OWNED_TYPES: readonly ResourceType[] = [
+/** The Prometheus operator's kind: served only where its CRD is installed, so watched only there. */
+export const POD_MONITOR_TYPE = resourceTypeOf("monitoring.coreos.com/v1", "PodMonitor");
+
+/** The kinds a cluster owns that every API server serves, watched from the start. */
+const ALWAYS_SERVED_OWNED_TYPES: readonly ResourceType[] = [
   resourceTypeOf("apps/v1", "StatefulSet"),
   resourceTypeOf("v1", "Pod"),
   resourceTypeOf("apps/v1", "Deployment"),
@@ -22,6 +27,9 @@ export const OWNED_TYPES: readonly ResourceType[] = [
   resourceTypeOf("v1", "PersistentVolumeClaim"),
 ];
 
+/** The kinds a cluster owns that the operator watches: a change to any requeues its cluster. */
+export const OWNED_TYPES: readonly ResourceType[] = [...ALWAYS_SERVED_OWNED_TYPES, POD_MONITOR_TYPE];
+
 const RESTART_BACKOFF = { baseDelayMs: 500, maxDelayMs: 30_000 };
 
 export interface InformerSetOptions {
@@ -32,6 +40,8 @@ export interface InformerSetOptions {
   readonly onError: (kind: string, error: unknown) => void;
   /** Only objects with these labels are watched among the owned kinds (not the clusters). */
   readonly ownedLabelSelector?: string;
+  /** When an informer that cannot sync or keeps failing makes the process unhealthy. */
+  readonly healthBounds?: InformerHealthBounds;
 }
 
 type CachedInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
@@ -39,18 +49,33 @@ type CachedInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>
 /**
  * One informer (list, then watch) per kind, each a cache the reconciler reads instead of
  * asking the API server. client-node's informer stops on a watch error; this restarts it
- * with exponential backoff (a fresh list then repairs anything missed meanwhile).
+ * with exponential backoff (it watches again from the last version seen, or lists afresh
+ * when that version is gone). What each informer reported is kept for /healthz.
  */
 export class InformerSet {
   private readonly informers = new Map<string, CachedInformer>();
-  private readonly restartFailures = new Map<string, number>();
+  private readonly health: InformerHealth;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private stopped = false;
 
-  constructor(private readonly kubeConfig: KubeConfig, private readonly rest: KubeRest, private readonly options: InformerSetOptions) {}
+  constructor(private readonly kubeConfig: KubeConfig, private readonly rest: KubeRest, private readonly options: InformerSetOptions) {
+    this.health = new InformerHealth(options.healthBounds);
+  }
 
+  /** Starts the informers of the kinds every API server serves; resolves once each has synced or failed once. */
   async start(): Promise<void> {
-    await Promise.all([CLUSTER_TYPE, ...OWNED_TYPES].map((t) => this.startOne(t)));
+    await Promise.all([CLUSTER_TYPE, ...ALWAYS_SERVED_OWNED_TYPES].map((t) => this.startOne(t)));
+  }
+
+  /** Starts watching a kind found served later (a CRD installed); resolves at once if it is watched already. */
+  async watchAlso(t: ResourceType): Promise<void> {
+    if (this.informers.has(t.kind) || this.stopped) return;
+    await this.startOne(t);
+  }
+
+  /** Why the caches cannot be trusted (an informer past a bound of InformerHealthBounds), or undefined. */
+  problem(): string | undefined {
+    return this.health.problem(Date.now());
   }
 
   async stop(): Promise<void> {
@@ -84,30 +109,41 @@ export class InformerSet {
       this.rest.request<KubernetesListObject<KubernetesObject>>("GET", path, { query: { labelSelector: selector } });
     const informer = makeInformer(this.kubeConfig, path, list, selector);
     const onChange = (obj: KubernetesObject): void => {
-      this.restartFailures.delete(t.kind);
       const key = this.clusterKeyOf(t, obj as unknown as KubeObject);
       if (key !== undefined) this.options.onClusterKey(key);
     };
     informer.on("add", onChange);
     informer.on("update", onChange);
     informer.on("delete", onChange);
-    informer.on("error", (error: unknown) => {
-      if (this.stopped) return; // stop() aborts the watches: not an error
-      this.options.onError(t.kind, error);
-      this.restartLater(t, informer);
-    });
+    informer.on("error", (error: unknown) => this.failed(t, informer, error));
     this.informers.set(t.kind, informer);
-    await informer.start();
+    this.health.started(t.kind, Date.now());
+    await this.attempt(t, informer);
   }
 
-  private restartLater(t: ResourceType, informer: CachedInformer): void {
-    if (this.stopped) return;
-    const failures = (this.restartFailures.get(t.kind) ?? 0) + 1;
-    this.restartFailures.set(t.kind, failures);
+  /**
+   * One list (if needed) and watch. client-node reports a failure of either through the
+   * "error" event before start() resolves, and nothing on success: an attempt during which
+   * no failure was counted connected.
+   */
+  private async attempt(t: ResourceType, informer: CachedInformer): Promise<void> {
+    const failuresBefore = this.health.failuresOf(t.kind);
+    try {
+      await informer.start();
+    } catch (error) {
+      this.failed(t, informer, error); // the credentials could not be applied: not reported as an event
+      return;
+    }
+    if (!this.stopped && this.health.failuresOf(t.kind) === failuresBefore) this.health.connected(t.kind);
+  }
+
+  private failed(t: ResourceType, informer: CachedInformer, error: unknown): void {
+    if (this.stopped) return; // stop() aborts the watches: not an error
+    const failures = this.health.failed(t.kind, Date.now(), error);
+    this.options.onError(t.kind, error);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (this.stopped) return;
-      informer.start().catch((error: unknown) => this.options.onError(t.kind, error));
+      if (!this.stopped) void this.attempt(t, informer);
     }, backoffDelayMs(failures, RESTART_BACKOFF));
     this.timers.add(timer);
   }

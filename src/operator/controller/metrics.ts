@@ -31,8 +31,11 @@ export class OperatorMetrics {
   }
 }
 
-/** /metrics and /healthz on one port. healthy() false answers 503 (the process is stuck). */
-export function serveMetrics(metrics: OperatorMetrics, host: string, port: number, healthy: () => boolean): Promise<http.Server> {
+/**
+ * /metrics and /healthz on one port. /healthz answers 503 with the reason `problem()`
+ * gives (the process is stuck: a restart is the remedy), 200 when it gives none.
+ */
+export function serveMetrics(metrics: OperatorMetrics, host: string, port: number, problem: () => string | undefined): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.url === "/metrics") {
       metrics.registry.metrics().then((text) => {
@@ -44,8 +47,8 @@ export function serveMetrics(metrics: OperatorMetrics, host: string, port: numbe
       return;
     }
     if (req.url === "/healthz") {
-      const ok = healthy();
-      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "unhealthy\n");
+      const reason = problem();
+      res.writeHead(reason === undefined ? 200 : 503, { "content-type": "text/plain" }).end(reason === undefined ? "ok\n" : `unhealthy: ${reason}\n`);
       return;
     }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /metrics or /healthz\n");

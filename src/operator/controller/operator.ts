@@ -9,7 +9,8 @@ import { PodMonitorDiscovery } from "./discovery.js";
 import { EventRecorder } from "./events.js";
 import { FreshCache } from "./fresh-cache.js";
 import { activeFailpoints } from "./failpoint.js";
-import { InformerSet } from "./informers.js";
+import type { InformerHealthBounds } from "./informer-health.js";
+import { InformerSet, POD_MONITOR_TYPE } from "./informers.js";
 import { loadKubeConfig, KubeRest } from "./kube-rest.js";
 import type { ElectionTiming } from "./leader-election.js";
 import { LeaseElector } from "./lease-loop.js";
@@ -32,6 +33,8 @@ export interface OperatorOptions {
   /** Where the operator itself runs and its pods' labels: the NetworkPolicy lets these reach the admin API. */
   readonly self: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
   readonly resyncMs: number;
+  /** When informers that cannot sync or keep failing make /healthz answer 503 (default: DEFAULT_INFORMER_HEALTH_BOUNDS). */
+  readonly informerHealth?: InformerHealthBounds;
   readonly log: Logger;
   /** Leadership was lost: the process should exit (a restart campaigns again with a clean state). */
   readonly onLostLeadership: (why: string) => void;
@@ -59,9 +62,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       if (!queue.add(key)) log.warn({ cluster: key }, `work queue full (${DEFAULT_QUEUE_OPTIONS.keysMax} clusters): ${key} waits for the next resync`);
     },
     onError: (kind, error) => log.warn({ kind, err: error }, `watch of ${kind} failed: restarting it with backoff`),
+    ...(options.informerHealth === undefined ? {} : { healthBounds: options.informerHealth }),
   });
   const events = new EventRecorder(rest, "kvraft-operator", identity, (error, event) => log.warn({ err: error, event }, "could not record an Event"));
   const discovery = new PodMonitorDiscovery(rest);
+  // PodMonitors are owned like the rest, but their kind exists only once the Prometheus
+  // operator's CRD is installed: watched from the first time discovery finds it served.
+  const podMonitorAvailable = async (): Promise<boolean> => {
+    const served = await discovery.available();
+    if (served) await informers.watchAlso(POD_MONITOR_TYPE);
+    return served;
+  };
   const template = options.adminEndpointTemplate;
   const reconciler = new Reconciler({
     rest, cache: new FreshCache(informers), events, metrics, log,
@@ -70,7 +81,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       token, clusterId: cluster.metadata.uid ?? "", deadlineMs: options.adminDeadlineMs,
     }),
     desired: { operator: options.self, clusterDomain: options.clusterDomain },
-    podMonitorAvailable: () => discovery.available(),
+    podMonitorAvailable,
     failpoints: activeFailpoints(),
   });
 
@@ -82,8 +93,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const key of informers.clusterKeys()) queue.add(key);
     workerDone.promise = runWorker(queue, reconciler, metrics, log, informers, events);
   };
-  const server: Server = await serveMetrics(metrics, options.metrics.host, options.metrics.port, () => !stopped);
+  // Not tied to leadership: a standby whose caches are synced is healthy.
+  const server: Server = await serveMetrics(metrics, options.metrics.host, options.metrics.port, () => (stopped ? "stopping" : informers.problem()));
   await informers.start();
+  await podMonitorAvailable().catch((error: unknown) => log.warn({ err: error }, "could not ask discovery whether PodMonitors are served: asking again at the next reconcile"));
   const resync = setInterval(() => {
     for (const key of informers.clusterKeys()) queue.add(key);
     metrics.queueDepth.set(queue.depth);
