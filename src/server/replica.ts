@@ -6,13 +6,14 @@ import type { RaftConfig } from "../raft/config.js";
 import type { Message } from "../raft/messages.js";
 import { SeededRandom } from "../raft/random.js";
 import { RaftNode } from "../raft/raft.js";
-import type { ProposalResult, RaftStatus, Ready, ReadState } from "../raft/ready.js";
+import type { ProposalResult, RaftStatus, Ready } from "../raft/ready.js";
 import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
 import { CommitNotices } from "./commit-notices.js";
 import { restoreInSlices, saveLocalSnapshot } from "./snapshot-slices.js";
-import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
+import { WaitingRequests } from "./waiting-requests.js";
+import { BusyError, InvalidRequestError, NotLeaderError, UnavailableError } from "./errors.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
 
 export interface ReplicaOptions {
@@ -38,19 +39,6 @@ export type ReplicaEvent =
   | { readonly type: "snapshot-installed"; readonly index: number; readonly sizeBytes: number }
   | { readonly type: "fatal"; readonly error: Error };
 
-interface PendingProposal {
-  readonly term: number;
-  readonly resolve: (result: KvResult | undefined) => void;
-  readonly reject: (error: Error) => void;
-  readonly proposedAtMs: number;
-}
-
-interface PendingRead {
-  readonly resolve: (index: number) => void;
-  readonly reject: (error: Error) => void;
-  readonly startedAtMs: number;
-}
-
 /**
  * One member: the pure Raft core wired to a disk, a network and the KV state machine,
  * with a timer for ticks. The ready loop takes one Ready at a time and, while its
@@ -61,21 +49,17 @@ export class Replica {
   private readonly raft: RaftNode;
   private kv: KvStateMachine;
   private appliedConfig: Configuration;
-  private readonly proposals = new Map<number, PendingProposal>();
-  private readonly reads = new Map<string, PendingRead>();
-  private readsAwaitingApply: { index: number; read: PendingRead }[] = [];
+  private readonly waiting: WaitingRequests;
   private incoming: IncomingSnapshot | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private looping = false;
   private stopped = false;
   private fatal: Error | undefined;
-  private nextReadId = 1;
   private lastStampMs = 0;
   private lastRole = "";
   private lastLeader = -1;
   private snapshotInFlight = false;
   private readonly clock: () => number;
-  private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
   private readonly notices: CommitNotices;
   /** The hard state last handed to storage (term, vote and nonVoting must be durable). */
   private storedHardState: HardState;
@@ -93,6 +77,7 @@ export class Replica {
     this.appliedConfig = snapshot.config;
     this.storedHardState = options.storage.hardState();
     this.notices = new CommitNotices(options.send);
+    this.waiting = new WaitingRequests(this.clock, options.metrics);
     this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.clock() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
@@ -113,7 +98,7 @@ export class Replica {
   private tick(): void {
     if (this.stopped) return;
     this.raft.tick();
-    this.expireWaiting();
+    this.waiting.expire(this.options.requestTimeoutMs);
     this.kick();
   }
 
@@ -126,8 +111,8 @@ export class Replica {
   /** Proposes a command; resolves with its result once applied (undefined for no-ops). */
   async propose(command: KvCommand): Promise<KvResult> {
     this.checkServing();
-    if (this.proposals.size >= this.options.pendingProposalsMax) {
-      throw new BusyError(`${this.proposals.size} proposals are waiting (pendingProposalsMax): retry shortly`);
+    if (this.waiting.proposalCount >= this.options.pendingProposalsMax) {
+      throw new BusyError(`${this.waiting.proposalCount} proposals are waiting (pendingProposalsMax): retry shortly`);
     }
     const envelope: CommandEnvelope = { stampMs: this.nextStamp(), command };
     const result = this.raft.propose(encodeCommand(envelope));
@@ -154,12 +139,9 @@ export class Replica {
       if (code === "busy" || code === "conf-change-pending" || code === "not-ready" || code === "learner-behind") throw new BusyError(message);
       throw new InvalidRequestError(message);
     }
-    const promise = new Promise<KvResult | undefined>((resolve, reject) => {
-      this.proposals.set(result.index, { term: result.term, resolve, reject, proposedAtMs: this.clock() });
-    });
-    this.options.metrics?.proposals.inc();
+    const applied = this.waiting.proposal(result.index, result.term);
     this.kick();
-    return promise;
+    return applied;
   }
 
   /**
@@ -168,13 +150,10 @@ export class Replica {
    */
   async readIndex(): Promise<number> {
     this.checkServing();
-    const requestId = `r${this.nextReadId++}`;
-    const promise = new Promise<number>((resolve, reject) => {
-      this.reads.set(requestId, { resolve, reject, startedAtMs: this.clock() });
-    });
+    const { requestId, index } = this.waiting.read();
     this.raft.readIndex(requestId);
     this.kick();
-    return promise;
+    return index;
   }
 
   /** The state machine as applied now (callers make reads linearizable first). */
@@ -185,7 +164,7 @@ export class Replica {
   /** Resolves once this node has applied at least `index`. */
   waitApplied(index: number): Promise<void> {
     if (this.kv.appliedIndex >= index) return Promise.resolve();
-    return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+    return this.waiting.appliedAtLeast(index);
   }
 
   /** Who leads as this member sees it (0: none known); per request, where status() would allocate. */
@@ -286,8 +265,8 @@ export class Replica {
 
   private applyCommitted(ready: Ready): void {
     for (const entry of ready.committedEntries) this.apply(entry);
-    for (const state of ready.readStates) this.resolveRead(state);
-    this.serveWaiting();
+    for (const state of ready.readStates) this.waiting.confirmed(state);
+    this.waiting.serve(this.kv.appliedIndex);
   }
 
   /** Writes the Ready's hard state and entries in one group commit; a change of the commit index alone is not written. */
@@ -330,13 +309,7 @@ export class Replica {
   }
 
   private async restoreSnapshot(meta: SnapshotMeta): Promise<void> {
-    // Proposals at or below the snapshot will not be applied here one by one: whether
-    // they took effect is unknown to this member (a client retries with its session).
-    for (const [index, pending] of this.proposals) {
-      if (index > meta.index) continue;
-      this.proposals.delete(index);
-      pending.reject(new KvTimeoutError(`this member lost leadership and installed a snapshot past the write at index ${index}: its outcome is unknown; retry`));
-    }
+    this.waiting.lostToSnapshot(meta.index);
     this.kv = await restoreInSlices(await readAll(this.options.storage, meta), this.kv.config);
     this.appliedConfig = meta.config;
     this.options.onEvent?.({ type: "snapshot-installed", index: meta.index, sizeBytes: meta.sizeBytes });
@@ -350,67 +323,7 @@ export class Replica {
       this.kv.applyNoop(entry.index);
       if (entry.type === EntryType.ConfChange) this.appliedConfig = applyConfChange(this.appliedConfig, decodeConfChange(entry.data));
     }
-    const pending = this.proposals.get(entry.index);
-    if (pending !== undefined) {
-      this.proposals.delete(entry.index);
-      if (pending.term === entry.term) {
-        this.options.metrics?.proposalCommitSeconds.observe((this.clock() - pending.proposedAtMs) / 1000);
-        pending.resolve(result);
-      } else {
-        pending.reject(new NotLeaderError(undefined, "leadership changed before the write committed; it was not applied: retry"));
-      }
-    }
-  }
-
-  private resolveRead(state: ReadState): void {
-    const read = this.reads.get(state.requestId);
-    if (read === undefined) return;
-    this.reads.delete(state.requestId);
-    if ("error" in state) {
-      const error = state.error === "busy" ? new BusyError("too many reads waiting: retry shortly")
-        : new NotLeaderError({ leaderId: state.leader });
-      read.reject(error);
-      return;
-    }
-    this.options.metrics?.readIndexSeconds.observe((this.clock() - read.startedAtMs) / 1000);
-    this.readsAwaitingApply.push({ index: state.index, read });
-  }
-
-  private serveWaiting(): void {
-    const applied = this.kv.appliedIndex;
-    if (this.readsAwaitingApply.length > 0) {
-      const still: typeof this.readsAwaitingApply = [];
-      for (const waiting of this.readsAwaitingApply) {
-        if (waiting.index <= applied) waiting.read.resolve(waiting.index);
-        else still.push(waiting);
-      }
-      this.readsAwaitingApply = still;
-    }
-    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
-      const waiter = this.appliedWaiters[i] as { index: number; resolve: () => void };
-      if (waiter.index <= applied) {
-        this.appliedWaiters.splice(i, 1);
-        waiter.resolve();
-      }
-    }
-  }
-
-  /** Requests stuck past their deadline fail with a timeout (the core may still apply a write). */
-  private expireWaiting(): void {
-    const now = this.clock();
-    const deadline = now - this.options.requestTimeoutMs;
-    for (const [index, pending] of this.proposals) {
-      if (pending.proposedAtMs < deadline) {
-        this.proposals.delete(index);
-        pending.reject(new KvTimeoutError(`the write at index ${index} was not committed within ${this.options.requestTimeoutMs} ms; it may still be applied`));
-      }
-    }
-    for (const [id, read] of this.reads) {
-      if (read.startedAtMs < deadline) {
-        this.reads.delete(id);
-        read.reject(new KvTimeoutError(`the read was not confirmed by a leader within ${this.options.requestTimeoutMs} ms`));
-      }
-    }
+    this.waiting.applied(entry, result);
   }
 
   /**
@@ -461,13 +374,7 @@ export class Replica {
     this.stopped = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.notices.clear();
-    const error = new UnavailableError("this member is shutting down: retry on another member");
-    for (const pending of this.proposals.values()) pending.reject(error);
-    for (const read of this.reads.values()) read.reject(error);
-    for (const waiting of this.readsAwaitingApply) waiting.read.reject(error);
-    this.proposals.clear();
-    this.reads.clear();
-    this.readsAwaitingApply = [];
+    this.waiting.failAll(new UnavailableError("this member is shutting down: retry on another member"));
     while (this.looping) await new Promise((resolve) => setImmediate(resolve));
     await this.incoming?.abort();
   }
