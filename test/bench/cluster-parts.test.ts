@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { longestPause } from "../../src/bench/cluster/failover.js";
+import { MEMORY_KEYS_MIN, rssGrowthMibPerMillionKeys } from "../../src/bench/cluster/footprint.js";
 import { evaluateGoals } from "../../src/bench/cluster/goals.js";
 import { median, medianFigures, type RoundFigures } from "../../src/bench/cluster/measure.js";
 import { caughtUp } from "../../src/bench/cluster/system.js";
@@ -36,6 +37,15 @@ describe("kvraft bench cluster: the pure parts", () => {
     expect(goals.map((g) => g.met)).toEqual([true, true, true]);
     const slower = compareWorkload(put64, { kvraft: [round(3000, 90, 0.15)], etcd: [round(2000, 80, 0.2)] });
     expect(evaluateGoals([slower], { fsyncMs: 1, loopbackMs: 0.05 }, undefined).map((g) => g.met)).toEqual([false, false, false]);
+  });
+
+  it("gives memory per million keys only when it can be trusted", () => {
+    const mib = 1024 * 1024;
+    expect(rssGrowthMibPerMillionKeys(100 * mib, 600 * mib, 1_000_000)).toBe(500);
+    expect(rssGrowthMibPerMillionKeys(100 * mib, 150 * mib, 100_000)).toBe(500);
+    expect(rssGrowthMibPerMillionKeys(100 * mib, 101 * mib, MEMORY_KEYS_MIN - 1), "too few keys").toBeNull();
+    expect(rssGrowthMibPerMillionKeys(600 * mib, 500 * mib, 1_000_000), "memory shrank").toBeNull();
+    expect(rssGrowthMibPerMillionKeys(undefined, 500 * mib, 1_000_000), "no reading").toBeNull();
   });
 
   it("judges put-1 against one fsync and two round trips, and names the bare relay measured beside it", () => {
