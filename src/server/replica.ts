@@ -88,6 +88,11 @@ export class Replica {
     const snapshot = options.storage.snapshotMeta();
     const kv = snapshot.index > 0 ? await restoreInSlices(await readAll(options.storage, snapshot)) : new KvStateMachine();
     const replica = new Replica(options, kv, snapshot);
+    // As etcd's initial-election-tick-advance: a member just started has heard from no
+    // leader, so it need not sit out a whole election timeout before its first pre-vote.
+    // What is left of the wait stays randomised (1 to electionTicks ticks), and pre-vote
+    // keeps a member that restarts into a cluster with a live leader from disrupting it.
+    for (let i = 1; i < options.raft.electionTicks; i++) replica.raft.tick();
     replica.ticker = setInterval(() => replica.tick(), options.tickMs);
     replica.kick();
     return replica;
