@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { runCoreBench } from "../bench/core.js";
 import type { BenchFlags } from "./bench-other.js";
 
 const KINDS = ["core", "wal", "cluster"] as const;
@@ -30,24 +29,7 @@ export function registerBenchCommand(program: Command): void {
           return;
         }
       }
+      const { runBench } = await import("./bench-run.js");
       for (const kind of selected) await runBench(kind, flags);
     });
-}
-
-async function runBench(kind: string, flags: BenchFlags): Promise<void> {
-  if (kind === "core") {
-    const rows = runCoreBench({ seconds: flags.seconds ?? 1 });
-    if (flags.json === true) {
-      for (const row of rows) process.stdout.write(`${JSON.stringify({ name: `core-batch-${row.batch}`, ...row })}\n`);
-      return;
-    }
-    process.stdout.write("core: a 3-node cluster in one thread, in-memory disk and network, 256-byte entries\n");
-    process.stdout.write("  batch   entries/s   messages/entry\n");
-    for (const row of rows) {
-      process.stdout.write(`  ${String(row.batch).padStart(5)}   ${String(row.entriesPerSecond).padStart(9)}   ${String(row.messagesPerEntry).padStart(14)}\n`);
-    }
-    return;
-  }
-  const { runOtherBench } = await import("./bench-other.js");
-  await runOtherBench(kind, flags);
 }

@@ -1,15 +1,11 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { pino } from "pino";
-import type { OperatorOptions } from "../operator/controller/operator.js";
 import { FAILPOINT_ENV, FAILPOINT_EXIT_CODE } from "../operator/controller/failpoint.js";
-import { checkTiming } from "../operator/controller/leader-election.js";
 import { PAUSE_ANNOTATION } from "../operator/types.js";
+import { loadOnRun } from "./load-on-run.js";
 
-/** Exit codes of `kvraft operator`, documented in --help. */
-export const OPERATOR_EXIT = { clean: 0, failed: 1, usage: 2 } as const;
-
-interface OperatorFlags {
+/** The flags of `kvraft operator`, as commander parses them. */
+export interface OperatorFlags {
   kubeconfig?: string; namespace: string; metricsHost: string; metricsPort: string;
   leaderElect: boolean; leaseName: string; leaseNamespace: string; identity?: string;
   leaseDurationSeconds: string; renewDeadlineMs: string; retryPeriodMs: string;
@@ -81,71 +77,7 @@ Tests only: ${FAILPOINT_ENV}=after-add-learner (or after-<step>) exits with ${FA
 after carrying out that step, to show the next operator finishes the change.
 
 Exit status: 0 after SIGTERM or SIGINT; 1 when it cannot start or lost leadership; 2 for bad flags.`)
-    .action(async (flags: OperatorFlags) => {
-      process.exitCode = await runOperatorCommand(flags);
-    });
-}
-
-async function runOperatorCommand(flags: OperatorFlags): Promise<number> {
-  const log = pino({ level: flags.logLevel, base: { component: "operator" } });
-  let lost: (why: string) => void = () => undefined;
-  const lostLeadership = new Promise<string>((resolve) => { lost = resolve; });
-  let options: OperatorOptions;
-  try {
-    options = {
-      ...(flags.kubeconfig === undefined ? {} : { kubeconfigPath: flags.kubeconfig }),
-      ...(flags.namespace === "all" || flags.namespace === "" ? {} : { namespace: flags.namespace }),
-      metrics: { host: flags.metricsHost, port: wholeNumber("metrics-port", flags.metricsPort) },
-      ...(flags.leaderElect ? {
-        leaderElection: {
-          namespace: flags.leaseNamespace, name: flags.leaseName,
-          ...(flags.identity === undefined ? {} : { identity: flags.identity }),
-          timing: {
-            leaseDurationSeconds: wholeNumber("lease-duration-seconds", flags.leaseDurationSeconds),
-            renewDeadlineMs: wholeNumber("renew-deadline-ms", flags.renewDeadlineMs),
-            retryPeriodMs: wholeNumber("retry-period-ms", flags.retryPeriodMs),
-          },
-        },
-      } : {}),
-      ...(flags.adminEndpointOverride === undefined ? {} : { adminEndpointTemplate: flags.adminEndpointOverride }),
-      adminDeadlineMs: wholeNumber("admin-deadline-ms", flags.adminDeadlineMs),
-      clusterDomain: flags.clusterDomain,
-      self: { namespace: flags.operatorNamespace, podLabels: parseLabels(flags.operatorPodLabels) },
-      resyncMs: wholeNumber("resync-seconds", flags.resyncSeconds) * 1000,
-      log,
-      onLostLeadership: (why) => lost(why),
-    };
-    if (options.leaderElection !== undefined) checkTiming(options.leaderElection.timing);
-  } catch (error) {
-    process.stderr.write(`kvraft operator: ${(error as Error).message}\n`);
-    return OPERATOR_EXIT.usage;
-  }
-  let operator;
-  try {
-    // Loaded here, not at the top: the Kubernetes client costs every other verb seconds of startup.
-    const { startOperator } = await import("../operator/controller/operator.js");
-    operator = await startOperator(options);
-  } catch (error) {
-    process.stderr.write(`kvraft operator: could not start: ${(error as Error).message}\n`);
-    return OPERATOR_EXIT.failed;
-  }
-  log.info({ metricsPort: operator.metricsPort, namespace: options.namespace ?? "all" }, `operator started; metrics on port ${operator.metricsPort}`);
-  const outcome = await Promise.race([
-    new Promise<string>((resolve) => {
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-      process.once("SIGINT", () => resolve("SIGINT"));
-    }),
-    lostLeadership.then((why) => `lost leadership: ${why}`),
-  ]);
-  log.info({ outcome }, `stopping: ${outcome}`);
-  await operator.stop();
-  return outcome.startsWith("lost leadership") ? OPERATOR_EXIT.failed : OPERATOR_EXIT.clean;
-}
-
-function wholeNumber(flag: string, value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new RangeError(`--${flag}: expected a whole number >= 0, got "${value}"`);
-  return n;
+    .action(loadOnRun(async () => (await import("./operator-run.js")).runOperatorCommand));
 }
 
 export function parseLabels(text: string): Record<string, string> {

@@ -1,16 +1,7 @@
-import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { Command } from "commander";
-import { KvStateMachine } from "../kv/index.js";
-import type { SnapshotMeta } from "../raft/types.js";
-import { DiskStorage } from "../storage/index.js";
 import type { AccessOptions } from "./cluster-access.js";
-import { CliError, discoverEndpoints, EXIT, withClusterOptions } from "./cluster-access.js";
+import { withClusterOptions } from "./cluster-access.js";
 import { parseNumber, run } from "./kv-commands.js";
-
-/** Bytes written to a restored data dir per chunk (and per progress update). */
-const RESTORE_CHUNK_BYTES = 256 * 1024;
 
 /** kvraft snapshot save / restore: a backup of the whole state, and a new cluster from one. */
 export function registerSnapshotCommand(program: Command): void {
@@ -20,12 +11,8 @@ export function registerSnapshotCommand(program: Command): void {
     .description("download the leader's state machine (every key, version, session and expiry) to a file")
     .addHelpText("after", "\nExample:\n  kvraft snapshot save backup.kvsnap")
     .action(run(async (file: string, flags: AccessOptions) => {
-      const endpoints = await discoverEndpoints(flags);
-      const { bytes, revision, clusterId } = await download(endpoints);
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(`${file}.tmp`, bytes);
-      await rename(`${file}.tmp`, file);
-      process.stdout.write(`saved revision ${revision} of cluster ${clusterId} (${bytes.length} bytes) to ${file}\n`);
+      const { saveSnapshot } = await import("./snapshot-run.js");
+      await saveSnapshot(file, flags);
     }));
 
   snapshot.command("restore").argument("<file>", "a file written by `kvraft snapshot save`")
@@ -40,74 +27,7 @@ Example:
 The new cluster has a new cluster id and a one-member configuration; grow it with
 \`kvraft members add\` and new members started with --initial-cluster-state existing.`)
     .action(run(async (file: string, flags: { dataDir: string; id: number }) => {
-      await restore(file, flags.dataDir, flags.id);
+      const { restoreSnapshot } = await import("./snapshot-run.js");
+      await restoreSnapshot(file, flags.dataDir, flags.id);
     }));
-}
-
-async function download(endpoints: readonly string[]): Promise<{ bytes: Uint8Array; revision: number; clusterId: string }> {
-  const tried: string[] = [];
-  for (const endpoint of endpoints) {
-    try {
-      const response = await fetch(`http://${endpoint}/v1/admin/snapshot`, { signal: AbortSignal.timeout(120_000) });
-      if (!response.ok || response.body === null) {
-        tried.push(`${endpoint}: HTTP ${response.status}`);
-        continue;
-      }
-      const total = Number(response.headers.get("content-length") ?? 0);
-      const parts: Uint8Array[] = [];
-      let received = 0;
-      for await (const chunk of response.body) {
-        parts.push(chunk as Uint8Array);
-        received += (chunk as Uint8Array).length;
-        progress("downloading", received, total);
-      }
-      progress("downloading", received, total, true);
-      return { bytes: Buffer.concat(parts), revision: Number(response.headers.get("x-kvraft-revision")), clusterId: response.headers.get("x-kvraft-cluster-id") ?? "?" };
-    } catch (error) {
-      tried.push(`${endpoint}: ${(error as Error).message}`);
-    }
-  }
-  throw new CliError(EXIT.unavailable, `no member gave a snapshot; tried:\n  ${tried.join("\n  ")}`);
-}
-
-async function restore(file: string, dataDir: string, id: number): Promise<void> {
-  const existing = await readdir(dataDir).catch(() => []);
-  if (existing.length > 0) throw new CliError(EXIT.usage, `${dataDir} is not empty: restore makes a new cluster and needs an empty directory (never a live member's)`);
-  let kv: KvStateMachine;
-  try {
-    kv = KvStateMachine.restore(await readFile(file));
-  } catch (error) {
-    throw new CliError(EXIT.usage, `${file} is not a readable KVRaft snapshot: ${(error as Error).message}`);
-  }
-  if (kv.appliedIndex === 0) kv.applyNoop(1);
-  const data = kv.snapshot();
-  const clusterId = randomUUID();
-  const meta: SnapshotMeta = { index: kv.appliedIndex, term: 1, config: { voters: [id], learners: [] }, sizeBytes: data.length };
-  const storage = await DiskStorage.open(dataDir, { memberId: id, clusterId });
-  try {
-    const incoming = await storage.beginIncoming(meta);
-    for (let offset = 0; offset < data.length; offset += RESTORE_CHUNK_BYTES) {
-      await incoming.writeChunk(offset, data.subarray(offset, offset + RESTORE_CHUNK_BYTES));
-      progress("writing", Math.min(data.length, offset + RESTORE_CHUNK_BYTES), data.length);
-    }
-    progress("writing", data.length, data.length, true);
-    await incoming.finish();
-    await storage.persist({ hardState: { term: 1, vote: 0, commit: meta.index, nonVoting: false } });
-  } finally {
-    await storage.close();
-  }
-  process.stdout.write([
-    `restored revision ${meta.index} (${kv.keyCount()} keys) into ${dataDir} as the new cluster ${clusterId}, member ${id}.`,
-    `Start it with: kvraft server --id ${id} --data-dir ${dataDir} --peers ${id}=HOST:PORT`,
-    "",
-  ].join("\n"));
-}
-
-/** A progress bar on stderr when it is a terminal; silent otherwise (scripts, tests). */
-function progress(what: string, done: number, total: number, final = false): void {
-  if (process.stderr.isTTY !== true) return;
-  const width = 30;
-  const fraction = total > 0 ? Math.min(1, done / total) : 0;
-  const bar = "#".repeat(Math.round(fraction * width)).padEnd(width, ".");
-  process.stderr.write(`\r${what} [${bar}] ${(done / 1024).toFixed(0)} KiB${total > 0 ? ` of ${(total / 1024).toFixed(0)} KiB` : ""}${final ? "\n" : ""}`);
 }
