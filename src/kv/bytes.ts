@@ -20,6 +20,13 @@ export function keyId(key: Uint8Array): string {
   return id;
 }
 
+/** The key's bytes back from its id (keyId's inverse): a new array the caller may keep. */
+export function keyBytes(id: string): Uint8Array {
+  const key = new Uint8Array(id.length);
+  for (let i = 0; i < id.length; i++) key[i] = id.charCodeAt(i);
+  return key;
+}
+
 export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (prefix.length > bytes.length) return false;
   for (let i = 0; i < prefix.length; i++) {

@@ -1,10 +1,12 @@
-import { keyId } from "./bytes.js";
 import { ExpiryQueue } from "./expiry-queue.js";
 import { SortedKeys } from "./sorted-keys.js";
 
-/** One key as stored. Records are immutable: a write replaces the record. */
+/**
+ * One key's state as stored under its id. Records are immutable: a write replaces the
+ * record. The key's bytes are not kept here: the id (keyId) holds the same bytes, one per
+ * code unit, and keyBytes(id) gives them back; a second copy would cost ~170 B per key.
+ */
 export interface KeyRecord {
-  readonly key: Uint8Array;
   readonly value: Uint8Array;
   /** memcached client flags (uint32). */
   readonly flags: number;
@@ -15,6 +17,9 @@ export interface KeyRecord {
   /** Stamp time at or after which the key no longer exists; undefined: never expires. */
   readonly expiresAtMs: number | undefined;
 }
+
+/** A key's id (keyId of its bytes) with its record, as scans and expiry hand them out. */
+export type KeyEntry = readonly [id: string, record: KeyRecord];
 
 /** Stale heap entries allowed beyond the live ones before the heap is rebuilt. */
 const EXPIRY_STALE_SLACK = 1024;
@@ -36,7 +41,7 @@ export class KeyStore implements ScanSource {
     return this.records.size;
   }
 
-  /** Bytes of all keys and values. */
+  /** Bytes of all keys and values (an id has one code unit per key byte). */
   get sizeBytes(): number {
     return this.totalBytes;
   }
@@ -45,14 +50,14 @@ export class KeyStore implements ScanSource {
     return this.records.get(id);
   }
 
-  set(record: KeyRecord): void {
-    const id = keyId(record.key);
+  /** Stores `record` under `id`, which must be keyId of the key's bytes. */
+  set(id: string, record: KeyRecord): void {
     const previous = this.records.get(id);
     this.preserveForCaptures(id, previous);
     if (previous === undefined) this.order.insert(id);
-    else this.forget(previous);
+    else this.forget(id, previous);
     this.records.set(id, record);
-    this.totalBytes += record.key.length + record.value.length;
+    this.totalBytes += id.length + record.value.length;
     if (record.expiresAtMs !== undefined) {
       this.expiringCount++;
       this.expiry.push({ expiresAtMs: record.expiresAtMs, id });
@@ -66,7 +71,7 @@ export class KeyStore implements ScanSource {
     this.preserveForCaptures(id, previous);
     this.records.delete(id);
     this.order.remove(id);
-    this.forget(previous);
+    this.forget(id, previous);
     return previous;
   }
 
@@ -85,22 +90,22 @@ export class KeyStore implements ScanSource {
   }
 
   /** Removes and returns, in (expiresAtMs, key) order, the keys expiring at or before `nowMs`. */
-  removeExpired(nowMs: number): KeyRecord[] {
-    const removed: KeyRecord[] = [];
+  removeExpired(nowMs: number): KeyEntry[] {
+    const removed: KeyEntry[] = [];
     for (let next = this.expiry.peek(); next !== undefined && next.expiresAtMs <= nowMs; next = this.expiry.peek()) {
       this.expiry.pop();
       const record = this.records.get(next.id);
       // A stale entry: the key was deleted, rewritten or touched since this was pushed.
       if (record === undefined || record.expiresAtMs !== next.expiresAtMs) continue;
       this.delete(next.id);
-      removed.push(record);
+      removed.push([next.id, record]);
     }
     return removed;
   }
 
   /** Records in key order from `startId` (exclusive when asked); no writes while iterating. */
-  *scan(startId: string, exclusive: boolean): Generator<KeyRecord> {
-    for (const id of this.order.from(startId, exclusive)) yield this.records.get(id) as KeyRecord;
+  *scan(startId: string, exclusive: boolean): Generator<KeyEntry> {
+    for (const id of this.order.from(startId, exclusive)) yield [id, this.records.get(id) as KeyRecord];
   }
 
   /**
@@ -120,8 +125,8 @@ export class KeyStore implements ScanSource {
     for (const capture of this.captures) capture.preserve(id, previous);
   }
 
-  private forget(record: KeyRecord): void {
-    this.totalBytes -= record.key.length + record.value.length;
+  private forget(id: string, record: KeyRecord): void {
+    this.totalBytes -= id.length + record.value.length;
     if (record.expiresAtMs !== undefined) this.expiringCount--;
   }
 
@@ -137,7 +142,7 @@ export class KeyStore implements ScanSource {
 
 /** Key records in key order, from the live store or from a capture of one moment. */
 export interface ScanSource {
-  scan(startId: string, exclusive: boolean): Iterable<KeyRecord>;
+  scan(startId: string, exclusive: boolean): Iterable<KeyEntry>;
 }
 
 /** The key records of one moment, read in key order while the store moves on. */
@@ -159,15 +164,15 @@ export class StoreCapture implements ScanSource {
     if (!this.preserved.has(id)) this.preserved.set(id, previous);
   }
 
-  records(): Generator<KeyRecord> {
+  records(): Generator<KeyEntry> {
     return this.scan("", false);
   }
 
-  *scan(startId: string, exclusive: boolean): Generator<KeyRecord> {
+  *scan(startId: string, exclusive: boolean): Generator<KeyEntry> {
     for (const id of this.order.from(startId, exclusive)) {
       const record = this.preserved.has(id) ? this.preserved.get(id) : this.live.get(id);
       if (record === undefined) throw new Error(`invariant: captured key ${id} keeps its record (saved on its first change)`);
-      yield record;
+      yield [id, record];
     }
   }
 }

@@ -42,29 +42,32 @@ export function applyWrite(context: WriteContext, command: WriteCommand): KvResu
     context.setPendingFlush(undefined);
     return { ok: true, kind: "flushed", revision, deletedCount: flushNow(context.store, context.history, revision) };
   }
-  const id = keyId(command.key);
+  const { key } = command;
+  const id = keyId(key);
   const existing = context.store.get(id);
   const currentVersion = existing?.version ?? 0;
   switch (command.type) {
     case "put":
       if (mismatched(command.expectVersion, currentVersion)) return versionMismatch(revision, command.expectVersion, currentVersion);
-      return store(context, existing, command.key, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
+      return store(context, id, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
     case "add":
       if (existing !== undefined) return failure(revision, "exists", "add refused: the key exists", currentVersion);
-      return store(context, existing, command.key, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
+      return store(context, id, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
     case "replace":
       if (existing === undefined) return notFound(revision, "replace");
-      return store(context, existing, command.key, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
+      return store(context, id, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
     case "append":
     case "prepend":
-      return appendOrPrepend(context, existing, command.type, command.value);
+      if (existing === undefined) return notFound(revision, command.type);
+      return appendOrPrepend(context, id, key, existing, command.type, command.value);
     case "incr":
     case "decr":
-      return count(context, existing, command.type, command.delta);
+      if (existing === undefined) return notFound(revision, command.type);
+      return count(context, id, key, existing, command.type, command.delta);
     case "touch": {
       if (existing === undefined) return notFound(revision, "touch");
       const expiresAtMs = expiry(context, command.ttlMs);
-      context.store.set({ ...existing, expiresAtMs });
+      context.store.set(id, { ...existing, expiresAtMs });
       const touched = { ok: true, kind: "touched", revision, version: existing.version } as const;
       return expiresAtMs === undefined ? touched : { ...touched, expiresAtMs };
     }
@@ -72,7 +75,7 @@ export function applyWrite(context: WriteContext, command: WriteCommand): KvResu
       if (mismatched(command.expectVersion, currentVersion)) return versionMismatch(revision, command.expectVersion, currentVersion);
       if (existing === undefined) return notFound(revision, "delete");
       context.store.delete(id);
-      context.history.append({ type: "delete", revision, key: existing.key, previousVersion: existing.version, expired: false });
+      context.history.append({ type: "delete", revision, key, previousVersion: existing.version, expired: false });
       return { ok: true, kind: "deleted", revision, previousVersion: existing.version };
     }
   }
@@ -95,18 +98,22 @@ function notFound(revision: number, operation: string): KvResult {
   return failure(revision, "not-found", `${operation} refused: the key does not exist`);
 }
 
-/** Writes a new value; the version becomes this revision, createVersion is kept. */
+/**
+ * Writes a new value under `id` (keyId of `key`); the version becomes this revision,
+ * createVersion is kept. `key` is the command's own array: the put event keeps it.
+ */
 function store(
   context: WriteContext,
-  existing: KeyRecord | undefined,
+  id: string,
   key: Uint8Array,
+  existing: KeyRecord | undefined,
   value: Uint8Array,
   flags: number,
   expiresAtMs: number | undefined,
 ): KvResult {
   const { revision } = context;
   const createVersion = existing?.createVersion ?? revision;
-  context.store.set({ key, value, flags, version: revision, createVersion, expiresAtMs });
+  context.store.set(id, { value, flags, version: revision, createVersion, expiresAtMs });
   context.history.append({ type: "put", revision, key, value, flags, version: revision, createVersion });
   return { ok: true, kind: "stored", revision, version: revision, createVersion };
 }
@@ -114,23 +121,30 @@ function store(
 /** memcached append/prepend: the key must exist; its flags and expiry are kept. */
 function appendOrPrepend(
   context: WriteContext,
-  existing: KeyRecord | undefined,
+  id: string,
+  key: Uint8Array,
+  existing: KeyRecord,
   type: "append" | "prepend",
   data: Uint8Array,
 ): KvResult {
-  if (existing === undefined) return notFound(context.revision, type);
   const joinedBytes = existing.value.length + data.length;
   if (joinedBytes > context.config.valueBytesMax) {
     return tooLarge(context.revision, `value after ${type}`, joinedBytes, context.config.valueBytesMax);
   }
   const value = joinBytes(type === "append" ? [existing.value, data] : [data, existing.value]);
-  return store(context, existing, existing.key, value, existing.flags, existing.expiresAtMs);
+  return store(context, id, key, existing, value, existing.flags, existing.expiresAtMs);
 }
 
 /** memcached incr/decr: incr wraps at 2^64, decr stops at 0; flags and expiry are kept. */
-function count(context: WriteContext, existing: KeyRecord | undefined, type: "incr" | "decr", delta: bigint): KvResult {
+function count(
+  context: WriteContext,
+  id: string,
+  key: Uint8Array,
+  existing: KeyRecord,
+  type: "incr" | "decr",
+  delta: bigint,
+): KvResult {
   const { revision } = context;
-  if (existing === undefined) return notFound(revision, type);
   const current = parseUint64(existing.value);
   if (current === undefined) {
     return failure(revision, "not-a-number", `${type} refused: the value is not a decimal number below 2^64`);
@@ -141,7 +155,7 @@ function count(context: WriteContext, existing: KeyRecord | undefined, type: "in
   if (value.length > context.config.valueBytesMax) {
     return tooLarge(revision, `value after ${type}`, value.length, context.config.valueBytesMax);
   }
-  store(context, existing, existing.key, value, existing.flags, existing.expiresAtMs);
+  store(context, id, key, existing, value, existing.flags, existing.expiresAtMs);
   return { ok: true, kind: "counter", revision, version: revision, value: next };
 }
 

@@ -12,7 +12,8 @@ const COUNTER_BYTES_MAX = 20;
  * let an operator free space.
  */
 export function writeGrowthBytes(command: KvCommand, existing: KeyRecord | undefined): number {
-  const currentBytes = existing === undefined ? 0 : existing.key.length + existing.value.length;
+  // The existing record is the command's key's, so the key's length is the command's.
+  const currentBytes = existing === undefined || !("key" in command) ? 0 : command.key.length + existing.value.length;
   switch (command.type) {
     case "put":
     case "add":

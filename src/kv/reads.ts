@@ -1,4 +1,4 @@
-import { keyId, startsWith } from "./bytes.js";
+import { keyBytes, keyId } from "./bytes.js";
 import { KvArgumentError } from "./errors.js";
 import type { KeyRecord, KeyStore, ScanSource } from "./key-store.js";
 
@@ -42,9 +42,10 @@ export function isExpired(record: KeyRecord, nowMs: number): boolean {
   return record.expiresAtMs !== undefined && record.expiresAtMs <= nowMs;
 }
 
-export function toKeyValue(record: KeyRecord): KeyValue {
+/** `id` is the record's key id: the returned key is made from it, a new array. */
+export function toKeyValue(id: string, record: KeyRecord): KeyValue {
   const base = {
-    key: record.key.slice(),
+    key: keyBytes(id),
     value: record.value.slice(),
     flags: record.flags,
     version: record.version,
@@ -54,11 +55,12 @@ export function toKeyValue(record: KeyRecord): KeyValue {
 }
 
 export function getKey(store: KeyStore, key: Uint8Array, nowMs: number, revision: number): GetResult {
-  const record = store.get(keyId(key));
+  const id = keyId(key);
+  const record = store.get(id);
   if (record === undefined || isExpired(record, nowMs)) {
     return { ok: false, revision, error: "not-found", message: "the key does not exist" };
   }
-  return { ok: true, revision, kv: toKeyValue(record) };
+  return { ok: true, revision, kv: toKeyValue(id, record) };
 }
 
 /**
@@ -85,12 +87,13 @@ export function listKeys(
   const fromAfter = afterId !== undefined && afterId >= prefixId;
   const records = store.scan(fromAfter ? afterId : prefixId, fromAfter);
   const entries: KeyValue[] = [];
-  for (const record of records) {
-    if (!startsWith(record.key, prefix)) break;
+  for (const [id, record] of records) {
+    // Ids compare as their bytes do, so a prefix of bytes is a prefix of ids.
+    if (!id.startsWith(prefixId)) break;
     if (entries.length === limit) {
       return { revision, entries, nextAfter: (entries[entries.length - 1] as KeyValue).key.slice() };
     }
-    if (!isExpired(record, nowMs)) entries.push(toKeyValue(record));
+    if (!isExpired(record, nowMs)) entries.push(toKeyValue(id, record));
   }
   return { revision, entries };
 }

@@ -1,8 +1,8 @@
 import { joinBytes } from "../codec/bytes.js";
-import { ByteReader, ByteWriter, keyId } from "./bytes.js";
+import { ByteReader, ByteWriter, keyBytes, keyId } from "./bytes.js";
 import { STAMP_MS_MAX } from "./commands.js";
 import { SnapshotDecodeError } from "./errors.js";
-import type { KeyRecord } from "./key-store.js";
+import type { KeyEntry } from "./key-store.js";
 import { readResult, writeResult } from "./result-codec.js";
 import type { KvResult } from "./results.js";
 import type { Session } from "./sessions.js";
@@ -25,17 +25,6 @@ const MAGIC = [0x4b, 0x56, 0x53, 0x4d];
 export const SNAPSHOT_FORMAT_VERSION = 2;
 const FORMAT_VERSIONS_READ = [1, 2];
 
-export interface SnapshotState {
-  readonly appliedIndex: number;
-  readonly lastStampMs: number;
-  /** A delayed flush-all not yet reached: always after lastStampMs. */
-  readonly pendingFlushAtMs: number | undefined;
-  /** In key byte order. */
-  readonly records: Iterable<KeyRecord>;
-  /** From the longest idle to the most recently used. */
-  readonly sessions: Iterable<Session>;
-}
-
 /** A state captured for encoding: what the encoder reads must not change while it runs. */
 export interface CapturedSnapshotState {
   readonly appliedIndex: number;
@@ -43,7 +32,7 @@ export interface CapturedSnapshotState {
   readonly pendingFlushAtMs: number | undefined;
   readonly keyCount: number;
   /** Exactly `keyCount` records, in key byte order. */
-  readonly records: Iterator<KeyRecord>;
+  readonly records: Iterator<KeyEntry>;
   /** From the longest idle to the most recently used; copies the state machine no longer changes. */
   readonly sessions: readonly Session[];
   /** Called once when the encoder has read every record. */
@@ -118,8 +107,8 @@ export class SnapshotEncoder {
   }
 }
 
-function writeRecord(writer: ByteWriter, record: KeyRecord): void {
-  writer.bytes(record.key);
+function writeRecord(writer: ByteWriter, [id, record]: KeyEntry): void {
+  writer.bytes(keyBytes(id));
   writer.bytes(record.value);
   writer.u32(record.flags);
   writer.varint(record.version);
@@ -140,19 +129,11 @@ function writeSession(writer: ByteWriter, session: Session): void {
   }
 }
 
-/** Decodes and checks a snapshot; throws `SnapshotDecodeError` (only) when it is not valid. */
-export function decodeSnapshot(bytes: Uint8Array): SnapshotState & { records: KeyRecord[]; sessions: Session[] } {
-  const decoder = new SnapshotDecoder(bytes);
-  const records = decoder.nextRecords(Number.POSITIVE_INFINITY);
-  const sessions = decoder.finish();
-  return { appliedIndex: decoder.appliedIndex, lastStampMs: decoder.lastStampMs, pendingFlushAtMs: decoder.pendingFlushAtMs, records, sessions };
-}
-
 /**
  * Decodes a snapshot a slice of keys at a time, so that a member can install a large one
  * between turns of the event loop: the header at construction, then `nextRecords` until
- * `done`, then `finish` for the sessions. Every check of decodeSnapshot applies; each
- * throws `SnapshotDecodeError` where it finds the fault.
+ * `done`, then `finish` for the sessions. Each check of the format and of the state
+ * machine's invariants throws `SnapshotDecodeError` where it finds the fault.
  */
 export class SnapshotDecoder {
   readonly appliedIndex: number;
@@ -190,10 +171,10 @@ export class SnapshotDecoder {
     return this.recordsLeft === 0;
   }
 
-  /** Up to `max` more records, in key order. */
-  nextRecords(max: number): KeyRecord[] {
+  /** Up to `max` more records with their key ids, in key order. */
+  nextRecords(max: number): KeyEntry[] {
     const reader = this.reader;
-    const records: KeyRecord[] = [];
+    const records: KeyEntry[] = [];
     while (this.recordsLeft > 0 && records.length < max) {
       const offset = reader.position;
       const key = reader.bytes();
@@ -213,7 +194,7 @@ export class SnapshotDecoder {
       if (expiresAtMs !== undefined && expiresAtMs <= this.lastStampMs) {
         throw reader.invalid(offset, `key expired at ${expiresAtMs}, not after the last stamp ${this.lastStampMs}`);
       }
-      records.push({ key, value, flags, version, createVersion, expiresAtMs });
+      records.push([id, { value, flags, version, createVersion, expiresAtMs }]);
       this.previousId = id;
       this.recordsLeft--;
     }

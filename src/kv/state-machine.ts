@@ -1,4 +1,4 @@
-import { keyId } from "./bytes.js";
+import { keyBytes, keyId } from "./bytes.js";
 import { decodeCommand } from "./command-codec.js";
 import type { CommandEnvelope, KvCommand } from "./commands.js";
 import { validateKvConfig, type KvConfig } from "./config.js";
@@ -101,8 +101,8 @@ export class KvStateMachine {
       this.pendingFlushAtMs = undefined;
       flushNow(this.store, this.history, index);
     }
-    for (const record of this.store.removeExpired(stampMs)) {
-      this.history.append({ type: "delete", revision: index, key: record.key, previousVersion: record.version, expired: true });
+    for (const [id, record] of this.store.removeExpired(stampMs)) {
+      this.history.append({ type: "delete", revision: index, key: keyBytes(id), previousVersion: record.version, expired: true });
     }
     this.sessions.expire(stampMs);
     this.expirePins(stampMs);
@@ -290,7 +290,7 @@ export class KvStateMachine {
     return {
       step: (maxKeys) => {
         if (restored) throw new Error("invariant: a snapshot restore is stepped after it returned the machine");
-        for (const record of decoder.nextRecords(maxKeys)) machine.store.set(record);
+        for (const [id, record] of decoder.nextRecords(maxKeys)) machine.store.set(id, record);
         if (!decoder.done) return undefined;
         for (const session of decoder.finish()) machine.sessions.restore(session);
         machine.appliedIndexValue = decoder.appliedIndex;

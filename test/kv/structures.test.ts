@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { keyBytes, keyId } from "../../src/kv/bytes.js";
 import { ExpiryQueue, type ExpiryEntry } from "../../src/kv/expiry-queue.js";
 import { SortedKeys } from "../../src/kv/sorted-keys.js";
 
@@ -42,6 +43,17 @@ describe("ExpiryQueue pops in (expiresAtMs, id) order", () => {
         const sorted = [...entries].sort((x, y) => x.expiresAtMs - y.expiresAtMs || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
         expect(popped).toStrictEqual(sorted);
       }),
+    );
+  });
+});
+
+describe("keyBytes inverts keyId", () => {
+  it("gives back any bytes, also past keyId's 4096-byte chunks", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 9_000 }), (key) => {
+        expect(keyBytes(keyId(key))).toStrictEqual(key);
+      }),
+      { numRuns: 50 },
     );
   });
 });
