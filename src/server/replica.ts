@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
 import { joinBytes } from "../codec/bytes.js";
@@ -380,7 +381,7 @@ export class Replica {
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.notices.clear();
     this.waiting.failAll(new UnavailableError("this member is shutting down: retry on another member"));
-    while (this.looping) await new Promise((resolve) => setImmediate(resolve));
+    while (this.looping) await nextTurn();
     await this.incoming?.abort();
   }
 

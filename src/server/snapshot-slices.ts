@@ -4,6 +4,7 @@
  * the leader). A million keys take seconds; done in one go they would stall heartbeats
  * and every other request of this member for as long.
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { type KvConfig, KvStateMachine, type SnapshotEncoder } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
 import type { RaftStorage } from "../storage/index.js";
@@ -44,8 +45,4 @@ export async function restoreInSlices(bytes: Uint8Array, config?: Partial<KvConf
     if (machine !== undefined) return machine;
     await nextTurn();
   }
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -5,6 +5,7 @@
  */
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { SnapshotMeta } from "../raft/types.js";
 import { CorruptDataError, StorageIoError, invariant } from "./errors.js";
 import { type FileIo, type WritableFile, errorCode, syncDirectoryOrFail, syncOrFail, writeFailure } from "./file-io.js";
@@ -152,7 +153,7 @@ export async function* streamSnapshot(stored: StoredSnapshot): AsyncIterable<Uin
     for (let offset = 0; offset < layout.meta.sizeBytes; offset += step) {
       yield readSnapshotData(fd, path, layout, offset, step);
       // Let other work run between steps: a large snapshot must not hold the event loop.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
   } finally {
     closeSync(fd);

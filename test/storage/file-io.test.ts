@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nodeFileIo } from "../../src/storage/index.js";
@@ -19,6 +19,17 @@ describe("nodeFileIo: durable writes in one call", () => {
       await again.writeDurably(Buffer.from("xyz"), 8);
       await again.close();
       expect((await readFile(path)).toString()).toBe("q.abc..Zxyz");
+    });
+  });
+
+  it("first durable writes that race share one descriptor: after close none is left open", async () => {
+    await withTempDir(async (dir) => {
+      const openBefore = (await readdir("/proc/self/fd")).length;
+      const file = await nodeFileIo.open(join(dir, "f"), "create");
+      await Promise.all([file.writeDurably(Buffer.from("ab"), 0), file.writeDurably(Buffer.from("cd"), 2)]);
+      await file.close();
+      expect((await readFile(join(dir, "f"))).toString()).toBe("abcd");
+      expect((await readdir("/proc/self/fd")).length).toBe(openBefore);
     });
   });
 });
