@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterStatus } from "../../src/operator/types.js";
 import { toolBinary } from "../../tools/go-tools.mjs";
 import { AdminDouble } from "../support/admin-double.js";
-import { KubeRig, rigBinaries } from "../support/k8s-rig.js";
+import { KubeRig, rigBinaries } from "../../src/devcluster/control-plane.js";
 import { waitFor } from "../support/wait.js";
 import { OperatorProcess } from "../k8s/operator-harness.js";
 import { CHART_DIR, helm, REPO_ROOT } from "./chart-render.js";

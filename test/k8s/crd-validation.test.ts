@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { desiredObjects } from "../../src/operator/desired/index.js";
 import type { KVRaftCluster } from "../../src/operator/types.js";
-import { KubeRig, rigBinaries } from "../support/k8s-rig.js";
+import { KubeRig, rigBinaries } from "../../src/devcluster/control-plane.js";
 
 // The KVRaftCluster CRD on a real API server: its CEL rules compile within the cost
 // budget, refuse what they should with their own messages, and the defaults, printer

@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { KubeRig } from "../support/k8s-rig.js";
+import { KubeRig } from "../../src/devcluster/control-plane.js";
 import { freePorts } from "../support/ports.js";
 import { waitFor } from "../support/wait.js";
 

@@ -7,8 +7,8 @@ import type { RunningOperator } from "../../src/operator/controller/operator.js"
 import { startOperator } from "../../src/operator/controller/operator.js";
 import type { ClusterStatus } from "../../src/operator/types.js";
 import { AdminDouble } from "../support/admin-double.js";
-import type { KubeRig } from "../support/k8s-rig.js";
-import { rigBinaries } from "../support/k8s-rig.js";
+import type { KubeRig } from "../../src/devcluster/control-plane.js";
+import { rigBinaries } from "../../src/devcluster/control-plane.js";
 import { freePorts } from "../support/ports.js";
 import { waitFor } from "../support/wait.js";
 import type { Healthz } from "./operator-harness.js";

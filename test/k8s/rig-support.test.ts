@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { RIG_DIR_PREFIX, recordOwner, sweepAbandonedRigs } from "../support/k8s-leftovers.js";
-import { RigProcess } from "../support/k8s-process.js";
-import { runKubectl } from "../support/k8s-kubectl.js";
-import { kwokConfig } from "../support/k8s-kwok.js";
+import { RIG_DIR_PREFIX, recordOwner, sweepAbandonedRigs } from "../../src/devcluster/leftovers.js";
+import { RigProcess } from "../../src/devcluster/process.js";
+import { runKubectl } from "../../src/devcluster/kubectl.js";
+import { kwokConfig } from "../../src/devcluster/kwok.js";
 import { execFileSync } from "node:child_process";
 import { parseAllDocuments } from "yaml";
-import { makeRigPki } from "../support/k8s-certs.js";
+import { makeRigPki } from "../../src/devcluster/certs.js";
 import { waitFor } from "../support/wait.js";
 
 // The rig's plumbing, without the control plane: how it reports a dying process, how it

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keepsRigDir, KubeRig, pinnedKubernetesVersion, RIG_STORAGE_CLASS, rigBinaries } from "../support/k8s-rig.js";
+import { keepsRigDir, KubeRig, pinnedKubernetesVersion, RIG_STORAGE_CLASS, rigBinaries } from "../../src/devcluster/control-plane.js";
 import { waitFor } from "../support/wait.js";
 
 // The rig itself under test: a real control plane on loopback that the operator's, the

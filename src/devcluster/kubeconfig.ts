@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { stringify } from "yaml";
-import { base64File } from "./k8s-certs.js";
+import { base64File } from "./certs.js";
 
 /** How a kubeconfig's user proves who it is: the admin's client certificate, or a bearer token. */
 export type KubeCredentials =

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { RigPki } from "./k8s-certs.js";
+import type { RigPki } from "./certs.js";
 
 /**
  * Command lines of the rig's processes. Everything listens on 127.0.0.1 at ports picked at

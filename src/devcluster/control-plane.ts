@@ -2,22 +2,22 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { toolBinary } from "../../tools/go-tools.mjs";
-import { makeRigPki, type RigPki } from "./k8s-certs.js";
+import { GO_TOOLS_DIR, toolBinary } from "./go-tools.js";
+import { makeRigPki, type RigPki } from "./certs.js";
 import {
   APISERVER_SERVICE_IP, apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, type RigPorts, schedulerArgs,
-} from "./k8s-components.js";
-import { describeFailure, type KubectlOptions, type KubectlResult, runKubectl } from "./k8s-kubectl.js";
-import { writeKubeconfig } from "./k8s-kubeconfig.js";
-import { fakeNodeManifests, kwokConfig, storageClassManifest } from "./k8s-kwok.js";
-import { RIG_DIR_PREFIX, recordOwner, sweepAbandonedRigs } from "./k8s-leftovers.js";
-import { probe, type ProbeTls } from "./k8s-probe.js";
-import { RigProcess } from "./k8s-process.js";
-import { freePorts } from "./ports.js";
+} from "./components.js";
+import { describeFailure, type KubectlOptions, type KubectlResult, runKubectl } from "./kubectl.js";
+import { writeKubeconfig } from "./kubeconfig.js";
+import { fakeNodeManifests, kwokConfig, storageClassManifest } from "./kwok.js";
+import { RIG_DIR_PREFIX, recordOwner, sweepAbandonedRigs } from "./leftovers.js";
+import { probe, type ProbeTls } from "./probe.js";
+import { RigProcess } from "./process.js";
+import { freeLoopbackPorts as freePorts } from "../bench/cluster/ports.js";
 import { waitFor } from "./wait.js";
 
-export { RIG_STORAGE_CLASS } from "./k8s-kwok.js";
-export type { KubectlOptions, KubectlResult } from "./k8s-kubectl.js";
+export { RIG_STORAGE_CLASS } from "./kwok.js";
+export type { KubectlOptions, KubectlResult } from "./kubectl.js";
 
 export interface RigKubectlOptions extends KubectlOptions {
   /** Run as someone else than the admin: the path of another kubeconfig for this rig. */
@@ -62,7 +62,7 @@ export async function rigBinaries(): Promise<RigBinaries> {
 
 /** The Kubernetes release tools/go/kube pins: what `/version` and `kubectl version` must say. */
 export function pinnedKubernetesVersion(): string {
-  const goMod = readFileSync(new URL("../../tools/go/kube/go.mod", import.meta.url), "utf8");
+  const goMod = readFileSync(`${GO_TOOLS_DIR}kube/go.mod`, "utf8");
   const match = /^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v\S+)/m.exec(goMod);
   if (match?.[1] === undefined) throw new Error("tools/go/kube/go.mod does not require k8s.io/kubernetes");
   return match[1];
