@@ -9,6 +9,7 @@ import { registerWatchCommand } from "./watch-command.js";
 import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
 import { registerOperatorCommand } from "./operator-command.js";
+import { registerDevClusterCommand } from "./dev-cluster-command.js";
 
 /** Exit codes: 0 ok, 1 not found / failed check, 2 usage, 3 cluster unavailable. */
 export const EXIT_USAGE = 2;
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerSimCommand(program);
   registerBenchCommand(program);
   registerOperatorCommand(program);
+  registerDevClusterCommand(program);
   return program;
 }
 

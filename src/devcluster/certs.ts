@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 const execFileAsync = promisify(execFile);
@@ -25,6 +25,8 @@ export interface RigPki {
 /** Names and addresses the apiserver answers to: loopback, and its in-cluster Service. */
 export interface ServingNames {
   readonly serviceIp: string;
+  /** The address the apiserver listens on when real nodes must reach it (default: loopback only). */
+  readonly bindAddress?: string;
 }
 
 async function openssl(args: readonly string[]): Promise<void> {
@@ -64,7 +66,8 @@ export async function makeRigPki(dir: string, names: ServingNames): Promise<RigP
     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", caCert]);
   const ca = { caCert, caKey };
   const dnsNames = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"];
-  const altNames = [...dnsNames.map((n) => `DNS:${n}`), "IP:127.0.0.1", `IP:${names.serviceIp}`].join(",");
+  const addresses = ["127.0.0.1", names.serviceIp, ...(names.bindAddress === undefined ? [] : [names.bindAddress])];
+  const altNames = [...dnsNames.map((n) => `DNS:${n}`), ...addresses.map((a) => `IP:${a}`)].join(",");
   const serving = await signLeaf(dir, ca, "apiserver", "/CN=kube-apiserver",
     `keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${altNames}\n`);
   const admin = await signLeaf(dir, ca, "admin", "/O=system:masters/CN=kvraft-test-rig-admin",
@@ -77,6 +80,15 @@ export async function makeRigPki(dir: string, names: ServingNames): Promise<RigP
     caCert, caKey, servingCert: serving.cert, servingKey: serving.key, adminCert: admin.cert, adminKey: admin.key,
     serviceAccountKey, serviceAccountPub,
   };
+}
+
+/**
+ * A client certificate signed by the rig's CA: who a kubelet, kube-proxy or CoreDNS is to
+ * the apiserver (the subject's CN is the user, each O a group).
+ */
+export function makeClientCertificate(pki: RigPki, name: string, subject: string): Promise<{ cert: string; key: string }> {
+  return signLeaf(dirname(pki.caCert), { caCert: pki.caCert, caKey: pki.caKey }, name, subject,
+    "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
 }
 
 /** PEM file contents, base64-encoded as a kubeconfig embeds them. */

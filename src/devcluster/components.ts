@@ -18,8 +18,8 @@ export interface RigPorts {
 export const SERVICE_CIDR = "10.96.0.0/16";
 /** The first address of the service range: the apiserver's own `kubernetes` Service. */
 export const APISERVER_SERVICE_IP = "10.96.0.1";
-const ADVERTISED_ADDRESS = "192.0.2.1";
-const POD_CIDR = "10.244.0.1/16";
+/** Pods' addresses: kwok hands out fake ones; real nodes take a /24 each from it (node-network.ts). */
+export const POD_CIDR = "10.244.0.0/16";
 const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";
 
 /**
@@ -48,20 +48,31 @@ export function etcdArgs(dir: string, ports: RigPorts): string[] {
   ];
 }
 
-export function apiserverArgs(dir: string, ports: RigPorts, pki: RigPki): string[] {
+/**
+ * Where the apiserver listens. With kwok's fake nodes no pod ever calls it, so it listens
+ * on loopback and publishes no endpoints for the `kubernetes` Service (a loopback endpoint
+ * is invalid). Real pods reach it through that Service: it then listens on, and
+ * advertises, an address of the dev cluster's own bridge, never one of the machine's
+ * real interfaces (traffic to those could leave the machine).
+ */
+export type ApiserverAddress = { readonly kind: "loopback" } | { readonly kind: "bridge"; readonly address: string };
+
+export function apiserverArgs(dir: string, ports: RigPorts, pki: RigPki, address: ApiserverAddress = { kind: "loopback" }): string[] {
+  const listen = address.kind === "bridge" ? address.address : "127.0.0.1";
   return [
     "--etcd-servers", `http://127.0.0.1:${ports.etcdClient}`,
-    // It listens on loopback only. The advertised address goes into the `kubernetes`
-    // Service's endpoints, where a loopback address is invalid (an error every 10 s in the
-    // log); no pod of the rig runs for real, so an address reserved for documentation serves.
-    "--bind-address", "127.0.0.1", "--advertise-address", ADVERTISED_ADDRESS, "--secure-port", String(ports.apiserver),
+    "--bind-address", listen, "--advertise-address", listen, "--secure-port", String(ports.apiserver),
+    "--endpoint-reconciler-type", address.kind === "bridge" ? "lease" : "none",
+    // kubectl logs, exec and port-forward go through the kubelets, which trust the rig's CA.
+    "--kubelet-client-certificate", pki.adminCert, "--kubelet-client-key", pki.adminKey,
     "--cert-dir", join(dir, "apiserver"),
     "--tls-cert-file", pki.servingCert, "--tls-private-key-file", pki.servingKey, "--client-ca-file", pki.caCert,
     "--service-account-issuer", SERVICE_ACCOUNT_ISSUER,
     "--service-account-key-file", pki.serviceAccountPub, "--service-account-signing-key-file", pki.serviceAccountKey,
     "--service-cluster-ip-range", SERVICE_CIDR,
-    // RBAC on, so tests that impersonate a ServiceAccount test the permissions they claim to.
-    "--authorization-mode", "RBAC",
+    // RBAC on, so tests that impersonate a ServiceAccount test the permissions they claim to;
+    // the Node authorizer lets each kubelet touch only its own node and pods.
+    "--authorization-mode", "Node,RBAC", "--enable-admission-plugins", "NodeRestriction",
     // This plugin taints every new Node not-ready until the node lifecycle controller, left
     // out here (see CONTROLLERS), lifts it; kwok's nodes are Ready from their first status.
     "--disable-admission-plugins", "TaintNodesByCondition",
@@ -97,6 +108,9 @@ export function schedulerArgs(dir: string, ports: RigPorts, kubeconfig: string):
   return componentArgs(dir, "scheduler", ports.scheduler, kubeconfig);
 }
 
+/** kwok hands out fake pod addresses from this range, starting after the .1 it names. */
+const KWOK_POD_RANGE = "10.244.0.1/16";
+
 export function kwokArgs(kubeconfig: string, configFile: string): string[] {
-  return ["--kubeconfig", kubeconfig, "--config", configFile, "--manage-all-nodes=true", "--cidr", POD_CIDR, "--node-ip", "127.0.0.1"];
+  return ["--kubeconfig", kubeconfig, "--config", configFile, "--manage-all-nodes=true", "--cidr", KWOK_POD_RANGE, "--node-ip", "127.0.0.1"];
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { GO_TOOLS_DIR, toolBinary } from "./go-tools.js";
 import { makeRigPki, type RigPki } from "./certs.js";
 import {
-  APISERVER_SERVICE_IP, apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, type RigPorts, schedulerArgs,
+  APISERVER_SERVICE_IP, type ApiserverAddress, apiserverArgs, controllerManagerArgs, etcdArgs, kwokArgs, type RigPorts, schedulerArgs,
 } from "./components.js";
 import { describeFailure, type KubectlOptions, type KubectlResult, runKubectl } from "./kubectl.js";
 import { writeKubeconfig } from "./kubeconfig.js";
@@ -25,8 +25,12 @@ export interface RigKubectlOptions extends KubectlOptions {
 }
 
 export interface KubeRigOptions {
-  /** Fake nodes kwok plays the kubelet for, one zone each (default 3). */
+  /** Fake nodes kwok plays the kubelet for, one zone each (default 3); 0 runs no kwok (real nodes join later). */
   readonly nodes?: number;
+  /** Where the apiserver listens (default loopback; real nodes need an address of their bridge). */
+  readonly apiserverAddress?: ApiserverAddress;
+  /** Where the rig's directory goes (default: a fresh temporary one). */
+  readonly dir?: string;
   /** Extra kube-apiserver flags (feature gates, audit logging), after the rig's own. */
   readonly extraApiserverArgs?: readonly string[];
   /** Where the rig's own directory is made (default: the OS temporary directory). */
@@ -112,14 +116,17 @@ export class KubeRig {
     readonly dir: string,
     readonly binaries: RigBinaries,
     readonly ports: RigPorts,
-    private readonly pki: RigPki,
+    /** The CA, and the keys to make more client certificates (kubelets, kube-proxy) with. */
+    readonly pki: RigPki,
     /** Path of an admin kubeconfig (group system:masters, may impersonate anyone). */
     readonly kubeconfig: string,
+    /** The address the apiserver listens on: loopback, or the dev cluster's bridge. */
+    readonly apiserverHost: string,
   ) {}
 
-  /** https://127.0.0.1:PORT */
+  /** https://ADDRESS:PORT */
   get server(): string {
-    return `https://127.0.0.1:${this.ports.apiserver}`;
+    return `https://${this.apiserverHost}:${this.ports.apiserver}`;
   }
 
   /** Environment for a child process (the operator, helm) that should talk to this rig. */
@@ -144,16 +151,18 @@ export class KubeRig {
     const deadline = Date.now() + (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     const root = options.tempRoot ?? tmpdir();
     sweepAbandonedRigs(root);
-    const dir = mkdtempSync(join(root, RIG_DIR_PREFIX));
+    const dir = options.dir ?? mkdtempSync(join(root, RIG_DIR_PREFIX));
     recordOwner(dir, []);
     mkdirSync(join(dir, "logs"));
     let rig: KubeRig | undefined;
     try {
       const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler] = await freePorts(5) as [number, number, number, number, number];
       const ports: RigPorts = { etcdClient, etcdPeer, apiserver, controllerManager, scheduler };
-      const pki = await makeRigPki(dir, { serviceIp: APISERVER_SERVICE_IP });
+      const address = options.apiserverAddress ?? { kind: "loopback" };
+      const bindAddress = address.kind === "bridge" ? address.address : undefined;
+      const pki = await makeRigPki(dir, { serviceIp: APISERVER_SERVICE_IP, ...(bindAddress === undefined ? {} : { bindAddress }) });
       const kubeconfig = join(dir, "admin.kubeconfig");
-      rig = new KubeRig(dir, binaries, ports, pki, kubeconfig);
+      rig = new KubeRig(dir, binaries, ports, pki, kubeconfig, bindAddress ?? "127.0.0.1");
       liveRigs.add(rig);
       installExitHook();
       await rig.boot(options, deadline);
@@ -173,34 +182,38 @@ export class KubeRig {
     await this.until("etcd to answer /health", etcd,
       async () => (await probe(`http://127.0.0.1:${this.ports.etcdClient}/health`))?.includes('"health":"true"') || undefined, left());
 
-    const apiserver = this.spawn("kube-apiserver", this.binaries.kubeApiserver, [...apiserverArgs(this.dir, this.ports, this.pki), ...(options.extraApiserverArgs ?? [])]);
+    const apiserver = this.spawn("kube-apiserver", this.binaries.kubeApiserver, [...apiserverArgs(this.dir, this.ports, this.pki, options.apiserverAddress), ...(options.extraApiserverArgs ?? [])]);
     const adminTls = await this.adminTls();
     await this.until("kube-apiserver to answer /readyz", apiserver, () => probe(`${this.server}/readyz`, adminTls), left());
     await writeKubeconfig(this.kubeconfig, this.server, this.pki.caCert, "kvraft-test-rig-admin",
       { kind: "certificate", certFile: this.pki.adminCert, keyFile: this.pki.adminKey });
 
-    const stages = await this.runTool(this.binaries.kwokDefaultStages, []);
-    const kwokConfigFile = join(this.dir, "kwok.yaml");
-    writeFileSync(kwokConfigFile, kwokConfig(stages));
     const controllerManager = this.spawn("kube-controller-manager", this.binaries.kubeControllerManager,
       controllerManagerArgs(this.dir, this.ports, this.pki, this.kubeconfig));
     const scheduler = this.spawn("kube-scheduler", this.binaries.kubeScheduler, schedulerArgs(this.dir, this.ports, this.kubeconfig));
-    // kwok reads ~/.kwok/kwok.yaml if it exists: a home of its own keeps the user's out.
-    const kwok = this.spawn("kwok", this.binaries.kwok, kwokArgs(this.kubeconfig, kwokConfigFile), { ...process.env, HOME: join(this.dir, "kwok-home") });
-
-    await this.apply([storageClassManifest(), ...fakeNodeManifests(nodes)]);
+    if (nodes > 0) await this.startKwok(nodes, left);
     await this.until("kube-controller-manager to answer /healthz", controllerManager,
       () => probe(`https://127.0.0.1:${this.ports.controllerManager}/healthz`), left());
     await this.until("kube-scheduler to answer /healthz", scheduler, () => probe(`https://127.0.0.1:${this.ports.scheduler}/healthz`), left());
+    // The service account controller works once the default namespace has its account;
+    // pods are refused until their namespace has one.
+    await this.until("the default ServiceAccount (kube-controller-manager's controllers running)", controllerManager,
+      async () => (await this.kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name"])).code === 0 || undefined, left());
+  }
+
+  /** kwok plays the kubelet for `nodes` fake nodes, and provisions the claims of the rig's StorageClass. */
+  private async startKwok(nodes: number, left: () => number): Promise<void> {
+    const stages = await this.runTool(this.binaries.kwokDefaultStages, []);
+    const kwokConfigFile = join(this.dir, "kwok.yaml");
+    writeFileSync(kwokConfigFile, kwokConfig(stages));
+    // kwok reads ~/.kwok/kwok.yaml if it exists: a home of its own keeps the user's out.
+    const kwok = this.spawn("kwok", this.binaries.kwok, kwokArgs(this.kubeconfig, kwokConfigFile), { ...process.env, HOME: join(this.dir, "kwok-home") });
+    await this.apply([storageClassManifest(), ...fakeNodeManifests(nodes)]);
     await this.until(`kwok to make ${nodes} node(s) Ready`, kwok, async () => {
       const list = await this.getJson<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>(["get", "nodes", "-o", "json"]);
       const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
       return ready.length === nodes || undefined;
     }, left());
-    // The service account controller works once the default namespace has its account;
-    // pods are refused until their namespace has one.
-    await this.until("the default ServiceAccount (kube-controller-manager's controllers running)", controllerManager,
-      async () => (await this.kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name"])).code === 0 || undefined, left());
   }
 
   private async adminTls(): Promise<ProbeTls> {

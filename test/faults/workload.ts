@@ -10,7 +10,8 @@ export interface WorkloadOptions {
   readonly keys: number;
   /** Members' client addresses (host:port). */
   readonly endpoints: readonly string[];
-  readonly coordinatorUrl: string;
+  /** Without one, every client asks members to forward (clients behind a Kubernetes Service). */
+  readonly coordinatorUrl?: string;
 }
 
 /**
@@ -59,9 +60,10 @@ export class Workload {
       const endpoints = shuffle([...this.options.endpoints], random);
       // Forwarding clients get no coordinator: it would send them to the leader, and they
       // are there to stay on whichever member they reached first, a follower included.
-      const forward = id % 2 === 1;
+      const coordinator = this.options.coordinatorUrl;
+      const forward = coordinator === undefined || id % 2 === 1;
       const client = createClient({
-        endpoints, forward, clientName: `faults-${id}`, ...(forward ? {} : { coordinator: this.options.coordinatorUrl }),
+        endpoints, forward, clientName: `faults-${id}`, ...(forward || coordinator === undefined ? {} : { coordinator }),
         deadlineMs: CALL_DEADLINE_MS[1], requestTimeoutMs: ATTEMPT_TIMEOUT_MS, connectTimeoutMs: ATTEMPT_TIMEOUT_MS,
       });
       this.kvClients.push(client);
