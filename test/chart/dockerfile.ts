@@ -3,50 +3,10 @@
  * and their instructions, and .dockerignore's verdict on a path of the build context.
  */
 
-export interface Instruction {
-  readonly keyword: string;
-  readonly rest: string;
-}
+import type { Stage } from "../../src/devcluster/dockerfile.js";
 
-export interface Stage {
-  readonly base: string;
-  readonly name: string | undefined;
-  readonly instructions: readonly Instruction[];
-}
-
-/** Instructions with continuation lines joined and comments dropped. */
-export function instructions(text: string): Instruction[] {
-  const joined = text.split("\n").filter((line) => !/^\s*#/.test(line)).join("\n").replace(/\\\n/g, " ");
-  const out: Instruction[] = [];
-  for (const line of joined.split("\n")) {
-    const match = /^\s*([A-Za-z]+)\s+(.*)$/.exec(line);
-    if (match?.[1] !== undefined && match[2] !== undefined) out.push({ keyword: match[1].toUpperCase(), rest: match[2].trim() });
-  }
-  return out;
-}
-
-/** The stages, with ARG defaults declared before the first FROM substituted into FROM lines. */
-export function stages(text: string): Stage[] {
-  const globalArgs = new Map<string, string>();
-  const out: { base: string; name: string | undefined; instructions: Instruction[] }[] = [];
-  for (const instruction of instructions(text)) {
-    if (instruction.keyword === "ARG" && out.length === 0) {
-      const [name, value] = instruction.rest.split("=", 2);
-      if (name !== undefined && value !== undefined) globalArgs.set(name.trim(), value.trim());
-      continue;
-    }
-    if (instruction.keyword === "FROM") {
-      const [image = "", as, name] = instruction.rest.split(/\s+/);
-      const base = image.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (whole, arg: string) => globalArgs.get(arg) ?? whole);
-      out.push({ base, name: as?.toUpperCase() === "AS" ? name : undefined, instructions: [] });
-      continue;
-    }
-    const current = out[out.length - 1];
-    if (current === undefined) throw new Error(`Dockerfile: ${instruction.keyword} before the first FROM`);
-    current.instructions.push(instruction);
-  }
-  return out;
-}
+// The image builder of the dev cluster reads the same Dockerfile, so the parser lives in src/.
+export { instructions, stages, type Instruction, type Stage } from "../../src/devcluster/dockerfile.js";
 
 export interface CopyInstruction {
   readonly from: string | undefined;
