@@ -1,18 +1,23 @@
 #!/usr/bin/env node
 // Test tooling built from Go modules (porcupine's checker, etcd, the Kubernetes control
-// plane, helm, kwok). Each tool is a small wrapper module under tools/go/<name>/ whose
-// go.mod and go.sum pin exactly what is built; tool.json names the binaries.
+// plane, helm, kwok, and the real-pods rig's node stack: kubelet, kube-proxy, pause,
+// containerd, runc, the CNI plugins, CoreDNS). Each tool is a small wrapper module under tools/go/<name>/ whose
+// go.mod and go.sum pin exactly what is built; tool.json names the binaries. A binary is
+// either a Go package ({name, package, ldflags?, tags?, cgo?}) or a C program that upstream
+// ships inside one of the pinned modules ({name, cSource: {module, path}, cflags?}), such as
+// Kubernetes' pause: its source comes from the module cache at the version go.mod pins, so
+// go.sum vouches for it as for the Go code.
 //
 // Binaries are cached outside the clone, under the user's cache directory, keyed by a hash
-// of the wrapper module (go.mod, go.sum, sources, tool.json) and the Go version, so a
-// machine that built a tool once pays nothing on the next clean clone, and a change to
-// the pinned versions builds afresh.
+// of the wrapper module (go.mod, go.sum, sources, tool.json) and the Go version (and gcc's,
+// for a tool that compiles C), so a machine that built a tool once pays nothing on the next
+// clean clone, and a change to the pinned versions builds afresh.
 //
 //   node tools/go-tools.mjs build [NAME...] [--budget-seconds N]   build (or reuse) tools
 //   node tools/go-tools.mjs path NAME BINARY                       print a binary's path
 //   node tools/go-tools.mjs list                                   list the tools
 import { createHash } from "node:crypto";
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -40,6 +45,20 @@ function readSpec(name) {
   if (!Array.isArray(spec.binaries) || spec.binaries.length === 0) {
     throw new Error(`${file}: "binaries" must list at least one {name, package}`);
   }
+  for (const bin of spec.binaries) {
+    // Exactly one source per binary: a tool.json naming both would leave which one is built
+    // to the order of the checks in ensureTool.
+    const c = bin.cSource;
+    if (typeof bin.name !== "string" || (bin.package === undefined) === (c === undefined)) {
+      throw new Error(`${file}: binary ${JSON.stringify(bin.name)} needs a "name" and either a Go "package" or a "cSource": {module, path}`);
+    }
+    if (c !== undefined && (typeof c.module !== "string" || typeof c.path !== "string")) {
+      throw new Error(`${file}: ${bin.name}'s "cSource" must be {"module": "<module path in go.mod>", "path": "<file in that module>"}`);
+    }
+    if (bin.cflags !== undefined && !(Array.isArray(bin.cflags) && bin.cflags.every((flag) => typeof flag === "string"))) {
+      throw new Error(`${file}: ${bin.name}'s "cflags" must be a list of strings, one gcc argument each`);
+    }
+  }
   return spec;
 }
 
@@ -59,10 +78,25 @@ function goVersion() {
   return goVersionCache;
 }
 
-/** The cache key: what is built and with which compiler. */
+let gccVersionCache;
+function gccVersion() {
+  // A machine without gcc still gets a key (and `list` still works); the build then fails
+  // with gcc's own "not found".
+  try {
+    gccVersionCache ??= execFileSync("gcc", ["--version"], { encoding: "utf8" }).split("\n")[0].trim();
+  } catch {
+    gccVersionCache ??= "no gcc";
+  }
+  return gccVersionCache;
+}
+
+/** The cache key: what is built and with which compilers. */
 export function toolKey(name) {
   const dir = join(toolsRoot, name);
   const hash = createHash("sha256").update(goVersion());
+  // gcc counts only for tools that use it, so the keys of pure-Go tools (and their caches)
+  // stay as they were.
+  if (readSpec(name).binaries.some((bin) => bin.cgo || bin.cSource)) hash.update("\0").update(gccVersion());
   for (const file of moduleFiles(dir)) {
     hash.update(file.slice(dir.length)).update("\0").update(readFileSync(file)).update("\0");
   }
@@ -88,6 +122,54 @@ function run(cmd, args, options) {
       else reject(new Error(`${cmd} ${args.join(" ")} failed (${signal ?? `exit ${code}`})`));
     });
   });
+}
+
+/** Runs a command to completion and resolves to {error, stdout, stderr}: it never rejects, as
+ *  `go mod download -json` prints the JSON that explains its failure on standard output. */
+function capture(cmd, args, options) {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { ...options, encoding: "utf8", maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      resolve({ error, stdout, stderr });
+    });
+  });
+}
+
+function goEnv(cgo) {
+  return { ...process.env, CGO_ENABLED: cgo ? "1" : "0", GOFLAGS: "-mod=readonly -buildvcs=false", GOWORK: "off" };
+}
+
+async function buildGo(name, bin, out) {
+  const args = ["build", "-trimpath", "-o", out];
+  if (bin.ldflags) args.push("-ldflags", bin.ldflags);
+  if (bin.tags) args.push("-tags", bin.tags);
+  args.push(bin.package);
+  await run("go", args, { cwd: join(toolsRoot, name), env: goEnv(bin.cgo) });
+}
+
+/**
+ * A C program taken from a module of the wrapper's graph. `go mod download -json MODULE` in
+ * the wrapper resolves MODULE to the version its go.mod selects (replacements included) and
+ * checks it against go.sum; -mod=readonly keeps it from choosing any other version.
+ */
+async function buildC(name, bin, out) {
+  const cwd = join(toolsRoot, name);
+  const { module, path } = bin.cSource;
+  const where = `tools/go/${name}/tool.json: ${bin.name}`;
+  const { error, stdout, stderr } = await capture("go", ["mod", "download", "-json", module], { cwd, env: goEnv(false) });
+  let info;
+  try {
+    info = JSON.parse(stdout);
+  } catch {
+    throw new Error(`${where}: go mod download ${module} failed: ${(stderr || error?.message || "no output").trim()}`);
+  }
+  if (info.Error) {
+    throw new Error(`${where}: ${module} cannot be had from tools/go/${name}'s go.mod: ${info.Error}` +
+      " (the module must be in the wrapper's graph; a blank import in tools.go keeps tidy from dropping it)");
+  }
+  if (error || !info.Dir) throw new Error(`${where}: go mod download ${module} failed: ${(stderr || error?.message || "no directory").trim()}`);
+  const source = join(info.Dir, path);
+  if (!existsSync(source)) throw new Error(`${where}: ${module}@${info.Version} has no file ${path}`);
+  await run("gcc", [...(bin.cflags ?? []), "-o", out, source], { cwd });
 }
 
 async function acquireLock(lock) {
@@ -132,14 +214,8 @@ export async function ensureTool(name, log = (line) => process.stderr.write(`${l
     for (const [i, bin] of spec.binaries.entries()) {
       log(`go-tools: building ${name}/${bin.name} (${i + 1}/${spec.binaries.length})` +
         (spec.coldBuildMinutes ? `, a cold build of ${name} takes about ${spec.coldBuildMinutes} min on 2 cores` : ""));
-      const args = ["build", "-trimpath", "-o", join(staging, bin.name)];
-      if (bin.ldflags) args.push("-ldflags", bin.ldflags);
-      if (bin.tags) args.push("-tags", bin.tags);
-      args.push(bin.package);
-      await run("go", args, {
-        cwd: join(toolsRoot, name),
-        env: { ...process.env, CGO_ENABLED: bin.cgo ? "1" : "0", GOFLAGS: "-mod=readonly -buildvcs=false", GOWORK: "off" },
-      });
+      if (bin.cSource) await buildC(name, bin, join(staging, bin.name));
+      else await buildGo(name, bin, join(staging, bin.name));
     }
     writeFileSync(join(staging, ".complete"), JSON.stringify({ builtAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000, go: goVersion() }));
     rmSync(dir, { recursive: true, force: true });
