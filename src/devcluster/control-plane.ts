@@ -12,9 +12,8 @@ import { writeKubeconfig } from "./kubeconfig.js";
 import { fakeNodeManifests, kwokConfig, storageClassManifest } from "./kwok.js";
 import { RIG_DIR_PREFIX, recordOwner, sweepAbandonedRigs } from "./leftovers.js";
 import { probe, type ProbeTls } from "./probe.js";
-import { RigProcess } from "./process.js";
+import { RigProcess, untilWhileAlive } from "./process.js";
 import { freeLoopbackPorts as freePorts } from "../bench/cluster/ports.js";
-import { waitFor } from "./wait.js";
 
 export { RIG_STORAGE_CLASS } from "./kwok.js";
 export type { KubectlOptions, KubectlResult } from "./kubectl.js";
@@ -152,6 +151,7 @@ export class KubeRig {
     const root = options.tempRoot ?? tmpdir();
     sweepAbandonedRigs(root);
     const dir = options.dir ?? mkdtempSync(join(root, RIG_DIR_PREFIX));
+    mkdirSync(dir, { recursive: true });
     recordOwner(dir, []);
     mkdirSync(join(dir, "logs"));
     let rig: KubeRig | undefined;
@@ -232,23 +232,8 @@ export class KubeRig {
    * Waits for a condition with a deadline; fails at once, quoting its log, if any rig
    * process dies meanwhile, and quotes the log of the process waited on at the deadline.
    */
-  private async until<T>(what: string, blame: RigProcess, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    let outcome: { dead: RigProcess } | { value: T };
-    try {
-      outcome = await waitFor(what, async () => {
-        const dead = this.processes.find((p) => p.diedEarly() !== undefined);
-        if (dead !== undefined) return { dead };
-        const value = await check();
-        return value === undefined ? undefined : { value };
-      }, timeoutMs, 200);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; last lines of ${blame.logFile}:\n${blame.tail()}`);
-    }
-    if ("dead" in outcome) {
-      outcome.dead.assertAlive();
-      throw new Error(`unreachable: ${outcome.dead.name} died but assertAlive passed`);
-    }
-    return outcome.value;
+  private until<T>(what: string, blame: RigProcess, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+    return untilWhileAlive(what, this.processes, blame, check, timeoutMs);
   }
 
   /** Throws, quoting its log, if any process of the rig has died. Tests may call it when something looks off. */

@@ -11,7 +11,7 @@ import { killProcessesUnder, removeCgroupRoot } from "./node-cgroups.js";
 import { corefile, nodePaths } from "./node-config.js";
 import { NodeNetwork, sweepNetwork } from "./node-network.js";
 import { probe } from "./probe.js";
-import { RigProcess } from "./process.js";
+import { RigProcess, untilWhileAlive } from "./process.js";
 import { readSysctls, restoreSysctls, type SysctlValues } from "./host-sysctls.js";
 import { type NodeBinaries, RealNode } from "./real-node.js";
 import { processAlive } from "./shell.js";
@@ -161,10 +161,9 @@ export class DevCluster {
     this.log("nodes: kubelet and kube-proxy");
     await Promise.all(this.nodes.map((node) => node.startKubelet(POD_CIDR, left())));
     await waitFor(`${nodes} node(s) Ready`, async () => {
-      this.assertHealthy();
       const list = await this.controlPlane.getJson<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>(["get", "nodes", "-o", "json"]);
       return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === nodes || undefined;
-    }, left(), 500);
+    }, left(), 500, () => this.assertHealthy());
     this.provisioner = new LocalVolumeProvisioner(this.kubeconfig, new Map(this.nodes.map((n) => [n.layout.name, nodePaths(n.layout.dir).volumes])));
     this.provisioner.start();
     await waitFor("the default ServiceAccount", async () =>
@@ -181,10 +180,7 @@ export class DevCluster {
     writeFileSync(conf, corefile(this.network.hostAddress, kubeconfig, health, ready));
     const coredns = new RigProcess("coredns", binary, ["-conf", conf], join(this.dir, "coredns.log"));
     this.extras.push(coredns);
-    await waitFor("CoreDNS to be ready", () => {
-      coredns.assertAlive();
-      return probe(`http://127.0.0.1:${ready}/ready`);
-    }, timeoutMs, 200);
+    await untilWhileAlive("CoreDNS to be ready", [coredns], coredns, () => probe(`http://127.0.0.1:${ready}/ready`), timeoutMs);
   }
 
   /** Throws, quoting the log, if any process of the cluster died on its own. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run, runQuietly } from "./shell.js";
 import { SERVICE_CIDR } from "./components.js";
@@ -132,8 +132,18 @@ async function undo(item: string, problems: string[]): Promise<void> {
   const [kind, what] = [item.slice(0, item.indexOf(":")), item.slice(item.indexOf(":") + 1)];
   if (kind === "link") await runQuietly("ip", ["link", "del", what], problems);
   else if (kind === "netns") await deleteNamespace(what, problems);
-  else if (kind === "etc") rmSync(what, { recursive: true, force: true });
+  else if (kind === "etc") removeNetnsEtc(what);
   else if (kind === "route") await runQuietly("ip", ["route", "del", ...what.split(" ")], problems);
+}
+
+/** Removes a namespace's /etc files, and /etc/netns itself once no namespace has any. */
+function removeNetnsEtc(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(NETNS_ETC);
+  } catch {
+    // another namespace's files are there, or it is gone already
+  }
 }
 
 /** Kills whatever still runs in a namespace, then deletes it (its links and iptables go with it). */
@@ -157,7 +167,7 @@ export async function sweepNetwork(tag: string): Promise<string[]> {
   const problems: string[] = [];
   const namespaces = (await run("ip", ["netns", "list"])).split("\n").map((line) => line.split(" ")[0] ?? "");
   for (const ns of namespaces) if (ns.startsWith(`${NETWORK_PREFIX}-${tag}-`)) await deleteNamespace(ns, problems);
-  for (let node = 1; node <= NODES_MAX; node++) rmSync(join(NETNS_ETC, `${NETWORK_PREFIX}-${tag}-n${node}`), { recursive: true, force: true });
+  for (let node = 1; node <= NODES_MAX; node++) removeNetnsEtc(join(NETNS_ETC, `${NETWORK_PREFIX}-${tag}-n${node}`));
   const bridge = `${NETWORK_PREFIX}${tag}b`;
   const links = JSON.parse(await run("ip", ["-j", "link", "show"])) as { ifname: string }[];
   // Routes via the bridge's addresses go with the bridge; the blackholes are the only ones left.

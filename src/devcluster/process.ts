@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
+import { waitFor } from "./wait.js";
 
 /** How much of a log a failure message quotes: enough to see the error, not the whole run. */
 const TAIL_LINES = 40;
@@ -81,5 +82,21 @@ export class RigProcess {
   killNow(): void {
     this.stopping = true;
     if (this.exitInfo === undefined) this.child.kill("SIGKILL");
+  }
+}
+
+/**
+ * Waits for a condition with a deadline; fails at once, quoting its log, if any of the
+ * processes dies meanwhile, and quotes the log of the process waited on at the deadline.
+ */
+export async function untilWhileAlive<T>(what: string, processes: readonly RigProcess[], blame: RigProcess,
+  check: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  try {
+    return await waitFor(what, check, timeoutMs, 200, () => {
+      for (const proc of processes) proc.assertAlive();
+    });
+  } catch (error) {
+    if (processes.some((p) => p.diedEarly() !== undefined)) throw error;
+    throw new Error(`${(error as Error).message}; last lines of ${blame.logFile}:\n${blame.tail()}`);
   }
 }

@@ -7,7 +7,7 @@ import {
   closedRegistryHosts, cniConfig, KUBELET_HEALTHZ_PORT, containerdConfig, kubeletConfig, kubeProxyConfig, type NodeLayout, nodePaths, resolvConf,
 } from "./node-config.js";
 import { probe } from "./probe.js";
-import { RigProcess } from "./process.js";
+import { RigProcess, untilWhileAlive } from "./process.js";
 import { run } from "./shell.js";
 import { waitFor } from "./wait.js";
 
@@ -102,7 +102,9 @@ export class RealNode {
     const ready = join(this.layout.dir, "holder.ready");
     const binds = PRIVATE_FOLDERS.map((f) => `mount --bind '${this.privateCopy(f)}' '${f}'`).join(" && ");
     // slave: the machine's mounts are seen here, but nothing mounted here reaches the machine.
-    this.holder = this.track(new RigProcess("holder", "ip", ["netns", "exec", this.namespace, "unshare", "--mount", "--propagation", "slave",
+    // nsenter, not `ip netns exec`: that remounts /sys for the namespace, which hides the
+    // cgroup hierarchies mounted under /sys/fs/cgroup that the kubelet and runc need.
+    this.holder = this.track(new RigProcess("holder", "nsenter", [`--net=/run/netns/${this.namespace}`, "--", "unshare", "--mount", "--propagation", "slave",
       "sh", "-c", `${binds} && touch '${ready}' && exec sleep infinity`], join(nodePaths(this.layout.dir).logs, "holder.log")));
     const holder = this.holder;
     await this.until("the node's namespace holder", holder, () => existsSync(ready) || undefined, timeoutMs);
@@ -122,15 +124,8 @@ export class RealNode {
     return proc;
   }
 
-  private async until<T>(what: string, blame: RigProcess, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-    try {
-      return await waitFor(`${this.layout.name}: ${what}`, async () => {
-        for (const proc of this.processes) proc.assertAlive();
-        return check();
-      }, timeoutMs, 200);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\nlast lines of ${blame.logFile}:\n${blame.tail()}`);
-    }
+  private until<T>(what: string, blame: RigProcess, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+    return untilWhileAlive(`${this.layout.name}: ${what}`, this.processes, blame, check, timeoutMs);
   }
 
   /** Throws, quoting its log, if a process of the node died on its own. */
