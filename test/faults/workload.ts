@@ -10,6 +10,8 @@ export interface WorkloadOptions {
   readonly keys: number;
   /** Members' client addresses (host:port). */
   readonly endpoints: readonly string[];
+  /** Keys are PREFIX0..PREFIX(keys-1) (default "k"): runs on one cluster keep apart by prefix. */
+  readonly keyPrefix?: string;
   /** Without one, every client asks members to forward (clients behind a Kubernetes Service). */
   readonly coordinatorUrl?: string;
 }
@@ -104,7 +106,7 @@ export class Workload {
   }
 
   private nextInput(clientId: number, random: SeededRandom, seen: Map<string, number>, sequence: number): KvInput {
-    const key = `k${random.int(this.options.keys)}`;
+    const key = `${this.options.keyPrefix ?? "k"}${random.int(this.options.keys)}`;
     const value = `c${clientId}-${sequence}`;
     const roll = random.int(100);
     if (roll < 40) return { op: "get", key };
