@@ -1,10 +1,7 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
-
-const execFileAsync = promisify(execFile);
+import { run } from "./shell.js";
 
 /** A day is far more than any test run; a short life keeps a leaked key worthless. */
 const VALIDITY_DAYS = "1";
@@ -30,13 +27,7 @@ export interface ServingNames {
 }
 
 async function openssl(args: readonly string[]): Promise<void> {
-  try {
-    await execFileAsync("openssl", args);
-  } catch (error) {
-    const detail = error as { stderr?: string; code?: string; message: string };
-    const hint = detail.code === "ENOENT" ? " (install the openssl package: apt-get install openssl)" : "";
-    throw new Error(`openssl ${args[0]} failed${hint}: ${detail.stderr?.trim() || detail.message}`);
-  }
+  await run("openssl", args, { what: `openssl ${args[0]}`, installHint: "install the openssl package (apt-get install openssl)" });
 }
 
 function ecKeyArgs(keyFile: string): string[] {

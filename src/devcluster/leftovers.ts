@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { killIfRunsFrom, processAlive } from "./shell.js";
 
 /**
  * A rig's directory records who owns it and which processes it started, so that a run
@@ -23,24 +24,6 @@ export function recordOwner(dir: string, processes: readonly number[], ownerPid 
   writeFileSync(join(dir, OWNER_FILE), JSON.stringify(record));
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True only if the pid still runs a command that names the dir: a reused pid is never killed. */
-function runsFrom(pid: number, dir: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
-  } catch {
-    return false;
-  }
-}
-
 /** Cleans up after rigs whose owning process no longer exists. Returns how many were swept. */
 export function sweepAbandonedRigs(root = tmpdir()): number {
   let swept = 0;
@@ -53,10 +36,9 @@ export function sweepAbandonedRigs(root = tmpdir()): number {
     } catch {
       continue; // being created right now by a live rig, or not ours
     }
-    if (record.host !== hostname() || isAlive(record.pid)) continue;
-    for (const pid of record.processes) {
-      if (runsFrom(pid, dir)) process.kill(pid, "SIGKILL");
-    }
+    if (record.host !== hostname() || processAlive(record.pid)) continue;
+    // Only a pid that still runs from the rig's directory is killed: a reused pid never is.
+    for (const pid of record.processes) killIfRunsFrom(pid, dir);
     rmSync(dir, { recursive: true, force: true });
     swept++;
   }

@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { runTool } from "./run-tool.js";
+import { run } from "./shell.js";
 
 /**
  * An OCI image layout (https://github.com/opencontainers/image-spec/blob/main/image-layout.md)
@@ -34,6 +34,9 @@ const OCI_ARCHITECTURE: Readonly<Record<string, string>> = { x64: "amd64", arm64
  * directory is made 0700), without dropping write bits (/tmp keeps 1777).
  */
 const REPRODUCIBLE_TAR_FLAGS = ["--numeric-owner", "--owner=0", "--group=0", "--sort=name", "--mtime=@0", "--mode=a+rX"];
+/** Packing ~180 MiB takes seconds; this only bounds a tar stuck on a slow or full disk. */
+const PACK_TIMEOUT_MS = 10 * 60_000;
+const GNU_TAR_HINT = "the image builder needs GNU tar (for --sort and --mtime)";
 
 /** The image's runtime settings, as the OCI image config's `config` object holds them. */
 export interface ContainerConfig {
@@ -134,8 +137,8 @@ export async function writeOciArchive(options: {
 
   log("image: packing the root filesystem into one layer (GNU tar)");
   const layerTar = join(workDir, "layer.tar");
-  await runTool("tar", [...REPRODUCIBLE_TAR_FLAGS, "-C", options.rootfs, "-cf", layerTar, "."], "packing the image's layer",
-    { hint: "the image builder needs GNU tar (for --sort and --mtime)" });
+  await run("tar", [...REPRODUCIBLE_TAR_FLAGS, "-C", options.rootfs, "-cf", layerTar, "."],
+    { what: "packing the image's layer", timeoutMs: PACK_TIMEOUT_MS, hint: GNU_TAR_HINT });
   const layer = await fileDigest(layerTar);
   await rename(layerTar, join(blobs, layer.hex));
   log(`image: layer ${layer.digest} (${(layer.size / 2 ** 20).toFixed(1)} MiB)`);
@@ -172,7 +175,8 @@ export async function writeOciArchive(options: {
   const partial = join(dirname(options.outFile), `.${basename(options.outFile)}.partial`);
   try {
     // Members named without "./" so that every reader of the layout finds index.json by its plain name.
-    await runTool("tar", [...REPRODUCIBLE_TAR_FLAGS, "-C", layout, "-cf", partial, "oci-layout", "index.json", "blobs"], "packing the OCI layout");
+    await run("tar", [...REPRODUCIBLE_TAR_FLAGS, "-C", layout, "-cf", partial, "oci-layout", "index.json", "blobs"],
+      { what: "packing the OCI layout", timeoutMs: PACK_TIMEOUT_MS, hint: GNU_TAR_HINT });
     await rename(partial, options.outFile);
   } catch (error) {
     await rm(partial, { force: true });

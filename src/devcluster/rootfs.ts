@@ -1,7 +1,7 @@
 import { chmod, copyFile, cp, mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import type { ImageSpec } from "./dockerfile.js";
-import { runTool } from "./run-tool.js";
+import { run } from "./shell.js";
 
 /**
  * The runtime image's root filesystem, staged in a directory from what the host has: the
@@ -21,6 +21,8 @@ const RUNTIME_USER_NAME = "node";
 const ADDON_SUFFIX = ".node";
 /** The Dockerfile's deps stage, with --prefer-offline: the host's npm cache is usually warm. */
 const NPM_CI_ARGS = ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"];
+/** Seconds with a warm npm cache; minutes when it downloads. This only bounds an npm that hangs. */
+const NPM_CI_TIMEOUT_MS = 20 * 60_000;
 
 /** Copies a host file to the same or another absolute path inside the root filesystem, following symlinks. */
 export async function placeFile(rootfs: string, hostFile: string, inImagePath: string, mode?: number): Promise<void> {
@@ -77,7 +79,7 @@ async function writeUserDatabase(rootfs: string, user: string): Promise<void> {
 async function placeSharedLibraries(rootfs: string, binaries: readonly string[]): Promise<number> {
   const libraries = new Set<string>();
   for (const binary of binaries) {
-    for (const library of parseLdd(await runTool("ldd", [binary], `listing the shared libraries of ${binary}`), binary)) libraries.add(library);
+    for (const library of parseLdd(await run("ldd", [binary], { what: `listing the shared libraries of ${binary}` }), binary)) libraries.add(library);
   }
   for (const library of libraries) await placeFile(rootfs, library, library);
   return libraries.size;
@@ -97,8 +99,10 @@ async function placeProductionModules(repoRoot: string, appDir: string, scratch:
   await mkdir(npmDir, { recursive: true });
   for (const file of ["package.json", "package-lock.json"]) await copyFile(join(repoRoot, file), join(npmDir, file));
   log("image: installing production dependencies (npm ci --omit=dev)");
-  await runTool("npm", NPM_CI_ARGS, "installing the image's production dependencies", {
+  await run("npm", NPM_CI_ARGS, {
+    what: "installing the image's production dependencies",
     cwd: npmDir,
+    timeoutMs: NPM_CI_TIMEOUT_MS,
     hint: "npm ci needs the registry or a warm npm cache (run `npm ci` in the repository once while online)",
   });
   await rename(join(npmDir, "node_modules"), join(appDir, "node_modules"));
