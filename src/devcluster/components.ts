@@ -65,6 +65,9 @@ export function apiserverArgs(dir: string, ports: RigPorts, pki: RigPki, address
     "--endpoint-reconciler-type", address.kind === "bridge" ? "lease" : "none",
     // kubectl logs, exec and port-forward go through the kubelets, which trust the rig's CA.
     "--kubelet-client-certificate", pki.adminCert, "--kubelet-client-key", pki.adminKey,
+    // Nodes by address, never by name: a node's name is not in any DNS here, and looking it
+    // up would send a query to the machine's resolver, off the machine.
+    "--kubelet-preferred-address-types", "InternalIP",
     "--cert-dir", join(dir, "apiserver"),
     "--tls-cert-file", pki.servingCert, "--tls-private-key-file", pki.servingKey, "--client-ca-file", pki.caCert,
     "--service-account-issuer", SERVICE_ACCOUNT_ISSUER,

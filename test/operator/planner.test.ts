@@ -80,6 +80,19 @@ describe("planner: the steps of each change, in order", () => {
     expect(world.podViews().map((p) => p.revision)).toEqual(["r2", "r2", "r2"]);
   });
 
+  it("rolls one pod at a time as the Service sees them: a restarted member healthy in Raft waits for its pod's /readyz", () => {
+    const world = new World(3);
+    world.leader = 1;
+    world.newRevision();
+    const input = world.input();
+    // kv-2 is back on the new revision and its member healthy, but the kubelet has not yet
+    // seen /readyz pass: the next restart would leave clients two members short.
+    const pods = input.pods.map((pod) => (pod.name === "kv-2" ? { ...pod, ready: false, revision: "r2" } : pod));
+    const step = planNextStep({ ...input, pods });
+    expect(step.kind).toBe("Wait");
+    expect(step.kind === "Wait" ? step.reason : "").toMatch(/kv-2 to be Ready/);
+  });
+
   it("restarts a pod that is down on the old revision first (a bad image being fixed)", () => {
     const world = new World(3);
     world.newRevision();

@@ -21,6 +21,13 @@ export function rollingUpdate(context: PlanContext): PlanStep | undefined {
     return member?.id !== leaderId && (member === undefined || !Membership.countsTowardQuorum(member));
   });
   if (down !== undefined) return deletePod(down, "it is down already");
+  // A member can be healthy in Raft's eyes seconds before its pod passes /readyz: the next
+  // restart waits for the kubelet too, so that clients behind the Service lose one member
+  // at a time, never two.
+  const unready = context.pods.find((pod) => !pod.ready);
+  if (unready !== undefined) {
+    return { kind: "Wait", reason: `RollingUpdate: waiting for ${unready.name} to be Ready (/readyz) before restarting the next pod` };
+  }
   if (membership.learners.length > 0 || !membership.hasQuorum() || membership.healthyVoters() < membership.voters.length) {
     return { kind: "Wait", reason: "RollingUpdate: waiting for every member to be healthy before restarting the next one" };
   }
