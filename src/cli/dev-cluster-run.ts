@@ -1,17 +1,27 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { homedir, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEV_CLUSTER_DIR_PREFIX, DevCluster, devClusterBinaries, NODE_TOOLS, sweepAbandonedDevClusters } from "../devcluster/dev-cluster.js";
-import { goTools } from "../devcluster/go-tools.js";
+import { DEV_CLUSTER_DIR_PREFIX, DevCluster, devClusterBinaries, NODE_TOOLS, readOwner, sweepAbandonedDevClusters } from "../devcluster/dev-cluster.js";
+import { GO_TOOLS_DIR, goTools } from "../devcluster/go-tools.js";
 import { cachedRuntimeImage } from "../devcluster/image-cache.js";
 import { processAlive } from "../devcluster/shell.js";
 import { waitFor } from "../devcluster/wait.js";
 import type { DevClusterUpFlags } from "./dev-cluster-command.js";
 
 const CONTROL_PLANE_TOOLS = ["etcd", "kube", "kwok"] as const;
-/** A cold build of every tool, measured on 2 cores (tools/go/<name>/tool.json has each one's). */
-const COLD_BUILD_HINT = "about 25 minutes on 2 cores with nothing cached, under a minute when cached";
+
+/** What building the missing tools costs with nothing cached: each tool.json says, as measured on 2 cores. */
+function coldBuildHint(missing: readonly string[]): string {
+  const minutes = missing.reduce((sum, name) => {
+    try {
+      return sum + Number((JSON.parse(readFileSync(join(GO_TOOLS_DIR, name, "tool.json"), "utf8")) as { coldBuildMinutes?: number }).coldBuildMinutes ?? 0);
+    } catch {
+      return sum;
+    }
+  }, 0);
+  return `about ${Math.max(1, minutes)} minutes on 2 cores with nothing cached, less with Go's caches warm`;
+}
 const DOWN_WAIT_MS = 120_000;
 
 const say = (line: string): void => {
@@ -39,7 +49,7 @@ export async function runDevClusterUp(flags: DevClusterUpFlags): Promise<number>
   const names = [...CONTROL_PLANE_TOOLS, ...NODE_TOOLS];
   const missing = names.filter((name) => tools.builtBinary(name, "") === undefined);
   if (missing.length > 0 && flags.build !== true) {
-    say(`these tools are not built yet: ${missing.join(", ")}.\n  Build them once (${COLD_BUILD_HINT}, needs Go):\n` +
+    say(`these tools are not built yet: ${missing.join(", ")}.\n  Build them once (${coldBuildHint(missing)}, needs Go):\n` +
       `    node tools/go-tools.mjs build ${missing.join(" ")}\n  or run again with --build.`);
     return 1;
   }
@@ -80,19 +90,34 @@ Ctrl-C here, or \`kvraft dev-cluster down\`, stops it and undoes every change to
   return problems.length === 0 ? 0 : 1;
 }
 
-/** Dev clusters whose `up` still runs: their owner's pid. */
+/** Dev clusters whose `up` still runs on this machine: their owner's pid (checked to be a `dev-cluster up`, never a reused pid). */
 function runningDevClusters(root: string): { dir: string; pid: number }[] {
   const found: { dir: string; pid: number }[] = [];
   for (const entry of readdirSync(root)) {
     if (!entry.startsWith(DEV_CLUSTER_DIR_PREFIX)) continue;
-    try {
-      const record = JSON.parse(readFileSync(join(root, entry, "owner.json"), "utf8")) as { pid: number };
-      if (processAlive(record.pid)) found.push({ dir: join(root, entry), pid: record.pid });
-    } catch {
-      // being made, or not a dev cluster's
-    }
+    const record = readOwner(join(root, entry, "owner.json"));
+    if (record === undefined || record.host !== hostname() || !isDevClusterUp(record.pid)) continue;
+    found.push({ dir: join(root, entry), pid: record.pid });
   }
   return found;
+}
+
+function isDevClusterUp(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return argv.includes("dev-cluster") && argv.includes("up");
+  } catch {
+    return false;
+  }
+}
+
+/** Signals a process that may exit at any moment: gone already is not an error. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // exited meanwhile
+  }
 }
 
 export async function runDevClusterDown(): Promise<number> {
@@ -100,12 +125,12 @@ export async function runDevClusterDown(): Promise<number> {
   const running = runningDevClusters(root);
   for (const { dir, pid } of running) {
     say(`stopping the dev cluster in ${dir} (pid ${pid})`);
-    process.kill(pid, "SIGTERM");
+    signal(pid, "SIGTERM");
     try {
       await waitFor(`pid ${pid} to stop`, () => !processAlive(pid) || undefined, DOWN_WAIT_MS, 200);
     } catch (error) {
       say(`${(error as Error).message}; the sweep below undoes what it left`);
-      process.kill(pid, "SIGKILL");
+      signal(pid, "SIGKILL");
     }
   }
   const swept = await sweepAbandonedDevClusters(root);

@@ -5,7 +5,9 @@ import { freeLoopbackPorts } from "../bench/cluster/ports.js";
 import { POD_CIDR } from "./components.js";
 import { KubeRig, type RigBinaries, rigBinaries } from "./control-plane.js";
 import { toolBinary } from "./go-tools.js";
+import { makeClientCertificate } from "./certs.js";
 import { writeKubeconfig } from "./kubeconfig.js";
+import { normalizedImageName } from "./oci-layout.js";
 import { LocalVolumeProvisioner, storageClassManifest } from "./local-volumes.js";
 import { killProcessesUnder, removeCgroupRoot } from "./node-cgroups.js";
 import { corefile, nodePaths } from "./node-config.js";
@@ -14,7 +16,7 @@ import { probe } from "./probe.js";
 import { RigProcess, untilWhileAlive } from "./process.js";
 import { readSysctls, restoreSysctls, type SysctlValues } from "./host-sysctls.js";
 import { type NodeBinaries, RealNode } from "./real-node.js";
-import { processAlive } from "./shell.js";
+import { killIfRunsFrom, processAlive } from "./shell.js";
 import { waitFor } from "./wait.js";
 
 /**
@@ -47,12 +49,32 @@ export interface DevClusterOptions {
 }
 
 /** What a sweeper needs to undo a dev cluster whose owner died. */
-interface OwnerRecord {
+export interface OwnerRecord {
   readonly host: string;
   readonly pid: number;
   readonly tag: string;
   readonly sysctls: SysctlValues;
   readonly cgroupRoots: readonly string[];
+}
+
+const COREDNS_USER = "kvraft-dev-coredns";
+
+/** Read access to what cluster DNS answers from, as the stock CoreDNS deployment's ClusterRole grants. */
+function coreDnsRbac(): object[] {
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: COREDNS_USER },
+      rules: [
+        { apiGroups: [""], resources: ["endpoints", "services", "pods", "namespaces"], verbs: ["list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: COREDNS_USER },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: COREDNS_USER },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: COREDNS_USER }],
+    },
+  ];
 }
 
 /** Every Go-built binary the dev cluster runs; building them cold takes tens of minutes. */
@@ -175,12 +197,20 @@ export class DevCluster {
     const [health, ready] = await freeLoopbackPorts(2) as [number, number];
     const kubeconfig = join(this.dir, "coredns.kubeconfig");
     const pki = this.controlPlane.pki;
-    await writeKubeconfig(kubeconfig, this.controlPlane.server, pki.caCert, "coredns", { kind: "certificate", certFile: pki.adminCert, keyFile: pki.adminKey });
+    // CoreDNS reads what names are made of, and nothing else (its own ClusterRole).
+    await this.controlPlane.apply(coreDnsRbac());
+    const identity = await makeClientCertificate(pki, "coredns", `/CN=${COREDNS_USER}`);
+    await writeKubeconfig(kubeconfig, this.controlPlane.server, pki.caCert, COREDNS_USER, { kind: "certificate", certFile: identity.cert, keyFile: identity.key });
     const conf = join(this.dir, "Corefile");
     writeFileSync(conf, corefile(this.network.hostAddress, kubeconfig, health, ready));
     const coredns = new RigProcess("coredns", binary, ["-conf", conf], join(this.dir, "coredns.log"));
     this.extras.push(coredns);
     await untilWhileAlive("CoreDNS to be ready", [coredns], coredns, () => probe(`http://127.0.0.1:${ready}/ready`), timeoutMs);
+  }
+
+  /** Tags an image already loaded on every node with another name (e.g. a second version for a rolling update). */
+  async tagImage(source: string, target: string): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.tagImage(normalizedImageName(source), normalizedImageName(target))));
   }
 
   /** Throws, quoting the log, if any process of the cluster died on its own. */
@@ -213,15 +243,6 @@ export class DevCluster {
   }
 }
 
-/** True only if the pid still runs a command that names the dir: a reused pid is never killed. */
-function runsFrom(pid: number, dir: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Undoes the dev clusters whose owning process is gone (killed outright, a crashed test):
  * their processes, containers, cgroups, network, and the kernel settings the kubelets
@@ -234,24 +255,29 @@ export async function sweepAbandonedDevClusters(root = tmpdir()): Promise<number
     const dir = join(root, entry);
     const ownerFile = join(dir, OWNER_FILE);
     if (!existsSync(ownerFile)) continue;
-    const record = JSON.parse(readFileSync(ownerFile, "utf8")) as OwnerRecord;
-    if (record.host !== hostname() || processAlive(record.pid)) continue;
+    const record = readOwner(ownerFile);
+    // Half-written (a start that is under way), another machine's, or alive: not ours to sweep.
+    if (record === undefined || record.host !== hostname() || processAlive(record.pid)) continue;
     await sweep(dir, record);
     swept++;
   }
   return swept;
 }
 
+/** A dev cluster's owner record, or undefined if it cannot be read as one. */
+export function readOwner(file: string): OwnerRecord | undefined {
+  try {
+    const record = JSON.parse(readFileSync(file, "utf8")) as Partial<OwnerRecord>;
+    return typeof record.pid === "number" && typeof record.tag === "string" && typeof record.host === "string" ? record as OwnerRecord : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function sweep(dir: string, record: OwnerRecord): Promise<void> {
   const problems: string[] = [];
   for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number)) {
-    if (pid !== process.pid && runsFrom(pid, dir)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone meanwhile
-      }
-    }
+    if (pid !== process.pid) killIfRunsFrom(pid, dir);
   }
   for (const cgroup of record.cgroupRoots) killProcessesUnder(cgroup);
   problems.push(...await sweepNetwork(record.tag));
