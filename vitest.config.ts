@@ -15,7 +15,8 @@ export default defineConfig({
     globalSetup: ["test/support/global-setup.ts"],
     projects: [
       { extends: true, test: { name: "suites", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, REAL_PODS] } },
-      { extends: true, test: { name: "real-pods", include: [REAL_PODS], sequence: { groupOrder: 1 } } },
+      // One dev cluster per machine: its files run one at a time.
+      { extends: true, test: { name: "real-pods", include: [REAL_PODS], sequence: { groupOrder: 1 }, fileParallelism: false } },
     ],
   },
 });

@@ -105,6 +105,9 @@ export class NodeNetwork {
     await run("ip", ["netns", "add", ns]);
     this.created.push(`netns:${ns}`);
     await run("ip", ["link", "add", hostSide, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+    // Deleted with its namespace too, but only when the kernel gets round to freeing it:
+    // deleted explicitly, it is gone when teardown returns.
+    this.created.push(`link:${hostSide}`);
     await run("ip", ["link", "set", hostSide, "master", this.bridge, "up"]);
     await run("ip", ["-n", ns, "addr", "add", `${this.nodeAddress(node)}/24`, "dev", "eth0"]);
     await run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
@@ -168,11 +171,15 @@ export async function sweepNetwork(tag: string): Promise<string[]> {
   const namespaces = (await run("ip", ["netns", "list"])).split("\n").map((line) => line.split(" ")[0] ?? "");
   for (const ns of namespaces) if (ns.startsWith(`${NETWORK_PREFIX}-${tag}-`)) await deleteNamespace(ns, problems);
   for (let node = 1; node <= NODES_MAX; node++) removeNetnsEtc(join(NETNS_ETC, `${NETWORK_PREFIX}-${tag}-n${node}`));
-  const bridge = `${NETWORK_PREFIX}${tag}b`;
   const links = JSON.parse(await run("ip", ["-j", "link", "show"])) as { ifname: string }[];
-  // Routes via the bridge's addresses go with the bridge; the blackholes are the only ones left.
-  if (links.some((link) => link.ifname === bridge)) await runQuietly("ip", ["link", "del", bridge], problems);
-  const others = links.filter((link) => link.ifname.startsWith(NETWORK_PREFIX) && link.ifname.endsWith("b") && link.ifname !== bridge);
+  // The bridge and the nodes' veth ends (a veth outlives its namespace until the kernel frees
+  // it). Routes via the bridge's addresses go with it; the blackholes are the only ones left.
+  for (const link of links.filter((l) => l.ifname.startsWith(`${NETWORK_PREFIX}${tag}`))) {
+    await run("ip", ["link", "del", link.ifname]).catch((error: Error) => {
+      if (!/Cannot find device/.test(error.message)) problems.push(error.message); // freed meanwhile: fine
+    });
+  }
+  const others = links.filter((link) => link.ifname.startsWith(NETWORK_PREFIX) && link.ifname.endsWith("b") && !link.ifname.startsWith(`${NETWORK_PREFIX}${tag}`));
   if (others.length === 0) {
     for (const range of [POD_SUPERNET, SERVICE_CIDR]) {
       await run("ip", ["route", "del", "blackhole", range, "metric", String(BLACKHOLE_METRIC)]).catch(() => undefined);

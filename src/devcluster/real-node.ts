@@ -79,6 +79,11 @@ export class RealNode {
     await run(this.binaries.ctr, ["--address", this.containerdSocket, "-n", "k8s.io", "images", "import", file], { timeoutMs: 300_000 });
   }
 
+  /** Gives an imported image a second name (a new tag, as a registry push of the same image would). */
+  async tagImage(source: string, target: string): Promise<void> {
+    await run(this.binaries.ctr, ["--address", this.containerdSocket, "-n", "k8s.io", "images", "tag", "--force", source, target]);
+  }
+
   /** Starts the kubelet and kube-proxy; resolves when the kubelet answers /healthz. */
   async startKubelet(clusterCidr: string, timeoutMs: number): Promise<void> {
     const paths = nodePaths(this.layout.dir);

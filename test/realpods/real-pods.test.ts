@@ -6,23 +6,23 @@
  * src/lincheck, with no acknowledged write lost. It needs root (network namespaces,
  * cgroups, mounts), as the fault tests do; CI runs as root.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DevCluster, type DevClusterBinaries, devClusterBinaries } from "../../src/devcluster/dev-cluster.js";
 import { cachedRuntimeImage } from "../../src/devcluster/image-cache.js";
-import { cgroupRootsWithPrefix } from "../../src/devcluster/node-cgroups.js";
-import { NETWORK_PREFIX } from "../../src/devcluster/node-network.js";
 import { KUBELET_SYSCTLS, readSysctls } from "../../src/devcluster/host-sysctls.js";
 import { toolBinary } from "../../tools/go-tools.mjs";
 import { CHART_DIR, REPO_ROOT } from "../chart/chart-render.js";
 import { waitFor } from "../support/wait.js";
+import { dashboardText } from "../../dashboards/generate.mjs";
+import { Prometheus } from "./prometheus.js";
 import {
-  CLUSTER, HTTP_PORT, isReady, leaderId, longestWritePauseMs, NAMESPACE, onNode, serverPods, serviceIp, underLoad, waitRunning,
+  CLUSTER, clientHttp, expectSafe, isReady, leaderId, longestWritePauseMs, NAMESPACE, onNode, serverPods, underLoad, waitRunning,
 } from "./scenario-support.js";
 import { nowMicros } from "../faults/workload.js";
 import { execFileSync } from "node:child_process";
+import { leftovers, NOTHING_LEFT } from "./leftovers.js";
 
 const IMAGE = "kvraft:0.1.0";
 const OPERATOR_NS = "kvraft-system";
@@ -30,11 +30,18 @@ const OPERATOR_NS = "kvraft-system";
 const READY_TIMEOUT_MS = 240_000;
 const SEED = Number(process.env.KVRAFT_REALPODS_SEED ?? 1);
 
+/** A panel's query as Grafana would send it: every namespace, the example cluster, a one-minute rate window. */
+function dashboardQuery(expr: string): string {
+  return expr.replaceAll("$namespace", ".*").replaceAll("$cluster", CLUSTER).replaceAll("$__rate_interval", "1m");
+}
+
 describe("KVRaft in real pods on the dev cluster", () => {
   let binaries: DevClusterBinaries | undefined;
   let helmBinary = "";
   let image = "";
   let cluster: DevCluster | undefined;
+  /** Started by scenario 10; stopped before the dev cluster. */
+  let prometheus: Prometheus | undefined;
   const sysctlsBefore = readSysctls(KUBELET_SYSCTLS);
   const dev = (): DevCluster => {
     if (cluster === undefined) throw new Error("the dev cluster did not start");
@@ -53,25 +60,13 @@ describe("KVRaft in real pods on the dev cluster", () => {
   }, 600_000);
 
   afterAll(async () => {
+    await prometheus?.stop();
     if (cluster === undefined) return;
     const { tag } = cluster.network;
     const dir = cluster.dir;
     const problems = await cluster.stop();
     expect(problems).toEqual([]);
-    // Nothing left behind: processes, namespaces, links, cgroups, kernel settings.
-    const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-    expect(namespaces).not.toContain(`${NETWORK_PREFIX}-${tag}`);
-    expect(execFileSync("ip", ["-br", "link"], { encoding: "utf8" })).not.toContain(`${NETWORK_PREFIX}${tag}`);
-    expect(cgroupRootsWithPrefix(`${NETWORK_PREFIX}${tag}`)).toEqual([]);
-    expect(readSysctls(KUBELET_SYSCTLS)).toEqual(sysctlsBefore);
-    const survivors = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
-      } catch {
-        return false;
-      }
-    });
-    expect(survivors).toEqual([]);
+    expect(leftovers(dir, tag, sysctlsBefore)).toEqual(NOTHING_LEFT);
   }, 180_000);
 
   const kubectl = (args: readonly string[], input?: string): Promise<string> => dev().controlPlane.kubectlOk(args, input === undefined ? {} : { input });
@@ -94,7 +89,7 @@ describe("KVRaft in real pods on the dev cluster", () => {
     // The CLI as a user runs it on a machine of the cluster's network: the client Service's
     // HTTP port, and the coordinator Service by its cluster name (CoreDNS).
     const cli = join(REPO_ROOT, "dist", "cli.js");
-    const client = `${await serviceIp(dev(), `${CLUSTER}-client`)}:${HTTP_PORT}`;
+    const client = await clientHttp(dev());
     expect(execFileSync(process.execPath, [cli, "put", "greeting", "hello from a pod", "--endpoints", client], { encoding: "utf8" })).toMatch(/OK|version/i);
     expect(execFileSync(process.execPath, [cli, "get", "greeting", "--endpoints", client], { encoding: "utf8" }).trim()).toBe("hello from a pod");
     const status = await onNode(dev(), process.execPath, [cli, "status", "--coord", `http://${CLUSTER}-coord.${NAMESPACE}.svc.cluster.local:7070`]);
@@ -105,7 +100,7 @@ describe("KVRaft in real pods on the dev cluster", () => {
   it("2: kubectl delete pod of the leader: writes pause briefly, the pod comes back with a new IP and its claim, and rejoins", async () => {
     const before = await serverPods(dev());
     const result = await underLoad(dev(), "2-delete-leader", SEED, async (_started, history) => {
-      const client = `${await serviceIp(dev(), `${CLUSTER}-client`)}:${HTTP_PORT}`;
+      const client = await clientHttp(dev());
       const leader = await leaderId(client);
       const pod = `${CLUSTER}-${leader - 1}`;
       const oldIp = before.find((p) => p.metadata.name === pod)?.status.podIP;
@@ -119,8 +114,7 @@ describe("KVRaft in real pods on the dev cluster", () => {
       const pause = longestWritePauseMs(history(), deletedAt);
       return `leader ${pod} deleted; write pause ${pause} ms; back as ${back.status.podIP} (was ${oldIp}) on ${back.spec.nodeName}`;
     });
-    expect(result.verdict).toBe("linearizable");
-    expect(result.lost).toEqual([]);
+    expectSafe(result);
   }, 600_000);
 
   it("3: kubectl delete of every server pod at once: the cluster comes back from its claims with every acknowledged write", async () => {
@@ -131,7 +125,149 @@ describe("KVRaft in real pods on the dev cluster", () => {
       await waitRunning(dev(), 3, READY_TIMEOUT_MS);
       return `all 3 server pods deleted; Running with 3/3 again after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
     });
-    expect(result.verdict).toBe("linearizable");
-    expect(result.lost).toEqual([]);
+    expectSafe(result);
   }, 600_000);
+
+  it("4: kubectl scale kvr to 5 and back to 3: learners catch up and are promoted, members are removed before the pods go", async () => {
+    const result = await underLoad(dev(), "4-scale", SEED + 2, async () => {
+      const startedAt = Date.now();
+      await kubectl(["scale", "kvr", CLUSTER, "-n", NAMESPACE, "--replicas", "5"]);
+      await waitRunning(dev(), 5, READY_TIMEOUT_MS);
+      const grown = (Date.now() - startedAt) / 1000;
+      await kubectl(["scale", "kvr", CLUSTER, "-n", NAMESPACE, "--replicas", "3"]);
+      await waitRunning(dev(), 3, READY_TIMEOUT_MS);
+      expect((await serverPods(dev())).map((p) => p.metadata.name)).toEqual([`${CLUSTER}-0`, `${CLUSTER}-1`, `${CLUSTER}-2`]);
+      return `3 -> 5 voters in ${grown.toFixed(1)} s, back to 3 in ${((Date.now() - startedAt) / 1000 - grown).toFixed(1)} s`;
+    });
+    expectSafe(result);
+  }, 900_000);
+
+  it("5: a rolling update to a second image tag: one pod at a time, followers first, the leader last", async () => {
+    const rolled = "kvraft:0.1.0-rolled";
+    await dev().tagImage(IMAGE, rolled);
+    const result = await underLoad(dev(), "5-rolling-update", SEED + 3, async () => {
+      const startedAt = Date.now();
+      const leaderPod = `${CLUSTER}-${(await leaderId(await clientHttp(dev()))) - 1}`;
+      await kubectl(["patch", "kvr", CLUSTER, "-n", NAMESPACE, "--type", "merge", "-p", JSON.stringify({ spec: { image: rolled } })]);
+      let unreadyMax = 0;
+      const pods = await waitFor("every server pod on the new image and Ready", async () => {
+        const now = await serverPods(dev());
+        unreadyMax = Math.max(unreadyMax, 3 - now.filter(isReady).length);
+        return now.length === 3 && now.every((p) => isReady(p) && p.spec.containers?.[0]?.image === rolled) ? now : undefined;
+      }, READY_TIMEOUT_MS, 250);
+      await waitRunning(dev(), 3, READY_TIMEOUT_MS);
+      const order = [...pods].sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "")).map((p) => p.metadata.name);
+      expect(unreadyMax).toBeLessThanOrEqual(1);
+      expect(order.at(-1)).toBe(leaderPod);
+      return `pods replaced in order ${order.join(", ")} (leader was ${leaderPod}); at most ${unreadyMax} unready at once; ${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+    });
+    expectSafe(result);
+  }, 900_000);
+
+  it("6: kubectl drain of a node: the PodDisruptionBudget holds a second drain off while one member is out", async () => {
+    const result = await underLoad(dev(), "6-drain", SEED + 4, async () => {
+      const pods = await serverPods(dev());
+      const [first, second] = [pods[0], pods[1]];
+      if (first?.spec.nodeName === undefined || second?.spec.nodeName === undefined) throw new Error("server pods without nodes");
+      const drain = (node: string, timeout: string): Promise<{ code: number | null; stderr: string }> =>
+        dev().controlPlane.kubectl(["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${timeout}`], { timeoutMs: 300_000 });
+      const drained = await drain(first.spec.nodeName, "120s");
+      expect(drained.code).toBe(0);
+      // The evicted member's volume is on the cordoned node: it stays down until uncordon.
+      const refused = await drain(second.spec.nodeName, "15s");
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/disruption budget/i);
+      expect(isReady((await serverPods(dev())).find((p) => p.metadata.name === second.metadata.name) ?? first)).toBe(true);
+      await kubectl(["uncordon", first.spec.nodeName, second.spec.nodeName]);
+      await waitRunning(dev(), 3, READY_TIMEOUT_MS);
+      return `${first.spec.nodeName} drained (${first.metadata.name} evicted); a second drain of ${second.spec.nodeName} refused by the PodDisruptionBudget; both uncordoned, 3/3 again`;
+    });
+    expectSafe(result);
+  }, 900_000);
+
+  it("7: the operator killed after each step of a scale-out (its failpoints) is finished by the next operator", async () => {
+    const operator = ["deployment/kvraft-operator", "-n", OPERATOR_NS];
+    const failpoints = ["after-scale-stateful-set", "after-add-learner", "after-promote-learner"];
+    await kubectl(["set", "env", ...operator, `KVRAFT_OPERATOR_FAILPOINT=${failpoints.join(",")}`]);
+    await kubectl(["rollout", "status", ...operator, "--timeout=180s"]);
+    const result = await underLoad(dev(), "7-operator-failpoints", SEED + 5, async () => {
+      const startedAt = Date.now();
+      await kubectl(["scale", "kvr", CLUSTER, "-n", NAMESPACE, "--replicas", "5"]);
+      await waitRunning(dev(), 5, READY_TIMEOUT_MS);
+      const operators = await dev().controlPlane.getJson<{ items: { status: { containerStatuses?: { restartCount: number; lastState?: { terminated?: { exitCode: number } } }[] } }[] }>(
+        ["get", "pods", "-n", OPERATOR_NS, "-o", "json"]);
+      const hits = operators.items.flatMap((p) => p.status.containerStatuses ?? []).filter((c) => c.lastState?.terminated?.exitCode === 86).length;
+      const restarts = operators.items.flatMap((p) => p.status.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0);
+      expect(restarts).toBeGreaterThan(0);
+      expect(hits).toBeGreaterThan(0);
+      return `scale-out to 5 finished in ${((Date.now() - startedAt) / 1000).toFixed(1)} s across ${restarts} operator restarts (failpoints ${failpoints.join(", ")})`;
+    });
+    await kubectl(["set", "env", ...operator, "KVRAFT_OPERATOR_FAILPOINT-"]);
+    await kubectl(["rollout", "status", ...operator, "--timeout=180s"]);
+    await kubectl(["scale", "kvr", CLUSTER, "-n", NAMESPACE, "--replicas", "3"]);
+    await waitRunning(dev(), 3, READY_TIMEOUT_MS);
+    expectSafe(result);
+  }, 900_000);
+
+  it("8: a member's claim and pod deleted together (a lost disk): it comes back empty, non-voting, and is replaced", async () => {
+    const result = await underLoad(dev(), "8-lost-disk", SEED + 6, async () => {
+      const startedAt = Date.now();
+      const leader = await leaderId(await clientHttp(dev()));
+      const ordinal = leader === 1 ? 1 : 0;
+      const pod = `${CLUSTER}-${ordinal}`;
+      const claim = `data-${pod}`;
+      const oldClaimUid = (await kubectl(["get", "pvc", claim, "-n", NAMESPACE, "-o", "jsonpath={.metadata.uid}"])).trim();
+      await kubectl(["delete", "pvc", claim, "-n", NAMESPACE, "--wait=false"]);
+      await kubectl(["delete", "pod", pod, "-n", NAMESPACE, "--wait=false"]);
+      await waitFor(`${claim} recreated`, async () => {
+        const uid = (await dev().controlPlane.kubectl(["get", "pvc", claim, "-n", NAMESPACE, "-o", "jsonpath={.metadata.uid}"])).stdout.trim();
+        return uid !== "" && uid !== oldClaimUid || undefined;
+      }, READY_TIMEOUT_MS, 500);
+      await waitRunning(dev(), 3, READY_TIMEOUT_MS);
+      return `${pod} (follower) lost its disk; back on a new claim and a voter again after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+    });
+    expectSafe(result);
+  }, 900_000);
+
+  it("10: a real Prometheus discovers the pods through the apiserver; every query of the Grafana dashboard returns data", async () => {
+    const server = await Prometheus.start(await toolBinary("prometheus", "prometheus"), join(dev().dir, "prometheus"), dev().kubeconfig);
+    prometheus = server;
+    const dashboard = JSON.parse(dashboardText()) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((t) => ({ title: panel.title, expr: dashboardQuery(t.expr) })));
+    const emptyQueries = async (): Promise<string[]> => {
+      const missing: string[] = [];
+      for (const query of queries) if ((await server.query(query.expr)).length === 0) missing.push(`${query.title}: ${query.expr}`);
+      return missing;
+    };
+    let empty: string[] = [];
+    // Under load, so the request panels have traffic to show.
+    const result = await underLoad(dev(), "10-prometheus", SEED + 7, async () => {
+      // Servers, the coordinator and both operator replicas are scraped.
+      const targets = await waitFor("every pod to be scraped", async () => {
+        const up = await server.upTargets();
+        return up.filter((pod) => pod.startsWith(`${CLUSTER}-`)).length >= 4 && up.some((pod) => pod.startsWith("kvraft-operator-")) ? up : undefined;
+      }, 120_000, 1_000);
+      // Two scrapes of every target give rate() and increase() their two samples.
+      empty = await waitFor("every dashboard query to return data", async () => ((await emptyQueries()).length === 0 ? [] : undefined), 60_000, 2_000)
+        .catch(() => emptyQueries());
+      return `${targets.length} targets up (${targets.join(", ")}); ${queries.length - empty.length}/${queries.length} dashboard queries return data`;
+    });
+    expect(empty).toEqual([]);
+    expectSafe(result);
+  }, 600_000);
+
+  it("9: kubectl delete kvr: the owned objects go, the claims stay (pvcRetention Retain, the default)", async () => {
+    const startedAt = Date.now();
+    await kubectl(["delete", "kvr", CLUSTER, "-n", NAMESPACE]);
+    const kinds = "statefulset,deployment,service,configmap,poddisruptionbudget,secret";
+    const left = await waitFor("the owned objects to be collected", async () => {
+      const names = (await kubectl(["get", kinds, "-n", NAMESPACE, "-l", `app.kubernetes.io/instance=${CLUSTER}`, "-o", "name"])).trim();
+      const pods = await serverPods(dev());
+      return names === "" && pods.length === 0 ? names : undefined;
+    }, 180_000, 1_000);
+    expect(left).toBe("");
+    const claims = (await kubectl(["get", "pvc", "-n", NAMESPACE, "-o", "name"])).trim().split("\n");
+    expect(claims).toEqual(expect.arrayContaining([`persistentvolumeclaim/data-${CLUSTER}-0`, `persistentvolumeclaim/data-${CLUSTER}-1`, `persistentvolumeclaim/data-${CLUSTER}-2`]));
+    process.stdout.write(`real pods, 9 (delete kvr): owned objects gone in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; claims kept: ${claims.length}\n`);
+  }, 300_000);
 });

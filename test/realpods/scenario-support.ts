@@ -4,6 +4,7 @@
  * src/lincheck, and one printed line per scenario.
  */
 import { execFile } from "node:child_process";
+import { expect } from "vitest";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -24,8 +25,8 @@ export const CLIENT_PORT = 7100;
 export const HTTP_PORT = 8080;
 
 export interface PodJson {
-  metadata: { name: string; uid: string; deletionTimestamp?: string; labels?: Record<string, string> };
-  spec: { nodeName?: string; volumes?: { persistentVolumeClaim?: { claimName: string } }[] };
+  metadata: { name: string; uid: string; creationTimestamp?: string; deletionTimestamp?: string; labels?: Record<string, string> };
+  spec: { nodeName?: string; containers?: { image: string }[]; volumes?: { persistentVolumeClaim?: { claimName: string } }[] };
   status: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
 }
 
@@ -42,11 +43,16 @@ export async function clusterStatus(cluster: DevCluster): Promise<ClusterStatus>
   return kvr.status ?? {};
 }
 
-/** Waits until the KVRaftCluster is Running with `replicas` ready members and as many Ready pods. */
+/**
+ * Waits until the KVRaftCluster is Running with `replicas` ready members, all of them
+ * healthy voters, and as many Ready server pods.
+ */
 export async function waitRunning(cluster: DevCluster, replicas: number, timeoutMs: number): Promise<ClusterStatus> {
-  return waitFor(`${CLUSTER} Running with ${replicas}/${replicas} ready`, async () => {
+  return waitFor(`${CLUSTER} Running with ${replicas}/${replicas} ready voters`, async () => {
     const status = await clusterStatus(cluster);
     if (status.phase !== "Running" || status.readyReplicas !== replicas || status.replicas !== replicas) return undefined;
+    const voters = (status.members ?? []).filter((m) => m.role === "voter" && m.healthy);
+    if (voters.length !== replicas || (status.members ?? []).length !== replicas) return undefined;
     const pods = await serverPods(cluster);
     return pods.length === replicas && pods.every(isReady) ? status : undefined;
   }, timeoutMs, 1_000, () => cluster.assertHealthy());
@@ -54,6 +60,11 @@ export async function waitRunning(cluster: DevCluster, replicas: number, timeout
 
 export async function serviceIp(cluster: DevCluster, name: string): Promise<string> {
   return (await cluster.controlPlane.kubectlOk(["get", "service", name, "-n", NAMESPACE, "-o", "jsonpath={.spec.clusterIP}"])).trim();
+}
+
+/** The client Service's HTTP address (host:port), reachable from the machine through node 1. */
+export async function clientHttp(cluster: DevCluster): Promise<string> {
+  return `${await serviceIp(cluster, `${CLUSTER}-client`)}:${HTTP_PORT}`;
 }
 
 interface StatusJson { leaderId?: number }
@@ -125,13 +136,19 @@ export async function underLoad(cluster: DevCluster, name: string, seed: number,
   const outDir = join(cluster.dir, "scenarios");
   mkdirSync(outDir, { recursive: true });
   const judgement = await judge(workload.history, join(outDir, `${name}.history.json`), join(outDir, `${name}.html`));
-  const state = await readAllKeys(`${await serviceIp(cluster, `${CLUSTER}-client`)}:${HTTP_PORT}`, `${name}/`);
+  const state = await readAllKeys(await clientHttp(cluster), `${name}/`);
   const lost = lostAckedWrites(workload.history, state);
   const verdict = judgement.disagree ? `checkers disagree (porcupine ${judgement.porcupine}, lincheck ${judgement.lincheck})`
     : judgement.porcupine === "ok" ? "linearizable" : `${judgement.porcupine}: ${judgement.lincheckReport ?? ""}`;
   const result = { operations: workload.history.length, verdict, lost, figures };
   process.stdout.write(`real pods, ${name}: ${result.operations} operations, ${verdict}, lost acknowledged writes ${lost.length}; ${figures}\n`);
   return result;
+}
+
+/** What every scenario under load must show: porcupine and lincheck agree the history is linearizable, and no acknowledged write is lost. */
+export function expectSafe(result: ScenarioResult): void {
+  expect(result.verdict).toBe("linearizable");
+  expect(result.lost).toEqual([]);
 }
 
 /** Runs a program in node 1's network namespace, where cluster names resolve (CoreDNS), as in a pod. */
