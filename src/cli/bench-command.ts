@@ -2,13 +2,20 @@ import type { Command } from "commander";
 import type { BenchFlags } from "./bench-other.js";
 
 const KINDS = ["core", "wal", "cluster"] as const;
+/**
+ * Bounds of --seconds: short enough for a smoke run (the tests run every benchmark for a
+ * fraction of a second), long enough to end. The cluster bench narrows them further
+ * (it needs at least 0.2 s per round) and says so itself.
+ */
+const SECONDS_MIN = 0.05;
+const SECONDS_MAX = 600;
 
 export function registerBenchCommand(program: Command): void {
   program.command("bench")
     .description("benchmarks that print figures: core (the Raft core alone), wal (the disk log), cluster (KVRaft vs etcd)")
     .argument("[kinds...]", `which benchmarks to run: ${KINDS.join(", ")} (default: all)`)
     .option("--json", "print one JSON object per result")
-    .option("--seconds <n>", "how long each measurement runs (core and wal: 1; cluster: 2 per round)", Number)
+    .option("--seconds <s>", `how long each measurement runs, ${SECONDS_MIN} to ${SECONDS_MAX} seconds (core and wal: 1; cluster: 2 per round, at least 0.2)`, Number)
     .option("--rounds <n>", "cluster: rounds per workload and system, the median reported (default 3)", Number)
     .option("--warmup-seconds <n>", "cluster: unmeasured load before each workload (default 0.5)", Number)
     .option("--workloads <list>", "cluster: comma-separated names or prefixes with * (put-1,put-16,put-64,put-256,get-*,mix-64,put-64KiB-16)")
@@ -19,6 +26,7 @@ export function registerBenchCommand(program: Command): void {
     .option("--profile-dir <dir>", "cluster: run KVRaft's members under node --cpu-prof, their profiles written here when they stop")
     .option("--dir <dir>", "cluster and wal: where the data dirs go (the disk measured); the OS temp dir by default")
     .addHelpText("after", "\nExamples:\n  kvraft bench core          # entries/s through the Raft core alone\n  kvraft bench wal --json    # the disk's bare fsync rate vs the WAL's group commit\n" +
+      "  kvraft bench core wal --seconds 0.1        # a smoke run: both still work (figures too short to trust)\n" +
       "  kvraft bench cluster --quick               # KVRaft vs etcd, a short run (2-3 minutes)\n  kvraft bench cluster --workloads 'put-*' --json\n  npm run bench              # every benchmark")
     .action(async (kinds: string[], flags: BenchFlags) => {
       const selected = kinds.length === 0 ? [...KINDS] : kinds;
@@ -28,6 +36,12 @@ export function registerBenchCommand(program: Command): void {
           process.exitCode = 2;
           return;
         }
+      }
+      const seconds = flags.seconds;
+      if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= SECONDS_MIN && seconds <= SECONDS_MAX)) {
+        process.stderr.write(`kvraft bench: --seconds must be a number of seconds from ${SECONDS_MIN} to ${SECONDS_MAX}, got ${String(seconds)}\n`);
+        process.exitCode = 2;
+        return;
       }
       const { runBench } = await import("./bench-run.js");
       for (const kind of selected) await runBench(kind, flags);

@@ -20,7 +20,7 @@ export interface BenchFlags {
 /** Benchmarks beyond the core: the disk log, and the side-by-side comparison with etcd. */
 export async function runOtherBench(kind: string, flags: BenchFlags): Promise<void> {
   if (kind === "wal") {
-    await runWalBench({ seconds: Math.max(1, flags.seconds ?? 1), json: flags.json === true, ...(flags.dir === undefined ? {} : { dir: flags.dir }) });
+    await runWalBench({ seconds: flags.seconds ?? 1, json: flags.json === true, ...(flags.dir === undefined ? {} : { dir: flags.dir }) });
     return;
   }
   const { runClusterBench } = await import("../bench/cluster/run.js");
