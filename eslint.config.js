@@ -43,6 +43,7 @@ export default tseslint.config(
       "src/codec/**/*.ts", "src/protocol/**/*.ts",
       "src/transport/codec.ts", "src/transport/frames.ts", "src/transport/send-queue.ts",
       "src/server/memcached/parser.ts", "src/server/memcached/command-line.ts", "src/server/memcached/tokens.ts", "src/server/memcached/replies.ts",
+      "src/server/memcached/meta-line.ts",
     ],
     rules: pureLayerRules,
   },

@@ -72,7 +72,8 @@ const TABLE: [string, string, string[]][] = [
   ["unknown command", "frobnicate k\r\n", ["ERROR"]],
   ["commands are case-sensitive, like memcached's", "GET k\r\n", ["ERROR"]],
   ["an empty line", "\r\n", ["ERROR"]],
-  ["meta commands are not supported", "mg k v\r\n", ["ERROR"]],
+  ["meta commands parse (meta.test.ts has their details)", "mg k v\r\nmn\r\n", ["meta", "meta-noop"]],
+  ["verbosity noreply (no level, as libmemcached sends it)", "verbosity noreply\r\n", ["verbosity noreply"]],
   ["version takes no argument", "version 2\r\n", ["ERROR"]],
 ];
 

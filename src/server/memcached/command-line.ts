@@ -1,4 +1,5 @@
-import type { ProtocolError, Request, StorageCommandName, StorageRequest } from "./requests.js";
+import { parseMetaLine, parseMetaNoop } from "./meta-line.js";
+import type { MetaRequest, ProtocolError, Request, StorageCommandName, StorageRequest } from "./requests.js";
 import {
   UINT64_MAX,
   isKeyword,
@@ -16,9 +17,9 @@ import {
  * an unknown one; a bad key or number is CLIENT_ERROR.
  */
 
-/** A storage line: the parser reads `bytes` of data and the terminator next. */
+/** A storage line (or `ms`): the parser reads `bytes` of data and the terminator next. */
 export interface StorageHeader {
-  readonly request: Omit<StorageRequest, "data">;
+  readonly request: Omit<StorageRequest, "data"> | MetaRequest;
   readonly bytes: number;
 }
 
@@ -76,6 +77,14 @@ export function parseCommandLine(line: Uint8Array, getKeysMax: number): LineResu
       return parseStats(args);
     case "quit":
       return args.length === 0 ? request({ kind: "quit" }) : unknownCommand();
+    case "mg":
+    case "ms":
+    case "md":
+    case "ma":
+    case "me":
+      return parseMetaLine(name, args);
+    case "mn":
+      return parseMetaNoop(args);
     default:
       return unknownCommand();
   }
@@ -181,8 +190,13 @@ function parseFlushAll(args: Uint8Array[]): LineResult {
   return request({ kind: "flush-all", delay, noreply });
 }
 
-/** `verbosity <level> [noreply]`: accepted and ignored (this server does not log per request). */
+/**
+ * `verbosity <level> [noreply]`, and `verbosity noreply` (libmemcached sends the level
+ * only when it has one; memcached then reads the level as 0): accepted and ignored, this
+ * server does not log per request.
+ */
 function parseVerbosity(args: Uint8Array[]): LineResult {
+  if (args.length === 1 && isKeyword(args[0], "noreply")) return request({ kind: "verbosity", noreply: true });
   if (args.length !== 1 && args.length !== 2) return unknownCommand();
   const noreply = trailingNoreply(args, 1);
   if (noreply === undefined || parseUint32(args[0] as Uint8Array) === undefined) return badFormat();

@@ -5,6 +5,7 @@ import { ReplyError, failureReply, keyReply, serviceErrorReply, storageReply } f
 import { NO_REPLY, REPLIES, line, type Reply, type StatLine, type ValueItem } from "./replies.js";
 import type { CounterRequest, GetAndTouchRequest, Request, RetrievalRequest, StorageRequest } from "./requests.js";
 import type { CommandCounters } from "./stats.js";
+import { executeMeta } from "./meta-commands.js";
 
 /**
  * Carries out one memcached request on a KvService and says what to answer. Writes
@@ -79,11 +80,15 @@ async function dispatch(context: CommandContext, request: Request): Promise<Repl
     case "quit":
       // The connection closes on quit before it gets here; nothing to say.
       return NO_REPLY;
+    case "meta":
+      return executeMeta(kv, request);
+    case "meta-noop":
+      return { kind: "meta", code: "MN", flags: [] };
   }
 }
 
 /** The service calls of one request, with the context's options. */
-class KvCalls {
+export class KvCalls {
   private readonly readOptions: ReadOptions;
 
   constructor(readonly context: CommandContext) {
@@ -100,6 +105,10 @@ class KvCalls {
 
   async readMany(keys: readonly Uint8Array[]): Promise<(KeyValue | undefined)[]> {
     return (await this.context.service.getMany(keys, this.readOptions)).kvs;
+  }
+
+  nowMs(): number {
+    return this.context.service.nowMs();
   }
 
   expiry(exptime: number): Expiry {
@@ -192,7 +201,7 @@ async function getAndTouch(kv: KvCalls, request: GetAndTouchRequest): Promise<Re
  * means a write landed in between, and the pair is tried again. For an expired exptime
  * the order is reversed: read, then delete at the version read.
  */
-async function touchAndRead(kv: KvCalls, key: Uint8Array, expiry: Expiry): Promise<KeyValue | undefined> {
+export async function touchAndRead(kv: KvCalls, key: Uint8Array, expiry: Expiry): Promise<KeyValue | undefined> {
   for (let attempt = 0; attempt < GET_AND_TOUCH_ATTEMPTS_MAX; attempt++) {
     if (expiry.kind === "expired") {
       const read = await kv.read(key);

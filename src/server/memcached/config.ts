@@ -1,4 +1,3 @@
-import { VERSION } from "../../version.js";
 import { CONNECTIONS_MAX_BOUNDS, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
 
 /**
@@ -29,9 +28,20 @@ export interface MemcachedServerOptions {
   readonly pendingRequestsMax: number;
   /** Each service call gives up after this long (SERVER_ERROR). */
   readonly requestTimeoutMs: number;
-  /** What `version` answers (the program's version by default). Clients parse "x.y.z" from its end. */
+  /**
+   * What `version` answers: a memcached version, MEMCACHED_COMPATIBLE_VERSION by default.
+   * Clients parse "x.y.z" from its end and decide what to speak from it; KVRaft's own
+   * version is the `kvraft_version` stat.
+   */
   readonly version: string;
 }
+
+/**
+ * The memcached release whose text and meta protocols this server speaks. libmemcached
+ * (memcping, memcstat, memcdump) refuses a server whose major version is 0, which is
+ * what KVRaft's own 0.x version looked like; meta-protocol clients want 1.6 or later.
+ */
+export const MEMCACHED_COMPATIBLE_VERSION = "1.6.21";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -45,7 +55,7 @@ export const DEFAULT_MEMCACHED_OPTIONS: MemcachedServerOptions = Object.freeze({
   getKeysMax: 1024,
   pendingRequestsMax: 128,
   requestTimeoutMs: 10_000,
-  version: VERSION,
+  version: MEMCACHED_COMPATIBLE_VERSION,
 });
 
 const BOUNDS: NumericBounds<MemcachedServerOptions> = {

@@ -37,6 +37,11 @@ type Mode =
   | { type: "swallow"; remainingBytes: number }
   | { readonly type: "closed" };
 
+/** Whether a refused data block's error is silenced: noreply does; a meta q never silences errors. */
+function headerNoreply(header: StorageHeader): boolean {
+  return header.request.kind === "storage" && header.request.noreply;
+}
+
 export class RequestParser {
   private buffer = new Uint8Array(BUFFER_BYTES_INITIAL);
   /** Unread bytes are buffer[start, end). */
@@ -103,7 +108,7 @@ export class RequestParser {
     // memcached consumes <bytes> + 2 whatever they are, and reads on from there.
     this.consume(blockBytes);
     this.mode = { type: "line" };
-    if (!terminated) return protocolError("CLIENT_ERROR bad data chunk", header.request.noreply);
+    if (!terminated) return protocolError("CLIENT_ERROR bad data chunk", headerNoreply(header));
     return { ...header.request, data };
   }
 
@@ -137,7 +142,7 @@ export class RequestParser {
   private openData(header: StorageHeader): ParseEvent | "continue" {
     if (header.bytes > this.limits.valueBytesMax) {
       this.mode = { type: "swallow", remainingBytes: header.bytes + 2 };
-      return protocolError("SERVER_ERROR object too large for cache", header.request.noreply);
+      return protocolError("SERVER_ERROR object too large for cache", headerNoreply(header));
     }
     this.mode = { type: "data", header };
     return "continue";

@@ -22,8 +22,16 @@ export type Reply =
   | { readonly kind: "values"; readonly items: readonly ValueItem[] }
   /** STAT lines, then END. */
   | { readonly kind: "stats"; readonly stats: readonly StatLine[] }
+  /** A meta reply: `<code> <flags>*`, or `VA <size> <flags>*` and the value. */
+  | { readonly kind: "meta"; readonly code: MetaCode; readonly flags: readonly string[]; readonly value?: Uint8Array }
   /** Nothing is sent: a noreply request. */
   | { readonly kind: "none" };
+
+/**
+ * Meta reply codes (protocol.txt): HD success without value, VA value follows, EN miss
+ * (mg), NS not stored, EX cas mismatch, NF not found, MN the answer to mn, ME debug.
+ */
+export type MetaCode = "HD" | "VA" | "EN" | "NS" | "EX" | "NF" | "MN" | "ME";
 
 export type StatLine = readonly [name: string, value: string | number];
 
@@ -56,7 +64,25 @@ export function serializeReply(reply: Reply): Uint8Array {
       return encoder.encode(reply.stats.map(([name, value]) => `STAT ${cleanLine(name)} ${cleanLine(String(value))}${CRLF}`).join("") + `END${CRLF}`);
     case "values":
       return serializeValues(reply.items);
+    case "meta":
+      return serializeMeta(reply.code, reply.flags, reply.value);
   }
+}
+
+/**
+ * The header goes out byte for byte as latin1: a plain key flag (k) may carry bytes above
+ * 0x7f, which the client sent and must get back unchanged (UTF-8 would change them).
+ */
+function serializeMeta(code: MetaCode, flags: readonly string[], value: Uint8Array | undefined): Uint8Array {
+  const words = value === undefined ? [code, ...flags] : [code, String(value.length), ...flags];
+  const header = latin1Bytes(cleanLine(words.join(" ")) + CRLF);
+  return value === undefined ? header : joinBytes([header, value, encoder.encode(CRLF)]);
+}
+
+function latin1Bytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return bytes;
 }
 
 /** `VALUE <key> <flags> <bytes> [<cas unique>]\r\n<data>\r\n` per item, then `END\r\n`. */

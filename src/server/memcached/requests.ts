@@ -86,6 +86,56 @@ export interface QuitRequest {
   readonly kind: "quit";
 }
 
+/** The meta commands of memcached 1.6 that name a key (`mn` has its own request). */
+export type MetaCommandName = "mg" | "ms" | "md" | "ma" | "me";
+
+/** Flags a meta reply carries back, in the order the request gave them. */
+export type MetaEchoFlag = "O" | "k" | "b" | "c" | "f" | "t" | "s";
+
+/** ms modes (M flag) KVRaft carries out atomically: set, add (E), replace, append, prepend. */
+export type MetaStoreMode = "set" | "add" | "replace" | "append" | "prepend";
+
+/**
+ * A meta command (protocol.txt, "Meta Commands"): `<cmd> <key> [<datalen>] <flags>*`.
+ * Only the flags this server carries out are here; the parser refuses the others.
+ */
+export interface MetaRequest {
+  readonly kind: "meta";
+  readonly command: MetaCommandName;
+  /** The key as stored (decoded when `base64Key`). */
+  readonly key: Uint8Array;
+  /** b: the key travelled base64-encoded, and goes back that way (k). */
+  readonly base64Key: boolean;
+  /** q: suppress the nominal replies (mg: EN; ms: HD; md, ma: HD and NF). Errors always go out. */
+  readonly quiet: boolean;
+  readonly echo: readonly MetaEchoFlag[];
+  /** O: an opaque token returned as sent. */
+  readonly opaque?: string;
+  /** v: mg/ma answer VA with the value. */
+  readonly returnValue: boolean;
+  /** C: compare: the key's version must be this (ms in set mode, md). */
+  readonly compareCas?: bigint;
+  /** T: exptime (memcached's meaning: relative seconds, absolute Unix time, negative = expired). */
+  readonly ttl?: number;
+  /** F: client flags (ms). */
+  readonly clientFlags?: number;
+  readonly storeMode: MetaStoreMode;
+  readonly arithmetic: "incr" | "decr";
+  /** D: ma's delta (default 1). */
+  readonly delta: bigint;
+  /** J: ma's initial value when N creates the key (default 0). */
+  readonly initial: bigint;
+  /** N: ma creates a missing key with this exptime. */
+  readonly vivifyTtl?: number;
+  /** ms only: the data block. */
+  readonly data?: Uint8Array;
+}
+
+/** `mn`: answers MN, so that a client knows every quiet request before it was answered. */
+export interface MetaNoopRequest {
+  readonly kind: "meta-noop";
+}
+
 export type Request =
   | StorageRequest
   | RetrievalRequest
@@ -97,7 +147,9 @@ export type Request =
   | VersionRequest
   | VerbosityRequest
   | StatsRequest
-  | QuitRequest;
+  | QuitRequest
+  | MetaRequest
+  | MetaNoopRequest;
 
 /**
  * A protocol error the parser found: the reply line to send (ERROR, CLIENT_ERROR ...,
@@ -123,6 +175,9 @@ export function isWriteRequest(request: Request): boolean {
     case "touch":
     case "flush-all":
       return true;
+    case "meta":
+      // mg writes only to touch (T); me only reads.
+      return request.command === "ms" || request.command === "md" || request.command === "ma" || (request.command === "mg" && request.ttl !== undefined);
     default:
       return false;
   }

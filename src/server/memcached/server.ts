@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { VERSION } from "../../version.js";
 import type { KvService } from "../kv-service.js";
 import { TcpListener, type ConnectionCounts } from "../tcp-port/listener.js";
 import { executeRequest, type CommandContext } from "./commands.js";
@@ -87,6 +88,7 @@ export class MemcachedServer {
       uptimeSeconds: Math.floor((performance.now() - this.startedAtMs) / 1000),
       nowSeconds: Math.floor(this.service.nowMs() / 1000),
       version: this.options.version,
+      kvraftVersion: VERSION,
       ...this.listener.counts(),
     };
     return generalStatLines(facts, this.counters);

@@ -53,7 +53,10 @@ export interface ServerFacts extends ConnectionCounts {
   readonly pid: number;
   readonly uptimeSeconds: number;
   readonly nowSeconds: number;
+  /** The memcached version answered by `version`. */
   readonly version: string;
+  /** KVRaft's own version (the program's), which `version` cannot carry. */
+  readonly kvraftVersion: string;
 }
 
 export function generalStatLines(facts: ServerFacts, counters: CommandCounters): StatLine[] {
@@ -62,6 +65,7 @@ export function generalStatLines(facts: ServerFacts, counters: CommandCounters):
     ["uptime", facts.uptimeSeconds],
     ["time", facts.nowSeconds],
     ["version", facts.version],
+    ["kvraft_version", facts.kvraftVersion],
     ["curr_connections", facts.connectionsCurrent],
     ["total_connections", facts.connectionsTotal],
     ["rejected_connections", facts.connectionsRejected],
