@@ -36,13 +36,13 @@ then entries), and is promoted once the leader accepts it as caught up.`))
     .action(run(async (id: string, flags: Flags & { learnerOnly?: boolean; catchUpTimeout: number }) => {
       const endpoints = await discoverEndpoints(flags);
       const member = Number(id);
-      const added = await request(endpoints, "POST", `/v1/admin/members/${member}/learner`, "{}");
+      const added = await request(endpoints, "POST", `/v1/admin/members/${member}/learner`, "{}", flags.timeout);
       if (added.status >= 400) throw new CliError(added.status === 409 ? EXIT.notFound : EXIT.unavailable, `add member ${id}: ${errorMessage(added)}`);
       process.stdout.write(`member ${member} is a learner; waiting for it to catch up\n`);
       if (flags.learnerOnly === true) return;
       const deadline = Date.now() + flags.catchUpTimeout * 1000;
       for (;;) {
-        const promoted = await request(endpoints, "POST", `/v1/admin/members/${member}/promote`, "{}");
+        const promoted = await request(endpoints, "POST", `/v1/admin/members/${member}/promote`, "{}", flags.timeout);
         if (promoted.status < 400) {
           const result = json<{ voters: number[] }>(promoted);
           process.stdout.write(`member ${member} is a voter: voters [${result.voters.join(", ")}]\n`);
@@ -65,7 +65,7 @@ then entries), and is promoted once the leader accepts it as caught up.`))
     withClusterOptions(members.command(verb).argument("<id>", "member id").description(what)
       .addHelpText("after", `\nExample:\n  kvraft members ${verb} 4`))
       .action(run(async (id: string, flags: Flags) => {
-        const answer = await request(await discoverEndpoints(flags), method, `/v1/admin/members/${Number(id)}${suffix}`, "{}");
+        const answer = await request(await discoverEndpoints(flags), method, `/v1/admin/members/${Number(id)}${suffix}`, "{}", flags.timeout);
         if (answer.status >= 400) throw new CliError(answer.status === 409 ? EXIT.notFound : EXIT.unavailable, `${verb} member ${id}: ${errorMessage(answer)}`);
         const result = json<{ changed: boolean; configIndex: number; voters: number[]; learners: number[] }>(answer);
         if (flags.output === "json") return print(result);
@@ -76,7 +76,7 @@ then entries), and is promoted once the leader accepts it as caught up.`))
   withClusterOptions(program.command("transfer-leader").description("hand leadership to another voter (default: the most up-to-date one)")
     .option("--to <id>", "the member to hand leadership to", parseNumber))
     .action(run(async (flags: Flags & { to?: number }) => {
-      const answer = await request(await discoverEndpoints(flags), "POST", "/v1/admin/transfer-leadership", JSON.stringify(flags.to === undefined ? {} : { to: flags.to }));
+      const answer = await request(await discoverEndpoints(flags), "POST", "/v1/admin/transfer-leadership", JSON.stringify(flags.to === undefined ? {} : { to: flags.to }), flags.timeout);
       if (answer.status >= 400) throw new CliError(EXIT.unavailable, `transfer-leader: ${errorMessage(answer)}`);
       const { transferringTo } = json<{ transferringTo: number }>(answer);
       process.stdout.write(`leadership is moving to member ${transferringTo}\n`);
@@ -87,7 +87,7 @@ then entries), and is promoted once the leader accepts it as caught up.`))
 /** The leader's status (it alone knows every member's match and lag), else any member's. */
 async function leaderStatus(flags: Flags): Promise<ServerStatus> {
   const endpoints = await discoverEndpoints(flags);
-  const any = json<ServerStatus>(await request(endpoints, "GET", "/v1/status"));
+  const any = json<ServerStatus>(await request(endpoints, "GET", "/v1/status", undefined, flags.timeout));
   if (any.role === "leader" || any.leaderId === 0) return any;
   const leaderHttp = any.members.find((m) => m.id === any.leaderId)?.addresses.http;
   if (leaderHttp === undefined) return any;

@@ -10,6 +10,7 @@ import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
 import { registerOperatorCommand } from "./operator-command.js";
 import { registerDevClusterCommand } from "./dev-cluster-command.js";
+import { VERSION } from "../version.js";
 
 /** Exit codes: 0 ok, 1 not found / failed check, 2 usage, 3 cluster unavailable. */
 export const EXIT_USAGE = 2;
@@ -17,6 +18,7 @@ export const EXIT_USAGE = 2;
 export function buildProgram(): Command {
   const program = new Command("kvraft")
     .description("KVRaft: a linearizable, replicated key-value store built on Raft")
+    .version(VERSION, "-V, --version", "print the version of kvraft")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerKvCommands(program);
@@ -33,7 +35,23 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `kvraft status | head -2`: head closes the pipe, the next write fails with EPIPE, and
+ * without a listener Node prints the error's stack. The reader has what it wanted, so
+ * the program ends quietly with the status it had.
+ */
+function exitQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount("error") > 0) continue;
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+      throw error;
+    });
+  }
+}
+
 export async function runCli(argv: readonly string[]): Promise<number> {
+  exitQuietlyOnBrokenPipe();
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

@@ -2,10 +2,18 @@ import express from "express";
 import type { Request, Response, Router } from "express";
 import type { KeyValue, KvEvent, KvResult } from "../../kv/index.js";
 import type { KvService, ReadConsistency } from "../kv-service.js";
+import { decodeKeyPath } from "../../codec/key-path.js";
 import { sendError, sendServiceError } from "./errors.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const KEY_PATH_PREFIX = "/v1/kv/";
+/**
+ * The one-key routes match the raw path without a named parameter: express would
+ * decode a parameter as UTF-8 and answer 400 for a key byte like %FF before the handler
+ * runs; keyParam decodes the path to the key's exact bytes instead.
+ */
+const KEY_ROUTE = /^\/v1\/kv\/.*$/;
 
 export interface KvRoutesOptions {
   /** The leader's HTTP address when this member is not the leader (for ?redirect=true). */
@@ -93,7 +101,7 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
     res.end();
   });
 
-  router.get("/v1/kv/*key", timed("get", async (req, res) => {
+  router.get(KEY_ROUTE, timed("get", async (req, res) => {
     const key = keyParam(req);
     const outcome = await service.get(key, { consistency: consistencyParam(req) });
     res.setHeader("X-Kvraft-Revision", String(outcome.revision));
@@ -109,7 +117,7 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
     res.type("application/octet-stream").send(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength));
   }));
 
-  router.put("/v1/kv/*key", express.raw({ type: () => true, limit: options.valueBytesMax }), timed("put", async (req, res) => {
+  router.put(KEY_ROUTE, express.raw({ type: () => true, limit: options.valueBytesMax }), timed("put", async (req, res) => {
     const key = keyParam(req);
     const body: unknown = req.body;
     const value = body instanceof Uint8Array ? new Uint8Array(body) : new Uint8Array(0);
@@ -125,7 +133,7 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
     sendWriteResult(res, result);
   }));
 
-  router.delete("/v1/kv/*key", timed("delete", async (req, res) => {
+  router.delete(KEY_ROUTE, timed("delete", async (req, res) => {
     const key = keyParam(req);
     const expectVersion = intParam(req, "expectVersion") ?? intParam(req, "expect_version");
     const result = await service.write({ type: "delete", key, ...(expectVersion === undefined ? {} : { expectVersion }) });
@@ -175,10 +183,11 @@ export function keyValueJson(kv: KeyValue): Record<string, unknown> {
   };
 }
 
+/** The key's bytes from the raw path (see src/codec/key-path.ts); a RangeError answers 400. */
 function keyParam(req: Request): Uint8Array {
-  const raw = (req.params as Record<string, string | string[]>)["key"];
-  const key = Array.isArray(raw) ? raw.join("/") : raw ?? "";
-  return encoder.encode(key);
+  const key = decodeKeyPath(req.path.slice(KEY_PATH_PREFIX.length));
+  if (key.length === 0) throw new RangeError("the key is empty: a key is at least one byte, as in /v1/kv/greeting");
+  return key;
 }
 
 function stringParam(req: Request, name: string): string | undefined {
