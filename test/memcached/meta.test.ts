@@ -19,6 +19,7 @@ const SCENARIOS: readonly (readonly [name: string, steps: readonly Step[]])[] = 
     ["mg k v c f t s k O123\r\nmg k\r\nmg k s q\r\n", "VA 2 c1 f5 t60 s2 kk O123\r\nhi\r\nHD\r\nHD s2\r\n"],
   ]],
   ["a key without expiry has t-1", [["ms k 1\r\na\r\nmg k t\r\n", "HD\r\nHD t-1\r\n"]]],
+  ["h and l are accepted and left out: KVRaft keeps no access history", [["ms k 1\r\na\r\nmg k f v t l h u\r\n", "HD\r\nVA 1 f0 t-1\r\na\r\n"]]],
   ["ms C compares the version: HD, EX on another version, NF when missing", [
     ["ms k 2\r\nhi\r\n", "HD\r\n"],
     ["ms k 2 C1\r\nho\r\nms k 2 C1 O1\r\nxx\r\nms k 1 C0\r\nx\r\nms nope 2 C5\r\nho\r\nms nope 1 C0\r\nx\r\n", "HD\r\nEX O1\r\nEX\r\nNF\r\nNF\r\n"],

@@ -12,8 +12,8 @@ import { UINT64_MAX, keyProblem, parseInt32, parseUint32, parseUnsigned, tokenTe
  * it, so that a client never believes a flag took effect when it did not:
  * - E (set the cas value): a key's cas unique is its version, the log index of its
  *   last write; a client cannot choose it.
- * - I (invalidate), N on mg/ms, R (recache), h/l (hit and access times), x on md:
- *   they need item states (stale, win tokens, LRU data) the store does not keep.
+ * - I (invalidate), N on mg/ms, R (recache), x on md: they need item states (stale,
+ *   win tokens) the store does not keep.
  * - C with an ms mode other than set, or on ma: KVRaft compares versions only on
  *   put and delete; anything else would be a read then a write, not atomic.
  * Errors are always answered, even with q: in memcached only nominal codes are quiet.
@@ -25,17 +25,20 @@ export const OPAQUE_BYTES_MAX = 32;
 const META_BAD_FORMAT = "CLIENT_ERROR bad command line format";
 
 /** Flags with no token: what each asks for. */
-const PLAIN_FLAGS = new Set(["b", "c", "f", "k", "q", "s", "t", "v", "u"]);
+const PLAIN_FLAGS = new Set(["b", "c", "f", "k", "q", "s", "t", "v", "u", "h", "l"]);
 /** Flags followed by a token. */
 const TOKEN_FLAGS = new Set(["O", "T", "F", "C", "M", "D", "J", "N"]);
 /** memcached flags KVRaft refuses (see the header): named as unsupported, not as unknown. */
-const UNSUPPORTED_FLAGS = new Set(["E", "I", "N", "R", "h", "l", "x"]);
+const UNSUPPORTED_FLAGS = new Set(["E", "I", "N", "R", "x"]);
 const ECHO_FLAGS: ReadonlySet<string> = new Set<MetaEchoFlag>(["O", "k", "b", "c", "f", "t", "s"]);
 
 /** The flags each command accepts here (see the header for why the rest are refused). */
 const ACCEPTED_FLAGS: Readonly<Record<MetaCommandName, string>> = {
-  // u (do not bump in the LRU) is accepted and means nothing: there is no LRU.
-  mg: "bcfkOqstvTu",
+  // u (do not bump in the LRU) is accepted and means nothing: there is no LRU. h (hit
+  // before) and l (seconds since last access) are accepted and left out of the reply:
+  // the store keeps no access history, and an invented value would mislead. Clients
+  // ask for them on every get (meta-memcache does) and read their absence as unknown.
+  mg: "bcfkOqstvTuhl",
   ms: "bckOqTFCM",
   md: "bkOqC",
   ma: "bctkOqvNJDTM",
