@@ -1,34 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { toolBinary } from "../../tools/go-tools.mjs";
-import { CLI } from "../support/process-cluster.js";
+import { BenchProcesses } from "./bench-processes.js";
 
 /** Generous: two clusters start, one workload runs on each, both stop. */
 const RUN_TIMEOUT_MS = 120_000;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const running = new Set<ChildProcess>();
-
-function runBench(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "bench", "cluster", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    running.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      running.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const benches = new BenchProcesses();
+const runBench = (args: readonly string[]) => benches.run(["cluster", ...args]);
 
 /**
  * `kvraft bench cluster --json` in a tiny run: the shape of its lines and that both
@@ -41,8 +19,9 @@ describe("kvraft bench cluster", () => {
   }, 600_000);
 
   afterEach(() => {
-    // The bench stops its clusters itself; a bench still running after a failure is killed (it then leaves nothing).
-    for (const child of running) child.kill("SIGTERM");
+    // The bench stops its clusters itself; after a failure its whole process group is
+    // killed: the bench has no signal handler, and a SIGTERM to it alone left its members running.
+    benches.stopAll();
   });
 
   it("prints one JSON line per workload with both systems measured, then a summary", async () => {
@@ -69,6 +48,7 @@ describe("kvraft bench cluster", () => {
     expect((summary.disk as Record<string, number>).fsyncs_per_s).toBeGreaterThan(0);
     expect(summary.bare_relay_p50_ms, "the bare relay runs only with put-1").toBeNull();
     expect(Array.isArray(summary.goals)).toBe(true);
+    expect(benches.leftRunning(), "a member or etcd outlived the bench").toBe(false);
   }, RUN_TIMEOUT_MS);
 
   it("refuses a workload filter that matches nothing, naming the choices", async () => {
