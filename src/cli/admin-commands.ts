@@ -74,12 +74,14 @@ then entries), and is promoted once the leader accepts it as caught up.`))
   }
 
   withClusterOptions(program.command("transfer-leader").description("hand leadership to another voter (default: the most up-to-date one)")
-    .option("--to <id>", "the member to hand leadership to", parseNumber))
+    .option("--to <id>", "the member to hand leadership to", parseNumber)
+    .addHelpText("after", "\nExamples:\n  kvraft transfer-leader\n  kvraft transfer-leader --to 2 --output json   # {\"transferringTo\": 2}"))
     .action(run(async (flags: Flags & { to?: number }) => {
       const answer = await request(await discoverEndpoints(flags), "POST", "/v1/admin/transfer-leadership", JSON.stringify(flags.to === undefined ? {} : { to: flags.to }), flags.timeout);
       if (answer.status >= 400) throw new CliError(EXIT.unavailable, `transfer-leader: ${errorMessage(answer)}`);
-      const { transferringTo } = json<{ transferringTo: number }>(answer);
-      process.stdout.write(`leadership is moving to member ${transferringTo}\n`);
+      const result = json<{ transferringTo: number }>(answer);
+      if (flags.output === "json") return print(result);
+      process.stdout.write(`leadership is moving to member ${result.transferringTo}\n`);
     }));
 }
 

@@ -11,6 +11,7 @@ import { registerSimCommand } from "./sim-command.js";
 import { registerOperatorCommand } from "./operator-command.js";
 import { registerDevClusterCommand } from "./dev-cluster-command.js";
 import { VERSION } from "../version.js";
+import { registerCompletionCommand } from "./completion-command.js";
 
 /** Exit codes: 0 ok, 1 not found / failed check, 2 usage, 3 cluster unavailable. */
 export const EXIT_USAGE = 2;
@@ -32,6 +33,8 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerOperatorCommand(program);
   registerDevClusterCommand(program);
+  // Last: the script it prints covers every verb registered above.
+  registerCompletionCommand(program);
   return program;
 }
 

@@ -190,6 +190,40 @@ describe("the kvraft CLI at the edges a user touches", () => {
     });
   });
 
+  describe("shell completion", () => {
+    /** What bash offers after `words` (the last one the word being completed), with the generated script sourced. */
+    const complete = async (script: string, words: readonly string[]): Promise<string[]> => {
+      const file = join(scratch, "kvraft.bash");
+      await writeFile(file, script);
+      const line = `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _kvraft; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const child = spawn("bash", ["--norc", "-c", line], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => { out += chunk.toString(); });
+      await new Promise((resolve) => child.once("close", resolve));
+      return out.split("\n").filter((w) => w !== "");
+    };
+
+    it("kvraft completion bash completes verbs, subcommands, options and their choices", async () => {
+      const run = await kvraft(["completion", "bash"]);
+      expect(run.code).toBe(0);
+      const script = run.stdout.toString();
+      expect(script).toContain("complete -o default -F _kvraft kvraft");
+      expect(await complete(script, ["kvraft", "mem"])).toEqual(["members"]);
+      expect(await complete(script, ["kvraft", "members", "a"])).toEqual(["add", "add-learner"]);
+      expect(await complete(script, ["kvraft", "get", "k", "--r"])).toEqual(["--raw"]);
+      expect(await complete(script, ["kvraft", "get", "k", "--consistency", ""])).toEqual(["linearizable", "serializable", "follower"]);
+      expect(await complete(script, ["kvraft", "delete", "k", "--exp"])).toEqual(["--expect-version"]);
+    });
+
+    it("kvraft completion zsh runs the same completion through bashcompinit; another shell is a usage error", async () => {
+      const zsh = await kvraft(["completion", "zsh"]);
+      expect(zsh.code).toBe(0);
+      expect(zsh.stdout.toString()).toContain("bashcompinit");
+      expect(zsh.stdout.toString()).toContain("complete -o default -F _kvraft kvraft");
+      expect((await kvraft(["completion", "fish"])).code).toBe(2);
+    });
+  });
+
   describe("errors that name the endpoint and the cause", () => {
     let html: Server;
     let htmlEndpoint: string;

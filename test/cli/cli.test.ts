@@ -99,6 +99,15 @@ describe("the kvraft CLI", () => {
     expect(down.stderr).toContain(`127.0.0.1:${port}`);
   }, 30_000);
 
+  it("transfer-leader --output json prints the member leadership moves to", async () => {
+    const before = await cluster.waitForLeader();
+    const run = await kvraft(["transfer-leader", "--output", "json", ...endpoints]);
+    expect(run.code, run.stderr).toBe(0);
+    const { transferringTo } = JSON.parse(run.stdout) as { transferringTo: number };
+    expect(transferringTo).not.toBe(before);
+    await waitFor("the new leader", async () => ((await cluster.waitForLeader()) === transferringTo ? true : undefined));
+  }, 30_000);
+
   it("snapshot save writes the state; restore founds a new one-member cluster that serves it", async () => {
     const file = join(scratch, "backup.kvsnap");
     const saved = await kvraft(["snapshot", "save", file, ...endpoints]);
