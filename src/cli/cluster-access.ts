@@ -168,9 +168,14 @@ function splitEndpoint(endpoint: string): { host: string; port: number } {
   return { host: match?.[1] ?? endpoint, port: Number(match?.[2] ?? 80) };
 }
 
-/** The cause of a failed exchange, said so that the reader knows what to check. */
-function describeNetworkError(error: unknown, timeoutMs: number): string {
+/**
+ * The cause of a failed exchange, said so that the reader knows what to check. fetch
+ * says only "fetch failed" and keeps the system error in `cause`: look there too.
+ */
+export function describeNetworkError(error: unknown, timeoutMs: number): string {
   if (error instanceof TimeoutError) return `timed out: no answer within ${timeoutMs} ms (busy, partitioned, or --timeout too short)`;
+  const cause: unknown = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error && (error as Error).message === "fetch failed") return describeNetworkError(cause, timeoutMs);
   const code = (error as { code?: unknown }).code;
   const message = (error as Error).message;
   switch (code) {

@@ -144,7 +144,8 @@ async function valueBytes(value: string): Promise<Uint8Array> {
   return new TextEncoder().encode(value);
 }
 
-function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+/** The value as text when it is valid UTF-8; binary values have no faithful text form. */
+export function utf8OrUndefined(bytes: Uint8Array): string | undefined {
   try {
     return strictUtf8.decode(bytes);
   } catch {

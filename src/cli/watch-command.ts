@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { AccessOptions } from "./cluster-access.js";
-import { CliError, discoverEndpoints, EXIT, withClusterOptions } from "./cluster-access.js";
-import { parseNumber, run } from "./kv-commands.js";
+import { CliError, DEFAULT_TIMEOUT_MS, describeNetworkError, discoverEndpoints, EXIT, json, request, withClusterOptions } from "./cluster-access.js";
+import { parseNumber, run, utf8OrUndefined } from "./kv-commands.js";
 
 interface WatchFlags extends AccessOptions { output: "table" | "json"; fromRevision?: number }
 
@@ -13,7 +13,7 @@ export function registerWatchCommand(program: Command): void {
     .addHelpText("after", "\nExample:\n  kvraft watch user/ --output json\n\nA dropped connection is resumed on the next member from the last revision seen + 1,\nso no event is missed or repeated. Exit status: 3 when no member answers."))
     .action(run(async (prefix: string, flags: WatchFlags) => {
       const endpoints = await discoverEndpoints(flags);
-      let next = flags.fromRevision ?? (await currentRevision(endpoints)) + 1;
+      let next = flags.fromRevision ?? (await currentRevision(endpoints, flags.timeout ?? DEFAULT_TIMEOUT_MS)) + 1;
       let failures = 0;
       for (let i = 0; ; i = (i + 1) % endpoints.length) {
         const endpoint = endpoints[i] as string;
@@ -37,29 +37,23 @@ export function registerWatchCommand(program: Command): void {
           }
         } catch (error) {
           if (error instanceof CliError) throw error;
-          if (++failures > endpoints.length * 5) throw new CliError(EXIT.unavailable, `no member kept the watch open (last: ${endpoint}: ${(error as Error).message})`);
+          if (++failures > endpoints.length * 5) throw new CliError(EXIT.unavailable, `no member kept the watch open (last: ${endpoint}: ${describeNetworkError(error, 0)})`);
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
       }
     }));
 }
 
-async function currentRevision(endpoints: readonly string[]): Promise<number> {
-  for (const endpoint of endpoints) {
-    try {
-      const response = await fetch(`http://${endpoint}/v1/kv?prefix=&limit=1`, { signal: AbortSignal.timeout(3000) });
-      if (response.ok) return ((await response.json()) as { revision: number }).revision;
-    } catch {
-      // Try the next member.
-    }
-  }
-  throw new CliError(EXIT.unavailable, `no member answered: tried ${endpoints.join(", ")}`);
+async function currentRevision(endpoints: readonly string[], timeoutMs: number): Promise<number> {
+  return json<{ revision: number }>(await request(endpoints, "GET", "/v1/kv?prefix=&limit=1", undefined, timeoutMs)).revision;
 }
 
 function printEvent(event: { type: string; revision: number; key?: string; value?: string }, output: "table" | "json"): void {
   const value = event.value === undefined ? undefined : Buffer.from(event.value, "base64").toString("utf8");
   if (output === "json") {
-    process.stdout.write(`${JSON.stringify({ ...event, ...(value === undefined ? {} : { value }) })}\n`);
+    // As get --output json: the text when the value is UTF-8 (else null), the bytes always in valueBase64.
+    const text = event.value === undefined ? undefined : utf8OrUndefined(Buffer.from(event.value, "base64")) ?? null;
+    process.stdout.write(`${JSON.stringify({ ...event, ...(event.value === undefined ? {} : { value: text, valueBase64: event.value }) })}\n`);
     return;
   }
   process.stdout.write(`${event.revision}\t${event.type}\t${event.key ?? ""}${value === undefined ? "" : `\t${value}`}\n`);

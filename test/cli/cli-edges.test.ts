@@ -12,9 +12,10 @@ import { request } from "../../src/cli/cluster-access.js";
 import { encodeKeyPath } from "../../src/codec/key-path.js";
 import { CLI, ProcessCluster } from "../support/process-cluster.js";
 import { freePorts } from "../support/ports.js";
+import { waitFor } from "../support/wait.js";
 
 interface Run { code: number | null; stdout: Buffer; stderr: string }
-interface RunOptions { stdin?: Uint8Array; env?: Record<string, string>; closeStdout?: boolean }
+interface RunOptions { stdin?: Uint8Array; env?: Record<string, string>; closeStdout?: boolean; stopWhen?: (stdout: string) => boolean }
 
 /** Runs `kvraft ...args`; stdout is kept as bytes (binary values), stdin fed when given. */
 function kvraft(args: readonly string[], options: RunOptions = {}): Promise<Run> {
@@ -26,7 +27,12 @@ function kvraft(args: readonly string[], options: RunOptions = {}): Promise<Run>
     let stderr = "";
     // A reader that went away before the first byte (as `| head -0` would): every write is EPIPE.
     if (options.closeStdout === true) child.stdout.destroy();
-    else child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    else {
+      child.stdout.on("data", (chunk: Buffer) => {
+        out.push(chunk);
+        if (options.stopWhen?.(Buffer.concat(out).toString()) === true) child.kill("SIGINT");
+      });
+    }
     child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
     child.stdin.end(options.stdin === undefined ? undefined : Buffer.from(options.stdin));
     child.once("close", (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
@@ -147,6 +153,18 @@ describe("the kvraft CLI at the edges a user touches", () => {
       expect(table.stderr).toContain("not UTF-8");
     }, 60_000);
 
+    it("watch --output json carries the value as base64, and the text only when it is UTF-8", async () => {
+      const watching = kvraft(["watch", "wb/", "--output", "json", ...endpoints], { stopWhen: (out) => out.includes("wb/text") });
+      await waitFor("the watch to see both writes", async () => {
+        await kvraft(["put", "wb/binary", "-", ...endpoints], { stdin: Uint8Array.of(0xff, 0xfe, 0x00) });
+        await kvraft(["put", "wb/text", "plain", ...endpoints]);
+        return true;
+      });
+      const events = (await watching).stdout.toString().trim().split("\n").map((l) => JSON.parse(l) as { key: string; value: string | null; valueBase64: string });
+      expect(events.find((e) => e.key === "wb/binary")).toMatchObject({ value: null, valueBase64: Buffer.of(0xff, 0xfe, 0x00).toString("base64") });
+      expect(events.find((e) => e.key === "wb/text")).toMatchObject({ value: "plain", valueBase64: Buffer.from("plain").toString("base64") });
+    }, 30_000);
+
     it("cas takes - and @FILE too; JSON output keeps the text value for UTF-8", async () => {
       const { version } = JSON.parse((await kvraft(["put", "cas-k", "a", "--output", "json", ...endpoints])).stdout.toString()) as { version: number };
       expect((await kvraft(["cas", "cas-k", String(version), "-", ...endpoints], { stdin: Buffer.from("b") })).code).toBe(0);
@@ -256,6 +274,17 @@ describe("the kvraft CLI at the edges a user touches", () => {
       expect(lines[0]).toContain(`127.0.0.1:${a}`);
       expect(lines[1]).toContain(`127.0.0.1:${b}`);
     });
+
+    it("watch names the cause when no member answers (not \"fetch failed\")", async () => {
+      const [port] = await freePorts(1);
+      for (const extra of [[], ["--from-revision", "1"]]) {
+        const run = await kvraft(["watch", "p/", ...extra, "--endpoints", `127.0.0.1:${port}`, "--timeout", "800"]);
+        expect(run.code, extra.join(" ")).toBe(3);
+        expect(run.stderr).toContain(`127.0.0.1:${port}`);
+        expect(run.stderr).toContain("ECONNREFUSED");
+        expect(run.stderr).not.toContain("fetch failed");
+      }
+    }, 30_000);
 
     it("--timeout bounds a member that never answers, and the error says it timed out", async () => {
       const started = Date.now();
