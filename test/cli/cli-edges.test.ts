@@ -9,6 +9,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "../../src/cli/cluster-access.js";
+import { createClient } from "../../src/client/index.js";
 import { encodeKeyPath } from "../../src/codec/key-path.js";
 import { CLI, ProcessCluster } from "../support/process-cluster.js";
 import { freePorts } from "../support/ports.js";
@@ -118,6 +119,23 @@ describe("the kvraft CLI at the edges a user touches", () => {
         expect(got.status).toBe(200);
         expect(Buffer.from(got.body).equals(Buffer.from(key))).toBe(true);
       }), { numRuns: 150 });
+    }, 120_000);
+
+    it("a byte key written over HTTP is the same key on the binary client port, and back (property)", async () => {
+      const kv = createClient({ endpoints: [`127.0.0.1:${cluster.ports.get(1)?.client}`] });
+      try {
+        await fc.assert(fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.boolean(), async (key, viaHttp) => {
+          const value = Uint8Array.of(...key, viaHttp ? 1 : 2);
+          if (viaHttp) expect((await request([endpoint], "PUT", `/v1/kv/${encodeKeyPath(key)}`, value)).status).toBe(200);
+          else await kv.put(key, value);
+          const overBinary = await kv.get(key);
+          expect(overBinary !== undefined && Buffer.from(overBinary.value).equals(Buffer.from(value))).toBe(true);
+          const overHttp = await request([endpoint], "GET", `/v1/kv/${encodeKeyPath(key)}`);
+          expect(Buffer.from(overHttp.body).equals(Buffer.from(value))).toBe(true);
+        }), { numRuns: 100 });
+      } finally {
+        await kv.close();
+      }
     }, 120_000);
   });
 
