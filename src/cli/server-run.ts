@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import type { ServerConfig } from "../server/config.js";
-import { parsePeers, validateServerConfig } from "../server/config.js";
+import { EXPIRY_TICK_INTERVAL_MS_DEFAULT, parsePeers, validateServerConfig } from "../server/config.js";
 import { startServer } from "../server/server.js";
 import { reexecWithHeapLimit } from "./heap-limit.js";
 import type { ServerFlags } from "./server-command.js";
@@ -67,5 +67,6 @@ function toConfig(flags: ServerFlags, podName: string | undefined): ServerConfig
     adminToken, quotaBytes: int("quota-bytes", flags.quotaBytes), requestTimeoutMs: int("request-timeout-ms", flags.requestTimeoutMs),
     snapshotEveryEntries: int("snapshot-entries", flags.snapshotEntries), readyLagEntriesMax: int("ready-lag-entries", flags.readyLagEntries),
     pendingProposalsMax: 65536, shutdownTransferMs: int("shutdown-transfer-ms", flags.shutdownTransferMs),
+    expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_DEFAULT,
   });
 }

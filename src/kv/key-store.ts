@@ -89,6 +89,15 @@ export class KeyStore implements ScanSource {
     return count;
   }
 
+  /**
+   * The earliest expiry in the queue. It may be a stale entry (the key was rewritten
+   * since): then a stamp past it removes nothing but drops the stale entry, so the
+   * next call answers a later time.
+   */
+  nextExpiryMs(): number | undefined {
+    return this.expiry.peek()?.expiresAtMs;
+  }
+
   /** Removes and returns, in (expiresAtMs, key) order, the keys expiring at or before `nowMs`. */
   removeExpired(nowMs: number): KeyEntry[] {
     const removed: KeyEntry[] = [];

@@ -65,6 +65,12 @@ export class SessionTable {
     return this.sessions.delete(id);
   }
 
+  /** When the longest idle session expires (a stamp at or past it removes it); undefined: no sessions. */
+  nextExpiryMs(): number | undefined {
+    for (const session of this.sessions.values()) return session.lastUsedMs + this.limits.sessionTimeoutMs;
+    return undefined;
+  }
+
   /** Removes sessions not used for sessionTimeoutMs by `stampMs`. */
   expire(stampMs: number): void {
     for (const session of this.sessions.values()) {

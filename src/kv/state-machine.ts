@@ -76,6 +76,20 @@ export class KvStateMachine {
   }
 
   /**
+   * The earliest stamp at which applying any command (a `tick` will do) changes the
+   * state by time alone: a key expires, a session times out or a delayed flush-all
+   * runs. Undefined when nothing is waiting on time. Applying only happens when the
+   * leader proposes, so an idle leader asks this to know when to propose a tick.
+   */
+  nextDeadlineMs(): number | undefined {
+    let earliest: number | undefined;
+    for (const due of [this.store.nextExpiryMs(), this.sessions.nextExpiryMs(), this.pendingFlushAtMs]) {
+      if (due !== undefined && (earliest === undefined || due < earliest)) earliest = due;
+    }
+    return earliest;
+  }
+
+  /**
    * Applies the command entry at `index`. Throws `CommandDecodeError` for bytes that
    * are not a command (nothing is applied: they would fail the same way on every
    * replica, and skipping them would hide a version skew) and `KvInvariantError` when

@@ -33,7 +33,18 @@ export interface ServerConfig {
   readonly readyLagEntriesMax: number;
   readonly pendingProposalsMax: number;
   readonly shutdownTransferMs: number;
+  /** See ReplicaOptions.expiryTickIntervalMsMin; bounded by EXPIRY_TICK_INTERVAL_MS_BOUNDS. */
+  readonly expiryTickIntervalMsMin: number;
 }
+
+/**
+ * An idle leader's expiry ticks go out at most once per this many ms. The default keeps
+ * expiry events within a fraction of a second of their deadline at 5 entries a second
+ * at most; the minimum keeps ticks from flooding the log, and the maximum keeps expiry
+ * within a second of its deadline (the promise watchers rely on).
+ */
+export const EXPIRY_TICK_INTERVAL_MS_DEFAULT = 200;
+export const EXPIRY_TICK_INTERVAL_MS_BOUNDS = { min: 10, max: 1000 } as const;
 
 /** `1=host:7001,2=host:7002`: member ids with their peer (Raft) addresses. */
 export function parsePeers(text: string): Map<NodeId, Endpoint> {
@@ -68,6 +79,9 @@ export const serverConfigSchema = z.object({
   readyLagEntriesMax: z.number().int().min(0),
   pendingProposalsMax: z.number().int().min(1),
   shutdownTransferMs: z.number().int().min(0),
+  expiryTickIntervalMsMin: z.number().int()
+    .min(EXPIRY_TICK_INTERVAL_MS_BOUNDS.min, `must be at least ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.min} ms (more ticks would flood the log)`)
+    .max(EXPIRY_TICK_INTERVAL_MS_BOUNDS.max, `must be at most ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.max} ms (expiry must fire within a second of its deadline)`),
 }).refine((c) => c.electionTicks > c.heartbeatTicks, { message: "--election-ms must be larger than --heartbeat-ms" });
 
 export function validateServerConfig(config: ServerConfig): ServerConfig {

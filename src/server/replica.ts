@@ -29,6 +29,12 @@ export interface ReplicaOptions {
   /** Proposals waiting to be applied, past which new ones get BusyError. */
   readonly pendingProposalsMax: number;
   readonly requestTimeoutMs: number;
+  /**
+   * The least time between two proposals before an idle leader proposes a `tick` for
+   * a key or session whose expiry is due: expiry happens only when an entry is applied,
+   * so without ticks an idle cluster never expires anything (and watchers never hear).
+   */
+  readonly expiryTickIntervalMsMin: number;
   readonly clock?: () => number;
   readonly onEvent?: (event: ReplicaEvent) => void;
   readonly metrics?: ReplicaMetrics;
@@ -57,6 +63,8 @@ export class Replica {
   private stopped = false;
   private fatal: Error | undefined;
   private lastStampMs = 0;
+  /** When this member last proposed a command (its clock), so ticks go out only when nothing else did. */
+  private lastProposalAtMs = 0;
   private lastRole = "";
   private lastLeader = -1;
   private snapshotInFlight = false;
@@ -105,7 +113,26 @@ export class Replica {
     if (this.stopped) return;
     this.raft.tick();
     this.waiting.expire(this.options.requestTimeoutMs);
+    this.proposeExpiryTick();
     this.kick();
+  }
+
+  /**
+   * On the leader, proposes a `tick` (a stamp and nothing else) once a key, session or
+   * delayed flush is due and no proposal went out for expiryTickIntervalMsMin: any
+   * applied stamp past the deadline does the expiry, so a busy leader needs no ticks,
+   * and the interval bounds ticks on a leader whose tick is slow to commit. Its result
+   * is nobody's: it is not tracked, and a refused tick (a transfer under way) is retried
+   * at a later tick of the timer.
+   */
+  private proposeExpiryTick(): void {
+    if (this.fatal !== undefined || this.raft.currentRole() !== "leader") return;
+    const due = this.kv.nextDeadlineMs();
+    const now = this.clock();
+    if (due === undefined || due > Math.max(now, this.lastStampMs)) return;
+    if (now - this.lastProposalAtMs < this.options.expiryTickIntervalMsMin) return;
+    this.lastProposalAtMs = now;
+    this.raft.propose(encodeCommand({ stampMs: this.nextStamp(), command: { type: "tick" } }));
   }
 
   receive(m: Message): void {
@@ -121,6 +148,7 @@ export class Replica {
       throw new BusyError(`${this.waiting.proposalCount} proposals are waiting (pendingProposalsMax): retry shortly`);
     }
     const envelope: CommandEnvelope = { stampMs: this.nextStamp(), command };
+    this.lastProposalAtMs = this.clock();
     const result = this.raft.propose(encodeCommand(envelope));
     return (await this.track(result)) as KvResult;
   }

@@ -108,7 +108,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     },
     tickMs: config.tickMs, startNonVoting,
     snapshotEveryEntries: config.snapshotEveryEntries, pendingProposalsMax: config.pendingProposalsMax,
-    requestTimeoutMs: config.requestTimeoutMs, metrics,
+    requestTimeoutMs: config.requestTimeoutMs, expiryTickIntervalMsMin: config.expiryTickIntervalMsMin, metrics,
     onEvent: (event) => {
       if (event.type === "role-changed") {
         metrics.leaderChanges.inc();

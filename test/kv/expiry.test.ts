@@ -12,6 +12,18 @@ describe("expiry is judged by entry stamps only", () => {
     expect(replica.value("k", T0_MS + 1_000)).toBeUndefined();
   });
 
+  it("nextDeadlineMs names the earliest key expiry, and moves on once a tick past it applies (what an idle leader ticks for)", () => {
+    const replica = new Replica();
+    expect(replica.machine.nextDeadlineMs()).toBeUndefined();
+    replica.put("k", "v", { ttlMs: 1_000 });
+    replica.put("later", "v", { ttlMs: 5_000 });
+    expect(replica.machine.nextDeadlineMs()).toBe(T0_MS + 1_000);
+    replica.apply({ type: "tick" }, T0_MS + 1_000);
+    expect(replica.machine.nextDeadlineMs()).toBe(T0_MS + 5_000);
+    replica.apply({ type: "tick" }, T0_MS + 5_000);
+    expect(replica.machine.nextDeadlineMs()).toBeUndefined();
+  });
+
   it("the first entry stamped at or after the expiry removes the key and records an expired delete", () => {
     const replica = new Replica();
     replica.put("k", "v", { ttlMs: 1_000 });

@@ -20,7 +20,7 @@ describe("a member that starts", () => {
     const replica = await Replica.start({
       raft: { ...defaultRaftConfig(1), electionTicks: ELECTION_TICKS },
       storage, send: () => undefined, tickMs: TICK_MS, startNonVoting: false,
-      snapshotEveryEntries: 1_000_000, pendingProposalsMax: 10, requestTimeoutMs: 60_000,
+      snapshotEveryEntries: 1_000_000, pendingProposalsMax: 10, requestTimeoutMs: 60_000, expiryTickIntervalMsMin: 200,
       clock: () => 1_700_000_000_000,
     });
     try {
