@@ -9,7 +9,8 @@ export type CorePlant =
   | "commit-previous-term"
   | "vote-without-log-check"
   | "read-before-term-commit"
-  | "concurrent-conf-changes";
+  | "concurrent-conf-changes"
+  | "promote-unready-learner";
 
 export interface RaftConfig {
   readonly id: NodeId;
@@ -35,8 +36,6 @@ export interface RaftConfig {
   readonly uncommittedBytesMax: number;
   /** Bytes of snapshot data in one InstallSnapshot chunk. */
   readonly snapshotChunkBytesMax: number;
-  /** A learner may be promoted only when it is within this many entries of the leader. */
-  readonly promotionLagEntriesMax: number;
   /** Read requests waiting for a confirmation round (or for the first commit of a term). */
   readonly pendingReadsMax: number;
   /** Test-only: a deliberately broken behaviour for the simulator's planted-bug checks. */
@@ -57,7 +56,6 @@ export function defaultRaftConfig(id: NodeId): RaftConfig {
     messageEntriesMax: 4096,
     uncommittedBytesMax: 64 * 1024 * 1024,
     snapshotChunkBytesMax: 1024 * 1024,
-    promotionLagEntriesMax: 1000,
     pendingReadsMax: 65536,
   };
 }
@@ -81,9 +79,6 @@ export function validateRaftConfig(config: RaftConfig): RaftConfig {
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
       throw new RaftConfigError(field, `must be a positive integer, got ${String(value)}`);
     }
-  }
-  if (!Number.isSafeInteger(config.promotionLagEntriesMax) || config.promotionLagEntriesMax < 0) {
-    throw new RaftConfigError("promotionLagEntriesMax", `must be a non-negative integer, got ${config.promotionLagEntriesMax}`);
   }
   if (config.electionTicks <= config.heartbeatTicks) {
     throw new RaftConfigError("electionTicks", `(${config.electionTicks}) must be greater than heartbeatTicks (${config.heartbeatTicks})`);

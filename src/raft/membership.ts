@@ -7,17 +7,31 @@ import type { NodeState, PendingConfChange } from "./node-state.js";
 import { committedInCurrentTerm, refusal } from "./node-state.js";
 import { refuseProposal } from "./proposals.js";
 import type { Progress } from "./progress.js";
+import type { FollowerView, PromotionVerdict } from "./membership-rules.js";
+import { bestSuccessor, heardWithinElectionTimeout, promotionVerdict } from "./membership-rules.js";
 import { isMember, isVoter, members } from "./quorum.js";
 import type { ProposalResult } from "./ready.js";
 import { addProgress, appendEntries } from "./replication.js";
 import { transferLeadership } from "./transfer.js";
-import type { ConfChange, Entry } from "./types.js";
+import type { ConfChange, Entry, NodeId } from "./types.js";
 import { EntryType, NONE } from "./types.js";
 
 /**
  * Membership: configuration changes (voters, learners), which take effect on commit,
  * at most one uncommitted at a time, and what a leader does when they take effect.
  */
+
+/**
+ * The shared promotion rule, fed with this leader's progress: a learner with no progress
+ * (not yet known to this leader) is one that has never acknowledged it.
+ */
+export function learnerPromotionVerdict(n: NodeState, id: NodeId): PromotionVerdict {
+  const pr = n.leading.progress.get(id);
+  const view: FollowerView = pr === undefined
+    ? { id, match: 0, acknowledged: false, heardRecently: false, nonVoting: false }
+    : { id, match: pr.match, acknowledged: pr.acknowledged, heardRecently: heardWithinElectionTimeout(pr.ticksSinceHeard, n.cfg.electionTicks), nonVoting: pr.nonVoting };
+  return promotionVerdict(view, n.log.committed);
+}
 
 /** Rebuilds the configuration from the snapshot plus committed change entries. */
 export function recoverConfiguration(n: NodeState, storage: LogStorage): void {
@@ -45,12 +59,9 @@ export function proposeConfChange(n: NodeState, change: ConfChange): ProposalRes
   const base = pending.reduce((config, p) => applyConfChange(config, p.change), n.config);
   const problem = confChangeProblem(base, change);
   if (problem !== undefined) return refusal(n, "invalid", problem);
-  if (change.type === "promote") {
-    const match = n.leading.progress.get(change.nodeId)?.match ?? 0;
-    const lag = n.log.lastIndex() - match;
-    if (lag > n.cfg.promotionLagEntriesMax) {
-      return refusal(n, "learner-behind", `learner ${change.nodeId} is ${lag} entries behind (at most ${n.cfg.promotionLagEntriesMax}): retry when it has caught up`);
-    }
+  if (change.type === "promote" && n.cfg.testOnlyPlant !== "promote-unready-learner") {
+    const verdict = learnerPromotionVerdict(n, change.nodeId);
+    if (!verdict.ready) return refusal(n, "learner-behind", verdict.message);
   }
   const index = appendEntries(n, [{ type: EntryType.ConfChange, data: encodeConfChange(change) }]);
   n.leading.broadcastPending = true;
@@ -112,11 +123,12 @@ function onConfigurationChanged(n: NodeState): void {
  * that target takes over or the transfer times out.
  */
 function handOverAfterRemoval(n: NodeState): void {
-  let target: Progress | undefined;
+  const candidates: Progress[] = [];
   for (const id of n.config.voters) {
     const pr = n.leading.progress.get(id);
-    if (pr !== undefined && !pr.nonVoting && (target === undefined || pr.match > target.match)) target = pr;
+    if (pr !== undefined && !pr.nonVoting) candidates.push(pr);
   }
+  const target = bestSuccessor(candidates);
   if (target === undefined) {
     becomeFollower(n, n.term, NONE);
     return;

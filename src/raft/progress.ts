@@ -31,6 +31,11 @@ export class Progress {
   recentActive = false;
   /** Leader ticks since this follower last answered (for health checks finer than check-quorum). */
   ticksSinceHeard = 0;
+  /**
+   * The follower has answered this leader at least once. ticksSinceHeard starts at 0 for
+   * a member just added, so without this a member that never ran looks freshly heard.
+   */
+  acknowledged = false;
   /** The follower says it may have lost acknowledged entries: it does not count. */
   nonVoting = false;
   /** The entry appended for this non-voting follower to catch up past (0: none yet). */

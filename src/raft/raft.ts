@@ -193,7 +193,8 @@ export class RaftNode {
     const n = this.node;
     const progress = n.role !== "leader" ? [] : [...n.leading.progress.values()].map((pr) => ({
       id: pr.id, match: pr.match, next: pr.next, state: pr.state, nonVoting: pr.nonVoting,
-      recentActive: pr.recentActive, ticksSinceHeard: pr.id === this.id ? 0 : pr.ticksSinceHeard, inflight: pr.inflightCount(),
+      recentActive: pr.recentActive, ticksSinceHeard: pr.id === this.id ? 0 : pr.ticksSinceHeard,
+      acknowledged: pr.acknowledged, inflight: pr.inflightCount(),
     }));
     return {
       id: this.id, role: n.role, term: n.term, vote: n.vote, leader: n.leader,

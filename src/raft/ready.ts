@@ -71,6 +71,8 @@ export interface ProgressStatus {
   readonly recentActive: boolean;
   /** Leader ticks since the member last answered. */
   readonly ticksSinceHeard: number;
+  /** The member has answered this leader at least once. */
+  readonly acknowledged: boolean;
   readonly inflight: number;
 }
 

@@ -41,6 +41,7 @@ export function addProgress(n: NodeState, id: NodeId): void {
   if (id === n.id) {
     pr.match = n.log.stableLastIndex();
     pr.recentActive = true;
+    pr.acknowledged = true;
     pr.state = "replicate";
   }
   n.leading.progress.set(id, pr);
@@ -67,6 +68,7 @@ export function appendEntries(n: NodeState, items: readonly { type: EntryType; d
 export function noteNonVoting(n: NodeState, pr: Progress, nonVoting: boolean): void {
   pr.recentActive = true;
   pr.ticksSinceHeard = 0;
+  pr.acknowledged = true;
   const becameNonVoting = nonVoting && !pr.nonVoting;
   // A barrier belongs to one episode: once the follower votes again it is spent, so a
   // later loss (say, a second wiped disk) is never cleared by an old barrier.

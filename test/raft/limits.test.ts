@@ -100,8 +100,6 @@ describe("limits: validateRaftConfig rejects out-of-range values, naming the fie
     ["uncommittedBytesMax", 0],
     ["snapshotChunkBytesMax", 0],
     ["pendingReadsMax", "10"],
-    ["promotionLagEntriesMax", -1],
-    ["promotionLagEntriesMax", 0.5],
   ];
 
   it.each(bad)("%s = %s is rejected", (field, value) => {
@@ -124,9 +122,8 @@ describe("limits: validateRaftConfig rejects out-of-range values, naming the fie
     expect(() => validateRaftConfig({ ...defaultRaftConfig(1), ...ticks })).toThrow(/raft config: electionTicks \(\d+\) must be greater than heartbeatTicks/);
   });
 
-  it("the defaults are valid, and promotionLagEntriesMax may be 0", () => {
+  it("the defaults are valid", () => {
     expect(validateRaftConfig(defaultRaftConfig(7))).toEqual(defaultRaftConfig(7));
-    expect(() => validateRaftConfig({ ...defaultRaftConfig(7), promotionLagEntriesMax: 0 })).not.toThrow();
   });
 
   it("a node will not start with an invalid config", () => {

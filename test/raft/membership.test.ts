@@ -52,14 +52,14 @@ describe("thesis §4.1 membership changes, one server at a time", () => {
     expect(cluster.status(1).commit).toBe(index);
   });
 
-  it("promotion is refused while the learner lags more than promotionLagEntriesMax entries, and accepted once it catches up", () => {
-    const cluster = withLearner({ promotionLagEntriesMax: 5 });
+  it("promotion is refused while the learner's match is below the leader's commit index, and accepted once it catches up", () => {
+    const cluster = withLearner();
     cluster.hold = to(4);
     for (let i = 0; i < 10; i++) cluster.mustPropose(1, `v${i}`);
     cluster.stabilize();
     const refused = change(cluster, 1, { type: "promote", nodeId: 4 });
     expect(refused).toMatchObject({ ok: false, error: { code: "learner-behind" } });
-    expect(refused.ok ? "" : refused.error.message).toMatch(/learner 4 is 10 entries behind \(at most 5\)/);
+    expect(refused.ok ? "" : refused.error.message).toMatch(/learner 4 has not caught up: it holds up to index \d+, the leader's commit index is \d+/);
     cluster.hold = () => false;
     cluster.stabilize();
     expect(change(cluster, 1, { type: "promote", nodeId: 4 }).ok).toBe(true);
@@ -67,6 +67,31 @@ describe("thesis §4.1 membership changes, one server at a time", () => {
     cluster.tick(1);
     cluster.stabilize();
     for (const id of [1, 2, 3, 4]) expect(cluster.node(id).configuration()).toEqual({ voters: [1, 2, 3, 4], learners: [] });
+  });
+
+  it("issue 16: a learner that never acknowledged the leader (no server runs) is not promoted, even on a young log", () => {
+    const cluster = new Cluster([1, 2, 3]);
+    cluster.elect(1);
+    expect(change(cluster, 1, { type: "add-learner", nodeId: 9 }).ok).toBe(true);
+    cluster.stabilize();
+    cluster.tick(1);
+    cluster.stabilize();
+    const refused = change(cluster, 1, { type: "promote", nodeId: 9 });
+    expect(refused).toMatchObject({ ok: false, error: { code: "learner-behind" } });
+    expect(refused.ok ? "" : refused.error.message).toMatch(/learner 9 has never acknowledged the leader: it is not running or cannot be reached; start it, then promote/);
+    expect(cluster.node(1).configuration()).toEqual({ voters: [1, 2, 3], learners: [9] });
+  });
+
+  it("a caught-up learner that stopped answering for an election timeout is not promoted", () => {
+    const cluster = withLearner();
+    cluster.isolate(4);
+    for (let i = 0; i < ELECTION_TICKS; i++) {
+      cluster.tick(1);
+      cluster.stabilize();
+    }
+    expect(cluster.status(1).role).toBe("leader");
+    const refused = change(cluster, 1, { type: "promote", nodeId: 4 });
+    expect(refused.ok ? "" : refused.error.message).toMatch(/learner 4 has not answered the leader within an election timeout/);
   });
 
   it("a second change is refused while one is uncommitted (conf-change-pending), and accepted once it commits", () => {

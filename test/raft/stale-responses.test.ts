@@ -23,7 +23,7 @@ const appResp = (fields: Partial<AppendResponse>): AppendResponse => ({
 
 describe("stale responses: an answer to an earlier round of replication never moves progress", () => {
   it("an append answer from before a member was removed and added back does not count for the new member", () => {
-    const cluster = new Cluster([1, 2, 3], { config: { promotionLagEntriesMax: 2 } });
+    const cluster = new Cluster([1, 2, 3]);
     cluster.addJoiner(4);
     cluster.elect(1);
     cluster.node(1).proposeConfChange({ type: "add-learner", nodeId: 4 });

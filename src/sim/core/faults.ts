@@ -1,6 +1,7 @@
 import type { SeededRandom } from "../../raft/random.js";
 import type { RaftNode } from "../../raft/raft.js";
 import type { ConfChange, Configuration, NodeId } from "../../raft/types.js";
+import { violation } from "./checker.js";
 import type { Network } from "./network.js";
 import type { SimStats } from "./types.js";
 
@@ -19,6 +20,8 @@ export interface SimControl {
   committedConfiguration(): Configuration;
   leaderId(): NodeId | undefined;
   isAlive(id: NodeId): boolean;
+  /** Whether the node's disk holds the entry (index, term), in its log or under its snapshot. */
+  holdsDurably(id: NodeId, index: number, term: number): boolean;
   /** Crashes the node at its next disk write (so it loses that write), then calls back. */
   armCrash(id: NodeId, onCrash: () => void): void;
   crash(id: NodeId): void;
@@ -169,7 +172,9 @@ function runSteps(sim: SimControl, steps: readonly ConfChange[], release: () => 
     done = true;
   }
   if (!done) sim.withLeader((raft) => {
+    const commit = raft.status().commit;
     const result = raft.proposeConfChange(change);
+    if (result.ok && change.type === "promote") checkPromotedLearnerInSync(sim, raft, change.nodeId, commit);
     sim.trace(`membership: propose ${change.type} ${change.nodeId} at leader ${raft.id}: ${result.ok ? `index ${result.index}` : result.error.code}`);
     const next = rest[0];
     if (result.ok && tryConcurrent && next !== undefined && next.type !== "promote") {
@@ -186,6 +191,19 @@ function runSteps(sim: SimControl, steps: readonly ConfChange[], release: () => 
     sim.after(10, () => runSteps(sim, rest, release, false));
   } else {
     sim.after(25, () => runSteps(sim, steps, release, tryConcurrent));
+  }
+}
+
+/**
+ * A learner the leader accepts for promotion must hold every entry committed when the
+ * promotion was asked for (as etcd's `member promote` requires). Judged on the learner's
+ * own disk, not on what the leader believes: a learner that never ran, or has not yet
+ * received the snapshot, would be a voter the next quorum waits for in vain.
+ */
+function checkPromotedLearnerInSync(sim: SimControl, leader: RaftNode, learner: NodeId, commit: number): void {
+  const term = leader.logTerm(commit);
+  if (term !== undefined && !sim.holdsDurably(learner, commit, term)) {
+    violation("promote-in-sync", `leader ${leader.id} accepted the promotion of learner ${learner}, whose disk does not hold the committed index ${commit} (term ${term})`);
   }
 }
 

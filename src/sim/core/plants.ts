@@ -10,6 +10,7 @@ export const CORE_PLANTS: readonly CorePlant[] = [
   "vote-without-log-check",
   "read-before-term-commit",
   "concurrent-conf-changes",
+  "promote-unready-learner",
 ];
 
 export const DRIVER_PLANTS = [

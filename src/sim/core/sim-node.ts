@@ -85,6 +85,11 @@ export class SimNode {
     return this.raft !== undefined;
   }
 
+  /** Whether this node's disk holds (index, term): snapshots hold only committed entries. */
+  holdsDurably(index: number, term: number): boolean {
+    return index <= this.storage.snapshotMeta().index || this.storage.term(index) === term;
+  }
+
   clockMs(): number {
     return this.ctx.now() + this.clockSkewMs;
   }

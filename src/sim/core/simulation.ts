@@ -186,6 +186,10 @@ export class Simulation implements SimControl {
     return this.nodes.get(id)?.alive ?? false;
   }
 
+  holdsDurably(id: NodeId, index: number, term: number): boolean {
+    return this.nodes.get(id)?.holdsDurably(index, term) ?? false;
+  }
+
   armCrash(id: NodeId, onCrash: () => void): void {
     const node = this.nodes.get(id);
     if (node !== undefined) node.crashArmed = onCrash;
