@@ -6,6 +6,19 @@ import { parseNumber, print, run } from "./kv-commands.js";
 
 interface Flags extends AccessOptions { output: "table" | "json" }
 
+/** How long `members add` waits for a learner that has never answered the leader before giving up. */
+const NEVER_ACKNOWLEDGED_WAIT_MS = 5000;
+
+/** The admin API's reason for refusing a promotion (LEARNER_NOT_READY), if that is what it said. */
+function promotionRefusal(answer: Parameters<typeof json>[0]): string | undefined {
+  if (answer.status !== 409) return undefined;
+  try {
+    return json<{ error?: { code?: string; reason?: string } }>(answer).error?.reason;
+  } catch {
+    return undefined;
+  }
+}
+
 /** status, members, transfer-leader: what an operator of the cluster needs. */
 export function registerAdminCommands(program: Command): void {
   withClusterOptions(program.command("status").description("members, roles, terms, indexes, lag and the leader")
@@ -40,7 +53,8 @@ then entries), and is promoted once the leader accepts it as caught up.`))
       if (added.status >= 400) throw new CliError(added.status === 409 ? EXIT.notFound : EXIT.unavailable, `add member ${id}: ${errorMessage(added)}`);
       process.stdout.write(`member ${member} is a learner; waiting for it to catch up\n`);
       if (flags.learnerOnly === true) return;
-      const deadline = Date.now() + flags.catchUpTimeout * 1000;
+      const startedMs = Date.now();
+      const deadline = startedMs + flags.catchUpTimeout * 1000;
       for (;;) {
         const promoted = await request(endpoints, "POST", `/v1/admin/members/${member}/promote`, "{}", flags.timeout);
         if (promoted.status < 400) {
@@ -48,8 +62,14 @@ then entries), and is promoted once the leader accepts it as caught up.`))
           process.stdout.write(`member ${member} is a voter: voters [${result.voters.join(", ")}]\n`);
           return;
         }
-        if (Date.now() > deadline) {
-          throw new CliError(EXIT.unavailable, `member ${member} did not catch up within ${flags.catchUpTimeout} s (${errorMessage(promoted)}); it stays a learner: check that it runs, then \`kvraft members promote ${member}\``);
+        const reason = promotionRefusal(promoted);
+        // A server just started may take a moment to reach the leader; one that has not
+        // answered after NEVER_ACKNOWLEDGED_WAIT_MS is not running, and waiting the whole
+        // catch-up timeout for it would only hide that.
+        const gaveUp = reason === "never-acknowledged" && Date.now() - startedMs > NEVER_ACKNOWLEDGED_WAIT_MS;
+        if (gaveUp || Date.now() > deadline) {
+          const waited = gaveUp ? `${NEVER_ACKNOWLEDGED_WAIT_MS / 1000} s` : `${flags.catchUpTimeout} s`;
+          throw new CliError(EXIT.unavailable, `member ${member} never caught up within ${waited} (${errorMessage(promoted)}); it stays a learner: check that it runs, then \`kvraft members promote ${member}\``);
         }
         const status = await leaderStatus(flags).catch(() => undefined);
         const lag = status?.members.find((m) => m.id === member)?.lag;

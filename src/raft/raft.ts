@@ -1,3 +1,4 @@
+import { heardWithinElectionTimeout } from "./membership-rules.js";
 import type { RaftConfig } from "./config.js";
 import { validateRaftConfig } from "./config.js";
 import { maybeCommit } from "./commit.js";
@@ -194,7 +195,8 @@ export class RaftNode {
     const progress = n.role !== "leader" ? [] : [...n.leading.progress.values()].map((pr) => ({
       id: pr.id, match: pr.match, next: pr.next, state: pr.state, nonVoting: pr.nonVoting,
       recentActive: pr.recentActive, ticksSinceHeard: pr.id === this.id ? 0 : pr.ticksSinceHeard,
-      acknowledged: pr.acknowledged, inflight: pr.inflightCount(),
+      acknowledged: pr.acknowledged,
+      heardRecently: pr.id === this.id || heardWithinElectionTimeout(pr.ticksSinceHeard, n.cfg.electionTicks), inflight: pr.inflightCount(),
     }));
     return {
       id: this.id, role: n.role, term: n.term, vote: n.vote, leader: n.leader,

@@ -73,6 +73,8 @@ export interface ProgressStatus {
   readonly ticksSinceHeard: number;
   /** The member has answered this leader at least once. */
   readonly acknowledged: boolean;
+  /** The member answered within the last election timeout (membership-rules' "recently"). */
+  readonly heardRecently: boolean;
   readonly inflight: number;
 }
 

@@ -1,7 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { rm } from "node:fs/promises";
 import Memcached from "memcached";
 import { afterEach, describe, expect, it } from "vitest";
-import { ProcessCluster } from "../support/process-cluster.js";
+import { CLI, ProcessCluster } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
 
 /** Membership through the admin API, snapshots, the quota and memcached, on real processes. */
@@ -62,6 +63,24 @@ describe("kvraft server: admin, snapshots, quota, memcached", () => {
     });
     expect(status.nonVoting).toBe(false);
   }, 90_000);
+
+  it("issue 16: `kvraft members add 9` with no server 9 leaves 9 a learner and exits non-zero; the admin API refuses its promotion (409 LEARNER_NOT_READY, never-acknowledged)", async () => {
+    cluster = await ProcessCluster.create(3);
+    const c = cluster;
+    c.startAll();
+    const leader = await c.waitForLeader();
+    const endpoints = [1, 2, 3].map((id) => c.http(id).replace(/^http:\/\//, "")).join(",");
+    const added = spawnSync(process.execPath, [CLI, "members", "add", "9", "--endpoints", endpoints], { encoding: "utf8", timeout: 30_000 });
+    expect(added.status, added.stderr).not.toBe(0);
+    expect(added.stdout).toContain("member 9 is a learner");
+    expect(added.stderr).toMatch(/member 9 never caught up .*learner 9 has never acknowledged the leader: it is not running or cannot be reached; start it, then promote/);
+    const refused = await fetch(`${c.http(leader)}/v1/admin/members/9/promote`, { method: "POST" });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: { code: "LEARNER_NOT_READY", reason: "never-acknowledged", retryable: false } });
+    const members = (await (await fetch(`${c.http(leader)}/v1/admin/members`)).json()) as { voters: number[]; learners: number[] };
+    expect(members.voters).not.toContain(9);
+    expect(members.learners).toContain(9);
+  }, 60_000);
 
   it("refuses a removal that would leave no healthy majority", async () => {
     cluster = await ProcessCluster.create(3);

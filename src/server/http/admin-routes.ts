@@ -1,7 +1,7 @@
 import express from "express";
 import type { NextFunction, Request, Response, Router } from "express";
 import { timingSafeEqual } from "node:crypto";
-import { majority } from "../../raft/quorum.js";
+import { bestSuccessor, promotionVerdict, quorumAfterRemovalProblem } from "../../raft/membership-rules.js";
 import type { ConfChange, NodeId } from "../../raft/types.js";
 import type { Replica } from "../replica.js";
 import { isHealthy } from "../status.js";
@@ -50,6 +50,12 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
       const problem = quorumAfterRemoval(replica, id);
       if (problem !== undefined) return sendError(res, 409, "QUORUM_AT_RISK", problem);
     }
+    if (type === "promote" && config.learners.includes(id)) {
+      // Judged here first so the caller gets a code and a reason it can act on; the core
+      // judges again by the same rule when the change is proposed.
+      const verdict = learnerVerdict(replica, id);
+      if (!verdict.ready) return sendError(res, 409, "LEARNER_NOT_READY", verdict.message, { reason: verdict.reason, retryable: verdict.reason !== "never-acknowledged" });
+    }
     try {
       const { index } = await replica.proposeConfChange({ type, nodeId: id });
       const after = replica.configuration();
@@ -89,22 +95,22 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
 /** A removal must leave a majority of the remaining voters healthy. */
 function quorumAfterRemoval(replica: Replica, id: NodeId): string | undefined {
   const status = replica.status();
-  const remaining = status.voters.filter((v) => v !== id);
-  const healthy = remaining.filter((v) => v === status.id || status.progress.some((p) => p.id === v && isHealthy(p)));
-  if (healthy.length < majority(remaining.length)) {
-    return `removing member ${id} would leave ${healthy.length} healthy voters of ${remaining.length}, fewer than a majority: bring members back first`;
-  }
-  return undefined;
+  return quorumAfterRemovalProblem(status.voters, id, (v) => v === status.id || status.progress.some((p) => p.id === v && isHealthy(p)));
+}
+
+/** The shared promotion rule, fed with the leader's progress for the learner. */
+function learnerVerdict(replica: Replica, id: NodeId): ReturnType<typeof promotionVerdict> {
+  const status = replica.status();
+  const p = status.progress.find((candidate) => candidate.id === id);
+  const view = p === undefined
+    ? { id, match: 0, acknowledged: false, heardRecently: false, nonVoting: false }
+    : { id, match: p.match, acknowledged: p.acknowledged, heardRecently: p.heardRecently, nonVoting: p.nonVoting };
+  return promotionVerdict(view, status.commit);
 }
 
 export function mostUpToDateFollower(replica: Replica): NodeId | undefined {
   const status = replica.status();
-  let best: { id: NodeId; match: number } | undefined;
-  for (const p of status.progress) {
-    if (p.id === status.id || !status.voters.includes(p.id) || !isHealthy(p)) continue;
-    if (best === undefined || p.match > best.match) best = { id: p.id, match: p.match };
-  }
-  return best?.id;
+  return bestSuccessor(status.progress.filter((p) => p.id !== status.id && status.voters.includes(p.id) && isHealthy(p)))?.id;
 }
 
 function authorize(options: AdminOptions) {
