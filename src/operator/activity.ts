@@ -1,7 +1,7 @@
 import type { ClusterPhase, PlannerInput, PlanStep } from "./types.js";
 import { memberIdOfOrdinal, ordinalOfMember } from "./types.js";
 import { podName } from "./desired/names.js";
-import { Membership } from "./planner/quorum.js";
+import { majority, Membership } from "./planner/quorum.js";
 
 /** What the cluster is doing, in one word for machines (reason) and a sentence for people (message). */
 export interface Activity {
@@ -28,12 +28,12 @@ export function describeActivity(input: PlannerInput, step: PlanStep, formed: bo
   }
   const view = new Membership(membership);
   if (!view.voters.some((m) => m.id === membership.leaderId) || !view.hasQuorum()) {
-    return activity("Degraded", "QuorumLost", `${view.healthyVoters()} of ${view.voters.length} voters are healthy, a quorum needs ${Math.floor(view.voters.length / 2) + 1}: writes wait until members recover`);
+    return activity("Degraded", "QuorumLost", `${view.healthyVoters()} of ${view.voters.length} voters are healthy, a quorum needs ${majority(view.voters.length)}: writes wait until members recover`);
   }
   if (step.kind === "Refuse") return activity("Degraded", step.reason, step.message);
   const target = cluster.spec.replicas;
   const learner = view.learners[0];
-  if (learner !== undefined && !Membership.caughtUp(learner)) {
+  if (learner !== undefined && !view.caughtUp(learner)) {
     return activity("Scaling", "LearnerCatchingUp", `learner ${learner.id} is catching up (lag ${learner.lag ?? "unknown"})`);
   }
   if (view.voters.some((m) => m.nonVoting === true) || (learner !== undefined && learner.id <= target && view.voters.length >= target)) {

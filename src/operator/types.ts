@@ -142,6 +142,10 @@ export interface MembershipView {
     /** The leader heard it lately. */
     readonly healthy: boolean;
     readonly lag?: number;
+    /** The highest index it acknowledged, as the leader knows it. */
+    readonly matchIndex?: number;
+    /** It answered the leader at least once (a member that never ran has not). */
+    readonly acknowledged?: boolean;
     /** It came back with an empty disk and waits, non-voting, to catch up (its volume was lost). */
     readonly nonVoting?: boolean;
   }[];

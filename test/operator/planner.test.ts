@@ -116,3 +116,27 @@ describe("planner: the steps of each change, in order", () => {
     expect(actions(run)).toEqual(["RemoveMember 4"]);
   });
 });
+
+describe("planner: promotion by the shared rule (src/raft/membership-rules.ts)", () => {
+  const withLearner = (learner: Record<string, unknown>): ReturnType<World["input"]> => {
+    const input = new World(3).input();
+    const membership = input.membership as NonNullable<typeof input.membership>;
+    return { ...input, cluster: makeCluster({ replicas: 4 }), statefulSet: { replicas: 4, readyReplicas: 4 },
+      membership: { ...membership, commitIndex: 500, members: [...membership.members, { id: 4, role: "learner", healthy: true, ...learner }] } };
+  };
+
+  it("a learner whose match is below the leader's commit index is not promoted, even 1 entry behind (the old 100-entry allowance is gone)", () => {
+    const step = planNextStep(withLearner({ matchIndex: 499, acknowledged: true, lag: 1 }));
+    expect(step.kind).toBe("Wait");
+    expect(step.kind === "Wait" ? step.reason : "").toMatch(/learner 4 has not caught up: it holds up to index 499, the leader's commit index is 500/);
+  });
+
+  it("a learner that never acknowledged the leader is not promoted", () => {
+    const step = planNextStep(withLearner({ matchIndex: 0, acknowledged: false }));
+    expect(step.kind === "Wait" ? step.reason : step.kind).toMatch(/learner 4 has never acknowledged the leader/);
+  });
+
+  it("a learner that has reached the leader's commit index is promoted", () => {
+    expect(planNextStep(withLearner({ matchIndex: 500, acknowledged: true, lag: 0 }))).toMatchObject({ kind: "PromoteLearner", memberId: 4 });
+  });
+});

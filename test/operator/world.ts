@@ -5,7 +5,7 @@
  * too. apply() reports every broken safety rule, so property tests can run a planner
  * against random histories and look for violations.
  */
-import { CAUGHT_UP_LAG_MAX, majority } from "../../src/operator/planner/index.js";
+import { majority, PROMOTION_COMMIT_LAG_ENTRIES_MAX } from "../../src/operator/planner/index.js";
 import type { NodeId } from "../../src/raft/types.js";
 import type { KVRaftCluster, MembershipView, PlannerInput, PlanStep, PodView } from "../../src/operator/types.js";
 import { memberIdOfOrdinal, ordinalOfMember } from "../../src/operator/types.js";
@@ -104,7 +104,7 @@ export class World {
         inFlight(step.memberId);
         const member = this.members.get(step.memberId);
         if (member?.role !== "learner") violations.push(`learner before voter: PromoteLearner ${step.memberId}, which is not a learner`);
-        else if (!this.healthy(step.memberId) || member.lag > CAUGHT_UP_LAG_MAX) violations.push(`learner before voter: promoted ${step.memberId} before it caught up (lag ${member.lag})`);
+        else if (!this.healthy(step.memberId) || member.lag > PROMOTION_COMMIT_LAG_ENTRIES_MAX) violations.push(`learner before voter: promoted ${step.memberId} before it caught up (lag ${member.lag})`);
         if (member !== undefined) member.role = "voter";
         break;
       }

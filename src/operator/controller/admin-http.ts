@@ -61,6 +61,7 @@ export class HttpAdminApi implements AdminApi {
         role: m.membership,
         healthy: m.id === leader.memberId || m.active === true,
         ...(m.lag === undefined ? {} : { lag: m.lag }),
+        ...(m.matchIndex === undefined ? {} : { matchIndex: m.matchIndex }),
         ...(m.nonVoting === true ? { nonVoting: true } : {}),
       }))),
     };

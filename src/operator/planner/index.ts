@@ -4,7 +4,7 @@ import { finishLearner, fitStatefulSet, replaceLostMember, scaleIn, scaleOut } f
 import { Membership } from "./quorum.js";
 import { rollingUpdate } from "./rolling-update.js";
 
-export { CAUGHT_UP_LAG_MAX, majority, Membership } from "./quorum.js";
+export { majority, Membership, PROMOTION_COMMIT_LAG_ENTRIES_MAX } from "./quorum.js";
 
 /** The rules in the order they are tried: the first with something to do gives the step. */
 const RULES: readonly ((context: PlanContext) => PlanStep | undefined)[] = [

@@ -2,7 +2,6 @@ import type { PlanStep } from "../types.js";
 import { ordinalOfMember } from "../types.js";
 import type { PlanContext } from "./context.js";
 import { wanted, wantedIds } from "./context.js";
-import { Membership } from "./quorum.js";
 
 /**
  * The StatefulSet must have a pod for every member (a learner just added included):
@@ -31,9 +30,10 @@ export function finishLearner(context: PlanContext): PlanStep | undefined {
   if (!wanted(context, learner.id)) {
     return { kind: "RemoveMember", memberId: learner.id, reason: `learner ${learner.id} is beyond the ${context.target} members asked for` };
   }
-  if (!Membership.caughtUp(learner)) {
+  const verdict = context.membership.promotionVerdict(learner);
+  if (!verdict.ready) {
     const lag = learner.lag === undefined ? "unknown" : String(learner.lag);
-    return { kind: "Wait", reason: `LearnerCatchingUp: learner ${learner.id} is catching up (healthy: ${learner.healthy}, lag: ${lag})` };
+    return { kind: "Wait", reason: `LearnerCatchingUp: learner ${learner.id} is catching up (healthy: ${learner.healthy}, lag: ${lag}): ${verdict.message}` };
   }
   if (!context.membership.canPromote()) {
     return refuse(context, `promoting learner ${learner.id}`);

@@ -1,13 +1,12 @@
+import type { PromotionVerdict } from "../../raft/membership-rules.js";
+import { bestSuccessor, promotionVerdict, quorumAfterRemovalProblem } from "../../raft/membership-rules.js";
+import { majority } from "../../raft/quorum.js";
 import type { NodeId } from "../../raft/types.js";
 import type { MembershipView } from "../types.js";
 
-/** Votes a configuration of n voters needs to elect a leader or commit. */
-export function majority(voters: number): number {
-  return Math.floor(voters / 2) + 1;
-}
-
-/** A learner is promoted once the leader heard it lately and it is at most this many entries behind. */
-export const CAUGHT_UP_LAG_MAX = 100;
+// One majority and one promotion rule for the core, the admin API and the planner.
+export { majority } from "../../raft/quorum.js";
+export { PROMOTION_COMMIT_LAG_ENTRIES_MAX } from "../../raft/membership-rules.js";
 
 type Member = MembershipView["members"][number];
 
@@ -42,7 +41,8 @@ export class Membership {
   canRemove(id: NodeId): boolean {
     const isVoter = this.voters.some((m) => m.id === id);
     if (!isVoter) return true; // a learner has no vote
-    return this.healthyVoters(id) >= majority(this.voters.length - 1);
+    const counts = (voter: NodeId): boolean => this.voters.some((m) => m.id === voter && Membership.countsTowardQuorum(m));
+    return quorumAfterRemovalProblem(this.voters.map((m) => m.id), id, counts) === undefined;
   }
 
   /** Promoting a caught-up learner keeps quorum in the larger configuration. */
@@ -57,14 +57,27 @@ export class Membership {
     return this.healthyVoters(id) >= majority(this.voters.length);
   }
 
-  static caughtUp(member: Member): boolean {
-    return Membership.countsTowardQuorum(member) && (member.lag ?? Number.POSITIVE_INFINITY) <= CAUGHT_UP_LAG_MAX;
+  /**
+   * The shared promotion rule, judged on the leader's view. Without a match index the view
+   * has the lag behind the leader's last index, which is at least its commit index, so
+   * commitIndex - lag is a lower bound of the match: never optimistic.
+   */
+  promotionVerdict(member: Member): PromotionVerdict {
+    const match = member.matchIndex ?? this.view.commitIndex - (member.lag ?? Number.POSITIVE_INFINITY);
+    return promotionVerdict({
+      id: member.id, match, acknowledged: member.acknowledged ?? member.healthy, heardRecently: member.healthy, nonVoting: member.nonVoting === true,
+    }, this.view.commitIndex);
+  }
+
+  caughtUp(member: Member): boolean {
+    return this.promotionVerdict(member).ready;
   }
 
   /** The healthy voter best placed to lead (least behind; lowest id on a tie), among `candidates`. */
   bestSuccessor(candidates: (member: Member) => boolean): Member | undefined {
     const choices = this.voters.filter((m) => m.id !== this.view.leaderId && Membership.countsTowardQuorum(m) && candidates(m));
-    choices.sort((a, b) => (a.lag ?? Number.MAX_SAFE_INTEGER) - (b.lag ?? Number.MAX_SAFE_INTEGER) || a.id - b.id);
-    return choices[0];
+    // Less lag is a higher match: the same order as the shared rule's.
+    const chosen = bestSuccessor(choices.map((m) => ({ id: m.id, match: -(m.lag ?? Number.MAX_SAFE_INTEGER) })));
+    return choices.find((m) => m.id === chosen?.id);
   }
 }
