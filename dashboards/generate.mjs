@@ -28,8 +28,9 @@ const SERVER = 'namespace=~"$namespace", pod=~"$cluster-[0-9]+"';
 const COORD = 'namespace=~"$namespace"';
 const OPERATOR = "";
 
+// `by` empty: one quantile over every series (the operator's, which has one process leading).
 const p99 = (histogram, selector, by = "pod") =>
-  `histogram_quantile(0.99, sum by (le, ${by}) (rate(${histogram}_bucket{${selector}}[$__rate_interval])))`;
+  `histogram_quantile(0.99, sum by (${["le", by].filter((label) => label !== "").join(", ")}) (rate(${histogram}_bucket{${selector}}[$__rate_interval])))`;
 const rateBy = (counter, selector, by) => `sum by (${by}) (rate(${counter}{${selector}}[$__rate_interval]))`;
 
 /** One panel; `unit` is a Grafana unit id, `legend` a legend template. */
@@ -137,7 +138,7 @@ const ROWS = [
         [q(`sum(rate(kvraft_operator_reconciles_total[$__rate_interval]))`, "reconciles"),
           q(`sum(rate(kvraft_operator_reconcile_errors_total[$__rate_interval]))`, "errors")], "ops"),
       timeseries("Reconcile duration p99", "99th percentile of one reconcile's duration.",
-        [q(p99("kvraft_operator_reconcile_duration_seconds", OPERATOR, "le"), "p99")], "s"),
+        [q(p99("kvraft_operator_reconcile_duration_seconds", OPERATOR, ""), "p99")], "s"),
       stat("Clusters by phase", "KVRaftClusters by phase, as the active operator sees them.",
         [q("sum by (phase) (kvraft_operator_clusters)", "{{phase}}")]),
       timeseries("Steps carried out", "The planner's steps by kind: learners added and promoted, members removed, leadership moved, pods rolled.",

@@ -47,6 +47,25 @@ export class ReplicaMetrics {
     new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
   }
 
+  /**
+   * A counter whose total is kept elsewhere (the WAL's, the transport's) and read at scrape
+   * time: exported as a counter, so Prometheus's rate() and promtool treat it as one.
+   */
+  counter(name: string, help: string, read: () => number): void {
+    new Counter({ name, help, registers: [this.registry], collect() { this.reset(); this.inc(read()); } });
+  }
+
+  /** A counter with labels whose totals are read at scrape time. */
+  labelledCounter(name: string, help: string, labelNames: readonly string[], read: () => { labels: Record<string, string>; value: number }[]): void {
+    new Counter({
+      name, help, labelNames: [...labelNames], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, value } of read()) this.inc(labels, value);
+      },
+    });
+  }
+
   /** A gauge with labels, filled at scrape time. */
   labelledGauge(name: string, help: string, labelNames: readonly string[], read: () => { labels: Record<string, string>; value: number }[]): void {
     new Gauge({

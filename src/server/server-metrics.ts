@@ -21,10 +21,10 @@ export function registerServerMetrics(metrics: ReplicaMetrics, replica: Replica,
     const status = replica.status();
     return status.progress.map((p) => ({ labels: { peer: String(p.id) }, value: Math.max(0, status.lastIndex - p.match) }));
   });
-  metrics.gauge("kvraft_storage_flushes_total", "Group-commit flushes (one write and one fsync each).", () => storage.status().flushes);
-  metrics.gauge("kvraft_storage_written_bytes_total", "Bytes written to the WAL.", () => storage.status().bytesFlushed);
-  metrics.gauge("kvraft_storage_flushed_items_total", "Writes carried by group-commit flushes.", () => storage.status().itemsFlushed);
-  metrics.gauge("kvraft_storage_flush_seconds_total", "Time spent in WAL writes and fsyncs.", () => storage.status().flushMicroseconds / 1e6);
+  metrics.counter("kvraft_storage_flushes_total", "Group-commit flushes (one write and one fsync each).", () => storage.status().flushes);
+  metrics.counter("kvraft_storage_written_bytes_total", "Bytes written to the WAL.", () => storage.status().bytesFlushed);
+  metrics.counter("kvraft_storage_flushed_items_total", "Writes carried by group-commit flushes.", () => storage.status().itemsFlushed);
+  metrics.counter("kvraft_storage_flush_seconds_total", "Time spent in WAL writes and fsyncs.", () => storage.status().flushMicroseconds / 1e6);
   metrics.gauge("kvraft_storage_segments", "WAL segment files on disk.", () => storage.status().segmentCount);
   metrics.gauge("kvraft_storage_snapshot_bytes", "Size of the newest snapshot.", () => storage.snapshotMeta().sizeBytes);
   metrics.gauge("kvraft_storage_disk_full", "1 while the disk is full and writes are refused.", () => (storage.status().diskFull ? 1 : 0));
@@ -32,11 +32,11 @@ export function registerServerMetrics(metrics: ReplicaMetrics, replica: Replica,
   metrics.gauge("kvraft_kv_size_bytes", "Bytes of keys and values in the state machine.", () => replica.state().sizeBytes());
   const peerStats = (field: "sentBytes" | "sentMessages" | "writes" | "receivedBytes" | "receivedMessages" | "reconnects" | "dropped") => () =>
     [...transport.stats()].map(([peer, stats]) => ({ labels: { peer: String(peer) }, value: stats[field] }));
-  metrics.labelledGauge("kvraft_transport_sent_bytes_total", "Bytes sent to each peer.", ["peer"], peerStats("sentBytes"));
-  metrics.labelledGauge("kvraft_transport_writes_total", "Socket writes to each peer (each carries a batch of messages).", ["peer"], peerStats("writes"));
-  metrics.labelledGauge("kvraft_transport_sent_messages_total", "Raft messages sent to each peer.", ["peer"], peerStats("sentMessages"));
-  metrics.labelledGauge("kvraft_transport_received_bytes_total", "Bytes received from each peer.", ["peer"], peerStats("receivedBytes"));
-  metrics.labelledGauge("kvraft_transport_received_messages_total", "Raft messages received from each peer.", ["peer"], peerStats("receivedMessages"));
-  metrics.labelledGauge("kvraft_transport_reconnects_total", "Reconnections to each peer.", ["peer"], peerStats("reconnects"));
-  metrics.labelledGauge("kvraft_transport_dropped_messages_total", "Messages dropped for each peer (queue full).", ["peer"], peerStats("dropped"));
+  metrics.labelledCounter("kvraft_transport_sent_bytes_total", "Bytes sent to each peer.", ["peer"], peerStats("sentBytes"));
+  metrics.labelledCounter("kvraft_transport_writes_total", "Socket writes to each peer (each carries a batch of messages).", ["peer"], peerStats("writes"));
+  metrics.labelledCounter("kvraft_transport_sent_messages_total", "Raft messages sent to each peer.", ["peer"], peerStats("sentMessages"));
+  metrics.labelledCounter("kvraft_transport_received_bytes_total", "Bytes received from each peer.", ["peer"], peerStats("receivedBytes"));
+  metrics.labelledCounter("kvraft_transport_received_messages_total", "Raft messages received from each peer.", ["peer"], peerStats("receivedMessages"));
+  metrics.labelledCounter("kvraft_transport_reconnects_total", "Reconnections to each peer.", ["peer"], peerStats("reconnects"));
+  metrics.labelledCounter("kvraft_transport_dropped_messages_total", "Messages dropped for each peer (queue full).", ["peer"], peerStats("dropped"));
 }

@@ -39,13 +39,13 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Every metric name registered in src/: `name: "kvraft_..."` of prom-client, and the replica's gauge helpers. */
+/** Every metric name registered in src/: `name: "kvraft_..."` of prom-client, and the replica's gauge and counter helpers. */
 export function registeredMetrics(srcDir: string): RegisteredMetrics {
   const all = new Set<string>();
   const histograms = new Set<string>();
   for (const file of sourceFiles(srcDir)) {
     const text = readFileSync(file, "utf8");
-    for (const match of text.matchAll(/(?:\bname:\s*|\.(?:gauge|labelledGauge)\(\s*)"(kvraft_[a-z0-9_]+)"/g)) all.add(match[1] as string);
+    for (const match of text.matchAll(/(?:\bname:\s*|\.(?:gauge|labelledGauge|counter|labelledCounter)\(\s*)"(kvraft_[a-z0-9_]+)"/g)) all.add(match[1] as string);
     for (const match of text.matchAll(/new Histogram\(\{\s*name:\s*"(kvraft_[a-z0-9_]+)"/g)) histograms.add(match[1] as string);
   }
   return { all, histograms };

@@ -1,0 +1,65 @@
+/**
+ * What Prometheus's own linter says of /metrics (issue 18): `promtool check metrics` on a
+ * real member and a coordinator prints nothing. It flagged the WAL's and the transport's
+ * totals when they were exported as gauges (a counter's rate() over a gauge is wrong).
+ */
+import { execFile } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCoordinator, type RunningCoordinator } from "../../src/coord/index.js";
+import { toolBinary } from "../../tools/go-tools.mjs";
+import { ProcessCluster } from "../support/process-cluster.js";
+
+/** Runs promtool check metrics on a /metrics text, the way `curl ... | promtool check metrics` does. */
+async function promtoolCheck(metricsText: string): Promise<{ code: number; output: string }> {
+  const promtool = await toolBinary("prometheus", "promtool");
+  return new Promise((resolve, reject) => {
+    const child = execFile(promtool, ["check", "metrics"], { encoding: "utf8", timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      if (code === -1) reject(error as Error);
+      else resolve({ code, output: `${stdout}${stderr}`.trim() });
+    });
+    child.stdin?.end(metricsText);
+  });
+}
+
+async function metricsOf(baseUrl: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  expect(response.ok).toBe(true);
+  return response.text();
+}
+
+describe("promtool check metrics", () => {
+  let cluster: ProcessCluster | undefined;
+  let coordinator: RunningCoordinator | undefined;
+
+  beforeAll(async () => {
+    cluster = await ProcessCluster.create(1);
+    cluster.startAll();
+    await cluster.waitForLeader();
+    coordinator = await startCoordinator({ host: "127.0.0.1", port: 0 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await coordinator?.stop();
+    await cluster?.stop();
+  });
+
+  it("finds nothing to say of a member's /metrics (counters exported as counters)", async () => {
+    if (cluster === undefined) throw new Error("the member did not start");
+    const text = await metricsOf(cluster.http(1));
+    expect(text).toMatch(/# TYPE kvraft_storage_written_bytes_total counter/);
+    expect(await promtoolCheck(text)).toEqual({ code: 0, output: "" });
+  });
+
+  it("finds nothing to say of a coordinator's /metrics", async () => {
+    if (coordinator === undefined) throw new Error("the coordinator did not start");
+    expect(await promtoolCheck(await metricsOf(coordinator.url))).toEqual({ code: 0, output: "" });
+  });
+
+  it("would say so of a counter exported as a gauge (the checker can fail)", async () => {
+    const planted = "# HELP kvraft_planted_total A total exported as a gauge.\n# TYPE kvraft_planted_total gauge\nkvraft_planted_total 1\n";
+    const result = await promtoolCheck(planted);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/kvraft_planted_total/);
+  });
+});
