@@ -39,7 +39,7 @@ describe("admin API over HTTP (against the test double)", () => {
     const admin = new HttpAdminApi({ baseUrls: [double.url], token: "t", clusterId: "uid-1", deadlineMs: 2_000 });
     const before = await admin.members();
     expect(before.leaderId).toBe(1);
-    expect(before.members).toEqual([1, 2, 3].map((id) => ({ id, role: "voter", healthy: true, lag: 0 })));
+    expect(before.members).toEqual([1, 2, 3].map((id) => ({ id, role: "voter", healthy: true, lag: 0, matchIndex: 1 })));
     expect(before.term).toBe(1);
     await admin.addLearner(4);
     await admin.addLearner(4); // idempotent
