@@ -1,5 +1,5 @@
 import { ListingExpiredError, type EventsResult, type KvResult, type ListResult, type WriteCommand } from "../kv/index.js";
-import { CompactedError, NoSpaceError, NotLeaderError } from "./errors.js";
+import { CompactedError, NoSpaceError, NotLeaderError, UnavailableError } from "./errors.js";
 import type { GetOutcome, KvService, LeaderHint, ListPageOptions, ReadOptions, WatchOptions, WriteOptions } from "./kv-service.js";
 import type { Replica } from "./replica.js";
 import { testPlantActive } from "./test-plant.js";
@@ -37,6 +37,10 @@ export interface ReplicaServiceOptions {
  */
 export class ReplicaService implements KvService {
   private quotaAlarm = false;
+  /** Aborted by close(): every watch ends at once, so closing the listeners never waits on a stream. */
+  private readonly closing = new AbortController();
+  /** Settles at close(); one promise for all watches, so a long watch adds no listener per round. */
+  private readonly closed = new Promise<void>((resolve) => this.closing.signal.addEventListener("abort", () => resolve(), { once: true }));
 
   constructor(private readonly replica: Replica, private readonly options: ReplicaServiceOptions) {}
 
@@ -103,15 +107,30 @@ export class ReplicaService implements KvService {
     return result.sessionId;
   }
 
+  /**
+   * Ends every watch, now and later, with UnavailableError: a member shutting down
+   * stops applying entries, so a watch would otherwise wait forever and hold its
+   * connection (and the process) open. Clients resume from their last revision on
+   * another member.
+   */
+  close(): void {
+    this.closing.abort();
+  }
+
   async watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult> {
+    const closed = (): UnavailableError => new UnavailableError(`this member is shutting down: watch again from revision ${options.fromRevision} on another member`);
     for (;;) {
+      if (this.closing.signal.aborted) throw closed();
       const result = this.replica.state().eventsSince(options.fromRevision, prefix);
       if (!result.ok) throw new CompactedError(result.compactRevision, `events before revision ${result.compactRevision} were compacted away: list the prefix again and watch from its revision + 1`);
       if (result.events.length > 0 || options.signal.aborted) return result;
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         this.replica.waitApplied(this.replica.state().appliedIndex + 1),
-        new Promise((resolve) => setTimeout(resolve, this.options.watchPollMs)),
+        new Promise((resolve) => { timer = setTimeout(resolve, this.options.watchPollMs); }),
+        this.closed,
       ]);
+      clearTimeout(timer);
     }
   }
 

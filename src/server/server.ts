@@ -223,6 +223,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const shutdown = (reason: string): Promise<void> => {
     closing ??= (async () => {
       log.info({ reason }, `shutting down: ${reason}`);
+      // Watches first: they would wait on a replica that stops applying, and each open
+      // stream holds the HTTP server's close (and the process) until it is killed.
+      service.close();
       await transferAway(live, config.shutdownTransferMs, log);
       reporter?.stop();
       clearInterval(loopTimer);
