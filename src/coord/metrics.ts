@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry as MetricsRegistry } from "prom-client";
 import type { ClusterView } from "./cluster-view.js";
 import type { HeartbeatKind } from "./heartbeat.js";
+import { registerProcessMetrics } from "../process-metrics.js";
 
 export type HeartbeatResult = "accepted" | "stale" | "refused" | "invalid";
 
@@ -20,6 +21,7 @@ export class CoordinatorMetrics {
   });
 
   constructor(view: () => readonly ClusterView[]) {
+    registerProcessMetrics(this.registry, "coord");
     new Gauge({
       name: "kvraft_coord_members", help: "Members of each cluster by liveness (alive, unreachable).",
       labelNames: ["cluster_id", "liveness"] as const, registers: [this.registry],

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../process-metrics.js";
 
 /** Latency buckets in seconds, from a fraction of an fsync to a stalled election. */
 const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -41,6 +42,10 @@ export class ReplicaMetrics {
     name: "kvraft_kv_request_seconds", help: "Client request latency by protocol and operation.",
     labelNames: ["protocol", "op"] as const, buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
   });
+
+  constructor() {
+    registerProcessMetrics(this.registry, "server");
+  }
 
   /** A gauge whose value is read at scrape time. */
   gauge(name: string, help: string, read: () => number): void {

@@ -1,11 +1,12 @@
 /**
  * What Prometheus's own linter says of /metrics (issue 18): `promtool check metrics` on a
- * real member and a coordinator prints nothing. It flagged the WAL's and the transport's
+ * real member, a coordinator and the operator's registry prints nothing. It flagged the WAL's and the transport's
  * totals when they were exported as gauges (a counter's rate() over a gauge is wrong).
  */
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCoordinator, type RunningCoordinator } from "../../src/coord/index.js";
+import { OperatorMetrics } from "../../src/operator/controller/metrics.js";
 import { toolBinary } from "../../tools/go-tools.mjs";
 import { ProcessCluster } from "../support/process-cluster.js";
 
@@ -44,16 +45,28 @@ describe("promtool check metrics", () => {
     await cluster?.stop();
   });
 
-  it("finds nothing to say of a member's /metrics (counters exported as counters)", async () => {
+  it("finds nothing to say of a member's /metrics (counters as counters, process metrics, build info)", async () => {
     if (cluster === undefined) throw new Error("the member did not start");
     const text = await metricsOf(cluster.http(1));
     expect(text).toMatch(/# TYPE kvraft_storage_written_bytes_total counter/);
+    expect(text).toMatch(/^kvraft_build_info\{component="server",version="[^"]+",node_version="[^"]+"\} 1$/m);
+    expect(text).toMatch(/^kvraft_server_process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^kvraft_server_nodejs_eventloop_lag_seconds /m);
     expect(await promtoolCheck(text)).toEqual({ code: 0, output: "" });
   });
 
   it("finds nothing to say of a coordinator's /metrics", async () => {
     if (coordinator === undefined) throw new Error("the coordinator did not start");
-    expect(await promtoolCheck(await metricsOf(coordinator.url))).toEqual({ code: 0, output: "" });
+    const text = await metricsOf(coordinator.url);
+    expect(text).toMatch(/^kvraft_build_info\{component="coord",/m);
+    expect(text).toMatch(/^kvraft_coord_process_cpu_seconds_total /m);
+    expect(await promtoolCheck(text)).toEqual({ code: 0, output: "" });
+  });
+
+  it("finds nothing to say of the operator's metrics", async () => {
+    const text = await new OperatorMetrics().registry.metrics();
+    expect(text).toMatch(/^kvraft_build_info\{component="operator",/m);
+    expect(await promtoolCheck(text)).toEqual({ code: 0, output: "" });
   });
 
   it("would say so of a counter exported as a gauge (the checker can fail)", async () => {

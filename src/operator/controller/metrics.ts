@@ -1,5 +1,6 @@
 import http from "node:http";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../../process-metrics.js";
 import type { ClusterPhase } from "../types.js";
 
 /** The operator's own metrics (not the servers'): reconciles, errors, how long, clusters by phase. */
@@ -19,7 +20,7 @@ export class OperatorMetrics {
   private readonly phases = new Map<string, ClusterPhase>();
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "kvraft_operator_" });
+    registerProcessMetrics(this.registry, "operator");
   }
 
   /** Records the phase of one cluster (undefined: it is gone) and refreshes the gauge. */
