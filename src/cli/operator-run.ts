@@ -1,6 +1,7 @@
 import { pino } from "pino";
 import type { OperatorOptions } from "../operator/controller/operator.js";
 import { checkTiming } from "../operator/controller/leader-election.js";
+import { findKubeConfig } from "../operator/controller/kubeconfig-source.js";
 import type { OperatorFlags } from "./operator-command.js";
 import { parseLabels } from "./operator-command.js";
 
@@ -38,6 +39,12 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
       onLostLeadership: (why) => lost(why),
     };
     if (options.leaderElection !== undefined) checkTiming(options.leaderElection.timing);
+    // Before the Kubernetes client loads: without a kubeconfig it would talk to
+    // localhost:8080 and retry forever with an error that never names what is missing.
+    if (flags.kubeconfig === undefined) {
+      const source = findKubeConfig();
+      if (source.kind === "none") throw new RangeError(source.message);
+    }
   } catch (error) {
     process.stderr.write(`kvraft operator: ${(error as Error).message}\n`);
     return OPERATOR_EXIT.usage;

@@ -1,6 +1,9 @@
 import http from "node:http";
 import https from "node:https";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
+import { findKubeConfig } from "./kubeconfig-source.js";
 
 /** What the API server answered when it refused a request (its Status object, condensed). */
 export class KubeApiError extends Error {
@@ -27,6 +30,9 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  */
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
+  // Without any kubeconfig the client falls back to http://localhost:8080: say what is missing instead.
+  const source = findKubeConfig({ flag: path, env: process.env, home: homedir(), exists: existsSync });
+  if (source.kind === "none") throw new Error(source.message);
   try {
     if (path !== undefined) kc.loadFromFile(path);
     else kc.loadFromDefault();
