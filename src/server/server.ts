@@ -226,7 +226,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       // Watches first: they would wait on a replica that stops applying, and each open
       // stream holds the HTTP server's close (and the process) until it is killed.
       service.close();
-      await transferAway(live, config.shutdownTransferMs, log);
+      await transferAway(live, config.shutdownTransferMs, config.heartbeatTicks, log);
       reporter?.stop();
       clearInterval(loopTimer);
       await live.stop();
@@ -252,15 +252,26 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   return { clusterId, addresses: directory.addresses(config.id), replica: live, status, shutdown, stopped };
 }
 
+/**
+ * A transfer target silent for this many heartbeats is taken to be gone: waiting on it
+ * would only delay the exit (`kvraft local` stops the followers before the leader, and
+ * the leader's transfer used to wait out most of --shutdown-transfer-ms on a dead one).
+ */
+const TRANSFER_TARGET_SILENT_HEARTBEATS_MAX = 3;
+
 /** SIGTERM on a leader: hand leadership to the most up-to-date follower first. */
-async function transferAway(replica: Replica, waitMs: number, log: Logger): Promise<void> {
+async function transferAway(replica: Replica, waitMs: number, heartbeatTicks: number, log: Logger): Promise<void> {
   if (replica.status().role !== "leader" || waitMs === 0) return;
   const target = mostUpToDateFollower(replica);
   if (target === undefined) return;
+  const silentTicksMax = TRANSFER_TARGET_SILENT_HEARTBEATS_MAX * heartbeatTicks;
+  const targetSilent = (): boolean => (replica.status().progress.find((p) => p.id === target)?.ticksSinceHeard ?? Infinity) > silentTicksMax;
+  if (targetSilent()) return;
   replica.transferLeadership(target);
   const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline && replica.status().role === "leader") await new Promise((resolve) => setTimeout(resolve, 10));
-  log.info({ to: target, moved: replica.status().role !== "leader" }, `leadership transfer to ${target} before exit`);
+  while (Date.now() < deadline && replica.status().role === "leader" && !targetSilent()) await new Promise((resolve) => setTimeout(resolve, 10));
+  const moved = replica.status().role !== "leader";
+  log.info({ to: target, moved }, `leadership transfer to ${target} before exit${moved || !targetSilent() ? "" : ": it stopped answering, so exiting without one"}`);
 }
 
 function listen(app: ReturnType<typeof buildHttpApp>, host: string, port: number, flag = "--http-port"): Promise<HttpServer> {
