@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { EXPIRY_TICK_INTERVAL_MS_BOUNDS, EXPIRY_TICK_INTERVAL_MS_DEFAULT, type ServerConfig, validateServerConfig } from "../../src/server/config.js";
+
+const valid: ServerConfig = {
+  id: 1, dataDir: "/tmp/kvraft-config-test", peers: new Map([[1, { host: "127.0.0.1", port: 7000 }]]),
+  initialClusterState: "new", clusterId: undefined, listenHost: "127.0.0.1",
+  peerPort: 7000, clientPort: 0, httpPort: 0, memcachedPort: 0, adminPort: undefined, advertise: {}, coordinator: undefined,
+  tickMs: 100, heartbeatTicks: 1, electionTicks: 10, adminToken: undefined, quotaBytes: 0, requestTimeoutMs: 5000,
+  snapshotEveryEntries: 10_000, readyLagEntriesMax: 1000, pendingProposalsMax: 65536, shutdownTransferMs: 2000,
+  expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_DEFAULT,
+};
+
+describe("the server config's expiry tick interval (issue 16)", () => {
+  it("accepts the default and both bounds", () => {
+    for (const ms of [EXPIRY_TICK_INTERVAL_MS_DEFAULT, EXPIRY_TICK_INTERVAL_MS_BOUNDS.min, EXPIRY_TICK_INTERVAL_MS_BOUNDS.max]) {
+      expect(validateServerConfig({ ...valid, expiryTickIntervalMsMin: ms }).expiryTickIntervalMsMin).toBe(ms);
+    }
+  });
+
+  it("refuses values outside the bounds, saying which bound and why", () => {
+    expect(() => validateServerConfig({ ...valid, expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_BOUNDS.min - 1 }))
+      .toThrow(/expiryTickIntervalMsMin: must be at least 10 ms \(more ticks would flood the log\)/);
+    expect(() => validateServerConfig({ ...valid, expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_BOUNDS.max + 1 }))
+      .toThrow(/expiryTickIntervalMsMin: must be at most 1000 ms \(expiry must fire within a second of its deadline\)/);
+  });
+});
