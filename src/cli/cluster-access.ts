@@ -131,10 +131,13 @@ export async function request(endpoints: readonly string[], method: string, path
 
 function send(endpoint: string, method: string, path: string, body: Uint8Array | string | undefined, timeoutMs: number): Promise<HttpAnswer> {
   const { host, port } = splitEndpoint(endpoint);
+  const payload = body === undefined ? undefined : typeof body === "string" ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return new Promise((resolve, reject) => {
     const req = httpRequest({
       host, port, path, method, timeout: timeoutMs,
-      headers: typeof body === "string" ? { "content-type": "application/json" } : {},
+      // The length always: node:http sends a DELETE's body with neither a length nor
+      // chunking, and the server then reads that body as a second (bad) request.
+      headers: { ...(typeof body === "string" ? { "content-type": "application/json" } : {}), ...(payload === undefined ? {} : { "content-length": String(payload.length) }) },
     }, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (chunk: Buffer) => parts.push(chunk));
@@ -152,7 +155,7 @@ function send(endpoint: string, method: string, path: string, body: Uint8Array |
     req.on("timeout", () => req.destroy(new TimeoutError(timeoutMs)));
     req.on("close", () => clearTimeout(timer));
     req.on("error", reject);
-    req.end(body === undefined ? undefined : typeof body === "string" ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    req.end(payload);
   });
 }
 
