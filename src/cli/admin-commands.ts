@@ -1,10 +1,13 @@
 import type { Command } from "commander";
 import type { ServerStatus } from "../server/status.js";
 import type { AccessOptions } from "./cluster-access.js";
-import { CliError, discoverEndpoints, withClusterOptions, errorMessage, EXIT, json, request } from "./cluster-access.js";
-import { parseNumber, print, run } from "./kv-commands.js";
+import { CliError, DEFAULT_TIMEOUT_MS, discoverEndpoints, withClusterOptions, errorMessage, EXIT, json, request } from "./cluster-access.js";
+import { parseNumber, print, report, run } from "./kv-commands.js";
 
 interface Flags extends AccessOptions { output: "table" | "json" }
+
+/** What the admin API answers to a membership change. */
+interface ChangeResult { changed: boolean; configIndex: number; voters: number[]; learners: number[] }
 
 /** How long `members add` waits for a learner that has never answered the leader before giving up. */
 const NEVER_ACKNOWLEDGED_WAIT_MS = 5000;
@@ -22,18 +25,26 @@ function promotionRefusal(answer: Parameters<typeof json>[0]): string | undefine
 /** status, members, transfer-leader: what an operator of the cluster needs. */
 export function registerAdminCommands(program: Command): void {
   withClusterOptions(program.command("status").description("members, roles, terms, indexes, lag and the leader")
-    .addHelpText("after", "\nExamples:\n  kvraft status\n  kvraft status --output json   # the server's status schema, as the leader sees it"))
+    .addHelpText("after", `
+Examples:
+  kvraft status
+  kvraft status --output json   # the server's status schema, as the leader sees it, with answeredBy and leaderKnown
+
+The view is the leader's: the members asked are followed to the leader (their leader id
+and member directory, then every endpoint in turn). The first line names the leader and
+the endpoint that answered; with no leader known it says so and shows the most recent
+view any member gave, which may be stale.`))
     .action(run(async (flags: Flags) => {
-      const status = await leaderStatus(flags);
-      if (flags.output === "json") return print(status);
-      printStatusTable(status);
+      const view = await leaderStatus(flags);
+      if (flags.output === "json") return print({ ...view.status, answeredBy: view.answeredBy, leaderKnown: view.leaderKnown });
+      printStatusTable(view);
     }));
 
   const members = program.command("members").description("list, add, promote or remove members (Raft membership)")
     .addHelpText("after", "\nExamples:\n  kvraft members list\n  kvraft members add 4        # learner, catch up, then voter\n  kvraft members remove 4");
   withClusterOptions(members.command("list").description("the configuration: voters and learners"))
     .action(run(async (flags: Flags) => {
-      const status = await leaderStatus(flags);
+      const { status } = await leaderStatus(flags);
       if (flags.output === "json") return print(status.members);
       for (const m of status.members) process.stdout.write(`${m.id}\t${m.membership}\t${m.addresses.peer ?? ""}\n`);
     }));
@@ -51,16 +62,17 @@ then entries), and is promoted once the leader accepts it as caught up.`))
       const member = Number(id);
       const added = await request(endpoints, "POST", `/v1/admin/members/${member}/learner`, "{}", flags.timeout);
       if (added.status >= 400) throw new CliError(added.status === 409 ? EXIT.notFound : EXIT.unavailable, `add member ${id}: ${errorMessage(added)}`);
-      process.stdout.write(`member ${member} is a learner; waiting for it to catch up\n`);
-      if (flags.learnerOnly === true) return;
+      const asLearner = json<ChangeResult>(added);
+      if (flags.learnerOnly === true) return report(flags.output, { member, membership: "learner", ...asLearner }, `member ${member} is a learner\n`);
+      // The JSON output is one object at the end; the progress line is for a reader.
+      if (flags.output !== "json") process.stdout.write(`member ${member} is a learner; waiting for it to catch up\n`);
       const startedMs = Date.now();
       const deadline = startedMs + flags.catchUpTimeout * 1000;
       for (;;) {
         const promoted = await request(endpoints, "POST", `/v1/admin/members/${member}/promote`, "{}", flags.timeout);
         if (promoted.status < 400) {
-          const result = json<{ voters: number[] }>(promoted);
-          process.stdout.write(`member ${member} is a voter: voters [${result.voters.join(", ")}]\n`);
-          return;
+          const result = json<ChangeResult>(promoted);
+          return report(flags.output, { member, membership: "voter", ...result }, `member ${member} is a voter: voters [${result.voters.join(", ")}]\n`);
         }
         const reason = promotionRefusal(promoted);
         // A server just started may take a moment to reach the leader; one that has not
@@ -71,7 +83,7 @@ then entries), and is promoted once the leader accepts it as caught up.`))
           const waited = gaveUp ? `${NEVER_ACKNOWLEDGED_WAIT_MS / 1000} s` : `${flags.catchUpTimeout} s`;
           throw new CliError(EXIT.unavailable, `member ${member} never caught up within ${waited} (${errorMessage(promoted)}); it stays a learner: check that it runs, then \`kvraft members promote ${member}\``);
         }
-        const status = await leaderStatus(flags).catch(() => undefined);
+        const status = (await leaderStatus(flags).catch(() => undefined))?.status;
         const lag = status?.members.find((m) => m.id === member)?.lag;
         if (process.stderr.isTTY === true) process.stderr.write(`\r  catching up: ${lag === undefined ? "?" : lag} entries behind   `);
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -87,9 +99,8 @@ then entries), and is promoted once the leader accepts it as caught up.`))
       .action(run(async (id: string, flags: Flags) => {
         const answer = await request(await discoverEndpoints(flags), method, `/v1/admin/members/${Number(id)}${suffix}`, "{}", flags.timeout);
         if (answer.status >= 400) throw new CliError(answer.status === 409 ? EXIT.notFound : EXIT.unavailable, `${verb} member ${id}: ${errorMessage(answer)}`);
-        const result = json<{ changed: boolean; configIndex: number; voters: number[]; learners: number[] }>(answer);
-        if (flags.output === "json") return print(result);
-        process.stdout.write(`${result.changed ? "OK" : "nothing to do"}: voters [${result.voters.join(", ")}], learners [${result.learners.join(", ")}] (configuration index ${result.configIndex})\n`);
+        const result = json<ChangeResult>(answer);
+        report(flags.output, result, `${result.changed ? "OK" : "nothing to do"}: voters [${result.voters.join(", ")}], learners [${result.learners.join(", ")}] (configuration index ${result.configIndex})\n`);
       }));
   }
 
@@ -100,27 +111,64 @@ then entries), and is promoted once the leader accepts it as caught up.`))
       const answer = await request(await discoverEndpoints(flags), "POST", "/v1/admin/transfer-leadership", JSON.stringify(flags.to === undefined ? {} : { to: flags.to }), flags.timeout);
       if (answer.status >= 400) throw new CliError(EXIT.unavailable, `transfer-leader: ${errorMessage(answer)}`);
       const result = json<{ transferringTo: number }>(answer);
-      if (flags.output === "json") return print(result);
-      process.stdout.write(`leadership is moving to member ${result.transferringTo}\n`);
+      report(flags.output, result, `leadership is moving to member ${result.transferringTo}\n`);
     }));
 }
 
 
-/** The leader's status (it alone knows every member's match and lag), else any member's. */
-async function leaderStatus(flags: Flags): Promise<ServerStatus> {
+/** A member's status and where it came from; leaderKnown false: no member named a reachable leader. */
+interface StatusView { readonly status: ServerStatus; readonly answeredBy: string; readonly leaderKnown: boolean }
+
+/** How long one member may take to give its status while the CLI looks for the leader. */
+const STATUS_PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * The leader's status (it alone knows every member's match and lag). The first member
+ * that answers may be a follower, or a removed member that knows no leader at all: ask
+ * the leader its views name (through their member directory), then every other endpoint
+ * and directory address in turn, until a member that leads in the newest term answers.
+ * With no leader anywhere, the newest view (highest term, then commit) with leaderKnown false.
+ */
+async function leaderStatus(flags: Flags): Promise<StatusView> {
   const endpoints = await discoverEndpoints(flags);
-  const any = json<ServerStatus>(await request(endpoints, "GET", "/v1/status", undefined, flags.timeout));
-  if (any.role === "leader" || any.leaderId === 0) return any;
-  const leaderHttp = any.members.find((m) => m.id === any.leaderId)?.addresses.http;
-  if (leaderHttp === undefined) return any;
-  try {
-    return json<ServerStatus>(await request([leaderHttp], "GET", "/v1/status", undefined, 2000));
-  } catch {
-    return any;
+  const first = await request(endpoints, "GET", "/v1/status", undefined, flags.timeout);
+  const views: StatusView[] = [{ status: json<ServerStatus>(first), answeredBy: first.endpoint, leaderKnown: false }];
+  const tried = new Set<string>([first.endpoint]);
+  const probeMs = Math.min(flags.timeout ?? DEFAULT_TIMEOUT_MS, STATUS_PROBE_TIMEOUT_MS);
+  for (;;) {
+    // A member that is no voter (removed, or a learner) may campaign in terms no voter
+    // follows: only voters' terms say whether a leader is stale.
+    const voters = views.filter((v) => v.status.membership === "voter");
+    const newestTerm = Math.max(...(voters.length > 0 ? voters : views).map((v) => v.status.term));
+    const leader = views.find((v) => v.status.role === "leader" && v.status.term >= newestTerm);
+    if (leader !== undefined) return { ...leader, leaderKnown: true };
+    const next = nextToAsk(views, endpoints, tried);
+    if (next === undefined) break;
+    tried.add(next);
+    try {
+      const answer = await request([next], "GET", "/v1/status", undefined, probeMs);
+      views.push({ status: json<ServerStatus>(answer), answeredBy: answer.endpoint, leaderKnown: false });
+    } catch {
+      // Down or not KVRaft: the others may still know.
+    }
   }
+  const newest = [...views].sort((a, b) => b.status.term - a.status.term || b.status.commitIndex - a.status.commitIndex)[0] as StatusView;
+  return newest;
 }
 
-function printStatusTable(status: ServerStatus): void {
+/** The leader a view names first, then the endpoints given, then every member's address in the directories. */
+function nextToAsk(views: readonly StatusView[], endpoints: readonly string[], tried: ReadonlySet<string>): string | undefined {
+  const named = views.filter((v) => v.status.leaderId !== 0)
+    .sort((a, b) => b.status.term - a.status.term)
+    .map((v) => v.status.members.find((m) => m.id === v.status.leaderId)?.addresses.http);
+  const directory = views.flatMap((v) => v.status.members.map((m) => m.addresses.http));
+  return [...named, ...endpoints, ...directory].find((e): e is string => e !== undefined && !tried.has(e));
+}
+
+function printStatusTable({ status, answeredBy, leaderKnown }: StatusView): void {
+  process.stdout.write(leaderKnown
+    ? `view of leader ${status.memberId} (answered by ${answeredBy})\n`
+    : `no leader known: the view of member ${status.memberId} (answered by ${answeredBy}), which may be stale\n`);
   process.stdout.write(`cluster ${status.clusterId}: leader ${status.leaderId === 0 ? "none" : status.leaderId}, term ${status.term}, commit ${status.commitIndex}\n\n`);
   const rows = [["ID", "MEMBERSHIP", "ROLE", "MATCH", "LAG", "STATE", "HTTP", "PEER"]];
   for (const m of status.members) {

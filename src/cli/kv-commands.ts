@@ -199,6 +199,12 @@ function printWrite(answer: HttpAnswer, output: Output): void {
   else process.stdout.write(result.version !== undefined ? `OK (version ${result.version}, revision ${result.revision})\n` : `OK (revision ${result.revision})\n`);
 }
 
+/** A verb's result: the JSON object with --output json, else the text for a reader. */
+export function report(output: Output, value: unknown, text: string): void {
+  if (output === "json") print(value);
+  else process.stdout.write(text);
+}
+
 export function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -6,21 +6,23 @@ import type { SnapshotMeta } from "../raft/types.js";
 import { DiskStorage } from "../storage/index.js";
 import type { AccessOptions } from "./cluster-access.js";
 import { CliError, discoverEndpoints, EXIT } from "./cluster-access.js";
+import { report } from "./kv-commands.js";
 
 /** Bytes written to a restored data dir per chunk (and per progress update). */
 const RESTORE_CHUNK_BYTES = 256 * 1024;
 
 /** Downloads the leader's state machine to `file` (written whole, then renamed into place). */
-export async function saveSnapshot(file: string, flags: AccessOptions): Promise<void> {
+export async function saveSnapshot(file: string, flags: AccessOptions & { output: "table" | "json" }): Promise<void> {
   const endpoints = await discoverEndpoints(flags);
-  const { bytes, revision, clusterId } = await download(endpoints);
+  const { bytes, revision, clusterId, answeredBy } = await download(endpoints);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, bytes);
   await rename(`${file}.tmp`, file);
-  process.stdout.write(`saved revision ${revision} of cluster ${clusterId} (${bytes.length} bytes) to ${file}\n`);
+  report(flags.output, { file, revision, clusterId, bytes: bytes.length, answeredBy },
+    `saved revision ${revision} of cluster ${clusterId} (${bytes.length} bytes) to ${file}\n`);
 }
 
-async function download(endpoints: readonly string[]): Promise<{ bytes: Uint8Array; revision: number; clusterId: string }> {
+async function download(endpoints: readonly string[]): Promise<{ bytes: Uint8Array; revision: number; clusterId: string; answeredBy: string }> {
   const tried: string[] = [];
   for (const endpoint of endpoints) {
     try {
@@ -38,7 +40,14 @@ async function download(endpoints: readonly string[]): Promise<{ bytes: Uint8Arr
         progress("downloading", received, total);
       }
       progress("downloading", received, total, true);
-      return { bytes: Buffer.concat(parts), revision: Number(response.headers.get("x-kvraft-revision")), clusterId: response.headers.get("x-kvraft-cluster-id") ?? "?" };
+      const revision = response.headers.get("x-kvraft-revision");
+      const clusterId = response.headers.get("x-kvraft-cluster-id");
+      // Without them the file cannot be told apart from another cluster's: not a KVRaft answer.
+      if (revision === null || clusterId === null) {
+        tried.push(`${endpoint}: HTTP ${response.status} without the X-Kvraft-Revision and X-Kvraft-Cluster-Id headers (a member too old to relay them, or not KVRaft)`);
+        continue;
+      }
+      return { bytes: Buffer.concat(parts), revision: Number(revision), clusterId, answeredBy: endpoint };
     } catch (error) {
       tried.push(`${endpoint}: ${(error as Error).message}`);
     }
@@ -46,7 +55,7 @@ async function download(endpoints: readonly string[]): Promise<{ bytes: Uint8Arr
   throw new CliError(EXIT.unavailable, `no member gave a snapshot; tried:\n  ${tried.join("\n  ")}`);
 }
 
-export async function restoreSnapshot(file: string, dataDir: string, id: number): Promise<void> {
+export async function restoreSnapshot(file: string, dataDir: string, id: number, output: "table" | "json" = "table"): Promise<void> {
   const existing = await readdir(dataDir).catch(() => []);
   if (existing.length > 0) throw new CliError(EXIT.usage, `${dataDir} is not empty: restore makes a new cluster and needs an empty directory (never a live member's)`);
   let kv: KvStateMachine;
@@ -72,7 +81,7 @@ export async function restoreSnapshot(file: string, dataDir: string, id: number)
   } finally {
     await storage.close();
   }
-  process.stdout.write([
+  report(output, { dataDir, clusterId, memberId: id, revision: meta.index, keys: kv.keyCount() }, [
     `restored revision ${meta.index} (${kv.keyCount()} keys) into ${dataDir} as the new cluster ${clusterId}, member ${id}.`,
     `Start it with: kvraft server --id ${id} --data-dir ${dataDir} --peers ${id}=HOST:PORT`,
     "",

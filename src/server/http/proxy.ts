@@ -23,6 +23,11 @@ export async function proxyToLeader(req: Request, res: Response, leaderHttp: str
       ...(req.method === "GET" || req.method === "HEAD" ? {} : { body: JSON.stringify(req.body ?? {}) }),
       signal: AbortSignal.timeout(10_000),
     });
+    // The leader's X-Kvraft-* headers are part of the answer (the snapshot's revision and
+    // cluster id travel there): relay them with the body.
+    for (const [name, value] of response.headers) {
+      if (name.toLowerCase().startsWith("x-kvraft-")) res.setHeader(name, value);
+    }
     res.status(response.status).type(response.headers.get("content-type") ?? "application/json").send(Buffer.from(await response.arrayBuffer()));
   } catch (error) {
     sendError(res, 503, "UNAVAILABLE", `forwarding to the leader at ${leaderHttp} failed: ${(error as Error).message}; retry`, { retryable: true });
