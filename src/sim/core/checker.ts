@@ -51,6 +51,14 @@ export class SafetyChecker {
   maxCommitted = 0;
   /** The configuration after every committed change applied so far, in index order. */
   committedConfig: Configuration;
+  /**
+   * The term of the first leader to commit each index. Raft's Leader Completeness promises a
+   * leader of term T every entry committed in an earlier term; a leader of an older term
+   * elected late (a delayed vote arriving after a newer leader committed) owes nothing of
+   * what the newer term committed.
+   */
+  private readonly commitTerms: number[] = [];
+  private highestLeaderCommit = 0;
 
   constructor(initial: Configuration) {
     this.committedConfig = initial;
@@ -130,11 +138,17 @@ export class SafetyChecker {
     return this.applied[index];
   }
 
-  /** Leader completeness: the log of `node`, leader of `term`, holds every committed entry. */
+  /** A leader of `term` has commit index `commit`: the indices it is first to commit were committed in `term`. */
+  recordLeaderCommit(term: number, commit: number): void {
+    for (let index = this.highestLeaderCommit + 1; index <= commit; index++) this.commitTerms[index] = term;
+    this.highestLeaderCommit = Math.max(this.highestLeaderCommit, commit);
+  }
+
+  /** Leader completeness (Raft §5.4): the log of `node`, leader of `term`, holds every entry committed in an earlier term. */
   checkLeaderCompleteness(node: NodeId, term: number, firstIndex: number, termAt: (index: number) => number | undefined): void {
     for (let index = firstIndex; index <= this.maxCommitted; index++) {
       const committed = this.applied[index];
-      if (committed === undefined) continue;
+      if (committed === undefined || (this.commitTerms[index] ?? 0) >= term) continue;
       const held = termAt(index);
       if (held !== committed.term) {
         fail("leader-completeness", `node ${node}, leader of term ${term}, has term ${held} at committed index ${index} (committed with term ${committed.term})`);

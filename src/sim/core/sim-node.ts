@@ -85,6 +85,11 @@ export class SimNode {
     return this.raft !== undefined;
   }
 
+  /** True from a lost disk until the node has caught up again (it is non-voting meanwhile). */
+  get catchingUpAfterLostDisk(): boolean {
+    return this.wipedCatchUpIndex > 0;
+  }
+
   /** Whether this node's disk holds (index, term): snapshots hold only committed entries. */
   holdsDurably(index: number, term: number): boolean {
     return index <= this.storage.snapshotMeta().index || this.storage.term(index) === term;
@@ -147,6 +152,7 @@ export class SimNode {
     const raft = this.raft;
     if (raft === undefined) return;
     const status = raft.status();
+    if (status.role === "leader") this.ctx.checker.recordLeaderCommit(status.term, status.commit);
     if (status.role === "leader" && status.term !== this.lastLeaderTerm) {
       this.lastLeaderTerm = status.term;
       this.ctx.checker.leaderElected(status.term, this.id);

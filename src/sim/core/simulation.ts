@@ -190,6 +190,10 @@ export class Simulation implements SimControl {
     return this.nodes.get(id)?.holdsDurably(index, term) ?? false;
   }
 
+  catchingUpAfterLostDisk(id: NodeId): boolean {
+    return this.nodes.get(id)?.catchingUpAfterLostDisk ?? false;
+  }
+
   armCrash(id: NodeId, onCrash: () => void): void {
     const node = this.nodes.get(id);
     if (node !== undefined) node.crashArmed = onCrash;
