@@ -92,7 +92,11 @@ describe("KVRaft in real pods on the dev cluster", () => {
     const client = await clientHttp(dev());
     expect(execFileSync(process.execPath, [cli, "put", "greeting", "hello from a pod", "--endpoints", client], { encoding: "utf8" })).toMatch(/OK|version/i);
     expect(execFileSync(process.execPath, [cli, "get", "greeting", "--endpoints", client], { encoding: "utf8" }).trim()).toBe("hello from a pod");
-    const status = await onNode(dev(), process.execPath, [cli, "status", "--coord", `http://${CLUSTER}-coord.${NAMESPACE}.svc.cluster.local:7070`]);
+    // The coordinator is a Deployment of its own: the cluster can be Running before it is
+    // Ready, and kube-proxy learns its endpoints a moment after that.
+    await kubectl(["rollout", "status", `deployment/${CLUSTER}-coord`, "-n", NAMESPACE, "--timeout=180s"]);
+    const status = await waitFor("kvraft status through the coordinator Service", async () =>
+      onNode(dev(), process.execPath, [cli, "status", "--coord", `http://${CLUSTER}-coord.${NAMESPACE}.svc.cluster.local:7070`]), 60_000, 1_000);
     expect(status).toMatch(/leader/);
     process.stdout.write(`real pods, 1 (helm install, apply, 3/3 Ready): ${((Date.now() - started) / 1000).toFixed(1)} s; ${pods.map((p) => `${p.metadata.name} ${p.status.podIP} on ${p.spec.nodeName}`).join(", ")}\n`);
   }, 600_000);
