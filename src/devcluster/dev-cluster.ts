@@ -3,10 +3,11 @@ import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { freeLoopbackPorts } from "../bench/cluster/ports.js";
 import { POD_CIDR } from "./components.js";
-import { KubeRig, type RigBinaries, rigBinaries } from "./control-plane.js";
+import { keepsRigDir, KubeRig, type RigBinaries, rigBinaries } from "./control-plane.js";
 import { toolBinary } from "./go-tools.js";
 import { makeClientCertificate } from "./certs.js";
 import { writeKubeconfig } from "./kubeconfig.js";
+import { buildSingleBinaryImage } from "./image.js";
 import { normalizedImageName } from "./oci-layout.js";
 import { LocalVolumeProvisioner, storageClassManifest } from "./local-volumes.js";
 import { killProcessesUnder, removeCgroupRoot } from "./node-cgroups.js";
@@ -164,7 +165,6 @@ export class DevCluster {
     await this.startCoreDns(binaries.coredns, left());
 
     const pauseImage = { name: "localhost/kvraft-pause:1", file: join(this.dir, "pause.tar") };
-    const { buildSingleBinaryImage } = await import("./image.js");
     await buildSingleBinaryImage({ binary: binaries.pause, inImagePath: "/pause", imageName: pauseImage.name, outFile: pauseImage.file, entrypoint: ["/pause"] });
     for (let node = 1; node <= nodes; node++) {
       const name = `node-${node}`;
@@ -238,7 +238,7 @@ export class DevCluster {
     await Promise.all(this.extras.map((p) => p.stop(5_000)));
     await this.rig?.stop();
     problems.push(...await this.network.destroy());
-    if ((process.env.KVRAFT_RIG_KEEP ?? "") === "") rmSync(this.dir, { recursive: true, force: true });
+    if (!keepsRigDir()) rmSync(this.dir, { recursive: true, force: true });
     return problems;
   }
 }
