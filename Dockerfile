@@ -9,7 +9,17 @@
 #
 # The code runs on Node 20.19 and newer (package.json "engines"); the image uses the
 # current LTS line.
-ARG NODE_IMAGE=node:26-trixie-slim
+#
+# The base is pinned by digest: a tag moves whenever its publisher pushes to it, a digest
+# names one image for good (and Docker Hub serves a digest only from library/node, so the
+# pin cannot be swapped for someone else's image). The digest is the multi-arch index of
+# node:26-trixie-slim as published for Node 26.10.0 (the same index as node:26.10.0-trixie-slim
+# and node:26-slim then). It was read from public Dockerfiles that pin this tag, not pulled
+# here: check it with `docker buildx imagetools inspect node:26.10.0-trixie-slim` before a
+# release. The tag in front of @ is not used by docker once a digest is given: when the tag
+# changes (a newer Node 26, another Debian release), change the digest with it, to the
+# index digest `docker buildx imagetools inspect <new tag>` prints.
+ARG NODE_IMAGE=node:26-trixie-slim@sha256:930557a230abacbc3f4fd9b8648abf8f4bee1e17cb72195dcdfb2f709bc85b33
 
 # 1. Build: every dependency (the TypeScript compiler is a dev dependency), then src/ -> dist/.
 FROM ${NODE_IMAGE} AS build

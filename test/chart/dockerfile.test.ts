@@ -69,6 +69,10 @@ describe("the Dockerfile", () => {
     }
   });
 
+  it("pins its base image by digest (a tag moves; a digest names one image)", () => {
+    for (const stage of all) expect(stage.base).toMatch(/^node:[\w.-]+@sha256:[0-9a-f]{64}$/);
+  });
+
   it("builds dist/ with the dev dependencies and runs with production dependencies only", () => {
     const build = providerOf("dist");
     const buildRuns = runs(build);
