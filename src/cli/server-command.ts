@@ -11,6 +11,9 @@ export interface ServerFlags {
   requestTimeoutMs: string; snapshotEntries: string; readyLagEntries: string; shutdownTransferMs: string;
   logLevel: string;
   memoryMib?: string;
+  certFile?: string; keyFile?: string; trustedCaFile?: string; clientCertAuth?: boolean;
+  peerCertFile?: string; peerKeyFile?: string; peerTrustedCaFile?: string;
+  authTokenFile?: string; memcachedFlushAll: string;
 }
 
 const opt = (flags: string, description: string, env: string, defaultValue?: string): Option => {
@@ -26,7 +29,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--peers <list>", "ID=HOST:PORT,... the members' peer (Raft) addresses, this one included", "KVRAFT_PEERS", ""))
     .addOption(opt("--initial-cluster-state <state>", "new: an empty data dir founds the cluster from --peers; existing: an empty data dir waits, non-voting, to be added", "KVRAFT_INITIAL_CLUSTER_STATE", "new").choices(["new", "existing"]))
     .addOption(opt("--cluster-id <id>", "the cluster's id (generated and printed for a new cluster; required to join one)", "KVRAFT_CLUSTER_ID"))
-    .addOption(opt("--listen-host <host>", "address to bind every port on", "KVRAFT_LISTEN_HOST", "0.0.0.0"))
+    .addOption(opt("--listen-host <host>", "address to bind every port on (0.0.0.0: every interface, as a pod needs)", "KVRAFT_LISTEN_HOST", "127.0.0.1"))
     .addOption(opt("--peer-port <port>", "Raft port (default: this member's port in --peers)", "KVRAFT_PEER_PORT"))
     .addOption(opt("--client-port <port>", "binary client protocol port (0: pick one)", "KVRAFT_CLIENT_PORT", "7100"))
     .addOption(opt("--http-port <port>", "HTTP/JSON API, /metrics, /healthz, /readyz (0: pick one)", "KVRAFT_HTTP_PORT", "8080"))
@@ -40,7 +43,16 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--coord <url>", "coordinator to register with (discovery only)", "KVRAFT_COORD"))
     .addOption(opt("--heartbeat-ms <ms>", "leader heartbeat interval (one Raft tick)", "KVRAFT_HEARTBEAT_MS", "100"))
     .addOption(opt("--election-ms <ms>", "base election timeout (randomised up to twice this)", "KVRAFT_ELECTION_MS", "1000"))
-    .addOption(opt("--admin-token-file <file>", "bearer token for /v1/admin (without one the admin API answers loopback only)", "KVRAFT_ADMIN_TOKEN_FILE"))
+    .addOption(opt("--admin-token-file <file>", "bearer token for /v1/admin, role admin (without one the admin API answers loopback only); an empty file is refused", "KVRAFT_ADMIN_TOKEN_FILE"))
+    .addOption(opt("--auth-token-file <file>", "client tokens, one token,name,role per line (role: read-only, read-write or admin); with it every request needs 'Authorization: Bearer <token>' or a client certificate", "KVRAFT_AUTH_TOKEN_FILE"))
+    .addOption(opt("--cert-file <file>", "TLS certificate of the client ports (HTTPS, binary, memcached, admin)", "KVRAFT_CERT_FILE"))
+    .addOption(opt("--key-file <file>", "TLS key of --cert-file", "KVRAFT_KEY_FILE"))
+    .addOption(opt("--trusted-ca-file <file>", "CA that signs client certificates (with --client-cert-auth)", "KVRAFT_TRUSTED_CA_FILE"))
+    .addOption(new Option("--client-cert-auth", "require a client certificate signed by --trusted-ca-file on the client ports (its kvraft://role/ROLE URI names the role)").env("KVRAFT_CLIENT_CERT_AUTH"))
+    .addOption(opt("--peer-cert-file <file>", "this member's certificate for the peer port (mutual TLS; its URI kvraft://member/ID?cluster=CLUSTER names the member)", "KVRAFT_PEER_CERT_FILE"))
+    .addOption(opt("--peer-key-file <file>", "key of --peer-cert-file", "KVRAFT_PEER_KEY_FILE"))
+    .addOption(opt("--peer-trusted-ca-file <file>", "the cluster's CA: peers must present a member certificate it signed", "KVRAFT_PEER_TRUSTED_CA_FILE"))
+    .addOption(opt("--memcached-flush-all <who>", "who may run memcached flush_all (it empties the whole store)", "KVRAFT_MEMCACHED_FLUSH_ALL", "admin").choices(["admin", "disabled"]))
     .addOption(opt("--quota-bytes <n>", "refuse writes that grow the data past this (0: no quota)", "KVRAFT_QUOTA_BYTES", String(2 * 1024 ** 3)))
     .addOption(opt("--request-timeout-ms <ms>", "how long a request may wait for the cluster", "KVRAFT_REQUEST_TIMEOUT_MS", "5000"))
     .addOption(opt("--snapshot-entries <n>", "take a local snapshot every this many applied entries", "KVRAFT_SNAPSHOT_ENTRIES", "10000"))
@@ -50,6 +62,9 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--log-level <level>", "trace, debug, info, warn, error", "KVRAFT_LOG_LEVEL", "info"))
     .addHelpText("after", `
 Every flag can also be set by the environment variable shown (for pods).
+Certificate and key files are reloaded when they change (no restart for a rotation).
+Without --peer-cert-file anyone who can reach the peer port can pose as a member: use
+it (kvraft local and the operator do) wherever the peer port is not on loopback.
 
 Examples:
   # a 3-member cluster on one machine

@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import type { ServerConfig } from "../server/config.js";
 import { EXPIRY_TICK_INTERVAL_MS_DEFAULT, parsePeers, validateServerConfig } from "../server/config.js";
 import { startServer } from "../server/server.js";
+import type { TlsFiles } from "../security/tls-material.js";
+import { readSingleToken, TokenStore } from "../security/tokens.js";
 import { reexecWithHeapLimit } from "./heap-limit.js";
 import type { ServerFlags } from "./server-command.js";
 import { memberIdFromPodName } from "./server-command.js";
@@ -47,7 +48,10 @@ function toConfig(flags: ServerFlags, podName: string | undefined): ServerConfig
   const heartbeatMs = int("heartbeat-ms", flags.heartbeatMs);
   const electionMs = int("election-ms", flags.electionMs);
   const self = peers.get(id);
-  const adminToken = flags.adminTokenFile === undefined ? undefined : readFileSync(flags.adminTokenFile, "utf8").trim();
+  const adminToken = flags.adminTokenFile === undefined ? undefined : readSingleToken(flags.adminTokenFile, "--admin-token-file");
+  const clientTokens = flags.authTokenFile === undefined ? undefined : TokenStore.fromFile(flags.authTokenFile);
+  const adminTokens = adminToken === undefined ? undefined : TokenStore.single(adminToken, { name: "admin-token-file", role: "admin" }, "--admin-token-file");
+  const tokens = clientTokens !== undefined && adminTokens !== undefined ? clientTokens.merge(adminTokens) : clientTokens ?? adminTokens;
   return validateServerConfig({
     id, dataDir: flags.dataDir, peers,
     initialClusterState: flags.initialClusterState === "existing" ? "existing" : "new",
@@ -68,5 +72,23 @@ function toConfig(flags: ServerFlags, podName: string | undefined): ServerConfig
     snapshotEveryEntries: int("snapshot-entries", flags.snapshotEntries), readyLagEntriesMax: int("ready-lag-entries", flags.readyLagEntries),
     pendingProposalsMax: 65536, shutdownTransferMs: int("shutdown-transfer-ms", flags.shutdownTransferMs),
     expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_DEFAULT,
+    tls: {
+      client: tlsFiles("", { cert: flags.certFile, key: flags.keyFile, ca: flags.trustedCaFile }, flags.clientCertAuth === true),
+      peer: tlsFiles("peer-", { cert: flags.peerCertFile, key: flags.peerKeyFile, ca: flags.peerTrustedCaFile }, true),
+    },
+    tokens, memcachedFlushAll: flags.memcachedFlushAll === "disabled" ? "disabled" : "admin",
   });
+}
+
+/** One port's TLS files from its flags (`--cert-file` or `--peer-cert-file`, ...): all or nothing. */
+function tlsFiles(prefix: "" | "peer-", files: { cert?: string | undefined; key?: string | undefined; ca?: string | undefined }, clientCertAuth: boolean): TlsFiles | undefined {
+  if (files.cert === undefined && files.key === undefined && files.ca === undefined) {
+    if (prefix === "" && clientCertAuth) throw new RangeError("--client-cert-auth needs --cert-file, --key-file and --trusted-ca-file (client certificates are checked over TLS)");
+    return undefined;
+  }
+  if (files.cert === undefined || files.key === undefined) throw new RangeError(`--${prefix}cert-file and --${prefix}key-file go together: give both`);
+  if (files.ca === undefined && (prefix === "peer-" || clientCertAuth)) {
+    throw new RangeError(`--${prefix}trusted-ca-file is required ${prefix === "peer-" ? "with --peer-cert-file: members prove who they are with certificates of the cluster's CA" : "with --client-cert-auth"}`);
+  }
+  return { certFile: files.cert, keyFile: files.key, trustedCaFile: files.ca, clientCertAuth };
 }

@@ -1,5 +1,8 @@
 import { z } from "zod";
 import type { NodeId } from "../raft/types.js";
+import { DISK_FULL_RETRY_DEFAULTS, DISK_FULL_RETRY_MS_BOUNDS } from "./disk-full-retry.js";
+import type { TlsFiles } from "../security/tls-material.js";
+import type { TokenStore } from "../security/tokens.js";
 
 /** Where a member listens for each protocol, and what it tells others to use. */
 export interface Endpoint {
@@ -27,6 +30,19 @@ export interface ServerConfig {
   readonly heartbeatTicks: number;
   readonly electionTicks: number;
   readonly adminToken: string | undefined;
+  /**
+   * TLS per kind of port (see docs/SECURITY.md). `client` serves HTTP, the binary client
+   * port, memcached and the admin port; `peer` is the Raft port, mutual TLS with member
+   * certificates (their identity URI names member and cluster). Undefined: plain TCP.
+   */
+  readonly tls: { readonly client: TlsFiles | undefined; readonly peer: TlsFiles | undefined };
+  /**
+   * Client tokens with roles (`--auth-token-file`, plus the admin token as role admin).
+   * With tokens or client certificate auth, every data request must prove a role.
+   */
+  readonly tokens: TokenStore | undefined;
+  /** Who may run memcached's flush_all: members of the admin role, or nobody. */
+  readonly memcachedFlushAll: "admin" | "disabled";
   readonly quotaBytes: number;
   readonly requestTimeoutMs: number;
   readonly snapshotEveryEntries: number;
@@ -35,6 +51,9 @@ export interface ServerConfig {
   readonly shutdownTransferMs: number;
   /** See ReplicaOptions.expiryTickIntervalMsMin; bounded by EXPIRY_TICK_INTERVAL_MS_BOUNDS. */
   readonly expiryTickIntervalMsMin: number;
+  /** How a write that found the disk full is retried (DISK_FULL_RETRY_DEFAULTS when not given; bounded by DISK_FULL_RETRY_MS_BOUNDS). */
+  readonly diskFullRetryMsMin?: number;
+  readonly diskFullRetryMsMax?: number;
 }
 
 /**
@@ -63,6 +82,7 @@ export function parsePeers(text: string): Map<NodeId, Endpoint> {
 }
 
 const port = z.number().int().min(0).max(65535);
+const diskFullRetryMs = z.number().int().min(DISK_FULL_RETRY_MS_BOUNDS.min).max(DISK_FULL_RETRY_MS_BOUNDS.max);
 
 /** Checks the assembled config; a problem names the flag. */
 export const serverConfigSchema = z.object({
@@ -82,7 +102,12 @@ export const serverConfigSchema = z.object({
   expiryTickIntervalMsMin: z.number().int()
     .min(EXPIRY_TICK_INTERVAL_MS_BOUNDS.min, `must be at least ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.min} ms (more ticks would flood the log)`)
     .max(EXPIRY_TICK_INTERVAL_MS_BOUNDS.max, `must be at most ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.max} ms (expiry must fire within a second of its deadline)`),
-}).refine((c) => c.electionTicks > c.heartbeatTicks, { message: "--election-ms must be larger than --heartbeat-ms" });
+  diskFullRetryMsMin: diskFullRetryMs.optional(),
+  diskFullRetryMsMax: diskFullRetryMs.optional(),
+}).refine((c) => c.electionTicks > c.heartbeatTicks, { message: "--election-ms must be larger than --heartbeat-ms" })
+  .refine((c) => (c.diskFullRetryMsMin ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMin) <= (c.diskFullRetryMsMax ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMax), {
+    message: "diskFullRetryMsMin must not be above diskFullRetryMsMax", path: ["diskFullRetryMsMin"],
+  });
 
 export function validateServerConfig(config: ServerConfig): ServerConfig {
   const result = serverConfigSchema.safeParse(config);

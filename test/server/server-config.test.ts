@@ -8,6 +8,7 @@ const valid: ServerConfig = {
   tickMs: 100, heartbeatTicks: 1, electionTicks: 10, adminToken: undefined, quotaBytes: 0, requestTimeoutMs: 5000,
   snapshotEveryEntries: 10_000, readyLagEntriesMax: 1000, pendingProposalsMax: 65536, shutdownTransferMs: 2000,
   expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_DEFAULT,
+  tls: { client: undefined, peer: undefined }, tokens: undefined, memcachedFlushAll: "admin",
 };
 
 describe("the server config's expiry tick interval (issue 16)", () => {
