@@ -15,6 +15,8 @@ import { CommitNotices } from "./commit-notices.js";
 import { restoreInSlices, saveLocalSnapshot } from "./snapshot-slices.js";
 import { WaitingRequests } from "./waiting-requests.js";
 import { BusyError, InvalidRequestError, NotLeaderError, UnavailableError } from "./errors.js";
+import { DISK_FULL_RETRY_DEFAULTS, DiskFullRetry, DiskFullRetryCancelled, type DiskFullEvent, type DiskFullRetryLimits } from "./disk-full-retry.js";
+import { DiskFullError } from "../storage/index.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
 
 export interface ReplicaOptions {
@@ -35,6 +37,8 @@ export interface ReplicaOptions {
    * so without ticks an idle cluster never expires anything (and watchers never hear).
    */
   readonly expiryTickIntervalMsMin: number;
+  /** How a write that found the disk full is retried (DISK_FULL_RETRY_DEFAULTS when not given). */
+  readonly diskFullRetry?: DiskFullRetryLimits;
   readonly clock?: () => number;
   readonly onEvent?: (event: ReplicaEvent) => void;
   readonly metrics?: ReplicaMetrics;
@@ -44,7 +48,8 @@ export type ReplicaEvent =
   | { readonly type: "role-changed"; readonly role: string; readonly term: number; readonly leader: NodeId }
   | { readonly type: "snapshot-saved"; readonly index: number; readonly sizeBytes: number; readonly ms: number }
   | { readonly type: "snapshot-installed"; readonly index: number; readonly sizeBytes: number }
-  | { readonly type: "fatal"; readonly error: Error };
+  | { readonly type: "fatal"; readonly error: Error }
+  | DiskFullEvent;
 
 /**
  * One member: the pure Raft core wired to a disk, a network and the KV state machine,
@@ -79,6 +84,10 @@ export class Replica {
    * costing an fsync of its own (etcd's MustSync rule).
    */
   private unwrittenCommit: HardState | undefined;
+  /** Holds the Ready whose write found the disk full and retries it (disk-full-retry.ts). */
+  private readonly diskFull: DiskFullRetry;
+  /** A local snapshot that found the disk full is not tried again before this (its clock). */
+  private snapshotRetryAtMs = 0;
 
   private constructor(private readonly options: ReplicaOptions, kv: KvStateMachine, snapshot: SnapshotMeta) {
     this.clock = options.clock ?? Date.now;
@@ -87,6 +96,7 @@ export class Replica {
     this.storedHardState = options.storage.hardState();
     this.notices = new CommitNotices(options.send);
     this.waiting = new WaitingRequests(this.clock, options.metrics);
+    this.diskFull = new DiskFullRetry(options.raft.id, options.diskFullRetry ?? DISK_FULL_RETRY_DEFAULTS, this.clock, (event) => options.onEvent?.(event));
     this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.clock() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
@@ -126,7 +136,7 @@ export class Replica {
    * at a later tick of the timer.
    */
   private proposeExpiryTick(): void {
-    if (this.fatal !== undefined || this.raft.currentRole() !== "leader") return;
+    if (this.fatal !== undefined || this.diskFull.isFull() || this.raft.currentRole() !== "leader") return;
     const due = this.kv.nextDeadlineMs();
     const now = this.clock();
     if (due === undefined || due > Math.max(now, this.lastStampMs)) return;
@@ -144,6 +154,7 @@ export class Replica {
   /** Proposes a command; resolves with its result once applied (undefined for no-ops). */
   async propose(command: KvCommand): Promise<KvResult> {
     this.checkServing();
+    this.diskFull.refuseWrites();
     if (this.waiting.proposalCount >= this.options.pendingProposalsMax) {
       throw new BusyError(`${this.waiting.proposalCount} proposals are waiting (pendingProposalsMax): retry shortly`);
     }
@@ -155,6 +166,7 @@ export class Replica {
 
   async proposeConfChange(change: ConfChange): Promise<{ index: number }> {
     this.checkServing();
+    this.diskFull.refuseWrites();
     const result = this.raft.proposeConfChange(change);
     await this.track(result);
     return { index: result.ok ? result.index : 0 };
@@ -223,6 +235,16 @@ export class Replica {
     return Math.max(this.lastStampMs, this.kv.lastStampMs, this.clock());
   }
 
+  /** While the disk is full: why writes are refused (undefined otherwise). */
+  diskFullMessage(): string | undefined {
+    return this.diskFull.message();
+  }
+
+  /** Writes that found the disk full and were tried again, in total. */
+  diskFullRetries(): number {
+    return this.diskFull.retries();
+  }
+
   private nextStamp(): number {
     this.lastStampMs = Math.max(this.lastStampMs, this.kv.lastStampMs, this.clock());
     return this.lastStampMs;
@@ -253,6 +275,7 @@ export class Replica {
         this.noteRole();
       }
     } catch (error) {
+      if (error instanceof DiskFullRetryCancelled) return;
       this.fail(error instanceof Error ? error : new Error(String(error)));
     }
   }
@@ -317,13 +340,18 @@ export class Replica {
     await this.writeHardState({ hardState: hardState ?? this.unwrittenCommit, entries: ready.entries });
   }
 
+  /**
+   * A write that finds the disk full is retried until it succeeds (the Ready waits, and
+   * nothing it acknowledges leaves); what was stored is noted only once durable, so a
+   * retry decides again from what is really on disk.
+   */
   private async writeHardState(update: { hardState: HardState | undefined; entries: readonly Entry[] }): Promise<void> {
+    await this.diskFull.persist(() => this.options.storage.persist(update));
     const written = update.hardState;
     if (written !== undefined) {
       this.storedHardState = written;
       if (this.unwrittenCommit !== undefined && this.unwrittenCommit.commit <= written.commit) this.unwrittenCommit = undefined;
     }
-    await this.options.storage.persist(update);
   }
 
   private async persistSnapshotChunks(ready: Ready): Promise<void> {
@@ -372,7 +400,7 @@ export class Replica {
   private maybeSnapshot(): void {
     const applied = this.kv.appliedIndex;
     const storage = this.options.storage;
-    if (!this.snapshotDue()) return;
+    if (!this.snapshotDue() || this.clock() < this.snapshotRetryAtMs) return;
     const term = storage.term(applied);
     if (term === undefined) return;
     const started = this.clock();
@@ -380,9 +408,11 @@ export class Replica {
     this.snapshotInFlight = true;
     saveLocalSnapshot(kv.beginSnapshot(), storage, { index: applied, term, config: this.appliedConfig }, () => this.kv === kv).then((meta) => {
       if (meta !== undefined) this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started });
-    }).catch(
-      (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
-    ).finally(() => { this.snapshotInFlight = false; });
+    }).catch((error: unknown) => {
+      // A full disk only delays the next snapshot: the log keeps everything meanwhile.
+      if (error instanceof DiskFullError) this.snapshotRetryAtMs = this.clock() + (this.options.diskFullRetry ?? DISK_FULL_RETRY_DEFAULTS).diskFullRetryMsMax;
+      else this.fail(error instanceof Error ? error : new Error(String(error)));
+    }).finally(() => { this.snapshotInFlight = false; });
   }
 
   private noteRole(): void {
@@ -407,6 +437,7 @@ export class Replica {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.diskFull.cancel();
     this.notices.clear();
     this.waiting.failAll(new UnavailableError("this member is shutting down: retry on another member"));
     while (this.looping) await nextTurn();

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { defaultRaftConfig } from "../raft/config.js";
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
-import { DiskStorage } from "../storage/index.js";
+import { DiskStorage, type FileIo } from "../storage/index.js";
 import { TcpTransport } from "../transport/index.js";
 import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
 import type { ServerConfig } from "./config.js";
@@ -14,6 +14,7 @@ import { buildAdminApp, buildHttpApp } from "./http/app.js";
 import { proxyToLeader } from "./http/proxy.js";
 import { registerServerMetrics } from "./server-metrics.js";
 import { Replica } from "./replica.js";
+import { DISK_FULL_RETRY_DEFAULTS } from "./disk-full-retry.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
 import { ReplicaService } from "./replica-service.js";
 import type { MemberAddresses, ServerStatus } from "./status.js";
@@ -38,8 +39,14 @@ export interface RunningServer {
   readonly stopped: Promise<Error | undefined>;
 }
 
+/** What a test may put in place of the real thing. */
+export interface ServerSeams {
+  /** The storage's file operations on its write paths (tests inject a full disk, a failing fsync). */
+  readonly io?: FileIo;
+}
+
 /** Starts a member: storage, peer transport, Raft, HTTP (and the other protocols). */
-export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, log: Logger, seams: ServerSeams = {}): Promise<RunningServer> {
   const known = await existingClusterId(config.dataDir);
   if (known !== undefined && config.clusterId !== undefined && known !== config.clusterId) {
     throw new RangeError(`the data dir ${config.dataDir} belongs to cluster ${known}, not ${config.clusterId}: point --data-dir at this cluster's data or drop --cluster-id`);
@@ -50,7 +57,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const clusterId = known ?? config.clusterId ?? derivedClusterId(config.peers);
   const metrics = new ReplicaMetrics();
   const storage = await DiskStorage.open(config.dataDir, {
-    memberId: config.id, clusterId,
+    memberId: config.id, clusterId, ...(seams.io === undefined ? {} : { io: seams.io }),
     onEvent: (event) => log.warn({ event }, `storage: ${event.type}`),
     onFlush: (seconds, items) => {
       metrics.fsyncSeconds.observe(seconds);
@@ -109,6 +116,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     tickMs: config.tickMs, startNonVoting,
     snapshotEveryEntries: config.snapshotEveryEntries, pendingProposalsMax: config.pendingProposalsMax,
     requestTimeoutMs: config.requestTimeoutMs, expiryTickIntervalMsMin: config.expiryTickIntervalMsMin, metrics,
+    diskFullRetry: { diskFullRetryMsMin: config.diskFullRetryMsMin ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMin, diskFullRetryMsMax: config.diskFullRetryMsMax ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMax },
     onEvent: (event) => {
       if (event.type === "role-changed") {
         metrics.leaderChanges.inc();
@@ -118,6 +126,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
         log.info({ event }, `snapshot saved at index ${event.index} (${event.sizeBytes} bytes, ${event.ms} ms)`);
       } else if (event.type === "fatal") {
         log.error({ err: event.error }, `stopping: ${event.error.message}`);
+      } else if (event.type === "disk-full") {
+        log.error({ event }, `${event.message}; refusing writes (NOSPACE) and retrying`);
       } else {
         log.info({ event }, event.type);
       }
@@ -137,7 +147,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     memberId: config.id, clusterId, version: VERSION, raft: live.status(), appliedIndex: live.state().appliedIndex,
     advertised: directory.addresses(config.id), listen: listenAddresses(config, peerPort, httpPortOf()),
     directory: (id) => directory.addresses(id),
-    alarms: [...(service.quotaExceeded() ? ["NOSPACE"] : []), ...(storage.status().diskFull ? ["DISK_FULL"] : [])],
+    alarms: [...(service.quotaExceeded() ? ["NOSPACE"] : []), ...(storage.status().diskFull || live.diskFullMessage() !== undefined ? ["DISK_FULL"] : [])],
   });
   // Followers proxy admin calls to the leader's admin address (its own port, if it has one).
   const admin = adminRoutes(live, {
@@ -155,6 +165,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       return stalledMs > 5000 ? { ok: false, reason: `the event loop has not turned for ${stalledMs} ms` } : { ok: true };
     },
     readiness: () => {
+      const diskFull = live.diskFullMessage();
+      if (diskFull !== undefined) return { ok: false, reason: `disk full: ${diskFull}` };
       const raft = live.status();
       if (raft.leader === 0) return { ok: false, reason: "no leader known" };
       if (raft.nonVoting) return { ok: false, reason: "catching up after losing data (non-voting)" };

@@ -1,0 +1,131 @@
+/**
+ * A full disk is not fatal. When a write of the Raft state (entries, hard state, a
+ * received snapshot) fails with DiskFullError, the storage guarantees that nothing was
+ * acknowledged and nothing durable was touched (src/storage/errors.ts), so the replica
+ * holds the whole Ready (sends none of its acknowledgements, does not advance the core)
+ * and retries the same write with a bounded exponential backoff until it succeeds. While
+ * it waits, the member refuses new writes with NOSPACE, raises the DISK_FULL alarm and
+ * keeps serving what needs no new durable write. Any other storage error stays fatal.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { DiskFullError } from "../storage/index.js";
+import { NoSpaceError } from "./errors.js";
+
+export interface DiskFullRetryLimits {
+  /** The first wait before a failed write is tried again. */
+  readonly diskFullRetryMsMin: number;
+  /** The wait doubles after each failure up to this. */
+  readonly diskFullRetryMsMax: number;
+}
+
+export const DISK_FULL_RETRY_DEFAULTS: DiskFullRetryLimits = { diskFullRetryMsMin: 50, diskFullRetryMsMax: 2000 };
+/** Below the minimum a full disk would be hammered; above the maximum writes would resume too late after space is back. */
+export const DISK_FULL_RETRY_MS_BOUNDS = { min: 1, max: 60_000 } as const;
+
+/** Checks the limits; a problem names the field. */
+export function validateDiskFullRetryLimits(limits: DiskFullRetryLimits): DiskFullRetryLimits {
+  const { min, max } = DISK_FULL_RETRY_MS_BOUNDS;
+  for (const field of ["diskFullRetryMsMin", "diskFullRetryMsMax"] as const) {
+    const value = limits[field];
+    if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${field} = ${value}: must be a whole number of ms from ${min} to ${max}`);
+  }
+  if (limits.diskFullRetryMsMin > limits.diskFullRetryMsMax) {
+    throw new RangeError(`diskFullRetryMsMin = ${limits.diskFullRetryMsMin} is above diskFullRetryMsMax = ${limits.diskFullRetryMsMax}`);
+  }
+  return limits;
+}
+
+/** A retry ended because the member is stopping: not a storage failure. */
+export class DiskFullRetryCancelled extends Error {
+  override readonly name = "DiskFullRetryCancelled";
+}
+
+export type DiskFullEvent =
+  | { readonly type: "disk-full"; readonly message: string }
+  | { readonly type: "disk-space-recovered"; readonly fullForMs: number; readonly retries: number };
+
+export class DiskFullRetry {
+  private failure: DiskFullError | undefined;
+  private fullSinceMs = 0;
+  private retriesValue = 0;
+  private readonly cancelling = new AbortController();
+
+  constructor(
+    private readonly memberId: number,
+    private readonly limits: DiskFullRetryLimits,
+    private readonly clock: () => number,
+    private readonly onEvent: (event: DiskFullEvent) => void,
+  ) {
+    validateDiskFullRetryLimits(limits);
+  }
+
+  /** True from a write that found the disk full until a retried write succeeds. */
+  isFull(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** Failed writes tried again, in total: for metrics. */
+  retries(): number {
+    return this.retriesValue;
+  }
+
+  /** What a refused client and /readyz are told, while the disk is full. */
+  message(): string | undefined {
+    const failure = this.failure;
+    if (failure === undefined) return undefined;
+    const file = failure.file === undefined ? "" : ` (writing ${failure.file})`;
+    return `the disk of member ${this.memberId} is full${file}: free space on its data dir's volume or grow it; writes resume by themselves`;
+  }
+
+  /** Refuses a new write (NOSPACE) while the disk is full. */
+  refuseWrites(): void {
+    const message = this.message();
+    if (message !== undefined) throw new NoSpaceError(message);
+  }
+
+  /**
+   * Runs `attempt` until it succeeds: a DiskFullError raises the alarm and is retried after
+   * a wait that doubles from diskFullRetryMsMin to diskFullRetryMsMax; any other error is
+   * thrown at once. `attempt` must be safe to repeat after a DiskFullError (the storage's
+   * guarantee for a write it refused).
+   */
+  async persist(attempt: () => Promise<void>): Promise<void> {
+    let waitMs = this.limits.diskFullRetryMsMin;
+    for (;;) {
+      try {
+        await attempt();
+        this.clear();
+        return;
+      } catch (error) {
+        if (!(error instanceof DiskFullError)) throw error;
+        this.raise(error);
+      }
+      try {
+        await sleep(waitMs, undefined, { signal: this.cancelling.signal });
+      } catch {
+        throw new DiskFullRetryCancelled(`member ${this.memberId} is stopping: its write that found the disk full is given up`);
+      }
+      this.retriesValue++;
+      waitMs = Math.min(waitMs * 2, this.limits.diskFullRetryMsMax);
+    }
+  }
+
+  /** Ends a wait under way (the member is stopping). */
+  cancel(): void {
+    this.cancelling.abort();
+  }
+
+  private raise(error: DiskFullError): void {
+    const first = this.failure === undefined;
+    this.failure = error;
+    if (!first) return;
+    this.fullSinceMs = this.clock();
+    this.onEvent({ type: "disk-full", message: `${this.message() ?? ""} (${error.message})` });
+  }
+
+  private clear(): void {
+    if (this.failure === undefined) return;
+    this.failure = undefined;
+    this.onEvent({ type: "disk-space-recovered", fullForMs: this.clock() - this.fullSinceMs, retries: this.retriesValue });
+  }
+}
