@@ -10,8 +10,11 @@ import type { KeyValue, KvEvent, KvResult, WriteCommand } from "../kv/index.js";
 export type Consistency = "linearizable" | "follower" | "serializable";
 
 export type Request =
-  /** First frame of a connection: who the client is and whether it wants forwarding. */
-  | { readonly kind: "hello"; readonly requestId: number; readonly clientName: string; readonly forward: boolean }
+  /**
+   * First frame of a connection: who the client is, whether it wants forwarding, and
+   * (when the cluster authenticates clients) its bearer token.
+   */
+  | { readonly kind: "hello"; readonly requestId: number; readonly clientName: string; readonly forward: boolean; readonly token?: string }
   /** Starts an exactly-once session (through the log, on the leader). */
   | { readonly kind: "register-session"; readonly requestId: number }
   | { readonly kind: "get"; readonly requestId: number; readonly key: Uint8Array; readonly consistency: Consistency }

@@ -13,7 +13,8 @@ import type { Request } from "./messages.js";
 /**
  * Request frames: what a client sends. Payloads by kind:
  *
- *   HELLO             clientName string | flags u8 (bit 0: forward to the leader instead of redirecting)
+ *   HELLO             clientName string | flags u8 (bit 0: forward to the leader instead of redirecting;
+ *                     bit 1: a token follows) | [token string]
  *   REGISTER_SESSION  (empty)
  *   GET               key bytes | consistency u8
  *   GET_MANY          consistency u8 | count varint | key bytes × count
@@ -27,12 +28,19 @@ import type { Request } from "./messages.js";
 
 /** Longest client name: it is for logs and metrics labels, not for data. */
 export const CLIENT_NAME_BYTES_MAX = 256;
+/**
+ * Longest token in HELLO: generated tokens are 64 hex characters; room for a JWT-sized
+ * one, while a connection still cannot make the server hold much before it is known.
+ */
+export const CLIENT_TOKEN_BYTES_MAX = 4096;
 /** Most keys in one GET_MANY: bounds the work and the reply of one request. */
 export const GET_MANY_KEYS_MAX = 1024;
 
 const utf8 = new TextEncoder();
 const HELLO_FORWARD = 1;
-const HELLO_FLAGS_KNOWN = HELLO_FORWARD;
+/** A flag bit rather than a new field, so a HELLO without a token is byte for byte the old one. */
+const HELLO_TOKEN = 2;
+const HELLO_FLAGS_KNOWN = HELLO_FORWARD | HELLO_TOKEN;
 const KIND_BY_NAME: { readonly [K in Request["kind"]]: number } = {
   hello: RequestKind.Hello,
   "register-session": RequestKind.RegisterSession,
@@ -53,7 +61,11 @@ export function encodeRequest(request: Request): Uint8Array {
     case "hello":
       if (utf8.encode(request.clientName).length > CLIENT_NAME_BYTES_MAX) throw new ProtocolEncodeError("clientName", `is longer than ${CLIENT_NAME_BYTES_MAX} bytes`);
       writer.string(request.clientName, "clientName");
-      writer.u8(request.forward ? HELLO_FORWARD : 0);
+      writer.u8((request.forward ? HELLO_FORWARD : 0) | (request.token === undefined ? 0 : HELLO_TOKEN));
+      if (request.token !== undefined) {
+        if (request.token === "" || utf8.encode(request.token).length > CLIENT_TOKEN_BYTES_MAX) throw new ProtocolEncodeError("token", `must be 1..${CLIENT_TOKEN_BYTES_MAX} bytes`);
+        writer.string(request.token, "token");
+      }
       break;
     case "register-session":
     case "status":
@@ -94,7 +106,7 @@ export function encodeRequest(request: Request): Uint8Array {
 function payloadBytesHint(request: Request): number {
   switch (request.kind) {
     case "hello":
-      return request.clientName.length + 16;
+      return request.clientName.length + (request.token?.length ?? 0) + 16;
     case "get":
       return request.key.length + 16;
     case "get-many":
@@ -131,7 +143,12 @@ function readRequest(reader: ByteReader, kind: number, requestId: number): Reque
       const flagsAt = reader.position;
       const flags = reader.u8();
       if ((flags & ~HELLO_FLAGS_KNOWN) !== 0) throw reader.invalid(flagsAt, `unknown hello flags 0x${flags.toString(16)}`);
-      return { kind: "hello", requestId, clientName, forward: (flags & HELLO_FORWARD) !== 0 };
+      const hello = { kind: "hello", requestId, clientName, forward: (flags & HELLO_FORWARD) !== 0 } as const;
+      if ((flags & HELLO_TOKEN) === 0) return hello;
+      const tokenAt = reader.position;
+      const token = reader.string();
+      if (token === "" || utf8.encode(token).length > CLIENT_TOKEN_BYTES_MAX) throw reader.invalid(tokenAt, `the token must be 1..${CLIENT_TOKEN_BYTES_MAX} bytes`);
+      return { ...hello, token };
     }
     case RequestKind.RegisterSession:
       return { kind: "register-session", requestId };

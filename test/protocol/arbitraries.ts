@@ -50,7 +50,7 @@ export const kvResult: fc.Arbitrary<KvResult> = fc.oneof(
 const leader: fc.Arbitrary<LeaderRef> = withOptional(fc.record({ leaderId: small }), { clientAddress: fc.string({ maxLength: 40 }) });
 
 export const request: fc.Arbitrary<Request> = fc.oneof(
-  fc.record({ kind: fc.constant("hello" as const), requestId, clientName: fc.string({ maxLength: 60 }), forward: fc.boolean() }),
+  fc.record({ kind: fc.constant("hello" as const), requestId, clientName: fc.string({ maxLength: 60 }), forward: fc.boolean(), token: fc.string({ minLength: 1, maxLength: 80 }) }, { requiredKeys: ["kind", "requestId", "clientName", "forward"] }),
   fc.record({ kind: fc.constant("register-session" as const), requestId }),
   fc.record({ kind: fc.constant("status" as const), requestId }),
   fc.record({ kind: fc.constant("get" as const), requestId, key: bytes, consistency }),

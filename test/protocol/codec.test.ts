@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  CLIENT_TOKEN_BYTES_MAX,
   FRAME_HEADER_BYTES,
   FrameDecoder,
   FrameTooLargeError,
@@ -156,6 +157,27 @@ describe("client protocol: frame limits", () => {
     // Patch the count (one byte, 0) to 0x7f: 127 entries announced in a payload with none.
     frame[FRAME_HEADER_BYTES + 1] = 0x7f;
     expect(() => decodeResponse(only(splitFrames(frame)))).toThrow(/cannot fit/);
+  });
+});
+
+describe("client protocol: the token in HELLO", () => {
+  it("a HELLO without a token is the old bytes, so servers from before tokens still read it", () => {
+    const bytes = encodeRequest({ kind: "hello", requestId: 1, clientName: "c", forward: true });
+    expect([...bytes.subarray(bytes.length - 1)]).toEqual([1]);
+    expect(decodeRequest(only(splitFrames(bytes)))).toEqual({ kind: "hello", requestId: 1, clientName: "c", forward: true });
+  });
+
+  it("carries a token behind flag bit 1, and refuses an empty or oversized one on both sides", () => {
+    const token = "a".repeat(64);
+    const hello = { kind: "hello", requestId: 1, clientName: "c", forward: false, token } as const;
+    expect(decodeRequest(only(splitFrames(encodeRequest(hello))))).toEqual(hello);
+    expect(() => encodeRequest({ ...hello, token: "" })).toThrow(ProtocolEncodeError);
+    expect(() => encodeRequest({ ...hello, token: "a".repeat(CLIENT_TOKEN_BYTES_MAX + 1) })).toThrow(/token: must be 1\.\.4096 bytes/);
+    // A forged frame with the flag and an empty token is refused at the edge.
+    const frame = only(splitFrames(encodeRequest({ ...hello, token: "x" })));
+    const payload = frame.payload.slice(0, frame.payload.length - 1);
+    payload[payload.length - 1] = 0;
+    expect(() => decodeRequest({ ...frame, payload })).toThrow(/the token must be 1\.\.4096 bytes/);
   });
 });
 
