@@ -69,6 +69,28 @@ export interface ClusterSpec {
   readonly coordinator?: { readonly replicas?: number; readonly resources?: Readonly<Record<string, unknown>> };
   readonly service?: { readonly type?: "ClusterIP" | "NodePort" | "LoadBalancer" };
   readonly monitoring?: { readonly podMonitor?: boolean };
+  readonly networkPolicy?: NetworkPolicySpec;
+}
+
+/**
+ * Who may reach the cluster's pods (spec.networkPolicy). The peer port is only ever open
+ * to the cluster's own servers and the admin port to them and the operator; these
+ * fields choose the clients of the client ports (HTTP, binary, memcached) and of the
+ * coordinator.
+ */
+export interface NetworkPolicySpec {
+  /** Make the NetworkPolicies (default true). false deletes the ones the operator made. */
+  readonly enabled?: boolean;
+  /** Namespaces whose pods are clients, each by name or by labels. Default: the cluster's own namespace only. */
+  readonly allowedNamespaces?: readonly NamespaceSource[];
+  /** Only pods with all these labels, in those namespaces, are clients. Default: every pod there. */
+  readonly allowedPodLabels?: Readonly<Record<string, string>>;
+}
+
+/** One namespace by name, or the namespaces whose labels match (an empty matchLabels matches every namespace). */
+export interface NamespaceSource {
+  readonly name?: string;
+  readonly matchLabels?: Readonly<Record<string, string>>;
 }
 
 export interface Condition {

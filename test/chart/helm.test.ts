@@ -42,9 +42,10 @@ function grantedVerbs(rules: readonly PolicyRule[], group: string, resource: str
   return verbs;
 }
 
-function mainClusterRole(objects: readonly KubeObject[]): KubeObject {
-  const role = byKind(objects, "ClusterRole").find((r) => r.metadata.name === `${RELEASE}-kvraft-operator`);
-  if (role === undefined) throw new Error("the chart rendered no ClusterRole for the operator");
+/** The operator's main role: a ClusterRole, or with operator.watchNamespace a Role in that namespace. */
+function mainRole(objects: readonly KubeObject[]): KubeObject {
+  const role = [...byKind(objects, "ClusterRole"), ...byKind(objects, "Role")].find((r) => r.metadata.name === `${RELEASE}-kvraft-operator`);
+  if (role === undefined) throw new Error("the chart rendered no role for the operator");
   return role;
 }
 
@@ -117,9 +118,11 @@ describe("the kvraft-operator Helm chart", () => {
     const json = field<Record<string, string>>(dashboard, "data")["kvraft.json"] ?? "";
     expect(JSON.parse(json)).toEqual(JSON.parse(readFileSync(join(REPO_ROOT, "dashboards", "kvraft.json"), "utf8")));
 
-    // One watched namespace: the operator's role is bound there only, not cluster-wide.
+    // One watched namespace: the operator's role is there and bound there only, not cluster-wide.
     const bindings = [...byKind(objects, "RoleBinding"), ...byKind(objects, "ClusterRoleBinding")];
-    const mainBindings = bindings.filter((b) => field<{ name: string }>(b, "roleRef").name === mainClusterRole(objects).metadata.name);
+    const main = mainRole(objects);
+    expect(`${main.kind}/${main.metadata.namespace ?? ""}`).toBe("Role/apps");
+    const mainBindings = bindings.filter((b) => field<{ name: string }>(b, "roleRef").name === main.metadata.name);
     expect(mainBindings.map((b) => `${b.kind}/${b.metadata.namespace ?? ""}`)).toEqual(["RoleBinding/apps"]);
   });
 
@@ -155,7 +158,7 @@ describe("the kvraft-operator Helm chart", () => {
   it("grants the operator exactly the verbs it uses on the kinds it reads and makes (least privilege)", async () => {
     const objects = await renderChart();
     const granted = new Set<string>();
-    for (const rule of rulesOf(mainClusterRole(objects))) {
+    for (const rule of rulesOf(mainRole(objects))) {
       expect([...rule.apiGroups, ...rule.resources, ...rule.verbs], "no wildcards").not.toContain("*");
       for (const group of rule.apiGroups) for (const resource of rule.resources) for (const verb of rule.verbs) granted.add(`${verb} ${group}/${resource}`);
     }
@@ -165,6 +168,10 @@ describe("the kvraft-operator Helm chart", () => {
     };
     // Informers list and watch the clusters and everything they own (and get from their cache's misses).
     for (const t of [CLUSTER_TYPE, ...OWNED_TYPES]) need(t.apiVersion, t.plural, ["get", "list", "watch"]);
+    // No informer holds Secrets: the admin token's is read by name (admin-token.ts).
+    expect(OWNED_TYPES.map((t) => t.kind)).not.toContain("Secret");
+    need("v1", "secrets", ["get"]);
+    need("networking.k8s.io/v1", "networkpolicies", ["delete"]); // when spec.networkPolicy.enabled turns false
     need(CLUSTER_TYPE.apiVersion, `${CLUSTER_TYPE.plural}/status`, ["patch"]);
     // Owner references block the owner's deletion, which needs update on its finalizers.
     need(CLUSTER_TYPE.apiVersion, `${CLUSTER_TYPE.plural}/finalizers`, ["update"]);
@@ -184,7 +191,7 @@ describe("the kvraft-operator Helm chart", () => {
     expect({ missing, extra }).toEqual({ missing: [], extra: [] });
 
     // Leader election: the one Lease, in the release's namespace.
-    const leaseRole = onlyOne(objects, "Role");
+    const leaseRole = onlyOne(objects, "Role"); // by default the main role is a ClusterRole
     expect(leaseRole.metadata.namespace).toBe(NAMESPACE);
     const leaseRules = rulesOf(leaseRole);
     expect(grantedVerbs(leaseRules, "coordination.k8s.io", "leases")).toEqual(new Set(["create"]));

@@ -48,6 +48,7 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     expect(spec).toMatchObject({
       replicas: 3, imagePullPolicy: "IfNotPresent", storage: { size: "1Gi" }, pvcRetention: { whenDeleted: "Retain", whenScaled: "Retain" },
       raft: { heartbeatMs: 100, electionMs: 1000 }, coordinator: { replicas: 1 }, service: { type: "ClusterIP" }, monitoring: { podMonitor: false },
+      networkPolicy: { enabled: true },
     });
   });
 
@@ -56,6 +57,10 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     expect(await refused(cluster("noimage", { replicas: 3 }))).toContain("spec.image is required");
     expect(await refused(cluster("badsize", { image: "kvraft:test", storage: { size: "lots" } }))).toContain("must be a Kubernetes quantity");
     expect(await refused(cluster("timing", { image: "kvraft:test", raft: { heartbeatMs: 500, electionMs: 600 } }))).toContain("at least twice");
+    const both = { allowedNamespaces: [{ name: "apps", matchLabels: { team: "a" } }] };
+    expect(await refused(cluster("npboth", { image: "kvraft:test", networkPolicy: both }))).toContain("exactly one of the two");
+    expect(await refused(cluster("npneither", { image: "kvraft:test", networkPolicy: { allowedNamespaces: [{}] } }))).toContain("exactly one of the two");
+    await rig.apply(cluster("npok", { image: "kvraft:test", networkPolicy: { allowedNamespaces: [{ name: "apps" }, { matchLabels: {} }], allowedPodLabels: { role: "client" } } }));
   });
 
   it("lets storage grow and refuses to shrink it", async () => {

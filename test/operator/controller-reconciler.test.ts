@@ -18,9 +18,14 @@ import { makeCluster } from "./fixtures.js";
 
 interface Sent { method: string; path: string; body: unknown; contentType?: string }
 
-/** The API server as the reconciler sees it: writes are recorded and echoed back with a new resourceVersion. */
+/**
+ * The API server as the reconciler sees it: writes are recorded and echoed back with a new
+ * resourceVersion; a GET answers what was last applied at that path (the reconciler reads
+ * its Secret that way), a DELETE removes it.
+ */
 class RecordingRest extends KubeRest {
   readonly sent: Sent[] = [];
+  readonly stored = new Map<string, KubeObject>();
   private version = 100;
   /** The cluster, answered (with the new status) to a status write, as the API server would. */
   constructor(private readonly cluster: KVRaftCluster) {
@@ -29,12 +34,22 @@ class RecordingRest extends KubeRest {
     super(kc);
   }
   override async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    if (method === "GET") throw new KubeApiError(404, "NotFound", `${path} not found`);
+    if (method === "GET") {
+      const found = this.stored.get(path);
+      if (found === undefined) throw new KubeApiError(404, "NotFound", `${path} not found`);
+      return found as T;
+    }
     this.sent.push({ method, path, body: options.body, ...(options.contentType === undefined ? {} : { contentType: options.contentType }) });
     const body = (options.body ?? {}) as KubeObject;
     const resourceVersion = String(++this.version);
     if (path.endsWith("/status")) return { ...this.cluster, status: (body as KVRaftCluster).status, metadata: { ...this.cluster.metadata, resourceVersion } } as T;
-    return { ...body, metadata: { ...body.metadata, uid: `uid-${body.metadata.name}`, resourceVersion } } as T;
+    if (method === "DELETE") {
+      this.stored.delete(path);
+      return {} as T;
+    }
+    const written = { ...body, metadata: { ...body.metadata, uid: `uid-${body.metadata.name}`, resourceVersion } };
+    if (method === "PATCH" && !path.includes("/events")) this.stored.set(path, written);
+    return written as T;
   }
   mutations(): Sent[] {
     return this.sent.filter((s) => !s.path.includes("/events"));
@@ -107,7 +122,7 @@ describe("one reconcile", () => {
     const first = await reconciler.reconcile("db/kv");
     expect(first.step?.kind).toBe("Create");
     const applies = rest.mutations().filter((s) => !s.path.endsWith("/status"));
-    expect(applies.map((s) => (s.body as KubeObject).kind)).toEqual(["ServiceAccount", "ConfigMap", "Secret", "Service", "Service", "Deployment", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy"]);
+    expect(applies.map((s) => (s.body as KubeObject).kind)).toEqual(["ServiceAccount", "ConfigMap", "Secret", "Service", "Service", "Deployment", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy"]);
     for (const s of applies) {
       expect(s.contentType).toBe("application/apply-patch+yaml");
       const body = s.body as KubeObject;
@@ -128,6 +143,48 @@ describe("one reconcile", () => {
     const settledRun = await reconciler.reconcile("db/kv");
     expect(settledRun.step?.kind).toBe("Done");
     expect(rest.mutations()).toEqual([]);
+  });
+
+  it("reads its admin token Secret by name (no informer holds Secrets) and writes a deleted one again with the same token", async () => {
+    const cluster = makeCluster();
+    double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const { rest, cache, reconciler } = setup(double, cluster);
+    cache.put("KVRaftCluster", cluster);
+    const secretPath = "/api/v1/namespaces/db/secrets/kv-admin-token";
+    const tokenWritten = (): string | undefined => {
+      const applied = rest.mutations().find((s) => s.path === secretPath && s.method === "PATCH");
+      return (applied?.body as { data?: Record<string, string> } | undefined)?.data?.["token"];
+    };
+
+    await reconciler.reconcile("db/kv");
+    const token = tokenWritten();
+    expect(token).toBeDefined();
+    settle(rest, cache, cluster, 3);
+    cache.objects.delete("Secret/db/kv-admin-token"); // what the informers hold has no say: only the API server's copy counts
+    await reconciler.reconcile("db/kv");
+    expect(tokenWritten(), "the Secret is as wanted: not written again").toBeUndefined();
+
+    rest.stored.delete(secretPath); // deleted by hand
+    rest.sent.length = 0;
+    await reconciler.reconcile("db/kv");
+    expect(tokenWritten()).toBe(token);
+  });
+
+  it("deletes the NetworkPolicies it made once spec.networkPolicy.enabled is false, and no one else's", async () => {
+    const cluster = makeCluster({ networkPolicy: { enabled: false } });
+    double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const { rest, cache, reconciler } = setup(double, cluster);
+    cache.put("KVRaftCluster", cluster);
+    const owner = { apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", name: "kv", uid: cluster.metadata.uid as string, controller: true };
+    cache.put("NetworkPolicy", { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "kv", namespace: "db", uid: "np-1", ownerReferences: [owner] } });
+    cache.put("NetworkPolicy", { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "kv-coord", namespace: "db", uid: "np-2", ownerReferences: [owner] } });
+    cache.put("NetworkPolicy", { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "users-own", namespace: "db", uid: "np-3" } });
+
+    await reconciler.reconcile("db/kv");
+    const deletes = rest.mutations().filter((s) => s.method === "DELETE");
+    expect(deletes.map((s) => s.path).sort()).toEqual(["/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/kv", "/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/kv-coord"]);
+    expect(deletes.map((s) => (s.body as { preconditions?: { uid: string } }).preconditions?.uid).sort()).toEqual(["np-1", "np-2"]);
+    expect(rest.mutations().some((s) => s.method === "PATCH" && (s.body as KubeObject).kind === "NetworkPolicy")).toBe(false);
   });
 
   it("a paused cluster gets one Event and no other write", async () => {

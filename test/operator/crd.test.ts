@@ -57,7 +57,9 @@ describe("the KVRaftCluster CRD", () => {
     expect(noShrink?.rule).toContain("quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0");
     expect(noShrink?.message).toMatch(/cannot shrink/);
     expect(rules(spec).find((r) => r.rule.includes("self.image"))?.message).toMatch(/spec.image is required/);
-    for (const rule of [...replicas, ...storage, ...rules(spec), ...rules(field("raft"))]) expect(rule.message.length).toBeGreaterThan(30);
+    const namespaceItem = rules(field("networkPolicy", "allowedNamespaces").items as Schema);
+    expect(namespaceItem.map((r) => r.rule)).toEqual(["has(self.name) != has(self.matchLabels)"]);
+    for (const rule of [...replicas, ...storage, ...rules(spec), ...rules(field("raft")), ...namespaceItem]) expect(rule.message.length).toBeGreaterThan(30);
   });
 
   it("has the same defaults as the operator applies to a spec read from a file", () => {
@@ -70,6 +72,8 @@ describe("the KVRaftCluster CRD", () => {
     expect(field("pvcRetention", "whenScaled").default).toBe(SPEC_DEFAULTS.retention);
     expect(field("imagePullPolicy").default).toBe(SPEC_DEFAULTS.imagePullPolicy);
     expect(field("storage", "size").default).toBe(SPEC_DEFAULTS.storageSize);
+    expect(field("networkPolicy", "enabled").default).toBe(SPEC_DEFAULTS.networkPolicyEnabled);
+    expect(field("networkPolicy").default).toEqual({});
   });
 
   it("describes every status field the operator writes", () => {

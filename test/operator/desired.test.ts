@@ -20,6 +20,9 @@ const specOf = <T>(object: KubeObject): T => (object as unknown as { spec: T }).
 const statefulSet = (objects: KubeObject[]) => specOf<{ replicas: number; podManagementPolicy: string; serviceName: string; updateStrategy: { type: string }; persistentVolumeClaimRetentionPolicy: Record<string, string>; template: Template; volumeClaimTemplates: { spec: Record<string, unknown> }[] }>(find(objects, "StatefulSet"));
 const serverContainer = (objects: KubeObject[]): Container => statefulSet(objects).template.spec.containers[0] as Container;
 const env = (container: Container, name: string): EnvVar | undefined => container.env.find((e) => e.name === name);
+const serverIngress = (objects: KubeObject[]) =>
+  specOf<{ ingress: { from?: Record<string, unknown>[]; ports: { port: number }[] }[] }>(find(objects, "NetworkPolicy", "kv")).ingress;
+const MEMBERS = { "app.kubernetes.io/name": "kvraft", "app.kubernetes.io/instance": "kv", "app.kubernetes.io/component": "server" };
 const configData = (objects: KubeObject[]) => (find(objects, "ConfigMap") as unknown as { data: Record<string, string> }).data;
 
 describe("desired manifests", () => {
@@ -28,7 +31,7 @@ describe("desired manifests", () => {
 
   it("makes every object the issue lists, each owned by the CR and carrying the common labels", () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
-      "ConfigMap/kv-config", "Deployment/kv-coord", "NetworkPolicy/kv", "PodDisruptionBudget/kv", "Secret/kv-admin-token",
+      "ConfigMap/kv-config", "Deployment/kv-coord", "NetworkPolicy/kv", "NetworkPolicy/kv-coord", "PodDisruptionBudget/kv", "Secret/kv-admin-token",
       "Service/kv-client", "Service/kv-coord", "Service/kv-peer", "ServiceAccount/kv", "StatefulSet/kv",
     ]);
     for (const object of objects) {
@@ -132,7 +135,7 @@ describe("desired manifests", () => {
   });
 
   it("lets only members reach the peer port, only members and the operator the admin port, and not the operator the HTTP port", () => {
-    const ingress = specOf<{ ingress: { from?: Record<string, unknown>[]; ports: { port: number }[] }[] }>(find(objects, "NetworkPolicy")).ingress;
+    const ingress = serverIngress(objects);
     const peer = ingress.filter((rule) => rule.ports.some((p) => p.port === 7000));
     expect(peer).toHaveLength(1);
     expect(peer[0]?.from).toEqual([{ podSelector: { matchLabels: { "app.kubernetes.io/name": "kvraft", "app.kubernetes.io/instance": "kv", "app.kubernetes.io/component": "server" } } }]);
@@ -145,6 +148,64 @@ describe("desired manifests", () => {
     const http = ingress.find((rule) => rule.ports.some((p) => p.port === 8080));
     expect(http?.from).not.toContainEqual(operator);
     expect(http?.from?.every((peerRule) => peerRule["podSelector"] !== undefined || peerRule["namespaceSelector"] !== undefined)).toBe(true);
+    // Every port of the server container is covered by a rule that names its sources: none is open to all.
+    const covered = ingress.flatMap((rule) => rule.ports.map((p) => p.port)).sort((a, b) => a - b);
+    expect(covered).toEqual([7000, 7100, 8080, 8081, 11211]);
+    for (const rule of ingress) expect(rule.from?.length, JSON.stringify(rule.ports)).toBeGreaterThan(0);
+  });
+
+  it("by default admits clients to the client ports and the coordinator from the cluster's own namespace only", () => {
+    const sameNamespace = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "db" } }, podSelector: { matchLabels: {} } };
+    const ingress = serverIngress(objects);
+    for (const port of [7100, 11211, 8080]) {
+      const rule = ingress.find((r) => r.ports.some((p) => p.port === port));
+      expect(rule?.from, `port ${port}`).toContainEqual(sameNamespace);
+      expect(rule?.from, `port ${port}`).toContainEqual({ podSelector: { matchLabels: MEMBERS } });
+      for (const peerRule of rule?.from ?? []) {
+        // Every source is the cluster's own namespace (by name or implied by a bare podSelector), never every namespace.
+        const namespace = (peerRule["namespaceSelector"] as { matchLabels?: Record<string, string> } | undefined)?.matchLabels?.["kubernetes.io/metadata.name"];
+        expect(peerRule["namespaceSelector"] === undefined || namespace === "db", JSON.stringify(peerRule)).toBe(true);
+      }
+    }
+    const coord = find(objects, "NetworkPolicy", "kv-coord");
+    expect(specOf(coord)).toEqual({
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "kvraft", "app.kubernetes.io/instance": "kv", "app.kubernetes.io/component": "coordinator" } },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: { matchLabels: MEMBERS } }, sameNamespace], ports: [{ protocol: "TCP", port: 7070 }] }],
+    });
+    // The coordinator's policy selects the Deployment's pods.
+    const coordPods = specOf<{ template: Template }>(find(objects, "Deployment", "kv-coord")).template.metadata.labels;
+    expect(coordPods).toMatchObject(specOf<{ podSelector: { matchLabels: Record<string, string> } }>(coord).podSelector.matchLabels);
+  });
+
+  it("admits the namespaces and pod labels spec.networkPolicy names, and never widens the peer and admin ports", () => {
+    const configured = desiredObjects(makeCluster({
+      networkPolicy: { allowedNamespaces: [{ name: "apps" }, { matchLabels: { team: "storage" } }], allowedPodLabels: { role: "kv-client" } },
+    }), OPTIONS);
+    const apps = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "apps" } }, podSelector: { matchLabels: { role: "kv-client" } } };
+    const team = { namespaceSelector: { matchLabels: { team: "storage" } }, podSelector: { matchLabels: { role: "kv-client" } } };
+    const ingress = serverIngress(configured);
+    const clientRule = ingress.find((r) => r.ports.some((p) => p.port === 7100));
+    expect(clientRule?.ports.map((p) => p.port)).toEqual([7100, 11211]);
+    expect(clientRule?.from).toEqual([{ podSelector: { matchLabels: MEMBERS } }, apps, team]);
+    expect(ingress.find((r) => r.ports.some((p) => p.port === 8080))?.from).toEqual(expect.arrayContaining([apps, team]));
+    const coordFrom = specOf<{ ingress: { from: unknown[] }[] }>(find(configured, "NetworkPolicy", "kv-coord")).ingress[0]?.from;
+    expect(coordFrom).toEqual([{ podSelector: { matchLabels: MEMBERS } }, apps, team]);
+    expect(ingress.find((r) => r.ports.some((p) => p.port === 7000))).toEqual(serverIngress(objects).find((r) => r.ports.some((p) => p.port === 7000)));
+    expect(ingress.find((r) => r.ports.some((p) => p.port === 8081))).toEqual(serverIngress(objects).find((r) => r.ports.some((p) => p.port === 8081)));
+  });
+
+  it("makes no NetworkPolicy when spec.networkPolicy.enabled is false", () => {
+    const off = desiredObjects(makeCluster({ networkPolicy: { enabled: false } }), OPTIONS);
+    expect(off.filter((o) => o.kind === "NetworkPolicy")).toEqual([]);
+    expect(desiredObjects(makeCluster({ networkPolicy: { enabled: true } }), OPTIONS).filter((o) => o.kind === "NetworkPolicy")).toHaveLength(2);
+  });
+
+  it("has the servers and the coordinator listen on every interface of the pod, not the loopback default", () => {
+    expect(env(serverContainer(objects), "KVRAFT_LISTEN_HOST")?.value).toBe("0.0.0.0");
+    const coordinator = specOf<{ template: Template }>(find(objects, "Deployment", "kv-coord")).template.spec.containers[0] as Container;
+    expect(coordinator.args[0]).toBe("coord");
+    expect(env(coordinator, "KVRAFT_COORD_HOST")?.value).toBe("0.0.0.0");
   });
 
   it("keeps the admin token in a Secret mounted as a file, never in the pod spec", () => {
@@ -165,7 +226,8 @@ describe("desired manifests", () => {
 
   it("runs no coordinator when asked for none, and then the servers register with none", () => {
     const none = desiredObjects(makeCluster({ coordinator: { replicas: 0 } }), OPTIONS);
-    expect(none.some((o) => o.metadata.name === "kv-coord")).toBe(false);
+    // Only its NetworkPolicy is made still (it selects no pod then), so a coordinator left running is never left open.
+    expect(none.filter((o) => o.metadata.name === "kv-coord").map((o) => o.kind)).toEqual(["NetworkPolicy"]);
     expect(env(serverContainer(none), "KVRAFT_COORD")).toBeUndefined();
     expect(env(serverContainer(objects), "KVRAFT_COORD")?.value).toBe("http://kv-coord.$(POD_NAMESPACE).svc.cluster.local:7070");
   });

@@ -5,7 +5,7 @@ import type { KubeRest } from "./kube-rest.js";
 import { isNotFound } from "./kube-rest.js";
 import { objectPath, resourceTypeOf } from "./resources.js";
 
-const SECRET_TYPE = resourceTypeOf("v1", "Secret");
+export const SECRET_TYPE = resourceTypeOf("v1", "Secret");
 
 export function tokenOfSecret(secret: KubeObject | undefined): string | undefined {
   const data = (secret as { data?: Record<string, string> } | undefined)?.data?.[PATHS.adminTokenKey];
@@ -14,22 +14,31 @@ export function tokenOfSecret(secret: KubeObject | undefined): string | undefine
   return token.trim() === "" ? undefined : token;
 }
 
+export interface AdminTokenRead {
+  readonly token: string;
+  /** The cluster's Secret as the API server holds it now; undefined when there is none. */
+  readonly secret: KubeObject | undefined;
+}
+
 /**
- * The cluster's admin token: the one in its Secret, or a new random one the first time.
- * A token must never change under running servers (they read it at start), so before
- * generating one the Secret is read from the API server itself, not only from the
- * informer's cache, which may not have seen a Secret created a moment ago.
+ * The cluster's admin token, and its Secret as the API server holds it now.
+ *
+ * The operator does not watch Secrets: its RBAC grants no list or watch on them (an
+ * informer would hold every Secret it may see), only get, by name, on the one it owns. So
+ * the Secret is read from the API server on each reconcile. A token must never change
+ * under running servers (they read it at start): when the Secret is gone (deleted by
+ * hand), the token this operator last used for the cluster (`remembered`, kept per
+ * cluster uid by the caller) is written again; only a cluster never seen gets a new
+ * random one.
  */
-export async function adminTokenFor(cluster: KVRaftCluster, cached: KubeObject | undefined, rest: KubeRest): Promise<string> {
-  const fromCache = tokenOfSecret(cached);
-  if (fromCache !== undefined) return fromCache;
+export async function readAdminToken(cluster: KVRaftCluster, rest: KubeRest, remembered: string | undefined): Promise<AdminTokenRead> {
   const name = objectNames(cluster.metadata.name).adminSecret;
+  let secret: KubeObject | undefined;
   try {
-    const live = await rest.request<KubeObject>("GET", objectPath(SECRET_TYPE, name, cluster.metadata.namespace ?? "default"));
-    const fromApi = tokenOfSecret(live);
-    if (fromApi !== undefined) return fromApi;
+    secret = await rest.request<KubeObject>("GET", objectPath(SECRET_TYPE, name, cluster.metadata.namespace ?? "default"));
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  return randomBytes(32).toString("hex");
+  const token = tokenOfSecret(secret) ?? remembered ?? randomBytes(32).toString("hex");
+  return { token, secret };
 }

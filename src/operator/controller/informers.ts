@@ -19,7 +19,8 @@ const ALWAYS_SERVED_OWNED_TYPES: readonly ResourceType[] = [
   resourceTypeOf("apps/v1", "Deployment"),
   resourceTypeOf("v1", "Service"),
   resourceTypeOf("v1", "ConfigMap"),
-  resourceTypeOf("v1", "Secret"),
+  // Not Secrets: an informer would list and watch every Secret the operator may see, and its
+  // RBAC grants no list or watch on them. The reconciler reads its cluster's one by name.
   resourceTypeOf("v1", "ServiceAccount"),
   resourceTypeOf("policy/v1", "PodDisruptionBudget"),
   resourceTypeOf("networking.k8s.io/v1", "NetworkPolicy"),

@@ -6,7 +6,7 @@ import { planNextStep } from "../planner/index.js";
 import { computeStatus } from "../status.js";
 import { PAUSE_ANNOTATION } from "../types.js";
 import type { AdminApi, ClusterPhase, KVRaftCluster, KubeObject, MembershipView, PlannerInput, PlanStep, PodView, StatefulSetView } from "../types.js";
-import { adminTokenFor } from "./admin-token.js";
+import { readAdminToken, SECRET_TYPE } from "./admin-token.js";
 import { applyObject, applyStatus, deleteObject } from "./applier.js";
 import { needsApply, needsStatusWrite } from "./apply-decision.js";
 import type { EventRecorder } from "./events.js";
@@ -54,7 +54,7 @@ export interface ReconcileResult {
 
 const STATEFUL_SET = resourceTypeOf("apps/v1", "StatefulSet");
 const POD = resourceTypeOf("v1", "Pod");
-const SECRET = resourceTypeOf("v1", "Secret");
+const NETWORK_POLICY = resourceTypeOf("networking.k8s.io/v1", "NetworkPolicy");
 const CLAIM = resourceTypeOf("v1", "PersistentVolumeClaim");
 
 /**
@@ -66,6 +66,8 @@ const CLAIM = resourceTypeOf("v1", "PersistentVolumeClaim");
 export class Reconciler {
   private readonly paused = new Set<string>();
   private readonly phases = new Map<string, ClusterPhase>();
+  /** The admin token last used for each cluster (by key, for the uid it had): written again if its Secret is deleted. */
+  private readonly tokens = new Map<string, { readonly uid: string | undefined; readonly token: string }>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -89,7 +91,7 @@ export class Reconciler {
     log.debug({ step }, `next step: ${step.kind}`);
 
     const serverReplicas = step.kind === "ScaleStatefulSet" ? step.replicas : observed.input.statefulSet?.replicas;
-    await this.applyDesired(cluster, observed.token, serverReplicas, observed.input.statefulSet, observed.liveClaimTemplates);
+    await this.applyDesired(cluster, observed.token, observed.secret, serverReplicas, observed.input.statefulSet, observed.liveClaimTemplates);
     if (observed.input.statefulSet !== undefined) await this.growVolumes(cluster, observed.input.statefulSet.replicas);
     await this.carryOut(step, cluster, observed.admin, observed.input.pods);
     this.deps.metrics.steps.inc({ kind: step.kind });
@@ -113,7 +115,9 @@ export class Reconciler {
     return { step, ...(status.phase === undefined ? {} : { phase: status.phase }), requeueAfterMs: requeueAfter(step) };
   }
 
-  private async observe(cluster: KVRaftCluster): Promise<{ input: PlannerInput; token: string; admin: AdminApi; liveClaimTemplates?: readonly Readonly<Record<string, unknown>>[] }> {
+  private async observe(cluster: KVRaftCluster): Promise<{
+    input: PlannerInput; token: string; secret: KubeObject | undefined; admin: AdminApi; liveClaimTemplates?: readonly Readonly<Record<string, unknown>>[];
+  }> {
     const namespace = cluster.metadata.namespace ?? "default";
     const names = objectNames(cluster.metadata.name);
     const set = this.deps.cache.get(STATEFUL_SET, namespace, names.statefulSet);
@@ -122,7 +126,10 @@ export class Reconciler {
       throw new Error(`StatefulSet ${namespace}/${names.statefulSet} exists but is not owned by this KVRaftCluster (uid ${cluster.metadata.uid ?? "?"}): it may belong to a deleted cluster still being cleaned up; delete it or rename the cluster`);
     }
     const pods = ownedSet === undefined ? [] : podViews(this.deps.cache.list(POD, namespace), ownedSet);
-    const token = await adminTokenFor(cluster, this.deps.cache.get(SECRET, namespace, names.adminSecret), this.deps.rest);
+    const key = `${namespace}/${cluster.metadata.name}`;
+    const known = this.tokens.get(key);
+    const { token, secret } = await readAdminToken(cluster, this.deps.rest, known?.uid === cluster.metadata.uid ? known?.token : undefined);
+    this.tokens.set(key, { uid: cluster.metadata.uid, token });
     const admin = this.deps.adminFor(cluster, token, pods);
     let membership: MembershipView | undefined;
     if (ownedSet !== undefined) {
@@ -138,13 +145,14 @@ export class Reconciler {
     return {
       input: { cluster, pods, ...(statefulSet === undefined ? {} : { statefulSet }), ...(membership === undefined ? {} : { membership }) },
       token,
+      secret,
       admin,
       ...(liveClaimTemplates === undefined ? {} : { liveClaimTemplates }),
     };
   }
 
   private async applyDesired(
-    cluster: KVRaftCluster, adminToken: string, serverReplicas: number | undefined, statefulSet: StatefulSetView | undefined,
+    cluster: KVRaftCluster, adminToken: string, liveSecret: KubeObject | undefined, serverReplicas: number | undefined, statefulSet: StatefulSetView | undefined,
     liveVolumeClaimTemplates: readonly Readonly<Record<string, unknown>>[] | undefined,
   ): Promise<void> {
     const formed = cluster.status?.formed === true;
@@ -157,13 +165,32 @@ export class Reconciler {
       ...(!formed && statefulSet !== undefined ? { foundingMembers: statefulSet.replicas } : {}),
       podMonitorAvailable: await this.deps.podMonitorAvailable(),
     };
-    for (const desired of desiredObjects(cluster, options)) {
+    const objects = desiredObjects(cluster, options);
+    for (const desired of objects) {
       const t = resourceTypeOf(desired.apiVersion, desired.kind);
-      const live = this.deps.cache.get(t, desired.metadata.namespace ?? "default", desired.metadata.name);
+      // No informer holds Secrets (the operator may not list or watch them): the admin token's was read just now.
+      const live = t === SECRET_TYPE ? liveSecret : this.deps.cache.get(t, desired.metadata.namespace ?? "default", desired.metadata.name);
       if (!needsApply(desired, live)) continue;
       const written = await applyObject(this.deps.rest, desired);
-      this.deps.cache.remember?.(t, written);
+      if (t !== SECRET_TYPE) this.deps.cache.remember?.(t, written);
       this.deps.metrics.writes.inc({ kind: desired.kind });
+    }
+    await this.pruneNetworkPolicies(cluster, objects);
+  }
+
+  /**
+   * The cluster's NetworkPolicies that are no longer wanted (spec.networkPolicy.enabled
+   * turned false) are deleted: the only kind the operator deletes besides pods, since
+   * leaving a policy would keep restricting what the user opened.
+   */
+  private async pruneNetworkPolicies(cluster: KVRaftCluster, desired: readonly KubeObject[]): Promise<void> {
+    const namespace = cluster.metadata.namespace ?? "default";
+    const wanted = new Set(desired.filter((o) => o.kind === NETWORK_POLICY.kind).map((o) => o.metadata.name));
+    for (const live of this.deps.cache.list(NETWORK_POLICY, namespace)) {
+      const owned = live.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid && r.controller === true) === true;
+      if (!owned || wanted.has(live.metadata.name) || live.metadata.deletionTimestamp !== undefined) continue;
+      await deleteObject(this.deps.rest, NETWORK_POLICY.apiVersion, NETWORK_POLICY.kind, live.metadata.name, namespace, live.metadata.uid);
+      this.deps.metrics.writes.inc({ kind: NETWORK_POLICY.kind });
     }
   }
 
@@ -234,6 +261,7 @@ export class Reconciler {
 
   private forget(key: string): void {
     this.paused.delete(key);
+    this.tokens.delete(key);
     this.phases.delete(key);
     this.deps.metrics.setPhase(key, undefined);
   }

@@ -3,7 +3,7 @@ import { adminTokenSecret, configMap, serverServiceAccount } from "./config.js";
 import { coordinatorDeployment, coordinatorService } from "./coordinator.js";
 import type { DesiredOptions } from "./options.js";
 import { monitoringWanted, podMonitor } from "./pod-monitor.js";
-import { networkPolicy, podDisruptionBudget } from "./policies.js";
+import { networkPolicies, podDisruptionBudget } from "./policies.js";
 import { clientService, peerService } from "./services.js";
 import { coordinatorReplicas, withRequiredDefaults } from "./spec-defaults.js";
 import { serverStatefulSet } from "./statefulset.js";
@@ -29,7 +29,7 @@ export function desiredObjects(asGiven: KVRaftCluster, options: DesiredOptions):
     clientService(cluster),
   ];
   if (coordinatorReplicas(cluster.spec) > 0) objects.push(coordinatorDeployment(cluster), coordinatorService(cluster));
-  objects.push(serverStatefulSet(cluster, options), podDisruptionBudget(cluster), networkPolicy(cluster, options));
+  objects.push(serverStatefulSet(cluster, options), podDisruptionBudget(cluster), ...networkPolicies(cluster, options));
   if (monitoringWanted(cluster, options)) objects.push(podMonitor(cluster));
   return objects;
 }

@@ -1,10 +1,11 @@
-import type { V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodDisruptionBudgetSpec } from "@kubernetes/client-node";
+import type { V1LabelSelector, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodDisruptionBudgetSpec } from "@kubernetes/client-node";
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { clusterNamespace, ownedMeta, selectorLabels } from "./meta.js";
 import { objectNames, PORTS } from "./names.js";
 import type { DesiredOptions } from "./options.js";
 import { DEFAULT_MONITORING_NAMESPACE, HTTP_CLIENT_LABEL } from "./options.js";
 import { monitoringWanted } from "./pod-monitor.js";
+import { networkPolicyEnabled } from "./spec-defaults.js";
 
 /** A voluntary disruption (a node drain) takes at most one member at a time. */
 export function podDisruptionBudget(cluster: KVRaftCluster): KubeObject {
@@ -12,35 +13,67 @@ export function podDisruptionBudget(cluster: KVRaftCluster): KubeObject {
   return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: ownedMeta(cluster, objectNames(cluster.metadata.name).podDisruptionBudget, "policy"), spec };
 }
 
-const namespaceNamed = (name: string): V1NetworkPolicyPeer["namespaceSelector"] => ({ matchLabels: { "kubernetes.io/metadata.name": name } });
+const namespaceNamed = (name: string): V1LabelSelector => ({ matchLabels: { "kubernetes.io/metadata.name": name } });
 const tcp = (...ports: number[]): V1NetworkPolicyPort[] => ports.map((port) => ({ protocol: "TCP", port }));
 
 /** As the API serialises it (the client library's model names this field `_from`). */
-interface IngressRule { readonly from?: V1NetworkPolicyPeer[]; readonly ports: V1NetworkPolicyPort[] }
+interface IngressRule { readonly from: V1NetworkPolicyPeer[]; readonly ports: V1NetworkPolicyPort[] }
 
 /**
- * Only members reach the peer (Raft) port. Only the operator and members (a follower
- * proxies an admin call to the leader) reach the admin port, which also wants the token.
- * The HTTP port (JSON API, /metrics): members (forwarding to the leader), pods of this
- * namespace labelled kvraft.io/http-client=true, and Prometheus when monitoring is on.
- * The binary and memcached client ports are open.
+ * The clients spec.networkPolicy allows: pods with allowedPodLabels (any pod without)
+ * in each of allowedNamespaces, by name or labels; without any, the cluster's own
+ * namespace. A namespaceSelector and a podSelector in one peer must both match.
  */
-export function networkPolicy(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
+export function clientPeers(cluster: KVRaftCluster): V1NetworkPolicyPeer[] {
+  const wanted = cluster.spec.networkPolicy;
+  const namespaces = wanted?.allowedNamespaces ?? [];
+  const selectors: V1LabelSelector[] = namespaces.length === 0
+    ? [namespaceNamed(clusterNamespace(cluster))]
+    : namespaces.map((n) => (n.name !== undefined ? namespaceNamed(n.name) : { matchLabels: { ...n.matchLabels } }));
+  return selectors.map((namespaceSelector) => ({ namespaceSelector, podSelector: { matchLabels: { ...wanted?.allowedPodLabels } } }));
+}
+
+function policy(cluster: KVRaftCluster, name: string, component: "server" | "coordinator", ingress: IngressRule[]): KubeObject {
+  const spec = { podSelector: { matchLabels: selectorLabels(cluster, component) }, policyTypes: ["Ingress"], ingress };
+  return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: ownedMeta(cluster, name, "policy"), spec };
+}
+
+/**
+ * The servers' ports. Only members reach the peer (Raft) port. Only members (a follower
+ * proxies an admin call to the leader) and the operator reach the admin port, which also
+ * wants the token. The client ports (binary, memcached, HTTP: the JSON API and /metrics)
+ * admit members and the clients spec.networkPolicy allows; HTTP also admits pods of the
+ * cluster's namespace labelled kvraft.io/http-client=true (the chart's NOTES use it), and
+ * Prometheus's namespace when monitoring is on.
+ */
+export function serverNetworkPolicy(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const members: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster, "server") } };
   const operator: V1NetworkPolicyPeer = { namespaceSelector: namespaceNamed(options.operator.namespace), podSelector: { matchLabels: { ...options.operator.podLabels } } };
+  const clients = clientPeers(cluster);
   const httpClients: V1NetworkPolicyPeer = { namespaceSelector: namespaceNamed(clusterNamespace(cluster)), podSelector: { matchLabels: { [HTTP_CLIENT_LABEL]: "true" } } };
-  const httpFrom = [members, httpClients];
+  const httpFrom = [members, ...clients, httpClients];
   if (monitoringWanted(cluster, options)) httpFrom.push({ namespaceSelector: namespaceNamed(options.monitoringNamespace ?? DEFAULT_MONITORING_NAMESPACE) });
-  const ingress: IngressRule[] = [
+  return policy(cluster, objectNames(cluster.metadata.name).networkPolicy, "server", [
     { from: [members], ports: tcp(PORTS.peer) },
-    { from: httpFrom, ports: tcp(PORTS.http) },
     { from: [members, operator], ports: tcp(PORTS.admin) },
-    { ports: tcp(PORTS.client, PORTS.memcached) },
-  ];
-  const spec = {
-    podSelector: { matchLabels: selectorLabels(cluster, "server") },
-    policyTypes: ["Ingress"],
-    ingress,
-  };
-  return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: ownedMeta(cluster, objectNames(cluster.metadata.name).networkPolicy, "policy"), spec };
+    { from: [members, ...clients], ports: tcp(PORTS.client, PORTS.memcached) },
+    { from: httpFrom, ports: tcp(PORTS.http) },
+  ]);
+}
+
+/**
+ * The coordinator's one port: the servers register and heartbeat there, and the clients
+ * spec.networkPolicy allows ask it who leads. Made whether or not a coordinator runs
+ * (it then selects no pod), so one left running is never left open.
+ */
+export function coordinatorNetworkPolicy(cluster: KVRaftCluster): KubeObject {
+  const members: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster, "server") } };
+  return policy(cluster, objectNames(cluster.metadata.name).coordinatorNetworkPolicy, "coordinator", [
+    { from: [members, ...clientPeers(cluster)], ports: tcp(PORTS.coordinator) },
+  ]);
+}
+
+/** Both policies, or none when spec.networkPolicy.enabled is false (the controller then deletes the ones it made). */
+export function networkPolicies(cluster: KVRaftCluster, options: DesiredOptions): KubeObject[] {
+  return networkPolicyEnabled(cluster.spec) ? [serverNetworkPolicy(cluster, options), coordinatorNetworkPolicy(cluster)] : [];
 }

@@ -12,6 +12,7 @@ export const SPEC_DEFAULTS = {
   retention: "Retain",
   imagePullPolicy: "IfNotPresent",
   storageSize: "1Gi",
+  networkPolicyEnabled: true,
 } as const;
 
 export interface ResolvedTiming { readonly heartbeatMs: number; readonly electionMs: number }
@@ -22,6 +23,10 @@ export function raftTiming(spec: ClusterSpec): ResolvedTiming {
 
 export function retention(spec: ClusterSpec): { whenDeleted: RetentionPolicy; whenScaled: RetentionPolicy } {
   return { whenDeleted: spec.pvcRetention?.whenDeleted ?? SPEC_DEFAULTS.retention, whenScaled: spec.pvcRetention?.whenScaled ?? SPEC_DEFAULTS.retention };
+}
+
+export function networkPolicyEnabled(spec: ClusterSpec): boolean {
+  return spec.networkPolicy?.enabled ?? SPEC_DEFAULTS.networkPolicyEnabled;
 }
 
 export function coordinatorReplicas(spec: ClusterSpec): number {
