@@ -76,6 +76,10 @@ describe("helm install of the chart, and the operator working with the chart's R
     expect(deployment.status.readyReplicas).toBe(2);
     const canI = await started().kubectl(["auth", "can-i", "delete", "kvraftclusters", "--all-namespaces", "--as", `system:serviceaccount:${OPERATOR_NS}:${SERVICE_ACCOUNT}`]);
     expect(canI.stdout.trim(), "the operator never deletes a cluster").toBe("no");
+    for (const verb of ["list", "watch"]) {
+      const onSecrets = await started().kubectl(["auth", "can-i", verb, "secrets", "--all-namespaces", "--as", `system:serviceaccount:${OPERATOR_NS}:${SERVICE_ACCOUNT}`]);
+      expect(onSecrets.stdout.trim(), `the operator may not ${verb} Secrets: it reads its own by name`).toBe("no");
+    }
   }, 300_000);
 
   it("the operator, as the chart's ServiceAccount, reconciles examples/cluster.yaml to Running, with no request forbidden", async () => {
