@@ -80,7 +80,7 @@ export class DiskFullRetry {
   /** Refuses a new write (NOSPACE) while the disk is full. */
   refuseWrites(): void {
     const message = this.message();
-    if (message !== undefined) throw new NoSpaceError(message);
+    if (message !== undefined) throw new NoSpaceError(message, true);
   }
 
   /**

@@ -35,11 +35,16 @@ export class KvTimeoutError extends KvServiceError {
   readonly retryable = true;
 }
 
-/** The data size quota is reached: writes that grow the data are refused until space is freed. */
+/**
+ * The data size quota is reached (writes that grow the data are refused until keys are
+ * deleted), or the member's disk is full (retryable: writes resume once space is back).
+ */
 export class NoSpaceError extends KvServiceError {
   override readonly name = "NoSpaceError";
   readonly code = "NOSPACE";
-  readonly retryable = false;
+  constructor(message: string, readonly retryable = false) {
+    super(message);
+  }
 }
 
 /** The request itself is wrong (key too long, bad argument): retrying will not help. */

@@ -145,6 +145,11 @@ export class Replica {
     this.raft.propose(encodeCommand({ stampMs: this.nextStamp(), command: { type: "tick" } }));
   }
 
+  /** Why a message from a peer must not be stepped (raft/message-checks.ts), or undefined: asked at the network edge. */
+  refusalOf(m: Message): string | undefined {
+    return this.raft.refusalOf(m);
+  }
+
   receive(m: Message): void {
     if (this.stopped) return;
     this.raft.step(m);
@@ -243,6 +248,11 @@ export class Replica {
   /** Writes that found the disk full and were tried again, in total. */
   diskFullRetries(): number {
     return this.diskFull.retries();
+  }
+
+  /** Throws NoSpaceError while the disk is full. */
+  refuseWritesIfDiskFull(): void {
+    this.diskFull.refuseWrites();
   }
 
   private nextStamp(): number {

@@ -161,6 +161,27 @@ export class StorageIoError extends StorageError {
   }
 }
 
+/**
+ * A file of the data dir could not be read (EIO, permissions, not a regular file). At
+ * startup the server refuses to start; while running it stops (the Raft core reads the
+ * log synchronously and cannot go on without it).
+ */
+export class StorageReadError extends StorageError {
+  override readonly name = "StorageReadError";
+  constructor(file: string, cause: unknown) {
+    super(`reading failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      file,
+      cause,
+      remedy: `check the volume's health (the kernel log) and the file's permissions, then restart; if the file stays unreadable, ${REJOIN_REMEDY}`,
+    });
+  }
+}
+
+/** A failed read as a StorageReadError naming the file (a StorageError is passed on as it is). */
+export function readFailure(error: unknown, file: string): StorageError {
+  return error instanceof StorageError ? error : new StorageReadError(file, error);
+}
+
 /** The storage was closed, or stopped after a fatal error, and takes no more calls. */
 export class StorageClosedError extends StorageError {
   override readonly name = "StorageClosedError";

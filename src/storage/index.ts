@@ -18,6 +18,7 @@ export {
   StorageInvariantError,
   StorageIoError,
   StorageOverloadedError,
+  StorageReadError,
   UnsupportedFormatError,
 } from "./errors.js";
 export { type FileIo, type WritableFile, nodeFileIo } from "./file-io.js";

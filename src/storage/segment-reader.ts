@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { CorruptDataError } from "./errors.js";
+import { CorruptDataError, readFailure } from "./errors.js";
 import { segmentFileName } from "./file-names.js";
 
 export class SegmentReader {
@@ -24,7 +24,12 @@ export class SegmentReader {
     const fd = this.descriptor(segmentSeq);
     let done = 0;
     while (done < length) {
-      const got = readSync(fd, buffer, done, length - done, offset + done);
+      let got: number;
+      try {
+        got = readSync(fd, buffer, done, length - done, offset + done);
+      } catch (error) {
+        throw readFailure(error, this.path(segmentSeq));
+      }
       if (got === 0) {
         throw new CorruptDataError(`the segment ends before an indexed record (${length - done} bytes missing)`, {
           file: this.path(segmentSeq),
@@ -50,7 +55,11 @@ export class SegmentReader {
   private descriptor(segmentSeq: number): number {
     let fd = this.descriptors.get(segmentSeq);
     if (fd === undefined) {
-      fd = openSync(this.path(segmentSeq), "r");
+      try {
+        fd = openSync(this.path(segmentSeq), "r");
+      } catch (error) {
+        throw readFailure(error, this.path(segmentSeq));
+      }
       this.descriptors.set(segmentSeq, fd);
     }
     return fd;

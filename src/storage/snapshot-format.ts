@@ -15,7 +15,7 @@ import { crc32c } from "@node-rs/crc32";
 import { readSync } from "node:fs";
 import { z } from "zod";
 import type { SnapshotMeta } from "../raft/types.js";
-import { CorruptDataError, UnsupportedFormatError } from "./errors.js";
+import { CorruptDataError, UnsupportedFormatError, readFailure } from "./errors.js";
 
 export const SNAPSHOT_FORMAT_VERSION = 1;
 const MAGIC = Buffer.from("KVRSNAP\x01", "latin1");
@@ -94,7 +94,12 @@ function readExactly(fd: number, file: string, position: number, length: number)
   const buffer = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
-    const got = readSync(fd, buffer, done, length - done, position + done);
+    let got: number;
+    try {
+      got = readSync(fd, buffer, done, length - done, position + done);
+    } catch (error) {
+      throw readFailure(error, file);
+    }
     if (got === 0) {
       throw new CorruptDataError(`the snapshot file ends early (${length - done} bytes missing)`, { file, offset: position + done });
     }

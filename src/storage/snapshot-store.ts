@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { SnapshotMeta } from "../raft/types.js";
-import { CorruptDataError, StorageIoError, invariant } from "./errors.js";
+import { CorruptDataError, StorageIoError, invariant, readFailure } from "./errors.js";
 import { type FileIo, type WritableFile, errorCode, syncDirectoryOrFail, syncOrFail, writeFailure } from "./file-io.js";
 import { CORRUPT_SUFFIX, TEMPORARY_SUFFIX, snapshotFileName } from "./file-names.js";
 import {
@@ -123,9 +123,17 @@ export async function writeSnapshot(
   }
 }
 
+function openForReading(path: string): number {
+  try {
+    return openSync(path, "r");
+  } catch (error) {
+    throw readFailure(error, path);
+  }
+}
+
 /** Checks a snapshot file completely (header, size, every block) and returns its layout. */
 export function validateSnapshotFile(path: string, expectedIndex: number): StoredSnapshot {
-  const fd = openSync(path, "r");
+  const fd = openForReading(path);
   try {
     const layout = readSnapshotLayout(fd, path);
     if (layout.meta.index !== expectedIndex) {
@@ -147,7 +155,7 @@ export function validateSnapshotFile(path: string, expectedIndex: number): Store
 /** Streams a snapshot's data, each block checked before it is yielded. */
 export async function* streamSnapshot(stored: StoredSnapshot): AsyncIterable<Uint8Array> {
   const { layout, path } = stored;
-  const fd = openSync(path, "r");
+  const fd = openForReading(path);
   try {
     const step = Math.max(layout.blockBytes, Math.floor(READ_STEP_BYTES / layout.blockBytes) * layout.blockBytes);
     for (let offset = 0; offset < layout.meta.sizeBytes; offset += step) {

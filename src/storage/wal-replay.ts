@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HardState } from "../raft/types.js";
 import type { DiskLog } from "./disk-log.js";
-import { CorruptDataError, UnsupportedFormatError } from "./errors.js";
+import { CorruptDataError, UnsupportedFormatError, readFailure } from "./errors.js";
 import type { SegmentFile } from "./file-names.js";
 import { RecordType } from "./record-format.js";
 import {
@@ -130,7 +130,9 @@ export async function replayWal(dir: string, segmentFiles: readonly SegmentFile[
   let firstDamaged: ScannedSegment | undefined;
   for (const file of segmentFiles) {
     const path = join(dir, file.name);
-    const bytes = await readFile(path);
+    const bytes = await readFile(path).catch((error: unknown) => {
+      throw readFailure(error, path);
+    });
     const scan = scanSegment(bytes);
     const scanned = { segmentSeq: file.segmentSeq, path, recordCount: scan.records.length, fileBytes: bytes.length, end: scan.end };
     if (scan.end.kind === "corrupt" && scan.end.validRecordAfter !== undefined) {

@@ -28,6 +28,16 @@ export interface StatusJson {
   members: { id: number; membership: string; matchIndex?: number }[];
 }
 
+/** Free ports for members 1..size, four each. */
+export async function memberPorts(size: number): Promise<Map<number, MemberPorts>> {
+  const flat = await freePorts(size * 4);
+  const ports = new Map<number, MemberPorts>();
+  for (let i = 0; i < size; i++) {
+    ports.set(i + 1, { peer: flat[i * 4] as number, http: flat[i * 4 + 1] as number, memcached: flat[i * 4 + 2] as number, client: flat[i * 4 + 3] as number });
+  }
+  return ports;
+}
+
 /**
  * Real `kvraft server` processes on loopback, each with its own data dir and ports
  * picked at run time. Every process it starts is killed by `stop()`, which tests call
@@ -42,12 +52,7 @@ export class ProcessCluster {
 
   static async create(size: number, extraArgs: readonly string[] = []): Promise<ProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "kvraft-cluster-"));
-    const flat = await freePorts(size * 4);
-    const ports = new Map<number, MemberPorts>();
-    for (let i = 0; i < size; i++) {
-      ports.set(i + 1, { peer: flat[i * 4] as number, http: flat[i * 4 + 1] as number, memcached: flat[i * 4 + 2] as number, client: flat[i * 4 + 3] as number });
-    }
-    return new ProcessCluster(root, ports, extraArgs);
+    return new ProcessCluster(root, await memberPorts(size), extraArgs);
   }
 
   peersFlag(): string {
