@@ -1,6 +1,7 @@
 import type { NodeId } from "../raft/types.js";
 import { TransportConfigError } from "./errors.js";
 import { CLUSTER_ID_BYTES_MAX, FRAME_HEADER_BYTES } from "./frames.js";
+import type { PeerTls } from "./peer-tls.js";
 
 export interface PeerAddress {
   readonly id: NodeId;
@@ -46,6 +47,11 @@ export interface TransportConfig {
   readonly inboundConnectionsMax: number;
   /** This member's endpoints, sent in each HELLO (read at connect time: ports may be bound late). */
   readonly advertise: () => Readonly<Record<string, string>>;
+  /**
+   * Mutual TLS (`peer-tls.ts`): a caller is the member its certificate names. Undefined:
+   * plain TCP, where a caller is whoever its HELLO claims to be (tests, loopback only).
+   */
+  readonly tls?: PeerTls | undefined;
 }
 
 /** What a caller must give; everything else has a default. */
@@ -69,7 +75,7 @@ export const DEFAULT_TRANSPORT_LIMITS = Object.freeze({
   inboundConnectionsMax: 256,
 } satisfies Partial<TransportConfig>);
 
-type NumericField = Exclude<keyof TransportConfig, "clusterId" | "listenHost" | "peers" | "advertise">;
+type NumericField = Exclude<keyof TransportConfig, "clusterId" | "listenHost" | "peers" | "advertise" | "tls">;
 
 /** Inclusive bounds per numeric field. */
 const BOUNDS: { readonly [K in NumericField]: readonly [number, number] } = {
@@ -89,7 +95,7 @@ const BOUNDS: { readonly [K in NumericField]: readonly [number, number] } = {
 
 /** Returns the full config (defaults filled in) or throws `TransportConfigError` naming the field. */
 export function validateTransportConfig(options: TransportOptions): TransportConfig {
-  const known = new Set<string>([...Object.keys(BOUNDS), "clusterId", "listenHost", "peers", "advertise"]);
+  const known = new Set<string>([...Object.keys(BOUNDS), "clusterId", "listenHost", "peers", "advertise", "tls"]);
   for (const field of Object.keys(options)) {
     if (!known.has(field)) throw new TransportConfigError(field, undefined, "is not a transport config field");
   }

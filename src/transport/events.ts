@@ -15,13 +15,21 @@ export type DropReason =
   /** The encoded message exceeds frameBytesMax: the peer would close the connection on it. */
   | "frame-too-large"
   /** No address is known for the message's `to`. */
-  | "unknown-peer";
+  | "unknown-peer"
+  /**
+   * Inbound: the owner refused a message from a peer (`onMessage` returned a reason: a
+   * sender not in the configuration, a message no correct member sends). It was not
+   * stepped, and the connection was closed.
+   */
+  | "rejected";
 
 export type ErrorStage =
   /** Dialling failed or timed out (the peer is down, unreachable or slow to answer). */
   | "connect"
   /** The handshake broke: a bad or missing HELLO / HELLO_ACK. */
   | "handshake"
+  /** Inbound, with TLS: a caller's TLS handshake failed (no certificate, another CA, too slow). */
+  | "tls"
   /** The peer sent bytes that are not well-formed frames or messages. */
   | "decode"
   /** A socket failed or stalled while open. */
@@ -34,6 +42,8 @@ export type TransportEvent =
       readonly type: "connected"; readonly peerId: NodeId; readonly direction: Direction; readonly remoteAddress: string;
       /** Inbound only: the endpoints the peer advertised in its HELLO. */
       readonly advertise?: Readonly<Record<string, string>>;
+      /** A verified certificate (mutual TLS) proved `peerId`; false: plain TCP, the id is only claimed. */
+      readonly authenticated: boolean;
     }
   | {
     readonly type: "disconnected";
@@ -53,6 +63,10 @@ export type TransportEvent =
     readonly code: RefuseCode;
     readonly reason: string;
     readonly remoteAddress: string;
+    /** Inbound "not-a-member" only: the endpoints the caller advertised (a member about to join says where it is). */
+    readonly advertise?: Readonly<Record<string, string>>;
+    /** Inbound: a verified certificate (mutual TLS) proved `peerId`. */
+    readonly authenticated?: boolean;
   }
   | {
     readonly type: "dropped";
@@ -61,6 +75,8 @@ export type TransportEvent =
     readonly reason: DropReason;
     /** Messages dropped for this peer so far (for unknown peers: for all of them), for log sampling. */
     readonly droppedTotal: number;
+    /** "rejected" only: why the owner refused the message. */
+    readonly detail?: string;
   }
   | {
     readonly type: "error";

@@ -64,8 +64,18 @@ export interface Hello {
 /** The advertised endpoints travel as JSON text of at most this many bytes. */
 export const ADVERTISE_BYTES_MAX = 1024;
 
-export type RefuseCode = "cluster-mismatch" | "wrong-member" | "invalid-member" | "unsupported-version";
-const REFUSE_CODES: readonly RefuseCode[] = ["cluster-mismatch", "wrong-member", "invalid-member", "unsupported-version"];
+/**
+ * Why a callee refused. The first four are misconfigurations; the last three are about
+ * identity: no member certificate of this cluster (TLS), a HELLO claiming another member
+ * than the certificate names, a member id not in the callee's configuration.
+ */
+export type RefuseCode =
+  | "cluster-mismatch" | "wrong-member" | "invalid-member" | "unsupported-version"
+  | "unauthenticated" | "identity-mismatch" | "not-a-member";
+// Appended only: the code travels as its index in this list.
+export const REFUSE_CODES: readonly RefuseCode[] = [
+  "cluster-mismatch", "wrong-member", "invalid-member", "unsupported-version", "unauthenticated", "identity-mismatch", "not-a-member",
+];
 
 export interface Refuse {
   readonly code: RefuseCode;

@@ -1,6 +1,7 @@
 import type * as net from "node:net";
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
+import type { MemberIdentity } from "../security/member-identity.js";
 import { decodeMessage, MESSAGE_CODEC_VERSION } from "./codec.js";
 import type { TransportConfig } from "./config.js";
 import { TransportDecodeError, TransportError, TransportProtocolError } from "./errors.js";
@@ -18,9 +19,21 @@ export interface InboundContext {
   accepted(peerId: NodeId, connection: InboundConnection): void;
   /** `connection` has closed (whether or not its handshake succeeded). */
   closed(connection: InboundConnection): void;
-  /** A RAFT frame of `frameBytes` from `peerId` decoded to `message`: hand it to Raft. */
-  deliver(peerId: NodeId, message: Message, frameBytes: number): void;
+  /**
+   * A RAFT frame of `frameBytes` from `peerId` decoded to `message`: hand it to Raft.
+   * Returns why the owner refused it (it was not stepped), or undefined.
+   */
+  deliver(peerId: NodeId, message: Message, frameBytes: number): string | undefined;
+  /** Whether `peerId` is a member now: other callers are refused after their HELLO. */
+  isMember(peerId: NodeId): boolean;
 }
+
+/**
+ * Who the caller is before its HELLO: "plain" (no TLS: the HELLO's claim is all there
+ * is), the member its verified certificate names, or undefined (TLS, but the
+ * certificate names no member of this cluster: a client certificate, say).
+ */
+export type CallerIdentity = "plain" | MemberIdentity | undefined;
 
 type InboundState = "hello" | "open" | "refused" | "closed";
 
@@ -38,10 +51,14 @@ export class InboundConnection {
   /** Closes a caller that says no HELLO, or that stays connected after a refusal. */
   private helloTimer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
+  /** Messages the owner refused on this connection (it closes on the first). */
+  private rejected = 0;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly ctx: InboundContext,
+    // Required, never defaulted: undefined (a certificate naming no member) must not read as "plain".
+    private readonly identity: CallerIdentity,
   ) {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
@@ -92,7 +109,14 @@ export class InboundConnection {
       }
       // Outside the try: an exception from the Raft side is not the peer's fault and must
       // not be mistaken for bad bytes (an invariant violation should stop the process).
-      this.ctx.deliver(this.peerId, message, frame.frameBytes);
+      const refusal = this.ctx.deliver(this.peerId, message, frame.frameBytes);
+      if (refusal !== undefined) {
+        this.rejected++;
+        this.ctx.emit({ type: "dropped", peerId: this.peerId, messageType: message.type, reason: "rejected", droppedTotal: this.rejected, detail: refusal });
+        this.failure ??= new TransportProtocolError(`member ${this.peerId} sent a ${message.type} message this member refused: ${refusal}`);
+        this.socket.destroy();
+        return;
+      }
     }
   }
 
@@ -100,11 +124,15 @@ export class InboundConnection {
     if (frame.type !== FrameType.Hello) throw new TransportProtocolError(`expected HELLO, got frame type ${frame.type}`);
     const hello = decodeHello(frame.payload);
     this.peerId = hello.fromId;
-    const refusal = checkHello(hello, this.ctx.config);
+    const authenticated = this.identity !== "plain" && this.identity !== undefined;
+    const refusal = checkIdentity(hello, this.identity) ?? checkHello(hello, this.ctx.config)
+      ?? (this.ctx.isMember(hello.fromId) ? undefined : notAMember(hello.fromId));
     if (refusal !== undefined) {
       this.state = "refused";
       this.socket.end(encodeRefuse(refusal));
-      this.ctx.emit({ type: "refused", peerId: this.peerId, direction: "inbound", ...refusal, remoteAddress: remoteAddressOf(this.socket) });
+      // A member about to join says where it is before it is added: the owner may note it.
+      const advertise = refusal.code === "not-a-member" ? { advertise: hello.advertise } : {};
+      this.ctx.emit({ type: "refused", peerId: this.peerId, direction: "inbound", ...refusal, remoteAddress: remoteAddressOf(this.socket), authenticated, ...advertise });
       return;
     }
     this.state = "open";
@@ -113,7 +141,7 @@ export class InboundConnection {
     this.decoder.setFrameBytesMax(this.ctx.config.frameBytesMax);
     this.socket.write(encodeHelloAck(this.ctx.config.selfId));
     this.ctx.accepted(this.peerId, this);
-    this.ctx.emit({ type: "connected", peerId: this.peerId, direction: "inbound", remoteAddress: remoteAddressOf(this.socket), advertise: hello.advertise });
+    this.ctx.emit({ type: "connected", peerId: this.peerId, direction: "inbound", remoteAddress: remoteAddressOf(this.socket), advertise: hello.advertise, authenticated });
   }
 
   private fail(stage: "handshake" | "decode", error: Error): void {
@@ -135,13 +163,34 @@ export class InboundConnection {
   }
 }
 
+/**
+ * With TLS, the certificate is the identity: it must name a member of this cluster, and
+ * the HELLO must claim that same member. The refusal never names this member's cluster
+ * id, since the caller has not proven it belongs to it.
+ */
+export function checkIdentity(hello: Hello, identity: CallerIdentity): Refuse | undefined {
+  if (identity === "plain") return undefined;
+  if (identity === undefined) {
+    return { code: "unauthenticated", reason: "the client certificate names no member of this cluster: the peer port takes member certificates only" };
+  }
+  if (hello.fromId !== identity.memberId) {
+    return { code: "identity-mismatch", reason: `the HELLO claims member ${hello.fromId} but the certificate is member ${identity.memberId}'s` };
+  }
+  return undefined;
+}
+
+function notAMember(id: NodeId): Refuse {
+  return { code: "not-a-member", reason: `member ${id} is not in this member's configuration: add it (kvraft members add) before it can send` };
+}
+
 /** Why a caller must be refused, or undefined to accept it. */
 export function checkHello(hello: Hello, config: Pick<TransportConfig, "selfId" | "clusterId">): Refuse | undefined {
   if (hello.protocolVersion !== MESSAGE_CODEC_VERSION) {
     return { code: "unsupported-version", reason: `protocol version ${hello.protocolVersion} is not supported (this member speaks ${MESSAGE_CODEC_VERSION})` };
   }
   if (hello.clusterId !== config.clusterId) {
-    return { code: "cluster-mismatch", reason: `cluster id ${JSON.stringify(hello.clusterId)} is not this member's cluster ${JSON.stringify(config.clusterId)}` };
+    // This member's own cluster id is not told: a stranger who does not know it learns nothing here.
+    return { code: "cluster-mismatch", reason: `cluster id ${JSON.stringify(hello.clusterId)} is not this member's cluster` };
   }
   if (hello.fromId < 1 || hello.fromId === config.selfId) {
     return { code: "invalid-member", reason: `member id ${hello.fromId} is not a valid peer id (this member is ${config.selfId})` };

@@ -41,6 +41,8 @@ export {
   HANDSHAKE_FRAME_BYTES_MAX,
   type Hello,
   type Refuse,
+  REFUSE_CODES,
   type RefuseCode,
 } from "./frames.js";
+export { authenticatedMember, expectMember, type PeerTls } from "./peer-tls.js";
 export { TcpTransport, type TransportHandlers } from "./tcp-transport.js";

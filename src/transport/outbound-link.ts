@@ -1,4 +1,5 @@
 import * as net from "node:net";
+import * as tls from "node:tls";
 import type { MessageType } from "../raft/messages.js";
 import { reconnectDelayMs } from "./backoff.js";
 import { MESSAGE_CODEC_VERSION } from "./codec.js";
@@ -6,6 +7,7 @@ import type { PeerAddress, TransportConfig } from "./config.js";
 import { TransportDecodeError, TransportError, TransportProtocolError } from "./errors.js";
 import type { DropReason, ErrorStage, PeerStats, TransportEvent } from "./events.js";
 import { decodeHelloAck, decodeRefuse, encodeHello, FrameDecoder, FrameType, HANDSHAKE_FRAME_BYTES_MAX } from "./frames.js";
+import { expectMember, serverNameFor } from "./peer-tls.js";
 import { type QueuedFrame, SendQueue } from "./send-queue.js";
 import { batchBuffers, KEEPALIVE_DELAY_MS, remoteAddressOf, writeBatch } from "./socket-util.js";
 
@@ -94,13 +96,14 @@ export class OutboundLink {
     if (this.attempts++ > 0) this.counters.reconnects++;
     this.state = "connecting";
     const { host, port, id } = this.address;
-    const socket = net.connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
+    const socket = this.dialSocket();
     this.socket = socket;
     this.ctx.track(socket);
     const decoder = new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX);
     this.setTimer(this.ctx.config.connectTimeoutMs, () => this.fail(socket, "connect", new TransportError(
       `no handshake with member ${id} at ${host}:${port} within connectTimeoutMs (${this.ctx.config.connectTimeoutMs} ms)`)));
-    socket.on("connect", () => {
+    // With TLS the HELLO waits for the server's certificate to have proven member `id`.
+    socket.on(this.ctx.config.tls === undefined ? "connect" : "secureConnect", () => {
       const { selfId, clusterId } = this.ctx.config;
       socket.write(encodeHello({ protocolVersion: MESSAGE_CODEC_VERSION, clusterId, fromId: selfId, toId: id, advertise: this.ctx.config.advertise() }));
     });
@@ -112,6 +115,19 @@ export class OutboundLink {
       }
     });
     socket.on("close", () => this.onClose(socket));
+  }
+
+  /** Plain TCP, or TLS with this member's certificate, requiring the server's to name member `id` of this cluster. */
+  private dialSocket(): net.Socket {
+    const { host, port, id } = this.address;
+    const socketOptions = { host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS };
+    const peerTls = this.ctx.config.tls;
+    if (peerTls === undefined) return net.connect(socketOptions);
+    const servername = serverNameFor(host);
+    return tls.connect({
+      ...socketOptions, ...peerTls.clientOptions(), ...(servername === undefined ? {} : { servername }),
+      rejectUnauthorized: true, checkServerIdentity: expectMember(this.ctx.config.clusterId, id),
+    });
   }
 
   /** The callee speaks only during the handshake: HELLO_ACK or REFUSE, then nothing. */
@@ -145,7 +161,8 @@ export class OutboundLink {
     this.state = "open";
     this.failures = 0;
     this.clearTimer();
-    this.ctx.emit({ type: "connected", peerId: this.address.id, direction: "outbound", remoteAddress: remoteAddressOf(socket) });
+    // With TLS the server's certificate has proven the member (`expectMember`).
+    this.ctx.emit({ type: "connected", peerId: this.address.id, direction: "outbound", remoteAddress: remoteAddressOf(socket), authenticated: this.ctx.config.tls !== undefined });
     this.flush();
   }
 

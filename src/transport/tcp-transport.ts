@@ -1,13 +1,15 @@
 import * as net from "node:net";
+import * as tls from "node:tls";
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
 import { type PeerAddress, type TransportConfig, type TransportOptions, validatePeers, validateTransportConfig } from "./config.js";
 import { TransportError, TransportListenError, TransportStateError } from "./errors.js";
 import { type PeerStats, type TransportEvent, ZERO_PEER_STATS } from "./events.js";
 import { encodeRaftFrame } from "./frames.js";
-import { InboundConnection, type InboundContext } from "./inbound-connection.js";
+import { type CallerIdentity, InboundConnection, type InboundContext } from "./inbound-connection.js";
 import { type LinkContext, OutboundLink } from "./outbound-link.js";
-import { KEEPALIVE_DELAY_MS, SocketTracker } from "./socket-util.js";
+import { authenticatedMember } from "./peer-tls.js";
+import { KEEPALIVE_DELAY_MS, remoteAddressOf, SocketTracker } from "./socket-util.js";
 
 export interface TransportHandlers {
   /**
@@ -15,6 +17,18 @@ export interface TransportHandlers {
    * exception thrown here is not caught (a broken Raft invariant should stop the process).
    */
   onMessage(message: Message): void;
+  /**
+   * Asked before `onMessage`: why `message` must not be stepped (a sender not in the
+   * configuration, a message no correct member sends), or undefined to deliver it. A
+   * refused message is reported ("dropped", "rejected") and its connection closed.
+   */
+  refusalOf?(message: Message): string | undefined;
+  /**
+   * Whether `id` is a member now (a voter or learner of the configuration). Callers
+   * that are not are refused after their HELLO ("not-a-member"), and only members get
+   * stats. Undefined: every caller that passes the handshake checks is accepted.
+   */
+  isMember?(id: NodeId): boolean;
   /** Connection changes, refusals, drops and errors: for the server to log and count. */
   onEvent?(event: TransportEvent): void;
 }
@@ -38,7 +52,7 @@ export class TcpTransport {
   private readonly inboundByPeer = new Map<NodeId, InboundConnection>();
   private readonly received = new Map<NodeId, { messages: number; bytes: number }>();
   private readonly sockets = new SocketTracker();
-  private server: net.Server | undefined;
+  private server: net.Server | tls.Server | undefined;
   private state: TransportState = "new";
   /** Settles when the listen attempt of `start()` does: `stop()` waits for it. */
   private listening: Promise<unknown> = Promise.resolve();
@@ -60,6 +74,7 @@ export class TcpTransport {
       accepted: (peerId, connection) => this.accepted(peerId, connection),
       closed: (connection) => this.closed(connection),
       deliver: (peerId, message, frameBytes) => this.deliver(peerId, message, frameBytes),
+      isMember: (peerId) => this.isMember(peerId),
     };
   }
 
@@ -68,9 +83,8 @@ export class TcpTransport {
     if (this.state !== "new") return Promise.reject(new TransportStateError(`start() called on a transport that is ${this.state}`));
     this.state = "starting";
     const { listenHost: host, listenPort: port, inboundConnectionsMax } = this.config;
-    const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
+    const server = this.createServer();
     server.maxConnections = inboundConnectionsMax;
-    server.on("connection", (socket) => this.onConnection(socket));
     server.on("drop", (data) => this.emit({
       type: "error", peerId: 0, stage: "listen",
       error: new TransportError(`refused a connection from ${data?.remoteAddress ?? "unknown"}: inboundConnectionsMax (${inboundConnectionsMax}) reached`),
@@ -171,11 +185,16 @@ export class TcpTransport {
     this.state = "stopped";
   }
 
-  /** Per member: the configured peers and any member that has connected to this node. */
+  /**
+   * Per member: the peers and any member that has connected to this node, members only
+   * (`isMember`): an address announced by a caller that is not one gets no entry, so a
+   * stranger cannot add series to the owner's metrics.
+   */
   stats(): Map<NodeId, PeerStats> {
     const ids = new Set<NodeId>([...this.peers.keys(), ...this.received.keys()]);
     const result = new Map<NodeId, PeerStats>();
     for (const id of ids) {
+      if (!this.isMember(id)) continue;
       const received = this.received.get(id);
       result.set(id, {
         ...ZERO_PEER_STATS,
@@ -188,13 +207,50 @@ export class TcpTransport {
     return result;
   }
 
-  private onConnection(socket: net.Socket): void {
+  /**
+   * Plain TCP, or mutual TLS: the caller must present a certificate of the cluster CA
+   * (refused in the TLS handshake otherwise), which must name a member of this cluster
+   * (`InboundConnection` checks it against the HELLO). The TLS handshake has the same
+   * deadline as a dial's handshake.
+   */
+  private createServer(): net.Server | tls.Server {
+    const socketOptions = { noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS };
+    const peerTls = this.config.tls;
+    if (peerTls === undefined) {
+      const server = net.createServer(socketOptions);
+      server.on("connection", (socket) => this.onConnection(socket, "plain"));
+      return server;
+    }
+    const server = tls.createServer({
+      ...socketOptions, ...peerTls.serverOptions(), requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.config.connectTimeoutMs,
+    });
+    // The raw socket is tracked from the start, so stop() also ends TLS handshakes under way.
+    server.on("connection", (socket: net.Socket) => {
+      this.sockets.track(socket);
+      if (this.state !== "running") socket.destroy();
+    });
+    server.on("secureConnection", (socket: tls.TLSSocket) => {
+      this.onConnection(socket, authenticatedMember(socket.getPeerCertificate().subjectaltname, this.config.clusterId));
+    });
+    server.on("tlsClientError", (error, socket) => this.emit({
+      type: "error", peerId: 0, stage: "tls",
+      error: new TransportError(`TLS handshake with ${remoteAddressOf(socket)} failed: ${error.message} (a peer needs a member certificate of this cluster's CA)`),
+    }));
+    peerTls.keepServerCurrent(server, (error) => this.emit({ type: "error", peerId: 0, stage: "listen", error }));
+    return server;
+  }
+
+  private onConnection(socket: net.Socket, identity: CallerIdentity): void {
     this.sockets.track(socket);
     if (this.state !== "running") {
       socket.destroy();
       return;
     }
-    new InboundConnection(socket, this.inboundContext);
+    new InboundConnection(socket, this.inboundContext, identity);
+  }
+
+  private isMember(id: NodeId): boolean {
+    return this.handlers.isMember?.(id) ?? true;
   }
 
   private emit(event: TransportEvent): void {
@@ -215,12 +271,15 @@ export class TcpTransport {
     if (this.inboundByPeer.get(connection.peerId) === connection) this.inboundByPeer.delete(connection.peerId);
   }
 
-  private deliver(peerId: NodeId, message: Message, frameBytes: number): void {
+  private deliver(peerId: NodeId, message: Message, frameBytes: number): string | undefined {
     const received = this.received.get(peerId);
     if (received !== undefined) {
       received.messages++;
       received.bytes += frameBytes;
     }
-    if (this.state === "running") this.handlers.onMessage(message);
+    if (this.state !== "running") return undefined;
+    const refusal = this.handlers.refusalOf?.(message);
+    if (refusal === undefined) this.handlers.onMessage(message);
+    return refusal;
   }
 }
