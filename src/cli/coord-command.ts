@@ -6,10 +6,13 @@ import { loadOnRun } from "./load-on-run.js";
 export interface CoordFlags {
   host: string; port: string; unreachableAfterMs: string; forgetAfterMs: string;
   membersMax: string; clustersMax: string; logLevel: string;
+  certFile?: string; keyFile?: string; trustedCaFile?: string; authTokenFile?: string;
 }
 
-const opt = (flags: string, description: string, env: string, defaultValue: string): Option =>
-  new Option(flags, description).env(env).default(defaultValue);
+const opt = (flags: string, description: string, env: string, defaultValue?: string): Option => {
+  const option = new Option(flags, description).env(env);
+  return defaultValue === undefined ? option : option.default(defaultValue);
+};
 
 export function registerCoordCommand(program: Command): void {
   program.command("coord")
@@ -20,6 +23,10 @@ export function registerCoordCommand(program: Command): void {
     .addOption(opt("--forget-after-ms <ms>", "a member silent this long is dropped from the view", "KVRAFT_COORD_FORGET_AFTER_MS", String(10 * 60_000)))
     .addOption(opt("--members-max <n>", "members tracked per cluster; more are refused with 429", "KVRAFT_COORD_MEMBERS_MAX", "64"))
     .addOption(opt("--clusters-max <n>", "clusters tracked at once; more are refused with 429", "KVRAFT_COORD_CLUSTERS_MAX", "16"))
+    .addOption(opt("--cert-file <file>", "serve HTTPS with this certificate (reloaded when it changes)", "KVRAFT_COORD_CERT_FILE"))
+    .addOption(opt("--key-file <file>", "key of --cert-file", "KVRAFT_COORD_KEY_FILE"))
+    .addOption(opt("--trusted-ca-file <file>", "the cluster's CA: a member reports with its member certificate (--peer-cert-file), which must name the member and cluster it reports for", "KVRAFT_COORD_TRUSTED_CA_FILE"))
+    .addOption(opt("--auth-token-file <file>", "a token (the whole file) members may present instead, as the servers' --coord-token-file", "KVRAFT_COORD_AUTH_TOKEN_FILE"))
     .addOption(opt("--log-level <level>", "trace, debug, info, warn, error", "KVRAFT_LOG_LEVEL", "info"))
     .addHelpText("after", `
 What it is for:
@@ -39,12 +46,23 @@ API:
                                       appliedIndex, lag, liveness, lastHeartbeatMsAgo, addresses }] }
                                     (with several clusters and no clusterId: 409 listing them)
   GET  /v1/clusters                 the cluster ids it tracks
-  POST /v1/register, /v1/heartbeat  { clusterId, status } (what servers send)
+  POST /v1/register, /v1/heartbeat  { clusterId, status } (what servers send); with
+                                    --trusted-ca-file or --auth-token-file, a report
+                                    without a valid member certificate or token is
+                                    answered 401 and never changes the view
+
+Trust:
+  Without --trusted-ca-file and --auth-token-file anyone who reaches the port can
+  report, and one forged report names a leader: keep such a coordinator on loopback.
+  A member certificate binds the member id and cluster id (a member reports only for
+  itself); the token only proves membership of the deployment.
   GET  /metrics, /healthz
 
 Examples:
   kvraft coord --port 7070
   kvraft server --id 1 --coord http://127.0.0.1:7070 ...
+  kvraft coord --cert-file coord.crt --key-file coord.key --trusted-ca-file ca.crt
+  kvraft server --id 1 --coord https://coord:7070 --peer-cert-file member-1.crt --peer-key-file member-1.key --peer-trusted-ca-file ca.crt ...
   curl -s http://127.0.0.1:7070/v1/cluster
 
 Every flag can also be set by the environment variable shown.

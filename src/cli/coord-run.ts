@@ -1,6 +1,8 @@
 import { pino } from "pino";
 import type { RunningCoordinator } from "../coord/index.js";
 import { describeCoordEvent, startCoordinator } from "../coord/index.js";
+import type { TlsFiles } from "../security/tls-material.js";
+import { readSingleToken } from "../security/tokens.js";
 import type { CoordFlags } from "./coord-command.js";
 
 /** Exit codes of `kvraft coord`, documented in --help. */
@@ -18,6 +20,8 @@ export async function runCoordCommand(flags: CoordFlags): Promise<number> {
       forgetAfterMs: wholeNumber("forget-after-ms", flags.forgetAfterMs),
       membersPerClusterMax: wholeNumber("members-max", flags.membersMax),
       clustersMax: wholeNumber("clusters-max", flags.clustersMax),
+      ...coordTls(flags),
+      ...(flags.authTokenFile === undefined ? {} : { authToken: readSingleToken(flags.authTokenFile, "--auth-token-file") }),
     };
   } catch (error) {
     process.stderr.write(`kvraft coord: ${(error as Error).message}\n`);
@@ -28,13 +32,17 @@ export async function runCoordCommand(flags: CoordFlags): Promise<number> {
     coordinator = await startCoordinator({
       ...options,
       // The cluster id is a field, not in the message: one cluster is the normal case.
-      onEvent: (event) => log.info({ event }, describeCoordEvent(event)),
+      onEvent: (event) => (event.type === "unauthenticated" ? log.warn({ event }, describeCoordEvent(event)) : log.info({ event }, describeCoordEvent(event))),
+      onTlsReloadError: (error) => log.error({ err: error }, `the coordinator's TLS files changed but do not load (${error.message}): still serving the old certificate`),
     });
   } catch (error) {
     process.stderr.write(`kvraft coord: ${(error as Error).message}\n`);
     return error instanceof RangeError ? COORD_EXIT.usage : COORD_EXIT.failed;
   }
   log.info({ url: coordinator.url, port: coordinator.port }, `coordinator listening on ${coordinator.url}`);
+  if (!coordinator.authenticatesReports) {
+    log.warn("reports are not authenticated (no --trusted-ca-file or --auth-token-file): anyone who reaches this port can name a leader; keep it on loopback");
+  }
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
@@ -42,6 +50,16 @@ export async function runCoordCommand(flags: CoordFlags): Promise<number> {
   log.info({ signal }, `stopping: received ${signal}`);
   await coordinator.stop();
   return COORD_EXIT.clean;
+}
+
+/** --cert-file and --key-file go together; --trusted-ca-file asks members for their certificates (over HTTPS). */
+function coordTls(flags: CoordFlags): { tls?: TlsFiles } {
+  if (flags.certFile === undefined && flags.keyFile === undefined) {
+    if (flags.trustedCaFile !== undefined) throw new RangeError("--trusted-ca-file needs --cert-file and --key-file: member certificates are checked over HTTPS");
+    return {};
+  }
+  if (flags.certFile === undefined || flags.keyFile === undefined) throw new RangeError("--cert-file and --key-file go together: give both");
+  return { tls: { certFile: flags.certFile, keyFile: flags.keyFile, trustedCaFile: flags.trustedCaFile, clientCertAuth: false } };
 }
 
 function wholeNumber(flag: string, value: string): number {

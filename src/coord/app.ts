@@ -4,6 +4,7 @@ import type { CoordinatorConfig } from "./config.js";
 import type { HeartbeatKind } from "./heartbeat.js";
 import { InvalidHeartbeatError, parseHeartbeat } from "./heartbeat.js";
 import type { CoordinatorMetrics } from "./metrics.js";
+import { authenticateReport, memberAuthSettings, type MemberAuthSettings } from "./member-auth.js";
 import type { Registry } from "./registry.js";
 import type { CoordEvent } from "./view-changes.js";
 
@@ -14,7 +15,11 @@ export interface CoordinatorAppOptions {
   /** The clock, injected so tests can move time without waiting. */
   readonly now: () => number;
   readonly onEvent?: (event: CoordEvent) => void;
+  /** Who may report (member certificates, a token); default: anyone (see member-auth.ts). */
+  readonly memberAuth?: MemberAuthSettings;
 }
+
+const NO_MEMBER_AUTH = memberAuthSettings(undefined, false);
 
 /**
  * The coordinator's HTTP API:
@@ -60,6 +65,14 @@ function receive(options: CoordinatorAppOptions, kind: HeartbeatKind, req: Reque
     if (!(error instanceof InvalidHeartbeatError)) throw error;
     options.metrics.countHeartbeat(kind, "invalid");
     return sendError(res, 400, "INVALID_ARGUMENT", error.message);
+  }
+  // Before the registry sees it: a report without credentials never changes the view.
+  const authenticated = authenticateReport(options.memberAuth ?? NO_MEMBER_AUTH, req, heartbeat);
+  if (!authenticated.ok) {
+    options.metrics.countHeartbeat(kind, "unauthenticated");
+    options.onEvent?.({ type: "unauthenticated", clusterId: heartbeat.clusterId, id: heartbeat.status.memberId, remoteAddress: req.socket.remoteAddress, reason: authenticated.reason });
+    res.setHeader("WWW-Authenticate", "Bearer");
+    return sendError(res, 401, "UNAUTHENTICATED", authenticated.reason);
   }
   const outcome = options.registry.observe(heartbeat, options.now(), kind);
   options.metrics.countHeartbeat(kind, outcome.result);

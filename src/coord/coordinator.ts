@@ -1,9 +1,12 @@
 import type { Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { TlsMaterial, type TlsFiles } from "../security/tls-material.js";
 import { buildCoordinatorApp } from "./app.js";
 import type { ClusterView } from "./cluster-view.js";
 import type { CoordinatorConfig } from "./config.js";
 import { validateCoordinatorConfig } from "./config.js";
+import { authRequired, memberAuthSettings } from "./member-auth.js";
 import { CoordinatorMetrics } from "./metrics.js";
 import { Registry } from "./registry.js";
 import type { CoordEvent } from "./view-changes.js";
@@ -14,12 +17,24 @@ export interface CoordinatorOptions extends Partial<CoordinatorConfig> {
   readonly now?: () => number;
   /** Changes of the view (joins, liveness, leader, membership), for the program to log. */
   readonly onEvent?: (event: CoordEvent) => void;
+  /**
+   * Serve HTTPS (`--cert-file`, `--key-file`; reloaded on change). With a trusted CA
+   * (`--trusted-ca-file`) a client certificate is asked for, and a member certificate
+   * signed by it authenticates that member's reports; readers of the view need none.
+   */
+  readonly tls?: TlsFiles;
+  /** The token members present as `Authorization: Bearer` (`--auth-token-file`). */
+  readonly authToken?: string;
+  /** A certificate or key change that does not load (the old one stays in use). */
+  readonly onTlsReloadError?: (error: Error) => void;
 }
 
 export interface RunningCoordinator {
   readonly port: number;
-  /** http://HOST:PORT, for servers' --coord. */
+  /** http(s)://HOST:PORT, for servers' --coord. */
   readonly url: string;
+  /** False when any report is taken as it comes (no certificate authority or token configured). */
+  readonly authenticatesReports: boolean;
   view(): ClusterView[];
   stop(): Promise<void>;
 }
@@ -38,12 +53,14 @@ export class CoordinatorListenError extends Error {
  * liveness; no request does) and to forget long-silent ones.
  */
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
-  const { now = Date.now, onEvent, ...partial } = options;
+  const { now = Date.now, onEvent, tls, authToken, onTlsReloadError, ...partial } = options;
   const config = validateCoordinatorConfig(partial);
   const registry = new Registry(config);
   const metrics = new CoordinatorMetrics(() => registry.view(now()));
-  const app = buildCoordinatorApp({ registry, metrics, config, now, ...(onEvent === undefined ? {} : { onEvent }) });
-  const server = await listen(app, config.host, config.port);
+  const memberAuth = memberAuthSettings(authToken, tls?.trustedCaFile !== undefined);
+  const app = buildCoordinatorApp({ registry, metrics, config, now, memberAuth, ...(onEvent === undefined ? {} : { onEvent }) });
+  const material = tls === undefined ? undefined : TlsMaterial.load(tls);
+  const server = await listen(app, config.host, config.port, material, onTlsReloadError);
   const port = (server.address() as AddressInfo).port;
 
   let shown: ClusterView[] = [];
@@ -60,11 +77,13 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   let stopping: Promise<void> | undefined;
   return {
     port,
-    url: `http://${urlHost(config.host)}:${port}`,
+    url: `${material === undefined ? "http" : "https"}://${urlHost(config.host)}:${port}`,
+    authenticatesReports: authRequired(memberAuth),
     view: () => registry.view(now()),
     stop: () => {
       stopping ??= new Promise<void>((resolve) => {
         clearInterval(watch);
+        material?.close();
         server.close(() => resolve());
         // Keep-alive connections from reporters would hold close() open until they idle out.
         server.closeAllConnections();
@@ -74,9 +93,18 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   };
 }
 
-function listen(app: ReturnType<typeof buildCoordinatorApp>, host: string, port: number): Promise<HttpServer> {
+function listen(app: ReturnType<typeof buildCoordinatorApp>, host: string, port: number, material: TlsMaterial | undefined, onTlsReloadError: (error: Error) => void = () => undefined): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    let server: HttpServer;
+    if (material === undefined) {
+      server = app.listen(port, host);
+    } else {
+      // A certificate is asked for but not required: clients reading the view have none;
+      // reports are checked per request (member-auth.ts).
+      const https = createHttpsServer({ ...material.serverOptions(), requestCert: material.files.trustedCaFile !== undefined, rejectUnauthorized: false }, app);
+      material.keepServerCurrent(https, onTlsReloadError);
+      server = https.listen(port, host);
+    }
     server.once("listening", () => resolve(server));
     server.once("error", (error: Error) => reject(new CoordinatorListenError(host, port, error)));
   });

@@ -3,7 +3,7 @@ import type { ClusterView } from "./cluster-view.js";
 import type { HeartbeatKind } from "./heartbeat.js";
 import { registerProcessMetrics } from "../process-metrics.js";
 
-export type HeartbeatResult = "accepted" | "stale" | "refused" | "invalid";
+export type HeartbeatResult = "accepted" | "stale" | "refused" | "invalid" | "unauthenticated";
 
 /**
  * The coordinator's own /metrics. Gauges are read from the view at scrape time, so they
@@ -15,7 +15,7 @@ export class CoordinatorMetrics {
   readonly registry = new MetricsRegistry();
   private readonly heartbeats = new Counter({
     name: "kvraft_coord_heartbeats_total",
-    help: "Register and heartbeat requests by kind and result (accepted, stale, refused, invalid).",
+    help: "Register and heartbeat requests by kind and result (accepted, stale, refused, invalid, unauthenticated).",
     labelNames: ["kind", "result"] as const,
     registers: [this.registry],
   });

@@ -1,4 +1,18 @@
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { ServerStatus } from "../server/status.js";
+
+/** What proves to the coordinator that the reports come from this member (see member-auth.ts). */
+export interface CoordReporterCredentials {
+  /** Sent as `Authorization: Bearer` (the server's --coord-token-file). */
+  readonly token?: string;
+  /**
+   * For an https:// coordinator: the member certificate and key (presented as the
+   * client certificate) and the CA to trust. Read per request, so a rotated certificate
+   * is used from the next heartbeat on.
+   */
+  readonly tls?: () => { readonly cert?: string; readonly key?: string; readonly ca?: string | undefined };
+}
 
 export interface CoordReporterOptions {
   /** The coordinator's base URL, e.g. http://127.0.0.1:7070 (the server's --coord). */
@@ -13,7 +27,11 @@ export interface CoordReporterOptions {
   readonly requestTimeoutMs?: number;
   /** The longest wait between attempts while the coordinator fails (default: max(5000, intervalMs)). */
   readonly backoffMsMax?: number;
+  readonly credentials?: CoordReporterCredentials;
 }
+
+/** A coordinator answer larger than this is cut: it is a short JSON object. */
+const ANSWER_BYTES_MAX = 64 * 1024;
 
 /**
  * What the reporter tells its server. Failures are events, never exceptions: the
@@ -116,19 +134,50 @@ async function send(base: string, phase: "register" | "heartbeat", options: Coor
   track(controller);
   const timeout = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   timeout.unref();
+  const url = `${base}/v1/${phase}`;
   try {
-    const response = await fetch(`${base}/v1/${phase}`, {
-      method: "POST", headers: { "content-type": "application/json" }, body, signal: controller.signal,
-    });
-    const text = await response.text();
-    if (response.ok) return undefined;
-    return `${base}/v1/${phase} answered ${response.status}: ${errorMessage(text)}`;
+    const { status, text } = await post(url, body, options.credentials, controller.signal);
+    if (status >= 200 && status < 300) return undefined;
+    const hint = status === 401 ? " (the coordinator wants this member's certificate, --peer-cert-file with an https:// --coord, or --coord-token-file)" : "";
+    return `${url} answered ${status}: ${errorMessage(text)}${hint}`;
   } catch (error) {
-    const reason = controller.signal.reason instanceof Error ? controller.signal.reason.message : describeFetchError(error);
-    return `${base}/v1/${phase}: ${reason}`;
+    const reason = controller.signal.reason instanceof Error ? controller.signal.reason.message : describeRequestError(error);
+    return `${url}: ${reason}`;
   } finally {
     clearTimeout(timeout);
   }
+}
+
+/**
+ * node:http(s) rather than fetch: fetch takes neither a CA nor a client certificate.
+ * Resolves with the status and the start of the body; rejects on a network error.
+ */
+function post(url: string, body: string, credentials: CoordReporterCredentials | undefined, signal: AbortSignal): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+  if (credentials?.token !== undefined) headers["authorization"] = `Bearer ${credentials.token}`;
+  const https = url.startsWith("https:");
+  const tls = https ? credentials?.tls?.() : undefined;
+  return new Promise((resolve, reject) => {
+    const onResponse = (response: IncomingMessage): void => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        if (text.length < ANSWER_BYTES_MAX) text += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+      response.on("error", reject);
+      // An abort mid-answer may end in 'close' alone: settle anyway (a settled promise ignores this).
+      response.on("close", () => reject(new Error("the connection closed before the answer ended")));
+    };
+    const request = https
+      ? httpsRequest(url, {
+        method: "POST", headers, signal,
+        ...(tls?.cert === undefined ? {} : { cert: tls.cert }), ...(tls?.key === undefined ? {} : { key: tls.key }), ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
+      }, onResponse)
+      : httpRequest(url, { method: "POST", headers, signal }, onResponse);
+    request.on("error", reject);
+    request.end(body);
+  });
 }
 
 function errorMessage(text: string): string {
@@ -141,9 +190,9 @@ function errorMessage(text: string): string {
   return text.slice(0, 200);
 }
 
-/** fetch hides the useful part (ECONNREFUSED ...) in `cause`. */
-function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  if (typeof cause?.code === "string") return `${cause.code}${typeof cause.message === "string" ? ` (${cause.message})` : ""}`;
+/** The code first (ECONNREFUSED, CERT_HAS_EXPIRED ...): what a person searches for. */
+function describeRequestError(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === "string") return `${code}${typeof message === "string" ? ` (${message})` : ""}`;
   return error instanceof Error ? error.message : String(error);
 }

@@ -12,7 +12,9 @@ export type CoordEvent =
   | { readonly type: "membership-changed"; readonly clusterId: string; readonly id: number; readonly from: MemberView["membership"]; readonly to: MemberView["membership"] }
   | { readonly type: "member-forgotten"; readonly clusterId: string; readonly id: number }
   | { readonly type: "leader-changed"; readonly clusterId: string; readonly leaderId: number | null; readonly term: number | null }
-  | { readonly type: "refused"; readonly clusterId: string; readonly id: number; readonly reason: string };
+  | { readonly type: "refused"; readonly clusterId: string; readonly id: number; readonly reason: string }
+  /** A report without a valid member credential: answered 401, the view unchanged. */
+  | { readonly type: "unauthenticated"; readonly clusterId: string; readonly id: number; readonly remoteAddress: string | undefined; readonly reason: string };
 
 /** The events that lead from `before` to `after` (both ordered by cluster id). */
 export function viewChanges(before: readonly ClusterView[], after: readonly ClusterView[]): CoordEvent[] {
@@ -68,5 +70,6 @@ export function describeCoordEvent(event: CoordEvent): string {
     case "member-forgotten": return `${m} forgotten (silent too long)`;
     case "leader-changed": return event.leaderId === null ? "no leader known" : `leader m${event.leaderId} in term ${event.term ?? "?"}`;
     case "refused": return `${m} refused: ${event.reason}`;
+    case "unauthenticated": return `a report claiming to be ${m} from ${event.remoteAddress ?? "?"} was not authenticated: ${event.reason}`;
   }
 }
