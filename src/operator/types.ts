@@ -70,6 +70,20 @@ export interface ClusterSpec {
   readonly service?: { readonly type?: "ClusterIP" | "NodePort" | "LoadBalancer" };
   readonly monitoring?: { readonly podMonitor?: boolean };
   readonly networkPolicy?: NetworkPolicySpec;
+  readonly tls?: TlsSpec;
+}
+
+/**
+ * TLS on every port of the servers (spec.tls), with a CA and certificates the operator
+ * makes and renews itself (src/operator/controller/cluster-tls.ts).
+ */
+export interface TlsSpec {
+  /** Serve TLS (default true). */
+  readonly enabled?: boolean;
+  /** Lifetime of each member's certificate in days (default 365). */
+  readonly certificateValidDays?: number;
+  /** A certificate (or the CA) is reissued this many days before it expires (default 30). */
+  readonly renewBeforeDays?: number;
 }
 
 /**

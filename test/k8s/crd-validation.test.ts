@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { desiredObjects } from "../../src/operator/desired/index.js";
 import type { KVRaftCluster } from "../../src/operator/types.js";
 import { KubeRig, rigBinaries } from "../../src/devcluster/control-plane.js";
+import { FAKE_TLS } from "../operator/fixtures.js";
 
 // The KVRaftCluster CRD on a real API server: its CEL rules compile within the cost
 // budget, refuse what they should with their own messages, and the defaults, printer
@@ -85,6 +86,7 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     const stored = await rig.getJson<KVRaftCluster>(["get", "kvr", name, "-n", NS, "-o", "json"]);
     const objects = desiredObjects(stored, {
       adminToken: "dry-run-token",
+      tls: FAKE_TLS,
       operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
     });
     const list = { apiVersion: "v1", kind: "List", items: objects };

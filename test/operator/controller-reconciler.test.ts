@@ -122,7 +122,10 @@ describe("one reconcile", () => {
     const first = await reconciler.reconcile("db/kv");
     expect(first.step?.kind).toBe("Create");
     const applies = rest.mutations().filter((s) => !s.path.endsWith("/status"));
-    expect(applies.map((s) => (s.body as KubeObject).kind)).toEqual(["ServiceAccount", "ConfigMap", "Secret", "Service", "Service", "Deployment", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy"]);
+    expect(applies.map((s) => (s.body as KubeObject).kind)).toEqual([
+      "ServiceAccount", "ConfigMap", "Secret", "Service", "Service", "Secret", "Secret", "Secret", "ConfigMap",
+      "Deployment", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy",
+    ]);
     for (const s of applies) {
       expect(s.contentType).toBe("application/apply-patch+yaml");
       const body = s.body as KubeObject;

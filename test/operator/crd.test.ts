@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { SPEC_DEFAULTS } from "../../src/operator/desired/spec-defaults.js";
+import { SPEC_DEFAULTS, TLS_BOUNDS } from "../../src/operator/desired/spec-defaults.js";
 import { API_GROUP, API_VERSION, KIND, PLURAL } from "../../src/operator/types.js";
 import type { Schema } from "./schema-check.js";
 import { schemaProblems } from "./schema-check.js";
@@ -74,6 +74,18 @@ describe("the KVRaftCluster CRD", () => {
     expect(field("storage", "size").default).toBe(SPEC_DEFAULTS.storageSize);
     expect(field("networkPolicy", "enabled").default).toBe(SPEC_DEFAULTS.networkPolicyEnabled);
     expect(field("networkPolicy").default).toEqual({});
+    expect(field("tls").default).toEqual({});
+    expect(field("tls", "enabled").default).toBe(SPEC_DEFAULTS.tlsEnabled);
+    expect(field("tls", "certificateValidDays").default).toBe(SPEC_DEFAULTS.certificateValidDays);
+    expect(field("tls", "renewBeforeDays").default).toBe(SPEC_DEFAULTS.renewBeforeDays);
+  });
+
+  it("bounds spec.tls as the operator checks it", () => {
+    expect([field("tls", "certificateValidDays").minimum, field("tls", "certificateValidDays").maximum]).toEqual([TLS_BOUNDS.validDaysMin, TLS_BOUNDS.validDaysMax]);
+    expect(field("tls", "renewBeforeDays").minimum).toBe(TLS_BOUNDS.renewBeforeDaysMin);
+    const window = rules(field("tls"));
+    expect(window.map((r) => r.rule)).toEqual(["!has(self.certificateValidDays) || !has(self.renewBeforeDays) || self.renewBeforeDays < self.certificateValidDays"]);
+    expect(window[0]?.message).toMatch(/reissued on every reconcile/);
   });
 
   it("describes every status field the operator writes", () => {

@@ -31,8 +31,8 @@ describe("desired manifests", () => {
 
   it("makes every object the issue lists, each owned by the CR and carrying the common labels", () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
-      "ConfigMap/kv-config", "Deployment/kv-coord", "NetworkPolicy/kv", "NetworkPolicy/kv-coord", "PodDisruptionBudget/kv", "Secret/kv-admin-token",
-      "Service/kv-client", "Service/kv-coord", "Service/kv-peer", "ServiceAccount/kv", "StatefulSet/kv",
+      "ConfigMap/kv-ca", "ConfigMap/kv-config", "Deployment/kv-coord", "NetworkPolicy/kv", "NetworkPolicy/kv-coord", "PodDisruptionBudget/kv", "Secret/kv-admin-token",
+      "Secret/kv-tls-ca", "Secret/kv-tls-coord", "Secret/kv-tls-members", "Service/kv-client", "Service/kv-coord", "Service/kv-peer", "ServiceAccount/kv", "StatefulSet/kv",
     ]);
     for (const object of objects) {
       expect(object.metadata.namespace, object.metadata.name).toBe("db");

@@ -11,7 +11,19 @@ export function makeCluster(spec: Partial<ClusterSpec> = {}, status?: ClusterSta
   };
 }
 
+/**
+ * Stand-ins for the certificates the controller makes (cluster-tls.ts): the desired
+ * manifests only carry them, never parse them.
+ */
+export const FAKE_TLS = {
+  ca: { certPem: "CA-CERT", keyPem: "CA-KEY" },
+  caBundlePem: "CA-CERT",
+  members: { "kv-0": { certPem: "CERT-0", keyPem: "KEY-0" }, "kv-1": { certPem: "CERT-1", keyPem: "KEY-1" }, "kv-2": { certPem: "CERT-2", keyPem: "KEY-2" } },
+  coordinator: { certPem: "COORD-CERT", keyPem: "COORD-KEY" },
+} as const;
+
 export const OPTIONS = {
   adminToken: "s3cret-token",
+  tls: FAKE_TLS,
   operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
 } as const;

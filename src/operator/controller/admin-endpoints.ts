@@ -3,10 +3,11 @@ import type { KVRaftCluster, PodView } from "../types.js";
 
 /**
  * The in-cluster default: each pod's stable DNS name through the headless peer Service
- * (published even when not ready, so a cluster still forming can be asked).
+ * (published even when not ready, so a cluster still forming can be asked); HTTPS when
+ * the cluster serves TLS.
  */
-export function defaultAdminTemplate(clusterName: string, clusterDomain: string): string {
-  return `http://{pod}.${objectNames(clusterName).peerService}.{namespace}.svc.${clusterDomain}:${PORTS.admin}`;
+export function defaultAdminTemplate(clusterName: string, clusterDomain: string, tls = false): string {
+  return `${tls ? "https" : "http"}://{pod}.${objectNames(clusterName).peerService}.{namespace}.svc.${clusterDomain}:${PORTS.admin}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { adminFetch } from "../../client/admin.js";
 import type { NodeId } from "../../raft/types.js";
 import type { ServerStatus } from "../../server/status.js";
 import type { AdminApi, MembershipView } from "../types.js";
+import { httpsAdminFetch } from "./admin-https.js";
 
 export interface HttpAdminOptions {
   /**
@@ -15,6 +16,11 @@ export interface HttpAdminOptions {
   /** The cluster id (the CR's uid) every call is checked against: never change another cluster. */
   readonly clusterId: string;
   readonly deadlineMs: number;
+  /**
+   * The cluster's CA bundle when its members serve TLS: https:// URLs then trust only it,
+   * and a member's certificate must name a member of `clusterId`.
+   */
+  readonly caPem?: string;
 }
 
 export class AdminCallError extends Error {
@@ -103,7 +109,7 @@ export class HttpAdminApi implements AdminApi {
       const leaderHttp = any.leaderId === 0 ? undefined : any.members.find((m) => m.id === any.leaderId)?.addresses.http;
       if (leaderHttp === undefined) continue;
       try {
-        const leader = await this.call<ServerStatus>(leaderHttp.includes("://") ? leaderHttp : `http://${leaderHttp}`, "GET", "/v1/status");
+        const leader = await this.call<ServerStatus>(leaderHttp.includes("://") ? leaderHttp : `${this.options.caPem === undefined ? "http" : "https"}://${leaderHttp}`, "GET", "/v1/status");
         if (leader.role === "leader") return leader;
       } catch {
         // the named leader is unreachable from here: ask the next member
@@ -137,7 +143,10 @@ export class HttpAdminApi implements AdminApi {
     const url = `${base.replace(/\/+$/, "")}${path}`;
     let response: Response;
     try {
-      response = await adminFetch(url, method, body, this.options);
+      const caPem = this.options.caPem;
+      response = caPem !== undefined && url.startsWith("https://")
+        ? await httpsAdminFetch(url, method, body, { ...this.options, tls: { caPem, clusterId: this.options.clusterId } })
+        : await adminFetch(url, method, body, this.options);
     } catch (error) {
       throw new AdminCallError(0, "UNAVAILABLE", `${method} ${url} failed: ${(error as Error).message}`);
     }

@@ -76,9 +76,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const template = options.adminEndpointTemplate;
   const reconciler = new Reconciler({
     rest, cache: new FreshCache(informers), events, metrics, log,
-    adminFor: (cluster: KVRaftCluster, token: string, pods: readonly PodView[]) => new HttpAdminApi({
-      baseUrls: adminBaseUrls(template ?? defaultAdminTemplate(cluster.metadata.name, options.clusterDomain), cluster, pods),
+    adminFor: (cluster: KVRaftCluster, token: string, pods: readonly PodView[], caPem?: string) => new HttpAdminApi({
+      baseUrls: adminBaseUrls(template ?? defaultAdminTemplate(cluster.metadata.name, options.clusterDomain, caPem !== undefined), cluster, pods),
       token, clusterId: cluster.metadata.uid ?? "", deadlineMs: options.adminDeadlineMs,
+      ...(caPem === undefined ? {} : { caPem }),
     }),
     desired: { operator: options.self, clusterDomain: options.clusterDomain },
     podMonitorAvailable,

@@ -6,7 +6,10 @@ import { planNextStep } from "../planner/index.js";
 import { computeStatus } from "../status.js";
 import { PAUSE_ANNOTATION } from "../types.js";
 import type { AdminApi, ClusterPhase, KVRaftCluster, KubeObject, MembershipView, PlannerInput, PlanStep, PodView, StatefulSetView } from "../types.js";
+import { tlsSettings } from "../desired/spec-defaults.js";
 import { readAdminToken, SECRET_TYPE } from "./admin-token.js";
+import { readClusterTls } from "./cluster-tls.js";
+import type { ClusterTls } from "./cluster-tls.js";
 import { applyObject, applyStatus, deleteObject } from "./applier.js";
 import { needsApply, needsStatusWrite } from "./apply-decision.js";
 import type { EventRecorder } from "./events.js";
@@ -38,7 +41,7 @@ export interface ReconcilerDeps {
   readonly events: EventRecorder;
   readonly metrics: OperatorMetrics;
   /** The admin API of one cluster (over HTTP in production, pointed at a double in tests). */
-  readonly adminFor: (cluster: KVRaftCluster, token: string, pods: readonly PodView[]) => AdminApi;
+  readonly adminFor: (cluster: KVRaftCluster, token: string, pods: readonly PodView[], caPem?: string) => AdminApi;
   readonly desired: Pick<DesiredOptions, "operator" | "clusterDomain" | "monitoringNamespace">;
   readonly podMonitorAvailable: () => Promise<boolean>;
   readonly failpoints: ReadonlySet<string>;
@@ -91,7 +94,7 @@ export class Reconciler {
     log.debug({ step }, `next step: ${step.kind}`);
 
     const serverReplicas = step.kind === "ScaleStatefulSet" ? step.replicas : observed.input.statefulSet?.replicas;
-    await this.applyDesired(cluster, observed.token, observed.secret, serverReplicas, observed.input.statefulSet, observed.liveClaimTemplates);
+    await this.applyDesired(cluster, observed.token, observed.secret, observed.tls, serverReplicas, observed.input.statefulSet, observed.liveClaimTemplates);
     if (observed.input.statefulSet !== undefined) await this.growVolumes(cluster, observed.input.statefulSet.replicas);
     await this.carryOut(step, cluster, observed.admin, observed.input.pods);
     this.deps.metrics.steps.inc({ kind: step.kind });
@@ -116,7 +119,7 @@ export class Reconciler {
   }
 
   private async observe(cluster: KVRaftCluster): Promise<{
-    input: PlannerInput; token: string; secret: KubeObject | undefined; admin: AdminApi; liveClaimTemplates?: readonly Readonly<Record<string, unknown>>[];
+    input: PlannerInput; token: string; secret: KubeObject | undefined; tls: ClusterTls | undefined; admin: AdminApi; liveClaimTemplates?: readonly Readonly<Record<string, unknown>>[];
   }> {
     const namespace = cluster.metadata.namespace ?? "default";
     const names = objectNames(cluster.metadata.name);
@@ -130,7 +133,11 @@ export class Reconciler {
     const known = this.tokens.get(key);
     const { token, secret } = await readAdminToken(cluster, this.deps.rest, known?.uid === cluster.metadata.uid ? known?.token : undefined);
     this.tokens.set(key, { uid: cluster.metadata.uid, token });
-    const admin = this.deps.adminFor(cluster, token, pods);
+    const tls = tlsSettings(cluster.spec).enabled ? await readClusterTls(cluster, this.deps.rest, {
+      memberCount: certifiedMembers(cluster, ownedSet === undefined ? undefined : statefulSetView(ownedSet).replicas),
+      ...(this.deps.desired.clusterDomain === undefined ? {} : { clusterDomain: this.deps.desired.clusterDomain }),
+    }) : undefined;
+    const admin = this.deps.adminFor(cluster, token, pods, tls?.pems.caBundlePem);
     let membership: MembershipView | undefined;
     if (ownedSet !== undefined) {
       try {
@@ -146,19 +153,21 @@ export class Reconciler {
       input: { cluster, pods, ...(statefulSet === undefined ? {} : { statefulSet }), ...(membership === undefined ? {} : { membership }) },
       token,
       secret,
+      tls,
       admin,
       ...(liveClaimTemplates === undefined ? {} : { liveClaimTemplates }),
     };
   }
 
   private async applyDesired(
-    cluster: KVRaftCluster, adminToken: string, liveSecret: KubeObject | undefined, serverReplicas: number | undefined, statefulSet: StatefulSetView | undefined,
+    cluster: KVRaftCluster, adminToken: string, liveSecret: KubeObject | undefined, tls: ClusterTls | undefined, serverReplicas: number | undefined, statefulSet: StatefulSetView | undefined,
     liveVolumeClaimTemplates: readonly Readonly<Record<string, unknown>>[] | undefined,
   ): Promise<void> {
     const formed = cluster.status?.formed === true;
     const options: DesiredOptions = {
       ...this.deps.desired,
       adminToken,
+      ...(tls === undefined ? {} : { tls: tls.pems }),
       ...(serverReplicas === undefined ? {} : { serverReplicas }),
       ...(liveVolumeClaimTemplates === undefined ? {} : { liveVolumeClaimTemplates }),
       // Before the cluster formed, its founding members are the StatefulSet's: a spec change meanwhile waits.
@@ -168,8 +177,9 @@ export class Reconciler {
     const objects = desiredObjects(cluster, options);
     for (const desired of objects) {
       const t = resourceTypeOf(desired.apiVersion, desired.kind);
-      // No informer holds Secrets (the operator may not list or watch them): the admin token's was read just now.
-      const live = t === SECRET_TYPE ? liveSecret : this.deps.cache.get(t, desired.metadata.namespace ?? "default", desired.metadata.name);
+      // No informer holds Secrets (the operator may not list or watch them): the admin token's and the TLS ones were read just now.
+      const live = t !== SECRET_TYPE ? this.deps.cache.get(t, desired.metadata.namespace ?? "default", desired.metadata.name)
+        : desired.metadata.name === objectNames(cluster.metadata.name).adminSecret ? liveSecret : tls?.liveSecrets.get(desired.metadata.name);
       if (!needsApply(desired, live)) continue;
       const written = await applyObject(this.deps.rest, desired);
       if (t !== SECRET_TYPE) this.deps.cache.remember?.(t, written);
@@ -265,6 +275,15 @@ export class Reconciler {
     this.phases.delete(key);
     this.deps.metrics.setPhase(key, undefined);
   }
+}
+
+/**
+ * How many members (pods NAME-0 ..) need a certificate: every one the cluster has, had
+ * in its status, or is growing to (spec.replicas bounds a growth; a shrink keeps the
+ * StatefulSet's until it is done).
+ */
+function certifiedMembers(cluster: KVRaftCluster, statefulSetReplicas: number | undefined): number {
+  return Math.max(cluster.spec.replicas, statefulSetReplicas ?? 0, cluster.status?.replicas ?? 0, ...(cluster.status?.members ?? []).map((m) => m.id));
 }
 
 function requeueAfter(step: PlanStep): number {

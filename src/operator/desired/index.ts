@@ -5,10 +5,11 @@ import type { DesiredOptions } from "./options.js";
 import { monitoringWanted, podMonitor } from "./pod-monitor.js";
 import { networkPolicies, podDisruptionBudget } from "./policies.js";
 import { clientService, peerService } from "./services.js";
-import { coordinatorReplicas, withRequiredDefaults } from "./spec-defaults.js";
+import { coordinatorReplicas, tlsSettings, withRequiredDefaults } from "./spec-defaults.js";
 import { serverStatefulSet } from "./statefulset.js";
+import { tlsObjects } from "./tls.js";
 
-export type { DesiredOptions } from "./options.js";
+export type { DesiredOptions, TlsPems } from "./options.js";
 export { HTTP_CLIENT_LABEL } from "./options.js";
 export { CONFIG_KEYS, objectNames, PATHS, podName, PORTS } from "./names.js";
 export { commonLabels, MANAGED_BY, ownerReference, selectorLabels } from "./meta.js";
@@ -28,6 +29,8 @@ export function desiredObjects(asGiven: KVRaftCluster, options: DesiredOptions):
     peerService(cluster),
     clientService(cluster),
   ];
+  // Before the StatefulSet: its pods mount the members Secret.
+  if (tlsSettings(cluster.spec).enabled) objects.push(...tlsObjects(cluster, options));
   if (coordinatorReplicas(cluster.spec) > 0) objects.push(coordinatorDeployment(cluster), coordinatorService(cluster));
   objects.push(serverStatefulSet(cluster, options), podDisruptionBudget(cluster), ...networkPolicies(cluster, options));
   if (monitoringWanted(cluster, options)) objects.push(podMonitor(cluster));

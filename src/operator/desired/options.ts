@@ -1,3 +1,23 @@
+import type { PemPair } from "../../security/pki.js";
+
+/**
+ * The cluster's certificates, made by the controller (cluster-tls.ts: random keys, so never
+ * here). The desired Secrets hold them as given.
+ */
+export interface TlsPems {
+  /** The CA that signs new certificates. */
+  readonly ca: PemPair;
+  /** The CA before the last rotation, kept (and trusted) until it expires. */
+  readonly previousCa?: PemPair;
+  /** When the CA was last replaced (ISO 8601): certificates move to the new CA only once every pod trusts it. */
+  readonly caRotatedAt?: string;
+  /** ca.crt as members and clients trust it: the current CA and, during a rotation, the previous one. */
+  readonly caBundlePem: string;
+  /** Each member's certificate and key, by pod name. */
+  readonly members: Readonly<Record<string, PemPair>>;
+  readonly coordinator: PemPair;
+}
+
 /** What the desired manifests need besides the CR: facts only the controller knows. */
 export interface DesiredOptions {
   /** The admin API's bearer token (the controller keeps the Secret's; generated once, never here). */
@@ -22,6 +42,8 @@ export interface DesiredOptions {
   /** The namespace Prometheus scrapes from (admitted to the HTTP port when monitoring is on). */
   readonly monitoringNamespace?: string;
   readonly clusterDomain?: string;
+  /** The certificates, required when spec.tls.enabled (the default). */
+  readonly tls?: TlsPems;
 }
 
 export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";

@@ -1,10 +1,10 @@
 import type { V1EnvVar } from "@kubernetes/client-node";
 import type { KVRaftCluster } from "../types.js";
 import { clusterUid } from "./meta.js";
-import { CONFIG_KEYS, objectNames, PATHS, PORTS } from "./names.js";
+import { CONFIG_KEYS, objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
 import type { DesiredOptions } from "./options.js";
 import { DEFAULT_CLUSTER_DOMAIN } from "./options.js";
-import { coordinatorReplicas, raftTiming, shutdownTransferMs } from "./spec-defaults.js";
+import { coordinatorReplicas, raftTiming, shutdownTransferMs, tlsSettings } from "./spec-defaults.js";
 
 export const SERVER_CONTAINER = "server";
 
@@ -50,8 +50,26 @@ export function serverEnv(cluster: KVRaftCluster, options: DesiredOptions): V1En
     // Without a limit the kubelet gives the node's allocatable memory.
     { name: "KVRAFT_MEMORY_MIB", valueFrom: { resourceFieldRef: { containerName: SERVER_CONTAINER, resource: "limits.memory", divisor: "1Mi" } } },
   ];
+  if (tlsSettings(cluster.spec).enabled) env.push(...tlsEnv());
   if (coordinatorReplicas(cluster.spec) > 0) {
+    // Plain HTTP: the coordinator serves no TLS yet (its certificate is made, in the tls-coord Secret).
     env.push(value("KVRAFT_COORD", `http://${names.coordinator}.$(POD_NAMESPACE).svc.${domain}:${PORTS.coordinator}`));
   }
   return env;
+}
+
+/**
+ * TLS on every port with the pod's own certificate from the members Secret. $(POD_NAME)
+ * is expanded by the kubelet: POD_NAME comes first in the list. The peer port requires
+ * a member certificate of the cluster's CA; the client ports ask for none (clients
+ * authenticate by token), but trust the same CA when one is offered.
+ */
+function tlsEnv(): V1EnvVar[] {
+  const cert = `${PATHS.tlsDir}/$(POD_NAME).crt`;
+  const key = `${PATHS.tlsDir}/$(POD_NAME).key`;
+  const ca = `${PATHS.tlsDir}/${TLS_KEYS.caCert}`;
+  return [
+    value("KVRAFT_PEER_CERT_FILE", cert), value("KVRAFT_PEER_KEY_FILE", key), value("KVRAFT_PEER_TRUSTED_CA_FILE", ca),
+    value("KVRAFT_CERT_FILE", cert), value("KVRAFT_KEY_FILE", key), value("KVRAFT_TRUSTED_CA_FILE", ca),
+  ];
 }

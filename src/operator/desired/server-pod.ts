@@ -4,15 +4,20 @@ import { selectorLabels } from "./meta.js";
 import { objectNames, PATHS, PORTS } from "./names.js";
 import type { DesiredOptions } from "./options.js";
 import { SERVER_CONTAINER, serverEnv } from "./server-env.js";
-import { SPEC_DEFAULTS, terminationGracePeriodSeconds } from "./spec-defaults.js";
+import { SPEC_DEFAULTS, terminationGracePeriodSeconds, tlsSettings } from "./spec-defaults.js";
 
 /** The image's user (see the Dockerfile): the volume is made writable for its group. */
 export const RUN_AS_ID = 1000;
 export const DATA_VOLUME = "data";
 const ADMIN_TOKEN_VOLUME = "admin-token";
+const TLS_VOLUME = "tls";
 
-const httpProbe = (path: string, port: number, periodSeconds: number, failureThreshold: number): V1Probe =>
-  ({ httpGet: { path, port }, periodSeconds, failureThreshold, timeoutSeconds: 2 });
+/**
+ * The kubelet's probes: HTTPS when the HTTP port serves TLS (the kubelet does not check
+ * the certificate, and presents none, so the HTTP port must not require one).
+ */
+const httpProbe = (path: string, port: number, periodSeconds: number, failureThreshold: number, tls: boolean): V1Probe =>
+  ({ httpGet: { path, port, ...(tls ? { scheme: "HTTPS" } : {}) }, periodSeconds, failureThreshold, timeoutSeconds: 2 });
 
 /** By default the servers prefer different nodes: losing a node then costs one member, not a quorum. */
 export function spreadAcrossNodes(labels: Record<string, string>): V1Affinity {
@@ -26,6 +31,7 @@ export function spreadAcrossNodes(labels: Record<string, string>): V1Affinity {
 }
 
 function serverContainer(cluster: KVRaftCluster, options: DesiredOptions): V1Container {
+  const tls = tlsSettings(cluster.spec).enabled;
   return {
     name: SERVER_CONTAINER,
     image: cluster.spec.image,
@@ -40,14 +46,15 @@ function serverContainer(cluster: KVRaftCluster, options: DesiredOptions): V1Con
       { name: "memcached", containerPort: PORTS.memcached },
     ],
     // /readyz fails while a member lags (a learner catching up): clients skip it, peers still reach it.
-    readinessProbe: httpProbe("/readyz", PORTS.http, 5, 3),
-    livenessProbe: httpProbe("/healthz", PORTS.http, 10, 6),
+    readinessProbe: httpProbe("/readyz", PORTS.http, 5, 3, tls),
+    livenessProbe: httpProbe("/healthz", PORTS.http, 10, 6, tls),
     // Replaying a long WAL at start must not count against liveness: up to 10 minutes.
-    startupProbe: httpProbe("/healthz", PORTS.http, 5, 120),
+    startupProbe: httpProbe("/healthz", PORTS.http, 5, 120, tls),
     resources: (cluster.spec.resources ?? {}) as V1ResourceRequirements,
     volumeMounts: [
       { name: DATA_VOLUME, mountPath: PATHS.dataDir },
       { name: ADMIN_TOKEN_VOLUME, mountPath: PATHS.adminTokenDir, readOnly: true },
+      ...(tls ? [{ name: TLS_VOLUME, mountPath: PATHS.tlsDir, readOnly: true }] : []),
     ],
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
   };
@@ -72,7 +79,11 @@ export function serverPodTemplate(cluster: KVRaftCluster, options: DesiredOption
       ...(spec.priorityClassName === undefined ? {} : { priorityClassName: spec.priorityClassName }),
       securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_ID, runAsGroup: RUN_AS_ID, fsGroup: RUN_AS_ID, seccompProfile: { type: "RuntimeDefault" } },
       containers: [serverContainer(cluster, options)],
-      volumes: [{ name: ADMIN_TOKEN_VOLUME, secret: { secretName: objectNames(cluster.metadata.name).adminSecret, defaultMode: 0o440 } }],
+      volumes: [
+        { name: ADMIN_TOKEN_VOLUME, secret: { secretName: objectNames(cluster.metadata.name).adminSecret, defaultMode: 0o440 } },
+        // Updated in place by the kubelet when the operator renews a certificate: the servers reload changed files.
+        ...(tlsSettings(spec).enabled ? [{ name: TLS_VOLUME, secret: { secretName: objectNames(cluster.metadata.name).tlsMembersSecret, defaultMode: 0o440 } }] : []),
+      ],
     },
   };
 }

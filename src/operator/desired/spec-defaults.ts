@@ -13,7 +13,13 @@ export const SPEC_DEFAULTS = {
   imagePullPolicy: "IfNotPresent",
   storageSize: "1Gi",
   networkPolicyEnabled: true,
+  tlsEnabled: true,
+  certificateValidDays: 365,
+  renewBeforeDays: 30,
 } as const;
+
+/** Bounds of spec.tls (as the CRD's): a certificate renewed before it is even issued would be reissued on every reconcile. */
+export const TLS_BOUNDS = { validDaysMin: 2, validDaysMax: 3650, renewBeforeDaysMin: 1 } as const;
 
 export interface ResolvedTiming { readonly heartbeatMs: number; readonly electionMs: number }
 
@@ -27,6 +33,26 @@ export function retention(spec: ClusterSpec): { whenDeleted: RetentionPolicy; wh
 
 export function networkPolicyEnabled(spec: ClusterSpec): boolean {
   return spec.networkPolicy?.enabled ?? SPEC_DEFAULTS.networkPolicyEnabled;
+}
+
+export interface ResolvedTls { readonly enabled: boolean; readonly certificateValidDays: number; readonly renewBeforeDays: number }
+
+/** spec.tls with its defaults, checked (the CRD checks too; a spec from a file may not have been). */
+export function tlsSettings(spec: ClusterSpec): ResolvedTls {
+  const resolved = {
+    enabled: spec.tls?.enabled ?? SPEC_DEFAULTS.tlsEnabled,
+    certificateValidDays: spec.tls?.certificateValidDays ?? SPEC_DEFAULTS.certificateValidDays,
+    renewBeforeDays: spec.tls?.renewBeforeDays ?? SPEC_DEFAULTS.renewBeforeDays,
+  };
+  const days = resolved.certificateValidDays;
+  if (!Number.isSafeInteger(days) || days < TLS_BOUNDS.validDaysMin || days > TLS_BOUNDS.validDaysMax) {
+    throw new RangeError(`spec.tls.certificateValidDays must be a whole number in [${TLS_BOUNDS.validDaysMin}, ${TLS_BOUNDS.validDaysMax}], got ${days}`);
+  }
+  const renew = resolved.renewBeforeDays;
+  if (!Number.isSafeInteger(renew) || renew < TLS_BOUNDS.renewBeforeDaysMin || renew >= days) {
+    throw new RangeError(`spec.tls.renewBeforeDays must be a whole number from ${TLS_BOUNDS.renewBeforeDaysMin} to below spec.tls.certificateValidDays (${days}), got ${renew}: otherwise every certificate would be reissued on every reconcile`);
+  }
+  return resolved;
 }
 
 export function coordinatorReplicas(spec: ClusterSpec): number {
