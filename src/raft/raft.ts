@@ -5,6 +5,7 @@ import { maybeCommit } from "./commit.js";
 import { becomeFollower, campaign, handleVoteRequest, learnCommit, observeTerm, stepCandidate, tickElection, tickLeader } from "./elections.js";
 import { stepFollower } from "./follower.js";
 import { invariant } from "./invariant.js";
+import { messageRefusal } from "./message-checks.js";
 import type { LogStorage } from "./log-storage.js";
 import { proposeConfChange, recoverConfiguration } from "./membership.js";
 import type { Message } from "./messages.js";
@@ -65,6 +66,14 @@ export class RaftNode {
   tick(): void {
     if (this.node.role === "leader") tickLeader(this.node);
     else tickElection(this.node);
+  }
+
+  /**
+   * Why a message from the network must not be stepped, or undefined (message-checks.ts).
+   * Callers at the network edge ask this first: `step` trusts its input.
+   */
+  refusalOf(m: Message): string | undefined {
+    return messageRefusal(this.node, m);
   }
 
   step(m: Message): void {

@@ -1,0 +1,89 @@
+import type { AppendRequest, Message, SnapshotChunk } from "./messages.js";
+import type { NodeState } from "./node-state.js";
+import { isMember } from "./quorum.js";
+
+/**
+ * The edge checks of a message that came from the network, before it is stepped. Raft's
+ * invariants (invariant.ts) hold for messages correct members send; a message no
+ * correct member sends (made by a stranger, a bug, a corrupted peer) could break one,
+ * and a broken invariant stops the process. So such a message is refused here, with the
+ * reason, and never stepped. Pure: reads the node, changes nothing.
+ *
+ * Refused:
+ * - a sender that is not a voter or learner of this node's configuration (a node whose
+ *   configuration is still empty, one that joined with no data and has no snapshot
+ *   yet, takes any sender: its transport has already authenticated the caller);
+ * - an append whose entries do not follow prevIndex one by one, or whose terms go down
+ *   or pass the message's term (the log would get holes or an impossible history);
+ * - a snapshot chunk past its snapshot's size, a last chunk that does not end at it, a
+ *   snapshot with no voters, a chunk of the transfer under way with another snapshot
+ *   than its first chunk, and a last chunk whose snapshot is no longer above the
+ *   commit index (installing it would lose committed entries);
+ * - on a leader: an acknowledgement of an index past its log, a snapshot offset past
+ *   its snapshot.
+ */
+export function messageRefusal(n: NodeState, m: Message): string | undefined {
+  if (m.to !== n.id) return `the message is for member ${m.to}, not this member (${n.id})`;
+  const config = n.config;
+  const configEmpty = config.voters.length === 0 && config.learners.length === 0;
+  if (!configEmpty && !isMember(config, m.from)) {
+    return `member ${m.from} is not in this member's configuration (voters ${config.voters.join(",")}; learners ${config.learners.join(",") || "none"})`;
+  }
+  switch (m.type) {
+    case "App":
+      return appendRefusal(m);
+    case "Snap":
+      return snapshotChunkRefusal(n, m);
+    case "AppResp":
+      if (n.role === "leader" && m.term === n.term && !m.reject && m.index > n.log.lastIndex()) {
+        return `an acknowledgement of index ${m.index} past this leader's last index ${n.log.lastIndex()}`;
+      }
+      return undefined;
+    case "SnapResp": {
+      const sizeBytes = n.log.storage.snapshotMeta().sizeBytes;
+      if (n.role === "leader" && m.term === n.term && !m.reject && !m.done && m.nextOffset > sizeBytes) {
+        return `a snapshot offset ${m.nextOffset} past the snapshot's ${sizeBytes} bytes`;
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function appendRefusal(m: AppendRequest): string | undefined {
+  let termBefore = m.prevTerm;
+  for (let i = 0; i < m.entries.length; i++) {
+    const entry = m.entries[i] as AppendRequest["entries"][number];
+    if (entry.index !== m.prevIndex + 1 + i) {
+      return `append entry ${i} has index ${entry.index}, not ${m.prevIndex + 1 + i} (entries must follow prevIndex ${m.prevIndex} one by one)`;
+    }
+    if (entry.term < termBefore || entry.term > m.term) {
+      return `append entry ${entry.index} has term ${entry.term}: terms must not go down (previous ${termBefore}) or pass the message's term ${m.term}`;
+    }
+    termBefore = entry.term;
+  }
+  return undefined;
+}
+
+function snapshotChunkRefusal(n: NodeState, m: SnapshotChunk): string | undefined {
+  const { meta } = m;
+  const end = m.offset + m.data.length;
+  if (end > meta.sizeBytes) return `a snapshot chunk ending at byte ${end} of a snapshot of ${meta.sizeBytes} bytes`;
+  if (m.done && end !== meta.sizeBytes) return `the last snapshot chunk ends at byte ${end}, not at the snapshot's size ${meta.sizeBytes}`;
+  if (meta.index < 1 || meta.term < 1 || meta.term > m.term) return `a snapshot at index ${meta.index}, term ${meta.term} (message term ${m.term})`;
+  if (meta.config.voters.length === 0) return `a snapshot at index ${meta.index} with no voters`;
+  if (m.offset === 0) return undefined;
+  const incoming = n.following.incoming;
+  if (incoming === undefined || incoming.term !== m.term || incoming.leader !== m.from || incoming.transferId !== m.transferId) {
+    return undefined; // Not the transfer under way: the follower refuses it by itself.
+  }
+  const first = incoming.meta;
+  if (meta.index !== first.index || meta.term !== first.term || meta.sizeBytes !== first.sizeBytes) {
+    return `a chunk of transfer ${m.transferId} for the snapshot at ${meta.index}/${meta.term} (${meta.sizeBytes} bytes), which began with ${first.index}/${first.term} (${first.sizeBytes} bytes)`;
+  }
+  if (m.done && m.offset === incoming.received && meta.index <= n.log.committed) {
+    return `installing the snapshot at index ${meta.index} would lose committed entries (commit index ${n.log.committed})`;
+  }
+  return undefined;
+}
