@@ -309,7 +309,8 @@ export class Replica {
     } else {
       // A snapshot to install is written, then installed, before anything after it applies.
       for (const m of ready.messages) this.notices.sendNow(m);
-      await this.persistSnapshotChunks(ready);
+      // Retried as a whole after a full disk: the chunks already written are skipped, a chunk at offset 0 starts over.
+      await this.diskFull.persist(() => this.persistSnapshotChunks(ready));
       await this.persistLog(ready);
       for (const m of ready.messagesAfterPersist) this.notices.sendNow(m);
       if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);

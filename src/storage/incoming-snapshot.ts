@@ -8,7 +8,7 @@
  * what makes the whole snapshot durable.
  */
 import type { SnapshotMeta } from "../raft/types.js";
-import { invariant } from "./errors.js";
+import { DiskFullError, invariant } from "./errors.js";
 import type { SnapshotFileWriter, StoredSnapshot } from "./snapshot-store.js";
 import type { IncomingSnapshot } from "./storage-types.js";
 
@@ -22,6 +22,8 @@ export interface IncomingSnapshotHost {
 export class FileIncomingSnapshot implements IncomingSnapshot {
   private received = 0;
   private ended = false;
+  /** The snapshot under its final name, once committed (an install that found the disk full is tried again from here). */
+  private stored: StoredSnapshot | undefined;
   /** Chunk writes run one after another, in call order. */
   private chain: Promise<void> = Promise.resolve();
 
@@ -48,14 +50,19 @@ export class FileIncomingSnapshot implements IncomingSnapshot {
       `incoming snapshot ${this.meta.index} has ${this.received} of ${this.meta.sizeBytes} bytes`);
     this.ended = true;
     try {
-      const stored = await this.writer.commit();
-      await this.host.install(stored);
+      this.stored ??= await this.writer.commit();
+      await this.host.install(this.stored);
     } catch (error) {
+      if (error instanceof DiskFullError) {
+        // Nothing is lost: finish may be called again once space is back.
+        this.ended = false;
+        throw error;
+      }
       await this.writer.discard();
-      throw error;
-    } finally {
       this.host.release(this);
+      throw error;
     }
+    this.host.release(this);
   }
 
   async abort(): Promise<void> {
@@ -71,9 +78,14 @@ export class FileIncomingSnapshot implements IncomingSnapshot {
     invariant(Number.isSafeInteger(offset) && offset >= 0 && offset <= this.received, () =>
       `chunk at offset ${offset} leaves a gap after ${this.received} received bytes of snapshot ${this.meta.index}`);
     // A retransmitted chunk overlaps what was received: keep only its new part.
+    // A chunk whose write found the disk full was taken all the same (the writer keeps its
+    // bytes): sent again, it writes what is left over.
     const skip = this.received - offset;
-    if (skip >= bytes.byteLength) return;
-    await this.writer.append(bytes.subarray(skip));
-    this.received += bytes.byteLength - skip;
+    if (skip >= bytes.byteLength) return this.writer.flushPending();
+    try {
+      await this.writer.append(bytes.subarray(skip));
+    } finally {
+      this.received = this.writer.dataBytes();
+    }
   }
 }

@@ -28,10 +28,18 @@ export interface StoredSnapshot {
 /** Bytes checked per read while validating or streaming a snapshot. */
 const READ_STEP_BYTES = 1024 * 1024;
 
-/** A snapshot file being written; nothing is visible under the final name until `commit`. */
+/**
+ * A snapshot file being written; nothing is visible under the final name until `commit`.
+ * Bytes a write could not put on disk (a full disk) are kept and go first in the next
+ * write, so the data handed to `append` is never lost and `append`, `flushPending` and
+ * `commit` may be called again after a DiskFullError.
+ */
 export class SnapshotFileWriter {
   private position: number;
   private readonly encoder: SnapshotBlockEncoder;
+  /** Encoded bytes not yet written (a write found the disk full). */
+  private unwritten: Buffer = Buffer.alloc(0);
+  private encoderFinished = false;
 
   private constructor(
     private readonly dir: string,
@@ -70,15 +78,24 @@ export class SnapshotFileWriter {
   async append(data: Uint8Array): Promise<void> {
     invariant(this.encoder.dataBytes() + data.byteLength <= this.meta.sizeBytes, () =>
       `snapshot ${this.meta.index} data exceeds its sizeBytes ${this.meta.sizeBytes}`);
-    const encoded = this.encoder.push(data);
-    if (encoded.length > 0) await this.writeAt(encoded, this.position);
+    await this.writeAt(this.encoder.push(data), this.position);
+  }
+
+  /** Writes what an earlier write left unwritten (nothing if none). */
+  async flushPending(): Promise<void> {
+    await this.writeAt(Buffer.alloc(0), this.position);
   }
 
   /** Makes the file durable under its final name: fsync, rename, directory fsync. */
   async commit(): Promise<StoredSnapshot> {
     invariant(this.encoder.dataBytes() === this.meta.sizeBytes, () =>
       `snapshot ${this.meta.index} received ${this.encoder.dataBytes()} bytes, its sizeBytes is ${this.meta.sizeBytes}`);
-    await this.writeAt(this.encoder.finish(), this.position);
+    let last: Buffer = Buffer.alloc(0);
+    if (!this.encoderFinished) {
+      last = this.encoder.finish();
+      this.encoderFinished = true;
+    }
+    await this.writeAt(last, this.position);
     await syncOrFail(this.file.path, () => this.file.datasync());
     await this.file.close();
     const path = join(this.dir, snapshotFileName(this.meta.index));
@@ -93,13 +110,16 @@ export class SnapshotFileWriter {
     await this.io.unlink(this.file.path).catch(() => undefined);
   }
 
-  private async writeAt(bytes: Buffer, position: number): Promise<void> {
+  private async writeAt(fresh: Buffer, position: number): Promise<void> {
+    const bytes = this.unwritten.length === 0 ? fresh : Buffer.concat([this.unwritten, fresh]);
     if (bytes.length === 0) return;
     try {
       await this.file.write(bytes, position);
     } catch (error) {
+      this.unwritten = bytes;
       throw writeFailure(error, this.file.path);
     }
+    this.unwritten = Buffer.alloc(0);
     this.position = position + bytes.length;
   }
 }

@@ -3,6 +3,15 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { InProcessCluster } from "../support/in-process-cluster.js";
 import { waitFor } from "../support/wait.js";
+import { DEFAULT_STORAGE_CONFIG } from "../../src/storage/index.js";
+
+const LOG_ENTRIES_RETAINED = DEFAULT_STORAGE_CONFIG.logEntriesRetainedAfterSnapshot;
+
+let cluster: InProcessCluster | undefined;
+afterEach(async () => {
+  await cluster?.stopAll();
+  cluster = undefined;
+});
 
 /**
  * Issue 15, "a full disk is recoverable": a member whose disk refuses writes with ENOSPC
@@ -12,12 +21,6 @@ import { waitFor } from "../support/wait.js";
  * with a message that says what failed where.
  */
 describe("a member whose disk is full", () => {
-  let cluster: InProcessCluster | undefined;
-  afterEach(async () => {
-    await cluster?.stopAll();
-    cluster = undefined;
-  });
-
   const put = (c: InProcessCluster, id: number, key: string, value: string): Promise<Response> =>
     fetch(`${c.http(id)}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(10_000) });
   const get = (c: InProcessCluster, id: number, key: string, consistency?: string): Promise<Response> =>
@@ -152,13 +155,45 @@ describe("a member whose disk is full", () => {
   }, 60_000);
 });
 
-describe("a member whose disk fails otherwise stops, saying why", () => {
-  let cluster: InProcessCluster | undefined;
-  afterEach(async () => {
-    await cluster?.stopAll();
-    cluster = undefined;
-  });
+describe("a member whose disk is full while it receives a snapshot", () => {
+  it("holds the snapshot, retries it, and installs it once space is back", async () => {
+    const c = (cluster = await InProcessCluster.create(3, { snapshotEveryEntries: 1000 }));
+    await c.startAll();
+    const leader = await c.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    await c.server(follower).shutdown("behind on purpose");
+    c.servers.delete(follower);
+    // Far enough ahead that the leader's log starts after the follower's (the storage keeps
+    // LOG_ENTRIES_RETAINED entries behind its snapshot): it must send a snapshot.
+    const writers = 32;
+    await Promise.all(Array.from({ length: writers }, async (_, w) => {
+      for (let i = w; i < LOG_ENTRIES_RETAINED + 200; i += writers) {
+        const response = await fetch(`${c.http(leader)}/v1/kv/s${i}`, { method: "PUT", body: `v${i}` });
+        expect(response.status).toBe(200);
+      }
+    }));
+    // Only the snapshot's file fails: the follower takes the leader's term and then finds no room for the snapshot.
+    c.setDisk(follower, { write: "ENOSPC", paths: /\.incoming/ });
+    await c.start(follower);
+    await waitFor("the follower's alarm", () => c.server(follower).status().alarms.includes("DISK_FULL") || undefined, 15_000);
+    expect(c.log(follower)).toMatch(/the disk of member \d is full \(writing [^)]*\.incoming/);
+    expect(c.stopped.size).toBe(0);
+    // The cluster goes on without it.
+    expect((await fetch(`${c.http(leader)}/v1/kv/during`, { method: "PUT", body: "x" })).status).toBe(200);
+    c.setDisk(follower, "ok");
+    await waitFor("the alarm to clear", () => !c.server(follower).status().alarms.includes("DISK_FULL") || undefined, 15_000);
+    const commit = c.server(leader).status().commitIndex;
+    await waitFor("the follower to catch up", () => c.server(follower).status().appliedIndex >= commit || undefined, 15_000);
+    for (const key of ["s0", `s${LOG_ENTRIES_RETAINED + 199}`, "during"]) {
+      const response = await fetch(`${c.http(follower)}/v1/kv/${key}?consistency=serializable`);
+      expect(response.status, key).toBe(200);
+    }
+    expect(c.log(follower)).toContain("snapshot-installed");
+    expect(c.stopped.size).toBe(0);
+  }, 60_000);
+});
 
+describe("a member whose disk fails otherwise stops, saying why", () => {
   for (const [what, mode, expected] of [
     ["EIO on a write", { write: "EIO" }, /write failed \(file .*\.seg\)/],
     ["EIO on an fsync", { fsync: "EIO" }, /fsync failed: the state of the file on disk is unknown \(file .*\.seg\)/],

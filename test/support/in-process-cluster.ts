@@ -9,8 +9,10 @@ import { errnoError, faultyIo } from "../storage/faulty-io.js";
 import { type MemberPorts, memberPorts } from "./process-cluster.js";
 import { waitFor } from "./wait.js";
 
-/** What a member's disk does: work, or fail every write or every fsync with an errno. */
-export type DiskMode = "ok" | { readonly write: "ENOSPC" | "EDQUOT" | "EIO" } | { readonly fsync: "ENOSPC" | "EIO" };
+export type ConfigOverrides = Partial<ServerConfig> | ((id: number) => Partial<ServerConfig>);
+
+/** What a member's disk does: work, or fail every write (to the files `paths` matches, if given) or every fsync with an errno. */
+export type DiskMode = "ok" | { readonly write: "ENOSPC" | "EDQUOT" | "EIO"; readonly paths?: RegExp } | { readonly fsync: "ENOSPC" | "EIO" };
 
 /**
  * `kvraft server` members in this process (startServer), each with a disk whose writes
@@ -25,9 +27,10 @@ export class InProcessCluster {
   readonly stopped = new Map<number, Error | undefined>();
   private readonly disks = new Map<number, DiskMode>();
 
-  private constructor(readonly root: string, readonly ports: Map<number, MemberPorts>, private readonly overrides: Partial<ServerConfig>) {}
+  private constructor(readonly root: string, readonly ports: Map<number, MemberPorts>, private readonly overrides: ConfigOverrides) {}
 
-  static async create(size: number, overrides: Partial<ServerConfig> = {}): Promise<InProcessCluster> {
+  /** `overrides` apply to every member, or per member when a function (say, each member's own certificate). */
+  static async create(size: number, overrides: ConfigOverrides = {}): Promise<InProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "kvraft-inproc-"));
     return new InProcessCluster(root, await memberPorts(size), overrides);
   }
@@ -55,7 +58,7 @@ export class InProcessCluster {
       quotaBytes: 0, requestTimeoutMs: 2000, snapshotEveryEntries: 10_000, readyLagEntriesMax: 1000, pendingProposalsMax: 65536,
       shutdownTransferMs: 0, expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_DEFAULT,
       diskFullRetryMsMin: 20, diskFullRetryMsMax: 200,
-      ...this.overrides,
+      ...(typeof this.overrides === "function" ? this.overrides(id) : this.overrides),
     };
   }
 
@@ -66,9 +69,9 @@ export class InProcessCluster {
     const log = pino({ level: "info", base: { member: id } }, { write: (line: string) => { lines.push(line.trim()); } });
     const mode = (): DiskMode => this.disks.get(id) ?? "ok";
     const io = faultyIo({
-      write: () => {
+      write: (path) => {
         const m = mode();
-        return m !== "ok" && "write" in m ? { error: errnoError(m.write) } : undefined;
+        return m !== "ok" && "write" in m && (m.paths?.test(path) ?? true) ? { error: errnoError(m.write) } : undefined;
       },
       datasync: () => {
         const m = mode();
