@@ -49,7 +49,7 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     expect(spec).toMatchObject({
       replicas: 3, imagePullPolicy: "IfNotPresent", storage: { size: "1Gi" }, pvcRetention: { whenDeleted: "Retain", whenScaled: "Retain" },
       raft: { heartbeatMs: 100, electionMs: 1000 }, coordinator: { replicas: 1 }, service: { type: "ClusterIP" }, monitoring: { podMonitor: false },
-      networkPolicy: { enabled: true },
+      networkPolicy: { enabled: true }, tls: { enabled: true, certificateValidDays: 365, renewBeforeDays: 30 },
     });
   });
 
@@ -61,6 +61,8 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     const both = { allowedNamespaces: [{ name: "apps", matchLabels: { team: "a" } }] };
     expect(await refused(cluster("npboth", { image: "kvraft:test", networkPolicy: both }))).toContain("exactly one of the two");
     expect(await refused(cluster("npneither", { image: "kvraft:test", networkPolicy: { allowedNamespaces: [{}] } }))).toContain("exactly one of the two");
+    expect(await refused(cluster("renewall", { image: "kvraft:test", tls: { certificateValidDays: 20 } }))).toContain("spec.tls.renewBeforeDays must be less than spec.tls.certificateValidDays");
+    await rig.apply(cluster("shortcerts", { image: "kvraft:test", tls: { certificateValidDays: 20, renewBeforeDays: 5 } }));
     await rig.apply(cluster("npok", { image: "kvraft:test", networkPolicy: { allowedNamespaces: [{ name: "apps" }, { matchLabels: {} }], allowedPodLabels: { role: "client" } } }));
   });
 

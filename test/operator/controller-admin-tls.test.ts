@@ -1,25 +1,11 @@
 import { createServer, type Server } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { defaultAdminTemplate } from "../../src/operator/controller/admin-endpoints.js";
 import { AdminCallError, HttpAdminApi } from "../../src/operator/controller/admin-http.js";
 import { readClusterTls } from "../../src/operator/controller/cluster-tls.js";
-import { KubeApiError, KubeRest } from "../../src/operator/controller/kube-rest.js";
 import type { TlsPems } from "../../src/operator/desired/index.js";
 import { issueCertificate, type PemPair } from "../../src/security/pki.js";
-import { makeCluster } from "./fixtures.js";
-
-/** No Secrets yet: the step makes a new CA and certificates. */
-class EmptyRest extends KubeRest {
-  constructor() {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: "c", server: "http://127.0.0.1:1" }], users: [{ name: "u" }], contexts: [{ name: "c", cluster: "c", user: "u" }], currentContext: "c" });
-    super(kc);
-  }
-  override request<T>(_method: string, path: string): Promise<T> {
-    return Promise.reject(new KubeApiError(404, "NotFound", `${path} not found`));
-  }
-}
+import { EmptyRest, makeCluster } from "./fixtures.js";
 
 /** A member's admin API as far as members() reads it, served over HTTPS with `pair`. */
 async function serveAdmin(pair: PemPair, clusterId: string): Promise<{ server: Server; url: string }> {

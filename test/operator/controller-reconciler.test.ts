@@ -70,13 +70,16 @@ class MapCache implements ObjectCache {
   }
 }
 
-function setup(double: AdminDouble, cluster: KVRaftCluster): { rest: RecordingRest; cache: MapCache; reconciler: Reconciler } {
+function setup(double: AdminDouble, cluster: KVRaftCluster, caPems: (string | undefined)[] = []): { rest: RecordingRest; cache: MapCache; reconciler: Reconciler } {
   const rest = new RecordingRest(cluster);
   const cache = new MapCache();
   const reconciler = new Reconciler({
     rest, cache: new FreshCache(cache), metrics: new OperatorMetrics(), log: pino({ level: "silent" }),
     events: new EventRecorder(rest, "kvraft-operator", "test", () => undefined),
-    adminFor: (cluster, token) => new HttpAdminApi({ baseUrls: [double.url], token, clusterId: cluster.metadata.uid ?? "", deadlineMs: 2_000 }),
+    adminFor: (cluster, token, _pods, caPem) => {
+      caPems.push(caPem); // the double speaks plain HTTP: only recorded
+      return new HttpAdminApi({ baseUrls: [double.url], token, clusterId: cluster.metadata.uid ?? "", deadlineMs: 2_000 });
+    },
     desired: { operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } } },
     podMonitorAvailable: () => Promise.resolve(false),
     failpoints: new Set(),
@@ -188,6 +191,33 @@ describe("one reconcile", () => {
     expect(deletes.map((s) => s.path).sort()).toEqual(["/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/kv", "/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/kv-coord"]);
     expect(deletes.map((s) => (s.body as { preconditions?: { uid: string } }).preconditions?.uid).sort()).toEqual(["np-1", "np-2"]);
     expect(rest.mutations().some((s) => s.method === "PATCH" && (s.body as KubeObject).kind === "NetworkPolicy")).toBe(false);
+  });
+
+  it("with TLS on, makes the CA and certificates once, keeps them, and gives the admin client the CA bundle; with TLS off, neither", async () => {
+    const cluster = makeCluster();
+    double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const caPems: (string | undefined)[] = [];
+    const { rest, cache, reconciler } = setup(double, cluster, caPems);
+    cache.put("KVRaftCluster", cluster);
+    const tlsWrites = (): string[] => rest.mutations().filter((s) => s.method === "PATCH" && /\/(secrets\/kv-tls-|configmaps\/kv-ca$)/.test(s.path)).map((s) => s.path.replace(/^.*\//, ""));
+
+    await reconciler.reconcile("db/kv");
+    expect(tlsWrites().sort()).toEqual(["kv-ca", "kv-tls-ca", "kv-tls-coord", "kv-tls-members"]);
+    const bundle = (rest.mutations().find((s) => s.path.endsWith("/configmaps/kv-ca"))?.body as { data: Record<string, string> }).data["ca.crt"];
+    expect(bundle).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(caPems).toEqual([bundle]);
+    settle(rest, cache, cluster, 3);
+    await reconciler.reconcile("db/kv");
+    expect(tlsWrites(), "certificates far from expiry are kept: nothing to write").toEqual([]);
+    expect(caPems[1]).toBe(bundle);
+
+    const plain = makeCluster({ tls: { enabled: false } });
+    const plainCaPems: (string | undefined)[] = [];
+    const off = setup(double, plain, plainCaPems);
+    off.cache.put("KVRaftCluster", plain);
+    await off.reconciler.reconcile("db/kv");
+    expect(off.rest.mutations().filter((s) => /kv-tls-|kv-ca$/.test(s.path))).toEqual([]);
+    expect(plainCaPems).toEqual([undefined]);
   });
 
   it("a paused cluster gets one Event and no other write", async () => {

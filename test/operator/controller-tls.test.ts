@@ -1,5 +1,4 @@
 import { X509Certificate } from "node:crypto";
-import { KubeConfig } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { CA_PROPAGATION_MS, readClusterTls } from "../../src/operator/controller/cluster-tls.js";
 import type { ClusterTls } from "../../src/operator/controller/cluster-tls.js";
@@ -10,7 +9,7 @@ import type { TlsPems } from "../../src/operator/desired/index.js";
 import { memberIdentityOf } from "../../src/security/member-identity.js";
 import { issueCertificate, makeCertificateAuthority } from "../../src/security/pki.js";
 import type { KubeObject, KVRaftCluster } from "../../src/operator/types.js";
-import { makeCluster, OPTIONS } from "./fixtures.js";
+import { makeCluster, OPTIONS, unreachableKubeConfig } from "./fixtures.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -19,9 +18,7 @@ class SecretStore extends KubeRest {
   readonly stored = new Map<string, KubeObject>();
   readonly mutations: string[] = [];
   constructor() {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: "c", server: "http://127.0.0.1:1" }], users: [{ name: "u" }], contexts: [{ name: "c", cluster: "c", user: "u" }], currentContext: "c" });
-    super(kc);
+    super(unreachableKubeConfig());
   }
   override async request<T>(method: string, path: string, _options: RequestOptions = {}): Promise<T> {
     if (method !== "GET") {

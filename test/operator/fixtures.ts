@@ -1,3 +1,5 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { KubeApiError, KubeRest } from "../../src/operator/controller/kube-rest.js";
 import type { ClusterSpec, ClusterStatus, KVRaftCluster } from "../../src/operator/types.js";
 
 /** A KVRaftCluster as the API server would return it (uid, namespace, generation set). */
@@ -27,3 +29,20 @@ export const OPTIONS = {
   tls: FAKE_TLS,
   operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
 } as const;
+
+/** A kubeconfig that reaches nothing: for a KubeRest whose request() a test replaces. */
+export function unreachableKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [{ name: "c", server: "http://127.0.0.1:1" }], users: [{ name: "u" }], contexts: [{ name: "c", cluster: "c", user: "u" }], currentContext: "c" });
+  return kc;
+}
+
+/** The API server of a new cluster: nothing exists yet (every GET is a 404). */
+export class EmptyRest extends KubeRest {
+  constructor() {
+    super(unreachableKubeConfig());
+  }
+  override request<T>(_method: string, path: string): Promise<T> {
+    return Promise.reject(new KubeApiError(404, "NotFound", `${path} not found`));
+  }
+}
