@@ -48,6 +48,8 @@ export class DiskFullRetry {
   private failure: DiskFullError | undefined;
   private fullSinceMs = 0;
   private retriesValue = 0;
+  /** A local snapshot that found the disk full is not tried again before this (the clock's ms). */
+  private snapshotRetryAtMs = 0;
   private readonly cancelling = new AbortController();
 
   constructor(
@@ -108,6 +110,21 @@ export class DiskFullRetry {
       this.retriesValue++;
       waitMs = Math.min(waitMs * 2, this.limits.diskFullRetryMsMax);
     }
+  }
+
+  /** Whether a local snapshot may start now (one that found the disk full waits diskFullRetryMsMax). */
+  snapshotMayStart(): boolean {
+    return this.clock() >= this.snapshotRetryAtMs;
+  }
+
+  /**
+   * A local snapshot failed: true if for a full disk, which only delays the next one (the
+   * log keeps everything meanwhile); false for an error the caller must treat as fatal.
+   */
+  snapshotFailed(error: unknown): boolean {
+    if (!(error instanceof DiskFullError)) return false;
+    this.snapshotRetryAtMs = this.clock() + this.limits.diskFullRetryMsMax;
+    return true;
   }
 
   /** Ends a wait under way (the member is stopping). */

@@ -91,7 +91,7 @@ export class ReplicaService implements KvService {
   async write(command: WriteCommand, _options?: WriteOptions): Promise<KvResult> {
     if (!this.isLeader()) {
       // A member whose disk is full and that knows no leader says why, rather than "no leader".
-      if (this.replica.leaderId() === 0) this.replica.refuseWritesIfDiskFull();
+      if (this.replica.leaderId() === 0) this.replica.diskFull.refuseWrites();
       const forwarder = this.options.forwarder;
       if (forwarder === undefined) throw this.notLeader();
       const response = await forwarder.forward({ op: "write", command });

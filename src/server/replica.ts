@@ -16,7 +16,6 @@ import { restoreInSlices, saveLocalSnapshot } from "./snapshot-slices.js";
 import { WaitingRequests } from "./waiting-requests.js";
 import { BusyError, InvalidRequestError, NotLeaderError, UnavailableError } from "./errors.js";
 import { DISK_FULL_RETRY_DEFAULTS, DiskFullRetry, DiskFullRetryCancelled, type DiskFullEvent, type DiskFullRetryLimits } from "./disk-full-retry.js";
-import { DiskFullError } from "../storage/index.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
 
 export interface ReplicaOptions {
@@ -84,10 +83,8 @@ export class Replica {
    * costing an fsync of its own (etcd's MustSync rule).
    */
   private unwrittenCommit: HardState | undefined;
-  /** Holds the Ready whose write found the disk full and retries it (disk-full-retry.ts). */
-  private readonly diskFull: DiskFullRetry;
-  /** A local snapshot that found the disk full is not tried again before this (its clock). */
-  private snapshotRetryAtMs = 0;
+  /** Holds the Ready whose write found the disk full and retries it; the alarm (disk-full-retry.ts). */
+  readonly diskFull: DiskFullRetry;
 
   private constructor(private readonly options: ReplicaOptions, kv: KvStateMachine, snapshot: SnapshotMeta) {
     this.clock = options.clock ?? Date.now;
@@ -243,16 +240,6 @@ export class Replica {
   /** While the disk is full: why writes are refused (undefined otherwise). */
   diskFullMessage(): string | undefined {
     return this.diskFull.message();
-  }
-
-  /** Writes that found the disk full and were tried again, in total. */
-  diskFullRetries(): number {
-    return this.diskFull.retries();
-  }
-
-  /** Throws NoSpaceError while the disk is full. */
-  refuseWritesIfDiskFull(): void {
-    this.diskFull.refuseWrites();
   }
 
   private nextStamp(): number {
@@ -411,7 +398,7 @@ export class Replica {
   private maybeSnapshot(): void {
     const applied = this.kv.appliedIndex;
     const storage = this.options.storage;
-    if (!this.snapshotDue() || this.clock() < this.snapshotRetryAtMs) return;
+    if (!this.snapshotDue() || !this.diskFull.snapshotMayStart()) return;
     const term = storage.term(applied);
     if (term === undefined) return;
     const started = this.clock();
@@ -420,9 +407,7 @@ export class Replica {
     saveLocalSnapshot(kv.beginSnapshot(), storage, { index: applied, term, config: this.appliedConfig }, () => this.kv === kv).then((meta) => {
       if (meta !== undefined) this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started });
     }).catch((error: unknown) => {
-      // A full disk only delays the next snapshot: the log keeps everything meanwhile.
-      if (error instanceof DiskFullError) this.snapshotRetryAtMs = this.clock() + (this.options.diskFullRetry ?? DISK_FULL_RETRY_DEFAULTS).diskFullRetryMsMax;
-      else this.fail(error instanceof Error ? error : new Error(String(error)));
+      if (!this.diskFull.snapshotFailed(error)) this.fail(error instanceof Error ? error : new Error(String(error)));
     }).finally(() => { this.snapshotInFlight = false; });
   }
 

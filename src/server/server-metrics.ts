@@ -29,7 +29,7 @@ export function registerServerMetrics(metrics: ReplicaMetrics, replica: Replica,
   metrics.gauge("kvraft_storage_snapshot_bytes", "Size of the newest snapshot.", () => storage.snapshotMeta().sizeBytes);
   metrics.gauge("kvraft_storage_disk_full", "1 while the disk is full and writes are refused.", () => (storage.status().diskFull ? 1 : 0));
   metrics.gauge("kvraft_server_disk_full", "1 while a write found the disk full: writes are refused (NOSPACE) and the write is retried.", () => (replica.diskFullMessage() === undefined ? 0 : 1));
-  metrics.counter("kvraft_server_disk_full_retries_total", "Writes that found the disk full and were tried again.", () => replica.diskFullRetries());
+  metrics.counter("kvraft_server_disk_full_retries_total", "Writes that found the disk full and were tried again.", () => replica.diskFull.retries());
   metrics.gauge("kvraft_kv_keys", "Keys in the state machine.", () => replica.state().keyCount());
   metrics.gauge("kvraft_kv_size_bytes", "Bytes of keys and values in the state machine.", () => replica.state().sizeBytes());
   const peerStats = (field: "sentBytes" | "sentMessages" | "writes" | "receivedBytes" | "receivedMessages" | "reconnects" | "dropped") => () =>
