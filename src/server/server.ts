@@ -2,8 +2,6 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { defaultRaftConfig } from "../raft/config.js";
-import type { Message } from "../raft/messages.js";
-import type { NodeId } from "../raft/types.js";
 import { DiskStorage, type FileIo } from "../storage/index.js";
 import { TcpTransport } from "../transport/index.js";
 import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
@@ -21,6 +19,7 @@ import type { MemberAddresses, ServerStatus } from "./status.js";
 import { buildStatus } from "./status.js";
 import { VERSION } from "../version.js";
 import { MemberDirectory } from "./member-directory.js";
+import { PeerGate } from "./peer-gate.js";
 import { MemcachedServer } from "./memcached/index.js";
 import { attachClientPort } from "./client-port/attach.js";
 import { startCoordReporter } from "../coord/reporter.js";
@@ -82,28 +81,13 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
 
   const directory = new MemberDirectory(config);
   const replicaRef: { current?: Replica } = {};
+  // Who may talk on the peer port (mutual TLS, members only) and what is believed of what they say: peer-gate.ts.
+  const peerGate = new PeerGate({ config, directory, log, raft: () => replicaRef.current });
   const transport = new TcpTransport({
     selfId: config.id, clusterId, listenHost: config.listenHost, listenPort: config.peerPort,
-    peers: [...config.peers].filter(([id]) => id !== config.id).map(([id, endpoint]) => ({ id, ...endpoint })),
-    advertise: () => directory.selfAdvertise(),
-  }, {
-    onMessage: (m: Message) => replicaRef.current?.receive(m),
-    onEvent: (event) => {
-      if (event.type === "connected" && event.advertise !== undefined) {
-        directory.learn(event.peerId, event.advertise);
-        learnPeerAddress(event.peerId, event.advertise["peer"]);
-      }
-      else if (event.type === "refused" || event.type === "error") log.warn({ event }, `transport: ${event.type}`);
-    },
-  });
-  // A member this one was not started with (one added later) tells us its peer address
-  // in its handshake: from then on we can reach it, whoever leads.
-  const learnPeerAddress = (id: NodeId, address: string | undefined): void => {
-    const match = address === undefined ? null : /^(.+):(\d+)$/.exec(address);
-    if (match === null || id === config.id || transport.peerList().some((p) => p.id === id)) return;
-    transport.setPeers([...transport.peerList(), { id, host: match[1] as string, port: Number(match[2]) }]);
-    log.info({ member: id, peer: address }, `learned the peer address of member ${id}: ${address}`);
-  };
+    ...peerGate.transportOptions(), advertise: () => directory.selfAdvertise(),
+  }, peerGate.handlers());
+  peerGate.attach(transport);
   const { port: peerPort } = await transport.start();
 
   const raftConfig = { ...defaultRaftConfig(config.id), heartbeatTicks: config.heartbeatTicks, electionTicks: config.electionTicks };
@@ -215,6 +199,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     ...(adminPort === undefined ? {} : { admin: `${host}:${adminPort}` }),
   });
   registerServerMetrics(metrics, live, storage, transport);
+  peerGate.registerMetrics(metrics);
   // Let every known member hear this one's HELLO now (a new member must be reachable
   // before it is added; the others only dial when they have something to send).
   transport.announce();
@@ -249,6 +234,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
         server.closeAllConnections();
       }
       await transport.stop();
+      peerGate.close();
       await storage.close();
       resolveStopped(live.fatalError());
     })();
