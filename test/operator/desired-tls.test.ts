@@ -78,6 +78,17 @@ describe("desired manifests with spec.tls", () => {
     expect(decoded(find(rotating, "Secret", "kv-tls-members"))["ca.crt"]).toBe("CA-CERTOLD-CA");
   });
 
+  it("has Prometheus scrape over HTTPS, trusting the CA bundle and checking a name every member's certificate carries", () => {
+    const endpoints = (objects: KubeObject[]): unknown => (find(objects, "PodMonitor", "kv") as unknown as { spec: { podMetricsEndpoints: unknown[] } }).spec.podMetricsEndpoints;
+    const monitored = { monitoring: { podMonitor: true } };
+    expect(endpoints(desiredObjects(makeCluster(monitored), { ...OPTIONS, podMonitorAvailable: true }))).toEqual([{
+      port: "http", path: "/metrics", scheme: "https", tlsConfig: { ca: { configMap: { name: "kv-ca", key: "ca.crt" } }, serverName: "kv-client.db.svc" },
+    }]);
+    expect(memberServingNames(makeCluster(), 0).dnsNames).toContain("kv-client.db.svc");
+    const plain = desiredObjects(makeCluster({ ...monitored, tls: { enabled: false } }), { ...OPTIONS, tls: undefined, podMonitorAvailable: true });
+    expect(endpoints(plain)).toEqual([{ port: "http", path: "/metrics" }]);
+  });
+
   it("refuses to make the manifests without certificates when TLS is on, saying who makes them", () => {
     expect(() => desiredObjects(makeCluster(), { ...OPTIONS, tls: undefined })).toThrow(/no certificates were given: the controller must make them/);
   });
