@@ -155,6 +155,23 @@ describe("a member whose disk is full", () => {
   }, 60_000);
 });
 
+describe("a member that stops while its disk is full", () => {
+  it("gives up the held write at once and stops cleanly, not as a storage failure", async () => {
+    const c = (cluster = await InProcessCluster.create(1));
+    await c.startAll();
+    await c.waitForLeader();
+    c.setDisk(1, { write: "ENOSPC" });
+    void fetch(`${c.http(1)}/v1/kv/held`, { method: "PUT", body: "x" }).catch(() => undefined);
+    await waitFor("the alarm", () => c.server(1).status().alarms.includes("DISK_FULL") || undefined, 10_000);
+    const server = c.server(1);
+    const started = Date.now();
+    await server.shutdown("SIGTERM");
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await server.stopped).toBeUndefined();
+    c.servers.delete(1);
+  }, 30_000);
+});
+
 describe("a member whose disk is full while it receives a snapshot", () => {
   it("holds the snapshot, retries it, and installs it once space is back", async () => {
     const c = (cluster = await InProcessCluster.create(3, { snapshotEveryEntries: 1000 }));
