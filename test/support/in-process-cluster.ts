@@ -11,8 +11,8 @@ import { waitFor } from "./wait.js";
 
 export type ConfigOverrides = Partial<ServerConfig> | ((id: number) => Partial<ServerConfig>);
 
-/** What a member's disk does: work, or fail every write or every fsync with an errno. */
-export type DiskMode = "ok" | { readonly write: "ENOSPC" | "EDQUOT" | "EIO" } | { readonly fsync: "ENOSPC" | "EIO" };
+/** What a member's disk does: work, or fail every write (to the files `paths` matches, if given) or every fsync with an errno. */
+export type DiskMode = "ok" | { readonly write: "ENOSPC" | "EDQUOT" | "EIO"; readonly paths?: RegExp } | { readonly fsync: "ENOSPC" | "EIO" };
 
 /**
  * `kvraft server` members in this process (startServer), each with a disk whose writes
@@ -69,9 +69,9 @@ export class InProcessCluster {
     const log = pino({ level: "info", base: { member: id } }, { write: (line: string) => { lines.push(line.trim()); } });
     const mode = (): DiskMode => this.disks.get(id) ?? "ok";
     const io = faultyIo({
-      write: () => {
+      write: (path) => {
         const m = mode();
-        return m !== "ok" && "write" in m ? { error: errnoError(m.write) } : undefined;
+        return m !== "ok" && "write" in m && (m.paths?.test(path) ?? true) ? { error: errnoError(m.write) } : undefined;
       },
       datasync: () => {
         const m = mode();
