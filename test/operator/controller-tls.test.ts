@@ -4,7 +4,7 @@ import { CA_PROPAGATION_MS, readClusterTls } from "../../src/operator/controller
 import type { ClusterTls } from "../../src/operator/controller/cluster-tls.js";
 import type { RequestOptions } from "../../src/operator/controller/kube-rest.js";
 import { KubeApiError, KubeRest } from "../../src/operator/controller/kube-rest.js";
-import { tlsObjects } from "../../src/operator/desired/tls.js";
+import { coordinatorServingNames, memberServingNames, tlsObjects } from "../../src/operator/desired/tls.js";
 import type { TlsPems } from "../../src/operator/desired/index.js";
 import { memberIdentityOf } from "../../src/security/member-identity.js";
 import { issueCertificate, makeCertificateAuthority } from "../../src/security/pki.js";
@@ -92,8 +92,10 @@ describe("the cluster's certificates (controller step)", () => {
   it("reissues a certificate that expires within renewBeforeDays, and one that names another cluster; keeps the rest", async () => {
     const rest = new SecretStore();
     const first = await readClusterTls(cluster, rest, { memberCount: 3 });
-    const nearExpiry = await issueCertificate(first.pems.ca, { commonName: "old", uris: ["kvraft://member/2?cluster=" + uid], usage: "server-and-client", validDays: 10 });
-    const otherCluster = await issueCertificate(first.pems.ca, { commonName: "stray", uris: ["kvraft://member/3?cluster=someone-else"], usage: "server-and-client", validDays: 365 });
+    // Right in every way but the one tested.
+    const nearExpiry = await issueCertificate(first.pems.ca, { commonName: "old", ...memberServingNames(cluster, 1), uris: [`kvraft://member/2?cluster=${uid}`], usage: "server-and-client", validDays: 10 });
+    const otherCluster = await issueCertificate(first.pems.ca, { commonName: "stray", ...memberServingNames(cluster, 2), uris: ["kvraft://member/3?cluster=someone-else"], usage: "server-and-client", validDays: 365 });
+    const farFromExpiry = await issueCertificate(first.pems.ca, { commonName: "fine", ...memberServingNames(cluster, 1), uris: [`kvraft://member/2?cluster=${uid}`], usage: "server-and-client", validDays: 40 });
     rest.keep(cluster, { ...first.pems, members: { ...first.pems.members, "kv-1": nearExpiry, "kv-2": otherCluster } });
 
     const { pems } = await readClusterTls(cluster, rest, { memberCount: 3 });
@@ -102,6 +104,21 @@ describe("the cluster's certificates (controller step)", () => {
     expect(pems.members["kv-1"]).not.toEqual(nearExpiry);
     expect(notAfter(pems.members["kv-1"]?.certPem as string) - Date.now()).toBeGreaterThan(360 * DAY_MS);
     expect(memberIdentityOf(cert(pems.members["kv-2"]?.certPem as string).subjectAltName)).toEqual({ clusterId: uid, memberId: 3 });
+
+    // 40 days left, renewed within 30: kept.
+    rest.keep(cluster, { ...pems, members: { ...pems.members, "kv-1": farFromExpiry } });
+    expect((await readClusterTls(cluster, rest, { memberCount: 3 })).pems.members["kv-1"]).toEqual(farFromExpiry);
+  });
+
+  it("reissues the certificates whose names changed (another cluster domain), keeping the CA", async () => {
+    const rest = new SecretStore();
+    const first = await readClusterTls(cluster, rest, { memberCount: 1 });
+    rest.keep(cluster, first.pems);
+    const moved = await readClusterTls(cluster, rest, { memberCount: 1, clusterDomain: "corp.example" });
+    expect(moved.pems.ca).toEqual(first.pems.ca);
+    expect(moved.pems.members["kv-0"]).not.toEqual(first.pems.members["kv-0"]);
+    expect(cert(moved.pems.members["kv-0"]?.certPem as string).subjectAltName).toContain("DNS:kv-0.kv-peer.db.svc.corp.example");
+    expect(moved.pems.coordinator).not.toEqual(first.pems.coordinator);
   });
 
   it("renews a CA near expiry in two phases: the bundle trusts both first, certificates move to the new CA after the propagation delay, the old CA leaves the bundle once expired", async () => {
@@ -109,9 +126,11 @@ describe("the cluster's certificates (controller step)", () => {
     const oldCa = await makeCertificateAuthority("old CA", 10);
     const members: Record<string, { certPem: string; keyPem: string }> = {};
     for (const [ordinal, pod] of ["kv-0", "kv-1", "kv-2"].entries()) {
-      members[pod] = await issueCertificate(oldCa, { commonName: pod, uris: [`kvraft://member/${ordinal + 1}?cluster=${uid}`], usage: "server-and-client", validDays: 365 });
+      members[pod] = await issueCertificate(oldCa, {
+        commonName: pod, ...memberServingNames(cluster, ordinal), uris: [`kvraft://member/${ordinal + 1}?cluster=${uid}`], usage: "server-and-client", validDays: 365,
+      });
     }
-    const coordinator = await issueCertificate(oldCa, { commonName: "coord", usage: "server", validDays: 365 });
+    const coordinator = await issueCertificate(oldCa, { commonName: "coord", ...coordinatorServingNames(cluster), usage: "server", validDays: 365 });
     rest.keep(cluster, { ca: oldCa, caBundlePem: oldCa.certPem, members, coordinator });
 
     const now = Date.now();

@@ -95,7 +95,7 @@ export async function readClusterTls(cluster: KVRaftCluster, rest: KubeRest, req
   const signing = previousCa !== undefined && !(now - rotatedAtMs >= CA_PROPAGATION_MS) ? previousCa : ca;
 
   const issue = async (current: PemPair | undefined, commonName: string, serving: ServingNames, uri: string | undefined, usage: "server" | "server-and-client"): Promise<PemPair> => {
-    if (current !== undefined && stillGood(current, signing, uri, now, renewBeforeMs)) return current;
+    if (current !== undefined && stillGood(current, signing, sanEntries(serving, uri), now, renewBeforeMs)) return current;
     return issueCertificate(signing, { commonName, ...serving, ...(uri === undefined ? {} : { uris: [uri] }), usage, validDays: settings.certificateValidDays });
   };
 
@@ -159,16 +159,22 @@ function notAfterMs(certPem: string): number {
   return Date.parse(new X509Certificate(certPem).validTo);
 }
 
+/** The subject alternative names as Node's X509Certificate.subjectAltName lists them, sorted. */
+function sanEntries(serving: ServingNames, uri: string | undefined): string[] {
+  return [...serving.dnsNames.map((n) => `DNS:${n}`), ...serving.ipAddresses.map((a) => `IP Address:${a}`), ...(uri === undefined ? [] : [`URI:${uri}`])].sort();
+}
+
 /**
- * Kept as it is: signed by the CA that signs now, naming the member (its URI SAN), and
- * not expiring within the renewal window, unless the signing CA itself does (a
- * certificate it issued now would expire no later: the rotation replaces both).
+ * Kept as it is: signed by the CA that signs now, with exactly the names it should have
+ * (the member's URI, and the DNS names, which change with the cluster domain), and not
+ * expiring within the renewal window, unless the signing CA itself does (a certificate
+ * it issued now would expire no later: the rotation replaces both).
  */
-function stillGood(pair: PemPair, signing: PemPair, uri: string | undefined, now: number, renewBeforeMs: number): boolean {
+function stillGood(pair: PemPair, signing: PemPair, expectedNames: readonly string[], now: number, renewBeforeMs: number): boolean {
   const cert = new X509Certificate(pair.certPem);
   const signer = new X509Certificate(signing.certPem);
   if (!cert.verify(signer.publicKey)) return false;
-  if (uri !== undefined && !(cert.subjectAltName ?? "").split(", ").includes(`URI:${uri}`)) return false;
+  if ((cert.subjectAltName ?? "").split(", ").sort().join("\n") !== expectedNames.join("\n")) return false;
   const expiresSoon = Date.parse(cert.validTo) - now <= renewBeforeMs;
   const signerExpiresSoon = Date.parse(signer.validTo) - now <= renewBeforeMs;
   return !expiresSoon || signerExpiresSoon;
