@@ -28,6 +28,14 @@ export interface StatusJson {
   members: { id: number; membership: string; matchIndex?: number }[];
 }
 
+/** The --peer-* flags of member `id`, with the files writeClusterPki made in `dir`. */
+export function peerTlsArgs(dir: string, id: number): string[] {
+  return [
+    "--peer-cert-file", join(dir, `member-${id}.crt`), "--peer-key-file", join(dir, `member-${id}.key`),
+    "--peer-trusted-ca-file", join(dir, "ca.crt"),
+  ];
+}
+
 /** Free ports for members 1..size, four each. */
 export async function memberPorts(size: number): Promise<Map<number, MemberPorts>> {
   const flat = await freePorts(size * 4);
@@ -47,6 +55,11 @@ export class ProcessCluster {
   readonly processes = new Map<number, ChildProcess>();
   readonly logs = new Map<number, string[]>();
   clusterId: string | undefined;
+  /**
+   * A folder made by writeClusterPki (src/security/cluster-pki.ts) for `clusterId`: when
+   * set, each member runs its peer port with mutual TLS on its own member certificate.
+   */
+  peerPkiDir: string | undefined;
 
   private constructor(readonly root: string, readonly ports: Map<number, MemberPorts>, readonly extraArgs: readonly string[]) {}
 
@@ -74,6 +87,7 @@ export class ProcessCluster {
       "--http-port", String(p.http), "--memcached-port", String(p.memcached), "--client-port", String(p.client),
       "--heartbeat-ms", "50", "--election-ms", "500", "--log-level", "warn",
       ...(this.clusterId === undefined ? [] : ["--cluster-id", this.clusterId]),
+      ...(this.peerPkiDir === undefined ? [] : peerTlsArgs(this.peerPkiDir, id)),
       ...this.extraArgs, ...args,
     ], { stdio: ["ignore", "pipe", "pipe"] });
     const lines: string[] = this.logs.get(id) ?? [];
