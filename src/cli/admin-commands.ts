@@ -58,7 +58,7 @@ Start the new server first with --initial-cluster-state existing and the cluster
 It is added as a learner (it receives the log but does not vote), catches up (a snapshot,
 then entries), and is promoted once the leader accepts it as caught up.`))
     .action(run(async (id: string, flags: Flags & { learnerOnly?: boolean; catchUpTimeout: number }) => {
-      const endpoints = await discoverEndpoints(flags);
+      const endpoints = await discoverEndpoints(flags, "admin");
       const member = Number(id);
       const added = await request(endpoints, "POST", `/v1/admin/members/${member}/learner`, "{}", flags.timeout);
       if (added.status >= 400) throw new CliError(added.status === 409 ? EXIT.notFound : EXIT.unavailable, `add member ${id}: ${errorMessage(added)}`);
@@ -97,7 +97,7 @@ then entries), and is promoted once the leader accepts it as caught up.`))
     withClusterOptions(members.command(verb).argument("<id>", "member id").description(what)
       .addHelpText("after", `\nExample:\n  kvraft members ${verb} 4`))
       .action(run(async (id: string, flags: Flags) => {
-        const answer = await request(await discoverEndpoints(flags), method, `/v1/admin/members/${Number(id)}${suffix}`, "{}", flags.timeout);
+        const answer = await request(await discoverEndpoints(flags, "admin"), method, `/v1/admin/members/${Number(id)}${suffix}`, "{}", flags.timeout);
         if (answer.status >= 400) throw new CliError(answer.status === 409 ? EXIT.notFound : EXIT.unavailable, `${verb} member ${id}: ${errorMessage(answer)}`);
         const result = json<ChangeResult>(answer);
         report(flags.output, result, `${result.changed ? "OK" : "nothing to do"}: voters [${result.voters.join(", ")}], learners [${result.learners.join(", ")}] (configuration index ${result.configIndex})\n`);
@@ -108,7 +108,7 @@ then entries), and is promoted once the leader accepts it as caught up.`))
     .option("--to <id>", "the member to hand leadership to", parseNumber)
     .addHelpText("after", "\nExamples:\n  kvraft transfer-leader\n  kvraft transfer-leader --to 2 --output json   # {\"transferringTo\": 2}"))
     .action(run(async (flags: Flags & { to?: number }) => {
-      const answer = await request(await discoverEndpoints(flags), "POST", "/v1/admin/transfer-leadership", JSON.stringify(flags.to === undefined ? {} : { to: flags.to }), flags.timeout);
+      const answer = await request(await discoverEndpoints(flags, "admin"), "POST", "/v1/admin/transfer-leadership", JSON.stringify(flags.to === undefined ? {} : { to: flags.to }), flags.timeout);
       if (answer.status >= 400) throw new CliError(EXIT.unavailable, `transfer-leader: ${errorMessage(answer)}`);
       const result = json<{ transferringTo: number }>(answer);
       report(flags.output, result, `leadership is moving to member ${result.transferringTo}\n`);
@@ -130,8 +130,8 @@ const STATUS_PROBE_TIMEOUT_MS = 1000;
  * With no leader anywhere, the newest view (highest term, then commit) with leaderKnown false.
  */
 async function leaderStatus(flags: Flags): Promise<StatusView> {
-  const endpoints = await discoverEndpoints(flags);
-  const first = await request(endpoints, "GET", "/v1/status", undefined, flags.timeout);
+  const access = await discoverEndpoints(flags);
+  const first = await request(access, "GET", "/v1/status", undefined, flags.timeout);
   const views: StatusView[] = [{ status: json<ServerStatus>(first), answeredBy: first.endpoint, leaderKnown: false }];
   const tried = new Set<string>([first.endpoint]);
   const probeMs = Math.min(flags.timeout ?? DEFAULT_TIMEOUT_MS, STATUS_PROBE_TIMEOUT_MS);
@@ -142,11 +142,11 @@ async function leaderStatus(flags: Flags): Promise<StatusView> {
     const newestTerm = Math.max(...(voters.length > 0 ? voters : views).map((v) => v.status.term));
     const leader = views.find((v) => v.status.role === "leader" && v.status.term >= newestTerm);
     if (leader !== undefined) return { ...leader, leaderKnown: true };
-    const next = nextToAsk(views, endpoints, tried);
+    const next = nextToAsk(views, access.endpoints, tried);
     if (next === undefined) break;
     tried.add(next);
     try {
-      const answer = await request([next], "GET", "/v1/status", undefined, probeMs);
+      const answer = await request({ ...access, endpoints: [next] }, "GET", "/v1/status", undefined, probeMs);
       views.push({ status: json<ServerStatus>(answer), answeredBy: answer.endpoint, leaderKnown: false });
     } catch {
       // Down or not KVRaft: the others may still know.

@@ -1,11 +1,14 @@
-import { readFile } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { join } from "node:path";
+import { describeAuthRefusal, httpCall, HttpTimeoutError, httpTarget, TlsFailureError } from "../security/https-call.js";
+import { type CredentialFlags, type Credentials, CredentialsError, loadCredentials, type Need, readLocalCluster } from "./credentials.js";
 
-/** Exit codes of the client verbs, as documented in each verb's --help. */
-export const EXIT = { ok: 0, notFound: 1, usage: 2, unavailable: 3 } as const;
+/**
+ * Exit codes of the client verbs, as documented in each verb's --help (refused: the
+ * cluster refused the token or its role, or TLS could not verify the cluster).
+ */
+export const EXIT = { ok: 0, notFound: 1, usage: 2, unavailable: 3, refused: 4 } as const;
 
 /** A failure the CLI reports with its exit code; the message says what to do. */
 export class CliError extends Error {
@@ -14,7 +17,7 @@ export class CliError extends Error {
   }
 }
 
-export interface AccessOptions {
+export interface AccessOptions extends CredentialFlags {
   coord?: string;
   endpoints?: string;
   clusterDir?: string;
@@ -28,11 +31,31 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 /** The options every client verb takes to find the cluster (and, with `output`, to print). */
 export function withClusterOptions(command: Command, output = true): Command {
   const withAccess = command
-    .option("--endpoints <list>", "members' HTTP host:port, comma separated (default: KVRAFT_ENDPOINTS)")
+    .option("--endpoints <list>", "members' HTTP addresses, host:port or https://host:port, comma separated (default: KVRAFT_ENDPOINTS)")
     .option("--coord <url>", "the coordinator (default: KVRAFT_COORD); used when --endpoints is not given")
     .option("--cluster-dir <dir>", "where the local cluster keeps cluster.json, the last resort", ".kvraft")
-    .option("--timeout <ms>", `how long to keep trying the members before giving up (exit 3)`, parseTimeout, DEFAULT_TIMEOUT_MS);
+    .option("--timeout <ms>", `how long to keep trying the members before giving up (exit 3)`, parseTimeout, DEFAULT_TIMEOUT_MS)
+    .addOption(new Option("--cacert <file>", "the CA that signs the members' certificates; with it, host:port endpoints are https").env("KVRAFT_CACERT"))
+    .addOption(new Option("--cert <file>", "this client's certificate (for members started with --client-cert-auth)").env("KVRAFT_CERT"))
+    .addOption(new Option("--key <file>", "the key of --cert").env("KVRAFT_KEY"))
+    .addOption(new Option("--token-file <file>", "a file holding the bearer token (or the token itself in KVRAFT_TOKEN)").env("KVRAFT_TOKEN_FILE"))
+    .addHelpText("after", `
+Security: a cluster serves HTTPS and wants a token. For the local cluster (kvraft local)
+nothing is needed: its cluster.json names the CA and the tokens, used when the endpoints
+are its members. Elsewhere give the CA and a token, as for etcdctl:
+  kvraft get k --endpoints host:8080 --cacert ca.crt --token-file my.token
+  export KVRAFT_CACERT=ca.crt KVRAFT_TOKEN=$(cat my.token)     # or set them once
+An endpoint written https://host:port is https (checked against the system's CAs without
+--cacert); http://host:port stays plain. Exit status 4: the token was refused (401), its
+role is too weak (403: read-only reads, read-write writes, admin manages), or the
+members' certificate is not signed by the CA given.`);
   return output ? withAccess.addOption(new Option("--output <format>", "table or json").choices(["table", "json"]).default("table")) : withAccess;
+}
+
+/** The cluster a verb talks to: where its members are and how to prove who we are. */
+export interface ClusterAccess extends Credentials {
+  /** host:port (https when `tls` is set) or http(s)://host:port. */
+  readonly endpoints: readonly string[];
 }
 
 function parseTimeout(value: string): number {
@@ -46,9 +69,23 @@ function parseTimeout(value: string): number {
  * environment (KVRAFT_ENDPOINTS, then KVRAFT_COORD: a flag on the command line beats a
  * variable set long ago), then the local cluster started in this directory
  * (./.kvraft/cluster.json). Members forward to the leader, so any member answers; the
- * CLI tries them in turn and reports what it tried.
+ * CLI tries them in turn and reports what it tried. The credentials come with them:
+ * flags and environment first, else the local cluster's when its members are the
+ * endpoints (`need` "admin" takes its admin token).
  */
-export async function discoverEndpoints(options: AccessOptions): Promise<string[]> {
+export async function discoverEndpoints(options: AccessOptions, need: Need = "data"): Promise<ClusterAccess> {
+  const local = await readLocalCluster(options.clusterDir ?? ".kvraft");
+  const endpoints = await endpointsOf(options, local?.httpEndpoints);
+  const isLocal = local !== undefined && endpoints.every((e) => local.httpEndpoints.includes(e.replace(/^https?:\/\//i, "").replace(/\/+$/, "")));
+  try {
+    return { endpoints, ...(await loadCredentials(options, isLocal ? local : undefined, need)) };
+  } catch (error) {
+    if (error instanceof CredentialsError || error instanceof RangeError) throw new CliError(EXIT.usage, error.message);
+    throw error;
+  }
+}
+
+async function endpointsOf(options: AccessOptions, localEndpoints: readonly string[] | undefined): Promise<string[]> {
   const list = nonEmpty(options.endpoints) ?? (nonEmpty(options.coord) === undefined ? nonEmpty(process.env["KVRAFT_ENDPOINTS"]) : undefined);
   if (list !== undefined) {
     const endpoints = list.split(",").map((e) => e.trim()).filter((e) => e !== "");
@@ -57,24 +94,18 @@ export async function discoverEndpoints(options: AccessOptions): Promise<string[
   const coord = nonEmpty(options.coord) ?? nonEmpty(process.env["KVRAFT_COORD"]);
   if (coord !== undefined && coord !== "") {
     try {
-      const response = await fetch(`${coord.replace(/\/$/, "")}/v1/cluster`, { signal: AbortSignal.timeout(options.timeout ?? 3000) });
-      const view = (await response.json()) as { leader?: { addresses?: { http?: string } } | null; members?: { addresses?: { http?: string } }[] };
+      const answer = await httpCall(httpTarget(coord, "/v1/cluster", undefined), { method: "GET", timeoutMs: options.timeout ?? 3000 });
+      const view = JSON.parse(new TextDecoder().decode(answer.body)) as { leader?: { addresses?: { http?: string } } | null; members?: { addresses?: { http?: string } }[] };
       const leader = view.leader?.addresses?.http;
       const members = (view.members ?? []).map((m) => m.addresses?.http).filter((h): h is string => typeof h === "string");
       const all = [...new Set([...(leader === undefined ? [] : [leader]), ...members])];
       if (all.length > 0) return all;
     } catch (error) {
-      throw new CliError(EXIT.unavailable, `the coordinator at ${coord} did not answer (${(error as Error).message}): check --coord / KVRAFT_COORD, or pass --endpoints`);
+      throw new CliError(EXIT.unavailable, `the coordinator at ${coord} did not answer (${describeNetworkError(error, options.timeout ?? 3000)}): check --coord / KVRAFT_COORD, or pass --endpoints`);
     }
   }
+  if (localEndpoints !== undefined && localEndpoints.length > 0) return [...localEndpoints];
   const file = join(options.clusterDir ?? ".kvraft", "cluster.json");
-  try {
-    const cluster = JSON.parse(await readFile(file, "utf8")) as { members?: { http?: string }[] };
-    const endpoints = (cluster.members ?? []).map((m) => m.http).filter((h): h is string => typeof h === "string");
-    if (endpoints.length > 0) return endpoints;
-  } catch {
-    // Fall through to the error below.
-  }
   throw new CliError(EXIT.unavailable, `no cluster to talk to: no --endpoints or KVRAFT_ENDPOINTS, no --coord or KVRAFT_COORD, and no ${file} (start one with \`npm start\` in this directory)`);
 }
 
@@ -92,12 +123,14 @@ export interface HttpAnswer {
 /**
  * Sends one request to the first member that answers as KVRaft; 5xx, network errors and
  * answers from something that is not a KVRaft server try the next. When none answers
- * within `timeoutMs` the error has one line per member with its last cause.
- *
- * node:http, not fetch: fetch parses the URL as a WHATWG URL, which removes `.` and `..`
- * segments (`%2E%2E` included), and a key is bytes, never a path (src/codec/key-path.ts).
+ * within `timeoutMs` the error has one line per member with its last cause. A TLS
+ * failure or a refused token ends the verb at once (exit 4): another member has the
+ * same certificate authority and knows the same tokens.
  */
-export async function request(endpoints: readonly string[], method: string, path: string, body?: Uint8Array | string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HttpAnswer> {
+export async function request(to: ClusterAccess | readonly string[], method: string, path: string, body?: Uint8Array | string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<HttpAnswer> {
+  // A bare list: plain HTTP without a token (tests, and members that need neither).
+  const access: ClusterAccess = isEndpointList(to) ? { endpoints: to, tls: undefined, token: undefined, tokenSource: undefined } : to;
+  const { endpoints } = access;
   const lastCause = new Map<string, string>();
   const deadline = Date.now() + timeoutMs;
   for (let round = 0; Date.now() < deadline; round++) {
@@ -107,7 +140,10 @@ export async function request(endpoints: readonly string[], method: string, path
       const left = deadline - Date.now();
       if (left <= 0) break;
       try {
-        const answer = await send(endpoint, method, path, body, left);
+        const answer = await send(access, endpoint, method, path, body, left);
+        // Before the KVRaft check: an authentication layer may answer with a body of its own.
+        const refusal = describeAuthRefusal(answer.status, errorMessage(answer), access.tokenSource);
+        if (refusal !== undefined) throw new CliError(EXIT.refused, `${endpoint}: ${refusal}`);
         const notKvraft = notKvraftReason(answer);
         if (notKvraft !== undefined) {
           lastCause.set(endpoint, notKvraft);
@@ -117,8 +153,10 @@ export async function request(endpoints: readonly string[], method: string, path
         if (answer.status < 500) return answer;
         lastCause.set(endpoint, `HTTP ${answer.status} ${errorMessage(answer)}`.trim());
       } catch (error) {
+        if (error instanceof CliError) throw error;
+        if (error instanceof TlsFailureError) throw new CliError(EXIT.refused, error.message);
         othersOnly = false;
-        lastCause.set(endpoint, describeNetworkError(error, left));
+        lastCause.set(endpoint, describeNetworkError(error, left, access));
       }
     }
     if (othersOnly) break;
@@ -129,66 +167,41 @@ export async function request(endpoints: readonly string[], method: string, path
   throw new CliError(EXIT.unavailable, `no KVRaft member answered (--timeout ${timeoutMs} ms); tried:\n  ${lines.join("\n  ")}\ncheck --endpoints / KVRAFT_ENDPOINTS and that the servers run (kvraft status)`);
 }
 
-function send(endpoint: string, method: string, path: string, body: Uint8Array | string | undefined, timeoutMs: number): Promise<HttpAnswer> {
-  const { host, port } = splitEndpoint(endpoint);
-  const payload = body === undefined ? undefined : typeof body === "string" ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host, port, path, method, timeout: timeoutMs,
-      // The length always: node:http sends a DELETE's body with neither a length nor
-      // chunking, and the server then reads that body as a second (bad) request.
-      headers: { ...(typeof body === "string" ? { "content-type": "application/json" } : {}), ...(payload === undefined ? {} : { "content-length": String(payload.length) }) },
-    }, (res) => {
-      const parts: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => parts.push(chunk));
-      res.on("error", reject);
-      res.on("end", () => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) {
-          if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
-        }
-        resolve({ status: res.statusCode ?? 0, headers, body: new Uint8Array(Buffer.concat(parts)), endpoint });
-      });
-    });
-    // node:http's timeout is idle time; the verb's deadline bounds the whole exchange.
-    const timer = setTimeout(() => req.destroy(new TimeoutError(timeoutMs)), timeoutMs);
-    req.on("timeout", () => req.destroy(new TimeoutError(timeoutMs)));
-    req.on("close", () => clearTimeout(timer));
-    req.on("error", reject);
-    req.end(payload);
+function isEndpointList(to: ClusterAccess | readonly string[]): to is readonly string[] {
+  return Array.isArray(to);
+}
+
+async function send(access: ClusterAccess, endpoint: string, method: string, path: string, body: Uint8Array | string | undefined, timeoutMs: number): Promise<HttpAnswer> {
+  const target = httpTarget(endpoint, path, access.tls);
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  const answer = await httpCall(target, {
+    method, timeoutMs, tls: access.tls, token: access.token, body: bytes,
+    ...(typeof body === "string" ? { headers: { "content-type": "application/json" } } : {}),
   });
-}
-
-class TimeoutError extends Error {
-  constructor(readonly ms: number) {
-    super(`no answer within ${ms} ms`);
-  }
-}
-
-/** host:port, [v6]:port or host (port 80). */
-function splitEndpoint(endpoint: string): { host: string; port: number } {
-  const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(endpoint.replace(/^http:\/\//, "").replace(/\/$/, ""));
-  return { host: match?.[1] ?? endpoint, port: Number(match?.[2] ?? 80) };
+  return { ...answer, endpoint };
 }
 
 /**
  * The cause of a failed exchange, said so that the reader knows what to check. fetch
  * says only "fetch failed" and keeps the system error in `cause`: look there too.
  */
-export function describeNetworkError(error: unknown, timeoutMs: number): string {
-  if (error instanceof TimeoutError) return `timed out: no answer within ${timeoutMs} ms (busy, partitioned, or --timeout too short)`;
+export function describeNetworkError(error: unknown, timeoutMs: number, access?: Pick<ClusterAccess, "tls">): string {
+  if (error instanceof HttpTimeoutError) return `timed out: no answer within ${timeoutMs} ms (busy, partitioned, or --timeout too short)`;
   const cause: unknown = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error && (error as Error).message === "fetch failed") return describeNetworkError(cause, timeoutMs);
+  if (cause instanceof Error && (error as Error).message === "fetch failed") return describeNetworkError(cause, timeoutMs, access);
   const code = (error as { code?: unknown }).code;
   const message = (error as Error).message;
+  const plain = access?.tls === undefined;
   switch (code) {
     case "ECONNREFUSED": return "connection refused (ECONNREFUSED): nothing listens on that port; is the server running?";
     case "ENOTFOUND": case "EAI_AGAIN": return `host not found (${code}): check the host name`;
-    case "ECONNRESET": return "connection reset (ECONNRESET): the server closed the connection; a TLS port, or it stopped";
+    case "ECONNRESET": return plain
+      ? "connection reset (ECONNRESET): the server closed the connection; an HTTPS port (give --cacert, or write https://HOST:PORT), or it stopped"
+      : "connection reset (ECONNRESET): the server closed the connection during or after the TLS handshake; it may want a client certificate (--cert, --key), or it stopped";
     case "EHOSTUNREACH": case "ENETUNREACH": return `unreachable (${code}): check the network and the address`;
     default:
       // An HTTP parser error on the first bytes: the port speaks something else, TLS most often.
-      if (typeof code === "string" && code.startsWith("HPE_")) return `not HTTP (${code}): a TLS or non-HTTP port? KVRaft's HTTP API is plain HTTP`;
+      if (typeof code === "string" && code.startsWith("HPE_")) return `not HTTP (${code}): an HTTPS port? give --cacert (or write https://HOST:PORT); else not KVRaft's HTTP port`;
       return typeof code === "string" ? `${message} (${code})` : message;
   }
 }

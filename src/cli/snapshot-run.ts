@@ -4,17 +4,20 @@ import { dirname } from "node:path";
 import { KvStateMachine } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
 import { DiskStorage } from "../storage/index.js";
-import type { AccessOptions } from "./cluster-access.js";
-import { CliError, discoverEndpoints, EXIT } from "./cluster-access.js";
+import { describeAuthRefusal, headersOf, httpTarget, openHttp, TlsFailureError } from "../security/https-call.js";
+import type { AccessOptions, ClusterAccess } from "./cluster-access.js";
+import { CliError, describeNetworkError, discoverEndpoints, EXIT } from "./cluster-access.js";
 import { report } from "./kv-commands.js";
 
 /** Bytes written to a restored data dir per chunk (and per progress update). */
 const RESTORE_CHUNK_BYTES = 256 * 1024;
+/** How long a member may take to start sending the snapshot (the download itself is not bounded). */
+const SNAPSHOT_ANSWER_TIMEOUT_MS = 120_000;
 
 /** Downloads the leader's state machine to `file` (written whole, then renamed into place). */
 export async function saveSnapshot(file: string, flags: AccessOptions & { output: "table" | "json" }): Promise<void> {
-  const endpoints = await discoverEndpoints(flags);
-  const { bytes, revision, clusterId, answeredBy } = await download(endpoints);
+  const access = await discoverEndpoints(flags, "admin");
+  const { bytes, revision, clusterId, answeredBy } = await download(access);
   await mkdir(dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, bytes);
   await rename(`${file}.tmp`, file);
@@ -22,34 +25,43 @@ export async function saveSnapshot(file: string, flags: AccessOptions & { output
     `saved revision ${revision} of cluster ${clusterId} (${bytes.length} bytes) to ${file}\n`);
 }
 
-async function download(endpoints: readonly string[]): Promise<{ bytes: Uint8Array; revision: number; clusterId: string; answeredBy: string }> {
+async function download(access: ClusterAccess): Promise<{ bytes: Uint8Array; revision: number; clusterId: string; answeredBy: string }> {
   const tried: string[] = [];
-  for (const endpoint of endpoints) {
+  for (const endpoint of access.endpoints) {
     try {
-      const response = await fetch(`http://${endpoint}/v1/admin/snapshot`, { signal: AbortSignal.timeout(120_000) });
-      if (!response.ok || response.body === null) {
-        tried.push(`${endpoint}: HTTP ${response.status}`);
+      const response = await openHttp(httpTarget(endpoint, "/v1/admin/snapshot", access.tls), { method: "GET", timeoutMs: SNAPSHOT_ANSWER_TIMEOUT_MS, tls: access.tls, token: access.token });
+      const refusal = describeAuthRefusal(response.statusCode ?? 0, "", access.tokenSource);
+      if (refusal !== undefined) {
+        response.destroy();
+        throw new CliError(EXIT.refused, `${endpoint}: ${refusal}`);
+      }
+      if (response.statusCode !== 200) {
+        response.destroy();
+        tried.push(`${endpoint}: HTTP ${response.statusCode ?? "?"}`);
         continue;
       }
-      const total = Number(response.headers.get("content-length") ?? 0);
+      const headers = headersOf(response);
+      const total = Number(headers.get("content-length") ?? 0);
       const parts: Uint8Array[] = [];
       let received = 0;
-      for await (const chunk of response.body) {
+      for await (const chunk of response) {
         parts.push(chunk as Uint8Array);
         received += (chunk as Uint8Array).length;
         progress("downloading", received, total);
       }
       progress("downloading", received, total, true);
-      const revision = response.headers.get("x-kvraft-revision");
-      const clusterId = response.headers.get("x-kvraft-cluster-id");
+      const revision = headers.get("x-kvraft-revision");
+      const clusterId = headers.get("x-kvraft-cluster-id");
       // Without them the file cannot be told apart from another cluster's: not a KVRaft answer.
       if (revision === null || clusterId === null) {
-        tried.push(`${endpoint}: HTTP ${response.status} without the X-Kvraft-Revision and X-Kvraft-Cluster-Id headers (a member too old to relay them, or not KVRaft)`);
+        tried.push(`${endpoint}: HTTP ${response.statusCode ?? "?"} without the X-Kvraft-Revision and X-Kvraft-Cluster-Id headers (a member too old to relay them, or not KVRaft)`);
         continue;
       }
       return { bytes: Buffer.concat(parts), revision: Number(revision), clusterId, answeredBy: endpoint };
     } catch (error) {
-      tried.push(`${endpoint}: ${(error as Error).message}`);
+      if (error instanceof CliError) throw error;
+      if (error instanceof TlsFailureError) throw new CliError(EXIT.refused, error.message);
+      tried.push(`${endpoint}: ${describeNetworkError(error, SNAPSHOT_ANSWER_TIMEOUT_MS, access)}`);
     }
   }
   throw new CliError(EXIT.unavailable, `no member gave a snapshot; tried:\n  ${tried.join("\n  ")}`);

@@ -1,5 +1,7 @@
 import { httpBase } from "./address.js";
 import { AdminError, UnavailableError } from "./errors.js";
+import { describeAuthRefusal, httpCall, httpTarget } from "../security/https-call.js";
+import type { ClientTlsOptions } from "../security/client-credentials.js";
 
 export interface MemberList {
   readonly clusterId: string;
@@ -20,6 +22,8 @@ export interface AdminOptions {
   /** A member's HTTP address (host:port): where admin calls go; members proxy them to the leader. */
   readonly httpAddress: () => Promise<string>;
   readonly token: string | undefined;
+  /** With it, admin calls go over https (a bare host:port included). */
+  readonly tls?: ClientTlsOptions | undefined;
   readonly deadlineMs: number;
 }
 
@@ -53,7 +57,8 @@ export class AdminApi {
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const base = httpBase(await this.options.httpAddress());
+    const address = await this.options.httpAddress();
+    const base = /^https?:\/\//i.test(address) || this.options.tls === undefined ? httpBase(address) : `https://${address}`;
     let response: Response;
     try {
       response = await adminFetch(`${base}${path}`, method, body, this.options);
@@ -62,7 +67,8 @@ export class AdminApi {
     }
     const json = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
     if (!response.ok) {
-      throw new AdminError(response.status, json.error?.code ?? `HTTP_${response.status}`, `${method} ${path}: ${json.error?.message ?? `answered ${response.status}`}`);
+      const refusal = describeAuthRefusal(response.status, json.error?.message ?? "", this.options.token === undefined ? undefined : "the adminToken (or token) option");
+      throw new AdminError(response.status, json.error?.code ?? `HTTP_${response.status}`, `${method} ${path}: ${refusal ?? json.error?.message ?? `answered ${response.status}`}`);
     }
     return json;
   }
@@ -76,16 +82,17 @@ function memberPath(memberId: number): number {
 /**
  * One admin API request: JSON body when given, the bearer token when there is one, and a
  * deadline. Shared by the CLI's client and the operator, which each turn failures into
- * their own errors.
+ * their own errors. An https:// URL is checked against `tls.ca` (node:https: fetch
+ * cannot be given a CA); the answer is a fetch Response either way.
  */
-export function adminFetch(url: string, method: string, body: unknown, options: { readonly token?: string | undefined; readonly deadlineMs: number }): Promise<Response> {
-  return fetch(url, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(options.deadlineMs),
+export async function adminFetch(url: string, method: string, body: unknown, options: { readonly token?: string | undefined; readonly deadlineMs: number; readonly tls?: ClientTlsOptions | undefined }): Promise<Response> {
+  const parsed = new URL(url);
+  const target = httpTarget(`${parsed.protocol}//${parsed.host}`, `${parsed.pathname}${parsed.search}`, options.tls);
+  const answer = await httpCall(target, {
+    method, timeoutMs: options.deadlineMs, tls: options.tls, token: options.token,
+    ...(body === undefined ? {} : { body: new TextEncoder().encode(JSON.stringify(body)), headers: { "content-type": "application/json" } }),
   });
+  // A Response cannot carry a body with these statuses.
+  const bodyless = answer.status === 204 || answer.status === 304;
+  return new Response(bodyless ? null : answer.body, { status: answer.status, headers: answer.headers });
 }

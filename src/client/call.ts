@@ -2,12 +2,14 @@ import type { Response } from "../protocol/index.js";
 import type { ClientConnection } from "./connection.js";
 import {
   AttemptTimeoutError,
+  AuthenticationError,
   BusyError,
   CompactedError,
   InvalidArgumentError,
   KvClientError,
   NoSpaceError,
   NotLeaderError,
+  PermissionDeniedError,
   ProtocolError,
   ServerError,
   TimeoutError,
@@ -139,6 +141,10 @@ export function errorFromReply(reply: Extract<Response, { kind: "error" }>): KvC
       return new CompactedError(reply.compactRevision ?? 0, reply.message);
     case "PROTOCOL_ERROR":
       return new ProtocolError(reply.message);
+    case "UNAUTHENTICATED":
+      return new AuthenticationError(`the token was refused: ${reply.message}`);
+    case "PERMISSION_DENIED":
+      return new PermissionDeniedError(`the token's role is too weak for this: ${reply.message}`);
     default:
       return reply.retryable ? new UnavailableError(`${reply.code}: ${reply.message}`) : new ServerError(reply.code, reply.message);
   }

@@ -72,7 +72,7 @@ export class KvClient {
     this.router = new LeaderRouter(new LeaderFinder(this.options), emit);
     this.context = { router: this.router, requestTimeoutMs: this.options.requestTimeoutMs, emit };
     this.writer = new SessionWriter(this.context, this.options.writesInFlightMax);
-    this.admin = new AdminApi({ httpAddress: () => this.httpAddress(), token: this.options.adminToken, deadlineMs: this.options.deadlineMs });
+    this.admin = new AdminApi({ httpAddress: () => this.httpAddress(), token: this.options.adminToken, tls: this.options.tls, deadlineMs: this.options.deadlineMs });
   }
 
   async get(key: BytesInput, options: ReadOptions = {}): Promise<KvEntry | undefined> {
@@ -215,7 +215,7 @@ export class KvClient {
     const fromStatus = status?.addresses.http ?? status?.members.find((m) => m.id === status.leaderId)?.addresses.http;
     if (fromStatus !== undefined) return fromStatus;
     if (this.options.coordinator !== undefined) {
-      const view = await askCoordinator(this.options.coordinator, this.options.connectTimeoutMs).catch(() => undefined);
+      const view = await askCoordinator(this.options.coordinator, this.options.connectTimeoutMs, this.options).catch(() => undefined);
       if (view?.leaderHttpAddress !== undefined) return view.leaderHttpAddress;
     }
     throw new UnavailableError("no member's HTTP address is known: the status has no addresses.http and no coordinator names one");

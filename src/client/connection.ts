@@ -9,12 +9,18 @@ import {
   type Response,
 } from "../protocol/index.js";
 import { parseAddress } from "./address.js";
-import { AttemptTimeoutError, ConnectionLostError, InvalidArgumentError, ProtocolError, UnavailableError } from "./errors.js";
-import { tcpDialer, type Dialer, type Link } from "./link.js";
+import { errorFromReply } from "./call.js";
+import { AttemptTimeoutError, AuthenticationError, ConnectionLostError, InvalidArgumentError, KvClientError, PermissionDeniedError, ProtocolError, UnavailableError } from "./errors.js";
+import { tcpDialer, tlsDialer, type Dialer, type Link } from "./link.js";
+import type { ClientTlsOptions } from "../security/client-credentials.js";
 
 export interface ConnectionOptions {
   readonly clientName: string;
   readonly forward: boolean;
+  /** Sent in HELLO (the cluster's --auth-token-file). */
+  readonly token: string | undefined;
+  /** TLS on the connection (when no `dialer` is given). */
+  readonly tls: ClientTlsOptions | undefined;
   readonly frameBytesMax: number;
   readonly connectTimeoutMs: number;
   readonly dialer: Dialer | undefined;
@@ -56,7 +62,7 @@ export class ClientConnection {
   static async open(address: string, options: ConnectionOptions): Promise<ClientConnection> {
     const connection = new ClientConnection(address, options.frameBytesMax);
     const decoder = new FrameDecoder(options.frameBytesMax);
-    const dialer = options.dialer ?? tcpDialer;
+    const dialer = options.dialer ?? (options.tls === undefined ? tcpDialer : tlsDialer(options.tls));
     try {
       connection.link = await dialer(parseAddress(address), options.connectTimeoutMs, {
         data: (chunk) => connection.receive(decoder, chunk),
@@ -66,12 +72,22 @@ export class ClientConnection {
       throw new UnavailableError(`cannot connect to ${address}: ${(error as Error).message}`, { cause: error });
     }
     try {
-      const reply = await connection.request((requestId) => ({ kind: "hello", requestId, clientName: options.clientName, forward: options.forward }), options.connectTimeoutMs);
+      const token = options.token === undefined ? {} : { token: options.token };
+      const reply = await connection.request((requestId) => ({ kind: "hello", requestId, clientName: options.clientName, forward: options.forward, ...token }), options.connectTimeoutMs);
+      if (reply.kind === "error") {
+        const refused = errorFromReply(reply);
+        if (refused instanceof AuthenticationError) {
+          throw new AuthenticationError(`${address} refused the connection: ${options.token === undefined ? `the cluster wants a token and none was given (the token option; ${reply.message})` : refused.message}`);
+        }
+        if (refused instanceof PermissionDeniedError) throw new PermissionDeniedError(`${address}: ${refused.message}`);
+      }
       if (reply.kind !== "hello-ok") throw new ProtocolError(`${address} answered HELLO with ${describe(reply)}`);
       connection.helloOk = reply;
       return connection;
     } catch (error) {
       connection.close("HELLO failed");
+      // Credentials refused: the same token fails on every member; say so now instead of retrying to the deadline.
+      if (error instanceof KvClientError && !error.retryable && !(error instanceof ProtocolError)) throw error;
       throw error instanceof UnavailableError ? error : new UnavailableError(`${address}: ${(error as Error).message}`, { cause: error });
     }
   }

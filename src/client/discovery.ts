@@ -1,7 +1,8 @@
-import { httpBase } from "./address.js";
 import { ClientConnection } from "./connection.js";
-import { UnavailableError } from "./errors.js";
+import { KvClientError, UnavailableError } from "./errors.js";
+import { httpCall, httpTarget } from "../security/https-call.js";
 import type { ResolvedClientOptions } from "./options.js";
+import type { ClientTlsOptions } from "../security/client-credentials.js";
 
 /** What the coordinator says (GET /v1/cluster); every field optional, since it is another program. */
 export interface CoordinatorView {
@@ -41,7 +42,7 @@ export class LeaderFinder {
     const queue: string[] = hint === undefined ? [] : [hint];
     if (this.options.coordinator !== undefined) {
       try {
-        const view = await askCoordinator(this.options.coordinator, Math.min(this.options.connectTimeoutMs, Math.max(1, deadlineAt - Date.now())));
+        const view = await askCoordinator(this.options.coordinator, Math.min(this.options.connectTimeoutMs, Math.max(1, deadlineAt - Date.now())), this.options);
         for (const address of view.memberClientAddresses) this.learn(address);
         if (view.leaderClientAddress !== undefined) queue.push(view.leaderClientAddress);
       } catch (error) {
@@ -60,6 +61,8 @@ export class LeaderFinder {
       try {
         connection = await ClientConnection.open(address, { ...this.options, connectTimeoutMs: Math.min(this.options.connectTimeoutMs, remainingMs) });
       } catch (error) {
+        // Refused credentials fail the same way on every member: no point trying the rest.
+        if (error instanceof KvClientError && !error.retryable) throw error;
         failures.push(`${address} (${(error as Error).message})`);
         continue;
       }
@@ -79,11 +82,20 @@ export class LeaderFinder {
   }
 }
 
-/** GET {coordinator}/v1/cluster: `{ leader: { id, addresses: { client, http } } | null, members: [{ addresses }] }`. */
-export async function askCoordinator(coordinator: string, timeoutMs: number): Promise<CoordinatorView> {
-  const response = await fetch(`${httpBase(coordinator)}/v1/cluster`, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`GET /v1/cluster answered ${response.status}`);
-  const body = (await response.json()) as unknown;
+/**
+ * GET {coordinator}/v1/cluster: `{ leader: { id, addresses: { client, http } } | null, members: [{ addresses }] }`.
+ * An https:// coordinator is checked against `tls.ca`; the token goes only over https.
+ */
+export async function askCoordinator(coordinator: string, timeoutMs: number, auth: { readonly tls?: ClientTlsOptions | undefined; readonly token?: string | undefined } = {}): Promise<CoordinatorView> {
+  const target = httpTarget(/^https?:\/\//i.test(coordinator) ? coordinator : `http://${coordinator}`, "/v1/cluster", auth.tls);
+  const answer = await httpCall(target, { method: "GET", timeoutMs, tls: auth.tls, token: target.secure ? auth.token : undefined });
+  if (answer.status !== 200) throw new Error(`GET /v1/cluster answered ${answer.status}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(answer.body)) as unknown;
+  } catch {
+    throw new Error("GET /v1/cluster answered with something that is not JSON: not a KVRaft coordinator?");
+  }
   const leaderAddresses = addressesOf(field(body, "leader"));
   const members = field(body, "members");
   const memberClientAddresses = Array.isArray(members)

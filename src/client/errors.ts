@@ -142,6 +142,21 @@ export class AdminError extends KvClientError {
   }
 }
 
+/**
+ * The cluster did not accept this client's credentials: no token, or one it does not
+ * know (the server's UNAUTHENTICATED, HTTP 401). Retrying with the same token will not help.
+ */
+export class AuthenticationError extends KvClientError {
+  readonly code = "UNAUTHENTICATED";
+  readonly retryable = false;
+}
+
+/** The token (or certificate) is known but its role may not do this (PERMISSION_DENIED, HTTP 403). */
+export class PermissionDeniedError extends KvClientError {
+  readonly code = "PERMISSION_DENIED";
+  readonly retryable = false;
+}
+
 /** The client was closed; no more calls. */
 export class ClientClosedError extends KvClientError {
   readonly code = "CLIENT_CLOSED";

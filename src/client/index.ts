@@ -14,6 +14,7 @@ export {
   type ReadOptions,
 } from "./client.js";
 export type { ClientOptions } from "./options.js";
+export type { ClientTlsOptions } from "../security/client-credentials.js";
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DEADLINE_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WRITES_IN_FLIGHT_MAX } from "./options.js";
 export type { ClientEvent, ClientEventListener } from "./events.js";
 export type { WatchOptions, WatchSubscription } from "./watch.js";
@@ -24,6 +25,7 @@ export type { Consistency } from "../protocol/index.js";
 export {
   AdminError,
   AttemptTimeoutError,
+  AuthenticationError,
   BusyError,
   ClientClosedError,
   CompactedError,
@@ -33,6 +35,7 @@ export {
   KvClientError,
   NoSpaceError,
   NotLeaderError,
+  PermissionDeniedError,
   ProtocolError,
   ServerError,
   SessionExpiredError,

@@ -1,9 +1,12 @@
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import type { Address } from "./address.js";
+import { type ClientTlsOptions, describeTlsFailure, tlsConnectOptions } from "../security/client-credentials.js";
 
 /**
  * The byte stream to one member. The rest of the client is written against this
- * interface and imports no `node:` module; `tcpDialer` is the one place sockets live.
+ * interface and imports no `node:` module; `tcpDialer` and `tlsDialer` are the one place
+ * sockets live.
  */
 export interface Link {
   write(bytes: Uint8Array): void;
@@ -20,25 +23,40 @@ export type Dialer = (address: Address, timeoutMs: number, handlers: LinkHandler
 
 /** TCP with Nagle off: requests are small and latency matters more than packet count. */
 export const tcpDialer: Dialer = (address, timeoutMs, handlers) =>
-  new Promise((resolve, reject) => {
-    const socket: Socket = connect({ host: address.host, port: address.port });
+  dial(() => connect({ host: address.host, port: address.port }), "connect", undefined, timeoutMs, handlers);
+
+/**
+ * TLS over TCP: the server's certificate is checked against `tls.ca` (and its name
+ * against the host dialled) before any byte of the protocol, the HELLO and its token
+ * included, is sent. A failed check rejects with what failed and what to give instead.
+ */
+export function tlsDialer(tls: ClientTlsOptions): Dialer {
+  return (address, timeoutMs, handlers) =>
+    dial(() => tlsConnect({ host: address.host, port: address.port, ...tlsConnectOptions(tls, address.host) }), "secureConnect", tls, timeoutMs, handlers);
+}
+
+function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: ClientTlsOptions | undefined, timeoutMs: number, handlers: LinkHandlers): Promise<Link> {
+  return new Promise((resolve, reject) => {
+    const socket = open();
     let settled = false;
     let lastError: Error | undefined;
-    const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`${tls === undefined ? "connect" : "connect and TLS handshake"} timed out after ${timeoutMs} ms`)), timeoutMs);
     function fail(error: Error): void {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      reject(error);
+      reject(explained(error, tls));
     }
-    socket.once("connect", () => {
+    socket.once(readyEvent, () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.setNoDelay(true);
       socket.on("data", (chunk: Buffer) => handlers.data(chunk));
-      socket.on("close", () => handlers.closed(lastError));
+      // TLS 1.3 finishes the handshake before the server checks a client certificate, so
+      // its refusal ("certificate required") arrives here, after the connection was handed out.
+      socket.on("close", () => handlers.closed(lastError === undefined ? undefined : explained(lastError, tls)));
       resolve({
         write: (bytes) => {
           if (!socket.destroyed && !socket.writableEnded) socket.write(bytes);
@@ -51,3 +69,9 @@ export const tcpDialer: Dialer = (address, timeoutMs, handlers) =>
       fail(error);
     });
   });
+}
+
+function explained(error: Error, tls: ClientTlsOptions | undefined): Error {
+  const tlsProblem = describeTlsFailure(error, tls);
+  return tlsProblem === undefined ? error : new Error(tlsProblem, { cause: error });
+}

@@ -2,6 +2,7 @@ import { CLIENT_NAME_BYTES_MAX, FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, 
 import { parseAddress } from "./address.js";
 import type { ClientEventListener } from "./events.js";
 import type { Dialer } from "./link.js";
+import { type ClientTlsOptions, validateTlsOptions, validateToken } from "../security/client-credentials.js";
 
 export interface ClientOptions {
   /** Members' client-protocol addresses (host:port). Tried in turn to find the leader. */
@@ -22,7 +23,19 @@ export interface ClientOptions {
    * a port-forward). Registering a session still needs the leader.
    */
   readonly forward?: boolean;
-  /** Bearer token for the admin verbs (the cluster's --admin-token-file). */
+  /**
+   * TLS for every connection: the binary port (tls.connect), the HTTP API and the
+   * coordinator (https). Give the cluster's CA (`ca`) unless its certificates chain to
+   * the system's CAs. Without it the client speaks plain TCP and HTTP.
+   */
+  readonly tls?: ClientTlsOptions;
+  /**
+   * The bearer token (a line of the cluster's --auth-token-file): sent in HELLO on the
+   * binary port and as `Authorization: Bearer` on HTTP. Its role bounds what the client
+   * may do (read-only, read-write, admin).
+   */
+  readonly token?: string;
+  /** Bearer token for the admin verbs (the cluster's --admin-token-file); default: `token`. */
   readonly adminToken?: string;
   /** Largest frame accepted from a server; keep it equal to the servers' frameBytesMax. */
   readonly frameBytesMax?: number;
@@ -37,8 +50,10 @@ export interface ClientOptions {
   readonly dialer?: Dialer;
 }
 
-export type ResolvedClientOptions = Required<Omit<ClientOptions, "coordinator" | "adminToken" | "onEvent" | "dialer">> & {
+export type ResolvedClientOptions = Required<Omit<ClientOptions, "coordinator" | "tls" | "token" | "adminToken" | "onEvent" | "dialer">> & {
   readonly coordinator: string | undefined;
+  readonly tls: ClientTlsOptions | undefined;
+  readonly token: string | undefined;
   readonly adminToken: string | undefined;
   readonly onEvent: ClientEventListener;
   readonly dialer: Dialer | undefined;
@@ -73,7 +88,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     clientName: options.clientName ?? "kvraft-client",
     forward: options.forward ?? false,
-    adminToken: options.adminToken,
+    tls: options.tls,
+    token: options.token,
+    adminToken: options.adminToken ?? options.token,
     frameBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
     writesInFlightMax: options.writesInFlightMax ?? DEFAULT_WRITES_IN_FLIGHT_MAX,
     onEvent: options.onEvent ?? (() => undefined),
@@ -88,5 +105,10 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (new TextEncoder().encode(resolved.clientName).length > CLIENT_NAME_BYTES_MAX) {
     throw new RangeError(`createClient: clientName must be at most ${CLIENT_NAME_BYTES_MAX} bytes of UTF-8`);
   }
+  for (const [field, token] of [["token", resolved.token], ["adminToken", resolved.adminToken]] as const) {
+    if (token !== undefined) validateToken(token, `createClient: ${field}`);
+  }
+  if (resolved.tls !== undefined) validateTlsOptions(resolved.tls, "createClient");
   return resolved;
 }
+

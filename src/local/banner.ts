@@ -2,7 +2,7 @@ import { isAbsolute, join, relative } from "node:path";
 import { CLUSTER_FILE } from "./cluster-file.js";
 import type { LeaderSeen } from "./leader.js";
 import type { LocalPlan } from "./plan.js";
-import { coordinatorUrl, LOCAL_HOST } from "./plan.js";
+import { coordinatorUrl, LOCAL_HOST, memberHttpUrl } from "./plan.js";
 
 export interface BannerInputs {
   readonly plan: LocalPlan;
@@ -17,6 +17,9 @@ export interface BannerInputs {
 /**
  * What `kvraft local` prints once the cluster is up: where everything listens, and
  * three ways to try it from another terminal. Pure, so its wording is tested.
+ *
+ * With TLS it names the token files, never a token: a banner ends up in scrollback,
+ * screen shares and CI logs, and `$(cat file)` keeps the curl lines copy-pasteable.
  */
 export function bannerLines(inputs: BannerInputs): string[] {
   const { plan } = inputs;
@@ -28,25 +31,41 @@ export function bannerLines(inputs: BannerInputs): string[] {
   const second = plan.members[1] ?? first;
   if (first === undefined || second === undefined) throw new Error(`a local cluster has members; the plan for ${plan.clusterDir} has none`);
   const pid = (name: string): string => String(inputs.pids.get(name) ?? "-");
+  const security = plan.security;
+  const http = (m: typeof first): string => memberHttpUrl(plan, m);
+  // curl's options for the CA and a token, with paths as the user would type them.
+  const auth = (tokenFile: string): string => security === undefined ? "" : `--cacert ${shown(security.caFile)} -H "Authorization: Bearer $(cat ${shown(tokenFile)})" `;
+  const tryLines = security === undefined
+    ? [
+        `  curl -X PUT --data-binary hello ${http(first)}/v1/kv/greeting`,
+        `  curl ${http(second)}/v1/kv/greeting      # any member answers: followers forward to the leader`,
+        `  printf 'get greeting\\r\\n' | nc ${LOCAL_HOST} ${first.memcachedPort}`,
+      ]
+    : [
+        `  curl ${auth(security.readWriteTokenFile)}-X PUT --data-binary hello ${http(first)}/v1/kv/greeting`,
+        `  curl ${auth(security.readOnlyTokenFile)}${http(second)}/v1/kv/greeting      # any member answers; a read-only token cannot write`,
+      ];
   const lines = [
     "",
     `KVRaft local cluster ${plan.clusterId}: ${plan.members.length} servers, data in ${shown(plan.clusterDir)}`,
     `  coordinator  ${coordinatorUrl(plan)}  (GET /v1/cluster: who leads and who is there)  pid ${pid("coord")}`,
     ...plan.members.map((m) =>
-      `  member ${m.id}     http ${LOCAL_HOST}:${m.httpPort}  memcached ${LOCAL_HOST}:${m.memcachedPort}  peer ${LOCAL_HOST}:${m.peerPort}  client ${LOCAL_HOST}:${m.clientPort}  pid ${pid(`m${m.id}`)}`),
+      `  member ${m.id}     ${security === undefined ? "http" : "https"} ${LOCAL_HOST}:${m.httpPort}  memcached ${LOCAL_HOST}:${m.memcachedPort}  peer ${LOCAL_HOST}:${m.peerPort}  client ${LOCAL_HOST}:${m.clientPort}  pid ${pid(`m${m.id}`)}`),
     inputs.leader === undefined
       ? "  leader: none yet (the members are still electing; the log below shows when one wins)"
       : `  leader: member ${inputs.leader.id} (term ${inputs.leader.term})`,
+    ...(security === undefined ? [] : [
+      `  TLS on every member port, certificates from the CA ${shown(security.caFile)}; every request needs a token:`,
+      `  ${shown(security.readWriteTokenFile)} (read-write, the CLI's default), ${shown(security.readOnlyTokenFile)}, ${shown(security.adminTokenFile)} (membership, snapshots)`,
+    ]),
     "",
     "Try it from another terminal:",
-    `  node ${shown(inputs.cliPath)} put greeting hello`,
-    `  curl -X PUT --data-binary hello http://${LOCAL_HOST}:${first.httpPort}/v1/kv/greeting`,
-    `  curl http://${LOCAL_HOST}:${second.httpPort}/v1/kv/greeting      # any member answers: followers forward to the leader`,
-    `  printf 'get greeting\\r\\n' | nc ${LOCAL_HOST} ${first.memcachedPort}`,
+    `  node ${shown(inputs.cliPath)} put greeting hello${security === undefined ? "" : "      # finds the CA and the token in cluster.json"}`,
+    ...tryLines,
     `  curl -s ${coordinatorUrl(plan)}/v1/cluster`,
     "  kill -9 <a member's pid>      # it is restarted with its data, as a StatefulSet would",
     "",
-    `Endpoints and the cluster id are in ${shown(join(plan.clusterDir, CLUSTER_FILE))}.`,
+    `Endpoints${security === undefined ? "" : ", the CA, the token files"} and the cluster id are in ${shown(join(plan.clusterDir, CLUSTER_FILE))}.`,
     "Ctrl-C stops everything (followers first, then the leader); starting again resumes with the same data.",
     "",
   ];

@@ -12,12 +12,31 @@ export const CLUSTER_FILE = "cluster.json";
  * Other tools read it to find the cluster (the CLI verbs, tests); `kvraft local` reads
  * it back to reuse the cluster id, the size and the ports on the next start.
  * Member addresses are HOST:PORT, as in /v1/status; the coordinator is a URL.
+ * `security` (absent for a cluster without TLS) says the members' HTTP, client and
+ * memcached ports speak TLS and where the CA and the tokens are.
  */
 export interface ClusterFile {
   readonly clusterId: string;
   readonly basePort: number;
   readonly coordinator: string;
   readonly members: readonly ClusterFileMember[];
+  readonly security?: ClusterFileSecurity;
+}
+
+/**
+ * How to reach a local cluster that serves TLS and wants tokens. Paths are absolute
+ * (a relative one is read from the cluster dir); each token file holds one token.
+ */
+export interface ClusterFileSecurity {
+  /** "https": the members' HTTP ports serve HTTPS (their client and memcached ports TLS). */
+  readonly scheme: "https";
+  /** The cluster's CA certificate: `curl --cacert`, `kvraft --cacert`. */
+  readonly caFile: string;
+  /** The token the CLI uses by default: role read-write (reads and writes, no admin). */
+  readonly tokenFile: string;
+  /** The admin token (membership, snapshots): the CLI's admin verbs use it. */
+  readonly adminTokenFile: string;
+  readonly readOnlyTokenFile: string;
 }
 
 export interface ClusterFileMember {
@@ -37,9 +56,13 @@ const schema = z.object({
     id: z.number().int().min(1),
     peer: z.string(), http: z.string(), memcached: z.string(), client: z.string(), dataDir: z.string(),
   })).min(1),
+  security: z.object({
+    scheme: z.literal("https"), caFile: z.string().min(1), tokenFile: z.string().min(1), adminTokenFile: z.string().min(1), readOnlyTokenFile: z.string().min(1),
+  }).optional(),
 });
 
 export function clusterFileOf(plan: LocalPlan): ClusterFile {
+  const security = plan.security;
   return {
     clusterId: plan.clusterId,
     basePort: plan.basePort,
@@ -52,6 +75,9 @@ export function clusterFileOf(plan: LocalPlan): ClusterFile {
       client: `${LOCAL_HOST}:${m.clientPort}`,
       dataDir: m.dataDir,
     })),
+    ...(security === undefined ? {} : {
+      security: { scheme: "https", caFile: security.caFile, tokenFile: security.readWriteTokenFile, adminTokenFile: security.adminTokenFile, readOnlyTokenFile: security.readOnlyTokenFile },
+    }),
   };
 }
 

@@ -1,6 +1,9 @@
+import { readFile } from "node:fs/promises";
+import type { ClientTlsOptions } from "../security/client-credentials.js";
+import { httpCall, httpTarget } from "../security/https-call.js";
 import type { ServerStatus } from "../server/status.js";
 import type { LocalPlan } from "./plan.js";
-import { LOCAL_HOST } from "./plan.js";
+import { memberHttpUrl } from "./plan.js";
 
 /** One status request may take this long before the member counts as not answering. */
 const STATUS_TIMEOUT_MS = 1000;
@@ -17,7 +20,8 @@ export interface LeaderSeen {
  * the highest term wins, as in the coordinator's view.
  */
 export async function findLeader(plan: LocalPlan): Promise<LeaderSeen | undefined> {
-  const statuses = await Promise.all(plan.members.map((m) => memberStatus(`http://${LOCAL_HOST}:${m.httpPort}`)));
+  const access = await localAccess(plan);
+  const statuses = await Promise.all(plan.members.map((m) => memberStatus(memberHttpUrl(plan, m), access)));
   let best: LeaderSeen | undefined;
   for (const status of statuses) {
     if (status?.role !== "leader") continue;
@@ -26,11 +30,29 @@ export async function findLeader(plan: LocalPlan): Promise<LeaderSeen | undefine
   return best;
 }
 
-/** A member's /v1/status, or undefined if it does not answer in time. */
-export async function memberStatus(baseUrl: string): Promise<ServerStatus | undefined> {
+/** The CA and token `kvraft local` itself talks to its members with: the admin token (it runs the cluster). */
+export interface LocalAccess {
+  readonly tls: ClientTlsOptions | undefined;
+  readonly token: string | undefined;
+}
+
+/** Read on each use: a start that made the files has written them by then. Undefined when the files cannot be read. */
+export async function localAccess(plan: LocalPlan): Promise<LocalAccess | undefined> {
+  if (plan.security === undefined) return { tls: undefined, token: undefined };
   try {
-    const response = await fetch(`${baseUrl}/v1/status`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
-    return response.ok ? ((await response.json()) as ServerStatus) : undefined;
+    const [ca, token] = await Promise.all([readFile(plan.security.caFile, "utf8"), readFile(plan.security.adminTokenFile, "utf8")]);
+    return { tls: { ca, caSource: plan.security.caFile }, token: token.trim() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A member's /v1/status, or undefined if it does not answer in time. */
+export async function memberStatus(baseUrl: string, access: LocalAccess | undefined = { tls: undefined, token: undefined }): Promise<ServerStatus | undefined> {
+  if (access === undefined) return undefined;
+  try {
+    const answer = await httpCall(httpTarget(baseUrl, "/v1/status", access.tls), { method: "GET", timeoutMs: STATUS_TIMEOUT_MS, tls: access.tls, token: access.token });
+    return answer.status === 200 ? (JSON.parse(new TextDecoder().decode(answer.body)) as ServerStatus) : undefined;
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@ import { bannerLines } from "./banner.js";
 import { clusterFileOf, newClusterId, readClusterFile, writeClusterFile } from "./cluster-file.js";
 import { compactLine, RepeatFilter } from "./compact-log.js";
 import { findLeader, waitForLeader } from "./leader.js";
+import { prepareLocalSecurity } from "./local-security.js";
 import type { LocalPlan, MemberPlan } from "./plan.js";
 import { coordinatorArgs, DEFAULT_BASE_PORT, initialClusterState, LOCAL_HOST, memberDataDir, planLocalCluster, plannedPorts, serverArgs } from "./plan.js";
 import { assertPortsFree } from "./port-check.js";
@@ -56,9 +57,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const cliPath = options.cliPath ?? DEFAULT_CLI;
   const { plan, founding } = await preparePlan(resolve(cwd, options.clusterDir), options);
   await assertPortsFree(LOCAL_HOST, plannedPorts(plan));
+  const print = (name: string, text: string): void => options.print(`[${name.padEnd(NAME_WIDTH)}] ${text}`);
+  if (plan.security !== undefined) {
+    const { made } = await prepareLocalSecurity(plan.security, { clusterId: plan.clusterId, memberIds: plan.members.map((m) => m.id) });
+    print("local", made.length === 0 ? `TLS and tokens: reusing the CA and tokens in ${plan.clusterDir}` : `TLS and tokens: made ${made.join("; ")}`);
+  }
   await writeClusterFile(plan.clusterDir, clusterFileOf(plan));
 
-  const print = (name: string, text: string): void => options.print(`[${name.padEnd(NAME_WIDTH)}] ${text}`);
   const repeats = new RepeatFilter();
   const onLine = (name: string, line: string): void => {
     const text = compactLine(line);

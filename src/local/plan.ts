@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { type LocalSecurityFiles, localSecurityFiles, memberSecurityArgs } from "./security-files.js";
 
 /**
  * The layout of a local cluster, computed from a base port, a member count and a
@@ -39,6 +40,11 @@ export interface LocalPlan {
   readonly basePort: number;
   readonly coordinatorPort: number;
   readonly members: readonly MemberPlan[];
+  /**
+   * TLS on every member port and tokens (the CA, certificates and tokens under the
+   * cluster dir); undefined: plain TCP and HTTP, no tokens (the benchmark, until it has --tls).
+   */
+  readonly security?: LocalSecurityFiles;
 }
 
 export interface PlannedPort {
@@ -61,7 +67,8 @@ export function validateBasePort(basePort: number): number {
   return basePort;
 }
 
-export function planLocalCluster(input: { clusterDir: string; clusterId: string; servers: number; basePort: number }): LocalPlan {
+/** `tls` (default true): the members serve TLS and want tokens, with files under the cluster dir. */
+export function planLocalCluster(input: { clusterDir: string; clusterId: string; servers: number; basePort: number; tls?: boolean }): LocalPlan {
   const servers = validateServerCount(input.servers);
   const base = validateBasePort(input.basePort);
   const members: MemberPlan[] = [];
@@ -75,7 +82,10 @@ export function planLocalCluster(input: { clusterDir: string; clusterId: string;
       dataDir: memberDataDir(input.clusterDir, id),
     });
   }
-  return { clusterDir: input.clusterDir, clusterId: input.clusterId, basePort: base, coordinatorPort: base + PORT_OFFSETS.coordinator, members };
+  return {
+    clusterDir: input.clusterDir, clusterId: input.clusterId, basePort: base, coordinatorPort: base + PORT_OFFSETS.coordinator, members,
+    ...(input.tls === false ? {} : { security: localSecurityFiles(input.clusterDir) }),
+  };
 }
 
 export function memberDataDir(clusterDir: string, id: number): string {
@@ -98,6 +108,11 @@ export function coordinatorUrl(plan: LocalPlan): string {
   return `http://${LOCAL_HOST}:${plan.coordinatorPort}`;
 }
 
+/** A member's HTTP API as a base URL: https when the plan has TLS. */
+export function memberHttpUrl(plan: LocalPlan, member: MemberPlan): string {
+  return `${plan.security === undefined ? "http" : "https"}://${LOCAL_HOST}:${member.httpPort}`;
+}
+
 /** How long the coordinator waits before calling a member unreachable: a few heartbeats. */
 const LOCAL_UNREACHABLE_AFTER_MS = 3000;
 
@@ -107,7 +122,8 @@ export function coordinatorArgs(plan: LocalPlan): string[] {
 
 /**
  * A member's command line. The cluster flags (--initial-cluster-state, --cluster-id) are
- * passed on every start: a data dir that already holds the cluster ignores them.
+ * passed on every start: a data dir that already holds the cluster ignores them. With
+ * the plan's security, its certificate, the CA and the token files (security-files.ts).
  */
 export function serverArgs(plan: LocalPlan, member: MemberPlan, initialClusterState: "new" | "existing"): string[] {
   const peers = plan.members.map((m) => `${m.id}=${LOCAL_HOST}:${m.peerPort}`).join(",");
@@ -117,6 +133,7 @@ export function serverArgs(plan: LocalPlan, member: MemberPlan, initialClusterSt
     "--client-port", String(member.clientPort),
     "--initial-cluster-state", initialClusterState, "--cluster-id", plan.clusterId,
     "--coord", coordinatorUrl(plan), "--log-level", "info",
+    ...(plan.security === undefined ? [] : memberSecurityArgs(plan.security, member.id)),
   ];
 }
 

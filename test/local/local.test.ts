@@ -1,11 +1,15 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthenticationError, createClient, type KvClient, PermissionDeniedError } from "../../src/client/index.js";
 import type { ClusterView } from "../../src/coord/index.js";
 import type { ClusterFile } from "../../src/local/cluster-file.js";
+import { type HttpAnswer, httpCall, httpTarget, openHttp } from "../../src/security/https-call.js";
 import type { ServerStatus } from "../../src/server/status.js";
+import { CLI } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
 import { freeBasePort } from "./base-port.js";
 import { LocalRun, processExists } from "./local-run.js";
@@ -13,9 +17,17 @@ import { LocalRun, processExists } from "./local-run.js";
 /** The whole local cluster stops within this with a watch open (issue 16: it took 15.2 s). */
 const LOCAL_STOP_MS_MAX = 2000;
 
+/** Runs curl (the real one: the issue's done-criterion is written with it); answers its stdout, or the failure. */
+function curl(args: readonly string[], cwd: string): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile("curl", ["-s", "-m", "5", ...args], { cwd }, (error, stdout) => resolve({ code: error === null ? 0 : Number((error as { code?: unknown }).code ?? 1), stdout }));
+  });
+}
+
 /**
  * `kvraft local` (what `npm start` runs) as a user would run it: a child process in a
- * temporary directory, talked to over HTTP only, stopped with SIGINT.
+ * temporary directory, talked to over HTTPS with the CA and tokens it made (found
+ * through cluster.json, as the CLI finds them), stopped with SIGINT.
  */
 describe("kvraft local: a whole cluster from one command", () => {
   let dir: string;
@@ -29,9 +41,20 @@ describe("kvraft local: a whole cluster from one command", () => {
     return run;
   };
   const clusterFile = async (): Promise<ClusterFile> => JSON.parse(await readFile(join(dir, "cluster", "cluster.json"), "utf8")) as ClusterFile;
+  /** The CA and the read-write token, from the files cluster.json names. */
+  const credentials = async (): Promise<{ tls: { ca: string }; token: string }> => {
+    const security = (await clusterFile()).security;
+    if (security === undefined) throw new Error("cluster.json has no security section: kvraft local runs with TLS and tokens");
+    return { tls: { ca: await readFile(security.caFile, "utf8") }, token: (await readFile(security.tokenFile, "utf8")).trim() };
+  };
+  const call = async (http: string, method: string, path: string, body?: string, timeoutMs = 5000): Promise<HttpAnswer> => {
+    const { tls, token } = await credentials();
+    return httpCall(httpTarget(`https://${http}`, path, tls), { method, tls, token, timeoutMs, ...(body === undefined ? {} : { body: new TextEncoder().encode(body) }) });
+  };
+  const text = (answer: HttpAnswer): string => new TextDecoder().decode(answer.body);
   const status = async (http: string): Promise<ServerStatus | undefined> => {
-    const response = await fetch(`http://${http}/v1/status`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-    return response?.ok === true ? ((await response.json()) as ServerStatus) : undefined;
+    const answer = await call(http, "GET", "/v1/status", undefined, 1000).catch(() => undefined);
+    return answer?.status === 200 ? (JSON.parse(text(answer)) as ServerStatus) : undefined;
   };
   /** The leader every member agrees on, asked of the members (the coordinator is checked on its own). */
   const leader = async (file: ClusterFile): Promise<ClusterFile["members"][number]> => waitFor("a leader every member knows", async () => {
@@ -40,10 +63,10 @@ describe("kvraft local: a whole cluster from one command", () => {
     if (claimed === undefined || !statuses.every((s) => s?.leaderId === claimed.memberId)) return undefined;
     return file.members.find((m) => m.id === claimed.memberId);
   }, 30_000);
-  const put = (http: string, key: string, value: string): Promise<Response> => fetch(`http://${http}/v1/kv/${key}`, { method: "PUT", body: value });
+  const put = (http: string, key: string, value: string): Promise<HttpAnswer> => call(http, "PUT", `/v1/kv/${key}`, value);
   const get = async (http: string, key: string): Promise<string | undefined> => {
-    const response = await fetch(`http://${http}/v1/kv/${key}`);
-    return response.status === 200 ? response.text() : undefined;
+    const response = await call(http, "GET", `/v1/kv/${key}`);
+    return response.status === 200 ? text(response) : undefined;
   };
 
   beforeAll(async () => {
@@ -64,6 +87,13 @@ describe("kvraft local: a whole cluster from one command", () => {
     expect(file.members.map((m) => [m.id, m.peer, m.http, m.memcached, m.client])).toEqual([1, 2, 3].map((id) =>
       [id, `127.0.0.1:${basePort + 10 + id}`, `127.0.0.1:${basePort + 20 + id}`, `127.0.0.1:${basePort + 30 + id}`, `127.0.0.1:${basePort + 40 + id}`]));
     expect(file.members[1]?.dataDir).toBe(join(dir, "cluster", "member-2"));
+    expect(file.security).toEqual({
+      scheme: "https", caFile: join(dir, "cluster", "ca.crt"), tokenFile: join(dir, "cluster", "read-write.token"),
+      adminTokenFile: join(dir, "cluster", "admin.token"), readOnlyTokenFile: join(dir, "cluster", "read-only.token"),
+    });
+    for (const secret of ["ca.key", "member-1.key", "tokens.csv", "admin.token", "read-write.token", "read-only.token"]) {
+      expect(((await stat(join(dir, "cluster", secret))).mode & 0o777).toString(8), secret).toBe("600");
+    }
   });
 
   it("elects a leader, prints the banner, and the members report one cluster id", async () => {
@@ -72,7 +102,7 @@ describe("kvraft local: a whole cluster from one command", () => {
     await run?.waitForLine("the banner", /^Try it from another terminal:/);
     const statuses = await Promise.all(file.members.map((m) => status(m.http)));
     expect(statuses.map((s) => s?.clusterId)).toEqual([file.clusterId, file.clusterId, file.clusterId]);
-    expect(run?.lines.some((line) => line.includes(`curl -X PUT --data-binary hello http://${file.members[0]?.http}/v1/kv/greeting`))).toBe(true);
+    expect(run?.lines.some((line) => line.includes(`-X PUT --data-binary hello https://${file.members[0]?.http}/v1/kv/greeting`))).toBe(true);
     expect(elected).toBeDefined();
   });
 
@@ -85,13 +115,59 @@ describe("kvraft local: a whole cluster from one command", () => {
     });
   });
 
-  it("serves writes and reads over HTTP on every member (followers forward)", async () => {
+  it("serves writes and reads over HTTPS on every member (followers forward)", async () => {
     const file = await clusterFile();
     const elected = await leader(file);
     const follower = file.members.find((m) => m.id !== elected.id) as ClusterFile["members"][number];
     const written = await put(follower.http, "greeting", "hello");
-    expect(written.status, await written.clone().text()).toBe(200);
+    expect(written.status, text(written)).toBe(200);
     for (const member of file.members) expect(await get(member.http, "greeting")).toBe("hello");
+  });
+
+  it("the issue's done-criterion, with curl: plain http is refused, https with the CA and a token works, a read-only token cannot put", async () => {
+    const file = await clusterFile();
+    const member = file.members[0] as ClusterFile["members"][number];
+    const security = file.security as NonNullable<ClusterFile["security"]>;
+    const cwd = dir;
+    const token = async (f: string): Promise<string> => (await readFile(f, "utf8")).trim();
+    // Plain HTTP to the HTTPS port: no HTTP answer at all (curl exits 52, empty reply, or 56).
+    const plain = await curl(["-o", "/dev/null", "-w", "%{http_code}", `http://${member.http}/v1/kv/greeting`], cwd);
+    expect(plain.code, `curl http:// exited ${plain.code}`).not.toBe(0);
+    expect(plain.stdout).toBe("000");
+    const rw = ["--cacert", "cluster/ca.crt", "-H", `Authorization: Bearer ${await token(security.tokenFile)}`];
+    const ro = ["--cacert", "cluster/ca.crt", "-H", `Authorization: Bearer ${await token(security.readOnlyTokenFile)}`];
+    expect((await curl([...rw, "-X", "PUT", "--data-binary", "curl-value", `https://${member.http}/v1/kv/x`], cwd)).code).toBe(0);
+    expect((await curl(["-f", ...ro, `https://${member.http}/v1/kv/x`], cwd)).stdout).toBe("curl-value");
+    const refused = await curl([...ro, "-X", "PUT", "--data-binary", "no", "-w", "\n%{http_code}", `https://${member.http}/v1/kv/x`], cwd);
+    expect(refused.stdout.split("\n").at(-1), refused.stdout).toBe("403");
+    const anonymous = await curl(["--cacert", "cluster/ca.crt", "-o", "/dev/null", "-w", "%{http_code}", `https://${member.http}/v1/kv/x`], cwd);
+    expect(anonymous.stdout).toBe("401");
+    expect(await get(member.http, "x")).toBe("curl-value");
+    // The CLI finds the CA and the token through cluster.json by itself.
+    const cli = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [CLI, "get", "x", "--cluster-dir", "cluster"], { cwd }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(stderr))));
+    });
+    expect(cli).toBe("curl-value\n");
+  });
+
+  it("the client library reaches the binary ports over TLS with a token; a read-only token cannot write, a wrong one is refused", async () => {
+    const file = await clusterFile();
+    const security = file.security as NonNullable<ClusterFile["security"]>;
+    const { tls } = await credentials();
+    const endpoints = file.members.map((m) => m.client);
+    const as = async (tokenFile: string | undefined, token?: string): Promise<KvClient> =>
+      createClient({ endpoints, tls, token: token ?? (await readFile(tokenFile as string, "utf8")).trim(), deadlineMs: 10_000 });
+    const writer = await as(security.tokenFile);
+    const reader = await as(security.readOnlyTokenFile);
+    const stranger = await as(undefined, "s".repeat(64));
+    try {
+      await writer.put("binary", "over-tls");
+      expect(new TextDecoder().decode((await reader.get("binary"))?.value)).toBe("over-tls");
+      await expect(reader.put("binary", "no")).rejects.toBeInstanceOf(PermissionDeniedError);
+      await expect(stranger.get("binary")).rejects.toBeInstanceOf(AuthenticationError);
+    } finally {
+      await Promise.all([writer.close(), reader.close(), stranger.close()]);
+    }
   });
 
   it("restarts a member killed with SIGKILL, with its data", async () => {
@@ -126,12 +202,16 @@ describe("kvraft local: a whole cluster from one command", () => {
     expect(current.lines.some((line) => line.startsWith("[local] stopped; the data stays in "))).toBe(true);
   });
 
-  it("a second start reuses the cluster id and the data", async () => {
+  it("a second start reuses the cluster id, the data, the CA and the tokens", async () => {
     const first = await clusterFile();
+    const kept = ["ca.crt", "ca.key", "member-1.crt", "tokens.csv", "read-write.token"];
+    const before = await Promise.all(kept.map((f) => readFile(join(dir, "cluster", f), "utf8")));
     start();
     await run?.waitForLine("the second start's banner", /^Try it from another terminal:/);
     const file = await clusterFile();
     expect(file.clusterId).toBe(first.clusterId);
+    expect(await Promise.all(kept.map((f) => readFile(join(dir, "cluster", f), "utf8")))).toEqual(before);
+    expect(run?.lines).toContain(`[local] TLS and tokens: reusing the CA and tokens in ${join(dir, "cluster")}`);
     const elected = await leader(file);
     expect(await get(elected.http, "greeting")).toBe("hello");
     // Issue 16: a watch open on a follower held its member until SIGKILL (15.2 s); now
@@ -139,17 +219,17 @@ describe("kvraft local: a whole cluster from one command", () => {
     // first event, hence the write under its prefix.
     const follower = file.members.find((m) => m.id !== elected.id) as ClusterFile["members"][number];
     const from = (await status(follower.http))?.appliedIndex ?? 0;
-    const watching = new AbortController();
-    const watch = fetch(`http://${follower.http}/v1/watch?prefix=held/&fromRevision=${from + 1}`, { signal: watching.signal });
+    const { tls, token } = await credentials();
+    const watch = openHttp(httpTarget(`https://${follower.http}`, `/v1/watch?prefix=held/&fromRevision=${from + 1}`, tls), { method: "GET", tls, token, timeoutMs: 10_000 });
     expect((await put(elected.http, "held%2Fkey", "v")).status).toBe(200);
     const stream = await watch;
-    expect(stream.status).toBe(200);
-    stream.body?.pipeTo(new WritableStream()).catch(() => undefined);
+    expect(stream.statusCode).toBe(200);
+    stream.on("error", () => undefined).resume();
     const stopping = performance.now();
     run?.signal("SIGINT");
     expect(await run?.exited).toEqual({ code: 0, signal: null });
     const stopMs = Math.round(performance.now() - stopping);
-    watching.abort();
+    stream.destroy();
     console.log(`kvraft local with a watch open on member ${follower.id} stopped in ${stopMs} ms after SIGINT`);
     expect(stopMs, run?.describe()).toBeLessThan(LOCAL_STOP_MS_MAX);
   });

@@ -3,6 +3,7 @@ import { bannerLines } from "../../src/local/banner.js";
 import { initialClusterState, planLocalCluster, plannedPorts, serverArgs } from "../../src/local/plan.js";
 
 const plan = planLocalCluster({ clusterDir: "/home/me/project/.kvraft", clusterId: "id-1", servers: 3, basePort: 7000 });
+const plainPlan = planLocalCluster({ clusterDir: "/home/me/project/.kvraft", clusterId: "id-1", servers: 3, basePort: 7000, tls: false });
 
 describe("kvraft local: the plan", () => {
   it("lays ports out by role: coordinator at base, member i at base+10+i (peer), +20+i (http), +30+i (memcached), +40+i (client)", () => {
@@ -36,6 +37,18 @@ describe("kvraft local: the plan", () => {
     expect(flag("--log-level")).toBe("info");
   });
 
+  it("is secure by default: each member serves its own certificate, checks peers against the CA, and wants tokens", () => {
+    const args = serverArgs(plan, plan.members[1] as (typeof plan.members)[number], "new");
+    const flag = (name: string): string | undefined => args[args.indexOf(name) + 1];
+    const dir = "/home/me/project/.kvraft";
+    expect([flag("--cert-file"), flag("--key-file"), flag("--trusted-ca-file")]).toEqual([`${dir}/member-2.crt`, `${dir}/member-2.key`, `${dir}/ca.crt`]);
+    expect([flag("--peer-cert-file"), flag("--peer-key-file"), flag("--peer-trusted-ca-file")]).toEqual([`${dir}/member-2.crt`, `${dir}/member-2.key`, `${dir}/ca.crt`]);
+    expect([flag("--auth-token-file"), flag("--admin-token-file")]).toEqual([`${dir}/tokens.csv`, `${dir}/admin.token`]);
+    // The benchmark's plan (no security) runs plain, as before.
+    const plain = serverArgs(plainPlan, plainPlan.members[1] as (typeof plan.members)[number], "new");
+    expect(plain.filter((arg) => /cert|token|ca-file/.test(arg))).toEqual([]);
+  });
+
   // hasData, everHadData (seen with data earlier in this run), founding (no member had data at start)
   const states: [boolean, boolean, boolean, "new" | "existing", string][] = [
     [true, true, false, "new", "a dir with data ignores the flag"],
@@ -49,9 +62,9 @@ describe("kvraft local: the plan", () => {
     });
   }
 
-  it("the banner says where everything listens and how to try it", () => {
+  it("the banner says where everything listens and how to try it (without TLS)", () => {
     const lines = bannerLines({
-      plan, leader: { id: 2, term: 3 }, cwd: "/home/me/project", cliPath: "/home/me/project/dist/cli.js",
+      plan: plainPlan, leader: { id: 2, term: 3 }, cwd: "/home/me/project", cliPath: "/home/me/project/dist/cli.js",
       pids: new Map([["coord", 10], ["m1", 11], ["m2", 12], ["m3", 13]]),
     });
     expect(lines).toContain("KVRaft local cluster id-1: 3 servers, data in .kvraft");
@@ -61,5 +74,18 @@ describe("kvraft local: the plan", () => {
     expect(lines).toContain("  printf 'get greeting\\r\\n' | nc 127.0.0.1 7031");
     expect(lines.some((line) => line.startsWith("  member 3 ") && line.endsWith("pid 13"))).toBe(true);
     expect(lines).toContain("Endpoints and the cluster id are in .kvraft/cluster.json.");
+  });
+
+  it("the banner with TLS: https addresses, curl lines with the CA and a token file (never a token), and where the files are", () => {
+    const lines = bannerLines({
+      plan, leader: { id: 2, term: 3 }, cwd: "/home/me/project", cliPath: "/home/me/project/dist/cli.js",
+      pids: new Map([["coord", 10], ["m1", 11], ["m2", 12], ["m3", 13]]),
+    });
+    expect(lines).toContain("  curl --cacert .kvraft/ca.crt -H \"Authorization: Bearer $(cat .kvraft/read-write.token)\" -X PUT --data-binary hello https://127.0.0.1:7021/v1/kv/greeting");
+    expect(lines.some((line) => line.startsWith("  curl --cacert .kvraft/ca.crt -H \"Authorization: Bearer $(cat .kvraft/read-only.token)\" https://127.0.0.1:7022/v1/kv/greeting"))).toBe(true);
+    expect(lines.some((line) => line.startsWith("  member 1     https 127.0.0.1:7021 "))).toBe(true);
+    expect(lines.some((line) => line.includes(".kvraft/admin.token"))).toBe(true);
+    expect(lines.join("\n")).not.toMatch(/http:\/\/127\.0\.0\.1:702/);
+    expect(lines).toContain("Endpoints, the CA, the token files and the cluster id are in .kvraft/cluster.json.");
   });
 });
