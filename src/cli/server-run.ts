@@ -2,6 +2,7 @@ import { pino } from "pino";
 import type { ServerConfig } from "../server/config.js";
 import { EXPIRY_TICK_INTERVAL_MS_DEFAULT, parsePeers, validateServerConfig } from "../server/config.js";
 import { startServer } from "../server/server.js";
+import { validateClientLimits } from "../server/client-limits.js";
 import type { TlsFiles } from "../security/tls-material.js";
 import { readSingleToken, TokenStore } from "../security/tokens.js";
 import { reexecWithHeapLimit } from "./heap-limit.js";
@@ -77,6 +78,14 @@ function toConfig(flags: ServerFlags, podName: string | undefined): ServerConfig
       peer: tlsFiles("peer-", { cert: flags.peerCertFile, key: flags.peerKeyFile, ca: flags.peerTrustedCaFile }, true),
     },
     tokens, memcachedFlushAll: flags.memcachedFlushAll === "disabled" ? "disabled" : "admin",
+    clientLimits: validateClientLimits({
+      connectionsMax: int("connections-max", flags.connectionsMax), connectionsPerAddressMax: int("connections-per-address-max", flags.connectionsPerAddressMax),
+      idleTimeoutMs: int("client-idle-timeout-ms", flags.clientIdleTimeoutMs), handshakeTimeoutMs: int("client-handshake-timeout-ms", flags.clientHandshakeTimeoutMs),
+      handshakeBytesMax: int("client-handshake-bytes-max", flags.clientHandshakeBytesMax),
+      httpHeadersTimeoutMs: int("http-headers-timeout-ms", flags.httpHeadersTimeoutMs), httpRequestTimeoutMs: int("http-request-timeout-ms", flags.httpRequestTimeoutMs),
+      httpKeepAliveTimeoutMs: int("http-keep-alive-timeout-ms", flags.httpKeepAliveTimeoutMs), httpHeaderBytesMax: int("http-header-bytes-max", flags.httpHeaderBytesMax),
+    }),
+    ...(flags.coordTokenFile === undefined ? {} : { coordinatorToken: readSingleToken(flags.coordTokenFile, "--coord-token-file") }),
   });
 }
 

@@ -3,6 +3,7 @@ import type { NodeId } from "../raft/types.js";
 import { DISK_FULL_RETRY_DEFAULTS, DISK_FULL_RETRY_MS_BOUNDS } from "./disk-full-retry.js";
 import type { TlsFiles } from "../security/tls-material.js";
 import type { TokenStore } from "../security/tokens.js";
+import type { ClientLimits } from "./client-limits.js";
 
 /** Where a member listens for each protocol, and what it tells others to use. */
 export interface Endpoint {
@@ -54,6 +55,10 @@ export interface ServerConfig {
   /** How a write that found the disk full is retried (DISK_FULL_RETRY_DEFAULTS when not given; bounded by DISK_FULL_RETRY_MS_BOUNDS). */
   readonly diskFullRetryMsMin?: number;
   readonly diskFullRetryMsMax?: number;
+  /** Connection limits of every client port (CLIENT_LIMITS_DEFAULTS when not given; validated by validateClientLimits). */
+  readonly clientLimits?: ClientLimits;
+  /** Bearer token the coordinator reporter sends (`--coord-token-file`); the member certificate (tls.peer) is the other way to prove membership. */
+  readonly coordinatorToken?: string;
 }
 
 /**

@@ -23,6 +23,9 @@ import { PeerGate } from "./peer-gate.js";
 import { MemcachedServer } from "./memcached/index.js";
 import { attachClientPort } from "./client-port/attach.js";
 import { startCoordReporter } from "../coord/reporter.js";
+import { reporterCredentials } from "../coord/reporter-credentials.js";
+import { httpLimitsOf, memcachedLimitsOf, validateClientLimits } from "./client-limits.js";
+import { applyHttpLimits, type HttpLimits } from "./http/limits.js";
 
 /** How often a member tells the coordinator its status (the coordinator's unreachable-after is a few of these). */
 const COORD_HEARTBEAT_MS = 1000;
@@ -170,14 +173,17 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       metrics.requestSeconds.observe({ protocol: "http", op }, seconds);
     },
   });
-  const http = await listen(app, config.listenHost, config.httpPort);
+  const limits = validateClientLimits(config.clientLimits);
+  const httpLimits = { limits: httpLimitsOf(limits), onRefused: (remoteAddress: string | undefined, open: number) => log.warn({ remoteAddress, open }, `http: refused a connection from ${remoteAddress ?? "?"}: it has ${open} open (--connections-per-address-max)`) };
+  const http = await listen(app, config.listenHost, config.httpPort, "--http-port", httpLimits);
   const httpPortOf = (): number => (http.address() as AddressInfo).port;
   const adminServer = config.adminPort === undefined
     ? undefined
-    : await listen(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax }), config.listenHost, config.adminPort, "--admin-port");
+    : await listen(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax }), config.listenHost, config.adminPort, "--admin-port", httpLimits);
   const adminPort = adminServer === undefined ? undefined : (adminServer.address() as AddressInfo).port;
   const memcached = new MemcachedServer(service, {
     host: config.listenHost, port: config.memcachedPort, valueBytesMax: live.state().config.valueBytesMax, requestTimeoutMs: config.requestTimeoutMs,
+    ...memcachedLimitsOf(limits),
   }, (event) => log.warn({ event }, `memcached: ${event.type}`));
   let memcachedPort: number;
   try {
@@ -185,7 +191,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   } catch (error) {
     throw new RangeError(`the memcached port ${config.listenHost}:${config.memcachedPort} could not be bound (${(error as Error).message}): pick another with --memcached-port`);
   }
-  const clientPort = await attachClientPort(service, config, log, {
+  const clientPort = await attachClientPort(service, { ...config, clientLimits: limits }, log, {
     status: () => status(),
     leadership: () => {
       const leaderId = live.leaderId();
@@ -206,8 +212,10 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   log.info({ clusterId, peer: peerPort, http: httpPortOf(), memcached: memcachedPort }, `member ${config.id} of cluster ${clusterId} serving: peer port ${peerPort}, http port ${httpPortOf()}, memcached port ${memcachedPort}, client port ${clientPort.port}${adminPort === undefined ? "" : `, admin port ${adminPort}`}`);
 
   // Discovery only: the reporter never throws after start and never blocks; an outage is logged once.
+  const coordCredentials = config.coordinator === undefined ? undefined : reporterCredentials(config, (error) => log.error({ err: error }, `the member certificate changed but does not load (${error.message}): the coordinator reporter keeps the old one`));
   const reporter = config.coordinator === undefined ? undefined : startCoordReporter({
     coordinatorUrl: config.coordinator, intervalMs: COORD_HEARTBEAT_MS, clusterId, status,
+    ...(coordCredentials === undefined ? {} : { credentials: coordCredentials.credentials }),
     onEvent: (event) => {
       if (event.type === "failed" && event.consecutiveFailures === 1) log.warn({ event }, `coordinator unreachable (${event.error}): the cluster works without it; retrying`);
       else if (event.type === "registered" || event.type === "recovered") log.info({ event }, `coordinator ${event.type}: ${config.coordinator ?? ""}`);
@@ -225,6 +233,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       service.close();
       await transferAway(live, config.shutdownTransferMs, config.heartbeatTicks, log);
       reporter?.stop();
+      coordCredentials?.close();
       clearInterval(loopTimer);
       await live.stop();
       await clientPort.stop();
@@ -272,9 +281,11 @@ async function transferAway(replica: Replica, waitMs: number, heartbeatTicks: nu
   log.info({ to: target, moved }, `leadership transfer to ${target} before exit${moved || !targetSilent() ? "" : ": it stopped answering, so exiting without one"}`);
 }
 
-function listen(app: ReturnType<typeof buildHttpApp>, host: string, port: number, flag = "--http-port"): Promise<HttpServer> {
+function listen(app: ReturnType<typeof buildHttpApp>, host: string, port: number, flag: string, limits: { limits: HttpLimits; onRefused: (remoteAddress: string | undefined, open: number) => void }): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
+    // In the turn of listen(): node reads the timeout checking interval on 'listening'.
+    applyHttpLimits(server, limits.limits, limits.onRefused);
     server.once("listening", () => resolve(server));
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(error.code === "EADDRINUSE"

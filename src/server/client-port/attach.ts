@@ -4,6 +4,7 @@ import type { KvService } from "../kv-service.js";
 import type { ServerStatus } from "../status.js";
 import type { LeadershipView } from "./config.js";
 import { ClientPortServer } from "./server.js";
+import { clientPortLimitsOf, validateClientLimits } from "../client-limits.js";
 
 export interface ClientPortMember {
   /** The member's status: answered to STATUS, and where leadership and addresses come from. */
@@ -31,6 +32,7 @@ export async function attachClientPort(service: KvService, config: ServerConfig,
     host: config.listenHost,
     port: config.clientPort,
     requestTimeoutMs: config.requestTimeoutMs,
+    ...clientPortLimitsOf(validateClientLimits(config.clientLimits)),
     statusJson: () => member.status(),
     leadership: () => member.leadership?.() ?? leadershipOf(member.status()),
   }, (event) => {

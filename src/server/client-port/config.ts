@@ -1,6 +1,7 @@
 import { FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../../protocol/index.js";
 import { VERSION } from "../../version.js";
-import { CONNECTIONS_MAX_BOUNDS, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
+import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
+import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../tcp-port/per-address.js";
 
 /** Who leads, as this member sees it; drives REDIRECT before a request reaches the service. */
 export interface LeadershipView {
@@ -22,6 +23,17 @@ export interface ClientPortOptions {
   readonly port: number;
   /** Open connections; one more gets an ERROR frame and is closed. */
   readonly maxConnections: number;
+  /** Open connections from one remote address; one more gets an ERROR frame and is closed. */
+  readonly connectionsPerAddressMax: number;
+  /** A connection that has not sent its HELLO by then is answered PROTOCOL_ERROR and closed. */
+  readonly handshakeTimeoutMs: number;
+  /**
+   * Bytes read before HELLO: the HELLO frame must fit. Until a client has said HELLO it
+   * gets this much buffer, not a whole frameBytesMax (4 MiB by default) per connection.
+   */
+  readonly handshakeBytesMax: number;
+  /** A connection with no request (no bytes) for this long, and no watch or request running, is closed. */
+  readonly idleTimeoutMs: number;
   /**
    * Requests running at once on one connection (watches not counted). One more is
    * answered BUSY at once instead of being queued, so memory stays bounded however
@@ -61,10 +73,21 @@ export type ClientPortOptionsInput = Partial<ClientPortOptions> & Pick<ClientPor
 
 const MIB = 1024 * 1024;
 
+/** Long enough for a client across a slow link (HELLO is its first frame, sent at connect). */
+export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000;
+export const HANDSHAKE_TIMEOUT_MS_BOUNDS: readonly [number, number] = [10, 10 * 60_000];
+/** A HELLO is a few dozen bytes plus the client's name. */
+export const HANDSHAKE_BYTES_MAX_DEFAULT = 4096;
+export const HANDSHAKE_BYTES_MAX_BOUNDS: readonly [number, number] = [256, MIB];
+
 export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership"> = Object.freeze({
   host: "127.0.0.1",
   port: 7100,
   maxConnections: 1024,
+  connectionsPerAddressMax: CONNECTIONS_PER_ADDRESS_MAX_DEFAULT,
+  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS_DEFAULT,
+  handshakeBytesMax: HANDSHAKE_BYTES_MAX_DEFAULT,
+  idleTimeoutMs: IDLE_TIMEOUT_MS_DEFAULT,
   maxInFlightPerConnection: 256,
   watchesPerConnectionMax: 64,
   frameBytesMax: FRAME_BYTES_MAX_DEFAULT,
@@ -77,6 +100,10 @@ export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" |
 const BOUNDS: NumericBounds<ClientPortOptions> = {
   port: PORT_BOUNDS,
   maxConnections: CONNECTIONS_MAX_BOUNDS,
+  connectionsPerAddressMax: CONNECTIONS_PER_ADDRESS_MAX_BOUNDS,
+  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS_BOUNDS,
+  handshakeBytesMax: HANDSHAKE_BYTES_MAX_BOUNDS,
+  idleTimeoutMs: IDLE_TIMEOUT_MS_BOUNDS,
   maxInFlightPerConnection: [1, 1_000_000],
   watchesPerConnectionMax: [0, 100_000],
   frameBytesMax: [FRAME_BYTES_MAX_MIN, FRAME_BYTES_MAX_LIMIT],

@@ -51,21 +51,49 @@ export class ClientPortConnection {
   /** True while more than outputBufferBytesMax of replies wait in the socket: input is paused. */
   private outputBlocked = false;
   private writableWaiters: (() => void)[] = [];
+  /** Closes the connection if HELLO has not come by handshakeTimeoutMs. */
+  private handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     socket: Socket,
     private readonly hooks: ConnectionHooks,
   ) {
     this.decoder = new FrameDecoder(hooks.options.frameBytesMax);
+    const { handshakeTimeoutMs, idleTimeoutMs } = hooks.options;
     this.port = new PortSocket(socket, {
       receive: (chunk) => {
         this.decoder.push(chunk);
         this.pump();
+        this.checkHandshakeBytes();
       },
       drained: () => this.unblock(),
       closed: () => this.onClose(),
       onInternalError: hooks.onInternalError,
+      idle: {
+        timeoutMs: idleTimeoutMs,
+        busy: () => this.inFlight > 0 || this.watches.size > 0,
+        expired: () => this.close(`no request for ${idleTimeoutMs} ms (idleTimeoutMs): closing the idle connection; reconnect when needed`),
+      },
     });
+    this.handshakeTimer = setTimeout(() => {
+      this.handshakeTimer = undefined;
+      this.port.guarded(() => this.protocolFailure(new ProtocolDecodeError("connection", 0, `no HELLO within ${handshakeTimeoutMs} ms (handshakeTimeoutMs)`)));
+    }, handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+  }
+
+  /**
+   * Before HELLO a client gets handshakeBytesMax of buffer, not a whole frame's worth:
+   * a frame announced larger than that (or bytes piling up behind it) is refused as
+   * soon as they arrive, instead of being buffered up to frameBytesMax.
+   */
+  private checkHandshakeBytes(): void {
+    if (this.context !== undefined || !this.port.isReading) return;
+    const buffered = this.decoder.bufferedBytes;
+    const { handshakeBytesMax } = this.hooks.options;
+    if (buffered > handshakeBytesMax) {
+      this.protocolFailure(new ProtocolDecodeError("connection", 0, `${buffered} bytes arrived before HELLO, more than handshakeBytesMax (${handshakeBytesMax}): the first frame must be a HELLO`));
+    }
   }
 
   destroy(): void {
@@ -118,6 +146,8 @@ export class ClientPortConnection {
   private hello(request: Extract<Request, { kind: "hello" }>): void {
     if (this.context !== undefined) return this.protocolFailure(new ProtocolDecodeError("connection", 0, "a second HELLO", request.requestId));
     const { options } = this.hooks;
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
     this.context = { service: this.hooks.service, options, forward: request.forward && options.forwardWhenAsked };
     const view = options.leadership?.() ?? { memberId: 0, leaderId: 0 };
     const leader = view.leaderClientAddress === undefined ? { leaderId: view.leaderId } : { leaderId: view.leaderId, clientAddress: view.leaderClientAddress };
@@ -229,12 +259,23 @@ export class ClientPortConnection {
   private protocolFailure(error: ProtocolDecodeError): void {
     this.hooks.onProtocolError(error.message);
     this.send({ kind: "error", requestId: error.requestId ?? 0, code: PROTOCOL_ERROR_CODE, message: `${error.message}: closing the connection`, retryable: false });
+    this.stopAndEnd();
+  }
+
+  /** A limit ends the connection (not the client's fault): says why, retryable, then closes. */
+  private close(message: string): void {
+    this.send({ kind: "error", requestId: 0, code: PROTOCOL_ERROR_CODE, message, retryable: true });
+    this.stopAndEnd();
+  }
+
+  private stopAndEnd(): void {
     this.port.stopReading();
     for (const stream of this.watches.values()) stream.close();
     this.port.endAfterFlush();
   }
 
   private onClose(): void {
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     for (const stream of [...this.watches.values()]) stream.close();
     this.wakeWriters();
   }

@@ -1,12 +1,12 @@
 import { PROTOCOL_ERROR_CODE, encodeResponse } from "../../protocol/index.js";
 import type { KvService } from "../kv-service.js";
-import { TcpListener, type ConnectionCounts } from "../tcp-port/listener.js";
+import { TcpListener, type ConnectionCounts, type ConnectionLimit } from "../tcp-port/listener.js";
 import { validateClientPortOptions, type ClientPortOptions, type ClientPortOptionsInput } from "./config.js";
 import { ClientPortConnection } from "./connection.js";
 
 /** What the server reports instead of logging; the program decides where it goes. */
 export type ClientPortEvent =
-  | { readonly type: "connection-rejected"; readonly remoteAddress: string | undefined; readonly maxConnections: number }
+  | { readonly type: "connection-rejected"; readonly remoteAddress: string | undefined; readonly maxConnections: number; readonly limit?: ConnectionLimit }
   /** A client sent bytes that do not decode; it was answered PROTOCOL_ERROR and disconnected. */
   | { readonly type: "protocol-error"; readonly remoteAddress: string | undefined; readonly message: string }
   /** A failure that is not a KvServiceError: a bug below this layer, answered INTERNAL. */
@@ -36,9 +36,10 @@ export class ClientPortServer {
     onEvent: (event: ClientPortEvent) => void = () => undefined,
   ) {
     this.options = validateClientPortOptions(options);
-    const { maxConnections } = this.options;
+    const { maxConnections, connectionsPerAddressMax } = this.options;
     this.listener = new TcpListener("ClientPortServer", {
       connectionsMax: maxConnections,
+      connectionsPerAddressMax,
       allowHalfOpen: false,
       open: (socket) => {
         const remoteAddress = socket.remoteAddress;
@@ -49,11 +50,13 @@ export class ClientPortServer {
           onInternalError: (error) => onEvent({ type: "internal-error", error }),
         });
       },
-      refuse: (remoteAddress, connectionsOpen) => {
-        onEvent({ type: "connection-rejected", remoteAddress, maxConnections });
+      refuse: (remoteAddress, connectionsOpen, limit) => {
+        onEvent({ type: "connection-rejected", remoteAddress, maxConnections, limit });
         return encodeResponse({
           kind: "error", requestId: 0, code: PROTOCOL_ERROR_CODE, retryable: true,
-          message: `this member has ${connectionsOpen} client connections (maxConnections): try another member or later`,
+          message: limit === "connectionsPerAddressMax"
+            ? `${remoteAddress ?? "your address"} already has ${connectionsOpen} connections to this member (connectionsPerAddressMax): close some, or share connections`
+            : `this member has ${connectionsOpen} client connections (maxConnections): try another member or later`,
         });
       },
     });

@@ -1,4 +1,5 @@
-import { CONNECTIONS_MAX_BOUNDS, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
+import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
+import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../tcp-port/per-address.js";
 
 /**
  * Options of the memcached front-end. Every limit is a named field with a default
@@ -16,6 +17,10 @@ export interface MemcachedServerOptions {
   readonly valueBytesMax: number;
   /** Open connections; one more is answered SERVER_ERROR and closed. */
   readonly connectionsMax: number;
+  /** Open connections from one remote address; one more is answered SERVER_ERROR and closed. */
+  readonly connectionsPerAddressMax: number;
+  /** A connection that sends nothing for this long, with no request pending, is closed. */
+  readonly idleTimeoutMs: number;
   /** Longest command line. memcached allows 2048 for most lines but more for multi-get. */
   readonly lineBytesMax: number;
   /** Most keys in one get/gets/gat/gats; bounds the memory of one reply. */
@@ -51,6 +56,8 @@ export const DEFAULT_MEMCACHED_OPTIONS: MemcachedServerOptions = Object.freeze({
   port: 11211,
   valueBytesMax: MIB,
   connectionsMax: 1024,
+  connectionsPerAddressMax: CONNECTIONS_PER_ADDRESS_MAX_DEFAULT,
+  idleTimeoutMs: IDLE_TIMEOUT_MS_DEFAULT,
   lineBytesMax: 64 * KIB,
   getKeysMax: 1024,
   pendingRequestsMax: 128,
@@ -62,6 +69,8 @@ const BOUNDS: NumericBounds<MemcachedServerOptions> = {
   port: PORT_BOUNDS,
   valueBytesMax: [1, 64 * MIB],
   connectionsMax: CONNECTIONS_MAX_BOUNDS,
+  connectionsPerAddressMax: CONNECTIONS_PER_ADDRESS_MAX_BOUNDS,
+  idleTimeoutMs: IDLE_TIMEOUT_MS_BOUNDS,
   // A line must hold at least a storage command with a 250-byte key.
   lineBytesMax: [512, 16 * MIB],
   getKeysMax: [1, 1_000_000],

@@ -7,6 +7,8 @@ import { isWriteRequest, type ParseEvent, type Request } from "./requests.js";
 export interface ConnectionLimits extends ParserLimits {
   /** Requests read and not yet answered; at the limit the socket is paused. */
   readonly pendingRequestsMax: number;
+  /** A connection that sends nothing for this long, with nothing pending, is closed (as memcached's idle_timeout); undefined: never. */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface ConnectionHooks {
@@ -58,6 +60,16 @@ export class MemcachedConnection {
         this.pump();
       },
       onInternalError: hooks.onInternalError,
+      ...(limits.idleTimeoutMs === undefined ? {} : {
+        idle: {
+          timeoutMs: limits.idleTimeoutMs,
+          busy: () => this.pendingRequests > 0,
+          expired: () => {
+            this.port.stopReading();
+            this.pump();
+          },
+        },
+      }),
     });
   }
 

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { VERSION } from "../../version.js";
 import type { KvService } from "../kv-service.js";
-import { TcpListener, type ConnectionCounts } from "../tcp-port/listener.js";
+import { TcpListener, type ConnectionCounts, type ConnectionLimit } from "../tcp-port/listener.js";
 import { executeRequest, type CommandContext } from "./commands.js";
 import { validateMemcachedOptions, type MemcachedServerOptions } from "./config.js";
 import { MemcachedConnection } from "./connection.js";
@@ -10,7 +10,7 @@ import { COUNTER_NAMES, CommandCounters, generalStatLines, type CounterName } fr
 
 /** What the server reports instead of logging; the program decides where it goes. */
 export type MemcachedServerEvent =
-  | { readonly type: "connection-rejected"; readonly remoteAddress: string | undefined; readonly connectionsMax: number }
+  | { readonly type: "connection-rejected"; readonly remoteAddress: string | undefined; readonly connectionsMax: number; readonly limit?: ConnectionLimit }
   /** A failure that is not a KvServiceError: a bug below this layer, answered SERVER_ERROR. */
   | { readonly type: "internal-error"; readonly error: unknown };
 
@@ -19,6 +19,7 @@ export interface MemcachedServerStats extends ConnectionCounts {
 }
 
 const TOO_MANY_CONNECTIONS = "SERVER_ERROR too many open connections\r\n";
+const TOO_MANY_FROM_ADDRESS = "SERVER_ERROR too many open connections from your address\r\n";
 
 /**
  * memcached's text protocol on a TCP port, in front of a KvService. Usage:
@@ -41,7 +42,7 @@ export class MemcachedServer {
     onEvent: (event: MemcachedServerEvent) => void = () => undefined,
   ) {
     this.options = validateMemcachedOptions(options);
-    const { connectionsMax } = this.options;
+    const { connectionsMax, connectionsPerAddressMax } = this.options;
     const context: CommandContext = {
       service,
       requestTimeoutMs: this.options.requestTimeoutMs,
@@ -52,14 +53,15 @@ export class MemcachedServer {
     };
     this.listener = new TcpListener("MemcachedServer", {
       connectionsMax,
+      connectionsPerAddressMax,
       allowHalfOpen: true,
       open: (socket) => new MemcachedConnection(socket, this.options, {
         execute: (request) => executeRequest(context, request),
         onInternalError: context.onInternalError,
       }),
-      refuse: (remoteAddress) => {
-        onEvent({ type: "connection-rejected", remoteAddress, connectionsMax });
-        return TOO_MANY_CONNECTIONS;
+      refuse: (remoteAddress, _open, limit) => {
+        onEvent({ type: "connection-rejected", remoteAddress, connectionsMax, limit });
+        return limit === "connectionsPerAddressMax" ? TOO_MANY_FROM_ADDRESS : TOO_MANY_CONNECTIONS;
       },
     });
   }

@@ -1,18 +1,26 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { ConnectionsPerAddress } from "./per-address.js";
 
 /** The connection counts every client port reports in its stats. */
 export interface ConnectionCounts {
   readonly connectionsCurrent: number;
   /** Accepted since start. */
   readonly connectionsTotal: number;
-  /** Refused at `connectionsMax` since start. */
+  /** Refused at `connectionsMax` or `connectionsPerAddressMax` since start. */
   readonly connectionsRejected: number;
+  /** Of those, refused because their address had `connectionsPerAddressMax` open. */
+  readonly connectionsRejectedPerAddress: number;
 }
+
+/** Which limit refused a connection. */
+export type ConnectionLimit = "connectionsMax" | "connectionsPerAddressMax";
 
 /** What a client port does with the sockets its listener accepts. */
 export interface TcpPortHandler<Connection extends { destroy(): void }> {
   /** Open connections; one more is refused. */
   readonly connectionsMax: number;
+  /** Open connections from one remote address; one more is refused, so one client cannot lock out the rest. */
+  readonly connectionsPerAddressMax: number;
   /**
    * Keep writing after the client closed its side: a memcached client may send its
    * requests and shut down its half, and it still gets the replies.
@@ -24,7 +32,7 @@ export interface TcpPortHandler<Connection extends { destroy(): void }> {
    * Reports a refused connection and answers the bytes that tell the client why, in
    * the protocol's own words; the socket closes once they are sent.
    */
-  refuse(remoteAddress: string | undefined, connectionsOpen: number): Uint8Array | string;
+  refuse(remoteAddress: string | undefined, connectionsOpen: number, limit: ConnectionLimit): Uint8Array | string;
 }
 
 /**
@@ -37,12 +45,16 @@ export class TcpListener<Connection extends { destroy(): void }> {
   private server: Server | undefined;
   private accepted = 0;
   private refused = 0;
+  private refusedPerAddress = 0;
+  private readonly perAddress: ConnectionsPerAddress;
 
   constructor(
     /** Names the port in the error of a second start. */
     private readonly portName: string,
     private readonly handler: TcpPortHandler<Connection>,
-  ) {}
+  ) {
+    this.perAddress = new ConnectionsPerAddress(handler.connectionsPerAddressMax);
+  }
 
   /** Connections open now. */
   get connections(): ReadonlySet<Connection> {
@@ -50,7 +62,7 @@ export class TcpListener<Connection extends { destroy(): void }> {
   }
 
   counts(): ConnectionCounts {
-    return { connectionsCurrent: this.open.size, connectionsTotal: this.accepted, connectionsRejected: this.refused };
+    return { connectionsCurrent: this.open.size, connectionsTotal: this.accepted, connectionsRejected: this.refused, connectionsRejectedPerAddress: this.refusedPerAddress };
   }
 
   /** Listens; answers the bound port (useful with port 0). */
@@ -86,16 +98,24 @@ export class TcpListener<Connection extends { destroy(): void }> {
   private accept(socket: Socket): void {
     // A reset by the peer: 'close' follows, and the connection is forgotten there.
     socket.on("error", () => undefined);
-    if (this.open.size >= this.handler.connectionsMax) {
-      this.refused++;
-      const refusal = this.handler.refuse(socket.remoteAddress, this.open.size);
-      socket.end(refusal, () => socket.destroy());
-      return;
-    }
+    const address = socket.remoteAddress;
+    if (this.open.size >= this.handler.connectionsMax) return this.refuse(socket, this.open.size, "connectionsMax");
+    if (!this.perAddress.tryOpen(address)) return this.refuse(socket, this.perAddress.openFrom(address), "connectionsPerAddressMax");
     this.accepted++;
     socket.setNoDelay(true);
     const connection = this.handler.open(socket);
     this.open.add(connection);
-    socket.on("close", () => this.open.delete(connection));
+    socket.on("close", () => {
+      this.open.delete(connection);
+      this.perAddress.close(address);
+    });
+  }
+
+  /** Answers the protocol's refusal and closes; `open` is what the limit counts now. */
+  private refuse(socket: Socket, open: number, limit: ConnectionLimit): void {
+    this.refused++;
+    if (limit === "connectionsPerAddressMax") this.refusedPerAddress++;
+    const refusal = this.handler.refuse(socket.remoteAddress, open, limit);
+    socket.end(refusal, () => socket.destroy());
   }
 }

@@ -10,6 +10,9 @@ export type NumericBounds<Options> = { readonly [K in NumericField<Options>]: re
 export const PORT_BOUNDS: readonly [number, number] = [0, 65_535];
 export const CONNECTIONS_MAX_BOUNDS: readonly [number, number] = [1, 1_000_000];
 export const REQUEST_TIMEOUT_MS_BOUNDS: readonly [number, number] = [1, 24 * 60 * 60 * 1000];
+/** A client connection silent this long (nothing running on it) is closed. */
+export const IDLE_TIMEOUT_MS_DEFAULT = 5 * 60_000;
+export const IDLE_TIMEOUT_MS_BOUNDS: readonly [number, number] = [10, 7 * 24 * 60 * 60 * 1000];
 
 export interface PortOptionsSpec<Options> {
   /** The options given; undefined fields take their default. */

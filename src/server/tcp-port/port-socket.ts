@@ -11,6 +11,20 @@ export interface PortSocketHooks {
   readonly closed?: () => void;
   /** A bug while handling this connection's bytes: reported; the connection is dropped, the server goes on. */
   readonly onInternalError: (error: unknown) => void;
+  /** Closes a connection that sends nothing for a while (see IdleTimeout); without it a connection may idle forever. */
+  readonly idle?: IdleTimeout;
+}
+
+/**
+ * A connection that sends no bytes for `timeoutMs` while not `busy` (requests running,
+ * a watch streaming) is idle: `expired` runs (the protocol says goodbye and closes).
+ * Idle sockets are what a connection flood is made of; a client that wants a quiet
+ * connection reconnects when it needs one.
+ */
+export interface IdleTimeout {
+  readonly timeoutMs: number;
+  readonly busy: () => boolean;
+  readonly expired: () => void;
 }
 
 /**
@@ -26,23 +40,44 @@ export class PortSocket {
   /** Corked until the end of this turn: see write(). */
   private corked = false;
   private socketClosed = false;
+  private lastInputMs = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
     private readonly hooks: PortSocketHooks,
   ) {
     socket.on("data", (chunk: Buffer) => {
+      this.lastInputMs = Date.now();
       // Once reading stopped nothing more is parsed: do not buffer what a client keeps sending.
       if (this.reading) this.guarded(() => hooks.receive(chunk));
     });
+    if (hooks.idle !== undefined) this.armIdle(hooks.idle, hooks.idle.timeoutMs);
     const { drained, inputEnded } = hooks;
     if (drained !== undefined) socket.on("drain", () => this.guarded(drained));
     if (inputEnded !== undefined) socket.on("end", () => this.guarded(inputEnded));
     socket.on("close", () => {
       this.socketClosed = true;
       this.reading = false;
+      if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
       hooks.closed?.();
     });
+  }
+
+  /**
+   * One timer per connection, re-armed when it fires rather than on every chunk (a
+   * timer per read would cost the hot path): it fires at most once per timeoutMs.
+   */
+  private armIdle(idle: IdleTimeout, delayMs: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.socketClosed) return;
+      const quietMs = Date.now() - this.lastInputMs;
+      if (quietMs < idle.timeoutMs) return this.armIdle(idle, idle.timeoutMs - quietMs);
+      if (idle.busy()) return this.armIdle(idle, idle.timeoutMs);
+      this.guarded(idle.expired);
+    }, delayMs);
+    this.idleTimer.unref();
   }
 
   /** False once reading stopped (stopReading) or the socket closed. */
