@@ -19,13 +19,27 @@ export function registerLocalCommand(program: Command): void {
     .addHelpText("after", `
 What it starts (all on 127.0.0.1, as child processes of this command):
   a coordinator                 base+0              GET /v1/cluster: who leads, who is there
-  member i (i = 1..servers)     peer base+10+i, HTTP base+20+i, memcached base+30+i,
+  member i (i = 1..servers)     peer base+10+i, HTTPS base+20+i, memcached base+30+i,
                                 client base+40+i, data in <cluster-dir>/member-i
 Every port in base..base+${PORT_SPAN} that the cluster uses is checked first; a taken one is named.
 
 The first start creates the cluster with a random id and writes <cluster-dir>/cluster.json
 (the cluster id and every endpoint, for tools and scripts). Later starts read it back and
 resume with the same id, size, ports and data.
+
+Secure by default: the first start also makes, in <cluster-dir> (keys and tokens 0600),
+  ca.crt, ca.key                the cluster's CA (curl --cacert, kvraft --cacert)
+  member-i.crt, member-i.key    member i's certificate, on its client and peer ports
+  read-write.token              the token the CLI uses for data (reads and writes)
+  read-only.token               a token that may only read
+  admin.token, tokens.csv       the admin token (membership, snapshots); all three tokens
+and every member speaks TLS on every port and wants a token. Later starts reuse them
+(a missing or foreign member certificate is issued again from the same CA); delete the
+files to start over with new ones. cluster.json names the CA and the token files, so
+the CLI needs no flags here:
+  kvraft put greeting hello
+  curl --cacert .kvraft/ca.crt -H "Authorization: Bearer $(cat .kvraft/read-write.token)" \\
+    https://127.0.0.1:7021/v1/kv/greeting
 
 While it runs, each member's log is shown in short form ("[m2] leader in term 3"). A
 member that crashes is restarted with its data after a short backoff, as a StatefulSet
