@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { join } from "node:path";
 import { describeAuthRefusal, httpCall, HttpTimeoutError, httpTarget, TlsFailureError } from "../security/https-call.js";
-import { type CredentialFlags, type Credentials, CredentialsError, loadCredentials, type Need, readLocalCluster } from "./credentials.js";
+import type { ClientTlsOptions } from "../security/client-credentials.js";
+import { type CredentialFlags, type Credentials, CredentialsError, loadCredentials, type LocalCluster, type Need, readLocalCluster } from "./credentials.js";
 
 /**
  * Exit codes of the client verbs, as documented in each verb's --help (refused: the
@@ -75,17 +76,25 @@ function parseTimeout(value: string): number {
  */
 export async function discoverEndpoints(options: AccessOptions, need: Need = "data"): Promise<ClusterAccess> {
   const local = await readLocalCluster(options.clusterDir ?? ".kvraft");
-  const endpoints = await endpointsOf(options, local?.httpEndpoints);
+  // The coordinator is asked with the CA given, or the local cluster's when it is the local coordinator.
+  const coordinatorTls = async (coord: string): Promise<ClientTlsOptions | undefined> =>
+    (await credentialsOf(options, local?.coordinator === coord.replace(/\/+$/, "") ? local : undefined, need)).tls;
+  const endpoints = await endpointsOf(options, local?.httpEndpoints, coordinatorTls);
   const isLocal = local !== undefined && endpoints.every((e) => local.httpEndpoints.includes(e.replace(/^https?:\/\//i, "").replace(/\/+$/, "")));
+  return { endpoints, ...(await credentialsOf(options, isLocal ? local : undefined, need)) };
+}
+
+/** The credentials, with a bad file (unreadable, empty, not PEM) as a usage error naming it. */
+async function credentialsOf(options: AccessOptions, local: LocalCluster | undefined, need: Need): Promise<Credentials> {
   try {
-    return { endpoints, ...(await loadCredentials(options, isLocal ? local : undefined, need)) };
+    return await loadCredentials(options, local, need);
   } catch (error) {
     if (error instanceof CredentialsError || error instanceof RangeError) throw new CliError(EXIT.usage, error.message);
     throw error;
   }
 }
 
-async function endpointsOf(options: AccessOptions, localEndpoints: readonly string[] | undefined): Promise<string[]> {
+async function endpointsOf(options: AccessOptions, localEndpoints: readonly string[] | undefined, coordinatorTls: (coord: string) => Promise<ClientTlsOptions | undefined>): Promise<string[]> {
   const list = nonEmpty(options.endpoints) ?? (nonEmpty(options.coord) === undefined ? nonEmpty(process.env["KVRAFT_ENDPOINTS"]) : undefined);
   if (list !== undefined) {
     const endpoints = list.split(",").map((e) => e.trim()).filter((e) => e !== "");
@@ -93,8 +102,9 @@ async function endpointsOf(options: AccessOptions, localEndpoints: readonly stri
   }
   const coord = nonEmpty(options.coord) ?? nonEmpty(process.env["KVRAFT_COORD"]);
   if (coord !== undefined && coord !== "") {
+    const tls = await coordinatorTls(coord);
     try {
-      const answer = await httpCall(httpTarget(coord, "/v1/cluster", undefined), { method: "GET", timeoutMs: options.timeout ?? 3000 });
+      const answer = await httpCall(httpTarget(coord, "/v1/cluster", tls), { method: "GET", tls, timeoutMs: options.timeout ?? 3000 });
       const view = JSON.parse(new TextDecoder().decode(answer.body)) as { leader?: { addresses?: { http?: string } } | null; members?: { addresses?: { http?: string } }[] };
       const leader = view.leader?.addresses?.http;
       const members = (view.members ?? []).map((m) => m.addresses?.http).filter((h): h is string => typeof h === "string");

@@ -30,6 +30,7 @@ export interface Credentials {
 /** What the CLI reads of a local cluster's cluster.json (written by src/local/cluster-file.ts). */
 export interface LocalCluster {
   readonly file: string;
+  readonly coordinator: string | undefined;
   readonly httpEndpoints: readonly string[];
   readonly security: ClusterFileSecurity | undefined;
 }
@@ -41,7 +42,7 @@ export class CredentialsError extends Error {
 /** `<dir>/cluster.json` when it exists and is readable as one; undefined otherwise (no local cluster here). */
 export async function readLocalCluster(clusterDir: string): Promise<LocalCluster | undefined> {
   const file = join(clusterDir, "cluster.json");
-  let parsed: { members?: { http?: unknown }[]; security?: Partial<ClusterFileSecurity> };
+  let parsed: { coordinator?: unknown; members?: { http?: unknown }[]; security?: Partial<ClusterFileSecurity> };
   try {
     parsed = JSON.parse(await readFile(file, "utf8")) as typeof parsed;
   } catch {
@@ -52,7 +53,7 @@ export async function readLocalCluster(clusterDir: string): Promise<LocalCluster
   const complete = security !== undefined && typeof security.caFile === "string" && typeof security.tokenFile === "string" && typeof security.adminTokenFile === "string";
   const inDir = (path: string): string => (isAbsolute(path) ? path : resolve(dirname(file), path));
   return {
-    file, httpEndpoints,
+    file, httpEndpoints, coordinator: typeof parsed.coordinator === "string" ? parsed.coordinator : undefined,
     security: complete ? { ...security, caFile: inDir(security.caFile as string), tokenFile: inDir(security.tokenFile as string), adminTokenFile: inDir(security.adminTokenFile as string) } as ClusterFileSecurity : undefined,
   };
 }

@@ -62,7 +62,7 @@ export function bannerLines(inputs: BannerInputs): string[] {
     "Try it from another terminal:",
     `  node ${shown(inputs.cliPath)} put greeting hello${security === undefined ? "" : "      # finds the CA and the token in cluster.json"}`,
     ...tryLines,
-    `  curl -s ${coordinatorUrl(plan)}/v1/cluster`,
+    `  curl -s ${security === undefined ? "" : `--cacert ${shown(security.caFile)} `}${coordinatorUrl(plan)}/v1/cluster`,
     "  kill -9 <a member's pid>      # it is restarted with its data, as a StatefulSet would",
     "",
     `Endpoints${security === undefined ? "" : ", the CA, the token files"} and the cluster id are in ${shown(join(plan.clusterDir, CLUSTER_FILE))}.`,

@@ -2,6 +2,7 @@ import { randomBytes, X509Certificate } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { writeClusterPki } from "../security/cluster-pki.js";
 import { memberIdentityOf } from "../security/member-identity.js";
+import { issueCertificate } from "../security/pki.js";
 import { LOCAL_HOST } from "./plan.js";
 import { localMemberCertFiles, type LocalSecurityFiles } from "./security-files.js";
 
@@ -39,29 +40,43 @@ export async function prepareLocalSecurity(files: LocalSecurityFiles, cluster: {
     if (!hasCa) made.push(`a CA (${files.caFile})`);
     made.push(`member certificates (${stale.map((s) => `${s.id}: ${s.why}`).join(", ")})`);
   }
+  const coordinatorWhy = await staleness(files, files.coordinatorCertFile, files.coordinatorKeyFile);
+  if (coordinatorWhy !== undefined) {
+    const ca = { certPem: await readFile(files.caFile, "utf8"), keyPem: await readFile(files.caKeyFile, "utf8") };
+    const pair = await issueCertificate(ca, { commonName: "kvraft local coordinator", dnsNames: ["localhost"], ipAddresses: [LOCAL_HOST], usage: "server", validDays: LOCAL_CERT_VALID_DAYS });
+    await writeSecret(files.coordinatorKeyFile, pair.keyPem);
+    await writeFile(files.coordinatorCertFile, pair.certPem);
+    made.push(`the coordinator's certificate (${coordinatorWhy})`);
+  }
   if (await makeTokens(files)) made.push(`tokens (${files.tokensFile}, ${files.adminTokenFile}, ${files.readWriteTokenFile}, ${files.readOnlyTokenFile})`);
   return { made };
 }
 
 /** Members whose certificate must be issued (again), with why. */
 async function staleMembers(files: LocalSecurityFiles, cluster: { clusterId: string; memberIds: readonly number[] }): Promise<{ id: number; why: string }[]> {
-  const ca = await readFile(files.caFile, "utf8").catch(() => undefined);
-  const caCert = ca === undefined ? undefined : new X509Certificate(ca);
   const stale: { id: number; why: string }[] = [];
   for (const id of cluster.memberIds) {
     const { certFile, keyFile } = localMemberCertFiles(files, id);
-    const pem = await readFile(certFile, "utf8").catch(() => undefined);
-    if (pem === undefined || !(await exists(keyFile))) {
-      stale.push({ id, why: "missing" });
-      continue;
-    }
-    const cert = new X509Certificate(pem);
-    const identity = memberIdentityOf(cert.subjectAltName);
-    if (identity === undefined || identity.memberId !== id || identity.clusterId !== cluster.clusterId) stale.push({ id, why: "of another cluster or member" });
-    else if (caCert === undefined || !cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) stale.push({ id, why: "not signed by the CA in ca.crt" });
-    else if (Date.parse(cert.validTo) - Date.now() < LOCAL_CERT_RENEW_DAYS * DAY_MS) stale.push({ id, why: `expires ${cert.validTo}` });
+    const why = await staleness(files, certFile, keyFile, (cert) => {
+      const identity = memberIdentityOf(cert.subjectAltName);
+      return identity?.memberId === id && identity.clusterId === cluster.clusterId;
+    });
+    if (why !== undefined) stale.push({ id, why });
   }
   return stale;
+}
+
+/** Why a certificate must be issued (again), or undefined when it is fine to keep. */
+async function staleness(files: LocalSecurityFiles, certFile: string, keyFile: string, names: (cert: X509Certificate) => boolean = () => true): Promise<string | undefined> {
+  const pem = await readFile(certFile, "utf8").catch(() => undefined);
+  if (pem === undefined || !(await exists(keyFile))) return "missing";
+  const cert = new X509Certificate(pem);
+  if (!names(cert)) return "of another cluster or member";
+  const ca = await readFile(files.caFile, "utf8").catch(() => undefined);
+  const caCert = ca === undefined ? undefined : new X509Certificate(ca);
+  if (caCert === undefined || !cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return "not signed by the CA in ca.crt";
+  if (Date.parse(cert.validTo) - Date.now() < LOCAL_CERT_RENEW_DAYS * DAY_MS) return `expires ${cert.validTo}`;
+  return undefined;
 }
 
 /** Writes the token files that are missing; answers whether it wrote any. */

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type LocalSecurityFiles, localSecurityFiles, memberSecurityArgs } from "./security-files.js";
+import { coordinatorSecurityArgs, type LocalSecurityFiles, localSecurityFiles, memberSecurityArgs } from "./security-files.js";
 
 /**
  * The layout of a local cluster, computed from a base port, a member count and a
@@ -104,8 +104,9 @@ export function plannedPorts(plan: LocalPlan): PlannedPort[] {
   ];
 }
 
+/** https when the plan has TLS: the members then report to it with their member certificates. */
 export function coordinatorUrl(plan: LocalPlan): string {
-  return `http://${LOCAL_HOST}:${plan.coordinatorPort}`;
+  return `${plan.security === undefined ? "http" : "https"}://${LOCAL_HOST}:${plan.coordinatorPort}`;
 }
 
 /** A member's HTTP API as a base URL: https when the plan has TLS. */
@@ -117,7 +118,10 @@ export function memberHttpUrl(plan: LocalPlan, member: MemberPlan): string {
 const LOCAL_UNREACHABLE_AFTER_MS = 3000;
 
 export function coordinatorArgs(plan: LocalPlan): string[] {
-  return ["coord", "--host", LOCAL_HOST, "--port", String(plan.coordinatorPort), "--unreachable-after-ms", String(LOCAL_UNREACHABLE_AFTER_MS), "--log-level", "info"];
+  return [
+    "coord", "--host", LOCAL_HOST, "--port", String(plan.coordinatorPort), "--unreachable-after-ms", String(LOCAL_UNREACHABLE_AFTER_MS), "--log-level", "info",
+    ...(plan.security === undefined ? [] : coordinatorSecurityArgs(plan.security)),
+  ];
 }
 
 /**

@@ -8,6 +8,7 @@ import { join } from "node:path";
  *
  *   ca.crt, ca.key                 the cluster's CA (ca.key never leaves this dir)
  *   member-<id>.crt, .key          each member's certificate: peer identity and serving
+ *   coordinator.crt, .key          the coordinator's HTTPS certificate
  *   tokens.csv                     --auth-token-file: token,name,role per line
  *   admin.token                    --admin-token-file, and the CLI's admin verbs
  *   read-write.token               the CLI's and curl's default token
@@ -19,6 +20,8 @@ export interface LocalSecurityFiles {
   readonly dir: string;
   readonly caFile: string;
   readonly caKeyFile: string;
+  readonly coordinatorCertFile: string;
+  readonly coordinatorKeyFile: string;
   readonly tokensFile: string;
   readonly adminTokenFile: string;
   readonly readWriteTokenFile: string;
@@ -31,6 +34,8 @@ export function localSecurityFiles(clusterDir: string): LocalSecurityFiles {
     // The names writeClusterPki (src/security/cluster-pki.ts) writes; a test keeps them equal.
     caFile: join(clusterDir, "ca.crt"),
     caKeyFile: join(clusterDir, "ca.key"),
+    coordinatorCertFile: join(clusterDir, "coordinator.crt"),
+    coordinatorKeyFile: join(clusterDir, "coordinator.key"),
     tokensFile: join(clusterDir, "tokens.csv"),
     adminTokenFile: join(clusterDir, "admin.token"),
     readWriteTokenFile: join(clusterDir, "read-write.token"),
@@ -55,4 +60,13 @@ export function memberSecurityArgs(files: LocalSecurityFiles, memberId: number):
     "--peer-cert-file", certFile, "--peer-key-file", keyFile, "--peer-trusted-ca-file", files.caFile,
     "--auth-token-file", files.tokensFile, "--admin-token-file", files.adminTokenFile,
   ];
+}
+
+/**
+ * The coordinator's flags: HTTPS with its own certificate, and reports taken only from
+ * members, proven by their member certificates of the cluster's CA (a forged report
+ * could otherwise name any leader).
+ */
+export function coordinatorSecurityArgs(files: LocalSecurityFiles): string[] {
+  return ["--cert-file", files.coordinatorCertFile, "--key-file", files.coordinatorKeyFile, "--trusted-ca-file", files.caFile];
 }

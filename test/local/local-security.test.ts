@@ -25,7 +25,7 @@ describe("kvraft local: secure by default", () => {
   const files = (): ReturnType<typeof localSecurityFiles> => localSecurityFiles(join(dir, ".kvraft"));
   const everyFile = (): string[] => {
     const f = files();
-    return [f.caFile, f.caKeyFile, f.tokensFile, f.adminTokenFile, f.readWriteTokenFile, f.readOnlyTokenFile,
+    return [f.caFile, f.caKeyFile, f.coordinatorCertFile, f.coordinatorKeyFile, f.tokensFile, f.adminTokenFile, f.readWriteTokenFile, f.readOnlyTokenFile,
       ...[1, 2, 3].flatMap((id) => Object.values(localMemberCertFiles(f, id)))];
   };
 
@@ -39,13 +39,16 @@ describe("kvraft local: secure by default", () => {
   it("the first start makes a CA, a certificate per member for localhost and 127.0.0.1, and three tokens, keys and tokens 0600", async () => {
     const f = files();
     const { made } = await prepareLocalSecurity(f, { clusterId: "c-1", memberIds: [1, 2, 3] });
-    expect(made.join("; ")).toMatch(/a CA .*member certificates .*tokens/);
-    for (const secret of [f.caKeyFile, f.tokensFile, f.adminTokenFile, f.readWriteTokenFile, f.readOnlyTokenFile, localMemberCertFiles(f, 1).keyFile]) {
+    expect(made.join("; ")).toMatch(/a CA .*member certificates .*the coordinator's certificate .*tokens/);
+    const coordinator = new X509Certificate(await readFile(f.coordinatorCertFile));
+    expect(coordinator.checkIP("127.0.0.1")).toBe("127.0.0.1");
+    for (const secret of [f.coordinatorKeyFile, f.caKeyFile, f.tokensFile, f.adminTokenFile, f.readWriteTokenFile, f.readOnlyTokenFile, localMemberCertFiles(f, 1).keyFile]) {
       expect(((await stat(secret)).mode & 0o777).toString(8), secret).toBe("600");
     }
     const ca = new X509Certificate(await readFile(f.caFile));
     const member = new X509Certificate(await readFile(localMemberCertFiles(f, 2).certFile));
     expect(member.verify(ca.publicKey)).toBe(true);
+    expect(coordinator.verify(ca.publicKey)).toBe(true);
     expect(member.checkIP("127.0.0.1")).toBe("127.0.0.1");
     expect(member.checkHost("localhost")).toBe("localhost");
     expect(memberIdentityOf(member.subjectAltName)).toEqual({ clusterId: "c-1", memberId: 2 });

@@ -83,7 +83,7 @@ describe("kvraft local: a whole cluster from one command", () => {
     start();
     const file = await waitFor("cluster.json", () => clusterFile().catch(() => undefined));
     expect(file.clusterId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(file.coordinator).toBe(`http://127.0.0.1:${basePort}`);
+    expect(file.coordinator).toBe(`https://127.0.0.1:${basePort}`);
     expect(file.members.map((m) => [m.id, m.peer, m.http, m.memcached, m.client])).toEqual([1, 2, 3].map((id) =>
       [id, `127.0.0.1:${basePort + 10 + id}`, `127.0.0.1:${basePort + 20 + id}`, `127.0.0.1:${basePort + 30 + id}`, `127.0.0.1:${basePort + 40 + id}`]));
     expect(file.members[1]?.dataDir).toBe(join(dir, "cluster", "member-2"));
@@ -110,7 +110,11 @@ describe("kvraft local: a whole cluster from one command", () => {
     const file = await clusterFile();
     const elected = await leader(file);
     await waitFor("the coordinator's view", async () => {
-      const view = (await (await fetch(`${file.coordinator}/v1/cluster`)).json()) as ClusterView;
+      // Readers of the view need no token; the CA checks it is this cluster's coordinator.
+      const { tls } = await credentials();
+      const answer = await httpCall(httpTarget(file.coordinator, "/v1/cluster", tls), { method: "GET", tls, timeoutMs: 2000 }).catch(() => undefined);
+      if (answer?.status !== 200) return undefined;
+      const view = JSON.parse(text(answer)) as ClusterView;
       return view.leader?.id === elected.id && view.members.filter((m) => m.liveness === "alive").length === 3 ? view : undefined;
     });
   });
@@ -143,11 +147,12 @@ describe("kvraft local: a whole cluster from one command", () => {
     const anonymous = await curl(["--cacert", "cluster/ca.crt", "-o", "/dev/null", "-w", "%{http_code}", `https://${member.http}/v1/kv/x`], cwd);
     expect(anonymous.stdout).toBe("401");
     expect(await get(member.http, "x")).toBe("curl-value");
-    // The CLI finds the CA and the token through cluster.json by itself.
-    const cli = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [CLI, "get", "x", "--cluster-dir", "cluster"], { cwd }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(stderr))));
+    // The CLI finds the CA and the token through cluster.json by itself, the HTTPS coordinator's included.
+    const cli = (args: readonly string[]): Promise<string> => new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [CLI, ...args, "--cluster-dir", "cluster"], { cwd }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(stderr))));
     });
-    expect(cli).toBe("curl-value\n");
+    expect(await cli(["get", "x"])).toBe("curl-value\n");
+    expect(await cli(["get", "x", "--coord", file.coordinator])).toBe("curl-value\n");
   });
 
   it("the client library reaches the binary ports over TLS with a token; a read-only token cannot write, a wrong one is refused", async () => {

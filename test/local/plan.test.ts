@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bannerLines } from "../../src/local/banner.js";
-import { initialClusterState, planLocalCluster, plannedPorts, serverArgs } from "../../src/local/plan.js";
+import { coordinatorArgs, initialClusterState, planLocalCluster, plannedPorts, serverArgs } from "../../src/local/plan.js";
 
 const plan = planLocalCluster({ clusterDir: "/home/me/project/.kvraft", clusterId: "id-1", servers: 3, basePort: 7000 });
 const plainPlan = planLocalCluster({ clusterDir: "/home/me/project/.kvraft", clusterId: "id-1", servers: 3, basePort: 7000, tls: false });
@@ -32,7 +32,7 @@ describe("kvraft local: the plan", () => {
     expect(flag("--peers")).toBe("1=127.0.0.1:7011,2=127.0.0.1:7012,3=127.0.0.1:7013");
     expect(flag("--cluster-id")).toBe("id-1");
     expect(flag("--initial-cluster-state")).toBe("new");
-    expect(flag("--coord")).toBe("http://127.0.0.1:7000");
+    expect(flag("--coord")).toBe("https://127.0.0.1:7000");
     expect(flag("--http-port")).toBe("7022");
     expect(flag("--log-level")).toBe("info");
   });
@@ -44,9 +44,13 @@ describe("kvraft local: the plan", () => {
     expect([flag("--cert-file"), flag("--key-file"), flag("--trusted-ca-file")]).toEqual([`${dir}/member-2.crt`, `${dir}/member-2.key`, `${dir}/ca.crt`]);
     expect([flag("--peer-cert-file"), flag("--peer-key-file"), flag("--peer-trusted-ca-file")]).toEqual([`${dir}/member-2.crt`, `${dir}/member-2.key`, `${dir}/ca.crt`]);
     expect([flag("--auth-token-file"), flag("--admin-token-file")]).toEqual([`${dir}/tokens.csv`, `${dir}/admin.token`]);
+    // The coordinator serves HTTPS and takes reports only with member certificates of the CA.
+    const coord = coordinatorArgs(plan);
+    expect(coord.slice(coord.indexOf("--cert-file"))).toEqual(["--cert-file", `${dir}/coordinator.crt`, "--key-file", `${dir}/coordinator.key`, "--trusted-ca-file", `${dir}/ca.crt`]);
     // The benchmark's plan (no security) runs plain, as before.
     const plain = serverArgs(plainPlan, plainPlan.members[1] as (typeof plan.members)[number], "new");
     expect(plain.filter((arg) => /cert|token|ca-file/.test(arg))).toEqual([]);
+    expect(plain[plain.indexOf("--coord") + 1]).toBe("http://127.0.0.1:7000");
   });
 
   // hasData, everHadData (seen with data earlier in this run), founding (no member had data at start)
@@ -87,5 +91,6 @@ describe("kvraft local: the plan", () => {
     expect(lines.some((line) => line.includes(".kvraft/admin.token"))).toBe(true);
     expect(lines.join("\n")).not.toMatch(/http:\/\/127\.0\.0\.1:702/);
     expect(lines).toContain("Endpoints, the CA, the token files and the cluster id are in .kvraft/cluster.json.");
+    expect(lines).toContain("  curl -s --cacert .kvraft/ca.crt https://127.0.0.1:7000/v1/cluster");
   });
 });
