@@ -14,6 +14,9 @@ import { PAUSE_ANNOTATION } from "../../src/operator/types.js";
 import type { ResourceType } from "../../src/operator/controller/resources.js";
 import type { KubeObject, KVRaftCluster } from "../../src/operator/types.js";
 import { AdminDouble } from "../support/admin-double.js";
+import { memberServingNames } from "../../src/operator/desired/tls.js";
+import { memberUri } from "../../src/security/member-identity.js";
+import { issueCertificate } from "../../src/security/pki.js";
 import { makeCluster } from "./fixtures.js";
 
 interface Sent { method: string; path: string; body: unknown; contentType?: string }
@@ -209,6 +212,20 @@ describe("one reconcile", () => {
     settle(rest, cache, cluster, 3);
     await reconciler.reconcile("db/kv");
     expect(tlsWrites(), "certificates far from expiry are kept: nothing to write").toEqual([]);
+    expect(rest.sent.some((s) => s.path.endsWith("/events") && (s.body as { reason: string }).reason === "CertificatesRenewed")).toBe(false);
+
+    // kv-1's certificate now expires in 10 days: reissued, the members Secret written, an Event says why.
+    const stored = (name: string): { data: Record<string, string> } => rest.stored.get(`/api/v1/namespaces/db/secrets/${name}`) as unknown as { data: Record<string, string> };
+    const text = (b64: string | undefined): string => Buffer.from(b64 ?? "", "base64").toString("utf8");
+    const ca = { certPem: text(stored("kv-tls-ca").data["ca.crt"]), keyPem: text(stored("kv-tls-ca").data["ca.key"]) };
+    const soon = await issueCertificate(ca, { commonName: "kv-1", ...memberServingNames(cluster, 1), uris: [memberUri({ clusterId: cluster.metadata.uid as string, memberId: 2 })], usage: "server-and-client", validDays: 10 });
+    stored("kv-tls-members").data["kv-1.crt"] = Buffer.from(soon.certPem).toString("base64");
+    stored("kv-tls-members").data["kv-1.key"] = Buffer.from(soon.keyPem).toString("base64");
+    rest.sent.length = 0;
+    await reconciler.reconcile("db/kv");
+    expect(tlsWrites()).toEqual(["kv-tls-members"]);
+    const renewed = rest.sent.find((s) => s.path.endsWith("/events") && (s.body as { reason: string }).reason === "CertificatesRenewed");
+    expect((renewed?.body as { message: string } | undefined)?.message).toMatch(/^kv-1: expires within 30 days/);
     expect(caPems[1]).toBe(bundle);
 
     const plain = makeCluster({ tls: { enabled: false } });

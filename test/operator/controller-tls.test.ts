@@ -49,8 +49,9 @@ describe("the cluster's certificates (controller step)", () => {
 
   it("a new cluster gets a CA and a certificate per member naming that member of this cluster, and one for the coordinator", async () => {
     const rest = new SecretStore();
-    const { pems, liveSecrets } = await readClusterTls(cluster, rest, { memberCount: 3 });
+    const { pems, liveSecrets, renewals } = await readClusterTls(cluster, rest, { memberCount: 3 });
     expect(liveSecrets.size).toBe(0);
+    expect(renewals, "first issues are no renewal").toEqual([]);
     expect(rest.mutations).toEqual([]);
     expect(pems.caBundlePem).toBe(pems.ca.certPem);
     expect(pems.previousCa).toBeUndefined();
@@ -98,7 +99,8 @@ describe("the cluster's certificates (controller step)", () => {
     const farFromExpiry = await issueCertificate(first.pems.ca, { commonName: "fine", ...memberServingNames(cluster, 1), uris: [`kvraft://member/2?cluster=${uid}`], usage: "server-and-client", validDays: 40 });
     rest.keep(cluster, { ...first.pems, members: { ...first.pems.members, "kv-1": nearExpiry, "kv-2": otherCluster } });
 
-    const { pems } = await readClusterTls(cluster, rest, { memberCount: 3 });
+    const { pems, renewals } = await readClusterTls(cluster, rest, { memberCount: 3 });
+    expect(renewals).toEqual([expect.stringMatching(/^kv-1: expires within 30 days/), expect.stringMatching(/^kv-2: its names are not the member's/)]);
     expect(pems.ca).toEqual(first.pems.ca);
     expect(pems.members["kv-0"]).toEqual(first.pems.members["kv-0"]);
     expect(pems.members["kv-1"]).not.toEqual(nearExpiry);
@@ -135,6 +137,7 @@ describe("the cluster's certificates (controller step)", () => {
 
     const now = Date.now();
     const rotated = await readClusterTls(cluster, rest, { memberCount: 3, now: new Date(now) });
+    expect(rotated.renewals).toEqual([expect.stringMatching(/^CA: expires within 30 days \(the old CA stays trusted until it expires/)]);
     expect(rotated.pems.previousCa).toEqual(oldCa);
     expect(rotated.pems.ca).not.toEqual(oldCa);
     expect(rotated.pems.caRotatedAt).toBe(new Date(now).toISOString());
@@ -147,6 +150,7 @@ describe("the cluster's certificates (controller step)", () => {
 
     const later = await readClusterTls(cluster, rest, { memberCount: 3, now: new Date(now + CA_PROPAGATION_MS + 1000) });
     expect(later.pems.ca).toEqual(rotated.pems.ca);
+    expect(later.renewals).toEqual(["kv-0", "kv-1", "kv-2", "coordinator"].map((what) => `${what}: not signed by the current CA`));
     for (const pod of ["kv-0", "kv-1", "kv-2"]) expect(signedBy(later.pems.members[pod]?.certPem as string, rotated.pems.ca.certPem), pod).toBe(true);
     expect(signedBy(later.pems.coordinator.certPem, rotated.pems.ca.certPem)).toBe(true);
     expect(bundleCerts(later.pems.caBundlePem)).toHaveLength(2);

@@ -42,6 +42,8 @@ export interface ClusterTls {
   readonly pems: TlsPems;
   /** The TLS Secrets as the API server holds them now (by name; absent when missing). */
   readonly liveSecrets: ReadonlyMap<string, KubeObject>;
+  /** What was replaced and why ("kv-1: expires within 30 days"), for an Event; first issues are not listed. */
+  readonly renewals: readonly string[];
 }
 
 /**
@@ -67,6 +69,7 @@ export async function readClusterTls(cluster: KVRaftCluster, rest: KubeRest, req
   const names = objectNames(cluster.metadata.name);
   const namespace = cluster.metadata.namespace ?? "default";
   const liveSecrets = new Map<string, KubeObject>();
+  const renewals: string[] = [];
   for (const name of [names.tlsCaSecret, names.tlsMembersSecret, names.tlsCoordinatorSecret]) {
     const live = await readOwnedSecret(rest, cluster, namespace, name);
     if (live !== undefined) liveSecrets.set(name, live);
@@ -83,6 +86,7 @@ export async function readClusterTls(cluster: KVRaftCluster, rest: KubeRest, req
     previousCa = undefined;
     rotatedAt = undefined;
   } else if (notAfterMs(ca.certPem) - now <= renewBeforeMs) {
+    renewals.push(`CA: expires within ${settings.renewBeforeDays} days (the old CA stays trusted until it expires; certificates move to the new one in ${CA_PROPAGATION_MS / 60_000} minutes)`);
     previousCa = ca;
     ca = await makeCertificateAuthority(`kvraft ${namespace}/${cluster.metadata.name} CA`, caValidDays);
     rotatedAt = new Date(now).toISOString();
@@ -94,8 +98,12 @@ export async function readClusterTls(cluster: KVRaftCluster, rest: KubeRest, req
   const rotatedAtMs = rotatedAt === undefined ? Number.NaN : Date.parse(rotatedAt);
   const signing = previousCa !== undefined && !(now - rotatedAtMs >= CA_PROPAGATION_MS) ? previousCa : ca;
 
-  const issue = async (current: PemPair | undefined, commonName: string, serving: ServingNames, uri: string | undefined, usage: "server" | "server-and-client"): Promise<PemPair> => {
-    if (current !== undefined && stillGood(current, signing, sanEntries(serving, uri), now, renewBeforeMs)) return current;
+  const issue = async (what: string, current: PemPair | undefined, commonName: string, serving: ServingNames, uri: string | undefined, usage: "server" | "server-and-client"): Promise<PemPair> => {
+    if (current !== undefined) {
+      const why = whyReplace(current, signing, sanEntries(serving, uri), now, renewBeforeMs, settings.renewBeforeDays);
+      if (why === undefined) return current;
+      renewals.push(`${what}: ${why}`);
+    }
     return issueCertificate(signing, { commonName, ...serving, ...(uri === undefined ? {} : { uris: [uri] }), usage, validDays: settings.certificateValidDays });
   };
 
@@ -106,11 +114,11 @@ export async function readClusterTls(cluster: KVRaftCluster, rest: KubeRest, req
   for (const [ordinal, pod] of memberPods(cluster, request.memberCount).entries()) {
     const keys = memberCertKeys(pod);
     const memberId = memberIdOfOrdinal(ordinal);
-    members[pod] = await issue(validPair(membersData[keys.cert], membersData[keys.key]), `kvraft member ${memberId} (${pod})`,
+    members[pod] = await issue(pod, validPair(membersData[keys.cert], membersData[keys.key]), `kvraft member ${memberId} (${pod})`,
       memberServingNames(cluster, ordinal, domain), memberUri({ clusterId, memberId }), "server-and-client");
   }
   const coordinatorData = dataOf(liveSecrets.get(names.tlsCoordinatorSecret));
-  const coordinator = await issue(validPair(coordinatorData[TLS_KEYS.tlsCert], coordinatorData[TLS_KEYS.tlsKey]), `kvraft coordinator (${names.coordinator})`,
+  const coordinator = await issue("coordinator", validPair(coordinatorData[TLS_KEYS.tlsCert], coordinatorData[TLS_KEYS.tlsKey]), `kvraft coordinator (${names.coordinator})`,
     coordinatorServingNames(cluster, domain), undefined, "server");
 
   return {
@@ -123,6 +131,7 @@ export async function readClusterTls(cluster: KVRaftCluster, rest: KubeRest, req
       coordinator,
     },
     liveSecrets,
+    renewals,
   };
 }
 
@@ -165,17 +174,18 @@ function sanEntries(serving: ServingNames, uri: string | undefined): string[] {
 }
 
 /**
- * Kept as it is: signed by the CA that signs now, with exactly the names it should have
- * (the member's URI, and the DNS names, which change with the cluster domain), and not
- * expiring within the renewal window, unless the signing CA itself does (a certificate
- * it issued now would expire no later: the rotation replaces both).
+ * Why a certificate must be replaced, or undefined to keep it: it must be signed by the
+ * CA that signs now, have exactly the names it should (the member's URI, and the DNS
+ * names, which change with the cluster domain), and not expire within the renewal
+ * window, unless the signing CA itself does (a certificate it issued now would expire
+ * no later: the rotation replaces both).
  */
-function stillGood(pair: PemPair, signing: PemPair, expectedNames: readonly string[], now: number, renewBeforeMs: number): boolean {
+function whyReplace(pair: PemPair, signing: PemPair, expectedNames: readonly string[], now: number, renewBeforeMs: number, renewBeforeDays: number): string | undefined {
   const cert = new X509Certificate(pair.certPem);
   const signer = new X509Certificate(signing.certPem);
-  if (!cert.verify(signer.publicKey)) return false;
-  if ((cert.subjectAltName ?? "").split(", ").sort().join("\n") !== expectedNames.join("\n")) return false;
+  if (!cert.verify(signer.publicKey)) return "not signed by the current CA";
+  if ((cert.subjectAltName ?? "").split(", ").sort().join("\n") !== expectedNames.join("\n")) return "its names are not the member's (cluster, member id or DNS names changed)";
   const expiresSoon = Date.parse(cert.validTo) - now <= renewBeforeMs;
   const signerExpiresSoon = Date.parse(signer.validTo) - now <= renewBeforeMs;
-  return !expiresSoon || signerExpiresSoon;
+  return expiresSoon && !signerExpiresSoon ? `expires within ${renewBeforeDays} days (${cert.validTo})` : undefined;
 }

@@ -95,6 +95,9 @@ export class Reconciler {
 
     const serverReplicas = step.kind === "ScaleStatefulSet" ? step.replicas : observed.input.statefulSet?.replicas;
     await this.applyDesired(cluster, observed.token, observed.secret, observed.tls, serverReplicas, observed.input.statefulSet, observed.liveClaimTemplates);
+    if (observed.tls !== undefined && observed.tls.renewals.length > 0) {
+      await this.deps.events.record(cluster, { type: "Normal", reason: "CertificatesRenewed", message: observed.tls.renewals.join("; ") });
+    }
     if (observed.input.statefulSet !== undefined) await this.growVolumes(cluster, observed.input.statefulSet.replicas);
     await this.carryOut(step, cluster, observed.admin, observed.input.pods);
     this.deps.metrics.steps.inc({ kind: step.kind });
