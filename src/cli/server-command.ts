@@ -56,7 +56,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--peer-cert-file <file>", "this member's certificate for the peer port (mutual TLS; its URI kvraft://member/ID?cluster=CLUSTER names the member)", "KVRAFT_PEER_CERT_FILE"))
     .addOption(opt("--peer-key-file <file>", "key of --peer-cert-file", "KVRAFT_PEER_KEY_FILE"))
     .addOption(opt("--peer-trusted-ca-file <file>", "the cluster's CA: peers must present a member certificate it signed", "KVRAFT_PEER_TRUSTED_CA_FILE"))
-    .addOption(opt("--memcached-flush-all <who>", "who may run memcached flush_all (it empties the whole store)", "KVRAFT_MEMCACHED_FLUSH_ALL", "admin").choices(["admin", "disabled"]))
+    .addOption(opt("--memcached-flush-all <who>", "who may run memcached flush_all (it empties the whole store): admin = a connection authenticated with an admin token or certificate, and only clients on loopback when no client authentication is configured; disabled = nobody", "KVRAFT_MEMCACHED_FLUSH_ALL", "admin").choices(["admin", "disabled"]))
     .addOption(opt("--quota-bytes <n>", "refuse writes that grow the data past this (0: no quota)", "KVRAFT_QUOTA_BYTES", String(2 * 1024 ** 3)))
     .addOption(opt("--request-timeout-ms <ms>", "how long a request may wait for the cluster", "KVRAFT_REQUEST_TIMEOUT_MS", "5000"))
     .addOption(opt("--snapshot-entries <n>", "take a local snapshot every this many applied entries", "KVRAFT_SNAPSHOT_ENTRIES", "10000"))

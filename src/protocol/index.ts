@@ -19,8 +19,10 @@ export {
 } from "./frames.js";
 export {
   INTERNAL_CODE,
+  PERMISSION_DENIED_CODE,
   PROTOCOL_ERROR_CODE,
   TOO_LARGE_CODE,
+  UNAUTHENTICATED_CODE,
   type Consistency,
   type LeaderRef,
   type Request,

@@ -92,7 +92,7 @@ export type Response =
   | {
       readonly kind: "error";
       readonly requestId: number;
-      /** Stable code: NOT_LEADER, TIMEOUT, NOSPACE, INVALID_ARGUMENT, COMPACTED, UNAVAILABLE, PROTOCOL_ERROR, TOO_LARGE, INTERNAL. */
+      /** Stable code: NOT_LEADER, TIMEOUT, NOSPACE, INVALID_ARGUMENT, COMPACTED, UNAVAILABLE, PROTOCOL_ERROR, TOO_LARGE, INTERNAL, UNAUTHENTICATED, PERMISSION_DENIED. */
       readonly code: string;
       readonly message: string;
       /** Whether the same request may succeed if retried (elsewhere, or later). */
@@ -112,3 +112,7 @@ export type ResponseKindName = Response["kind"];
 export const PROTOCOL_ERROR_CODE = "PROTOCOL_ERROR";
 export const TOO_LARGE_CODE = "TOO_LARGE";
 export const INTERNAL_CODE = "INTERNAL";
+/** The server requires authentication and the client proved nothing (no token, an unknown one, no certificate). */
+export const UNAUTHENTICATED_CODE = "UNAUTHENTICATED";
+/** The client is known but its role may not do this (a read-only token writing). */
+export const PERMISSION_DENIED_CODE = "PERMISSION_DENIED";

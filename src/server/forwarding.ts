@@ -1,12 +1,16 @@
 import { decodeCommand, decodeResult, encodeCommand, encodeResult } from "../kv/index.js";
 import type { KeyValue, ListResult } from "../kv/index.js";
 import { BusyError, CompactedError, InvalidRequestError, KvTimeoutError, NoSpaceError, NotLeaderError, UnavailableError, type KvServiceError } from "./errors.js";
+import { AccessDeniedError } from "./auth/errors.js";
+import { PRINCIPAL_HEADER, currentCaller, encodeCallerHeader } from "./auth/caller.js";
+import type { MemberHttpClient, MemberHttpResponse } from "./auth/member-http.js";
 import type { MemberAddresses } from "./status.js";
 import type { ForwardRequest, ForwardResponse, LeaderForwarder } from "./replica-service.js";
 
 /**
  * Followers forward requests to the leader's HTTP endpoint (POST /v1/internal/forward),
- * so that a client behind a Service or a port-forward, which cannot reach pods by
+ * with their member certificate and the caller they authenticated (see MemberHttpClient
+ * and http/auth.ts), so that a client behind a Service or a port-forward, which cannot reach pods by
  * name, still gets a linearizable answer from any member. Bytes travel as base64;
  * write commands and results in the state machine's own binary codecs.
  */
@@ -20,27 +24,45 @@ export const FORWARD_PATH = "/v1/internal/forward";
 export const FORWARDED_HEADER = "x-kvraft-forwarded";
 
 export class HttpForwarder implements LeaderForwarder {
-  constructor(private readonly target: ForwardTarget, private readonly timeoutMs: number, private readonly token: string | undefined) {}
+  constructor(
+    private readonly target: ForwardTarget,
+    private readonly timeoutMs: number,
+    /** Sends with this member's own credential (its member certificate), never a token. */
+    private readonly members: MemberHttpClient,
+    /** Client authentication is on: the leader then takes forwarded requests only from proven members. */
+    private readonly authRequired: boolean,
+  ) {}
 
   async forward(request: ForwardRequest): Promise<ForwardResponse> {
     const leader = this.target.leaderId();
-    const http = leader === 0 ? undefined : this.target.addresses(leader).http;
+    const addresses = leader === 0 ? undefined : this.target.addresses(leader);
+    const http = addresses?.http;
     if (http === undefined) throw new NotLeaderError(leader === 0 ? undefined : { leaderId: leader }, leader === 0
       ? "no leader is known right now (an election is under way): retry shortly"
       : `member ${leader} leads but its HTTP address is not known yet: retry shortly`);
-    let response: Response;
+    if (this.authRequired && !this.members.authenticated) {
+      throw new NotLeaderError({ leaderId: leader, ...(addresses?.client === undefined ? {} : { clientAddress: addresses.client }), httpAddress: http },
+        `member ${leader} is the leader, and this member cannot forward to it: with client authentication on, members forward only with member certificates (--cert-file and --peer-cert-file on every member); send the request to the leader`);
+    }
+    const caller = currentCaller();
+    let response: MemberHttpResponse;
     try {
-      response = await fetch(`http://${http}${FORWARD_PATH}`, {
+      response = await this.members.request(http, FORWARD_PATH, {
         method: "POST",
-        headers: { "content-type": "application/json", [FORWARDED_HEADER]: "1", ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }) },
-        body: JSON.stringify(encodeForwardRequest(request)),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        headers: { "content-type": "application/json", [FORWARDED_HEADER]: "1", ...(caller === undefined ? {} : { [PRINCIPAL_HEADER]: encodeCallerHeader(caller) }) },
+        body: Buffer.from(JSON.stringify(encodeForwardRequest(request))),
+        timeoutMs: this.timeoutMs,
       });
     } catch (error) {
       throw new UnavailableError(`forwarding to the leader (member ${leader} at ${http}) failed: ${(error as Error).message}; retry`);
     }
-    const body = await response.json() as Record<string, unknown>;
-    if (!response.ok) {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(response.body.toString("utf8")) as Record<string, unknown>;
+    } catch {
+      throw new UnavailableError(`the leader (member ${leader} at ${http}) answered ${response.status} with a body that is not JSON; retry`);
+    }
+    if (response.status < 200 || response.status > 299) {
       const error = body["error"] as { code?: string; message?: string; compactRevision?: number; retryable?: boolean } | undefined;
       throw leaderError(leader, response.status, error ?? {});
     }
@@ -58,6 +80,8 @@ function leaderError(leader: number, status: number, error: { code?: string; mes
     case "NOSPACE": return new NoSpaceError(message, error.retryable === true);
     case "INVALID_ARGUMENT": return new InvalidRequestError(message);
     case "COMPACTED": return new CompactedError(error.compactRevision ?? 0, message);
+    case "UNAUTHENTICATED":
+    case "PERMISSION_DENIED": return new AccessDeniedError(error.code, `the leader (member ${leader}) refused: ${message}`);
     default: return new UnavailableError(`the leader (member ${leader}) answered ${status}: ${message}`);
   }
 }

@@ -22,6 +22,7 @@ import { MemberDirectory } from "./member-directory.js";
 import { PeerGate } from "./peer-gate.js";
 import { MemcachedServer } from "./memcached/index.js";
 import { attachClientPort } from "./client-port/attach.js";
+import { ClientSecurity } from "./client-security.js";
 import { startCoordReporter } from "../coord/reporter.js";
 import { reporterCredentials } from "../coord/reporter-credentials.js";
 import { httpLimitsOf, memcachedLimitsOf, validateClientLimits } from "./client-limits.js";
@@ -122,9 +123,14 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   });
   replicaRef.current = replica;
   const live = replica;
+  // TLS on the client ports, client tokens and roles, and this member's credential for forwarding: client-security.ts.
+  const security = new ClientSecurity(config, clusterId, (id) => {
+    const members = live.configuration();
+    return members.voters.includes(id) || members.learners.includes(id);
+  }, log);
   const service = new ReplicaService(live, {
     quotaBytes: config.quotaBytes,
-    forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, config.adminToken),
+    forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, security.memberHttp, security.auth.required),
     leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
     watchPollMs: 500,
   });
@@ -138,14 +144,15 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   });
   // Followers proxy admin calls to the leader's admin address (its own port, if it has one).
   const admin = adminRoutes(live, {
-    clusterId, token: config.adminToken,
+    clusterId, authorize: security.http.admin(),
     proxyToLeader: (req, res) => {
-      const leader = directory.addresses(live.status().leader);
-      return proxyToLeader(req, res, leader.admin ?? leader.http, config.adminToken);
+      const leaderId = live.status().leader;
+      const leader = directory.addresses(leaderId);
+      return proxyToLeader(req, res, { leaderId, address: leader.admin ?? leader.http }, security.memberHttp, security.auth.required);
     },
   });
   const app = buildHttpApp({
-    service, status, registry: metrics.registry,
+    service, status, registry: metrics.registry, auth: security.http,
     health: () => {
       const stalledMs = Date.now() - lastLoopTurnMs;
       if (live.fatalError() !== undefined) return { ok: false, reason: `storage failed: ${live.fatalError()?.message}` };
@@ -175,16 +182,16 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   });
   const limits = validateClientLimits(config.clientLimits);
   const httpLimits = { limits: httpLimitsOf(limits), onRefused: (remoteAddress: string | undefined, open: number) => log.warn({ remoteAddress, open }, `http: refused a connection from ${remoteAddress ?? "?"}: it has ${open} open (--connections-per-address-max)`) };
-  const http = await listen(app, config.listenHost, config.httpPort, "--http-port", httpLimits);
+  const http = await listen(security.httpServer(app), config.listenHost, config.httpPort, "--http-port", httpLimits);
   const httpPortOf = (): number => (http.address() as AddressInfo).port;
   const adminServer = config.adminPort === undefined
     ? undefined
-    : await listen(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax }), config.listenHost, config.adminPort, "--admin-port", httpLimits);
+    : await listen(security.httpServer(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax })), config.listenHost, config.adminPort, "--admin-port", httpLimits);
   const adminPort = adminServer === undefined ? undefined : (adminServer.address() as AddressInfo).port;
   const memcached = new MemcachedServer(service, {
     host: config.listenHost, port: config.memcachedPort, valueBytesMax: live.state().config.valueBytesMax, requestTimeoutMs: config.requestTimeoutMs,
     ...memcachedLimitsOf(limits),
-  }, (event) => log.warn({ event }, `memcached: ${event.type}`));
+  }, (event) => log.warn({ event }, `memcached: ${event.type}`), { ...security.portSecurity(), flushAll: config.memcachedFlushAll });
   let memcachedPort: number;
   try {
     memcachedPort = (await memcached.start()).port;
@@ -198,7 +205,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       const client = leaderId === 0 ? undefined : directory.addresses(leaderId).client;
       return client === undefined ? { memberId: config.id, leaderId } : { memberId: config.id, leaderId, leaderClientAddress: client };
     },
-  });
+  }, security.portSecurity());
   const host = advertiseHost(config);
   directory.setSelf({
     peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}`, client: `${host}:${clientPort.port}`,
@@ -244,6 +251,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       }
       await transport.stop();
       peerGate.close();
+      security.close();
       await storage.close();
       resolveStopped(live.fatalError());
     })();
@@ -281,9 +289,9 @@ async function transferAway(replica: Replica, waitMs: number, heartbeatTicks: nu
   log.info({ to: target, moved }, `leadership transfer to ${target} before exit${moved || !targetSilent() ? "" : ": it stopped answering, so exiting without one"}`);
 }
 
-function listen(app: ReturnType<typeof buildHttpApp>, host: string, port: number, flag: string, limits: { limits: HttpLimits; onRefused: (remoteAddress: string | undefined, open: number) => void }): Promise<HttpServer> {
+function listen(server: HttpServer, host: string, port: number, flag: string, limits: { limits: HttpLimits; onRefused: (remoteAddress: string | undefined, open: number) => void }): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    server.listen(port, host);
     // In the turn of listen(): node reads the timeout checking interval on 'listening'.
     applyHttpLimits(server, limits.limits, limits.onRefused);
     server.once("listening", () => resolve(server));

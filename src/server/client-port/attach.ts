@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { PortSecurity } from "../auth/port-security.js";
 import type { ServerConfig } from "../config.js";
 import type { KvService } from "../kv-service.js";
 import type { ServerStatus } from "../status.js";
@@ -27,7 +28,7 @@ export interface AttachedClientPort {
  * the memcached port. The member's own client address must be advertised (the
  * directory's `client` entry) so that other members can redirect clients here.
  */
-export async function attachClientPort(service: KvService, config: ServerConfig, log: Logger, member: ClientPortMember): Promise<AttachedClientPort> {
+export async function attachClientPort(service: KvService, config: ServerConfig, log: Logger, member: ClientPortMember, security: PortSecurity = {}): Promise<AttachedClientPort> {
   const server = new ClientPortServer(service, {
     host: config.listenHost,
     port: config.clientPort,
@@ -38,7 +39,7 @@ export async function attachClientPort(service: KvService, config: ServerConfig,
   }, (event) => {
     if (event.type === "internal-error") log.error({ err: event.error }, "client port: internal error");
     else log.warn({ event }, `client port: ${event.type}`);
-  });
+  }, security);
   try {
     const { port } = await server.start();
     return { port, stop: () => server.stop() };

@@ -10,7 +10,10 @@ import {
   type Request,
   type Response,
 } from "../../protocol/index.js";
+import { runAs } from "../auth/caller.js";
+import type { ClientAuth } from "../auth/client-auth.js";
 import type { KvService } from "../kv-service.js";
+import { ConnectionAuthGate } from "./auth-gate.js";
 import { PortSocket } from "../tcp-port/port-socket.js";
 import type { ClientPortOptions } from "./config.js";
 import { executeRequest, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
@@ -21,6 +24,8 @@ export interface ConnectionHooks {
   readonly service: KvService;
   readonly options: ClientPortOptions;
   readonly onProtocolError: (message: string) => void;
+  /** Client authentication (tokens in HELLO, client certificates); without it the port is open. */
+  readonly auth?: ClientAuth;
   /** A failure no error class explains: answered INTERNAL, reported, the connection goes on. */
   readonly onInternalError: (error: unknown) => void;
 }
@@ -51,6 +56,7 @@ export class ClientPortConnection {
   /** True while more than outputBufferBytesMax of replies wait in the socket: input is paused. */
   private outputBlocked = false;
   private writableWaiters: (() => void)[] = [];
+  private readonly authGate: ConnectionAuthGate | undefined;
   /** Closes the connection if HELLO has not come by handshakeTimeoutMs. */
   private handshakeTimer: NodeJS.Timeout | undefined;
 
@@ -59,6 +65,7 @@ export class ClientPortConnection {
     private readonly hooks: ConnectionHooks,
   ) {
     this.decoder = new FrameDecoder(hooks.options.frameBytesMax);
+    this.authGate = hooks.auth === undefined ? undefined : new ConnectionAuthGate(hooks.auth, socket);
     const { handshakeTimeoutMs, idleTimeoutMs } = hooks.options;
     this.port = new PortSocket(socket, {
       receive: (chunk) => {
@@ -130,6 +137,8 @@ export class ClientPortConnection {
     if (this.context === undefined && request.kind !== "hello") {
       return this.protocolFailure(new ProtocolDecodeError("connection", 0, `${request.kind} before HELLO: the first frame must be HELLO`, request.requestId));
     }
+    const denied = this.context === undefined ? undefined : this.authGate?.deny(request);
+    if (denied !== undefined) return this.send(denied);
     switch (request.kind) {
       case "hello":
         return this.hello(request);
@@ -145,6 +154,14 @@ export class ClientPortConnection {
 
   private hello(request: Extract<Request, { kind: "hello" }>): void {
     if (this.context !== undefined) return this.protocolFailure(new ProtocolDecodeError("connection", 0, "a second HELLO", request.requestId));
+    const refusal = this.authGate?.hello(request.token);
+    if (refusal !== undefined) {
+      // Nothing is served on this connection: say why (a typed error the client library turns into its class), then close.
+      this.send({ kind: "error", requestId: request.requestId, code: refusal.code, message: `${refusal.message}: closing the connection`, retryable: false });
+      this.port.stopReading();
+      this.port.endAfterFlush();
+      return;
+    }
     const { options } = this.hooks;
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
@@ -185,9 +202,9 @@ export class ClientPortConnection {
     this.inFlight++;
     const write = isWrite(request);
     // A read waits only when a write before it is still running, so pipelined reads start at once.
-    const call = write || this.writesInFlight === 0
-      ? executeRequest(context, request)
-      : this.writesSettled.then(() => executeRequest(context, request));
+    // The caller goes with the service call, for a follower that forwards it to the leader.
+    const run = (): Promise<Response> => runAs(this.authGate?.caller, () => executeRequest(context, request));
+    const call = write || this.writesInFlight === 0 ? run() : this.writesSettled.then(run);
     let answered = false;
     // The slot stays taken until the service settles, so the bound holds even for timed-out calls.
     const timer = setTimeout(() => {

@@ -1,4 +1,5 @@
 import { PROTOCOL_ERROR_CODE, encodeResponse } from "../../protocol/index.js";
+import type { PortSecurity } from "../auth/port-security.js";
 import type { KvService } from "../kv-service.js";
 import { TcpListener, type ConnectionCounts, type ConnectionLimit } from "../tcp-port/listener.js";
 import { validateClientPortOptions, type ClientPortOptions, type ClientPortOptionsInput } from "./config.js";
@@ -34,6 +35,7 @@ export class ClientPortServer {
     service: KvService,
     options: ClientPortOptionsInput,
     onEvent: (event: ClientPortEvent) => void = () => undefined,
+    security: PortSecurity = {},
   ) {
     this.options = validateClientPortOptions(options);
     const { maxConnections, connectionsPerAddressMax } = this.options;
@@ -41,11 +43,13 @@ export class ClientPortServer {
       connectionsMax: maxConnections,
       connectionsPerAddressMax,
       allowHalfOpen: false,
+      ...(security.tls === undefined ? {} : { tls: security.tls }),
       open: (socket) => {
         const remoteAddress = socket.remoteAddress;
         return new ClientPortConnection(socket, {
           service,
           options: this.options,
+          ...(security.auth === undefined ? {} : { auth: security.auth }),
           onProtocolError: (message) => onEvent({ type: "protocol-error", remoteAddress, message }),
           onInternalError: (error) => onEvent({ type: "internal-error", error }),
         });

@@ -1,6 +1,5 @@
 import express from "express";
-import type { NextFunction, Request, Response, Router } from "express";
-import { timingSafeEqual } from "node:crypto";
+import type { Request, RequestHandler, Response, Router } from "express";
 import { bestSuccessor, promotionVerdict, quorumAfterRemovalProblem } from "../../raft/membership-rules.js";
 import type { ConfChange, NodeId } from "../../raft/types.js";
 import type { Replica } from "../replica.js";
@@ -9,8 +8,12 @@ import { sendError, sendServiceError } from "./errors.js";
 
 export interface AdminOptions {
   readonly clusterId: string;
-  /** Without a token the admin API answers only requests from loopback addresses. */
-  readonly token: string | undefined;
+  /**
+   * Lets a request through or refuses it (HttpAuth.admin(): the admin role, looked up by
+   * token digest in the TokenStore, so the comparison leaks neither the token nor its
+   * length; without any token, loopback callers and members only).
+   */
+  readonly authorize: RequestHandler;
   /** Proxies the request to the leader (admin changes are made there). */
   readonly proxyToLeader: (req: Request, res: Response) => Promise<void>;
 }
@@ -23,7 +26,7 @@ export interface AdminOptions {
  */
 export function adminRoutes(replica: Replica, options: AdminOptions): Router {
   const router = express.Router();
-  router.use("/v1/admin", authorize(options), express.json({ limit: 64 * 1024 }));
+  router.use("/v1/admin", options.authorize, express.json({ limit: 64 * 1024 }));
 
   router.get("/v1/admin/members", (_req, res) => {
     const config = replica.configuration();
@@ -35,7 +38,8 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
     if (!Number.isSafeInteger(id) || id < 1) return sendError(res, 400, "INVALID_ARGUMENT", `member id must be a whole number >= 1, got "${String(req.params["id"])}"`);
     const clusterId = (req.body as Record<string, unknown> | undefined)?.["clusterId"] ?? req.query["clusterId"];
     if (clusterId !== undefined && clusterId !== options.clusterId) {
-      return sendError(res, 409, "CLUSTER_MISMATCH", `this is cluster ${options.clusterId}, not ${String(clusterId)}: check which cluster you are talking to`);
+      // The refusal does not name this member's cluster: the caller said which one it meant.
+      return sendError(res, 409, "CLUSTER_MISMATCH", `this member does not belong to cluster ${String(clusterId)}: check which cluster you are talking to`);
     }
     if (replica.status().role !== "leader") return options.proxyToLeader(req, res);
     const config = replica.configuration();
@@ -111,19 +115,4 @@ function learnerVerdict(replica: Replica, id: NodeId): ReturnType<typeof promoti
 export function mostUpToDateFollower(replica: Replica): NodeId | undefined {
   const status = replica.status();
   return bestSuccessor(status.progress.filter((p) => p.id !== status.id && status.voters.includes(p.id) && isHealthy(p)))?.id;
-}
-
-function authorize(options: AdminOptions) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (options.token === undefined) {
-      const remote = req.socket.remoteAddress ?? "";
-      if (remote === "127.0.0.1" || remote === "::1" || remote === "::ffff:127.0.0.1" || remote.startsWith("127.")) return next();
-      return sendError(res, 403, "FORBIDDEN", "the admin API has no token configured, so it answers loopback only: set --admin-token-file on the server");
-    }
-    const given = /^Bearer (.+)$/.exec(req.get("authorization") ?? "")?.[1] ?? "";
-    const a = Buffer.from(given);
-    const b = Buffer.from(options.token);
-    if (a.length === b.length && timingSafeEqual(a, b)) return next();
-    sendError(res, 401, "UNAUTHORIZED", "the admin API needs 'Authorization: Bearer <token>' with the cluster's admin token");
-  };
 }

@@ -5,6 +5,7 @@ import type { KvService } from "../kv-service.js";
 import { decodeForwardRequest, encodeForwardResponse, FORWARD_PATH } from "../forwarding.js";
 import type { ForwardRequest, ForwardResponse } from "../replica-service.js";
 import type { ServerStatus } from "../status.js";
+import { refuse, type HttpAuth } from "./auth.js";
 import { sendError, sendServiceError } from "./errors.js";
 import { kvRoutes } from "./kv-routes.js";
 
@@ -20,6 +21,8 @@ export interface HttpAppOptions {
   readonly listLimitMax: number;
   readonly leaderHttpIfFollower?: () => string | undefined;
   readonly onRequest?: (op: string, result: string, seconds: number) => void;
+  /** Who may do what (src/server/http/auth.ts); without it every route is open (tests of the routes alone). */
+  readonly auth?: HttpAuth;
 }
 
 /** The HTTP/JSON API for people, curl and tests (express). */
@@ -35,14 +38,23 @@ export function buildHttpApp(options: HttpAppOptions): Express {
   app.get("/v1/status", (_req, res) => {
     res.json(options.status());
   });
-  app.post(FORWARD_PATH, express.json({ limit: options.valueBytesMax * 2 + 64 * 1024 }), async (req: Request, res: Response) => {
+  const auth = options.auth;
+  const membersOnly: express.RequestHandler[] = auth === undefined ? [] : [auth.membersOnly()];
+  app.post(FORWARD_PATH, ...membersOnly, express.json({ limit: options.valueBytesMax * 2 + 64 * 1024 }), async (req: Request, res: Response) => {
     try {
       const request = decodeForwardRequest(req.body as Record<string, unknown>);
+      // The leader checks the caller's role itself: it does not rely on the follower's check.
+      const refusal = auth?.permitForwarded(res, request.op === "write" ? "write" : "read", `a forwarded ${request.op}`);
+      if (refusal !== undefined) return refuse(res, refusal);
       res.json(encodeForwardResponse(await options.serveForwarded(request)));
     } catch (error) {
       sendServiceError(res, error);
     }
   });
+  if (auth !== undefined) {
+    app.use("/v1/kv", auth.data((req) => (req.method === "GET" || req.method === "HEAD" ? "read" : "write"), kvOperation));
+    app.use("/v1/watch", auth.data(() => "read", () => "watch"));
+  }
   app.use(kvRoutes(options.service, {
     valueBytesMax: options.valueBytesMax, listLimitMax: options.listLimitMax,
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
@@ -78,6 +90,12 @@ function addFallbacks(app: Express, valueBytesMax: number): void {
     if (status >= 400 && status < 500) return sendError(res, status, "BAD_REQUEST", (error as Error).message);
     sendServiceError(res, error);
   });
+}
+
+/** The operation a /v1/kv request is, for refusals ("put needs read-write"). */
+function kvOperation(req: Request): string {
+  if (req.method === "GET" || req.method === "HEAD") return req.path === "/" || req.path === "" ? "list" : "get";
+  return req.method === "PUT" ? "put" : req.method.toLowerCase();
 }
 
 function probe(res: Response, result: { ok: boolean; reason?: string }): void {

@@ -10,6 +10,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   INVALID_ARGUMENT: 400,
   COMPACTED: 410,
   UNAVAILABLE: 503,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
 };
 
 /** Errors are JSON with a code and a message a person can act on. */

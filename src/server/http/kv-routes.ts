@@ -3,6 +3,8 @@ import type { Request, Response, Router } from "express";
 import type { KeyValue, KvEvent, KvResult } from "../../kv/index.js";
 import type { KvService, ReadConsistency } from "../kv-service.js";
 import { decodeKeyPath } from "../../codec/key-path.js";
+import { runAs } from "../auth/caller.js";
+import { callerOf } from "./auth.js";
 import { sendError, sendServiceError } from "./errors.js";
 
 const encoder = new TextEncoder();
@@ -36,13 +38,15 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
   router.use("/v1/kv", (req, res, next) => {
     const leader = req.query["redirect"] === "true" ? options.leaderHttpIfFollower?.() : undefined;
     if (leader === undefined) return next();
-    res.redirect(307, `http://${leader}${req.originalUrl}`);
+    // Members serve their client ports alike: the leader speaks HTTPS when this member does.
+    res.redirect(307, `${req.protocol}://${leader}${req.originalUrl}`);
   });
   const timed = (op: string, handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
     const started = performance.now();
     let outcome = "ok";
     try {
-      await handler(req, res);
+      // The caller goes with the service call, for a follower that forwards it to the leader.
+      await runAs(callerOf(res), () => handler(req, res));
       if (res.statusCode >= 400) outcome = String(res.statusCode);
     } catch (error) {
       outcome = "error";

@@ -1,11 +1,15 @@
 import { performance } from "node:perf_hooks";
 import { VERSION } from "../../version.js";
+import { ClientAuth } from "../auth/client-auth.js";
+import type { PortSecurity } from "../auth/port-security.js";
 import type { KvService } from "../kv-service.js";
+import { MemcachedAuthGate, type FlushAllPolicy } from "./auth-gate.js";
 import { TcpListener, type ConnectionCounts, type ConnectionLimit } from "../tcp-port/listener.js";
 import { executeRequest, type CommandContext } from "./commands.js";
 import { validateMemcachedOptions, type MemcachedServerOptions } from "./config.js";
 import { MemcachedConnection } from "./connection.js";
-import type { StatLine } from "./replies.js";
+import type { Reply, StatLine } from "./replies.js";
+import type { Request } from "./requests.js";
 import { COUNTER_NAMES, CommandCounters, generalStatLines, type CounterName } from "./stats.js";
 
 /** What the server reports instead of logging; the program decides where it goes. */
@@ -17,6 +21,9 @@ export type MemcachedServerEvent =
 export interface MemcachedServerStats extends ConnectionCounts {
   readonly counters: Readonly<Record<CounterName, number>>;
 }
+
+/** No tokens, no client certificates: every command allowed, flush_all from loopback only. */
+const OPEN = new ClientAuth(undefined, false);
 
 const TOO_MANY_CONNECTIONS = "SERVER_ERROR too many open connections\r\n";
 const TOO_MANY_FROM_ADDRESS = "SERVER_ERROR too many open connections from your address\r\n";
@@ -40,6 +47,8 @@ export class MemcachedServer {
     private readonly service: KvService,
     options: Partial<MemcachedServerOptions> = {},
     onEvent: (event: MemcachedServerEvent) => void = () => undefined,
+    /** TLS and authentication; `flushAll` defaults to "admin" (see auth-gate.ts). */
+    security: PortSecurity & { readonly flushAll?: FlushAllPolicy } = {},
   ) {
     this.options = validateMemcachedOptions(options);
     const { connectionsMax, connectionsPerAddressMax } = this.options;
@@ -55,10 +64,16 @@ export class MemcachedServer {
       connectionsMax,
       connectionsPerAddressMax,
       allowHalfOpen: true,
-      open: (socket) => new MemcachedConnection(socket, this.options, {
-        execute: (request) => executeRequest(context, request),
-        onInternalError: context.onInternalError,
-      }),
+      ...(security.tls === undefined ? {} : { tls: security.tls }),
+      open: (socket) => {
+        const execute = (request: Request): Promise<Reply> => executeRequest(context, request);
+        // flush_all is guarded even without authentication (loopback only, or disabled).
+        const gate = new MemcachedAuthGate({ auth: security.auth ?? OPEN, flushAll: security.flushAll ?? "admin" }, socket);
+        return new MemcachedConnection(socket, this.options, {
+          execute: (request) => gate.execute(request, execute),
+          onInternalError: context.onInternalError,
+        });
+      },
       refuse: (remoteAddress, _open, limit) => {
         onEvent({ type: "connection-rejected", remoteAddress, connectionsMax, limit });
         return limit === "connectionsPerAddressMax" ? TOO_MANY_FROM_ADDRESS : TOO_MANY_CONNECTIONS;

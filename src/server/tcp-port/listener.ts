@@ -1,4 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import type { TlsMaterial } from "../../security/tls-material.js";
 import { ConnectionsPerAddress } from "./per-address.js";
 
 /** The connection counts every client port reports in its stats. */
@@ -26,6 +28,12 @@ export interface TcpPortHandler<Connection extends { destroy(): void }> {
    * requests and shut down its half, and it still gets the replies.
    */
   readonly allowHalfOpen: boolean;
+  /**
+   * Serve TLS with this material instead of plain TCP (`--cert-file`...; reloaded when
+   * the files change). The protocol gets the TLSSocket once the handshake is done, and
+   * needs to know nothing else about it.
+   */
+  readonly tls?: { readonly material: TlsMaterial; readonly onReloadError: (error: Error) => void };
   /** Wraps an accepted socket in the protocol's connection. */
   open(socket: Socket): Connection;
   /**
@@ -68,7 +76,13 @@ export class TcpListener<Connection extends { destroy(): void }> {
   /** Listens; answers the bound port (useful with port 0). */
   async start(host: string, port: number): Promise<{ port: number }> {
     if (this.server !== undefined) throw new Error(`${this.portName}.start: already started`);
-    const server = createServer({ allowHalfOpen: this.handler.allowHalfOpen }, (socket) => this.accept(socket));
+    const { tls, allowHalfOpen } = this.handler;
+    const server = tls === undefined
+      ? createServer({ allowHalfOpen }, (socket) => this.accept(socket))
+      // A client certificate is asked for always (its role may authenticate the client) and
+      // required only with --client-cert-auth (serverOptions' rejectUnauthorized).
+      : createTlsServer({ ...tls.material.serverOptions(), requestCert: true, allowHalfOpen }, (socket) => this.accept(socket));
+    if (tls !== undefined) tls.material.keepServerCurrent(server as ReturnType<typeof createTlsServer>, tls.onReloadError);
     this.server = server;
     try {
       await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,59 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Action, Principal } from "../../security/tokens.js";
+import type { ClientRole } from "../../security/member-identity.js";
+
+/**
+ * Who sent a client request, once proven: by a token, by a client certificate, or by
+ * a member that forwarded it for one of those (the member vouches for its client).
+ */
+export interface Caller extends Principal {
+  readonly via: "token" | "certificate";
+}
+
+/** The weakest role that may do each action, for messages ("put needs read-write"). */
+export const ROLE_NEEDED: { readonly [A in Action]: ClientRole } = { read: "read-only", write: "read-write", admin: "admin" };
+
+/** How a caller is named in a refusal: "token 'alice'" or "certificate 'kvraft client admin'". */
+export function describeCaller(caller: Caller): string {
+  return `${caller.via} '${caller.name}'`;
+}
+
+/**
+ * The caller of the request being served, for the code that forwards it to the leader
+ * (src/server/forwarding.ts): the service interface carries no caller, and the ports set
+ * it around each service call. Used only when authentication is on, so a member without
+ * it pays nothing for the async context.
+ */
+const current = new AsyncLocalStorage<Caller>();
+
+export function runAs<T>(caller: Caller | undefined, work: () => T): T {
+  return caller === undefined ? work() : current.run(caller, work);
+}
+
+export function currentCaller(): Caller | undefined {
+  return current.getStore();
+}
+
+/**
+ * The caller as a forwarded request carries it from a member to the leader, in the
+ * header PRINCIPAL_HEADER: `<role> <name, URI-encoded>`. The leader believes it only
+ * from a member proven by its certificate.
+ */
+export const PRINCIPAL_HEADER = "x-kvraft-principal";
+const CALLER_HEADER_CHARS_MAX = 1024;
+
+export function encodeCallerHeader(caller: Caller): string {
+  return `${caller.role} ${caller.via} ${encodeURIComponent(caller.name)}`;
+}
+
+export function decodeCallerHeader(text: string | undefined): Caller | undefined {
+  if (text === undefined || text.length > CALLER_HEADER_CHARS_MAX) return undefined;
+  const match = /^(read-only|read-write|admin) (token|certificate) ([^\s]+)$/.exec(text);
+  if (match === null) return undefined;
+  try {
+    const name = decodeURIComponent(match[3] as string);
+    return name === "" ? undefined : { role: match[1] as ClientRole, via: match[2] as Caller["via"], name };
+  } catch {
+    return undefined;
+  }
+}

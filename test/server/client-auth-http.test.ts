@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeForwardRequest, FORWARD_PATH } from "../../src/server/forwarding.js";
+import { CLUSTER_ID, SecureCluster } from "../support/secure-cluster.js";
+
+/**
+ * Issue 15: the HTTP port had no TLS and no authentication, and /v1/internal/forward took
+ * anyone's request. Each case below is an attack that worked on the old code.
+ */
+const RO = "readonly-token-0123456789abcdef";
+const RW = "readwrite-token-0123456789abcdef";
+const ADMIN = "admin-token-0123456789abcdef0123";
+const TOKENS = `${RO},rita,read-only\n${RW},alice,read-write\n${ADMIN},root,admin\n`;
+
+const errorOf = (text: string): { code: string; message: string } => (JSON.parse(text) as { error: { code: string; message: string } }).error;
+const forwardedPut = (key: string, value: string): string => JSON.stringify(encodeForwardRequest({
+  op: "write", command: { type: "put", key: new TextEncoder().encode(key), value: new TextEncoder().encode(value) },
+}));
+
+describe("HTTPS and tokens on the HTTP port, members forwarding with their certificates", () => {
+  let cluster: SecureCluster;
+  let leader: number;
+  let follower: number;
+  beforeAll(async () => {
+    cluster = await SecureCluster.create(3, { tls: true, tokens: TOKENS, strangerMemberIds: [9] });
+    await cluster.startAll();
+    leader = await cluster.waitForLeader();
+    follower = [1, 2, 3].find((id) => id !== leader) as number;
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("refuses plain HTTP: the port speaks only TLS", async () => {
+    const port = cluster.ports.get(leader)?.http as number;
+    await expect(fetch(`http://127.0.0.1:${port}/v1/kv/x`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+  });
+
+  it("answers 401 without a token or with an unknown one, saying what is missing", async () => {
+    const none = await cluster.request(leader, "GET", "/v1/kv/x");
+    expect(none.status).toBe(401);
+    expect(none.headers["www-authenticate"]).toBe("Bearer");
+    expect(errorOf(none.text)).toMatchObject({ code: "UNAUTHENTICATED" });
+    expect(errorOf(none.text).message).toMatch(/Authorization: Bearer <token>/);
+    const unknown = await cluster.request(leader, "PUT", "/v1/kv/x", { token: "not-a-token-of-this-cluster" }, "v");
+    expect(unknown.status).toBe(401);
+    expect(errorOf(unknown.text).message).toMatch(/not known/);
+  });
+
+  it("lets a read-only token get but not put (403), and a read-write token put", async () => {
+    expect((await cluster.request(leader, "PUT", "/v1/kv/greeting", { token: RW }, "hello")).status).toBe(200);
+    const put = await cluster.request(leader, "PUT", "/v1/kv/greeting", { token: RO }, "overwritten");
+    expect(put.status).toBe(403);
+    expect(errorOf(put.text)).toEqual({ code: "PERMISSION_DENIED", message: "token 'rita' has role read-only; put needs read-write" });
+    const del = await cluster.request(leader, "DELETE", "/v1/kv/greeting", { token: RO });
+    expect(del.status).toBe(403);
+    const get = await cluster.request(leader, "GET", "/v1/kv/greeting", { token: RO });
+    expect(get.status).toBe(200);
+    expect(get.text).toBe("hello");
+    expect((await cluster.request(leader, "GET", "/v1/kv?prefix=greet", { token: RO })).status).toBe(200);
+  });
+
+  it("keeps the admin API to the admin role, and its refusals do not name the cluster", async () => {
+    const rw = await cluster.request(leader, "GET", "/v1/admin/members", { token: RW });
+    expect(rw.status).toBe(403);
+    expect(errorOf(rw.text).message).toMatch(/role read-write; GET \/v1\/admin\/members needs admin/);
+    const none = await cluster.request(follower, "POST", "/v1/admin/transfer-leadership", {}, "{}", { "content-type": "application/json" });
+    expect(none.status).toBe(401);
+    for (const text of [rw.text, none.text]) expect(text).not.toContain(CLUSTER_ID);
+    const admin = await cluster.request(leader, "GET", "/v1/admin/members", { token: ADMIN });
+    expect(admin.status).toBe(200);
+  });
+
+  it("takes client certificates by their role", async () => {
+    expect((await cluster.request(leader, "PUT", "/v1/kv/by-cert", { role: "read-write" }, "c")).status).toBe(200);
+    const ro = await cluster.request(leader, "PUT", "/v1/kv/by-cert", { role: "read-only" }, "d");
+    expect(ro.status).toBe(403);
+    expect(errorOf(ro.text).message).toMatch(/^certificate '.*' has role read-only; put needs read-write$/);
+    expect((await cluster.request(leader, "GET", "/v1/kv/by-cert", { role: "read-only" })).text).toBe("c");
+    // A member certificate is no client credential.
+    expect((await cluster.request(leader, "GET", "/v1/kv/by-cert", { member: follower })).status).toBe(401);
+  });
+
+  it("leaves the probes, the metrics and the status open, with no secret in the status", async () => {
+    for (const path of ["/healthz", "/readyz", "/metrics", "/v1/status"]) {
+      expect((await cluster.request(leader, "GET", path)).status, path).toBe(200);
+    }
+    const status = (await cluster.request(leader, "GET", "/v1/status")).text;
+    for (const token of [RO, RW, ADMIN]) expect(status).not.toContain(token);
+  });
+
+  it("forwards a follower's client write to the leader over mutual TLS, for the client's role", async () => {
+    const put = await cluster.request(follower, "PUT", "/v1/kv/forwarded", { token: RW }, "via-follower");
+    expect(put.status).toBe(200);
+    expect((await cluster.request(leader, "GET", "/v1/kv/forwarded", { token: RO })).text).toBe("via-follower");
+    // Linearizable reads on a follower are forwarded too.
+    expect((await cluster.request(follower, "GET", "/v1/kv/forwarded", { token: RO })).text).toBe("via-follower");
+    const refused = await cluster.request(follower, "PUT", "/v1/kv/forwarded", { token: RO }, "no");
+    expect(refused.status).toBe(403);
+    // Admin calls through a follower reach the leader the same way.
+    expect((await cluster.request(follower, "GET", "/v1/admin/members", { token: ADMIN })).status).toBe(200);
+  });
+
+  it("the leader checks the forwarded caller's role itself", async () => {
+    const headers = { "content-type": "application/json" };
+    const asReader = await cluster.request(leader, "POST", FORWARD_PATH, { member: follower }, forwardedPut("sneaky", "x"), { ...headers, "x-kvraft-principal": "read-only token rita" });
+    expect(asReader.status).toBe(403);
+    expect(errorOf(asReader.text).message).toBe("token 'rita' has role read-only; a forwarded write needs read-write");
+    const nameless = await cluster.request(leader, "POST", FORWARD_PATH, { member: follower }, forwardedPut("sneaky", "x"), headers);
+    expect(nameless.status).toBe(401);
+    const asWriter = await cluster.request(leader, "POST", FORWARD_PATH, { member: follower }, forwardedPut("forwarded-2", "y"), { ...headers, "x-kvraft-principal": "read-write token alice" });
+    expect(asWriter.status).toBe(200);
+  });
+
+  it("refuses /v1/internal/forward from anyone but a member of the configuration", async () => {
+    const headers = { "content-type": "application/json", "x-kvraft-principal": "admin token root" };
+    for (const as of [{}, { token: ADMIN }, { role: "admin" as const }, { member: 9 }]) {
+      const answer = await cluster.request(leader, "POST", FORWARD_PATH, as, forwardedPut("sneaky", "x"), headers);
+      expect(answer.status, JSON.stringify(as)).toBe(403);
+      expect(errorOf(answer.text).code).toBe("PERMISSION_DENIED");
+    }
+    expect((await cluster.request(leader, "GET", "/v1/kv/sneaky", { token: RO })).status).toBe(404);
+  });
+});
+
+describe("plain HTTP without authentication", () => {
+  let cluster: SecureCluster | undefined;
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("still forwards a follower's write to the leader (members on loopback, as in tests and kvraft local)", async () => {
+    const c = (cluster = await SecureCluster.started(3, { tls: false }));
+    const leader = await c.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    const url = (id: number, key: string): string => `http://127.0.0.1:${c.ports.get(id)?.http as number}/v1/kv/${key}`;
+    expect((await fetch(url(follower, "plain"), { method: "PUT", body: "p" })).status).toBe(200);
+    expect(await (await fetch(url(leader, "plain"))).text()).toBe("p");
+  }, 30_000);
+});
+
+describe("plain HTTP with tokens", () => {
+  let cluster: SecureCluster;
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("refuses /v1/internal/forward even from a member's host: without TLS no member can prove itself", async () => {
+    cluster = await SecureCluster.create(1, { tls: false, tokens: TOKENS });
+    await cluster.startAll();
+    await cluster.waitForLeader();
+    const port = cluster.ports.get(1)?.http as number;
+    const response = await fetch(`http://127.0.0.1:${port}${FORWARD_PATH}`, {
+      method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` }, body: forwardedPut("sneaky", "x"),
+    });
+    expect(response.status).toBe(403);
+    const get = await fetch(`http://127.0.0.1:${port}/v1/kv/sneaky`, { headers: { authorization: `Bearer ${RO}` } });
+    expect(get.status).toBe(404);
+  }, 30_000);
+});
