@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CA_CERT_FILE, memberCertFiles, writeClusterPki } from "../../src/security/cluster-pki.js";
+import { CA_CERT_FILE, clientCertFiles, memberCertFiles, writeClusterPki } from "../../src/security/cluster-pki.js";
 import { CLI } from "../support/process-cluster.js";
 
 const RW = "r".repeat(64);
@@ -25,7 +25,9 @@ interface Seen { method: string; url: string; authorization: string | undefined 
 describe("kvraft CLI: TLS and tokens", () => {
   let dir: string;
   let server: Server;
+  let mtls: Server;
   let endpoint: string;
+  let mtlsEndpoint: string;
   const seen: Seen[] = [];
 
   function kvraft(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
@@ -46,7 +48,7 @@ describe("kvraft CLI: TLS and tokens", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "kvraft-cli-tls-"));
     const pki = join(dir, ".kvraft");
-    await writeClusterPki(pki, { clusterId: "c", memberIds: [1], validDays: 1 });
+    await writeClusterPki(pki, { clusterId: "c", memberIds: [1], clientRoles: ["read-write"], validDays: 1 });
     await writeClusterPki(join(dir, "other"), { clusterId: "c", memberIds: [1], validDays: 1 });
     const files = memberCertFiles(pki, 1);
     server = createServer({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) }, (req, res) => {
@@ -66,15 +68,21 @@ describe("kvraft CLI: TLS and tokens", () => {
       res.writeHead(200, { "content-type": "application/octet-stream", "x-kvraft-version": "1", "x-kvraft-revision": "7" });
       res.end(req.method === "GET" ? "hello" : JSON.stringify({ revision: 7, version: 1 }));
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    // A member started with --client-cert-auth: no client certificate of the CA, no connection.
+    mtls = createServer({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), ca: readFileSync(join(pki, CA_CERT_FILE)), requestCert: true, rejectUnauthorized: true }, (_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "x-kvraft-version": "1", "x-kvraft-revision": "7" });
+      res.end("by-certificate");
+    });
+    await Promise.all([server, mtls].map((s) => new Promise<void>((resolve) => s.listen(0, "127.0.0.1", () => resolve()))));
     endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    mtlsEndpoint = `127.0.0.1:${(mtls.address() as AddressInfo).port}`;
     await writeFile(join(dir, "rw.token"), `${RW}\n`);
     await writeFile(join(dir, "ro.token"), `${RO}\n`);
     await writeFile(join(dir, "empty.token"), "\n");
   });
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([server, mtls].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -110,6 +118,17 @@ describe("kvraft CLI: TLS and tokens", () => {
     const weak = await kvraft(["put", "greeting", "hi", "--endpoints", endpoint, "--cacert", ".kvraft/ca.crt", "--token-file", "ro.token"]);
     expect(weak.code).toBe(4);
     expect(weak.stderr).toContain("the token's role is too weak for this (403)");
+  });
+
+  it("--cert and --key present a client certificate to a member that requires one; without them the error says it wants one", async () => {
+    const { certFile, keyFile } = clientCertFiles(join(dir, ".kvraft"), "read-write");
+    const run = await kvraft(["get", "k", "--endpoints", mtlsEndpoint, "--cacert", ".kvraft/ca.crt", "--cert", certFile, "--key", keyFile]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe("by-certificate\n");
+    const without = await kvraft(["get", "k", "--endpoints", mtlsEndpoint, "--cacert", ".kvraft/ca.crt", "--timeout", "1000"]);
+    expect(without.code).toBe(4);
+    expect(without.stderr).toContain("the server refused this client's certificate");
+    expect(without.stderr).toContain("it wants a client certificate signed by its CA (--cert and --key)");
   });
 
   it("plain http to an https port says to give the CA", async () => {
