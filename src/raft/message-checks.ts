@@ -1,6 +1,7 @@
 import type { AppendRequest, Message, SnapshotChunk } from "./messages.js";
 import type { NodeState } from "./node-state.js";
 import { isMember } from "./quorum.js";
+import { NONE } from "./types.js";
 
 /**
  * The edge checks of a message that came from the network, before it is stepped. Raft's
@@ -10,9 +11,17 @@ import { isMember } from "./quorum.js";
  * reason, and never stepped. Pure: reads the node, changes nothing.
  *
  * Refused:
- * - a sender that is not a voter or learner of this node's configuration (a node whose
- *   configuration is still empty, one that joined with no data and has no snapshot
- *   yet, takes any sender: its transport has already authenticated the caller);
+ * - a sender that is not a voter or learner of this node's configuration, with two
+ *   exceptions, both for callers the transport has already admitted: a node whose
+ *   configuration is still empty (it joined with no data, no snapshot yet) takes any
+ *   sender; and a node that follows no leader, follows this sender, or has not heard
+ *   its leader for an election timeout takes a leader's messages (append, heartbeat,
+ *   snapshot) from it. That is how a member that missed the change adding the current
+ *   leader (down, cut off, or back from a lost disk at the bootstrap configuration)
+ *   catches up: its configuration cannot name that leader until it has the leader's
+ *   log. The simulator lost liveness without it (seeds 173, 294 of 400; 2698, where the
+ *   stale node was non-voting and kept its silent old leader). A follower that hears
+ *   its leader never takes a non-member;
  * - an append whose entries do not follow prevIndex one by one, or whose terms go down
  *   or pass the message's term (the log would get holes or an impossible history);
  * - a snapshot chunk past its snapshot's size, a last chunk that does not end at it, a
@@ -26,7 +35,7 @@ export function messageRefusal(n: NodeState, m: Message): string | undefined {
   if (m.to !== n.id) return `the message is for member ${m.to}, not this member (${n.id})`;
   const config = n.config;
   const configEmpty = config.voters.length === 0 && config.learners.length === 0;
-  if (!configEmpty && !isMember(config, m.from)) {
+  if (!configEmpty && !isMember(config, m.from) && !mayBeUnknownLeader(n, m)) {
     return `member ${m.from} is not in this member's configuration (voters ${config.voters.join(",")}; learners ${config.learners.join(",") || "none"})`;
   }
   switch (m.type) {
@@ -49,6 +58,21 @@ export function messageRefusal(n: NodeState, m: Message): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** A leader's message to a node that follows no leader, follows this sender, or no longer hears its leader (see above). */
+function mayBeUnknownLeader(n: NodeState, m: Message): boolean {
+  if (m.type !== "App" && m.type !== "Heartbeat" && m.type !== "Snap") return false;
+  return m.term >= n.term && (n.leader === m.from || followsNoLiveLeader(n));
+}
+
+/**
+ * Not a leader, and no leader heard within an election timeout (or none known): a
+ * leader outside the configuration may be the one this node has not learned of yet.
+ * The transport admits a non-member's connection only then (server/peer-gate.ts).
+ */
+export function followsNoLiveLeader(n: NodeState): boolean {
+  return n.role !== "leader" && (n.leader === NONE || n.electionElapsed >= n.cfg.electionTicks);
 }
 
 function appendRefusal(m: AppendRequest): string | undefined {

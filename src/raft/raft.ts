@@ -5,7 +5,7 @@ import { maybeCommit } from "./commit.js";
 import { becomeFollower, campaign, handleVoteRequest, learnCommit, observeTerm, stepCandidate, tickElection, tickLeader } from "./elections.js";
 import { stepFollower } from "./follower.js";
 import { invariant } from "./invariant.js";
-import { messageRefusal } from "./message-checks.js";
+import { followsNoLiveLeader, messageRefusal } from "./message-checks.js";
 import type { LogStorage } from "./log-storage.js";
 import { proposeConfChange, recoverConfiguration } from "./membership.js";
 import type { Message } from "./messages.js";
@@ -74,6 +74,11 @@ export class RaftNode {
    */
   refusalOf(m: Message): string | undefined {
     return messageRefusal(this.node, m);
+  }
+
+  /** No live leader heard (message-checks.ts): a connection from a non-member may be admitted, as it may be that leader. */
+  followsNoLiveLeader(): boolean {
+    return followsNoLiveLeader(this.node);
   }
 
   step(m: Message): void {

@@ -19,7 +19,11 @@ import type { ReplicaMetrics } from "./replica-metrics.js";
  *   after the handshake, and only their messages are stepped; a message is also checked
  *   at the edge (raft/message-checks.ts) so that nothing a peer sends can break a Raft
  *   invariant. A member whose configuration is still empty (it joined with no data and
- *   has no snapshot yet) accepts any caller the handshake admitted.
+ *   has no snapshot yet) accepts any caller the handshake admitted. A member that hears
+ *   no leader admits a few callers outside its configuration (GUEST_CONNECTIONS_MAX;
+ *   with TLS only proven ones) and takes only a leader's messages from them: the
+ *   leader may be a member added while it was away, which it cannot know of before it
+ *   has that leader's log.
  * - Endpoints a caller advertises in its HELLO go to the member directory (followers
  *   forward clients there, with the admin token) only from a member the certificate
  *   proved, or in plain mode from a member or an id the directory does not know yet (a
@@ -30,6 +34,12 @@ import type { ReplicaMetrics } from "./replica-metrics.js";
 
 /** Members not (yet) in the configuration whose announced peer address is kept: enough for a few joining at once. */
 export const ANNOUNCED_PEERS_MAX = 16;
+/**
+ * Inbound connections of callers outside the configuration held at once: a member
+ * that hears no leader admits a few, since the leader may be one added while it was
+ * away (raft/message-checks.ts). Bounded, so made-up ids cannot take every connection.
+ */
+export const GUEST_CONNECTIONS_MAX = 4;
 
 export type RefusalReason = RefuseCode | "rejected-message" | "tls-handshake";
 const REFUSAL_REASONS: readonly RefusalReason[] = [...REFUSE_CODES, "rejected-message", "tls-handshake"];
@@ -39,7 +49,15 @@ export interface PeerGateDeps {
   readonly directory: Pick<MemberDirectory, "learn" | "addresses">;
   readonly log: Logger;
   /** The member's Raft, once started: its configuration and its edge checks. */
-  readonly raft: () => { status(): { voters: readonly NodeId[]; learners: readonly NodeId[] }; refusalOf(m: Message): string | undefined; receive(m: Message): void } | undefined;
+  readonly raft: () => PeerGateRaft | undefined;
+}
+
+/** What the gate asks of the member's Raft (the Replica). */
+export interface PeerGateRaft {
+  status(): { voters: readonly NodeId[]; learners: readonly NodeId[] };
+  refusalOf(m: Message): string | undefined;
+  followsNoLiveLeader(): boolean;
+  receive(m: Message): void;
 }
 
 export class PeerGate {
@@ -48,6 +66,8 @@ export class PeerGate {
   private readonly refusals = new Map<RefusalReason, number>(REFUSAL_REASONS.map((reason) => [reason, 0]));
   /** Ids whose peer address was learned while they were not members (bounded by ANNOUNCED_PEERS_MAX). */
   private readonly announced = new Set<NodeId>();
+  /** Non-members with an open inbound connection (bounded by GUEST_CONNECTIONS_MAX). */
+  private readonly guests = new Set<NodeId>();
 
   constructor(private readonly deps: PeerGateDeps) {
     const files = deps.config.tls.peer;
@@ -69,6 +89,7 @@ export class PeerGate {
       onMessage: (m) => this.deps.raft()?.receive(m),
       refusalOf: (m) => this.deps.raft()?.refusalOf(m),
       isMember: (id) => this.isMember(id),
+      admits: (id, authenticated) => this.admits(id, authenticated),
       onEvent: (event) => this.onEvent(event),
     };
   }
@@ -104,11 +125,32 @@ export class PeerGate {
     return voters.includes(id) || learners.includes(id);
   }
 
+  /**
+   * A member; or, while this member hears no leader, a caller its certificate proves
+   * (plain mode: any caller), up to GUEST_CONNECTIONS_MAX at once: it may be a leader
+   * added while this member was away. Its messages are still checked one by one.
+   */
+  admits(id: NodeId, authenticated: boolean): boolean {
+    if (this.isMember(id)) return true;
+    if (this.tls !== undefined && !authenticated) return false;
+    if (!this.guests.has(id) && this.guests.size >= GUEST_CONNECTIONS_MAX) return false;
+    return this.deps.raft()?.followsNoLiveLeader() ?? false;
+  }
+
   private onEvent(event: TransportEvent): void {
     const { log } = this.deps;
     switch (event.type) {
       case "connected":
-        if (event.direction === "inbound" && event.advertise !== undefined) this.learnFromMember(event.peerId, event.advertise);
+        if (event.direction !== "inbound") return;
+        if (this.isMember(event.peerId)) {
+          if (event.advertise !== undefined) this.learnFromMember(event.peerId, event.advertise);
+        } else {
+          this.guests.add(event.peerId);
+          if (event.advertise !== undefined) this.learnFromNewcomer(event.peerId, event.advertise, event.authenticated);
+        }
+        return;
+      case "disconnected":
+        if (event.direction === "inbound") this.guests.delete(event.peerId);
         return;
       case "refused":
         if (event.direction === "inbound") {

@@ -147,6 +147,11 @@ export class Replica {
     return this.raft.refusalOf(m);
   }
 
+  /** See RaftNode.followsNoLiveLeader: asked when a caller that is not a member connects. */
+  followsNoLiveLeader(): boolean {
+    return this.raft.followsNoLiveLeader();
+  }
+
   receive(m: Message): void {
     if (this.stopped) return;
     this.raft.step(m);

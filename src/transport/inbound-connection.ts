@@ -24,8 +24,8 @@ export interface InboundContext {
    * Returns why the owner refused it (it was not stepped), or undefined.
    */
   deliver(peerId: NodeId, message: Message, frameBytes: number): string | undefined;
-  /** Whether `peerId` is a member now: other callers are refused after their HELLO. */
-  isMember(peerId: NodeId): boolean;
+  /** Whether the caller `peerId` may connect (a member, as a rule); others are refused after their HELLO. */
+  admits(peerId: NodeId, authenticated: boolean): boolean;
 }
 
 /**
@@ -126,7 +126,7 @@ export class InboundConnection {
     this.peerId = hello.fromId;
     const authenticated = this.identity !== "plain" && this.identity !== undefined;
     const refusal = checkIdentity(hello, this.identity) ?? checkHello(hello, this.ctx.config)
-      ?? (this.ctx.isMember(hello.fromId) ? undefined : notAMember(hello.fromId));
+      ?? (this.ctx.admits(hello.fromId, authenticated) ? undefined : notAMember(hello.fromId));
     if (refusal !== undefined) {
       this.state = "refused";
       this.socket.end(encodeRefuse(refusal));

@@ -29,6 +29,12 @@ export interface TransportHandlers {
    * stats. Undefined: every caller that passes the handshake checks is accepted.
    */
   isMember?(id: NodeId): boolean;
+  /**
+   * Whether a caller that proved (`authenticated`, TLS) or claims (plain) member id `id`
+   * may connect. Undefined: `isMember`. An owner may admit a non-member now and then (a
+   * leader it has not learned of yet), and refuse its messages one by one (`refusalOf`).
+   */
+  admits?(id: NodeId, authenticated: boolean): boolean;
   /** Connection changes, refusals, drops and errors: for the server to log and count. */
   onEvent?(event: TransportEvent): void;
 }
@@ -74,7 +80,7 @@ export class TcpTransport {
       accepted: (peerId, connection) => this.accepted(peerId, connection),
       closed: (connection) => this.closed(connection),
       deliver: (peerId, message, frameBytes) => this.deliver(peerId, message, frameBytes),
-      isMember: (peerId) => this.isMember(peerId),
+      admits: (peerId, authenticated) => this.handlers.admits?.(peerId, authenticated) ?? this.isMember(peerId),
     };
   }
 

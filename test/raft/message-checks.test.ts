@@ -72,6 +72,20 @@ describe("edge checks of messages from the network", () => {
     expect(cluster.leader()).toBe(2);
   });
 
+  it("a follower that hears its leader takes nothing from a non-member; one whose leader went silent takes a leader's messages from it", () => {
+    const cluster = settled();
+    const term = cluster.status(2).term;
+    expect(cluster.node(2).followsNoLiveLeader()).toBe(false);
+    expect(cluster.node(2).refusalOf({ type: "Heartbeat", from: 9, to: 2, term, commit: 0, round: 0 })).toContain("not in this member's configuration");
+    // Leader 1 goes silent (a member that missed the change adding the new leader sees this).
+    cluster.isolate(1);
+    for (let i = 0; i < 30 && !cluster.node(2).followsNoLiveLeader(); i++) cluster.node(2).tick();
+    expect(cluster.node(2).followsNoLiveLeader()).toBe(true);
+    const now = cluster.status(2).term;
+    expect(cluster.node(2).refusalOf({ type: "Heartbeat", from: 9, to: 2, term: now, commit: 0, round: 0 })).toBeUndefined();
+    expect(cluster.node(2).refusalOf({ type: "TimeoutNow", from: 9, to: 2, term: now })).toContain("not in this member's configuration");
+  });
+
   it("a member whose configuration is still empty (joined with no data) takes any sender", () => {
     const cluster = settled();
     cluster.addJoiner(4);

@@ -109,6 +109,15 @@ export class SimNode {
 
   receive(m: Message): void {
     if (this.raft === undefined) return;
+    // As a server's peer port does (server/peer-gate.ts): the edge checks first. A sender
+    // outside the configuration is dropped; any other refusal means a correct member sent
+    // what the checks call impossible, which would close a real connection for nothing.
+    const refusal = this.raft.refusalOf(m);
+    if (refusal !== undefined) {
+      const { voters, learners } = this.raft.configuration();
+      if (voters.includes(m.from) || learners.includes(m.from)) violation("edge-checks", `node ${this.id} refused a ${m.type} from member ${m.from}: ${refusal}`);
+      return;
+    }
     this.raft.step(m);
     this.afterInput();
   }
