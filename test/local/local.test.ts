@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -153,6 +153,22 @@ describe("kvraft local: a whole cluster from one command", () => {
     });
     expect(await cli(["get", "x"])).toBe("curl-value\n");
     expect(await cli(["get", "x", "--coord", file.coordinator])).toBe("curl-value\n");
+    // Admin verbs take the admin token from cluster.json, the others the read-write one.
+    expect(await cli(["status"])).toMatch(/^view of leader \d+/);
+    expect(await cli(["snapshot", "save", join(dir, "snapshot.bin")])).toMatch(/^saved revision \d+ of cluster /);
+    expect(await cli(["members", "list"])).toMatch(/^1\tvoter\t/);
+    // watch streams over HTTPS with the token: the first event after a put.
+    const watch = spawn(process.execPath, [CLI, "watch", "w/", "--cluster-dir", "cluster"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let watched = "";
+      watch.stdout.on("data", (chunk: Buffer) => { watched += chunk.toString(); });
+      await waitFor("kvraft watch to start", async () => ((await put(member.http, "w%2Fone", "v")).status === 200 && watched.includes("w/one") ? true : undefined), 10_000);
+      expect(watched).toMatch(/\tput\tw\/one\tv\n/);
+    } finally {
+      const exited = watch.exitCode !== null || watch.signalCode !== null ? Promise.resolve() : new Promise((resolve) => watch.once("exit", resolve));
+      watch.kill("SIGINT");
+      await exited;
+    }
   });
 
   it("the client library reaches the binary ports over TLS with a token; a read-only token cannot write, a wrong one is refused", async () => {
