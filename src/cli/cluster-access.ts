@@ -81,7 +81,11 @@ export async function discoverEndpoints(options: AccessOptions, need: Need = "da
     (await credentialsOf(options, local?.coordinator === coord.replace(/\/+$/, "") ? local : undefined, need)).tls;
   const endpoints = await endpointsOf(options, local?.httpEndpoints, coordinatorTls);
   const isLocal = local !== undefined && endpoints.every((e) => local.httpEndpoints.includes(e.replace(/^https?:\/\//i, "").replace(/\/+$/, "")));
-  return { endpoints, ...(await credentialsOf(options, isLocal ? local : undefined, need)) };
+  const credentials = await credentialsOf(options, isLocal ? local : undefined, need);
+  // An https:// endpoint without --cacert: the system's CAs, and host:port addresses learned
+  // from the members (status's directory) are https too.
+  const anyHttps = endpoints.some((e) => /^https:\/\//i.test(e));
+  return { endpoints, ...credentials, tls: credentials.tls ?? (anyHttps ? {} : undefined) };
 }
 
 /** The credentials, with a bad file (unreadable, empty, not PEM) as a usage error naming it. */

@@ -116,6 +116,15 @@ describe("client library: TLS and tokens", () => {
     expect(hellos.length, "no HELLO (and no token) reached a server we could not verify").toBe(before);
   });
 
+  it("TLS to a plain port says the server does not speak TLS there", async () => {
+    const client = createClient({ endpoints: [fake.address(1)], tls: { ca }, deadlineMs: 600 });
+    try {
+      await expect(client.get("k")).rejects.toThrow(/the server does not speak TLS on this port/);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("a refused token fails at once with AuthenticationError, not retried until the deadline", async () => {
     const client = createClient({ endpoints: [`127.0.0.1:${portOf(tlsPort)}`], tls: { ca }, token: "w".repeat(64), deadlineMs: 10_000 });
     const started = Date.now();
