@@ -53,7 +53,10 @@ function describe(entry: KeyEntry | undefined): string {
 /** Reads the server's whole key space locally; the applied index must not move meanwhile. */
 async function readLocalState(cluster: NetnsCluster, id: number): Promise<{ appliedIndex: number; keys: KeyMap }> {
   const before: StatusJson = await cluster.status(id);
-  const response = await fetch(`${cluster.http(id)}/v1/kv?prefix=&limit=1000&consistency=serializable`, { signal: AbortSignal.timeout(5000) });
+  const response = await fetch(`${cluster.http(id)}/v1/kv?prefix=&limit=1000&consistency=serializable`, {
+    // The servers authenticate clients (their --admin-token-file is a token of role admin).
+    headers: { authorization: `Bearer ${cluster.adminToken}` }, signal: AbortSignal.timeout(5000),
+  });
   if (!response.ok) throw new Error(`listing the keys of server ${id}: HTTP ${response.status}`);
   const page = (await response.json()) as { items: { key: string; value: string; version: number }[]; next: string | null };
   if (page.next !== null) throw new Error(`server ${id} holds more than 1000 keys: the fault workload uses a handful`);

@@ -69,7 +69,7 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
     const random = new SeededRandom(options.seed);
     const workload = new Workload({
       seed: options.seed, clients: options.clients, keys: options.keys,
-      endpoints: ids.map((id) => c.clientAddress(id)), coordinatorUrl: c.coordinatorUrl,
+      endpoints: ids.map((id) => c.clientAddress(id)), coordinatorUrl: c.coordinatorUrl, token: c.adminToken,
     });
     const nemesis = new Nemesis(c, network, random, (line) => options.log(`  ${line}`), options.faultKinds);
     workload.start();

@@ -14,6 +14,8 @@ export interface WorkloadOptions {
   readonly keyPrefix?: string;
   /** Without one, every client asks members to forward (clients behind a Kubernetes Service). */
   readonly coordinatorUrl?: string;
+  /** The clients' bearer token: servers with a token file authenticate every request. */
+  readonly token?: string;
 }
 
 /**
@@ -65,7 +67,7 @@ export class Workload {
       const coordinator = this.options.coordinatorUrl;
       const forward = coordinator === undefined || id % 2 === 1;
       const client = createClient({
-        endpoints, forward, clientName: `faults-${id}`, ...(forward || coordinator === undefined ? {} : { coordinator }),
+        endpoints, forward, clientName: `faults-${id}`, ...(this.options.token === undefined ? {} : { token: this.options.token }), ...(forward || coordinator === undefined ? {} : { coordinator }),
         deadlineMs: CALL_DEADLINE_MS[1], requestTimeoutMs: ATTEMPT_TIMEOUT_MS, connectTimeoutMs: ATTEMPT_TIMEOUT_MS,
       });
       this.kvClients.push(client);
