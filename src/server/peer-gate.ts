@@ -114,14 +114,15 @@ export class PeerGate {
   }
 
   /**
-   * A voter or learner of the configuration; any id while the configuration is empty
-   * (a member that joined with no data), and before Raft has started, the --peers list.
+   * A voter or learner of the configuration; while there is none (before Raft has
+   * started, or a member that joined with no data), an id of the --peers list. Others
+   * may still be admitted as guests (`admits`), but get no stats.
    */
   isMember(id: NodeId): boolean {
     const raft = this.deps.raft();
     if (raft === undefined) return this.deps.config.peers.has(id);
     const { voters, learners } = raft.status();
-    if (voters.length === 0 && learners.length === 0) return true;
+    if (voters.length === 0 && learners.length === 0) return this.deps.config.peers.has(id);
     return voters.includes(id) || learners.includes(id);
   }
 
