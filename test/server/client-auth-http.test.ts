@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeRequest } from "../../src/protocol/index.js";
 import { encodeForwardRequest, FORWARD_PATH } from "../../src/server/forwarding.js";
 import { CLUSTER_ID, SecureCluster } from "../support/secure-cluster.js";
 
@@ -155,5 +156,32 @@ describe("plain HTTP with tokens", () => {
     expect(response.status).toBe(403);
     const get = await fetch(`http://127.0.0.1:${port}/v1/kv/sneaky`, { headers: { authorization: `Bearer ${RO}` } });
     expect(get.status).toBe(404);
+  }, 30_000);
+});
+
+describe("--client-cert-auth", () => {
+  let cluster: SecureCluster | undefined;
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("wants a client certificate on every request, a token alone is not enough; the binary port refuses at the handshake", async () => {
+    const c = (cluster = await SecureCluster.started(1, { tls: true, clientCertAuth: true, tokens: TOKENS }));
+    const tokenOnly = await c.request(1, "GET", "/v1/kv/x", { token: RW });
+    expect(tokenOnly.status).toBe(401);
+    expect(errorOf(tokenOnly.text).message).toMatch(/requires a client certificate/);
+    expect((await c.request(1, "PUT", "/v1/kv/x", { role: "read-write" }, "v")).status).toBe(200);
+    expect((await c.request(1, "GET", "/v1/kv/x", { role: "read-only" })).text).toBe("v");
+    // TLS 1.3 reports the refused certificate after the handshake: the connection dies either way.
+    await expect((async () => {
+      const socket = await c.dialTls(1, "client");
+      await new Promise<void>((resolve, reject) => {
+        socket.once("close", () => reject(new Error("closed by the server")));
+        socket.once("error", reject);
+        socket.once("data", () => resolve());
+        // A HELLO that a server which took the connection would answer HELLO_OK.
+        socket.write(encodeRequest({ kind: "hello", requestId: 1, clientName: "no-cert", forward: false, token: RW }));
+      });
+    })()).rejects.toThrow();
   }, 30_000);
 });
