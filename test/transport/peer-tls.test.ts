@@ -13,6 +13,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
+import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Message } from "../../src/raft/messages.js";
 import type { NodeId } from "../../src/raft/types.js";
@@ -23,7 +24,7 @@ import {
   type TransportOptions,
 } from "../../src/transport/index.js";
 import { Cleanup, CLUSTER_ID, HOST, waitFor } from "./net-helpers.js";
-import { append, heartbeat } from "./messages.js";
+import { anyMessage, append, heartbeat } from "./messages.js";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -221,6 +222,39 @@ describe("peer port with mutual TLS", () => {
     expect(b.messages).toStrictEqual([]);
     expect(b.events.some((e) => e.type === "connected")).toBe(false);
   });
+});
+
+describe("peer port with mutual TLS, fuzzed", () => {
+  it("whatever member 1's certificate sends (any HELLO, then messages or bytes), only its own messages to this member are delivered, and only after a true HELLO", async () => {
+    const b = await startMember(2, [1, 2], { connectTimeoutMs: 300 });
+    const helloArb = fc.record({
+      fromId: fc.constantFrom(1, 2, 3, 9), toId: fc.constantFrom(1, 2), clusterId: fc.constantFrom(CLUSTER_ID, "other"),
+      protocolVersion: fc.constantFrom(MESSAGE_CODEC_VERSION, MESSAGE_CODEC_VERSION + 1),
+    });
+    const afterArb = fc.oneof(
+      fc.array(anyMessage().map((m) => encodeRaftFrame({ ...m, from: 1, to: 2 })), { maxLength: 4 }),
+      fc.array(anyMessage().map((m) => encodeRaftFrame(m)), { maxLength: 4 }),
+      fc.uint8Array({ maxLength: 512 }).map((bytes) => [bytes]),
+    );
+    await fc.assert(fc.asyncProperty(helloArb, afterArb, async (h, after) => {
+      const deliveredBefore = b.messages.length;
+      const attacker = await rawTls(b.port, memberCertFiles(pkiDir, 1));
+      attacker.socket.write(encodeHello({ ...h, advertise: {} }));
+      sendAll(attacker, after);
+      const trueHello = h.fromId === 1 && h.toId === 2 && h.clusterId === CLUSTER_ID && h.protocolVersion === MESSAGE_CODEC_VERSION;
+      if (!trueHello) await waitFor("the refusal", attacker.closed);
+      attacker.socket.destroy();
+      await waitFor("the member has seen the connection close", () => b.transport.stats().get(1)?.inboundConnected !== true);
+      const delivered = b.messages.slice(deliveredBefore);
+      expect(trueHello || delivered.length === 0).toBe(true);
+      expect(delivered.every((m) => m.from === 1 && m.to === 2)).toBe(true);
+    }), { numRuns: 40 });
+    // Still serving: a member connects and is heard.
+    const a = await startMember(1, [1, 2], { peers: [{ id: 2, host: HOST, port: b.port }] });
+    const before = b.messages.length;
+    a.transport.send(heartbeat(1, 2, 1));
+    await waitFor("the member's heartbeat", () => b.messages.length > before);
+  }, 60_000);
 });
 
 describe("peer port membership (plain TCP)", () => {
