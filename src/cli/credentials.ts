@@ -64,28 +64,26 @@ export async function readLocalCluster(clusterDir: string): Promise<LocalCluster
  */
 export async function loadCredentials(flags: CredentialFlags, local: LocalCluster | undefined, need: Need): Promise<Credentials> {
   const security = local?.security;
-  let tls: ClientTlsOptions | undefined;
-  if (flags.cacert !== undefined || flags.cert !== undefined || flags.key !== undefined) {
-    tls = {
-      ...(flags.cacert === undefined ? {} : { ca: await readPem(flags.cacert, "--cacert"), caSource: `--cacert ${flags.cacert}` }),
-      ...(flags.cert === undefined ? {} : { cert: await readPem(flags.cert, "--cert") }),
-      ...(flags.key === undefined ? {} : { key: await readPem(flags.key, "--key") }),
-    };
-    if ((flags.cert === undefined) !== (flags.key === undefined)) throw new CredentialsError("--cert and --key go together (a client certificate needs its key): give both or neither");
-    validateTlsOptions(tls, "the CLI");
-  } else if (security !== undefined && local !== undefined) {
-    tls = { ca: await readPem(security.caFile, `the CA ${shown(security.caFile)} named in ${shown(local.file)}`), caSource: `${shown(security.caFile)} (from ${shown(local.file)})` };
-  }
+  if ((flags.cert === undefined) !== (flags.key === undefined)) throw new CredentialsError("--cert and --key go together (a client certificate needs its key): give both or neither");
+  // --cacert, else the local cluster's CA; --cert/--key may come with either.
+  const ca = flags.cacert !== undefined
+    ? { ca: await readPem(flags.cacert, "--cacert"), caSource: `--cacert ${flags.cacert}` }
+    : security !== undefined && local !== undefined
+      ? { ca: await readPem(security.caFile, `the CA ${shown(security.caFile)} named in ${shown(local.file)}`), caSource: `${shown(security.caFile)} (from ${shown(local.file)})` }
+      : undefined;
+  const pair = flags.cert === undefined || flags.key === undefined ? undefined : { cert: await readPem(flags.cert, "--cert"), key: await readPem(flags.key, "--key") };
+  const tls: ClientTlsOptions | undefined = ca === undefined && pair === undefined ? undefined : { ...ca, ...pair };
+  if (tls !== undefined) validateTlsOptions(tls, "the CLI");
 
-  const tokenFile = flags.tokenFile ?? (process.env["KVRAFT_TOKEN"] === undefined && security !== undefined ? (need === "admin" ? security.adminTokenFile : security.tokenFile) : undefined);
+  const envToken = process.env["KVRAFT_TOKEN"]?.trim() ?? "";
+  const tokenFile = flags.tokenFile ?? (envToken === "" && security !== undefined ? (need === "admin" ? security.adminTokenFile : security.tokenFile) : undefined);
   if (tokenFile !== undefined) {
     const source = flags.tokenFile === undefined ? `${shown(tokenFile)} (from ${shown(local?.file ?? "cluster.json")})` : `--token-file ${tokenFile}`;
     return { tls, token: await readToken(tokenFile, source), tokenSource: source };
   }
-  const fromEnv = process.env["KVRAFT_TOKEN"];
-  if (fromEnv !== undefined && fromEnv.trim() !== "") {
-    validateToken(fromEnv.trim(), "KVRAFT_TOKEN");
-    return { tls, token: fromEnv.trim(), tokenSource: "KVRAFT_TOKEN" };
+  if (envToken !== "") {
+    validateToken(envToken, "KVRAFT_TOKEN");
+    return { tls, token: envToken, tokenSource: "KVRAFT_TOKEN" };
   }
   return { tls, token: undefined, tokenSource: undefined };
 }
