@@ -71,6 +71,10 @@ export class PeerGate {
 
   constructor(private readonly deps: PeerGateDeps) {
     const files = deps.config.tls.peer;
+    if (files !== undefined && files.trustedCaFile === undefined) {
+      // The system's CAs would let any publicly issued certificate with a member URI in.
+      throw new RangeError("peer TLS needs the cluster's CA: pass --peer-trusted-ca-file with --peer-cert-file");
+    }
     this.tls = files === undefined ? undefined : TlsMaterial.load(files);
     if (this.tls === undefined) {
       deps.log.warn("the peer port is not authenticated (no --peer-cert-file): any process that can reach it and knows the cluster id can act as a member; use plain peers only on loopback or in tests");
