@@ -109,10 +109,6 @@ export class PeerGate {
       ["reason"], () => [...this.refusals].map(([reason, value]) => ({ labels: { reason }, value })));
   }
 
-  refusalCount(reason: RefusalReason): number {
-    return this.refusals.get(reason) ?? 0;
-  }
-
   close(): void {
     this.tls?.close();
   }
