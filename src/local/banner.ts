@@ -3,6 +3,7 @@ import { CLUSTER_FILE } from "./cluster-file.js";
 import type { LeaderSeen } from "./leader.js";
 import type { LocalPlan } from "./plan.js";
 import { coordinatorUrl, LOCAL_HOST, memberHttpUrl } from "./plan.js";
+import { LOCAL_TOKEN_CHARS } from "./security-files.js";
 
 export interface BannerInputs {
   readonly plan: LocalPlan;
@@ -44,6 +45,8 @@ export function bannerLines(inputs: BannerInputs): string[] {
     : [
         `  curl ${auth(security.readWriteTokenFile)}-X PUT --data-binary hello ${http(first)}/v1/kv/greeting`,
         `  curl ${auth(security.readOnlyTokenFile)}${http(second)}/v1/kv/greeting      # any member answers; a read-only token cannot write`,
+        // memcached 1.6's text-protocol authentication: a `set` whose value is the token.
+        `  printf 'set auth 0 0 ${LOCAL_TOKEN_CHARS}\\r\\n%s\\r\\nget greeting\\r\\nquit\\r\\n' "$(cat ${shown(security.readOnlyTokenFile)})" | openssl s_client -quiet -CAfile ${shown(security.caFile)} -connect ${LOCAL_HOST}:${first.memcachedPort}`,
       ];
   const lines = [
     "",

@@ -4,7 +4,7 @@ import { writeClusterPki } from "../security/cluster-pki.js";
 import { memberIdentityOf } from "../security/member-identity.js";
 import { issueCertificate } from "../security/pki.js";
 import { LOCAL_HOST } from "./plan.js";
-import { localMemberCertFiles, type LocalSecurityFiles } from "./security-files.js";
+import { LOCAL_TOKEN_CHARS, localMemberCertFiles, type LocalSecurityFiles } from "./security-files.js";
 
 /**
  * Makes a local cluster secure by default: its CA and member certificates, and its
@@ -17,8 +17,8 @@ import { localMemberCertFiles, type LocalSecurityFiles } from "./security-files.
 export const LOCAL_CERT_VALID_DAYS = 3650;
 /** Member certificates this close to expiry are issued again at start. */
 export const LOCAL_CERT_RENEW_DAYS = 30;
-/** Random bytes per token (hex: twice as many characters), as `openssl rand -hex 32`. */
-export const LOCAL_TOKEN_BYTES = 32;
+/** Random bytes per token (hex: LOCAL_TOKEN_CHARS characters). */
+const LOCAL_TOKEN_BYTES = LOCAL_TOKEN_CHARS / 2;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface PreparedSecurity {

@@ -16,6 +16,9 @@ import { join } from "node:path";
  *
  * Keys and tokens are readable by the owner only (0600).
  */
+/** Characters of a generated token: 32 random bytes in hex, as `openssl rand -hex 32`. */
+export const LOCAL_TOKEN_CHARS = 64;
+
 export interface LocalSecurityFiles {
   readonly dir: string;
   readonly caFile: string;

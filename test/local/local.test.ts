@@ -171,6 +171,19 @@ describe("kvraft local: a whole cluster from one command", () => {
     }
   });
 
+  it("the banner's try-it lines work as printed: curl with the CA and token files, memcached over TLS with a token", async () => {
+    const tryLines = (run?.lines ?? []).filter((line) => /^ {2}(curl|printf) /.test(line)).map((line) => line.replace(/\s+#.*$/, "").trim());
+    expect(tryLines.length, run?.describe()).toBeGreaterThanOrEqual(4);
+    const outputs: string[] = [];
+    for (const line of tryLines) {
+      outputs.push(await new Promise<string>((resolve, reject) => {
+        execFile("sh", ["-c", line], { cwd: dir, timeout: 10_000 }, (error, stdout) => (error === null ? resolve(stdout) : reject(new Error(`${line}: ${error.message}`))));
+      }));
+    }
+    expect(outputs[1]).toBe("hello");
+    expect(outputs.find((out) => out.startsWith("STORED"))).toBe("STORED\r\nVALUE greeting 0 5\r\nhello\r\nEND\r\n");
+  });
+
   it("the client library reaches the binary ports over TLS with a token; a read-only token cannot write, a wrong one is refused", async () => {
     const file = await clusterFile();
     const security = file.security as NonNullable<ClusterFile["security"]>;

@@ -92,5 +92,6 @@ describe("kvraft local: the plan", () => {
     expect(lines.join("\n")).not.toMatch(/http:\/\/127\.0\.0\.1:702/);
     expect(lines).toContain("Endpoints, the CA, the token files and the cluster id are in .kvraft/cluster.json.");
     expect(lines).toContain("  curl -s --cacert .kvraft/ca.crt https://127.0.0.1:7000/v1/cluster");
+    expect(lines).toContain("  printf 'set auth 0 0 64\\r\\n%s\\r\\nget greeting\\r\\nquit\\r\\n' \"$(cat .kvraft/read-only.token)\" | openssl s_client -quiet -CAfile .kvraft/ca.crt -connect 127.0.0.1:7031");
   });
 });
