@@ -13,6 +13,7 @@ import { MemberHttpClient } from "./auth/member-http.js";
 import type { PortSecurity } from "./auth/port-security.js";
 import type { ServerConfig } from "./config.js";
 import { HttpAuth } from "./http/auth.js";
+import { TLS_HANDSHAKE_TIMEOUT_MS } from "./tcp-port/listener.js";
 
 /** How often the host names of --peers are looked up again (plain mode: a pod that restarts gets a new address). */
 const MEMBER_HOSTS_REFRESH_MS = 10_000;
@@ -99,7 +100,7 @@ export class ClientSecurity {
   private httpsOptions(): https.ServerOptions {
     const options = (this.clientTls as TlsMaterial).serverOptions();
     const ca = [this.clientTls?.pem().ca, this.memberTls?.pem().ca].filter((pem): pem is string => pem !== undefined);
-    return { ...options, ...(ca.length === 0 ? {} : { ca }), requestCert: true, rejectUnauthorized: false };
+    return { ...options, ...(ca.length === 0 ? {} : { ca }), requestCert: true, rejectUnauthorized: false, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS };
   }
 }
 

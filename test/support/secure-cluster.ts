@@ -136,8 +136,8 @@ export class SecureCluster {
     };
   }
 
-  /** A TLS connection to member `id`'s memcached or binary client port as `as`, once its handshake is done. */
-  async dialTls(id: number, port: "memcached" | "client", as: As = {}): Promise<tls.TLSSocket> {
+  /** A TLS connection to member `id`'s memcached, binary client or HTTP port as `as`, once its handshake is done. */
+  async dialTls(id: number, port: "memcached" | "client" | "http", as: As = {}): Promise<tls.TLSSocket> {
     const socket = tls.connect({ host: "127.0.0.1", port: (this.ports.get(id) as SecureMemberPorts)[port], ...this.tlsOptions(as) });
     this.sockets.add(socket);
     await new Promise<void>((resolve, reject) => {

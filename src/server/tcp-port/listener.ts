@@ -3,6 +3,12 @@ import { createServer as createTlsServer } from "node:tls";
 import type { TlsMaterial } from "../../security/tls-material.js";
 import { ConnectionsPerAddress } from "./per-address.js";
 
+/**
+ * A TLS client that has not finished its handshake by then is dropped (node's default
+ * is 120 s, long enough for idle half-done handshakes to pile up).
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** The connection counts every client port reports in its stats. */
 export interface ConnectionCounts {
   readonly connectionsCurrent: number;
@@ -51,6 +57,12 @@ export interface TcpPortHandler<Connection extends { destroy(): void }> {
 export class TcpListener<Connection extends { destroy(): void }> {
   private readonly open = new Set<Connection>();
   private server: Server | undefined;
+  /**
+   * TLS only: every TCP connection from its accept, the handshake included. One still in
+   * its handshake is no protocol connection yet, and would hold stop() (server.close
+   * waits for it) until its handshake timed out.
+   */
+  private readonly handshaking = new Set<Socket>();
   private accepted = 0;
   private refused = 0;
   private refusedPerAddress = 0;
@@ -81,8 +93,14 @@ export class TcpListener<Connection extends { destroy(): void }> {
       ? createServer({ allowHalfOpen }, (socket) => this.accept(socket))
       // A client certificate is asked for always (its role may authenticate the client) and
       // required only with --client-cert-auth (serverOptions' rejectUnauthorized).
-      : createTlsServer({ ...tls.material.serverOptions(), requestCert: true, allowHalfOpen }, (socket) => this.accept(socket));
-    if (tls !== undefined) tls.material.keepServerCurrent(server as ReturnType<typeof createTlsServer>, tls.onReloadError);
+      : createTlsServer({ ...tls.material.serverOptions(), requestCert: true, allowHalfOpen, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => this.accept(socket));
+    if (tls !== undefined) {
+      tls.material.keepServerCurrent(server as ReturnType<typeof createTlsServer>, tls.onReloadError);
+      server.on("connection", (socket: Socket) => {
+        this.handshaking.add(socket);
+        socket.once("close", () => this.handshaking.delete(socket));
+      });
+    }
     this.server = server;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -105,6 +123,8 @@ export class TcpListener<Connection extends { destroy(): void }> {
     const server = this.server;
     this.server = undefined;
     for (const connection of this.open) connection.destroy();
+    for (const socket of this.handshaking) socket.destroy();
+    this.handshaking.clear();
     if (server === undefined) return;
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
