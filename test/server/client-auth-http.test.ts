@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeRequest } from "../../src/protocol/index.js";
 import { encodeForwardRequest, FORWARD_PATH } from "../../src/server/forwarding.js";
 import { CLUSTER_ID, SecureCluster } from "../support/secure-cluster.js";
+import { waitFor } from "../support/wait.js";
 
 /**
  * Issue 15: the HTTP port had no TLS and no authentication, and /v1/internal/forward took
@@ -183,5 +184,26 @@ describe("--client-cert-auth", () => {
         socket.write(encodeRequest({ kind: "hello", requestId: 1, clientName: "no-cert", forward: false, token: RW }));
       });
     })()).rejects.toThrow();
+  }, 30_000);
+});
+
+describe("the admin port (--admin-port)", () => {
+  let cluster: SecureCluster | undefined;
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("speaks HTTPS, wants the admin role, and a follower proxies to the leader's admin port with its member certificate", async () => {
+    const c = (cluster = await SecureCluster.started(3, { tls: true, tokens: TOKENS, adminPort: true }));
+    const leader = await c.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    const port = c.ports.get(leader)?.admin as number;
+    await expect(fetch(`http://127.0.0.1:${port}/v1/admin/members`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+    expect((await c.request(leader, "GET", "/v1/admin/members", {}, undefined, {}, "admin")).status).toBe(401);
+    expect((await c.request(leader, "GET", "/v1/admin/members", { token: RW }, undefined, {}, "admin")).status).toBe(403);
+    const viaFollower = await c.request(follower, "POST", "/v1/admin/transfer-leadership", { token: ADMIN }, JSON.stringify({ to: follower }), { "content-type": "application/json" }, "admin");
+    expect(viaFollower.status, viaFollower.text).toBe(200);
+    expect(JSON.parse(viaFollower.text)).toEqual({ transferringTo: follower });
+    await waitFor("the follower to lead", () => (c.servers.get(follower)?.status().role === "leader" ? true : undefined), 10_000);
   }, 30_000);
 });

@@ -18,6 +18,8 @@ export interface SecureMemberPorts {
   readonly http: number;
   readonly memcached: number;
   readonly client: number;
+  /** Used only with SecureClusterOptions.adminPort. */
+  readonly admin: number;
 }
 
 export interface SecureClusterOptions {
@@ -27,6 +29,8 @@ export interface SecureClusterOptions {
   /** Token-file text (token,name,role lines); undefined: no client authentication. */
   readonly tokens?: string;
   readonly memcachedFlushAll?: "admin" | "disabled";
+  /** Serve the admin API on its own port (--admin-port). */
+  readonly adminPort?: boolean;
   /** Member certificates also made for these ids (members that are not in the cluster). */
   readonly strangerMemberIds?: readonly number[];
 }
@@ -60,10 +64,11 @@ export class SecureCluster {
 
   static async create(size: number, options: SecureClusterOptions): Promise<SecureCluster> {
     const root = await mkdtemp(join(tmpdir(), "kvraft-secure-"));
-    const flat = await freePorts(size * 4);
+    const flat = await freePorts(size * 5);
     const ports = new Map<number, SecureMemberPorts>();
     for (let i = 0; i < size; i++) {
-      ports.set(i + 1, { peer: flat[i * 4] as number, http: flat[i * 4 + 1] as number, memcached: flat[i * 4 + 2] as number, client: flat[i * 4 + 3] as number });
+      const [peer, http, memcached, client, admin] = flat.slice(i * 5, i * 5 + 5) as [number, number, number, number, number];
+      ports.set(i + 1, { peer, http, memcached, client, admin });
     }
     const cluster = new SecureCluster(root, ports, options);
     if (options.tls) {
@@ -94,7 +99,7 @@ export class SecureCluster {
     return {
       id, dataDir: join(this.root, `member-${id}`), peers: new Map([...this.ports].map(([peer, ports]) => [peer, { host: "127.0.0.1", port: ports.peer }])),
       initialClusterState: "new", clusterId: CLUSTER_ID, listenHost: "127.0.0.1",
-      peerPort: p.peer, clientPort: p.client, httpPort: p.http, memcachedPort: p.memcached, adminPort: undefined, advertise: {}, coordinator: undefined,
+      peerPort: p.peer, clientPort: p.client, httpPort: p.http, memcachedPort: p.memcached, adminPort: options.adminPort === true ? p.admin : undefined, advertise: {}, coordinator: undefined,
       tickMs: 50, heartbeatTicks: 1, electionTicks: 10, adminToken: undefined,
       tls: options.tls
         ? { client: memberServingTls(this.pkiDir, id, options.clientCertAuth === true), peer: memberPeerTls(this.pkiDir, id) }
@@ -137,7 +142,7 @@ export class SecureCluster {
   }
 
   /** A TLS connection to member `id`'s memcached, binary client or HTTP port as `as`, once its handshake is done. */
-  async dialTls(id: number, port: "memcached" | "client" | "http", as: As = {}): Promise<tls.TLSSocket> {
+  async dialTls(id: number, port: "memcached" | "client" | "http" | "admin", as: As = {}): Promise<tls.TLSSocket> {
     const socket = tls.connect({ host: "127.0.0.1", port: (this.ports.get(id) as SecureMemberPorts)[port], ...this.tlsOptions(as) });
     this.sockets.add(socket);
     await new Promise<void>((resolve, reject) => {
@@ -153,9 +158,9 @@ export class SecureCluster {
     this.sockets.clear();
   }
 
-  /** One HTTP(S) request to member `id`'s HTTP port. */
-  request(id: number, method: string, path: string, as: As = {}, body?: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-    const port = (this.ports.get(id) as SecureMemberPorts).http;
+  /** One HTTP(S) request to member `id`'s HTTP port (or admin port). */
+  request(id: number, method: string, path: string, as: As = {}, body?: string, headers: Record<string, string> = {}, on: "http" | "admin" = "http"): Promise<HttpAnswer> {
+    const port = (this.ports.get(id) as SecureMemberPorts)[on];
     return httpsRequest({
       host: "127.0.0.1", port, path, method,
       headers: { ...headers, ...(as.token === undefined ? {} : { authorization: `Bearer ${as.token}` }), ...(body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) }) },
