@@ -128,7 +128,7 @@ describe("kvraft local: a whole cluster from one command", () => {
     for (const member of file.members) expect(await get(member.http, "greeting")).toBe("hello");
   });
 
-  it("the issue's done-criterion, with curl: plain http is refused, https with the CA and a token works, a read-only token cannot put", async () => {
+  it("the issue's done-criterion, with curl: plain http is refused, https with the CA and a token works, a read-only token cannot put, the peer port wants a member certificate", async () => {
     const file = await clusterFile();
     const member = file.members[0] as ClusterFile["members"][number];
     const security = file.security as NonNullable<ClusterFile["security"]>;
@@ -147,6 +147,12 @@ describe("kvraft local: a whole cluster from one command", () => {
     const anonymous = await curl(["--cacert", "cluster/ca.crt", "-o", "/dev/null", "-w", "%{http_code}", `https://${member.http}/v1/kv/x`], cwd);
     expect(anonymous.stdout).toBe("401");
     expect(await get(member.http, "x")).toBe("curl-value");
+    // The peer port: openssl s_client without a member certificate is refused (TLS 1.3 sends the alert after the handshake).
+    const peer = await new Promise<string>((resolve) => {
+      const child = execFile("openssl", ["s_client", "-ign_eof", "-connect", member.peer, "-CAfile", "cluster/ca.crt"], { cwd, timeout: 10_000 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
+      child.stdin?.end("hello\n");
+    });
+    expect(peer).toMatch(/alert certificate required|alert handshake failure/);
     // The CLI finds the CA and the token through cluster.json by itself, the HTTPS coordinator's included.
     const cli = (args: readonly string[]): Promise<string> => new Promise<string>((resolve, reject) => {
       execFile(process.execPath, [CLI, ...args, "--cluster-dir", "cluster"], { cwd }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(stderr))));
