@@ -4,15 +4,15 @@ import { dirname } from "node:path";
 import { KvStateMachine } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
 import { DiskStorage } from "../storage/index.js";
-import { describeAuthRefusal, headersOf, httpTarget, openHttp, TlsFailureError } from "../security/https-call.js";
+import { describeAuthRefusal, headersOf, HttpTimeoutError, httpTarget, openHttp, TlsFailureError } from "../security/https-call.js";
 import type { AccessOptions, ClusterAccess } from "./cluster-access.js";
 import { CliError, describeNetworkError, discoverEndpoints, EXIT } from "./cluster-access.js";
 import { report } from "./kv-commands.js";
 
 /** Bytes written to a restored data dir per chunk (and per progress update). */
 const RESTORE_CHUNK_BYTES = 256 * 1024;
-/** How long a member may take to start sending the snapshot (the download itself is not bounded). */
-const SNAPSHOT_ANSWER_TIMEOUT_MS = 120_000;
+/** How long one member may take to send the whole snapshot. */
+const SNAPSHOT_DOWNLOAD_TIMEOUT_MS = 120_000;
 
 /** Downloads the leader's state machine to `file` (written whole, then renamed into place). */
 export async function saveSnapshot(file: string, flags: AccessOptions & { output: "table" | "json" }): Promise<void> {
@@ -29,7 +29,10 @@ async function download(access: ClusterAccess): Promise<{ bytes: Uint8Array; rev
   const tried: string[] = [];
   for (const endpoint of access.endpoints) {
     try {
-      const response = await openHttp(httpTarget(endpoint, "/v1/admin/snapshot", access.tls), { method: "GET", timeoutMs: SNAPSHOT_ANSWER_TIMEOUT_MS, tls: access.tls, token: access.token });
+      const deadline = Date.now() + SNAPSHOT_DOWNLOAD_TIMEOUT_MS;
+      const response = await openHttp(httpTarget(endpoint, "/v1/admin/snapshot", access.tls), { method: "GET", timeoutMs: SNAPSHOT_DOWNLOAD_TIMEOUT_MS, tls: access.tls, token: access.token });
+      const timer = setTimeout(() => response.destroy(new HttpTimeoutError(SNAPSHOT_DOWNLOAD_TIMEOUT_MS)), Math.max(0, deadline - Date.now()));
+      response.once("close", () => clearTimeout(timer));
       const refusal = describeAuthRefusal(response.statusCode ?? 0, "", access.tokenSource);
       if (refusal !== undefined) {
         response.destroy();
@@ -61,7 +64,7 @@ async function download(access: ClusterAccess): Promise<{ bytes: Uint8Array; rev
     } catch (error) {
       if (error instanceof CliError) throw error;
       if (error instanceof TlsFailureError) throw new CliError(EXIT.refused, error.message);
-      tried.push(`${endpoint}: ${describeNetworkError(error, SNAPSHOT_ANSWER_TIMEOUT_MS, access)}`);
+      tried.push(`${endpoint}: ${describeNetworkError(error, SNAPSHOT_DOWNLOAD_TIMEOUT_MS, access)}`);
     }
   }
   throw new CliError(EXIT.unavailable, `no member gave a snapshot; tried:\n  ${tried.join("\n  ")}`);
