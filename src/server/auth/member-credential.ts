@@ -14,7 +14,8 @@ import type { NodeId } from "../../raft/types.js";
  * names this cluster, and the member is in the current configuration.
  */
 export class MemberVerifier {
-  private caKey: { readonly pem: string; readonly key: X509Certificate["publicKey"] } | undefined;
+  /** The peer CA file's certificates (a bundle holds two while the CA is rotated), parsed once per change. */
+  private caKeys: { readonly pem: string; readonly keys: readonly X509Certificate["publicKey"][] } | undefined;
 
   constructor(
     private readonly clusterId: string,
@@ -35,11 +36,17 @@ export class MemberVerifier {
     const ca = this.peerTls.pem().ca;
     if (raw === undefined || ca === undefined) return false;
     try {
-      if (this.caKey?.pem !== ca) this.caKey = { pem: ca, key: new X509Certificate(ca).publicKey };
+      if (this.caKeys?.pem !== ca) this.caKeys = { pem: ca, keys: pemCertificates(ca).map((pem) => new X509Certificate(pem).publicKey) };
+      const certificate = new X509Certificate(raw);
       // The member certificates of a cluster are issued by its CA directly (src/security/cluster-pki.ts).
-      return new X509Certificate(raw).verify(this.caKey.key);
+      return this.caKeys.keys.some((key) => certificate.verify(key));
     } catch {
       return false;
     }
   }
+}
+
+/** The PEM certificate blocks of a CA file. */
+function pemCertificates(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
