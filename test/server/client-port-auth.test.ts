@@ -87,3 +87,28 @@ describe("the binary client port with TLS and tokens", () => {
     expect((await connection.call(put("by-cert", "c"))).kind).toBe("write-ok");
   });
 });
+
+describe("binary and memcached requests to a follower, with authentication", () => {
+  let cluster: SecureCluster;
+  beforeAll(async () => {
+    cluster = await SecureCluster.started(3, { tls: true, tokens: TOKENS });
+  }, 30_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("are forwarded to the leader naming their caller (the leader would refuse a forward that names nobody)", async () => {
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    const binary = new RawConnection(await cluster.dialTls(follower, "client"));
+    expect((await binary.call({ kind: "hello", clientName: "test", forward: true, token: RW })).kind).toBe("hello-ok");
+    expect((await binary.call({ kind: "write", command: { type: "put", key: utf8.encode("fw"), value: utf8.encode("binary") } })).kind).toBe("write-ok");
+    const memcached = await cluster.dialTls(follower, "memcached");
+    const replies: string[] = [];
+    memcached.on("data", (chunk: Buffer) => replies.push(chunk.toString("latin1")));
+    memcached.write(`set auth 0 0 ${RW.length + 6}\r\nalice ${RW}\r\nset fm 0 0 9\r\nmemcached\r\nget fw\r\n`);
+    const all = await waitFor("the memcached replies", () => (replies.join("").endsWith("END\r\n") ? replies.join("") : undefined), 10_000);
+    expect(all).toBe("STORED\r\nSTORED\r\nVALUE fw 0 6\r\nbinary\r\nEND\r\n");
+    expect((await cluster.request(leader, "GET", "/v1/kv/fm", { token: RO })).text).toBe("memcached");
+  });
+});
