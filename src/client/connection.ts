@@ -10,7 +10,9 @@ import {
 } from "../protocol/index.js";
 import { parseAddress } from "./address.js";
 import { errorFromReply } from "./call.js";
-import { AttemptTimeoutError, AuthenticationError, ConnectionLostError, InvalidArgumentError, KvClientError, PermissionDeniedError, ProtocolError, UnavailableError } from "./errors.js";
+import {
+  AttemptTimeoutError, AuthenticationError, ConnectionLostError, InvalidArgumentError, KvClientError, PermissionDeniedError, ProtocolError, TlsVerificationError, UnavailableError,
+} from "./errors.js";
 import { tcpDialer, tlsDialer, type Dialer, type Link } from "./link.js";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
 
@@ -69,6 +71,7 @@ export class ClientConnection {
         closed: (error) => connection.fail(new ConnectionLostError(`the connection to ${address} closed${error === undefined ? "" : `: ${error.message}`}`, { cause: error })),
       });
     } catch (error) {
+      if (error instanceof TlsVerificationError) throw new TlsVerificationError(`${address}: ${error.message}`, { cause: error.cause });
       throw new UnavailableError(`cannot connect to ${address}: ${(error as Error).message}`, { cause: error });
     }
     try {

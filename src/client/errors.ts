@@ -157,6 +157,15 @@ export class PermissionDeniedError extends KvClientError {
   readonly retryable = false;
 }
 
+/**
+ * The server's certificate did not verify against the client's `tls` settings (another
+ * CA, expired, another name): the message says which and what to give instead.
+ */
+export class TlsVerificationError extends KvClientError {
+  readonly code = "TLS_VERIFICATION";
+  readonly retryable = false;
+}
+
 /** The client was closed; no more calls. */
 export class ClientClosedError extends KvClientError {
   readonly code = "CLIENT_CLOSED";

@@ -41,6 +41,7 @@ export {
   SessionExpiredError,
   StaleSequenceError,
   TimeoutError,
+  TlsVerificationError,
   UnavailableError,
   VersionMismatchError,
 } from "./errors.js";

@@ -1,7 +1,8 @@
 import { connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { Address } from "./address.js";
-import { type ClientTlsOptions, describeTlsFailure, tlsConnectOptions } from "../security/client-credentials.js";
+import { type ClientTlsOptions, describeTlsFailure, isCertificateRejected, tlsConnectOptions } from "../security/client-credentials.js";
+import { TlsVerificationError } from "./errors.js";
 
 /**
  * The byte stream to one member. The rest of the client is written against this
@@ -71,7 +72,9 @@ function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: 
   });
 }
 
+/** A TLS failure in words; a rejected certificate as TlsVerificationError, which is not retried. */
 function explained(error: Error, tls: ClientTlsOptions | undefined): Error {
   const tlsProblem = describeTlsFailure(error, tls);
-  return tlsProblem === undefined ? error : new Error(tlsProblem, { cause: error });
+  if (tlsProblem === undefined) return error;
+  return isCertificateRejected(error) ? new TlsVerificationError(tlsProblem, { cause: error }) : new Error(tlsProblem, { cause: error });
 }

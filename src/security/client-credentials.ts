@@ -95,6 +95,15 @@ export function describeTlsFailure(error: unknown, tls: ClientTlsOptions | undef
   return undefined;
 }
 
+/**
+ * Whether the server's certificate failed verification (not signed by the trusted CA,
+ * expired, or for another name): a setting to fix, which no retry will change.
+ */
+export function isCertificateRejected(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && (UNTRUSTED_CHAIN.has(code) || code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID" || code === "ERR_TLS_CERT_ALTNAME_INVALID");
+}
+
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === "string") return code;
