@@ -41,7 +41,7 @@ export function withClusterOptions(command: Command, output = true): Command {
     .addOption(new Option("--key <file>", "the key of --cert").env("KVRAFT_KEY"))
     .addOption(new Option("--token-file <file>", "a file holding the bearer token (or the token itself in KVRAFT_TOKEN)").env("KVRAFT_TOKEN_FILE"))
     .addHelpText("after", `
-Security: a cluster serves HTTPS and wants a token. For the local cluster (kvraft local)
+Security: a secured cluster serves HTTPS and wants a token. For the local cluster (kvraft local)
 nothing is needed: its cluster.json names the CA and the tokens, used when the endpoints
 are its members. Elsewhere give the CA and a token, as for etcdctl:
   kvraft get k --endpoints host:8080 --cacert ca.crt --token-file my.token
