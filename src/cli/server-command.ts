@@ -1,7 +1,16 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { CLIENT_LIMITS_DEFAULTS } from "../server/client-limits.js";
 import { loadOnRun } from "./load-on-run.js";
+
+/**
+ * The client-port limits' defaults as the flags show them. Written out here because
+ * printing --help must not load the server layer (test/cli/lazy-verbs.test.ts); a test
+ * holds them equal to the server's CLIENT_LIMITS_DEFAULTS.
+ */
+export const CLIENT_LIMIT_FLAG_DEFAULTS = Object.freeze({
+  connectionsMax: 1024, connectionsPerAddressMax: 256, idleTimeoutMs: 300_000, handshakeTimeoutMs: 10_000, handshakeBytesMax: 4096,
+  httpHeadersTimeoutMs: 10_000, httpRequestTimeoutMs: 300_000, httpKeepAliveTimeoutMs: 5000, httpHeaderBytesMax: 16_384,
+});
 
 /** The flags of `kvraft server`, as commander parses them. */
 export interface ServerFlags {
@@ -62,15 +71,15 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--snapshot-entries <n>", "take a local snapshot every this many applied entries", "KVRAFT_SNAPSHOT_ENTRIES", "10000"))
     .addOption(opt("--ready-lag-entries <n>", "/readyz fails while applied lags commit by more", "KVRAFT_READY_LAG_ENTRIES", "1000"))
     .addOption(opt("--shutdown-transfer-ms <ms>", "on SIGTERM, how long a leader waits for leadership to move", "KVRAFT_SHUTDOWN_TRANSFER_MS", "2000"))
-    .addOption(opt("--connections-max <n>", "open connections per client port (binary, memcached, HTTP, admin)", "KVRAFT_CONNECTIONS_MAX", String(CLIENT_LIMITS_DEFAULTS.connectionsMax)))
-    .addOption(opt("--connections-per-address-max <n>", "open connections per client port from one remote address; more are refused", "KVRAFT_CONNECTIONS_PER_ADDRESS_MAX", String(CLIENT_LIMITS_DEFAULTS.connectionsPerAddressMax)))
-    .addOption(opt("--client-idle-timeout-ms <ms>", "binary and memcached ports: close a connection with no request for this long (an open watch is not idle)", "KVRAFT_CLIENT_IDLE_TIMEOUT_MS", String(CLIENT_LIMITS_DEFAULTS.idleTimeoutMs)))
-    .addOption(opt("--client-handshake-timeout-ms <ms>", "binary port: close a connection that has not sent HELLO by then", "KVRAFT_CLIENT_HANDSHAKE_TIMEOUT_MS", String(CLIENT_LIMITS_DEFAULTS.handshakeTimeoutMs)))
-    .addOption(opt("--client-handshake-bytes-max <n>", "binary port: bytes accepted before HELLO (the HELLO frame must fit)", "KVRAFT_CLIENT_HANDSHAKE_BYTES_MAX", String(CLIENT_LIMITS_DEFAULTS.handshakeBytesMax)))
-    .addOption(opt("--http-headers-timeout-ms <ms>", "HTTP: a request's headers must arrive within this (slow senders are closed with 408)", "KVRAFT_HTTP_HEADERS_TIMEOUT_MS", String(CLIENT_LIMITS_DEFAULTS.httpHeadersTimeoutMs)))
-    .addOption(opt("--http-request-timeout-ms <ms>", "HTTP: a whole request, body included, must arrive within this", "KVRAFT_HTTP_REQUEST_TIMEOUT_MS", String(CLIENT_LIMITS_DEFAULTS.httpRequestTimeoutMs)))
-    .addOption(opt("--http-keep-alive-timeout-ms <ms>", "HTTP: close a kept-alive connection with no request for this long", "KVRAFT_HTTP_KEEP_ALIVE_TIMEOUT_MS", String(CLIENT_LIMITS_DEFAULTS.httpKeepAliveTimeoutMs)))
-    .addOption(opt("--http-header-bytes-max <n>", "HTTP: request line and headers larger than this are answered 431", "KVRAFT_HTTP_HEADER_BYTES_MAX", String(CLIENT_LIMITS_DEFAULTS.httpHeaderBytesMax)))
+    .addOption(opt("--connections-max <n>", "open connections per client port (binary, memcached, HTTP, admin)", "KVRAFT_CONNECTIONS_MAX", String(CLIENT_LIMIT_FLAG_DEFAULTS.connectionsMax)))
+    .addOption(opt("--connections-per-address-max <n>", "open connections per client port from one remote address; more are refused", "KVRAFT_CONNECTIONS_PER_ADDRESS_MAX", String(CLIENT_LIMIT_FLAG_DEFAULTS.connectionsPerAddressMax)))
+    .addOption(opt("--client-idle-timeout-ms <ms>", "binary and memcached ports: close a connection with no request for this long (an open watch is not idle)", "KVRAFT_CLIENT_IDLE_TIMEOUT_MS", String(CLIENT_LIMIT_FLAG_DEFAULTS.idleTimeoutMs)))
+    .addOption(opt("--client-handshake-timeout-ms <ms>", "binary port: close a connection that has not sent HELLO by then", "KVRAFT_CLIENT_HANDSHAKE_TIMEOUT_MS", String(CLIENT_LIMIT_FLAG_DEFAULTS.handshakeTimeoutMs)))
+    .addOption(opt("--client-handshake-bytes-max <n>", "binary port: bytes accepted before HELLO (the HELLO frame must fit)", "KVRAFT_CLIENT_HANDSHAKE_BYTES_MAX", String(CLIENT_LIMIT_FLAG_DEFAULTS.handshakeBytesMax)))
+    .addOption(opt("--http-headers-timeout-ms <ms>", "HTTP: a request's headers must arrive within this (slow senders are closed with 408)", "KVRAFT_HTTP_HEADERS_TIMEOUT_MS", String(CLIENT_LIMIT_FLAG_DEFAULTS.httpHeadersTimeoutMs)))
+    .addOption(opt("--http-request-timeout-ms <ms>", "HTTP: a whole request, body included, must arrive within this", "KVRAFT_HTTP_REQUEST_TIMEOUT_MS", String(CLIENT_LIMIT_FLAG_DEFAULTS.httpRequestTimeoutMs)))
+    .addOption(opt("--http-keep-alive-timeout-ms <ms>", "HTTP: close a kept-alive connection with no request for this long", "KVRAFT_HTTP_KEEP_ALIVE_TIMEOUT_MS", String(CLIENT_LIMIT_FLAG_DEFAULTS.httpKeepAliveTimeoutMs)))
+    .addOption(opt("--http-header-bytes-max <n>", "HTTP: request line and headers larger than this are answered 431", "KVRAFT_HTTP_HEADER_BYTES_MAX", String(CLIENT_LIMIT_FLAG_DEFAULTS.httpHeaderBytesMax)))
     .addOption(opt("--coord-token-file <file>", "token this member presents to the coordinator (its --auth-token-file); over an https:// --coord the member certificate (--peer-cert-file) is presented too", "KVRAFT_COORD_TOKEN_FILE"))
     .addOption(opt("--memory-mib <n>", "memory this member may use; the JavaScript heap gets 75% (pods: the container's limit)", "KVRAFT_MEMORY_MIB"))
     .addOption(opt("--log-level <level>", "trace, debug, info, warn, error", "KVRAFT_LOG_LEVEL", "info"))

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { CLIENT_LIMIT_FLAG_DEFAULTS } from "../../src/cli/server-command.js";
+import { CLIENT_LIMITS_DEFAULTS } from "../../src/server/client-limits.js";
 import { EXPIRY_TICK_INTERVAL_MS_BOUNDS, EXPIRY_TICK_INTERVAL_MS_DEFAULT, type ServerConfig, validateServerConfig } from "../../src/server/config.js";
 
 const valid: ServerConfig = {
@@ -23,5 +25,11 @@ describe("the server config's expiry tick interval (issue 16)", () => {
       .toThrow(/expiryTickIntervalMsMin: must be at least 10 ms \(more ticks would flood the log\)/);
     expect(() => validateServerConfig({ ...valid, expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_BOUNDS.max + 1 }))
       .toThrow(/expiryTickIntervalMsMin: must be at most 1000 ms \(expiry must fire within a second of its deadline\)/);
+  });
+});
+
+describe("the server's flags", () => {
+  it("show the client-port limits' defaults the server uses (written out so that --help loads no server code)", () => {
+    expect({ ...CLIENT_LIMIT_FLAG_DEFAULTS }).toEqual({ ...CLIENT_LIMITS_DEFAULTS });
   });
 });
