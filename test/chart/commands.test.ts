@@ -41,6 +41,7 @@ function clusterWithEverything(replicas: number): KVRaftCluster {
 
 const DESIRED_OPTIONS: DesiredOptions = {
   adminToken: "test-token",
+  clientTokens: { readWrite: "test-read-write-token", readOnly: "test-read-only-token" },
   operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
   podMonitorAvailable: true,
 };

@@ -180,7 +180,7 @@ describe("the kvraft-operator Helm chart", () => {
       apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", metadata: { name: "c", namespace: "apps", uid: "u-1" },
       spec: { replicas: 3, image: "kvraft:0.1.0", storage: { size: "1Gi" }, coordinator: { replicas: 1 }, monitoring: { podMonitor: true } },
     };
-    const desired = desiredObjects(cluster, { adminToken: "t", operator: { namespace: NAMESPACE, podLabels: {} }, podMonitorAvailable: true });
+    const desired = desiredObjects(cluster, { adminToken: "t", clientTokens: { readWrite: "read-write-token-0123", readOnly: "read-only-token-01234" }, operator: { namespace: NAMESPACE, podLabels: {} }, podMonitorAvailable: true });
     expect(desired.map((o) => o.kind)).toContain("PodMonitor");
     for (const object of desired) need(object.apiVersion, resourceTypeOf(object.apiVersion, object.kind).plural, ["create", "patch"]);
     need("v1", "pods", ["delete"]); // a rolling update deletes one pod at a time

@@ -88,6 +88,7 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     const stored = await rig.getJson<KVRaftCluster>(["get", "kvr", name, "-n", NS, "-o", "json"]);
     const objects = desiredObjects(stored, {
       adminToken: "dry-run-token",
+      clientTokens: { readWrite: "dry-run-read-write-token", readOnly: "dry-run-read-only-token" },
       tls: FAKE_TLS,
       operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
     });

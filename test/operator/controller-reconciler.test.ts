@@ -129,7 +129,7 @@ describe("one reconcile", () => {
     expect(first.step?.kind).toBe("Create");
     const applies = rest.mutations().filter((s) => !s.path.endsWith("/status"));
     expect(applies.map((s) => (s.body as KubeObject).kind)).toEqual([
-      "ServiceAccount", "ConfigMap", "Secret", "Service", "Service", "Secret", "Secret", "Secret", "ConfigMap",
+      "ServiceAccount", "ConfigMap", "Secret", "Secret", "Service", "Service", "Secret", "Secret", "Secret", "ConfigMap",
       "Deployment", "Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy",
     ]);
     for (const s of applies) {
@@ -177,6 +177,50 @@ describe("one reconcile", () => {
     rest.sent.length = 0;
     await reconciler.reconcile("db/kv");
     expect(tokenWritten()).toBe(token);
+  });
+
+  it("makes the client tokens Secret once, reads it by name, writes a deleted one again with the same tokens, and makes a new token for a key deleted by hand", async () => {
+    const cluster = makeCluster();
+    double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const { rest, cache, reconciler } = setup(double, cluster);
+    cache.put("KVRaftCluster", cluster);
+    const secretPath = "/api/v1/namespaces/db/secrets/kv-client-tokens";
+    const written = (): Record<string, string> | undefined => {
+      const applied = rest.mutations().find((s) => s.path === secretPath && s.method === "PATCH");
+      const data = (applied?.body as { data?: Record<string, string> } | undefined)?.data;
+      return data === undefined ? undefined : Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    };
+
+    await reconciler.reconcile("db/kv");
+    const first = written();
+    expect(first?.["read-write"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(first?.["read-only"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(first?.["read-write"]).not.toBe(first?.["read-only"]);
+    expect(first?.["tokens.csv"]).toContain(`${first?.["read-write"]},read-write,read-write\n`);
+    expect(first?.["tokens.csv"]).toContain(`${first?.["read-only"]},read-only,read-only\n`);
+    settle(rest, cache, cluster, 3);
+    await reconciler.reconcile("db/kv");
+    expect(written(), "the Secret is as wanted: not written again").toBeUndefined();
+
+    rest.stored.delete(secretPath); // deleted by hand: the running servers' tokens come back
+    rest.sent.length = 0;
+    await reconciler.reconcile("db/kv");
+    expect(written()).toEqual(first);
+
+    // A user rotates the read-only token by deleting its key: a new one, and tokens.csv follows.
+    const stored = rest.stored.get(secretPath) as KubeObject & { data: Record<string, string> };
+    const kept = { ...stored.data };
+    delete kept["read-only"];
+    rest.stored.set(secretPath, { ...stored, data: kept } as KubeObject);
+    rest.sent.length = 0;
+    await reconciler.reconcile("db/kv");
+    const rotated = written();
+    expect(rotated?.["read-write"]).toBe(first?.["read-write"]);
+    expect(rotated?.["read-only"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(rotated?.["read-only"]).not.toBe(first?.["read-only"]);
+    expect(rotated?.["tokens.csv"]).toContain(`${rotated?.["read-only"]},read-only,read-only\n`);
+    const event = rest.sent.find((s) => s.path.includes("/events") && (s.body as { reason: string }).reason === "ClientTokensReplaced");
+    expect((event?.body as { message?: string } | undefined)?.message).toMatch(/kv-client-tokens: read-only: missing, a new token was made/);
   });
 
   it("deletes the NetworkPolicies it made once spec.networkPolicy.enabled is false, and no one else's", async () => {

@@ -52,7 +52,7 @@ describe("desired manifests with spec.tls", () => {
 
   it("off: no TLS variables, volume or objects, and no certificates needed", () => {
     expect(container(off).env.map((e) => e.name).filter((n) => TLS_ENV.includes(n))).toEqual([]);
-    expect(podSpec(off).volumes.map((v) => v.name)).toEqual(["admin-token"]);
+    expect(podSpec(off).volumes.map((v) => v.name)).toEqual(["admin-token", "client-tokens"]);
     expect(off.map((o) => o.metadata.name).filter((n) => n.includes("tls") || n === "kv-ca")).toEqual([]);
   });
 

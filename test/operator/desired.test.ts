@@ -32,7 +32,7 @@ describe("desired manifests", () => {
   it("makes every object the issue lists, each owned by the CR and carrying the common labels", () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       "ConfigMap/kv-ca", "ConfigMap/kv-config", "Deployment/kv-coord", "NetworkPolicy/kv", "NetworkPolicy/kv-coord", "PodDisruptionBudget/kv", "Secret/kv-admin-token",
-      "Secret/kv-tls-ca", "Secret/kv-tls-coord", "Secret/kv-tls-members", "Service/kv-client", "Service/kv-coord", "Service/kv-peer", "ServiceAccount/kv", "StatefulSet/kv",
+      "Secret/kv-client-tokens", "Secret/kv-tls-ca", "Secret/kv-tls-coord", "Secret/kv-tls-members", "Service/kv-client", "Service/kv-coord", "Service/kv-peer", "ServiceAccount/kv", "StatefulSet/kv",
     ]);
     for (const object of objects) {
       expect(object.metadata.namespace, object.metadata.name).toBe("db");
@@ -229,7 +229,7 @@ describe("desired manifests", () => {
     // Only its NetworkPolicy is made still (it selects no pod then), so a coordinator left running is never left open.
     expect(none.filter((o) => o.metadata.name === "kv-coord").map((o) => o.kind)).toEqual(["NetworkPolicy"]);
     expect(env(serverContainer(none), "KVRAFT_COORD")).toBeUndefined();
-    expect(env(serverContainer(objects), "KVRAFT_COORD")?.value).toBe("http://kv-coord.$(POD_NAMESPACE).svc.cluster.local:7070");
+    expect(env(serverContainer(objects), "KVRAFT_COORD")?.value).toBe("https://kv-coord.$(POD_NAMESPACE).svc.cluster.local:7070");
   });
 
   it("refuses a CR without a uid, saying why", () => {

@@ -24,8 +24,12 @@ export const FAKE_TLS = {
   coordinator: { certPem: "COORD-CERT", keyPem: "COORD-KEY" },
 } as const;
 
+/** Stand-ins for the client tokens the controller makes (client-tokens.ts). */
+export const FAKE_CLIENT_TOKENS = { readWrite: "rw-token-0123456789abcdef", readOnly: "ro-token-0123456789abcdef" } as const;
+
 export const OPTIONS = {
   adminToken: "s3cret-token",
+  clientTokens: FAKE_CLIENT_TOKENS,
   tls: FAKE_TLS,
   operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
 } as const;

@@ -136,7 +136,7 @@ export async function readClusterTls(cluster: KVRaftCluster, rest: KubeRest, req
 }
 
 /** A Secret of this cluster (by owner uid): one left by a deleted cluster of the same name is not reused. */
-async function readOwnedSecret(rest: KubeRest, cluster: KVRaftCluster, namespace: string, name: string): Promise<KubeObject | undefined> {
+export async function readOwnedSecret(rest: KubeRest, cluster: KVRaftCluster, namespace: string, name: string): Promise<KubeObject | undefined> {
   let secret: KubeObject;
   try {
     secret = await rest.request<KubeObject>("GET", objectPath(SECRET_TYPE, name, namespace));

@@ -1,13 +1,15 @@
 import type { Logger } from "pino";
 import { desiredObjects, objectNames } from "../desired/index.js";
 import { DATA_VOLUME } from "../desired/server-pod.js";
-import type { DesiredOptions } from "../desired/index.js";
+import type { ClientTokens, DesiredOptions } from "../desired/index.js";
 import { planNextStep } from "../planner/index.js";
 import { computeStatus } from "../status.js";
 import { PAUSE_ANNOTATION } from "../types.js";
 import type { AdminApi, ClusterPhase, KVRaftCluster, KubeObject, MembershipView, PlannerInput, PlanStep, PodView, StatefulSetView } from "../types.js";
 import { tlsSettings } from "../desired/spec-defaults.js";
 import { readAdminToken, SECRET_TYPE } from "./admin-token.js";
+import { readClientTokens } from "./client-tokens.js";
+import type { ClientTokensRead } from "./client-tokens.js";
 import { readClusterTls } from "./cluster-tls.js";
 import type { ClusterTls } from "./cluster-tls.js";
 import { applyObject, applyStatus, deleteObject } from "./applier.js";
@@ -71,6 +73,8 @@ export class Reconciler {
   private readonly phases = new Map<string, ClusterPhase>();
   /** The admin token last used for each cluster (by key, for the uid it had): written again if its Secret is deleted. */
   private readonly tokens = new Map<string, { readonly uid: string | undefined; readonly token: string }>();
+  /** The client tokens last used for each cluster, likewise. */
+  private readonly clientTokens = new Map<string, { readonly uid: string | undefined; readonly tokens: ClientTokens }>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -94,7 +98,10 @@ export class Reconciler {
     log.debug({ step }, `next step: ${step.kind}`);
 
     const serverReplicas = step.kind === "ScaleStatefulSet" ? step.replicas : observed.input.statefulSet?.replicas;
-    await this.applyDesired(cluster, observed.token, observed.secret, observed.tls, serverReplicas, observed.input.statefulSet, observed.liveClaimTemplates);
+    await this.applyDesired(cluster, observed.token, observed.secret, observed.clientTokens, observed.tls, serverReplicas, observed.input.statefulSet, observed.liveClaimTemplates);
+    if (observed.clientTokens.replaced.length > 0) {
+      await this.deps.events.record(cluster, { type: "Warning", reason: "ClientTokensReplaced", message: `${objectNames(name).clientTokensSecret}: ${observed.clientTokens.replaced.join("; ")}` });
+    }
     if (observed.tls !== undefined && observed.tls.renewals.length > 0) {
       await this.deps.events.record(cluster, { type: "Normal", reason: "CertificatesRenewed", message: observed.tls.renewals.join("; ") });
     }
@@ -122,7 +129,8 @@ export class Reconciler {
   }
 
   private async observe(cluster: KVRaftCluster): Promise<{
-    input: PlannerInput; token: string; secret: KubeObject | undefined; tls: ClusterTls | undefined; admin: AdminApi; liveClaimTemplates?: readonly Readonly<Record<string, unknown>>[];
+    input: PlannerInput; token: string; secret: KubeObject | undefined; clientTokens: ClientTokensRead; tls: ClusterTls | undefined; admin: AdminApi;
+    liveClaimTemplates?: readonly Readonly<Record<string, unknown>>[];
   }> {
     const namespace = cluster.metadata.namespace ?? "default";
     const names = objectNames(cluster.metadata.name);
@@ -136,6 +144,9 @@ export class Reconciler {
     const known = this.tokens.get(key);
     const { token, secret } = await readAdminToken(cluster, this.deps.rest, known?.uid === cluster.metadata.uid ? known?.token : undefined);
     this.tokens.set(key, { uid: cluster.metadata.uid, token });
+    const knownClient = this.clientTokens.get(key);
+    const clientTokens = await readClientTokens(cluster, this.deps.rest, knownClient?.uid === cluster.metadata.uid ? knownClient?.tokens : undefined);
+    this.clientTokens.set(key, { uid: cluster.metadata.uid, tokens: clientTokens.tokens });
     const tls = tlsSettings(cluster.spec).enabled ? await readClusterTls(cluster, this.deps.rest, {
       memberCount: certifiedMembers(cluster, ownedSet === undefined ? undefined : statefulSetView(ownedSet).replicas),
       ...(this.deps.desired.clusterDomain === undefined ? {} : { clusterDomain: this.deps.desired.clusterDomain }),
@@ -156,6 +167,7 @@ export class Reconciler {
       input: { cluster, pods, ...(statefulSet === undefined ? {} : { statefulSet }), ...(membership === undefined ? {} : { membership }) },
       token,
       secret,
+      clientTokens,
       tls,
       admin,
       ...(liveClaimTemplates === undefined ? {} : { liveClaimTemplates }),
@@ -163,13 +175,15 @@ export class Reconciler {
   }
 
   private async applyDesired(
-    cluster: KVRaftCluster, adminToken: string, liveSecret: KubeObject | undefined, tls: ClusterTls | undefined, serverReplicas: number | undefined, statefulSet: StatefulSetView | undefined,
+    cluster: KVRaftCluster, adminToken: string, liveSecret: KubeObject | undefined, clientTokens: ClientTokensRead, tls: ClusterTls | undefined,
+    serverReplicas: number | undefined, statefulSet: StatefulSetView | undefined,
     liveVolumeClaimTemplates: readonly Readonly<Record<string, unknown>>[] | undefined,
   ): Promise<void> {
     const formed = cluster.status?.formed === true;
     const options: DesiredOptions = {
       ...this.deps.desired,
       adminToken,
+      clientTokens: clientTokens.tokens,
       ...(tls === undefined ? {} : { tls: tls.pems }),
       ...(serverReplicas === undefined ? {} : { serverReplicas }),
       ...(liveVolumeClaimTemplates === undefined ? {} : { liveVolumeClaimTemplates }),
@@ -178,11 +192,13 @@ export class Reconciler {
       podMonitorAvailable: await this.deps.podMonitorAvailable(),
     };
     const objects = desiredObjects(cluster, options);
+    const names = objectNames(cluster.metadata.name);
+    const liveSecrets = new Map<string, KubeObject | undefined>([[names.adminSecret, liveSecret], [names.clientTokensSecret, clientTokens.secret]]);
     for (const desired of objects) {
       const t = resourceTypeOf(desired.apiVersion, desired.kind);
-      // No informer holds Secrets (the operator may not list or watch them): the admin token's and the TLS ones were read just now.
+      // No informer holds Secrets (the operator may not list or watch them): the tokens' and the TLS ones were read just now.
       const live = t !== SECRET_TYPE ? this.deps.cache.get(t, desired.metadata.namespace ?? "default", desired.metadata.name)
-        : desired.metadata.name === objectNames(cluster.metadata.name).adminSecret ? liveSecret : tls?.liveSecrets.get(desired.metadata.name);
+        : liveSecrets.has(desired.metadata.name) ? liveSecrets.get(desired.metadata.name) : tls?.liveSecrets.get(desired.metadata.name);
       if (!needsApply(desired, live)) continue;
       const written = await applyObject(this.deps.rest, desired);
       if (t !== SECRET_TYPE) this.deps.cache.remember?.(t, written);
@@ -275,6 +291,7 @@ export class Reconciler {
   private forget(key: string): void {
     this.paused.delete(key);
     this.tokens.delete(key);
+    this.clientTokens.delete(key);
     this.phases.delete(key);
     this.deps.metrics.setPhase(key, undefined);
   }

@@ -1,14 +1,40 @@
-import type { V1DeploymentSpec, V1ResourceRequirements, V1ServiceSpec } from "@kubernetes/client-node";
+import type { V1DeploymentSpec, V1EnvVar, V1ResourceRequirements, V1ServiceSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { ownedMeta, selectorLabels } from "./meta.js";
-import { objectNames, PORTS } from "./names.js";
+import { objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
 import { RUN_AS_ID } from "./server-pod.js";
-import { coordinatorReplicas, SPEC_DEFAULTS } from "./spec-defaults.js";
+import { coordinatorReplicas, SPEC_DEFAULTS, tlsSettings } from "./spec-defaults.js";
+
+const TLS_VOLUME = "tls";
+
+/**
+ * With TLS the coordinator serves HTTPS with its certificate from the coord Secret (named
+ * for the coordinator Service, so members and clients check it) and takes a member's
+ * report only with that member's certificate from the cluster's CA (the bundle, ca.crt).
+ * Reading the view asks no credential: clients need only the CA. The files are renewed in
+ * place by the kubelet and reloaded by the coordinator.
+ */
+function tlsParts(cluster: KVRaftCluster): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  if (!tlsSettings(cluster.spec).enabled) return { env: [], volumes: [], mounts: [] };
+  const file = (key: string): string => `${PATHS.tlsDir}/${key}`;
+  return {
+    env: [
+      { name: "KVRAFT_COORD_CERT_FILE", value: file(TLS_KEYS.tlsCert) },
+      { name: "KVRAFT_COORD_KEY_FILE", value: file(TLS_KEYS.tlsKey) },
+      { name: "KVRAFT_COORD_TRUSTED_CA_FILE", value: file(TLS_KEYS.caCert) },
+    ],
+    volumes: [{ name: TLS_VOLUME, secret: { secretName: objectNames(cluster.metadata.name).tlsCoordinatorSecret, defaultMode: 0o440 } }],
+    mounts: [{ name: TLS_VOLUME, mountPath: PATHS.tlsDir, readOnly: true }],
+  };
+}
 
 /** Discovery only (who leads, who is there): Raft never waits on it, so one replica by default. */
 export function coordinatorDeployment(cluster: KVRaftCluster): KubeObject {
   const labels = selectorLabels(cluster, "coordinator");
-  const probe = { httpGet: { path: "/healthz", port: PORTS.coordinator }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 };
+  const tls = tlsParts(cluster);
+  // The kubelet neither checks the certificate nor presents one: the coordinator asks for client certificates but requires none.
+  const scheme = tlsSettings(cluster.spec).enabled ? { scheme: "HTTPS" } : {};
+  const probe = { httpGet: { path: "/healthz", port: PORTS.coordinator, ...scheme }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 };
   const spec: V1DeploymentSpec = {
     replicas: coordinatorReplicas(cluster.spec),
     selector: { matchLabels: labels },
@@ -16,19 +42,22 @@ export function coordinatorDeployment(cluster: KVRaftCluster): KubeObject {
       metadata: { labels: { ...labels, "app.kubernetes.io/managed-by": "kvraft-operator" } },
       spec: {
         automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_ID, runAsGroup: RUN_AS_ID, seccompProfile: { type: "RuntimeDefault" } },
+        // fsGroup: the mounted key (mode 0440) is readable by the image's group.
+        securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_ID, runAsGroup: RUN_AS_ID, fsGroup: RUN_AS_ID, seccompProfile: { type: "RuntimeDefault" } },
         containers: [{
           name: "coordinator",
           image: cluster.spec.image,
           imagePullPolicy: cluster.spec.imagePullPolicy ?? SPEC_DEFAULTS.imagePullPolicy,
           args: ["coord"],
-          env: [{ name: "KVRAFT_COORD_HOST", value: "0.0.0.0" }, { name: "KVRAFT_COORD_PORT", value: String(PORTS.coordinator) }],
+          env: [{ name: "KVRAFT_COORD_HOST", value: "0.0.0.0" }, { name: "KVRAFT_COORD_PORT", value: String(PORTS.coordinator) }, ...tls.env],
           ports: [{ name: "http", containerPort: PORTS.coordinator }],
           readinessProbe: probe,
           livenessProbe: probe,
           resources: (cluster.spec.coordinator?.resources ?? {}) as V1ResourceRequirements,
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+          ...(tls.mounts.length === 0 ? {} : { volumeMounts: tls.mounts }),
         }],
+        ...(tls.volumes.length === 0 ? {} : { volumes: tls.volumes }),
       },
     },
   };

@@ -1,4 +1,5 @@
 import type { KVRaftCluster, KubeObject } from "../types.js";
+import { clientTokensSecret } from "./client-tokens.js";
 import { adminTokenSecret, configMap, serverServiceAccount } from "./config.js";
 import { coordinatorDeployment, coordinatorService } from "./coordinator.js";
 import type { DesiredOptions } from "./options.js";
@@ -9,9 +10,9 @@ import { coordinatorReplicas, tlsSettings, withRequiredDefaults } from "./spec-d
 import { serverStatefulSet } from "./statefulset.js";
 import { tlsObjects } from "./tls.js";
 
-export type { DesiredOptions, TlsPems } from "./options.js";
+export type { ClientTokens, DesiredOptions, TlsPems } from "./options.js";
 export { HTTP_CLIENT_LABEL } from "./options.js";
-export { CONFIG_KEYS, objectNames, PATHS, podName, PORTS } from "./names.js";
+export { CLIENT_TOKEN_KEYS, CONFIG_KEYS, objectNames, PATHS, podName, PORTS } from "./names.js";
 export { commonLabels, MANAGED_BY, ownerReference, selectorLabels } from "./meta.js";
 export { initialClusterState, peerList } from "./config.js";
 
@@ -26,6 +27,7 @@ export function desiredObjects(asGiven: KVRaftCluster, options: DesiredOptions):
     serverServiceAccount(cluster),
     configMap(cluster, options),
     adminTokenSecret(cluster, options),
+    clientTokensSecret(cluster, options),
     peerService(cluster),
     clientService(cluster),
   ];

@@ -5,7 +5,17 @@
 export const PORTS = { peer: 7000, client: 7100, http: 8080, admin: 8081, memcached: 11211, coordinator: 7070 } as const;
 
 /** Where the server keeps its data and finds the admin token, inside the pod. */
-export const PATHS = { dataDir: "/var/lib/kvraft", adminTokenDir: "/etc/kvraft/admin", adminTokenKey: "token", tlsDir: "/etc/kvraft/tls" } as const;
+export const PATHS = {
+  dataDir: "/var/lib/kvraft", adminTokenDir: "/etc/kvraft/admin", adminTokenKey: "token", tlsDir: "/etc/kvraft/tls",
+  clientTokensDir: "/etc/kvraft/client-tokens",
+} as const;
+
+/**
+ * Keys of the client tokens Secret: `tokens.csv` is the servers' --auth-token-file (one
+ * `token,name,role` per line); each token is also under its role's name alone, so a user
+ * can take one with `kubectl get secret NAME-client-tokens -o jsonpath='{.data.read-only}'`.
+ */
+export const CLIENT_TOKEN_KEYS = { file: "tokens.csv", readWrite: "read-write", readOnly: "read-only" } as const;
 
 /**
  * Keys of the TLS Secrets and of the public CA ConfigMap. A member's certificate and key
@@ -24,7 +34,7 @@ export function objectNames(cluster: string): {
   statefulSet: string; peerService: string; clientService: string; coordinator: string;
   configMap: string; adminSecret: string; serviceAccount: string; podDisruptionBudget: string;
   networkPolicy: string; coordinatorNetworkPolicy: string; podMonitor: string;
-  tlsCaSecret: string; tlsMembersSecret: string; tlsCoordinatorSecret: string; caConfigMap: string;
+  tlsCaSecret: string; tlsMembersSecret: string; tlsCoordinatorSecret: string; caConfigMap: string; clientTokensSecret: string;
 } {
   return {
     statefulSet: cluster,
@@ -42,6 +52,7 @@ export function objectNames(cluster: string): {
     tlsMembersSecret: `${cluster}-tls-members`,
     tlsCoordinatorSecret: `${cluster}-tls-coord`,
     caConfigMap: `${cluster}-ca`,
+    clientTokensSecret: `${cluster}-client-tokens`,
   };
 }
 

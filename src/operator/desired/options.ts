@@ -18,10 +18,18 @@ export interface TlsPems {
   readonly coordinator: PemPair;
 }
 
+/** The clients' bearer tokens, one per role (the admin token is kept apart, in its own Secret). */
+export interface ClientTokens {
+  readonly readWrite: string;
+  readonly readOnly: string;
+}
+
 /** What the desired manifests need besides the CR: facts only the controller knows. */
 export interface DesiredOptions {
   /** The admin API's bearer token (the controller keeps the Secret's; generated once, never here). */
   readonly adminToken: string;
+  /** The clients' tokens (the controller keeps the Secret's; generated once, never here). */
+  readonly clientTokens: ClientTokens;
   /** The operator's pods, the only ones the NetworkPolicy lets reach the HTTP (admin) port besides members. */
   readonly operator: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
   /**

@@ -1,7 +1,7 @@
 import type { V1EnvVar } from "@kubernetes/client-node";
 import type { KVRaftCluster } from "../types.js";
 import { clusterUid } from "./meta.js";
-import { CONFIG_KEYS, objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
+import { CLIENT_TOKEN_KEYS, CONFIG_KEYS, objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
 import type { DesiredOptions } from "./options.js";
 import { DEFAULT_CLUSTER_DOMAIN } from "./options.js";
 import { coordinatorReplicas, raftTiming, shutdownTransferMs, tlsSettings } from "./spec-defaults.js";
@@ -46,14 +46,18 @@ export function serverEnv(cluster: KVRaftCluster, options: DesiredOptions): V1En
     value("KVRAFT_ELECTION_MS", timing.electionMs),
     value("KVRAFT_SHUTDOWN_TRANSFER_MS", shutdownTransferMs(cluster.spec)),
     value("KVRAFT_ADMIN_TOKEN_FILE", `${PATHS.adminTokenDir}/${PATHS.adminTokenKey}`),
+    // The clients' read-write and read-only tokens (the client tokens Secret); the admin token is the one above.
+    value("KVRAFT_AUTH_TOKEN_FILE", `${PATHS.clientTokensDir}/${CLIENT_TOKEN_KEYS.file}`),
     // The Node heap limit follows the container's memory limit (the server gives the heap 75%).
     // Without a limit the kubelet gives the node's allocatable memory.
     { name: "KVRAFT_MEMORY_MIB", valueFrom: { resourceFieldRef: { containerName: SERVER_CONTAINER, resource: "limits.memory", divisor: "1Mi" } } },
   ];
-  if (tlsSettings(cluster.spec).enabled) env.push(...tlsEnv());
+  const tls = tlsSettings(cluster.spec).enabled;
+  if (tls) env.push(...tlsEnv());
   if (coordinatorReplicas(cluster.spec) > 0) {
-    // Plain HTTP: the coordinator serves no TLS yet (its certificate is made, in the tls-coord Secret).
-    env.push(value("KVRAFT_COORD", `http://${names.coordinator}.$(POD_NAMESPACE).svc.${domain}:${PORTS.coordinator}`));
+    // With TLS the member reports over HTTPS with its member certificate (KVRAFT_PEER_CERT_FILE),
+    // which the coordinator requires; it checks the coordinator's certificate, which carries this name.
+    env.push(value("KVRAFT_COORD", `${tls ? "https" : "http"}://${names.coordinator}.$(POD_NAMESPACE).svc.${domain}:${PORTS.coordinator}`));
   }
   return env;
 }

@@ -1,7 +1,7 @@
 import type { V1Affinity, V1Container, V1PodTemplateSpec, V1Probe, V1ResourceRequirements, V1Toleration, V1TopologySpreadConstraint } from "@kubernetes/client-node";
 import type { KVRaftCluster } from "../types.js";
 import { selectorLabels } from "./meta.js";
-import { objectNames, PATHS, PORTS } from "./names.js";
+import { CLIENT_TOKEN_KEYS, objectNames, PATHS, PORTS } from "./names.js";
 import type { DesiredOptions } from "./options.js";
 import { SERVER_CONTAINER, serverEnv } from "./server-env.js";
 import { SPEC_DEFAULTS, terminationGracePeriodSeconds, tlsSettings } from "./spec-defaults.js";
@@ -11,6 +11,7 @@ export const RUN_AS_ID = 1000;
 export const DATA_VOLUME = "data";
 const ADMIN_TOKEN_VOLUME = "admin-token";
 const TLS_VOLUME = "tls";
+const CLIENT_TOKENS_VOLUME = "client-tokens";
 
 /**
  * The kubelet's probes: HTTPS when the HTTP port serves TLS (the kubelet does not check
@@ -54,6 +55,7 @@ function serverContainer(cluster: KVRaftCluster, options: DesiredOptions): V1Con
     volumeMounts: [
       { name: DATA_VOLUME, mountPath: PATHS.dataDir },
       { name: ADMIN_TOKEN_VOLUME, mountPath: PATHS.adminTokenDir, readOnly: true },
+      { name: CLIENT_TOKENS_VOLUME, mountPath: PATHS.clientTokensDir, readOnly: true },
       ...(tls ? [{ name: TLS_VOLUME, mountPath: PATHS.tlsDir, readOnly: true }] : []),
     ],
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
@@ -81,6 +83,11 @@ export function serverPodTemplate(cluster: KVRaftCluster, options: DesiredOption
       containers: [serverContainer(cluster, options)],
       volumes: [
         { name: ADMIN_TOKEN_VOLUME, secret: { secretName: objectNames(cluster.metadata.name).adminSecret, defaultMode: 0o440 } },
+        // Only tokens.csv: the same tokens are also in the Secret one per key, for users.
+        {
+          name: CLIENT_TOKENS_VOLUME,
+          secret: { secretName: objectNames(cluster.metadata.name).clientTokensSecret, defaultMode: 0o440, items: [{ key: CLIENT_TOKEN_KEYS.file, path: CLIENT_TOKEN_KEYS.file }] },
+        },
         // Updated in place by the kubelet when the operator renews a certificate: the servers reload changed files.
         ...(tlsSettings(spec).enabled ? [{ name: TLS_VOLUME, secret: { secretName: objectNames(cluster.metadata.name).tlsMembersSecret, defaultMode: 0o440 } }] : []),
       ],

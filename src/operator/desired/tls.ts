@@ -81,7 +81,7 @@ export function tlsMembersSecret(cluster: KVRaftCluster, options: DesiredOptions
   return secret(cluster, objectNames(cluster.metadata.name).tlsMembersSecret, data);
 }
 
-/** The coordinator's certificate (it serves plain HTTP for now; ready for when it serves TLS). */
+/** The coordinator's certificate and the bundle it checks members' report certificates against (mounted by its Deployment). */
 export function tlsCoordinatorSecret(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const tls = tlsOf(options);
   return secret(cluster, objectNames(cluster.metadata.name).tlsCoordinatorSecret,
