@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { desiredObjects } from "../../src/operator/desired/index.js";
 import type { DesiredOptions } from "../../src/operator/desired/index.js";
 import type { KVRaftCluster, KubeObject } from "../../src/operator/types.js";
+import { FAKE_TLS } from "../operator/fixtures.js";
 import { ALL_FEATURES, HELM_BUILD_TIMEOUT_MS, helm, renderChart, renderNotes } from "./chart-render.js";
 import { CliHelp } from "./cli-help.js";
 import type { ContainerCommand } from "./container-commands.js";
@@ -42,6 +43,7 @@ function clusterWithEverything(replicas: number): KVRaftCluster {
 const DESIRED_OPTIONS: DesiredOptions = {
   adminToken: "test-token",
   clientTokens: { readWrite: "test-read-write-token", readOnly: "test-read-only-token" },
+  tls: FAKE_TLS,
   operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
   podMonitorAvailable: true,
 };

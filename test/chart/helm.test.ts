@@ -13,6 +13,7 @@ import { RUN_AS_ID } from "../../src/operator/desired/server-pod.js";
 import { OWNED_TYPES } from "../../src/operator/controller/informers.js";
 import { CLUSTER_TYPE, resourceTypeOf } from "../../src/operator/controller/resources.js";
 import type { KubeObject } from "../../src/operator/types.js";
+import { FAKE_TLS } from "../operator/fixtures.js";
 import {
   ALL_FEATURES, byKind, CHART_DIR, HELM_BUILD_TIMEOUT_MS, helm, NAMESPACE, onlyOne, RELEASE, renderChart, renderNotes, REPO_ROOT,
 } from "./chart-render.js";
@@ -168,7 +169,7 @@ describe("the kvraft-operator Helm chart", () => {
     };
     // Informers list and watch the clusters and everything they own (and get from their cache's misses).
     for (const t of [CLUSTER_TYPE, ...OWNED_TYPES]) need(t.apiVersion, t.plural, ["get", "list", "watch"]);
-    // No informer holds Secrets: the admin token's is read by name (admin-token.ts).
+    // No informer holds Secrets: the tokens' and the TLS ones are read by name (admin-token.ts, client-tokens.ts, cluster-tls.ts).
     expect(OWNED_TYPES.map((t) => t.kind)).not.toContain("Secret");
     need("v1", "secrets", ["get"]);
     need("networking.k8s.io/v1", "networkpolicies", ["delete"]); // when spec.networkPolicy.enabled turns false
@@ -180,7 +181,10 @@ describe("the kvraft-operator Helm chart", () => {
       apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", metadata: { name: "c", namespace: "apps", uid: "u-1" },
       spec: { replicas: 3, image: "kvraft:0.1.0", storage: { size: "1Gi" }, coordinator: { replicas: 1 }, monitoring: { podMonitor: true } },
     };
-    const desired = desiredObjects(cluster, { adminToken: "t", clientTokens: { readWrite: "read-write-token-0123", readOnly: "read-only-token-01234" }, operator: { namespace: NAMESPACE, podLabels: {} }, podMonitorAvailable: true });
+    const desired = desiredObjects(cluster, {
+      adminToken: "t", clientTokens: { readWrite: "read-write-token-0123", readOnly: "read-only-token-01234" }, tls: FAKE_TLS,
+      operator: { namespace: NAMESPACE, podLabels: {} }, podMonitorAvailable: true,
+    });
     expect(desired.map((o) => o.kind)).toContain("PodMonitor");
     for (const object of desired) need(object.apiVersion, resourceTypeOf(object.apiVersion, object.kind).plural, ["create", "patch"]);
     need("v1", "pods", ["delete"]); // a rolling update deletes one pod at a time

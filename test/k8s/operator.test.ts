@@ -16,7 +16,7 @@ const NS = "kvr-operator";
 const NAME = "demo";
 const OWNED = [
   ["statefulset", NAME], ["service", `${NAME}-peer`], ["service", `${NAME}-client`], ["configmap", `${NAME}-config`],
-  ["secret", `${NAME}-admin-token`], ["serviceaccount", NAME], ["poddisruptionbudget", NAME], ["networkpolicy", NAME], ["networkpolicy", `${NAME}-coord`],
+  ["secret", `${NAME}-admin-token`], ["secret", `${NAME}-client-tokens`], ["serviceaccount", NAME], ["poddisruptionbudget", NAME], ["networkpolicy", NAME], ["networkpolicy", `${NAME}-coord`],
   ["deployment", `${NAME}-coord`], ["service", `${NAME}-coord`],
   ["secret", `${NAME}-tls-ca`], ["secret", `${NAME}-tls-members`], ["secret", `${NAME}-tls-coord`], ["configmap", `${NAME}-ca`],
 ] as const;
