@@ -14,7 +14,7 @@ export interface ClientLimits {
   readonly connectionsPerAddressMax: number;
   /** Binary and memcached ports: a connection with no request for this long (no watch open) is closed. */
   readonly idleTimeoutMs: number;
-  /** Binary port: HELLO must come by then. */
+  /** Binary port: HELLO must come by then; binary and memcached ports with TLS: the TLS handshake too. */
   readonly handshakeTimeoutMs: number;
   /** Binary port: bytes accepted before HELLO. */
   readonly handshakeBytesMax: number;
@@ -77,7 +77,7 @@ export function clientPortLimitsOf(limits: ClientLimits): { maxConnections: numb
 }
 
 /** What the memcached port takes. */
-export function memcachedLimitsOf(limits: ClientLimits): { connectionsMax: number; connectionsPerAddressMax: number; idleTimeoutMs: number } {
-  const { connectionsMax, connectionsPerAddressMax, idleTimeoutMs } = limits;
-  return { connectionsMax, connectionsPerAddressMax, idleTimeoutMs };
+export function memcachedLimitsOf(limits: ClientLimits): { connectionsMax: number; connectionsPerAddressMax: number; idleTimeoutMs: number; handshakeTimeoutMs: number } {
+  const { connectionsMax, connectionsPerAddressMax, idleTimeoutMs, handshakeTimeoutMs } = limits;
+  return { connectionsMax, connectionsPerAddressMax, idleTimeoutMs, handshakeTimeoutMs };
 }

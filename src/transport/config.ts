@@ -45,6 +45,13 @@ export interface TransportConfig {
   readonly writeStallTimeoutMs: number;
   /** Inbound connections held at once; more are closed on accept. */
   readonly inboundConnectionsMax: number;
+  /**
+   * Inbound connections held at once from one remote address, counted at the TCP accept
+   * (before TLS and HELLO); more are closed on accept. A member dials one connection to
+   * each peer (a second only while it replaces a dead one), so a few suffice, and one
+   * address that floods the port cannot take the slots the other members need.
+   */
+  readonly inboundConnectionsPerAddressMax: number;
   /** This member's endpoints, sent in each HELLO (read at connect time: ports may be bound late). */
   readonly advertise: () => Readonly<Record<string, string>>;
   /**
@@ -73,6 +80,7 @@ export const DEFAULT_TRANSPORT_LIMITS = Object.freeze({
   connectTimeoutMs: 5_000,
   writeStallTimeoutMs: 30_000,
   inboundConnectionsMax: 256,
+  inboundConnectionsPerAddressMax: 16,
 } satisfies Partial<TransportConfig>);
 
 type NumericField = Exclude<keyof TransportConfig, "clusterId" | "listenHost" | "peers" | "advertise" | "tls">;
@@ -91,6 +99,7 @@ const BOUNDS: { readonly [K in NumericField]: readonly [number, number] } = {
   connectTimeoutMs: [1, 600_000],
   writeStallTimeoutMs: [1, 3_600_000],
   inboundConnectionsMax: [1, 65_536],
+  inboundConnectionsPerAddressMax: [1, 65_536],
 };
 
 /** Returns the full config (defaults filled in) or throws `TransportConfigError` naming the field. */

@@ -2,6 +2,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
+import { ConnectionsPerAddress } from "../server/tcp-port/per-address.js";
 import { type PeerAddress, type TransportConfig, type TransportOptions, validatePeers, validateTransportConfig } from "./config.js";
 import { TransportError, TransportListenError, TransportStateError } from "./errors.js";
 import { type PeerStats, type TransportEvent, ZERO_PEER_STATS } from "./events.js";
@@ -63,6 +64,9 @@ export class TcpTransport {
   /** Settles when the listen attempt of `start()` does: `stop()` waits for it. */
   private listening: Promise<unknown> = Promise.resolve();
   private unknownPeerDrops = 0;
+  /** Inbound TCP connections per remote address, counted at accept (see inboundConnectionsPerAddressMax). */
+  private readonly perAddress: ConnectionsPerAddress;
+  private refusedPerAddress = 0;
   private readonly linkContext: LinkContext;
   private readonly inboundContext: InboundContext;
 
@@ -72,6 +76,7 @@ export class TcpTransport {
   ) {
     this.config = validateTransportConfig(options);
     this.peers = new Map(this.config.peers.map((peer) => [peer.id, peer]));
+    this.perAddress = new ConnectionsPerAddress(this.config.inboundConnectionsPerAddressMax);
     const emit = (event: TransportEvent): void => this.emit(event);
     this.linkContext = { config: this.config, emit, track: (socket) => this.sockets.track(socket) };
     this.inboundContext = {
@@ -224,16 +229,21 @@ export class TcpTransport {
     const peerTls = this.config.tls;
     if (peerTls === undefined) {
       const server = net.createServer(socketOptions);
-      server.on("connection", (socket) => this.onConnection(socket, "plain"));
+      server.on("connection", (socket) => {
+        if (this.admitAddress(socket)) this.onConnection(socket, "plain");
+      });
       return server;
     }
     const server = tls.createServer({
       ...socketOptions, ...peerTls.serverOptions(), requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.config.connectTimeoutMs,
     });
-    // The raw socket is tracked from the start, so stop() also ends TLS handshakes under way.
+    // The raw socket is tracked and counted from the start, before its TLS handshake (which
+    // must end within connectTimeoutMs): stop() also ends handshakes under way, and sockets
+    // that never start TLS count against the limits.
     server.on("connection", (socket: net.Socket) => {
       this.sockets.track(socket);
       if (this.state !== "running") socket.destroy();
+      else this.admitAddress(socket);
     });
     server.on("secureConnection", (socket: tls.TLSSocket) => {
       this.onConnection(socket, authenticatedMember(socket.getPeerCertificate().subjectaltname, this.config.clusterId));
@@ -244,6 +254,27 @@ export class TcpTransport {
     }));
     peerTls.keepServerCurrent(server, (error) => this.emit({ type: "error", peerId: 0, stage: "listen", error }));
     return server;
+  }
+
+  /**
+   * Counts a TCP connection just accepted against inboundConnectionsPerAddressMax, or
+   * closes it: before TLS and HELLO nothing can be said to the caller.
+   */
+  private admitAddress(socket: net.Socket): boolean {
+    const address = socket.remoteAddress;
+    if (!this.perAddress.tryOpen(address)) {
+      this.refusedPerAddress++;
+      socket.on("error", () => undefined);
+      socket.destroy();
+      const { inboundConnectionsPerAddressMax } = this.config;
+      this.emit({
+        type: "error", peerId: 0, stage: "listen",
+        error: new TransportError(`refused a connection from ${address ?? "unknown"}: it has ${this.perAddress.openFrom(address)} open (inboundConnectionsPerAddressMax ${inboundConnectionsPerAddressMax}; ${this.refusedPerAddress} refused so far)`),
+      });
+      return false;
+    }
+    socket.once("close", () => this.perAddress.close(address));
+    return true;
   }
 
   private onConnection(socket: net.Socket, identity: CallerIdentity): void {

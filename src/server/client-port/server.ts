@@ -42,6 +42,8 @@ export class ClientPortServer {
     this.listener = new TcpListener("ClientPortServer", {
       connectionsMax: maxConnections,
       connectionsPerAddressMax,
+      // The TLS handshake, like HELLO after it, must come within handshakeTimeoutMs.
+      tlsHandshakeTimeoutMs: this.options.handshakeTimeoutMs,
       allowHalfOpen: false,
       ...(security.tls === undefined ? {} : { tls: security.tls }),
       open: (socket) => {

@@ -1,3 +1,5 @@
+import { HANDSHAKE_TIMEOUT_MS_BOUNDS } from "../client-port/config.js";
+import { TLS_HANDSHAKE_TIMEOUT_MS } from "../tcp-port/listener.js";
 import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
 import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../tcp-port/per-address.js";
 
@@ -21,6 +23,8 @@ export interface MemcachedServerOptions {
   readonly connectionsPerAddressMax: number;
   /** A connection that sends nothing for this long, with no request pending, is closed. */
   readonly idleTimeoutMs: number;
+  /** TLS only: a connection that has not finished its TLS handshake by then is closed. */
+  readonly handshakeTimeoutMs: number;
   /** Longest command line. memcached allows 2048 for most lines but more for multi-get. */
   readonly lineBytesMax: number;
   /** Most keys in one get/gets/gat/gats; bounds the memory of one reply. */
@@ -58,6 +62,7 @@ export const DEFAULT_MEMCACHED_OPTIONS: MemcachedServerOptions = Object.freeze({
   connectionsMax: 1024,
   connectionsPerAddressMax: CONNECTIONS_PER_ADDRESS_MAX_DEFAULT,
   idleTimeoutMs: IDLE_TIMEOUT_MS_DEFAULT,
+  handshakeTimeoutMs: TLS_HANDSHAKE_TIMEOUT_MS,
   lineBytesMax: 64 * KIB,
   getKeysMax: 1024,
   pendingRequestsMax: 128,
@@ -71,6 +76,7 @@ const BOUNDS: NumericBounds<MemcachedServerOptions> = {
   connectionsMax: CONNECTIONS_MAX_BOUNDS,
   connectionsPerAddressMax: CONNECTIONS_PER_ADDRESS_MAX_BOUNDS,
   idleTimeoutMs: IDLE_TIMEOUT_MS_BOUNDS,
+  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS_BOUNDS,
   // A line must hold at least a storage command with a 250-byte key.
   lineBytesMax: [512, 16 * MIB],
   getKeysMax: [1, 1_000_000],

@@ -51,7 +51,7 @@ export class MemcachedServer {
     security: PortSecurity & { readonly flushAll?: FlushAllPolicy } = {},
   ) {
     this.options = validateMemcachedOptions(options);
-    const { connectionsMax, connectionsPerAddressMax } = this.options;
+    const { connectionsMax, connectionsPerAddressMax, handshakeTimeoutMs } = this.options;
     const context: CommandContext = {
       service,
       requestTimeoutMs: this.options.requestTimeoutMs,
@@ -63,6 +63,7 @@ export class MemcachedServer {
     this.listener = new TcpListener("MemcachedServer", {
       connectionsMax,
       connectionsPerAddressMax,
+      tlsHandshakeTimeoutMs: handshakeTimeoutMs,
       allowHalfOpen: true,
       ...(security.tls === undefined ? {} : { tls: security.tls }),
       open: (socket) => {

@@ -5,14 +5,16 @@ import { ConnectionsPerAddress } from "./per-address.js";
 
 /**
  * A TLS client that has not finished its handshake by then is dropped (node's default
- * is 120 s, long enough for idle half-done handshakes to pile up).
+ * is 120 s, long enough for idle half-done handshakes to pile up). The HTTPS ports use
+ * it; the binary and memcached ports take their handshake timeout from the handler.
  */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The connection counts every client port reports in its stats. */
 export interface ConnectionCounts {
+  /** TCP connections held now, TLS handshakes under way included. */
   readonly connectionsCurrent: number;
-  /** Accepted since start. */
+  /** Accepted since start (counted at the TCP accept, before any TLS handshake). */
   readonly connectionsTotal: number;
   /** Refused at `connectionsMax` or `connectionsPerAddressMax` since start. */
   readonly connectionsRejected: number;
@@ -40,29 +42,42 @@ export interface TcpPortHandler<Connection extends { destroy(): void }> {
    * needs to know nothing else about it.
    */
   readonly tls?: { readonly material: TlsMaterial; readonly onReloadError: (error: Error) => void };
+  /**
+   * TLS only: a connection whose TLS handshake has not finished by then is dropped
+   * (node's tls.Server `handshakeTimeout`), so half-done handshakes cannot pile up.
+   */
+  readonly tlsHandshakeTimeoutMs: number;
   /** Wraps an accepted socket in the protocol's connection. */
   open(socket: Socket): Connection;
   /**
    * Reports a refused connection and answers the bytes that tell the client why, in
-   * the protocol's own words; the socket closes once they are sent.
+   * the protocol's own words; the socket closes once they are sent. On a TLS port the
+   * refusal comes at the TCP accept, before TLS, where nothing can be said: the bytes
+   * are not sent and the socket is just closed (still reported and counted).
    */
   refuse(remoteAddress: string | undefined, connectionsOpen: number, limit: ConnectionLimit): Uint8Array | string;
 }
 
 /**
  * A TCP listener for a client port: listens, holds the open connections under
- * `connectionsMax` (refusing past it with the protocol's message), forgets each one when
- * its socket closes, and drops them all on stop. The protocol lives in the handler.
+ * `connectionsMax` and `connectionsPerAddressMax` (refusing past them with the protocol's
+ * message), forgets each one when its socket closes, and drops them all on stop. The
+ * protocol lives in the handler.
+ *
+ * The limits count TCP connections at their accept, TLS handshakes included: counted
+ * only once TLS is up, a flood of sockets that never start TLS would hold the port (and
+ * the member's descriptors) bounded by nothing but the handshake timeout.
  */
 export class TcpListener<Connection extends { destroy(): void }> {
+  /** Protocol connections (past the TLS handshake, if any). */
   private readonly open = new Set<Connection>();
   private server: Server | undefined;
   /**
-   * TLS only: every TCP connection from its accept, the handshake included. One still in
-   * its handshake is no protocol connection yet, and would hold stop() (server.close
-   * waits for it) until its handshake timed out.
+   * Every TCP connection counted against the limits, from its accept until it closes,
+   * the TLS handshake included. stop() drops these: one still in its handshake is no
+   * protocol connection yet, and would hold stop() (server.close waits for it).
    */
-  private readonly handshaking = new Set<Socket>();
+  private readonly held = new Set<Socket>();
   private accepted = 0;
   private refused = 0;
   private refusedPerAddress = 0;
@@ -76,30 +91,32 @@ export class TcpListener<Connection extends { destroy(): void }> {
     this.perAddress = new ConnectionsPerAddress(handler.connectionsPerAddressMax);
   }
 
-  /** Connections open now. */
+  /** Connections open now (past the TLS handshake, if any). */
   get connections(): ReadonlySet<Connection> {
     return this.open;
   }
 
   counts(): ConnectionCounts {
-    return { connectionsCurrent: this.open.size, connectionsTotal: this.accepted, connectionsRejected: this.refused, connectionsRejectedPerAddress: this.refusedPerAddress };
+    return { connectionsCurrent: this.held.size, connectionsTotal: this.accepted, connectionsRejected: this.refused, connectionsRejectedPerAddress: this.refusedPerAddress };
   }
 
   /** Listens; answers the bound port (useful with port 0). */
   async start(host: string, port: number): Promise<{ port: number }> {
     if (this.server !== undefined) throw new Error(`${this.portName}.start: already started`);
-    const { tls, allowHalfOpen } = this.handler;
-    const server = tls === undefined
-      ? createServer({ allowHalfOpen }, (socket) => this.accept(socket))
+    const { tls, allowHalfOpen, tlsHandshakeTimeoutMs } = this.handler;
+    let server: Server;
+    if (tls === undefined) {
+      server = createServer({ allowHalfOpen }, (socket) => {
+        if (this.admit(socket, true)) this.openConnection(socket);
+      });
+    } else {
       // A client certificate is asked for always (its role may authenticate the client) and
       // required only with --client-cert-auth (serverOptions' rejectUnauthorized).
-      : createTlsServer({ ...tls.material.serverOptions(), requestCert: true, allowHalfOpen, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => this.accept(socket));
-    if (tls !== undefined) {
-      tls.material.keepServerCurrent(server as ReturnType<typeof createTlsServer>, tls.onReloadError);
-      server.on("connection", (socket: Socket) => {
-        this.handshaking.add(socket);
-        socket.once("close", () => this.handshaking.delete(socket));
-      });
+      const tlsServer = createTlsServer({ ...tls.material.serverOptions(), requestCert: true, allowHalfOpen, handshakeTimeout: tlsHandshakeTimeoutMs }, (socket) => this.openConnection(socket));
+      tls.material.keepServerCurrent(tlsServer, tls.onReloadError);
+      // The raw TCP socket, before its TLS handshake: counted (or refused) here.
+      tlsServer.on("connection", (socket: Socket) => void this.admit(socket, false));
+      server = tlsServer;
     }
     this.server = server;
     try {
@@ -123,33 +140,51 @@ export class TcpListener<Connection extends { destroy(): void }> {
     const server = this.server;
     this.server = undefined;
     for (const connection of this.open) connection.destroy();
-    for (const socket of this.handshaking) socket.destroy();
-    this.handshaking.clear();
+    for (const socket of this.held) socket.destroy();
+    this.held.clear();
     if (server === undefined) return;
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private accept(socket: Socket): void {
+  /**
+   * Counts a TCP connection just accepted against the limits, or refuses it: with the
+   * protocol's words on a plain port (`canAnswer`), by closing it before TLS.
+   */
+  private admit(socket: Socket, canAnswer: boolean): boolean {
     // A reset by the peer: 'close' follows, and the connection is forgotten there.
     socket.on("error", () => undefined);
     const address = socket.remoteAddress;
-    if (this.open.size >= this.handler.connectionsMax) return this.refuse(socket, this.open.size, "connectionsMax");
-    if (!this.perAddress.tryOpen(address)) return this.refuse(socket, this.perAddress.openFrom(address), "connectionsPerAddressMax");
+    if (this.server === undefined) {
+      socket.destroy();
+      return false;
+    }
+    if (this.held.size >= this.handler.connectionsMax) return this.refuse(socket, this.held.size, "connectionsMax", canAnswer);
+    if (!this.perAddress.tryOpen(address)) return this.refuse(socket, this.perAddress.openFrom(address), "connectionsPerAddressMax", canAnswer);
     this.accepted++;
+    this.held.add(socket);
+    socket.once("close", () => {
+      this.held.delete(socket);
+      this.perAddress.close(address);
+    });
+    return true;
+  }
+
+  /** A counted socket (TLS: its handshake done) becomes the protocol's connection. */
+  private openConnection(socket: Socket): void {
+    socket.on("error", () => undefined);
     socket.setNoDelay(true);
     const connection = this.handler.open(socket);
     this.open.add(connection);
-    socket.on("close", () => {
-      this.open.delete(connection);
-      this.perAddress.close(address);
-    });
+    socket.on("close", () => this.open.delete(connection));
   }
 
-  /** Answers the protocol's refusal and closes; `open` is what the limit counts now. */
-  private refuse(socket: Socket, open: number, limit: ConnectionLimit): void {
+  /** Reports the refusal, answers it if the protocol can be spoken yet, and closes; `open` is what the limit counts now. */
+  private refuse(socket: Socket, open: number, limit: ConnectionLimit, canAnswer: boolean): false {
     this.refused++;
     if (limit === "connectionsPerAddressMax") this.refusedPerAddress++;
     const refusal = this.handler.refuse(socket.remoteAddress, open, limit);
-    socket.end(refusal, () => socket.destroy());
+    if (canAnswer) socket.end(refusal, () => socket.destroy());
+    else socket.destroy();
+    return false;
   }
 }
