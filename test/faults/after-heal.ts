@@ -1,3 +1,4 @@
+import { adminFetch } from "../../src/client/admin.js";
 import type { Operation } from "../../src/lincheck/index.js";
 import type { StatusJson } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
@@ -11,6 +12,7 @@ export interface KeyEntry {
 export type KeyMap = ReadonlyMap<string, KeyEntry>;
 
 const CONVERGE_TIMEOUT_MS = 120_000;
+const LIST_TIMEOUT_MS = 5000;
 
 /**
  * Once healed, every server must reach the leader's commit index with every server a
@@ -53,9 +55,10 @@ function describe(entry: KeyEntry | undefined): string {
 /** Reads the server's whole key space locally; the applied index must not move meanwhile. */
 async function readLocalState(cluster: NetnsCluster, id: number): Promise<{ appliedIndex: number; keys: KeyMap }> {
   const before: StatusJson = await cluster.status(id);
-  const response = await fetch(`${cluster.http(id)}/v1/kv?prefix=&limit=1000&consistency=serializable`, {
-    // The servers authenticate clients (their --admin-token-file is a token of role admin).
-    headers: { authorization: `Bearer ${cluster.adminToken}` }, signal: AbortSignal.timeout(5000),
+  // The servers authenticate clients (their --admin-token-file is a token of role admin)
+  // and serve HTTPS with the cluster's CA (unless the run is plaintext).
+  const response = await adminFetch(`${cluster.http(id)}/v1/kv?prefix=&limit=1000&consistency=serializable`, "GET", undefined, {
+    token: cluster.adminToken, deadlineMs: LIST_TIMEOUT_MS, tls: cluster.clientTls,
   });
   if (!response.ok) throw new Error(`listing the keys of server ${id}: HTTP ${response.status}`);
   const page = (await response.json()) as { items: { key: string; value: string; version: number }[]; next: string | null };

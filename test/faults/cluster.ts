@@ -3,34 +3,46 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { adminFetch } from "../../src/client/admin.js";
+import type { ClientTlsOptions } from "../../src/security/client-credentials.js";
 import { CLI, type StatusJson } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
 import type { NetnsNetwork } from "./netns.js";
+import { coordinatorTlsArgs, type FaultClusterPki, memberTlsArgs, writeFaultClusterPki } from "./pki.js";
 
 /** Ports inside each server's own namespace: the same on every server (each has its own address). */
 export const SERVER_PORTS = { peer: 7001, http: 8080, client: 7100, memcached: 11211 } as const;
 /** Log lines kept per process for a failure report. */
 const LOG_LINES_MAX = 300;
 const STATUS_TIMEOUT_MS = 1500;
+const ADMIN_TIMEOUT_MS = 5000;
 
 export interface ClusterOptions {
   readonly serverIds: readonly number[];
   /** KVRAFT_TEST_PLANT for every server (a deliberately broken server), or undefined. */
   readonly plant: string | undefined;
+  /** Plain TCP and HTTP everywhere, as before issue 15 (to compare); default: TLS on every port. */
+  readonly plaintext?: boolean;
 }
 
 /**
  * Real `kvraft server` processes, each in its own network namespace (see netns.ts), plus a
  * coordinator in the root namespace on the bridge. Data dirs are real directories on disk
  * and survive a kill; `wipe` deletes one. `stop` kills everything it started.
+ *
+ * Unless `plaintext`, the cluster runs secured as in production: a CA of its own, mutual
+ * TLS between members on the peer port, TLS on the client ports and the coordinator
+ * (members report to it with their member certificates), and a token on every request.
+ * The cluster id is fixed up front: the member certificates name it.
  */
 export class NetnsCluster {
   readonly processes = new Map<number, ChildProcess>();
   readonly paused = new Set<number>();
   private coordinator: ChildProcess | undefined;
   private readonly logs = new Map<string, string[]>();
-  clusterId: string | undefined;
+  /** What the harness and the workload's clients trust: the cluster's CA; undefined in plaintext. */
+  readonly clientTls: ClientTlsOptions | undefined;
 
   private constructor(
     readonly network: NetnsNetwork,
@@ -38,17 +50,34 @@ export class NetnsCluster {
     readonly options: ClusterOptions,
     readonly adminToken: string,
     readonly coordinatorPort: number,
-  ) {}
+    readonly clusterId: string,
+    private readonly pki: FaultClusterPki | undefined,
+  ) {
+    this.clientTls = pki === undefined ? undefined : { ca: pki.caPem, caSource: `the fault cluster's CA ${pki.caFile}` };
+  }
 
   static async create(network: NetnsNetwork, options: ClusterOptions): Promise<NetnsCluster> {
     const root = await mkdtemp(join(tmpdir(), "kvraft-faults-"));
-    const token = randomBytes(16).toString("hex");
-    await writeFile(join(root, "admin-token"), token, { mode: 0o600 });
-    return new NetnsCluster(network, root, options, token, await freePortOn(network.hostAddress));
+    try {
+      const token = randomBytes(16).toString("hex");
+      await writeFile(join(root, "admin-token"), token, { mode: 0o600 });
+      const clusterId = randomUUID();
+      const pki = options.plaintext === true ? undefined : await writeFaultClusterPki(join(root, "pki"), {
+        clusterId, memberIds: options.serverIds, memberAddresses: options.serverIds.map((id) => network.address(id)), hostAddress: network.hostAddress,
+      });
+      return new NetnsCluster(network, root, options, token, await freePortOn(network.hostAddress), clusterId, pki);
+    } catch (error) {
+      await rm(root, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private get scheme(): "http" | "https" {
+    return this.pki === undefined ? "http" : "https";
   }
 
   get coordinatorUrl(): string {
-    return `http://${this.network.hostAddress}:${this.coordinatorPort}`;
+    return `${this.scheme}://${this.network.hostAddress}:${this.coordinatorPort}`;
   }
 
   clientAddress(id: number): string {
@@ -56,7 +85,7 @@ export class NetnsCluster {
   }
 
   http(id: number): string {
-    return `http://${this.network.address(id)}:${SERVER_PORTS.http}`;
+    return `${this.scheme}://${this.network.address(id)}:${SERVER_PORTS.http}`;
   }
 
   dataDir(id: number): string {
@@ -69,7 +98,7 @@ export class NetnsCluster {
 
   startCoordinator(): void {
     this.coordinator = this.spawnLogged("coord", process.execPath, [CLI, "coord", "--host", this.network.hostAddress,
-      "--port", String(this.coordinatorPort), "--log-level", "warn"], process.env);
+      "--port", String(this.coordinatorPort), "--log-level", "warn", ...(this.pki === undefined ? [] : coordinatorTlsArgs(this.pki))], process.env);
   }
 
   async killCoordinator(): Promise<void> {
@@ -92,8 +121,8 @@ export class NetnsCluster {
       "--advertise-client", `${address}:${SERVER_PORTS.client}`, "--advertise-memcached", `${address}:${SERVER_PORTS.memcached}`,
       "--coord", this.coordinatorUrl, "--admin-token-file", join(this.root, "admin-token"),
       "--heartbeat-ms", "50", "--election-ms", "500", "--snapshot-entries", "2000", "--request-timeout-ms", "3000",
-      "--log-level", "warn",
-      ...(this.clusterId === undefined ? [] : ["--cluster-id", this.clusterId]),
+      "--log-level", "warn", "--cluster-id", this.clusterId,
+      ...(this.pki === undefined ? [] : memberTlsArgs(this.pki, id)),
       ...extraArgs];
     const env = { ...process.env, ...(this.options.plant === undefined ? {} : { KVRAFT_TEST_PLANT: this.options.plant }) };
     this.processes.set(id, this.spawnLogged(`server ${id}`, "ip", ["netns", "exec", this.network.namespace(id), process.execPath, ...args], env));
@@ -129,7 +158,7 @@ export class NetnsCluster {
   }
 
   async status(id: number): Promise<StatusJson> {
-    const response = await fetch(`${this.http(id)}/v1/status`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
+    const response = await adminFetch(`${this.http(id)}/v1/status`, "GET", undefined, { deadlineMs: STATUS_TIMEOUT_MS, tls: this.clientTls });
     if (!response.ok) throw new Error(`status of server ${id}: HTTP ${response.status}`);
     return (await response.json()) as StatusJson;
   }
@@ -152,7 +181,6 @@ export class NetnsCluster {
       if (this.options.serverIds.every((id) => !this.running(id))) return everyServerExited;
       const statuses = await this.statuses();
       const leader = statuses.filter((s) => s.role === "leader").sort((a, b) => b.term - a.term)[0];
-      if (leader !== undefined) this.clusterId ??= leader.clusterId;
       return leader?.memberId;
     }, timeoutMs, 100);
     if (leader === everyServerExited) throw new Error("every server exited before electing a leader (their last lines follow)");
@@ -164,11 +192,8 @@ export class NetnsCluster {
     const statuses = await this.statuses();
     const via = statuses.find((s) => s.role === "leader") ?? statuses[0];
     if (via === undefined) throw new Error(`admin ${method} ${path}: no member answers`);
-    const response = await fetch(`${this.http(via.memberId)}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify(body ?? {}),
-      signal: AbortSignal.timeout(5000),
+    const response = await adminFetch(`${this.http(via.memberId)}${path}`, method, body ?? {}, {
+      token: this.adminToken, deadlineMs: ADMIN_TIMEOUT_MS, tls: this.clientTls,
     });
     return { status: response.status, json: await response.json().catch(() => undefined) };
   }

@@ -9,8 +9,8 @@ import { runFailures, runOnce, type RunOptions } from "./run.js";
 /**
  * Bounded fault runs of real server processes in network namespaces (the full count is
  * `npm run faults -- --runs 20`). A seed comes from KVRAFT_FAULTS_SEED or is drawn; it
- * is printed, and a failure names the command that replays it. Needs root, iproute2 and
- * iptables.
+ * is printed, and a failure names the command that replays it. The clusters run with TLS
+ * on every port and tokens (see README.md). Needs root, iproute2 and iptables.
  */
 const SEED = Number(process.env["KVRAFT_FAULTS_SEED"] ?? Math.floor(Math.random() * 1_000_000));
 const SECONDS = 20;

@@ -7,14 +7,15 @@ import { activeCleanups, crashedRun, runFailures, runOnce } from "./run.js";
 import { summarize } from "./summary.js";
 
 const HELP = `npm run faults -- [--runs N] [--seed S] [--servers 3|5] [--seconds T] [--clients C] [--keys K]
-                      [--plant NAME] [--out-dir DIR] [--json]
+                      [--plant NAME] [--plaintext] [--out-dir DIR] [--json]
 
 Fault testing of real kvraft server processes, each in its own network namespace, judged by
 porcupine. Each run starts a fresh cluster (and a coordinator), runs C clients for T seconds
 of faults (SIGKILL, SIGSTOP, partitions, one-way partitions, packet loss, slow links,
 leadership transfers, membership changes, the coordinator killed), heals, checks that every
 acknowledged write survived and that all state machines are identical, and judges the
-history with porcupine and with src/lincheck (which must agree).
+history with porcupine and with src/lincheck (which must agree). The cluster runs secured:
+its own CA, mutual TLS between members, TLS on the client ports and the coordinator, tokens.
 
   --runs N       runs, seeds S, S+1, ... (default 1)
   --seed S       the first seed (default: random, printed)
@@ -23,6 +24,7 @@ history with porcupine and with src/lincheck (which must agree).
   --clients C    concurrent clients (default 8)
   --keys K       keys they share (default 5)
   --plant NAME   run deliberately broken servers (${TEST_PLANTS.join(", ")}): the judge must reject a run
+  --plaintext    plain TCP and HTTP everywhere instead of TLS (to compare)
   --out-dir DIR  where histories and visualisations go (default: a new temp dir)
   --json         end with one JSON line of figures
 
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     options: {
       runs: { type: "string" }, seed: { type: "string" }, servers: { type: "string" }, seconds: { type: "string" },
       clients: { type: "string" }, keys: { type: "string" }, plant: { type: "string" }, "out-dir": { type: "string" },
-      json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      json: { type: "boolean" }, plaintext: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help === true) {
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     const runSeed = seed + i;
     const servers = (fixedServers ?? (i % 2 === 0 ? 3 : 5)) as 3 | 5;
     log(`run ${i + 1}/${runs}: seed ${runSeed}, ${servers} servers, ${seconds} s of faults`);
-    const result = await runOnce({ seed: runSeed, servers, seconds, clients, keys, plant, outDir, log })
+    const result = await runOnce({ seed: runSeed, servers, seconds, clients, keys, plant, plaintext: values.plaintext === true, outDir, log })
       .catch((error: unknown) => crashedRun({ seed: runSeed, servers }, error));
     results.push(result);
     const failures = runFailures(result);

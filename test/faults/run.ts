@@ -15,6 +15,8 @@ export interface RunOptions {
   readonly keys: number;
   /** KVRAFT_TEST_PLANT for the servers: a deliberately broken server the judge must catch. */
   readonly plant: string | undefined;
+  /** Plain TCP and HTTP instead of TLS on every port (to compare). */
+  readonly plaintext?: boolean;
   /** The fault kinds to deal (default: all). */
   readonly faultKinds?: readonly FaultKind[];
   /** Where histories (and visualisations) are written. */
@@ -59,7 +61,7 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
   activeCleanups.add(cleanup);
   const problems: string[] = [];
   try {
-    cluster = await NetnsCluster.create(network, { serverIds: ids, plant: options.plant });
+    cluster = await NetnsCluster.create(network, { serverIds: ids, plant: options.plant, plaintext: options.plaintext === true });
     const c = cluster;
     c.startCoordinator();
     for (const id of ids) c.start(id);
@@ -70,6 +72,7 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
     const workload = new Workload({
       seed: options.seed, clients: options.clients, keys: options.keys,
       endpoints: ids.map((id) => c.clientAddress(id)), coordinatorUrl: c.coordinatorUrl, token: c.adminToken,
+      ...(c.clientTls === undefined ? {} : { tls: c.clientTls }),
     });
     const nemesis = new Nemesis(c, network, random, (line) => options.log(`  ${line}`), options.faultKinds);
     workload.start();

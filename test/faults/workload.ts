@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { createClient, KeyNotFoundError, VersionMismatchError, InvalidArgumentError, NoSpaceError, type KvClient } from "../../src/index.js";
 import type { KvInput, KvOutput, Operation } from "../../src/lincheck/index.js";
 import { SeededRandom } from "../../src/raft/random.js";
+import type { ClientTlsOptions } from "../../src/security/client-credentials.js";
 import { shuffle } from "./seeded.js";
 
 export interface WorkloadOptions {
@@ -16,6 +17,8 @@ export interface WorkloadOptions {
   readonly coordinatorUrl?: string;
   /** The clients' bearer token: servers with a token file authenticate every request. */
   readonly token?: string;
+  /** TLS for the clients (the cluster's CA), or undefined for plain TCP. */
+  readonly tls?: ClientTlsOptions;
 }
 
 /**
@@ -67,7 +70,8 @@ export class Workload {
       const coordinator = this.options.coordinatorUrl;
       const forward = coordinator === undefined || id % 2 === 1;
       const client = createClient({
-        endpoints, forward, clientName: `faults-${id}`, ...(this.options.token === undefined ? {} : { token: this.options.token }), ...(forward || coordinator === undefined ? {} : { coordinator }),
+        endpoints, forward, clientName: `faults-${id}`, ...(this.options.token === undefined ? {} : { token: this.options.token }),
+        ...(this.options.tls === undefined ? {} : { tls: this.options.tls }), ...(forward || coordinator === undefined ? {} : { coordinator }),
         deadlineMs: CALL_DEADLINE_MS[1], requestTimeoutMs: ATTEMPT_TIMEOUT_MS, connectTimeoutMs: ATTEMPT_TIMEOUT_MS,
       });
       this.kvClients.push(client);
