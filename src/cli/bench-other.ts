@@ -15,6 +15,7 @@ export interface BenchFlags {
   readonly memoryKeys?: number;
   readonly dir?: string;
   readonly profileDir?: string;
+  readonly tls?: boolean;
 }
 
 /** Benchmarks beyond the core: the disk log, and the side-by-side comparison with etcd. */
@@ -39,6 +40,7 @@ export async function runOtherBench(kind: string, flags: BenchFlags): Promise<vo
       memoryKeys: flags.memoryKeys ?? defaults.memoryKeys,
       dir: flags.dir,
       profileDir: flags.profileDir,
+      tls: flags.tls === true,
     });
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;

@@ -39,6 +39,23 @@ describe("kvraft bench cluster: the pure parts", () => {
     expect(evaluateGoals([slower], { fsyncMs: 1, loopbackMs: 0.05 }, undefined).map((g) => g.met)).toEqual([false, false, false]);
   });
 
+  it("holds put-64 and get-64 to issue 15's 3x floor when both systems ran with TLS, and put-256 to the usual one", () => {
+    const byName = (name: string): (typeof WORKLOADS)[number] => {
+      const workload = WORKLOADS.find((w) => w.name === name);
+      if (workload === undefined) throw new Error(`${name} is a standard workload`);
+      return workload;
+    };
+    const at = (ratio: number, name: string) => compareWorkload(byName(name), { kvraft: [round(1000 * ratio, 50)], etcd: [round(1000, 80)] });
+    const comparisons = [at(2.5, "put-64"), at(2.5, "put-256"), at(3.5, "get-64")];
+    const throughput = (tls: boolean) => evaluateGoals(comparisons, { fsyncMs: 1, loopbackMs: 0.05 }, undefined, { tls }).filter((g) => g.goal.includes("throughput"));
+    expect(throughput(false).map((g) => [g.goal, g.met])).toEqual([
+      ["put-64 throughput >= 2x etcd", true], ["put-256 throughput >= 2x etcd", true], ["get-64 throughput >= 2x etcd", true],
+    ]);
+    expect(throughput(true).map((g) => [g.goal, g.met])).toEqual([
+      ["put-64 throughput >= 3x etcd, both with TLS", false], ["put-256 throughput >= 2x etcd", true], ["get-64 throughput >= 3x etcd, both with TLS", true],
+    ]);
+  });
+
   it("gives memory per million keys only when it can be trusted", () => {
     const mib = 1024 * 1024;
     expect(rssGrowthMibPerMillionKeys(100 * mib, 600 * mib, 1_000_000)).toBe(500);

@@ -63,6 +63,19 @@ describe("kvraft bench: every kind runs", () => {
     expect(benches.leftRunning(), "a member or etcd outlived the bench").toBe(false);
   }, CLUSTER_TIMEOUT_MS);
 
+  it("cluster --tls runs both systems with TLS from one CA, prints its figures and the TLS goals, and exits 0", async () => {
+    // put-64: the workload with issue 15's TLS floor. Only that the run works is checked, never its figures.
+    const run = await benches.run(["cluster", "--tls", "--workloads", "put-64", "--rounds", "1", "--seconds", "0.2", "--warmup-seconds", "0", "--no-extras", "--dir", dir]);
+    expect(run.code, run.stderr).toBe(0);
+    const out = run.stdout;
+    expect(out).toMatch(/^kvraft bench cluster \(TLS\): KVRaft .* vs etcd 3\.6\./m);
+    expect(out).toMatch(/^TLS on both, one CA: /m);
+    expect(out).toMatch(/^put-64\s+kvraft\s+[\d,]+\s+[\d.]+\s+[\d.]+.*\s[\d.]+x$/m);
+    expect(out).toMatch(/^\s+etcd\s+[\d,]+\s+[\d.]+\s+[\d.]+/m);
+    expect(out).toMatch(/^\s+(met|NOT met)\s+put-64 throughput >= 3x etcd, both with TLS: [\d.]+x$/m);
+    expect(benches.leftRunning(), "a member or etcd outlived the bench").toBe(false);
+  }, CLUSTER_TIMEOUT_MS);
+
   it("refuses --seconds outside its bounds before running anything", async () => {
     const run = await benches.run(["core", "--seconds", "0.01"]);
     expect(run.code).toBe(2);

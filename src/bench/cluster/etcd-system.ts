@@ -1,10 +1,14 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ClientTlsOptions } from "../../security/client-credentials.js";
+import { httpCall, httpTarget } from "../../security/https-call.js";
 import type { EtcdBinary } from "./etcd-binary.js";
+import type { EtcdTlsFiles } from "./etcd-tls.js";
 import { MemberProcess } from "./member-process.js";
 import { freeLoopbackPorts } from "./ports.js";
 import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, pollUntil } from "./system.js";
 
-const MEMBERS = 3;
+export const ETCD_MEMBERS = 3;
 const READY_TIMEOUT_MS = 30_000;
 const STATUS_TIMEOUT_MS = 1000;
 /** One call may take this long before the client gives up on it (the load never gets near it). */
@@ -21,11 +25,22 @@ interface EtcdMemberPlan {
   readonly dataDir: string;
 }
 
+/** The client side of etcd's TLS: PEM bytes for grpc (the etcd3 package) and for the status calls. */
+interface EtcdClientTls {
+  readonly ca: Buffer;
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
 /**
  * etcd's side: three etcd members on loopback, each with its own data dir on the same
  * disk as KVRaft's, default fsync, heartbeat and election timeouts (100 ms and 1 s, as
  * KVRaft's), driven by the etcd3 package. Load clients connect to the leader, as
- * KVRaft's client does (a follower would forward every request to it).
+ * KVRaft's client does (a follower would forward every request to it). With TLS: its
+ * own flags on both ports (--cert-file, --key-file, --trusted-ca-file,
+ * --client-cert-auth and their --peer-* twins), clients authenticated by a certificate
+ * of the same CA: etcd's cheapest way to know its clients (its users and roles would
+ * add an auth check to every request; KVRaft checks the token once per connection).
  */
 export class EtcdSystem implements BenchSystem {
   readonly name = "etcd" as const;
@@ -36,28 +51,35 @@ export class EtcdSystem implements BenchSystem {
     private readonly plans: readonly EtcdMemberPlan[],
     readonly members: readonly MemberProcess[],
     binary: EtcdBinary,
+    private readonly tls: EtcdClientTls | undefined,
   ) {
     this.label = `etcd ${binary.version} (${binary.source === "go-module" ? "built from its Go module" : "Debian's etcd-server, a fallback"})`;
   }
 
-  static async create(root: string, binary: EtcdBinary): Promise<EtcdSystem> {
+  /** `tls`: TLS on the client and peer ports, with these files (see the class). */
+  static async create(root: string, binary: EtcdBinary, tls?: EtcdTlsFiles): Promise<EtcdSystem> {
     const etcd3 = await loadEtcd3();
-    const ports = await freeLoopbackPorts(MEMBERS * 2);
-    const plans: EtcdMemberPlan[] = Array.from({ length: MEMBERS }, (_, i) => ({
+    const ports = await freeLoopbackPorts(ETCD_MEMBERS * 2);
+    const scheme = tls === undefined ? "http" : "https";
+    const plans: EtcdMemberPlan[] = Array.from({ length: ETCD_MEMBERS }, (_, i) => ({
       name: `etcd-${i + 1}`,
-      clientUrl: `http://127.0.0.1:${ports[i * 2] as number}`,
-      peerUrl: `http://127.0.0.1:${ports[i * 2 + 1] as number}`,
+      clientUrl: `${scheme}://127.0.0.1:${ports[i * 2] as number}`,
+      peerUrl: `${scheme}://127.0.0.1:${ports[i * 2 + 1] as number}`,
       dataDir: join(root, `etcd-${i + 1}`),
     }));
     const initialCluster = plans.map((p) => `${p.name}=${p.peerUrl}`).join(",");
-    const members = plans.map((p) => new MemberProcess(p.name, binary.path, [
+    const members = plans.map((p, i) => new MemberProcess(p.name, binary.path, [
       "--name", p.name, "--data-dir", p.dataDir,
       "--listen-client-urls", p.clientUrl, "--advertise-client-urls", p.clientUrl,
       "--listen-peer-urls", p.peerUrl, "--initial-advertise-peer-urls", p.peerUrl,
       "--initial-cluster", initialCluster, "--initial-cluster-token", "kvraft-bench", "--initial-cluster-state", "new",
       "--log-level", "warn",
+      ...(tls === undefined ? [] : etcdTlsArgs(tls, i)),
     ]));
-    return new EtcdSystem(etcd3, plans, members, binary);
+    const clientTls = tls === undefined ? undefined : {
+      ca: await readFile(tls.caFile), cert: await readFile(tls.client.certFile), key: await readFile(tls.client.keyFile),
+    };
+    return new EtcdSystem(etcd3, plans, members, binary, clientTls);
   }
 
   async start(): Promise<void> {
@@ -66,7 +88,7 @@ export class EtcdSystem implements BenchSystem {
   }
 
   async leaderIndex(): Promise<number | undefined> {
-    const statuses = await Promise.all(this.plans.map((p) => memberStatus(p.clientUrl)));
+    const statuses = await Promise.all(this.plans.map((p) => memberStatus(p.clientUrl, this.statusTls())));
     for (const [index, status] of statuses.entries()) {
       if (status !== undefined && status.leader === status.memberId) return index;
     }
@@ -89,7 +111,7 @@ export class EtcdSystem implements BenchSystem {
     this.members[index]?.start();
     await this.waitUntilWritable();
     await pollUntil("every etcd member to follow one leader and catch up", async () => {
-      const views = await Promise.all(this.plans.map((p) => memberStatus(p.clientUrl)));
+      const views = await Promise.all(this.plans.map((p) => memberStatus(p.clientUrl, this.statusTls())));
       return caughtUp(views) ? true : undefined;
     }, CATCH_UP_TIMEOUT_MS, 100);
   }
@@ -103,8 +125,13 @@ export class EtcdSystem implements BenchSystem {
       hosts,
       // grpc-js shares connections between clients by default: each bench client gets its own, as each KVRaft client does.
       grpcOptions: { "grpc.use_local_subchannel_pool": 1 },
+      ...(this.tls === undefined ? {} : { credentials: { rootCertificate: this.tls.ca, certChain: this.tls.cert, privateKey: this.tls.key } }),
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
     });
+  }
+
+  private statusTls(): ClientTlsOptions | undefined {
+    return this.tls === undefined ? undefined : { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, caSource: "the bench's CA" };
   }
 
   private async waitUntilWritable(): Promise<void> {
@@ -147,12 +174,23 @@ interface EtcdMemberStatus {
   readonly applied: number;
 }
 
+/** Member `index`'s TLS flags: etcd's own, the client port asking for certificates and the peer port requiring them. */
+function etcdTlsArgs(tls: EtcdTlsFiles, index: number): string[] {
+  const member = tls.members[index];
+  if (member === undefined) throw new Error(`etcd's TLS files have no certificate for member ${index + 1}`);
+  return [
+    "--cert-file", member.certFile, "--key-file", member.keyFile, "--trusted-ca-file", tls.caFile, "--client-cert-auth",
+    "--peer-cert-file", member.certFile, "--peer-key-file", member.keyFile, "--peer-trusted-ca-file", tls.caFile, "--peer-client-cert-auth",
+  ];
+}
+
 /** A member's id, who it thinks leads and its raft indexes, from etcd's JSON gateway (ids are 64-bit: kept as strings). */
-async function memberStatus(clientUrl: string): Promise<EtcdMemberStatus | undefined> {
+async function memberStatus(clientUrl: string, tls: ClientTlsOptions | undefined): Promise<EtcdMemberStatus | undefined> {
   try {
-    const response = await fetch(`${clientUrl}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
-    if (!response.ok) return undefined;
-    const body = (await response.json()) as { header?: { member_id?: string }; leader?: string; raftIndex?: string; raftAppliedIndex?: string };
+    // node:https (httpCall), not fetch: fetch takes neither a CA nor a client certificate.
+    const answer = await httpCall(httpTarget(clientUrl, "/v3/maintenance/status", tls), { method: "POST", body: new TextEncoder().encode("{}"), timeoutMs: STATUS_TIMEOUT_MS, tls });
+    if (answer.status !== 200) return undefined;
+    const body = JSON.parse(new TextDecoder().decode(answer.body)) as { header?: { member_id?: string }; leader?: string; raftIndex?: string; raftAppliedIndex?: string };
     const memberId = body.header?.member_id;
     if (memberId === undefined || body.leader === undefined) return undefined;
     return { memberId, leader: body.leader, commit: Number(body.raftIndex ?? 0), applied: Number(body.raftAppliedIndex ?? 0) };

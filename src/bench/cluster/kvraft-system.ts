@@ -1,9 +1,14 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient, type KvClient } from "../../client/index.js";
 import { newClusterId } from "../../local/cluster-file.js";
-import { findLeader, memberStatus } from "../../local/leader.js";
-import { LOCAL_HOST, type LocalPlan, type MemberPlan, serverArgs } from "../../local/plan.js";
+import { findLeader, type LocalAccess, localAccess, memberStatus } from "../../local/leader.js";
+import { prepareLocalSecurity } from "../../local/local-security.js";
+import { LOCAL_HOST, type LocalPlan, type MemberPlan, memberHttpUrl, serverArgs } from "../../local/plan.js";
+import { localSecurityFiles } from "../../local/security-files.js";
+import type { ClientTlsOptions } from "../../security/client-credentials.js";
+import { httpCall, httpTarget } from "../../security/https-call.js";
 import { VERSION } from "../../version.js";
 import type { WalCounters, WalCounterSource } from "./measure.js";
 import { MemberProcess } from "./member-process.js";
@@ -21,7 +26,10 @@ const CLI = fileURLToPath(new URL("../../cli.js", import.meta.url));
 /**
  * KVRaft's side: three `kvraft server` processes with the same command line as
  * `kvraft local` gives them (src/local/plan.ts), minus the coordinator (discovery only,
- * and its heartbeats would cost CPU the etcd side does not pay), at warn level.
+ * and its heartbeats would cost CPU the etcd side does not pay), at warn level. With
+ * TLS, the security `kvraft local` runs with: its CA, member certificates and tokens
+ * (made the same way, under the bench's dir), TLS on every client port and mutual TLS
+ * between members; the load authenticates with the read-write token.
  */
 export class KvraftSystem implements BenchSystem, WalCounterSource {
   readonly name = "kvraft" as const;
@@ -30,10 +38,17 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
   private constructor(
     readonly plan: LocalPlan,
     readonly members: readonly MemberProcess[],
+    /** What the load connects with: the CA and the read-write token; plain when undefined. */
+    private readonly credentials: LoadCredentials | undefined,
+    /** What the bench's status and metrics calls use: the CA and the admin token, as `kvraft local`'s own calls. */
+    private readonly access: LocalAccess,
   ) {}
 
-  /** `profileDir`: the members run under `node --cpu-prof` and write their profiles there when they stop. */
-  static async create(root: string, profileDir?: string): Promise<KvraftSystem> {
+  /**
+   * `profileDir`: the members run under `node --cpu-prof` and write their profiles there
+   * when they stop. `securityDir`: TLS and tokens, their files made there (see the class).
+   */
+  static async create(root: string, profileDir?: string, securityDir?: string): Promise<KvraftSystem> {
     const ports = await freeLoopbackPorts(MEMBERS * PORTS_PER_MEMBER);
     const memberPlans: MemberPlan[] = Array.from({ length: MEMBERS }, (_, i) => ({
       id: i + 1,
@@ -43,12 +58,23 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
       clientPort: ports[i * PORTS_PER_MEMBER + 3] as number,
       dataDir: join(root, `kvraft-${i + 1}`),
     }));
-    const plan: LocalPlan = { clusterDir: root, clusterId: newClusterId(), basePort: 0, coordinatorPort: 0, members: memberPlans };
+    const security = securityDir === undefined ? undefined : localSecurityFiles(securityDir);
+    const plan: LocalPlan = {
+      clusterDir: root, clusterId: newClusterId(), basePort: 0, coordinatorPort: 0, members: memberPlans,
+      ...(security === undefined ? {} : { security }),
+    };
+    let credentials: LoadCredentials | undefined;
+    if (security !== undefined) {
+      await prepareLocalSecurity(security, { clusterId: plan.clusterId, memberIds: memberPlans.map((m) => m.id) });
+      credentials = { tls: { ca: await readFile(security.caFile, "utf8"), caSource: security.caFile }, token: (await readFile(security.readWriteTokenFile, "utf8")).trim() };
+    }
+    const access = await localAccess(plan);
+    if (access === undefined) throw new Error(`kvraft bench cluster: could not read the CA or admin token just made under ${securityDir ?? root}`);
     const nodeArgs = (id: number): string[] =>
       (profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `kvraft-member-${id}-${Date.now()}.cpuprofile`]);
     const members = memberPlans.map((member) => new MemberProcess(`kvraft-${member.id}`, process.execPath,
       [...nodeArgs(member.id), CLI, ...withoutOption(serverArgs(plan, member, "new"), "--coord"), "--log-level", "warn"]));
-    return new KvraftSystem(plan, members);
+    return new KvraftSystem(plan, members, credentials, access);
   }
 
   async start(): Promise<void> {
@@ -66,10 +92,11 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
     const leader = await findLeader(this.plan);
     const member = this.plan.members.find((m) => m.id === leader?.id);
     if (member === undefined) return undefined;
-    const base = `http://${LOCAL_HOST}:${member.httpPort}`;
+    const base = memberHttpUrl(this.plan, member);
     const [metrics, status] = await Promise.all([
-      fetch(`${base}/metrics`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) }).then((r) => r.text()).catch(() => ""),
-      memberStatus(base),
+      httpCall(httpTarget(base, "/metrics", this.access.tls), { method: "GET", timeoutMs: STATUS_TIMEOUT_MS, tls: this.access.tls, token: this.access.token })
+        .then((answer) => new TextDecoder().decode(answer.body)).catch(() => ""),
+      memberStatus(base, this.access),
     ]);
     const flushes = /^kvraft_storage_flushes_total (\d+)/m.exec(metrics)?.[1];
     return flushes === undefined || status === undefined ? undefined : { flushes: Number(flushes), commitIndex: status.commitIndex };
@@ -79,6 +106,7 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
     return Promise.resolve(new KvraftClient(createClient({
       endpoints: this.plan.members.map((m) => `${LOCAL_HOST}:${m.clientPort}`),
       clientName: "kvraft-bench",
+      ...(this.credentials === undefined ? {} : { tls: this.credentials.tls, token: this.credentials.token }),
     })));
   }
 
@@ -92,7 +120,7 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
     await this.waitUntilWritable();
     await pollUntil("every KVRaft member to follow one leader and catch up", async () => {
       const views = await Promise.all(this.plan.members.map(async (m) => {
-        const status = await memberStatus(`http://${LOCAL_HOST}:${m.httpPort}`);
+        const status = await memberStatus(memberHttpUrl(this.plan, m), this.access);
         return status === undefined ? undefined : { leader: String(status.leaderId), commit: status.commitIndex, applied: status.appliedIndex };
       }));
       return caughtUp(views) ? true : undefined;
@@ -115,6 +143,11 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
       await client.close();
     }
   }
+}
+
+interface LoadCredentials {
+  readonly tls: ClientTlsOptions;
+  readonly token: string;
 }
 
 class KvraftClient implements BenchClient {

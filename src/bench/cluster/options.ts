@@ -20,6 +20,11 @@ export interface ClusterBenchOptions {
   readonly profileDir: string | undefined;
   /** Where the members' data dirs go (one disk for both systems); the OS temp dir by default. */
   readonly dir: string | undefined;
+  /**
+   * Both systems with TLS from one CA: KVRaft as `kvraft local` runs it (TLS on every
+   * port, mutual TLS between members, tokens), etcd with client and peer TLS.
+   */
+  readonly tls: boolean;
 }
 
 export const CLUSTER_DEFAULTS = { seconds: 2, rounds: 3, warmupSeconds: 0.5, failovers: 3, memoryKeys: 100_000 } as const;

@@ -9,6 +9,8 @@ export interface ClusterSummary {
   readonly name: "summary";
   readonly kvraft: string;
   readonly etcd: string;
+  /** Both systems with TLS (--tls); see the report's TLS line for what that means on each side. */
+  readonly tls: boolean;
   readonly machine: { readonly cpus: number; readonly node: string };
   readonly seconds_per_round: number;
   readonly rounds: number;
@@ -21,13 +23,18 @@ export interface ClusterSummary {
   readonly goals: readonly GoalCheck[];
 }
 
+const TLS_LINE = "TLS on both, one CA: KVRaft as kvraft local runs it (TLS on every client port, the load with a read-write token; " +
+  "mutual TLS between members); etcd with --cert-file/--client-cert-auth (the load with a client certificate) and --peer-cert-file/--peer-client-cert-auth; " +
+  "the machine's floors below (fsync, loopback, bare relay) stay plain";
+
 const n = (value: number | null, digits = 0): string =>
   value === null ? "-" : value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** The table a person reads after a plain run. */
 export function formatClusterReport(workloads: readonly WorkloadComparison[], summary: ClusterSummary): string {
   const lines = [
-    `kvraft bench cluster: ${summary.kvraft} vs ${summary.etcd}`,
+    `kvraft bench cluster${summary.tls ? " (TLS)" : ""}: ${summary.kvraft} vs ${summary.etcd}`,
+    ...(summary.tls ? [TLS_LINE] : []),
     `3 members each on this machine (${summary.machine.cpus} CPUs, Node ${summary.machine.node}), one disk, fsync on; ` +
       `${summary.rounds} round(s) of ${summary.seconds_per_round} s per workload and system, medians; ${summary.connections_per_system} connections at most per system`,
     `disk: ${n(summary.disk.fsyncs_per_s)} bare fsyncs/s (${n(summary.disk.ms_per_fsync, 2)} ms each); loopback round trip ${n(summary.loopback_rtt_ms, 3)} ms`,

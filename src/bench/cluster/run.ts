@@ -4,7 +4,8 @@ import { join, resolve } from "node:path";
 import { measureBareFsync } from "../wal.js";
 import { compareWorkload, type WorkloadComparison } from "./compare.js";
 import { findEtcd } from "./etcd-binary.js";
-import { EtcdSystem } from "./etcd-system.js";
+import { ETCD_MEMBERS, EtcdSystem } from "./etcd-system.js";
+import { writeEtcdTls } from "./etcd-tls.js";
 import { type ExtrasReport, runExtras, extrasSteps } from "./extras.js";
 import { evaluateGoals } from "./goals.js";
 import { KvraftSystem } from "./kvraft-system.js";
@@ -24,6 +25,8 @@ const CONNECTIONS_MAX = 8;
 const BARE_FSYNC_SECONDS = 1;
 /** About a second: enough writes for a steady median of the bare relay. */
 const BARE_RELAY_WRITES = 2000;
+/** Under the bench's dir, with --tls: the CA, both systems' certificates and KVRaft's tokens. */
+const SECURITY_DIR = "pki";
 
 export interface ClusterBenchReport {
   readonly workloads: readonly WorkloadComparison[];
@@ -53,11 +56,14 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
     const loopbackMs = await loopbackRoundTripMs();
     const relay = workloads.some((w) => w.name === "put-1") ? await measureBareRelay(root, BARE_RELAY_WRITES) : undefined;
     progress.step("starting KVRaft");
-    const kvraft = await KvraftSystem.create(root, options.profileDir === undefined ? undefined : resolve(options.profileDir));
+    const kvraft = await KvraftSystem.create(root, options.profileDir === undefined ? undefined : resolve(options.profileDir),
+      options.tls ? join(root, SECURITY_DIR) : undefined);
     systems.push(kvraft);
     await kvraft.start();
     progress.step(`starting ${etcdBinary.source === "go-module" ? "etcd" : "Debian's etcd (fallback)"}`);
-    const etcd = await EtcdSystem.create(root, etcdBinary);
+    // With --tls, etcd's certificates come from the CA KVRaft's side made: one CA for both.
+    const etcdTls = kvraft.plan.security === undefined ? undefined : await writeEtcdTls(kvraft.plan.security, ETCD_MEMBERS);
+    const etcd = await EtcdSystem.create(root, etcdBinary, etcdTls);
     systems.push(etcd);
     await etcd.start();
     progress.step("writing the keys the gets read");
@@ -70,6 +76,7 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
       name: "summary",
       kvraft: kvraft.label,
       etcd: etcd.label,
+      tls: options.tls,
       machine: { cpus: cpus().length, node: process.version },
       seconds_per_round: options.seconds,
       rounds: options.rounds,
@@ -78,7 +85,7 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
       loopback_rtt_ms: round(loopbackMs, 3),
       bare_relay_p50_ms: relay === undefined ? null : round(relay.p50Ms, 3),
       ...(extras === undefined ? {} : { extras }),
-      goals: evaluateGoals(comparisons, { fsyncMs: disk.microsecondsPerFsync / 1000, loopbackMs, bareRelayMs: relay?.p50Ms }, extras),
+      goals: evaluateGoals(comparisons, { fsyncMs: disk.microsecondsPerFsync / 1000, loopbackMs, bareRelayMs: relay?.p50Ms }, extras, { tls: options.tls }),
     };
     const report = { workloads: comparisons, summary };
     printReport(report, options.json);
