@@ -1,3 +1,4 @@
+import { crc32c } from "@node-rs/crc32";
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -82,7 +83,7 @@ export async function restoreSnapshot(file: string, dataDir: string, id: number,
   if (kv.appliedIndex === 0) kv.applyNoop(1);
   const data = kv.snapshot();
   const clusterId = randomUUID();
-  const meta: SnapshotMeta = { index: kv.appliedIndex, term: 1, config: { voters: [id], learners: [] }, sizeBytes: data.length };
+  const meta: SnapshotMeta = { index: kv.appliedIndex, term: 1, config: { voters: [id], learners: [] }, sizeBytes: data.length, checksum: crc32c(data) };
   const storage = await DiskStorage.open(dataDir, { memberId: id, clusterId });
   try {
     const incoming = await storage.beginIncoming(meta);

@@ -1,3 +1,4 @@
+import { crc32c } from "@node-rs/crc32";
 import { commitTo } from "./commit.js";
 import { invariant } from "./invariant.js";
 import { forgetPendingConfChanges, trackConfChanges } from "./membership.js";
@@ -98,7 +99,7 @@ function handleSnapshotChunk(n: NodeState, m: SnapshotChunk): void {
       respond({ nextOffset: m.meta.sizeBytes, done: true, reject: false });
       return;
     }
-    following.incoming = { term: m.term, leader: m.from, transferId: m.transferId, meta: m.meta, received: 0 };
+    following.incoming = { term: m.term, leader: m.from, transferId: m.transferId, meta: m.meta, received: 0, crc: 0 };
   }
   const incoming = following.incoming;
   if (incoming === undefined || incoming.term !== m.term || incoming.leader !== m.from || incoming.transferId !== m.transferId) {
@@ -109,8 +110,20 @@ function handleSnapshotChunk(n: NodeState, m: SnapshotChunk): void {
     respond({ nextOffset: incoming.received, done: false, reject: false });
     return;
   }
+  const crc = crc32c(m.data, incoming.crc);
+  if (m.done && m.meta.checksum !== undefined && crc !== m.meta.checksum) {
+    // Corrupted on the way (or at the leader): Raft must never believe it installed. The
+    // transfer is dropped, the host discards its bytes, and the rejection makes the
+    // leader start a new transfer from the first byte (snapshot-sender.ts).
+    following.incoming = undefined;
+    const refusal = `the snapshot at index ${m.meta.index} (term ${m.meta.term}, ${m.meta.sizeBytes} bytes) from member ${m.from} failed its CRC32C: its data has ${hex32(crc)}, the leader's checksum is ${hex32(m.meta.checksum)}`;
+    n.out.snapshotChunks.push({ meta: m.meta, transferId: m.transferId, offset: m.offset, data: new Uint8Array(0), done: true, refusal });
+    respond({ nextOffset: 0, done: false, reject: true });
+    return;
+  }
   n.out.snapshotChunks.push({ meta: m.meta, transferId: m.transferId, offset: m.offset, data: m.data, done: m.done });
   incoming.received += m.data.length;
+  incoming.crc = crc;
   if (m.done) {
     invariant(incoming.received === m.meta.sizeBytes, () =>
       `snapshot: received ${incoming.received} bytes of a snapshot of ${m.meta.sizeBytes}`);
@@ -118,6 +131,10 @@ function handleSnapshotChunk(n: NodeState, m: SnapshotChunk): void {
     following.incoming = undefined;
   }
   respond({ nextOffset: incoming.received, done: m.done, reject: false });
+}
+
+function hex32(value: number): string {
+  return `0x${value.toString(16).padStart(8, "0")}`;
 }
 
 function installSnapshot(n: NodeState, meta: SnapshotMeta): void {

@@ -25,9 +25,11 @@ import { NONE } from "./types.js";
  * - an append whose entries do not follow prevIndex one by one, or whose terms go down
  *   or pass the message's term (the log would get holes or an impossible history);
  * - a snapshot chunk past its snapshot's size, a last chunk that does not end at it, a
- *   snapshot with no voters, a chunk of the transfer under way with another snapshot
- *   than its first chunk, and a last chunk whose snapshot is no longer above the
- *   commit index (installing it would lose committed entries);
+ *   snapshot with no voters, a checksum that is not a u32, a chunk of the transfer under
+ *   way with another snapshot (index, term, size, checksum) than its first chunk, and a
+ *   last chunk whose snapshot is no longer above the commit index (installing it would
+ *   lose committed entries). The data itself is checked against the checksum by the
+ *   follower as it takes the last chunk (follower.ts): that needs the transfer's state;
  * - on a leader: an acknowledgement of an index past its log, a snapshot offset past
  *   its snapshot.
  */
@@ -97,14 +99,17 @@ function snapshotChunkRefusal(n: NodeState, m: SnapshotChunk): string | undefine
   if (m.done && end !== meta.sizeBytes) return `the last snapshot chunk ends at byte ${end}, not at the snapshot's size ${meta.sizeBytes}`;
   if (meta.index < 1 || meta.term < 1 || meta.term > m.term) return `a snapshot at index ${meta.index}, term ${meta.term} (message term ${m.term})`;
   if (meta.config.voters.length === 0) return `a snapshot at index ${meta.index} with no voters`;
+  if (meta.checksum !== undefined && !(Number.isInteger(meta.checksum) && meta.checksum >= 0 && meta.checksum <= 0xffff_ffff)) {
+    return `a snapshot checksum ${meta.checksum} that is not a CRC32C (an integer from 0 to 2^32 - 1)`;
+  }
   if (m.offset === 0) return undefined;
   const incoming = n.following.incoming;
   if (incoming === undefined || incoming.term !== m.term || incoming.leader !== m.from || incoming.transferId !== m.transferId) {
     return undefined; // Not the transfer under way: the follower refuses it by itself.
   }
   const first = incoming.meta;
-  if (meta.index !== first.index || meta.term !== first.term || meta.sizeBytes !== first.sizeBytes) {
-    return `a chunk of transfer ${m.transferId} for the snapshot at ${meta.index}/${meta.term} (${meta.sizeBytes} bytes), which began with ${first.index}/${first.term} (${first.sizeBytes} bytes)`;
+  if (meta.index !== first.index || meta.term !== first.term || meta.sizeBytes !== first.sizeBytes || meta.checksum !== first.checksum) {
+    return `a chunk of transfer ${m.transferId} for the snapshot at ${meta.index}/${meta.term} (${meta.sizeBytes} bytes, checksum ${meta.checksum ?? "none"}), which began with ${first.index}/${first.term} (${first.sizeBytes} bytes, checksum ${first.checksum ?? "none"})`;
   }
   if (m.done && m.offset === incoming.received && meta.index <= n.log.committed) {
     return `installing the snapshot at index ${meta.index} would lose committed entries (commit index ${n.log.committed})`;

@@ -83,6 +83,8 @@ export interface IncomingSnapshot {
   readonly transferId: number;
   readonly meta: SnapshotMeta;
   received: number;
+  /** CRC32C of the `received` bytes, compared with `meta.checksum` at the last chunk. */
+  crc: number;
 }
 
 /** The follower's side of appends and snapshots (follower.ts). */

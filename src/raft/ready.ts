@@ -15,6 +15,13 @@ export interface SnapshotChunkWrite {
   readonly offset: number;
   readonly data: Uint8Array;
   readonly done: boolean;
+  /**
+   * Set on the last chunk of a snapshot whose data failed its whole-snapshot CRC32C
+   * (`meta.checksum`): nothing of it is installed. The host discards what it received of
+   * the transfer (this chunk is not written) and reports why; the leader was answered
+   * with a rejection and sends the snapshot again, as a new transfer.
+   */
+  readonly refusal?: string;
 }
 
 /**

@@ -57,6 +57,13 @@ export interface SnapshotMeta {
   readonly config: Configuration;
   /** Total size of the snapshot data, in bytes. */
   readonly sizeBytes: number;
+  /**
+   * CRC32C of the whole snapshot data, set where the snapshot is made and carried with it
+   * (storage's file header, the Snap message): a follower installs a received snapshot only
+   * if its bytes match. Optional: snapshots and leaders of older builds have none (storage
+   * computes it when it checks such a file at start).
+   */
+  readonly checksum?: number;
 }
 
 export const EMPTY_SNAPSHOT_META: SnapshotMeta = {

@@ -1,3 +1,4 @@
+import { crc32c } from "@node-rs/crc32";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -41,7 +42,7 @@ export async function bootstrapCluster(storage: RaftStorage, voters: readonly No
   const kv = new KvStateMachine();
   kv.applyNoop(1);
   const data = kv.snapshot();
-  const meta: SnapshotMeta = { index: 1, term: 1, config: { voters: [...voters].sort((a, b) => a - b), learners: [] }, sizeBytes: data.length };
+  const meta: SnapshotMeta = { index: 1, term: 1, config: { voters: [...voters].sort((a, b) => a - b), learners: [] }, sizeBytes: data.length, checksum: crc32c(data) };
   const incoming = await storage.beginIncoming(meta);
   await incoming.writeChunk(0, data);
   await incoming.finish();

@@ -47,6 +47,8 @@ export type ReplicaEvent =
   | { readonly type: "role-changed"; readonly role: string; readonly term: number; readonly leader: NodeId }
   | { readonly type: "snapshot-saved"; readonly index: number; readonly sizeBytes: number; readonly ms: number }
   | { readonly type: "snapshot-installed"; readonly index: number; readonly sizeBytes: number }
+  /** A snapshot from the leader failed its whole-data checksum: discarded, the leader sends it again. */
+  | { readonly type: "snapshot-refused"; readonly index: number; readonly sizeBytes: number; readonly reason: string }
   | { readonly type: "fatal"; readonly error: Error }
   | DiskFullEvent;
 
@@ -72,6 +74,8 @@ export class Replica {
   private lastRole = "";
   private lastLeader = -1;
   private snapshotInFlight = false;
+  /** Snapshots from the leader refused for a checksum mismatch (kvraft_raft_snapshots_refused_total). */
+  private snapshotsRefusedCount = 0;
   private readonly clock: () => number;
   private readonly notices: CommitNotices;
   /** The hard state last handed to storage (term, vote and nonVoting must be durable). */
@@ -359,6 +363,10 @@ export class Replica {
 
   private async persistSnapshotChunks(ready: Ready): Promise<void> {
     for (const chunk of ready.snapshotChunks) {
+      if (chunk.refusal !== undefined) {
+        await this.refuseIncoming(chunk.meta, chunk.refusal);
+        continue;
+      }
       if (chunk.offset === 0 || this.incoming === undefined || this.incoming.meta.index !== chunk.meta.index) {
         await this.incoming?.abort();
         this.incoming = await this.options.storage.beginIncoming(chunk.meta);
@@ -371,6 +379,20 @@ export class Replica {
       await incoming.finish();
       this.incoming = undefined;
     }
+  }
+
+  /** The core refused the snapshot (raft/follower.ts: its data failed the checksum): its bytes go, nothing is installed. */
+  private async refuseIncoming(meta: SnapshotMeta, reason: string): Promise<void> {
+    // The core dropped the transfer: whatever is being received is of it, or older.
+    await this.incoming?.abort();
+    this.incoming = undefined;
+    this.snapshotsRefusedCount++;
+    this.options.onEvent?.({ type: "snapshot-refused", index: meta.index, sizeBytes: meta.sizeBytes, reason });
+  }
+
+  /** Snapshots from the leader refused because their data did not match their checksum. */
+  snapshotsRefused(): number {
+    return this.snapshotsRefusedCount;
   }
 
   private async restoreSnapshot(meta: SnapshotMeta): Promise<void> {

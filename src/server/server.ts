@@ -112,6 +112,8 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       } else if (event.type === "snapshot-saved") {
         metrics.snapshotSeconds.observe(event.ms / 1000);
         log.info({ event }, `snapshot saved at index ${event.index} (${event.sizeBytes} bytes, ${event.ms} ms)`);
+      } else if (event.type === "snapshot-refused") {
+        log.warn({ event }, `refused the leader's snapshot at index ${event.index}: ${event.reason}; it was discarded and the leader sends it again`);
       } else if (event.type === "fatal") {
         log.error({ err: event.error }, `stopping: ${event.error.message}`);
       } else if (event.type === "disk-full") {

@@ -4,6 +4,7 @@
  * the leader). A million keys take seconds; done in one go they would stall heartbeats
  * and every other request of this member for as long.
  */
+import { crc32c } from "@node-rs/crc32";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { type KvConfig, KvStateMachine, type SnapshotEncoder } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
@@ -21,13 +22,15 @@ const SNAPSHOT_KEYS_PER_TURN = 5_000;
 export async function saveLocalSnapshot(
   encoder: SnapshotEncoder,
   storage: RaftStorage,
-  meta: Omit<SnapshotMeta, "sizeBytes">,
+  meta: Omit<SnapshotMeta, "sizeBytes" | "checksum">,
   stillCurrent: () => boolean,
 ): Promise<SnapshotMeta | undefined> {
   while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await nextTurn();
   const chunks = encoder.finishChunks();
   if (!stillCurrent() || storage.snapshotMeta().index >= meta.index) return undefined;
-  const saved = { ...meta, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0) };
+  let checksum = 0;
+  for (const chunk of chunks) checksum = crc32c(chunk, checksum);
+  const saved = { ...meta, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0), checksum };
   await storage.saveSnapshot(saved, asyncChunks(chunks));
   return saved;
 }

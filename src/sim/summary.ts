@@ -35,7 +35,7 @@ export function emptyReport(from: number, plant: string | undefined): SimReport 
     seeds: 0, from, plant: plant ?? null, violations: 0, failing: [], coverageFailures: [], firstViolation: null,
     totals: {
       steps: 0, elections: 0, crashes: 0, lossyCrashes: 0, wipes: 0, partitions: 0, membershipChanges: 0, leadershipTransfers: 0,
-      snapshotsTaken: 0, snapshotInstalls: 0, clientOps: 0, messagesSent: 0, messagesDropped: 0, operations: 0,
+      snapshotsTaken: 0, snapshotInstalls: 0, snapshotChunksCorrupted: 0, snapshotsRefused: 0, clientOps: 0, messagesSent: 0, messagesDropped: 0, operations: 0,
     },
     minimumPerSeed: { steps: big, clientOps: big, lossyCrashes: big, partitions: big, membershipChanges: big, snapshotInstalls: big },
     elapsedMs: 0,

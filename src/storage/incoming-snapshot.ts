@@ -6,6 +6,11 @@
  * A partial snapshot is never resumed after a restart (recovery removes temporary
  * files), so chunks are not fsynced one by one: the single fsync before the rename is
  * what makes the whole snapshot durable.
+ *
+ * The writer computes the CRC32C of the data as chunks are written, and `finish` commits
+ * nothing whose checksum is not the meta's (CorruptDataError). That is the last line: the
+ * follower's Raft core already refused such a snapshot before taking its last chunk
+ * (raft/follower.ts), so a mismatch here means the bytes written are not the bytes stepped.
  */
 import type { SnapshotMeta } from "../raft/types.js";
 import { DiskFullError, invariant } from "./errors.js";

@@ -3,10 +3,12 @@
  * same rules (update-rules.ts), same snapshot semantics; every write is "durable" the
  * moment it is made, and nothing survives the object.
  */
+import { crc32c } from "@node-rs/crc32";
 import type { LogStorage } from "../raft/log-storage.js";
 import { EMPTY_HARD_STATE, EMPTY_SNAPSHOT_META, type Entry, type HardState, type SnapshotMeta } from "../raft/types.js";
 import { type StorageConfig, validateStorageConfig } from "./config.js";
 import { StorageClosedError, invariant } from "./errors.js";
+import { metaWithChecksum } from "./snapshot-checksum.js";
 import type { IncomingSnapshot, RaftStorage, StorageStatus } from "./storage-types.js";
 import { entryMemoryBytes } from "./tail-cache.js";
 import {
@@ -102,7 +104,7 @@ export class MemoryStorage implements RaftStorage, LogStorage {
     if (!checkLocalSnapshot(meta, this.snapshot.meta.index, this.hardStateValue.commit, this.term(meta.index))) return;
     const bytes = await collect(data);
     invariant(bytes.byteLength === meta.sizeBytes, () => `snapshot ${meta.index} has ${bytes.byteLength} bytes, its sizeBytes is ${meta.sizeBytes}`);
-    this.install({ meta, data: bytes }, false);
+    this.install({ meta: metaWithChecksum(meta, crc32c(bytes), "memory"), data: bytes }, false);
   }
 
   async beginIncoming(meta: SnapshotMeta): Promise<IncomingSnapshot> {
@@ -127,7 +129,8 @@ export class MemoryStorage implements RaftStorage, LogStorage {
         this.checkOpen();
         if (meta.index <= this.snapshot.meta.index) return;
         const logReset = !snapshotKeepsLog(this.term(meta.index), meta);
-        this.install({ meta, data: Buffer.concat(chunks) }, logReset);
+        const data = Buffer.concat(chunks);
+        this.install({ meta: metaWithChecksum(meta, crc32c(data), "memory"), data }, logReset);
       },
       abort: async () => {
         ended = true;

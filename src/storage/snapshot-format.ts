@@ -5,11 +5,15 @@
  *   0       8     magic "KVRSNAP\x01"
  *   8       4     header length H (u32 LE)
  *   12      4     crc32c of the header
- *   16      H     header: JSON {formatVersion, index, term, config, sizeBytes, blockBytes}
+ *   16      H     header: JSON {formatVersion, index, term, config, sizeBytes, blockBytes, checksum?}
  *   16+H    ...   blocks: crc32c (u32 LE) then up to blockBytes of data; the last may be short
  *
  * Per-block checksums let a sender check each chunk it reads before it replicates it,
- * and a reader check data as it streams, without holding the whole snapshot.
+ * and a reader check data as it streams, without holding the whole snapshot. `checksum`
+ * is the CRC32C of the whole data (SnapshotMeta.checksum), which a receiving follower
+ * checks a transferred snapshot against; files of older builds lack it (still version 1:
+ * the field is optional both ways, as the header parser ignores keys it does not know),
+ * and the full check at start computes it for them.
  */
 import { crc32c } from "@node-rs/crc32";
 import { readSync } from "node:fs";
@@ -30,6 +34,7 @@ const headerSchema = z.object({
   config: z.object({ voters: z.array(z.number().int()), learners: z.array(z.number().int()) }),
   sizeBytes: z.number().int().nonnegative(),
   blockBytes: z.number().int().positive(),
+  checksum: z.number().int().min(0).max(0xffff_ffff).optional(),
 });
 
 /** Where the data of one snapshot file lies. */
@@ -49,6 +54,7 @@ export function encodeSnapshotHeader(meta: SnapshotMeta, blockBytes: number): Bu
       config: { voters: [...meta.config.voters], learners: [...meta.config.learners] },
       sizeBytes: meta.sizeBytes,
       blockBytes,
+      ...(meta.checksum === undefined ? {} : { checksum: meta.checksum }),
     }),
   );
   const prefix = Buffer.alloc(PREFIX_BYTES);
@@ -86,8 +92,9 @@ export function readSnapshotLayout(fd: number, file: string): SnapshotLayout {
   if (parsed.formatVersion !== SNAPSHOT_FORMAT_VERSION) {
     throw new UnsupportedFormatError(file, parsed.formatVersion, SNAPSHOT_FORMAT_VERSION);
   }
-  const { index, term, config, sizeBytes, blockBytes } = parsed;
-  return { meta: { index, term, config, sizeBytes }, blockBytes, dataStart: PREFIX_BYTES + headerBytes };
+  const { index, term, config, sizeBytes, blockBytes, checksum } = parsed;
+  const meta: SnapshotMeta = checksum === undefined ? { index, term, config, sizeBytes } : { index, term, config, sizeBytes, checksum };
+  return { meta, blockBytes, dataStart: PREFIX_BYTES + headerBytes };
 }
 
 function readExactly(fd: number, file: string, position: number, length: number): Buffer {

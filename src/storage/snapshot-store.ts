@@ -3,6 +3,7 @@
  * directory fsynced, so that a crash leaves either the whole new snapshot or none of it;
  * checked in full at start; read back block by block with every block checked.
  */
+import { crc32c } from "@node-rs/crc32";
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -10,6 +11,7 @@ import type { SnapshotMeta } from "../raft/types.js";
 import { CorruptDataError, StorageIoError, invariant, readFailure } from "./errors.js";
 import { type FileIo, type WritableFile, errorCode, syncDirectoryOrFail, syncOrFail, writeFailure } from "./file-io.js";
 import { CORRUPT_SUFFIX, TEMPORARY_SUFFIX, snapshotFileName } from "./file-names.js";
+import { metaWithChecksum } from "./snapshot-checksum.js";
 import {
   SnapshotBlockEncoder,
   type SnapshotLayout,
@@ -40,6 +42,8 @@ export class SnapshotFileWriter {
   /** Encoded bytes not yet written (a write found the disk full). */
   private unwritten: Buffer = Buffer.alloc(0);
   private encoderFinished = false;
+  /** CRC32C of the data appended so far: checked against (or becomes) meta.checksum at commit. */
+  private dataCrc = 0;
 
   private constructor(
     private readonly dir: string,
@@ -78,7 +82,9 @@ export class SnapshotFileWriter {
   async append(data: Uint8Array): Promise<void> {
     invariant(this.encoder.dataBytes() + data.byteLength <= this.meta.sizeBytes, () =>
       `snapshot ${this.meta.index} data exceeds its sizeBytes ${this.meta.sizeBytes}`);
-    await this.writeAt(this.encoder.push(data), this.position);
+    const encoded = this.encoder.push(data);
+    this.dataCrc = crc32c(data, this.dataCrc);
+    await this.writeAt(encoded, this.position);
   }
 
   /** Writes what an earlier write left unwritten (nothing if none). */
@@ -86,10 +92,14 @@ export class SnapshotFileWriter {
     await this.writeAt(Buffer.alloc(0), this.position);
   }
 
-  /** Makes the file durable under its final name: fsync, rename, directory fsync. */
+  /**
+   * Makes the file durable under its final name: fsync, rename, directory fsync. Data
+   * whose CRC32C is not the meta's checksum never gets there (CorruptDataError).
+   */
   async commit(): Promise<StoredSnapshot> {
     invariant(this.encoder.dataBytes() === this.meta.sizeBytes, () =>
       `snapshot ${this.meta.index} received ${this.encoder.dataBytes()} bytes, its sizeBytes is ${this.meta.sizeBytes}`);
+    const meta = metaWithChecksum(this.meta, this.dataCrc, this.file.path);
     let last: Buffer = Buffer.alloc(0);
     if (!this.encoderFinished) {
       last = this.encoder.finish();
@@ -102,7 +112,7 @@ export class SnapshotFileWriter {
     await this.io.rename(this.file.path, path);
     await syncDirectoryOrFail(this.io, this.dir);
     const header = encodeSnapshotHeader(this.meta, this.blockBytes);
-    return { path, layout: { meta: this.meta, blockBytes: this.blockBytes, dataStart: header.length } };
+    return { path, layout: { meta, blockBytes: this.blockBytes, dataStart: header.length } };
   }
 
   async discard(): Promise<void> {
@@ -151,7 +161,10 @@ function openForReading(path: string): number {
   }
 }
 
-/** Checks a snapshot file completely (header, size, every block) and returns its layout. */
+/**
+ * Checks a snapshot file completely (header, size, every block, the whole data's
+ * checksum) and returns its layout; the meta of a file without a checksum gets one.
+ */
 export function validateSnapshotFile(path: string, expectedIndex: number): StoredSnapshot {
   const fd = openForReading(path);
   try {
@@ -165,8 +178,9 @@ export function validateSnapshotFile(path: string, expectedIndex: number): Store
       throw new CorruptDataError(`the snapshot file is ${actualBytes} bytes, its header implies ${expectedBytes}`, { file: path, offset: Math.min(actualBytes, expectedBytes) });
     }
     const step = Math.max(layout.blockBytes, Math.floor(READ_STEP_BYTES / layout.blockBytes) * layout.blockBytes);
-    for (let offset = 0; offset < layout.meta.sizeBytes; offset += step) readSnapshotData(fd, path, layout, offset, step);
-    return { path, layout };
+    let dataCrc = 0;
+    for (let offset = 0; offset < layout.meta.sizeBytes; offset += step) dataCrc = crc32c(readSnapshotData(fd, path, layout, offset, step), dataCrc);
+    return { path, layout: { ...layout, meta: metaWithChecksum(layout.meta, dataCrc, path) } };
   } finally {
     closeSync(fd);
   }

@@ -29,11 +29,19 @@ const TYPES_BY_CODE = new Map<number, MessageType>(
   Object.entries(TYPE_CODES).map(([type, code]) => [code, type as MessageType]),
 );
 
+/**
+ * A Snap's flag bit 1 says its meta ends with `checksum u32` (SnapshotMeta.checksum): a
+ * flag for an optional field, not a boolean field. Added within codec version 1: a Snap
+ * without a checksum encodes as before, so members of older builds still decode every
+ * message but a checksummed Snap (they refuse the unknown flag bit) during a rolling update.
+ */
+const SNAP_CHECKSUM_FLAG = "checksummed";
+
 /** Names of the boolean fields of each type, in flag-bit order (bit 0 first). */
 const FLAG_FIELDS: { readonly [T in MessageType]: readonly string[] } = {
   PreVote: ["transfer"], Vote: ["transfer"], PreVoteResp: ["reject"], VoteResp: ["reject"],
   App: [], AppResp: ["reject", "nonVoting"], Heartbeat: [], HeartbeatResp: ["behind", "nonVoting"],
-  Snap: ["done"], SnapResp: ["done", "reject", "nonVoting"], TimeoutNow: [],
+  Snap: ["done", SNAP_CHECKSUM_FLAG], SnapResp: ["done", "reject", "nonVoting"], TimeoutNow: [],
   ReadIndex: [], ReadIndexResp: ["reject"],
 };
 
@@ -86,7 +94,7 @@ function writeFlags(writer: ByteWriter, m: Message): void {
   const fields = m as unknown as Record<string, unknown>;
   let flags = 0;
   names.forEach((name, bit) => {
-    const value = fields[name];
+    const value = m.type === "Snap" && name === SNAP_CHECKSUM_FLAG ? m.meta.checksum !== undefined : fields[name];
     if (typeof value !== "boolean") throw new TransportEncodeError(name, value, "must be a boolean");
     if (value) flags |= 1 << bit;
   });
@@ -147,6 +155,7 @@ function writeSnapshotMeta(w: ByteWriter, meta: SnapshotMeta): void {
     w.varint(ids.length, `${name}.length`);
     for (const id of ids) w.varint(id, `${name}[]`);
   }
+  if (meta.checksum !== undefined) w.u32(meta.checksum, "meta.checksum");
 }
 
 /** Decodes one message; throws `TransportDecodeError` (only) for malformed bytes. */
@@ -197,7 +206,7 @@ function readFields(r: ByteReader, type: MessageType, e: Envelope, flag: Flags):
       return { type, ...e, round: r.varint(), behind: flag(0), nonVoting: flag(1) };
     case "Snap": {
       const transferId = r.varint();
-      const meta = readSnapshotMeta(r);
+      const meta = readSnapshotMeta(r, flag(1));
       return { type, ...e, transferId, meta, offset: r.varint(), data: r.bytes(), done: flag(0) };
     }
     case "SnapResp":
@@ -225,12 +234,12 @@ function readEntries(r: ByteReader): Entry[] {
   return entries;
 }
 
-function readSnapshotMeta(r: ByteReader): SnapshotMeta {
+function readSnapshotMeta(r: ByteReader, checksummed: boolean): SnapshotMeta {
   const index = r.varint();
   const term = r.varint();
   const sizeBytes = r.varint();
   const config: Configuration = { voters: readIds(r), learners: readIds(r) };
-  return { index, term, config, sizeBytes };
+  return checksummed ? { index, term, config, sizeBytes, checksum: r.u32() } : { index, term, config, sizeBytes };
 }
 
 function readIds(r: ByteReader): number[] {

@@ -1,3 +1,4 @@
+import { crc32c } from "@node-rs/crc32";
 /**
  * An in-process cluster of RaftNode over SimStorage with a manual network, for the
  * Raft core's specification tests.
@@ -64,8 +65,8 @@ export function persist(storage: SimStorage, ready: Ready, incoming: Uint8Array[
     throw new Error(`durability: a hard state with commit ${ready.hardState.commit} is persisted with a log ending at ${lastAfter}`);
   }
   for (const chunk of ready.snapshotChunks) {
-    if (chunk.offset === 0) incoming.length = 0;
-    incoming.push(chunk.data);
+    if (chunk.offset === 0 || chunk.refusal !== undefined) incoming.length = 0;
+    if (chunk.refusal === undefined) incoming.push(chunk.data);
   }
   let snapshot: { meta: SnapshotMeta; data: Uint8Array } | undefined;
   if (ready.snapshot !== undefined) {
@@ -410,7 +411,7 @@ export class Cluster {
     const term = member.storage.term(index);
     if (term === undefined) throw new Error(`compact: node ${id} has no entry at ${index}`);
     const data = new Uint8Array(sizeBytes).map((_, i) => (i * 7 + index) & 0xff);
-    member.storage.compact({ index, term, config: this.node(id).configuration(), sizeBytes }, data);
+    member.storage.compact({ index, term, config: this.node(id).configuration(), sizeBytes, checksum: crc32c(data) }, data);
     return data;
   }
 
@@ -456,3 +457,20 @@ export const isType = <T extends Message["type"]>(type: T) =>
   (m: Message): m is Message & { readonly type: T } => m.type === type;
 
 export const to = (id: NodeId) => (m: Message): boolean => m.to === id;
+
+/**
+ * Leader 1 commits 20 entries while node 3 is cut off, then compacts its log at its
+ * commit index with a snapshot of `snapshotBytes` bytes, and node 3 comes back: it can
+ * catch up only by that snapshot, sent in chunks of `chunkBytes`.
+ */
+export function laggingFollower(snapshotBytes: number, chunkBytes: number): { cluster: Cluster; data: Uint8Array; index: number } {
+  const cluster = new Cluster([1, 2, 3], { config: { snapshotChunkBytesMax: chunkBytes } });
+  cluster.elect(1);
+  cluster.isolate(3);
+  for (let i = 0; i < 20; i++) cluster.mustPropose(1, `v${i}`);
+  cluster.stabilize();
+  const index = cluster.status(1).commit;
+  const data = cluster.compact(1, index, snapshotBytes);
+  cluster.heal();
+  return { cluster, data, index };
+}

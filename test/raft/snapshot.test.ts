@@ -2,26 +2,16 @@ import { describe, expect, it } from "vitest";
 import type { SnapshotChunk } from "../../src/raft/messages.js";
 import type { SnapshotMeta } from "../../src/raft/types.js";
 import { SimStorage } from "../../src/sim/core/sim-storage.js";
-import { Cluster, Solo, bootstrapMeta, isType, storageWithLog, testConfig } from "./harness.js";
+import { Cluster, Solo, bootstrapMeta, isType, laggingFollower as laggingFollowerOf, storageWithLog, testConfig } from "./harness.js";
 
 const CHUNK_BYTES = 300;
 
-/**
- * Leader 1 commits 20 entries while node 3 is cut off, then compacts its log at its
- * commit index with a snapshot of `snapshotBytes` bytes, and node 3 comes back.
- */
+/** harness.ts's laggingFollower, in chunks of CHUNK_BYTES: the snapshot is at index 22 and the leader's log starts after it. */
 function laggingFollower(snapshotBytes: number): { cluster: Cluster; data: Uint8Array; index: number } {
-  const cluster = new Cluster([1, 2, 3], { config: { snapshotChunkBytesMax: CHUNK_BYTES } });
-  cluster.elect(1);
-  cluster.isolate(3);
-  for (let i = 0; i < 20; i++) cluster.mustPropose(1, `v${i}`);
-  cluster.stabilize();
-  const index = cluster.status(1).commit;
-  expect(index).toBe(22);
-  const data = cluster.compact(1, index, snapshotBytes);
-  expect(cluster.node(1).logFirstIndex()).toBe(index + 1);
-  cluster.heal();
-  return { cluster, data, index };
+  const lagging = laggingFollowerOf(snapshotBytes, CHUNK_BYTES);
+  expect(lagging.index).toBe(22);
+  expect(lagging.cluster.node(1).logFirstIndex()).toBe(lagging.index + 1);
+  return lagging;
 }
 
 describe("raft §7 log compaction: InstallSnapshot", () => {

@@ -1,4 +1,5 @@
 /** DiskStorage beyond the shared contract: reopening, memory bounds, compaction, group commit. */
+import { crc32c } from "@node-rs/crc32";
 import { describe, expect, it } from "vitest";
 import { readdir } from "node:fs/promises";
 import type { SnapshotMeta } from "../../src/raft/types.js";
@@ -32,7 +33,7 @@ describe("DiskStorage", () => {
         expect(reopened.recovery.events).toEqual([]);
         expect(reopened.recovery.madeNonVoting).toBe(false);
         expect(reopened.hardState()).toEqual(hardState(1, 600, 1));
-        expect(reopened.snapshotMeta()).toEqual(meta(300, 1, data.length));
+        expect(reopened.snapshotMeta()).toEqual({ ...meta(300, 1, data.length), checksum: crc32c(data) });
         expect(reopened.firstIndex()).toBe(301);
         expect(reopened.lastIndex()).toBe(600);
         const entries = reopened.entries(301, 601, Number.MAX_SAFE_INTEGER);

@@ -88,6 +88,23 @@ describe("message codec", () => {
     expect(() => decodeMessage(forged)).toThrow(/flags/);
   });
 
+  it("carries a snapshot's checksum behind Snap flag bit 1; a Snap without one encodes exactly as before the field existed", () => {
+    const snap = sampleMessages(1, 2).find((m) => m.type === "Snap") as Extract<Message, { type: "Snap" }>;
+    const plain = encodeMessage(snap);
+    const checksummed = encodeMessage({ ...snap, meta: { ...snap.meta, checksum: 0xdeadbeef } });
+    // type, from, to, term (one byte each here), then the flags byte.
+    expect(plain[4]).toBe(0b00);
+    expect(checksummed[4]).toBe(0b10);
+    // The meta ends after transferId (1), index (1), term (1), sizeBytes (2), voters (4), learners (2).
+    const metaEnd = 5 + 1 + 1 + 1 + 2 + 4 + 2;
+    expect([...checksummed.subarray(metaEnd, metaEnd + 4)]).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    expect([...checksummed.subarray(0, 4), ...checksummed.subarray(5, metaEnd), ...checksummed.subarray(metaEnd + 4)])
+      .toEqual([...plain.subarray(0, 4), ...plain.subarray(5)]);
+    expect(decodeMessage(checksummed)).toMatchObject({ meta: { checksum: 0xdeadbeef } });
+    expect("checksum" in (decodeMessage(plain) as typeof snap).meta).toBe(false);
+    expect(() => decodeMessage(checksummed.subarray(0, checksummed.length - 1))).toThrow(TransportDecodeError);
+  });
+
   it("refuses a forged entry count before allocating for it", () => {
     // App from 1 to 2, term 1, prevIndex 0, prevTerm 0, then a count of 2^53 - 1 entries.
     const forged = Uint8Array.of(5, 1, 2, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f);

@@ -25,12 +25,14 @@ const entry = (): fc.Arbitrary<Entry> => record({
   data: bytes(),
 });
 
-const snapshotMeta = (): fc.Arbitrary<SnapshotMeta> => record({
+const snapshotMeta = (): fc.Arbitrary<SnapshotMeta> => fc.record({
   index: uint(),
   term: uint(),
   config: record({ voters: fc.array(id(), { maxLength: 7 }), learners: fc.array(id(), { maxLength: 3 }) }),
   sizeBytes: uint(),
-});
+  // Absent in snapshots of older builds: both forms must round-trip.
+  checksum: fc.integer({ min: 0, max: 0xffff_ffff }),
+}, { requiredKeys: ["index", "term", "config", "sizeBytes"], noNullPrototype: true });
 
 const envelope = { from: id(), to: id(), term: uint() };
 const requestIds = (): fc.Arbitrary<string[]> => fc.array(fc.string({ unit: "grapheme", maxLength: 24 }), { maxLength: 5 });

@@ -1,3 +1,4 @@
+import { crc32c } from "@node-rs/crc32";
 import { joinBytes } from "../../codec/bytes.js";
 import { applyConfChange, decodeConfChange } from "../../raft/conf-change.js";
 import type { RaftConfig } from "../../raft/config.js";
@@ -231,8 +232,9 @@ export class SimNode {
 
   private persistJob(ready: Ready): PersistJob {
     for (const chunk of ready.snapshotChunks) {
-      if (chunk.offset === 0) this.incomingChunks = [];
-      this.incomingChunks.push(chunk.data);
+      if (chunk.refusal !== undefined) this.ctx.stats.snapshotsRefused++;
+      if (chunk.offset === 0 || chunk.refusal !== undefined) this.incomingChunks = [];
+      if (chunk.refusal === undefined) this.incomingChunks.push(chunk.data);
     }
     const snapshot = ready.snapshot === undefined ? undefined : { meta: ready.snapshot, data: joinBytes(this.incomingChunks) };
     return { hardState: ready.hardState, entries: ready.entries, snapshot };
@@ -265,6 +267,10 @@ export class SimNode {
       if (index > meta.index) continue;
       this.pendingWrites.delete(index);
       this.ctx.reply(pending.request, { ok: false, error: "retry", leader: 0 });
+    }
+    // Chunks arrive corrupted now and then (simulation.ts): none of their bytes may be installed.
+    if (meta.checksum !== undefined && crc32c(data) !== meta.checksum) {
+      violation("snapshot-checksum", `node ${this.id} installs the snapshot at ${meta.index} with data whose CRC32C is not its checksum ${meta.checksum}`);
     }
     this.sm = this.ctx.factory.restore(data);
     this.appliedConfig = meta.config;
@@ -333,7 +339,7 @@ export class SimNode {
     const term = this.storage.term(applied);
     if (term === undefined) return;
     const data = this.sm.snapshot();
-    this.storage.compact({ index: applied, term, config: this.appliedConfig, sizeBytes: data.length }, data);
+    this.storage.compact({ index: applied, term, config: this.appliedConfig, sizeBytes: data.length, checksum: crc32c(data) }, data);
     this.ctx.stats.snapshotsTaken++;
   }
 

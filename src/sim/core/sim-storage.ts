@@ -1,3 +1,4 @@
+import { crc32c } from "@node-rs/crc32";
 import { invariant } from "../../raft/invariant.js";
 import type { LogStorage } from "../../raft/log-storage.js";
 import { entriesBytes } from "../../raft/messages.js";
@@ -29,7 +30,7 @@ export class SimStorage implements LogStorage {
    * receives a snapshot from the leader.
    */
   constructor(initial: SnapshotMeta, data: Uint8Array = new Uint8Array(0)) {
-    this.snapMeta = { ...initial, sizeBytes: data.length };
+    this.snapMeta = { ...initial, sizeBytes: data.length, checksum: crc32c(data) };
     this.snapData = data;
     if (initial.index > 0) this.hs = { ...EMPTY_HARD_STATE, term: initial.term, commit: initial.index };
   }

@@ -39,6 +39,8 @@ const KEYS = ["a", "b", "c"];
 const TICK_MS = 10;
 const FAULT_START_MS = 100;
 const DEFAULT_FAULT_MS = 1600;
+/** One snapshot chunk in this many arrives corrupted (see maybeCorrupted). */
+const SNAPSHOT_CHUNK_CORRUPT_EVERY = 7;
 
 type SimEvent = { readonly kind: "deliver"; readonly message: Message } | { readonly kind: "run"; readonly action: () => void };
 
@@ -59,6 +61,8 @@ export class Simulation implements SimControl {
   private readonly traceLog: TraceLog;
   private clock = 0;
   private holds = 0;
+  /** Snapshot chunks sent so far: every SNAPSHOT_CHUNK_CORRUPT_EVERY-th is corrupted. */
+  private snapChunksSent = 0;
   /** Started at healing; it answers the liveness probes. */
   private healedPhase: HealedPhase | undefined;
   /** Set at healing: a run still going past this has lost liveness. */
@@ -120,11 +124,29 @@ export class Simulation implements SimControl {
     this.queue.push(this.clock + delayMs, { kind: "run", action });
   }
 
-  private sendMessage(m: Message): void {
+  private sendMessage(sent: Message): void {
     this.stats.messagesSent++;
+    const m = this.maybeCorrupted(sent);
     const deliveries = this.network.deliveries(m);
     if (deliveries.length === 0) this.stats.messagesDropped++;
     for (const delay of deliveries) this.queue.push(this.clock + delay, { kind: "deliver", message: m });
+  }
+
+  /**
+   * Every SNAPSHOT_CHUNK_CORRUPT_EVERY-th snapshot chunk arrives with one bit of its data
+   * flipped, as over a faulty link: the follower must refuse the snapshot, never install
+   * it, and the leader must send it again (raft/follower.ts). Counted, not drawn from the
+   * random source, so that runs without snapshot transfers keep their schedules.
+   */
+  private maybeCorrupted(m: Message): Message {
+    if (m.type !== "Snap" || m.data.length === 0) return m;
+    this.snapChunksSent++;
+    if (this.snapChunksSent % SNAPSHOT_CHUNK_CORRUPT_EVERY !== 0) return m;
+    this.stats.snapshotChunksCorrupted++;
+    const data = Uint8Array.from(m.data);
+    const at = this.snapChunksSent % data.length;
+    data[at] = (data[at] as number) ^ 0x01;
+    return { ...m, data };
   }
 
   private clientContext(): ConstructorParameters<typeof SimClient>[1] {

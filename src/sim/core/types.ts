@@ -32,6 +32,9 @@ export interface SimStats {
   leadershipTransfers: number;
   snapshotsTaken: number;
   snapshotInstalls: number;
+  /** Snapshot chunks the network corrupted (one bit flipped), and snapshots refused for their checksum. */
+  snapshotChunksCorrupted: number;
+  snapshotsRefused: number;
   clientOps: number;
   messagesSent: number;
   messagesDropped: number;
@@ -40,7 +43,7 @@ export interface SimStats {
 export function emptyStats(): SimStats {
   return {
     steps: 0, elections: 0, crashes: 0, lossyCrashes: 0, wipes: 0, partitions: 0, membershipChanges: 0,
-    leadershipTransfers: 0, snapshotsTaken: 0, snapshotInstalls: 0, clientOps: 0, messagesSent: 0, messagesDropped: 0,
+    leadershipTransfers: 0, snapshotsTaken: 0, snapshotInstalls: 0, snapshotChunksCorrupted: 0, snapshotsRefused: 0, clientOps: 0, messagesSent: 0, messagesDropped: 0,
   };
 }
 
