@@ -1,7 +1,7 @@
 import { HANDSHAKE_BYTES_MAX_BOUNDS, HANDSHAKE_BYTES_MAX_DEFAULT, HANDSHAKE_TIMEOUT_MS_BOUNDS, HANDSHAKE_TIMEOUT_MS_DEFAULT } from "./client-port/config.js";
 import { checkFlagBounds, HTTP_LIMITS_BOUNDS, HTTP_LIMITS_DEFAULTS, validateHttpLimits, type FlagBounds, type HttpLimits } from "./http/limits.js";
 import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT } from "./tcp-port/options.js";
-import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "./tcp-port/per-address.js";
+import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../transport/per-address.js";
 
 /**
  * The limits every client port of a member shares (binary, memcached, HTTP and admin),

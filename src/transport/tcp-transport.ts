@@ -2,7 +2,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
-import { ConnectionsPerAddress } from "../server/tcp-port/per-address.js";
+import { ConnectionsPerAddress } from "./per-address.js";
 import { type PeerAddress, type TransportConfig, type TransportOptions, validatePeers, validateTransportConfig } from "./config.js";
 import { TransportError, TransportListenError, TransportStateError } from "./errors.js";
 import { type PeerStats, type TransportEvent, ZERO_PEER_STATS } from "./events.js";

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { FrameDecoder, decodeResponse, encodeRequest, type Response } from "../../src/protocol/index.js";
 import { startServer } from "../../src/server/server.js";
-import { CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../../src/server/tcp-port/per-address.js";
+import { CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../../src/transport/per-address.js";
 import { DEFAULT_TRANSPORT_LIMITS } from "../../src/transport/config.js";
 import { LineSocket } from "../support/line-socket.js";
 import { RawFlood } from "../support/raw-flood.js";

@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from "node:http";
-import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT, ConnectionsPerAddress, limitConnectionsPerAddress } from "../tcp-port/per-address.js";
+import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT, ConnectionsPerAddress, limitConnectionsPerAddress } from "../../transport/per-address.js";
 
 /**
  * The limits of a member's HTTP listeners (the API port and the admin port), each a

@@ -1,7 +1,7 @@
 import { HANDSHAKE_TIMEOUT_MS_BOUNDS } from "../client-port/config.js";
 import { TLS_HANDSHAKE_TIMEOUT_MS } from "../tcp-port/listener.js";
 import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
-import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../tcp-port/per-address.js";
+import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../../transport/per-address.js";
 
 /**
  * Options of the memcached front-end. Every limit is a named field with a default

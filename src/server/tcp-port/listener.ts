@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { TlsMaterial } from "../../security/tls-material.js";
-import { ConnectionsPerAddress } from "./per-address.js";
+import { ConnectionsPerAddress } from "../../transport/per-address.js";
 
 /**
  * A TLS client that has not finished its handshake by then is dropped (node's default
