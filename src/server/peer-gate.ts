@@ -41,8 +41,8 @@ export const ANNOUNCED_PEERS_MAX = 16;
  */
 export const GUEST_CONNECTIONS_MAX = 4;
 
-export type RefusalReason = RefuseCode | "rejected-message" | "tls-handshake";
-const REFUSAL_REASONS: readonly RefusalReason[] = [...REFUSE_CODES, "rejected-message", "tls-handshake"];
+export type RefusalReason = RefuseCode | "rejected-message" | "tls-handshake" | "connection-limit";
+const REFUSAL_REASONS: readonly RefusalReason[] = [...REFUSE_CODES, "rejected-message", "tls-handshake", "connection-limit"];
 
 export interface PeerGateDeps {
   readonly config: Pick<ServerConfig, "id" | "peers" | "tls">;
@@ -168,6 +168,7 @@ export class PeerGate {
         return;
       case "error":
         if (event.stage === "tls") this.count("tls-handshake", { event }, `peer port: ${event.error.message}`);
+        else if (event.stage === "limit") this.count("connection-limit", { event }, `peer port: ${event.error.message}`);
         else log.warn({ event }, `transport: ${event.type}`);
         return;
       default:

@@ -34,8 +34,10 @@ export type ErrorStage =
   | "decode"
   /** A socket failed or stalled while open. */
   | "socket"
-  /** The listening socket failed, or refused a connection over inboundConnectionsMax. */
-  | "listen";
+  /** The listening socket failed. */
+  | "listen"
+  /** A connection refused at accept: inboundConnectionsMax or inboundConnectionsPerAddressMax reached. */
+  | "limit";
 
 export type TransportEvent =
   | {

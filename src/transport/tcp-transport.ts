@@ -97,7 +97,7 @@ export class TcpTransport {
     const server = this.createServer();
     server.maxConnections = inboundConnectionsMax;
     server.on("drop", (data) => this.emit({
-      type: "error", peerId: 0, stage: "listen",
+      type: "error", peerId: 0, stage: "limit",
       error: new TransportError(`refused a connection from ${data?.remoteAddress ?? "unknown"}: inboundConnectionsMax (${inboundConnectionsMax}) reached`),
     }));
     const listening = new Promise<{ port: number }>((resolve, reject) => {
@@ -268,7 +268,7 @@ export class TcpTransport {
       socket.destroy();
       const { inboundConnectionsPerAddressMax } = this.config;
       this.emit({
-        type: "error", peerId: 0, stage: "listen",
+        type: "error", peerId: 0, stage: "limit",
         error: new TransportError(`refused a connection from ${address ?? "unknown"}: it has ${this.perAddress.openFrom(address)} open (inboundConnectionsPerAddressMax ${inboundConnectionsPerAddressMax}; ${this.refusedPerAddress} refused so far)`),
       });
       return false;
