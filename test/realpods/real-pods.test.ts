@@ -18,7 +18,7 @@ import { waitFor } from "../support/wait.js";
 import { dashboardText } from "../../dashboards/generate.mjs";
 import { Prometheus } from "./prometheus.js";
 import {
-  CLUSTER, clientHttp, expectSafe, isReady, leaderId, longestWritePauseMs, NAMESPACE, onNode, serverPods, underLoad, waitRunning,
+  CLUSTER, clientHttp, clusterCredentials, expectSafe, isReady, leaderId, longestWritePauseMs, NAMESPACE, onNode, serverPods, underLoad, waitRunning,
 } from "./scenario-support.js";
 import { nowMicros } from "../faults/workload.js";
 import { execFileSync } from "node:child_process";
@@ -86,17 +86,22 @@ describe("KVRaft in real pods on the dev cluster", () => {
     const nodes = await kubectl(["get", "nodes", "-o", "wide"]);
     expect(nodes).toMatch(/containerd:\/\/2\./);
 
-    // The CLI as a user runs it on a machine of the cluster's network: the client Service's
-    // HTTP port, and the coordinator Service by its cluster name (CoreDNS).
+    // The CLI as a user runs it on a machine of the cluster's network: the client Service
+    // by its cluster name (CoreDNS; the name the members' certificates carry) over HTTPS
+    // with the CA and token the operator made, and the coordinator Service likewise.
     const cli = join(REPO_ROOT, "dist", "cli.js");
-    const client = await clientHttp(dev());
-    expect(execFileSync(process.execPath, [cli, "put", "greeting", "hello from a pod", "--endpoints", client], { encoding: "utf8" })).toMatch(/OK|version/i);
-    expect(execFileSync(process.execPath, [cli, "get", "greeting", "--endpoints", client], { encoding: "utf8" }).trim()).toBe("hello from a pod");
+    const credentials = await clusterCredentials(dev());
+    const access = ["--cacert", credentials.caFile, "--token-file", credentials.tokenFile];
+    const client = [`${CLUSTER}-client.${NAMESPACE}.svc.cluster.local:8080`];
+    expect(await onNode(dev(), process.execPath, [cli, "put", "greeting", "hello from a pod", "--endpoints", ...client, ...access])).toMatch(/OK|version/i);
+    expect((await onNode(dev(), process.execPath, [cli, "get", "greeting", "--endpoints", ...client, ...access])).trim()).toBe("hello from a pod");
+    const plain = await onNode(dev(), process.execPath, [cli, "get", "greeting", "--endpoints", `http://${client[0] ?? ""}`]).catch((error: Error) => error.message);
+    expect(plain).not.toContain("hello from a pod");
     // The coordinator is a Deployment of its own: the cluster can be Running before it is
     // Ready, and kube-proxy learns its endpoints a moment after that.
     await kubectl(["rollout", "status", `deployment/${CLUSTER}-coord`, "-n", NAMESPACE, "--timeout=180s"]);
     const status = await waitFor("kvraft status through the coordinator Service", async () =>
-      onNode(dev(), process.execPath, [cli, "status", "--coord", `http://${CLUSTER}-coord.${NAMESPACE}.svc.cluster.local:7070`]), 60_000, 1_000);
+      onNode(dev(), process.execPath, [cli, "status", "--coord", `https://${CLUSTER}-coord.${NAMESPACE}.svc.cluster.local:7070`, ...access]), 60_000, 1_000);
     expect(status).toMatch(/leader/);
     process.stdout.write(`real pods, 1 (helm install, apply, 3/3 Ready): ${((Date.now() - started) / 1000).toFixed(1)} s; ${pods.map((p) => `${p.metadata.name} ${p.status.podIP} on ${p.spec.nodeName}`).join(", ")}\n`);
   }, 600_000);
@@ -105,7 +110,7 @@ describe("KVRaft in real pods on the dev cluster", () => {
     const before = await serverPods(dev());
     const result = await underLoad(dev(), "2-delete-leader", SEED, async (_started, history) => {
       const client = await clientHttp(dev());
-      const leader = await leaderId(client);
+      const leader = await leaderId(client, await clusterCredentials(dev()));
       const pod = `${CLUSTER}-${leader - 1}`;
       const oldIp = before.find((p) => p.metadata.name === pod)?.status.podIP;
       const deletedAt = nowMicros();
@@ -151,7 +156,7 @@ describe("KVRaft in real pods on the dev cluster", () => {
     await dev().tagImage(IMAGE, rolled);
     const result = await underLoad(dev(), "5-rolling-update", SEED + 3, async () => {
       const startedAt = Date.now();
-      const leaderPod = `${CLUSTER}-${(await leaderId(await clientHttp(dev()))) - 1}`;
+      const leaderPod = `${CLUSTER}-${(await leaderId(await clientHttp(dev()), await clusterCredentials(dev()))) - 1}`;
       await kubectl(["patch", "kvr", CLUSTER, "-n", NAMESPACE, "--type", "merge", "-p", JSON.stringify({ spec: { image: rolled } })]);
       let unreadyMax = 0;
       const pods = await waitFor("every server pod on the new image and Ready", async () => {
@@ -216,7 +221,7 @@ describe("KVRaft in real pods on the dev cluster", () => {
   it("8: a member's claim and pod deleted together (a lost disk): it comes back empty, non-voting, and is replaced", async () => {
     const result = await underLoad(dev(), "8-lost-disk", SEED + 6, async () => {
       const startedAt = Date.now();
-      const leader = await leaderId(await clientHttp(dev()));
+      const leader = await leaderId(await clientHttp(dev()), await clusterCredentials(dev()));
       const ordinal = leader === 1 ? 1 : 0;
       const pod = `${CLUSTER}-${ordinal}`;
       const claim = `data-${pod}`;
@@ -234,7 +239,10 @@ describe("KVRaft in real pods on the dev cluster", () => {
   }, 900_000);
 
   it("10: a real Prometheus discovers the pods through the apiserver; every query of the Grafana dashboard returns data", async () => {
-    const server = await Prometheus.start(await toolBinary("prometheus", "prometheus"), join(dev().dir, "prometheus"), dev().kubeconfig);
+    const credentials = await clusterCredentials(dev());
+    const server = await Prometheus.start(await toolBinary("prometheus", "prometheus"), join(dev().dir, "prometheus"), dev().kubeconfig, {
+      caFile: credentials.caFile, serverName: credentials.servername, coordinatorName: `${CLUSTER}-coord.${NAMESPACE}.svc`,
+    });
     prometheus = server;
     const dashboard = JSON.parse(dashboardText()) as { panels: { title: string; targets?: { expr: string }[] }[] };
     const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((t) => ({ title: panel.title, expr: dashboardQuery(t.expr) })));

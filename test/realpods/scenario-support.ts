@@ -5,7 +5,8 @@
  */
 import { execFile } from "node:child_process";
 import { expect } from "vitest";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as https from "node:https";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { DevCluster } from "../../src/devcluster/dev-cluster.js";
@@ -67,26 +68,91 @@ export async function clientHttp(cluster: DevCluster): Promise<string> {
   return `${await serviceIp(cluster, `${CLUSTER}-client`)}:${HTTP_PORT}`;
 }
 
+/**
+ * What a client of the cluster needs now that the operator turns TLS on and requires
+ * tokens: the CA bundle from the public ConfigMap NAME-ca, the read-write token from the
+ * Secret NAME-client-tokens the operator generated, and the name every member's certificate carries (the client
+ * Service's), since the machine reaches members by Service or pod IP, which no certificate names.
+ */
+export interface ClusterCredentials {
+  readonly ca: string;
+  readonly token: string;
+  readonly caFile: string;
+  readonly tokenFile: string;
+  readonly servername: string;
+}
+
+export const CLIENT_SERVICE_NAME = `${CLUSTER}-client.${NAMESPACE}.svc`;
+
+const credentialsByCluster = new WeakMap<DevCluster, Promise<ClusterCredentials>>();
+
+/** The cluster's credentials, read once per dev cluster (the CA lives for years, the token as long as its Secret). */
+export function clusterCredentials(cluster: DevCluster): Promise<ClusterCredentials> {
+  let credentials = credentialsByCluster.get(cluster);
+  if (credentials === undefined) {
+    credentials = readCredentials(cluster);
+    credentialsByCluster.set(cluster, credentials);
+    credentials.catch(() => credentialsByCluster.delete(cluster));
+  }
+  return credentials;
+}
+
+async function readCredentials(cluster: DevCluster): Promise<ClusterCredentials> {
+  const plane = cluster.controlPlane;
+  const ca = await waitFor(`the CA bundle in ConfigMap ${CLUSTER}-ca`, async () =>
+    (await plane.kubectlOk(["get", "configmap", `${CLUSTER}-ca`, "-n", NAMESPACE, "-o", "jsonpath={.data.ca\\.crt}"])).trim() || undefined, 60_000, 500);
+  const tokenBase64 = await waitFor(`the read-write token in Secret ${CLUSTER}-client-tokens`, async () =>
+    (await plane.kubectlOk(["get", "secret", `${CLUSTER}-client-tokens`, "-n", NAMESPACE, "-o", "jsonpath={.data.read-write}"])).trim() || undefined, 60_000, 500);
+  const token = Buffer.from(tokenBase64, "base64").toString("utf8").trim();
+  const dir = join(cluster.dir, "credentials");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caFile = join(dir, "ca.crt");
+  const tokenFile = join(dir, "token");
+  writeFileSync(caFile, `${ca}\n`);
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  return { ca, token, caFile, tokenFile, servername: CLIENT_SERVICE_NAME };
+}
+
+/** GET over HTTPS with the cluster's CA and token: status and parsed JSON body. */
+export function httpsGetJson<T>(url: string, credentials: ClusterCredentials, timeoutMs: number): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, {
+      ca: credentials.ca, servername: credentials.servername, headers: { authorization: `Bearer ${credentials.token}` }, timeout: timeoutMs,
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as T });
+        } catch (error) {
+          reject(new Error(`GET ${url}: ${response.statusCode ?? "?"} with a body that is not JSON: ${(error as Error).message}`));
+        }
+      });
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    request.on("error", reject);
+  });
+}
+
 interface StatusJson { leaderId?: number }
 
 /** The leader's member id, as a member's /v1/status says (through the client Service). */
-export async function leaderId(httpEndpoint: string): Promise<number> {
+export async function leaderId(httpEndpoint: string, credentials: ClusterCredentials): Promise<number> {
   return waitFor("a member to name the leader", async () => {
-    const response = await fetch(`http://${httpEndpoint}/v1/status`, { signal: AbortSignal.timeout(3_000) });
-    const status = await response.json() as StatusJson;
+    const { body: status } = await httpsGetJson<StatusJson>(`https://${httpEndpoint}/v1/status`, credentials, 3_000);
     return typeof status.leaderId === "number" && status.leaderId > 0 ? status.leaderId : undefined;
   }, 30_000, 250);
 }
 
 /** Every key under the prefix with its value and version, read linearizably through the client Service. */
-export async function readAllKeys(httpEndpoint: string, prefix: string): Promise<KeyMap> {
+export async function readAllKeys(httpEndpoint: string, prefix: string, credentials: ClusterCredentials): Promise<KeyMap> {
   const keys = new Map<string, { value: string; version: number }>();
   let after = "";
   for (;;) {
-    const url = `http://${httpEndpoint}/v1/kv?prefix=${encodeURIComponent(prefix)}&limit=1000${after === "" ? "" : `&after=${encodeURIComponent(after)}`}`;
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
-    const page = await response.json() as { items: { key: string; value: string; version: number }[]; next: string | null };
+    const url = `https://${httpEndpoint}/v1/kv?prefix=${encodeURIComponent(prefix)}&limit=1000${after === "" ? "" : `&after=${encodeURIComponent(after)}`}`;
+    const { status, body: page } = await httpsGetJson<{ items: { key: string; value: string; version: number }[]; next: string | null }>(url, credentials, 10_000);
+    if (status !== 200) throw new Error(`GET ${url}: ${status} ${JSON.stringify(page)}`);
     for (const item of page.items) keys.set(item.key, { value: Buffer.from(item.value, "base64").toString("utf8"), version: item.version });
     if (page.next === null) return keys;
     after = page.next;
@@ -121,7 +187,11 @@ export interface ScenarioResult {
 export async function underLoad(cluster: DevCluster, name: string, seed: number, disrupt: (startedMicros: number, history: () => readonly Operation[]) => Promise<string>): Promise<ScenarioResult> {
   const client = await serviceIp(cluster, `${CLUSTER}-client`);
   // Each scenario has keys of its own: the history starts from keys nobody wrote yet.
-  const workload = new Workload({ seed, clients: 6, keys: 8, keyPrefix: `${name}/k`, endpoints: [`${client}:${CLIENT_PORT}`] });
+  const credentials = await clusterCredentials(cluster);
+  const workload = new Workload({
+    seed, clients: 6, keys: 8, keyPrefix: `${name}/k`, endpoints: [`${client}:${CLIENT_PORT}`],
+    token: credentials.token, tls: { ca: credentials.ca, servername: credentials.servername },
+  });
   const started = nowMicros();
   workload.start();
   let figures: string;
@@ -136,7 +206,7 @@ export async function underLoad(cluster: DevCluster, name: string, seed: number,
   const outDir = join(cluster.dir, "scenarios");
   mkdirSync(outDir, { recursive: true });
   const judgement = await judge(workload.history, join(outDir, `${name}.history.json`), join(outDir, `${name}.html`));
-  const state = await readAllKeys(await clientHttp(cluster), `${name}/`);
+  const state = await readAllKeys(await clientHttp(cluster), `${name}/`, credentials);
   const lost = lostAckedWrites(workload.history, state);
   const verdict = judgement.disagree ? `checkers disagree (porcupine ${judgement.porcupine}, lincheck ${judgement.lincheck})`
     : judgement.porcupine === "ok" ? "linearizable" : `${judgement.porcupine}: ${judgement.lincheckReport ?? ""}`;
