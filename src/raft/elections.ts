@@ -137,14 +137,14 @@ export function learnCommit(n: NodeState, index: number, term: number): void {
   }
 }
 
-export function stepCandidate(n: NodeState, m: Message): void {
+export function stepCandidate(n: NodeState, m: Message, snapshotRefusal?: string): void {
   const expected = n.role === "pre-candidate" ? "PreVoteResp" : "VoteResp";
   switch (m.type) {
     case "App":
     case "Heartbeat":
     case "Snap":
       becomeFollower(n, m.term, m.from);
-      stepFollower(n, m);
+      stepFollower(n, m, snapshotRefusal);
       return;
     case "PreVoteResp":
     case "VoteResp": {

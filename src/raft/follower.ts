@@ -13,7 +13,12 @@ import type { NodeId, SnapshotMeta } from "./types.js";
  * leader, and when a node that may have lost entries votes again.
  */
 
-export function stepFollower(n: NodeState, m: Message): void {
+/**
+ * `snapshotRefusal`: the host found the data of the snapshot that the last chunk `m`
+ * completes unusable (server/snapshot-admission.ts: it does not decode); it is refused as
+ * a checksum mismatch is. Ignored for any other message, or a chunk that installs nothing.
+ */
+export function stepFollower(n: NodeState, m: Message, snapshotRefusal?: string): void {
   switch (m.type) {
     case "App":
       acceptLeader(n, m.from);
@@ -25,7 +30,7 @@ export function stepFollower(n: NodeState, m: Message): void {
       return;
     case "Snap":
       acceptLeader(n, m.from);
-      handleSnapshotChunk(n, m);
+      handleSnapshotChunk(n, m, snapshotRefusal);
       return;
     case "ReadIndex":
       rejectRemoteReads(n, m);
@@ -87,7 +92,21 @@ function handleHeartbeat(n: NodeState, m: Heartbeat): void {
   send(n, { type: "HeartbeatResp", to: m.from, term: n.term, round: m.round, behind, nonVoting: n.nonVoting });
 }
 
-function handleSnapshotChunk(n: NodeState, m: SnapshotChunk): void {
+/**
+ * Whether stepping `m` now would take it as the last chunk of a snapshot and install it,
+ * what its data is then checked for: the host asks this before it steps a last chunk, to
+ * check first that the snapshot decodes (server/snapshot-admission.ts). Mirrors
+ * RaftNode.step and handleSnapshotChunk; read-only.
+ */
+export function completesSnapshot(n: NodeState, m: SnapshotChunk): boolean {
+  if (!m.done || m.term < n.term || (m.term === n.term && n.role === "leader")) return false;
+  if (m.offset === 0) return !(m.meta.index <= n.log.committed || n.log.matchTerm(m.meta.index, m.meta.term));
+  const incoming = n.following.incoming;
+  return incoming !== undefined && m.term === n.term && incoming.term === m.term && incoming.leader === m.from
+    && incoming.transferId === m.transferId && incoming.received === m.offset;
+}
+
+function handleSnapshotChunk(n: NodeState, m: SnapshotChunk, hostRefusal: string | undefined): void {
   const following = n.following;
   const respond = (fields: Pick<SnapshotResponse, "nextOffset" | "done" | "reject">): void =>
     send(n, { type: "SnapResp", to: m.from, term: n.term, transferId: m.transferId, nonVoting: n.nonVoting, ...fields });
@@ -111,12 +130,15 @@ function handleSnapshotChunk(n: NodeState, m: SnapshotChunk): void {
     return;
   }
   const crc = crc32c(m.data, incoming.crc);
-  if (m.done && m.meta.checksum !== undefined && crc !== m.meta.checksum) {
-    // Corrupted on the way (or at the leader): Raft must never believe it installed. The
-    // transfer is dropped, the host discards its bytes, and the rejection makes the
-    // leader start a new transfer from the first byte (snapshot-sender.ts).
+  const refusal = !m.done ? undefined : m.meta.checksum !== undefined && crc !== m.meta.checksum
+    ? `the snapshot at index ${m.meta.index} (term ${m.meta.term}, ${m.meta.sizeBytes} bytes) from member ${m.from} failed its CRC32C: its data has ${hex32(crc)}, the leader's checksum is ${hex32(m.meta.checksum)}`
+    : hostRefusal;
+  if (refusal !== undefined) {
+    // Corrupted on the way, or unusable at the leader (its data does not decode): Raft
+    // must never believe it installed. The transfer is dropped, the host discards its
+    // bytes, and the rejection makes the leader start a new transfer from the first byte
+    // (snapshot-sender.ts).
     following.incoming = undefined;
-    const refusal = `the snapshot at index ${m.meta.index} (term ${m.meta.term}, ${m.meta.sizeBytes} bytes) from member ${m.from} failed its CRC32C: its data has ${hex32(crc)}, the leader's checksum is ${hex32(m.meta.checksum)}`;
     n.out.snapshotChunks.push({ meta: m.meta, transferId: m.transferId, offset: m.offset, data: new Uint8Array(0), done: true, refusal });
     respond({ nextOffset: 0, done: false, reject: true });
     return;

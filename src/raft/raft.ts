@@ -3,12 +3,12 @@ import type { RaftConfig } from "./config.js";
 import { validateRaftConfig } from "./config.js";
 import { maybeCommit } from "./commit.js";
 import { becomeFollower, campaign, handleVoteRequest, learnCommit, observeTerm, stepCandidate, tickElection, tickLeader } from "./elections.js";
-import { stepFollower } from "./follower.js";
+import { completesSnapshot, stepFollower } from "./follower.js";
 import { invariant } from "./invariant.js";
 import { followsNoLiveLeader, messageRefusal } from "./message-checks.js";
 import type { LogStorage } from "./log-storage.js";
 import { proposeConfChange, recoverConfiguration } from "./membership.js";
-import type { Message } from "./messages.js";
+import type { Message, SnapshotChunk } from "./messages.js";
 import { NodeState, promotable } from "./node-state.js";
 import { propose } from "./proposals.js";
 import type { RandomSource } from "./random.js";
@@ -81,7 +81,21 @@ export class RaftNode {
     return followsNoLiveLeader(this.node);
   }
 
-  step(m: Message): void {
+  /**
+   * Whether stepping `m` now would complete and install its snapshot (follower.ts): the
+   * host then checks the snapshot's data before it steps `m`, with a refusal if it must not be.
+   */
+  completesSnapshot(m: SnapshotChunk): boolean {
+    return completesSnapshot(this.node, m);
+  }
+
+  /**
+   * Steps a message. `snapshotRefusal`, with the last chunk of a snapshot, says why the
+   * host will not install that snapshot (its data does not decode): the follower refuses
+   * it as it refuses one that fails its checksum (SnapshotChunkWrite.refusal), and the
+   * leader sends it again. Ignored where nothing would be installed.
+   */
+  step(m: Message, snapshotRefusal?: string): void {
     const n = this.node;
     invariant(m.to === this.id, () => `step: message to ${m.to} delivered to node ${this.id}`);
     if (!observeTerm(n, m)) return;
@@ -98,8 +112,8 @@ export class RaftNode {
         break;
     }
     if (n.role === "leader") stepLeader(n, m);
-    else if (n.role === "follower") stepFollower(n, m);
-    else stepCandidate(n, m);
+    else if (n.role === "follower") stepFollower(n, m, snapshotRefusal);
+    else stepCandidate(n, m, snapshotRefusal);
   }
 
   /** Asks for a linearizable read; the answer comes as a ReadState in a later Ready. */

@@ -1,7 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
-import { joinBytes } from "../codec/bytes.js";
 import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
 import type { RaftConfig } from "../raft/config.js";
 import type { Message } from "../raft/messages.js";
@@ -12,7 +11,8 @@ import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta 
 import { EntryType } from "../raft/types.js";
 import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
 import { CommitNotices } from "./commit-notices.js";
-import { restoreInSlices, saveLocalSnapshot } from "./snapshot-slices.js";
+import { SnapshotAdmission } from "./snapshot-admission.js";
+import { restoreFromStorage, saveLocalSnapshot } from "./snapshot-slices.js";
 import { WaitingRequests } from "./waiting-requests.js";
 import { BusyError, InvalidRequestError, NotLeaderError, UnavailableError } from "./errors.js";
 import { DISK_FULL_RETRY_DEFAULTS, DiskFullRetry, DiskFullRetryCancelled, type DiskFullEvent, type DiskFullRetryLimits } from "./disk-full-retry.js";
@@ -47,7 +47,7 @@ export type ReplicaEvent =
   | { readonly type: "role-changed"; readonly role: string; readonly term: number; readonly leader: NodeId }
   | { readonly type: "snapshot-saved"; readonly index: number; readonly sizeBytes: number; readonly ms: number }
   | { readonly type: "snapshot-installed"; readonly index: number; readonly sizeBytes: number }
-  /** A snapshot from the leader failed its whole-data checksum: discarded, the leader sends it again. */
+  /** A snapshot from the leader failed its whole-data checksum or does not decode (snapshot-admission.ts): discarded, the leader sends it again. */
   | { readonly type: "snapshot-refused"; readonly index: number; readonly sizeBytes: number; readonly reason: string }
   | { readonly type: "fatal"; readonly error: Error }
   | DiskFullEvent;
@@ -74,7 +74,7 @@ export class Replica {
   private lastRole = "";
   private lastLeader = -1;
   private snapshotInFlight = false;
-  /** Snapshots from the leader refused for a checksum mismatch (kvraft_raft_snapshots_refused_total). */
+  /** Snapshots from the leader refused: a checksum mismatch, or data that does not decode (kvraft_raft_snapshots_refused_total). */
   private snapshotsRefusedCount = 0;
   private readonly clock: () => number;
   private readonly notices: CommitNotices;
@@ -89,6 +89,8 @@ export class Replica {
   private unwrittenCommit: HardState | undefined;
   /** Holds the Ready whose write found the disk full and retries it; the alarm (disk-full-retry.ts). */
   readonly diskFull: DiskFullRetry;
+  /** Decodes a snapshot from the leader before its last chunk is stepped (snapshot-admission.ts). */
+  readonly admission: SnapshotAdmission;
 
   private constructor(private readonly options: ReplicaOptions, kv: KvStateMachine, snapshot: SnapshotMeta) {
     this.clock = options.clock ?? Date.now;
@@ -101,12 +103,13 @@ export class Replica {
     this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.clock() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
+    this.admission = new SnapshotAdmission(this.raft, () => this.kick(), () => this.kv.config, (error) => this.fail(error));
   }
 
   /** Restores the state machine from the storage's snapshot and starts ticking. */
   static async start(options: ReplicaOptions): Promise<Replica> {
     const snapshot = options.storage.snapshotMeta();
-    const kv = snapshot.index > 0 ? await restoreInSlices(await readAll(options.storage, snapshot)) : new KvStateMachine();
+    const kv = snapshot.index > 0 ? await restoreFromStorage(options.storage, snapshot) : new KvStateMachine();
     const replica = new Replica(options, kv, snapshot);
     // As etcd's initial-election-tick-advance: a member just started has heard from no
     // leader, so it need not sit out a whole election timeout before its first pre-vote.
@@ -157,7 +160,7 @@ export class Replica {
   }
 
   receive(m: Message): void {
-    if (this.stopped) return;
+    if (this.stopped || (m.type === "Snap" && this.admission.hold(m))) return;
     this.raft.step(m);
     this.kick();
   }
@@ -276,6 +279,7 @@ export class Replica {
     try {
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
+        this.admission.taken(ready.snapshotChunks);
         await this.handleReady(ready);
         this.raft.advance(ready);
         this.noteRole();
@@ -381,7 +385,7 @@ export class Replica {
     }
   }
 
-  /** The core refused the snapshot (raft/follower.ts: its data failed the checksum): its bytes go, nothing is installed. */
+  /** The core refused the snapshot (raft/follower.ts: its data failed the checksum, or does not decode): its bytes go, nothing is installed. */
   private async refuseIncoming(meta: SnapshotMeta, reason: string): Promise<void> {
     // The core dropped the transfer: whatever is being received is of it, or older.
     await this.incoming?.abort();
@@ -390,14 +394,15 @@ export class Replica {
     this.options.onEvent?.({ type: "snapshot-refused", index: meta.index, sizeBytes: meta.sizeBytes, reason });
   }
 
-  /** Snapshots from the leader refused because their data did not match their checksum. */
+  /** Snapshots from the leader refused because their data did not match their checksum or did not decode. */
   snapshotsRefused(): number {
     return this.snapshotsRefusedCount;
   }
 
   private async restoreSnapshot(meta: SnapshotMeta): Promise<void> {
     this.waiting.lostToSnapshot(meta.index);
-    this.kv = await restoreInSlices(await readAll(this.options.storage, meta), this.kv.config);
+    // Decoded on receipt, before Raft installed it; from storage only if not (never expected).
+    this.kv = this.admission.take(meta) ?? await restoreFromStorage(this.options.storage, meta, this.kv.config);
     this.appliedConfig = meta.config;
     this.options.onEvent?.({ type: "snapshot-installed", index: meta.index, sizeBytes: meta.sizeBytes });
   }
@@ -461,6 +466,7 @@ export class Replica {
     this.stopped = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.diskFull.cancel();
+    this.admission.close();
     this.notices.clear();
     this.waiting.failAll(new UnavailableError("this member is shutting down: retry on another member"));
     while (this.looping) await nextTurn();
@@ -470,12 +476,4 @@ export class Replica {
   fatalError(): Error | undefined {
     return this.fatal;
   }
-}
-
-async function readAll(storage: RaftStorage, meta: SnapshotMeta): Promise<Uint8Array> {
-  const source = storage.readSnapshotData(meta);
-  if (source === undefined) throw new Error(`invariant: the snapshot at ${meta.index} is readable from storage`);
-  const parts: Uint8Array[] = [];
-  for await (const part of source) parts.push(part);
-  return joinBytes(parts);
 }

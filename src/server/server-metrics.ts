@@ -26,7 +26,7 @@ export function registerServerMetrics(metrics: ReplicaMetrics, replica: Replica,
   metrics.counter("kvraft_storage_flushed_items_total", "Writes carried by group-commit flushes.", () => storage.status().itemsFlushed);
   metrics.counter("kvraft_storage_flush_seconds_total", "Time spent in WAL writes and fsyncs.", () => storage.status().flushMicroseconds / 1e6);
   metrics.gauge("kvraft_storage_segments", "WAL segment files on disk.", () => storage.status().segmentCount);
-  metrics.counter("kvraft_raft_snapshots_refused_total", "Snapshots from the leader refused because their data did not match their CRC32C (discarded; the leader sends them again).", () => replica.snapshotsRefused());
+  metrics.counter("kvraft_raft_snapshots_refused_total", "Snapshots from the leader refused because their data did not match their CRC32C or did not decode (discarded; the leader sends them again).", () => replica.snapshotsRefused());
   metrics.gauge("kvraft_storage_snapshot_bytes", "Size of the newest snapshot.", () => storage.snapshotMeta().sizeBytes);
   metrics.gauge("kvraft_storage_disk_full", "1 while the disk is full and writes are refused.", () => (storage.status().diskFull ? 1 : 0));
   metrics.gauge("kvraft_server_disk_full", "1 while a write found the disk full: writes are refused (NOSPACE) and the write is retried.", () => (replica.diskFullMessage() === undefined ? 0 : 1));
