@@ -5,8 +5,14 @@ import type { ReplicaMetrics } from "./replica-metrics.js";
 
 const ROLES = ["follower", "pre-candidate", "candidate", "leader"] as const;
 
-/** Gauges read at scrape time from the replica, the storage and the transport. */
-export function registerServerMetrics(metrics: ReplicaMetrics, replica: Replica, storage: DiskStorage, transport: TcpTransport): void {
+/** The data size quota, for its gauges: its size (0: none) and whether writes are refused for it. */
+export interface QuotaView {
+  readonly quotaBytes: number;
+  readonly exceeded: () => boolean;
+}
+
+/** Gauges read at scrape time from the replica, the storage, the transport and the quota. */
+export function registerServerMetrics(metrics: ReplicaMetrics, replica: Replica, storage: DiskStorage, transport: TcpTransport, quota: QuotaView): void {
   metrics.gauge("kvraft_raft_term", "The current Raft term.", () => replica.status().term);
   metrics.gauge("kvraft_raft_commit_index", "The highest log index known committed.", () => replica.status().commit);
   metrics.gauge("kvraft_raft_applied_index", "The highest log index applied to the state machine.", () => replica.state().appliedIndex);
@@ -33,6 +39,8 @@ export function registerServerMetrics(metrics: ReplicaMetrics, replica: Replica,
   metrics.counter("kvraft_server_disk_full_retries_total", "Writes that found the disk full and were tried again.", () => replica.diskFull.retries());
   metrics.gauge("kvraft_kv_keys", "Keys in the state machine.", () => replica.state().keyCount());
   metrics.gauge("kvraft_kv_size_bytes", "Bytes of keys and values in the state machine.", () => replica.state().sizeBytes());
+  metrics.gauge("kvraft_kv_quota_bytes", "The data size quota: writes that would grow kvraft_kv_size_bytes past it are refused (NOSPACE); 0: no quota.", () => quota.quotaBytes);
+  metrics.gauge("kvraft_kv_quota_exceeded", "1 while writes that grow the data are refused because it reached its quota (the NOSPACE alarm).", () => (quota.exceeded() ? 1 : 0));
   const peerStats = (field: "sentBytes" | "sentMessages" | "writes" | "receivedBytes" | "receivedMessages" | "reconnects" | "dropped") => () =>
     [...transport.stats()].map(([peer, stats]) => ({ labels: { peer: String(peer) }, value: stats[field] }));
   metrics.labelledCounter("kvraft_transport_sent_bytes_total", "Bytes sent to each peer.", ["peer"], peerStats("sentBytes"));

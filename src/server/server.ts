@@ -213,7 +213,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     peer: `${host}:${peerPort}`, http: `${host}:${httpPortOf()}`, memcached: `${host}:${memcachedPort}`, client: `${host}:${clientPort.port}`,
     ...(adminPort === undefined ? {} : { admin: `${host}:${adminPort}` }),
   });
-  registerServerMetrics(metrics, live, storage, transport);
+  registerServerMetrics(metrics, live, storage, transport, { quotaBytes: config.quotaBytes, exceeded: () => service.quotaExceeded() });
   peerGate.registerMetrics(metrics);
   // Let every known member hear this one's HELLO now (a new member must be reachable
   // before it is added; the others only dial when they have something to send).

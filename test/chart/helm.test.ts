@@ -225,5 +225,6 @@ describe("the kvraft-operator Helm chart", () => {
     expect(withEverything).toContain("kubectl -n apps get kvr example");
     expect(withEverything).toContain("PodMonitor");
     expect(withEverything).toContain("Grafana");
+    expect(withEverything).toContain("PrometheusRule");
   });
 });

@@ -114,9 +114,16 @@ describe("kvraft server: admin, snapshots, quota, memcached", () => {
     expect(((await refused?.json()) as { error: { code: string } }).error.code).toBe("NOSPACE");
     const status = await c.status(1);
     expect((status as unknown as { alarms: string[] }).alarms).toContain("NOSPACE");
+    // The gauges the quota alerts read (docs/ALERTS.md: KVRaftQuotaNearlyFull, KVRaftQuotaExceeded).
+    const metrics = async (): Promise<string> => (await fetch(`${c.http(1)}/metrics`)).text();
+    const full = await metrics();
+    expect(full).toMatch(/^kvraft_kv_quota_bytes 2000$/m);
+    expect(full).toMatch(/^kvraft_kv_quota_exceeded 1$/m);
+    expect(Number(/^kvraft_kv_size_bytes (\d+)$/m.exec(full)?.[1])).toBeGreaterThan(2000 * 0.7);
     expect((await fetch(`${c.http(1)}/v1/kv/big0`, { method: "DELETE" })).status).toBe(200);
     expect((await fetch(`${c.http(1)}/v1/kv/big1`, { method: "DELETE" })).status).toBe(200);
     expect((await put(c, 1, "small", "ok")).status).toBe(200);
+    expect(await metrics()).toMatch(/^kvraft_kv_quota_exceeded 0$/m);
   }, 60_000);
 
   it("serves a real memcached client (the npm memcached package) on the memcached port of any member", async () => {
