@@ -86,6 +86,19 @@ describe("edge checks of messages from the network", () => {
     expect(cluster.node(2).refusalOf({ type: "TimeoutNow", from: 9, to: 2, term: now })).toContain("not in this member's configuration");
   });
 
+  it("a member that hears no leader answers a candidate outside its configuration (a newer configuration's quorum may need its vote); one that hears its leader does not", () => {
+    const cluster = settled();
+    const term = cluster.status(2).term;
+    const request = (t: number, type: "PreVote" | "Vote"): Message => ({ type, from: 4, to: 2, term: t, lastIndex: 99, lastTerm: t, transfer: false });
+    expect(cluster.node(2).refusalOf(request(term + 1, "PreVote"))).toContain("member 4 is not in this member's configuration");
+    cluster.isolate(1);
+    for (let i = 0; i < 30 && !cluster.node(2).followsNoLiveLeader(); i++) cluster.node(2).tick();
+    const now = cluster.status(2).term;
+    // Voters {2, 3, 4} with 3 lost: 4 is elected only with 2's vote, while 2 still has {1, 2, 3} (sim seed 7081).
+    expect(cluster.node(2).refusalOf(request(now + 1, "PreVote"))).toBeUndefined();
+    expect(cluster.node(2).refusalOf(request(now + 1, "Vote"))).toBeUndefined();
+  });
+
   it("a member whose configuration is still empty (joined with no data) takes any sender", () => {
     const cluster = settled();
     cluster.addJoiner(4);
