@@ -32,13 +32,16 @@ export class ClientSecurity {
   private readonly memberTls: TlsMaterial | undefined;
   private memberHosts = new Set<string>();
   private readonly hostsTimer: NodeJS.Timeout | undefined;
+  /** The HTTPS ports' TLS handshake deadline: --client-handshake-timeout-ms, as on the binary and memcached ports. */
+  private readonly handshakeTimeoutMs: number;
 
   constructor(
-    config: Pick<ServerConfig, "tls" | "tokens" | "adminToken" | "peers">,
+    config: Pick<ServerConfig, "tls" | "tokens" | "adminToken" | "peers" | "clientLimits">,
     clusterId: string,
     isMember: (id: NodeId) => boolean,
     private readonly log: Logger,
   ) {
+    this.handshakeTimeoutMs = config.clientLimits?.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS;
     // The admin token is a token of role admin, also when only ServerConfig.adminToken is set (in-process tests).
     const tokens = config.tokens ?? (config.adminToken === undefined ? undefined : TokenStore.single(config.adminToken, { name: "admin-token-file", role: "admin" }, "adminToken"));
     this.clientTls = config.tls.client === undefined ? undefined : TlsMaterial.load(config.tls.client);
@@ -100,7 +103,7 @@ export class ClientSecurity {
   private httpsOptions(): https.ServerOptions {
     const options = (this.clientTls as TlsMaterial).serverOptions();
     const ca = [this.clientTls?.pem().ca, this.memberTls?.pem().ca].filter((pem): pem is string => pem !== undefined);
-    return { ...options, ...(ca.length === 0 ? {} : { ca }), requestCert: true, rejectUnauthorized: false, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS };
+    return { ...options, ...(ca.length === 0 ? {} : { ca }), requestCert: true, rejectUnauthorized: false, handshakeTimeout: this.handshakeTimeoutMs };
   }
 }
 

@@ -33,6 +33,8 @@ export interface SecureClusterOptions {
   readonly adminPort?: boolean;
   /** Member certificates also made for these ids (members that are not in the cluster). */
   readonly strangerMemberIds?: readonly number[];
+  /** Client-port limits (the --connections-*, --client-*, --http-* flags); undefined: the defaults. */
+  readonly clientLimits?: ServerConfig["clientLimits"];
 }
 
 /** Who a test request comes as: a token, a client certificate of a role, a member's certificate, or nothing. */
@@ -108,6 +110,7 @@ export class SecureCluster {
       memcachedFlushAll: options.memcachedFlushAll ?? "admin",
       quotaBytes: 0, requestTimeoutMs: 3000, snapshotEveryEntries: 10_000, readyLagEntriesMax: 1000, pendingProposalsMax: 65536,
       shutdownTransferMs: 0, expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_DEFAULT,
+      ...(options.clientLimits === undefined ? {} : { clientLimits: options.clientLimits }),
     };
   }
 
