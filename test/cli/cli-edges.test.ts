@@ -172,12 +172,20 @@ describe("the kvraft CLI at the edges a user touches", () => {
     }, 60_000);
 
     it("watch --output json carries the value as base64, and the text only when it is UTF-8", async () => {
-      const watching = kvraft(["watch", "wb/", "--output", "json", ...endpoints], { stopWhen: (out) => out.includes("wb/text") });
-      await waitFor("the watch to see both writes", async () => {
-        await kvraft(["put", "wb/binary", "-", ...endpoints], { stdin: Uint8Array.of(0xff, 0xfe, 0x00) });
-        await kvraft(["put", "wb/text", "plain", ...endpoints]);
-        return true;
+      let printed = "";
+      const watching = kvraft(["watch", "wb/", "--output", "json", ...endpoints], {
+        stopWhen: (out) => {
+          printed = out;
+          return out.includes("wb/text");
+        },
       });
+      // The watch starts from the revision current when it connects: write the binary
+      // value until the watch has printed it (a write before it connected is not an event).
+      await waitFor("the watch to print the binary write", async () => {
+        await kvraft(["put", "wb/binary", "-", ...endpoints], { stdin: Uint8Array.of(0xff, 0xfe, 0x00) });
+        return printed.includes("wb/binary") || undefined;
+      }, 20_000, 100);
+      await kvraft(["put", "wb/text", "plain", ...endpoints]);
       const events = (await watching).stdout.toString().trim().split("\n").map((l) => JSON.parse(l) as { key: string; value: string | null; valueBase64: string });
       expect(events.find((e) => e.key === "wb/binary")).toMatchObject({ value: null, valueBase64: Buffer.of(0xff, 0xfe, 0x00).toString("base64") });
       expect(events.find((e) => e.key === "wb/text")).toMatchObject({ value: "plain", valueBase64: Buffer.from("plain").toString("base64") });
