@@ -53,15 +53,20 @@ describe("the client tokens (controller step)", () => {
     const rest = new SecretStore();
     rest.stored.set(PATH, storedSecret((d) => { d["read-only"] = b64("users-own-Token_0123456789"); }));
     const read = await readClientTokens(cluster, rest, { readWrite: "remembered-but-unused-0000", readOnly: "remembered-but-unused-1111" });
-    expect(read.tokens).toEqual({ readWrite: FAKE_CLIENT_TOKENS.readWrite, readOnly: "users-own-Token_0123456789" });
+    expect(read.tokens).toMatchObject({ readWrite: FAKE_CLIENT_TOKENS.readWrite, readOnly: "users-own-Token_0123456789" });
     expect(read.secret).toBe(rest.stored.get(PATH));
+    // A Secret made before the coordinator token existed gets one, without a warning.
+    expect(read.tokens.coordinator).toMatch(/^[0-9a-f]{64}$/);
     expect(read.replaced).toEqual([]);
+    rest.stored.set(PATH, storedSecret((d) => { d["coordinator"] = b64("coordinator-token-0123456789"); }));
+    expect((await readClientTokens(cluster, rest, undefined)).tokens.coordinator).toBe("coordinator-token-0123456789");
   });
 
   it("writes a deleted Secret again with the tokens last used for this cluster", async () => {
     const rest = new SecretStore();
-    const read = await readClientTokens(cluster, rest, FAKE_CLIENT_TOKENS);
-    expect(read.tokens).toEqual(FAKE_CLIENT_TOKENS);
+    const remembered = { ...FAKE_CLIENT_TOKENS, coordinator: "remembered-coordinator-0123" };
+    const read = await readClientTokens(cluster, rest, remembered);
+    expect(read.tokens).toEqual(remembered);
     expect(read.replaced).toEqual([]);
   });
 

@@ -41,6 +41,23 @@ describe("the coordinator with spec.tls", () => {
     expect(Object.keys(decoded(find(on, "Secret", "kv-tls-coord"))).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);
   });
 
+  it("with TLS off, takes reports only with the cluster's coordinator token, which the servers present", () => {
+    const tokens = { ...FAKE_CLIENT_TOKENS, coordinator: "coordinator-token-0123456789" };
+    const plain = desiredObjects(makeCluster({ tls: { enabled: false } }), { ...OPTIONS, tls: undefined, clientTokens: tokens });
+    expect(envOf(coordinator(plain))["KVRAFT_COORD_AUTH_TOKEN_FILE"]).toBe("/etc/kvraft/client-tokens/coordinator");
+    expect(coordinator(plain).volumes).toEqual([{ name: "coordinator-token", secret: { secretName: "kv-client-tokens", defaultMode: 0o440, items: [{ key: "coordinator", path: "coordinator" }] } }]);
+    expect(envOf(server(plain))["KVRAFT_COORD_TOKEN_FILE"]).toBe("/etc/kvraft/client-tokens/coordinator");
+    expect(server(plain).volumes?.find((v) => v.name === "client-tokens")?.secret?.items).toEqual([{ key: "tokens.csv", path: "tokens.csv" }, { key: "coordinator", path: "coordinator" }]);
+    const secret = decoded(find(plain, "Secret", "kv-client-tokens"));
+    expect(secret["coordinator"]).toBe(tokens.coordinator);
+    // Not a client token: the servers' token file does not hold it.
+    expect(secret["tokens.csv"]).not.toContain(tokens.coordinator);
+    // With TLS the members' certificates prove them: no token anywhere.
+    const secured = desiredObjects(makeCluster(), { ...OPTIONS, clientTokens: tokens });
+    expect(envOf(coordinator(secured))["KVRAFT_COORD_AUTH_TOKEN_FILE"]).toBeUndefined();
+    expect(envOf(server(secured))["KVRAFT_COORD_TOKEN_FILE"]).toBeUndefined();
+  });
+
   it("is probed over HTTPS with TLS on, over HTTP with it off", () => {
     for (const probe of ["readinessProbe", "livenessProbe"] as const) {
       expect(coordinator(on).containers[0]?.[probe].httpGet, probe).toEqual({ path: "/healthz", port: 7070, scheme: "HTTPS" });

@@ -41,6 +41,8 @@ export async function readClientTokens(cluster: KVRaftCluster, rest: KubeRest, r
     if (secret === undefined) return last ?? newToken();
     const encoded = data[key];
     if (typeof encoded !== "string" || encoded === "") {
+      // The coordinator's key came later than the Secret of a cluster made before it: no news.
+      if (key === CLIENT_TOKEN_KEYS.coordinator) return last ?? newToken();
       replaced.push(`${key}: missing, a new token was made`);
       return newToken();
     }
@@ -51,7 +53,10 @@ export async function readClientTokens(cluster: KVRaftCluster, rest: KubeRest, r
     return newToken();
   };
   return {
-    tokens: { readWrite: take(CLIENT_TOKEN_KEYS.readWrite, remembered?.readWrite), readOnly: take(CLIENT_TOKEN_KEYS.readOnly, remembered?.readOnly) },
+    tokens: {
+      readWrite: take(CLIENT_TOKEN_KEYS.readWrite, remembered?.readWrite), readOnly: take(CLIENT_TOKEN_KEYS.readOnly, remembered?.readOnly),
+      coordinator: take(CLIENT_TOKEN_KEYS.coordinator, remembered?.coordinator),
+    },
     secret,
     replaced,
   };

@@ -1,6 +1,7 @@
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { ownedMeta } from "./meta.js";
-import { CLIENT_TOKEN_KEYS, objectNames } from "./names.js";
+import { CLIENT_TOKEN_KEYS, objectNames, PATHS } from "./names.js";
+import { coordinatorReplicas, tlsSettings } from "./spec-defaults.js";
 import type { ClientTokens, DesiredOptions } from "./options.js";
 
 /**
@@ -22,6 +23,17 @@ export function clientTokenProblem(token: string): string | undefined {
   return TOKEN68.test(token) ? undefined : "holds a character other than A-Z a-z 0-9 - . _ ~ + / (and = at the end)";
 }
 
+/**
+ * The token members present to the coordinator, when one is needed: the cluster runs
+ * without TLS (with TLS a member proves itself with its certificate) and has a coordinator.
+ */
+export function coordinatorTokenInUse(cluster: KVRaftCluster, options: DesiredOptions): string | undefined {
+  return tlsSettings(cluster.spec).enabled || coordinatorReplicas(cluster.spec) === 0 ? undefined : options.clientTokens.coordinator;
+}
+
+/** Where the coordinator token is mounted, in the server and coordinator pods (an item of the client tokens Secret). */
+export const COORDINATOR_TOKEN_FILE = `${PATHS.clientTokensDir}/${CLIENT_TOKEN_KEYS.coordinator}`;
+
 /** The servers' --auth-token-file: each token named after its role. */
 export function tokensCsv(tokens: ClientTokens): string {
   return [
@@ -39,7 +51,7 @@ export function tokensCsv(tokens: ClientTokens): string {
  */
 export function clientTokensSecret(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const tokens = options.clientTokens;
-  for (const [role, token] of [["read-write", tokens.readWrite], ["read-only", tokens.readOnly]] as const) {
+  for (const [role, token] of [["read-write", tokens.readWrite], ["read-only", tokens.readOnly], ["coordinator", tokens.coordinator ?? tokens.readOnly]] as const) {
     const problem = clientTokenProblem(token);
     if (problem !== undefined) throw new Error(`the ${role} client token ${problem}: the controller must generate one (32 random bytes, hex) before applying the Secret`);
   }
@@ -54,6 +66,7 @@ export function clientTokensSecret(cluster: KVRaftCluster, options: DesiredOptio
       [CLIENT_TOKEN_KEYS.file]: base64(tokensCsv(tokens)),
       [CLIENT_TOKEN_KEYS.readWrite]: base64(tokens.readWrite),
       [CLIENT_TOKEN_KEYS.readOnly]: base64(tokens.readOnly),
+      ...(tokens.coordinator === undefined ? {} : { [CLIENT_TOKEN_KEYS.coordinator]: base64(tokens.coordinator) }),
     },
   };
 }

@@ -1,11 +1,14 @@
 import type { V1DeploymentSpec, V1EnvVar, V1ResourceRequirements, V1ServiceSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { KVRaftCluster, KubeObject } from "../types.js";
+import { COORDINATOR_TOKEN_FILE, coordinatorTokenInUse } from "./client-tokens.js";
 import { ownedMeta, selectorLabels } from "./meta.js";
-import { objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
+import { CLIENT_TOKEN_KEYS, objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
+import type { DesiredOptions } from "./options.js";
 import { RUN_AS_ID } from "./server-pod.js";
 import { coordinatorReplicas, SPEC_DEFAULTS, tlsSettings } from "./spec-defaults.js";
 
 const TLS_VOLUME = "tls";
+const TOKEN_VOLUME = "coordinator-token";
 
 /**
  * With TLS the coordinator serves HTTPS with its certificate from the coord Secret (named
@@ -14,8 +17,8 @@ const TLS_VOLUME = "tls";
  * Reading the view asks no credential: clients need only the CA. The files are renewed in
  * place by the kubelet and reloaded by the coordinator.
  */
-function tlsParts(cluster: KVRaftCluster): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
-  if (!tlsSettings(cluster.spec).enabled) return { env: [], volumes: [], mounts: [] };
+function tlsParts(cluster: KVRaftCluster, options: DesiredOptions): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  if (!tlsSettings(cluster.spec).enabled) return tokenParts(cluster, options);
   const file = (key: string): string => `${PATHS.tlsDir}/${key}`;
   return {
     env: [
@@ -28,10 +31,26 @@ function tlsParts(cluster: KVRaftCluster): { env: V1EnvVar[]; volumes: V1Volume[
   };
 }
 
+/**
+ * Without TLS, reports are taken only with the cluster's coordinator token (the servers'
+ * KVRAFT_COORD_TOKEN_FILE): otherwise anyone reaching the coordinator could name a leader.
+ */
+function tokenParts(cluster: KVRaftCluster, options: DesiredOptions): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  if (coordinatorTokenInUse(cluster, options) === undefined) return { env: [], volumes: [], mounts: [] };
+  return {
+    env: [{ name: "KVRAFT_COORD_AUTH_TOKEN_FILE", value: COORDINATOR_TOKEN_FILE }],
+    volumes: [{
+      name: TOKEN_VOLUME,
+      secret: { secretName: objectNames(cluster.metadata.name).clientTokensSecret, defaultMode: 0o440, items: [{ key: CLIENT_TOKEN_KEYS.coordinator, path: CLIENT_TOKEN_KEYS.coordinator }] },
+    }],
+    mounts: [{ name: TOKEN_VOLUME, mountPath: PATHS.clientTokensDir, readOnly: true }],
+  };
+}
+
 /** Discovery only (who leads, who is there): Raft never waits on it, so one replica by default. */
-export function coordinatorDeployment(cluster: KVRaftCluster): KubeObject {
+export function coordinatorDeployment(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const labels = selectorLabels(cluster, "coordinator");
-  const tls = tlsParts(cluster);
+  const tls = tlsParts(cluster, options);
   // The kubelet neither checks the certificate nor presents one: the coordinator asks for client certificates but requires none.
   const scheme = tlsSettings(cluster.spec).enabled ? { scheme: "HTTPS" } : {};
   const probe = { httpGet: { path: "/healthz", port: PORTS.coordinator, ...scheme }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 };

@@ -33,7 +33,7 @@ export function desiredObjects(asGiven: KVRaftCluster, options: DesiredOptions):
   ];
   // Before the StatefulSet: its pods mount the members Secret.
   if (tlsSettings(cluster.spec).enabled) objects.push(...tlsObjects(cluster, options));
-  if (coordinatorReplicas(cluster.spec) > 0) objects.push(coordinatorDeployment(cluster), coordinatorService(cluster));
+  if (coordinatorReplicas(cluster.spec) > 0) objects.push(coordinatorDeployment(cluster, options), coordinatorService(cluster));
   objects.push(serverStatefulSet(cluster, options), podDisruptionBudget(cluster), ...networkPolicies(cluster, options));
   if (monitoringWanted(cluster, options)) objects.push(podMonitor(cluster));
   return objects;

@@ -15,7 +15,7 @@ export const PATHS = {
  * `token,name,role` per line); each token is also under its role's name alone, so a user
  * can take one with `kubectl get secret NAME-client-tokens -o jsonpath='{.data.read-only}'`.
  */
-export const CLIENT_TOKEN_KEYS = { file: "tokens.csv", readWrite: "read-write", readOnly: "read-only" } as const;
+export const CLIENT_TOKEN_KEYS = { file: "tokens.csv", readWrite: "read-write", readOnly: "read-only", coordinator: "coordinator" } as const;
 
 /**
  * Keys of the TLS Secrets and of the public CA ConfigMap. A member's certificate and key

@@ -22,6 +22,12 @@ export interface TlsPems {
 export interface ClientTokens {
   readonly readWrite: string;
   readonly readOnly: string;
+  /**
+   * What members present to the coordinator when the cluster runs without TLS (with TLS
+   * they present their member certificates): without it the coordinator would take a
+   * report from anyone. Not a client token: it is in no tokens.csv.
+   */
+  readonly coordinator?: string;
 }
 
 /** What the desired manifests need besides the CR: facts only the controller knows. */

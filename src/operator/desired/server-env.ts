@@ -2,6 +2,7 @@ import type { V1EnvVar } from "@kubernetes/client-node";
 import type { KVRaftCluster } from "../types.js";
 import { clusterUid } from "./meta.js";
 import { CLIENT_TOKEN_KEYS, CONFIG_KEYS, objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
+import { COORDINATOR_TOKEN_FILE, coordinatorTokenInUse } from "./client-tokens.js";
 import type { DesiredOptions } from "./options.js";
 import { DEFAULT_CLUSTER_DOMAIN } from "./options.js";
 import { coordinatorReplicas, raftTiming, shutdownTransferMs, tlsSettings } from "./spec-defaults.js";
@@ -58,6 +59,8 @@ export function serverEnv(cluster: KVRaftCluster, options: DesiredOptions): V1En
     // With TLS the member reports over HTTPS with its member certificate (KVRAFT_PEER_CERT_FILE),
     // which the coordinator requires; it checks the coordinator's certificate, which carries this name.
     env.push(value("KVRAFT_COORD", `${tls ? "https" : "http"}://${names.coordinator}.$(POD_NAMESPACE).svc.${domain}:${PORTS.coordinator}`));
+    // Without TLS the member proves itself to the coordinator with the cluster's coordinator token.
+    if (coordinatorTokenInUse(cluster, options) !== undefined) env.push(value("KVRAFT_COORD_TOKEN_FILE", COORDINATOR_TOKEN_FILE));
   }
   return env;
 }

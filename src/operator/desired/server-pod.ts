@@ -2,6 +2,7 @@ import type { V1Affinity, V1Container, V1PodTemplateSpec, V1Probe, V1ResourceReq
 import type { KVRaftCluster } from "../types.js";
 import { selectorLabels } from "./meta.js";
 import { CLIENT_TOKEN_KEYS, objectNames, PATHS, PORTS } from "./names.js";
+import { coordinatorTokenInUse } from "./client-tokens.js";
 import type { DesiredOptions } from "./options.js";
 import { SERVER_CONTAINER, serverEnv } from "./server-env.js";
 import { SPEC_DEFAULTS, terminationGracePeriodSeconds, tlsSettings } from "./spec-defaults.js";
@@ -86,7 +87,13 @@ export function serverPodTemplate(cluster: KVRaftCluster, options: DesiredOption
         // Only tokens.csv: the same tokens are also in the Secret one per key, for users.
         {
           name: CLIENT_TOKENS_VOLUME,
-          secret: { secretName: objectNames(cluster.metadata.name).clientTokensSecret, defaultMode: 0o440, items: [{ key: CLIENT_TOKEN_KEYS.file, path: CLIENT_TOKEN_KEYS.file }] },
+          secret: {
+            secretName: objectNames(cluster.metadata.name).clientTokensSecret, defaultMode: 0o440,
+            items: [
+              { key: CLIENT_TOKEN_KEYS.file, path: CLIENT_TOKEN_KEYS.file },
+              ...(coordinatorTokenInUse(cluster, options) === undefined ? [] : [{ key: CLIENT_TOKEN_KEYS.coordinator, path: CLIENT_TOKEN_KEYS.coordinator }]),
+            ],
+          },
         },
         // Updated in place by the kubelet when the operator renews a certificate: the servers reload changed files.
         ...(tlsSettings(spec).enabled ? [{ name: TLS_VOLUME, secret: { secretName: objectNames(cluster.metadata.name).tlsMembersSecret, defaultMode: 0o440 } }] : []),
