@@ -40,7 +40,7 @@ export default tseslint.config(
     files: [
       "src/raft/**/*.ts", "src/kv/**/*.ts", "src/sim/core/**/*.ts", "src/lincheck/**/*.ts",
       // Codecs and parsers: bytes in, values out, nothing else.
-      "src/codec/**/*.ts", "src/protocol/**/*.ts",
+      "src/codec/**/*.ts", "src/protocol/**/*.ts", "src/trace/**/*.ts",
       "src/transport/codec.ts", "src/transport/frames.ts", "src/transport/send-queue.ts",
       "src/server/memcached/parser.ts", "src/server/memcached/command-line.ts", "src/server/memcached/tokens.ts", "src/server/memcached/replies.ts",
       "src/server/memcached/meta-line.ts",
