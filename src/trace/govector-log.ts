@@ -51,3 +51,12 @@ export function parseEvents(body: string): TraceEvent[] {
   }
   return events;
 }
+
+/**
+ * One file ShiViz opens, from the logs of one run's hosts (each a GoVector body, as the
+ * trace writer appends it). ShiViz orders events by their clocks, so bodies are joined
+ * as they come.
+ */
+export function mergeLogs(bodies: readonly string[]): string {
+  return shivizFileHead() + bodies.map((body) => (body === "" || body.endsWith("\n") ? body : `${body}\n`)).join("");
+}

@@ -1,0 +1,4 @@
+export * from "./vector-clock.js";
+export * from "./govector-log.js";
+export * from "./message-events.js";
+export * from "./check-trace.js";
