@@ -5,6 +5,8 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { Histogram, Registry } from "prom-client";
+import { registerProcessMetrics, type MetricsComponent } from "../../src/process-metrics.js";
 
 const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"]);
 
@@ -56,4 +58,33 @@ export function isRegistered(name: string, registered: RegisteredMetrics): boole
   if (registered.all.has(name)) return true;
   const histogram = /^(.*)_(bucket|sum|count)$/.exec(name)?.[1];
   return histogram !== undefined && registered.histograms.has(histogram);
+}
+
+/**
+ * The registered metrics with every process's own (prom-client's process and Node.js
+ * metrics under kvraft_<component>_, src/process-metrics.ts): their names are made by a
+ * prefix at run time, so they are read from a registry rather than from the sources.
+ */
+export async function withProcessMetrics(registered: RegisteredMetrics): Promise<RegisteredMetrics> {
+  const all = new Set(registered.all);
+  const histograms = new Set(registered.histograms);
+  for (const component of ["server", "coord", "operator"] satisfies MetricsComponent[]) {
+    const registry = new Registry();
+    registerProcessMetrics(registry, component);
+    for (const metric of await registry.getMetricsAsJSON()) {
+      all.add(metric.name);
+      if (registry.getSingleMetric(metric.name) instanceof Histogram) histograms.add(metric.name);
+    }
+  }
+  return { all, histograms };
+}
+
+/** `by (...)`/`without (...)` clauses that name a label twice, such as `sum by (le, le)`. */
+export function repeatedGroupingLabels(expr: string): string[] {
+  const repeated: string[] = [];
+  for (const match of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
+    const labels = (match[1] as string).split(",").map((label) => label.trim()).filter((label) => label !== "");
+    if (new Set(labels).size !== labels.length) repeated.push(match[0]);
+  }
+  return repeated;
 }

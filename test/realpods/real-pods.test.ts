@@ -15,7 +15,7 @@ import { KUBELET_SYSCTLS, readSysctls } from "../../src/devcluster/host-sysctls.
 import { toolBinary } from "../../tools/go-tools.mjs";
 import { CHART_DIR, REPO_ROOT } from "../chart/chart-render.js";
 import { waitFor } from "../support/wait.js";
-import { dashboardText } from "../../dashboards/generate.mjs";
+import { dashboardText } from "../../dashboards/generate.js";
 import { Prometheus } from "./prometheus.js";
 import {
   CLUSTER, clientHttp, clusterCredentials, expectSafe, isReady, leaderId, longestWritePauseMs, NAMESPACE, onNode, serverPods, underLoad, waitRunning,
