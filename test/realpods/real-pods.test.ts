@@ -15,8 +15,9 @@ import { KUBELET_SYSCTLS, readSysctls } from "../../src/devcluster/host-sysctls.
 import { toolBinary } from "../../tools/go-tools.mjs";
 import { CHART_DIR, REPO_ROOT } from "../chart/chart-render.js";
 import { waitFor } from "../support/wait.js";
-import { dashboardText } from "../../dashboards/generate.js";
-import { Prometheus } from "./prometheus.js";
+import { dashboardQueries, emptyQueries } from "../support/dashboard-queries.js";
+import { Prometheus } from "../support/prometheus.js";
+import { prometheusConfig } from "./prometheus.js";
 import {
   CLUSTER, clientHttp, clusterCredentials, expectSafe, isReady, leaderId, longestWritePauseMs, NAMESPACE, onNode, serverPods, underLoad, waitRunning,
 } from "./scenario-support.js";
@@ -30,10 +31,8 @@ const OPERATOR_NS = "kvraft-system";
 const READY_TIMEOUT_MS = 240_000;
 const SEED = Number(process.env.KVRAFT_REALPODS_SEED ?? 1);
 
-/** A panel's query as Grafana would send it: every namespace, the example cluster, a one-minute rate window. */
-function dashboardQuery(expr: string): string {
-  return expr.replaceAll("$namespace", ".*").replaceAll("$cluster", CLUSTER).replaceAll("$__rate_interval", "1m");
-}
+/** The panels' queries as Grafana would send them: every namespace, the example cluster, a one-minute rate window. */
+const DASHBOARD_VARIABLES = { namespace: ".*", cluster: CLUSTER, __rate_interval: "1m" };
 
 describe("KVRaft in real pods on the dev cluster", () => {
   let binaries: DevClusterBinaries | undefined;
@@ -240,17 +239,12 @@ describe("KVRaft in real pods on the dev cluster", () => {
 
   it("10: a real Prometheus discovers the pods through the apiserver; every query of the Grafana dashboard returns data", async () => {
     const credentials = await clusterCredentials(dev());
-    const server = await Prometheus.start(await toolBinary("prometheus", "prometheus"), join(dev().dir, "prometheus"), dev().kubeconfig, {
+    const server = await Prometheus.start(await toolBinary("prometheus", "prometheus"), join(dev().dir, "prometheus"), prometheusConfig(dev().kubeconfig, {
       caFile: credentials.caFile, serverName: credentials.servername, coordinatorName: `${CLUSTER}-coord.${NAMESPACE}.svc`,
-    });
+    }));
     prometheus = server;
-    const dashboard = JSON.parse(dashboardText()) as { panels: { title: string; targets?: { expr: string }[] }[] };
-    const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((t) => ({ title: panel.title, expr: dashboardQuery(t.expr) })));
-    const emptyQueries = async (): Promise<string[]> => {
-      const missing: string[] = [];
-      for (const query of queries) if ((await server.query(query.expr)).length === 0) missing.push(`${query.title}: ${query.expr}`);
-      return missing;
-    };
+    const queries = dashboardQueries(DASHBOARD_VARIABLES);
+    const emptyNow = (): Promise<string[]> => emptyQueries(queries, (expr) => server.query(expr));
     let empty: string[] = [];
     // Under load, so the request panels have traffic to show.
     const result = await underLoad(dev(), "10-prometheus", SEED + 7, async () => {
@@ -260,8 +254,8 @@ describe("KVRaft in real pods on the dev cluster", () => {
         return up.filter((pod) => pod.startsWith(`${CLUSTER}-`)).length >= 4 && up.some((pod) => pod.startsWith("kvraft-operator-")) ? up : undefined;
       }, 120_000, 1_000);
       // Two scrapes of every target give rate() and increase() their two samples.
-      empty = await waitFor("every dashboard query to return data", async () => ((await emptyQueries()).length === 0 ? [] : undefined), 60_000, 2_000)
-        .catch(() => emptyQueries());
+      empty = await waitFor("every dashboard query to return data", async () => ((await emptyNow()).length === 0 ? [] : undefined), 60_000, 2_000)
+        .catch(() => emptyNow());
       return `${targets.length} targets up (${targets.join(", ")}); ${queries.length - empty.length}/${queries.length} dashboard queries return data`;
     });
     expect(empty).toEqual([]);
