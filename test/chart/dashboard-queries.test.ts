@@ -4,7 +4,8 @@
  * coordinator process, and the operator's metrics, each labelled as in Kubernetes
  * (namespace, pod); traffic goes through HTTP, the binary protocol and memcached; then each
  * panel query, its variables replaced as Grafana replaces them, runs through Prometheus's
- * HTTP API and must return at least one series.
+ * HTTP API and must return at least one sample that is a number (not NaN: a quantile over
+ * a histogram nothing was observed in has no value to draw).
  *
  * The operator needs a Kubernetes API to reconcile anything, so its metrics are the real
  * OperatorMetrics registry served by the operator's own metrics server (serveMetrics) from
@@ -36,8 +37,14 @@ const SERVER_PODS = [`${CLUSTER}-0`, `${CLUSTER}-1`, `${CLUSTER}-2`];
 const COORDINATOR_POD = `${CLUSTER}-coord-6c9f8d7b5-x7k2p`;
 const OPERATOR_POD = "kvraft-operator-0";
 const SCRAPE_INTERVAL = "1s";
-/** What Grafana sends for one namespace and one cluster picked; the rate window is many scrapes long. */
-const VARIABLES = { namespace: NAMESPACE, cluster: CLUSTER, __rate_interval: "15s" };
+/**
+ * What Grafana sends for one namespace and one cluster picked. The rate window is a minute
+ * (Grafana's default range step would make it shorter) so that the traffic stays in it for
+ * as long as the test may wait for the slowest series.
+ */
+const VARIABLES = { namespace: NAMESPACE, cluster: CLUSTER, __rate_interval: "1m" };
+/** Snapshots every few entries, so that the snapshot panels have snapshots to show. */
+const SNAPSHOT_EVERY_ENTRIES = 25;
 const DATA_TIMEOUT_MS = 90_000;
 
 interface Target {
@@ -59,6 +66,16 @@ function prometheusConfig(targets: readonly Target[]): string {
   });
 }
 
+/** One reconcile as the controller records it (src/operator/controller/operator.ts, reconciler.ts). */
+function recordReconcile(metrics: OperatorMetrics): void {
+  const endTimer = metrics.duration.startTimer();
+  metrics.steps.inc({ kind: "AddLearner" });
+  metrics.writes.inc({ kind: "StatefulSet" });
+  metrics.setPhase(`${NAMESPACE}/${CLUSTER}`, "Running");
+  endTimer();
+  metrics.reconciles.inc({ result: "ok" });
+}
+
 /** One callback-style memcached call as a promise. */
 function memcachedCall<T>(fn: (done: (error: unknown, result: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((error, result) => (error ? reject(error as Error) : resolve(result))));
@@ -68,12 +85,15 @@ describe("every panel of the Grafana dashboard returns data from a real Promethe
   let dir = "";
   let cluster: ProcessCluster | undefined;
   let coordinator: RigProcess | undefined;
+  const operatorMetrics = new OperatorMetrics();
   let operatorServer: Server | undefined;
   let prometheus: Prometheus | undefined;
   const prom = (): Prometheus => {
     if (prometheus === undefined) throw new Error("Prometheus did not start");
     return prometheus;
   };
+  /** An instant query's samples that are numbers. */
+  const numbers = async (expr: string): Promise<readonly unknown[]> => (await prom().query(expr)).filter((sample) => sample.value[1] !== "NaN");
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "kvraft-dashboard-"));
@@ -83,21 +103,15 @@ describe("every panel of the Grafana dashboard returns data from a real Promethe
     const coord = coordinator;
     await waitFor("the coordinator's /healthz", async () => (await fetch(`${coordinatorUrl}/healthz`).catch(() => undefined))?.ok || undefined,
       20_000, 100, () => coord.assertAlive());
-    cluster = await ProcessCluster.create(3, ["--coord", coordinatorUrl]);
+    cluster = await ProcessCluster.create(3, ["--coord", coordinatorUrl, "--snapshot-entries", String(SNAPSHOT_EVERY_ENTRIES)]);
     cluster.startAll();
     await cluster.waitForLeader();
 
-    const metrics = new OperatorMetrics();
-    // One reconcile as the controller records it (src/operator/controller/operator.ts, reconciler.ts).
-    metrics.leader.set(1);
-    metrics.queueDepth.set(0);
-    const endTimer = metrics.duration.startTimer();
-    metrics.steps.inc({ kind: "AddLearner" });
-    metrics.writes.inc({ kind: "StatefulSet" });
-    metrics.setPhase(`${NAMESPACE}/${CLUSTER}`, "Running");
-    endTimer();
-    metrics.reconciles.inc({ result: "ok" });
-    operatorServer = await serveMetrics(metrics, "127.0.0.1", 0, () => undefined);
+    // This replica leads and its queue is empty, as after the operator's start.
+    operatorMetrics.leader.set(1);
+    operatorMetrics.queueDepth.set(0);
+    recordReconcile(operatorMetrics);
+    operatorServer = await serveMetrics(operatorMetrics, "127.0.0.1", 0, () => undefined);
     const operatorPort = (operatorServer.address() as AddressInfo).port;
 
     const running = cluster;
@@ -118,7 +132,7 @@ describe("every panel of the Grafana dashboard returns data from a real Promethe
     if (dir !== "") await rm(dir, { recursive: true, force: true });
   });
 
-  it("puts traffic through HTTP, the binary protocol and memcached", async () => {
+  it("puts traffic through HTTP, the binary protocol and memcached, and has the operator reconcile", async () => {
     if (cluster === undefined) throw new Error("the cluster did not start");
     const c = cluster;
     for (let i = 0; i < 20; i++) {
@@ -140,17 +154,17 @@ describe("every panel of the Grafana dashboard returns data from a real Promethe
     } finally {
       memcached.end();
     }
+    recordReconcile(operatorMetrics);
   }, 60_000);
 
   it("answers every panel query with data, for the namespace and cluster the variables list", async () => {
     const queries = dashboardQueries(VARIABLES);
     expect(queries.length).toBeGreaterThan(60);
-    const run = (expr: string): Promise<readonly unknown[]> => prom().query(expr);
     // rate() and increase() need two scrapes in their window; GC and request series need their events.
     const empty = await waitFor("every dashboard query to return data", async () => {
-      const now = await emptyQueries(queries, run);
+      const now = await emptyQueries(queries, numbers);
       return now.length === 0 ? now : undefined;
-    }, DATA_TIMEOUT_MS, 1_000).catch(() => emptyQueries(queries, run));
+    }, DATA_TIMEOUT_MS, 1_000).catch(() => emptyQueries(queries, numbers));
     expect(empty, `panel queries that returned no data:\n${empty.join("\n")}`).toEqual([]);
   }, DATA_TIMEOUT_MS + 30_000);
 
@@ -174,11 +188,13 @@ describe("every panel of the Grafana dashboard returns data from a real Promethe
     const planted: PanelQuery[] = [
       { panel: "Planted", expr: `sum(rate(kvraft_no_such_metric_total{namespace="${NAMESPACE}"}[15s]))` },
       { panel: "Wrong cluster", expr: 'max(kvraft_raft_term{pod=~"other-[0-9]+"})' },
+      { panel: "NaN only", expr: `max(kvraft_raft_term{namespace="${NAMESPACE}"}) * 0 / 0` },
       { panel: "Real", expr: `max(kvraft_raft_term{namespace="${NAMESPACE}"})` },
     ];
-    expect(await emptyQueries(planted, (expr) => prom().query(expr))).toEqual([
+    expect(await emptyQueries(planted, numbers)).toEqual([
       `Planted: sum(rate(kvraft_no_such_metric_total{namespace="${NAMESPACE}"}[15s]))`,
       'Wrong cluster: max(kvraft_raft_term{pod=~"other-[0-9]+"})',
+      `NaN only: max(kvraft_raft_term{namespace="${NAMESPACE}"}) * 0 / 0`,
     ]);
   });
 });
