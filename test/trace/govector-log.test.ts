@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  formatEvent, mergeLogs, parseEvents, parseMessageEvent, receiveEventText, sendEventText, SHIVIZ_PARSER_REGEX,
-  shivizFileHead, VectorClockError, type TraceEvent,
+  describeSummary, formatEvent, mergeLogs, parseEvents, parseEventsStrict, parseMessageEvent, receiveEventText, sendEventText,
+  SHIVIZ_PARSER_REGEX, shivizFileHead, summarizeTrace, VectorClockError, withoutShivizHead, type TraceEvent,
 } from "../../src/trace/index.js";
 import { parseLikeShiviz } from "../support/shiviz-model.js";
 
@@ -69,5 +69,32 @@ describe("message event texts", () => {
   it("reads other lines as local events", () => {
     expect(parseMessageEvent("elected term=3")).toBeUndefined();
     expect(parseMessageEvent("send without fields")).toBeUndefined();
+  });
+});
+
+describe("parseEventsStrict: a trace file read for merging", () => {
+  it("names the first line that is not part of an event, counting a ShiViz head it skips", () => {
+    const good = formatEvent(EVENTS[0] as TraceEvent);
+    expect(parseEventsStrict(good + good)).toHaveLength(2);
+    // ShiViz's regex would read this clock line with an empty host; strictly, it is refused.
+    expect(() => parseEventsStrict(good + good.replace("member-1 ", "member-1  "))).toThrow(/line 3 is not/);
+    expect(() => parseEventsStrict(`${good}stray text\nmore\n`)).toThrow(/line 3 is not a "HOST \{clock\}" line: "stray text"/);
+    expect(() => parseEventsStrict(`${shivizFileHead()}${good}stray\n`)).toThrow(/line 5 is not/);
+    expect(() => parseEventsStrict(`${good}member-1 {"member-1":2}\n`)).toThrow(/line 3 is a clock line without its event line/);
+  });
+
+  it("reads a file that already has the ShiViz head (a simulated run, an earlier merge)", () => {
+    const file = mergeLogs(EVENTS.map(formatEvent));
+    expect(parseEventsStrict(file)).toEqual(EVENTS);
+    expect(withoutShivizHead(file)).toEqual({ body: EVENTS.map(formatEvent).join(""), headLines: 2 });
+  });
+});
+
+describe("summarizeTrace", () => {
+  it("counts hosts, events, and sends paired with a receive (a lost one unpaired)", () => {
+    const lost: TraceEvent = { host: "member-2", clock: { "member-2": 3, "member-1": 1 }, event: "send AppResp to=member-1 msg=member-2#3" };
+    const summary = summarizeTrace([...EVENTS, lost]);
+    expect(summary).toEqual({ hosts: ["member-1", "member-2"], events: 4, sends: 2, sendsPaired: 1, receivesPaired: 1 });
+    expect(describeSummary(summary)).toBe("2 hosts (member-1, member-2), 4 events, 1 of 2 messages paired with their receive (1 never received: lost, in flight at the end, or sent to a host without a trace)");
   });
 });
