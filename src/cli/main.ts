@@ -8,6 +8,7 @@ import { registerSnapshotCommand } from "./snapshot-command.js";
 import { registerWatchCommand } from "./watch-command.js";
 import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
+import { registerTraceCommand } from "./trace-command.js";
 import { registerOperatorCommand } from "./operator-command.js";
 import { registerDevClusterCommand } from "./dev-cluster-command.js";
 import { VERSION } from "../version.js";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerCoordCommand(program);
   registerLocalCommand(program);
   registerSimCommand(program);
+  registerTraceCommand(program);
   registerBenchCommand(program);
   registerOperatorCommand(program);
   registerDevClusterCommand(program);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { isPlantName, PLANT_NAMES } from "../sim/core/plants.js";
+import { SHIVIZ_EVENTS_MAX_DEFAULT, SHIVIZ_EVENTS_MAX_LIMIT } from "../sim/core/shiviz-trace.js";
 import type { PlantName } from "../sim/core/plants.js";
 import { loadOnRun } from "./load-on-run.js";
 import { parsePositiveInt } from "./parse.js";
@@ -18,6 +19,8 @@ export interface SimFlags {
   listPlants?: boolean;
   workers?: number;
   maxFailures?: number;
+  shiviz?: string;
+  shivizEventsMax: number;
 }
 
 export function registerSimCommand(program: Command): void {
@@ -34,6 +37,8 @@ export function registerSimCommand(program: Command): void {
     .option("--list-plants", "print the names of the planted bugs, one per line")
     .option("--workers <n>", "worker threads (default: one per core)", parsePositiveInt)
     .option("--max-failures <n>", "stop after this many failing seeds", parsePositiveInt)
+    .option("--shiviz <file>", "with --seed: write the run's messages as a ShiViz log (see docs/TRACING.md)")
+    .option("--shiviz-events-max <n>", `with --shiviz: stop tracing after this many events (at most ${SHIVIZ_EVENTS_MAX_LIMIT})`, parseEventsMax, SHIVIZ_EVENTS_MAX_DEFAULT)
     .addHelpText("after", `
 Every seed builds a 3- or 5-member cluster in one process and runs it for a few virtual
 seconds under a fault schedule drawn from the seed: message loss, duplication and
@@ -46,6 +51,7 @@ Examples:
   kvraft sim --seeds 10000 --json            # what CI runs
   kvraft sim --plant commit-previous-term --seeds 2000 --json
   kvraft sim --seed 1234 --trace             # replay one seed and show what broke
+  kvraft sim --seed 1234 --shiviz run.log    # ...and draw it: open run.log in ShiViz
 
 Exit status: 0 when no seed broke an invariant (and, without --plant, every seed had
 each required fault); 1 otherwise; 2 for bad arguments.`)
@@ -55,6 +61,12 @@ each required fault); 1 otherwise; 2 for bad arguments.`)
 function parseNonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0, got "${value}"`);
+  return n;
+}
+
+function parseEventsMax(value: string): number {
+  const n = parsePositiveInt(value);
+  if (n > SHIVIZ_EVENTS_MAX_LIMIT) throw new InvalidArgumentError(`at most ${SHIVIZ_EVENTS_MAX_LIMIT} events (the trace is held in memory), got ${n}`);
   return n;
 }
 

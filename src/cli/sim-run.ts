@@ -3,12 +3,29 @@ import { Simulation } from "../sim/core/simulation.js";
 import { runSeeds } from "../sim/runner.js";
 import type { SimReport } from "../sim/summary.js";
 import type { SimFlags } from "./sim-command.js";
+import { writeShivizFile } from "./sim-shiviz.js";
+
+/** Exit status for bad arguments, as main.ts's EXIT_USAGE (importing main.ts from here would be an import cycle). */
+const EXIT_USAGE = 2;
+
+/** --shiviz draws one run: it needs --seed and makes no sense over many seeds. */
+function shivizUsageError(flags: SimFlags): string | undefined {
+  if (flags.shiviz === undefined) return undefined;
+  if (flags.seeds !== undefined) return "--shiviz draws one run and cannot be used with --seeds; pick one seed with --seed S";
+  if (flags.seed === undefined) return "--shiviz needs --seed S: it replays that one seed and writes its trace";
+  return undefined;
+}
 
 /** Runs the seeds (or replays one) and prints the report; returns the exit status. */
 export async function runSimCommand(flags: SimFlags): Promise<number> {
   if (flags.listPlants === true) {
     for (const name of PLANT_NAMES) process.stdout.write(`${name}\n`);
     return 0;
+  }
+  const usage = shivizUsageError(flags);
+  if (usage !== undefined) {
+    process.stderr.write(`kvraft sim: ${usage}\n`);
+    return EXIT_USAGE;
   }
   if (flags.seed !== undefined) return replaySeed(flags, flags.seed);
   const seeds = flags.seeds ?? 100;
@@ -63,8 +80,12 @@ function failedSeeds(report: SimReport): number {
 }
 
 function replaySeed(flags: SimFlags, seed: number): number {
-  const sim = new Simulation({ seed, plant: flags.plant, trace: flags.trace === true, minSteps: flags.steps });
+  const sim = new Simulation({
+    seed, plant: flags.plant, trace: flags.trace === true, minSteps: flags.steps,
+    shivizEventsMax: flags.shiviz === undefined ? undefined : flags.shivizEventsMax,
+  });
   const result = sim.run();
+  if (flags.shiviz !== undefined && !writeShivizFile(flags.shiviz, sim.shiviz)) return 1;
   if (flags.trace === true) {
     const lines = flags.traceLines === 0 ? result.trace : result.trace.slice(-flags.traceLines);
     if (lines.length < result.trace.length) process.stdout.write(`... ${result.trace.length - lines.length} earlier lines (--trace-lines 0 shows all)\n`);

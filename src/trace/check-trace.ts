@@ -8,6 +8,9 @@ import { clockLessOrEqual, type ClockEntries } from "./vector-clock.js";
  * - each host's own count starts at 1 and grows by exactly one per event (ShiViz refuses
  *   anything else);
  * - each host's clock only grows, entry by entry;
+ * - every entry of a clock names an event that is in the trace (ShiViz refuses a clock
+ *   naming a host it has no events of, or a count past that host's last event: the
+ *   symptom of a host's log missing from a merge);
  * - a receive names a send that exists and its clock dominates that send's clock.
  * Returns the problems found, at most `problemsMax`, as sentences; empty when the trace
  * is sound. Pure.
@@ -32,6 +35,7 @@ export function checkTrace(events: readonly TraceEvent[], problemsMax = 20): str
     if (message?.direction === "send") sends.set(message.messageId, event.clock);
   }
   for (const event of events) {
+    checkEntriesExist(event, lastClockOf, report);
     const message = parseMessageEvent(event.event);
     if (message?.direction !== "recv") continue;
     const sent = sends.get(message.messageId);
@@ -41,4 +45,14 @@ export function checkTrace(events: readonly TraceEvent[], problemsMax = 20): str
     }
   }
   return problems;
+}
+
+function checkEntriesExist(event: TraceEvent, lastClockOf: ReadonlyMap<string, ClockEntries>, report: (problem: string) => void): void {
+  for (const [host, count] of Object.entries(event.clock)) {
+    if (host === event.host || count === 0) continue; // ShiViz drops zero entries.
+    const eventsOfHost = lastClockOf.get(host)?.[host] ?? 0;
+    if (count > eventsOfHost) {
+      report(`${event.host}'s event "${event.event}" knows ${host}'s event ${count}, but the trace has ${eventsOfHost} events of ${host} (is its log missing?)`);
+    }
+  }
 }

@@ -60,3 +60,30 @@ export function parseEvents(body: string): TraceEvent[] {
 export function mergeLogs(bodies: readonly string[]): string {
   return shivizFileHead() + bodies.map((body) => (body === "" || body.endsWith("\n") ? body : `${body}\n`)).join("");
 }
+
+const CLOCK_LINE = /^\S+ \{.*\}$/;
+
+/**
+ * Parses one host's trace log strictly: besides what ShiViz reads, every line must belong
+ * to an event (ShiViz silently skips text between matches, which hides a torn or foreign
+ * file). Throws VectorClockError naming the first line that is not part of an event.
+ */
+export function parseEventsStrict(text: string): TraceEvent[] {
+  const { body, headLines } = withoutShivizHead(text);
+  const lines = body.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  for (let i = 0; i < lines.length; i += 2) {
+    const lineNumber = headLines + i + 1;
+    if (!CLOCK_LINE.test(lines[i] ?? "")) {
+      throw new VectorClockError(`line ${lineNumber} is not a "HOST {clock}" line: ${JSON.stringify((lines[i] ?? "").slice(0, 80))}`);
+    }
+    if (i + 1 >= lines.length) throw new VectorClockError(`line ${lineNumber} is a clock line without its event line (a torn last write?)`);
+  }
+  return parseEvents(body);
+}
+
+/** A log's body without the ShiViz head, if it has one (a simulated run's file, an earlier merge). */
+export function withoutShivizHead(text: string): { body: string; headLines: number } {
+  const head = shivizFileHead();
+  return text.startsWith(head) ? { body: text.slice(head.length), headLines: 2 } : { body: text, headLines: 0 };
+}

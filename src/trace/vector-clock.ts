@@ -35,11 +35,13 @@ export class VectorClock {
    * the receive dominates its send and every earlier event of this host.
    */
   receive(sent: ClockEntries): ClockEntries {
+    // Counted before merging (own host included), so a refused stamp leaves the clock as it was.
+    const hosts = new Set([this.host, ...this.counts.keys(), ...Object.keys(sent)]).size;
+    if (hosts > CLOCK_HOSTS_MAX) {
+      throw new VectorClockError(`a clock would name ${hosts} hosts, more than ${CLOCK_HOSTS_MAX}`);
+    }
     for (const [host, count] of Object.entries(sent)) {
       if ((this.counts.get(host) ?? 0) < count) this.counts.set(host, count);
-    }
-    if (this.counts.size > CLOCK_HOSTS_MAX) {
-      throw new VectorClockError(`a clock names ${this.counts.size} hosts, more than ${CLOCK_HOSTS_MAX}`);
     }
     return this.tick();
   }

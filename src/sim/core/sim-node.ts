@@ -17,6 +17,7 @@ import type { PersistJob } from "./sim-storage.js";
 import { SimStorage } from "./sim-storage.js";
 import type { SimStateMachine, SimStateMachineFactory } from "./state-machine.js";
 import type { ClientReply, ClientRequest, SimStats } from "./types.js";
+import type { Tracer } from "../../trace/index.js";
 
 export interface NodeContext {
   now(): number;
@@ -30,6 +31,8 @@ export interface NodeContext {
   readonly factory: SimStateMachineFactory;
   /** Disk faults of the run (set by the fault schedule). */
   readonly faults: { diskStallRate: number };
+  /** This node's ShiViz tracer for local events (elected, apply); NO_TRACE without --shiviz. */
+  readonly tracer: Tracer;
 }
 
 /** Local snapshots are taken every this many applied entries, so lagging nodes need them. */
@@ -168,6 +171,7 @@ export class SimNode {
       this.ctx.checker.leaderElected(status.term, this.id);
       this.ctx.checker.checkLeaderCompleteness(this.id, status.term, raft.logFirstIndex(), (index) => raft.logTerm(index));
       this.ctx.stats.elections++;
+      if (this.ctx.tracer.enabled) this.ctx.tracer.local(`elected term=${status.term} last=${status.lastIndex}`);
       this.leaderCommitSeen = status.commit;
       this.leaderTermStartIndex = status.lastIndex; // The no-op a new leader appends.
     }
@@ -294,6 +298,9 @@ export class SimNode {
     if (first && outcome?.exactlyOnce !== undefined) this.ctx.checker.writeApplied(outcome.exactlyOnce.id, entry.index, outcome.exactlyOnce.executed);
     if (first && entry.type === EntryType.ConfChange) this.ctx.stats.membershipChanges++;
     const pending = this.pendingWrites.get(entry.index);
+    if (this.ctx.tracer.enabled) {
+      this.ctx.tracer.local(`apply index=${entry.index} term=${entry.term}${pending === undefined ? "" : ` req=${pending.request.requestId}`} ${rendered}`);
+    }
     if (pending === undefined) return;
     this.pendingWrites.delete(entry.index);
     if (pending.term !== entry.term || outcome === undefined) {

@@ -15,7 +15,9 @@ import { kvFactory } from "./kv-adapter.js";
 import { Network } from "./network.js";
 import type { PlantName } from "./plants.js";
 import { SimNode } from "./sim-node.js";
-import { describeMessage, describeNode, roundMs, TraceLog } from "./trace.js";
+import { describeMessage, describeMessageFields, describeNode, roundMs, TraceLog } from "./trace.js";
+import { clientHost, memberHost, SimShivizTrace } from "./shiviz-trace.js";
+import type { TraceStamp } from "../../trace/index.js";
 import type { ClientReply, ClientRequest } from "./types.js";
 import { emptyStats } from "./types.js";
 import type { RunPoint, SimResult } from "./verdict.js";
@@ -31,6 +33,8 @@ export interface SimOptions {
   readonly faultMs?: number;
   /** The fault phase goes on until at least this many steps have run. */
   readonly minSteps?: number;
+  /** Record a ShiViz trace of at most this many events (see shiviz-trace.ts); undefined: none. */
+  readonly shivizEventsMax?: number;
 }
 
 const NODE_POOL = 5;
@@ -42,7 +46,10 @@ const DEFAULT_FAULT_MS = 1600;
 /** One snapshot chunk in this many arrives corrupted (see maybeCorrupted). */
 const SNAPSHOT_CHUNK_CORRUPT_EVERY = 7;
 
-type SimEvent = { readonly kind: "deliver"; readonly message: Message } | { readonly kind: "run"; readonly action: () => void };
+type SimEvent =
+  /** `stamp` is the sender's trace stamp, undefined when not tracing. */
+  | { readonly kind: "deliver"; readonly message: Message; readonly stamp: TraceStamp | undefined }
+  | { readonly kind: "run"; readonly action: () => void };
 
 /**
  * One seeded run of a whole cluster in one process: Raft nodes over modelled disks and
@@ -59,6 +66,8 @@ export class Simulation implements SimControl {
   private readonly clients: SimClient[] = [];
   private readonly history: Operation[] = [];
   private readonly traceLog: TraceLog;
+  /** The ShiViz trace (--shiviz); off unless options.shivizEventsMax is set. */
+  readonly shiviz: SimShivizTrace;
   private clock = 0;
   private holds = 0;
   /** Snapshot chunks sent so far: every SNAPSHOT_CHUNK_CORRUPT_EVERY-th is corrupted. */
@@ -71,6 +80,7 @@ export class Simulation implements SimControl {
 
   constructor(private readonly options: SimOptions) {
     this.traceLog = new TraceLog(options.trace === true);
+    this.shiviz = new SimShivizTrace(options.shivizEventsMax);
     const root = new SeededRandom(options.seed);
     this.random = root.fork();
     this.network = new Network(root.fork());
@@ -97,7 +107,8 @@ export class Simulation implements SimControl {
       now: () => this.clock,
       send: (m) => this.sendMessage(m),
       after: (delay, action) => this.after(delay, action),
-      reply: (request, reply) => this.replyToClient(request, reply),
+      reply: (request, reply) => this.replyToClient(id, request, reply),
+      tracer: this.shiviz.tracer(memberHost(id)),
       checker: this.checker,
       random,
       plant: this.options.plant,
@@ -127,9 +138,21 @@ export class Simulation implements SimControl {
   private sendMessage(sent: Message): void {
     this.stats.messagesSent++;
     const m = this.maybeCorrupted(sent);
+    const stamp = this.shiviz.enabled
+      ? this.shiviz.tracer(memberHost(m.from)).send({ kind: m.type, to: memberHost(m.to), details: describeMessageFields(m) })
+      : undefined;
     const deliveries = this.network.deliveries(m);
     if (deliveries.length === 0) this.stats.messagesDropped++;
-    for (const delay of deliveries) this.queue.push(this.clock + delay, { kind: "deliver", message: m });
+    for (const delay of deliveries) this.queue.push(this.clock + delay, { kind: "deliver", message: m, stamp });
+  }
+
+  /** A Raft message arrives; a live node records its receive (a down node never sees it). */
+  private deliver(m: Message, stamp: TraceStamp | undefined): void {
+    const node = this.nodes.get(m.to);
+    if (this.shiviz.enabled && node?.alive === true) {
+      this.shiviz.tracer(memberHost(m.to)).receive({ kind: m.type, from: memberHost(m.from), stamp, details: describeMessageFields(m) });
+    }
+    node?.receive(m);
   }
 
   /**
@@ -153,19 +176,44 @@ export class Simulation implements SimControl {
     return {
       now: () => this.clock,
       after: (delay, action) => this.after(delay, action),
-      send: (to, request) => this.after(0.5 + this.random.next(), () => this.nodes.get(to)?.handleClient(request)),
+      send: (to, request) => this.sendClientRequest(to, request),
       nodeIds: () => [...this.nodes.keys()],
       record: (op) => this.history.push(op),
       countOp: () => this.stats.clientOps++,
     };
   }
 
-  private replyToClient(request: ClientRequest, reply: ClientReply): void {
+  private sendClientRequest(to: NodeId, request: ClientRequest): void {
+    const stamp = this.shiviz.enabled
+      ? this.shiviz.tracer(clientHost(request.clientId)).send({ kind: request.op.kind, to: memberHost(to), requestId: request.requestId })
+      : undefined;
+    this.after(0.5 + this.random.next(), () => {
+      const node = this.nodes.get(to);
+      if (this.shiviz.enabled && node?.alive === true) {
+        this.shiviz.tracer(memberHost(to)).receive({ kind: request.op.kind, from: clientHost(request.clientId), stamp, requestId: request.requestId });
+      }
+      node?.handleClient(request);
+    });
+  }
+
+  /**
+   * The liveness probe of the healed phase is not a client on the network (it calls the
+   * leader directly), so its replies are not traced; its entries show in the apply events.
+   */
+  private replyToClient(from: NodeId, request: ClientRequest, reply: ClientReply): void {
     const client = this.clients[request.clientId - 1];
     const onReply = request.clientId === PROBE_CLIENT_ID
       ? (r: ClientReply) => this.healedPhase?.onProbeReply(r)
       : (r: ClientReply) => client?.onReply(request.requestId, r);
-    this.after(0.5 + this.random.next(), () => onReply(reply));
+    const traced = this.shiviz.enabled && request.clientId !== PROBE_CLIENT_ID;
+    const kind = reply.ok ? "reply" : "refusal";
+    const stamp = traced
+      ? this.shiviz.tracer(memberHost(from)).send({ kind, to: clientHost(request.clientId), requestId: request.requestId, details: reply.ok ? undefined : `error=${reply.error}` })
+      : undefined;
+    this.after(0.5 + this.random.next(), () => {
+      if (traced && this.shiviz.enabled) this.shiviz.tracer(clientHost(request.clientId)).receive({ kind, from: memberHost(from), stamp, requestId: request.requestId });
+      onReply(reply);
+    });
   }
 
   // ---------------------------------------------------------------- SimControl
@@ -223,6 +271,7 @@ export class Simulation implements SimControl {
 
   crash(id: NodeId): void {
     this.trace(`crash node ${id}`);
+    if (this.shiviz.enabled && this.isAlive(id)) this.shiviz.tracer(memberHost(id)).local("crash");
     this.nodes.get(id)?.crash();
   }
 
@@ -230,6 +279,7 @@ export class Simulation implements SimControl {
     const node = this.nodes.get(id);
     if (node === undefined || (node.alive && !wiped)) return;
     this.trace(`restart node ${id}${wiped ? " with an empty disk" : ""}`);
+    if (this.shiviz.enabled) this.shiviz.tracer(memberHost(id)).local(wiped ? "restart with an empty disk" : "restart");
     node.restart(wiped);
   }
 
@@ -283,7 +333,7 @@ export class Simulation implements SimControl {
         if (next.event.kind === "deliver") {
           const m = next.event.message;
           if (this.traceLog.enabled) this.trace(`deliver ${describeMessage(m)}`);
-          this.nodes.get(m.to)?.receive(m);
+          this.deliver(m, next.event.stamp);
         } else {
           next.event.action();
         }

@@ -22,20 +22,25 @@ export function roundMs(ms: number): number {
 }
 
 export function describeMessage(m: Message): string {
-  const base = `${m.type} ${m.from}->${m.to} term=${m.term}`;
+  return `${m.type} ${m.from}->${m.to} ${describeMessageFields(m)}`;
+}
+
+/** What a message says besides its type and ends (the ShiViz trace names those itself). */
+export function describeMessageFields(m: Message): string {
+  const term = `term=${m.term}`;
   switch (m.type) {
     case "App":
-      return `${base} prev=${m.prevIndex}/${m.prevTerm} entries=${m.entries.length} commit=${m.commit}`;
+      return `${term} prev=${m.prevIndex}/${m.prevTerm} entries=${m.entries.length} commit=${m.commit}`;
     case "AppResp":
-      return `${base} ${m.reject ? "reject" : "ok"} index=${m.index}`;
+      return `${term} ${m.reject ? "reject" : "ok"} index=${m.index}`;
     case "Vote":
     case "PreVote":
-      return `${base} last=${m.lastIndex}/${m.lastTerm}`;
+      return `${term} last=${m.lastIndex}/${m.lastTerm}`;
     case "VoteResp":
     case "PreVoteResp":
-      return `${base} ${m.reject ? "reject" : "grant"}`;
+      return `${term} ${m.reject ? "reject" : "grant"}`;
     default:
-      return base;
+      return term;
   }
 }
 
