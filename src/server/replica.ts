@@ -293,6 +293,8 @@ export class Replica {
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
         this.admission.taken(ready.snapshotChunks);
+        // Role and commit first: the core changed them before this Ready, so the trace shows them before its sends.
+        this.noteRole();
         this.trace.commit(ready);
         await this.handleReady(ready);
         this.raft.advance(ready);
