@@ -32,14 +32,20 @@ export class VectorClock {
 
   /**
    * A receive of a message stamped `sent`: take the elementwise maximum, then tick, so
-   * the receive dominates its send and every earlier event of this host.
+   * the receive dominates its send and every earlier event of this host. The stamp's
+   * entry for this host is not taken: only this host counts its own events (in a sound
+   * run the sender's is never ahead), so a confused peer cannot make its count jump. A
+   * stamp that would make the clock name more than CLOCK_HOSTS_MAX hosts is refused
+   * (VectorClockError) before anything is merged, so the clock stays usable.
    */
   receive(sent: ClockEntries): ClockEntries {
-    for (const [host, count] of Object.entries(sent)) {
-      if ((this.counts.get(host) ?? 0) < count) this.counts.set(host, count);
+    const entries = Object.entries(sent).filter(([host]) => host !== this.host);
+    const hosts = this.counts.size + entries.filter(([host]) => !this.counts.has(host)).length;
+    if (hosts > CLOCK_HOSTS_MAX) {
+      throw new VectorClockError(`a clock would name ${hosts} hosts, more than ${CLOCK_HOSTS_MAX}`);
     }
-    if (this.counts.size > CLOCK_HOSTS_MAX) {
-      throw new VectorClockError(`a clock names ${this.counts.size} hosts, more than ${CLOCK_HOSTS_MAX}`);
+    for (const [host, count] of entries) {
+      if ((this.counts.get(host) ?? 0) < count) this.counts.set(host, count);
     }
     return this.tick();
   }
