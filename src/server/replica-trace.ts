@@ -1,6 +1,6 @@
 import type { Ready } from "../raft/ready.js";
 import type { Entry, NodeId } from "../raft/types.js";
-import { NO_TRACE, type Tracer } from "../trace/index.js";
+import { memberHost, NO_TRACE, type Tracer } from "../trace/index.js";
 
 /**
  * A member's local trace events, between its sends and receives: role changes, the
@@ -15,7 +15,7 @@ export class ReplicaTrace {
 
   role(role: string, term: number, leader: NodeId): void {
     if (!this.tracer.enabled) return;
-    this.tracer.local(`became ${role} term=${term}${leader === 0 || role === "leader" ? "" : ` leader=member-${leader}`}`);
+    this.tracer.local(`became ${role} term=${term}${leader === 0 || role === "leader" ? "" : ` leader=${memberHost(leader)}`}`);
   }
 
   /** After a Ready: the commit index it carries, if it moved forward. */
