@@ -7,6 +7,7 @@ export interface CoordFlags {
   host: string; port: string; unreachableAfterMs: string; forgetAfterMs: string;
   membersMax: string; clustersMax: string; logLevel: string;
   certFile?: string; keyFile?: string; trustedCaFile?: string; authTokenFile?: string;
+  traceLog?: string;
 }
 
 const opt = (flags: string, description: string, env: string, defaultValue?: string): Option => {
@@ -27,6 +28,7 @@ export function registerCoordCommand(program: Command): void {
     .addOption(opt("--key-file <file>", "key of --cert-file", "KVRAFT_COORD_KEY_FILE"))
     .addOption(opt("--trusted-ca-file <file>", "the cluster's CA: a member reports with its member certificate (--peer-cert-file), which must name the member and cluster it reports for", "KVRAFT_COORD_TRUSTED_CA_FILE"))
     .addOption(opt("--auth-token-file <file>", "a token (the whole file) members may present instead, as the servers' --coord-token-file", "KVRAFT_COORD_AUTH_TOKEN_FILE"))
+    .addOption(opt("--trace-log <file>", "write a trace event (with a vector clock, the format ShiViz draws) for every member report received and answered; the file is truncated at start; merge it with the members' --trace-log files using 'kvraft trace merge' (default: no tracing, at no cost)", "KVRAFT_COORD_TRACE_LOG"))
     .addOption(opt("--log-level <level>", "trace, debug, info, warn, error", "KVRAFT_LOG_LEVEL", "info"))
     .addHelpText("after", `
 What it is for:
@@ -64,6 +66,7 @@ Examples:
   kvraft coord --cert-file coord.crt --key-file coord.key --trusted-ca-file ca.crt
   kvraft server --id 1 --coord https://coord:7070 --peer-cert-file member-1.crt --peer-key-file member-1.key --peer-trusted-ca-file ca.crt ...
   curl -s http://127.0.0.1:7070/v1/cluster
+  kvraft coord --trace-log traces/coordinator.log     # with members' --trace-log traces/member-ID.log
 
 Every flag can also be set by the environment variable shown.
 

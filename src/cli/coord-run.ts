@@ -22,6 +22,7 @@ export async function runCoordCommand(flags: CoordFlags): Promise<number> {
       clustersMax: wholeNumber("clusters-max", flags.clustersMax),
       ...coordTls(flags),
       ...(flags.authTokenFile === undefined ? {} : { authToken: readSingleToken(flags.authTokenFile, "--auth-token-file") }),
+      ...(flags.traceLog === undefined ? {} : { traceLog: flags.traceLog }),
     };
   } catch (error) {
     process.stderr.write(`kvraft coord: ${(error as Error).message}\n`);
@@ -33,6 +34,7 @@ export async function runCoordCommand(flags: CoordFlags): Promise<number> {
       ...options,
       // The cluster id is a field, not in the message: one cluster is the normal case.
       onEvent: (event) => (event.type === "unauthenticated" ? log.warn({ event }, describeCoordEvent(event)) : log.info({ event }, describeCoordEvent(event))),
+      onTraceWriteError: (error) => log.error({ err: error }, `trace log ${flags.traceLog ?? ""}: a write failed (${error.message}); events are dropped from now on, the coordinator carries on`),
       onTlsReloadError: (error) => log.error({ err: error }, `the coordinator's TLS files changed but do not load (${error.message}): still serving the old certificate`),
     });
   } catch (error) {

@@ -8,6 +8,7 @@ export interface LocalFlags {
   clusterDir: string;
   servers?: string;
   basePort?: string;
+  traceDir?: string;
 }
 
 export function registerLocalCommand(program: Command): void {
@@ -16,6 +17,7 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option("--cluster-dir <dir>", "where cluster.json and each member's data dir live").env("KVRAFT_CLUSTER_DIR").default(".kvraft"))
     .addOption(new Option("--servers <n>", "members: 3, 5 or 7 (default: as before, or 3 for a new cluster)").choices(SERVER_COUNTS.map(String)).env("KVRAFT_SERVERS"))
     .addOption(new Option("--base-port <port>", `first port of the range used (default: as before, or ${DEFAULT_BASE_PORT})`).env("KVRAFT_BASE_PORT"))
+    .addOption(new Option("--trace-dir <dir>", "trace every process: each member writes <dir>/member-i.log and the coordinator <dir>/coordinator.log (vector-clocked events ShiViz draws; truncated at each start); merge them with kvraft trace merge <dir> (default: no tracing)").env("KVRAFT_TRACE_DIR"))
     .addHelpText("after", `
 What it starts (all on 127.0.0.1, as child processes of this command):
   a coordinator                 base+0              GET /v1/cluster: who leads, who is there
@@ -50,6 +52,7 @@ Examples:
   npm start                                  # the same as: kvraft local
   kvraft local --servers 5 --base-port 9000 --cluster-dir /tmp/kv5
   kvraft put greeting hello                  # from another terminal
+  npm start -- --trace-dir traces            # then: kvraft trace merge traces, open the result in ShiViz
 
 Exit status: 0 after a clean stop; 1 when it could not start (a port taken, a cluster dir
 of another size or cluster); 2 for bad flags.`)

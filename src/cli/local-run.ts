@@ -29,6 +29,7 @@ export async function runLocalCommand(flags: LocalFlags): Promise<number> {
       clusterDir: flags.clusterDir,
       ...(flags.servers === undefined ? {} : { servers: Number(flags.servers) }),
       ...(basePort === undefined ? {} : { basePort }),
+      ...(flags.traceDir === undefined ? {} : { traceDir: flags.traceDir }),
       print: (line) => process.stdout.write(`${line}\n`),
     });
   } catch (error) {

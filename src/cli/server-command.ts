@@ -27,6 +27,7 @@ export interface ServerFlags {
   connectionsMax: string; connectionsPerAddressMax: string; clientIdleTimeoutMs: string; clientHandshakeTimeoutMs: string; clientHandshakeBytesMax: string;
   httpHeadersTimeoutMs: string; httpRequestTimeoutMs: string; httpKeepAliveTimeoutMs: string; httpHeaderBytesMax: string;
   coordTokenFile?: string;
+  traceLog?: string;
 }
 
 const opt = (flags: string, description: string, env: string, defaultValue?: string): Option => {
@@ -81,6 +82,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--http-keep-alive-timeout-ms <ms>", "HTTP: close a kept-alive connection with no request for this long", "KVRAFT_HTTP_KEEP_ALIVE_TIMEOUT_MS", String(CLIENT_LIMIT_FLAG_DEFAULTS.httpKeepAliveTimeoutMs)))
     .addOption(opt("--http-header-bytes-max <n>", "HTTP: request line and headers larger than this are answered 431", "KVRAFT_HTTP_HEADER_BYTES_MAX", String(CLIENT_LIMIT_FLAG_DEFAULTS.httpHeaderBytesMax)))
     .addOption(opt("--coord-token-file <file>", "token this member presents to the coordinator (its --auth-token-file); over an https:// --coord the member certificate (--peer-cert-file) is presented too", "KVRAFT_COORD_TOKEN_FILE"))
+    .addOption(opt("--trace-log <file>", "write a trace event (with a vector clock, the format ShiViz draws) for every Raft message this member sends and receives, its coordinator heartbeats and its role, commit and apply changes; the file is truncated at start; merge the members' and the coordinator's files with 'kvraft trace merge' (default: no tracing, at no cost)", "KVRAFT_TRACE_LOG"))
     .addOption(opt("--memory-mib <n>", "memory this member may use; the JavaScript heap gets 75% (pods: the container's limit)", "KVRAFT_MEMORY_MIB"))
     .addOption(opt("--log-level <level>", "trace, debug, info, warn, error", "KVRAFT_LOG_LEVEL", "info"))
     .addHelpText("after", `
@@ -92,6 +94,8 @@ it (kvraft local and the operator do) wherever the peer port is not on loopback.
 Examples:
   # a 3-member cluster on one machine
   kvraft server --id 1 --data-dir d1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 --http-port 8081 --memcached-port 11211 --client-port 7101
+  # trace a run, then draw it: merge the files and open the result in ShiViz
+  kvraft server --id 1 ... --trace-log traces/member-1.log
   # a member whose disk was lost rejoins: it waits, non-voting, until re-added
   kvraft server --id 3 --data-dir d3 --initial-cluster-state existing --cluster-id <id> --peers ...
 

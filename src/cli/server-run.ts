@@ -86,6 +86,7 @@ function toConfig(flags: ServerFlags, podName: string | undefined): ServerConfig
       httpKeepAliveTimeoutMs: int("http-keep-alive-timeout-ms", flags.httpKeepAliveTimeoutMs), httpHeaderBytesMax: int("http-header-bytes-max", flags.httpHeaderBytesMax),
     }),
     ...(flags.coordTokenFile === undefined ? {} : { coordinatorToken: readSingleToken(flags.coordTokenFile, "--coord-token-file") }),
+    ...(flags.traceLog === undefined ? {} : { traceLog: flags.traceLog }),
   });
 }
 

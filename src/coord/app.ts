@@ -7,6 +7,8 @@ import type { CoordinatorMetrics } from "./metrics.js";
 import { authenticateReport, memberAuthSettings, type MemberAuthSettings } from "./member-auth.js";
 import type { Registry } from "./registry.js";
 import type { CoordEvent } from "./view-changes.js";
+import { traceReport } from "./report-trace.js";
+import { NO_TRACE, type Tracer } from "../trace/index.js";
 
 export interface CoordinatorAppOptions {
   readonly registry: Registry;
@@ -17,6 +19,8 @@ export interface CoordinatorAppOptions {
   readonly onEvent?: (event: CoordEvent) => void;
   /** Who may report (member certificates, a token); default: anyone (see member-auth.ts). */
   readonly memberAuth?: MemberAuthSettings;
+  /** Records members' reports and the answers (--trace-log); NO_TRACE when not given. */
+  readonly tracer?: Tracer;
 }
 
 const NO_MEMBER_AUTH = memberAuthSettings(undefined, false);
@@ -74,6 +78,7 @@ function receive(options: CoordinatorAppOptions, kind: HeartbeatKind, req: Reque
     res.setHeader("WWW-Authenticate", "Bearer");
     return sendError(res, 401, "UNAUTHENTICATED", authenticated.reason);
   }
+  traceReport(options.tracer ?? NO_TRACE, kind, heartbeat, req, res);
   const outcome = options.registry.observe(heartbeat, options.now(), kind);
   options.metrics.countHeartbeat(kind, outcome.result);
   if (outcome.result === "refused") {

@@ -11,6 +11,8 @@ import { CoordinatorMetrics } from "./metrics.js";
 import { Registry } from "./registry.js";
 import type { CoordEvent } from "./view-changes.js";
 import { viewChanges } from "./view-changes.js";
+import { openProcessTrace } from "../trace-file.js";
+import { COORDINATOR_HOST } from "../trace/index.js";
 
 export interface CoordinatorOptions extends Partial<CoordinatorConfig> {
   /** Injected for tests; Date.now otherwise. */
@@ -27,6 +29,10 @@ export interface CoordinatorOptions extends Partial<CoordinatorConfig> {
   readonly authToken?: string;
   /** A certificate or key change that does not load (the old one stays in use). */
   readonly onTlsReloadError?: (error: Error) => void;
+  /** Write a trace event per member report and answer here (`--trace-log`); undefined: no tracing. */
+  readonly traceLog?: string;
+  /** A write of the trace log failed (told once; the coordinator carries on, dropping events). */
+  readonly onTraceWriteError?: (error: Error) => void;
 }
 
 export interface RunningCoordinator {
@@ -53,14 +59,22 @@ export class CoordinatorListenError extends Error {
  * liveness; no request does) and to forget long-silent ones.
  */
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
-  const { now = Date.now, onEvent, tls, authToken, onTlsReloadError, ...partial } = options;
+  const { now = Date.now, onEvent, tls, authToken, onTlsReloadError, traceLog, onTraceWriteError, ...partial } = options;
   const config = validateCoordinatorConfig(partial);
   const registry = new Registry(config);
   const metrics = new CoordinatorMetrics(() => registry.view(now()));
   const memberAuth = memberAuthSettings(authToken, tls?.trustedCaFile !== undefined);
-  const app = buildCoordinatorApp({ registry, metrics, config, now, memberAuth, ...(onEvent === undefined ? {} : { onEvent }) });
+  const trace = await openProcessTrace(traceLog, COORDINATOR_HOST, onTraceWriteError === undefined ? {} : { onWriteError: onTraceWriteError });
+  const app = buildCoordinatorApp({ registry, metrics, config, now, memberAuth, tracer: trace.tracer, ...(onEvent === undefined ? {} : { onEvent }) });
   const material = tls === undefined ? undefined : TlsMaterial.load(tls);
-  const server = await listen(app, config.host, config.port, material, onTlsReloadError);
+  let server: HttpServer;
+  try {
+    server = await listen(app, config.host, config.port, material, onTlsReloadError);
+  } catch (error) {
+    material?.close();
+    await trace.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
 
   let shown: ClusterView[] = [];
@@ -87,6 +101,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
         server.close(() => resolve());
         // Keep-alive connections from reporters would hold close() open until they idle out.
         server.closeAllConnections();
+      }).then(async () => {
+        await trace.close();
       });
       return stopping;
     },

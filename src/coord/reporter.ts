@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { ServerStatus } from "../server/status.js";
+import { COORDINATOR_HOST, NO_TRACE, stampFromOptionalText, stampToText, TRACE_STAMP_HEADER, type Tracer } from "../trace/index.js";
 
 /** What proves to the coordinator that the reports come from this member (see member-auth.ts). */
 export interface CoordReporterCredentials {
@@ -28,6 +29,11 @@ export interface CoordReporterOptions {
   /** The longest wait between attempts while the coordinator fails (default: max(5000, intervalMs)). */
   readonly backoffMsMax?: number;
   readonly credentials?: CoordReporterCredentials;
+  /**
+   * The member's tracer (--trace-log): each report carries the send's stamp in
+   * TRACE_STAMP_HEADER and the coordinator's answer's stamp is merged. NO_TRACE when not given.
+   */
+  readonly tracer?: Tracer;
 }
 
 /** A coordinator answer larger than this is cut: it is a short JSON object. */
@@ -135,8 +141,13 @@ async function send(base: string, phase: "register" | "heartbeat", options: Coor
   const timeout = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   timeout.unref();
   const url = `${base}/v1/${phase}`;
+  const tracer = options.tracer ?? NO_TRACE;
+  const sent = tracer.enabled ? tracer.send({ kind: phase, to: COORDINATOR_HOST }) : undefined;
   try {
-    const { status, text } = await post(url, body, options.credentials, controller.signal);
+    const { status, text, stampText } = await post(url, body, options.credentials, controller.signal, sent === undefined ? undefined : stampToText(sent));
+    // Only a stamped answer is recorded: an answer from a coordinator that does not trace pairs with nothing.
+    const answerStamp = tracer.enabled ? stampFromOptionalText(stampText) : undefined;
+    if (answerStamp !== undefined) tracer.receive({ kind: `${phase}-answer`, from: COORDINATOR_HOST, stamp: answerStamp, details: `status=${status}` });
     if (status >= 200 && status < 300) return undefined;
     const hint = status === 401 ? " (the coordinator wants this member's certificate, --peer-cert-file with an https:// --coord, or --coord-token-file)" : "";
     return `${url} answered ${status}: ${errorMessage(text)}${hint}`;
@@ -150,10 +161,12 @@ async function send(base: string, phase: "register" | "heartbeat", options: Coor
 
 /**
  * node:http(s) rather than fetch: fetch takes neither a CA nor a client certificate.
- * Resolves with the status and the start of the body; rejects on a network error.
+ * Resolves with the status, the start of the body and the answer's trace stamp header;
+ * rejects on a network error.
  */
-function post(url: string, body: string, credentials: CoordReporterCredentials | undefined, signal: AbortSignal): Promise<{ status: number; text: string }> {
+function post(url: string, body: string, credentials: CoordReporterCredentials | undefined, signal: AbortSignal, stampText: string | undefined): Promise<{ status: number; text: string; stampText: string | undefined }> {
   const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+  if (stampText !== undefined) headers[TRACE_STAMP_HEADER] = stampText;
   if (credentials?.token !== undefined) headers["authorization"] = `Bearer ${credentials.token}`;
   const https = url.startsWith("https:");
   const tls = https ? credentials?.tls?.() : undefined;
@@ -164,7 +177,8 @@ function post(url: string, body: string, credentials: CoordReporterCredentials |
       response.on("data", (chunk: string) => {
         if (text.length < ANSWER_BYTES_MAX) text += chunk;
       });
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+      const stamp = response.headers[TRACE_STAMP_HEADER];
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text, stampText: typeof stamp === "string" ? stamp : undefined }));
       response.on("error", reject);
       // An abort mid-answer may end in 'close' alone: settle anyway (a settled promise ignores this).
       response.on("close", () => reject(new Error("the connection closed before the answer ended")));

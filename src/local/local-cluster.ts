@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { existingClusterId } from "../server/bootstrap.js";
@@ -19,6 +20,8 @@ export interface LocalClusterOptions {
   readonly servers?: number;
   /** undefined: the base in cluster.json, or 7000 for a new cluster. */
   readonly basePort?: number;
+  /** Every process writes a trace log in this dir (made if missing): member-ID.log, coordinator.log. */
+  readonly traceDir?: string;
   /** Where output goes, one line per call (the CLI writes it to stdout). */
   readonly print: (line: string) => void;
   /** The program the children run; dist/cli.js beside this module by default. */
@@ -55,7 +58,7 @@ const DEFAULT_CLI = fileURLToPath(new URL("../cli.js", import.meta.url));
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const cwd = options.cwd ?? process.cwd();
   const cliPath = options.cliPath ?? DEFAULT_CLI;
-  const { plan, founding } = await preparePlan(resolve(cwd, options.clusterDir), options);
+  const { plan, founding } = await preparePlan(resolve(cwd, options.clusterDir), { ...options, ...(options.traceDir === undefined ? {} : { traceDir: resolve(cwd, options.traceDir) }) });
   await assertPortsFree(LOCAL_HOST, plannedPorts(plan));
   const print = (name: string, text: string): void => options.print(`[${name.padEnd(NAME_WIDTH)}] ${text}`);
   if (plan.security !== undefined) {
@@ -63,6 +66,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     print("local", made.length === 0 ? `TLS and tokens: reusing the CA and tokens in ${plan.clusterDir}` : `TLS and tokens: made ${made.join("; ")}`);
   }
   await writeClusterFile(plan.clusterDir, clusterFileOf(plan));
+  if (plan.traceDir !== undefined) {
+    await mkdir(plan.traceDir, { recursive: true });
+    print("local", `tracing: each process writes its events to ${plan.traceDir}; merge them for ShiViz with: kvraft trace merge ${plan.traceDir}`);
+  }
 
   const repeats = new RepeatFilter();
   const onLine = (name: string, line: string): void => {
@@ -140,7 +147,8 @@ async function preparePlan(clusterDir: string, options: LocalClusterOptions): Pr
       throw new RangeError(`${memberDataDir(clusterDir, i + 1)} holds cluster ${id}, not ${clusterId} (from ${clusterDir}/cluster.json): move that dir away, or use another --cluster-dir`);
     }
   });
-  return { plan: planLocalCluster({ clusterDir, clusterId, servers, basePort }), founding: idsOnDisk.every((id) => id === undefined) };
+  const traceDir = options.traceDir === undefined ? {} : { traceDir: options.traceDir };
+  return { plan: planLocalCluster({ clusterDir, clusterId, servers, basePort, ...traceDir }), founding: idsOnDisk.every((id) => id === undefined) };
 }
 
 async function stateFor(member: MemberPlan, founding: boolean, everHadData: Set<number>, warn: (text: string) => void): Promise<"new" | "existing"> {

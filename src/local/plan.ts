@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { COORDINATOR_HOST, memberHost } from "../trace/index.js";
 import { coordinatorSecurityArgs, type LocalSecurityFiles, localSecurityFiles, memberSecurityArgs } from "./security-files.js";
 
 /**
@@ -45,6 +46,8 @@ export interface LocalPlan {
    * cluster dir); undefined: plain TCP and HTTP, no tokens (the benchmark, until it has --tls).
    */
   readonly security?: LocalSecurityFiles;
+  /** Each process writes its trace log here (`--trace-dir`): member-ID.log, coordinator.log; undefined: no tracing. */
+  readonly traceDir?: string;
 }
 
 export interface PlannedPort {
@@ -68,7 +71,7 @@ export function validateBasePort(basePort: number): number {
 }
 
 /** `tls` (default true): the members serve TLS and want tokens, with files under the cluster dir. */
-export function planLocalCluster(input: { clusterDir: string; clusterId: string; servers: number; basePort: number; tls?: boolean }): LocalPlan {
+export function planLocalCluster(input: { clusterDir: string; clusterId: string; servers: number; basePort: number; tls?: boolean; traceDir?: string }): LocalPlan {
   const servers = validateServerCount(input.servers);
   const base = validateBasePort(input.basePort);
   const members: MemberPlan[] = [];
@@ -85,7 +88,17 @@ export function planLocalCluster(input: { clusterDir: string; clusterId: string;
   return {
     clusterDir: input.clusterDir, clusterId: input.clusterId, basePort: base, coordinatorPort: base + PORT_OFFSETS.coordinator, members,
     ...(input.tls === false ? {} : { security: localSecurityFiles(input.clusterDir) }),
+    ...(input.traceDir === undefined ? {} : { traceDir: input.traceDir }),
   };
+}
+
+/** The trace log of the process whose trace host is `host`, named after it so a merged file and its sources read alike. */
+export function traceLogPath(traceDir: string, host: string): string {
+  return join(traceDir, `${host}.log`);
+}
+
+function traceArgs(plan: LocalPlan, host: string): string[] {
+  return plan.traceDir === undefined ? [] : ["--trace-log", traceLogPath(plan.traceDir, host)];
 }
 
 export function memberDataDir(clusterDir: string, id: number): string {
@@ -121,6 +134,7 @@ export function coordinatorArgs(plan: LocalPlan): string[] {
   return [
     "coord", "--host", LOCAL_HOST, "--port", String(plan.coordinatorPort), "--unreachable-after-ms", String(LOCAL_UNREACHABLE_AFTER_MS), "--log-level", "info",
     ...(plan.security === undefined ? [] : coordinatorSecurityArgs(plan.security)),
+    ...traceArgs(plan, COORDINATOR_HOST),
   ];
 }
 
@@ -138,6 +152,7 @@ export function serverArgs(plan: LocalPlan, member: MemberPlan, initialClusterSt
     "--initial-cluster-state", initialClusterState, "--cluster-id", plan.clusterId,
     "--coord", coordinatorUrl(plan), "--log-level", "info",
     ...(plan.security === undefined ? [] : memberSecurityArgs(plan.security, member.id)),
+    ...traceArgs(plan, memberHost(member.id)),
   ];
 }
 

@@ -59,6 +59,8 @@ export interface ServerConfig {
   readonly clientLimits?: ClientLimits;
   /** Bearer token the coordinator reporter sends (`--coord-token-file`); the member certificate (tls.peer) is the other way to prove membership. */
   readonly coordinatorToken?: string;
+  /** Where this member writes its trace events (`--trace-log`); undefined: no tracing, at no cost. */
+  readonly traceLog?: string;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { TraceStamp } from "../trace/index.js";
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
 import { TlsMaterial } from "../security/tls-material.js";
@@ -57,7 +58,7 @@ export interface PeerGateRaft {
   status(): { voters: readonly NodeId[]; learners: readonly NodeId[] };
   refusalOf(m: Message): string | undefined;
   followsNoLiveLeader(): boolean;
-  receive(m: Message): void;
+  receive(m: Message, stamp?: TraceStamp): void;
 }
 
 export class PeerGate {
@@ -90,7 +91,7 @@ export class PeerGate {
 
   handlers(): TransportHandlers {
     return {
-      onMessage: (m) => this.deps.raft()?.receive(m),
+      onMessage: (m, stamp) => this.deps.raft()?.receive(m, stamp),
       refusalOf: (m) => this.deps.raft()?.refusalOf(m),
       isMember: (id) => this.isMember(id),
       admits: (id, authenticated) => this.admits(id, authenticated),

@@ -3,6 +3,7 @@ import { CompactedError, NoSpaceError, NotLeaderError, UnavailableError } from "
 import type { GetOutcome, KvService, LeaderHint, ListPageOptions, ReadOptions, WatchOptions, WriteOptions } from "./kv-service.js";
 import type { Replica } from "./replica.js";
 import { testPlantActive } from "./test-plant.js";
+import { NO_TRACE, type Tracer } from "../trace/index.js";
 
 /** Sends an operation to the leader when this member is not it (see forwarding.ts). */
 export interface LeaderForwarder {
@@ -27,6 +28,8 @@ export interface ReplicaServiceOptions {
   /** Where a member's client and HTTP endpoints are, for NotLeader hints. */
   readonly leaderHint: (leaderId: number) => LeaderHint;
   readonly watchPollMs: number;
+  /** This member's tracer (--trace-log), the same one its Raft messages use; NO_TRACE when not given. */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -42,7 +45,15 @@ export class ReplicaService implements KvService {
   /** Settles at close(); one promise for all watches, so a long watch adds no listener per round. */
   private readonly closed = new Promise<void>((resolve) => this.closing.signal.addEventListener("abort", () => resolve(), { once: true }));
 
-  constructor(private readonly replica: Replica, private readonly options: ReplicaServiceOptions) {}
+  /**
+   * This member's tracer, for the client ports and forwarding (HTTP, binary, memcached)
+   * to record their requests' sends and receives on the same clock as Raft's messages.
+   */
+  readonly tracer: Tracer;
+
+  constructor(private readonly replica: Replica, private readonly options: ReplicaServiceOptions) {
+    this.tracer = options.tracer ?? NO_TRACE;
+  }
 
   nowMs(): number {
     return this.replica.readStampMs();

@@ -10,7 +10,10 @@ import type { ProposalResult, RaftStatus, Ready } from "../raft/ready.js";
 import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
+import type { TraceStamp, Tracer } from "../trace/index.js";
+import { traceRaftReceive } from "../trace/index.js";
 import { CommitNotices } from "./commit-notices.js";
+import { ReplicaTrace } from "./replica-trace.js";
 import { SnapshotAdmission } from "./snapshot-admission.js";
 import { restoreFromStorage, saveLocalSnapshot } from "./snapshot-slices.js";
 import { WaitingRequests } from "./waiting-requests.js";
@@ -41,6 +44,8 @@ export interface ReplicaOptions {
   readonly clock?: () => number;
   readonly onEvent?: (event: ReplicaEvent) => void;
   readonly metrics?: ReplicaMetrics;
+  /** Where this member's trace events go (--trace-log); NO_TRACE when not given. */
+  readonly tracer?: Tracer;
 }
 
 export type ReplicaEvent =
@@ -91,9 +96,11 @@ export class Replica {
   readonly diskFull: DiskFullRetry;
   /** Decodes a snapshot from the leader before its last chunk is stepped (snapshot-admission.ts). */
   readonly admission: SnapshotAdmission;
+  private readonly trace: ReplicaTrace;
 
   private constructor(private readonly options: ReplicaOptions, kv: KvStateMachine, snapshot: SnapshotMeta) {
     this.clock = options.clock ?? Date.now;
+    this.trace = new ReplicaTrace(options.tracer);
     this.kv = kv;
     this.appliedConfig = snapshot.config;
     this.storedHardState = options.storage.hardState();
@@ -159,14 +166,20 @@ export class Replica {
     return this.raft.followsNoLiveLeader();
   }
 
-  receive(m: Message): void {
-    if (this.stopped || (m.type === "Snap" && this.admission.hold(m))) return;
+  /** A message from a peer, with the sender's trace stamp when both trace. */
+  receive(m: Message, stamp?: TraceStamp): void {
+    if (this.stopped) return;
+    traceRaftReceive(this.trace.tracer, m, stamp);
+    if (m.type === "Snap" && this.admission.hold(m)) return;
     this.raft.step(m);
     this.kick();
   }
 
-  /** Proposes a command; resolves with its result once applied (undefined for no-ops). */
-  async propose(command: KvCommand): Promise<KvResult> {
+  /**
+   * Proposes a command; resolves with its result once applied (undefined for no-ops).
+   * `requestId` (the client request's, if it has one) names the entry's apply in traces.
+   */
+  async propose(command: KvCommand, requestId?: string): Promise<KvResult> {
     this.checkServing();
     this.diskFull.refuseWrites();
     if (this.waiting.proposalCount >= this.options.pendingProposalsMax) {
@@ -175,7 +188,7 @@ export class Replica {
     const envelope: CommandEnvelope = { stampMs: this.nextStamp(), command };
     this.lastProposalAtMs = this.clock();
     const result = this.raft.propose(encodeCommand(envelope));
-    return (await this.track(result)) as KvResult;
+    return (await this.track(result, requestId)) as KvResult;
   }
 
   async proposeConfChange(change: ConfChange): Promise<{ index: number }> {
@@ -192,14 +205,14 @@ export class Replica {
     return result;
   }
 
-  private track(result: ProposalResult): Promise<KvResult | undefined> {
+  private track(result: ProposalResult, requestId?: string): Promise<KvResult | undefined> {
     if (!result.ok) {
       const { code, message, leader } = result.error;
       if (code === "not-leader" || code === "transferring") throw new NotLeaderError({ leaderId: leader }, message);
       if (code === "busy" || code === "conf-change-pending" || code === "not-ready" || code === "learner-behind") throw new BusyError(message);
       throw new InvalidRequestError(message);
     }
-    const applied = this.waiting.proposal(result.index, result.term);
+    const applied = this.waiting.proposal(result.index, result.term, requestId);
     this.kick();
     return applied;
   }
@@ -280,6 +293,9 @@ export class Replica {
       while (!this.stopped && this.raft.hasReady()) {
         const ready = this.raft.ready();
         this.admission.taken(ready.snapshotChunks);
+        // Role and commit first: the core changed them before this Ready, so the trace shows them before its sends.
+        this.noteRole();
+        this.trace.commit(ready);
         await this.handleReady(ready);
         this.raft.advance(ready);
         this.noteRole();
@@ -415,6 +431,7 @@ export class Replica {
       this.kv.applyNoop(entry.index);
       if (entry.type === EntryType.ConfChange) this.appliedConfig = applyConfChange(this.appliedConfig, decodeConfChange(entry.data));
     }
+    if (this.trace.tracer.enabled) this.trace.applied(entry, this.waiting.requestIdOf(entry));
     this.waiting.applied(entry, result);
   }
 
@@ -449,6 +466,7 @@ export class Replica {
     if (role !== this.lastRole || leader !== this.lastLeader) {
       this.lastRole = role;
       this.lastLeader = leader;
+      this.trace.role(role, this.raft.currentTerm(), leader);
       this.options.onEvent?.({ type: "role-changed", role, term: this.raft.currentTerm(), leader });
     }
   }

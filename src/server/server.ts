@@ -27,6 +27,8 @@ import { startCoordReporter } from "../coord/reporter.js";
 import { reporterCredentials } from "../coord/reporter-credentials.js";
 import { httpLimitsOf, memcachedLimitsOf, validateClientLimits } from "./client-limits.js";
 import { applyHttpLimits, type HttpLimits } from "./http/limits.js";
+import { openProcessTrace } from "../trace-file.js";
+import { memberHost, traceRaftSend, type Tracer } from "../trace/index.js";
 
 /** How often a member tells the coordinator its status (the coordinator's unreachable-after is a few of these). */
 const COORD_HEARTBEAT_MS = 1000;
@@ -35,6 +37,8 @@ export interface RunningServer {
   readonly clusterId: string;
   readonly addresses: MemberAddresses;
   readonly replica: Replica;
+  /** This member's tracer (NO_TRACE without --trace-log); ReplicaService.tracer is the same one. */
+  readonly tracer: Tracer;
   status(): ServerStatus;
   /** Transfers leadership away if leader, then closes everything. */
   shutdown(reason: string): Promise<void>;
@@ -83,6 +87,10 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   const startNonVoting = empty && config.initialClusterState === "existing";
   if (storage.hardState().nonVoting) log.info("this member may have lost acknowledged entries: it does not vote until a leader has caught it up (or it is re-added as a learner)");
 
+  const trace = await openProcessTrace(config.traceLog, memberHost(config.id), {
+    onWriteError: (error) => log.error({ err: error }, `trace log ${config.traceLog ?? ""}: a write failed (${error.message}); events are dropped from now on, the member carries on`),
+  });
+  const tracer = trace.tracer;
   const directory = new MemberDirectory(config);
   const replicaRef: { current?: Replica } = {};
   // Who may talk on the peer port (mutual TLS, members only) and what is believed of what they say: peer-gate.ts.
@@ -99,9 +107,9 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     raft: raftConfig, storage,
     send: (m) => {
       if (m.type === "Snap") metrics.snapshotSends.inc();
-      transport.send(m);
+      transport.send(m, traceRaftSend(tracer, m));
     },
-    tickMs: config.tickMs, startNonVoting,
+    tickMs: config.tickMs, startNonVoting, tracer,
     snapshotEveryEntries: config.snapshotEveryEntries, pendingProposalsMax: config.pendingProposalsMax,
     requestTimeoutMs: config.requestTimeoutMs, expiryTickIntervalMsMin: config.expiryTickIntervalMsMin, metrics,
     diskFullRetry: { diskFullRetryMsMin: config.diskFullRetryMsMin ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMin, diskFullRetryMsMax: config.diskFullRetryMsMax ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMax },
@@ -134,7 +142,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     quotaBytes: config.quotaBytes,
     forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, security.memberHttp, security.auth.required),
     leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
-    watchPollMs: 500,
+    watchPollMs: 500, tracer,
   });
   let lastLoopTurnMs = Date.now();
   const loopTimer = setInterval(() => { lastLoopTurnMs = Date.now(); }, 100);
@@ -223,7 +231,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   // Discovery only: the reporter never throws after start and never blocks; an outage is logged once.
   const coordCredentials = config.coordinator === undefined ? undefined : reporterCredentials(config, (error) => log.error({ err: error }, `the member certificate changed but does not load (${error.message}): the coordinator reporter keeps the old one`));
   const reporter = config.coordinator === undefined ? undefined : startCoordReporter({
-    coordinatorUrl: config.coordinator, intervalMs: COORD_HEARTBEAT_MS, clusterId, status,
+    coordinatorUrl: config.coordinator, intervalMs: COORD_HEARTBEAT_MS, clusterId, status, tracer,
     ...(coordCredentials === undefined ? {} : { credentials: coordCredentials.credentials }),
     onEvent: (event) => {
       if (event.type === "failed" && event.consecutiveFailures === 1) log.warn({ event }, `coordinator unreachable (${event.error}): the cluster works without it; retrying`);
@@ -255,6 +263,8 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       peerGate.close();
       security.close();
       await storage.close();
+      const traced = await trace.close();
+      if (traced !== undefined) log.info(traced, `trace log ${config.traceLog ?? ""}: ${traced.writtenEvents} events written, ${traced.droppedEvents} dropped`);
       resolveStopped(live.fatalError());
     })();
     return closing;
@@ -266,7 +276,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     }
   }, 200);
   fatalWatch.unref();
-  return { clusterId, addresses: directory.addresses(config.id), replica: live, status, shutdown, stopped };
+  return { clusterId, addresses: directory.addresses(config.id), replica: live, tracer, status, shutdown, stopped };
 }
 
 /**

@@ -9,6 +9,8 @@ interface PendingProposal {
   readonly resolve: (result: KvResult | undefined) => void;
   readonly reject: (error: Error) => void;
   readonly proposedAtMs: number;
+  /** The client request this proposal serves (traces name it when the entry applies). */
+  readonly requestId: string | undefined;
 }
 
 interface PendingRead {
@@ -42,9 +44,9 @@ export class WaitingRequests {
   }
 
   /** Waits for the entry proposed at `index` in `term`: its result once applied. */
-  proposal(index: number, term: number): Promise<KvResult | undefined> {
+  proposal(index: number, term: number, requestId?: string): Promise<KvResult | undefined> {
     const promise = new Promise<KvResult | undefined>((resolve, reject) => {
-      this.proposals.set(index, { term, resolve, reject, proposedAtMs: this.clock() });
+      this.proposals.set(index, { term, resolve, reject, proposedAtMs: this.clock(), requestId });
     });
     this.metrics?.proposals.inc();
     return promise;
@@ -61,6 +63,12 @@ export class WaitingRequests {
 
   appliedAtLeast(index: number): Promise<void> {
     return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+  }
+
+  /** The request id of the proposal `entry` settles, if this member proposed it (and gave one). */
+  requestIdOf(entry: Entry): string | undefined {
+    const pending = this.proposals.get(entry.index);
+    return pending?.term === entry.term ? pending.requestId : undefined;
   }
 
   /** An entry applied with `result`: settles its proposal, which failed if the term changed. */

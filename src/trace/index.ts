@@ -5,3 +5,4 @@ export * from "./check-trace.js";
 export * from "./tracer.js";
 export * from "./stamp-text.js";
 export * from "./trace-summary.js";
+export * from "./raft-events.js";

@@ -1,6 +1,6 @@
 import { formatEvent } from "./govector-log.js";
 import { messageId, receiveEventText, sendEventText } from "./message-events.js";
-import { type ClockEntries, VectorClock } from "./vector-clock.js";
+import { type ClockEntries, VectorClock, VectorClockError } from "./vector-clock.js";
 
 /**
  * What a process uses to trace: it stamps each send with its clock (the stamp travels with
@@ -40,7 +40,7 @@ export interface Tracer {
   readonly enabled: boolean;
   /** Records a send; returns the stamp to put on the message (undefined when not tracing). */
   send(event: SendTrace): TraceStamp | undefined;
-  /** Records a receive, merging the sender's clock. */
+  /** Records a receive, merging the sender's clock; never throws (a stamp the clock cannot take is dropped). */
   receive(event: ReceiveTrace): void;
   /** Records a local event (`elected term=3`, `apply index=12 req=...`). */
   local(text: string): void;
@@ -75,7 +75,15 @@ export class VectorClockTracer implements Tracer {
       this.local(`request ${event.kind} from=${event.from}${request}${event.details === undefined ? "" : ` ${event.details}`}`);
       return;
     }
-    const clock = this.clock.receive(event.stamp.clock);
+    let clock: ClockEntries;
+    try {
+      clock = this.clock.receive(event.stamp.clock);
+    } catch (error) {
+      // A stamp this clock cannot take (too many hosts) is dropped like a bad one: tracing never fails a receive.
+      if (!(error instanceof VectorClockError)) throw error;
+      this.receive({ ...event, stamp: undefined });
+      return;
+    }
     this.write(clock, receiveEventText({
       kind: event.kind, peer: event.from, messageId: event.stamp.messageId, requestId: event.requestId, details: event.details,
     }));

@@ -32,15 +32,20 @@ export class VectorClock {
 
   /**
    * A receive of a message stamped `sent`: take the elementwise maximum, then tick, so
-   * the receive dominates its send and every earlier event of this host.
+   * the receive dominates its send and every earlier event of this host. The stamp's
+   * entry for this host is not taken: only this host counts its own events (in a sound
+   * run the sender's is never ahead), so a confused peer cannot make its count jump. A
+   * stamp that would make the clock name more than CLOCK_HOSTS_MAX hosts is refused
+   * (VectorClockError) before anything is merged, so the clock stays usable.
    */
   receive(sent: ClockEntries): ClockEntries {
     // Counted before merging (own host included), so a refused stamp leaves the clock as it was.
-    const hosts = new Set([this.host, ...this.counts.keys(), ...Object.keys(sent)]).size;
+    const entries = Object.entries(sent).filter(([host]) => host !== this.host);
+    const hosts = new Set([this.host, ...this.counts.keys(), ...entries.map(([host]) => host)]).size;
     if (hosts > CLOCK_HOSTS_MAX) {
       throw new VectorClockError(`a clock would name ${hosts} hosts, more than ${CLOCK_HOSTS_MAX}`);
     }
-    for (const [host, count] of Object.entries(sent)) {
+    for (const [host, count] of entries) {
       if ((this.counts.get(host) ?? 0) < count) this.counts.set(host, count);
     }
     return this.tick();

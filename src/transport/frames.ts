@@ -1,7 +1,8 @@
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
 import { ByteReader, ByteWriter } from "../codec/bytes.js";
-import { messageBytesHint, transportDecodeError, transportEncodeError, writeMessage } from "./codec.js";
+import { stampFromOptionalText, stampToText, type TraceStamp } from "../trace/index.js";
+import { decodeMessage, messageBytesHint, transportDecodeError, transportEncodeError, writeMessage } from "./codec.js";
 import { FrameTooLargeError, TransportDecodeError, TransportEncodeError } from "./errors.js";
 
 /**
@@ -36,6 +37,12 @@ export enum FrameType {
   Refuse = 3,
   /** One Raft message (`codec.ts`). */
   Raft = 4,
+  /**
+   * One Raft message with the sender's trace stamp before it (`stampToText` as a
+   * length-prefixed string): sent only by a member started with --trace-log, so the
+   * untraced wire is the RAFT frame alone. Every member accepts both.
+   */
+  TracedRaft = 5,
 }
 
 export interface Frame {
@@ -110,6 +117,33 @@ export function encodeRaftFrame(m: Message): Uint8Array {
   const writer = startFrame(FrameType.Raft, messageBytesHint(m));
   writeMessage(writer, m);
   return finishFrame(writer);
+}
+
+/** A Raft message with the trace stamp of its send (`FrameType.TracedRaft`). */
+export function encodeTracedRaftFrame(m: Message, stamp: TraceStamp): Uint8Array {
+  const stampText = stampToText(stamp);
+  const writer = startFrame(FrameType.TracedRaft, stampText.length + 2 + messageBytesHint(m));
+  writer.string(stampText, "stamp");
+  writeMessage(writer, m);
+  return finishFrame(writer);
+}
+
+export interface DecodedRaftFrame {
+  readonly message: Message;
+  /** The sender's stamp; undefined for a RAFT frame, or a TRACED_RAFT frame whose stamp is not valid (dropped, the message is still delivered). */
+  readonly stamp: TraceStamp | undefined;
+}
+
+/**
+ * The message of a RAFT or TRACED_RAFT frame. Throws TransportDecodeError for malformed
+ * bytes (the connection closes, as for any broken frame) but never for a bad stamp: the
+ * stamp is only a picture of the run, so losing it must not cost the message.
+ */
+export function decodeRaftFrame(frame: Frame): DecodedRaftFrame {
+  if (frame.type === FrameType.Raft) return { message: decodeMessage(frame.payload), stamp: undefined };
+  const reader = new ByteReader(frame.payload, transportDecodeError("TRACED_RAFT payload"));
+  const stampText = reader.string();
+  return { message: decodeMessage(frame.payload.subarray(reader.position)), stamp: stampFromOptionalText(stampText) };
 }
 
 export function encodeHello(hello: Hello): Uint8Array {

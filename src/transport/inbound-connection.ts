@@ -2,12 +2,13 @@ import type * as net from "node:net";
 import type { Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
 import type { MemberIdentity } from "../security/member-identity.js";
-import { decodeMessage, MESSAGE_CODEC_VERSION } from "./codec.js";
+import type { TraceStamp } from "../trace/index.js";
+import { MESSAGE_CODEC_VERSION } from "./codec.js";
 import type { TransportConfig } from "./config.js";
 import { TransportDecodeError, TransportError, TransportProtocolError } from "./errors.js";
 import type { TransportEvent } from "./events.js";
 import {
-  decodeHello, encodeHelloAck, encodeRefuse, type Frame, FrameDecoder, FrameType, HANDSHAKE_FRAME_BYTES_MAX,
+  decodeHello, decodeRaftFrame, encodeHelloAck, encodeRefuse, type Frame, FrameDecoder, FrameType, HANDSHAKE_FRAME_BYTES_MAX,
   type Hello, type Refuse,
 } from "./frames.js";
 import { KEEPALIVE_DELAY_MS, remoteAddressOf } from "./socket-util.js";
@@ -20,10 +21,11 @@ export interface InboundContext {
   /** `connection` has closed (whether or not its handshake succeeded). */
   closed(connection: InboundConnection): void;
   /**
-   * A RAFT frame of `frameBytes` from `peerId` decoded to `message`: hand it to Raft.
-   * Returns why the owner refused it (it was not stepped), or undefined.
+   * A RAFT (or TRACED_RAFT, with the sender's valid `stamp`) frame of `frameBytes` from
+   * `peerId` decoded to `message`: hand it to Raft. Returns why the owner refused it (it
+   * was not stepped), or undefined.
    */
-  deliver(peerId: NodeId, message: Message, frameBytes: number): string | undefined;
+  deliver(peerId: NodeId, message: Message, frameBytes: number, stamp: TraceStamp | undefined): string | undefined;
   /** Whether the caller `peerId` may connect (a member, as a rule); others are refused after their HELLO. */
   admits(peerId: NodeId, authenticated: boolean): boolean;
 }
@@ -90,6 +92,7 @@ export class InboundConnection {
     while (this.state === "hello" || this.state === "open") {
       let frame: Frame | undefined;
       let message: Message;
+      let stamp: TraceStamp | undefined;
       try {
         frame = this.decoder.next();
         if (frame === undefined) return;
@@ -97,8 +100,8 @@ export class InboundConnection {
           this.onHello(frame);
           continue;
         }
-        if (frame.type !== FrameType.Raft) throw new TransportProtocolError(`expected a RAFT frame, got frame type ${frame.type}`);
-        message = decodeMessage(frame.payload);
+        if (frame.type !== FrameType.Raft && frame.type !== FrameType.TracedRaft) throw new TransportProtocolError(`expected a RAFT frame, got frame type ${frame.type}`);
+        ({ message, stamp } = decodeRaftFrame(frame));
         if (message.from !== this.peerId || message.to !== this.ctx.config.selfId) {
           throw new TransportProtocolError(`a message from ${message.from} to ${message.to} on the connection from member ${this.peerId}`);
         }
@@ -109,7 +112,7 @@ export class InboundConnection {
       }
       // Outside the try: an exception from the Raft side is not the peer's fault and must
       // not be mistaken for bad bytes (an invariant violation should stop the process).
-      const refusal = this.ctx.deliver(this.peerId, message, frame.frameBytes);
+      const refusal = this.ctx.deliver(this.peerId, message, frame.frameBytes, stamp);
       if (refusal !== undefined) {
         this.rejected++;
         this.ctx.emit({ type: "dropped", peerId: this.peerId, messageType: message.type, reason: "rejected", droppedTotal: this.rejected, detail: refusal });

@@ -6,7 +6,8 @@ import { ConnectionsPerAddress } from "./per-address.js";
 import { type PeerAddress, type TransportConfig, type TransportOptions, validatePeers, validateTransportConfig } from "./config.js";
 import { TransportError, TransportListenError, TransportStateError } from "./errors.js";
 import { type PeerStats, type TransportEvent, ZERO_PEER_STATS } from "./events.js";
-import { encodeRaftFrame } from "./frames.js";
+import type { TraceStamp } from "../trace/index.js";
+import { encodeRaftFrame, encodeTracedRaftFrame } from "./frames.js";
 import { type CallerIdentity, InboundConnection, type InboundContext } from "./inbound-connection.js";
 import { type LinkContext, OutboundLink } from "./outbound-link.js";
 import { authenticatedMember } from "./peer-tls.js";
@@ -14,10 +15,11 @@ import { KEEPALIVE_DELAY_MS, remoteAddressOf, SocketTracker } from "./socket-uti
 
 export interface TransportHandlers {
   /**
-   * A message from a peer to this node. Called synchronously from socket IO; an
-   * exception thrown here is not caught (a broken Raft invariant should stop the process).
+   * A message from a peer to this node, with the sender's trace stamp if it traces (and
+   * the stamp was valid). Called synchronously from socket IO; an exception thrown here
+   * is not caught (a broken Raft invariant should stop the process).
    */
-  onMessage(message: Message): void;
+  onMessage(message: Message, stamp?: TraceStamp): void;
   /**
    * Asked before `onMessage`: why `message` must not be stepped (a sender not in the
    * configuration, a message no correct member sends), or undefined to deliver it. A
@@ -84,7 +86,7 @@ export class TcpTransport {
       emit,
       accepted: (peerId, connection) => this.accepted(peerId, connection),
       closed: (connection) => this.closed(connection),
-      deliver: (peerId, message, frameBytes) => this.deliver(peerId, message, frameBytes),
+      deliver: (peerId, message, frameBytes, stamp) => this.deliver(peerId, message, frameBytes, stamp),
       admits: (peerId, authenticated) => this.handlers.admits?.(peerId, authenticated) ?? this.isMember(peerId),
     };
   }
@@ -118,8 +120,11 @@ export class TcpTransport {
     return listening;
   }
 
-  /** Queues `message` for its `to`; see the class comment. */
-  send(message: Message): void {
+  /**
+   * Queues `message` for its `to`; see the class comment. With a trace `stamp` (only a
+   * member that traces has one) it goes in a TRACED_RAFT frame, else in a RAFT frame.
+   */
+  send(message: Message, stamp?: TraceStamp): void {
     if (this.state === "stopping" || this.state === "stopped") return;
     const peer = this.peers.get(message.to);
     if (peer === undefined) {
@@ -132,7 +137,7 @@ export class TcpTransport {
       link = new OutboundLink(peer, this.linkContext);
       this.links.set(peer.id, link);
     }
-    const bytes = encodeRaftFrame(message);
+    const bytes = stamp === undefined ? encodeRaftFrame(message) : encodeTracedRaftFrame(message, stamp);
     if (bytes.length > this.config.frameBytesMax) {
       link.countDrop(message.type, "frame-too-large");
       return;
@@ -308,7 +313,7 @@ export class TcpTransport {
     if (this.inboundByPeer.get(connection.peerId) === connection) this.inboundByPeer.delete(connection.peerId);
   }
 
-  private deliver(peerId: NodeId, message: Message, frameBytes: number): string | undefined {
+  private deliver(peerId: NodeId, message: Message, frameBytes: number, stamp: TraceStamp | undefined): string | undefined {
     const received = this.received.get(peerId);
     if (received !== undefined) {
       received.messages++;
@@ -316,7 +321,7 @@ export class TcpTransport {
     }
     if (this.state !== "running") return undefined;
     const refusal = this.handlers.refusalOf?.(message);
-    if (refusal === undefined) this.handlers.onMessage(message);
+    if (refusal === undefined) this.handlers.onMessage(message, stamp);
     return refusal;
   }
 }

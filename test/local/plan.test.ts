@@ -53,6 +53,17 @@ describe("kvraft local: the plan", () => {
     expect(plain[plain.indexOf("--coord") + 1]).toBe("http://127.0.0.1:7000");
   });
 
+  it("with --trace-dir, gives each member DIR/member-ID.log and the coordinator DIR/coordinator.log; without, no --trace-log", () => {
+    const traced = planLocalCluster({ clusterDir: "/home/me/project/.kvraft", clusterId: "id-1", servers: 3, basePort: 7000, traceDir: "/home/me/traces" });
+    for (const member of traced.members) {
+      const args = serverArgs(traced, member, "new");
+      expect(args[args.indexOf("--trace-log") + 1]).toBe(`/home/me/traces/member-${member.id}.log`);
+    }
+    const coord = coordinatorArgs(traced);
+    expect(coord[coord.indexOf("--trace-log") + 1]).toBe("/home/me/traces/coordinator.log");
+    expect([...coordinatorArgs(plan), ...serverArgs(plan, plan.members[0] as (typeof plan.members)[number], "new")]).not.toContain("--trace-log");
+  });
+
   // hasData, everHadData (seen with data earlier in this run), founding (no member had data at start)
   const states: [boolean, boolean, boolean, "new" | "existing", string][] = [
     [true, true, false, "new", "a dir with data ignores the flag"],
