@@ -7,12 +7,13 @@
 
 /** A DNS label (RFC 1123): a namespace's name, and each dot-separated part of a key's prefix. */
 const DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-/** A label's name part, and a non-empty label value. */
-const LABEL_NAME = "[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?";
+/** A label's name part, and a non-empty label value: at most 63 characters. */
+const LABEL_NAME = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
 
+/** As the CRD writes them ([.] rather than an escaped dot: the same text in YAML, CEL and here). */
 export const LABEL_PATTERNS = {
   namespace: `^${DNS_LABEL}$`,
-  key: `^(${DNS_LABEL}(\\.${DNS_LABEL})*/)?${LABEL_NAME}$`,
+  key: `^(${DNS_LABEL}([.]${DNS_LABEL})*/)?${LABEL_NAME}$`,
   value: `^(${LABEL_NAME})?$`,
 } as const;
 
