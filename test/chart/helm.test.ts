@@ -183,6 +183,7 @@ describe("the kvraft-operator Helm chart", () => {
     expect(OWNED_TYPES.map((t) => t.kind)).not.toContain("Secret");
     need("v1", "secrets", ["get"]);
     need("networking.k8s.io/v1", "networkpolicies", ["delete"]); // when spec.networkPolicy.enabled turns false
+    need("monitoring.coreos.com/v1", "podmonitors", ["delete"]); // when spec.monitoring.podMonitor turns false, or no coordinator runs
     need(CLUSTER_TYPE.apiVersion, `${CLUSTER_TYPE.plural}/status`, ["patch"]);
     // Owner references block the owner's deletion, which needs update on its finalizers.
     need(CLUSTER_TYPE.apiVersion, `${CLUSTER_TYPE.plural}/finalizers`, ["update"]);
