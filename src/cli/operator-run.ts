@@ -2,6 +2,7 @@ import { pino } from "pino";
 import type { OperatorOptions } from "../operator/controller/operator.js";
 import { checkTiming } from "../operator/controller/leader-election.js";
 import { findKubeConfig } from "../operator/controller/kubeconfig-source.js";
+import { namespaceNameProblem } from "../operator/desired/label-rules.js";
 import type { OperatorFlags } from "./operator-command.js";
 import { parseLabels } from "./operator-command.js";
 
@@ -33,6 +34,7 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
       ...(flags.adminEndpointOverride === undefined ? {} : { adminEndpointTemplate: flags.adminEndpointOverride }),
       adminDeadlineMs: wholeNumber("admin-deadline-ms", flags.adminDeadlineMs),
       clusterDomain: flags.clusterDomain,
+      monitoringNamespace: namespaceName("monitoring-namespace", flags.monitoringNamespace),
       self: { namespace: flags.operatorNamespace, podLabels: parseLabels(flags.operatorPodLabels) },
       resyncMs: wholeNumber("resync-seconds", flags.resyncSeconds) * 1000,
       log,
@@ -69,6 +71,13 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
   log.info({ outcome }, `stopping: ${outcome}`);
   await operator.stop();
   return outcome.startsWith("lost leadership") ? OPERATOR_EXIT.failed : OPERATOR_EXIT.clean;
+}
+
+/** Checked here: a bad name would otherwise surface as every cluster's NetworkPolicy refused by the API server. */
+function namespaceName(flag: string, value: string): string {
+  const problem = namespaceNameProblem(value);
+  if (problem !== undefined) throw new RangeError(`--${flag}: ${problem}`);
+  return value;
 }
 
 function wholeNumber(flag: string, value: string): number {

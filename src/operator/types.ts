@@ -68,7 +68,7 @@ export interface ClusterSpec {
   readonly raft?: { readonly heartbeatMs?: number; readonly electionMs?: number };
   readonly coordinator?: { readonly replicas?: number; readonly resources?: Readonly<Record<string, unknown>> };
   readonly service?: { readonly type?: "ClusterIP" | "NodePort" | "LoadBalancer" };
-  readonly monitoring?: { readonly podMonitor?: boolean };
+  readonly monitoring?: MonitoringSpec;
   readonly networkPolicy?: NetworkPolicySpec;
   readonly tls?: TlsSpec;
 }
@@ -84,6 +84,23 @@ export interface TlsSpec {
   readonly certificateValidDays?: number;
   /** A certificate (or the CA) is reissued this many days before it expires (default 30). */
   readonly renewBeforeDays?: number;
+}
+
+/**
+ * Prometheus scraping the servers' and the coordinator's /metrics (spec.monitoring).
+ */
+export interface MonitoringSpec {
+  /** Make PodMonitors for the servers and the coordinator (when the Prometheus operator's CRD is installed). */
+  readonly podMonitor?: boolean;
+  /** Labels put on the PodMonitors, so a Prometheus's podMonitorSelector picks them (kube-prometheus-stack: release: <its release>). */
+  readonly podMonitorLabels?: Readonly<Record<string, string>>;
+  /**
+   * Namespaces whose pods may scrape the metrics ports, each by name or by labels. Absent:
+   * the operator's monitoring namespace (`monitoring`), and only while PodMonitors are made.
+   */
+  readonly allowedNamespaces?: readonly NamespaceSource[];
+  /** Only pods with all these labels, in those namespaces, may scrape. Absent or empty: every pod there. */
+  readonly allowedPodLabels?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -19,6 +19,9 @@ export const NAMESPACE = "kvraft-system";
 /** Every optional feature of the chart switched on (helm --set). */
 export const ALL_FEATURES = [
   "podMonitor.enabled=true",
+  "podMonitor.namespace=monitoring",
+  "podMonitor.labels.release=kube-prometheus-stack",
+  "operator.monitoringNamespace=observability",
   "grafanaDashboard.enabled=true",
   "grafanaDashboard.namespace=monitoring",
   "prometheusRule.enabled=true",

@@ -90,6 +90,8 @@ describe("the kvraft-operator Helm chart", () => {
     expect(Object.keys(told).length).toBeGreaterThanOrEqual(2);
     const podLabels = field<{ template: { metadata: { labels: Record<string, string> } } }>(deployment, "spec").template.metadata.labels;
     expect(podLabels).toMatchObject(told);
+    // As the operator's own default: the namespace spec.monitoring falls back to is the same with or without the chart.
+    expect(container.args).toContain("--monitoring-namespace=monitoring");
     expect(container.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "metrics" });
     expect(container.readinessProbe?.httpGet).toEqual({ path: "/healthz", port: "metrics" });
     for (const object of objects) {
@@ -112,6 +114,12 @@ describe("the kvraft-operator Helm chart", () => {
     expect(podLabels).toMatchObject(monitorSpec.selector.matchLabels);
     expect(monitorSpec.podMetricsEndpoints.map((e) => e.port)).toEqual(["metrics"]);
     expect(container.ports.map((p) => p.name)).toContain("metrics");
+    // Placed where Prometheus looks, labelled for its podMonitorSelector, selecting the operator's pods in the release's namespace.
+    expect(monitor.metadata.namespace).toBe("monitoring");
+    expect(monitor.metadata.labels?.["release"]).toBe("kube-prometheus-stack");
+    expect(field<{ namespaceSelector: unknown }>(monitor, "spec").namespaceSelector).toEqual({ matchNames: [NAMESPACE] });
+    // The operator lets that Prometheus scrape every cluster whose spec.monitoring names no namespace.
+    expect(container.args).toContain("--monitoring-namespace=observability");
 
     const dashboard = onlyOne(objects, "ConfigMap");
     expect(dashboard.metadata.namespace).toBe("monitoring");
@@ -128,7 +136,9 @@ describe("the kvraft-operator Helm chart", () => {
   });
 
   it("refuses values its schema does not allow, naming the value", async () => {
-    for (const [set, named] of [["replicaCount=0", "replicaCount"], ["image.pullPolicy=Sometimes", "pullPolicy"], ["operatr.leaseName=x", "operatr"], ["podMonitor.interval=often", "interval"]] as const) {
+    for (const [set, named] of [["replicaCount=0", "replicaCount"], ["image.pullPolicy=Sometimes", "pullPolicy"], ["operatr.leaseName=x", "operatr"], ["podMonitor.interval=often", "interval"],
+      ["operator.monitoringNamespace=Not_A_Namespace", "monitoringNamespace"], ["podMonitor.labels.a/b/c=x", "a/b/c"], ["prometheusRule.labels.release=-x", "release"],
+      ["podMonitor.namespace=Monitoring", "namespace"]] as const) {
       const result = await helm(["template", RELEASE, CHART_DIR, "--set", set]);
       expect(result.code, set).not.toBe(0);
       expect(result.stderr, set).toContain("values don't meet the specifications of the schema");
@@ -173,6 +183,7 @@ describe("the kvraft-operator Helm chart", () => {
     expect(OWNED_TYPES.map((t) => t.kind)).not.toContain("Secret");
     need("v1", "secrets", ["get"]);
     need("networking.k8s.io/v1", "networkpolicies", ["delete"]); // when spec.networkPolicy.enabled turns false
+    need("monitoring.coreos.com/v1", "podmonitors", ["delete"]); // when spec.monitoring.podMonitor turns false, or no coordinator runs
     need(CLUSTER_TYPE.apiVersion, `${CLUSTER_TYPE.plural}/status`, ["patch"]);
     // Owner references block the owner's deletion, which needs update on its finalizers.
     need(CLUSTER_TYPE.apiVersion, `${CLUSTER_TYPE.plural}/finalizers`, ["update"]);

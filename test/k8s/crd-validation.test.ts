@@ -66,6 +66,24 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     await rig.apply(cluster("npok", { image: "kvraft:test", networkPolicy: { allowedNamespaces: [{ name: "apps" }, { matchLabels: {} }], allowedPodLabels: { role: "client" } } }));
   });
 
+  it("refuses spec.monitoring labels, namespaces and lists Kubernetes would refuse, and takes kube-prometheus-stack's", async () => {
+    const monitoring = (fields: Record<string, unknown>): Record<string, unknown> => ({ image: "kvraft:test", monitoring: { podMonitor: true, ...fields } });
+    expect(await refused(cluster("monkey", monitoring({ podMonitorLabels: { "bad key!": "x" } })))).toContain("every key of spec.monitoring.podMonitorLabels must be a label key");
+    expect(await refused(cluster("monvalue", monitoring({ podMonitorLabels: { release: "-x" } })))).toMatch(/spec\.monitoring\.podMonitorLabels\.release.*should match/);
+    expect(await refused(cluster("monlong", monitoring({ allowedPodLabels: { app: "x".repeat(64) } })))).toMatch(/spec\.monitoring\.allowedPodLabels\.app/);
+    expect(await refused(cluster("monown", monitoring({ podMonitorLabels: { "app.kubernetes.io/managed-by": "me" } })))).toContain("the operator sets them and finds its objects by them");
+    expect(await refused(cluster("monnskey", monitoring({ allowedNamespaces: [{ matchLabels: { "Bad/Key": "x" } }] })))).toContain("every key of spec.monitoring.allowedNamespaces[].matchLabels must be a label key");
+    expect(await refused(cluster("monns", monitoring({ allowedNamespaces: [{ name: "Not_A_Namespace" }] })))).toMatch(/spec\.monitoring\.allowedNamespaces\[0\]\.name.*should match/);
+    expect(await refused(cluster("monboth", monitoring({ allowedNamespaces: [{ name: "a", matchLabels: {} }] })))).toContain("exactly one of the two");
+    const many = Array.from({ length: 33 }, (_, i) => ({ name: `ns${i}` }));
+    expect(await refused(cluster("monmany", monitoring({ allowedNamespaces: many })))).toMatch(/spec\.monitoring\.allowedNamespaces: Too many: 33: must have at most 32 items/);
+    await rig.apply(cluster("monok", monitoring({
+      podMonitorLabels: { release: "kube-prometheus-stack", "example.com/team": "" },
+      allowedNamespaces: [{ name: "monitoring" }, { matchLabels: { "kubernetes.io/metadata.name": "observability" } }],
+      allowedPodLabels: { "app.kubernetes.io/name": "prometheus" },
+    })));
+  });
+
   it("lets storage grow and refuses to shrink it", async () => {
     await rig.apply(cluster("grow", { image: "kvraft:test", storage: { size: "2Gi" } }));
     await rig.apply(cluster("grow", { image: "kvraft:test", storage: { size: "3Gi" } }));

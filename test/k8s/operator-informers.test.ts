@@ -82,7 +82,10 @@ describe("kvraft operator informers on a real control plane", () => {
   it("a PodMonitor deleted by hand is re-created at once (its informer requeues the cluster); /healthz answers 200", async () => {
     await rig.apply({
       apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", metadata: { name: NAME, namespace: NS },
-      spec: { replicas: 1, image: "registry.invalid/kvraft:test", storage: { size: "1Gi" }, monitoring: { podMonitor: true } },
+      spec: {
+        replicas: 1, image: "registry.invalid/kvraft:test", storage: { size: "1Gi" },
+        monitoring: { podMonitor: true, podMonitorLabels: { release: "kube-prometheus-stack" } },
+      },
     });
     const cluster = (): Promise<ClusterJson> => rig.getJson<ClusterJson>(["get", "kvr", NAME, "-n", NS, "-o", "json"]);
     const double = await AdminDouble.start({ clusterId: (await cluster()).metadata.uid, voters: [1] });
@@ -105,6 +108,9 @@ describe("kvraft operator informers on a real control plane", () => {
         throw new Error(`${(error as Error).message}\noperator log:\n${operator.tail()}`);
       });
       expect(await operator.healthz()).toEqual({ status: 200, text: "ok" });
+      // The servers' and the coordinator's, both found by the label kube-prometheus-stack's podMonitorSelector asks for.
+      const selected = await rig.kubectlOk(["get", "podmonitor", "-n", NS, "-l", "release=kube-prometheus-stack", "-o", "jsonpath={.items[*].metadata.name}"]);
+      expect(selected.trim().split(" ").sort()).toEqual([monitor, objectNames(NAME).coordinatorPodMonitor].sort());
 
       const first = await uidOf();
       await rig.kubectlOk(["delete", "podmonitor", monitor, "-n", NS, "--wait=true"]);
@@ -115,7 +121,8 @@ describe("kvraft operator informers on a real control plane", () => {
         throw new Error(`${(error as Error).message}\noperator log:\n${operator.tail()}`);
       });
       expect(second).not.toBe(first);
-      expect(await operator.metric("kvraft_operator_api_writes_total", { kind: "PodMonitor" })).toBe(2);
+      // Two made (servers, coordinator), one made again.
+      expect(await operator.metric("kvraft_operator_api_writes_total", { kind: "PodMonitor" })).toBe(3);
       expect(await operator.healthz()).toEqual({ status: 200, text: "ok" });
     } finally {
       await double.stop();

@@ -73,7 +73,7 @@ class MapCache implements ObjectCache {
   }
 }
 
-function setup(double: AdminDouble, cluster: KVRaftCluster, caPems: (string | undefined)[] = []): { rest: RecordingRest; cache: MapCache; reconciler: Reconciler } {
+function setup(double: AdminDouble, cluster: KVRaftCluster, caPems: (string | undefined)[] = [], podMonitorAvailable = false): { rest: RecordingRest; cache: MapCache; reconciler: Reconciler } {
   const rest = new RecordingRest(cluster);
   const cache = new MapCache();
   const reconciler = new Reconciler({
@@ -84,7 +84,7 @@ function setup(double: AdminDouble, cluster: KVRaftCluster, caPems: (string | un
       return new HttpAdminApi({ baseUrls: [double.url], token, clusterId: cluster.metadata.uid ?? "", deadlineMs: 2_000 });
     },
     desired: { operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } } },
-    podMonitorAvailable: () => Promise.resolve(false),
+    podMonitorAvailable: () => Promise.resolve(podMonitorAvailable),
     failpoints: new Set(),
   });
   return { rest, cache, reconciler };
@@ -238,6 +238,35 @@ describe("one reconcile", () => {
     expect(deletes.map((s) => s.path).sort()).toEqual(["/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/kv", "/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/kv-coord"]);
     expect(deletes.map((s) => (s.body as { preconditions?: { uid: string } }).preconditions?.uid).sort()).toEqual(["np-1", "np-2"]);
     expect(rest.mutations().some((s) => s.method === "PATCH" && (s.body as KubeObject).kind === "NetworkPolicy")).toBe(false);
+  });
+
+  it("deletes the PodMonitors it made once spec.monitoring.podMonitor is false or no coordinator runs, and no one else's", async () => {
+    const cluster = makeCluster({ monitoring: { podMonitor: true }, coordinator: { replicas: 0 } });
+    double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const { rest, cache, reconciler } = setup(double, cluster, [], true);
+    cache.put("KVRaftCluster", cluster);
+    const owner = { apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", name: "kv", uid: cluster.metadata.uid as string, controller: true };
+    const monitor = (name: string, uid: string, owners: object[]): KubeObject => ({ apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor", metadata: { name, namespace: "db", uid, ownerReferences: owners } } as KubeObject);
+    cache.put("PodMonitor", monitor("kv-coord", "pm-2", [owner]));
+    cache.put("PodMonitor", monitor("users-own", "pm-3", []));
+
+    await reconciler.reconcile("db/kv");
+    const deletes = rest.mutations().filter((s) => s.method === "DELETE");
+    expect(deletes.map((s) => s.path)).toEqual(["/apis/monitoring.coreos.com/v1/namespaces/db/podmonitors/kv-coord"]);
+    expect((deletes[0]?.body as { preconditions?: { uid: string } }).preconditions?.uid).toBe("pm-2");
+    // The servers' is still wanted: applied, not deleted.
+    expect(rest.mutations().filter((s) => s.method === "PATCH" && (s.body as KubeObject).kind === "PodMonitor").map((s) => (s.body as KubeObject).metadata.name)).toEqual(["kv"]);
+  });
+
+  it("leaves PodMonitors alone while their kind is not served (nothing watches them then)", async () => {
+    const cluster = makeCluster();
+    double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const { rest, cache, reconciler } = setup(double, cluster);
+    cache.put("KVRaftCluster", cluster);
+    const owner = { apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", name: "kv", uid: cluster.metadata.uid as string, controller: true };
+    cache.put("PodMonitor", { apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor", metadata: { name: "kv", namespace: "db", uid: "pm-1", ownerReferences: [owner] } });
+    await reconciler.reconcile("db/kv");
+    expect(rest.mutations().filter((s) => s.method === "DELETE")).toEqual([]);
   });
 
   it("with TLS on, makes the CA and certificates once, keeps them, and gives the admin client the CA bundle; with TLS off, neither", async () => {

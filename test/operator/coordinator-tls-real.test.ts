@@ -1,25 +1,27 @@
+import { execFile } from "node:child_process";
 import { request } from "node:https";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCoordinator } from "../../src/coord/index.js";
 import { startCoordinator } from "../../src/coord/index.js";
 import { readClusterTls } from "../../src/operator/controller/cluster-tls.js";
-import type { TlsPems } from "../../src/operator/desired/index.js";
+import { desiredObjects, type TlsPems } from "../../src/operator/desired/index.js";
 import { EXPIRY_TICK_INTERVAL_MS_DEFAULT } from "../../src/server/config.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { freePorts } from "../support/ports.js";
 import { waitFor } from "../support/wait.js";
-import { EmptyRest, makeCluster } from "./fixtures.js";
+import { EmptyRest, findObject, makeCluster, OPTIONS } from "./fixtures.js";
 
 // The coordinator and a member as the operator's pods run them: the coordinator with the
 // files of the NAME-tls-coord Secret (tls.crt, tls.key, ca.crt), the member with its own
 // certificate from NAME-tls-members, reporting over https://. All certificates are the
 // ones the operator's step makes.
 
-const cluster = makeCluster();
+const cluster = makeCluster({ monitoring: { podMonitor: true } });
 const CLUSTER_ID = cluster.metadata.uid as string;
 
 /** GET over HTTPS trusting only `ca`, checking the certificate against `servername` (the Service's name). */
@@ -85,5 +87,24 @@ describe("the coordinator with the operator's certificates", () => {
     expect(view.status).toBe(200);
     expect((view.body as { leader: { id: number } | null }).leader?.id).toBe(1);
     await expect(getJson(`${running.url}/v1/cluster`, pems.caBundlePem, "kv-client.db.svc")).rejects.toThrow(/altnames|Hostname/i);
+  }, 30_000);
+
+  it("serves /metrics to Prometheus as the coordinator's PodMonitor tells it to scrape: HTTPS, the CA bundle, the Service's name, no client certificate (curl)", async () => {
+    const scraped = await startCoordinator({
+      host: "127.0.0.1", port: 0,
+      tls: { certFile: join(dir, "tls.crt"), keyFile: join(dir, "tls.key"), trustedCaFile: join(dir, "ca.crt"), clientCertAuth: false },
+    });
+    try {
+      const monitor = findObject(desiredObjects(cluster, { ...OPTIONS, tls: pems, podMonitorAvailable: true }), "PodMonitor", "kv-coord");
+      const endpoint = (monitor as unknown as { spec: { podMetricsEndpoints: { scheme: string; path: string; tlsConfig: { serverName: string } }[] } }).spec.podMetricsEndpoints[0];
+      if (endpoint === undefined) throw new Error("the coordinator's PodMonitor has no endpoint");
+      const port = new URL(scraped.url).port;
+      // The Service's name resolved to loopback by curl itself: nothing is looked up, nothing leaves the machine.
+      const url = `${endpoint.scheme}://${endpoint.tlsConfig.serverName}:${port}${endpoint.path}`;
+      const { stdout } = await promisify(execFile)("curl", ["-sS", "--fail", "--max-time", "5", "--cacert", join(dir, "ca.crt"), "--resolve", `${endpoint.tlsConfig.serverName}:${port}:127.0.0.1`, url]);
+      expect(stdout).toMatch(/^# TYPE kvraft_coord_clusters gauge$/m);
+    } finally {
+      await scraped.stop();
+    }
   }, 30_000);
 });

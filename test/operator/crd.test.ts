@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { LABEL_PATTERNS } from "../../src/operator/desired/label-rules.js";
+import { MONITORING_LIMITS, OPERATOR_LABEL_KEYS } from "../../src/operator/desired/monitoring.js";
 import { SPEC_DEFAULTS, TLS_BOUNDS } from "../../src/operator/desired/spec-defaults.js";
 import { API_GROUP, API_VERSION, KIND, PLURAL } from "../../src/operator/types.js";
 import type { Schema } from "./schema-check.js";
@@ -86,6 +88,22 @@ describe("the KVRaftCluster CRD", () => {
     const window = rules(field("tls"));
     expect(window.map((r) => r.rule)).toEqual(["!has(self.certificateValidDays) || !has(self.renewBeforeDays) || self.renewBeforeDays < self.certificateValidDays"]);
     expect(window[0]?.message).toMatch(/reissued on every reconcile/);
+  });
+
+  it("checks spec.monitoring's labels and namespaces with the operator's own patterns and limits", () => {
+    const labelMaps = [field("monitoring", "podMonitorLabels"), field("monitoring", "allowedPodLabels"), (field("monitoring", "allowedNamespaces").items as Schema).properties?.["matchLabels"] as Schema];
+    for (const labels of labelMaps) {
+      expect(labels.maxProperties).toBe(MONITORING_LIMITS.labelsMax);
+      expect(labels.additionalProperties).toMatchObject({ type: "string", maxLength: 63, pattern: LABEL_PATTERNS.value });
+      expect(rules(labels)[0]?.rule).toContain(`k.matches('${LABEL_PATTERNS.key}')`);
+      expect(rules(labels)[0]?.message).toMatch(/must be a label key/);
+    }
+    expect(field("monitoring", "allowedNamespaces").maxItems).toBe(MONITORING_LIMITS.allowedNamespacesMax);
+    const item = field("monitoring", "allowedNamespaces").items as Schema;
+    expect(item.properties?.["name"]?.pattern).toBe(LABEL_PATTERNS.namespace);
+    expect(rules(item).map((r) => r.rule)).toEqual(["has(self.name) != has(self.matchLabels)"]);
+    const reserved = rules(field("monitoring", "podMonitorLabels"))[1]?.rule ?? "";
+    for (const key of OPERATOR_LABEL_KEYS) expect(reserved).toContain(`'${key}'`);
   });
 
   it("describes every status field the operator writes", () => {

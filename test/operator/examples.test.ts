@@ -21,7 +21,7 @@ describe("examples", () => {
 
   it("the full example renders every option, the PodMonitor included", () => {
     const objects = desiredObjects(example("cluster-full.yaml"), { ...OPTIONS, podMonitorAvailable: true });
-    expect(objects.map((o) => o.kind)).toContain("PodMonitor");
+    expect(objects.filter((o) => o.kind === "PodMonitor").map((o) => o.metadata.labels?.["release"])).toEqual(["kube-prometheus-stack", "kube-prometheus-stack"]);
     const text = JSON.stringify(objects);
     for (const expected of ["fast-ssd", "20Gi", "LoadBalancer", "high-priority", "payments-oncall", "topology.kubernetes.io/zone", "\"Delete\""]) expect(text).toContain(expected);
   });

@@ -1,6 +1,6 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError, KubeRest } from "../../src/operator/controller/kube-rest.js";
-import type { ClusterSpec, ClusterStatus, KVRaftCluster } from "../../src/operator/types.js";
+import type { ClusterSpec, ClusterStatus, KubeObject, KVRaftCluster } from "../../src/operator/types.js";
 
 /** A KVRaftCluster as the API server would return it (uid, namespace, generation set). */
 export function makeCluster(spec: Partial<ClusterSpec> = {}, status?: ClusterStatus, name = "kv"): KVRaftCluster {
@@ -49,4 +49,11 @@ export class EmptyRest extends KubeRest {
   override request<T>(_method: string, path: string): Promise<T> {
     return Promise.reject(new KubeApiError(404, "NotFound", `${path} not found`));
   }
+}
+
+/** The object of that kind and name among the desired ones, or an error listing what there is. */
+export function findObject(objects: readonly KubeObject[], kind: string, name: string): KubeObject & Record<string, unknown> {
+  const object = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (object === undefined) throw new Error(`no ${kind}/${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+  return object;
 }

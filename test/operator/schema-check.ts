@@ -11,6 +11,10 @@ export interface Schema {
   enum?: unknown[];
   minimum?: number;
   maximum?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  maxLength?: number;
+  pattern?: string;
   required?: string[];
   default?: unknown;
   "x-kubernetes-preserve-unknown-fields"?: boolean;

@@ -30,6 +30,8 @@ export interface OperatorOptions {
   readonly adminEndpointTemplate?: string;
   readonly adminDeadlineMs: number;
   readonly clusterDomain: string;
+  /** Prometheus's namespace, let scrape the clusters whose spec.monitoring.allowedNamespaces names none (default `monitoring`). */
+  readonly monitoringNamespace?: string;
   /** Where the operator itself runs and its pods' labels: the NetworkPolicy lets these reach the admin API. */
   readonly self: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
   readonly resyncMs: number;
@@ -81,7 +83,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       token, clusterId: cluster.metadata.uid ?? "", deadlineMs: options.adminDeadlineMs,
       ...(caPem === undefined ? {} : { caPem }),
     }),
-    desired: { operator: options.self, clusterDomain: options.clusterDomain },
+    desired: {
+      operator: options.self, clusterDomain: options.clusterDomain,
+      ...(options.monitoringNamespace === undefined ? {} : { monitoringNamespace: options.monitoringNamespace }),
+    },
     podMonitorAvailable,
     failpoints: activeFailpoints(),
   });

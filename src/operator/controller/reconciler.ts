@@ -18,6 +18,7 @@ import type { EventRecorder } from "./events.js";
 import type { KubeRest } from "./kube-rest.js";
 import { isNotFound, KubeApiError } from "./kube-rest.js";
 import { failpointAfter, hitFailpoint } from "./failpoint.js";
+import { POD_MONITOR_TYPE } from "./informers.js";
 import type { OperatorMetrics } from "./metrics.js";
 import { podViews, statefulSetView } from "./observe.js";
 import type { ResourceType } from "./resources.js";
@@ -204,22 +205,26 @@ export class Reconciler {
       if (t !== SECRET_TYPE) this.deps.cache.remember?.(t, written);
       this.deps.metrics.writes.inc({ kind: desired.kind });
     }
-    await this.pruneNetworkPolicies(cluster, objects);
+    await this.pruneUnwanted(cluster, objects, NETWORK_POLICY);
+    // Watched (so listed) only while the Prometheus operator's API is served.
+    if (options.podMonitorAvailable === true) await this.pruneUnwanted(cluster, objects, POD_MONITOR_TYPE);
   }
 
   /**
-   * The cluster's NetworkPolicies that are no longer wanted (spec.networkPolicy.enabled
-   * turned false) are deleted: the only kind the operator deletes besides pods, since
-   * leaving a policy would keep restricting what the user opened.
+   * The cluster's objects of a kind that are no longer wanted are deleted. NetworkPolicies
+   * (spec.networkPolicy.enabled turned false): leaving one would keep restricting what
+   * the user opened. PodMonitors (spec.monitoring.podMonitor turned false, the coordinator
+   * scaled to none): leaving one would have Prometheus scrape ports the NetworkPolicy
+   * closed again, and report the targets down. With pods, the only kinds it deletes.
    */
-  private async pruneNetworkPolicies(cluster: KVRaftCluster, desired: readonly KubeObject[]): Promise<void> {
+  private async pruneUnwanted(cluster: KVRaftCluster, desired: readonly KubeObject[], t: ResourceType): Promise<void> {
     const namespace = cluster.metadata.namespace ?? "default";
-    const wanted = new Set(desired.filter((o) => o.kind === NETWORK_POLICY.kind).map((o) => o.metadata.name));
-    for (const live of this.deps.cache.list(NETWORK_POLICY, namespace)) {
+    const wanted = new Set(desired.filter((o) => o.kind === t.kind).map((o) => o.metadata.name));
+    for (const live of this.deps.cache.list(t, namespace)) {
       const owned = live.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid && r.controller === true) === true;
       if (!owned || wanted.has(live.metadata.name) || live.metadata.deletionTimestamp !== undefined) continue;
-      await deleteObject(this.deps.rest, NETWORK_POLICY.apiVersion, NETWORK_POLICY.kind, live.metadata.name, namespace, live.metadata.uid);
-      this.deps.metrics.writes.inc({ kind: NETWORK_POLICY.kind });
+      await deleteObject(this.deps.rest, t.apiVersion, t.kind, live.metadata.name, namespace, live.metadata.uid);
+      this.deps.metrics.writes.inc({ kind: t.kind });
     }
   }
 

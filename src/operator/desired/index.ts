@@ -3,7 +3,7 @@ import { clientTokensSecret } from "./client-tokens.js";
 import { adminTokenSecret, configMap, serverServiceAccount } from "./config.js";
 import { coordinatorDeployment, coordinatorService } from "./coordinator.js";
 import type { DesiredOptions } from "./options.js";
-import { monitoringWanted, podMonitor } from "./pod-monitor.js";
+import { podMonitors } from "./pod-monitor.js";
 import { networkPolicies, podDisruptionBudget } from "./policies.js";
 import { clientService, peerService } from "./services.js";
 import { coordinatorReplicas, tlsSettings, withRequiredDefaults } from "./spec-defaults.js";
@@ -35,6 +35,6 @@ export function desiredObjects(asGiven: KVRaftCluster, options: DesiredOptions):
   if (tlsSettings(cluster.spec).enabled) objects.push(...tlsObjects(cluster, options));
   if (coordinatorReplicas(cluster.spec) > 0) objects.push(coordinatorDeployment(cluster, options), coordinatorService(cluster));
   objects.push(serverStatefulSet(cluster, options), podDisruptionBudget(cluster), ...networkPolicies(cluster, options));
-  if (monitoringWanted(cluster, options)) objects.push(podMonitor(cluster));
+  objects.push(...podMonitors(cluster, options));
   return objects;
 }

@@ -33,7 +33,7 @@ export const CONFIG_KEYS = { peers: "peers", initialClusterState: "initial-clust
 export function objectNames(cluster: string): {
   statefulSet: string; peerService: string; clientService: string; coordinator: string;
   configMap: string; adminSecret: string; serviceAccount: string; podDisruptionBudget: string;
-  networkPolicy: string; coordinatorNetworkPolicy: string; podMonitor: string;
+  networkPolicy: string; coordinatorNetworkPolicy: string; podMonitor: string; coordinatorPodMonitor: string;
   tlsCaSecret: string; tlsMembersSecret: string; tlsCoordinatorSecret: string; caConfigMap: string; clientTokensSecret: string;
 } {
   return {
@@ -48,6 +48,7 @@ export function objectNames(cluster: string): {
     networkPolicy: cluster,
     coordinatorNetworkPolicy: `${cluster}-coord`,
     podMonitor: cluster,
+    coordinatorPodMonitor: `${cluster}-coord`,
     tlsCaSecret: `${cluster}-tls-ca`,
     tlsMembersSecret: `${cluster}-tls-members`,
     tlsCoordinatorSecret: `${cluster}-tls-coord`,

@@ -53,7 +53,7 @@ export interface DesiredOptions {
   readonly foundingMembers?: number;
   /** The Prometheus operator's PodMonitor CRD is installed (a PodMonitor is made only then). */
   readonly podMonitorAvailable?: boolean;
-  /** The namespace Prometheus scrapes from (admitted to the HTTP port when monitoring is on). */
+  /** The namespace Prometheus scrapes from when spec.monitoring.allowedNamespaces names none (default `monitoring`). */
   readonly monitoringNamespace?: string;
   readonly clusterDomain?: string;
   /** The certificates, required when spec.tls.enabled (the default). */

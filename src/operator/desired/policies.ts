@@ -1,10 +1,10 @@
 import type { V1LabelSelector, V1NetworkPolicyPeer, V1NetworkPolicyPort, V1PodDisruptionBudgetSpec } from "@kubernetes/client-node";
-import type { KVRaftCluster, KubeObject } from "../types.js";
+import type { KVRaftCluster, KubeObject, NamespaceSource } from "../types.js";
 import { clusterNamespace, ownedMeta, selectorLabels } from "./meta.js";
 import { objectNames, PORTS } from "./names.js";
 import type { DesiredOptions } from "./options.js";
-import { DEFAULT_MONITORING_NAMESPACE, HTTP_CLIENT_LABEL } from "./options.js";
-import { monitoringWanted } from "./pod-monitor.js";
+import { HTTP_CLIENT_LABEL } from "./options.js";
+import { monitoringSettings } from "./monitoring.js";
 import { networkPolicyEnabled } from "./spec-defaults.js";
 
 /** A voluntary disruption (a node drain) takes at most one member at a time. */
@@ -20,17 +20,31 @@ const tcp = (...ports: number[]): V1NetworkPolicyPort[] => ports.map((port) => (
 interface IngressRule { readonly from: V1NetworkPolicyPeer[]; readonly ports: V1NetworkPolicyPort[] }
 
 /**
+ * One peer per namespace source, by name or labels; with podLabels, only those pods there
+ * (a namespaceSelector and a podSelector in one peer must both match).
+ */
+function peersIn(namespaces: readonly NamespaceSource[], podLabels: Readonly<Record<string, string>> | undefined): V1NetworkPolicyPeer[] {
+  return namespaces.map((n) => ({
+    namespaceSelector: n.name !== undefined ? namespaceNamed(n.name) : { matchLabels: { ...n.matchLabels } },
+    ...(podLabels === undefined ? {} : { podSelector: { matchLabels: { ...podLabels } } }),
+  }));
+}
+
+/**
  * The clients spec.networkPolicy allows: pods with allowedPodLabels (any pod without)
  * in each of allowedNamespaces, by name or labels; without any, the cluster's own
- * namespace. A namespaceSelector and a podSelector in one peer must both match.
+ * namespace.
  */
 export function clientPeers(cluster: KVRaftCluster): V1NetworkPolicyPeer[] {
   const wanted = cluster.spec.networkPolicy;
-  const namespaces = wanted?.allowedNamespaces ?? [];
-  const selectors: V1LabelSelector[] = namespaces.length === 0
-    ? [namespaceNamed(clusterNamespace(cluster))]
-    : namespaces.map((n) => (n.name !== undefined ? namespaceNamed(n.name) : { matchLabels: { ...n.matchLabels } }));
-  return selectors.map((namespaceSelector) => ({ namespaceSelector, podSelector: { matchLabels: { ...wanted?.allowedPodLabels } } }));
+  const given = wanted?.allowedNamespaces ?? [];
+  return peersIn(given.length === 0 ? [{ name: clusterNamespace(cluster) }] : given, { ...wanted?.allowedPodLabels });
+}
+
+/** Prometheus's pods, as spec.monitoring names them (none when nothing scrapes): they reach only the ports serving /metrics. */
+function scraperPeers(cluster: KVRaftCluster, options: DesiredOptions): V1NetworkPolicyPeer[] {
+  const monitoring = monitoringSettings(cluster.spec, options);
+  return peersIn(monitoring.scrapeNamespaces, monitoring.scrapePodLabels);
 }
 
 function policy(cluster: KVRaftCluster, name: string, component: "server" | "coordinator", ingress: IngressRule[]): KubeObject {
@@ -44,15 +58,14 @@ function policy(cluster: KVRaftCluster, name: string, component: "server" | "coo
  * wants the token. The client ports (binary, memcached, HTTP: the JSON API and /metrics)
  * admit members and the clients spec.networkPolicy allows; HTTP also admits pods of the
  * cluster's namespace labelled kvraft.io/http-client=true (the chart's NOTES use it), and
- * Prometheus's namespace when monitoring is on.
+ * the scrapers spec.monitoring names.
  */
 export function serverNetworkPolicy(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const members: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster, "server") } };
   const operator: V1NetworkPolicyPeer = { namespaceSelector: namespaceNamed(options.operator.namespace), podSelector: { matchLabels: { ...options.operator.podLabels } } };
   const clients = clientPeers(cluster);
   const httpClients: V1NetworkPolicyPeer = { namespaceSelector: namespaceNamed(clusterNamespace(cluster)), podSelector: { matchLabels: { [HTTP_CLIENT_LABEL]: "true" } } };
-  const httpFrom = [members, ...clients, httpClients];
-  if (monitoringWanted(cluster, options)) httpFrom.push({ namespaceSelector: namespaceNamed(options.monitoringNamespace ?? DEFAULT_MONITORING_NAMESPACE) });
+  const httpFrom = [members, ...clients, httpClients, ...scraperPeers(cluster, options)];
   return policy(cluster, objectNames(cluster.metadata.name).networkPolicy, "server", [
     { from: [members], ports: tcp(PORTS.peer) },
     { from: [members, operator], ports: tcp(PORTS.admin) },
@@ -62,18 +75,19 @@ export function serverNetworkPolicy(cluster: KVRaftCluster, options: DesiredOpti
 }
 
 /**
- * The coordinator's one port: the servers register and heartbeat there, and the clients
- * spec.networkPolicy allows ask it who leads. Made whether or not a coordinator runs
- * (it then selects no pod), so one left running is never left open.
+ * The coordinator's one port: the servers register and heartbeat there, the clients
+ * spec.networkPolicy allows ask it who leads, and the scrapers spec.monitoring names read
+ * its /metrics. Made whether or not a coordinator runs (it then selects no pod), so one
+ * left running is never left open.
  */
-export function coordinatorNetworkPolicy(cluster: KVRaftCluster): KubeObject {
+export function coordinatorNetworkPolicy(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const members: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster, "server") } };
   return policy(cluster, objectNames(cluster.metadata.name).coordinatorNetworkPolicy, "coordinator", [
-    { from: [members, ...clientPeers(cluster)], ports: tcp(PORTS.coordinator) },
+    { from: [members, ...clientPeers(cluster), ...scraperPeers(cluster, options)], ports: tcp(PORTS.coordinator) },
   ]);
 }
 
 /** Both policies, or none when spec.networkPolicy.enabled is false (the controller then deletes the ones it made). */
 export function networkPolicies(cluster: KVRaftCluster, options: DesiredOptions): KubeObject[] {
-  return networkPolicyEnabled(cluster.spec) ? [serverNetworkPolicy(cluster, options), coordinatorNetworkPolicy(cluster)] : [];
+  return networkPolicyEnabled(cluster.spec) ? [serverNetworkPolicy(cluster, options), coordinatorNetworkPolicy(cluster, options)] : [];
 }
