@@ -16,7 +16,7 @@ import { DISK_FULL_RETRY_DEFAULTS } from "./disk-full-retry.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
 import { ReplicaService } from "./replica-service.js";
 import type { MemberAddresses, ServerStatus } from "../protocol/status.js";
-import { buildStatus } from "../protocol/status.js";
+import { buildStatus } from "./build-status.js";
 import { VERSION } from "../version.js";
 import { MemberDirectory } from "./member-directory.js";
 import { PeerGate } from "./peer-gate.js";
