@@ -5,7 +5,7 @@
 //   that is what makes a simulator run replayable from its seed.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
-import { LAYERS, PURE } from "./tools/layer-map.mjs";
+import { APART, LAYERS, PURE } from "./tools/layer-map.mjs";
 
 const IO_MODULES = {
   group: ["node:*", "fs", "net", "os", "child_process", "worker_threads", "timers"],
@@ -39,7 +39,7 @@ function importOf(name) {
 // them apart (and nothing in src/ imports the package's public surface).
 const UNBANNABLE = new Set(["index.ts"]);
 
-/** no-restricted-imports for the code of `name`: every row above its own and its neighbours, plus `extra`. */
+/** no-restricted-imports for the code of `name`: every row above its own, its neighbours, what it is kept apart from, and `extra`. */
 function importBans(name, extra = []) {
   const row = LAYERS.findIndex((names) => names.includes(name));
   const above = LAYERS.slice(0, row).flat().filter((banned) => !UNBANNABLE.has(banned));
@@ -49,6 +49,7 @@ function importBans(name, extra = []) {
   const patterns = [
     ...above.map((banned) => ({ regex: importOf(banned), message: message(banned, "above it") })),
     ...neighbours.map((banned) => ({ regex: importOf(banned), message: message(banned, "its neighbour") })),
+    ...(APART[name] ?? []).map((banned) => ({ regex: importOf(banned), message: message(banned, "kept apart from it") })),
   ];
   return ["error", { patterns: [...patterns, ...extra] }];
 }
