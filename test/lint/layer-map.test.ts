@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ESLint } from "eslint";
@@ -90,5 +90,17 @@ describe("the layer map, enforced by lint", () => {
         expect(files.some((f) => glob.endsWith("**") ? f.startsWith(prefix) && f.endsWith(".ts") : f === glob), `src/${folder}/${glob}`).toBe(true);
       }
     }
+  });
+
+  it("is drawn in docs/ARCHITECTURE.md (one line per entry, with its row) and in the README's layout", () => {
+    const architecture = readFileSync(join(ROOT, "docs/ARCHITECTURE.md"), "utf8");
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    LAYERS.forEach((names, row) => {
+      for (const name of names) {
+        const folder = name.endsWith(".ts") ? name : `${name}/`;
+        expect(architecture, `docs/ARCHITECTURE.md row ${row + 1}: ${folder}`).toMatch(new RegExp(`^ *${row + 1} ${folder.replace(".", "\\.")} `, "m"));
+        expect(readme, `README layout: src/${folder}`).toContain(`src/${folder}`);
+      }
+    });
   });
 });
