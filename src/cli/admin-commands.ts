@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ServerStatus } from "../server/status.js";
+import type { ServerStatus } from "../protocol/status.js";
 import type { AccessOptions } from "./cluster-access.js";
 import { CliError, DEFAULT_TIMEOUT_MS, discoverEndpoints, withClusterOptions, errorMessage, EXIT, json, request } from "./cluster-access.js";
 import { parseNumber, print, report, run } from "./kv-commands.js";

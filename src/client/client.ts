@@ -1,6 +1,6 @@
 import type { KvResult, WriteCommand } from "../kv/index.js";
 import type { Consistency, Response } from "../protocol/index.js";
-import type { ServerStatus } from "../server/status.js";
+import type { ServerStatus } from "../protocol/status.js";
 import { AdminApi, type MemberList, type MembershipChange } from "./admin.js";
 import { runCall, unexpected, type CallContext } from "./call.js";
 import type { ClientConnection } from "./connection.js";

@@ -1,4 +1,4 @@
-import type { MemberAddresses, ServerStatus } from "../server/status.js";
+import type { MemberAddresses, ServerStatus } from "../protocol/status.js";
 
 /**
  * What GET /v1/cluster answers: who leads and who is there. It is a hint for discovery,

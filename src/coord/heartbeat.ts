@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ServerStatus } from "../server/status.js";
+import type { ServerStatus } from "../protocol/status.js";
 import { HEARTBEAT_STRING_CHARS_MAX } from "./config.js";
 
 /**

@@ -1,11 +1,11 @@
 /**
  * The coordinator: discovery and observation for KVRaft clusters.
  *
- * Servers register when they start and heartbeat their /v1/status every interval
- * (`startCoordReporter`, run by `kvraft server --coord URL`). The coordinator keeps the
- * last report of each member (`Registry`, pure, time as an input), decides liveness
- * from how long ago that was, and shows the member that reports itself leader with the
- * highest term. Clients ask it `GET /v1/cluster` for who leads and who is there.
+ * Servers register when they start and heartbeat their /v1/status every interval (the
+ * server's own `startCoordReporter`, `../server/coord-reporter.ts`, run by `kvraft server
+ * --coord URL`). The coordinator keeps the last report of each member (`Registry`, pure,
+ * time as an input), decides liveness from how long ago that was, and shows the member
+ * that reports itself leader with the highest term. Clients ask it `GET /v1/cluster` for who leads and who is there.
  *
  * It never picks a leader and nothing in Raft waits on it: with the coordinator down,
  * servers keep electing and committing and clients use the addresses they know. It
@@ -24,7 +24,5 @@ export type { Heartbeat, HeartbeatKind } from "./heartbeat.js";
 export { CoordinatorMetrics } from "./metrics.js";
 export { Registry } from "./registry.js";
 export type { ObserveOutcome, RegistryLimits } from "./registry.js";
-export { REPORTER_INTERVAL_MS_MAX, REPORTER_INTERVAL_MS_MIN, startCoordReporter } from "./reporter.js";
-export type { CoordReporter, CoordReporterEvent, CoordReporterOptions } from "./reporter.js";
 export { describeCoordEvent, viewChanges } from "./view-changes.js";
 export type { CoordEvent } from "./view-changes.js";

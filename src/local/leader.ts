@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
 import { httpCall, httpTarget } from "../security/https-call.js";
-import type { ServerStatus } from "../server/status.js";
+import type { ServerStatus } from "../protocol/status.js";
 import type { LocalPlan } from "./plan.js";
 import { memberHttpUrl } from "./plan.js";
 

@@ -4,7 +4,7 @@ import { BusyError, CompactedError, InvalidRequestError, KvTimeoutError, NoSpace
 import { AccessDeniedError } from "./auth/errors.js";
 import { PRINCIPAL_HEADER, currentCaller, encodeCallerHeader } from "./auth/caller.js";
 import type { MemberHttpClient, MemberHttpResponse } from "./auth/member-http.js";
-import type { MemberAddresses } from "./status.js";
+import type { MemberAddresses } from "../protocol/status.js";
 import type { ForwardRequest, ForwardResponse, LeaderForwarder } from "./replica-service.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { NodeId } from "../raft/types.js";
 import type { ServerConfig } from "./config.js";
-import type { MemberAddresses } from "./status.js";
+import type { MemberAddresses } from "../protocol/status.js";
 
 /**
  * Where each member's endpoints are. This member's own come from its flags (and the

@@ -1,5 +1,5 @@
 import type { Heartbeat } from "../../src/coord/index.js";
-import type { MemberStatus, ServerStatus } from "../../src/server/status.js";
+import type { MemberStatus, ServerStatus } from "../../src/protocol/status.js";
 
 export const CLUSTER = "c0ffee00-0000-4000-8000-000000000001";
 

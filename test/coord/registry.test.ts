@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { HeartbeatKind, Liveness, RegistryLimits } from "../../src/coord/index.js";
-import type { MemberStatus, ServerStatus } from "../../src/server/status.js";
+import type { MemberStatus, ServerStatus } from "../../src/protocol/status.js";
 import { Registry } from "../../src/coord/index.js";
 import { CLUSTER, configuration, heartbeatOf } from "./fixtures.js";
 

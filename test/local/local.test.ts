@@ -8,7 +8,7 @@ import { AuthenticationError, createClient, type KvClient, PermissionDeniedError
 import type { ClusterView } from "../../src/coord/index.js";
 import type { ClusterFile } from "../../src/local/cluster-file.js";
 import { type HttpAnswer, httpCall, httpTarget, openHttp } from "../../src/security/https-call.js";
-import type { ServerStatus } from "../../src/server/status.js";
+import type { ServerStatus } from "../../src/protocol/status.js";
 import { CLI } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
 import { freeBasePort } from "./base-port.js";

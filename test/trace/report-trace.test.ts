@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningCoordinator, startCoordinator, startCoordReporter } from "../../src/coord/index.js";
+import { type RunningCoordinator, startCoordinator } from "../../src/coord/index.js";
+import { startCoordReporter } from "../../src/server/coord-reporter.js";
 import {
   checkTrace, CLOCK_HOSTS_MAX, parseEvents, parseMessageEvent, stampToText, TRACE_STAMP_HEADER, type TraceEvent, VectorClockTracer,
 } from "../../src/trace/index.js";

@@ -1,6 +1,6 @@
 import { adminFetch } from "../../client/admin.js";
 import type { NodeId } from "../../raft/types.js";
-import type { ServerStatus } from "../../server/status.js";
+import type { ServerStatus } from "../../protocol/status.js";
 import type { AdminApi, MembershipView } from "../types.js";
 import { httpsAdminFetch } from "./admin-https.js";
 

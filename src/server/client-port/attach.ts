@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { PortSecurity } from "../auth/port-security.js";
 import type { ServerConfig } from "../config.js";
 import type { KvService } from "../kv-service.js";
-import type { ServerStatus } from "../status.js";
+import type { ServerStatus } from "../../protocol/status.js";
 import type { LeadershipView } from "./config.js";
 import { ClientPortServer } from "./server.js";
 import { clientPortLimitsOf, validateClientLimits } from "../client-limits.js";

@@ -3,7 +3,7 @@ import type { Request, RequestHandler, Response, Router } from "express";
 import { bestSuccessor, promotionVerdict, quorumAfterRemovalProblem } from "../../raft/membership-rules.js";
 import type { ConfChange, NodeId } from "../../raft/types.js";
 import type { Replica } from "../replica.js";
-import { isHealthy } from "../status.js";
+import { isHealthy } from "../build-status.js";
 import { sendError, sendServiceError } from "./errors.js";
 
 export interface AdminOptions {

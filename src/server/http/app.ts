@@ -4,7 +4,7 @@ import type { Registry } from "prom-client";
 import type { KvService } from "../kv-service.js";
 import { decodeForwardRequest, encodeForwardResponse, FORWARD_PATH } from "../forwarding.js";
 import type { ForwardRequest, ForwardResponse } from "../replica-service.js";
-import type { ServerStatus } from "../status.js";
+import type { ServerStatus } from "../../protocol/status.js";
 import { refuse, type HttpAuth } from "./auth.js";
 import { sendError, sendServiceError } from "./errors.js";
 import { kvRoutes } from "./kv-routes.js";

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { CoordReporter, CoordReporterEvent, RunningCoordinator } from "../../src/coord/index.js";
-import { startCoordinator, startCoordReporter } from "../../src/coord/index.js";
+import type { RunningCoordinator } from "../../src/coord/index.js";
+import { startCoordinator } from "../../src/coord/index.js";
+import type { CoordReporter, CoordReporterEvent } from "../../src/server/coord-reporter.js";
+import { startCoordReporter } from "../../src/server/coord-reporter.js";
 import { freePorts } from "../support/ports.js";
 import { waitFor } from "../support/wait.js";
-import { CLUSTER, statusOf } from "./fixtures.js";
+import { CLUSTER, statusOf } from "../coord/fixtures.js";
 
 /** The server-side loop against a real coordinator on loopback, stopped and restarted under it. */
 describe("coordinator reporter", () => {

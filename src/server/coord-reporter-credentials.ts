@@ -1,6 +1,6 @@
-import type { ServerConfig } from "../server/config.js";
+import type { ServerConfig } from "./config.js";
 import { TlsMaterial } from "../security/tls-material.js";
-import type { CoordReporterCredentials } from "./reporter.js";
+import type { CoordReporterCredentials } from "./coord-reporter.js";
 
 export interface ReporterCredentials {
   readonly credentials: CoordReporterCredentials;

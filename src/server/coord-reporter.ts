@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { ServerStatus } from "../server/status.js";
+import type { ServerStatus } from "../protocol/status.js";
 import { COORDINATOR_HOST, NO_TRACE, stampFromOptionalText, stampToText, TRACE_STAMP_HEADER, type Tracer } from "../trace/index.js";
 
 /** What proves to the coordinator that the reports come from this member (see member-auth.ts). */

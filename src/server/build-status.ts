@@ -1,49 +1,8 @@
 import type { RaftStatus } from "../raft/ready.js";
 import type { NodeId } from "../raft/types.js";
+import type { MemberAddresses, MemberStatus, ServerStatus } from "../protocol/status.js";
 
-/**
- * The one status schema: the server answers it at /v1/status, the coordinator
- * aggregates it, the CLI prints it and the operator reads it. Role (Raft's view) and
- * membership (the configuration's view) are separate fields.
- */
-export interface MemberAddresses {
-  readonly peer?: string;
-  readonly client?: string;
-  readonly http?: string;
-  readonly memcached?: string;
-  /** Present when the admin API has its own port (--admin-port). */
-  readonly admin?: string;
-}
-
-export interface MemberStatus {
-  readonly id: NodeId;
-  readonly membership: "voter" | "learner";
-  readonly addresses: MemberAddresses;
-  /** Leader only: the follower's durable match index, its lag behind the leader, how it is replicated. */
-  readonly matchIndex?: number;
-  readonly lag?: number;
-  readonly replication?: "probe" | "replicate" | "snapshot";
-  readonly active?: boolean;
-  readonly nonVoting?: boolean;
-}
-
-export interface ServerStatus {
-  readonly memberId: NodeId;
-  readonly clusterId: string;
-  readonly version: string;
-  readonly role: "leader" | "follower" | "candidate" | "pre-candidate";
-  readonly membership: "voter" | "learner" | "none";
-  readonly nonVoting: boolean;
-  readonly term: number;
-  readonly leaderId: NodeId;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  /** This member's own addresses: what it listens on and what it advertises. */
-  readonly addresses: MemberAddresses & { readonly listen: MemberAddresses };
-  readonly members: readonly MemberStatus[];
-  readonly alarms: readonly string[];
-}
+// How a member fills in the /v1/status contract (../protocol/status.ts) from its Raft core.
 
 /** Answered within the last few heartbeats (check-quorum's flag lags by a whole election timeout). */
 export const HEALTHY_TICKS_MAX = 3;
