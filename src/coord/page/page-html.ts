@@ -20,7 +20,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <main id="clusters"><p class="empty">Waiting for the first view&hellip;</p></main>
 <section id="changes">
   <h2>Recent changes <small>(newest first: elections, joins, members going silent)</small></h2>
-  <ol id="history"></ol>
+  <ul id="history"></ul>
 </section>
 <noscript><p>This page follows the coordinator's event stream with JavaScript. Without it, GET /v1/cluster answers the view as JSON.</p></noscript>
 </body>

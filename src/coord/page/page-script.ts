@@ -34,7 +34,9 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
     var name = el("td", "", "m" + member.id);
     if (isLeader) name.appendChild(el("span", "badge", "leader"));
     row.appendChild(name);
-    [member.role, member.membership, member.term, member.commitIndex, member.appliedIndex, member.lag, member.liveness]
+    // A leader of an older term (cut off, or just killed) still says "leader" until it is heard from again.
+    row.appendChild(member.role === "leader" && !isLeader ? el("td", "superseded", "leader (older term)") : el("td", "", shown(member.role)));
+    [member.membership, member.term, member.commitIndex, member.appliedIndex, member.lag, member.liveness]
       .forEach(function (value) { row.appendChild(el("td", "", shown(value))); });
     row.appendChild(el("td", "", age(member.lastHeartbeatMsAgo)));
     row.appendChild(el("td", "", shown(member.addresses && member.addresses.http)));

@@ -19,7 +19,8 @@ tr.leader { background: var(--lead); }
 @media (prefers-color-scheme: dark) { tr.leader { background: var(--lead-dark); } }
 tr.unreachable td { color: var(--bad); }
 .badge { font-size: .75rem; padding: 0 .4rem; margin-left: .4rem; border-radius: .6rem; background: #d4a017; color: #000; }
-#history { padding-left: 1.2rem; }
+#history { list-style: none; padding-left: 0; }
+.superseded { color: #888; font-style: italic; }
 #history li.election { font-weight: 600; }
 #history time { color: #888; margin-right: .6rem; font-variant-numeric: tabular-nums; }
 .empty { color: #888; }
