@@ -7,6 +7,7 @@ import { FrameWriter } from "../../src/cli/frame-writer.js";
 import { followedLines } from "../../src/cli/status-watch-view.js";
 import type { RunningCoordinator } from "../../src/coord/index.js";
 import { startCoordinator } from "../../src/coord/index.js";
+import { freePorts } from "../support/ports.js";
 import { CLI, ProcessCluster } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
 import { configuration, heartbeatOf } from "../coord/fixtures.js";
@@ -99,6 +100,24 @@ describe("kvraft status --watch", () => {
     await run.shows(`view of leader ${leader}`);
     await stopsOnCtrlC(run);
   }, 60_000);
+
+  it("a coordinator at its stream limit (kvraft coord --stream-subscribers-max 0) is shown as refusing, and retried", async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const coord = spawn(process.execPath, [CLI, "coord", "--port", String(port), "--stream-subscribers-max", "0", "--log-level", "warn"], { stdio: "ignore" });
+    const exited = new Promise((resolve) => coord.once("exit", resolve));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor("the coordinator's /healthz", async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true ? true : undefined));
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      const run = watch(["--coord", url]);
+      await run.shows("disconnected (the coordinator serves as many streams as it may (streamSubscribersMax)); reconnecting");
+      await stopsOnCtrlC(run);
+    } finally {
+      coord.kill("SIGKILL");
+      await exited;
+    }
+  });
 
   it("refuses --output json with --watch (exit 2)", async () => {
     const run = watch(["--coord", "http://127.0.0.1:1", "--output", "json"]);
