@@ -25,7 +25,8 @@ const RECONNECT_DELAY_MS = 2000;
  * The coordinator's server-sent events (GET /v1/events): `snapshot` first, then `view`
  * whenever the view changes and `change` for each new history entry. Each reader is one
  * open response; there are at most streamSubscribersMax of them, a reader that stops
- * reading is dropped once streamBufferBytesMax is queued for it (its EventSource
+ * reading is dropped at the next message once more than streamBufferBytesMax is queued
+ * for it (its EventSource
  * reconnects and starts from a fresh snapshot, so nothing is lost but time), and an idle
  * stream gets a comment every streamKeepAliveMs so that proxies keep it open.
  */
@@ -85,12 +86,16 @@ export class ViewStream {
   }
 
   private write(res: ServerResponse, text: string): void {
-    res.write(text);
-    // A reader that does not read would make the coordinator hold every view for it.
+    // A reader that does not read would make the coordinator hold every view for it. The
+    // check is on what is still queued from before, so one message always goes out
+    // whatever its size (a snapshot of a big cluster may pass the limit by itself), and
+    // a reader holds at most the limit plus one message.
     if (res.writableLength > this.limits.streamBufferBytesMax) {
       this.drop(res);
       res.destroy();
+      return;
     }
+    res.write(text);
   }
 
   private drop(res: ServerResponse): void {

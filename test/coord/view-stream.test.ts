@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ClusterView, RunningCoordinator } from "../../src/coord/index.js";
 import { startCoordinator } from "../../src/coord/index.js";
@@ -85,6 +86,35 @@ describe("coordinator status stream (GET /v1/events) and page (GET /)", () => {
     }, 5000);
     expect(again.response.statusCode).toBe(200);
   });
+
+  it("drops a reader that stops reading once streamBufferBytesMax is queued for it, freeing its place", async () => {
+    await start({ streamSubscribersMax: 1, streamBufferBytesMax: 16 * 1024 });
+    const port = (coordinator as RunningCoordinator).port;
+    // A raw connection that asks for the stream and then never reads a byte.
+    const stuck = connect(port, "127.0.0.1", () => stuck.write("GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    stuck.pause();
+    stuck.on("error", () => undefined);
+    try {
+      await waitFor("the stuck reader to hold the only place", async () => ((await fetch(`${coordinator?.url}/v1/events`)).status === 503 ? true : undefined));
+      // Views of a 200-member configuration (~50 KiB each), a new one per report, until the
+      // socket buffers are full, what is queued passes the limit and the place is free again.
+      const big = configuration(Array.from({ length: 200 }, (_, i) => [i + 1, "voter", 0] as const));
+      let commitIndex = 1;
+      const reader = await waitFor("a new reader accepted after the stuck one was dropped", async () => {
+        for (let i = 0; i < 20; i++) await post(heartbeatOf(1, { role: "leader", term: 2, commitIndex: ++commitIndex, members: big }));
+        const next = await open();
+        if (next.response.statusCode === 200) return next;
+        next.close();
+        return undefined;
+      }, 30_000, 0);
+      expect(reader.response.statusCode).toBe(200);
+      // Its first message alone is larger than the limit: it still goes out whole.
+      const snapshot = await reader.waitForEvent<StreamSnapshot>("snapshot", () => true);
+      expect(snapshot.clusters[0]?.members).toHaveLength(200);
+    } finally {
+      stuck.destroy();
+    }
+  }, 40_000);
 
   it("sends a keep-alive comment on an idle stream every streamKeepAliveMs", async () => {
     await start({ streamKeepAliveMs: 100 });
