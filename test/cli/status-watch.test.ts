@@ -119,6 +119,26 @@ describe("kvraft status --watch", () => {
     }
   });
 
+  it("on a terminal (script(1) gives it a pty) redraws the view in place", async () => {
+    coordinator = await startCoordinator({ host: "127.0.0.1", port: 0 });
+    await report(heartbeatOf(1, { role: "leader", term: 4 }));
+    const command = [process.execPath, CLI, "status", "--watch", "--coord", coordinator.url].map((arg) => `'${arg}'`).join(" ");
+    const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString("utf8"); });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      // The stream resends an unchanged view every streamRefreshMs (ages move): two redraws.
+      await waitFor("two frames drawn in place", () => (output.split("\u001b[H\u001b[2J").length > 2 ? true : undefined), 10_000, 20);
+      expect(output).toContain("leader m1 in term 4");
+      expect(output).not.toContain("\n--- ");
+      child.stdin.write("\u0003");
+      expect(await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), STOP_MS_MAX))])).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  });
+
   it("refuses --output json with --watch (exit 2)", async () => {
     const run = watch(["--coord", "http://127.0.0.1:1", "--output", "json"]);
     expect(await run.exited).toBe(2);
