@@ -1,8 +1,10 @@
 import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
 import type { ServerStatus } from "../protocol/status.js";
 import type { AccessOptions } from "./cluster-access.js";
-import { CliError, DEFAULT_TIMEOUT_MS, discoverEndpoints, withClusterOptions, errorMessage, EXIT, json, request } from "./cluster-access.js";
+import { CliError, DEFAULT_TIMEOUT_MS, discoverEndpoints, withClusterOptions, errorMessage, EXIT, findCoordinator, json, request } from "./cluster-access.js";
 import { parseNumber, print, report, run } from "./kv-commands.js";
+import { textTable } from "./text-table.js";
 
 interface Flags extends AccessOptions { output: "table" | "json" }
 
@@ -25,19 +27,31 @@ function promotionRefusal(answer: Parameters<typeof json>[0]): string | undefine
 /** status, members, transfer-leader: what an operator of the cluster needs. */
 export function registerAdminCommands(program: Command): void {
   withClusterOptions(program.command("status").description("members, roles, terms, indexes, lag and the leader")
+    .option("--watch", "keep showing the view as it changes, until Ctrl-C")
+    .option("--interval <ms>", "with --watch and no coordinator: how often the members are asked", parseInterval, WATCH_INTERVAL_MS_DEFAULT)
     .addHelpText("after", `
 Examples:
   kvraft status
   kvraft status --output json   # the server's status schema, as the leader sees it, with answeredBy and leaderKnown
+  kvraft status --watch         # a live view; Ctrl-C to stop
 
 The view is the leader's: the members asked are followed to the leader (their leader id
 and member directory, then every endpoint in turn). The first line names the leader and
 the endpoint that answered; with no leader known it says so and shows the most recent
-view any member gave, which may be stale.`))
-    .action(run(async (flags: Flags) => {
+view any member gave, which may be stale.
+
+--watch follows the coordinator's live stream (GET /v1/events, what its status page at /
+shows: every member's role, term, indexes, lag and last heartbeat, the leader starred,
+and the recent elections) when a coordinator is known: --coord, KVRAFT_COORD, or the
+local cluster's. With --endpoints (or no coordinator) it asks the members every
+--interval ms instead and shows the table above. On a terminal the view is redrawn in
+place; into a pipe or a file a new frame is appended, with the time, only when something
+changed. A lost stream or a failed round is shown and retried; Ctrl-C ends it (exit 0).`))
+    .action(run(async (flags: Flags & { watch?: boolean; interval: number }) => {
+      if (flags.watch === true) return watchStatus(flags);
       const view = await leaderStatus(flags);
       if (flags.output === "json") return print({ ...view.status, answeredBy: view.answeredBy, leaderKnown: view.leaderKnown });
-      printStatusTable(view);
+      process.stdout.write(`${statusLines(view).join("\n")}\n`);
     }));
 
   const members = program.command("members").description("list, add, promote or remove members (Raft membership)")
@@ -116,6 +130,37 @@ then entries), and is promoted once the leader accepts it as caught up.`))
 }
 
 
+/** How often `status --watch` asks the members when it has no coordinator to follow. */
+const WATCH_INTERVAL_MS_DEFAULT = 1000;
+const WATCH_INTERVAL_MS_MIN = 100;
+const WATCH_INTERVAL_MS_MAX = 3_600_000;
+
+function parseInterval(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < WATCH_INTERVAL_MS_MIN || n > WATCH_INTERVAL_MS_MAX) {
+    throw new InvalidArgumentError(`expected milliseconds, a whole number ${WATCH_INTERVAL_MS_MIN}..${WATCH_INTERVAL_MS_MAX}, got "${value}"`);
+  }
+  return n;
+}
+
+/** `kvraft status --watch`: the coordinator's stream when one is known, else the members polled. */
+async function watchStatus(flags: Flags & { interval: number }): Promise<void> {
+  if (flags.output === "json") throw new CliError(EXIT.usage, "--watch draws a table: leave out --output json (GET /v1/events on the coordinator streams the view as JSON)");
+  // Loaded only for --watch: it reads the coordinator's stream (the coord layer), which no other client verb needs.
+  const { followCoordinator, pollMembers, WatchStop } = await import("./status-watch.js");
+  const { FrameWriter } = await import("./frame-writer.js");
+  const writer = new FrameWriter(process.stdout);
+  const stop = new WatchStop();
+  const forgetSignals = stop.onSignals();
+  try {
+    const coordinator = await findCoordinator(flags);
+    if (coordinator !== undefined) await followCoordinator(coordinator, writer, stop, flags.timeout ?? DEFAULT_TIMEOUT_MS);
+    else await pollMembers(async () => statusLines(await leaderStatus(flags)), flags.interval, writer, stop);
+  } finally {
+    forgetSignals();
+  }
+}
+
 /** A member's status and where it came from; leaderKnown false: no member named a reachable leader. */
 interface StatusView { readonly status: ServerStatus; readonly answeredBy: string; readonly leaderKnown: boolean }
 
@@ -165,11 +210,8 @@ function nextToAsk(views: readonly StatusView[], endpoints: readonly string[], t
   return [...named, ...endpoints, ...directory].find((e): e is string => e !== undefined && !tried.has(e));
 }
 
-function printStatusTable({ status, answeredBy, leaderKnown }: StatusView): void {
-  process.stdout.write(leaderKnown
-    ? `view of leader ${status.memberId} (answered by ${answeredBy})\n`
-    : `no leader known: the view of member ${status.memberId} (answered by ${answeredBy}), which may be stale\n`);
-  process.stdout.write(`cluster ${status.clusterId}: leader ${status.leaderId === 0 ? "none" : status.leaderId}, term ${status.term}, commit ${status.commitIndex}\n\n`);
+/** `kvraft status`'s table: the leader's view of every member. */
+function statusLines({ status, answeredBy, leaderKnown }: StatusView): string[] {
   const rows = [["ID", "MEMBERSHIP", "ROLE", "MATCH", "LAG", "STATE", "HTTP", "PEER"]];
   for (const m of status.members) {
     const role = m.id === status.leaderId ? "leader" : m.id === status.memberId ? status.role : "follower";
@@ -177,6 +219,12 @@ function printStatusTable({ status, answeredBy, leaderKnown }: StatusView): void
       m.replication === undefined ? "-" : `${m.replication}${m.active === false ? " (silent)" : ""}${m.nonVoting === true ? " non-voting" : ""}`,
       m.addresses.http ?? "-", m.addresses.peer ?? "-"]);
   }
-  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
-  for (const row of rows) process.stdout.write(`${row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join("  ").trimEnd()}\n`);
+  return [
+    leaderKnown
+      ? `view of leader ${status.memberId} (answered by ${answeredBy})`
+      : `no leader known: the view of member ${status.memberId} (answered by ${answeredBy}), which may be stale`,
+    `cluster ${status.clusterId}: leader ${status.leaderId === 0 ? "none" : status.leaderId}, term ${status.term}, commit ${status.commitIndex}`,
+    "",
+    ...textTable(rows),
+  ];
 }

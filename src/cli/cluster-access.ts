@@ -76,16 +76,39 @@ function parseTimeout(value: string): number {
  */
 export async function discoverEndpoints(options: AccessOptions, need: Need = "data"): Promise<ClusterAccess> {
   const local = await readLocalCluster(options.clusterDir ?? ".kvraft");
-  // The coordinator is asked with the CA given, or the local cluster's when it is the local coordinator.
-  const coordinatorTls = async (coord: string): Promise<ClientTlsOptions | undefined> =>
-    (await credentialsOf(options, local?.coordinator === coord.replace(/\/+$/, "") ? local : undefined, need)).tls;
-  const endpoints = await endpointsOf(options, local?.httpEndpoints, coordinatorTls);
+  const endpoints = await endpointsOf(options, local?.httpEndpoints, (coord) => coordinatorTls(options, local, coord, need));
   const isLocal = local !== undefined && endpoints.every((e) => local.httpEndpoints.includes(e.replace(/^https?:\/\//i, "").replace(/\/+$/, "")));
   const credentials = await credentialsOf(options, isLocal ? local : undefined, need);
   // An https:// endpoint without --cacert: the system's CAs, and host:port addresses learned
   // from the members (status's directory) are https too.
   const anyHttps = endpoints.some((e) => /^https:\/\//i.test(e));
   return { endpoints, ...credentials, tls: credentials.tls ?? (anyHttps ? {} : undefined) };
+}
+
+/** The coordinator is asked with the CA given, or the local cluster's when it is the local coordinator. */
+async function coordinatorTls(options: AccessOptions, local: LocalCluster | undefined, coord: string, need: Need): Promise<ClientTlsOptions | undefined> {
+  return (await credentialsOf(options, local?.coordinator === coord.replace(/\/+$/, "") ? local : undefined, need)).tls;
+}
+
+/** A coordinator to follow and how to reach it. */
+export interface CoordinatorAccess {
+  readonly url: string;
+  readonly tls: ClientTlsOptions | undefined;
+}
+
+/**
+ * The coordinator this invocation knows of, if any: --coord, else KVRAFT_COORD, else the
+ * local cluster's (cluster.json), unless members were named (--endpoints, or
+ * KVRAFT_ENDPOINTS without --coord): then the caller asks them.
+ */
+export async function findCoordinator(options: AccessOptions): Promise<CoordinatorAccess | undefined> {
+  if (nonEmpty(options.endpoints) !== undefined) return undefined;
+  if (nonEmpty(options.coord) === undefined && nonEmpty(process.env["KVRAFT_ENDPOINTS"]) !== undefined) return undefined;
+  const local = await readLocalCluster(options.clusterDir ?? ".kvraft");
+  const url = nonEmpty(options.coord) ?? nonEmpty(process.env["KVRAFT_COORD"]) ?? local?.coordinator;
+  if (url === undefined) return undefined;
+  const tls = await coordinatorTls(options, local, url, "data");
+  return { url: url.replace(/\/+$/, ""), tls: tls ?? (/^https:\/\//i.test(url) ? {} : undefined) };
 }
 
 /** The credentials, with a bad file (unreadable, empty, not PEM) as a usage error naming it. */

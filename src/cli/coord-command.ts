@@ -5,7 +5,7 @@ import { loadOnRun } from "./load-on-run.js";
 /** The flags of `kvraft coord`, as commander parses them. */
 export interface CoordFlags {
   host: string; port: string; unreachableAfterMs: string; forgetAfterMs: string;
-  membersMax: string; clustersMax: string; logLevel: string;
+  membersMax: string; clustersMax: string; streamSubscribersMax: string; historyMax: string; logLevel: string;
   certFile?: string; keyFile?: string; trustedCaFile?: string; authTokenFile?: string;
   traceLog?: string;
 }
@@ -24,6 +24,8 @@ export function registerCoordCommand(program: Command): void {
     .addOption(opt("--forget-after-ms <ms>", "a member silent this long is dropped from the view", "KVRAFT_COORD_FORGET_AFTER_MS", String(10 * 60_000)))
     .addOption(opt("--members-max <n>", "members tracked per cluster; more are refused with 429", "KVRAFT_COORD_MEMBERS_MAX", "64"))
     .addOption(opt("--clusters-max <n>", "clusters tracked at once; more are refused with 429", "KVRAFT_COORD_CLUSTERS_MAX", "16"))
+    .addOption(opt("--stream-subscribers-max <n>", "status pages and watches (GET /v1/events) open at once; more are answered 503", "KVRAFT_COORD_STREAM_SUBSCRIBERS_MAX", "32"))
+    .addOption(opt("--history-max <n>", "changes of the view kept for the status page (elections, joins, members going silent)", "KVRAFT_COORD_HISTORY_MAX", "50"))
     .addOption(opt("--cert-file <file>", "serve HTTPS with this certificate (reloaded when it changes)", "KVRAFT_COORD_CERT_FILE"))
     .addOption(opt("--key-file <file>", "key of --cert-file", "KVRAFT_COORD_KEY_FILE"))
     .addOption(opt("--trusted-ca-file <file>", "the cluster's CA: a member reports with its member certificate (--peer-cert-file), which must name the member and cluster it reports for", "KVRAFT_COORD_TRUSTED_CA_FILE"))
@@ -48,6 +50,11 @@ API:
                                       appliedIndex, lag, liveness, lastHeartbeatMsAgo, addresses }] }
                                     (with several clusters and no clusterId: 409 listing them)
   GET  /v1/clusters                 the cluster ids it tracks
+  GET  /v1/events                   the same view as server-sent events: "snapshot" (every
+                                    cluster and the recent changes), then "view" when it
+                                    changes and "change" per new history entry
+  GET  /                            the live status page (follows /v1/events); open it
+                                    in a browser. Like /v1/cluster it needs no credential
   POST /v1/register, /v1/heartbeat  { clusterId, status } (what servers send); with
                                     --trusted-ca-file or --auth-token-file, a report
                                     without a valid member certificate or token is

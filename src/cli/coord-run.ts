@@ -20,6 +20,8 @@ export async function runCoordCommand(flags: CoordFlags): Promise<number> {
       forgetAfterMs: wholeNumber("forget-after-ms", flags.forgetAfterMs),
       membersPerClusterMax: wholeNumber("members-max", flags.membersMax),
       clustersMax: wholeNumber("clusters-max", flags.clustersMax),
+      streamSubscribersMax: wholeNumber("stream-subscribers-max", flags.streamSubscribersMax),
+      historyEntriesMax: wholeNumber("history-max", flags.historyMax),
       ...coordTls(flags),
       ...(flags.authTokenFile === undefined ? {} : { authToken: readSingleToken(flags.authTokenFile, "--auth-token-file") }),
       ...(flags.traceLog === undefined ? {} : { traceLog: flags.traceLog }),

@@ -5,10 +5,12 @@ import type { HeartbeatKind } from "./heartbeat.js";
 import { InvalidHeartbeatError, parseHeartbeat } from "./heartbeat.js";
 import type { CoordinatorMetrics } from "./metrics.js";
 import { authenticateReport, memberAuthSettings, type MemberAuthSettings } from "./member-auth.js";
+import { registerStatusPage } from "./page/status-page.js";
 import type { Registry } from "./registry.js";
 import type { CoordEvent } from "./view-changes.js";
 import { traceReport } from "./report-trace.js";
 import { NO_TRACE, type Tracer } from "../trace/index.js";
+import type { ViewStream } from "./view-stream.js";
 
 export interface CoordinatorAppOptions {
   readonly registry: Registry;
@@ -21,6 +23,10 @@ export interface CoordinatorAppOptions {
   readonly memberAuth?: MemberAuthSettings;
   /** Records members' reports and the answers (--trace-log); NO_TRACE when not given. */
   readonly tracer?: Tracer;
+  /** The status streams (GET /v1/events); without it the route is not served. */
+  readonly stream?: ViewStream;
+  /** Called after a report changed the registry, so that the view is read again at once. */
+  readonly onAccepted?: () => void;
 }
 
 const NO_MEMBER_AUTH = memberAuthSettings(undefined, false);
@@ -30,7 +36,11 @@ const NO_MEMBER_AUTH = memberAuthSettings(undefined, false);
  *   POST /v1/register, POST /v1/heartbeat   { clusterId, status } from each server
  *   GET  /v1/cluster[?clusterId=ID]          who leads and who is there
  *   GET  /v1/clusters                        the cluster ids tracked
+ *   GET  /v1/events                          the view as server-sent events (view-stream.ts)
+ *   GET  /                                   the live status page that follows them
  *   GET  /metrics, GET /healthz
+ * Reads (the view, the stream, the page) are open like the view itself: it holds
+ * addresses and Raft positions, no data and no credentials (docs/SECURITY.md).
  * Errors are JSON `{ error: { code, message } }`, like the servers' API.
  */
 export function buildCoordinatorApp(options: CoordinatorAppOptions): Express {
@@ -44,6 +54,9 @@ export function buildCoordinatorApp(options: CoordinatorAppOptions): Express {
   app.get("/v1/clusters", (_req, res) => {
     res.json({ clusters: options.registry.clusterIds() });
   });
+  const { stream } = options;
+  if (stream !== undefined) app.get("/v1/events", (req, res) => stream.attach(req, res));
+  registerStatusPage(app);
   app.get("/metrics", async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
@@ -51,7 +64,7 @@ export function buildCoordinatorApp(options: CoordinatorAppOptions): Express {
   app.get("/healthz", (_req, res) => {
     res.json({ ok: true });
   });
-  app.use((req, res) => sendError(res, 404, "NOT_FOUND", `no route for ${req.method} ${req.path}: the coordinator answers /v1/cluster, /v1/clusters, /v1/register, /v1/heartbeat, /metrics, /healthz`));
+  app.use((req, res) => sendError(res, 404, "NOT_FOUND", `no route for ${req.method} ${req.path}: the coordinator answers /, /v1/cluster, /v1/clusters, /v1/events, /v1/register, /v1/heartbeat, /metrics, /healthz`));
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
     if (status === 413) return sendError(res, 413, "TOO_LARGE", `the request body is larger than the limit of ${options.config.bodyBytesMax} bytes (bodyBytesMax)`);
@@ -81,6 +94,7 @@ function receive(options: CoordinatorAppOptions, kind: HeartbeatKind, req: Reque
   traceReport(options.tracer ?? NO_TRACE, kind, heartbeat, req, res);
   const outcome = options.registry.observe(heartbeat, options.now(), kind);
   options.metrics.countHeartbeat(kind, outcome.result);
+  if (outcome.result === "accepted") options.onAccepted?.();
   if (outcome.result === "refused") {
     options.onEvent?.({ type: "refused", clusterId: heartbeat.clusterId, id: heartbeat.status.memberId, reason: outcome.reason });
     return sendError(res, 429, "LIMIT_REACHED", outcome.reason, { limit: outcome.limit });

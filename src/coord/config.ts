@@ -24,6 +24,16 @@ export interface CoordinatorConfig {
   readonly bodyBytesMax: number;
   /** How often the view is re-read to notice members going silent and to forget them. */
   readonly watchIntervalMs: number;
+  /** Changes of the view kept for the status page and its stream (the leader's history, elections, joins). */
+  readonly historyEntriesMax: number;
+  /** Open status streams (GET /v1/events) at once; one more is answered 503. */
+  readonly streamSubscribersMax: number;
+  /** Bytes queued for one stream reader that is not reading; past it the stream is closed (it reconnects). */
+  readonly streamBufferBytesMax: number;
+  /** A comment line sent this often on an idle stream, so proxies do not close it. */
+  readonly streamKeepAliveMs: number;
+  /** An unchanged view is sent again this often, so "last heard" ages move on the page. */
+  readonly streamRefreshMs: number;
 }
 
 export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
@@ -37,6 +47,13 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
   // holds a full cluster several times over.
   bodyBytesMax: 64 * 1024,
   watchIntervalMs: 250,
+  historyEntriesMax: 50,
+  // A person's browser tab or terminal each: a handful per cluster is normal.
+  streamSubscribersMax: 32,
+  // A view of a full cluster is about 30 KiB: a reader may fall a few views behind.
+  streamBufferBytesMax: 256 * 1024,
+  streamKeepAliveMs: 15_000,
+  streamRefreshMs: 1000,
 };
 
 /** The longest a single string field of a heartbeat may be (ids, addresses, versions). */
@@ -51,6 +68,11 @@ const schema = z.object({
   clustersMax: z.number().int().min(1).max(1024),
   bodyBytesMax: z.number().int().min(1024).max(16 * 1024 * 1024),
   watchIntervalMs: z.number().int().min(10).max(60_000),
+  historyEntriesMax: z.number().int().min(1).max(10_000),
+  streamSubscribersMax: z.number().int().min(0).max(10_000),
+  streamBufferBytesMax: z.number().int().min(16 * 1024).max(64 * 1024 * 1024),
+  streamKeepAliveMs: z.number().int().min(100).max(300_000),
+  streamRefreshMs: z.number().int().min(100).max(60_000),
 }).refine((c) => c.forgetAfterMs > c.unreachableAfterMs, {
   message: "forgetAfterMs must be larger than unreachableAfterMs (a member is unreachable before it is forgotten)",
   path: ["forgetAfterMs"],

@@ -10,9 +10,11 @@ import { authRequired, memberAuthSettings } from "./member-auth.js";
 import { CoordinatorMetrics } from "./metrics.js";
 import { Registry } from "./registry.js";
 import type { CoordEvent } from "./view-changes.js";
-import { viewChanges } from "./view-changes.js";
 import { openProcessTrace } from "../trace-file.js";
 import { COORDINATOR_HOST } from "../trace/index.js";
+import { ViewHistory } from "./view-history.js";
+import { ViewStream } from "./view-stream.js";
+import { ViewWatcher } from "./view-watcher.js";
 
 export interface CoordinatorOptions extends Partial<CoordinatorConfig> {
   /** Injected for tests; Date.now otherwise. */
@@ -56,7 +58,8 @@ export class CoordinatorListenError extends Error {
 /**
  * Starts the coordinator: the registry behind its HTTP API, and a watch that re-reads
  * the view every watchIntervalMs to notice members going silent (time alone changes
- * liveness; no request does) and to forget long-silent ones.
+ * liveness; no request does) and to forget long-silent ones. Each accepted report is
+ * looked at at once too, so the status page shows a new leader with its first report.
  */
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
   const { now = Date.now, onEvent, tls, authToken, onTlsReloadError, traceLog, onTraceWriteError, ...partial } = options;
@@ -65,7 +68,10 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const metrics = new CoordinatorMetrics(() => registry.view(now()));
   const memberAuth = memberAuthSettings(authToken, tls?.trustedCaFile !== undefined);
   const trace = await openProcessTrace(traceLog, COORDINATOR_HOST, onTraceWriteError === undefined ? {} : { onWriteError: onTraceWriteError });
-  const app = buildCoordinatorApp({ registry, metrics, config, now, memberAuth, tracer: trace.tracer, ...(onEvent === undefined ? {} : { onEvent }) });
+  const history = new ViewHistory(config.historyEntriesMax);
+  const stream = new ViewStream(config, () => ({ atMs: now(), clusters: registry.view(now()), history: history.list() }));
+  const watcher = new ViewWatcher({ registry, history, stream, refreshMs: config.streamRefreshMs, ...(onEvent === undefined ? {} : { onEvent }) });
+  const app = buildCoordinatorApp({ registry, metrics, config, now, memberAuth, tracer: trace.tracer, stream, onAccepted: () => watcher.look(now()), ...(onEvent === undefined ? {} : { onEvent }) });
   const material = tls === undefined ? undefined : TlsMaterial.load(tls);
   let server: HttpServer;
   try {
@@ -77,14 +83,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   }
   const port = (server.address() as AddressInfo).port;
 
-  let shown: ClusterView[] = [];
-  const watch = setInterval(() => {
-    const at = now();
-    registry.forget(at);
-    const next = registry.view(at);
-    if (onEvent !== undefined) for (const event of viewChanges(shown, next)) onEvent(event);
-    shown = next;
-  }, config.watchIntervalMs);
+  const watch = setInterval(() => watcher.look(now()), config.watchIntervalMs);
   // The watch only reports; it must not keep a process alive that is otherwise done.
   watch.unref();
 
@@ -97,6 +96,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     stop: () => {
       stopping ??= new Promise<void>((resolve) => {
         clearInterval(watch);
+        stream.close();
         material?.close();
         server.close(() => resolve());
         // Keep-alive connections from reporters would hold close() open until they idle out.

@@ -51,7 +51,7 @@ export function bannerLines(inputs: BannerInputs): string[] {
   const lines = [
     "",
     `KVRaft local cluster ${plan.clusterId}: ${plan.members.length} servers, data in ${shown(plan.clusterDir)}`,
-    `  coordinator  ${coordinatorUrl(plan)}  (GET /v1/cluster: who leads and who is there)  pid ${pid("coord")}`,
+    `  coordinator  ${coordinatorUrl(plan)}  (GET /v1/cluster: who leads and who is there; / in a browser: the live status page)  pid ${pid("coord")}`,
     ...plan.members.map((m) =>
       `  member ${m.id}     ${security === undefined ? "http" : "https"} ${LOCAL_HOST}:${m.httpPort}  memcached ${LOCAL_HOST}:${m.memcachedPort}  peer ${LOCAL_HOST}:${m.peerPort}  client ${LOCAL_HOST}:${m.clientPort}  pid ${pid(`m${m.id}`)}`),
     inputs.leader === undefined
@@ -66,6 +66,7 @@ export function bannerLines(inputs: BannerInputs): string[] {
     `  node ${shown(inputs.cliPath)} put greeting hello${security === undefined ? "" : "      # finds the CA and the token in cluster.json"}`,
     ...tryLines,
     `  curl -s ${security === undefined ? "" : `--cacert ${shown(security.caFile)} `}${coordinatorUrl(plan)}/v1/cluster`,
+    `  node ${shown(inputs.cliPath)} status --watch      # the cluster live: roles, terms, lag, elections`,
     "  kill -9 <a member's pid>      # it is restarted with its data, as a StatefulSet would",
     "",
     `Endpoints${security === undefined ? "" : ", the CA, the token files"} and the cluster id are in ${shown(join(plan.clusterDir, CLUSTER_FILE))}.`,
