@@ -154,7 +154,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     },
   });
   const app = buildHttpApp({
-    service, status, registry: metrics.registry, auth: security.http,
+    service, status, registry: metrics.registry, auth: security.http, log,
     health: () => {
       const stalledMs = Date.now() - lastLoopTurnMs;
       if (live.fatalError() !== undefined) return { ok: false, reason: `storage failed: ${live.fatalError()?.message}` };
@@ -188,7 +188,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   const httpPortOf = (): number => (http.address() as AddressInfo).port;
   const adminServer = config.adminPort === undefined
     ? undefined
-    : await listen(security.httpServer(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax })), config.listenHost, config.adminPort, "--admin-port", httpLimits);
+    : await listen(security.httpServer(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax, log })), config.listenHost, config.adminPort, "--admin-port", httpLimits);
   const adminPort = adminServer === undefined ? undefined : (adminServer.address() as AddressInfo).port;
   const memcached = new MemcachedServer(service, {
     host: config.listenHost, port: config.memcachedPort, valueBytesMax: live.state().config.valueBytesMax, requestTimeoutMs: config.requestTimeoutMs,
