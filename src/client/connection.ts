@@ -7,6 +7,7 @@ import {
   encodeRequest,
   type Request,
   type Response,
+  type WireRequestContext,
 } from "../protocol/index.js";
 import { parseAddress } from "./address.js";
 import { errorFromReply } from "./call.js";
@@ -100,6 +101,11 @@ export class ClientConnection {
     return this.helloOk;
   }
 
+  /** The member's id as its HELLO_OK said (0 before it, or from a server that does not know it). */
+  get memberId(): number {
+    return this.helloOk?.memberId ?? 0;
+  }
+
   get closed(): boolean {
     return this.closedError !== undefined;
   }
@@ -109,8 +115,11 @@ export class ClientConnection {
     else this.closeListeners.push(listener);
   }
 
-  /** One request, one reply (whatever its kind); rejects on timeout or a lost connection. */
-  async request(build: RequestBuilder, timeoutMs: number): Promise<Response> {
+  /**
+   * One request, one reply (whatever its kind); rejects on timeout or a lost connection.
+   * `context` (the call's request id and trace stamp) goes in the request's frame.
+   */
+  async request(build: RequestBuilder, timeoutMs: number, context?: WireRequestContext): Promise<Response> {
     const deadline = Date.now() + timeoutMs;
     await this.slot(timeoutMs);
     return new Promise<Response>((resolve, reject) => {
@@ -133,7 +142,7 @@ export class ClientConnection {
         reject: (error) => { clearTimeout(timer); release(); reject(error); },
       });
       try {
-        this.send(build(requestId));
+        this.send(context === undefined ? build(requestId) : { ...build(requestId), context });
       } catch (error) {
         clearTimeout(timer);
         release();

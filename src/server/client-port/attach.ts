@@ -37,7 +37,7 @@ export async function attachClientPort(service: KvService, config: ServerConfig,
     statusJson: () => member.status(),
     leadership: () => member.leadership?.() ?? leadershipOf(member.status()),
   }, (event) => {
-    if (event.type === "internal-error") log.error({ err: event.error }, "client port: internal error");
+    if (event.type === "internal-error") log.error({ err: event.error, ...(event.requestId === undefined ? {} : { reqId: event.requestId }) }, "client port: internal error");
     else log.warn({ event }, `client port: ${event.type}`);
   }, security);
   try {
