@@ -25,3 +25,8 @@ export function requestLogFields(context: RequestContext): { reqId: string; trac
     ...(context.tracestate === undefined ? {} : { tracestate: context.tracestate }),
   };
 }
+
+/** Log fields for a failure while serving a request: the error, and the request's id when it has one. */
+export function failureLogFields(error: unknown, requestId: string | undefined): { err: unknown; reqId?: string } {
+  return requestId === undefined ? { err: error } : { err: error, reqId: requestId };
+}

@@ -7,6 +7,7 @@ import { TcpTransport } from "../transport/index.js";
 import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
 import type { ServerConfig } from "./config.js";
 import { HttpForwarder } from "./forwarding.js";
+import { failureLogFields } from "./request-scope.js";
 import { adminRoutes, mostUpToDateFollower } from "./http/admin-routes.js";
 import { buildAdminApp, buildHttpApp } from "./http/app.js";
 import { proxyToLeader } from "./http/proxy.js";
@@ -193,7 +194,10 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   const memcached = new MemcachedServer(service, {
     host: config.listenHost, port: config.memcachedPort, valueBytesMax: live.state().config.valueBytesMax, requestTimeoutMs: config.requestTimeoutMs,
     ...memcachedLimitsOf(limits),
-  }, (event) => log.warn({ event }, `memcached: ${event.type}`), { ...security.portSecurity(), flushAll: config.memcachedFlushAll });
+  }, (event) => {
+    if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "memcached: internal error");
+    else log.warn({ event }, `memcached: ${event.type}`);
+  }, { ...security.portSecurity(), flushAll: config.memcachedFlushAll });
   let memcachedPort: number;
   try {
     memcachedPort = (await memcached.start()).port;
