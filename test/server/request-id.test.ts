@@ -1,7 +1,11 @@
 import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProcessCluster } from "../support/process-cluster.js";
+import { parseEvents, parseMessageEvent } from "../../src/trace/index.js";
+import { CLI, ProcessCluster } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
 
 const run = promisify(execFile);
@@ -88,6 +92,31 @@ describe("kvraft server: request ids and W3C trace context on the HTTP API (issu
       const onLeader = await waitFor(`the leader's line about ${id}`, async () => linesAbout(cluster, leader, id)[0], 5000);
       expect(onLeader, bad).not.toHaveProperty("traceparent");
       expect(onLeader, bad).not.toHaveProperty("tracestate");
+    }
+  });
+
+  it("kvraft put --trace-log FILE appends the verb's send and answer, as host client-PID, with the id the member logs", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kvraft-cli-trace-"));
+    try {
+      const file = join(dir, "client.log");
+      const endpoint = cluster.http(follower).replace("http://", "");
+      await run(process.execPath, [CLI, "put", "traced", "v", "--endpoints", endpoint, "--trace-log", file]);
+      await run(process.execPath, [CLI, "get", "traced", "--endpoints", endpoint, "--trace-log", file]);
+      const events = parseEvents(await readFile(file, "utf8"));
+      const sends = events.map((e) => ({ host: e.host, ...parseMessageEvent(e.event) })).filter((m) => m.direction === "send");
+      expect(sends.map((m) => m.kind)).toEqual(["put", "get"]);
+      expect(new Set(events.map((e) => e.host)).size, "two verbs, two hosts").toBe(2);
+      for (const send of sends) {
+        expect(send.host).toMatch(/^client-\d+$/);
+        expect(send.peer).toBe(endpoint);
+        const id = send.requestId as string;
+        expect(id).toMatch(MADE_ID);
+        // The members do not trace here (the server's --trace-log is another change): the answer is a local event with the id.
+        expect(events.some((e) => e.host === send.host && e.event.includes(`reply from=${endpoint} req=${id}`))).toBe(true);
+        await waitFor(`the follower's log line about ${id}`, async () => linesAbout(cluster, follower, id)[0], 5000);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

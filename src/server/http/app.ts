@@ -2,7 +2,7 @@ import express from "express";
 import type { Express, Request, Response } from "express";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { Tracer } from "../../trace/index.js";
+import { httpOperation, type Tracer } from "../../trace/index.js";
 import type { KvService } from "../kv-service.js";
 import { decodeForwardRequest, encodeForwardResponse, FORWARD_PATH } from "../forwarding.js";
 import type { ForwardRequest, ForwardResponse } from "../replica-service.js";
@@ -37,7 +37,7 @@ export function buildHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.use(requestContextMiddleware({ operationOf, ...(options.log === undefined ? {} : { log: options.log }), ...(options.tracer === undefined ? {} : { tracer: options.tracer }) }));
+  app.use(requestContextMiddleware({ operationOf: (req) => httpOperation(req.method, req.path), ...(options.log === undefined ? {} : { log: options.log }), ...(options.tracer === undefined ? {} : { tracer: options.tracer }) }));
   app.get("/healthz", (_req, res) => probe(res, options.health()));
   app.get("/readyz", (_req, res) => probe(res, options.readiness()));
   app.get("/metrics", async (_req, res) => {
@@ -105,14 +105,6 @@ function addFallbacks(app: Express, valueBytesMax: number): void {
 function kvOperation(req: Request): string {
   if (req.method === "GET" || req.method === "HEAD") return req.path === "/" || req.path === "" ? "list" : "get";
   return req.method === "PUT" ? "put" : req.method.toLowerCase();
-}
-
-/** The operation a request is in trace events: `forward` from a follower, the KV operation, or `http`. */
-function operationOf(req: Request): string {
-  if (req.path === FORWARD_PATH) return "forward";
-  if (req.path === "/v1/kv" || req.path === "/v1/kv/") return "list";
-  if (req.path.startsWith("/v1/kv/")) return req.method === "GET" || req.method === "HEAD" ? "get" : req.method.toLowerCase();
-  return req.path.startsWith("/v1/watch") ? "watch" : "http";
 }
 
 function probe(res: Response, result: { ok: boolean; reason?: string }): void {
