@@ -41,7 +41,7 @@ export function requestContextMiddleware(options: HttpRequestContextOptions): Re
     }, newRequestId);
     res.setHeader(REQUEST_ID_HEADER, context.requestId);
     res.locals["requestContext"] = context;
-    if (options.log !== undefined) logRequest(options.log.child(requestLogFields(context)), req, res);
+    if (options.log !== undefined) logRequest(options.log, context, req, res);
     if (tracer.enabled) traceRequest(tracer, options.operationOf(req), context, req, res);
     runInRequest(context, next);
   };
@@ -53,18 +53,28 @@ export function requestContextOfResponse(res: Response): RequestContext {
   return context ?? { requestId: newRequestId() };
 }
 
-/** The request's logger, when the app logs. */
+/** The request's logger (a child carrying its reqId), when the app logs; made on first use. */
 export function requestLog(res: Response): Logger | undefined {
-  return res.locals["log"] as Logger | undefined;
+  const made = res.locals["log"] as Logger | undefined;
+  if (made !== undefined) return made;
+  const base = res.locals["baseLog"] as Logger | undefined;
+  if (base === undefined) return undefined;
+  const child = base.child(requestLogFields(requestContextOfResponse(res)));
+  res.locals["log"] = child;
+  return child;
 }
 
-function logRequest(log: Logger, req: Request, res: Response): void {
-  res.locals["log"] = log;
+/** One line per answer: at warn for a server error, else at debug, and then only when debug is on (no child made per request otherwise). */
+function logRequest(log: Logger, context: RequestContext, req: Request, res: Response): void {
+  res.locals["baseLog"] = log;
   const started = performance.now();
   res.once("finish", () => {
+    const serverError = res.statusCode >= 500;
+    if (!serverError && !log.isLevelEnabled("debug")) return;
+    const line = requestLog(res) ?? log.child(requestLogFields(context));
     const fields = { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) };
-    if (res.statusCode >= 500) log.warn(fields, `http ${req.method} ${req.path} answered ${res.statusCode}`);
-    else log.debug(fields, `http ${req.method} ${req.path} answered ${res.statusCode}`);
+    if (serverError) line.warn(fields, `http ${req.method} ${req.path} answered ${res.statusCode}`);
+    else line.debug(fields, `http ${req.method} ${req.path} answered ${res.statusCode}`);
   });
 }
 
