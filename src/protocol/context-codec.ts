@@ -56,10 +56,21 @@ export function readRequestContext(reader: ByteReader, frameRequestId: number): 
   if (stampText === undefined) return { requestId };
   if (stampText.length > STAMP_TEXT_CHARS_MAX) refuse(`a trace stamp of ${stampText.length} characters is longer than ${STAMP_TEXT_CHARS_MAX}`);
   try {
-    return { requestId, stamp: stampFromText(stampText) };
+    return { requestId, stamp: canonicalStamp(stampText) };
   } catch (error) {
     return refuse((error as Error).message);
   }
+}
+
+/**
+ * The stamp in `text`, which must be written as stampToText writes it (as every tracer
+ * does): JSON has many spellings of one value (`1e0` for `1`, spaces), and a codec that
+ * took them would not re-encode a frame to the bytes it read.
+ */
+function canonicalStamp(text: string): TraceStamp {
+  const stamp = stampFromText(text);
+  if (stampToText(stamp) !== text) throw new RangeError("a trace stamp must be written as kvraft's tracer writes it (compact JSON {\"m\":...,\"c\":{...}})");
+  return stamp;
 }
 
 /** About the bytes a context adds to a frame. */
@@ -72,13 +83,18 @@ export function writeReplyStamp(writer: ByteWriter, stamp: TraceStamp): void {
   writer.string(stampToText(stamp), "stamp");
 }
 
-/** A reply's stamp; one that is not a valid stamp is dropped (the receive is then a local event), never a failed reply. */
-export function readReplyStamp(reader: ByteReader): TraceStamp | undefined {
+/**
+ * A reply's stamp. One that is not a valid stamp fails the decode like any other bad
+ * field of a reply (a server only sends stamps its tracer made): the decode stays
+ * canonical, every frame it accepts re-encodes to the same bytes.
+ */
+export function readReplyStamp(reader: ByteReader): TraceStamp {
+  const start = reader.position;
   const text = reader.string();
-  if (text.length > STAMP_TEXT_CHARS_MAX) return undefined;
+  if (text.length > STAMP_TEXT_CHARS_MAX) throw reader.invalid(start, `a trace stamp of ${text.length} characters is longer than ${STAMP_TEXT_CHARS_MAX}`);
   try {
-    return stampFromText(text);
-  } catch {
-    return undefined;
+    return canonicalStamp(text);
+  } catch (error) {
+    throw reader.invalid(start, (error as Error).message);
   }
 }

@@ -163,7 +163,7 @@ export function decodeResponse(frame: Frame): Response {
   const stamp = readReplyStamp(reader);
   const response = readResponse(reader, frame.kind & ~CONTEXT_FLAG, requestId);
   reader.expectEnd();
-  return stamp === undefined ? response : { ...response, stamp };
+  return { ...response, stamp };
 }
 
 function readResponse(reader: ByteReader, kind: number, requestId: number): Response {

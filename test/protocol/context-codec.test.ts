@@ -80,6 +80,9 @@ describe("client protocol: the request context (request id and trace stamp, issu
       ["stamp without a message id", (w) => { w.string("id"); w.u8(1); w.string(JSON.stringify({ c: { a: 1 } })); }],
       ["oversized stamp", (w) => { w.string("id"); w.u8(1); w.string(JSON.stringify({ m: "a#1", c: { a: 1 }, pad: "p".repeat(9000) })); }],
       ["length past the frame", (w) => { w.varint(500); }],
+      // The same value spelled otherwise: taken, it would re-encode to other bytes.
+      ["non-canonical stamp", (w) => { w.string("id"); w.u8(1); w.string('{"m":"a#1","c":{"a":1e0}}'); }],
+      ["stamp with spaces", (w) => { w.string("id"); w.u8(1); w.string('{"m": "a#1", "c": {"a": 1}}'); }],
     ];
     for (const [what, write] of cases) {
       const frame = decodeOne(getFrameWithContext(write));
