@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "../../src/client/index.js";
 import { parseEvents, parseMessageEvent } from "../../src/trace/index.js";
 import { CLI, ProcessCluster } from "../support/process-cluster.js";
 import { waitFor } from "../support/wait.js";
@@ -117,6 +118,17 @@ describe("kvraft server: request ids and W3C trace context on the HTTP API (issu
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the binary client library's request id reaches the leader's log when a follower forwards the call", async () => {
+    const client = createClient({ endpoints: [`127.0.0.1:${cluster.ports.get(follower)?.client}`], forward: true, deadlineMs: 5000 });
+    try {
+      await client.get("forwarded", { requestId: "binary-through-follower" });
+      const onLeader = await waitFor("the leader's line about the forwarded read", async () => linesAbout(cluster, leader, "binary-through-follower")[0], 5000);
+      expect(onLeader).toMatchObject({ path: "/v1/internal/forward", status: 200 });
+    } finally {
+      await client.close();
     }
   });
 });
