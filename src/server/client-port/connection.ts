@@ -19,7 +19,7 @@ import { PortSocket } from "../tcp-port/port-socket.js";
 import type { ClientPortOptions } from "./config.js";
 import { executeRequest, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { errorReply } from "./replies.js";
-import { NO_TRACE, type Tracer } from "../../trace/index.js";
+import { NO_TRACE, REQUEST_ID_CHARS_MAX, type Tracer } from "../../trace/index.js";
 import { runInRequest } from "../request-scope.js";
 import { traceReply, traceRequest } from "./request-trace.js";
 import { WatchStream } from "./watch-stream.js";
@@ -202,7 +202,7 @@ export class ClientPortConnection {
   private refuseContext(error: RequestContextError): void {
     this.send({
       kind: "error", requestId: error.requestId ?? 0, code: "INVALID_ARGUMENT", retryable: false,
-      message: `${error.reason}: a request id is 1..64 printable ASCII characters without spaces, a trace stamp what kvraft's tracer makes; the request was not run`,
+      message: `${error.reason}: a request id is 1..${REQUEST_ID_CHARS_MAX} printable ASCII characters without spaces, a trace stamp what kvraft's tracer writes; the request was not run`,
     });
   }
 
