@@ -14,8 +14,9 @@ import { RequestContextError } from "./errors.js";
  * against a new server unchanged and a new server needs no negotiation to accept either;
  * the context is per frame (a client may trace some calls and not others); and a server
  * sets the bit on a reply only when its request carried a stamp, so a client that never
- * sends one never sees a flagged reply. The cost is that a new client's flagged request
- * is refused by an old server (unknown kind): servers are upgraded before their clients.
+ * sends one never sees a flagged reply. An old server refuses a flagged frame (unknown
+ * kind) and closes: the client library's HELLO carries a context as a probe, and on that
+ * refusal it connects again and sends no contexts (src/client/connection.ts).
  * No request or response kind may use the bit (test/protocol/context-codec.test.ts checks).
  */
 export const CONTEXT_FLAG = 0x10;

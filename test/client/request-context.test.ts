@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { KeyNotFoundError, createClient, type KvClient } from "../../src/client/index.js";
 import { ByteWriter } from "../../src/codec/bytes.js";
-import { CONTEXT_FLAG, RequestKind } from "../../src/protocol/index.js";
+import { createServer, type Server, type Socket } from "node:net";
+import { CONTEXT_FLAG, FrameDecoder, RequestKind, decodeRequest, encodeResponse, type Request } from "../../src/protocol/index.js";
 import { protocolEncodeError } from "../../src/protocol/errors.js";
 import { VectorClockTracer, checkTrace, mergeLogs, parseEvents, parseMessageEvent } from "../../src/trace/index.js";
 import { ClientPortServer } from "../../src/server/client-port/index.js";
@@ -116,5 +117,50 @@ describe("client library: request ids and traces (issue 18)", () => {
     expect((missing as KeyNotFoundError).requestId).toBe("find-me-42");
     expect((missing as Error).message).toContain("find-me-42");
     await expect(client.get("k", { requestId: "has space" })).rejects.toThrow(/requestId: a request id must be printable/);
+  });
+});
+
+/**
+ * A server as it was before request contexts, at the frame level: a frame whose kind has
+ * the context flag is an unknown kind, answered PROTOCOL_ERROR in the old decoder's
+ * words, then the connection is closed; other frames are served (HELLO, GET).
+ */
+async function oldServer(seen: Request[]): Promise<{ port: number; server: Server; refused: () => number }> {
+  let refused = 0;
+  const server = createServer((socket: Socket) => {
+    const decoder = new FrameDecoder(1 << 20);
+    socket.on("error", () => undefined);
+    socket.on("data", (chunk: Buffer) => {
+      decoder.push(chunk);
+      for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) {
+        if ((frame.kind & CONTEXT_FLAG) !== 0) {
+          refused++;
+          const kind = `0x${frame.kind.toString(16)}`;
+          socket.end(encodeResponse({ kind: "error", requestId: frame.requestId, code: "PROTOCOL_ERROR", retryable: false, message: `cannot decode request kind ${kind} at byte 0: unknown request kind ${kind}: closing the connection` }));
+          return;
+        }
+        const request = decodeRequest(frame);
+        seen.push(request);
+        if (request.kind === "hello") socket.write(encodeResponse({ kind: "hello-ok", requestId: request.requestId, serverVersion: "old", memberId: 1, leader: { leaderId: 1 }, frameBytesMax: 1 << 20, inFlightMax: 16 }));
+        else socket.write(encodeResponse({ kind: "get-ok", requestId: request.requestId, revision: 3 }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as { port: number }).port, server, refused: () => refused };
+}
+
+describe("client library against a server from before request contexts", () => {
+  it("its flagged HELLO is refused once, it connects again without contexts, and its calls work", async () => {
+    const seen: Request[] = [];
+    const old = await oldServer(seen);
+    cleanups.push(() => new Promise((resolve) => { old.server.close(() => resolve()); }));
+    const kv = createClient({ endpoints: [`127.0.0.1:${old.port}`], deadlineMs: 5000 });
+    cleanups.push(() => kv.close());
+    expect(await kv.get("k")).toBeUndefined();
+    expect(await kv.get("k2", { requestId: "not-sent" })).toBeUndefined();
+    expect(old.refused()).toBe(1);
+    expect(seen.map((r) => r.kind)).toEqual(["hello", "get", "get"]);
+    expect(seen.every((r) => r.context === undefined)).toBe(true);
   });
 });
