@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { describeAuthRefusal, httpCall, HttpTimeoutError, httpTarget, TlsFailureError } from "../security/https-call.js";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
 import { type CredentialFlags, type Credentials, CredentialsError, loadCredentials, type LocalCluster, type Need, readLocalCluster } from "./credentials.js";
+import { httpOperation } from "../trace/index.js";
+import { CliTrace } from "./trace-log.js";
 
 /**
  * Exit codes of the client verbs, as documented in each verb's --help (refused: the
@@ -24,6 +26,8 @@ export interface AccessOptions extends CredentialFlags {
   clusterDir?: string;
   /** --timeout: how long one verb keeps trying the members, in ms. */
   timeout?: number;
+  /** --trace-log: append this verb's trace events (as host client-PID) to the file. */
+  traceLog?: string;
 }
 
 /** How long a verb keeps trying the members when --timeout is not given. */
@@ -36,6 +40,7 @@ export function withClusterOptions(command: Command, output = true): Command {
     .option("--coord <url>", "the coordinator (default: KVRAFT_COORD); used when --endpoints is not given")
     .option("--cluster-dir <dir>", "where the local cluster keeps cluster.json, the last resort", ".kvraft")
     .option("--timeout <ms>", `how long to keep trying the members before giving up (exit 3)`, parseTimeout, DEFAULT_TIMEOUT_MS)
+    .option("--trace-log <file>", "append a trace event (vector clock, the format ShiViz draws) for each request and answer, as host client-PID; merge with the members' files: kvraft trace merge")
     .addOption(new Option("--cacert <file>", "the CA that signs the members' certificates; with it, host:port endpoints are https").env("KVRAFT_CACERT"))
     .addOption(new Option("--cert <file>", "this client's certificate (for members started with --client-cert-auth)").env("KVRAFT_CERT"))
     .addOption(new Option("--key <file>", "the key of --cert").env("KVRAFT_KEY"))
@@ -57,6 +62,8 @@ members' certificate is not signed by the CA given.`);
 export interface ClusterAccess extends Credentials {
   /** host:port (https when `tls` is set) or http(s)://host:port. */
   readonly endpoints: readonly string[];
+  /** With --trace-log: the verb's tracer and request id. */
+  readonly trace?: CliTrace;
 }
 
 function parseTimeout(value: string): number {
@@ -82,7 +89,8 @@ export async function discoverEndpoints(options: AccessOptions, need: Need = "da
   // An https:// endpoint without --cacert: the system's CAs, and host:port addresses learned
   // from the members (status's directory) are https too.
   const anyHttps = endpoints.some((e) => /^https:\/\//i.test(e));
-  return { endpoints, ...credentials, tls: credentials.tls ?? (anyHttps ? {} : undefined) };
+  const trace = options.traceLog === undefined ? {} : { trace: new CliTrace(options.traceLog) };
+  return { endpoints, ...credentials, tls: credentials.tls ?? (anyHttps ? {} : undefined), ...trace };
 }
 
 /** The coordinator is asked with the CA given, or the local cluster's when it is the local coordinator. */
@@ -211,10 +219,12 @@ function isEndpointList(to: ClusterAccess | readonly string[]): to is readonly s
 async function send(access: ClusterAccess, endpoint: string, method: string, path: string, body: Uint8Array | string | undefined, timeoutMs: number): Promise<HttpAnswer> {
   const target = httpTarget(endpoint, path, access.tls);
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  const answer = await httpCall(target, {
-    method, timeoutMs, tls: access.tls, token: access.token, body: bytes,
-    ...(typeof body === "string" ? { headers: { "content-type": "application/json" } } : {}),
-  });
+  const headers = {
+    ...(typeof body === "string" ? { "content-type": "application/json" } : {}),
+    ...access.trace?.attempt(httpOperation(method, path), endpoint),
+  };
+  const answer = await httpCall(target, { method, timeoutMs, tls: access.tls, token: access.token, body: bytes, headers });
+  access.trace?.answered(endpoint, answer.status, answer.headers);
   return { ...answer, endpoint };
 }
 

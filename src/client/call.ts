@@ -1,4 +1,6 @@
-import type { Response } from "../protocol/index.js";
+import type { Response, WireRequestContext } from "../protocol/index.js";
+import type { Tracer } from "../trace/index.js";
+import { CallTrace } from "./call-trace.js";
 import type { ClientConnection } from "./connection.js";
 import {
   AttemptTimeoutError,
@@ -14,6 +16,7 @@ import {
   ServerError,
   TimeoutError,
   UnavailableError,
+  withRequestId,
 } from "./errors.js";
 import type { ClientEventListener } from "./events.js";
 import type { LeaderRouter } from "./router.js";
@@ -27,6 +30,7 @@ export interface CallContext {
   readonly router: LeaderRouter;
   readonly requestTimeoutMs: number;
   readonly emit: ClientEventListener;
+  readonly tracer: Tracer;
 }
 
 /** What happened to a call's attempts, for a write deciding whether it may start over. */
@@ -35,7 +39,8 @@ export interface AttemptReport {
   uncertain: boolean;
 }
 
-export type Sender = (connection: ClientConnection, timeoutMs: number) => Promise<Response>;
+/** Sends one attempt; `context` (the call's request id and trace stamp) goes in its frame. */
+export type Sender = (connection: ClientConnection, timeoutMs: number, context: WireRequestContext) => Promise<Response>;
 
 /**
  * Runs one call until it succeeds, fails for good, or its deadline passes. Retried:
@@ -43,16 +48,33 @@ export type Sender = (connection: ClientConnection, timeoutMs: number) => Promis
  * found again), REDIRECT (go to the leader named), BUSY and retryable errors (pause,
  * then again). `accept` turns a final reply into the result or a typed error; a
  * BusyError from it is retried too. A write retried here carries the same session and
- * seq every time, so the cluster applies it at most once.
+ * seq every time, so the cluster applies it at most once. Every attempt carries the
+ * call's `requestId`, and what the call throws names it.
  */
 export async function runCall<T>(
   context: CallContext,
-  operation: string,
+  call: { readonly operation: string; readonly requestId: string },
   deadlineMs: number,
   send: Sender,
   accept: (response: Response) => T,
   report: AttemptReport = { uncertain: false },
 ): Promise<T> {
+  try {
+    return await runAttempts(context, new CallTrace(context.tracer, call.operation, call.requestId), deadlineMs, send, accept, report);
+  } catch (error) {
+    throw withRequestId(error, call.requestId);
+  }
+}
+
+async function runAttempts<T>(
+  context: CallContext,
+  trace: CallTrace,
+  deadlineMs: number,
+  send: Sender,
+  accept: (response: Response) => T,
+  report: AttemptReport,
+): Promise<T> {
+  const { operation } = trace;
   const deadlineAt = Date.now() + deadlineMs;
   const tried = new Set<string>();
   let lastError: unknown;
@@ -73,7 +95,8 @@ export async function runCall<T>(
     }
     let response: Response;
     try {
-      response = await send(connection, Math.min(context.requestTimeoutMs, remainingMs));
+      response = await send(connection, Math.min(context.requestTimeoutMs, remainingMs), trace.attempt(connection));
+      trace.replied(connection, response);
     } catch (error) {
       if (!isRetryable(error)) throw error;
       report.uncertain = true;

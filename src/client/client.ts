@@ -2,11 +2,12 @@ import type { KvResult, WriteCommand } from "../kv/index.js";
 import type { Consistency, Response } from "../protocol/index.js";
 import type { ServerStatus } from "../protocol/status.js";
 import { AdminApi, type MemberList, type MembershipChange } from "./admin.js";
-import { runCall, unexpected, type CallContext } from "./call.js";
-import type { ClientConnection } from "./connection.js";
+import { newRequestId } from "../request-id.js";
+import { requestIdProblem } from "../trace/index.js";
+import { runCall, unexpected, type CallContext, type Sender } from "./call.js";
 import { askCoordinator, LeaderFinder } from "./discovery.js";
 import {
-  ClientClosedError, InvalidArgumentError, KeyNotFoundError, StaleSequenceError, UnavailableError, VersionMismatchError,
+  ClientClosedError, InvalidArgumentError, KeyNotFoundError, StaleSequenceError, UnavailableError, VersionMismatchError, withRequestId,
 } from "./errors.js";
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "./options.js";
 import { LeaderRouter } from "./router.js";
@@ -17,6 +18,11 @@ import { SessionWriter } from "./writes.js";
 export interface CallOptions {
   /** This call's deadline (default: the client's deadlineMs). */
   readonly deadlineMs?: number;
+  /**
+   * The id the members log this call under and its trace events carry (1..64 printable
+   * ASCII characters without spaces); by default a new random one. Errors name it.
+   */
+  readonly requestId?: string;
 }
 
 export interface ReadOptions extends CallOptions {
@@ -70,15 +76,15 @@ export class KvClient {
     this.options = resolveClientOptions(options);
     const emit = this.options.onEvent;
     this.router = new LeaderRouter(new LeaderFinder(this.options), emit);
-    this.context = { router: this.router, requestTimeoutMs: this.options.requestTimeoutMs, emit };
+    this.context = { router: this.router, requestTimeoutMs: this.options.requestTimeoutMs, emit, tracer: this.options.tracer };
     this.writer = new SessionWriter(this.context, this.options.writesInFlightMax);
     this.admin = new AdminApi({ httpAddress: () => this.httpAddress(), token: this.options.adminToken, tls: this.options.tls, deadlineMs: this.options.deadlineMs });
   }
 
   async get(key: BytesInput, options: ReadOptions = {}): Promise<KvEntry | undefined> {
     const keyBytes = toBytes(key);
-    return this.read("get", options, (connection, timeoutMs) =>
-      connection.request((requestId) => ({ kind: "get", requestId, key: keyBytes, consistency: options.consistency ?? "linearizable" }), timeoutMs),
+    return this.read("get", options, (connection, timeoutMs, context) =>
+      connection.request((requestId) => ({ kind: "get", requestId, key: keyBytes, consistency: options.consistency ?? "linearizable" }), timeoutMs, context),
     (response) => {
       if (response.kind !== "get-ok") throw unexpected("get", response);
       return response.kv === undefined ? undefined : entryOf(response.kv, response.revision);
@@ -88,8 +94,8 @@ export class KvClient {
   /** Several keys read at one revision; a missing key is undefined in its place. */
   async getMany(keys: readonly BytesInput[], options: ReadOptions = {}): Promise<(KvEntry | undefined)[]> {
     const keyBytes = keys.map(toBytes);
-    return this.read("getMany", options, (connection, timeoutMs) =>
-      connection.request((requestId) => ({ kind: "get-many", requestId, keys: keyBytes, consistency: options.consistency ?? "linearizable" }), timeoutMs),
+    return this.read("getMany", options, (connection, timeoutMs, context) =>
+      connection.request((requestId) => ({ kind: "get-many", requestId, keys: keyBytes, consistency: options.consistency ?? "linearizable" }), timeoutMs, context),
     (response) => {
       if (response.kind !== "get-many-ok") throw unexpected("getMany", response);
       return response.kvs.map((kv) => (kv === undefined ? undefined : entryOf(kv, response.revision)));
@@ -100,12 +106,12 @@ export class KvClient {
     const prefixBytes = toBytes(prefix);
     const after = options.after === undefined ? undefined : toBytes(options.after);
     const limit = options.limit ?? LIST_LIMIT_DEFAULT;
-    return this.read("list", options, (connection, timeoutMs) =>
+    return this.read("list", options, (connection, timeoutMs, context) =>
       connection.request((requestId) => ({
         kind: "list", requestId, prefix: prefixBytes, limit, consistency: options.consistency ?? "linearizable",
         ...(after === undefined ? {} : { after }),
         ...(options.revision === undefined ? {} : { revision: options.revision }),
-      }), timeoutMs),
+      }), timeoutMs, context),
     (response) => {
       if (response.kind !== "list-ok") throw unexpected("list", response);
       const entries = response.entries.map((kv) => entryOf(kv, response.revision));
@@ -119,8 +125,9 @@ export class KvClient {
       ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
       ...(options.expectVersion === undefined ? {} : { expectVersion: options.expectVersion }),
     };
-    const result = await this.write("put", command, options);
-    if (!result.ok || result.kind !== "stored") throw this.writeFailure("put", command, result);
+    const requestId = this.callRequestId(options);
+    const result = await this.write("put", command, options, requestId);
+    if (!result.ok || result.kind !== "stored") throw withRequestId(this.writeFailure("put", command, result), requestId);
     return { revision: result.revision, version: result.version, createVersion: result.createVersion };
   }
 
@@ -131,8 +138,9 @@ export class KvClient {
 
   async delete(key: BytesInput, options: DeleteOptions = {}): Promise<DeleteResult> {
     const command: WriteCommand = { type: "delete", key: toBytes(key), ...(options.expectVersion === undefined ? {} : { expectVersion: options.expectVersion }) };
-    const result = await this.write("delete", command, options);
-    if (!result.ok || result.kind !== "deleted") throw this.writeFailure("delete", command, result);
+    const requestId = this.callRequestId(options);
+    const result = await this.write("delete", command, options, requestId);
+    if (!result.ok || result.kind !== "deleted") throw withRequestId(this.writeFailure("delete", command, result), requestId);
     return { revision: result.revision, previousVersion: result.previousVersion };
   }
 
@@ -150,7 +158,7 @@ export class KvClient {
 
   /** The status document of the member this client is connected to (the leader, normally). */
   async status(options: CallOptions = {}): Promise<ServerStatus> {
-    return this.read("status", options, (connection, timeoutMs) => connection.request((requestId) => ({ kind: "status", requestId }), timeoutMs), (response) => {
+    return this.read("status", options, (connection, timeoutMs, context) => connection.request((requestId) => ({ kind: "status", requestId }), timeoutMs, context), (response) => {
       if (response.kind !== "status-ok") throw unexpected("status", response);
       return JSON.parse(response.json) as ServerStatus;
     });
@@ -184,14 +192,22 @@ export class KvClient {
     this.router.close();
   }
 
-  private read<T>(operation: string, options: CallOptions, send: (connection: ClientConnection, timeoutMs: number) => Promise<Response>, accept: (response: Response) => T): Promise<T> {
+  private read<T>(operation: string, options: CallOptions, send: Sender, accept: (response: Response) => T): Promise<T> {
     if (this.closed) return Promise.reject(new ClientClosedError("the client is closed"));
-    return runCall(this.context, operation, options.deadlineMs ?? this.options.deadlineMs, send, accept);
+    return runCall(this.context, { operation, requestId: this.callRequestId(options) }, options.deadlineMs ?? this.options.deadlineMs, send, accept);
   }
 
-  private write(operation: string, command: WriteCommand, options: CallOptions): Promise<KvResult> {
+  private write(operation: string, command: WriteCommand, options: CallOptions, requestId: string): Promise<KvResult> {
     if (this.closed) return Promise.reject(new ClientClosedError("the client is closed"));
-    return this.writer.write(operation, command, options.deadlineMs ?? this.options.deadlineMs);
+    return this.writer.write(operation, command, options.deadlineMs ?? this.options.deadlineMs, requestId);
+  }
+
+  /** The caller's request id, checked, or a new one. */
+  private callRequestId(options: CallOptions): string {
+    if (options.requestId === undefined) return newRequestId();
+    const problem = requestIdProblem(options.requestId);
+    if (problem !== undefined) throw new InvalidArgumentError(`requestId: ${problem}`);
+    return options.requestId;
   }
 
   private writeFailure(operation: string, command: WriteCommand, result: KvResult): Error {

@@ -7,7 +7,10 @@ import {
   encodeRequest,
   type Request,
   type Response,
+  type WireRequestContext,
+  PROTOCOL_ERROR_CODE,
 } from "../protocol/index.js";
+import { newRequestId } from "../request-id.js";
 import { parseAddress } from "./address.js";
 import { errorFromReply } from "./call.js";
 import {
@@ -57,12 +60,21 @@ export class ClientConnection {
   private closedError: Error | undefined;
   private helloOk: HelloOk | undefined;
   private link: Link | undefined;
+  /** False against a server that predates request contexts (see open). */
+  private sendsContexts = true;
 
   private constructor(readonly address: string, private readonly frameBytesMax: number) {}
 
-  /** Connects and exchanges HELLO; rejects with UnavailableError when either fails. */
-  static async open(address: string, options: ConnectionOptions): Promise<ClientConnection> {
+  /**
+   * Connects and exchanges HELLO; rejects with UnavailableError when either fails. The
+   * HELLO carries a request context, which probes the server: a server from before
+   * request contexts refuses the flagged frame (unknown request kind) and closes, and
+   * the connection is made again without contexts, so a new client works with an old
+   * server (its calls then carry no request id or stamp).
+   */
+  static async open(address: string, options: ConnectionOptions, sendContexts = true): Promise<ClientConnection> {
     const connection = new ClientConnection(address, options.frameBytesMax);
+    connection.sendsContexts = sendContexts;
     const decoder = new FrameDecoder(options.frameBytesMax);
     const dialer = options.dialer ?? (options.tls === undefined ? tcpDialer : tlsDialer(options.tls));
     try {
@@ -76,7 +88,12 @@ export class ClientConnection {
     }
     try {
       const token = options.token === undefined ? {} : { token: options.token };
-      const reply = await connection.request((requestId) => ({ kind: "hello", requestId, clientName: options.clientName, forward: options.forward, ...token }), options.connectTimeoutMs);
+      const probe = sendContexts ? { requestId: newRequestId() } : undefined;
+      const reply = await connection.request((requestId) => ({ kind: "hello", requestId, clientName: options.clientName, forward: options.forward, ...token }), options.connectTimeoutMs, probe);
+      if (probe !== undefined && refusesContexts(reply)) {
+        connection.close("the server predates request contexts: connecting again without them");
+        return await ClientConnection.open(address, options, false);
+      }
       if (reply.kind === "error") {
         const refused = errorFromReply(reply);
         if (refused instanceof AuthenticationError) {
@@ -100,6 +117,11 @@ export class ClientConnection {
     return this.helloOk;
   }
 
+  /** The member's id as its HELLO_OK said (0 before it, or from a server that does not know it). */
+  get memberId(): number {
+    return this.helloOk?.memberId ?? 0;
+  }
+
   get closed(): boolean {
     return this.closedError !== undefined;
   }
@@ -109,8 +131,11 @@ export class ClientConnection {
     else this.closeListeners.push(listener);
   }
 
-  /** One request, one reply (whatever its kind); rejects on timeout or a lost connection. */
-  async request(build: RequestBuilder, timeoutMs: number): Promise<Response> {
+  /**
+   * One request, one reply (whatever its kind); rejects on timeout or a lost connection.
+   * `context` (the call's request id and trace stamp) goes in the request's frame.
+   */
+  async request(build: RequestBuilder, timeoutMs: number, context?: WireRequestContext): Promise<Response> {
     const deadline = Date.now() + timeoutMs;
     await this.slot(timeoutMs);
     return new Promise<Response>((resolve, reject) => {
@@ -133,7 +158,7 @@ export class ClientConnection {
         reject: (error) => { clearTimeout(timer); release(); reject(error); },
       });
       try {
-        this.send(build(requestId));
+        this.send(context === undefined || !this.sendsContexts ? build(requestId) : { ...build(requestId), context });
       } catch (error) {
         clearTimeout(timer);
         release();
@@ -268,4 +293,9 @@ export function describe(response: Response): string {
     default:
       return response.kind;
   }
+}
+
+/** An old server's answer to a frame with the context flag: it does not know the kind. */
+function refusesContexts(reply: Response): boolean {
+  return reply.kind === "error" && reply.code === PROTOCOL_ERROR_CODE && reply.message.includes("unknown request kind");
 }

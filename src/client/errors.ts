@@ -7,10 +7,21 @@
 export abstract class KvClientError extends Error {
   abstract readonly code: string;
   abstract readonly retryable: boolean;
+  /** The id of the call that failed, as the members' log lines and trace events name it (set once the call has one). */
+  requestId: string | undefined;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
+}
+
+/** The error with the failed call's request id in `requestId` and its message, so it can be found in the members' logs. */
+export function withRequestId(error: unknown, requestId: string): unknown {
+  if (error instanceof KvClientError && error.requestId === undefined) {
+    error.requestId = requestId;
+    error.message = `${error.message} (request ${requestId})`;
+  }
+  return error;
 }
 
 /** The member is not the leader; `leaderId` (0: unknown) and its client address say where to go. */

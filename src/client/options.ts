@@ -3,6 +3,7 @@ import { parseAddress } from "./address.js";
 import type { ClientEventListener } from "./events.js";
 import type { Dialer } from "./link.js";
 import { type ClientTlsOptions, validateTlsOptions, validateToken } from "../security/client-credentials.js";
+import { NO_TRACE, type Tracer } from "../trace/index.js";
 
 export interface ClientOptions {
   /** Members' client-protocol addresses (host:port). Tried in turn to find the leader. */
@@ -48,9 +49,16 @@ export interface ClientOptions {
   readonly onEvent?: ClientEventListener;
   /** How to open a byte stream to a member; TCP by default. */
   readonly dialer?: Dialer;
+  /**
+   * Traces every call (a VectorClockTracer, src/trace/): each attempt is a send to the
+   * member, its stamp in the request frame, and each reply a receive of the member's
+   * stamp. Off (NO_TRACE) by default, at the cost of one property read per call.
+   */
+  readonly tracer?: Tracer;
 }
 
-export type ResolvedClientOptions = Required<Omit<ClientOptions, "coordinator" | "tls" | "token" | "adminToken" | "onEvent" | "dialer">> & {
+export type ResolvedClientOptions = Required<Omit<ClientOptions, "coordinator" | "tls" | "token" | "adminToken" | "onEvent" | "dialer" | "tracer">> & {
+  readonly tracer: Tracer;
   readonly coordinator: string | undefined;
   readonly tls: ClientTlsOptions | undefined;
   readonly token: string | undefined;
@@ -95,6 +103,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     writesInFlightMax: options.writesInFlightMax ?? DEFAULT_WRITES_IN_FLIGHT_MAX,
     onEvent: options.onEvent ?? (() => undefined),
     dialer: options.dialer,
+    tracer: options.tracer ?? NO_TRACE,
   };
   for (const [field, [low, high]] of Object.entries(BOUNDS)) {
     const value = resolved[field as keyof typeof BOUNDS];

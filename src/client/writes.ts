@@ -1,8 +1,9 @@
 import type { KvResult, WriteCommand } from "../kv/index.js";
 import type { Response } from "../protocol/index.js";
 import { runCall, unexpected, type AttemptReport, type CallContext } from "./call.js";
-import { BusyError, SessionExpiredError } from "./errors.js";
+import { BusyError, SessionExpiredError, withRequestId } from "./errors.js";
 import { WriteSession } from "./session.js";
+import { newRequestId } from "../request-id.js";
 
 /**
  * Exactly-once writes. The session is registered lazily, on the first write; each write
@@ -21,7 +22,7 @@ export class SessionWriter {
     private readonly windowMax: number,
   ) {}
 
-  async write(operation: string, command: WriteCommand, deadlineMs: number): Promise<KvResult> {
+  async write(operation: string, command: WriteCommand, deadlineMs: number, requestId: string): Promise<KvResult> {
     const deadlineAt = Date.now() + deadlineMs;
     for (let startedOver = false; ; startedOver = true) {
       const session = await this.current(deadlineAt);
@@ -29,8 +30,8 @@ export class SessionWriter {
       const report: AttemptReport = { uncertain: false };
       let result: KvResult;
       try {
-        result = await runCall(this.context, operation, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs) =>
-          connection.request((requestId) => ({ kind: "write", requestId, command: { ...command, session: session.ref(seq) } }), timeoutMs),
+        result = await runCall(this.context, { operation, requestId }, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs, context) =>
+          connection.request((frameId) => ({ kind: "write", requestId: frameId, command: { ...command, session: session.ref(seq) } }), timeoutMs, context),
         acceptWrite(operation), report);
       } finally {
         session.release(seq);
@@ -38,7 +39,7 @@ export class SessionWriter {
       if (result.ok || result.error !== "session-expired") return result;
       this.forget(session);
       if (report.uncertain || startedOver) {
-        throw new SessionExpiredError(session.sessionId, `${operation}: session ${session.sessionId} expired while the write's outcome was unknown (an earlier attempt may have been applied); read the key to find out, then retry if need be`);
+        throw withRequestId(new SessionExpiredError(session.sessionId, `${operation}: session ${session.sessionId} expired while the write's outcome was unknown (an earlier attempt may have been applied); read the key to find out, then retry if need be`), requestId);
       }
     }
   }
@@ -49,8 +50,8 @@ export class SessionWriter {
 
   private current(deadlineAt: number): Promise<WriteSession> {
     if (this.session !== undefined) return Promise.resolve(this.session);
-    this.registering ??= runCall(this.context, "register-session", Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs) =>
-      connection.request((requestId) => ({ kind: "register-session", requestId }), timeoutMs),
+    this.registering ??= runCall(this.context, { operation: "register-session", requestId: newRequestId() }, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs, context) =>
+      connection.request((requestId) => ({ kind: "register-session", requestId }), timeoutMs, context),
     (response) => {
       if (response.kind !== "session-ok") throw unexpected("register-session", response);
       return response.sessionId;

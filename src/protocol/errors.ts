@@ -45,3 +45,15 @@ export class ProtocolEncodeError extends Error {
 /** The protocol's encode error for the shared byte writer (`../codec/bytes.ts`). */
 export const protocolEncodeError: EncodeErrorFactory = (field, value, requirement) =>
   new ProtocolEncodeError(field, `${requirement}, got ${String(value)}`);
+
+/**
+ * A request frame's context (its request id or trace stamp) is malformed or too long.
+ * The frame was whole, so the connection answers INVALID_ARGUMENT for this request and
+ * stays open.
+ */
+export class RequestContextError extends ProtocolDecodeError {
+  override readonly name: string = "RequestContextError";
+  constructor(reason: string, requestId: number) {
+    super("request context", 0, reason, requestId);
+  }
+}

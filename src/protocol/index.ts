@@ -32,4 +32,5 @@ export {
 } from "./messages.js";
 export { CLIENT_NAME_BYTES_MAX, CLIENT_TOKEN_BYTES_MAX, GET_MANY_KEYS_MAX, decodeRequest, encodeRequest } from "./request-codec.js";
 export { RESPONSE_ITEMS_MAX, decodeResponse, encodeResponse } from "./response-codec.js";
-export { FrameTooLargeError, ProtocolDecodeError, ProtocolEncodeError } from "./errors.js";
+export { FrameTooLargeError, ProtocolDecodeError, ProtocolEncodeError, RequestContextError } from "./errors.js";
+export { CONTEXT_FLAG, type WireRequestContext } from "./context-codec.js";

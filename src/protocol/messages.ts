@@ -1,4 +1,6 @@
 import type { KeyValue, KvEvent, KvResult, WriteCommand } from "../kv/index.js";
+import type { TraceStamp } from "../trace/index.js";
+import type { WireRequestContext } from "./context-codec.js";
 
 /**
  * The messages of the client protocol, as data. Each is one frame; `requestId` is the
@@ -9,7 +11,16 @@ import type { KeyValue, KvEvent, KvResult, WriteCommand } from "../kv/index.js";
 /** How fresh a read must be; see KvService's ReadConsistency. Wire values in codec-values.ts. */
 export type Consistency = "linearizable" | "follower" | "serializable";
 
-export type Request =
+export type Request = RequestMessage & {
+  /**
+   * The request's id in every log line and trace event (not the frame's `requestId`,
+   * which only pairs a reply with its request on one connection), and the client's
+   * trace stamp. Absent from old clients; see context-codec.ts.
+   */
+  readonly context?: WireRequestContext;
+};
+
+type RequestMessage =
   /**
    * First frame of a connection: who the client is, whether it wants forwarding, and
    * (when the cluster authenticates clients) its bearer token.
@@ -51,7 +62,12 @@ export interface LeaderRef {
   readonly clientAddress?: string;
 }
 
-export type Response =
+export type Response = ResponseMessage & {
+  /** The server's trace stamp for this reply, sent only to a request that carried a stamp. */
+  readonly stamp?: TraceStamp;
+};
+
+type ResponseMessage =
   | {
       readonly kind: "hello-ok";
       readonly requestId: number;

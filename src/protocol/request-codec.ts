@@ -6,12 +6,14 @@ import {
   writeCommand,
   writeConsistency,
 } from "./codec-values.js";
+import { CONTEXT_FLAG, readRequestContext, requestContextBytesHint, writeRequestContext } from "./context-codec.js";
 import { ProtocolDecodeError, ProtocolEncodeError } from "./errors.js";
 import { RequestKind, finishFrame, startFrame, type Frame } from "./frames.js";
 import type { Request } from "./messages.js";
 
 /**
- * Request frames: what a client sends. Payloads by kind:
+ * Request frames: what a client sends. Any of them may start with a request context
+ * (context-codec.ts: the kind byte's CONTEXT_FLAG). Payloads by kind:
  *
  *   HELLO             clientName string | flags u8 (bit 0: forward to the leader instead of redirecting;
  *                     bit 1: a token follows) | [token string]
@@ -56,7 +58,10 @@ const KIND_BY_NAME: { readonly [K in Request["kind"]]: number } = {
 /** The frame for a request; throws ProtocolEncodeError for a value the format cannot hold. */
 export function encodeRequest(request: Request): Uint8Array {
   if (request.requestId === 0) throw new ProtocolEncodeError("requestId", "0 is reserved for replies about the whole connection");
-  const writer = startFrame(KIND_BY_NAME[request.kind], request.requestId, payloadBytesHint(request));
+  const { context } = request;
+  const kind = KIND_BY_NAME[request.kind] | (context === undefined ? 0 : CONTEXT_FLAG);
+  const writer = startFrame(kind, request.requestId, payloadBytesHint(request) + requestContextBytesHint(context));
+  if (context !== undefined) writeRequestContext(writer, context);
   switch (request.kind) {
     case "hello":
       if (utf8.encode(request.clientName).length > CLIENT_NAME_BYTES_MAX) throw new ProtocolEncodeError("clientName", `is longer than ${CLIENT_NAME_BYTES_MAX} bytes`);
@@ -128,9 +133,16 @@ function payloadBytesHint(request: Request): number {
 export function decodeRequest(frame: Frame): Request {
   const { requestId } = frame;
   const reader = new ByteReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`request kind 0x${frame.kind.toString(16)}`, offset, reason, requestId));
-  const request = readRequest(reader, frame.kind, requestId);
+  if ((frame.kind & CONTEXT_FLAG) === 0) {
+    const request = readRequest(reader, frame.kind, requestId);
+    reader.expectEnd();
+    return request;
+  }
+  if (requestId === 0) throw reader.invalid(0, "request id 0 is reserved for replies about the whole connection");
+  const context = readRequestContext(reader, requestId);
+  const request = readRequest(reader, frame.kind & ~CONTEXT_FLAG, requestId);
   reader.expectEnd();
-  return request;
+  return { ...request, context };
 }
 
 function readRequest(reader: ByteReader, kind: number, requestId: number): Request {

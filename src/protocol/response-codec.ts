@@ -13,12 +13,15 @@ import {
   writeKvResult,
   writeLeader,
 } from "./codec-values.js";
+import { CONTEXT_FLAG, readReplyStamp, writeReplyStamp } from "./context-codec.js";
 import { ProtocolDecodeError } from "./errors.js";
 import { ResponseKind, finishFrame, startFrame, type Frame } from "./frames.js";
 import type { Response } from "./messages.js";
 
 /**
- * Response frames: what a server sends. Payloads by kind:
+ * Response frames: what a server sends. A reply to a request that carried a trace stamp
+ * starts with the server's stamp (context-codec.ts: the kind byte's CONTEXT_FLAG).
+ * Payloads by kind:
  *
  *   HELLO_OK      serverVersion string | memberId varint | leader | frameBytesMax varint | inFlightMax varint
  *   SESSION_OK    sessionId varint
@@ -59,7 +62,10 @@ const KIND_BY_NAME: { readonly [K in Response["kind"]]: number } = {
 
 /** The frame for a response; throws ProtocolEncodeError for a value the format cannot hold. */
 export function encodeResponse(response: Response): Uint8Array {
-  const writer = startFrame(KIND_BY_NAME[response.kind], response.requestId, payloadBytesHint(response));
+  const { stamp } = response;
+  const kind = KIND_BY_NAME[response.kind] | (stamp === undefined ? 0 : CONTEXT_FLAG);
+  const writer = startFrame(kind, response.requestId, payloadBytesHint(response) + (stamp === undefined ? 0 : 256));
+  if (stamp !== undefined) writeReplyStamp(writer, stamp);
   switch (response.kind) {
     case "hello-ok":
       writer.string(response.serverVersion, "serverVersion");
@@ -149,9 +155,15 @@ function payloadBytesHint(response: Response): number {
 export function decodeResponse(frame: Frame): Response {
   const { requestId } = frame;
   const reader = new ByteReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`response kind 0x${frame.kind.toString(16)}`, offset, reason, requestId));
-  const response = readResponse(reader, frame.kind, requestId);
+  if ((frame.kind & CONTEXT_FLAG) === 0) {
+    const response = readResponse(reader, frame.kind, requestId);
+    reader.expectEnd();
+    return response;
+  }
+  const stamp = readReplyStamp(reader);
+  const response = readResponse(reader, frame.kind & ~CONTEXT_FLAG, requestId);
   reader.expectEnd();
-  return response;
+  return { ...response, stamp };
 }
 
 function readResponse(reader: ByteReader, kind: number, requestId: number): Response {

@@ -5,6 +5,8 @@ import { AccessDeniedError } from "./auth/errors.js";
 import { PRINCIPAL_HEADER, currentCaller, encodeCallerHeader } from "./auth/caller.js";
 import type { MemberHttpClient, MemberHttpResponse } from "./auth/member-http.js";
 import type { MemberAddresses } from "../protocol/status.js";
+import { currentRequest } from "./request-scope.js";
+import { NO_TRACE, TRACE_STAMP_HEADER, requestContextHeaders, stampFromOptionalText, stampToText, type Tracer } from "../trace/index.js";
 import type { ForwardRequest, ForwardResponse, LeaderForwarder } from "./replica-service.js";
 
 /**
@@ -31,6 +33,8 @@ export class HttpForwarder implements LeaderForwarder {
     private readonly members: MemberHttpClient,
     /** Client authentication is on: the leader then takes forwarded requests only from proven members. */
     private readonly authRequired: boolean,
+    /** The member's tracer (--trace-log): each forward is a send to the leader, its answer a receive. */
+    private readonly tracer: Tracer = NO_TRACE,
   ) {}
 
   async forward(request: ForwardRequest): Promise<ForwardResponse> {
@@ -45,16 +49,28 @@ export class HttpForwarder implements LeaderForwarder {
         `member ${leader} is the leader, and this member cannot forward to it: with client authentication on, members forward only with member certificates (--cert-file and --peer-cert-file on every member); send the request to the leader`);
     }
     const caller = currentCaller();
+    // The request's id and trace context go with it, so the leader's log lines about it carry the same id.
+    const context = currentRequest();
+    const leaderHost = `member-${leader}`;
+    const stamp = this.tracer.send({ kind: "forward", to: leaderHost, requestId: context?.requestId, details: request.op });
     let response: MemberHttpResponse;
     try {
       response = await this.members.request(http, FORWARD_PATH, {
         method: "POST",
-        headers: { "content-type": "application/json", [FORWARDED_HEADER]: "1", ...(caller === undefined ? {} : { [PRINCIPAL_HEADER]: encodeCallerHeader(caller) }) },
+        headers: {
+          "content-type": "application/json", [FORWARDED_HEADER]: "1", ...requestContextHeaders(context),
+          ...(caller === undefined ? {} : { [PRINCIPAL_HEADER]: encodeCallerHeader(caller) }),
+          ...(stamp === undefined ? {} : { [TRACE_STAMP_HEADER]: stampToText(stamp) }),
+        },
         body: Buffer.from(JSON.stringify(encodeForwardRequest(request))),
         timeoutMs: this.timeoutMs,
       });
     } catch (error) {
       throw new UnavailableError(`forwarding to the leader (member ${leader} at ${http}) failed: ${(error as Error).message}; retry`);
+    }
+    if (this.tracer.enabled) {
+      const replyStamp = stampFromOptionalText(headerText(response.headers[TRACE_STAMP_HEADER]));
+      this.tracer.receive({ kind: "reply", from: leaderHost, stamp: replyStamp, requestId: context?.requestId, details: `status=${response.status}` });
     }
     let body: Record<string, unknown>;
     try {
@@ -68,6 +84,10 @@ export class HttpForwarder implements LeaderForwarder {
     }
     return decodeForwardResponse(body);
   }
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The leader's answer to a forwarded request, as the error it would have been here. */

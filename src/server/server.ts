@@ -7,6 +7,7 @@ import { TcpTransport } from "../transport/index.js";
 import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
 import type { ServerConfig } from "./config.js";
 import { HttpForwarder } from "./forwarding.js";
+import { failureLogFields } from "./request-scope.js";
 import { adminRoutes, mostUpToDateFollower } from "./http/admin-routes.js";
 import { buildAdminApp, buildHttpApp } from "./http/app.js";
 import { proxyToLeader } from "./http/proxy.js";
@@ -162,7 +163,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     },
   });
   const app = buildHttpApp({
-    service, status, registry: metrics.registry, auth: security.http,
+    service, status, registry: metrics.registry, auth: security.http, log,
     health: () => {
       const stalledMs = Date.now() - lastLoopTurnMs;
       if (live.fatalError() !== undefined) return { ok: false, reason: `storage failed: ${live.fatalError()?.message}` };
@@ -196,12 +197,15 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   const httpPortOf = (): number => (http.address() as AddressInfo).port;
   const adminServer = config.adminPort === undefined
     ? undefined
-    : await listen(security.httpServer(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax })), config.listenHost, config.adminPort, "--admin-port", httpLimits);
+    : await listen(security.httpServer(buildAdminApp({ status, adminRoutes: admin, valueBytesMax: live.state().config.valueBytesMax, log })), config.listenHost, config.adminPort, "--admin-port", httpLimits);
   const adminPort = adminServer === undefined ? undefined : (adminServer.address() as AddressInfo).port;
   const memcached = new MemcachedServer(service, {
     host: config.listenHost, port: config.memcachedPort, valueBytesMax: live.state().config.valueBytesMax, requestTimeoutMs: config.requestTimeoutMs,
     ...memcachedLimitsOf(limits),
-  }, (event) => log.warn({ event }, `memcached: ${event.type}`), { ...security.portSecurity(), flushAll: config.memcachedFlushAll });
+  }, (event) => {
+    if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "memcached: internal error");
+    else log.warn({ event }, `memcached: ${event.type}`);
+  }, { ...security.portSecurity(), flushAll: config.memcachedFlushAll });
   let memcachedPort: number;
   try {
     memcachedPort = (await memcached.start()).port;

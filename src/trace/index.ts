@@ -6,3 +6,4 @@ export * from "./tracer.js";
 export * from "./stamp-text.js";
 export * from "./trace-summary.js";
 export * from "./raft-events.js";
+export * from "./request-context.js";

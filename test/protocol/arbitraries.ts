@@ -49,7 +49,14 @@ export const kvResult: fc.Arbitrary<KvResult> = fc.oneof(
 
 const leader: fc.Arbitrary<LeaderRef> = withOptional(fc.record({ leaderId: small }), { clientAddress: fc.string({ maxLength: 40 }) });
 
-export const request: fc.Arbitrary<Request> = fc.oneof(
+/** Trace stamps as a tracer makes them: HOST#n and a clock naming that host. */
+const host = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/);
+const stamp = fc.tuple(host, fc.integer({ min: 1, max: 1_000_000 }), fc.dictionary(host, small, { maxKeys: 4 }))
+  .map(([name, count, others]) => ({ messageId: `${name}#${count}`, clock: { ...others, [name]: count } }));
+/** The optional request context (context-codec.ts): an id of printable ASCII without spaces, maybe a stamp. */
+const requestContext = withOptional(fc.record({ requestId: fc.stringMatching(/^[\x21-\x7e]{1,64}$/) }), { stamp });
+
+const requestMessage = fc.oneof(
   fc.record({ kind: fc.constant("hello" as const), requestId, clientName: fc.string({ maxLength: 60 }), forward: fc.boolean(), token: fc.string({ minLength: 1, maxLength: 80 }) }, { requiredKeys: ["kind", "requestId", "clientName", "forward"] }),
   fc.record({ kind: fc.constant("register-session" as const), requestId }),
   fc.record({ kind: fc.constant("status" as const), requestId }),
@@ -61,7 +68,9 @@ export const request: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ kind: fc.constant("cancel" as const), requestId, targetRequestId: u32 }),
 ) as fc.Arbitrary<Request>;
 
-export const response: fc.Arbitrary<Response> = fc.oneof(
+export const request: fc.Arbitrary<Request> = withOptional(requestMessage, { context: requestContext });
+
+const responseMessage = fc.oneof(
   fc.record({ kind: fc.constant("hello-ok" as const), requestId: anyRequestId, serverVersion: fc.string(), memberId: small, leader, frameBytesMax: uint, inFlightMax: uint }),
   fc.record({ kind: fc.constant("session-ok" as const), requestId: anyRequestId, sessionId: uint }),
   withOptional(fc.record({ kind: fc.constant("get-ok" as const), requestId: anyRequestId, revision: uint }), { kv: keyValue }),
@@ -75,3 +84,5 @@ export const response: fc.Arbitrary<Response> = fc.oneof(
   fc.record({ kind: fc.constant("redirect" as const), requestId: anyRequestId, leader }),
   fc.record({ kind: fc.constant("busy" as const), requestId: anyRequestId, message: fc.string() }),
 ) as fc.Arbitrary<Response>;
+
+export const response: fc.Arbitrary<Response> = withOptional(responseMessage, { stamp });

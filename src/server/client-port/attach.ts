@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { PortSecurity } from "../auth/port-security.js";
 import type { ServerConfig } from "../config.js";
 import type { KvService } from "../kv-service.js";
+import { failureLogFields } from "../request-scope.js";
 import type { ServerStatus } from "../../protocol/status.js";
 import type { LeadershipView } from "./config.js";
 import { ClientPortServer } from "./server.js";
@@ -37,7 +38,7 @@ export async function attachClientPort(service: KvService, config: ServerConfig,
     statusJson: () => member.status(),
     leadership: () => member.leadership?.() ?? leadershipOf(member.status()),
   }, (event) => {
-    if (event.type === "internal-error") log.error({ err: event.error }, "client port: internal error");
+    if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "client port: internal error");
     else log.warn({ event }, `client port: ${event.type}`);
   }, security);
   try {

@@ -1,3 +1,4 @@
+import type { Tracer } from "../../trace/index.js";
 import { FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../../protocol/index.js";
 import { VERSION } from "../../version.js";
 import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
@@ -67,6 +68,8 @@ export interface ClientPortOptions {
   readonly leadership?: () => LeadershipView;
   /** Sent in HELLO_OK. */
   readonly serverVersion: string;
+  /** The member's tracer (--trace-log): each request a receive, each reply a send whose stamp goes back. Off when absent. */
+  readonly tracer?: Tracer;
 }
 
 export type ClientPortOptionsInput = Partial<ClientPortOptions> & Pick<ClientPortOptions, "statusJson">;
@@ -80,7 +83,7 @@ export const HANDSHAKE_TIMEOUT_MS_BOUNDS: readonly [number, number] = [10, 10 * 
 export const HANDSHAKE_BYTES_MAX_DEFAULT = 4096;
 export const HANDSHAKE_BYTES_MAX_BOUNDS: readonly [number, number] = [256, MIB];
 
-export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership"> = Object.freeze({
+export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership" | "tracer"> = Object.freeze({
   host: "127.0.0.1",
   port: 7100,
   maxConnections: 1024,
@@ -127,7 +130,7 @@ export function validateClientPortOptions(input: ClientPortOptionsInput): Client
   const options = validatePortOptions<ClientPortOptions>({
     input,
     defaults: DEFAULT_CLIENT_PORT_OPTIONS,
-    fieldsWithoutDefault: ["statusJson", "leadership"],
+    fieldsWithoutDefault: ["statusJson", "leadership", "tracer"],
     bounds: BOUNDS,
     portName: "client port",
     fail: (field, message) => new ClientPortConfigError(field, message),
@@ -137,5 +140,6 @@ export function validateClientPortOptions(input: ClientPortOptionsInput): Client
   }
   if (typeof options.statusJson !== "function") throw new ClientPortConfigError("statusJson", "must be a function answering the status document");
   if (options.leadership !== undefined && typeof options.leadership !== "function") throw new ClientPortConfigError("leadership", "must be a function");
+  if (options.tracer !== undefined && typeof options.tracer.send !== "function") throw new ClientPortConfigError("tracer", "must be a Tracer (src/trace/tracer.ts)");
   return Object.freeze(options);
 }

@@ -3,6 +3,7 @@ import {
   FrameDecoder,
   PROTOCOL_ERROR_CODE,
   ProtocolDecodeError,
+  RequestContextError,
   TOO_LARGE_CODE,
   decodeRequest,
   encodeResponse,
@@ -18,6 +19,9 @@ import { PortSocket } from "../tcp-port/port-socket.js";
 import type { ClientPortOptions } from "./config.js";
 import { executeRequest, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { errorReply } from "./replies.js";
+import { NO_TRACE, REQUEST_ID_CHARS_MAX, type Tracer } from "../../trace/index.js";
+import { runInRequest } from "../request-scope.js";
+import { traceReply, traceRequest } from "./request-trace.js";
 import { WatchStream } from "./watch-stream.js";
 
 export interface ConnectionHooks {
@@ -26,8 +30,8 @@ export interface ConnectionHooks {
   readonly onProtocolError: (message: string) => void;
   /** Client authentication (tokens in HELLO, client certificates); without it the port is open. */
   readonly auth?: ClientAuth;
-  /** A failure no error class explains: answered INTERNAL, reported, the connection goes on. */
-  readonly onInternalError: (error: unknown) => void;
+  /** A failure no error class explains: answered INTERNAL, reported (with the request's id when it sent one), the connection goes on. */
+  readonly onInternalError: (error: unknown, requestId?: string) => void;
 }
 
 /**
@@ -59,12 +63,14 @@ export class ClientPortConnection {
   private readonly authGate: ConnectionAuthGate | undefined;
   /** Closes the connection if HELLO has not come by handshakeTimeoutMs. */
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private readonly tracer: Tracer;
 
   constructor(
     socket: Socket,
     private readonly hooks: ConnectionHooks,
   ) {
     this.decoder = new FrameDecoder(hooks.options.frameBytesMax);
+    this.tracer = hooks.options.tracer ?? NO_TRACE;
     this.authGate = hooks.auth === undefined ? undefined : new ConnectionAuthGate(hooks.auth, socket);
     const { handshakeTimeoutMs, idleTimeoutMs } = hooks.options;
     this.port = new PortSocket(socket, {
@@ -131,6 +137,8 @@ export class ClientPortConnection {
     try {
       request = decodeRequest(frame);
     } catch (error) {
+      // A bad request context spoils one request, not the stream: the frame was whole.
+      if (error instanceof RequestContextError) return this.refuseContext(error);
       if (error instanceof ProtocolDecodeError) return this.protocolFailure(error);
       throw error;
     }
@@ -191,38 +199,51 @@ export class ClientPortConnection {
     stream.start();
   }
 
+  private refuseContext(error: RequestContextError): void {
+    this.send({
+      kind: "error", requestId: error.requestId ?? 0, code: "INVALID_ARGUMENT", retryable: false,
+      message: `${error.reason}: a request id is 1..${REQUEST_ID_CHARS_MAX} printable ASCII characters without spaces, a trace stamp what kvraft's tracer writes; the request was not run`,
+    });
+  }
+
   private start(request: ServiceRequest): void {
     const context = this.context as HandlerContext;
     const { maxInFlightPerConnection, requestTimeoutMs } = this.hooks.options;
+    const trace = traceRequest(this.tracer, request);
+    const reply = trace === undefined ? (response: Response) => this.send(response) : (response: Response) => this.send(traceReply(this.tracer, trace, response));
     if (this.inFlight >= maxInFlightPerConnection) {
-      return this.send({ kind: "busy", requestId: request.requestId, message: `${this.inFlight} requests are in flight on this connection (maxInFlightPerConnection): wait for replies before sending more` });
+      return reply({ kind: "busy", requestId: request.requestId, message: `${this.inFlight} requests are in flight on this connection (maxInFlightPerConnection): wait for replies before sending more` });
     }
     const redirect = redirectBeforeService(context, request);
-    if (redirect !== undefined) return this.send(redirect);
+    if (redirect !== undefined) return reply(redirect);
     this.inFlight++;
     const write = isWrite(request);
     // A read waits only when a write before it is still running, so pipelined reads start at once.
-    // The caller goes with the service call, for a follower that forwards it to the leader.
-    const run = (): Promise<Response> => runAs(this.authGate?.caller, () => executeRequest(context, request));
+    // The caller and the request's context go with the service call, for a follower that forwards it to the leader.
+    const requestContext = request.context;
+    const execute = requestContext === undefined
+      ? () => executeRequest(context, request)
+      : () => runInRequest({ requestId: requestContext.requestId }, () => executeRequest(context, request));
+    const run = (): Promise<Response> => runAs(this.authGate?.caller, execute);
     const call = write || this.writesInFlight === 0 ? run() : this.writesSettled.then(run);
     let answered = false;
     // The slot stays taken until the service settles, so the bound holds even for timed-out calls.
     const timer = setTimeout(() => {
       answered = true;
-      this.send({
+      reply({
         kind: "error", requestId: request.requestId, code: "TIMEOUT", retryable: true,
         message: `no answer within ${requestTimeoutMs} ms (requestTimeoutMs)${write ? "; the write may still be applied: retry with the same session and seq" : ""}`,
       });
     }, requestTimeoutMs);
     const settled = call.then(
       (response) => {
-        if (!answered) this.send(response);
+        if (!answered) reply(response);
       },
       (error: unknown) => {
         if (answered) return;
-        const { reply, internal } = errorReply(request.requestId, error);
-        if (internal) this.hooks.onInternalError(error);
-        this.send(reply);
+        const mapped = errorReply(request.requestId, error);
+        if (mapped.internal) this.hooks.onInternalError(error, requestContext?.requestId);
+        reply(mapped.reply);
       },
     ).finally(() => {
       answered = true;

@@ -11,7 +11,7 @@ export type ClientPortEvent =
   /** A client sent bytes that do not decode; it was answered PROTOCOL_ERROR and disconnected. */
   | { readonly type: "protocol-error"; readonly remoteAddress: string | undefined; readonly message: string }
   /** A failure that is not a KvServiceError: a bug below this layer, answered INTERNAL. */
-  | { readonly type: "internal-error"; readonly error: unknown };
+  | { readonly type: "internal-error"; readonly error: unknown; readonly requestId?: string };
 
 export interface ClientPortStats extends ConnectionCounts {
   /** Connections not being read because their replies wait unread (outputBufferBytesMax). */
@@ -53,7 +53,7 @@ export class ClientPortServer {
           options: this.options,
           ...(security.auth === undefined ? {} : { auth: security.auth }),
           onProtocolError: (message) => onEvent({ type: "protocol-error", remoteAddress, message }),
-          onInternalError: (error) => onEvent({ type: "internal-error", error }),
+          onInternalError: (error, requestId) => onEvent(requestId === undefined ? { type: "internal-error", error } : { type: "internal-error", error, requestId }),
         });
       },
       refuse: (remoteAddress, connectionsOpen, limit) => {

@@ -1,6 +1,8 @@
 import express from "express";
 import type { Express, Request, Response } from "express";
+import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { httpOperation, type Tracer } from "../../trace/index.js";
 import type { KvService } from "../kv-service.js";
 import { decodeForwardRequest, encodeForwardResponse, FORWARD_PATH } from "../forwarding.js";
 import type { ForwardRequest, ForwardResponse } from "../replica-service.js";
@@ -8,6 +10,7 @@ import type { ServerStatus } from "../../protocol/status.js";
 import { refuse, type HttpAuth } from "./auth.js";
 import { sendError, sendServiceError } from "./errors.js";
 import { kvRoutes } from "./kv-routes.js";
+import { requestContextMiddleware } from "./request-context.js";
 
 export interface HttpAppOptions {
   readonly service: KvService;
@@ -23,6 +26,10 @@ export interface HttpAppOptions {
   readonly onRequest?: (op: string, result: string, seconds: number) => void;
   /** Who may do what (src/server/http/auth.ts); without it every route is open (tests of the routes alone). */
   readonly auth?: HttpAuth;
+  /** Where log lines about requests go (each with its request id); without it requests are not logged. */
+  readonly log?: Logger;
+  /** The member's tracer (--trace-log): requests with a trace stamp and their replies become trace events. */
+  readonly tracer?: Tracer;
 }
 
 /** The HTTP/JSON API for people, curl and tests (express). */
@@ -30,6 +37,7 @@ export function buildHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.use(requestContextMiddleware({ operationOf: (req) => httpOperation(req.method, req.path), ...(options.log === undefined ? {} : { log: options.log }), ...(options.tracer === undefined ? {} : { tracer: options.tracer }) }));
   app.get("/healthz", (_req, res) => probe(res, options.health()));
   app.get("/readyz", (_req, res) => probe(res, options.readiness()));
   app.get("/metrics", async (_req, res) => {
@@ -69,10 +77,11 @@ export function buildHttpApp(options: HttpAppOptions): Express {
  * The admin API on its own port (--admin-port): the admin routes and /v1/status, which
  * is what the operator reads, and nothing else.
  */
-export function buildAdminApp(options: { readonly status: () => ServerStatus; readonly adminRoutes: express.Router; readonly valueBytesMax: number }): Express {
+export function buildAdminApp(options: { readonly status: () => ServerStatus; readonly adminRoutes: express.Router; readonly valueBytesMax: number; readonly log?: Logger }): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.use(requestContextMiddleware({ operationOf: () => "admin", ...(options.log === undefined ? {} : { log: options.log }) }));
   app.get("/v1/status", (_req, res) => {
     res.json(options.status());
   });

@@ -2,8 +2,10 @@ import type { Request, Response } from "express";
 import { PRINCIPAL_HEADER, encodeCallerHeader } from "../auth/caller.js";
 import type { MemberHttpClient } from "../auth/member-http.js";
 import { FORWARDED_HEADER } from "../forwarding.js";
+import { requestContextHeaders } from "../../trace/index.js";
 import { callerOf } from "./auth.js";
 import { sendError } from "./errors.js";
+import { requestContextOfResponse } from "./request-context.js";
 
 /** How long a proxied admin call may take (a snapshot of a large store included). */
 export const ADMIN_PROXY_TIMEOUT_MS = 10_000;
@@ -39,6 +41,8 @@ export async function proxyToLeader(req: Request, res: Response, leader: LeaderA
       headers: {
         "content-type": "application/json",
         [FORWARDED_HEADER]: "1",
+        // The same request id in the leader's log lines as in this member's.
+        ...requestContextHeaders(requestContextOfResponse(res)),
         ...(caller === undefined ? {} : { [PRINCIPAL_HEADER]: encodeCallerHeader(caller) }),
       },
       ...(req.method === "GET" || req.method === "HEAD" ? {} : { body: Buffer.from(JSON.stringify(req.body ?? {})) }),

@@ -28,20 +28,23 @@ export interface CommandContext {
   readonly counters: CommandCounters;
   /** STAT lines of `stats` (group "general") and `stats settings`. */
   statLines(group: "general" | "settings"): StatLine[];
-  /** A failure below this layer that is not a KvServiceError: a bug to report. */
-  onInternalError(error: unknown): void;
+  /** A failure below this layer that is not a KvServiceError: a bug to report, with the command's request id. */
+  onInternalError(error: unknown, requestId?: string): void;
 }
 
 /** gat re-reads when a write lands between its touch and its read; this many tries, then SERVER_ERROR. */
 const GET_AND_TOUCH_ATTEMPTS_MAX = 3;
 
-/** Never rejects: every failure becomes a reply (suppressed by noreply where the request has it). */
-export async function executeRequest(context: CommandContext, request: Request): Promise<Reply> {
+/**
+ * Never rejects: every failure becomes a reply (suppressed by noreply where the request has it).
+ * `requestId` is the command's id in log lines (the text protocol cannot carry one in).
+ */
+export async function executeRequest(context: CommandContext, request: Request, requestId?: string): Promise<Reply> {
   let reply: Reply;
   try {
     reply = await dispatch(context, request);
   } catch (error) {
-    reply = serviceErrorReply(error, context.onInternalError);
+    reply = serviceErrorReply(error, (internal) => context.onInternalError(internal, requestId), requestId);
   }
   return "noreply" in request && request.noreply ? NO_REPLY : reply;
 }

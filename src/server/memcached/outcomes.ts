@@ -29,9 +29,10 @@ export class ReplyError extends Error {
 /**
  * The reply for an exception from the service. Anything that is not a KvServiceError is
  * a bug below this layer; it is answered SERVER_ERROR (this connection and the others
- * keep working) and passed to `onInternalError` so that the program can report it.
+ * keep working) and passed to `onInternalError` so that the program can report it; the
+ * reply names the command's request id, which the server's log line about it carries.
  */
-export function serviceErrorReply(error: unknown, onInternalError: (error: unknown) => void): Reply {
+export function serviceErrorReply(error: unknown, onInternalError: (error: unknown) => void, requestId?: string): Reply {
   if (error instanceof ReplyError) return error.reply;
   if (error instanceof NoSpaceError) return line(OUT_OF_MEMORY);
   if (error instanceof InvalidRequestError) return line(`CLIENT_ERROR ${error.message}`);
@@ -39,7 +40,7 @@ export function serviceErrorReply(error: unknown, onInternalError: (error: unkno
   // UnavailableError: the server could not do it now, and the message says what to do.
   if (error instanceof KvServiceError) return line(`SERVER_ERROR ${error.message}`);
   onInternalError(error);
-  return line("SERVER_ERROR internal error: see the server's log");
+  return line(`SERVER_ERROR internal error: see the server's log${requestId === undefined ? "" : ` (request ${requestId})`}`);
 }
 
 /** The reply for a KvResult failure that the command has no specific answer for. */

@@ -3,6 +3,8 @@ import { VERSION } from "../../version.js";
 import { ClientAuth } from "../auth/client-auth.js";
 import type { PortSecurity } from "../auth/port-security.js";
 import type { KvService } from "../kv-service.js";
+import { newRequestId } from "../../request-id.js";
+import { runInRequest } from "../request-scope.js";
 import { MemcachedAuthGate, type FlushAllPolicy } from "./auth-gate.js";
 import { TcpListener, type ConnectionCounts, type ConnectionLimit } from "../tcp-port/listener.js";
 import { executeRequest, type CommandContext } from "./commands.js";
@@ -16,7 +18,7 @@ import { COUNTER_NAMES, CommandCounters, generalStatLines, type CounterName } fr
 export type MemcachedServerEvent =
   | { readonly type: "connection-rejected"; readonly remoteAddress: string | undefined; readonly connectionsMax: number; readonly limit?: ConnectionLimit }
   /** A failure that is not a KvServiceError: a bug below this layer, answered SERVER_ERROR. */
-  | { readonly type: "internal-error"; readonly error: unknown };
+  | { readonly type: "internal-error"; readonly error: unknown; readonly requestId?: string };
 
 export interface MemcachedServerStats extends ConnectionCounts {
   readonly counters: Readonly<Record<CounterName, number>>;
@@ -58,7 +60,7 @@ export class MemcachedServer {
       version: this.options.version,
       counters: this.counters,
       statLines: (group) => (group === "settings" ? this.settingsLines() : this.generalLines()),
-      onInternalError: (error) => onEvent({ type: "internal-error", error }),
+      onInternalError: (error, requestId) => onEvent(requestId === undefined ? { type: "internal-error", error } : { type: "internal-error", error, requestId }),
     };
     this.listener = new TcpListener("MemcachedServer", {
       connectionsMax,
@@ -67,7 +69,11 @@ export class MemcachedServer {
       allowHalfOpen: true,
       ...(security.tls === undefined ? {} : { tls: security.tls }),
       open: (socket) => {
-        const execute = (request: Request): Promise<Reply> => executeRequest(context, request);
+        // Each command gets a request id: in log lines about it, and sent on by a follower that forwards it.
+        const execute = (request: Request): Promise<Reply> => {
+          const requestId = newRequestId();
+          return runInRequest({ requestId }, () => executeRequest(context, request, requestId));
+        };
         // flush_all is guarded even without authentication (loopback only, or disabled).
         const gate = new MemcachedAuthGate({ auth: security.auth ?? OPEN, flushAll: security.flushAll ?? "admin" }, socket);
         return new MemcachedConnection(socket, this.options, {

@@ -1,0 +1,36 @@
+import type { Response, WireRequestContext } from "../protocol/index.js";
+import { stampSender, type Tracer } from "../trace/index.js";
+import type { ClientConnection } from "./connection.js";
+
+/**
+ * One call's attempts as trace events: a send to the member before each attempt (its
+ * stamp goes in the request frame's context, with the call's request id) and a receive
+ * of the member's reply stamp. With tracing off only the request id travels.
+ */
+export class CallTrace {
+  constructor(
+    private readonly tracer: Tracer,
+    readonly operation: string,
+    readonly requestId: string,
+  ) {}
+
+  /** Records the attempt's send to `connection`; answers the context its request frame carries. */
+  attempt(connection: ClientConnection): WireRequestContext {
+    if (!this.tracer.enabled) return { requestId: this.requestId };
+    const stamp = this.tracer.send({ kind: this.operation, to: traceHostOf(connection), requestId: this.requestId });
+    return stamp === undefined ? { requestId: this.requestId } : { requestId: this.requestId, stamp };
+  }
+
+  /** Records the reply's receive (a local event when the member does not trace). */
+  replied(connection: ClientConnection, response: Response): void {
+    if (!this.tracer.enabled) return;
+    const from = response.stamp === undefined ? traceHostOf(connection) : stampSender(response.stamp);
+    this.tracer.receive({ kind: "reply", from, stamp: response.stamp, requestId: this.requestId, details: response.kind });
+  }
+}
+
+/** A member's host name in traces, `member-ID` as members name themselves, once HELLO_OK said the id; else its address. */
+export function traceHostOf(connection: ClientConnection): string {
+  const memberId = connection.memberId;
+  return memberId === 0 ? connection.address : `member-${memberId}`;
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { ByteWriter } from "../../src/codec/bytes.js";
+import {
+  CONTEXT_FLAG,
+  FrameDecoder,
+  RequestContextError,
+  RequestKind,
+  ResponseKind,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  type Request,
+} from "../../src/protocol/index.js";
+import { protocolEncodeError } from "../../src/protocol/errors.js";
+
+const stamp = { messageId: "client-7#3", clock: { "client-7": 3, "member-1": 5 } };
+
+function decodeOne(bytes: Uint8Array) {
+  const decoder = new FrameDecoder(1024 * 1024);
+  decoder.push(bytes);
+  const frame = decoder.next();
+  if (frame === undefined) throw new Error("no whole frame");
+  return frame;
+}
+
+/** A GET frame whose context is written by hand: `writeContext` fills the bytes between the header and the key. */
+function getFrameWithContext(writeContext: (writer: ByteWriter) => void): Uint8Array {
+  const writer = new ByteWriter(64, protocolEncodeError);
+  writer.u32(0, "length");
+  writer.u8(1);
+  writer.u8(RequestKind.Get | CONTEXT_FLAG);
+  writer.u32(42, "requestId");
+  writeContext(writer);
+  writer.bytes(new TextEncoder().encode("k"), "key");
+  writer.u8(0);
+  writer.patchU32(0, writer.position - 4);
+  return writer.finish();
+}
+
+describe("client protocol: the request context (request id and trace stamp, issue 18)", () => {
+  it("no request or response kind uses the context flag bit (else a kind would read as another with a context)", () => {
+    for (const kind of [...Object.values(RequestKind), ...Object.values(ResponseKind)]) expect(kind & CONTEXT_FLAG, `kind 0x${kind.toString(16)}`).toBe(0);
+  });
+
+  it("a request without a context is byte for byte what an old client sends: no flag, no extra bytes", () => {
+    const request: Request = { kind: "get", requestId: 5, key: new Uint8Array([1, 2]), consistency: "follower" };
+    const bytes = encodeRequest(request);
+    expect(bytes[5]).toBe(RequestKind.Get);
+    expect(decodeRequest(decodeOne(bytes))).toEqual(request);
+    const withContext = encodeRequest({ ...request, context: { requestId: "abc" } });
+    expect(withContext[5]).toBe(RequestKind.Get | CONTEXT_FLAG);
+    expect(withContext.length).toBe(bytes.length + 1 + 3 + 1);
+  });
+
+  it("round-trips a context with and without a stamp, on every kind of request", () => {
+    const requests: Request[] = [
+      { kind: "get", requestId: 2, key: new Uint8Array([9]), consistency: "linearizable", context: { requestId: "r-1" } },
+      { kind: "write", requestId: 3, command: { type: "put", key: new Uint8Array([1]), value: new Uint8Array([2]) }, context: { requestId: "0123456789abcdef", stamp } },
+      { kind: "status", requestId: 4, context: { requestId: "x".repeat(64), stamp } },
+      { kind: "register-session", requestId: 5, context: { requestId: "s" } },
+    ];
+    for (const request of requests) expect(decodeRequest(decodeOne(encodeRequest(request)))).toEqual(request);
+  });
+
+  it("round-trips a reply's stamp; a reply without one has no flag", () => {
+    const reply = { kind: "session-ok", requestId: 3, sessionId: 8, stamp } as const;
+    const bytes = encodeResponse(reply);
+    expect(bytes[5]).toBe(ResponseKind.SessionOk | CONTEXT_FLAG);
+    expect(decodeResponse(decodeOne(bytes))).toEqual(reply);
+    expect(encodeResponse({ kind: "session-ok", requestId: 3, sessionId: 8 })[5]).toBe(ResponseKind.SessionOk);
+  });
+
+  it("refuses a request id that is too long, empty or not printable, and a bad stamp, naming the frame's request id", () => {
+    const cases: [string, (writer: ByteWriter) => void][] = [
+      ["too long", (w) => { w.string("x".repeat(65)); w.u8(0); }],
+      ["empty", (w) => { w.string(""); w.u8(0); }],
+      ["a space", (w) => { w.string("two words"); w.u8(0); }],
+      ["not JSON stamp", (w) => { w.string("id"); w.u8(1); w.string("{nope"); }],
+      ["stamp without a message id", (w) => { w.string("id"); w.u8(1); w.string(JSON.stringify({ c: { a: 1 } })); }],
+      ["oversized stamp", (w) => { w.string("id"); w.u8(1); w.string(JSON.stringify({ m: "a#1", c: { a: 1 }, pad: "p".repeat(9000) })); }],
+      ["length past the frame", (w) => { w.varint(500); }],
+      // The same value spelled otherwise: taken, it would re-encode to other bytes.
+      ["non-canonical stamp", (w) => { w.string("id"); w.u8(1); w.string('{"m":"a#1","c":{"a":1e0}}'); }],
+      ["stamp with spaces", (w) => { w.string("id"); w.u8(1); w.string('{"m": "a#1", "c": {"a": 1}}'); }],
+    ];
+    for (const [what, write] of cases) {
+      const frame = decodeOne(getFrameWithContext(write));
+      let thrown: unknown;
+      try {
+        decodeRequest(frame);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, what).toBeInstanceOf(RequestContextError);
+      expect((thrown as RequestContextError).requestId, what).toBe(42);
+    }
+  });
+
+  it("the same hand-written frame with a valid context decodes (so the refusals above are the context's fault)", () => {
+    const frame = decodeOne(getFrameWithContext((w) => { w.string("ok-id"); w.u8(0); }));
+    expect(decodeRequest(frame)).toMatchObject({ kind: "get", requestId: 42, context: { requestId: "ok-id" } });
+  });
+});
