@@ -1,5 +1,5 @@
 import type { Response, WireRequestContext } from "../protocol/index.js";
-import { stampSender, type Tracer } from "../trace/index.js";
+import { memberHost, stampSender, type Tracer } from "../trace/index.js";
 import type { ClientConnection } from "./connection.js";
 
 /**
@@ -32,5 +32,5 @@ export class CallTrace {
 /** A member's host name in traces, `member-ID` as members name themselves, once HELLO_OK said the id; else its address. */
 export function traceHostOf(connection: ClientConnection): string {
   const memberId = connection.memberId;
-  return memberId === 0 ? connection.address : `member-${memberId}`;
+  return memberId === 0 ? connection.address : memberHost(memberId);
 }

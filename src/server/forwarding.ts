@@ -6,7 +6,7 @@ import { PRINCIPAL_HEADER, currentCaller, encodeCallerHeader } from "./auth/call
 import type { MemberHttpClient, MemberHttpResponse } from "./auth/member-http.js";
 import type { MemberAddresses } from "../protocol/status.js";
 import { currentRequest } from "./request-scope.js";
-import { NO_TRACE, TRACE_STAMP_HEADER, requestContextHeaders, stampFromOptionalText, stampToText, type Tracer } from "../trace/index.js";
+import { memberHost, NO_TRACE, TRACE_STAMP_HEADER, requestContextHeaders, stampFromOptionalText, stampToText, type Tracer } from "../trace/index.js";
 import type { ForwardRequest, ForwardResponse, LeaderForwarder } from "./replica-service.js";
 
 /**
@@ -51,7 +51,7 @@ export class HttpForwarder implements LeaderForwarder {
     const caller = currentCaller();
     // The request's id and trace context go with it, so the leader's log lines about it carry the same id.
     const context = currentRequest();
-    const leaderHost = `member-${leader}`;
+    const leaderHost = memberHost(leader);
     const stamp = this.tracer.send({ kind: "forward", to: leaderHost, requestId: context?.requestId, details: request.op });
     let response: MemberHttpResponse;
     try {

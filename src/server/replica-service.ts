@@ -3,6 +3,7 @@ import { CompactedError, NoSpaceError, NotLeaderError, UnavailableError } from "
 import type { GetOutcome, KvService, LeaderHint, ListPageOptions, ReadOptions, WatchOptions, WriteOptions } from "./kv-service.js";
 import type { Replica } from "./replica.js";
 import { testPlantActive } from "./test-plant.js";
+import { currentRequest } from "./request-scope.js";
 import { NO_TRACE, type Tracer } from "../trace/index.js";
 
 /** Sends an operation to the leader when this member is not it (see forwarding.ts). */
@@ -110,7 +111,8 @@ export class ReplicaService implements KvService {
       return response.result;
     }
     this.checkQuota(command);
-    return this.replica.propose(command);
+    // The request id rides to the trace's apply event, so a write can be followed to its entry.
+    return this.replica.propose(command, this.tracer.enabled ? currentRequest()?.requestId : undefined);
   }
 
   async registerSession(): Promise<number> {

@@ -30,6 +30,7 @@ import { httpLimitsOf, memcachedLimitsOf, validateClientLimits } from "./client-
 import { applyHttpLimits, type HttpLimits } from "./http/limits.js";
 import { openProcessTrace } from "../trace-file.js";
 import { memberHost, traceRaftSend, type Tracer } from "../trace/index.js";
+import type { RequestObserver } from "./request-observer.js";
 
 /** How often a member tells the coordinator its status (the coordinator's unreachable-after is a few of these). */
 const COORD_HEARTBEAT_MS = 1000;
@@ -141,7 +142,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   }, log);
   const service = new ReplicaService(live, {
     quotaBytes: config.quotaBytes,
-    forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, security.memberHttp, security.auth.required),
+    forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, security.memberHttp, security.auth.required, tracer),
     leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
     watchPollMs: 500, tracer,
   });
@@ -162,8 +163,13 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       return proxyToLeader(req, res, { leaderId, address: leader.admin ?? leader.http }, security.memberHttp, security.auth.required);
     },
   });
+  // One request count and latency per protocol and operation, whichever port served it.
+  const observeRequests = (protocol: "http" | "binary" | "memcached"): RequestObserver => (op, result, seconds) => {
+    metrics.requests.inc({ protocol, op, result });
+    metrics.requestSeconds.observe({ protocol, op }, seconds);
+  };
   const app = buildHttpApp({
-    service, status, registry: metrics.registry, auth: security.http, log,
+    service, status, registry: metrics.registry, auth: security.http, log, tracer,
     health: () => {
       const stalledMs = Date.now() - lastLoopTurnMs;
       if (live.fatalError() !== undefined) return { ok: false, reason: `storage failed: ${live.fatalError()?.message}` };
@@ -186,10 +192,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       const raft = live.status();
       return raft.role === "leader" || raft.leader === 0 ? undefined : directory.addresses(raft.leader).http;
     },
-    onRequest: (op, result, seconds) => {
-      metrics.requests.inc({ protocol: "http", op, result });
-      metrics.requestSeconds.observe({ protocol: "http", op }, seconds);
-    },
+    onRequest: observeRequests("http"),
   });
   const limits = validateClientLimits(config.clientLimits);
   const httpLimits = { limits: httpLimitsOf(limits), onRefused: (remoteAddress: string | undefined, open: number) => log.warn({ remoteAddress, open }, `http: refused a connection from ${remoteAddress ?? "?"}: it has ${open} open (--connections-per-address-max)`) };
@@ -205,7 +208,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   }, (event) => {
     if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "memcached: internal error");
     else log.warn({ event }, `memcached: ${event.type}`);
-  }, { ...security.portSecurity(), flushAll: config.memcachedFlushAll });
+  }, { ...security.portSecurity(), flushAll: config.memcachedFlushAll, onRequest: observeRequests("memcached") });
   let memcachedPort: number;
   try {
     memcachedPort = (await memcached.start()).port;
@@ -213,7 +216,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     throw new RangeError(`the memcached port ${config.listenHost}:${config.memcachedPort} could not be bound (${(error as Error).message}): pick another with --memcached-port`);
   }
   const clientPort = await attachClientPort(service, { ...config, clientLimits: limits }, log, {
-    status: () => status(),
+    status: () => status(), tracer, onRequest: observeRequests("binary"),
     leadership: () => {
       const leaderId = live.leaderId();
       const client = leaderId === 0 ? undefined : directory.addresses(leaderId).client;

@@ -4,11 +4,14 @@
  * totals when they were exported as gauges (a counter's rate() over a gauge is wrong).
  */
 import { execFile } from "node:child_process";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCoordinator, type RunningCoordinator } from "../../src/coord/index.js";
 import { OperatorMetrics } from "../../src/operator/controller/metrics.js";
 import { toolBinary } from "../../tools/go-tools.mjs";
+import { createClient } from "../../src/client/index.js";
 import { ProcessCluster } from "../support/process-cluster.js";
+import { waitFor } from "../support/wait.js";
 
 /** Runs promtool check metrics on a /metrics text, the way `curl ... | promtool check metrics` does. */
 async function promtoolCheck(metricsText: string): Promise<{ code: number; output: string }> {
@@ -53,6 +56,34 @@ describe("promtool check metrics", () => {
     expect(text).toMatch(/^kvraft_server_process_resident_memory_bytes \d+/m);
     expect(text).toMatch(/^kvraft_server_nodejs_eventloop_lag_seconds /m);
     expect(await promtoolCheck(text)).toEqual({ code: 0, output: "" });
+  });
+
+  it("counts requests of every protocol, by operation and result", async () => {
+    if (cluster === undefined) throw new Error("the member did not start");
+    const ports = cluster.ports.get(1) as { client: number; memcached: number };
+    const client = createClient({ endpoints: [`127.0.0.1:${ports.client}`], deadlineMs: 15_000 });
+    try {
+      await client.put("binary-key", "v");
+    } finally {
+      await client.close();
+    }
+    const memcachedReply = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: "127.0.0.1", port: ports.memcached }, () => socket.end("set mc-key 0 0 1\r\nv\r\n"));
+      let text = "";
+      socket.on("data", (chunk) => { text += chunk.toString("latin1"); });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(memcachedReply).toBe("STORED\r\n");
+    await fetch(`${cluster.http(1)}/v1/kv/http-key`, { method: "PUT", body: "v", signal: AbortSignal.timeout(5_000) });
+    const counted = (text: string, protocol: string, op: string): boolean =>
+      new RegExp(`^kvraft_kv_requests_total\\{protocol="${protocol}",op="${op}",result="ok"\\} [1-9]`, "m").test(text);
+    const text = await waitFor("a binary write, a memcached set and an HTTP put counted", async () => {
+      const metrics = await metricsOf(cluster?.http(1) ?? "");
+      return counted(metrics, "binary", "write") && counted(metrics, "memcached", "set") && counted(metrics, "http", "put") ? metrics : undefined;
+    }, 10_000);
+    expect(text).toMatch(/^kvraft_kv_request_seconds_count\{protocol="binary",op="write"\} [1-9]/m);
+    expect(text).toMatch(/^kvraft_kv_request_seconds_count\{protocol="memcached",op="set"\} [1-9]/m);
   });
 
   it("finds nothing to say of a coordinator's /metrics", async () => {

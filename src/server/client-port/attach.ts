@@ -6,6 +6,8 @@ import { failureLogFields } from "../request-scope.js";
 import type { ServerStatus } from "../../protocol/status.js";
 import type { LeadershipView } from "./config.js";
 import { ClientPortServer } from "./server.js";
+import type { Tracer } from "../../trace/index.js";
+import type { RequestObserver } from "../request-observer.js";
 import { clientPortLimitsOf, validateClientLimits } from "../client-limits.js";
 
 export interface ClientPortMember {
@@ -17,6 +19,10 @@ export interface ClientPortMember {
    * under load); without it, the status is asked.
    */
   leadership?(): LeadershipView;
+  /** The member's tracer (--trace-log): requests and replies become trace events. */
+  readonly tracer?: Tracer;
+  /** Told of each request answered (the member's request metrics). */
+  readonly onRequest?: RequestObserver;
 }
 
 export interface AttachedClientPort {
@@ -37,6 +43,8 @@ export async function attachClientPort(service: KvService, config: ServerConfig,
     ...clientPortLimitsOf(validateClientLimits(config.clientLimits)),
     statusJson: () => member.status(),
     leadership: () => member.leadership?.() ?? leadershipOf(member.status()),
+    ...(member.tracer === undefined ? {} : { tracer: member.tracer }),
+    ...(member.onRequest === undefined ? {} : { onRequest: member.onRequest }),
   }, (event) => {
     if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "client port: internal error");
     else log.warn({ event }, `client port: ${event.type}`);

@@ -3,6 +3,7 @@ import { FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } f
 import { VERSION } from "../../version.js";
 import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
 import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../../transport/per-address.js";
+import type { RequestObserver } from "../request-observer.js";
 
 /** Who leads, as this member sees it; drives REDIRECT before a request reaches the service. */
 export interface LeadershipView {
@@ -70,6 +71,8 @@ export interface ClientPortOptions {
   readonly serverVersion: string;
   /** The member's tracer (--trace-log): each request a receive, each reply a send whose stamp goes back. Off when absent. */
   readonly tracer?: Tracer;
+  /** Told of each request answered: its kind, "ok" or the error code, and its seconds. */
+  readonly onRequest?: RequestObserver;
 }
 
 export type ClientPortOptionsInput = Partial<ClientPortOptions> & Pick<ClientPortOptions, "statusJson">;
@@ -83,7 +86,7 @@ export const HANDSHAKE_TIMEOUT_MS_BOUNDS: readonly [number, number] = [10, 10 * 
 export const HANDSHAKE_BYTES_MAX_DEFAULT = 4096;
 export const HANDSHAKE_BYTES_MAX_BOUNDS: readonly [number, number] = [256, MIB];
 
-export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership" | "tracer"> = Object.freeze({
+export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership" | "tracer" | "onRequest"> = Object.freeze({
   host: "127.0.0.1",
   port: 7100,
   maxConnections: 1024,
@@ -130,7 +133,7 @@ export function validateClientPortOptions(input: ClientPortOptionsInput): Client
   const options = validatePortOptions<ClientPortOptions>({
     input,
     defaults: DEFAULT_CLIENT_PORT_OPTIONS,
-    fieldsWithoutDefault: ["statusJson", "leadership", "tracer"],
+    fieldsWithoutDefault: ["statusJson", "leadership", "tracer", "onRequest"],
     bounds: BOUNDS,
     portName: "client port",
     fail: (field, message) => new ClientPortConfigError(field, message),

@@ -210,7 +210,13 @@ export class ClientPortConnection {
     const context = this.context as HandlerContext;
     const { maxInFlightPerConnection, requestTimeoutMs } = this.hooks.options;
     const trace = traceRequest(this.tracer, request);
-    const reply = trace === undefined ? (response: Response) => this.send(response) : (response: Response) => this.send(traceReply(this.tracer, trace, response));
+    const send = trace === undefined ? (response: Response) => this.send(response) : (response: Response) => this.send(traceReply(this.tracer, trace, response));
+    const observe = this.hooks.options.onRequest;
+    const started = observe === undefined ? 0 : performance.now();
+    const reply = observe === undefined ? send : (response: Response) => {
+      observe(request.kind, response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok", (performance.now() - started) / 1000);
+      send(response);
+    };
     if (this.inFlight >= maxInFlightPerConnection) {
       return reply({ kind: "busy", requestId: request.requestId, message: `${this.inFlight} requests are in flight on this connection (maxInFlightPerConnection): wait for replies before sending more` });
     }

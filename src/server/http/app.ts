@@ -11,6 +11,7 @@ import { refuse, type HttpAuth } from "./auth.js";
 import { sendError, sendServiceError } from "./errors.js";
 import { kvRoutes } from "./kv-routes.js";
 import { requestContextMiddleware } from "./request-context.js";
+import type { RequestObserver } from "../request-observer.js";
 
 export interface HttpAppOptions {
   readonly service: KvService;
@@ -23,7 +24,7 @@ export interface HttpAppOptions {
   readonly valueBytesMax: number;
   readonly listLimitMax: number;
   readonly leaderHttpIfFollower?: () => string | undefined;
-  readonly onRequest?: (op: string, result: string, seconds: number) => void;
+  readonly onRequest?: RequestObserver;
   /** Who may do what (src/server/http/auth.ts); without it every route is open (tests of the routes alone). */
   readonly auth?: HttpAuth;
   /** Where log lines about requests go (each with its request id); without it requests are not logged. */

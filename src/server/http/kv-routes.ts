@@ -6,6 +6,7 @@ import { decodeKeyPath } from "../../codec/key-path.js";
 import { runAs } from "../auth/caller.js";
 import { callerOf } from "./auth.js";
 import { sendError, sendServiceError } from "./errors.js";
+import type { RequestObserver } from "../request-observer.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -22,7 +23,7 @@ export interface KvRoutesOptions {
   readonly leaderHttpIfFollower?: () => string | undefined;
   readonly valueBytesMax: number;
   readonly listLimitMax: number;
-  readonly onRequest?: (op: string, result: string, seconds: number) => void;
+  readonly onRequest?: RequestObserver;
 }
 
 /**

@@ -6,6 +6,7 @@ import { NO_REPLY, REPLIES, line, type Reply, type StatLine, type ValueItem } fr
 import type { CounterRequest, GetAndTouchRequest, Request, RetrievalRequest, StorageRequest } from "./requests.js";
 import type { CommandCounters } from "./stats.js";
 import { executeMeta } from "./meta-commands.js";
+import type { RequestObserver } from "../request-observer.js";
 
 /**
  * Carries out one memcached request on a KvService and says what to answer. Writes
@@ -30,6 +31,8 @@ export interface CommandContext {
   statLines(group: "general" | "settings"): StatLine[];
   /** A failure below this layer that is not a KvServiceError: a bug to report, with the command's request id. */
   onInternalError(error: unknown, requestId?: string): void;
+  /** Told of each command served: its name, "ok" or "error", and its seconds. */
+  readonly onRequest?: RequestObserver;
 }
 
 /** gat re-reads when a write lands between its touch and its read; this many tries, then SERVER_ERROR. */
@@ -41,12 +44,25 @@ const GET_AND_TOUCH_ATTEMPTS_MAX = 3;
  */
 export async function executeRequest(context: CommandContext, request: Request, requestId?: string): Promise<Reply> {
   let reply: Reply;
+  const started = performance.now();
+  let failed = false;
   try {
     reply = await dispatch(context, request);
   } catch (error) {
+    failed = true;
     reply = serviceErrorReply(error, (internal) => context.onInternalError(internal, requestId), requestId);
   }
+  context.onRequest?.(operationOf(request), failed || isErrorReply(reply) ? "error" : "ok", (performance.now() - started) / 1000);
   return "noreply" in request && request.noreply ? NO_REPLY : reply;
+}
+
+/** The command's name as a user typed it (set, get, mg, ...), or the request's kind for the rest. */
+function operationOf(request: Request): string {
+  return "command" in request ? request.command : request.kind;
+}
+
+function isErrorReply(reply: Reply): boolean {
+  return reply.kind === "line" && /^(SERVER_ERROR|CLIENT_ERROR|ERROR)\b/.test(reply.text);
 }
 
 async function dispatch(context: CommandContext, request: Request): Promise<Reply> {

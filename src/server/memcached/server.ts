@@ -13,6 +13,7 @@ import { MemcachedConnection } from "./connection.js";
 import type { Reply, StatLine } from "./replies.js";
 import type { Request } from "./requests.js";
 import { COUNTER_NAMES, CommandCounters, generalStatLines, type CounterName } from "./stats.js";
+import type { RequestObserver } from "../request-observer.js";
 
 /** What the server reports instead of logging; the program decides where it goes. */
 export type MemcachedServerEvent =
@@ -49,8 +50,8 @@ export class MemcachedServer {
     private readonly service: KvService,
     options: Partial<MemcachedServerOptions> = {},
     onEvent: (event: MemcachedServerEvent) => void = () => undefined,
-    /** TLS and authentication; `flushAll` defaults to "admin" (see auth-gate.ts). */
-    security: PortSecurity & { readonly flushAll?: FlushAllPolicy } = {},
+    /** TLS and authentication; `flushAll` defaults to "admin" (see auth-gate.ts); `onRequest` is told of each command served. */
+    security: PortSecurity & { readonly flushAll?: FlushAllPolicy; readonly onRequest?: RequestObserver } = {},
   ) {
     this.options = validateMemcachedOptions(options);
     const { connectionsMax, connectionsPerAddressMax, handshakeTimeoutMs } = this.options;
@@ -61,6 +62,7 @@ export class MemcachedServer {
       counters: this.counters,
       statLines: (group) => (group === "settings" ? this.settingsLines() : this.generalLines()),
       onInternalError: (error, requestId) => onEvent(requestId === undefined ? { type: "internal-error", error } : { type: "internal-error", error, requestId }),
+      ...(security.onRequest === undefined ? {} : { onRequest: security.onRequest }),
     };
     this.listener = new TcpListener("MemcachedServer", {
       connectionsMax,

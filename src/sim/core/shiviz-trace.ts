@@ -1,6 +1,5 @@
-import type { NodeId } from "../../raft/types.js";
 import {
-  formatEvent, NO_TRACE, shivizFileHead, type Tracer, VectorClockTracer,
+  formatEvent, memberHost, NO_TRACE, shivizFileHead, type Tracer, VectorClockTracer,
 } from "../../trace/index.js";
 
 /**
@@ -19,9 +18,7 @@ export const SHIVIZ_EVENTS_MAX_LIMIT = 2_000_000;
 /** The host of the one event that says the trace was cut short. */
 export const SIM_HOST = "sim";
 
-export function memberHost(id: NodeId): string {
-  return `member-${id}`;
-}
+export { memberHost };
 
 export function clientHost(clientId: number): string {
   return `client-${clientId}`;
