@@ -208,7 +208,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   }, (event) => {
     if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "memcached: internal error");
     else log.warn({ event }, `memcached: ${event.type}`);
-  }, { ...security.portSecurity(), flushAll: config.memcachedFlushAll, onRequest: observeRequests("memcached") });
+  }, { ...security.portSecurity(), flushAll: config.memcachedFlushAll, onRequest: observeRequests("memcached"), tracer });
   let memcachedPort: number;
   try {
     memcachedPort = (await memcached.start()).port;

@@ -52,12 +52,12 @@ export async function executeRequest(context: CommandContext, request: Request, 
     failed = true;
     reply = serviceErrorReply(error, (internal) => context.onInternalError(internal, requestId), requestId);
   }
-  context.onRequest?.(operationOf(request), failed || isErrorReply(reply) ? "error" : "ok", (performance.now() - started) / 1000);
+  context.onRequest?.(commandNameOf(request), failed || isErrorReply(reply) ? "error" : "ok", (performance.now() - started) / 1000);
   return "noreply" in request && request.noreply ? NO_REPLY : reply;
 }
 
 /** The command's name as a user typed it (set, get, mg, ...), or the request's kind for the rest. */
-function operationOf(request: Request): string {
+export function commandNameOf(request: Request): string {
   return "command" in request ? request.command : request.kind;
 }
 

@@ -7,13 +7,14 @@ import { newRequestId } from "../../request-id.js";
 import { runInRequest } from "../request-scope.js";
 import { MemcachedAuthGate, type FlushAllPolicy } from "./auth-gate.js";
 import { TcpListener, type ConnectionCounts, type ConnectionLimit } from "../tcp-port/listener.js";
-import { executeRequest, type CommandContext } from "./commands.js";
+import { commandNameOf, executeRequest, type CommandContext } from "./commands.js";
 import { validateMemcachedOptions, type MemcachedServerOptions } from "./config.js";
 import { MemcachedConnection } from "./connection.js";
 import type { Reply, StatLine } from "./replies.js";
 import type { Request } from "./requests.js";
 import { COUNTER_NAMES, CommandCounters, generalStatLines, type CounterName } from "./stats.js";
 import type { RequestObserver } from "../request-observer.js";
+import { NO_TRACE, type Tracer } from "../../trace/index.js";
 
 /** What the server reports instead of logging; the program decides where it goes. */
 export type MemcachedServerEvent =
@@ -51,7 +52,7 @@ export class MemcachedServer {
     options: Partial<MemcachedServerOptions> = {},
     onEvent: (event: MemcachedServerEvent) => void = () => undefined,
     /** TLS and authentication; `flushAll` defaults to "admin" (see auth-gate.ts); `onRequest` is told of each command served. */
-    security: PortSecurity & { readonly flushAll?: FlushAllPolicy; readonly onRequest?: RequestObserver } = {},
+    security: PortSecurity & { readonly flushAll?: FlushAllPolicy; readonly onRequest?: RequestObserver; readonly tracer?: Tracer } = {},
   ) {
     this.options = validateMemcachedOptions(options);
     const { connectionsMax, connectionsPerAddressMax, handshakeTimeoutMs } = this.options;
@@ -64,6 +65,7 @@ export class MemcachedServer {
       onInternalError: (error, requestId) => onEvent(requestId === undefined ? { type: "internal-error", error } : { type: "internal-error", error, requestId }),
       ...(security.onRequest === undefined ? {} : { onRequest: security.onRequest }),
     };
+    const tracer = security.tracer ?? NO_TRACE;
     this.listener = new TcpListener("MemcachedServer", {
       connectionsMax,
       connectionsPerAddressMax,
@@ -74,6 +76,8 @@ export class MemcachedServer {
         // Each command gets a request id: in log lines about it, and sent on by a follower that forwards it.
         const execute = (request: Request): Promise<Reply> => {
           const requestId = newRequestId();
+          // The text protocol carries no stamp: a traced member records the command as a local event of its own.
+          if (tracer.enabled) tracer.receive({ kind: commandNameOf(request), from: `memcached-client@${socket.remoteAddress ?? "?"}`, stamp: undefined, requestId });
           return runInRequest({ requestId }, () => executeRequest(context, request, requestId));
         };
         // flush_all is guarded even without authentication (loopback only, or disabled).
