@@ -13,7 +13,7 @@ export const LAYERS = [
   // Three programs' libraries that meet only on the wire (protocol/ holds the contracts).
   ["client", "server", "coord"],
   ["transport", "storage"],
-  ["security", "process-metrics.ts", "trace-file.ts"],
+  ["security", "process-metrics.ts", "trace-file.ts", "request-id.ts"],
   ["version.ts"],
   ["protocol"],
   ["lincheck", "kv"],

@@ -42,7 +42,8 @@ const providerOf = (path: string): Stage => {
 /** The modules an ES module imports statically (import/export ... from, bare import), as tsc emits them. */
 function staticImports(text: string): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(/^\s*(?:import|export)\s[^;]*?\bfrom\s*["']([^"']+)["']/gms)) found.push(match[1] as string);
+  // No "(" before the `from`: an import or re-export has none, while `export function f(...) { g("from", ...) }` would match.
+  for (const match of text.matchAll(/^\s*(?:import|export)\s[^;(]*?\bfrom\s*["']([^"']+)["']/gms)) found.push(match[1] as string);
   for (const match of text.matchAll(/^\s*import\s*["']([^"']+)["']/gm)) found.push(match[1] as string);
   return found;
 }

@@ -47,6 +47,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
     var section = el("section", "cluster");
     section.setAttribute("data-cluster-id", view.clusterId);
     section.setAttribute("data-leader-id", view.leader === null ? "" : String(view.leader.id));
+    section.setAttribute("data-leader-term", view.leader === null ? "" : String(view.leader.term));
     section.appendChild(el("h2", "", "cluster " + view.clusterId));
     section.appendChild(view.leader === null
       ? el("p", "leader-line none", "no leader known")
