@@ -1,7 +1,9 @@
+import { crc32c } from "@node-rs/crc32";
 import express from "express";
 import type { Request, RequestHandler, Response, Router } from "express";
 import { bestSuccessor, promotionVerdict, quorumAfterRemovalProblem } from "../../raft/membership-rules.js";
 import type { ConfChange, NodeId } from "../../raft/types.js";
+import { VERSION } from "../../version.js";
 import type { Replica } from "../replica.js";
 import { isHealthy } from "../build-status.js";
 import { sendError, sendServiceError } from "./errors.js";
@@ -90,10 +92,25 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
     const data = kv.snapshot();
     res.setHeader("X-Kvraft-Revision", String(kv.appliedIndex));
     res.setHeader("X-Kvraft-Cluster-Id", options.clusterId);
+    setBackupHeaders(res, replica, kv.appliedIndex, data);
     res.type("application/octet-stream").send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
 
   return router;
+}
+
+/**
+ * What `kvraft backup take` records beside the snapshot: the term of its last entry (0
+ * once compacted), the configuration, the version, and the CRC32C of the bytes sent, so
+ * that the taker can prove it received exactly them.
+ */
+function setBackupHeaders(res: Response, replica: Replica, index: number, data: Uint8Array): void {
+  const config = replica.configuration();
+  res.setHeader("X-Kvraft-Term", String(replica.logTerm(index) ?? 0));
+  res.setHeader("X-Kvraft-Voters", config.voters.join(","));
+  res.setHeader("X-Kvraft-Learners", config.learners.join(","));
+  res.setHeader("X-Kvraft-Version", VERSION);
+  res.setHeader("X-Kvraft-Snapshot-Crc32c", String(crc32c(data)));
 }
 
 /** A removal must leave a majority of the remaining voters healthy. */
