@@ -152,12 +152,14 @@ describe("the kvraft-operator Helm chart", () => {
     expect(podSpec(onlyOne(existing, "Deployment")).serviceAccountName).toBe("ops");
   });
 
-  it("installs the CRD from its crds/ folder, a copy identical to the repository's crds/kvraftcluster.yaml", async () => {
-    const source = readFileSync(join(REPO_ROOT, "crds", "kvraftcluster.yaml"), "utf8");
-    const copy = readFileSync(join(CHART_DIR, "crds", "kvraftcluster.yaml"), "utf8");
-    expect(copy === source, "charts/kvraft-operator/crds/kvraftcluster.yaml differs from crds/kvraftcluster.yaml: run `cp crds/kvraftcluster.yaml charts/kvraft-operator/crds/`").toBe(true);
+  it("installs the CRDs from its crds/ folder, copies identical to the repository's crds/", async () => {
+    for (const file of ["kvraftcluster.yaml", "kvraftbackup.yaml"]) {
+      const source = readFileSync(join(REPO_ROOT, "crds", file), "utf8");
+      const copy = readFileSync(join(CHART_DIR, "crds", file), "utf8");
+      expect(copy === source, `charts/kvraft-operator/crds/${file} differs from crds/${file}: run \`cp crds/${file} charts/kvraft-operator/crds/\``).toBe(true);
+    }
     const crds = byKind(await renderChart([], ["--include-crds"]), "CustomResourceDefinition");
-    expect(crds.map((c) => c.metadata.name)).toEqual(["kvraftclusters.kvraft.io"]);
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual(["kvraftbackups.kvraft.io", "kvraftclusters.kvraft.io"]);
   });
 
   it("carries KVRaft's version (package.json) as its appVersion", () => {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBackup } from "../../src/backup/index.js";
 import { KvStateMachine } from "../../src/kv/index.js";
+import { parseTakeOutcome } from "../../src/operator/backup-status.js";
 import { runKvraft } from "../support/cli-run.js";
 import { freePorts } from "../support/ports.js";
 import { CLI, ProcessCluster } from "../support/process-cluster.js";
@@ -62,7 +63,8 @@ describe("kvraft backup", () => {
     })();
     await waitFor("writes under way", () => (acks.length >= 20 ? true : undefined));
     const file = join(scratch, "under-writes.kvbackup");
-    const take = await runKvraft(["backup", "take", "--to", file, "--endpoints", endpoints, "--output", "json"]);
+    const terminationLog = join(scratch, "termination-log");
+    const take = await runKvraft(["backup", "take", "--to", file, "--endpoints", endpoints, "--output", "json", "--termination-message-path", terminationLog]);
     const acksBefore = acks.length;
     await waitFor("writes after the backup", () => (acks.length >= acksBefore + 20 ? true : undefined));
     writing = false;
@@ -71,6 +73,9 @@ describe("kvraft backup", () => {
     const taken = JSON.parse(take.stdout) as TakeJson;
     expect(taken).toMatchObject({ file, clusterId: cluster.clusterId, raftIndex: taken.revision });
     expect(taken.raftTerm).toBeGreaterThan(0);
+    // What the operator reads of a backup Job's pod (src/operator/backup-status.ts).
+    expect(parseTakeOutcome(await readFile(terminationLog, "utf8"))).toMatchObject({ phase: "Completed", revision: taken.revision, fileBytes: taken.fileBytes, clusterId: cluster.clusterId });
+    await rm(terminationLog);
 
     const verify = await runKvraft(["backup", "verify", file, "--output", "json"]);
     expect(verify.code, verify.stderr).toBe(0);
