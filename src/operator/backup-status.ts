@@ -116,3 +116,30 @@ function outcomeFields(outcome: TakeOutcome): Partial<BackupStatus> {
 function clip(message: string): string {
   return message.length <= BACKUP_MESSAGE_CHARS_MAX ? message : `${message.slice(0, BACKUP_MESSAGE_CHARS_MAX - 1)}…`;
 }
+
+/** The parts of a Job's status the backup's status is made from. */
+export function jobViewOf(job: Readonly<Record<string, unknown>>): BackupJobView {
+  const status = (job["status"] ?? {}) as { conditions?: unknown; active?: unknown; startTime?: unknown; completionTime?: unknown };
+  const conditions = Array.isArray(status.conditions) ? status.conditions.filter((c): c is BackupJobView["conditions"][number] =>
+    typeof c === "object" && c !== null && typeof (c as { type?: unknown }).type === "string" && typeof (c as { status?: unknown }).status === "string") : [];
+  return {
+    conditions, active: typeof status.active === "number" ? status.active : 0,
+    ...(typeof status.startTime === "string" ? { startTime: status.startTime } : {}),
+    ...(typeof status.completionTime === "string" ? { completionTime: status.completionTime } : {}),
+  };
+}
+
+/** The termination message of `container` in the pod that finished last, if any pod of the Job has finished. */
+export function lastTerminationMessage(pods: readonly { readonly status?: unknown }[], container: string): string | undefined {
+  let latest: { at: string; message: string } | undefined;
+  for (const pod of pods) {
+    const statuses = (pod.status as { containerStatuses?: { name?: unknown; state?: { terminated?: { finishedAt?: unknown; message?: unknown } } }[] } | undefined)?.containerStatuses ?? [];
+    for (const status of statuses) {
+      const terminated = status.state?.terminated;
+      if (status.name !== container || terminated === undefined || typeof terminated.message !== "string") continue;
+      const at = typeof terminated.finishedAt === "string" ? terminated.finishedAt : "";
+      if (latest === undefined || at > latest.at) latest = { at, message: terminated.message };
+    }
+  }
+  return latest?.message;
+}

@@ -20,6 +20,8 @@ export const BACKUP_WAIT_MS = 10 * 60 * 1000;
 export const BACKUP_JOB_BACKOFF_LIMIT = 2;
 /** The Job gives up after this long whatever its pods do. */
 export const BACKUP_JOB_DEADLINE_SECONDS = 2 * 60 * 60;
+/** The Job's one container; the controller reads its termination message by this name. */
+export const BACKUP_CONTAINER = "backup";
 const ADMIN_TOKEN_VOLUME = "admin-token";
 const CA_VOLUME = "ca";
 const TARGET_VOLUME = "target";
@@ -105,7 +107,7 @@ function backupContainer(cluster: KVRaftCluster, path: string, tls: boolean, clu
     ...(tls ? [{ name: CA_VOLUME, mountPath: BACKUP_PATHS.caDir, readOnly: true }] : []),
   ];
   return {
-    name: "backup",
+    name: BACKUP_CONTAINER,
     image: cluster.spec.image,
     imagePullPolicy: cluster.spec.imagePullPolicy ?? SPEC_DEFAULTS.imagePullPolicy,
     args: [
