@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { backupStatus } from "../../src/operator/backup-status.js";
 import { BACKUP_KIND, BACKUP_PLURAL, type BackupPhase, type KVRaftBackup } from "../../src/operator/backup-types.js";
 import { BACKUP_MESSAGE_CHARS_MAX } from "../../src/operator/backup-status.js";
-import { API_GROUP, API_VERSION } from "../../src/operator/types.js";
+import { backupJob } from "../../src/operator/desired/backup-job.js";
+import { API_GROUP, API_VERSION, type KVRaftCluster } from "../../src/operator/types.js";
 import { type Schema, schemaProblems } from "./schema-check.js";
 
 interface Crd {
@@ -47,6 +48,18 @@ describe("the KVRaftBackup CRD", () => {
     const asObject = { ...BACKUP, metadata: {} } as unknown as Record<string, unknown>;
     expect(schemaProblems(asObject, root)).toEqual([]);
     expect(schemaProblems({ ...asObject, spec: { cluster: "kv", target: { claim: "backups" } } }, root)).toEqual([".spec.target.claimName: required", ".spec.target.claim: not in the schema"]);
+  });
+
+  it("examples/backup.yaml fits the schema and makes a Job for examples/cluster.yaml's cluster", () => {
+    const documents = parseAllDocuments(readFileSync(new URL("../../examples/backup.yaml", import.meta.url), "utf8")).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
+    const example = documents.find((d) => d.kind === BACKUP_KIND) as unknown as KVRaftBackup;
+    const claim = documents.find((d) => d.kind === "PersistentVolumeClaim");
+    expect(schemaProblems({ ...example, metadata: {} }, root)).toEqual([]);
+    expect(example.spec.target.claimName).toBe(claim?.metadata.name);
+    const cluster = parse(readFileSync(new URL("../../examples/cluster.yaml", import.meta.url), "utf8")) as KVRaftCluster;
+    expect(example.spec.cluster).toBe(cluster.metadata.name);
+    const job = backupJob({ ...example, metadata: { ...example.metadata, namespace: "default", uid: "u-2" } }, { ...cluster, metadata: { ...cluster.metadata, namespace: "default" } });
+    expect(JSON.stringify(job)).toContain("/backup/example/first.kvbackup");
   });
 
   it("keeps the path inside the claim and the spec immutable, with CEL rules that say what to do", () => {
