@@ -149,12 +149,14 @@ class TransferError extends Error {}
 
 /**
  * The response body, slice by slice, checked against the member's own account of it:
- * as many bytes as Content-Length, and the CRC32C of X-Kvraft-Snapshot-Crc32c when the
- * member sends one. A transfer quiet for `idleTimeoutMs` is broken off.
+ * as many bytes as Content-Length when it says, and the CRC32C of the
+ * X-Kvraft-Snapshot-Crc32c trailer (the leader streams the snapshot as it encodes it, so
+ * the checksum comes last; a follower relaying the answer sends none, and then the
+ * chunked encoding's end is the only proof of a whole body). A transfer quiet for
+ * `idleTimeoutMs` is broken off.
  */
 async function* checkedBody(response: IncomingMessage, headers: Headers, idleTimeoutMs: number, transferred: { bytes: number }): AsyncGenerator<Uint8Array> {
   const total = Number(headers.get("content-length") ?? -1);
-  const sentCrc = headers.get("x-kvraft-snapshot-crc32c");
   response.setTimeout(idleTimeoutMs, () => response.destroy(new HttpTimeoutError(idleTimeoutMs)));
   let received = 0;
   let crc = 0;
@@ -168,7 +170,8 @@ async function* checkedBody(response: IncomingMessage, headers: Headers, idleTim
   }
   progress("backing up", received, total, true);
   if (total >= 0 && received !== total) throw new TransferError(`the member sent ${received} of the ${total} bytes it announced`);
-  if (sentCrc !== null && Number(sentCrc) !== crc) throw new TransferError(`the snapshot arrived with CRC32C ${hex32(crc)}, the member sent ${hex32(Number(sentCrc))}`);
+  const sentCrc = response.trailers["x-kvraft-snapshot-crc32c"] ?? headers.get("x-kvraft-snapshot-crc32c") ?? undefined;
+  if (sentCrc !== undefined && Number(sentCrc) !== crc) throw new TransferError(`the snapshot arrived with CRC32C ${hex32(crc)}, the member sent ${hex32(Number(sentCrc))}`);
 }
 
 /** The header's metadata from the answer's headers; undefined without the two that say what the snapshot is. */

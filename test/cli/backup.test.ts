@@ -1,5 +1,7 @@
 import { crc32c } from "@node-rs/crc32";
 import { spawn } from "node:child_process";
+import { createServer, get as httpGet, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createReadStream } from "node:fs";
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -151,6 +153,42 @@ describe("kvraft backup", () => {
       await rm(copy);
     }
   }, 60_000);
+
+  it("the leader streams the snapshot chunked, its CRC32C in a trailer", async () => {
+    const leader = await cluster.waitForLeader();
+    const { headers, trailers, body } = await new Promise<{ headers: IncomingHttpHeaders; trailers: NodeJS.Dict<string>; body: Buffer }>((resolve, reject) => {
+      httpGet(`${cluster.http(leader)}/v1/admin/snapshot`, (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => parts.push(chunk));
+        res.on("end", () => resolve({ headers: res.headers, trailers: res.trailers, body: Buffer.concat(parts) }));
+        res.on("error", reject);
+      }).on("error", reject);
+    });
+    expect(headers["transfer-encoding"]).toBe("chunked");
+    expect(body.length).toBeGreaterThan(BIG_KEYS * BIG_VALUE.length);
+    expect(Number(trailers["x-kvraft-snapshot-crc32c"])).toBe(crc32c(body));
+    expect(KvStateMachine.restore(body).appliedIndex).toBe(Number(headers["x-kvraft-revision"]));
+  });
+
+  it("refuses a transfer whose bytes do not match the CRC32C the member sent, and writes no FILE", async () => {
+    const body = new KvStateMachine().snapshot();
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "x-kvraft-revision": "0", "x-kvraft-cluster-id": "c", trailer: "X-Kvraft-Snapshot-Crc32c" });
+      res.write(body);
+      res.addTrailers({ "X-Kvraft-Snapshot-Crc32c": String((crc32c(body) + 1) >>> 0) });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const file = join(scratch, "bad-crc.kvbackup");
+    try {
+      const take = await runKvraft(["backup", "take", "--to", file, "--endpoints", `127.0.0.1:${(server.address() as AddressInfo).port}`, "--wait", "1000"]);
+      expect(take.code).toBe(3);
+      expect(take.stderr).toMatch(/the snapshot arrived with CRC32C 0x[0-9a-f]{8}, the member sent 0x[0-9a-f]{8}/);
+      expect((await readdir(scratch)).filter((name) => name.startsWith("bad-crc"))).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 
   it("when the leader dies mid-transfer, take finishes on the new leader or fails, and never leaves FILE partial", async () => {
     const leader = await cluster.waitForLeader();

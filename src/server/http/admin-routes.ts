@@ -1,4 +1,3 @@
-import { crc32c } from "@node-rs/crc32";
 import express from "express";
 import type { Request, RequestHandler, Response, Router } from "express";
 import { bestSuccessor, promotionVerdict, quorumAfterRemovalProblem } from "../../raft/membership-rules.js";
@@ -7,6 +6,7 @@ import { VERSION } from "../../version.js";
 import type { Replica } from "../replica.js";
 import { isHealthy } from "../build-status.js";
 import { sendError, sendServiceError } from "./errors.js";
+import { streamSnapshot } from "./snapshot-stream.js";
 
 export interface AdminOptions {
   readonly clusterId: string;
@@ -84,16 +84,16 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
     res.json({ transferringTo: to });
   });
 
-  // The state machine as applied on the leader, for `kvraft snapshot save`: the raw
-  // versioned snapshot format, its revision in a header.
+  // The state machine as applied on the leader, for `kvraft snapshot save` and `backup
+  // take`: the raw versioned snapshot format, streamed as it is encoded (snapshot-stream.ts),
+  // its revision and where it stands in headers, its CRC32C in a trailer.
   router.get("/v1/admin/snapshot", async (req, res) => {
     if (replica.status().role !== "leader") return options.proxyToLeader(req, res);
-    const kv = replica.state();
-    const data = kv.snapshot();
-    res.setHeader("X-Kvraft-Revision", String(kv.appliedIndex));
+    const encoder = replica.state().beginSnapshot();
+    res.setHeader("X-Kvraft-Revision", String(encoder.appliedIndex));
     res.setHeader("X-Kvraft-Cluster-Id", options.clusterId);
-    setBackupHeaders(res, replica, kv.appliedIndex, data);
-    res.type("application/octet-stream").send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    setBackupHeaders(res, replica, encoder.appliedIndex);
+    await streamSnapshot(res, encoder);
   });
 
   return router;
@@ -101,16 +101,14 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
 
 /**
  * What `kvraft backup take` records beside the snapshot: the term of its last entry (0
- * once compacted), the configuration, the version, and the CRC32C of the bytes sent, so
- * that the taker can prove it received exactly them.
+ * once compacted), the configuration and the version.
  */
-function setBackupHeaders(res: Response, replica: Replica, index: number, data: Uint8Array): void {
+function setBackupHeaders(res: Response, replica: Replica, index: number): void {
   const config = replica.configuration();
   res.setHeader("X-Kvraft-Term", String(replica.logTerm(index) ?? 0));
   res.setHeader("X-Kvraft-Voters", config.voters.join(","));
   res.setHeader("X-Kvraft-Learners", config.learners.join(","));
   res.setHeader("X-Kvraft-Version", VERSION);
-  res.setHeader("X-Kvraft-Snapshot-Crc32c", String(crc32c(data)));
 }
 
 /** A removal must leave a majority of the remaining voters healthy. */
