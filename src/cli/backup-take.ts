@@ -2,11 +2,12 @@ import { crc32c } from "@node-rs/crc32";
 import type { IncomingMessage } from "node:http";
 import { access as fileAccess, mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { ServerStatus } from "../protocol/status.js";
 import { type BackupMeta, BODY_FORMAT_KV_SNAPSHOT, encodeBackup, hex32 } from "../backup/index.js";
 import { describeAuthRefusal, headersOf, HttpTimeoutError, httpTarget, openHttp, TlsFailureError } from "../security/https-call.js";
 import { verifyFile } from "./backup-files.js";
 import type { AccessOptions, ClusterAccess } from "./cluster-access.js";
-import { CliError, describeNetworkError, discoverEndpoints, EXIT } from "./cluster-access.js";
+import { CliError, describeNetworkError, discoverEndpoints, EXIT, json, request } from "./cluster-access.js";
 import { report } from "./kv-commands.js";
 import { progress } from "./progress.js";
 
@@ -68,10 +69,11 @@ type Attempt = { readonly done: TakeResult } | { readonly retry: string; readonl
 
 async function takeWithRetries(access: ClusterAccess, flags: TakeFlags, startedMs: number): Promise<TakeResult> {
   const deadline = startedMs + flags.wait;
-  const endpoints = [...access.endpoints];
+  let endpoints = [...access.endpoints];
   const causes = new Map<string, string>();
   let lastSaid = "";
   for (let round = 0; ; round++) {
+    endpoints = await leaderFirst(access, endpoints, flags.timeout ?? 5000);
     for (const endpoint of [...endpoints]) {
       const attempt = await attemptFrom(access, endpoint, flags, startedMs);
       if ("done" in attempt) return attempt.done;
@@ -87,6 +89,25 @@ async function takeWithRetries(access: ClusterAccess, flags: TakeFlags, startedM
     if (why !== lastSaid) process.stderr.write(`kvraft: waiting for a leader to serve the snapshot (until --wait ${flags.wait} ms runs out):\n  ${why}\n`);
     lastSaid = why;
     await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_PAUSE_MS_MIN * (round + 1), RETRY_PAUSE_MS_MAX, Math.max(0, deadline - Date.now()))));
+  }
+}
+
+/**
+ * The endpoints with the leader's first, when one of them is the address the leader
+ * advertises (its admin port's, else its HTTP port's): a follower would relay the request
+ * but buffer the whole answer, within its proxy's timeout. Only the given endpoints are
+ * used, never an address learned here; without an answer the order stays.
+ */
+async function leaderFirst(access: ClusterAccess, endpoints: readonly string[], timeoutMs: number): Promise<string[]> {
+  try {
+    const status = json<ServerStatus>(await request({ ...access, endpoints }, "GET", "/v1/status", undefined, timeoutMs));
+    const leader = status.members.find((m) => m.id === status.leaderId)?.addresses;
+    const bare = (address: string): string => address.replace(/^https?:\/\//i, "").replace(/\/+$/, "");
+    const wanted = [leader?.admin, leader?.http].filter((a): a is string => a !== undefined).map(bare);
+    const first = endpoints.find((e) => wanted.includes(bare(e)));
+    return first === undefined ? [...endpoints] : [first, ...endpoints.filter((e) => e !== first)];
+  } catch {
+    return [...endpoints];
   }
 }
 

@@ -66,7 +66,9 @@ describe("kvraft backup", () => {
     await waitFor("writes under way", () => (acks.length >= 20 ? true : undefined));
     const file = join(scratch, "under-writes.kvbackup");
     const terminationLog = join(scratch, "termination-log");
-    const take = await runKvraft(["backup", "take", "--to", file, "--endpoints", endpoints, "--output", "json", "--termination-message-path", terminationLog]);
+    // The leader listed last: take still asks it first.
+    const leaderLast = [...[1, 2, 3].filter((id) => id !== leader), leader].map((id) => `127.0.0.1:${cluster.ports.get(id)?.http}`).join(",");
+    const take = await runKvraft(["backup", "take", "--to", file, "--endpoints", leaderLast, "--output", "json", "--termination-message-path", terminationLog]);
     const acksBefore = acks.length;
     await waitFor("writes after the backup", () => (acks.length >= acksBefore + 20 ? true : undefined));
     writing = false;
@@ -75,6 +77,8 @@ describe("kvraft backup", () => {
     const taken = JSON.parse(take.stdout) as TakeJson;
     expect(taken).toMatchObject({ file, clusterId: cluster.clusterId, raftIndex: taken.revision });
     expect(taken.raftTerm).toBeGreaterThan(0);
+    // Straight from the leader (a follower would relay, buffering the whole answer).
+    expect(taken.answeredBy).toBe(`127.0.0.1:${cluster.ports.get(leader)?.http}`);
     // What the operator reads of a backup Job's pod (src/operator/backup-status.ts).
     expect(parseTakeOutcome(await readFile(terminationLog, "utf8"))).toMatchObject({ phase: "Completed", revision: taken.revision, fileBytes: taken.fileBytes, clusterId: cluster.clusterId });
     await rm(terminationLog);
