@@ -46,8 +46,9 @@ Copy a backup elsewhere as any file (cp, rsync, an object store's CLI); run
     .option("--idle-timeout <ms>", "how long a transfer may go without a byte before it is started again", parseMs, TAKE_IDLE_TIMEOUT_MS_DEFAULT)
     .option("--termination-message-path <file>", "also write the outcome as JSON here ({phase, file, fileBytes, revision, raftIndex, raftTerm, clusterId, durationMs, message}); for a Kubernetes Job, /dev/termination-log")
     .addHelpText("after", `
-The leader serves the snapshot (any member forwards the request to it). While there is
-no leader, take waits and says why on stderr; a transfer that breaks (the leader dies)
+The leader serves the snapshot, streamed as it encodes it; take asks the leader first
+(any member would forward the request, but buffers the answer). While there is no
+leader, take waits and says why on stderr; a transfer that breaks (the leader dies)
 starts again on the new leader. What arrives is checked against the size and CRC32C the
 member announced, written to FILE.partial, read back and verified, then renamed to FILE:
 FILE never names a partial backup. Progress goes to stderr when it is a terminal.
