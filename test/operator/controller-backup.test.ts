@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { BackupReconciler, reconcileBackups } from "../../src/operator/controller/backup-reconciler.js";
 import { EventRecorder } from "../../src/operator/controller/events.js";
 import { KubeApiError, KubeRest, type RequestOptions } from "../../src/operator/controller/kube-rest.js";
+import { OperatorMetrics } from "../../src/operator/controller/metrics.js";
 import type { KVRaftBackup } from "../../src/operator/backup-types.js";
 import type { KubeObject } from "../../src/operator/types.js";
 import { makeCluster } from "./fixtures.js";
@@ -49,10 +50,11 @@ class ApiDouble extends KubeRest {
   }
 }
 
-function setup(): { api: ApiDouble; reconciler: BackupReconciler } {
+function setup(): { api: ApiDouble; reconciler: BackupReconciler; metrics: OperatorMetrics } {
   const api = new ApiDouble();
   const events = new EventRecorder(api, "kvraft-operator", "test", () => {});
-  return { api, reconciler: new BackupReconciler({ rest: api, events, log: pino({ level: "silent" }), clusterDomain: "cluster.local" }) };
+  const metrics = new OperatorMetrics();
+  return { api, metrics, reconciler: new BackupReconciler({ rest: api, events, metrics, log: pino({ level: "silent" }), clusterDomain: "cluster.local" }) };
 }
 
 const backup = (status?: KVRaftBackup["status"]): KVRaftBackup => ({
@@ -71,7 +73,7 @@ describe("the backup controller", () => {
   });
 
   it("makes the Job once, follows it to Completed with the take's details, then leaves the backup alone", async () => {
-    const { api, reconciler } = setup();
+    const { api, reconciler, metrics } = setup();
     api.objects.set("/apis/kvraft.io/v1alpha1/namespaces/db/kvraftclusters/kv", makeCluster() as unknown as Record<string, unknown>);
     expect(await reconciler.reconcile(backup())).toBe(true);
     expect(api.writesTo(JOB_PATH)).toHaveLength(1);
@@ -93,6 +95,8 @@ describe("the backup controller", () => {
     expect(await reconciler.reconcile(backup(statusOf(api)))).toBe(false);
     expect(statusOf(api)).toMatchObject({ phase: "Completed", revision: 42, sizeBytes: 4096, raftTerm: 2, durationMs: 1500, path: "kv/nightly.kvbackup" });
     expect(api.eventReasons()).toEqual(["BackupStarted", "BackupCompleted"]);
+    expect((await metrics.backups.get()).values).toEqual([{ labels: { phase: "Completed" }, value: 1 }]);
+    expect((await metrics.lastBackup.get()).values).toEqual([{ labels: { cluster_namespace: "db", cluster_name: "kv" }, value: Date.parse("2026-12-06T01:00:03Z") / 1000 }]);
 
     const writes = api.sent.length;
     expect(await reconciler.reconcile(backup(statusOf(api)))).toBe(false);
@@ -100,12 +104,13 @@ describe("the backup controller", () => {
   });
 
   it("refuses a Job of its name that another owner made, and fails the backup with a Warning", async () => {
-    const { api, reconciler } = setup();
+    const { api, reconciler, metrics } = setup();
     api.objects.set("/apis/kvraft.io/v1alpha1/namespaces/db/kvraftclusters/kv", makeCluster() as unknown as Record<string, unknown>);
     api.objects.set(JOB_PATH, { apiVersion: "batch/v1", kind: "Job", metadata: { name: "nightly-backup", namespace: "db", ownerReferences: [{ uid: "someone-else" }] } });
     expect(await reconciler.reconcile(backup())).toBe(false);
     expect(statusOf(api)).toMatchObject({ phase: "Failed", message: expect.stringContaining("does not belong to this backup") });
     expect(api.eventReasons()).toEqual(["BackupFailed"]);
+    expect((await metrics.backups.get()).values).toEqual([{ labels: { phase: "Failed" }, value: 1 }]);
   });
 
   it("with no KVRaftBackup CRD installed, polls quietly and says so once", async () => {

@@ -5,6 +5,7 @@ import { BACKUP_CONTAINER, backupJob, backupJobName } from "../desired/backup-jo
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { applyObject, applyStatusOf } from "./applier.js";
 import type { EventRecorder } from "./events.js";
+import type { OperatorMetrics } from "./metrics.js";
 import { isNotFound, type KubeRest } from "./kube-rest.js";
 import { BACKUP_TYPE, CLUSTER_TYPE, collectionPath, JOB_TYPE, objectPath } from "./resources.js";
 
@@ -13,6 +14,7 @@ export interface BackupReconcilerDeps {
   readonly events: EventRecorder;
   readonly log: Logger;
   readonly clusterDomain: string;
+  readonly metrics?: OperatorMetrics;
 }
 
 /** Pods of one Job read for its termination message: backoffLimit + 1 of them, with room. */
@@ -53,6 +55,7 @@ export class BackupReconciler {
     const unchanged = JSON.stringify(status) === JSON.stringify(backup.status);
     if (!unchanged) {
       await applyStatusOf(this.deps.rest, BACKUP_TYPE, backup.metadata, status);
+      this.count(backup, status);
       if (status.phase === "Completed") {
         await this.deps.events.record(backup as unknown as KubeObject, { type: "Normal", reason: "BackupCompleted", message: `revision ${status.revision ?? "?"}, ${status.sizeBytes ?? "?"} bytes, in ${status.claimName}:${status.path}` });
       } else if (status.phase === "Failed") {
@@ -60,6 +63,17 @@ export class BackupReconciler {
       }
     }
     return status.phase !== "Completed" && status.phase !== "Failed";
+  }
+
+  /** A backup that just finished, in the metrics. */
+  private count(backup: KVRaftBackup, status: BackupStatus): void {
+    const metrics = this.deps.metrics;
+    if (metrics === undefined || (status.phase !== "Completed" && status.phase !== "Failed")) return;
+    metrics.backups.inc({ phase: status.phase });
+    const completedMs = status.completionTime === undefined ? Number.NaN : Date.parse(status.completionTime);
+    if (status.phase === "Completed" && Number.isFinite(completedMs)) {
+      metrics.lastBackup.set({ cluster_namespace: backup.metadata.namespace ?? "default", cluster_name: backup.spec.cluster }, completedMs / 1000);
+    }
   }
 
   private async get<T>(path: string): Promise<T | undefined> {

@@ -94,7 +94,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   let stopped = false;
   const workerDone = { promise: Promise.resolve() };
-  const backups = pollBackups(new BackupReconciler({ rest, events, log, clusterDomain: options.clusterDomain }), rest, options.namespace, log);
+  const backups = pollBackups(new BackupReconciler({ rest, events, log, metrics, clusterDomain: options.clusterDomain }), rest, options.namespace, log);
   const startReconciling = (): void => {
     metrics.leader.set(1);
     log.info({ identity }, "leading: reconciling clusters");
