@@ -40,6 +40,10 @@ const operator: Row = {
       [target(`max by (pod) (${series("kvraft_operator_leader", OPERATOR)})`, "{{pod}}")]),
     timeseries("Work queue", "Clusters waiting to be reconciled.",
       [target(`sum(${series("kvraft_operator_queue_depth", OPERATOR)})`, "waiting")]),
+    timeseries("Backups", "KVRaftBackups finished, Completed or Failed (kubectl describe kvraftbackup says why one failed).",
+      [target(increaseBy("kvraft_operator_backups_total", OPERATOR, ["phase"]), "{{phase}}")]),
+    stat("Since the last backup", "Per cluster, how long ago its last KVRaftBackup completed.",
+      [target(`time() - max by (cluster_namespace, cluster_name) (${series("kvraft_operator_backup_last_completed_timestamp_seconds", OPERATOR)})`, "{{cluster_namespace}}/{{cluster_name}}")], "s"),
   ],
 };
 

@@ -5,6 +5,7 @@ import { registerAdminCommands } from "./admin-commands.js";
 import { registerCoordCommand } from "./coord-command.js";
 import { registerKvCommands } from "./kv-commands.js";
 import { registerSnapshotCommand } from "./snapshot-command.js";
+import { registerBackupCommand } from "./backup-command.js";
 import { registerWatchCommand } from "./watch-command.js";
 import { registerServerCommand } from "./server-command.js";
 import { registerSimCommand } from "./sim-command.js";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerKvCommands(program);
   registerWatchCommand(program);
   registerSnapshotCommand(program);
+  registerBackupCommand(program);
   registerAdminCommands(program);
   registerServerCommand(program);
   registerCoordCommand(program);

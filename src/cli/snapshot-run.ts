@@ -9,6 +9,7 @@ import { describeAuthRefusal, headersOf, HttpTimeoutError, httpTarget, openHttp,
 import type { AccessOptions, ClusterAccess } from "./cluster-access.js";
 import { CliError, describeNetworkError, discoverEndpoints, EXIT } from "./cluster-access.js";
 import { report } from "./kv-commands.js";
+import { progress } from "./progress.js";
 
 /** Bytes written to a restored data dir per chunk (and per progress update). */
 const RESTORE_CHUNK_BYTES = 256 * 1024;
@@ -72,13 +73,23 @@ async function download(access: ClusterAccess): Promise<{ bytes: Uint8Array; rev
 }
 
 export async function restoreSnapshot(file: string, dataDir: string, id: number, output: "table" | "json" = "table"): Promise<void> {
+  await requireEmptyDataDir(dataDir);
+  await restoreState(await readFile(file), file, dataDir, id, output);
+}
+
+/** Restore founds a new cluster: it never writes into a directory that holds anything. */
+export async function requireEmptyDataDir(dataDir: string): Promise<void> {
   const existing = await readdir(dataDir).catch(() => []);
   if (existing.length > 0) throw new CliError(EXIT.usage, `${dataDir} is not empty: restore makes a new cluster and needs an empty directory (never a live member's)`);
+}
+
+/** Writes the state machine `snapshot` (read from `source`) into `dataDir` as a new one-member cluster. */
+export async function restoreState(snapshot: Uint8Array, source: string, dataDir: string, id: number, output: "table" | "json"): Promise<void> {
   let kv: KvStateMachine;
   try {
-    kv = KvStateMachine.restore(await readFile(file));
+    kv = KvStateMachine.restore(snapshot);
   } catch (error) {
-    throw new CliError(EXIT.usage, `${file} is not a readable KVRaft snapshot: ${(error as Error).message}`);
+    throw new CliError(EXIT.usage, `${source} is not a readable KVRaft snapshot: ${(error as Error).message}`);
   }
   if (kv.appliedIndex === 0) kv.applyNoop(1);
   const data = kv.snapshot();
@@ -102,13 +113,4 @@ export async function restoreSnapshot(file: string, dataDir: string, id: number,
     `Start it with: kvraft server --id ${id} --data-dir ${dataDir} --peers ${id}=HOST:PORT`,
     "",
   ].join("\n"));
-}
-
-/** A progress bar on stderr when it is a terminal; silent otherwise (scripts, tests). */
-function progress(what: string, done: number, total: number, final = false): void {
-  if (process.stderr.isTTY !== true) return;
-  const width = 30;
-  const fraction = total > 0 ? Math.min(1, done / total) : 0;
-  const bar = "#".repeat(Math.round(fraction * width)).padEnd(width, ".");
-  process.stderr.write(`\r${what} [${bar}] ${(done / 1024).toFixed(0)} KiB${total > 0 ? ` of ${(total / 1024).toFixed(0)} KiB` : ""}${final ? "\n" : ""}`);
 }

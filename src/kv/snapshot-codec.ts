@@ -88,7 +88,16 @@ export class SnapshotEncoder {
     return true;
   }
 
-  /** The encoding as pieces to write one after another (their concatenation is the snapshot). */
+  /**
+   * The pieces finished so far and not yet taken, so that a caller can send them on while
+   * the rest is encoded (only the piece being filled stays here). finishChunks then
+   * returns only what was not taken.
+   */
+  takeChunks(): Uint8Array[] {
+    return this.chunks.splice(0);
+  }
+
+  /** The encoding as pieces to write one after another (their concatenation is the snapshot, less any taken). */
   finishChunks(): Uint8Array[] {
     if (!this.done) throw new Error("invariant: SnapshotEncoder.finish is called once encodeSome() returned true");
     if (this.writer.position > 0) this.cutChunk();

@@ -258,6 +258,11 @@ export class Replica {
     return this.raft.configuration();
   }
 
+  /** The term of the entry at `index` in this member's log; undefined once compacted away. */
+  logTerm(index: number): number | undefined {
+    return this.raft.logTerm(index);
+  }
+
   readStampMs(): number {
     return Math.max(this.lastStampMs, this.kv.lastStampMs, this.clock());
   }

@@ -74,6 +74,8 @@ function recordReconcile(metrics: OperatorMetrics): void {
   metrics.setPhase(`${NAMESPACE}/${CLUSTER}`, "Running");
   endTimer();
   metrics.reconciles.inc({ result: "ok" });
+  metrics.backups.inc({ phase: "Completed" });
+  metrics.lastBackup.set({ cluster_namespace: NAMESPACE, cluster_name: CLUSTER }, Date.now() / 1000);
 }
 
 /** One callback-style memcached call as a promise. */

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { desiredObjects, HTTP_CLIENT_LABEL, objectNames, PORTS } from "../../src/operator/desired/index.js";
 import { RUN_AS_ID } from "../../src/operator/desired/server-pod.js";
 import { OWNED_TYPES } from "../../src/operator/controller/informers.js";
-import { CLUSTER_TYPE, resourceTypeOf } from "../../src/operator/controller/resources.js";
+import { BACKUP_TYPE, CLUSTER_TYPE, JOB_TYPE, resourceTypeOf } from "../../src/operator/controller/resources.js";
 import type { KubeObject } from "../../src/operator/types.js";
 import { FAKE_TLS } from "../operator/fixtures.js";
 import {
@@ -152,12 +152,14 @@ describe("the kvraft-operator Helm chart", () => {
     expect(podSpec(onlyOne(existing, "Deployment")).serviceAccountName).toBe("ops");
   });
 
-  it("installs the CRD from its crds/ folder, a copy identical to the repository's crds/kvraftcluster.yaml", async () => {
-    const source = readFileSync(join(REPO_ROOT, "crds", "kvraftcluster.yaml"), "utf8");
-    const copy = readFileSync(join(CHART_DIR, "crds", "kvraftcluster.yaml"), "utf8");
-    expect(copy === source, "charts/kvraft-operator/crds/kvraftcluster.yaml differs from crds/kvraftcluster.yaml: run `cp crds/kvraftcluster.yaml charts/kvraft-operator/crds/`").toBe(true);
+  it("installs the CRDs from its crds/ folder, copies identical to the repository's crds/", async () => {
+    for (const file of ["kvraftcluster.yaml", "kvraftbackup.yaml"]) {
+      const source = readFileSync(join(REPO_ROOT, "crds", file), "utf8");
+      const copy = readFileSync(join(CHART_DIR, "crds", file), "utf8");
+      expect(copy === source, `charts/kvraft-operator/crds/${file} differs from crds/${file}: run \`cp crds/${file} charts/kvraft-operator/crds/\``).toBe(true);
+    }
     const crds = byKind(await renderChart([], ["--include-crds"]), "CustomResourceDefinition");
-    expect(crds.map((c) => c.metadata.name)).toEqual(["kvraftclusters.kvraft.io"]);
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual(["kvraftbackups.kvraft.io", "kvraftclusters.kvraft.io"]);
   });
 
   it("carries KVRaft's version (package.json) as its appVersion", () => {
@@ -201,6 +203,12 @@ describe("the kvraft-operator Helm chart", () => {
     need("v1", "pods", ["delete"]); // a rolling update deletes one pod at a time
     need("v1", "persistentvolumeclaims", ["get", "list", "watch", "patch"]); // read to tell a lost volume; patched to grow storage (volumes.ts)
     need("v1", "events", ["create", "patch"]); // repeats fold into a count
+    // Backups (backup-reconciler.ts): listed each poll, their status applied; each one's Job
+    // read by name and made by server-side apply (owned by the backup, which blocks its deletion).
+    need(BACKUP_TYPE.apiVersion, BACKUP_TYPE.plural, ["list"]);
+    need(BACKUP_TYPE.apiVersion, `${BACKUP_TYPE.plural}/status`, ["patch"]);
+    need(BACKUP_TYPE.apiVersion, `${BACKUP_TYPE.plural}/finalizers`, ["update"]);
+    need(JOB_TYPE.apiVersion, JOB_TYPE.plural, ["get", "create", "patch"]);
     const missing = [...needed].filter((g) => !granted.has(g)).sort();
     const extra = [...granted].filter((g) => !needed.has(g)).sort();
     expect({ missing, extra }).toEqual({ missing: [], extra: [] });

@@ -134,7 +134,7 @@ describe("desired manifests", () => {
     expect(specOf(find(objects, "PodDisruptionBudget"))).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/component": "server" } } });
   });
 
-  it("lets only members reach the peer port, only members and the operator the admin port, and not the operator the HTTP port", () => {
+  it("lets only members reach the peer port, only members, the operator and backup Jobs the admin port, and not the operator the HTTP port", () => {
     const ingress = serverIngress(objects);
     const peer = ingress.filter((rule) => rule.ports.some((p) => p.port === 7000));
     expect(peer).toHaveLength(1);
@@ -143,7 +143,8 @@ describe("desired manifests", () => {
     const operator = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kvraft-system" } }, podSelector: { matchLabels: OPTIONS.operator.podLabels } };
     const admin = ingress.filter((rule) => rule.ports.some((p) => p.port === 8081));
     expect(admin).toHaveLength(1);
-    expect(admin[0]?.from).toEqual([members, operator]);
+    const backupJobs = { podSelector: { matchLabels: { "app.kubernetes.io/name": "kvraft", "app.kubernetes.io/instance": "kv", "app.kubernetes.io/component": "backup" } } };
+    expect(admin[0]?.from).toEqual([members, operator, backupJobs]);
     expect(env(serverContainer(objects), "KVRAFT_ADMIN_PORT")?.value).toBe("8081");
     const http = ingress.find((rule) => rule.ports.some((p) => p.port === 8080));
     expect(http?.from).not.toContainEqual(operator);

@@ -1,9 +1,9 @@
 import { PatchStrategy } from "@kubernetes/client-node";
-import type { ClusterStatus, KVRaftCluster, KubeObject } from "../types.js";
+import type { ClusterStatus, KVRaftCluster, KubeObject, ObjectMeta } from "../types.js";
 import { withAppliedHash } from "./apply-decision.js";
 import type { KubeRest } from "./kube-rest.js";
 import { isNotFound } from "./kube-rest.js";
-import { CLUSTER_TYPE, objectPath, resourceTypeOf } from "./resources.js";
+import { CLUSTER_TYPE, objectPath, type ResourceType, resourceTypeOf } from "./resources.js";
 
 /** The operator's name in every object's managedFields. */
 export const FIELD_MANAGER = "kvraft-operator";
@@ -23,11 +23,16 @@ export async function applyObject(rest: KubeRest, desired: KubeObject): Promise<
 
 /** The cluster's status, through the status subresource (the spec is the user's). */
 export async function applyStatus(rest: KubeRest, cluster: KVRaftCluster, status: ClusterStatus): Promise<KVRaftCluster> {
-  const path = `${objectPath(CLUSTER_TYPE, cluster.metadata.name, cluster.metadata.namespace)}/status`;
-  return rest.request<KVRaftCluster>("PATCH", path, {
+  return applyStatusOf<KVRaftCluster>(rest, CLUSTER_TYPE, cluster.metadata, status);
+}
+
+/** A custom resource's status, through its status subresource, by server-side apply. */
+export async function applyStatusOf<T>(rest: KubeRest, type: ResourceType, meta: ObjectMeta, status: object): Promise<T> {
+  const path = `${objectPath(type, meta.name, meta.namespace)}/status`;
+  return rest.request<T>("PATCH", path, {
     ...applyOptions,
     // From the type, not the cached object: items of a LIST may come without apiVersion and kind.
-    body: { apiVersion: CLUSTER_TYPE.apiVersion, kind: CLUSTER_TYPE.kind, metadata: { name: cluster.metadata.name, namespace: cluster.metadata.namespace }, status },
+    body: { apiVersion: type.apiVersion, kind: type.kind, metadata: { name: meta.name, namespace: meta.namespace }, status },
   });
 }
 

@@ -17,6 +17,15 @@ export class OperatorMetrics {
   readonly clustersByPhase = new Gauge({ name: "kvraft_operator_clusters", help: "KVRaftClusters by phase", labelNames: ["phase"], registers: [this.registry] });
   readonly leader = new Gauge({ name: "kvraft_operator_leader", help: "1 while this replica holds the leader Lease", registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: "kvraft_operator_queue_depth", help: "Clusters waiting to be reconciled", registers: [this.registry] });
+  readonly backups = new Counter({ name: "kvraft_operator_backups_total", help: "KVRaftBackups finished, by phase (Completed, Failed)", labelNames: ["phase"], registers: [this.registry] });
+  /**
+   * For an alert on backups that stopped: time() minus this, per cluster. Not "namespace":
+   * Prometheus gives that name to the operator pod's own namespace when it scrapes.
+   */
+  readonly lastBackup = new Gauge({
+    name: "kvraft_operator_backup_last_completed_timestamp_seconds", help: "When the last KVRaftBackup of a cluster completed (as its Job says), seconds since the epoch",
+    labelNames: ["cluster_namespace", "cluster_name"], registers: [this.registry],
+  });
   private readonly phases = new Map<string, ClusterPhase>();
 
   constructor() {

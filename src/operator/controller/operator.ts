@@ -5,6 +5,7 @@ import type { KVRaftCluster, PodView } from "../types.js";
 import { MANAGED_BY } from "../desired/index.js";
 import { adminBaseUrls, defaultAdminTemplate } from "./admin-endpoints.js";
 import { HttpAdminApi } from "./admin-http.js";
+import { BackupReconciler, reconcileBackups } from "./backup-reconciler.js";
 import { PodMonitorDiscovery } from "./discovery.js";
 import { EventRecorder } from "./events.js";
 import { FreshCache } from "./fresh-cache.js";
@@ -93,11 +94,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   let stopped = false;
   const workerDone = { promise: Promise.resolve() };
+  const backups = pollBackups(new BackupReconciler({ rest, events, log, metrics, clusterDomain: options.clusterDomain }), rest, options.namespace, log);
   const startReconciling = (): void => {
     metrics.leader.set(1);
     log.info({ identity }, "leading: reconciling clusters");
     for (const key of informers.clusterKeys()) queue.add(key);
     workerDone.promise = runWorker(queue, reconciler, metrics, log, informers, events);
+    backups.start();
   };
   // Not tied to leadership: a standby whose caches are synced is healthy.
   const server: Server = await serveMetrics(metrics, options.metrics.host, options.metrics.port, () => (stopped ? "stopping" : informers.problem()));
@@ -136,9 +139,36 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       clearInterval(resync);
       queue.shutDown();
       await workerDone.promise;
+      await backups.stop();
       await elector?.stop();
       await informers.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** How often unfinished KVRaftBackups are looked at: a backup's Job runs for seconds to minutes. */
+const BACKUP_POLL_MS = 5000;
+
+/**
+ * Backups are polled (one LIST, then each unfinished one), not watched: they are few and
+ * short-lived, and a poll that finds the CRD missing costs one request. One poll at a time.
+ */
+function pollBackups(reconciler: BackupReconciler, rest: KubeRest, namespace: string | undefined, log: Logger): { start(): void; stop(): Promise<void> } {
+  const said = { missing: false };
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const poll = (): void => {
+    if (running !== undefined) return;
+    running = reconcileBackups(reconciler, rest, namespace, log, said)
+      .catch((error: unknown) => log.warn({ err: error }, "could not list KVRaftBackups: trying again at the next poll"))
+      .finally(() => { running = undefined; });
+  };
+  return {
+    start: () => { timer ??= setInterval(poll, BACKUP_POLL_MS); },
+    stop: async () => {
+      clearInterval(timer);
+      await running;
     },
   };
 }

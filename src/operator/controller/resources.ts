@@ -1,3 +1,4 @@
+import { BACKUP_KIND, BACKUP_PLURAL } from "../backup-types.js";
 import { API_GROUP, API_VERSION, PLURAL } from "../types.js";
 
 /** Where a kind lives in the REST API. */
@@ -11,6 +12,8 @@ export interface ResourceType {
 const type = (apiVersion: string, kind: string, plural: string, namespaced = true): ResourceType => ({ apiVersion, kind, plural, namespaced });
 
 export const CLUSTER_TYPE = type(`${API_GROUP}/${API_VERSION}`, "KVRaftCluster", PLURAL);
+export const BACKUP_TYPE = type(`${API_GROUP}/${API_VERSION}`, BACKUP_KIND, BACKUP_PLURAL);
+export const JOB_TYPE = type("batch/v1", "Job", "jobs");
 
 /**
  * Every kind the operator reads or writes. The desired manifests may only use these:
@@ -18,6 +21,8 @@ export const CLUSTER_TYPE = type(`${API_GROUP}/${API_VERSION}`, "KVRaftCluster",
  */
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   CLUSTER_TYPE,
+  BACKUP_TYPE,
+  JOB_TYPE,
   type("v1", "ConfigMap", "configmaps"),
   type("v1", "Secret", "secrets"),
   type("v1", "Service", "services"),

@@ -54,7 +54,8 @@ function policy(cluster: KVRaftCluster, name: string, component: "server" | "coo
 
 /**
  * The servers' ports. Only members reach the peer (Raft) port. Only members (a follower
- * proxies an admin call to the leader) and the operator reach the admin port, which also
+ * proxies an admin call to the leader), the operator and the cluster's backup Jobs' pods
+ * (they stream the snapshot; desired/backup-job.ts) reach the admin port, which also
  * wants the token. The client ports (binary, memcached, HTTP: the JSON API and /metrics)
  * admit members and the clients spec.networkPolicy allows; HTTP also admits pods of the
  * cluster's namespace labelled kvraft.io/http-client=true (the chart's NOTES use it), and
@@ -63,12 +64,13 @@ function policy(cluster: KVRaftCluster, name: string, component: "server" | "coo
 export function serverNetworkPolicy(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const members: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster, "server") } };
   const operator: V1NetworkPolicyPeer = { namespaceSelector: namespaceNamed(options.operator.namespace), podSelector: { matchLabels: { ...options.operator.podLabels } } };
+  const backupJobs: V1NetworkPolicyPeer = { podSelector: { matchLabels: selectorLabels(cluster, "backup") } };
   const clients = clientPeers(cluster);
   const httpClients: V1NetworkPolicyPeer = { namespaceSelector: namespaceNamed(clusterNamespace(cluster)), podSelector: { matchLabels: { [HTTP_CLIENT_LABEL]: "true" } } };
   const httpFrom = [members, ...clients, httpClients, ...scraperPeers(cluster, options)];
   return policy(cluster, objectNames(cluster.metadata.name).networkPolicy, "server", [
     { from: [members], ports: tcp(PORTS.peer) },
-    { from: [members, operator], ports: tcp(PORTS.admin) },
+    { from: [members, operator, backupJobs], ports: tcp(PORTS.admin) },
     { from: [members, ...clients], ports: tcp(PORTS.client, PORTS.memcached) },
     { from: httpFrom, ports: tcp(PORTS.http) },
   ]);

@@ -2,9 +2,11 @@ import express from "express";
 import type { Request, RequestHandler, Response, Router } from "express";
 import { bestSuccessor, promotionVerdict, quorumAfterRemovalProblem } from "../../raft/membership-rules.js";
 import type { ConfChange, NodeId } from "../../raft/types.js";
+import { VERSION } from "../../version.js";
 import type { Replica } from "../replica.js";
 import { isHealthy } from "../build-status.js";
 import { sendError, sendServiceError } from "./errors.js";
+import { streamSnapshot } from "./snapshot-stream.js";
 
 export interface AdminOptions {
   readonly clusterId: string;
@@ -82,18 +84,31 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
     res.json({ transferringTo: to });
   });
 
-  // The state machine as applied on the leader, for `kvraft snapshot save`: the raw
-  // versioned snapshot format, its revision in a header.
+  // The state machine as applied on the leader, for `kvraft snapshot save` and `backup
+  // take`: the raw versioned snapshot format, streamed as it is encoded (snapshot-stream.ts),
+  // its revision and where it stands in headers, its CRC32C in a trailer.
   router.get("/v1/admin/snapshot", async (req, res) => {
     if (replica.status().role !== "leader") return options.proxyToLeader(req, res);
-    const kv = replica.state();
-    const data = kv.snapshot();
-    res.setHeader("X-Kvraft-Revision", String(kv.appliedIndex));
+    const encoder = replica.state().beginSnapshot();
+    res.setHeader("X-Kvraft-Revision", String(encoder.appliedIndex));
     res.setHeader("X-Kvraft-Cluster-Id", options.clusterId);
-    res.type("application/octet-stream").send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    setBackupHeaders(res, replica, encoder.appliedIndex);
+    await streamSnapshot(res, encoder);
   });
 
   return router;
+}
+
+/**
+ * What `kvraft backup take` records beside the snapshot: the term of its last entry (0
+ * once compacted), the configuration and the version.
+ */
+function setBackupHeaders(res: Response, replica: Replica, index: number): void {
+  const config = replica.configuration();
+  res.setHeader("X-Kvraft-Term", String(replica.logTerm(index) ?? 0));
+  res.setHeader("X-Kvraft-Voters", config.voters.join(","));
+  res.setHeader("X-Kvraft-Learners", config.learners.join(","));
+  res.setHeader("X-Kvraft-Version", VERSION);
 }
 
 /** A removal must leave a majority of the remaining voters healthy. */
