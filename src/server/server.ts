@@ -113,6 +113,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     },
     tickMs: config.tickMs, startNonVoting, tracer,
     snapshotEveryEntries: config.snapshotEveryEntries, pendingProposalsMax: config.pendingProposalsMax,
+    appliedWaitersMax: config.appliedWaitersMax,
     requestTimeoutMs: config.requestTimeoutMs, expiryTickIntervalMsMin: config.expiryTickIntervalMsMin, metrics,
     diskFullRetry: { diskFullRetryMsMin: config.diskFullRetryMsMin ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMin, diskFullRetryMsMax: config.diskFullRetryMsMax ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMax },
     onEvent: (event) => {
