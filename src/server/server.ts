@@ -145,7 +145,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     quotaBytes: config.quotaBytes,
     forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, security.memberHttp, security.auth.required, tracer),
     leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
-    watchPollMs: 500, tracer,
+    tracer,
   });
   let lastLoopTurnMs = Date.now();
   const loopTimer = setInterval(() => { lastLoopTurnMs = Date.now(); }, 100);
