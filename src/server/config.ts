@@ -4,6 +4,7 @@ import { DISK_FULL_RETRY_DEFAULTS, DISK_FULL_RETRY_MS_BOUNDS } from "./disk-full
 import type { TlsFiles } from "../security/tls-material.js";
 import type { TokenStore } from "../security/tokens.js";
 import type { ClientLimits } from "./client-limits.js";
+import { APPLIED_WAITERS_MAX_BOUNDS } from "./waiting-requests.js";
 
 /** Where a member listens for each protocol, and what it tells others to use. */
 export interface Endpoint {
@@ -49,6 +50,8 @@ export interface ServerConfig {
   readonly snapshotEveryEntries: number;
   readonly readyLagEntriesMax: number;
   readonly pendingProposalsMax: number;
+  /** Callers of waitApplied waiting at once (APPLIED_WAITERS_MAX_DEFAULT when not given; bounded by APPLIED_WAITERS_MAX_BOUNDS). */
+  readonly appliedWaitersMax?: number;
   readonly shutdownTransferMs: number;
   /** See ReplicaOptions.expiryTickIntervalMsMin; bounded by EXPIRY_TICK_INTERVAL_MS_BOUNDS. */
   readonly expiryTickIntervalMsMin: number;
@@ -105,6 +108,9 @@ export const serverConfigSchema = z.object({
   snapshotEveryEntries: z.number().int().min(1),
   readyLagEntriesMax: z.number().int().min(0),
   pendingProposalsMax: z.number().int().min(1),
+  appliedWaitersMax: z.number().int()
+    .min(APPLIED_WAITERS_MAX_BOUNDS.min, `must be at least ${APPLIED_WAITERS_MAX_BOUNDS.min} waiter (reads wait for their index to apply)`)
+    .max(APPLIED_WAITERS_MAX_BOUNDS.max, `must be at most ${APPLIED_WAITERS_MAX_BOUNDS.max} waiters (each Ready scans them all)`).optional(),
   shutdownTransferMs: z.number().int().min(0),
   expiryTickIntervalMsMin: z.number().int()
     .min(EXPIRY_TICK_INTERVAL_MS_BOUNDS.min, `must be at least ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.min} ms (more ticks would flood the log)`)

@@ -3,6 +3,7 @@ import { CompactedError, NoSpaceError, NotLeaderError, UnavailableError } from "
 import type { GetOutcome, KvService, LeaderHint, ListPageOptions, ReadOptions, WatchOptions, WriteOptions } from "./kv-service.js";
 import type { Replica } from "./replica.js";
 import { testPlantActive } from "./test-plant.js";
+import { ApplyWakeup } from "./apply-wakeup.js";
 import { currentRequest } from "./request-scope.js";
 import { NO_TRACE, type Tracer } from "../trace/index.js";
 
@@ -28,7 +29,6 @@ export interface ReplicaServiceOptions {
   readonly forwarder?: LeaderForwarder;
   /** Where a member's client and HTTP endpoints are, for NotLeader hints. */
   readonly leaderHint: (leaderId: number) => LeaderHint;
-  readonly watchPollMs: number;
   /** This member's tracer (--trace-log), the same one its Raft messages use; NO_TRACE when not given. */
   readonly tracer?: Tracer;
 }
@@ -51,9 +51,12 @@ export class ReplicaService implements KvService {
    * to record their requests' sends and receives on the same clock as Raft's messages.
    */
   readonly tracer: Tracer;
+  /** Idle watches wait here for the next applied entry (one waiter on the Replica for all of them). */
+  private readonly wakeup: ApplyWakeup;
 
   constructor(private readonly replica: Replica, private readonly options: ReplicaServiceOptions) {
     this.tracer = options.tracer ?? NO_TRACE;
+    this.wakeup = new ApplyWakeup((index) => replica.waitApplied(index), () => replica.state().appliedIndex);
   }
 
   nowMs(): number {
@@ -139,13 +142,7 @@ export class ReplicaService implements KvService {
       const result = this.replica.state().eventsSince(options.fromRevision, prefix);
       if (!result.ok) throw new CompactedError(result.compactRevision, `events before revision ${result.compactRevision} were compacted away: list the prefix again and watch from its revision + 1`);
       if (result.events.length > 0 || options.signal.aborted) return result;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.replica.waitApplied(this.replica.state().appliedIndex + 1),
-        new Promise((resolve) => { timer = setTimeout(resolve, this.options.watchPollMs); }),
-        this.closed,
-      ]);
-      clearTimeout(timer);
+      await Promise.race([this.wakeup.afterNextApply(options.signal), this.closed]);
     }
   }
 

@@ -32,6 +32,8 @@ export interface ReplicaOptions {
   readonly snapshotEveryEntries: number;
   /** Proposals waiting to be applied, past which new ones get BusyError. */
   readonly pendingProposalsMax: number;
+  /** Callers of waitApplied waiting at once, past which new ones get BusyError (APPLIED_WAITERS_MAX_DEFAULT when not given). */
+  readonly appliedWaitersMax?: number;
   readonly requestTimeoutMs: number;
   /**
    * The least time between two proposals before an idle leader proposes a `tick` for
@@ -105,7 +107,7 @@ export class Replica {
     this.appliedConfig = snapshot.config;
     this.storedHardState = options.storage.hardState();
     this.notices = new CommitNotices(options.send);
-    this.waiting = new WaitingRequests(this.clock, options.metrics);
+    this.waiting = new WaitingRequests(this.clock, options.metrics, options.appliedWaitersMax);
     this.diskFull = new DiskFullRetry(options.raft.id, options.diskFullRetry ?? DISK_FULL_RETRY_DEFAULTS, this.clock, (event) => options.onEvent?.(event));
     this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.clock() % 100_000)), {
       startNonVoting: options.startNonVoting,
@@ -234,9 +236,14 @@ export class Replica {
     return this.kv;
   }
 
-  /** Resolves once this node has applied at least `index`. */
+  /** Resolves once this node has applied at least `index`; rejects (UnavailableError) when it stops first. */
   waitApplied(index: number): Promise<void> {
     if (this.kv.appliedIndex >= index) return Promise.resolve();
+    try {
+      this.checkServing();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     return this.waiting.appliedAtLeast(index);
   }
 

@@ -8,7 +8,7 @@ import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstr
 import type { ServerConfig } from "./config.js";
 import { HttpForwarder } from "./forwarding.js";
 import { failureLogFields } from "./request-scope.js";
-import { adminRoutes, mostUpToDateFollower } from "./http/admin-routes.js";
+import { adminRoutes } from "./http/admin-routes.js";
 import { buildAdminApp, buildHttpApp } from "./http/app.js";
 import { proxyToLeader } from "./http/proxy.js";
 import { registerServerMetrics } from "./server-metrics.js";
@@ -31,6 +31,8 @@ import { applyHttpLimits, type HttpLimits } from "./http/limits.js";
 import { openProcessTrace } from "../trace-file.js";
 import { memberHost, traceRaftSend, type Tracer } from "../trace/index.js";
 import type { RequestObserver } from "./request-observer.js";
+import { ReplicaEvents } from "./replica-events.js";
+import { transferLeadershipAway } from "./leadership-handoff.js";
 
 /** How often a member tells the coordinator its status (the coordinator's unreachable-after is a few of these). */
 const COORD_HEARTBEAT_MS = 1000;
@@ -105,6 +107,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   const { port: peerPort } = await transport.start();
 
   const raftConfig = { ...defaultRaftConfig(config.id), heartbeatTicks: config.heartbeatTicks, electionTicks: config.electionTicks };
+  const replicaEvents = new ReplicaEvents();
   const replica = await Replica.start({
     raft: raftConfig, storage,
     send: (m) => {
@@ -113,6 +116,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     },
     tickMs: config.tickMs, startNonVoting, tracer,
     snapshotEveryEntries: config.snapshotEveryEntries, pendingProposalsMax: config.pendingProposalsMax,
+    appliedWaitersMax: config.appliedWaitersMax,
     requestTimeoutMs: config.requestTimeoutMs, expiryTickIntervalMsMin: config.expiryTickIntervalMsMin, metrics,
     diskFullRetry: { diskFullRetryMsMin: config.diskFullRetryMsMin ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMin, diskFullRetryMsMax: config.diskFullRetryMsMax ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMax },
     onEvent: (event) => {
@@ -131,6 +135,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       } else {
         log.info({ event }, event.type);
       }
+      replicaEvents.emit(event);
     },
   });
   replicaRef.current = replica;
@@ -144,7 +149,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     quotaBytes: config.quotaBytes,
     forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, security.memberHttp, security.auth.required, tracer),
     leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
-    watchPollMs: 500, tracer,
+    tracer,
   });
   let lastLoopTurnMs = Date.now();
   const loopTimer = setInterval(() => { lastLoopTurnMs = Date.now(); }, 100);
@@ -255,7 +260,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       // Watches first: they would wait on a replica that stops applying, and each open
       // stream holds the HTTP server's close (and the process) until it is killed.
       service.close();
-      await transferAway(live, config.shutdownTransferMs, config.heartbeatTicks, log);
+      await transferLeadershipAway(live, replicaEvents, { waitMs: config.shutdownTransferMs, heartbeatTicks: config.heartbeatTicks, tickMs: config.tickMs }, log);
       reporter?.stop();
       coordCredentials?.close();
       clearInterval(loopTimer);
@@ -276,36 +281,10 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     })();
     return closing;
   };
-  const fatalWatch = setInterval(() => {
-    if (live.fatalError() !== undefined) {
-      clearInterval(fatalWatch);
-      void shutdown("storage failure");
-    }
-  }, 200);
-  fatalWatch.unref();
+  // A storage failure stops the member; one that came before this listener is caught by the look after it.
+  replicaEvents.on("fatal", () => void shutdown("storage failure"));
+  if (live.fatalError() !== undefined) void shutdown("storage failure");
   return { clusterId, addresses: directory.addresses(config.id), replica: live, tracer, status, shutdown, stopped };
-}
-
-/**
- * A transfer target silent for this many heartbeats is taken to be gone: waiting on it
- * would only delay the exit (`kvraft local` stops the followers before the leader, and
- * the leader's transfer used to wait out most of --shutdown-transfer-ms on a dead one).
- */
-const TRANSFER_TARGET_SILENT_HEARTBEATS_MAX = 3;
-
-/** SIGTERM on a leader: hand leadership to the most up-to-date follower first. */
-async function transferAway(replica: Replica, waitMs: number, heartbeatTicks: number, log: Logger): Promise<void> {
-  if (replica.status().role !== "leader" || waitMs === 0) return;
-  const target = mostUpToDateFollower(replica);
-  if (target === undefined) return;
-  const silentTicksMax = TRANSFER_TARGET_SILENT_HEARTBEATS_MAX * heartbeatTicks;
-  const targetSilent = (): boolean => (replica.status().progress.find((p) => p.id === target)?.ticksSinceHeard ?? Infinity) > silentTicksMax;
-  if (targetSilent()) return;
-  replica.transferLeadership(target);
-  const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline && replica.status().role === "leader" && !targetSilent()) await new Promise((resolve) => setTimeout(resolve, 10));
-  const moved = replica.status().role !== "leader";
-  log.info({ to: target, moved }, `leadership transfer to ${target} before exit${moved || !targetSilent() ? "" : ": it stopped answering, so exiting without one"}`);
 }
 
 function listen(server: HttpServer, host: string, port: number, flag: string, limits: { limits: HttpLimits; onRefused: (remoteAddress: string | undefined, open: number) => void }): Promise<HttpServer> {

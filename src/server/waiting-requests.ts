@@ -13,6 +13,21 @@ interface PendingProposal {
   readonly requestId: string | undefined;
 }
 
+interface AppliedWaiter {
+  readonly index: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Callers of waitApplied waiting at once, past which a new one is refused as busy. Reads
+ * that follow a ReadIndex and idle watches wait here (all of a member's watches share one
+ * waiter), so the default leaves room for every proposal and read in flight; the maximum
+ * keeps one member's array of waiters, scanned on every Ready, small.
+ */
+export const APPLIED_WAITERS_MAX_DEFAULT = 65_536;
+export const APPLIED_WAITERS_MAX_BOUNDS = { min: 1, max: 1_048_576 } as const;
+
 interface PendingRead {
   readonly resolve: (index: number) => void;
   readonly reject: (error: Error) => void;
@@ -24,19 +39,21 @@ interface PendingRead {
  * leader confirms a read index and this member has applied past it, and callers of
  * waitApplied. The Replica feeds it what each Ready applied and confirmed; it settles
  * the promises. The number of proposals is bounded by the Replica (pendingProposalsMax),
- * reads by the Raft core (pendingReadsMax, refused as "busy"), and every entry expires
- * after the request timeout.
+ * reads by the Raft core (pendingReadsMax, refused as "busy"), callers of waitApplied by
+ * appliedWaitersMax (refused as busy); proposals and reads expire after the request
+ * timeout, and failAll settles every one of them.
  */
 export class WaitingRequests {
   private readonly proposals = new Map<number, PendingProposal>();
   private readonly reads = new Map<string, PendingRead>();
   private readsAwaitingApply: { index: number; read: PendingRead }[] = [];
-  private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+  private readonly appliedWaiters: AppliedWaiter[] = [];
   private nextReadId = 1;
 
   constructor(
     private readonly clock: () => number,
     private readonly metrics: ReplicaMetrics | undefined,
+    private readonly appliedWaitersMax = APPLIED_WAITERS_MAX_DEFAULT,
   ) {}
 
   get proposalCount(): number {
@@ -61,8 +78,12 @@ export class WaitingRequests {
     return { requestId, index };
   }
 
+  /** Resolves once `serve` reports `index` applied; refused as busy past appliedWaitersMax. */
   appliedAtLeast(index: number): Promise<void> {
-    return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+    if (this.appliedWaiters.length >= this.appliedWaitersMax) {
+      return Promise.reject(new BusyError(`${this.appliedWaiters.length} requests are waiting for entries to apply (appliedWaitersMax): retry shortly`));
+    }
+    return new Promise((resolve, reject) => this.appliedWaiters.push({ index, resolve, reject }));
   }
 
   /** The request id of the proposal `entry` settles, if this member proposed it (and gave one). */
@@ -110,7 +131,7 @@ export class WaitingRequests {
       this.readsAwaitingApply = still;
     }
     for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
-      const waiter = this.appliedWaiters[i] as { index: number; resolve: () => void };
+      const waiter = this.appliedWaiters[i] as AppliedWaiter;
       if (waiter.index <= applied) {
         this.appliedWaiters.splice(i, 1);
         waiter.resolve();
@@ -147,13 +168,15 @@ export class WaitingRequests {
     }
   }
 
-  /** Fails every proposal and read (the member is stopping). */
+  /** Fails every proposal, read and waiter of waitApplied (the member is stopping). */
   failAll(error: Error): void {
     for (const pending of this.proposals.values()) pending.reject(error);
     for (const read of this.reads.values()) read.reject(error);
     for (const waiting of this.readsAwaitingApply) waiting.read.reject(error);
+    for (const waiter of this.appliedWaiters) waiter.reject(error);
     this.proposals.clear();
     this.reads.clear();
     this.readsAwaitingApply = [];
+    this.appliedWaiters.length = 0;
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CLIENT_LIMIT_FLAG_DEFAULTS } from "../../src/cli/server-command.js";
 import { CLIENT_LIMITS_DEFAULTS } from "../../src/server/client-limits.js";
+import { APPLIED_WAITERS_MAX_BOUNDS } from "../../src/server/waiting-requests.js";
 import { EXPIRY_TICK_INTERVAL_MS_BOUNDS, EXPIRY_TICK_INTERVAL_MS_DEFAULT, type ServerConfig, validateServerConfig } from "../../src/server/config.js";
 
 const valid: ServerConfig = {
@@ -25,6 +26,17 @@ describe("the server config's expiry tick interval (issue 16)", () => {
       .toThrow(/expiryTickIntervalMsMin: must be at least 10 ms \(more ticks would flood the log\)/);
     expect(() => validateServerConfig({ ...valid, expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_BOUNDS.max + 1 }))
       .toThrow(/expiryTickIntervalMsMin: must be at most 1000 ms \(expiry must fire within a second of its deadline\)/);
+  });
+});
+
+describe("the server config's bound on callers waiting for an index to apply (issue 17)", () => {
+  it("accepts both bounds and refuses values outside them, naming the field and the unit", () => {
+    for (const max of [APPLIED_WAITERS_MAX_BOUNDS.min, APPLIED_WAITERS_MAX_BOUNDS.max]) {
+      expect(validateServerConfig({ ...valid, appliedWaitersMax: max }).appliedWaitersMax).toBe(max);
+    }
+    expect(() => validateServerConfig({ ...valid, appliedWaitersMax: 0 })).toThrow(/appliedWaitersMax: must be at least 1 waiter/);
+    expect(() => validateServerConfig({ ...valid, appliedWaitersMax: APPLIED_WAITERS_MAX_BOUNDS.max + 1 }))
+      .toThrow(/appliedWaitersMax: must be at most 1048576 waiters/);
   });
 });
 
