@@ -12,8 +12,6 @@ import { MemoryStorage } from "../../src/storage/index.js";
 const utf8 = new TextEncoder();
 /** Watches open at once: far past appliedWaitersMax, so watches that each held a waiter would be refused. */
 const WATCHES = 200;
-/** The old loop looked again every 500 ms; a wakeup by the apply itself is well inside this. */
-const WAKE_DEADLINE_MS = 250;
 
 /**
  * Issue 17: idle watches are woken by the apply of the next entry, not by a poll, and
@@ -44,16 +42,14 @@ describe("idle watches (issue 17)", () => {
 
   const put = (key: string): Promise<unknown> => service.write({ type: "put", key: utf8.encode(key), value: utf8.encode("v") });
 
-  it("wake on the apply of a put within a short deadline, all sharing one waiter", async () => {
+  it("wake on the apply of a put, all sharing one waiter", async () => {
     const fromRevision = replica.state().appliedIndex + 1;
     const controllers = Array.from({ length: WATCHES }, () => new AbortController());
     const watches = controllers.map((controller) => service.watch(utf8.encode("w/"), { fromRevision, signal: controller.signal }));
-    let sentAtMs = 0;
-    const heard = Promise.all(watches).then((results) => ({ results, ms: performance.now() - sentAtMs }));
-    sentAtMs = performance.now();
+    // No timing assertion (figures belong to benchmarks): with appliedWaitersMax 1, 200 watches
+    // that each held a waiter, or polled with one, would be refused; they all hear the put.
     await put("w/a");
-    const { results, ms } = await heard;
-    expect(ms).toBeLessThan(WAKE_DEADLINE_MS);
+    const results = await Promise.all(watches);
     for (const result of results as EventsResult[]) expect(result.ok && result.events.length).toBe(1);
     // Each watch took its abort listener away when it woke.
     for (const controller of controllers) expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
