@@ -94,15 +94,18 @@ describe("kvraft local --trace-dir, puts through every protocol, kvraft trace me
   });
 
   it("follows the client library's put: client → leader → both followers → leader → apply → reply → client", () => {
-    const sent = only(messagesOf("client-lib").filter((m) => m.direction === "send" && m.kind === "put"), "the client's put");
-    const requestId = sent.requestId as string;
-    const leaderRecv = only(events.filter((e) => e.host.startsWith("member-")).flatMap((e) => {
+    // The put's attempts share its request id; the first may reach a follower that redirects
+    // the client, so the leader is the member that applied the entry with that id.
+    const requestId = only(messagesOf("client-lib").filter((m) => m.direction === "send" && m.kind === "put"), "the client's put").requestId as string;
+    const apply = only(events.filter((e) => e.host.startsWith("member-") && e.event.startsWith("apply ") && e.event.includes(`req=${requestId}`)), "an apply with the put's request id");
+    const leader = apply.host;
+    const received = (e: TraceEvent): ParsedMessageEvent | undefined => {
       const m = parseMessageEvent(e.event);
-      return m?.direction === "recv" && m.messageId === sent.messageId ? [{ host: e.host, clock: e.clock }] : [];
-    }), "the leader's receive of the write");
-    const leader = leaderRecv.host;
+      return m?.direction === "recv" ? m : undefined;
+    };
+    const leaderRecv = only(events.filter((e) => e.host === leader && received(e)?.requestId === requestId && received(e)?.peer === "client-lib"), "the leader's receive of the put");
+    const sent = only(messagesOf("client-lib").filter((m) => m.direction === "send" && m.messageId === received(leaderRecv)?.messageId), "the client's send the leader received");
     expect(clockLessOrEqual(sent.clock, leaderRecv.clock)).toBe(true);
-    const apply = only(events.filter((e) => e.host === leader && e.event.startsWith("apply ") && e.event.includes(`req=${requestId}`)), "the leader's apply with the request id");
     const index = Number(/index=(\d+)/.exec(apply.event)?.[1]);
     const followers = ["member-1", "member-2", "member-3"].filter((host) => host !== leader);
     for (const follower of followers) {
