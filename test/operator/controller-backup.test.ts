@@ -95,7 +95,7 @@ describe("the backup controller", () => {
     expect(await reconciler.reconcile(backup(statusOf(api)))).toBe(false);
     expect(statusOf(api)).toMatchObject({ phase: "Completed", revision: 42, sizeBytes: 4096, raftTerm: 2, durationMs: 1500, path: "kv/nightly.kvbackup" });
     expect(api.eventReasons()).toEqual(["BackupStarted", "BackupCompleted"]);
-    expect((await metrics.backups.get()).values).toEqual([{ labels: { phase: "Completed" }, value: 1 }]);
+    expect((await metrics.backups.get()).values).toEqual([{ labels: { phase: "Completed" }, value: 1 }, { labels: { phase: "Failed" }, value: 0 }]);
     expect((await metrics.lastBackup.get()).values).toEqual([{ labels: { cluster_namespace: "db", cluster_name: "kv" }, value: Date.parse("2026-12-06T01:00:03Z") / 1000 }]);
 
     const writes = api.sent.length;
@@ -110,7 +110,7 @@ describe("the backup controller", () => {
     expect(await reconciler.reconcile(backup())).toBe(false);
     expect(statusOf(api)).toMatchObject({ phase: "Failed", message: expect.stringContaining("does not belong to this backup") });
     expect(api.eventReasons()).toEqual(["BackupFailed"]);
-    expect((await metrics.backups.get()).values).toEqual([{ labels: { phase: "Failed" }, value: 1 }]);
+    expect((await metrics.backups.get()).values).toEqual([{ labels: { phase: "Completed" }, value: 0 }, { labels: { phase: "Failed" }, value: 1 }]);
   });
 
   it("with no KVRaftBackup CRD installed, polls quietly and says so once", async () => {

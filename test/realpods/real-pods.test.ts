@@ -243,7 +243,9 @@ describe("KVRaft in real pods on the dev cluster", () => {
       caFile: credentials.caFile, serverName: credentials.servername, coordinatorName: `${CLUSTER}-coord.${NAMESPACE}.svc`,
     }));
     prometheus = server;
-    const queries = dashboardQueries(DASHBOARD_VARIABLES);
+    // No scenario takes a KVRaftBackup yet (issue 20's scenarios will), so the age of the last
+    // backup has nothing to show here; test/chart/dashboard-queries.test.ts records one and checks it.
+    const queries = dashboardQueries(DASHBOARD_VARIABLES).filter((query) => query.panel !== "Since the last backup");
     const emptyNow = (): Promise<string[]> => emptyQueries(queries, (expr) => server.query(expr));
     let empty: string[] = [];
     // Under load, so the request panels have traffic to show.

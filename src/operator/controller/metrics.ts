@@ -30,6 +30,8 @@ export class OperatorMetrics {
 
   constructor() {
     registerProcessMetrics(this.registry, "operator");
+    // Both outcomes exist at 0 from the start, so increase() shows "none yet" rather than no data.
+    for (const phase of ["Completed", "Failed"]) this.backups.inc({ phase }, 0);
   }
 
   /** Records the phase of one cluster (undefined: it is gone) and refreshes the gauge. */
