@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useCrdRig } from "../support/crd-rig.js";
 import { parse } from "yaml";
 import { desiredObjects } from "../../src/operator/desired/index.js";
 import type { KVRaftCluster } from "../../src/operator/types.js";
-import { KubeRig, rigBinaries } from "../../src/devcluster/control-plane.js";
 import { FAKE_TLS } from "../operator/fixtures.js";
 
 // The KVRaftCluster CRD on a real API server: its CEL rules compile within the cost
@@ -13,39 +13,18 @@ import { FAKE_TLS } from "../operator/fixtures.js";
 // operator runs here.
 
 const NS = "kvr-crd";
-const CRD = readFileSync(new URL("../../crds/kvraftcluster.yaml", import.meta.url), "utf8");
 
 function cluster(name: string, spec: Record<string, unknown>): object {
   return { apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftCluster", metadata: { name, namespace: NS }, spec };
 }
 
 describe("the KVRaftCluster CRD on a real API server", () => {
-  let rig: KubeRig;
-
-  const refused = async (manifest: object): Promise<string> => {
-    const result = await rig.kubectl(["apply", "-f", "-"], { input: JSON.stringify(manifest) });
-    expect(result.code, `applied, but should have been refused: ${JSON.stringify(manifest)}`).not.toBe(0);
-    return result.stderr;
-  };
-
-  beforeAll(async () => {
-    await rigBinaries();
-  }, 90 * 60_000);
-
-  beforeAll(async () => {
-    rig = await KubeRig.start({ nodes: 1 });
-    await rig.kubectlOk(["create", "namespace", NS]);
-    await rig.apply(CRD);
-    await rig.kubectlOk(["wait", "--for=condition=Established", "crd/kvraftclusters.kvraft.io", "--timeout=60s"]);
-  }, 300_000);
-
-  afterAll(async () => {
-    await rig?.stop();
-  }, 60_000);
+  const crd = useCrdRig(NS, "kvraftcluster.yaml", "kvraftclusters.kvraft.io");
+  const refused = crd.refused;
 
   it("fills in the defaults of a minimal cluster", async () => {
-    await rig.apply(cluster("minimal", { image: "kvraft:test" }));
-    const spec = (await rig.getJson<{ spec: Record<string, unknown> }>(["get", "kvr", "minimal", "-n", NS, "-o", "json"])).spec;
+    await crd.rig().apply(cluster("minimal", { image: "kvraft:test" }));
+    const spec = (await crd.rig().getJson<{ spec: Record<string, unknown> }>(["get", "kvr", "minimal", "-n", NS, "-o", "json"])).spec;
     expect(spec).toMatchObject({
       replicas: 3, imagePullPolicy: "IfNotPresent", storage: { size: "1Gi" }, pvcRetention: { whenDeleted: "Retain", whenScaled: "Retain" },
       raft: { heartbeatMs: 100, electionMs: 1000 }, coordinator: { replicas: 1 }, service: { type: "ClusterIP" }, monitoring: { podMonitor: false },
@@ -62,8 +41,8 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     expect(await refused(cluster("npboth", { image: "kvraft:test", networkPolicy: both }))).toContain("exactly one of the two");
     expect(await refused(cluster("npneither", { image: "kvraft:test", networkPolicy: { allowedNamespaces: [{}] } }))).toContain("exactly one of the two");
     expect(await refused(cluster("renewall", { image: "kvraft:test", tls: { certificateValidDays: 20 } }))).toContain("spec.tls.renewBeforeDays must be less than spec.tls.certificateValidDays");
-    await rig.apply(cluster("shortcerts", { image: "kvraft:test", tls: { certificateValidDays: 20, renewBeforeDays: 5 } }));
-    await rig.apply(cluster("npok", { image: "kvraft:test", networkPolicy: { allowedNamespaces: [{ name: "apps" }, { matchLabels: {} }], allowedPodLabels: { role: "client" } } }));
+    await crd.rig().apply(cluster("shortcerts", { image: "kvraft:test", tls: { certificateValidDays: 20, renewBeforeDays: 5 } }));
+    await crd.rig().apply(cluster("npok", { image: "kvraft:test", networkPolicy: { allowedNamespaces: [{ name: "apps" }, { matchLabels: {} }], allowedPodLabels: { role: "client" } } }));
   });
 
   it("refuses spec.monitoring labels, namespaces and lists Kubernetes would refuse, and takes kube-prometheus-stack's", async () => {
@@ -77,7 +56,7 @@ describe("the KVRaftCluster CRD on a real API server", () => {
     expect(await refused(cluster("monboth", monitoring({ allowedNamespaces: [{ name: "a", matchLabels: {} }] })))).toContain("exactly one of the two");
     const many = Array.from({ length: 33 }, (_, i) => ({ name: `ns${i}` }));
     expect(await refused(cluster("monmany", monitoring({ allowedNamespaces: many })))).toMatch(/spec\.monitoring\.allowedNamespaces: Too many: 33: must have at most 32 items/);
-    await rig.apply(cluster("monok", monitoring({
+    await crd.rig().apply(cluster("monok", monitoring({
       podMonitorLabels: { release: "kube-prometheus-stack", "example.com/team": "" },
       allowedNamespaces: [{ name: "monitoring" }, { matchLabels: { "kubernetes.io/metadata.name": "observability" } }],
       allowedPodLabels: { "app.kubernetes.io/name": "prometheus" },
@@ -85,16 +64,16 @@ describe("the KVRaftCluster CRD on a real API server", () => {
   });
 
   it("lets storage grow and refuses to shrink it", async () => {
-    await rig.apply(cluster("grow", { image: "kvraft:test", storage: { size: "2Gi" } }));
-    await rig.apply(cluster("grow", { image: "kvraft:test", storage: { size: "3Gi" } }));
+    await crd.rig().apply(cluster("grow", { image: "kvraft:test", storage: { size: "2Gi" } }));
+    await crd.rig().apply(cluster("grow", { image: "kvraft:test", storage: { size: "3Gi" } }));
     expect(await refused(cluster("grow", { image: "kvraft:test", storage: { size: "2500Mi" } }))).toContain("spec.storage.size cannot shrink");
   });
 
   it("scales through the scale subresource, within the same rule", async () => {
-    await rig.apply(cluster("scaled", { image: "kvraft:test" }));
-    await rig.kubectlOk(["scale", "kvr", "scaled", "-n", NS, "--replicas", "5"]);
-    expect((await rig.getJson<{ spec: { replicas: number } }>(["get", "kvr", "scaled", "-n", NS, "-o", "json"])).spec.replicas).toBe(5);
-    const four = await rig.kubectl(["scale", "kvr", "scaled", "-n", NS, "--replicas", "4"]);
+    await crd.rig().apply(cluster("scaled", { image: "kvraft:test" }));
+    await crd.rig().kubectlOk(["scale", "kvr", "scaled", "-n", NS, "--replicas", "5"]);
+    expect((await crd.rig().getJson<{ spec: { replicas: number } }>(["get", "kvr", "scaled", "-n", NS, "-o", "json"])).spec.replicas).toBe(5);
+    const four = await crd.rig().kubectl(["scale", "kvr", "scaled", "-n", NS, "--replicas", "4"]);
     expect(four.code).not.toBe(0);
     expect(four.stderr).toContain("spec.replicas must be 1, 3, 5 or 7");
   });
@@ -102,8 +81,8 @@ describe("the KVRaftCluster CRD on a real API server", () => {
   it.each(["cluster.yaml", "cluster-full.yaml"])("applies examples/%s, and the API server accepts every manifest the operator would make from it", async (file) => {
     const example = parse(readFileSync(new URL(`../../examples/${file}`, import.meta.url), "utf8")) as KVRaftCluster;
     const name = example.metadata.name;
-    await rig.apply({ ...example, metadata: { ...example.metadata, namespace: NS } });
-    const stored = await rig.getJson<KVRaftCluster>(["get", "kvr", name, "-n", NS, "-o", "json"]);
+    await crd.rig().apply({ ...example, metadata: { ...example.metadata, namespace: NS } });
+    const stored = await crd.rig().getJson<KVRaftCluster>(["get", "kvr", name, "-n", NS, "-o", "json"]);
     const objects = desiredObjects(stored, {
       adminToken: "dry-run-token",
       clientTokens: { readWrite: "dry-run-read-write-token", readOnly: "dry-run-read-only-token" },
@@ -111,14 +90,14 @@ describe("the KVRaftCluster CRD on a real API server", () => {
       operator: { namespace: "kvraft-system", podLabels: { "app.kubernetes.io/name": "kvraft-operator" } },
     });
     const list = { apiVersion: "v1", kind: "List", items: objects };
-    const result = await rig.kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=kvraft-operator", "-f", "-"], { input: JSON.stringify(list) });
+    const result = await crd.rig().kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=kvraft-operator", "-f", "-"], { input: JSON.stringify(list) });
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout.trim().split("\n")).toHaveLength(objects.length);
   });
 
   it("kubectl get kvr prints the columns", async () => {
-    const header = (await rig.kubectlOk(["get", "kvr", "-n", NS])).split("\n")[0] ?? "";
+    const header = (await crd.rig().kubectlOk(["get", "kvr", "-n", NS])).split("\n")[0] ?? "";
     expect(header.split(/\s+/)).toEqual(["NAME", "REPLICAS", "READY", "LEADER", "TERM", "PHASE", "AGE"]);
   });
 });
