@@ -22,6 +22,8 @@ export const LAYERS = [
   ["trace"],
   ["raft"],
   ["codec"],
+  // The one assertion (invariant, InvariantError): every folder above may use it.
+  ["assert"],
 ];
 
 // Pairs kept apart although the rows would allow the import: what the first may not import.
@@ -34,6 +36,7 @@ export const APART = {
 // Pure code, per folder (globs inside it): no IO, no clock, no timers, no global random,
 // so that a simulator run replays from its seed and a codec is bytes in, values out.
 export const PURE = {
+  assert: ["**"],
   raft: ["**"],
   kv: ["**"],
   backup: ["**"],

@@ -1,5 +1,5 @@
 import { commitTo } from "./commit.js";
-import { invariant } from "./invariant.js";
+import { invariant } from "../assert/invariant.js";
 import type { Message, VoteRequest } from "./messages.js";
 import type { NodeState } from "./node-state.js";
 import { promotable, send } from "./node-state.js";

@@ -1,6 +1,6 @@
 import { crc32c } from "@node-rs/crc32";
 import { commitTo } from "./commit.js";
-import { invariant } from "./invariant.js";
+import { invariant } from "../assert/invariant.js";
 import { forgetPendingConfChanges, trackConfChanges } from "./membership.js";
 import type { AppendRequest, AppendResponse, Heartbeat, Message, SnapshotChunk, SnapshotResponse } from "./messages.js";
 import type { NodeState } from "./node-state.js";

@@ -1,7 +1,7 @@
 import { maybeCommit } from "./commit.js";
 import { applyConfChange, confChangeProblem, decodeConfChange, encodeConfChange } from "./conf-change.js";
 import { becomeFollower } from "./elections.js";
-import { invariant } from "./invariant.js";
+import { invariant } from "../assert/invariant.js";
 import type { LogStorage } from "./log-storage.js";
 import type { NodeState, PendingConfChange } from "./node-state.js";
 import { committedInCurrentTerm, refusal } from "./node-state.js";

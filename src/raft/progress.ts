@@ -1,4 +1,4 @@
-import { invariant } from "./invariant.js";
+import { invariant } from "../assert/invariant.js";
 import type { NodeId } from "./types.js";
 
 /**

@@ -1,4 +1,4 @@
-import { invariant } from "./invariant.js";
+import { invariant } from "../assert/invariant.js";
 import type { LogStorage } from "./log-storage.js";
 import { entriesBytes } from "./messages.js";
 import type { Entry, SnapshotMeta } from "./types.js";

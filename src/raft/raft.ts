@@ -4,7 +4,7 @@ import { validateRaftConfig } from "./config.js";
 import { maybeCommit } from "./commit.js";
 import { becomeFollower, campaign, handleVoteRequest, learnCommit, observeTerm, stepCandidate, tickElection, tickLeader } from "./elections.js";
 import { completesSnapshot, stepFollower } from "./follower.js";
-import { invariant } from "./invariant.js";
+import { invariant } from "../assert/invariant.js";
 import { followsNoLiveLeader, messageRefusal } from "./message-checks.js";
 import type { LogStorage } from "./log-storage.js";
 import { proposeConfChange, recoverConfiguration } from "./membership.js";

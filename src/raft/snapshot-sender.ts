@@ -1,4 +1,4 @@
-import { invariant } from "./invariant.js";
+import { invariant } from "../assert/invariant.js";
 import type { SnapshotResponse } from "./messages.js";
 import type { NodeState } from "./node-state.js";
 import { newSession, send } from "./node-state.js";

@@ -1,5 +1,5 @@
 import { crc32c } from "@node-rs/crc32";
-import { invariant } from "../../raft/invariant.js";
+import { invariant } from "../../assert/invariant.js";
 import type { LogStorage } from "../../raft/log-storage.js";
 import { entriesBytes } from "../../raft/messages.js";
 import type { Entry, HardState, SnapshotMeta } from "../../raft/types.js";

@@ -1,6 +1,6 @@
 import { checkHistory } from "../../lincheck/index.js";
 import type { Operation } from "../../lincheck/history.js";
-import { InvariantViolation } from "../../raft/invariant.js";
+import { InvariantError } from "../../assert/invariant.js";
 import type { SafetyChecker, Violation } from "./checker.js";
 import { ViolationError } from "./checker.js";
 import { MIN_CLIENT_OPS } from "./healed-phase.js";
@@ -34,7 +34,7 @@ export function violationAt(point: RunPoint, invariant: string, message: string)
 /** What a failed check or a crashed step threw, as the violation the run reports. */
 export function violationFrom(point: RunPoint, error: unknown): Violation {
   if (error instanceof ViolationError) return violationAt(point, error.violation.invariant, error.violation.message);
-  if (error instanceof InvariantViolation) return violationAt(point, "core-invariant", error.message);
+  if (error instanceof InvariantError) return violationAt(point, "core-invariant", error.message);
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return violationAt(point, "exception", message);
 }
