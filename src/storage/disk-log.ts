@@ -4,7 +4,8 @@
  * durable state enters here (after its fsync), so every read answers from stable storage.
  */
 import type { Entry } from "../raft/types.js";
-import { CorruptDataError, invariant } from "./errors.js";
+import { invariant } from "../assert/invariant.js";
+import { CorruptDataError } from "./errors.js";
 import { EntryIndex } from "./entry-index.js";
 import { RecordType, checkRecordBody, readRecordHeader, recordPayload } from "./record-format.js";
 import { decodeEntry } from "./record-payloads.js";

@@ -3,7 +3,7 @@
  * file offset and sizes in parallel typed arrays (24 bytes per entry, no object per
  * entry), so that an entry evicted from memory is read back with one positioned read.
  */
-import { StorageInvariantError, invariant } from "./errors.js";
+import { InvariantError, invariant } from "../assert/invariant.js";
 
 export interface EntryLocation {
   readonly segmentSeq: number;
@@ -125,5 +125,5 @@ export class EntryIndex {
 }
 
 function fail(message: string): never {
-  throw new StorageInvariantError(message);
+  throw new InvariantError(message);
 }

@@ -3,8 +3,8 @@
  * with `instanceof` and people read what failed, where, and what to do.
  *
  * Operating errors (a full disk, a corrupt file, a locked data dir) are expected and
- * handled by the server. `StorageInvariantError` is a programmer error: the caller broke
- * a rule of the contract, and the process should crash with the numbers that broke it.
+ * handled by the server. A caller that breaks a rule of the contract is a programmer error:
+ * that throws an InvariantError (src/assert/), and the process crashes with the numbers.
  */
 
 /** The remedy for data that failed its checksum where truncation is not safe. */
@@ -198,14 +198,4 @@ export class StorageOverloadedError extends StorageError {
       remedy: "wait for earlier writes to resolve before submitting more (apply backpressure upstream)",
     });
   }
-}
-
-/** A programmer error: the caller broke the storage contract. Crash with the numbers. */
-export class StorageInvariantError extends StorageError {
-  override readonly name = "StorageInvariantError";
-}
-
-/** Throws a StorageInvariantError when `condition` is false; the message is built lazily. */
-export function invariant(condition: unknown, message: () => string): asserts condition {
-  if (!condition) throw new StorageInvariantError(message());
 }

@@ -13,7 +13,8 @@
  * (raft/follower.ts), so a mismatch here means the bytes written are not the bytes stepped.
  */
 import type { SnapshotMeta } from "../raft/types.js";
-import { DiskFullError, invariant } from "./errors.js";
+import { invariant } from "../assert/invariant.js";
+import { DiskFullError } from "./errors.js";
 import type { SnapshotFileWriter, StoredSnapshot } from "./snapshot-store.js";
 import type { IncomingSnapshot } from "./storage-types.js";
 

@@ -15,7 +15,6 @@ export {
   StorageClosedError,
   StorageConfigError,
   StorageError,
-  StorageInvariantError,
   StorageIoError,
   StorageOverloadedError,
   StorageReadError,

@@ -1,11 +1,11 @@
 /**
  * The rules every write to the log obeys, shared by DiskStorage and MemoryStorage and
  * checked before anything is written. A violation is a programmer error in the caller
- * and throws a StorageInvariantError naming the values (etcd's "entry %d conflict with
+ * and throws an InvariantError naming the values (etcd's "entry %d conflict with
  * committed entry"). Pure: no IO.
  */
 import { type Entry, EntryType, type HardState, NONE, type SnapshotMeta } from "../raft/types.js";
-import { StorageInvariantError, invariant } from "./errors.js";
+import { InvariantError, invariant } from "../assert/invariant.js";
 
 /** What the Raft ready loop hands over to make durable. */
 export interface StorageUpdate {
@@ -101,7 +101,7 @@ function checkEntries(model: LogModel, entries: readonly Entry[], termNow: numbe
 }
 
 function fail(message: string): never {
-  throw new StorageInvariantError(message);
+  throw new InvariantError(message);
 }
 
 /**

@@ -8,7 +8,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EMPTY_HARD_STATE, EMPTY_SNAPSHOT_META, type SnapshotMeta } from "../../src/raft/types.js";
-import { MemoryStorage, type RaftStorage, StorageInvariantError } from "../../src/storage/index.js";
+import { InvariantError } from "../../src/assert/invariant.js";
+import { MemoryStorage, type RaftStorage } from "../../src/storage/index.js";
 import { collect, entryData, hardState, makeEntries, makeEntry, openDisk, SMALL_LIMITS } from "./helpers.js";
 
 interface Harness {
@@ -72,8 +73,8 @@ for (const [name, makeHarness] of Object.entries(harnesses)) {
       expect(store.entries(1, 11, 0)).toHaveLength(1);
       expect(store.entries(1, 11, 250)).toHaveLength(2);
       expect(store.entries(3, 3, 1000)).toHaveLength(0);
-      expect(() => store.entries(0, 5, 1000)).toThrow(StorageInvariantError);
-      expect(() => store.entries(1, 12, 1000)).toThrow(StorageInvariantError);
+      expect(() => store.entries(0, 5, 1000)).toThrow(InvariantError);
+      expect(() => store.entries(1, 12, 1000)).toThrow(InvariantError);
     });
 
     it("raft §5.3: an entry at or below the last index replaces the log from there", async () => {
@@ -168,7 +169,7 @@ for (const [name, makeHarness] of Object.entries(harnesses)) {
 
     it("refuses a chunk that leaves a gap", async () => {
       const incoming = await store.beginIncoming(meta(5, 1, 100));
-      await expect(incoming.writeChunk(10, Buffer.alloc(10))).rejects.toThrow(StorageInvariantError);
+      await expect(incoming.writeChunk(10, Buffer.alloc(10))).rejects.toThrow(InvariantError);
       await incoming.abort();
     });
   });
