@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { ByteReader, ByteWriter } from "../codec/bytes.js";
 import { BackupFormatError } from "./errors.js";
 import { BACKUP_LIMITS, type BackupMeta, validateBackupMeta } from "./meta.js";
@@ -56,7 +57,7 @@ export function encodeHeader(meta: BackupMeta, crc: Crc32c): Uint8Array {
   fields.varint(meta.takenAtMs);
   fields.string(meta.bodyFormat);
   const body = fields.finish();
-  if (body.length > BACKUP_LIMITS.headerBytesMax) throw new Error(`invariant: validated metadata encodes within ${BACKUP_LIMITS.headerBytesMax} bytes, got ${body.length}`);
+  invariant(body.length <= BACKUP_LIMITS.headerBytesMax, () => `validated metadata encodes within ${BACKUP_LIMITS.headerBytesMax} bytes, got ${body.length}`);
   const header = new ByteWriter(HEADER_PREFIX_BYTES + body.length + CRC_BYTES);
   header.raw(BACKUP_MAGIC);
   header.u8(BACKUP_FORMAT_VERSION);

@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { type Crc32c, encodeHeader, encodeTrailer } from "./format.js";
 import type { BackupMeta } from "./meta.js";
 
@@ -23,7 +24,7 @@ export class BackupWriter {
   }
 
   header(): Uint8Array {
-    if (this.stage !== "header") throw new Error(`invariant: BackupWriter.header is called once, first (stage ${this.stage})`);
+    invariant(this.stage === "header", () => `BackupWriter.header is called once, first (stage ${this.stage})`);
     const bytes = encodeHeader(this.meta, this.crc);
     this.fileCrc = this.crc(bytes);
     this.stage = "body";
@@ -31,7 +32,7 @@ export class BackupWriter {
   }
 
   body(slice: Uint8Array): Uint8Array {
-    if (this.stage !== "body") throw new Error(`invariant: BackupWriter.body is called between header and trailer (stage ${this.stage})`);
+    invariant(this.stage === "body", () => `BackupWriter.body is called between header and trailer (stage ${this.stage})`);
     this.fileCrc = this.crc(slice, this.fileCrc);
     this.bodyCrc = this.crc(slice, this.bodyCrc);
     this.bodyBytes += slice.length;
@@ -39,7 +40,7 @@ export class BackupWriter {
   }
 
   trailer(): Uint8Array {
-    if (this.stage !== "body") throw new Error(`invariant: BackupWriter.trailer is called once, after the header (stage ${this.stage})`);
+    invariant(this.stage === "body", () => `BackupWriter.trailer is called once, after the header (stage ${this.stage})`);
     this.stage = "done";
     return encodeTrailer(this.bodyBytes, this.bodyCrc, this.fileCrc, this.crc);
   }

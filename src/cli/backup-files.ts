@@ -1,3 +1,4 @@
+import { InvariantError } from "../assert/invariant.js";
 import { crc32c } from "@node-rs/crc32";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
@@ -36,7 +37,7 @@ export async function readHeader(file: string): Promise<BackupMeta> {
   } catch (error) {
     throw asCliError(file, error);
   }
-  throw new Error(`invariant: a backup reader that returned no metadata threw at its end (${file})`);
+  throw new InvariantError(`a backup reader that returned no metadata threw at its end (${file})`);
 }
 
 function asCliError(file: string, error: unknown): CliError {

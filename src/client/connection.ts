@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import {
   FrameDecoder,
   ProtocolDecodeError,
@@ -113,7 +114,7 @@ export class ClientConnection {
   }
 
   get hello(): HelloOk {
-    if (this.helloOk === undefined) throw new Error("invariant: a connection is handed out only after HELLO");
+    invariant(this.helloOk !== undefined, () => "a connection is handed out only after HELLO");
     return this.helloOk;
   }
 

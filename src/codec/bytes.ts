@@ -11,6 +11,8 @@
  * blocks say what is wrong, the codec says where (its class, its message format).
  */
 
+import { InvariantError, invariant } from "../assert/invariant.js";
+
 /** Bytes of the longest varint: 8 groups of 7 bits cover 2^53 - 1. */
 const VARINT_BYTES_MAX = 8;
 const UINT32_MAX = 0xffff_ffff;
@@ -34,7 +36,7 @@ export type EncodeErrorFactory = (field: string, value: unknown, requirement: st
 
 /** For writers whose callers checked their values already: a bad one is a bug here. */
 const brokenInvariant: EncodeErrorFactory = (field, value, requirement) =>
-  new Error(`invariant: an encoded ${field} ${requirement}, got ${String(value)}`);
+  new InvariantError(`an encoded ${field} ${requirement}, got ${String(value)}`);
 
 /**
  * Writes one encoding, once. Give it a size hint near the final length: it grows by
@@ -116,9 +118,8 @@ export class ByteWriter {
 
   /** Overwrites 4 bytes already written at `position` (a length known only at the end). */
   patchU32(position: number, value: number): void {
-    if (this.buffer === FINISHED || !(position >= 0 && position + 4 <= this.length)) {
-      throw new Error(`invariant: patchU32 at ${position} lies within the ${this.length} bytes written, before finish`);
-    }
+    invariant(this.buffer !== FINISHED && position >= 0 && position + 4 <= this.length, () =>
+      `patchU32 at ${position} lies within the ${this.length} bytes written, before finish`);
     this.setU32(position, value);
   }
 
@@ -128,7 +129,7 @@ export class ByteWriter {
    */
   finish(): Uint8Array {
     const { buffer, length } = this;
-    if (buffer === FINISHED) throw new Error("invariant: a ByteWriter is finished once");
+    invariant(buffer !== FINISHED, () => "a ByteWriter is finished once");
     this.buffer = FINISHED;
     const slackBytes = buffer.length - length;
     const copyAvoided = slackBytes <= FINISH_SLACK_BYTES_MAX || slackBytes <= length * FINISH_SLACK_FRACTION_MAX;
@@ -156,7 +157,7 @@ export class ByteWriter {
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
-    if (this.buffer === FINISHED) throw new Error("invariant: nothing is written to a ByteWriter after finish");
+    invariant(this.buffer !== FINISHED, () => "nothing is written to a ByteWriter after finish");
     const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + bytes));
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;

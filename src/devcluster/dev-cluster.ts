@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -109,7 +110,7 @@ export class DevCluster {
 
   /** The control plane; present once started. */
   get controlPlane(): KubeRig {
-    if (this.rig === undefined) throw new Error("invariant: the dev cluster's control plane is not started");
+    invariant(this.rig !== undefined, () => "the dev cluster's control plane is started before it is used");
     return this.rig;
   }
 

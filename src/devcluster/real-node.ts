@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { makeClientCertificate, type RigPki } from "./certs.js";
@@ -118,7 +119,7 @@ export class RealNode {
   /** Runs a binary inside the holder's mount and network namespaces (nsenter execs it: same pid). */
   private spawnInNode(name: string, binary: string, args: readonly string[]): RigProcess {
     const holderPid = this.holder?.pid;
-    if (holderPid === undefined) throw new Error(`invariant: ${this.layout.name}'s namespace holder is not running`);
+    invariant(holderPid !== undefined, () => `${this.layout.name}'s namespace holder runs before anything is spawned in the node`);
     const path = [dirname(this.binaries.containerd), process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"].join(":");
     return this.track(new RigProcess(name, "nsenter", ["-t", String(holderPid), "-m", "-n", "--", binary, ...args],
       join(nodePaths(this.layout.dir).logs, `${name}.log`), { ...process.env, PATH: path }));

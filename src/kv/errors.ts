@@ -65,24 +65,9 @@ export class KvArgumentError extends KvError {
   }
 }
 
-/**
- * A programmer error: the caller broke a rule of the state machine (for example, it
- * applied entries out of order). The process should stop; the message names the
- * invariant and the values that broke it.
- */
 /** A later page of a listing asked for a revision this replica no longer holds. */
 export class ListingExpiredError extends KvError {
   constructor(readonly revision: number, readonly appliedIndex: number) {
     super(`the listing's revision ${revision} is no longer held here (pages are kept for a while on the member that served the first page; this one is at ${appliedIndex}): list again from the first page`);
-  }
-}
-
-export class KvInvariantError extends KvError {
-  constructor(
-    readonly invariant: string,
-    readonly expected: number,
-    readonly actual: number,
-  ) {
-    super(`kv invariant broken: ${invariant} (expected ${expected}, got ${actual})`);
   }
 }

@@ -43,7 +43,6 @@ export {
   KvConfigError,
   KvDecodeError,
   KvError,
-  KvInvariantError,
   ListingExpiredError,
   SnapshotDecodeError,
 } from "./errors.js";

@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { ExpiryQueue } from "./expiry-queue.js";
 import { SortedKeys } from "./sorted-keys.js";
 
@@ -180,7 +181,7 @@ export class StoreCapture implements ScanSource {
   *scan(startId: string, exclusive: boolean): Generator<KeyEntry> {
     for (const id of this.order.from(startId, exclusive)) {
       const record = this.preserved.has(id) ? this.preserved.get(id) : this.live.get(id);
-      if (record === undefined) throw new Error(`invariant: captured key ${id} keeps its record (saved on its first change)`);
+      invariant(record !== undefined, () => `captured key ${id} keeps its record (saved on its first change)`);
       yield [id, record];
     }
   }

@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { joinBytes } from "../codec/bytes.js";
 import { ByteReader, ByteWriter, keyBytes, keyId } from "./bytes.js";
 import { STAMP_MS_MAX } from "./commands.js";
@@ -75,12 +76,12 @@ export class SnapshotEncoder {
     const end = Math.min(this.state.keyCount, this.recordsWritten + recordsMax);
     for (; this.recordsWritten < end; this.recordsWritten++) {
       const next = this.state.records.next();
-      if (next.done === true) throw new Error(`invariant: a capture of ${this.state.keyCount} keys yields them all (ended at ${this.recordsWritten})`);
+      invariant(next.done !== true, () => `a capture of ${this.state.keyCount} keys yields them all (ended at ${this.recordsWritten})`);
       writeRecord(this.writer, next.value);
       if (this.writer.position >= SNAPSHOT_CHUNK_BYTES) this.cutChunk();
     }
     if (this.recordsWritten < this.state.keyCount) return false;
-    if (this.state.records.next().done !== true) throw new Error(`invariant: a capture of ${this.state.keyCount} keys yields no more`);
+    invariant(this.state.records.next().done === true, () => `a capture of ${this.state.keyCount} keys yields no more`);
     this.state.release();
     this.writer.varint(this.state.sessions.length);
     for (const session of this.state.sessions) writeSession(this.writer, session);
@@ -99,7 +100,7 @@ export class SnapshotEncoder {
 
   /** The encoding as pieces to write one after another (their concatenation is the snapshot, less any taken). */
   finishChunks(): Uint8Array[] {
-    if (!this.done) throw new Error("invariant: SnapshotEncoder.finish is called once encodeSome() returned true");
+    invariant(this.done, () => "SnapshotEncoder.finish is called once encodeSome() returned true");
     if (this.writer.position > 0) this.cutChunk();
     return this.chunks;
   }
@@ -212,7 +213,7 @@ export class SnapshotDecoder {
 
   /** The sessions, once every record is read; checks that nothing follows them. */
   finish(): Session[] {
-    if (!this.done || this.finished) throw new Error("invariant: SnapshotDecoder.finish is called once, after the last record");
+    invariant(this.done && !this.finished, () => "SnapshotDecoder.finish is called once, after the last record");
     this.finished = true;
     const sessions = readSessions(this.reader, this.appliedIndex, this.lastStampMs);
     this.reader.expectEnd();

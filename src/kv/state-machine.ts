@@ -1,9 +1,10 @@
+import { invariant } from "../assert/invariant.js";
 import { keyBytes, keyId } from "./bytes.js";
 import { decodeCommand } from "./command-codec.js";
 import type { CommandEnvelope, KvCommand } from "./commands.js";
 import { validateKvConfig, type KvConfig } from "./config.js";
 import { fnv1a64 } from "./digest.js";
-import { KvArgumentError, KvInvariantError, ListingExpiredError } from "./errors.js";
+import { KvArgumentError, ListingExpiredError } from "./errors.js";
 import { EventHistory, type EventsResult } from "./events.js";
 import { KeyStore, type ScanSource } from "./key-store.js";
 import { applyWrite, flushNow } from "./operations.js";
@@ -92,8 +93,8 @@ export class KvStateMachine {
   /**
    * Applies the command entry at `index`. Throws `CommandDecodeError` for bytes that
    * are not a command (nothing is applied: they would fail the same way on every
-   * replica, and skipping them would hide a version skew) and `KvInvariantError` when
-   * `index` is not the next one.
+   * replica, and skipping them would hide a version skew) and an `InvariantError` (a
+   * bug in the caller) when `index` is not the next one.
    */
   apply(index: number, data: Uint8Array): KvResult {
     this.assertNext(index);
@@ -151,9 +152,8 @@ export class KvStateMachine {
   }
 
   private assertNext(index: number): void {
-    if (index !== this.appliedIndexValue + 1) {
-      throw new KvInvariantError("entries are applied in order: index == appliedIndex + 1", this.appliedIndexValue + 1, index);
-    }
+    invariant(index === this.appliedIndexValue + 1, () =>
+      `entries are applied in order: index == appliedIndex + 1 (expected ${this.appliedIndexValue + 1}, got ${index})`);
   }
 
   /** The key as of `readStampMs` (or the state's own clock, if that is later). */
@@ -303,7 +303,7 @@ export class KvStateMachine {
     let restored = false;
     return {
       step: (maxKeys) => {
-        if (restored) throw new Error("invariant: a snapshot restore is stepped after it returned the machine");
+        invariant(!restored, () => "a snapshot restore is not stepped after it returned the machine");
         for (const [id, record] of decoder.nextRecords(maxKeys)) machine.store.set(id, record);
         if (!decoder.done) return undefined;
         for (const session of decoder.finish()) machine.sessions.restore(session);

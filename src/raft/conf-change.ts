@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import type { ConfChange, ConfChangeType, Configuration, NodeId } from "./types.js";
 
 /**
@@ -61,9 +62,7 @@ export function confChangeProblem(config: Configuration, change: ConfChange): st
 /** The configuration after a change; the change must be valid (see confChangeProblem). */
 export function applyConfChange(config: Configuration, change: ConfChange): Configuration {
   const problem = confChangeProblem(config, change);
-  if (problem !== undefined) {
-    throw new Error(`invariant: a committed configuration change must apply cleanly: ${problem}`);
-  }
+  invariant(problem === undefined, () => `a committed configuration change must apply cleanly: ${problem}`);
   const without = (ids: readonly NodeId[]): NodeId[] => ids.filter((id) => id !== change.nodeId);
   switch (change.type) {
     case "add-learner":

@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { EventEmitter } from "node:events";
 import type { ReplicaEvent } from "./replica.js";
 
@@ -26,9 +27,8 @@ export class ReplicaEvents {
   /** Calls `listener` with each event of `type` until the returned function is called. */
   on<T extends ReplicaEvent["type"]>(type: T, listener: (event: EventOf<T>) => void): () => void {
     const count = this.emitter.listenerCount(type);
-    if (count >= this.listenersMax) {
-      throw new Error(`invariant: ${count} listeners on the replica's "${type}" events (REPLICA_EVENT_LISTENERS_MAX): listeners leak`);
-    }
+    invariant(count < this.listenersMax, () =>
+      `${count} listeners on the replica's "${type}" events (REPLICA_EVENT_LISTENERS_MAX): listeners leak`);
     const wrapped = (event: EventOf<T>): void => listener(event);
     this.emitter.on(type, wrapped);
     return () => this.emitter.off(type, wrapped);

@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { ListingExpiredError, type EventsResult, type KvResult, type ListResult, type WriteCommand } from "../kv/index.js";
 import { CompactedError, NoSpaceError, NotLeaderError, UnavailableError } from "./errors.js";
 import type { GetOutcome, KvService, LeaderHint, ListPageOptions, ReadOptions, WatchOptions, WriteOptions } from "./kv-service.js";
@@ -121,7 +122,7 @@ export class ReplicaService implements KvService {
   async registerSession(): Promise<number> {
     if (!this.isLeader()) throw this.notLeader();
     const result = await this.replica.propose({ type: "register-session" });
-    if (!result.ok || result.kind !== "session-registered") throw new Error(`invariant: registering a session answered ${JSON.stringify(result)}`);
+    invariant(result.ok && result.kind === "session-registered", () => `registering a session answered ${JSON.stringify(result)}`);
     return result.sessionId;
   }
 

@@ -1,3 +1,4 @@
+import { invariant } from "../assert/invariant.js";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
@@ -407,7 +408,7 @@ export class Replica {
     }
     if (ready.snapshot !== undefined) {
       const incoming = this.incoming;
-      if (incoming === undefined) throw new Error(`invariant: a snapshot to install at ${ready.snapshot.index} was received in chunks`);
+      invariant(incoming !== undefined, () => `a snapshot to install at ${ready.snapshot?.index} was received in chunks`);
       await incoming.finish();
       this.incoming = undefined;
     }

@@ -6,6 +6,7 @@
  */
 import { crc32c } from "@node-rs/crc32";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { invariant } from "../assert/invariant.js";
 import { joinBytes } from "../codec/bytes.js";
 import { type KvConfig, KvStateMachine, type SnapshotEncoder } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
@@ -54,7 +55,7 @@ export async function restoreInSlices(bytes: Uint8Array, config?: Partial<KvConf
 /** A state machine holding the state of storage's snapshot `meta`, restored a slice at a time. */
 export async function restoreFromStorage(storage: RaftStorage, meta: SnapshotMeta, config?: Partial<KvConfig>): Promise<KvStateMachine> {
   const source = storage.readSnapshotData(meta);
-  if (source === undefined) throw new Error(`invariant: the snapshot at ${meta.index} is readable from storage`);
+  invariant(source !== undefined, () => `the snapshot at ${meta.index} is readable from storage`);
   const parts: Uint8Array[] = [];
   for await (const part of source) parts.push(part);
   return restoreInSlices(joinBytes(parts), config);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { InvariantError } from "../../src/assert/invariant.js";
 import {
   CommandDecodeError,
   DEFAULT_KV_CONFIG,
   KvConfigError,
-  KvInvariantError,
   KvStateMachine,
   checkCommand,
   encodeCommand,
@@ -104,10 +104,10 @@ describe("limits are enforced in apply with clear errors", () => {
 });
 
 describe("apply order and input", () => {
-  it("throws KvInvariantError naming both indexes when an entry is skipped", () => {
+  it("throws InvariantError naming both indexes when an entry is skipped", () => {
     const machine = new KvStateMachine();
     machine.applyNoop(1);
-    expect(() => machine.applyNoop(3)).toThrow(KvInvariantError);
+    expect(() => machine.applyNoop(3)).toThrow(InvariantError);
     expect(() => machine.applyNoop(3)).toThrow(/index == appliedIndex \+ 1 \(expected 2, got 3\)/);
     expect(() => machine.apply(1, new Uint8Array(0))).toThrow(/expected 2, got 1/);
   });

@@ -1,3 +1,4 @@
+import { invariant } from "../../assert/invariant.js";
 import type { KeyValue, KvResult, WriteCommand } from "../../kv/index.js";
 import type { KvService, ReadOptions } from "../kv-service.js";
 import { expiryFromExptime, ttlField, NEVER, type Expiry } from "./expiry.js";
@@ -234,7 +235,7 @@ export async function touchAndRead(kv: KvCalls, key: Uint8Array, expiry: Expiry)
         if (result.error === "not-found") return undefined;
         throw new ReplyError(failureReply(result));
       }
-      if (result.kind !== "touched") throw new Error(`invariant: touch answered ${result.kind}, not touched`);
+      invariant(result.kind === "touched", () => `touch answered ${result.kind}, not touched`);
       const read = await kv.read(key);
       if (read !== undefined && read.version === result.version) return read;
     }
@@ -246,7 +247,7 @@ async function count(kv: KvCalls, request: CounterRequest): Promise<Reply> {
   const result = await kv.write({ type: request.command, key: request.key, delta: request.delta });
   kv.counters.add(result.ok ? `${request.command}_hits` : `${request.command}_misses`);
   if (!result.ok) return result.error === "not-found" ? REPLIES.notFound : failureReply(result);
-  if (result.kind !== "counter") throw new Error(`invariant: ${request.command} answered ${result.kind}, not counter`);
+  invariant(result.kind === "counter", () => `${request.command} answered ${result.kind}, not counter`);
   return line(result.value.toString());
 }
 

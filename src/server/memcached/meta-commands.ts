@@ -1,3 +1,4 @@
+import { invariant } from "../../assert/invariant.js";
 import type { KeyValue, KvResult } from "../../kv/index.js";
 import { touchAndRead, type KvCalls } from "./commands.js";
 import { ttlField, type Expiry } from "./expiry.js";
@@ -213,7 +214,7 @@ async function metaArithmetic(kv: KvCalls, request: MetaRequest): Promise<Reply>
   if (value === undefined) {
     kv.counters.add(result.ok ? `${arithmetic}_hits` : `${arithmetic}_misses`);
     if (!result.ok) return result.error === "not-found" ? (request.quiet ? NO_REPLY : code("NF")) : failureReply(result);
-    if (result.kind !== "counter") throw new Error(`invariant: ${arithmetic} answered ${result.kind}, not counter`);
+    invariant(result.kind === "counter", () => `${arithmetic} answered ${result.kind}, not counter`);
     value = result.value;
     version = result.version;
   }
