@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { InvariantError } from "../../assert/invariant.js";
 import { desiredObjects, objectNames } from "../desired/index.js";
 import { DATA_VOLUME } from "../desired/server-pod.js";
 import type { ClientTokens, DesiredOptions } from "../desired/index.js";
@@ -264,7 +265,7 @@ export class Reconciler {
         return deleteObject(this.deps.rest, "v1", "Pod", step.pod, cluster.metadata.namespace ?? "default", live.metadata.uid);
       }
       case "SetPartition":
-        throw new Error(`the planner asked for a StatefulSet partition (${step.partition}), but the StatefulSet is OnDelete: this is a bug in the planner or the desired StatefulSet`);
+        throw new InvariantError(`the planner asks for no StatefulSet partition, since the StatefulSet is OnDelete (asked for ${step.partition}): a bug in the planner or the desired StatefulSet`);
       case "Create": case "ScaleStatefulSet": case "Wait": case "Refuse": case "Done":
         return;
     }
