@@ -32,6 +32,16 @@ const OPEN = new ClientAuth(undefined, false);
 const TOO_MANY_CONNECTIONS = "SERVER_ERROR too many open connections\r\n";
 const TOO_MANY_FROM_ADDRESS = "SERVER_ERROR too many open connections from your address\r\n";
 
+/** What a member adds to its memcached port besides the options: TLS and authentication, policy, observers. */
+export interface MemcachedServerExtras extends PortSecurity {
+  /** Who may run flush_all; "admin" when absent (see auth-gate.ts). */
+  readonly flushAll?: FlushAllPolicy;
+  /** Told of each command served (the member's request metrics). */
+  readonly onRequest?: RequestObserver;
+  /** The member's tracer: a command becomes a local event with its request id. */
+  readonly tracer?: Tracer;
+}
+
 /**
  * memcached's text protocol on a TCP port, in front of a KvService. Usage:
  *
@@ -51,8 +61,7 @@ export class MemcachedServer {
     private readonly service: KvService,
     options: Partial<MemcachedServerOptions> = {},
     onEvent: (event: MemcachedServerEvent) => void = () => undefined,
-    /** TLS and authentication; `flushAll` defaults to "admin" (see auth-gate.ts); `onRequest` is told of each command served. */
-    security: PortSecurity & { readonly flushAll?: FlushAllPolicy; readonly onRequest?: RequestObserver; readonly tracer?: Tracer } = {},
+    extras: MemcachedServerExtras = {},
   ) {
     this.options = validateMemcachedOptions(options);
     const { connectionsMax, connectionsPerAddressMax, handshakeTimeoutMs } = this.options;
@@ -63,15 +72,15 @@ export class MemcachedServer {
       counters: this.counters,
       statLines: (group) => (group === "settings" ? this.settingsLines() : this.generalLines()),
       onInternalError: (error, requestId) => onEvent(requestId === undefined ? { type: "internal-error", error } : { type: "internal-error", error, requestId }),
-      ...(security.onRequest === undefined ? {} : { onRequest: security.onRequest }),
+      ...(extras.onRequest === undefined ? {} : { onRequest: extras.onRequest }),
     };
-    const tracer = security.tracer ?? NO_TRACE;
+    const tracer = extras.tracer ?? NO_TRACE;
     this.listener = new TcpListener("MemcachedServer", {
       connectionsMax,
       connectionsPerAddressMax,
       tlsHandshakeTimeoutMs: handshakeTimeoutMs,
       allowHalfOpen: true,
-      ...(security.tls === undefined ? {} : { tls: security.tls }),
+      ...(extras.tls === undefined ? {} : { tls: extras.tls }),
       open: (socket) => {
         // Each command gets a request id: in log lines about it, and sent on by a follower that forwards it.
         const execute = (request: Request): Promise<Reply> => {
@@ -81,7 +90,7 @@ export class MemcachedServer {
           return runInRequest({ requestId }, () => executeRequest(context, request, requestId));
         };
         // flush_all is guarded even without authentication (loopback only, or disabled).
-        const gate = new MemcachedAuthGate({ auth: security.auth ?? OPEN, flushAll: security.flushAll ?? "admin" }, socket);
+        const gate = new MemcachedAuthGate({ auth: extras.auth ?? OPEN, flushAll: extras.flushAll ?? "admin" }, socket);
         return new MemcachedConnection(socket, this.options, {
           execute: (request) => gate.execute(request, execute),
           onInternalError: context.onInternalError,
