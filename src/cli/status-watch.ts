@@ -30,11 +30,15 @@ export class WatchStop {
     return Promise.race([new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); }), this.stopped]).finally(() => clearTimeout(timer));
   }
 
-  /** Ends the watch on SIGINT or SIGTERM, and forgets the handlers when it ends. */
+  /**
+   * Ends the watch on SIGINT or SIGTERM, and forgets the handlers when it ends. The
+   * handlers stay until then (not `once`): a second Ctrl-C while the watch winds down
+   * must not kill the process with the signal (exit 130 instead of 0).
+   */
   onSignals(): () => void {
     const handler = (): void => this.request();
-    process.once("SIGINT", handler);
-    process.once("SIGTERM", handler);
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
     return () => {
       process.off("SIGINT", handler);
       process.off("SIGTERM", handler);

@@ -133,7 +133,8 @@ describe("kvraft status --watch", () => {
       expect(output).toContain("leader m1 in term 4");
       expect(output).not.toContain("\n--- ");
       child.stdin.write("\u0003");
-      expect(await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), STOP_MS_MAX))])).toBe(0);
+      const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), STOP_MS_MAX))]);
+      expect(code, `script(1) exit ${String(code)}; the watch printed:\n${output.slice(-800)}`).toBe(0);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
