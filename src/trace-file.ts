@@ -1,3 +1,4 @@
+import { type Bounds, checkBounds } from "./assert/bounds.js";
 import { open, type FileHandle } from "node:fs/promises";
 import { NO_TRACE, type Tracer, VectorClockTracer } from "./trace/index.js";
 
@@ -16,7 +17,7 @@ import { NO_TRACE, type Tracer, VectorClockTracer } from "./trace/index.js";
 
 /** Events buffered while a write is under way, past which new ones are dropped: about 2 MB of typical events. */
 export const TRACE_FILE_BUFFERED_EVENTS_DEFAULT = 10_000;
-export const TRACE_FILE_BUFFERED_EVENTS_BOUNDS = { min: 1, max: 1_000_000 } as const;
+export const TRACE_FILE_BUFFERED_EVENTS_BOUNDS: Bounds = [1, 1_000_000];
 
 export interface TraceFileStats {
   readonly writtenEvents: number;
@@ -49,10 +50,7 @@ export class TraceFile {
   /** Creates (or truncates) `path`; rejects with an error naming the flag when it cannot. */
   static async open(path: string, options: TraceFileOptions = {}): Promise<TraceFile> {
     const bufferedEventsMax = options.bufferedEventsMax ?? TRACE_FILE_BUFFERED_EVENTS_DEFAULT;
-    const { min, max } = TRACE_FILE_BUFFERED_EVENTS_BOUNDS;
-    if (!Number.isInteger(bufferedEventsMax) || bufferedEventsMax < min || bufferedEventsMax > max) {
-      throw new RangeError(`trace file: bufferedEventsMax must be an integer in ${min}..${max}, got ${bufferedEventsMax}`);
-    }
+    checkBounds({ bufferedEventsMax }, { bufferedEventsMax: TRACE_FILE_BUFFERED_EVENTS_BOUNDS }, (field, value, problem) => new RangeError(`trace file: ${field} ${problem}, got ${String(value)}`));
     let handle: FileHandle;
     try {
       handle = await open(path, "w");

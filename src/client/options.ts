@@ -1,3 +1,4 @@
+import { checkBounds, type NumericBounds } from "../assert/bounds.js";
 import { CLIENT_NAME_BYTES_MAX, FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../protocol/index.js";
 import { parseAddress } from "./address.js";
 import type { ClientEventListener } from "./events.js";
@@ -73,13 +74,13 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 export const DEFAULT_WRITES_IN_FLIGHT_MAX = 128;
 
 /** Inclusive bounds of the numeric options. */
-const BOUNDS = {
+const BOUNDS: NumericBounds<ResolvedClientOptions> = {
   deadlineMs: [1, 24 * 60 * 60 * 1000],
   requestTimeoutMs: [1, 24 * 60 * 60 * 1000],
   connectTimeoutMs: [1, 10 * 60 * 1000],
   frameBytesMax: [FRAME_BYTES_MAX_MIN, FRAME_BYTES_MAX_LIMIT],
   writesInFlightMax: [1, 100_000],
-} as const;
+};
 
 /** The options with defaults filled in; a RangeError names the first bad one. */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
@@ -105,12 +106,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     dialer: options.dialer,
     tracer: options.tracer ?? NO_TRACE,
   };
-  for (const [field, [low, high]] of Object.entries(BOUNDS)) {
-    const value = resolved[field as keyof typeof BOUNDS];
-    if (!Number.isSafeInteger(value) || value < low || value > high) {
-      throw new RangeError(`createClient: ${field} must be an integer in [${low}, ${high}], got ${String(value)}`);
-    }
-  }
+  checkBounds(resolved, BOUNDS, (field, value, problem) => new RangeError(`createClient: ${field} ${problem}, got ${String(value)}`));
   if (new TextEncoder().encode(resolved.clientName).length > CLIENT_NAME_BYTES_MAX) {
     throw new RangeError(`createClient: clientName must be at most ${CLIENT_NAME_BYTES_MAX} bytes of UTF-8`);
   }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { checkBounds, type NumericBounds } from "../assert/bounds.js";
 
 /**
  * The coordinator's settings. Every table it keeps and every request it reads has a
@@ -59,32 +59,28 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
 /** The longest a single string field of a heartbeat may be (ids, addresses, versions). */
 export const HEARTBEAT_STRING_CHARS_MAX = 256;
 
-const schema = z.object({
-  host: z.string().min(1, "--host must not be empty"),
-  port: z.number().int().min(0).max(65535, "--port must be 0..65535"),
-  unreachableAfterMs: z.number().int().min(10, "--unreachable-after-ms must be at least 10").max(3_600_000),
-  forgetAfterMs: z.number().int().min(1000).max(7 * 24 * 3_600_000),
-  membersPerClusterMax: z.number().int().min(1).max(1024),
-  clustersMax: z.number().int().min(1).max(1024),
-  bodyBytesMax: z.number().int().min(1024).max(16 * 1024 * 1024),
-  watchIntervalMs: z.number().int().min(10).max(60_000),
-  historyEntriesMax: z.number().int().min(1).max(10_000),
-  streamSubscribersMax: z.number().int().min(0).max(10_000),
-  streamBufferBytesMax: z.number().int().min(16 * 1024).max(64 * 1024 * 1024),
-  streamKeepAliveMs: z.number().int().min(100).max(300_000),
-  streamRefreshMs: z.number().int().min(100).max(60_000),
-}).refine((c) => c.forgetAfterMs > c.unreachableAfterMs, {
-  message: "forgetAfterMs must be larger than unreachableAfterMs (a member is unreachable before it is forgotten)",
-  path: ["forgetAfterMs"],
-});
+const BOUNDS: NumericBounds<CoordinatorConfig> = {
+  port: [0, 65_535],
+  unreachableAfterMs: [10, 3_600_000],
+  forgetAfterMs: [1000, 7 * 24 * 3_600_000],
+  membersPerClusterMax: [1, 1024],
+  clustersMax: [1, 1024],
+  bodyBytesMax: [1024, 16 * 1024 * 1024],
+  watchIntervalMs: [10, 60_000],
+  historyEntriesMax: [1, 10_000],
+  streamSubscribersMax: [0, 10_000],
+  streamBufferBytesMax: [16 * 1024, 64 * 1024 * 1024],
+  streamKeepAliveMs: [100, 300_000],
+  streamRefreshMs: [100, 60_000],
+};
 
-/** Fills defaults and checks ranges; a problem names the field. */
+/** Fills defaults and checks ranges; a problem names the field and its unit. */
 export function validateCoordinatorConfig(partial: Partial<CoordinatorConfig>): CoordinatorConfig {
   const config = { ...DEFAULT_COORDINATOR_CONFIG, ...definedOnly(partial) };
-  const result = schema.safeParse(config);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new RangeError(`coordinator config ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+  if (typeof config.host !== "string" || config.host.length === 0) throw new RangeError("coordinator config host: must not be empty (--host)");
+  checkBounds(config, BOUNDS, (field, value, problem) => new RangeError(`coordinator config ${field}: ${problem}, got ${String(value)}`));
+  if (config.forgetAfterMs <= config.unreachableAfterMs) {
+    throw new RangeError("coordinator config forgetAfterMs: must be larger than unreachableAfterMs (a member is unreachable before it is forgotten)");
   }
   return config;
 }

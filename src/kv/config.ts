@@ -1,3 +1,4 @@
+import { checkBounds, type NumericBounds } from "../assert/bounds.js";
 import { KvConfigError } from "./errors.js";
 
 /**
@@ -59,7 +60,7 @@ export const DEFAULT_KV_CONFIG: KvConfig = Object.freeze({
 });
 
 /** Inclusive bounds per field; the upper bounds keep sums of stamps and ttls exact. */
-const BOUNDS: { readonly [K in keyof KvConfig]: readonly [number, number] } = {
+const BOUNDS: NumericBounds<KvConfig> = {
   keyBytesMax: [1, 64 * KIB],
   valueBytesMax: [1, 64 * MIB],
   ttlMsMax: [1, 100 * 365 * DAY_MS],
@@ -82,16 +83,7 @@ export function validateKvConfig(partial: Partial<KvConfig> = {}): KvConfig {
     if (!(field in BOUNDS)) throw new KvConfigError(field, "is not a kv config field");
   }
   const config: KvConfig = { ...DEFAULT_KV_CONFIG, ...stripUndefined(partial) };
-  for (const field of Object.keys(BOUNDS) as (keyof KvConfig)[]) {
-    const value = config[field];
-    const [low, high] = BOUNDS[field];
-    if (!Number.isSafeInteger(value)) {
-      throw new KvConfigError(field, `must be an integer, got ${String(value)}`);
-    }
-    if (value < low || value > high) {
-      throw new KvConfigError(field, `must be in [${low}, ${high}], got ${value}`);
-    }
-  }
+  checkBounds(config, BOUNDS, (field, value, problem) => new KvConfigError(field, `${problem}, got ${String(value)}`));
   return Object.freeze(config);
 }
 

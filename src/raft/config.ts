@@ -1,3 +1,4 @@
+import { checkBounds, type NumericBounds } from "../assert/bounds.js";
 import type { NodeId } from "./types.js";
 
 /**
@@ -67,19 +68,30 @@ export class RaftConfigError extends Error {
   }
 }
 
-/** Rejects out-of-range values with a message naming the field. */
+const MIB = 1024 * 1024;
+
+/**
+ * Inclusive bounds per field. The upper bounds are far past any sane setting; they exist
+ * so that a typo (an extra digit of milliseconds turned ticks, bytes for kibibytes) is
+ * refused at start instead of stalling elections or exhausting memory later.
+ */
+const BOUNDS: NumericBounds<RaftConfig> = {
+  id: [1, Number.MAX_SAFE_INTEGER],
+  heartbeatTicks: [1, 1000],
+  electionTicks: [2, 10_000],
+  inflightMessagesMax: [1, 65_536],
+  inflightBytesMax: [1, 4096 * MIB],
+  // The transport's frame holds at most a gibibyte.
+  messageBytesMax: [1, 512 * MIB],
+  messageEntriesMax: [1, 1_000_000],
+  uncommittedBytesMax: [1, 16_384 * MIB],
+  snapshotChunkBytesMax: [1, 512 * MIB],
+  pendingReadsMax: [1, 10_000_000],
+};
+
+/** Rejects out-of-range values with a message naming the field and its unit. */
 export function validateRaftConfig(config: RaftConfig): RaftConfig {
-  const positiveIntegers: (keyof RaftConfig)[] = [
-    "id", "heartbeatTicks", "electionTicks", "inflightMessagesMax", "inflightBytesMax",
-    "messageBytesMax", "messageEntriesMax", "uncommittedBytesMax", "snapshotChunkBytesMax",
-    "pendingReadsMax",
-  ];
-  for (const field of positiveIntegers) {
-    const value = config[field];
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-      throw new RaftConfigError(field, `must be a positive integer, got ${String(value)}`);
-    }
-  }
+  checkBounds(config, BOUNDS, (field, value, problem) => new RaftConfigError(field as keyof RaftConfig, `${problem}, got ${String(value)}`));
   if (config.electionTicks <= config.heartbeatTicks) {
     throw new RaftConfigError("electionTicks", `(${config.electionTicks}) must be greater than heartbeatTicks (${config.heartbeatTicks})`);
   }

@@ -71,9 +71,9 @@ export function httpLimitsOf(limits: ClientLimits): HttpLimits {
 }
 
 /** What the binary client port takes. */
-export function clientPortLimitsOf(limits: ClientLimits): { maxConnections: number; connectionsPerAddressMax: number; idleTimeoutMs: number; handshakeTimeoutMs: number; handshakeBytesMax: number } {
+export function clientPortLimitsOf(limits: ClientLimits): { connectionsMax: number; connectionsPerAddressMax: number; idleTimeoutMs: number; handshakeTimeoutMs: number; handshakeBytesMax: number } {
   const { connectionsMax, connectionsPerAddressMax, idleTimeoutMs, handshakeTimeoutMs, handshakeBytesMax } = limits;
-  return { maxConnections: connectionsMax, connectionsPerAddressMax, idleTimeoutMs, handshakeTimeoutMs, handshakeBytesMax };
+  return { connectionsMax, connectionsPerAddressMax, idleTimeoutMs, handshakeTimeoutMs, handshakeBytesMax };
 }
 
 /** What the memcached port takes. */

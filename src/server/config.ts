@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { type Bounds, checkBounds, type NumericBounds } from "../assert/bounds.js";
 import type { NodeId } from "../raft/types.js";
 import { DISK_FULL_RETRY_DEFAULTS, DISK_FULL_RETRY_MS_BOUNDS } from "./disk-full-retry.js";
 import type { TlsFiles } from "../security/tls-material.js";
@@ -73,7 +73,7 @@ export interface ServerConfig {
  * within a second of its deadline (the promise watchers rely on).
  */
 export const EXPIRY_TICK_INTERVAL_MS_DEFAULT = 200;
-export const EXPIRY_TICK_INTERVAL_MS_BOUNDS = { min: 10, max: 1000 } as const;
+export const EXPIRY_TICK_INTERVAL_MS_BOUNDS: Bounds = [10, 1000];
 
 /** `1=host:7001,2=host:7002`: member ids with their peer (Raft) addresses. */
 export function parsePeers(text: string): Map<NodeId, Endpoint> {
@@ -91,43 +91,42 @@ export function parsePeers(text: string): Map<NodeId, Endpoint> {
   return peers;
 }
 
-const port = z.number().int().min(0).max(65535);
-const diskFullRetryMs = z.number().int().min(DISK_FULL_RETRY_MS_BOUNDS.min).max(DISK_FULL_RETRY_MS_BOUNDS.max);
+const PORT: Bounds = [0, 65_535];
+const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Checks the assembled config; a problem names the flag. */
-export const serverConfigSchema = z.object({
-  id: z.number().int().min(1, "--id: member ids start at 1 (0 means none inside Raft)"),
-  dataDir: z.string().min(1, "--data-dir is required"),
-  initialClusterState: z.enum(["new", "existing"]),
-  clientPort: port, httpPort: port, memcachedPort: port, peerPort: port, adminPort: port.optional(),
-  tickMs: z.number().int().min(1).max(10_000),
-  heartbeatTicks: z.number().int().min(1),
-  electionTicks: z.number().int().min(2),
-  quotaBytes: z.number().int().min(0),
-  requestTimeoutMs: z.number().int().min(1),
-  snapshotEveryEntries: z.number().int().min(1),
-  readyLagEntriesMax: z.number().int().min(0),
-  pendingProposalsMax: z.number().int().min(1),
-  appliedWaitersMax: z.number().int()
-    .min(APPLIED_WAITERS_MAX_BOUNDS.min, `must be at least ${APPLIED_WAITERS_MAX_BOUNDS.min} waiter (reads wait for their index to apply)`)
-    .max(APPLIED_WAITERS_MAX_BOUNDS.max, `must be at most ${APPLIED_WAITERS_MAX_BOUNDS.max} waiters (each Ready scans them all)`).optional(),
-  shutdownTransferMs: z.number().int().min(0),
-  expiryTickIntervalMsMin: z.number().int()
-    .min(EXPIRY_TICK_INTERVAL_MS_BOUNDS.min, `must be at least ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.min} ms (more ticks would flood the log)`)
-    .max(EXPIRY_TICK_INTERVAL_MS_BOUNDS.max, `must be at most ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.max} ms (expiry must fire within a second of its deadline)`),
-  diskFullRetryMsMin: diskFullRetryMs.optional(),
-  diskFullRetryMsMax: diskFullRetryMs.optional(),
-}).refine((c) => c.electionTicks > c.heartbeatTicks, { message: "--election-ms must be larger than --heartbeat-ms" })
-  .refine((c) => (c.diskFullRetryMsMin ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMin) <= (c.diskFullRetryMsMax ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMax), {
-    message: "diskFullRetryMsMin must not be above diskFullRetryMsMax", path: ["diskFullRetryMsMin"],
-  });
+/** Every numeric setting's bounds (the flags' units: ms, ticks derived from ms, bytes, entries). */
+const BOUNDS: NumericBounds<ServerConfig> = {
+  id: [1, Number.MAX_SAFE_INTEGER],
+  clientPort: PORT, httpPort: PORT, memcachedPort: PORT, peerPort: PORT, adminPort: PORT,
+  tickMs: [1, 10_000],
+  heartbeatTicks: [1, 1000],
+  electionTicks: [2, 10_000],
+  // 0: no quota. A tebibyte is far past what one member's memory holds.
+  quotaBytes: [0, 1024 ** 4],
+  requestTimeoutMs: [1, DAY_MS],
+  snapshotEveryEntries: [1, 1_000_000_000],
+  readyLagEntriesMax: [0, 1_000_000_000],
+  pendingProposalsMax: [1, 10_000_000],
+  appliedWaitersMax: APPLIED_WAITERS_MAX_BOUNDS,
+  shutdownTransferMs: [0, 10 * 60_000],
+  expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_BOUNDS,
+  diskFullRetryMsMin: DISK_FULL_RETRY_MS_BOUNDS,
+  diskFullRetryMsMax: DISK_FULL_RETRY_MS_BOUNDS,
+};
 
+/** Settings that may be left out (their defaults live where they are used). */
+const OPTIONAL_FIELDS = ["adminPort", "appliedWaitersMax", "diskFullRetryMsMin", "diskFullRetryMsMax"] as const;
+
+/** Checks the assembled config; a problem names the field (the flag's name in camelCase) and its unit. */
 export function validateServerConfig(config: ServerConfig): ServerConfig {
-  const result = serverConfigSchema.safeParse(config);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new RangeError(`${issue?.path.join(".") ?? "config"}: ${issue?.message ?? "invalid"}`);
+  if (typeof config.dataDir !== "string" || config.dataDir.length === 0) throw new RangeError("dataDir: --data-dir is required");
+  if (config.initialClusterState !== "new" && config.initialClusterState !== "existing") {
+    throw new RangeError(`initialClusterState: must be new or existing, got ${String(config.initialClusterState)}`);
   }
+  checkBounds(config, BOUNDS, (field, value, problem) => new RangeError(`${field}: ${problem}, got ${String(value)}`), OPTIONAL_FIELDS);
+  if (config.electionTicks <= config.heartbeatTicks) throw new RangeError("electionTicks: --election-ms must be larger than --heartbeat-ms");
+  const retry = { ...DISK_FULL_RETRY_DEFAULTS, ...Object.fromEntries(Object.entries({ diskFullRetryMsMin: config.diskFullRetryMsMin, diskFullRetryMsMax: config.diskFullRetryMsMax }).filter(([, value]) => value !== undefined)) };
+  if (retry.diskFullRetryMsMin > retry.diskFullRetryMsMax) throw new RangeError("diskFullRetryMsMin: diskFullRetryMsMin must not be above diskFullRetryMsMax");
   if (!config.peers.has(config.id) && config.initialClusterState === "new") {
     throw new RangeError(`--peers must list this member (${config.id}) with its peer address when --initial-cluster-state is new`);
   }

@@ -7,6 +7,7 @@
  * it waits, the member refuses new writes with NOSPACE, raises the DISK_FULL alarm and
  * keeps serving what needs no new durable write. Any other storage error stays fatal.
  */
+import { type Bounds, checkBounds } from "../assert/bounds.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DiskFullError } from "../storage/index.js";
 import { NoSpaceError } from "./errors.js";
@@ -20,15 +21,12 @@ export interface DiskFullRetryLimits {
 
 export const DISK_FULL_RETRY_DEFAULTS: DiskFullRetryLimits = { diskFullRetryMsMin: 50, diskFullRetryMsMax: 2000 };
 /** Below the minimum a full disk would be hammered; above the maximum writes would resume too late after space is back. */
-export const DISK_FULL_RETRY_MS_BOUNDS = { min: 1, max: 60_000 } as const;
+export const DISK_FULL_RETRY_MS_BOUNDS: Bounds = [1, 60_000];
 
 /** Checks the limits; a problem names the field. */
 export function validateDiskFullRetryLimits(limits: DiskFullRetryLimits): DiskFullRetryLimits {
-  const { min, max } = DISK_FULL_RETRY_MS_BOUNDS;
-  for (const field of ["diskFullRetryMsMin", "diskFullRetryMsMax"] as const) {
-    const value = limits[field];
-    if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${field} = ${value}: must be a whole number of ms from ${min} to ${max}`);
-  }
+  checkBounds(limits, { diskFullRetryMsMin: DISK_FULL_RETRY_MS_BOUNDS, diskFullRetryMsMax: DISK_FULL_RETRY_MS_BOUNDS },
+    (field, value, problem) => new RangeError(`${field} = ${String(value)}: ${problem}`));
   if (limits.diskFullRetryMsMin > limits.diskFullRetryMsMax) {
     throw new RangeError(`diskFullRetryMsMin = ${limits.diskFullRetryMsMin} is above diskFullRetryMsMax = ${limits.diskFullRetryMsMax}`);
   }

@@ -1,3 +1,4 @@
+import type { Bounds } from "../assert/bounds.js";
 import type { KvResult } from "../kv/index.js";
 import type { ReadState } from "../raft/ready.js";
 import type { Entry } from "../raft/types.js";
@@ -26,7 +27,7 @@ interface AppliedWaiter {
  * keeps one member's array of waiters, scanned on every Ready, small.
  */
 export const APPLIED_WAITERS_MAX_DEFAULT = 65_536;
-export const APPLIED_WAITERS_MAX_BOUNDS = { min: 1, max: 1_048_576 } as const;
+export const APPLIED_WAITERS_MAX_BOUNDS: Bounds = [1, 1_048_576];
 
 interface PendingRead {
   readonly resolve: (index: number) => void;

@@ -2,6 +2,7 @@
  * The storage layer's limits: every buffer, queue and file size has a named maximum with
  * a default, validated together before anything is opened.
  */
+import { checkBounds, type NumericBounds } from "../assert/bounds.js";
 import { StorageConfigError } from "./errors.js";
 
 const KIB = 1024;
@@ -48,22 +49,17 @@ export const DEFAULT_STORAGE_CONFIG: StorageConfig = {
   snapshotBlockBytes: 64 * KIB,
 };
 
-interface IntegerRange {
-  readonly min: number;
-  readonly max: number;
-}
-
-const INTEGER_RANGES: { readonly [K in keyof StorageConfig]?: IntegerRange } = {
+const BOUNDS: NumericBounds<StorageConfig> = {
   // A segment must hold at least its preamble and one small batch.
-  segmentBytesMax: { min: 4 * KIB, max: 1 * GIB },
-  memoryLogBytesMax: { min: 0, max: 64 * GIB },
+  segmentBytesMax: [4 * KIB, 1 * GIB],
+  memoryLogBytesMax: [0, 64 * GIB],
   // Bounded by the record format's payload limit.
-  entryDataBytesMax: { min: 1, max: 256 * MIB },
-  groupCommitBytesMax: { min: 4 * KIB, max: 1 * GIB },
-  persistQueueBytesMax: { min: 4 * KIB, max: 64 * GIB },
-  snapshotsRetained: { min: 1, max: 100 },
-  logEntriesRetainedAfterSnapshot: { min: 0, max: 1_000_000_000 },
-  snapshotBlockBytes: { min: 512, max: 16 * MIB },
+  entryDataBytesMax: [1, 256 * MIB],
+  groupCommitBytesMax: [4 * KIB, 1 * GIB],
+  persistQueueBytesMax: [4 * KIB, 64 * GIB],
+  snapshotsRetained: [1, 100],
+  logEntriesRetainedAfterSnapshot: [0, 1_000_000_000],
+  snapshotBlockBytes: [512, 16 * MIB],
 };
 
 const CONFIG_KEYS = Object.keys(DEFAULT_STORAGE_CONFIG) as (keyof StorageConfig)[];
@@ -79,16 +75,9 @@ export function validateStorageConfig(input: Partial<StorageConfig> = {}): Stora
     merged[key] = input[key] ?? DEFAULT_STORAGE_CONFIG[key];
   }
   for (const key of CONFIG_KEYS) {
-    const value = merged[key];
-    const range = INTEGER_RANGES[key];
-    if (range === undefined) {
-      if (typeof value !== "boolean") throw new StorageConfigError(key, value, "must be true or false");
-      continue;
-    }
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < range.min || value > range.max) {
-      throw new StorageConfigError(key, value, `must be an integer in [${range.min}, ${range.max}]`);
-    }
+    if (!(key in BOUNDS) && typeof merged[key] !== "boolean") throw new StorageConfigError(key, merged[key], "must be true or false");
   }
+  checkBounds(merged, BOUNDS, (field, value, problem) => new StorageConfigError(field, value, problem));
   const config = merged as unknown as StorageConfig;
   if (config.persistQueueBytesMax < config.groupCommitBytesMax) {
     throw new StorageConfigError(

@@ -1,3 +1,4 @@
+import { checkBounds, type NumericBounds } from "../assert/bounds.js";
 import type { NodeId } from "../raft/types.js";
 import { TransportConfigError } from "./errors.js";
 import { CLUSTER_ID_BYTES_MAX, FRAME_HEADER_BYTES } from "./frames.js";
@@ -83,10 +84,8 @@ export const DEFAULT_TRANSPORT_LIMITS = Object.freeze({
   inboundConnectionsPerAddressMax: 16,
 } satisfies Partial<TransportConfig>);
 
-type NumericField = Exclude<keyof TransportConfig, "clusterId" | "listenHost" | "peers" | "advertise" | "tls">;
-
 /** Inclusive bounds per numeric field. */
-const BOUNDS: { readonly [K in NumericField]: readonly [number, number] } = {
+const BOUNDS: NumericBounds<TransportConfig> = {
   selfId: [1, Number.MAX_SAFE_INTEGER],
   listenPort: [0, PORT_MAX],
   queueMessagesMax: [1, 1_000_000],
@@ -110,13 +109,7 @@ export function validateTransportConfig(options: TransportOptions): TransportCon
   }
   const defined: Partial<TransportConfig> = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const config: TransportConfig = { ...DEFAULT_TRANSPORT_LIMITS, peers: [], advertise: () => ({}), ...defined, selfId: options.selfId, clusterId: options.clusterId };
-  for (const field of Object.keys(BOUNDS) as NumericField[]) {
-    const value = config[field];
-    const [low, high] = BOUNDS[field];
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < low || value > high) {
-      throw new TransportConfigError(field, value, `must be an integer in [${low}, ${high}]`);
-    }
-  }
+  checkBounds(config, BOUNDS, (field, value, problem) => new TransportConfigError(field, value, problem));
   validateClusterId(config.clusterId);
   validateHost("listenHost", config.listenHost);
   if (config.reconnectDelayMsMax < config.reconnectDelayMsMin) {

@@ -54,13 +54,13 @@ describe("client port: pipelining", () => {
 });
 
 describe("client port: limits", () => {
-  it("answers BUSY at once beyond maxInFlightPerConnection, and runs the rest", async () => {
+  it("answers BUSY at once beyond inFlightPerConnectionMax, and runs the rest", async () => {
     const service = new FakeKvService();
     const held = gate();
     service.gate = held.promise;
-    await withClient(service, { maxInFlightPerConnection: 4 }, async (client) => {
+    await withClient(service, { inFlightPerConnectionMax: 4 }, async (client) => {
       client.send(...Array.from({ length: 6 }, (_, i) => put(10 + i, `k${i}`, "v")));
-      expect(await client.reply(14)).toMatchObject({ kind: "busy", message: expect.stringMatching(/maxInFlightPerConnection/) });
+      expect(await client.reply(14)).toMatchObject({ kind: "busy", message: expect.stringMatching(/inFlightPerConnectionMax/) });
       expect(await client.reply(15)).toMatchObject({ kind: "busy" });
       held.open();
       for (let i = 0; i < 4; i++) expect(await client.reply(10 + i)).toMatchObject({ kind: "write-ok" });
@@ -71,7 +71,7 @@ describe("client port: limits", () => {
   it("stops reading a connection whose replies are not read, and reads again once they drain", async () => {
     const service = new FakeKvService();
     const value = "x".repeat(60_000);
-    await withServer(service, { frameBytesMax: 128 * 1024, outputBufferBytesMax: 128 * 1024, maxInFlightPerConnection: 10_000 }, async (port, server) => {
+    await withServer(service, { frameBytesMax: 128 * 1024, outputBufferBytesMax: 128 * 1024, inFlightPerConnectionMax: 10_000 }, async (port, server) => {
       const writer = await RawClient.connect(port);
       writer.send(put(2, "big", value));
       await writer.reply(2);
@@ -97,13 +97,13 @@ describe("client port: limits", () => {
     });
   });
 
-  it("answers a connection beyond maxConnections with an error and closes it", async () => {
-    await withServer(new FakeKvService(), { maxConnections: 1 }, async (port, server, events) => {
+  it("answers a connection beyond connectionsMax with an error and closes it", async () => {
+    await withServer(new FakeKvService(), { connectionsMax: 1 }, async (port, server, events) => {
       const first = await RawClient.connect(port);
       const second = await RawClient.connect(port, false);
       try {
         await second.waitClosed();
-        expect(second.responses).toEqual([expect.objectContaining({ kind: "error", requestId: 0, message: expect.stringMatching(/maxConnections/) })]);
+        expect(second.responses).toEqual([expect.objectContaining({ kind: "error", requestId: 0, message: expect.stringMatching(/connectionsMax/) })]);
         expect(server.stats().connectionsRejected).toBe(1);
         expect(events.map((e) => e.type)).toEqual(["connection-rejected"]);
       } finally {

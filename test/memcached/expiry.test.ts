@@ -29,8 +29,8 @@ describe("memcached server options", () => {
 
   it.each([
     [{ port: 70_000 }, "memcached options: port must be an integer in [0, 65535], got 70000"],
-    [{ valueBytesMax: 0 }, "memcached options: valueBytesMax must be an integer in [1, 67108864], got 0"],
-    [{ lineBytesMax: 100 }, "memcached options: lineBytesMax must be an integer in [512, 16777216], got 100"],
+    [{ valueBytesMax: 0 }, "memcached options: valueBytesMax must be an integer in [1, 67108864] bytes, got 0"],
+    [{ lineBytesMax: 100 }, "memcached options: lineBytesMax must be an integer in [512, 16777216] bytes, got 100"],
     [{ pendingRequestsMax: 1.5 }, "memcached options: pendingRequestsMax must be an integer in [1, 1000000], got 1.5"],
     [{ version: "1.0 beta" }, 'memcached options: version must be printable ASCII without spaces, got "1.0 beta"'],
     [{ colour: "blue" } as object, "memcached options: colour is not a memcached option"],

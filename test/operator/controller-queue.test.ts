@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { backoffDelayMs, WorkQueue } from "../../src/operator/controller/work-queue.js";
 
-const options = { keysMax: 3, baseDelayMs: 100, maxDelayMs: 1_000 };
+const options = { keysMax: 3, baseDelayMs: 100, delayMaxMs: 1_000 };
 
 describe("controller work queue", () => {
   beforeEach(() => {
@@ -94,7 +94,7 @@ describe("controller work queue", () => {
   });
 
   it("rejects inconsistent options", () => {
-    expect(() => new WorkQueue({ keysMax: 0, baseDelayMs: 1, maxDelayMs: 2 })).toThrow(RangeError);
-    expect(() => new WorkQueue({ keysMax: 1, baseDelayMs: 10, maxDelayMs: 2 })).toThrow(RangeError);
+    expect(() => new WorkQueue({ keysMax: 0, baseDelayMs: 1, delayMaxMs: 2 })).toThrow(RangeError);
+    expect(() => new WorkQueue({ keysMax: 1, baseDelayMs: 10, delayMaxMs: 2 })).toThrow(RangeError);
   });
 });

@@ -80,8 +80,8 @@ describe("retrying a write that found the disk full (issue 15)", () => {
   });
 
   it("validates its limits, naming the field", async () => {
-    expect(validateDiskFullRetryLimits({ diskFullRetryMsMin: DISK_FULL_RETRY_MS_BOUNDS.min, diskFullRetryMsMax: DISK_FULL_RETRY_MS_BOUNDS.max })).toBeDefined();
-    expect(() => validateDiskFullRetryLimits({ diskFullRetryMsMin: 0, diskFullRetryMsMax: 100 })).toThrow(/diskFullRetryMsMin = 0: must be a whole number of ms from 1 to 60000/);
+    expect(validateDiskFullRetryLimits({ diskFullRetryMsMin: DISK_FULL_RETRY_MS_BOUNDS[0], diskFullRetryMsMax: DISK_FULL_RETRY_MS_BOUNDS[1] })).toBeDefined();
+    expect(() => validateDiskFullRetryLimits({ diskFullRetryMsMin: 0, diskFullRetryMsMax: 100 })).toThrow(/diskFullRetryMsMin = 0: must be an integer in \[1, 60000\] ms/);
     expect(() => validateDiskFullRetryLimits({ diskFullRetryMsMin: 10, diskFullRetryMsMax: 60_001 })).toThrow(/diskFullRetryMsMax/);
     expect(() => validateDiskFullRetryLimits({ diskFullRetryMsMin: 1.5, diskFullRetryMsMax: 100 })).toThrow(/diskFullRetryMsMin/);
     expect(() => validateDiskFullRetryLimits({ diskFullRetryMsMin: 200, diskFullRetryMsMax: 100 })).toThrow(/diskFullRetryMsMin = 200 is above diskFullRetryMsMax = 100/);

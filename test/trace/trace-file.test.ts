@@ -56,7 +56,7 @@ describe("the trace file sink (--trace-log)", () => {
   });
 
   it("refuses a limit out of its bounds and a path it cannot write, saying which", async () => {
-    await expect(TraceFile.open(join(dir, "x.log"), { bufferedEventsMax: 0 })).rejects.toThrow(`bufferedEventsMax must be an integer in ${TRACE_FILE_BUFFERED_EVENTS_BOUNDS.min}..`);
+    await expect(TraceFile.open(join(dir, "x.log"), { bufferedEventsMax: 0 })).rejects.toThrow(`bufferedEventsMax must be an integer in [${TRACE_FILE_BUFFERED_EVENTS_BOUNDS[0]}, ${TRACE_FILE_BUFFERED_EVENTS_BOUNDS[1]}], got 0`);
     await expect(TraceFile.open(join(dir, "no-such-dir", "x.log"))).rejects.toThrow(/--trace-log .*no-such-dir.* cannot be opened/);
   });
 

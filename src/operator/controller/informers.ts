@@ -31,7 +31,7 @@ const ALWAYS_SERVED_OWNED_TYPES: readonly ResourceType[] = [
 /** The kinds a cluster owns that the operator watches: a change to any requeues its cluster. */
 export const OWNED_TYPES: readonly ResourceType[] = [...ALWAYS_SERVED_OWNED_TYPES, POD_MONITOR_TYPE];
 
-const RESTART_BACKOFF = { baseDelayMs: 500, maxDelayMs: 30_000 };
+const RESTART_BACKOFF = { baseDelayMs: 500, delayMaxMs: 30_000 };
 
 export interface InformerSetOptions {
   /** Watch one namespace, or all of them. */

@@ -3,16 +3,16 @@ export interface WorkQueueOptions {
   readonly keysMax: number;
   /** The first retry after an error waits this long; each further error doubles it. */
   readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
+  readonly delayMaxMs: number;
 }
 
-export const DEFAULT_QUEUE_OPTIONS: WorkQueueOptions = { keysMax: 10_000, baseDelayMs: 500, maxDelayMs: 5 * 60_000 };
+export const DEFAULT_QUEUE_OPTIONS: WorkQueueOptions = { keysMax: 10_000, baseDelayMs: 500, delayMaxMs: 5 * 60_000 };
 
 /** The retry delay after `failures` consecutive errors: base * 2^(failures-1), capped. */
-export function backoffDelayMs(failures: number, options: Pick<WorkQueueOptions, "baseDelayMs" | "maxDelayMs">): number {
+export function backoffDelayMs(failures: number, options: Pick<WorkQueueOptions, "baseDelayMs" | "delayMaxMs">): number {
   if (failures < 1) return 0;
   const exponent = Math.min(failures - 1, 30); // 2^30 times any base is past any sensible cap
-  return Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** exponent);
+  return Math.min(options.delayMaxMs, options.baseDelayMs * 2 ** exponent);
 }
 
 /**
@@ -34,7 +34,7 @@ export class WorkQueue {
   private shuttingDown = false;
 
   constructor(private readonly options: WorkQueueOptions = DEFAULT_QUEUE_OPTIONS) {
-    if (options.keysMax < 1 || options.baseDelayMs < 0 || options.maxDelayMs < options.baseDelayMs) {
+    if (options.keysMax < 1 || options.baseDelayMs < 0 || options.delayMaxMs < options.baseDelayMs) {
       throw new RangeError(`work queue options are inconsistent: ${JSON.stringify(options)}`);
     }
   }

@@ -24,7 +24,7 @@ export interface ClientPortOptions {
   /** 0 picks a free port (see `start()`'s answer). */
   readonly port: number;
   /** Open connections; one more gets an ERROR frame and is closed. */
-  readonly maxConnections: number;
+  readonly connectionsMax: number;
   /** Open connections from one remote address; one more gets an ERROR frame and is closed. */
   readonly connectionsPerAddressMax: number;
   /** A connection that has not sent its HELLO by then is answered PROTOCOL_ERROR and closed. */
@@ -41,7 +41,7 @@ export interface ClientPortOptions {
    * answered BUSY at once instead of being queued, so memory stays bounded however
    * fast a client pipelines.
    */
-  readonly maxInFlightPerConnection: number;
+  readonly inFlightPerConnectionMax: number;
   /** Open watches on one connection; one more is answered BUSY. */
   readonly watchesPerConnectionMax: number;
   /** The largest frame, header included, read or written. Keep it above the KV valueBytesMax. */
@@ -89,12 +89,12 @@ export const HANDSHAKE_BYTES_MAX_BOUNDS: readonly [number, number] = [256, MIB];
 export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership" | "tracer" | "onRequest"> = Object.freeze({
   host: "127.0.0.1",
   port: 7100,
-  maxConnections: 1024,
+  connectionsMax: 1024,
   connectionsPerAddressMax: CONNECTIONS_PER_ADDRESS_MAX_DEFAULT,
   handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS_DEFAULT,
   handshakeBytesMax: HANDSHAKE_BYTES_MAX_DEFAULT,
   idleTimeoutMs: IDLE_TIMEOUT_MS_DEFAULT,
-  maxInFlightPerConnection: 256,
+  inFlightPerConnectionMax: 256,
   watchesPerConnectionMax: 64,
   frameBytesMax: FRAME_BYTES_MAX_DEFAULT,
   outputBufferBytesMax: 8 * MIB,
@@ -105,12 +105,12 @@ export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" |
 
 const BOUNDS: NumericBounds<ClientPortOptions> = {
   port: PORT_BOUNDS,
-  maxConnections: CONNECTIONS_MAX_BOUNDS,
+  connectionsMax: CONNECTIONS_MAX_BOUNDS,
   connectionsPerAddressMax: CONNECTIONS_PER_ADDRESS_MAX_BOUNDS,
   handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS_BOUNDS,
   handshakeBytesMax: HANDSHAKE_BYTES_MAX_BOUNDS,
   idleTimeoutMs: IDLE_TIMEOUT_MS_BOUNDS,
-  maxInFlightPerConnection: [1, 1_000_000],
+  inFlightPerConnectionMax: [1, 1_000_000],
   watchesPerConnectionMax: [0, 100_000],
   frameBytesMax: [FRAME_BYTES_MAX_MIN, FRAME_BYTES_MAX_LIMIT],
   // At least one whole frame must fit, or a single large reply would stall the connection.

@@ -43,7 +43,7 @@ export interface ConnectionHooks {
  * write before it on the connection has finished, so a pipelining client reads its own
  * writes; reads run concurrently with each other.
  *
- * Limits: at most maxInFlightPerConnection requests run at once, one more is answered
+ * Limits: at most inFlightPerConnectionMax requests run at once, one more is answered
  * BUSY at once; when more than outputBufferBytesMax of replies wait in the socket, the
  * connection stops reading until they drain. Garbage (a frame that does not decode, a
  * request before HELLO) is answered PROTOCOL_ERROR and the connection is closed.
@@ -178,7 +178,7 @@ export class ClientPortConnection {
     const leader = view.leaderClientAddress === undefined ? { leaderId: view.leaderId } : { leaderId: view.leaderId, clientAddress: view.leaderClientAddress };
     this.send({
       kind: "hello-ok", requestId: request.requestId, serverVersion: options.serverVersion, memberId: view.memberId, leader,
-      frameBytesMax: options.frameBytesMax, inFlightMax: options.maxInFlightPerConnection,
+      frameBytesMax: options.frameBytesMax, inFlightMax: options.inFlightPerConnectionMax,
     });
   }
 
@@ -208,7 +208,7 @@ export class ClientPortConnection {
 
   private start(request: ServiceRequest): void {
     const context = this.context as HandlerContext;
-    const { maxInFlightPerConnection, requestTimeoutMs } = this.hooks.options;
+    const { inFlightPerConnectionMax, requestTimeoutMs } = this.hooks.options;
     const trace = traceRequest(this.tracer, request);
     const send = trace === undefined ? (response: Response) => this.send(response) : (response: Response) => this.send(traceReply(this.tracer, trace, response));
     const observe = this.hooks.options.onRequest;
@@ -217,8 +217,8 @@ export class ClientPortConnection {
       observe(request.kind, response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok", (performance.now() - started) / 1000);
       send(response);
     };
-    if (this.inFlight >= maxInFlightPerConnection) {
-      return reply({ kind: "busy", requestId: request.requestId, message: `${this.inFlight} requests are in flight on this connection (maxInFlightPerConnection): wait for replies before sending more` });
+    if (this.inFlight >= inFlightPerConnectionMax) {
+      return reply({ kind: "busy", requestId: request.requestId, message: `${this.inFlight} requests are in flight on this connection (inFlightPerConnectionMax): wait for replies before sending more` });
     }
     const redirect = redirectBeforeService(context, request);
     if (redirect !== undefined) return reply(redirect);

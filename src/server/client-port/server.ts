@@ -7,7 +7,7 @@ import { ClientPortConnection } from "./connection.js";
 
 /** What the server reports instead of logging; the program decides where it goes. */
 export type ClientPortEvent =
-  | { readonly type: "connection-rejected"; readonly remoteAddress: string | undefined; readonly maxConnections: number; readonly limit?: ConnectionLimit }
+  | { readonly type: "connection-rejected"; readonly remoteAddress: string | undefined; readonly connectionsMax: number; readonly limit?: ConnectionLimit }
   /** A client sent bytes that do not decode; it was answered PROTOCOL_ERROR and disconnected. */
   | { readonly type: "protocol-error"; readonly remoteAddress: string | undefined; readonly message: string }
   /** A failure that is not a KvServiceError: a bug below this layer, answered INTERNAL. */
@@ -38,9 +38,9 @@ export class ClientPortServer {
     security: PortSecurity = {},
   ) {
     this.options = validateClientPortOptions(options);
-    const { maxConnections, connectionsPerAddressMax } = this.options;
+    const { connectionsMax, connectionsPerAddressMax } = this.options;
     this.listener = new TcpListener("ClientPortServer", {
-      connectionsMax: maxConnections,
+      connectionsMax: connectionsMax,
       connectionsPerAddressMax,
       // The TLS handshake, like HELLO after it, must come within handshakeTimeoutMs.
       tlsHandshakeTimeoutMs: this.options.handshakeTimeoutMs,
@@ -57,12 +57,12 @@ export class ClientPortServer {
         });
       },
       refuse: (remoteAddress, connectionsOpen, limit) => {
-        onEvent({ type: "connection-rejected", remoteAddress, maxConnections, limit });
+        onEvent({ type: "connection-rejected", remoteAddress, connectionsMax, limit });
         return encodeResponse({
           kind: "error", requestId: 0, code: PROTOCOL_ERROR_CODE, retryable: true,
           message: limit === "connectionsPerAddressMax"
             ? `${remoteAddress ?? "your address"} already has ${connectionsOpen} connections to this member (connectionsPerAddressMax): close some, or share connections`
-            : `this member has ${connectionsOpen} client connections (maxConnections): try another member or later`,
+            : `this member has ${connectionsOpen} client connections (connectionsMax): try another member or later`,
         });
       },
     });

@@ -1,10 +1,6 @@
-/** The fields of `Options` that hold numbers: each one has bounds. */
-export type NumericField<Options> = {
-  [K in keyof Options]-?: Options[K] extends number ? K : never;
-}[keyof Options];
+import { checkBounds, type NumericBounds } from "../../assert/bounds.js";
 
-/** Inclusive bounds per numeric field. */
-export type NumericBounds<Options> = { readonly [K in NumericField<Options>]: readonly [number, number] };
+export type { NumericBounds } from "../../assert/bounds.js";
 
 /** Bounds of the limits every client port has, whatever its protocol. */
 export const PORT_BOUNDS: readonly [number, number] = [0, 65_535];
@@ -39,12 +35,7 @@ export function validatePortOptions<Options extends { readonly host: string }>(s
   }
   const defined = Object.fromEntries(Object.entries(spec.input).filter(([, value]) => value !== undefined));
   const options = { ...spec.defaults, ...defined } as Options;
-  for (const [field, [low, high]] of Object.entries(spec.bounds) as [string, readonly [number, number]][]) {
-    const value: unknown = (options as Record<string, unknown>)[field];
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < low || value > high) {
-      throw spec.fail(field, `must be an integer in [${low}, ${high}], got ${String(value)}`);
-    }
-  }
+  checkBounds(options, spec.bounds, (field, value, problem) => spec.fail(field, `${problem}, got ${String(value)}`));
   if (typeof options.host !== "string" || options.host.length === 0) throw spec.fail("host", "must be a non-empty address");
   return options;
 }
