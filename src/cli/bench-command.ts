@@ -25,10 +25,11 @@ export function registerBenchCommand(program: Command): void {
     .option("--memory-keys <n>", "cluster: keys written for the memory and restart figures (default 100000)", Number)
     .option("--profile-dir <dir>", "cluster: run KVRaft's members under node --cpu-prof, their profiles written here when they stop")
     .option("--dir <dir>", "cluster and wal: where the data dirs go (the disk measured); the OS temp dir by default")
+    .option("--members <n>", "cluster: members of each system's cluster, 3, 5 or 7 (default 3)", Number)
     .option("--tls", "cluster: both systems with TLS from one CA (KVRaft as kvraft local runs it, tokens included; etcd with client and peer TLS)")
     .addHelpText("after", "\nExamples:\n  kvraft bench core          # entries/s through the Raft core alone\n  kvraft bench wal --json    # the disk's bare fsync rate vs the WAL's group commit\n" +
       "  kvraft bench core wal --seconds 0.1        # a smoke run: both still work (figures too short to trust)\n" +
-      "  kvraft bench cluster --quick               # KVRaft vs etcd, a short run (2-3 minutes)\n  kvraft bench cluster --workloads 'put-*' --json\n  kvraft bench cluster --quick --tls         # the same with TLS on both sides\n  npm run bench              # every benchmark")
+      "  kvraft bench cluster --quick               # KVRaft vs etcd, a short run (2-3 minutes)\n  kvraft bench cluster --workloads 'put-*' --json\n  kvraft bench cluster --quick --tls         # the same with TLS on both sides\n  kvraft bench cluster --members 5 --workloads put-64,get-64  # five-member clusters\n  npm run bench              # every benchmark")
     .action(async (kinds: string[], flags: BenchFlags) => {
       const selected = kinds.length === 0 ? [...KINDS] : kinds;
       for (const kind of selected) {

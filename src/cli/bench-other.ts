@@ -16,6 +16,7 @@ export interface BenchFlags {
   readonly dir?: string;
   readonly profileDir?: string;
   readonly tls?: boolean;
+  readonly members?: number;
 }
 
 /** Benchmarks beyond the core: the disk log, and the side-by-side comparison with etcd. */
@@ -41,6 +42,7 @@ export async function runOtherBench(kind: string, flags: BenchFlags): Promise<vo
       dir: flags.dir,
       profileDir: flags.profileDir,
       tls: flags.tls === true,
+      members: flags.members ?? defaults.members,
     });
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;

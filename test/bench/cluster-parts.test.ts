@@ -3,6 +3,7 @@ import { longestPause } from "../../src/bench/cluster/failover.js";
 import { MEMORY_KEYS_MIN, rssGrowthMibPerMillionKeys } from "../../src/bench/cluster/footprint.js";
 import { evaluateGoals } from "../../src/bench/cluster/goals.js";
 import { median, medianFigures, type RoundFigures } from "../../src/bench/cluster/measure.js";
+import { CLUSTER_QUICK, validateClusterOptions } from "../../src/bench/cluster/options.js";
 import { caughtUp } from "../../src/bench/cluster/system.js";
 import { compareWorkload } from "../../src/bench/cluster/compare.js";
 import { selectWorkloads, WORKLOADS } from "../../src/bench/cluster/workloads.js";
@@ -55,6 +56,20 @@ describe("kvraft bench cluster: the pure parts", () => {
     expect(throughput(true).map((g) => [g.goal, g.met])).toEqual([
       ["put-64 throughput >= 3x etcd, both with TLS", true], ["put-256 throughput >= 3x etcd", false], ["get-64 throughput >= 3x etcd, both with TLS", true], ["get-256 throughput >= 2x etcd", true],
     ]);
+  });
+
+  it("holds five-member clusters to 3x etcd's five members at put-64 and get-64, and takes only an odd member count", () => {
+    const at = (ratio: number, name: string) => {
+      const workload = WORKLOADS.find((w) => w.name === name);
+      if (workload === undefined) throw new Error(`${name} is a standard workload`);
+      return compareWorkload(workload, { kvraft: [round(1000 * ratio, 50)], etcd: [round(1000, 80)] });
+    };
+    const goals = evaluateGoals([at(3.2, "put-64"), at(2.9, "get-64")], { fsyncMs: 1, loopbackMs: 0.05 }, undefined, { tls: false, members: 5 }).filter((g) => g.goal.includes("throughput"));
+    expect(goals.map((g) => [g.goal, g.met])).toEqual([["put-64 throughput >= 3x etcd, five members each", true], ["get-64 throughput >= 3x etcd, five members each", false]]);
+    const options = { ...CLUSTER_QUICK, workloads: undefined, quick: true, json: true, extras: false, profileDir: undefined, dir: undefined, tls: false };
+    expect(validateClusterOptions({ ...options, members: 5 }).members).toBe(5);
+    expect(() => validateClusterOptions({ ...options, members: 4 })).toThrow(/--members must be odd/);
+    expect(() => validateClusterOptions({ ...options, members: 9 })).toThrow(/--members must be in \[3, 7\], got 9/);
   });
 
   it("gives memory per million keys only when it can be trusted", () => {

@@ -8,7 +8,6 @@ import { MemberProcess } from "./member-process.js";
 import { freeLoopbackPorts } from "./ports.js";
 import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, pollUntil } from "./system.js";
 
-export const ETCD_MEMBERS = 3;
 const READY_TIMEOUT_MS = 30_000;
 const STATUS_TIMEOUT_MS = 1000;
 /** One call may take this long before the client gives up on it (the load never gets near it). */
@@ -57,11 +56,11 @@ export class EtcdSystem implements BenchSystem {
   }
 
   /** `tls`: TLS on the client and peer ports, with these files (see the class). */
-  static async create(root: string, binary: EtcdBinary, tls?: EtcdTlsFiles): Promise<EtcdSystem> {
+  static async create(root: string, binary: EtcdBinary, memberCount: number, tls?: EtcdTlsFiles): Promise<EtcdSystem> {
     const etcd3 = await loadEtcd3();
-    const ports = await freeLoopbackPorts(ETCD_MEMBERS * 2);
+    const ports = await freeLoopbackPorts(memberCount * 2);
     const scheme = tls === undefined ? "http" : "https";
-    const plans: EtcdMemberPlan[] = Array.from({ length: ETCD_MEMBERS }, (_, i) => ({
+    const plans: EtcdMemberPlan[] = Array.from({ length: memberCount }, (_, i) => ({
       name: `etcd-${i + 1}`,
       clientUrl: `${scheme}://127.0.0.1:${ports[i * 2] as number}`,
       peerUrl: `${scheme}://127.0.0.1:${ports[i * 2 + 1] as number}`,

@@ -15,7 +15,6 @@ import { MemberProcess } from "./member-process.js";
 import { freeLoopbackPorts } from "./ports.js";
 import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, pollUntil } from "./system.js";
 
-const MEMBERS = 3;
 const PORTS_PER_MEMBER = 4;
 /** From start to a leader that takes writes: a few election timeouts, on a loaded machine. */
 const READY_TIMEOUT_MS = 30_000;
@@ -48,9 +47,9 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
    * `profileDir`: the members run under `node --cpu-prof` and write their profiles there
    * when they stop. `securityDir`: TLS and tokens, their files made there (see the class).
    */
-  static async create(root: string, profileDir?: string, securityDir?: string): Promise<KvraftSystem> {
-    const ports = await freeLoopbackPorts(MEMBERS * PORTS_PER_MEMBER);
-    const memberPlans: MemberPlan[] = Array.from({ length: MEMBERS }, (_, i) => ({
+  static async create(root: string, memberCount: number, profileDir?: string, securityDir?: string): Promise<KvraftSystem> {
+    const ports = await freeLoopbackPorts(memberCount * PORTS_PER_MEMBER);
+    const memberPlans: MemberPlan[] = Array.from({ length: memberCount }, (_, i) => ({
       id: i + 1,
       peerPort: ports[i * PORTS_PER_MEMBER] as number,
       httpPort: ports[i * PORTS_PER_MEMBER + 1] as number,

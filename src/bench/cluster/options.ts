@@ -25,10 +25,12 @@ export interface ClusterBenchOptions {
    * port, mutual TLS between members, tokens), etcd with client and peer TLS.
    */
   readonly tls: boolean;
+  /** Members of each system's cluster (3 or 5: issue 19 compares five-member clusters too). */
+  readonly members: number;
 }
 
-export const CLUSTER_DEFAULTS = { seconds: 2, rounds: 3, warmupSeconds: 0.5, failovers: 3, memoryKeys: 100_000 } as const;
-export const CLUSTER_QUICK = { seconds: 1, rounds: 1, warmupSeconds: 0.3, failovers: 1, memoryKeys: 10_000 } as const;
+export const CLUSTER_DEFAULTS = { seconds: 2, rounds: 3, warmupSeconds: 0.5, failovers: 3, memoryKeys: 100_000, members: 3 } as const;
+export const CLUSTER_QUICK = { seconds: 1, rounds: 1, warmupSeconds: 0.3, failovers: 1, memoryKeys: 10_000, members: 3 } as const;
 
 /** Bounds that keep every run finite. */
 const BOUNDS = {
@@ -37,6 +39,7 @@ const BOUNDS = {
   warmupSeconds: [0, 60],
   failovers: [1, 20],
   memoryKeys: [1000, 5_000_000],
+  members: [3, 7],
 } as const;
 
 export function validateClusterOptions(options: ClusterBenchOptions): ClusterBenchOptions {
@@ -48,6 +51,9 @@ export function validateClusterOptions(options: ClusterBenchOptions): ClusterBen
   }
   if (!Number.isInteger(options.rounds) || !Number.isInteger(options.failovers) || !Number.isInteger(options.memoryKeys)) {
     throw new RangeError("kvraft bench cluster: --rounds, --failovers and --memory-keys must be whole numbers");
+  }
+  if (!Number.isInteger(options.members) || options.members % 2 === 0) {
+    throw new RangeError(`kvraft bench cluster: --members must be odd (3, 5 or 7: an even count tolerates no more failures than the odd one below it), got ${String(options.members)}`);
   }
   return options;
 }

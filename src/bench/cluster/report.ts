@@ -11,6 +11,8 @@ export interface ClusterSummary {
   readonly etcd: string;
   /** Both systems with TLS (--tls); see the report's TLS line for what that means on each side. */
   readonly tls: boolean;
+  /** Members of each system's cluster. */
+  readonly members: number;
   readonly machine: { readonly cpus: number; readonly node: string };
   readonly seconds_per_round: number;
   readonly rounds: number;
@@ -35,7 +37,7 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
   const lines = [
     `kvraft bench cluster${summary.tls ? " (TLS)" : ""}: ${summary.kvraft} vs ${summary.etcd}`,
     ...(summary.tls ? [TLS_LINE] : []),
-    `3 members each on this machine (${summary.machine.cpus} CPUs, Node ${summary.machine.node}), one disk, fsync on; ` +
+    `${summary.members} members each on this machine (${summary.machine.cpus} CPUs, Node ${summary.machine.node}), one disk, fsync on; ` +
       `${summary.rounds} round(s) of ${summary.seconds_per_round} s per workload and system, medians; ${summary.connections_per_system} connections at most per system`,
     `disk: ${n(summary.disk.fsyncs_per_s)} bare fsyncs/s (${n(summary.disk.ms_per_fsync, 2)} ms each); loopback round trip ${n(summary.loopback_rtt_ms, 3)} ms`,
     ...(summary.bare_relay_p50_ms === null ? [] : [
@@ -49,7 +51,7 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
     lines.push(systemRow("", "etcd", w.etcd, ""));
     for (const error of [...w.kvraft.first_errors.map((e) => `kvraft: ${e}`), ...w.etcd.first_errors.map((e) => `etcd: ${e}`)]) lines.push(`    error ${error}`);
   }
-  lines.push("", "srv cpu/1k: CPU seconds of the 3 servers per 1,000 ops; gen cpu/1k: the load generator's (this process); ratio: KVRaft/etcd ops/s");
+  lines.push("", `srv cpu/1k: CPU seconds of the ${summary.members} servers per 1,000 ops; gen cpu/1k: the load generator's (this process); ratio: KVRaft/etcd ops/s`);
   if (summary.extras !== undefined) {
     const x = summary.extras;
     lines.push(

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { measureBareFsync } from "../wal.js";
 import { compareWorkload, type WorkloadComparison } from "./compare.js";
 import { findEtcd } from "./etcd-binary.js";
-import { ETCD_MEMBERS, EtcdSystem } from "./etcd-system.js";
+import { EtcdSystem } from "./etcd-system.js";
 import { writeEtcdTls } from "./etcd-tls.js";
 import { type ExtrasReport, runExtras, extrasSteps } from "./extras.js";
 import { evaluateGoals } from "./goals.js";
@@ -56,14 +56,14 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
     const loopbackMs = await loopbackRoundTripMs();
     const relay = workloads.some((w) => w.name === "put-1") ? await measureBareRelay(root, BARE_RELAY_WRITES) : undefined;
     progress.step("starting KVRaft");
-    const kvraft = await KvraftSystem.create(root, options.profileDir === undefined ? undefined : resolve(options.profileDir),
+    const kvraft = await KvraftSystem.create(root, options.members, options.profileDir === undefined ? undefined : resolve(options.profileDir),
       options.tls ? join(root, SECURITY_DIR) : undefined);
     systems.push(kvraft);
     await kvraft.start();
     progress.step(`starting ${etcdBinary.source === "go-module" ? "etcd" : "Debian's etcd (fallback)"}`);
     // With --tls, etcd's certificates come from the CA KVRaft's side made: one CA for both.
-    const etcdTls = kvraft.plan.security === undefined ? undefined : await writeEtcdTls(kvraft.plan.security, ETCD_MEMBERS);
-    const etcd = await EtcdSystem.create(root, etcdBinary, etcdTls);
+    const etcdTls = kvraft.plan.security === undefined ? undefined : await writeEtcdTls(kvraft.plan.security, options.members);
+    const etcd = await EtcdSystem.create(root, etcdBinary, options.members, etcdTls);
     systems.push(etcd);
     await etcd.start();
     progress.step("writing the keys the gets read");
@@ -77,6 +77,7 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
       kvraft: kvraft.label,
       etcd: etcd.label,
       tls: options.tls,
+      members: options.members,
       machine: { cpus: cpus().length, node: process.version },
       seconds_per_round: options.seconds,
       rounds: options.rounds,
@@ -85,7 +86,7 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
       loopback_rtt_ms: round(loopbackMs, 3),
       bare_relay_p50_ms: relay === undefined ? null : round(relay.p50Ms, 3),
       ...(extras === undefined ? {} : { extras }),
-      goals: evaluateGoals(comparisons, { fsyncMs: disk.microsecondsPerFsync / 1000, loopbackMs, bareRelayMs: relay?.p50Ms }, extras, { tls: options.tls }),
+      goals: evaluateGoals(comparisons, { fsyncMs: disk.microsecondsPerFsync / 1000, loopbackMs, bareRelayMs: relay?.p50Ms }, extras, { tls: options.tls, members: options.members }),
     };
     const report = { workloads: comparisons, summary };
     printReport(report, options.json);
