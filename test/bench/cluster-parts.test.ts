@@ -102,7 +102,7 @@ describe("kvraft bench cluster: the pure parts", () => {
     expect(values.map((g) => [g.goal, g.met])).toEqual([["put-64KiB-16 throughput >= 2x etcd", true], ["put-64KiB-16 p99 <= etcd's", true]]);
     const system = (figures: { kill: number; written: number; restarted: number; restartMs: number }) => ({
       sigterm_pause_ms: 20, sigkill_pause_ms: figures.kill, sigterm_samples_ms: [20], sigkill_samples_ms: [figures.kill],
-      rss_mib_per_million_keys_written: figures.written, rss_mib_per_million_keys: figures.restarted, restart_ms: figures.restartMs,
+      rss_mib_per_million_keys_written: figures.written, rss_mib_per_million_keys: figures.restarted, restart_ms: figures.restartMs, learner_promoted_ms: 5000,
     });
     const extras = {
       keys_written: 1_000_000,

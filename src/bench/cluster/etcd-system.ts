@@ -6,7 +6,7 @@ import type { EtcdBinary } from "./etcd-binary.js";
 import type { EtcdTlsFiles } from "./etcd-tls.js";
 import { MemberProcess } from "./member-process.js";
 import { freeLoopbackPorts } from "./ports.js";
-import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, pollUntil } from "./system.js";
+import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, LEARNER_PROMOTED_TIMEOUT_MS, pollUntil, PROMOTE_RETRY_MS } from "./system.js";
 
 const READY_TIMEOUT_MS = 30_000;
 const STATUS_TIMEOUT_MS = 1000;
@@ -44,13 +44,17 @@ interface EtcdClientTls {
 export class EtcdSystem implements BenchSystem {
   readonly name = "etcd" as const;
   readonly label: string;
+  /** Members added by addLearner, stopped with the others. */
+  private readonly added: MemberProcess[] = [];
 
   private constructor(
     private readonly etcd3: Etcd3Module,
     private readonly plans: readonly EtcdMemberPlan[],
     readonly members: readonly MemberProcess[],
-    binary: EtcdBinary,
+    private readonly binary: EtcdBinary,
     private readonly tls: EtcdClientTls | undefined,
+    /** Where the members' data dirs are. */
+    private readonly dataRoot: string,
   ) {
     this.label = `etcd ${binary.version} (${binary.source === "go-module" ? "built from its Go module" : "Debian's etcd-server, a fallback"})`;
   }
@@ -68,17 +72,13 @@ export class EtcdSystem implements BenchSystem {
     }));
     const initialCluster = plans.map((p) => `${p.name}=${p.peerUrl}`).join(",");
     const members = plans.map((p, i) => new MemberProcess(p.name, binary.path, [
-      "--name", p.name, "--data-dir", p.dataDir,
-      "--listen-client-urls", p.clientUrl, "--advertise-client-urls", p.clientUrl,
-      "--listen-peer-urls", p.peerUrl, "--initial-advertise-peer-urls", p.peerUrl,
-      "--initial-cluster", initialCluster, "--initial-cluster-token", "kvraft-bench", "--initial-cluster-state", "new",
-      "--log-level", "warn",
+      ...memberArgs(p, initialCluster), "--initial-cluster-state", "new",
       ...(tls === undefined ? [] : etcdTlsArgs(tls, i)),
     ]));
     const clientTls = tls === undefined ? undefined : {
       ca: await readFile(tls.caFile), cert: await readFile(tls.client.certFile), key: await readFile(tls.client.keyFile),
     };
-    return new EtcdSystem(etcd3, plans, members, binary, clientTls);
+    return new EtcdSystem(etcd3, plans, members, binary, clientTls, root);
   }
 
   async start(): Promise<void> {
@@ -115,8 +115,47 @@ export class EtcdSystem implements BenchSystem {
     }, CATCH_UP_TIMEOUT_MS, 100);
   }
 
+  /** etcd's own way: `member add --learner`, start it with --initial-cluster-state existing, `member promote` until it is in sync. */
+  async addLearner(): Promise<number> {
+    if (this.tls !== undefined) throw new Error("kvraft bench cluster: the learner catch-up runs without --tls (a new member would need a certificate of its own)");
+    const [clientPort, peerPort] = await freeLoopbackPorts(2);
+    const name = `etcd-${this.plans.length + this.added.length + 1}`;
+    const plan: EtcdMemberPlan = { name, clientUrl: `http://127.0.0.1:${clientPort as number}`, peerUrl: `http://127.0.0.1:${peerPort as number}`, dataDir: join(this.dataRoot, name) };
+    const client = this.newEtcd3(this.plans.map((p) => p.clientUrl));
+    try {
+      const started = performance.now();
+      // etcd refuses a member add ("unhealthy cluster") until every member has been connected for a while after a restart.
+      const { member } = await pollUntil(`etcd to accept ${name} as a learner`, async () => {
+        try {
+          return await client.cluster.memberAdd({ peerURLs: [plan.peerUrl], isLearner: true });
+        } catch (error) {
+          if (/unhealthy cluster/i.test((error as Error).message)) return undefined;
+          throw error;
+        }
+      }, CATCH_UP_TIMEOUT_MS, PROMOTE_RETRY_MS);
+      const learner = new MemberProcess(name, this.binary.path, [
+        ...memberArgs(plan, [...this.plans, plan].map((p) => `${p.name}=${p.peerUrl}`).join(",")), "--initial-cluster-state", "existing",
+      ]);
+      this.added.push(learner);
+      learner.start();
+      await pollUntil(`${name} promoted from learner`, async () => {
+        try {
+          await client.cluster.memberPromote({ ID: member.ID });
+          return true;
+        } catch (error) {
+          // "can only promote a learner member which is in sync with leader", or not yet started.
+          if (/in sync|not (started|ready)|unavailable|learner/i.test((error as Error).message)) return undefined;
+          throw error;
+        }
+      }, LEARNER_PROMOTED_TIMEOUT_MS, PROMOTE_RETRY_MS);
+      return Math.round(performance.now() - started);
+    } finally {
+      client.close();
+    }
+  }
+
   async stop(): Promise<void> {
-    await Promise.all(this.members.map((m) => m.stop("SIGTERM")));
+    await Promise.all([...this.members, ...this.added].map((m) => m.stop("SIGTERM")));
   }
 
   private newEtcd3(hosts: string[]): Etcd3 {
@@ -171,6 +210,17 @@ interface EtcdMemberStatus {
   readonly leader: string;
   readonly commit: number;
   readonly applied: number;
+}
+
+/** A member's name, data dir, URLs and the cluster it joins (its --initial-cluster-state is the caller's). */
+function memberArgs(plan: EtcdMemberPlan, initialCluster: string): string[] {
+  return [
+    "--name", plan.name, "--data-dir", plan.dataDir,
+    "--listen-client-urls", plan.clientUrl, "--advertise-client-urls", plan.clientUrl,
+    "--listen-peer-urls", plan.peerUrl, "--initial-advertise-peer-urls", plan.peerUrl,
+    "--initial-cluster", initialCluster, "--initial-cluster-token", "kvraft-bench",
+    "--log-level", "warn",
+  ];
 }
 
 /** Member `index`'s TLS flags: etcd's own, the client port asking for certificates and the peer port requiring them. */

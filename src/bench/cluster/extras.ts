@@ -16,6 +16,8 @@ export interface SystemExtras {
   /** The same after a restart with the keys on disk. */
   readonly rss_mib_per_million_keys: number | null;
   readonly restart_ms: number;
+  /** A new member added as a learner to the cluster holding the memory run's keys: from its start to its promotion; null with --tls. */
+  readonly learner_promoted_ms: number | null;
 }
 
 export interface ExtrasReport {
@@ -27,10 +29,14 @@ export interface ExtrasReport {
 const SIGNALS = ["SIGTERM", "SIGKILL"] as const;
 
 export function extrasSteps(options: ClusterBenchOptions): number {
-  return 2 * (SIGNALS.length * options.failovers + 1);
+  return 2 * (SIGNALS.length * options.failovers + 2);
 }
 
-/** Leader failovers (each signal, `failovers` times per system), then memory and restart with a large log. */
+/**
+ * Leader failovers (each signal, `failovers` times per system), then memory and restart
+ * with a large log, then a new member catching up on it (last: it leaves the cluster a
+ * member larger).
+ */
 export async function runExtras(systems: Readonly<Record<SystemName, BenchSystem>>, options: ClusterBenchOptions, progress: ProgressBar): Promise<ExtrasReport> {
   const one = async (system: BenchSystem): Promise<SystemExtras> => {
     const samples: Record<(typeof SIGNALS)[number], number[]> = { SIGTERM: [], SIGKILL: [] };
@@ -42,6 +48,8 @@ export async function runExtras(systems: Readonly<Record<SystemName, BenchSystem
     }
     progress.step(`${system.name}: writing ${options.memoryKeys} keys, then restarting every member`);
     const footprint = await measureFootprint(system, options.memoryKeys);
+    progress.step(`${system.name}: a new member added as a learner with ${options.memoryKeys} keys to catch up, then promoted`);
+    const learnerMs = options.tls ? null : await system.addLearner();
     return {
       sigterm_pause_ms: samples.SIGTERM.length === 0 ? null : median(samples.SIGTERM),
       sigkill_pause_ms: samples.SIGKILL.length === 0 ? null : median(samples.SIGKILL),
@@ -50,6 +58,7 @@ export async function runExtras(systems: Readonly<Record<SystemName, BenchSystem
       rss_mib_per_million_keys_written: footprint.rssMibPerMillionKeysWritten,
       rss_mib_per_million_keys: footprint.rssMibPerMillionKeys,
       restart_ms: footprint.restartMs,
+      learner_promoted_ms: learnerMs,
     };
   };
   const kvraft = await one(systems.kvraft);

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createClient, type KvClient } from "../../client/index.js";
+import { AdminError, createClient, type KvClient } from "../../client/index.js";
 import { newClusterId } from "../../local/cluster-file.js";
 import { findLeader, type LocalAccess, localAccess, memberStatus } from "../../local/leader.js";
 import { prepareLocalSecurity } from "../../local/local-security.js";
@@ -13,7 +13,7 @@ import { VERSION } from "../../version.js";
 import type { WalCounters, WalCounterSource } from "./measure.js";
 import { MemberProcess } from "./member-process.js";
 import { freeLoopbackPorts } from "./ports.js";
-import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, pollUntil } from "./system.js";
+import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, LEARNER_PROMOTED_TIMEOUT_MS, pollUntil, PROMOTE_RETRY_MS } from "./system.js";
 
 const PORTS_PER_MEMBER = 4;
 /** From start to a leader that takes writes: a few election timeouts, on a loaded machine. */
@@ -33,6 +33,8 @@ const CLI = fileURLToPath(new URL("../../cli.js", import.meta.url));
 export class KvraftSystem implements BenchSystem, WalCounterSource {
   readonly name = "kvraft" as const;
   readonly label = `KVRaft ${VERSION}`;
+  /** Members added by addLearner, stopped with the others. */
+  private readonly added: MemberProcess[] = [];
 
   private constructor(
     readonly plan: LocalPlan,
@@ -126,8 +128,41 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
     }, CATCH_UP_TIMEOUT_MS, 100);
   }
 
+  async addLearner(): Promise<number> {
+    if (this.plan.security !== undefined) throw new Error("kvraft bench cluster: the learner catch-up runs without --tls (a new member would need a certificate of its own)");
+    const id = this.plan.members.length + this.added.length + 1;
+    const ports = await freeLoopbackPorts(PORTS_PER_MEMBER);
+    const member: MemberPlan = {
+      id, peerPort: ports[0] as number, httpPort: ports[1] as number, memcachedPort: ports[2] as number, clientPort: ports[3] as number,
+      dataDir: join(this.plan.clusterDir, `kvraft-${id}`),
+    };
+    const learner = new MemberProcess(`kvraft-${id}`, process.execPath,
+      [CLI, ...withoutOption(serverArgs({ ...this.plan, members: [...this.plan.members, member] }, member, "existing"), "--coord"), "--log-level", "warn"]);
+    this.added.push(learner);
+    const started = performance.now();
+    learner.start();
+    // A member must be reachable before it is added (it announces itself to the others as it starts).
+    await pollUntil(`the new member ${id} to answer`, async () => ((await memberStatus(memberHttpUrl(this.plan, member), this.access)) === undefined ? undefined : true), READY_TIMEOUT_MS, PROMOTE_RETRY_MS);
+    const admin = createClient({ endpoints: this.plan.members.map((m) => `${LOCAL_HOST}:${m.clientPort}`), clientName: "kvraft-bench-admin" });
+    try {
+      await admin.addLearner(id);
+      await pollUntil(`member ${id} promoted from learner`, async () => {
+        try {
+          await admin.promote(id);
+          return true;
+        } catch (error) {
+          if (error instanceof AdminError && error.code === "LEARNER_NOT_READY") return undefined;
+          throw error;
+        }
+      }, LEARNER_PROMOTED_TIMEOUT_MS, PROMOTE_RETRY_MS);
+      return Math.round(performance.now() - started);
+    } finally {
+      await admin.close();
+    }
+  }
+
   async stop(): Promise<void> {
-    await Promise.all(this.members.map((m) => m.stop("SIGTERM")));
+    await Promise.all([...this.members, ...this.added].map((m) => m.stop("SIGTERM")));
   }
 
   private async waitUntilWritable(): Promise<void> {

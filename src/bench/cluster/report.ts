@@ -56,14 +56,15 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
     const x = summary.extras;
     lines.push(
       "",
-      row(["", "SIGTERM ms", "SIGKILL ms", "restart ms", "MiB/M keys", "restarted"], EXTRAS_WIDTHS),
+      row(["", "SIGTERM ms", "SIGKILL ms", "restart ms", "MiB/M keys", "restarted", "learner ms"], EXTRAS_WIDTHS),
       ...(["kvraft", "etcd"] as const).map((name) =>
         row([name, n(x[name].sigterm_pause_ms), n(x[name].sigkill_pause_ms), n(x[name].restart_ms),
-          n(x[name].rss_mib_per_million_keys_written), n(x[name].rss_mib_per_million_keys)], EXTRAS_WIDTHS)),
+          n(x[name].rss_mib_per_million_keys_written), n(x[name].rss_mib_per_million_keys), n(x[name].learner_promoted_ms)], EXTRAS_WIDTHS)),
       `SIGTERM/SIGKILL: longest pause in acknowledged writes after the leader got the signal (median); restart: all members, with ${n(x.keys_written)} keys in the log, ` +
         "to the first write;\nMiB/M keys: a member's resident memory growth per million 256-byte keys, right after writing them and (restarted) after the restart " +
         "(etcd's keys sit in a memory-mapped file, resident only once read again; garbage collectors make small runs noisy: " +
-        `none below ${MEMORY_KEYS_MIN} keys, and --memory-keys 1000000 for a firm figure)`,
+        `none below ${MEMORY_KEYS_MIN} keys, and --memory-keys 1000000 for a firm figure);\n` +
+        "learner ms: a new, empty member started, added as a learner and promoted as soon as the cluster allows (both refuse until it has caught up on those keys)",
     );
   }
   if (summary.goals.length > 0) {
@@ -79,7 +80,7 @@ function systemRow(workload: string, system: string, f: SystemFigures, ratio: st
 }
 
 const WIDTHS = [14, 8, 9, 9, 9, 10, 12, 12, 11, 8];
-const EXTRAS_WIDTHS = [8, 12, 12, 12, 12, 11];
+const EXTRAS_WIDTHS = [8, 12, 12, 12, 12, 11, 12];
 
 /** Text columns left-aligned (those whose width comes before the first number), numbers right-aligned. */
 function row(cells: readonly string[], widths: readonly number[] = WIDTHS): string {

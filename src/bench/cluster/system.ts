@@ -33,9 +33,21 @@ export interface BenchSystem {
    * one leader and has caught up: the next kill must not find a member still booting.
    */
   restart(index: number): Promise<void>;
+  /**
+   * Starts a new, empty member, adds it as a learner and promotes it as soon as the
+   * cluster accepts the promotion (both systems refuse one until the learner has caught
+   * up); returns the milliseconds from its start to the promotion. The cluster then has
+   * one member more, until stop().
+   */
+  addLearner(): Promise<number>;
   /** Stops every member; the data dirs are removed by the caller. */
   stop(): Promise<void>;
 }
+
+/** A learner added to a cluster holding the memory run's keys is promoted within this. */
+export const LEARNER_PROMOTED_TIMEOUT_MS = 300_000;
+/** How often the bench asks for the promotion while the learner catches up. */
+export const PROMOTE_RETRY_MS = 100;
 
 /** Entries a member may trail the most advanced one by and count as caught up. */
 export const CAUGHT_UP_LAG_ENTRIES = 100;
