@@ -44,6 +44,9 @@ const operator: Row = {
       [target(increaseBy("kvraft_operator_backups_total", OPERATOR, ["phase"]), "{{phase}}")]),
     stat("Since the last backup", "Per cluster, how long ago its last KVRaftBackup completed.",
       [target(`time() - max by (cluster_namespace, cluster_name) (${series("kvraft_operator_backup_last_completed_timestamp_seconds", OPERATOR)})`, "{{cluster_namespace}}/{{cluster_name}}")], "s"),
+    timeseries("Scheduled backups", "KVRaftScheduledBackup slots by outcome (created; skipped: the previous backup still ran; missed: past the starting deadline), and backups pruned by retention.",
+      [target(increaseBy("kvraft_operator_scheduled_backup_slots_total", OPERATOR, ["outcome"]), "{{outcome}}"),
+        target(increaseBy("kvraft_operator_backups_pruned_total", OPERATOR, []), "pruned")]),
   ],
 };
 

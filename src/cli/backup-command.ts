@@ -22,7 +22,7 @@ Exit status: 0 the backup is sound; 1 it is damaged, truncated or not a KVRaft b
 (the message names the section: header, body or trailer, and the byte); 2 usage (no
 such file).`;
 
-/** kvraft backup take / verify / describe / list / restore. */
+/** kvraft backup take / verify / describe / list / restore / remove. */
 export function registerBackupCommand(program: Command): void {
   const backup = program.command("backup").description("take verified backups of a cluster, inspect them, found a new cluster from one")
     .addHelpText("after", `
@@ -88,6 +88,16 @@ Needs an admin token on a secured cluster. Exit status: 0 taken; 2 usage (FILE e
     .action(run(async (dir: string, flags: { output: Output }) => {
       const { listCommand } = await import("./backup-files.js");
       await listCommand(dir, flags.output);
+    }));
+
+  backup.command("remove").argument("<file>", "a backup file")
+    .description("delete a backup (and the FILE.partial a failed take left); refuses a file that is not a KVRaft backup")
+    .addHelpText("after", `
+A scheduled backup's prune Job runs this on its claim. A file already gone is no error.
+Exit status: 0 removed or already gone; 1 not a KVRaft backup (nothing removed).`)
+    .action(run(async (file: string) => {
+      const { removeCommand } = await import("./backup-remove.js");
+      await removeCommand(file);
     }));
 
   backup.command("restore").argument("<file>", "a backup file")

@@ -5,7 +5,9 @@
  * flags and KVRAFT_* variables that verb accepts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { backupJob } from "../../src/operator/desired/backup-job.js";
 import { desiredObjects } from "../../src/operator/desired/index.js";
+import { pruneJob, slotBackup } from "../../src/operator/desired/scheduled-backup-objects.js";
 import type { DesiredOptions } from "../../src/operator/desired/index.js";
 import type { KVRaftCluster, KubeObject } from "../../src/operator/types.js";
 import { FAKE_TLS } from "../operator/fixtures.js";
@@ -88,6 +90,20 @@ describe("the commands the manifests give the KVRaft image", () => {
       expect(verbs).toEqual(new Set(["server", "coord"]));
       expect(await problemsOf(commands)).toEqual([]);
     }
+  });
+
+  it("the backup and prune Jobs run subcommands and flags the CLI has (backup take, backup remove)", async () => {
+    const cluster = clusterWithEverything(3);
+    const owner = { namespace: "apps", uid: "7a1c1a52-52b4-4b8e-9d59-0c1d2f3a4b5c", generation: 1 };
+    const scheduled = { apiVersion: "kvraft.io/v1alpha1", kind: "KVRaftScheduledBackup", metadata: { name: "nightly", ...owner }, spec: { cluster: "demo", schedule: "0 3 * * *", target: { claimName: "backups" } } };
+    const made = slotBackup(scheduled, "nightly-1796612400", Date.UTC(2026, 11, 7, 3));
+    const backup = { ...made, metadata: { ...made.metadata, uid: "8b1c1a52-52b4-4b8e-9d59-0c1d2f3a4b5c" } };
+    const commands = containerCommands([backupJob(backup, cluster), pruneJob(scheduled, backup, cluster)], "backup Jobs");
+    expect(commands.map((c) => c.args.slice(0, 2))).toEqual([["backup", "take"], ["backup", "remove"]]);
+    // A positional the checker does not know as a subcommand passes it silently: say these exist.
+    const subcommands = (await cli.verb(["backup"])).subcommands;
+    expect([...subcommands]).toEqual(expect.arrayContaining(["take", "remove"]));
+    expect(await problemsOf(commands)).toEqual([]);
   });
 
   it("the kvraft commands NOTES.txt tells the user to type are verbs and flags the CLI has", async () => {

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { desiredObjects, HTTP_CLIENT_LABEL, objectNames, PORTS } from "../../src/operator/desired/index.js";
 import { RUN_AS_ID } from "../../src/operator/desired/server-pod.js";
 import { OWNED_TYPES } from "../../src/operator/controller/informers.js";
-import { BACKUP_TYPE, CLUSTER_TYPE, JOB_TYPE, resourceTypeOf } from "../../src/operator/controller/resources.js";
+import { BACKUP_TYPE, CLUSTER_TYPE, JOB_TYPE, resourceTypeOf, SCHEDULED_BACKUP_TYPE } from "../../src/operator/controller/resources.js";
 import type { KubeObject } from "../../src/operator/types.js";
 import { FAKE_TLS } from "../operator/fixtures.js";
 import {
@@ -153,13 +153,13 @@ describe("the kvraft-operator Helm chart", () => {
   });
 
   it("installs the CRDs from its crds/ folder, copies identical to the repository's crds/", async () => {
-    for (const file of ["kvraftcluster.yaml", "kvraftbackup.yaml"]) {
+    for (const file of ["kvraftcluster.yaml", "kvraftbackup.yaml", "kvraftscheduledbackup.yaml"]) {
       const source = readFileSync(join(REPO_ROOT, "crds", file), "utf8");
       const copy = readFileSync(join(CHART_DIR, "crds", file), "utf8");
       expect(copy === source, `charts/kvraft-operator/crds/${file} differs from crds/${file}: run \`cp crds/${file} charts/kvraft-operator/crds/\``).toBe(true);
     }
     const crds = byKind(await renderChart([], ["--include-crds"]), "CustomResourceDefinition");
-    expect(crds.map((c) => c.metadata.name).sort()).toEqual(["kvraftbackups.kvraft.io", "kvraftclusters.kvraft.io"]);
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual(["kvraftbackups.kvraft.io", "kvraftclusters.kvraft.io", "kvraftscheduledbackups.kvraft.io"]);
   });
 
   it("carries KVRaft's version (package.json) as its appVersion", () => {
@@ -209,6 +209,14 @@ describe("the kvraft-operator Helm chart", () => {
     need(BACKUP_TYPE.apiVersion, `${BACKUP_TYPE.plural}/status`, ["patch"]);
     need(BACKUP_TYPE.apiVersion, `${BACKUP_TYPE.plural}/finalizers`, ["update"]);
     need(JOB_TYPE.apiVersion, JOB_TYPE.plural, ["get", "create", "patch"]);
+    // Scheduled backups (scheduled-backup-reconciler.ts): listed each poll, their status
+    // applied; they make backups by server-side apply and prune them (a prune Job, listed
+    // by label for failures, then a delete), owning both.
+    need(SCHEDULED_BACKUP_TYPE.apiVersion, SCHEDULED_BACKUP_TYPE.plural, ["list"]);
+    need(SCHEDULED_BACKUP_TYPE.apiVersion, `${SCHEDULED_BACKUP_TYPE.plural}/status`, ["patch"]);
+    need(SCHEDULED_BACKUP_TYPE.apiVersion, `${SCHEDULED_BACKUP_TYPE.plural}/finalizers`, ["update"]);
+    need(BACKUP_TYPE.apiVersion, BACKUP_TYPE.plural, ["create", "patch", "delete"]);
+    need(JOB_TYPE.apiVersion, JOB_TYPE.plural, ["list"]);
     const missing = [...needed].filter((g) => !granted.has(g)).sort();
     const extra = [...granted].filter((g) => !needed.has(g)).sort();
     expect({ missing, extra }).toEqual({ missing: [], extra: [] });

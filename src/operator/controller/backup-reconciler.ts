@@ -6,7 +6,8 @@ import type { KVRaftCluster, KubeObject } from "../types.js";
 import { applyObject, applyStatusOf } from "./applier.js";
 import type { EventRecorder } from "./events.js";
 import type { OperatorMetrics } from "./metrics.js";
-import { isNotFound, type KubeRest } from "./kube-rest.js";
+import { getIfExists, type KubeRest } from "./kube-rest.js";
+import { reconcileEach } from "./resource-poll.js";
 import { BACKUP_TYPE, CLUSTER_TYPE, collectionPath, JOB_TYPE, objectPath } from "./resources.js";
 
 export interface BackupReconcilerDeps {
@@ -34,8 +35,8 @@ export class BackupReconciler {
   async reconcile(backup: KVRaftBackup): Promise<boolean> {
     if (backup.status?.phase === "Completed" || backup.status?.phase === "Failed") return false;
     const namespace = backup.metadata.namespace ?? "default";
-    const cluster = await this.get<KVRaftCluster>(objectPath(CLUSTER_TYPE, backup.spec.cluster, namespace));
-    let job = await this.get<KubeObject>(objectPath(JOB_TYPE, backupJobName(backup), namespace));
+    const cluster = await getIfExists<KVRaftCluster>(this.deps.rest, objectPath(CLUSTER_TYPE, backup.spec.cluster, namespace));
+    let job = await getIfExists<KubeObject>(this.deps.rest, objectPath(JOB_TYPE, backupJobName(backup), namespace));
     if (job !== undefined && job.metadata.ownerReferences?.some((o) => o.uid === backup.metadata.uid) !== true) {
       return this.write(backup, { phase: "Failed", message: `a Job named ${backupJobName(backup)} exists and does not belong to this backup: delete it or name the backup differently` });
     }
@@ -75,15 +76,6 @@ export class BackupReconciler {
       metrics.lastBackup.set({ cluster_namespace: backup.metadata.namespace ?? "default", cluster_name: backup.spec.cluster }, completedMs / 1000);
     }
   }
-
-  private async get<T>(path: string): Promise<T | undefined> {
-    try {
-      return await this.deps.rest.request<T>("GET", path);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  }
 }
 
 /**
@@ -91,23 +83,5 @@ export class BackupReconciler {
  * the KVRaftBackup CRD installed (404) backups are simply off; said once.
  */
 export async function reconcileBackups(reconciler: BackupReconciler, rest: KubeRest, namespace: string | undefined, log: Logger, said: { missing: boolean }): Promise<void> {
-  let list: { items?: KVRaftBackup[] };
-  try {
-    list = await rest.request<{ items?: KVRaftBackup[] }>("GET", collectionPath(BACKUP_TYPE, namespace));
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-    if (!said.missing) log.info("the KVRaftBackup CRD is not installed: backups are off until it is (crds/kvraftbackup.yaml)");
-    said.missing = true;
-    return;
-  }
-  said.missing = false;
-  for (const item of list.items ?? []) {
-    // Items of a LIST may come without apiVersion and kind; Events name the object by them.
-    const backup: KVRaftBackup = { ...item, apiVersion: BACKUP_TYPE.apiVersion, kind: BACKUP_TYPE.kind };
-    try {
-      await reconciler.reconcile(backup);
-    } catch (error) {
-      log.warn({ backup: `${backup.metadata.namespace ?? ""}/${backup.metadata.name}`, err: error }, "backup reconcile failed: trying again at the next poll");
-    }
-  }
+  await reconcileEach<KVRaftBackup>(rest, BACKUP_TYPE, namespace, log, said, (backup) => reconciler.reconcile(backup));
 }

@@ -26,12 +26,18 @@ export class OperatorMetrics {
     name: "kvraft_operator_backup_last_completed_timestamp_seconds", help: "When the last KVRaftBackup of a cluster completed (as its Job says), seconds since the epoch",
     labelNames: ["cluster_namespace", "cluster_name"], registers: [this.registry],
   });
+  readonly scheduledSlots = new Counter({
+    name: "kvraft_operator_scheduled_backup_slots_total", help: "Slots of KVRaftScheduledBackups decided on, by outcome (created, skipped: one still running, missed: past the starting deadline)",
+    labelNames: ["outcome"], registers: [this.registry],
+  });
+  readonly backupsPruned = new Counter({ name: "kvraft_operator_backups_pruned_total", help: "KVRaftBackups pruned by a schedule's retention (each with a Job that removes its file)", registers: [this.registry] });
   private readonly phases = new Map<string, ClusterPhase>();
 
   constructor() {
     registerProcessMetrics(this.registry, "operator");
     // Both outcomes exist at 0 from the start, so increase() shows "none yet" rather than no data.
     for (const phase of ["Completed", "Failed"]) this.backups.inc({ phase }, 0);
+    for (const outcome of ["created", "skipped", "missed"]) this.scheduledSlots.inc({ outcome }, 0);
   }
 
   /** Records the phase of one cluster (undefined: it is gone) and refreshes the gauge. */

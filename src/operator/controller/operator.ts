@@ -6,6 +6,8 @@ import { MANAGED_BY } from "../desired/index.js";
 import { adminBaseUrls, defaultAdminTemplate } from "./admin-endpoints.js";
 import { HttpAdminApi } from "./admin-http.js";
 import { BackupReconciler, reconcileBackups } from "./backup-reconciler.js";
+import { pollEvery } from "./resource-poll.js";
+import { reconcileScheduledBackups, ScheduledBackupReconciler } from "./scheduled-backup-reconciler.js";
 import { PodMonitorDiscovery } from "./discovery.js";
 import { EventRecorder } from "./events.js";
 import { FreshCache } from "./fresh-cache.js";
@@ -95,12 +97,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let stopped = false;
   const workerDone = { promise: Promise.resolve() };
   const backups = pollBackups(new BackupReconciler({ rest, events, log, metrics, clusterDomain: options.clusterDomain }), rest, options.namespace, log);
+  const schedules = pollSchedules(new ScheduledBackupReconciler({ rest, events, log, metrics, nowMs: () => Date.now() }), rest, options.namespace, log);
   const startReconciling = (): void => {
     metrics.leader.set(1);
     log.info({ identity }, "leading: reconciling clusters");
     for (const key of informers.clusterKeys()) queue.add(key);
     workerDone.promise = runWorker(queue, reconciler, metrics, log, informers, events);
     backups.start();
+    schedules.start();
   };
   // Not tied to leadership: a standby whose caches are synced is healthy.
   const server: Server = await serveMetrics(metrics, options.metrics.host, options.metrics.port, () => (stopped ? "stopping" : informers.problem()));
@@ -140,6 +144,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       queue.shutDown();
       await workerDone.promise;
       await backups.stop();
+      await schedules.stop();
       await elector?.stop();
       await informers.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -149,6 +154,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
 /** How often unfinished KVRaftBackups are looked at: a backup's Job runs for seconds to minutes. */
 const BACKUP_POLL_MS = 5000;
+/** How often schedules are looked at: a slot's backup is made within this long of its time. */
+const SCHEDULE_POLL_MS = 5000;
 
 /**
  * Backups are polled (one LIST, then each unfinished one), not watched: they are few and
@@ -156,21 +163,13 @@ const BACKUP_POLL_MS = 5000;
  */
 function pollBackups(reconciler: BackupReconciler, rest: KubeRest, namespace: string | undefined, log: Logger): { start(): void; stop(): Promise<void> } {
   const said = { missing: false };
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  const poll = (): void => {
-    if (running !== undefined) return;
-    running = reconcileBackups(reconciler, rest, namespace, log, said)
-      .catch((error: unknown) => log.warn({ err: error }, "could not list KVRaftBackups: trying again at the next poll"))
-      .finally(() => { running = undefined; });
-  };
-  return {
-    start: () => { timer ??= setInterval(poll, BACKUP_POLL_MS); },
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return pollEvery(BACKUP_POLL_MS, () => reconcileBackups(reconciler, rest, namespace, log, said), log, "KVRaftBackups");
+}
+
+/** Schedules are polled the same way: their slots are minutes apart, and pruning is never urgent. */
+function pollSchedules(reconciler: ScheduledBackupReconciler, rest: KubeRest, namespace: string | undefined, log: Logger): { start(): void; stop(): Promise<void> } {
+  const said = { missing: false };
+  return pollEvery(SCHEDULE_POLL_MS, () => reconcileScheduledBackups(reconciler, rest, namespace, log, said), log, "KVRaftScheduledBackups");
 }
 
 /** One worker: clusters are few and each reconcile is short; one at a time keeps every change serial. */

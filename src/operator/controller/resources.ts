@@ -1,4 +1,5 @@
 import { BACKUP_KIND, BACKUP_PLURAL } from "../backup-types.js";
+import { SCHEDULED_BACKUP_KIND, SCHEDULED_BACKUP_PLURAL } from "../scheduled-backup-types.js";
 import { API_GROUP, API_VERSION, PLURAL } from "../types.js";
 
 /** Where a kind lives in the REST API. */
@@ -13,6 +14,7 @@ const type = (apiVersion: string, kind: string, plural: string, namespaced = tru
 
 export const CLUSTER_TYPE = type(`${API_GROUP}/${API_VERSION}`, "KVRaftCluster", PLURAL);
 export const BACKUP_TYPE = type(`${API_GROUP}/${API_VERSION}`, BACKUP_KIND, BACKUP_PLURAL);
+export const SCHEDULED_BACKUP_TYPE = type(`${API_GROUP}/${API_VERSION}`, SCHEDULED_BACKUP_KIND, SCHEDULED_BACKUP_PLURAL);
 export const JOB_TYPE = type("batch/v1", "Job", "jobs");
 
 /**
@@ -22,6 +24,7 @@ export const JOB_TYPE = type("batch/v1", "Job", "jobs");
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   CLUSTER_TYPE,
   BACKUP_TYPE,
+  SCHEDULED_BACKUP_TYPE,
   JOB_TYPE,
   type("v1", "ConfigMap", "configmaps"),
   type("v1", "Secret", "secrets"),

@@ -6,7 +6,7 @@ import { API_GROUP, API_VERSION } from "../types.js";
 import { selectorLabels } from "./meta.js";
 import { objectNames, PATHS, podHost, PORTS, TLS_KEYS } from "./names.js";
 import { DEFAULT_CLUSTER_DOMAIN } from "./options.js";
-import { RUN_AS_ID } from "./server-pod.js";
+import { CLAIM_JOB_CONTAINER_SECURITY, claimJob } from "./claim-job.js";
 import { SPEC_DEFAULTS, tlsSettings } from "./spec-defaults.js";
 
 /** Where the Job's container sees the target claim, and the cluster's CA bundle. */
@@ -73,28 +73,12 @@ export function backupJob(backup: KVRaftBackup, cluster: KVRaftCluster, clusterD
     { name: ADMIN_TOKEN_VOLUME, secret: { secretName: names.adminSecret, defaultMode: 0o440 } },
     ...(tls ? [{ name: CA_VOLUME, configMap: { name: names.caConfigMap, items: [{ key: TLS_KEYS.caCert, path: TLS_KEYS.caCert }] } }] : []),
   ];
-  return {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: {
-      name: backupJobName(backup), namespace: backup.metadata.namespace, labels,
-      ownerReferences: [{ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: BACKUP_KIND, name: backup.metadata.name, uid, controller: true, blockOwnerDeletion: true }],
-    },
-    spec: {
-      backoffLimit: BACKUP_JOB_BACKOFF_LIMIT,
-      activeDeadlineSeconds: BACKUP_JOB_DEADLINE_SECONDS,
-      template: {
-        metadata: { labels },
-        spec: {
-          restartPolicy: "Never",
-          automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_ID, runAsGroup: RUN_AS_ID, fsGroup: RUN_AS_ID, seccompProfile: { type: "RuntimeDefault" } },
-          containers: [backupContainer(cluster, path, tls, clusterDomain)],
-          volumes,
-        },
-      },
-    },
-  };
+  return claimJob({
+    name: backupJobName(backup), namespace: backup.metadata.namespace, labels,
+    owner: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: BACKUP_KIND, name: backup.metadata.name, uid, controller: true, blockOwnerDeletion: true },
+    backoffLimit: BACKUP_JOB_BACKOFF_LIMIT, deadlineSeconds: BACKUP_JOB_DEADLINE_SECONDS,
+    container: backupContainer(cluster, path, tls, clusterDomain), volumes,
+  });
 }
 
 function backupContainer(cluster: KVRaftCluster, path: string, tls: boolean, clusterDomain: string): V1Container {
@@ -122,6 +106,6 @@ function backupContainer(cluster: KVRaftCluster, path: string, tls: boolean, clu
     terminationMessagePath: BACKUP_PATHS.terminationMessage,
     terminationMessagePolicy: "File",
     volumeMounts: mounts,
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+    securityContext: CLAIM_JOB_CONTAINER_SECURITY,
   };
 }
