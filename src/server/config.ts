@@ -19,6 +19,11 @@ export interface ServerConfig {
   readonly peers: ReadonlyMap<NodeId, Endpoint>;
   readonly initialClusterState: "new" | "existing";
   readonly clusterId: string | undefined;
+  /**
+   * Quorum-loss recovery (recovery-start.ts): the member that rebuilds its data dir as the
+   * only member of the new cluster `clusterId`; other members ignore it.
+   */
+  readonly recoverFromMember?: NodeId;
   readonly listenHost: string;
   readonly peerPort: number;
   readonly clientPort: number;
@@ -99,6 +104,7 @@ export const serverConfigSchema = z.object({
   id: z.number().int().min(1, "--id: member ids start at 1 (0 means none inside Raft)"),
   dataDir: z.string().min(1, "--data-dir is required"),
   initialClusterState: z.enum(["new", "existing"]),
+  recoverFromMember: z.number().int().min(1, "--recover-from-member: member ids start at 1").optional(),
   clientPort: port, httpPort: port, memcachedPort: port, peerPort: port, adminPort: port.optional(),
   tickMs: z.number().int().min(1).max(10_000),
   heartbeatTicks: z.number().int().min(1),
