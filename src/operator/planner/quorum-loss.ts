@@ -16,6 +16,7 @@
  * `goneAfterMs`. A member that answers is never gone.
  */
 import type { NodeId } from "../../raft/types.js";
+import type { MemberProgressView } from "../types.js";
 import { majority } from "./quorum.js";
 
 export const RECOVER_ANNOTATION = "kvraft.io/recover-from-member";
@@ -25,13 +26,7 @@ export const GONE_AFTER_MS_DEFAULT = 10 * 60_000;
 export const GONE_AFTER_MS_BOUNDS = { min: 60_000, max: 7 * 24 * 3_600_000 } as const;
 
 /** What a voter's /v1/status said, when it answered. */
-export interface SurvivorStatus {
-  readonly commitIndex: number;
-  readonly lastIndex: number;
-  readonly term: number;
-  /** It lost its data and waits to be caught up: its log is not a whole history. */
-  readonly nonVoting: boolean;
-}
+export type SurvivorStatus = MemberProgressView;
 
 /** What the controller knows of one voter of the last known configuration. */
 export interface VoterEvidence {
@@ -73,7 +68,8 @@ function isSurvivor(voter: VoterEvidence): voter is Survivor {
 export function goneReason(voter: VoterEvidence, goneAfterMs: number): string | undefined {
   if (!voter.claimPresent) return "its claim is deleted";
   if (voter.status?.nonVoting === true) return "it lost its data (non-voting)";
-  if (voter.status === undefined && voter.silentForMs >= goneAfterMs) return `silent for ${Math.round(voter.silentForMs / 1000)} s`;
+  // The text stays the same from one look to the next: a changed message is a new Event.
+  if (voter.status === undefined && voter.silentForMs >= goneAfterMs) return `silent for ${Math.round(goneAfterMs / 1000)} s or more`;
   return undefined;
 }
 
@@ -93,7 +89,7 @@ export function decideQuorumLoss(input: QuorumLossInput): QuorumLossDecision {
   const gone = voters.filter((v) => goneReason(v, goneAfterMs) !== undefined);
   const mayReturn = voters.filter((v) => !isSurvivor(v) && goneReason(v, goneAfterMs) === undefined);
   if (voters.length - gone.length >= needed) {
-    const message = `${voters.length - survivors.length} of ${voters.length} voters do not answer (${describeSilent(mayReturn)}); they count as gone after ${Math.round(goneAfterMs / 1000)} s or when their claims are deleted: waiting for them`;
+    const message = `${voters.length - survivors.length} of ${voters.length} voters do not answer; member ${mayReturn.map((v) => v.id).join(",")} may come back (silent for less than ${Math.round(goneAfterMs / 1000)} s, claim present): waiting for them`;
     return annotation === undefined ? { kind: "QuorumUnreachable", message } : refuse("QuorumNotLost", `the quorum may come back, and the old cluster would serve beside the new one: ${message}`);
   }
   const furthest = [...survivors].sort((a, b) => (ahead(a.status, b.status) ? -1 : ahead(b.status, a.status) ? 1 : a.id - b.id))[0];
@@ -126,10 +122,6 @@ function decideRecovery(
     kind: "Recover", fromMember: id, gone, commitIndex: chosen.status.commitIndex, lastIndex: chosen.status.lastIndex,
     message: `recovering from member ${id} (commit ${chosen.status.commitIndex}, last index ${chosen.status.lastIndex}) under a new cluster id; members ${gone.join(",")} are gone and will be replaced by new, empty members`,
   };
-}
-
-function describeSilent(voters: readonly VoterEvidence[]): string {
-  return voters.map((v) => `member ${v.id} silent for ${Math.round(v.silentForMs / 1000)} s`).join(", ");
 }
 
 /** The Event's text: what happened, and each way out with what it loses. */
