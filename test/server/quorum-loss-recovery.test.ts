@@ -11,8 +11,9 @@ import { waitFor } from "../support/wait.js";
 const put = (c: ProcessCluster, id: number, key: string, value: string): Promise<Response> =>
   fetch(`${c.http(id)}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(5000) });
 
-const getLocal = async (c: ProcessCluster, id: number, key: string): Promise<{ status: number; body: string }> => {
-  const response = await fetch(`${c.http(id)}/v1/kv/${key}?consistency=serializable`, { signal: AbortSignal.timeout(5000) });
+/** A read of member `id`'s own state (serializable), or through its leadership (linearizable: waits for its log to apply). */
+const get = async (c: ProcessCluster, id: number, key: string, consistency: "serializable" | "linearizable" = "serializable"): Promise<{ status: number; body: string }> => {
+  const response = await fetch(`${c.http(id)}/v1/kv/${key}?consistency=${consistency}`, { signal: AbortSignal.timeout(5000) });
   return { status: response.status, body: await response.text() };
 };
 
@@ -72,9 +73,9 @@ describe("quorum-loss recovery: --recover-from-member", () => {
     // The old files are set aside, not deleted.
     expect(await readdir(c.dataDir(survivor))).toContain(`before-recovery-${oldClusterId}`);
 
-    for (let i = 0; i < 40; i++) expect(await getLocal(c, survivor, `kept${i}`)).toEqual({ status: 200, body: `v${i}` });
+    for (let i = 0; i < 40; i++) expect(await get(c, survivor, `kept${i}`)).toEqual({ status: 200, body: `v${i}` });
     // What recovery loses: entries acknowledged by members that are gone and never sent to the survivor.
-    for (let i = 0; i < 5; i++) expect((await getLocal(c, survivor, `lost${i}`)).status).toBe(404);
+    for (let i = 0; i < 5; i++) expect((await get(c, survivor, `lost${i}`)).status).toBe(404);
     expect((await put(c, survivor, "after", "recovery")).status).toBe(200);
 
     // A restart with the same settings (a pod's) finds the new id and starts as usual.
@@ -85,7 +86,8 @@ describe("quorum-loss recovery: --recover-from-member", () => {
       return s.role === "leader" ? s : undefined;
     }, 20_000);
     expect(c.logs.get(survivor)?.join("\n")).toContain("already belongs to cluster");
-    expect(await getLocal(c, survivor, "after")).toEqual({ status: 200, body: "recovery" });
+    // Linearizable: a leader just restarted applies its log after its election.
+    expect(await get(c, survivor, "after", "linearizable")).toEqual({ status: 200, body: "recovery" });
 
     // The old leader's disk comes back, with its old cluster id and its old configuration.
     await cp(oldCopy, c.dataDir(leader), { recursive: true });
@@ -110,5 +112,19 @@ describe("quorum-loss recovery: --recover-from-member", () => {
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
     expect(code).toBe(1);
     expect(c.logs.get(1)?.join("\n")).toMatch(/is empty: there is nothing to recover from here; recover from a member that kept its data, or restore a backup/);
+  }, 30_000);
+
+  it("refuses --recover-from-member without --cluster-id, and a member id below 1, before touching the data dir", async () => {
+    cluster = await ProcessCluster.create(1);
+    const c = cluster;
+    for (const [args, expected] of [
+      [["--recover-from-member", "1"], /--recover-from-member needs --cluster-id: the NEW cluster's id/],
+      [["--recover-from-member", "0", "--cluster-id", "x"], /--recover-from-member: member ids start at 1/],
+    ] as const) {
+      c.logs.delete(1);
+      const code = await new Promise<number | null>((resolve) => c.start(1, args).once("exit", resolve));
+      expect(code, c.describe()).not.toBe(0);
+      expect(c.logs.get(1)?.join("\n")).toMatch(expected);
+    }
   }, 30_000);
 });
