@@ -50,6 +50,11 @@ export class RecoveryRefusedError extends Error {
   override readonly name = "RecoveryRefusedError";
 }
 
+/** What a test may put in: a throw from afterStep stands for a crash right after that step. */
+export interface RecoverySeams {
+  readonly afterStep?: (step: "staged" | "old-moved") => void;
+}
+
 /** What the rewrite records in READY_FILE before it moves any file: a restart finishes from it. */
 export interface RecoveryRecord {
   readonly memberId: NodeId;
@@ -75,9 +80,9 @@ export interface RecoveryOutcome extends RecoveryRecord {
  * finishes a rewrite a crash interrupted. A data dir already in `toClusterId` is left as
  * it is, so a pod that restarts with the same settings starts normally.
  */
-export async function recoverFromMember(dataDir: string, memberId: NodeId, toClusterId: string): Promise<RecoveryOutcome> {
+export async function recoverFromMember(dataDir: string, memberId: NodeId, toClusterId: string, seams: RecoverySeams = {}): Promise<RecoveryOutcome> {
   const staged = await readReady(dataDir);
-  if (staged !== undefined) return finish(dataDir, staged);
+  if (staged !== undefined) return finish(dataDir, staged, seams);
   const fromClusterId = await existingClusterId(dataDir);
   if (fromClusterId === undefined) {
     throw new RecoveryRefusedError(`the data dir ${dataDir} is empty: there is nothing to recover from here; recover from a member that kept its data, or restore a backup`);
@@ -93,7 +98,8 @@ export async function recoverFromMember(dataDir: string, memberId: NodeId, toClu
     recordedCommitIndex: survivor.hardState.commit, oldVoters: survivor.oldVoters,
   };
   await writeDurably(join(dataDir, STAGING_DIR), READY_FILE, JSON.stringify(record));
-  return finish(dataDir, record);
+  seams.afterStep?.("staged");
+  return finish(dataDir, record, seams);
 }
 
 interface SurvivorState {
@@ -156,7 +162,7 @@ async function stage(dir: string, memberId: NodeId, toClusterId: string, survivo
 }
 
 /** Steps 2 and 3: each may have been done, in part, by a start that crashed. */
-async function finish(dataDir: string, record: RecoveryRecord): Promise<RecoveryOutcome> {
+async function finish(dataDir: string, record: RecoveryRecord, seams: RecoverySeams): Promise<RecoveryOutcome> {
   const staging = join(dataDir, STAGING_DIR);
   const kept = join(dataDir, `before-recovery-${record.fromClusterId}`);
   if (!await exists(join(kept, MOVED_FILE))) {
@@ -166,6 +172,7 @@ async function finish(dataDir: string, record: RecoveryRecord): Promise<Recovery
     }
     await nodeFileIo.syncDirectory(dataDir);
     await writeDurably(kept, MOVED_FILE, "");
+    seams.afterStep?.("old-moved");
   }
   for (const name of await readdir(staging)) {
     if (name !== READY_FILE && name !== "LOCK") await rename(join(staging, name), join(dataDir, name));
