@@ -21,7 +21,7 @@
  * The data dir is rewritten in place (in a pod it is a volume's mount point, which cannot
  * be renamed), in steps that a crash may interrupt and a restart finishes:
  *   1. build the new one-member data dir in STAGING_DIR, then write READY_FILE into it;
- *   2. move the old files into `before-recovery-<old cluster id>/`, then write MOVED_FILE;
+ *   2. move the old storage files into `before-recovery-<old cluster id>/`, then write MOVED_FILE;
  *   3. move the staged files up, then remove STAGING_DIR.
  * The old files are kept for inspection; delete them once the cluster is back.
  */
@@ -31,15 +31,13 @@ import { join } from "node:path";
 import { KvStateMachine } from "../kv/index.js";
 import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
 import { EntryType, type HardState, type NodeId, type SnapshotMeta } from "../raft/types.js";
-import { DiskStorage, nodeFileIo } from "../storage/index.js";
+import { DiskStorage, isStorageFile, nodeFileIo } from "../storage/index.js";
 import { existingClusterId } from "./bootstrap.js";
 import { restoreFromStorage } from "./snapshot-slices.js";
 
 const STAGING_DIR = "recovery-staging";
 const READY_FILE = "RECOVERY-READY";
 const MOVED_FILE = "RECOVERY-MOVED";
-/** Files the rewrite leaves where they are: the lock belongs to whoever holds the dir. */
-const LEFT_IN_PLACE = new Set(["LOCK", STAGING_DIR]);
 /** Entries read from the old log per call while replaying it. */
 const REPLAY_BATCH_BYTES_MAX = 4 * 1024 * 1024;
 /** Bytes per snapshot chunk written into the staged data dir. */
@@ -164,18 +162,21 @@ async function stage(dir: string, memberId: NodeId, toClusterId: string, survivo
 /** Steps 2 and 3: each may have been done, in part, by a start that crashed. */
 async function finish(dataDir: string, record: RecoveryRecord, seams: RecoverySeams): Promise<RecoveryOutcome> {
   const staging = join(dataDir, STAGING_DIR);
-  const kept = join(dataDir, `before-recovery-${record.fromClusterId}`);
+  // The old id came from a file: only safe characters go into a file name.
+  const kept = join(dataDir, `before-recovery-${record.fromClusterId.replace(/[^A-Za-z0-9._-]/g, "_")}`);
   if (!await exists(join(kept, MOVED_FILE))) {
     await mkdir(kept, { recursive: true });
+    // The storage's own files only: the lock stays with whoever holds the dir, and a
+    // volume's lost+found or an earlier recovery's kept files are not the old cluster's.
     for (const name of await readdir(dataDir)) {
-      if (!LEFT_IN_PLACE.has(name) && !name.startsWith("before-recovery-")) await rename(join(dataDir, name), join(kept, name));
+      if (isStorageFile(name)) await rename(join(dataDir, name), join(kept, name));
     }
     await nodeFileIo.syncDirectory(dataDir);
     await writeDurably(kept, MOVED_FILE, "");
     seams.afterStep?.("old-moved");
   }
   for (const name of await readdir(staging)) {
-    if (name !== READY_FILE && name !== "LOCK") await rename(join(staging, name), join(dataDir, name));
+    if (isStorageFile(name)) await rename(join(staging, name), join(dataDir, name));
   }
   await nodeFileIo.syncDirectory(dataDir);
   await rm(staging, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -73,6 +73,14 @@ describe("recoverFromMember: the survivor's data dir as a one-member cluster", (
     expect(back.digest).toBe(expectedState().digest());
     expect(await readdir(dir)).toContain(`before-recovery-${OLD}`);
     await expect(DiskStorage.open(dir, { memberId: MEMBER, clusterId: OLD })).rejects.toThrow(/clusterId/);
+  });
+
+  it("moves only the storage's files: a volume's lost+found stays where it is", async () => {
+    await survivorDataDir(dir);
+    await mkdir(join(dir, "lost+found"));
+    await recoverFromMember(dir, MEMBER, NEW);
+    expect(await readdir(dir)).toContain("lost+found");
+    expect(await readdir(join(dir, `before-recovery-${OLD}`))).not.toContain("lost+found");
   });
 
   it("a second run finds the new id and changes nothing", async () => {
