@@ -134,6 +134,9 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
     const issue = result.error.issues[0];
     throw new RangeError(`${issue?.path.join(".") ?? "config"}: ${issue?.message ?? "invalid"}`);
   }
+  if (config.recoverFromMember !== undefined && config.clusterId === undefined) {
+    throw new RangeError("--recover-from-member needs --cluster-id: the NEW cluster's id (a returning member of the old cluster is refused because its id differs)");
+  }
   if (!config.peers.has(config.id) && config.initialClusterState === "new") {
     throw new RangeError(`--peers must list this member (${config.id}) with its peer address when --initial-cluster-state is new`);
   }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { invariant } from "../assert/invariant.js";
 import type { ServerConfig } from "./config.js";
 import { recoverFromMember } from "./recover-from-member.js";
 
@@ -10,9 +11,7 @@ import { recoverFromMember } from "./recover-from-member.js";
  */
 export async function recoverIfAsked(config: ServerConfig, log: Logger): Promise<void> {
   if (config.recoverFromMember === undefined || config.recoverFromMember !== config.id) return;
-  if (config.clusterId === undefined) {
-    throw new RangeError("--recover-from-member needs --cluster-id: the NEW cluster's id (a returning member of the old cluster is refused because its id differs)");
-  }
+  invariant(config.clusterId !== undefined, () => "validateServerConfig requires --cluster-id with --recover-from-member");
   const result = await recoverFromMember(config.dataDir, config.id, config.clusterId);
   if (result.outcome === "already-recovered") {
     log.warn({ clusterId: result.toClusterId }, `--recover-from-member ${config.id}: the data dir already belongs to cluster ${result.toClusterId}; starting as usual (drop the flag once the cluster is back)`);

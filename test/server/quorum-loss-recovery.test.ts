@@ -123,7 +123,7 @@ describe("quorum-loss recovery: --recover-from-member", () => {
     ] as const) {
       c.logs.delete(1);
       const code = await new Promise<number | null>((resolve) => c.start(1, args).once("exit", resolve));
-      expect(code, c.describe()).not.toBe(0);
+      expect(code, c.describe()).toBe(2); // bad flags
       expect(c.logs.get(1)?.join("\n")).toMatch(expected);
     }
   }, 30_000);
