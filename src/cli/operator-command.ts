@@ -9,7 +9,7 @@ export interface OperatorFlags {
   kubeconfig?: string; namespace: string; metricsHost: string; metricsPort: string;
   leaderElect: boolean; leaseName: string; leaseNamespace: string; identity?: string;
   leaseDurationSeconds: string; renewDeadlineMs: string; retryPeriodMs: string;
-  adminEndpointOverride?: string; adminDeadlineMs: string; clusterDomain: string; monitoringNamespace: string;
+  adminEndpointOverride?: string; adminDeadlineMs: string; quorumGoneAfterMs: string; clusterDomain: string; monitoringNamespace: string;
   operatorNamespace: string; operatorPodLabels: string; resyncSeconds: string; logLevel: string;
 }
 
@@ -34,6 +34,7 @@ export function registerOperatorCommand(program: Command): void {
     .addOption(opt("--retry-period-ms <ms>", "how often replicas try to acquire or renew", "KVRAFT_OPERATOR_RETRY_PERIOD_MS", "2000"))
     .addOption(opt("--admin-endpoint-override <template>", "reach the servers' admin API here instead of each pod's DNS name; {pod} {ordinal} {name} {namespace} are filled in (tests point it at a double)", "KVRAFT_OPERATOR_ADMIN_ENDPOINT"))
     .addOption(opt("--admin-deadline-ms <ms>", "deadline of one admin API call", "KVRAFT_OPERATOR_ADMIN_DEADLINE_MS", "5000"))
+    .addOption(opt("--quorum-gone-after-ms <ms>", "a voter silent this long counts as gone for good (as one whose claim is deleted): when a majority is, the cluster gets the QuorumLost condition and Event, and nothing else happens (docs/DISASTER-RECOVERY.md); 60000 to 604800000", "KVRAFT_OPERATOR_QUORUM_GONE_AFTER_MS", "600000"))
     .addOption(opt("--cluster-domain <domain>", "the Kubernetes cluster's DNS domain", "KVRAFT_OPERATOR_CLUSTER_DOMAIN", "cluster.local"))
     .addOption(opt("--monitoring-namespace <ns>", "where Prometheus runs: its pods may scrape a cluster whose spec.monitoring.allowedNamespaces names none", "KVRAFT_OPERATOR_MONITORING_NAMESPACE", "monitoring"))
     .addOption(opt("--operator-namespace <ns>", "where the operator runs (its pods may reach the admin API through the NetworkPolicy)", "POD_NAMESPACE", "default"))

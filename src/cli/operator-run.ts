@@ -3,6 +3,7 @@ import type { OperatorOptions } from "../operator/controller/operator.js";
 import { checkTiming } from "../operator/controller/leader-election.js";
 import { findKubeConfig } from "../operator/controller/kubeconfig-source.js";
 import { namespaceNameProblem } from "../operator/desired/label-rules.js";
+import { GONE_AFTER_MS_BOUNDS } from "../operator/planner/quorum-loss.js";
 import type { OperatorFlags } from "./operator-command.js";
 import { parseLabels } from "./operator-command.js";
 
@@ -33,6 +34,7 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
       } : {}),
       ...(flags.adminEndpointOverride === undefined ? {} : { adminEndpointTemplate: flags.adminEndpointOverride }),
       adminDeadlineMs: wholeNumber("admin-deadline-ms", flags.adminDeadlineMs),
+      quorumGoneAfterMs: quorumGoneAfterMs(flags.quorumGoneAfterMs),
       clusterDomain: flags.clusterDomain,
       monitoringNamespace: namespaceName("monitoring-namespace", flags.monitoringNamespace),
       self: { namespace: flags.operatorNamespace, podLabels: parseLabels(flags.operatorPodLabels) },
@@ -84,4 +86,13 @@ function wholeNumber(flag: string, value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new RangeError(`--${flag}: expected a whole number >= 0, got "${value}"`);
   return n;
+}
+
+function quorumGoneAfterMs(value: string): number {
+  const ms = wholeNumber("quorum-gone-after-ms", value);
+  const { min, max } = GONE_AFTER_MS_BOUNDS;
+  if (ms < min || ms > max) {
+    throw new RangeError(`--quorum-gone-after-ms: ${ms} is outside ${min}..${max} (below a minute a restarting node or a slow volume attach would count as a lost member)`);
+  }
+  return ms;
 }

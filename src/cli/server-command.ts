@@ -14,7 +14,7 @@ export const CLIENT_LIMIT_FLAG_DEFAULTS = Object.freeze({
 
 /** The flags of `kvraft server`, as commander parses them. */
 export interface ServerFlags {
-  id?: string; dataDir: string; peers: string; initialClusterState: string; clusterId?: string;
+  id?: string; dataDir: string; peers: string; initialClusterState: string; clusterId?: string; recoverFromMember?: string;
   listenHost: string; peerPort?: string; clientPort: string; httpPort: string; memcachedPort: string; adminPort?: string;
   advertisePeer?: string; advertiseClient?: string; advertiseHttp?: string; advertiseMemcached?: string; advertiseAdmin?: string;
   coord?: string; heartbeatMs: string; electionMs: string; adminTokenFile?: string; quotaBytes: string;
@@ -43,6 +43,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(opt("--peers <list>", "ID=HOST:PORT,... the members' peer (Raft) addresses, this one included", "KVRAFT_PEERS", ""))
     .addOption(opt("--initial-cluster-state <state>", "new: an empty data dir founds the cluster from --peers; existing: an empty data dir waits, non-voting, to be added", "KVRAFT_INITIAL_CLUSTER_STATE", "new").choices(["new", "existing"]))
     .addOption(opt("--cluster-id <id>", "the cluster's id (generated and printed for a new cluster; required to join one)", "KVRAFT_CLUSTER_ID"))
+    .addOption(opt("--recover-from-member <id>", "quorum-loss recovery: if this is member <id>, rebuild its data dir as the only member of the NEW cluster --cluster-id (keeping every entry of its log) before starting; other members ignore it. Members of the old cluster are refused from then on. See docs/DISASTER-RECOVERY.md", "KVRAFT_RECOVER_FROM_MEMBER"))
     .addOption(opt("--listen-host <host>", "address to bind every port on (0.0.0.0: every interface, as a pod needs)", "KVRAFT_LISTEN_HOST", "127.0.0.1"))
     .addOption(opt("--peer-port <port>", "Raft port (default: this member's port in --peers)", "KVRAFT_PEER_PORT"))
     .addOption(opt("--client-port <port>", "binary client protocol port (0: pick one)", "KVRAFT_CLIENT_PORT", "7100"))
@@ -98,6 +99,8 @@ Examples:
   kvraft server --id 1 ... --trace-log traces/member-1.log
   # a member whose disk was lost rejoins: it waits, non-voting, until re-added
   kvraft server --id 3 --data-dir d3 --initial-cluster-state existing --cluster-id <id> --peers ...
+  # quorum lost for good (members 1 and 2 gone): member 3 becomes a new one-member cluster
+  kvraft server --id 3 --data-dir d3 --recover-from-member 3 --cluster-id "$(uuidgen)" --peers 3=127.0.0.1:7003
 
 Exit status: 0 after a clean shutdown (SIGTERM or SIGINT: a leader hands leadership to
 the most up-to-date follower first); 1 when the server failed (a storage failure, a

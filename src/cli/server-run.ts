@@ -57,6 +57,7 @@ function toConfig(flags: ServerFlags, podName: string | undefined): ServerConfig
     id, dataDir: flags.dataDir, peers,
     initialClusterState: flags.initialClusterState === "existing" ? "existing" : "new",
     clusterId: flags.clusterId, listenHost: flags.listenHost,
+    ...(flags.recoverFromMember === undefined ? {} : { recoverFromMember: int("recover-from-member", flags.recoverFromMember) }),
     peerPort: flags.peerPort !== undefined ? int("peer-port", flags.peerPort) : self?.port ?? 7000,
     clientPort: int("client-port", flags.clientPort), httpPort: int("http-port", flags.httpPort), memcachedPort: int("memcached-port", flags.memcachedPort),
     adminPort: flags.adminPort === undefined ? undefined : int("admin-port", flags.adminPort),

@@ -11,6 +11,8 @@ export interface StatusInput extends PlannerInput {
   readonly step: PlanStep;
   /** The time a condition that changes now is stamped with (RFC 3339); an input, so the function stays pure. */
   readonly now: string;
+  /** Set while a quorum is lost for good (controller/quorum-watch.ts): the QuorumLost condition's reason and message. */
+  readonly quorumLoss?: { readonly reason: string; readonly message: string };
 }
 
 /** The label selector of the server pods, as the scale subresource wants it (a string). */
@@ -39,7 +41,7 @@ export function computeStatus(input: StatusInput, previous: ClusterStatus | unde
     ...(cluster.metadata.generation === undefined ? {} : { observedGeneration: cluster.metadata.generation }),
     phase: current.phase,
     reason: current.message,
-    conditions: conditions(current, cluster.metadata.generation, previous?.conditions ?? [], input.now),
+    conditions: conditions(current, cluster.metadata.generation, previous?.conditions ?? [], input.now, input.quorumLoss),
     replicas: view?.voters.length ?? previous?.replicas ?? 0,
     readyReplicas: pods.filter((p) => p.ready && !p.terminating).length,
     selector: selectorString(cluster),
@@ -65,7 +67,7 @@ function pick(previous: ClusterStatus | undefined): Pick<ClusterStatus, "term" |
 
 const PROGRESSING_PHASES = new Set(["Pending", "Creating", "Scaling", "Updating"]);
 
-function conditions(current: Activity, generation: number | undefined, previous: readonly Condition[], now: string): Condition[] {
+function conditions(current: Activity, generation: number | undefined, previous: readonly Condition[], now: string, quorumLoss: StatusInput["quorumLoss"]): Condition[] {
   const available = current.reason !== "QuorumLost" && current.reason !== "NoAnswer" && current.phase !== "Pending" && current.phase !== "Creating";
   const progressing = PROGRESSING_PHASES.has(current.phase);
   const degraded = current.phase === "Degraded";
@@ -78,9 +80,14 @@ function conditions(current: Activity, generation: number | undefined, previous:
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     };
   };
+  // QuorumLost appears with the first loss for good and stays, False, once the quorum is back.
+  const lost = quorumLoss === undefined && previous.some((c) => c.type === "QuorumLost")
+    ? [make("QuorumLost", false, "QuorumNotLost", "a majority of voters is not gone for good")]
+    : quorumLoss === undefined ? [] : [make("QuorumLost", true, quorumLoss.reason, quorumLoss.message)];
   return [
     make("Available", available, available ? "QuorumHealthy" : current.reason, available ? "a quorum of members is healthy and a leader serves requests" : current.message),
     make("Progressing", progressing, progressing ? current.reason : "Stable", progressing ? current.message : "no change in progress"),
     make("Degraded", degraded, degraded ? current.reason : "AllMembersHealthy", degraded ? current.message : "every member is healthy"),
+    ...lost,
   ];
 }

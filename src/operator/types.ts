@@ -125,7 +125,8 @@ export interface NamespaceSource {
 }
 
 export interface Condition {
-  readonly type: "Available" | "Progressing" | "Degraded";
+  /** QuorumLost is present only once a quorum was lost for good (planner/quorum-loss.ts). */
+  readonly type: "Available" | "Progressing" | "Degraded" | "QuorumLost";
   readonly status: "True" | "False" | "Unknown";
   readonly reason: string;
   readonly message: string;
@@ -245,4 +246,18 @@ export interface AdminApi {
   promote(id: NodeId): Promise<void>;
   remove(id: NodeId): Promise<void>;
   transferLeadership(to: NodeId): Promise<void>;
+  /**
+   * Every member's own /v1/status, by member id (members of another cluster and members
+   * that do not answer are left out): read only when the quorum is lost (planner/quorum-loss.ts).
+   */
+  memberStatuses?(): Promise<ReadonlyMap<NodeId, MemberProgressView>>;
+}
+
+/** How far one member's own log and commit index got, from its /v1/status. */
+export interface MemberProgressView {
+  readonly commitIndex: number;
+  readonly lastIndex: number;
+  readonly term: number;
+  /** It lost its data and waits to be caught up: its log is not a whole history. */
+  readonly nonVoting: boolean;
 }

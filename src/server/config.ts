@@ -19,6 +19,11 @@ export interface ServerConfig {
   readonly peers: ReadonlyMap<NodeId, Endpoint>;
   readonly initialClusterState: "new" | "existing";
   readonly clusterId: string | undefined;
+  /**
+   * Quorum-loss recovery (recovery-start.ts): the member that rebuilds its data dir as the
+   * only member of the new cluster `clusterId`; other members ignore it.
+   */
+  readonly recoverFromMember?: NodeId;
   readonly listenHost: string;
   readonly peerPort: number;
   readonly clientPort: number;
@@ -97,6 +102,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Every numeric setting's bounds (the flags' units: ms, ticks derived from ms, bytes, entries). */
 const BOUNDS: NumericBounds<ServerConfig> = {
   id: [1, Number.MAX_SAFE_INTEGER],
+  recoverFromMember: [1, Number.MAX_SAFE_INTEGER],
   clientPort: PORT, httpPort: PORT, memcachedPort: PORT, peerPort: PORT, adminPort: PORT,
   tickMs: [1, 10_000],
   heartbeatTicks: [1, 1000],
@@ -115,7 +121,7 @@ const BOUNDS: NumericBounds<ServerConfig> = {
 };
 
 /** Settings that may be left out (their defaults live where they are used). */
-const OPTIONAL_FIELDS = ["adminPort", "appliedWaitersMax", "diskFullRetryMsMin", "diskFullRetryMsMax"] as const;
+const OPTIONAL_FIELDS = ["recoverFromMember", "adminPort", "appliedWaitersMax", "diskFullRetryMsMin", "diskFullRetryMsMax"] as const;
 
 /** Checks the assembled config; a problem names the field (the flag's name in camelCase) and its unit. */
 export function validateServerConfig(config: ServerConfig): ServerConfig {
@@ -127,6 +133,9 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
   if (config.electionTicks <= config.heartbeatTicks) throw new RangeError("electionTicks: --election-ms must be larger than --heartbeat-ms");
   const retry = { ...DISK_FULL_RETRY_DEFAULTS, ...Object.fromEntries(Object.entries({ diskFullRetryMsMin: config.diskFullRetryMsMin, diskFullRetryMsMax: config.diskFullRetryMsMax }).filter(([, value]) => value !== undefined)) };
   if (retry.diskFullRetryMsMin > retry.diskFullRetryMsMax) throw new RangeError("diskFullRetryMsMin: diskFullRetryMsMin must not be above diskFullRetryMsMax");
+  if (config.recoverFromMember !== undefined && config.clusterId === undefined) {
+    throw new RangeError("--recover-from-member needs --cluster-id: the NEW cluster's id (a returning member of the old cluster is refused because its id differs)");
+  }
   if (!config.peers.has(config.id) && config.initialClusterState === "new") {
     throw new RangeError(`--peers must list this member (${config.id}) with its peer address when --initial-cluster-state is new`);
   }

@@ -33,6 +33,7 @@ import { memberHost, traceRaftSend, type Tracer } from "../trace/index.js";
 import type { RequestObserver } from "./request-observer.js";
 import { ReplicaEvents } from "./replica-events.js";
 import { transferLeadershipAway } from "./leadership-handoff.js";
+import { recoverIfAsked } from "./recovery-start.js";
 
 /** How often a member tells the coordinator its status (the coordinator's unreachable-after is a few of these). */
 const COORD_HEARTBEAT_MS = 1000;
@@ -58,6 +59,7 @@ export interface ServerSeams {
 
 /** Starts a member: storage, peer transport, Raft, HTTP (and the other protocols). */
 export async function startServer(config: ServerConfig, log: Logger, seams: ServerSeams = {}): Promise<RunningServer> {
+  await recoverIfAsked(config, log);
   const known = await existingClusterId(config.dataDir);
   if (known !== undefined && config.clusterId !== undefined && known !== config.clusterId) {
     throw new RangeError(`the data dir ${config.dataDir} belongs to cluster ${known}, not ${config.clusterId}: point --data-dir at this cluster's data or drop --cluster-id`);

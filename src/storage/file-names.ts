@@ -59,3 +59,12 @@ export async function listDataDir(dir: string): Promise<DataDirListing> {
   snapshots.sort((a, b) => b.index - a.index);
   return { segments, snapshots, temporaries };
 }
+
+/**
+ * A file the storage layer wrote (or left) in a data dir, the lock aside: what a rewrite of
+ * the whole dir moves. Anything else (a volume's lost+found) is not the storage's to move.
+ */
+export function isStorageFile(name: string): boolean {
+  return name === META_FILE || SEGMENT_PATTERN.test(name) || SNAPSHOT_PATTERN.test(name)
+    || name.endsWith(TEMPORARY_SUFFIX) || name.endsWith(CORRUPT_SUFFIX);
+}

@@ -325,3 +325,38 @@ describe("one reconcile", () => {
     expect(withAppliedHash(object).metadata.annotations?.["kvraft.io/applied-hash"]).toBe(hashOf(object));
   });
 });
+
+describe("a quorum lost for good", () => {
+  it("raises QuorumLost, as a condition and one Warning Event, and changes nothing else", async () => {
+    const cluster = makeCluster();
+    const double = await AdminDouble.start({ clusterId: cluster.metadata.uid as string, voters: [1, 2, 3] });
+    const { rest, cache, reconciler } = setup(double, cluster);
+    cache.put("KVRaftCluster", cluster);
+    try {
+      await reconciler.reconcile("db/kv");
+      let current = settle(rest, cache, cluster, 3);
+      await reconciler.reconcile("db/kv");
+      current = settle(rest, cache, current, 3);
+      expect(current.status?.formed).toBe(true);
+      await reconciler.reconcile("db/kv"); // formed: the ConfigMap says `existing` now
+      settle(rest, cache, current, 3);
+    } finally {
+      await double.stop(); // every member is gone: nobody answers, and no claim is in the cache
+    }
+    const lost = await reconciler.reconcile("db/kv");
+    expect(lost.step?.kind).toBe("Wait");
+    const writes = rest.mutations();
+    expect(writes.map((s) => s.path), "only the status is written").toEqual(["/apis/kvraft.io/v1alpha1/namespaces/db/kvraftclusters/kv/status"]);
+    const conditions = (writes[0]?.body as KVRaftCluster).status?.conditions ?? [];
+    expect(conditions.find((c) => c.type === "QuorumLost")).toMatchObject({ status: "True", reason: "QuorumLost", message: expect.stringMatching(/3 of 3 voters are gone .*no member kept its data: the only way out is a backup/) });
+    const quorumEvents = (): { type: string; reason: string }[] => rest.sent.filter((s) => s.path.endsWith("/events"))
+      .map((s) => s.body as { type: string; reason: string }).filter((e) => e.reason === "QuorumLost");
+    expect(quorumEvents()).toEqual([expect.objectContaining({ type: "Warning", reason: "QuorumLost" })]);
+
+    const current = settle(rest, cache, { ...cluster, status: (writes[0]?.body as KVRaftCluster).status }, 3);
+    await reconciler.reconcile("db/kv");
+    expect(quorumEvents(), "the same loss again: no new Event").toEqual([]);
+    expect(rest.mutations(), "and no write").toEqual([]);
+    expect(current.status?.conditions?.some((c) => c.type === "QuorumLost")).toBe(true);
+  });
+});

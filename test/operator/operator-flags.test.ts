@@ -25,3 +25,11 @@ describe("kvraft operator --monitoring-namespace (the built binary)", () => {
     expect(result.stderr).toContain('--monitoring-namespace: "Not_A_Namespace" is not a namespace name');
   }, 20_000);
 });
+
+describe("kvraft operator --quorum-gone-after-ms (the built binary)", () => {
+  it("refuses a bound under a minute, saying why", async () => {
+    const result = await operatorRun(["--quorum-gone-after-ms", "5000"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--quorum-gone-after-ms: 5000 is outside 60000..604800000 (below a minute a restarting node");
+  }, 20_000);
+});

@@ -1,7 +1,7 @@
 import { adminFetch } from "../../client/admin.js";
 import type { NodeId } from "../../raft/types.js";
 import type { ServerStatus } from "../../protocol/status.js";
-import type { AdminApi, MembershipView } from "../types.js";
+import type { AdminApi, MemberProgressView, MembershipView } from "../types.js";
 import { httpsAdminFetch } from "./admin-https.js";
 
 export interface HttpAdminOptions {
@@ -116,6 +116,16 @@ export class HttpAdminApi implements AdminApi {
       }
     }
     return undefined;
+  }
+
+  async memberStatuses(): Promise<ReadonlyMap<NodeId, MemberProgressView>> {
+    const answers = await Promise.all(this.options.baseUrls.map((base) => this.call<ServerStatus>(base, "GET", "/v1/status").catch(() => undefined)));
+    const statuses = new Map<NodeId, MemberProgressView>();
+    for (const s of answers) {
+      if (s === undefined || s.clusterId !== this.options.clusterId) continue;
+      statuses.set(s.memberId, { commitIndex: s.commitIndex, lastIndex: s.lastIndex, term: s.term, nonVoting: s.nonVoting });
+    }
+    return statuses;
   }
 
   private checkCluster(base: string, clusterId: string): void {

@@ -32,6 +32,8 @@ export interface OperatorOptions {
   /** The admin API's URL template ({pod}, {ordinal}, {name}, {namespace}); undefined: each pod through the peer Service. */
   readonly adminEndpointTemplate?: string;
   readonly adminDeadlineMs: number;
+  /** How long a silent voter takes to count as gone for good (GONE_AFTER_MS_DEFAULT when not given). */
+  readonly quorumGoneAfterMs?: number;
   readonly clusterDomain: string;
   /** Prometheus's namespace, let scrape the clusters whose spec.monitoring.allowedNamespaces names none (default `monitoring`). */
   readonly monitoringNamespace?: string;
@@ -92,6 +94,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
     podMonitorAvailable,
     failpoints: activeFailpoints(),
+    ...(options.quorumGoneAfterMs === undefined ? {} : { quorumGoneAfterMs: options.quorumGoneAfterMs }),
   });
 
   let stopped = false;

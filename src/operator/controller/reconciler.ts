@@ -4,6 +4,8 @@ import { desiredObjects, objectNames } from "../desired/index.js";
 import { DATA_VOLUME } from "../desired/server-pod.js";
 import type { ClientTokens, DesiredOptions } from "../desired/index.js";
 import { planNextStep } from "../planner/index.js";
+import { Membership } from "../planner/quorum.js";
+import { GONE_AFTER_MS_DEFAULT, RECOVER_ANNOTATION } from "../planner/quorum-loss.js";
 import { computeStatus } from "../status.js";
 import { PAUSE_ANNOTATION } from "../types.js";
 import type { AdminApi, ClusterPhase, KVRaftCluster, KubeObject, MembershipView, PlannerInput, PlanStep, PodView, StatefulSetView } from "../types.js";
@@ -26,6 +28,7 @@ import type { ResourceType } from "./resources.js";
 import { CLUSTER_TYPE, objectPath, resourceTypeOf } from "./resources.js";
 import { changesSomething, eventForStep } from "./step-events.js";
 import { claimsToGrow } from "./volumes.js";
+import { QuorumWatch, quorumLossNotice } from "./quorum-watch.js";
 
 /** How soon a cluster is looked at again, by what the last step was. */
 export const REQUEUE_MS = { afterChange: 500, waiting: 2_000, settled: 30_000 } as const;
@@ -50,6 +53,8 @@ export interface ReconcilerDeps {
   readonly podMonitorAvailable: () => Promise<boolean>;
   readonly failpoints: ReadonlySet<string>;
   readonly log: Logger;
+  /** How long a silent voter takes to count as gone for good (GONE_AFTER_MS_DEFAULT when not given). */
+  readonly quorumGoneAfterMs?: number;
 }
 
 export interface ReconcileResult {
@@ -78,7 +83,12 @@ export class Reconciler {
   /** The client tokens last used for each cluster, likewise. */
   private readonly clientTokens = new Map<string, { readonly uid: string | undefined; readonly tokens: ClientTokens }>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  /** Evidence of a quorum lost for good, and the recover-from-member annotation's verdict. */
+  private readonly quorumWatch: QuorumWatch;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.quorumWatch = new QuorumWatch(deps.quorumGoneAfterMs ?? GONE_AFTER_MS_DEFAULT);
+  }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = splitKey(key);
@@ -115,7 +125,8 @@ export class Reconciler {
     if (event !== undefined) await this.deps.events.record(cluster, event);
     hitFailpoint(failpointAfter(step.kind), this.deps.failpoints);
 
-    const status = computeStatus({ ...observed.input, step, now: new Date().toISOString() }, cluster.status);
+    const quorumLoss = await this.noticeQuorumLoss(key, cluster, observed.input, observed.admin);
+    const status = computeStatus({ ...observed.input, step, now: new Date().toISOString(), ...(quorumLoss === undefined ? {} : { quorumLoss }) }, cluster.status);
     if (needsStatusWrite(status, cluster.status)) {
       try {
         this.deps.cache.remember?.(CLUSTER_TYPE, await applyStatus(this.deps.rest, cluster, status));
@@ -128,6 +139,26 @@ export class Reconciler {
     }
     await this.notePhase(key, cluster, status.phase, status.reason);
     return { step, ...(status.phase === undefined ? {} : { phase: status.phase }), requeueAfterMs: requeueAfter(step) };
+  }
+
+  /**
+   * Without a quorum (or with the recover-from-member annotation), whether the quorum is
+   * lost for good, and what to tell: the operator changes nothing (planner/quorum-loss.ts).
+   */
+  private async noticeQuorumLoss(key: string, cluster: KVRaftCluster, input: PlannerInput, admin: AdminApi): Promise<{ reason: string; message: string } | undefined> {
+    const asked = cluster.metadata.annotations?.[RECOVER_ANNOTATION] !== undefined;
+    const quorum = input.membership !== undefined && new Membership(input.membership).hasQuorum();
+    if (input.statefulSet === undefined || cluster.status?.formed !== true || (quorum && !asked)) {
+      this.quorumWatch.forget(key);
+      return undefined;
+    }
+    const claims = this.deps.cache.list(CLAIM, cluster.metadata.namespace ?? "default");
+    const notice = quorumLossNotice(await this.quorumWatch.decide(key, cluster, input.membership, admin, claims));
+    const before = cluster.status.conditions?.find((c) => c.type === "QuorumLost");
+    if (notice !== undefined && (before?.status !== "True" || before.message !== notice.message)) {
+      await this.deps.events.record(cluster, { type: "Warning", ...notice });
+    }
+    return notice;
   }
 
   private async observe(cluster: KVRaftCluster): Promise<{
@@ -299,6 +330,7 @@ export class Reconciler {
     this.tokens.delete(key);
     this.clientTokens.delete(key);
     this.phases.delete(key);
+    this.quorumWatch.forget(key);
     this.deps.metrics.setPhase(key, undefined);
   }
 }
