@@ -119,7 +119,7 @@ describe("quorum-loss recovery: --recover-from-member", () => {
     const c = cluster;
     for (const [args, expected] of [
       [["--recover-from-member", "1"], /--recover-from-member needs --cluster-id: the NEW cluster's id/],
-      [["--recover-from-member", "0", "--cluster-id", "x"], /--recover-from-member: member ids start at 1/],
+      [["--recover-from-member", "0", "--cluster-id", "x"], /recoverFromMember: must be an integer in \[1, \d+\], got 0/],
     ] as const) {
       c.logs.delete(1);
       const code = await new Promise<number | null>((resolve) => c.start(1, args).once("exit", resolve));
