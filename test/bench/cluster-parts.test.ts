@@ -4,6 +4,7 @@ import { MEMORY_KEYS_MIN, rssGrowthMibPerMillionKeys } from "../../src/bench/clu
 import { evaluateGoals } from "../../src/bench/cluster/goals.js";
 import { median, medianFigures, type RoundFigures } from "../../src/bench/cluster/measure.js";
 import { CLUSTER_QUICK, validateClusterOptions } from "../../src/bench/cluster/options.js";
+import { splitLine } from "../../src/bench/cluster/report.js";
 import { caughtUp } from "../../src/bench/cluster/system.js";
 import { compareWorkload } from "../../src/bench/cluster/compare.js";
 import { selectWorkloads, WORKLOADS } from "../../src/bench/cluster/workloads.js";
@@ -72,6 +73,11 @@ describe("kvraft bench cluster: the pure parts", () => {
     expect(() => validateClusterOptions({ ...options, members: 9 })).toThrow(/--members must be in \[3, 7\], got 9/);
   });
 
+  it("prints where KVRaft's memory per key is: heap and off-heap, after writing and after the restart", () => {
+    const split = { written: { heapMibPerMillionKeys: 700, offHeapMibPerMillionKeys: 150 }, restarted: { heapMibPerMillionKeys: 520, offHeapMibPerMillionKeys: null } };
+    expect(splitLine("kvraft", split)).toBe("kvraft MiB per million keys: written heap 700, off-heap 150; restarted heap 520, off-heap -");
+  });
+
   it("gives memory per million keys only when it can be trusted", () => {
     const mib = 1024 * 1024;
     expect(rssGrowthMibPerMillionKeys(100 * mib, 600 * mib, 1_000_000)).toBe(500);
@@ -102,7 +108,7 @@ describe("kvraft bench cluster: the pure parts", () => {
     expect(values.map((g) => [g.goal, g.met])).toEqual([["put-64KiB-16 throughput >= 2x etcd", true], ["put-64KiB-16 p99 <= etcd's", true]]);
     const system = (figures: { kill: number; written: number; restarted: number; restartMs: number }) => ({
       sigterm_pause_ms: 20, sigkill_pause_ms: figures.kill, sigterm_samples_ms: [20], sigkill_samples_ms: [figures.kill],
-      rss_mib_per_million_keys_written: figures.written, rss_mib_per_million_keys: figures.restarted, restart_ms: figures.restartMs, learner_promoted_ms: 5000,
+      rss_mib_per_million_keys_written: figures.written, rss_mib_per_million_keys: figures.restarted, restart_ms: figures.restartMs, learner_promoted_ms: 5000, memory_split: null,
     });
     const extras = {
       keys_written: 1_000_000,

@@ -148,7 +148,10 @@ export class EtcdSystem implements BenchSystem {
           throw error;
         }
       }, LEARNER_PROMOTED_TIMEOUT_MS, PROMOTE_RETRY_MS);
-      return Math.round(performance.now() - started);
+      const promotedMs = Math.round(performance.now() - started);
+      await client.cluster.memberRemove({ ID: member.ID });
+      await learner.stop("SIGTERM");
+      return promotedMs;
     } finally {
       client.close();
     }

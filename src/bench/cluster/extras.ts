@@ -1,5 +1,5 @@
 import { measureWritePause } from "./failover.js";
-import { measureFootprint } from "./footprint.js";
+import { type FootprintResult, measureFootprint } from "./footprint.js";
 import { median } from "./measure.js";
 import type { ClusterBenchOptions } from "./options.js";
 import type { ProgressBar } from "./progress.js";
@@ -16,6 +16,8 @@ export interface SystemExtras {
   /** The same after a restart with the keys on disk. */
   readonly rss_mib_per_million_keys: number | null;
   readonly restart_ms: number;
+  /** The heap and off-heap part of the growth per million keys (KVRaft only: etcd is no Node process). */
+  readonly memory_split: FootprintResult["split"];
   /** A new member added as a learner to the cluster holding the memory run's keys: from its start to its promotion; null with --tls. */
   readonly learner_promoted_ms: number | null;
 }
@@ -58,6 +60,7 @@ export async function runExtras(systems: Readonly<Record<SystemName, BenchSystem
       rss_mib_per_million_keys_written: footprint.rssMibPerMillionKeysWritten,
       rss_mib_per_million_keys: footprint.rssMibPerMillionKeys,
       restart_ms: footprint.restartMs,
+      memory_split: footprint.split,
       learner_promoted_ms: learnerMs,
     };
   };

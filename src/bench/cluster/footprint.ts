@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { processRssBytes } from "./proc-stats.js";
-import type { BenchClient, BenchSystem } from "./system.js";
+import type { BenchClient, BenchSystem, MemorySplit } from "./system.js";
 
 const WRITERS = 64;
 const CONNECTIONS = 8;
@@ -23,6 +23,13 @@ export interface FootprintResult {
   readonly rssMibPerMillionKeys: number | null;
   /** From starting every member again (log and snapshots of the keys on disk) to the first acknowledged write. */
   readonly restartMs: number;
+  /** Growth of the members' JavaScript heap and off-heap memory per million keys, MiB, when the system reports them: after writing and after the restart. */
+  readonly split: { readonly written: SplitGrowth; readonly restarted: SplitGrowth } | null;
+}
+
+export interface SplitGrowth {
+  readonly heapMibPerMillionKeys: number | null;
+  readonly offHeapMibPerMillionKeys: number | null;
 }
 
 /**
@@ -35,17 +42,25 @@ export async function measureFootprint(system: BenchSystem, keys: number): Promi
   await system.stop();
   await system.start();
   const before = await meanRss(system);
+  const splitBefore = await system.memorySplit?.();
   await writeKeys(system, keys);
   const written = await meanRss(system);
+  const splitWritten = await system.memorySplit?.();
   await system.stop();
   const started = performance.now();
   await system.start();
   const restartMs = Math.round(performance.now() - started);
   const restarted = await meanRss(system);
+  const splitRestarted = await system.memorySplit?.();
+  const growth = (after: MemorySplit | undefined): SplitGrowth => ({
+    heapMibPerMillionKeys: rssGrowthMibPerMillionKeys(splitBefore?.heapUsedBytes, after?.heapUsedBytes, keys),
+    offHeapMibPerMillionKeys: rssGrowthMibPerMillionKeys(splitBefore?.offHeapBytes, after?.offHeapBytes, keys),
+  });
   return {
     rssMibPerMillionKeysWritten: rssGrowthMibPerMillionKeys(before, written, keys),
     rssMibPerMillionKeys: rssGrowthMibPerMillionKeys(before, restarted, keys),
     restartMs,
+    split: splitBefore === undefined ? null : { written: growth(splitWritten), restarted: growth(splitRestarted) },
   };
 }
 

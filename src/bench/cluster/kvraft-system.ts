@@ -13,7 +13,7 @@ import { VERSION } from "../../version.js";
 import type { WalCounters, WalCounterSource } from "./measure.js";
 import { MemberProcess } from "./member-process.js";
 import { freeLoopbackPorts } from "./ports.js";
-import { type BenchClient, type BenchSystem, CATCH_UP_TIMEOUT_MS, caughtUp, LEARNER_PROMOTED_TIMEOUT_MS, pollUntil, PROMOTE_RETRY_MS } from "./system.js";
+import { type BenchClient, type BenchSystem, type MemorySplit, CATCH_UP_TIMEOUT_MS, caughtUp, LEARNER_PROMOTED_TIMEOUT_MS, pollUntil, PROMOTE_RETRY_MS } from "./system.js";
 
 const PORTS_PER_MEMBER = 4;
 /** From start to a leader that takes writes: a few election timeouts, on a loaded machine. */
@@ -128,6 +128,20 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
     }, CATCH_UP_TIMEOUT_MS, 100);
   }
 
+  async memorySplit(): Promise<MemorySplit | undefined> {
+    const splits = await Promise.all(this.plan.members.map(async (member) => {
+      const answer = await httpCall(httpTarget(memberHttpUrl(this.plan, member), "/metrics", this.access.tls), { method: "GET", timeoutMs: STATUS_TIMEOUT_MS, tls: this.access.tls, token: this.access.token }).catch(() => undefined);
+      const text = answer === undefined ? "" : new TextDecoder().decode(answer.body);
+      const heap = /^kvraft_server_nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1];
+      const offHeap = /^kvraft_server_nodejs_external_memory_bytes (\d+)/m.exec(text)?.[1];
+      return heap === undefined || offHeap === undefined ? undefined : { heapUsedBytes: Number(heap), offHeapBytes: Number(offHeap) };
+    }));
+    if (splits.some((s) => s === undefined)) return undefined;
+    const present = splits as MemorySplit[];
+    const mean = (pick: (s: MemorySplit) => number): number => present.reduce((sum, s) => sum + pick(s), 0) / present.length;
+    return { heapUsedBytes: mean((s) => s.heapUsedBytes), offHeapBytes: mean((s) => s.offHeapBytes) };
+  }
+
   async addLearner(): Promise<number> {
     if (this.plan.security !== undefined) throw new Error("kvraft bench cluster: the learner catch-up runs without --tls (a new member would need a certificate of its own)");
     const id = this.plan.members.length + this.added.length + 1;
@@ -155,7 +169,10 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
           throw error;
         }
       }, LEARNER_PROMOTED_TIMEOUT_MS, PROMOTE_RETRY_MS);
-      return Math.round(performance.now() - started);
+      const promotedMs = Math.round(performance.now() - started);
+      await admin.removeMember(id);
+      await learner.stop("SIGTERM");
+      return promotedMs;
     } finally {
       await admin.close();
     }

@@ -1,4 +1,4 @@
-import { MEMORY_KEYS_MIN } from "./footprint.js";
+import { type FootprintResult, MEMORY_KEYS_MIN, type SplitGrowth } from "./footprint.js";
 import type { WorkloadComparison } from "./compare.js";
 import type { ExtrasReport } from "./extras.js";
 import type { GoalCheck } from "./goals.js";
@@ -65,6 +65,7 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
         "(etcd's keys sit in a memory-mapped file, resident only once read again; garbage collectors make small runs noisy: " +
         `none below ${MEMORY_KEYS_MIN} keys, and --memory-keys 1000000 for a firm figure);\n` +
         "learner ms: a new, empty member started, added as a learner and promoted as soon as the cluster allows (both refuse until it has caught up on those keys)",
+      ...(x.kvraft.memory_split === null ? [] : [splitLine("kvraft", x.kvraft.memory_split)]),
     );
   }
   if (summary.goals.length > 0) {
@@ -73,6 +74,12 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
   }
   lines.push("");
   return lines.join("\n");
+}
+
+/** Where a Node system's growth per million keys is: its JavaScript heap and the buffers outside it. */
+export function splitLine(name: string, split: NonNullable<FootprintResult["split"]>): string {
+  const pair = (g: SplitGrowth): string => `heap ${n(g.heapMibPerMillionKeys)}, off-heap ${n(g.offHeapMibPerMillionKeys)}`;
+  return `${name} MiB per million keys: written ${pair(split.written)}; restarted ${pair(split.restarted)}`;
 }
 
 function systemRow(workload: string, system: string, f: SystemFigures, ratio: string): string {

@@ -36,12 +36,21 @@ export interface BenchSystem {
   /**
    * Starts a new, empty member, adds it as a learner and promotes it as soon as the
    * cluster accepts the promotion (both systems refuse one until the learner has caught
-   * up); returns the milliseconds from its start to the promotion. The cluster then has
-   * one member more, until stop().
+   * up); returns the milliseconds from its start to the promotion. The member is then
+   * removed and stopped, so the cluster keeps its shape for what runs after.
    */
   addLearner(): Promise<number>;
+  /** The members' mean JavaScript heap and off-heap (buffers) use, when the system reports them (KVRaft's /metrics). */
+  memorySplit?(): Promise<MemorySplit | undefined>;
   /** Stops every member; the data dirs are removed by the caller. */
   stop(): Promise<void>;
+}
+
+/** Where a Node member's memory is: its JavaScript heap, and the buffers outside it. */
+export interface MemorySplit {
+  readonly heapUsedBytes: number;
+  /** External memory: ArrayBuffers and Buffers (prom-client's nodejs_external_memory_bytes). */
+  readonly offHeapBytes: number;
 }
 
 /** A learner added to a cluster holding the memory run's keys is promoted within this. */
