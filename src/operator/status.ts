@@ -47,6 +47,7 @@ export function computeStatus(input: StatusInput, previous: ClusterStatus | unde
     ...(leader === undefined ? {} : { leader: { id: leader, pod: podOfMember(name, leader) } }),
     ...(membership === undefined ? pick(previous) : { term: membership.term, commitIndex: membership.commitIndex }),
     ...(members === undefined ? (previous?.members === undefined ? {} : { members: previous.members }) : { members }),
+    ...(previous?.bootstrap === undefined ? {} : { bootstrap: previous.bootstrap }),
   };
   return status;
 }
@@ -65,22 +66,32 @@ function pick(previous: ClusterStatus | undefined): Pick<ClusterStatus, "term" |
 
 const PROGRESSING_PHASES = new Set(["Pending", "Creating", "Scaling", "Updating"]);
 
+/** The condition a cluster has now; it keeps its lastTransitionTime while its status is unchanged. */
+export function makeCondition(
+  type: Condition["type"], on: boolean, reason: string, message: string,
+  at: { readonly previous: readonly Condition[]; readonly generation: number | undefined; readonly now: string },
+): Condition {
+  const status = on ? "True" : "False";
+  const before = at.previous.find((c) => c.type === type);
+  return {
+    type, status, reason, message,
+    lastTransitionTime: before !== undefined && before.status === status ? before.lastTransitionTime : at.now,
+    ...(at.generation === undefined ? {} : { observedGeneration: at.generation }),
+  };
+}
+
+const ACTIVITY_CONDITIONS: readonly Condition["type"][] = ["Available", "Progressing", "Degraded"];
+
 function conditions(current: Activity, generation: number | undefined, previous: readonly Condition[], now: string): Condition[] {
   const available = current.reason !== "QuorumLost" && current.reason !== "NoAnswer" && current.phase !== "Pending" && current.phase !== "Creating";
   const progressing = PROGRESSING_PHASES.has(current.phase);
   const degraded = current.phase === "Degraded";
-  const make = (type: Condition["type"], on: boolean, reason: string, message: string): Condition => {
-    const status = on ? "True" : "False";
-    const before = previous.find((c) => c.type === type);
-    return {
-      type, status, reason, message,
-      lastTransitionTime: before !== undefined && before.status === status ? before.lastTransitionTime : now,
-      ...(generation === undefined ? {} : { observedGeneration: generation }),
-    };
-  };
+  const at = { previous, generation, now };
   return [
-    make("Available", available, available ? "QuorumHealthy" : current.reason, available ? "a quorum of members is healthy and a leader serves requests" : current.message),
-    make("Progressing", progressing, progressing ? current.reason : "Stable", progressing ? current.message : "no change in progress"),
-    make("Degraded", degraded, degraded ? current.reason : "AllMembersHealthy", degraded ? current.message : "every member is healthy"),
+    makeCondition("Available", available, available ? "QuorumHealthy" : current.reason, available ? "a quorum of members is healthy and a leader serves requests" : current.message, at),
+    makeCondition("Progressing", progressing, progressing ? current.reason : "Stable", progressing ? current.message : "no change in progress", at),
+    makeCondition("Degraded", degraded, degraded ? current.reason : "AllMembersHealthy", degraded ? current.message : "every member is healthy", at),
+    // Conditions set elsewhere (Bootstrapped, by the bootstrap gate) stay as they were.
+    ...previous.filter((c) => !ACTIVITY_CONDITIONS.includes(c.type)),
   ];
 }

@@ -1,54 +1,15 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { BackupReconciler, reconcileBackups } from "../../src/operator/controller/backup-reconciler.js";
 import { EventRecorder } from "../../src/operator/controller/events.js";
-import { KubeApiError, KubeRest, type RequestOptions } from "../../src/operator/controller/kube-rest.js";
 import { OperatorMetrics } from "../../src/operator/controller/metrics.js";
 import type { KVRaftBackup } from "../../src/operator/backup-types.js";
 import type { KubeObject } from "../../src/operator/types.js";
+import { ApiDouble } from "./api-double.js";
 import { makeCluster } from "./fixtures.js";
-
-interface Sent { method: string; path: string; body: unknown }
 
 const JOB_PATH = "/apis/batch/v1/namespaces/db/jobs/nightly-backup";
 const BACKUP_STATUS_PATH = "/apis/kvraft.io/v1alpha1/namespaces/db/kvraftbackups/nightly/status";
-
-/**
- * The API server as the backup reconciler sees it: objects by path (a GET of a missing one
- * is a 404), writes recorded, an apply stored as sent; the pods collection answers `pods`.
- */
-class ApiDouble extends KubeRest {
-  readonly sent: Sent[] = [];
-  readonly objects = new Map<string, Record<string, unknown>>();
-  pods: Record<string, unknown>[] = [];
-
-  constructor() {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: "c", server: "http://127.0.0.1:1" }], users: [{ name: "u" }], contexts: [{ name: "c", cluster: "c", user: "u" }], currentContext: "c" });
-    super(kc);
-  }
-
-  override async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    if (method === "GET") {
-      if (path.endsWith("/pods")) return { items: this.pods } as T;
-      const found = this.objects.get(path);
-      if (found === undefined) throw new KubeApiError(404, "NotFound", `${path} not found`);
-      return found as T;
-    }
-    this.sent.push({ method, path, body: options.body });
-    if (method === "PATCH" && !path.includes("/events/")) this.objects.set(path, options.body as Record<string, unknown>);
-    return options.body as T;
-  }
-
-  writesTo(path: string): Sent[] {
-    return this.sent.filter((s) => s.path === path);
-  }
-
-  eventReasons(): string[] {
-    return this.sent.filter((s) => s.path.includes("/events")).map((s) => (s.body as { reason: string }).reason);
-  }
-}
 
 function setup(): { api: ApiDouble; reconciler: BackupReconciler; metrics: OperatorMetrics } {
   const api = new ApiDouble();

@@ -6,7 +6,7 @@ import type { KVRaftCluster, KubeObject } from "../types.js";
 import { applyObject, applyStatusOf } from "./applier.js";
 import type { EventRecorder } from "./events.js";
 import type { OperatorMetrics } from "./metrics.js";
-import { isNotFound, type KubeRest } from "./kube-rest.js";
+import { getIfExists, isNotFound, type KubeRest } from "./kube-rest.js";
 import { BACKUP_TYPE, CLUSTER_TYPE, collectionPath, JOB_TYPE, objectPath } from "./resources.js";
 
 export interface BackupReconcilerDeps {
@@ -34,8 +34,8 @@ export class BackupReconciler {
   async reconcile(backup: KVRaftBackup): Promise<boolean> {
     if (backup.status?.phase === "Completed" || backup.status?.phase === "Failed") return false;
     const namespace = backup.metadata.namespace ?? "default";
-    const cluster = await this.get<KVRaftCluster>(objectPath(CLUSTER_TYPE, backup.spec.cluster, namespace));
-    let job = await this.get<KubeObject>(objectPath(JOB_TYPE, backupJobName(backup), namespace));
+    const cluster = await getIfExists<KVRaftCluster>(this.deps.rest, objectPath(CLUSTER_TYPE, backup.spec.cluster, namespace));
+    let job = await getIfExists<KubeObject>(this.deps.rest, objectPath(JOB_TYPE, backupJobName(backup), namespace));
     if (job !== undefined && job.metadata.ownerReferences?.some((o) => o.uid === backup.metadata.uid) !== true) {
       return this.write(backup, { phase: "Failed", message: `a Job named ${backupJobName(backup)} exists and does not belong to this backup: delete it or name the backup differently` });
     }
@@ -73,15 +73,6 @@ export class BackupReconciler {
     const completedMs = status.completionTime === undefined ? Number.NaN : Date.parse(status.completionTime);
     if (status.phase === "Completed" && Number.isFinite(completedMs)) {
       metrics.lastBackup.set({ cluster_namespace: backup.metadata.namespace ?? "default", cluster_name: backup.spec.cluster }, completedMs / 1000);
-    }
-  }
-
-  private async get<T>(path: string): Promise<T | undefined> {
-    try {
-      return await this.deps.rest.request<T>("GET", path);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
     }
   }
 }

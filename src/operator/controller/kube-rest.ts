@@ -131,3 +131,13 @@ export function isNotFound(error: unknown): boolean {
 export function isConflict(error: unknown): boolean {
   return error instanceof KubeApiError && error.status === 409;
 }
+
+/** A GET of one object; undefined when it does not exist (404). */
+export async function getIfExists<T>(rest: KubeRest, path: string): Promise<T | undefined> {
+  try {
+    return await rest.request<T>("GET", path);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}

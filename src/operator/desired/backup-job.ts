@@ -26,6 +26,16 @@ const ADMIN_TOKEN_VOLUME = "admin-token";
 const CA_VOLUME = "ca";
 const TARGET_VOLUME = "target";
 
+/**
+ * What every pod of the operator's Jobs has: it runs once, calls no Kubernetes API (no
+ * token), and runs as the image's user, who owns what it writes to a claim.
+ */
+export const ONE_SHOT_POD = {
+  restartPolicy: "Never",
+  automountServiceAccountToken: false,
+  securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_ID, runAsGroup: RUN_AS_ID, fsGroup: RUN_AS_ID, seccompProfile: { type: "RuntimeDefault" } },
+} as const;
+
 /** The Job of a backup: named after it, so one backup has one Job. */
 export function backupJobName(backup: KVRaftBackup): string {
   return `${backup.metadata.name}-backup`;
@@ -86,9 +96,7 @@ export function backupJob(backup: KVRaftBackup, cluster: KVRaftCluster, clusterD
       template: {
         metadata: { labels },
         spec: {
-          restartPolicy: "Never",
-          automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_ID, runAsGroup: RUN_AS_ID, fsGroup: RUN_AS_ID, seccompProfile: { type: "RuntimeDefault" } },
+          ...ONE_SHOT_POD,
           containers: [backupContainer(cluster, path, tls, clusterDomain)],
           volumes,
         },
