@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { restoreClaim, restoreJob } from "../../src/operator/desired/restore-job.js";
 import type { KVRaftCluster } from "../../src/operator/types.js";
 import { useCrdRig } from "../support/crd-rig.js";
@@ -26,6 +28,8 @@ describe("spec.bootstrap on a real API server", () => {
       expect(await refused(cluster("leaves", { fromBackup: { claimName: "backups", path } }))).toContain("spec.bootstrap.fromBackup.path must be relative to the claim's root");
     }
     await crd.rig().apply(cluster("byname", { fromBackup: { backupName: "nightly" } }));
+    const example = parse(readFileSync(new URL("../../examples/cluster-from-backup.yaml", import.meta.url), "utf8")) as { metadata: Record<string, unknown> };
+    await crd.rig().apply({ ...example, metadata: { ...example.metadata, namespace: NS } });
     await crd.rig().apply(cluster("byclaim", { fromBackup: { claimName: "backups", path: "example/first.kvbackup" } }));
   });
 
