@@ -244,7 +244,7 @@ describe("KVRaft in real pods on the dev cluster", () => {
       caFile: credentials.caFile, serverName: credentials.servername, coordinatorName: `${CLUSTER}-coord.${NAMESPACE}.svc`,
     }));
     prometheus = server;
-    // No scenario takes a KVRaftBackup yet (issue 20's scenarios will), so the age of the last
+    // The first KVRaftBackup is taken by scenario 11, after this one, so the age of the last
     // backup has nothing to show here; test/chart/dashboard-queries.test.ts records one and checks it.
     const queries = dashboardQueries(DASHBOARD_VARIABLES).filter((query) => query.panel !== "Since the last backup");
     const emptyNow = (): Promise<string[]> => emptyQueries(queries, (expr) => server.query(expr));
