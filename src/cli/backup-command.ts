@@ -104,6 +104,8 @@ Exit status: 0 removed or already gone; 1 not a KVRaft backup (nothing removed).
     .description("verify a backup, then make a NEW one-member cluster from it in an empty data dir")
     .requiredOption("--data-dir <dir>", "an empty (or missing) directory for the new member's data")
     .option("--id <n>", "the new member's id", parseNumber, 1)
+    .option("--cluster-id <id>", "the new cluster's id (default: a random one; the operator gives the KVRaftCluster's uid)")
+    .option("--termination-message-path <file>", "also write the outcome as JSON here ({phase, revision, clusterId of the source, durationMs, message}); for a Kubernetes Job, /dev/termination-log")
     .addOption(outputOption())
     .addHelpText("after", `
 Nothing is written unless every checksum of the backup holds. The new cluster has a new
@@ -114,8 +116,8 @@ Example:
   kvraft backup restore nightly.kvbackup --data-dir restored
   kvraft server --id 1 --data-dir restored --peers 1=127.0.0.1:7001
 ${FILE_EXIT_CODES}`)
-    .action(run(async (file: string, flags: { dataDir: string; id: number; output: Output }) => {
+    .action(run(async (file: string, flags: { dataDir: string; id: number; output: Output } & import("./backup-files.js").RestoreOptions) => {
       const { restoreCommand } = await import("./backup-files.js");
-      await restoreCommand(file, flags.dataDir, flags.id, flags.output);
+      await restoreCommand(file, flags.dataDir, flags.id, flags.output, flags);
     }));
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { BackupFormatError, type BackupMeta, BackupReader, BODY_FORMAT_KV_SNAPSHOT, hex32, readBackup, type VerifiedBackup } from "../backup/index.js";
 import { CliError, EXIT } from "./cluster-access.js";
 import { report } from "./kv-commands.js";
+import { writeTerminationMessage } from "./termination-message.js";
 
 type Output = "table" | "json";
 
@@ -111,15 +112,33 @@ export async function listCommand(dir: string, output: Output): Promise<void> {
   report(output, { dir, backups, skipped: others }, backups.length === 0 ? `no KVRaft backups in ${dir}\n${footer}` : `${[header, ...rows].join("\n")}\n${footer}`);
 }
 
+/** Where `restore` founds the new member, beyond its data dir and id. */
+export interface RestoreOptions {
+  /** The new cluster's id (default: a random one). */
+  readonly clusterId?: string;
+  /** Also write the outcome as JSON here (a Kubernetes Job's /dev/termination-log). */
+  readonly terminationMessagePath?: string;
+}
+
 /** Checks the backup whole, then founds a new one-member cluster from its body as `snapshot restore` does. */
-export async function restoreCommand(file: string, dataDir: string, id: number, output: Output): Promise<void> {
-  // Imported here: it brings the state machine and storage, which the other verbs never need.
-  const { requireEmptyDataDir, restoreState } = await import("./snapshot-run.js");
-  await requireEmptyDataDir(dataDir);
-  const body: Uint8Array[] = [];
-  const verified = await verifyFile(file, (slice) => body.push(Uint8Array.from(slice)));
-  if (verified.meta.bodyFormat !== BODY_FORMAT_KV_SNAPSHOT) {
-    throw new CliError(EXIT_NOT_A_SOUND_BACKUP, `${file} holds a "${verified.meta.bodyFormat}" body, and this build restores only "${BODY_FORMAT_KV_SNAPSHOT}": use a newer KVRaft`);
+export async function restoreCommand(file: string, dataDir: string, id: number, output: Output, options: RestoreOptions = {}): Promise<void> {
+  const startedMs = Date.now();
+  try {
+    // Imported here: it brings the state machine and storage, which the other verbs never need.
+    const { requireEmptyDataDir, restoreState } = await import("./snapshot-run.js");
+    await requireEmptyDataDir(dataDir);
+    const body: Uint8Array[] = [];
+    const verified = await verifyFile(file, (slice) => body.push(Uint8Array.from(slice)));
+    if (verified.meta.bodyFormat !== BODY_FORMAT_KV_SNAPSHOT) {
+      throw new CliError(EXIT_NOT_A_SOUND_BACKUP, `${file} holds a "${verified.meta.bodyFormat}" body, and this build restores only "${BODY_FORMAT_KV_SNAPSHOT}": use a newer KVRaft`);
+    }
+    const restored = await restoreState(Buffer.concat(body), file, dataDir, id, output, options.clusterId);
+    await writeTerminationMessage(options.terminationMessagePath, {
+      phase: "Completed", revision: restored.revision, clusterId: verified.meta.clusterId, durationMs: Date.now() - startedMs,
+      message: `restored revision ${restored.revision} (${restored.keys} keys) of cluster ${verified.meta.clusterId} as member ${id} of cluster ${restored.clusterId}`,
+    });
+  } catch (error) {
+    await writeTerminationMessage(options.terminationMessagePath, { phase: "Failed", durationMs: Date.now() - startedMs, message: (error as Error).message });
+    throw error;
   }
-  await restoreState(Buffer.concat(body), file, dataDir, id, output);
 }

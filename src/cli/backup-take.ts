@@ -1,6 +1,6 @@
 import { crc32c } from "@node-rs/crc32";
 import type { IncomingMessage } from "node:http";
-import { access as fileAccess, mkdir, open, rename, rm, writeFile } from "node:fs/promises";
+import { access as fileAccess, mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ServerStatus } from "../protocol/status.js";
 import { type BackupMeta, BODY_FORMAT_KV_SNAPSHOT, encodeBackup, hex32 } from "../backup/index.js";
@@ -10,6 +10,7 @@ import type { AccessOptions, ClusterAccess } from "./cluster-access.js";
 import { CliError, describeNetworkError, discoverEndpoints, EXIT, json, request } from "./cluster-access.js";
 import { report } from "./kv-commands.js";
 import { progress } from "./progress.js";
+import { writeTerminationMessage } from "./termination-message.js";
 
 export interface TakeFlags extends AccessOptions {
   to: string;
@@ -33,8 +34,6 @@ export interface TakeResult {
   readonly durationMs: number;
 }
 
-/** Kubernetes keeps at most this much of a termination message. */
-const TERMINATION_MESSAGE_BYTES_MAX = 4096;
 /** Pauses between rounds over the members while there is no leader: short first, then capped. */
 const RETRY_PAUSE_MS_MIN = 250;
 const RETRY_PAUSE_MS_MAX = 2000;
@@ -228,15 +227,4 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-/** The outcome as JSON where Kubernetes reads a container's termination message; nothing without a path. */
-async function writeTerminationMessage(path: string | undefined, outcome: Record<string, unknown>): Promise<void> {
-  if (path === undefined) return;
-  let text = JSON.stringify(outcome);
-  if (Buffer.byteLength(text) > TERMINATION_MESSAGE_BYTES_MAX) {
-    const message = String(outcome["message"] ?? "");
-    text = JSON.stringify({ ...outcome, message: message.slice(0, TERMINATION_MESSAGE_BYTES_MAX / 2) });
-  }
-  await writeFile(path, text);
 }

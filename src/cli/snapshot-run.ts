@@ -79,12 +79,24 @@ export async function restoreSnapshot(file: string, dataDir: string, id: number,
 
 /** Restore founds a new cluster: it never writes into a directory that holds anything. */
 export async function requireEmptyDataDir(dataDir: string): Promise<void> {
-  const existing = await readdir(dataDir).catch(() => []);
+  // A fresh ext4 volume holds lost+found: still empty for a restore (the server ignores it too).
+  const existing = (await readdir(dataDir).catch(() => [])).filter((name) => name !== "lost+found");
   if (existing.length > 0) throw new CliError(EXIT.usage, `${dataDir} is not empty: restore makes a new cluster and needs an empty directory (never a live member's)`);
 }
 
-/** Writes the state machine `snapshot` (read from `source`) into `dataDir` as a new one-member cluster. */
-export async function restoreState(snapshot: Uint8Array, source: string, dataDir: string, id: number, output: "table" | "json"): Promise<void> {
+/** What a restore made: a new cluster's first member. */
+export interface RestoredState {
+  readonly clusterId: string;
+  readonly revision: number;
+  readonly keys: number;
+}
+
+/**
+ * Writes the state machine `snapshot` (read from `source`) into `dataDir` as a new
+ * one-member cluster, with a random cluster id unless one is given (the operator gives
+ * the resource's uid, the id its servers are started with).
+ */
+export async function restoreState(snapshot: Uint8Array, source: string, dataDir: string, id: number, output: "table" | "json", clusterIdGiven?: string): Promise<RestoredState> {
   let kv: KvStateMachine;
   try {
     kv = KvStateMachine.restore(snapshot);
@@ -93,7 +105,7 @@ export async function restoreState(snapshot: Uint8Array, source: string, dataDir
   }
   if (kv.appliedIndex === 0) kv.applyNoop(1);
   const data = kv.snapshot();
-  const clusterId = randomUUID();
+  const clusterId = clusterIdGiven ?? randomUUID();
   const meta: SnapshotMeta = { index: kv.appliedIndex, term: 1, config: { voters: [id], learners: [] }, sizeBytes: data.length, checksum: crc32c(data) };
   const storage = await DiskStorage.open(dataDir, { memberId: id, clusterId });
   try {
@@ -113,4 +125,5 @@ export async function restoreState(snapshot: Uint8Array, source: string, dataDir
     `Start it with: kvraft server --id ${id} --data-dir ${dataDir} --peers ${id}=HOST:PORT`,
     "",
   ].join("\n"));
+  return { clusterId, revision: meta.index, keys: kv.keyCount() };
 }

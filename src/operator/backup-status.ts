@@ -91,14 +91,15 @@ export function backupStatus(backup: KVRaftBackup, job: BackupJobView | undefine
   return { ...base, ...times, phase: "Pending", message: clip(waitingFor ?? "waiting for the backup Job's pod to start") };
 }
 
-function finishedPhase(job: BackupJobView): Extract<BackupPhase, "Completed" | "Failed"> | undefined {
+/** Completed or Failed once the Job says so (its own conditions), else undefined. */
+export function finishedPhase(job: BackupJobView): Extract<BackupPhase, "Completed" | "Failed"> | undefined {
   const isTrue = (type: string): boolean => job.conditions.some((c) => c.type === type && c.status === "True");
   if (isTrue("Complete")) return "Completed";
   if (isTrue("Failed")) return "Failed";
   return undefined;
 }
 
-function failedCondition(job: BackupJobView): BackupJobView["conditions"][number] | undefined {
+export function failedCondition(job: BackupJobView): BackupJobView["conditions"][number] | undefined {
   return job.conditions.find((c) => c.type === "Failed" && c.status === "True");
 }
 
@@ -113,7 +114,8 @@ function outcomeFields(outcome: TakeOutcome): Partial<BackupStatus> {
   };
 }
 
-function clip(message: string): string {
+/** A message cut to BACKUP_MESSAGE_CHARS_MAX characters. */
+export function clip(message: string): string {
   return message.length <= BACKUP_MESSAGE_CHARS_MAX ? message : `${message.slice(0, BACKUP_MESSAGE_CHARS_MAX - 1)}…`;
 }
 

@@ -49,6 +49,7 @@ export function computeStatus(input: StatusInput, previous: ClusterStatus | unde
     ...(leader === undefined ? {} : { leader: { id: leader, pod: podOfMember(name, leader) } }),
     ...(membership === undefined ? pick(previous) : { term: membership.term, commitIndex: membership.commitIndex }),
     ...(members === undefined ? (previous?.members === undefined ? {} : { members: previous.members }) : { members }),
+    ...(previous?.bootstrap === undefined ? {} : { bootstrap: previous.bootstrap }),
   };
   return status;
 }
@@ -67,27 +68,37 @@ function pick(previous: ClusterStatus | undefined): Pick<ClusterStatus, "term" |
 
 const PROGRESSING_PHASES = new Set(["Pending", "Creating", "Scaling", "Updating"]);
 
+/** The condition a cluster has now; it keeps its lastTransitionTime while its status is unchanged. */
+export function makeCondition(
+  type: Condition["type"], on: boolean, reason: string, message: string,
+  at: { readonly previous: readonly Condition[]; readonly generation: number | undefined; readonly now: string },
+): Condition {
+  const status = on ? "True" : "False";
+  const before = at.previous.find((c) => c.type === type);
+  return {
+    type, status, reason, message,
+    lastTransitionTime: before !== undefined && before.status === status ? before.lastTransitionTime : at.now,
+    ...(at.generation === undefined ? {} : { observedGeneration: at.generation }),
+  };
+}
+
+/** The conditions this function owns; others (Bootstrapped, by the bootstrap gate) stay as they were. */
+const OWN_CONDITIONS: readonly Condition["type"][] = ["Available", "Progressing", "Degraded", "QuorumLost"];
+
 function conditions(current: Activity, generation: number | undefined, previous: readonly Condition[], now: string, quorumLoss: StatusInput["quorumLoss"]): Condition[] {
   const available = current.reason !== "QuorumLost" && current.reason !== "NoAnswer" && current.phase !== "Pending" && current.phase !== "Creating";
   const progressing = PROGRESSING_PHASES.has(current.phase);
   const degraded = current.phase === "Degraded";
-  const make = (type: Condition["type"], on: boolean, reason: string, message: string): Condition => {
-    const status = on ? "True" : "False";
-    const before = previous.find((c) => c.type === type);
-    return {
-      type, status, reason, message,
-      lastTransitionTime: before !== undefined && before.status === status ? before.lastTransitionTime : now,
-      ...(generation === undefined ? {} : { observedGeneration: generation }),
-    };
-  };
+  const at = { previous, generation, now };
   // QuorumLost appears with the first loss for good and stays, False, once the quorum is back.
   const lost = quorumLoss === undefined && previous.some((c) => c.type === "QuorumLost")
-    ? [make("QuorumLost", false, "QuorumNotLost", "a majority of voters is not gone for good")]
-    : quorumLoss === undefined ? [] : [make("QuorumLost", true, quorumLoss.reason, quorumLoss.message)];
+    ? [makeCondition("QuorumLost", false, "QuorumNotLost", "a majority of voters is not gone for good", at)]
+    : quorumLoss === undefined ? [] : [makeCondition("QuorumLost", true, quorumLoss.reason, quorumLoss.message, at)];
   return [
-    make("Available", available, available ? "QuorumHealthy" : current.reason, available ? "a quorum of members is healthy and a leader serves requests" : current.message),
-    make("Progressing", progressing, progressing ? current.reason : "Stable", progressing ? current.message : "no change in progress"),
-    make("Degraded", degraded, degraded ? current.reason : "AllMembersHealthy", degraded ? current.message : "every member is healthy"),
+    makeCondition("Available", available, available ? "QuorumHealthy" : current.reason, available ? "a quorum of members is healthy and a leader serves requests" : current.message, at),
+    makeCondition("Progressing", progressing, progressing ? current.reason : "Stable", progressing ? current.message : "no change in progress", at),
+    makeCondition("Degraded", degraded, degraded ? current.reason : "AllMembersHealthy", degraded ? current.message : "every member is healthy", at),
     ...lost,
+    ...previous.filter((c) => !OWN_CONDITIONS.includes(c.type)),
   ];
 }

@@ -5,6 +5,7 @@
  * the controller turns them into API calls.
  */
 import type { NodeId } from "../raft/types.js";
+import type { BootstrapSpec, BootstrapStatus } from "./bootstrap-types.js";
 
 export const API_GROUP = "kvraft.io";
 export const API_VERSION = "v1alpha1";
@@ -71,6 +72,8 @@ export interface ClusterSpec {
   readonly monitoring?: MonitoringSpec;
   readonly networkPolicy?: NetworkPolicySpec;
   readonly tls?: TlsSpec;
+  /** Found the cluster from a backup (bootstrap-types.ts); immutable. */
+  readonly bootstrap?: BootstrapSpec;
 }
 
 /**
@@ -125,8 +128,8 @@ export interface NamespaceSource {
 }
 
 export interface Condition {
-  /** QuorumLost is present only once a quorum was lost for good (planner/quorum-loss.ts). */
-  readonly type: "Available" | "Progressing" | "Degraded" | "QuorumLost";
+  /** QuorumLost is present only once a quorum was lost for good (planner/quorum-loss.ts); Bootstrapped only for a cluster founded from a backup. */
+  readonly type: "Available" | "Progressing" | "Degraded" | "QuorumLost" | "Bootstrapped";
   readonly status: "True" | "False" | "Unknown";
   readonly reason: string;
   readonly message: string;
@@ -156,6 +159,8 @@ export interface ClusterStatus {
   readonly term?: number;
   readonly commitIndex?: number;
   readonly members?: readonly MemberView[];
+  /** How the cluster was founded from spec.bootstrap.fromBackup. */
+  readonly bootstrap?: BootstrapStatus;
 }
 
 export interface KVRaftCluster extends KubeObject {

@@ -202,6 +202,10 @@ describe("the kvraft-operator Helm chart", () => {
     for (const object of desired) need(object.apiVersion, resourceTypeOf(object.apiVersion, object.kind).plural, ["create", "patch"]);
     need("v1", "pods", ["delete"]); // a rolling update deletes one pod at a time
     need("v1", "persistentvolumeclaims", ["get", "list", "watch", "patch"]); // read to tell a lost volume; patched to grow storage (volumes.ts)
+    // A cluster founded from a backup (bootstrap-gate.ts): its backup read by name, pod 0's
+    // claim and the restore Job made by server-side apply before the StatefulSet.
+    need(BACKUP_TYPE.apiVersion, BACKUP_TYPE.plural, ["get"]);
+    need("v1", "persistentvolumeclaims", ["create"]);
     need("v1", "events", ["create", "patch"]); // repeats fold into a count
     // Backups (backup-reconciler.ts): listed each poll, their status applied; each one's Job
     // read by name and made by server-side apply (owned by the backup, which blocks its deletion).

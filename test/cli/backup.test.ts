@@ -119,9 +119,15 @@ describe("kvraft backup", () => {
     expect(verify.code).toBe(1);
     expect(verify.stderr).toMatch(/is not a sound KVRaft backup: body at byte \d+: bytes \d+-\d+ fail their checksum/);
     const dataDir = join(scratch, "restored-from-damaged");
-    const restore = await runKvraft(["backup", "restore", damaged, "--data-dir", dataDir]);
+    const outcomeFile = join(scratch, "restore-outcome.json");
+    const restore = await runKvraft(["backup", "restore", damaged, "--data-dir", dataDir, "--termination-message-path", outcomeFile]);
     expect(restore.code).toBe(1);
     expect(await readdir(dataDir).catch(() => [])).toEqual([]);
+    // What the operator's restore Job leaves for it to read (a KVRaftCluster bootstrapped from this file is refused).
+    const outcome = JSON.parse(await readFile(outcomeFile, "utf8")) as { phase: string; message: string };
+    expect(outcome.phase).toBe("Failed");
+    expect(outcome.message).toMatch(/is not a sound KVRaft backup: body at byte \d+: bytes \d+-\d+ fail their checksum/);
+    await rm(outcomeFile);
 
     await writeFile(join(scratch, "notes.txt"), "not a backup");
     const list = await runKvraft(["backup", "list", scratch, "--output", "json"]);
@@ -139,10 +145,17 @@ describe("kvraft backup", () => {
     const copy = join(scratch, "copied.kvbackup");
     await copyFile(file, copy);
     const dataDir = join(scratch, "restored");
-    const restore = await runKvraft(["backup", "restore", copy, "--data-dir", dataDir, "--output", "json"]);
+    // The operator's restore Job names the new cluster (the KVRaftCluster's uid) and reads the outcome back.
+    const clusterId = "0b7f3c2e-2222-4a7c-9d1e-5f6a7b8c9d0e";
+    const outcomeFile = join(scratch, "restored-outcome.json");
+    const restore = await runKvraft(["backup", "restore", copy, "--data-dir", dataDir, "--cluster-id", clusterId, "--termination-message-path", outcomeFile, "--output", "json"]);
     expect(restore.code, restore.stderr).toBe(0);
+    const source = (await readBackup(createReadStream(copy), crc32c)).meta;
+    expect(JSON.parse(await readFile(outcomeFile, "utf8"))).toMatchObject({ phase: "Completed", revision: source.revision, clusterId: source.clusterId });
+    expect(JSON.parse(restore.stdout)).toMatchObject({ clusterId, revision: source.revision });
+    await rm(outcomeFile);
     const [peer, http] = await freePorts(2);
-    const server = spawn(process.execPath, [CLI, "server", "--id", "1", "--data-dir", dataDir, "--peers", `1=127.0.0.1:${peer}`,
+    const server = spawn(process.execPath, [CLI, "server", "--id", "1", "--data-dir", dataDir, "--cluster-id", clusterId, "--peers", `1=127.0.0.1:${peer}`,
       "--listen-host", "127.0.0.1", "--http-port", String(http), "--memcached-port", "0", "--client-port", "0", "--election-ms", "300", "--heartbeat-ms", "50"], { stdio: "ignore" });
     try {
       const value = await waitFor("the restored cluster to serve", async () => {

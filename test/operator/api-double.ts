@@ -4,9 +4,9 @@ import { KubeApiError, KubeRest, type RequestOptions } from "../../src/operator/
 export interface Sent { method: string; path: string; body: unknown }
 
 /**
- * The API server as the backup reconcilers see it: objects by path (a GET of a missing one
- * is a 404; a collection is an object `{ items }` at its path, the query ignored), writes
- * recorded, an apply stored as sent; the pods collection answers `pods`.
+ * The API server as the backup reconcilers and the bootstrap gate see it: objects by path (a GET
+ * of a missing one is a 404; a collection is an object `{ items }` at its path, the query
+ * ignored), writes recorded, an apply stored as sent; the pods collection answers `pods`.
  */
 export class ApiDouble extends KubeRest {
   readonly sent: Sent[] = [];

@@ -25,6 +25,13 @@ describe("examples", () => {
     const text = JSON.stringify(objects);
     for (const expected of ["fast-ssd", "20Gi", "LoadBalancer", "high-priority", "payments-oncall", "topology.kubernetes.io/zone", "\"Delete\""]) expect(text).toContain(expected);
   });
+
+  it("the example from a backup founds its cluster with member 1 alone", () => {
+    const cluster = example("cluster-from-backup.yaml");
+    expect(cluster.spec.bootstrap?.fromBackup).toEqual({ backupName: "example-first" });
+    const sts = desiredObjects(cluster, OPTIONS).find((o) => o.kind === "StatefulSet") as unknown as { spec: { replicas: number } };
+    expect(sts.spec.replicas).toBe(1);
+  });
 });
 
 describe("a pod's member id", () => {

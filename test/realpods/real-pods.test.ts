@@ -24,6 +24,7 @@ import {
 import { nowMicros } from "../faults/workload.js";
 import { execFileSync } from "node:child_process";
 import { leftovers, NOTHING_LEFT } from "./leftovers.js";
+import { REFUSED, refuseCorruptBackup, removeBackup, removeClusters, RESTORED, restoreIntoNewCluster, takeBackupUnderWrites } from "./backup-scenarios.js";
 
 const IMAGE = "kvraft:0.1.0";
 const OPERATOR_NS = "kvraft-system";
@@ -243,7 +244,7 @@ describe("KVRaft in real pods on the dev cluster", () => {
       caFile: credentials.caFile, serverName: credentials.servername, coordinatorName: `${CLUSTER}-coord.${NAMESPACE}.svc`,
     }));
     prometheus = server;
-    // No scenario takes a KVRaftBackup yet (issue 20's scenarios will), so the age of the last
+    // The first KVRaftBackup is taken by scenario 11, after this one, so the age of the last
     // backup has nothing to show here; test/chart/dashboard-queries.test.ts records one and checks it.
     const queries = dashboardQueries(DASHBOARD_VARIABLES).filter((query) => query.panel !== "Since the last backup");
     const emptyNow = (): Promise<string[]> => emptyQueries(queries, (expr) => server.query(expr));
@@ -262,6 +263,30 @@ describe("KVRaft in real pods on the dev cluster", () => {
     });
     expect(empty).toEqual([]);
     expectSafe(result);
+  }, 600_000);
+
+  it("11: a KVRaftBackup taken under writes; a second cluster founded from it (spec.bootstrap.fromBackup) holds exactly the state at its revision and takes writes", async () => {
+    try {
+      let taken: Awaited<ReturnType<typeof takeBackupUnderWrites>> | undefined;
+      const result = await underLoad(dev(), "11-backup", SEED + 8, async () => {
+        taken = await takeBackupUnderWrites(dev(), kubectl, READY_TIMEOUT_MS);
+        return taken.figures;
+      });
+      expectSafe(result);
+      if (taken === undefined) throw new Error("the backup was not taken");
+      process.stdout.write(`real pods, 11: ${await restoreIntoNewCluster(dev(), kubectl, taken.backup, taken.writer, READY_TIMEOUT_MS)}\n`);
+    } finally {
+      await removeClusters(dev(), kubectl, [RESTORED], 3);
+    }
+  }, 900_000);
+
+  it("12: a cluster bootstrapped from a backup with one flipped byte is refused, saying where, and no member starts", async () => {
+    try {
+      process.stdout.write(`real pods, 12: ${await refuseCorruptBackup(dev(), kubectl, READY_TIMEOUT_MS)}\n`);
+    } finally {
+      await removeClusters(dev(), kubectl, [REFUSED], 1);
+      await removeBackup(dev(), kubectl);
+    }
   }, 600_000);
 
   it("9: kubectl delete kvr: the owned objects go, the claims stay (pvcRetention Retain, the default)", async () => {

@@ -34,13 +34,14 @@ export interface PodJson {
 export const isReady = (pod: PodJson): boolean =>
   pod.metadata.deletionTimestamp === undefined && (pod.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
-export async function serverPods(cluster: DevCluster): Promise<PodJson[]> {
-  const list = await cluster.controlPlane.getJson<{ items: PodJson[] }>(["get", "pods", "-n", NAMESPACE, "-l", `app.kubernetes.io/instance=${CLUSTER},app.kubernetes.io/component=server`, "-o", "json"]);
+/** The server pods of KVRaftCluster `name` (the example cluster unless named). */
+export async function serverPods(cluster: DevCluster, name = CLUSTER): Promise<PodJson[]> {
+  const list = await cluster.controlPlane.getJson<{ items: PodJson[] }>(["get", "pods", "-n", NAMESPACE, "-l", `app.kubernetes.io/instance=${name},app.kubernetes.io/component=server`, "-o", "json"]);
   return list.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
-export async function clusterStatus(cluster: DevCluster): Promise<ClusterStatus> {
-  const kvr = await cluster.controlPlane.getJson<{ status?: ClusterStatus }>(["get", "kvr", CLUSTER, "-n", NAMESPACE, "-o", "json"]);
+export async function clusterStatus(cluster: DevCluster, name = CLUSTER): Promise<ClusterStatus> {
+  const kvr = await cluster.controlPlane.getJson<{ status?: ClusterStatus }>(["get", "kvr", name, "-n", NAMESPACE, "-o", "json"]);
   return kvr.status ?? {};
 }
 
@@ -48,13 +49,13 @@ export async function clusterStatus(cluster: DevCluster): Promise<ClusterStatus>
  * Waits until the KVRaftCluster is Running with `replicas` ready members, all of them
  * healthy voters, and as many Ready server pods.
  */
-export async function waitRunning(cluster: DevCluster, replicas: number, timeoutMs: number): Promise<ClusterStatus> {
-  return waitFor(`${CLUSTER} Running with ${replicas}/${replicas} ready voters`, async () => {
-    const status = await clusterStatus(cluster);
+export async function waitRunning(cluster: DevCluster, replicas: number, timeoutMs: number, name = CLUSTER): Promise<ClusterStatus> {
+  return waitFor(`${name} Running with ${replicas}/${replicas} ready voters`, async () => {
+    const status = await clusterStatus(cluster, name);
     if (status.phase !== "Running" || status.readyReplicas !== replicas || status.replicas !== replicas) return undefined;
     const voters = (status.members ?? []).filter((m) => m.role === "voter" && m.healthy);
     if (voters.length !== replicas || (status.members ?? []).length !== replicas) return undefined;
-    const pods = await serverPods(cluster);
+    const pods = await serverPods(cluster, name);
     return pods.length === replicas && pods.every(isReady) ? status : undefined;
   }, timeoutMs, 1_000, () => cluster.assertHealthy());
 }
@@ -64,8 +65,8 @@ export async function serviceIp(cluster: DevCluster, name: string): Promise<stri
 }
 
 /** The client Service's HTTP address (host:port), reachable from the machine through node 1. */
-export async function clientHttp(cluster: DevCluster): Promise<string> {
-  return `${await serviceIp(cluster, `${CLUSTER}-client`)}:${HTTP_PORT}`;
+export async function clientHttp(cluster: DevCluster, name = CLUSTER): Promise<string> {
+  return `${await serviceIp(cluster, `${name}-client`)}:${HTTP_PORT}`;
 }
 
 /**
@@ -84,40 +85,47 @@ export interface ClusterCredentials {
 
 export const CLIENT_SERVICE_NAME = `${CLUSTER}-client.${NAMESPACE}.svc`;
 
-const credentialsByCluster = new WeakMap<DevCluster, Promise<ClusterCredentials>>();
+const credentialsByCluster = new WeakMap<DevCluster, Map<string, Promise<ClusterCredentials>>>();
 
-/** The cluster's credentials, read once per dev cluster (the CA lives for years, the token as long as its Secret). */
-export function clusterCredentials(cluster: DevCluster): Promise<ClusterCredentials> {
-  let credentials = credentialsByCluster.get(cluster);
+/** A KVRaftCluster's credentials, read once per dev cluster (the CA lives for years, the token as long as its Secret). */
+export function clusterCredentials(cluster: DevCluster, name = CLUSTER): Promise<ClusterCredentials> {
+  const known = credentialsByCluster.get(cluster) ?? new Map<string, Promise<ClusterCredentials>>();
+  credentialsByCluster.set(cluster, known);
+  let credentials = known.get(name);
   if (credentials === undefined) {
-    credentials = readCredentials(cluster);
-    credentialsByCluster.set(cluster, credentials);
-    credentials.catch(() => credentialsByCluster.delete(cluster));
+    credentials = readCredentials(cluster, name);
+    known.set(name, credentials);
+    credentials.catch(() => known.delete(name));
   }
   return credentials;
 }
 
-async function readCredentials(cluster: DevCluster): Promise<ClusterCredentials> {
+async function readCredentials(cluster: DevCluster, name: string): Promise<ClusterCredentials> {
   const plane = cluster.controlPlane;
-  const ca = await waitFor(`the CA bundle in ConfigMap ${CLUSTER}-ca`, async () =>
-    (await plane.kubectlOk(["get", "configmap", `${CLUSTER}-ca`, "-n", NAMESPACE, "-o", "jsonpath={.data.ca\\.crt}"])).trim() || undefined, 60_000, 500);
-  const tokenBase64 = await waitFor(`the read-write token in Secret ${CLUSTER}-client-tokens`, async () =>
-    (await plane.kubectlOk(["get", "secret", `${CLUSTER}-client-tokens`, "-n", NAMESPACE, "-o", "jsonpath={.data.read-write}"])).trim() || undefined, 60_000, 500);
+  const ca = await waitFor(`the CA bundle in ConfigMap ${name}-ca`, async () =>
+    (await plane.kubectlOk(["get", "configmap", `${name}-ca`, "-n", NAMESPACE, "-o", "jsonpath={.data.ca\\.crt}"])).trim() || undefined, 60_000, 500);
+  const tokenBase64 = await waitFor(`the read-write token in Secret ${name}-client-tokens`, async () =>
+    (await plane.kubectlOk(["get", "secret", `${name}-client-tokens`, "-n", NAMESPACE, "-o", "jsonpath={.data.read-write}"])).trim() || undefined, 60_000, 500);
   const token = Buffer.from(tokenBase64, "base64").toString("utf8").trim();
-  const dir = join(cluster.dir, "credentials");
+  const dir = join(cluster.dir, name === CLUSTER ? "credentials" : `credentials-${name}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caFile = join(dir, "ca.crt");
   const tokenFile = join(dir, "token");
   writeFileSync(caFile, `${ca}\n`);
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  return { ca, token, caFile, tokenFile, servername: CLIENT_SERVICE_NAME };
+  return { ca, token, caFile, tokenFile, servername: name === CLUSTER ? CLIENT_SERVICE_NAME : `${name}-client.${NAMESPACE}.svc` };
 }
 
 /** GET over HTTPS with the cluster's CA and token: status and parsed JSON body. */
 export function httpsGetJson<T>(url: string, credentials: ClusterCredentials, timeoutMs: number): Promise<{ status: number; body: T }> {
+  return httpsJson<T>("GET", url, credentials, timeoutMs);
+}
+
+/** A request over HTTPS with the cluster's CA and token (and a body, for a PUT): status and parsed JSON body. */
+export function httpsJson<T>(method: string, url: string, credentials: ClusterCredentials, timeoutMs: number, body?: string): Promise<{ status: number; body: T }> {
   return new Promise((resolve, reject) => {
-    const request = https.get(url, {
-      ca: credentials.ca, servername: credentials.servername, headers: { authorization: `Bearer ${credentials.token}` }, timeout: timeoutMs,
+    const request = https.request(url, {
+      method, ca: credentials.ca, servername: credentials.servername, headers: { authorization: `Bearer ${credentials.token}`, accept: "application/json" }, timeout: timeoutMs,
     }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -125,13 +133,14 @@ export function httpsGetJson<T>(url: string, credentials: ClusterCredentials, ti
         try {
           resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as T });
         } catch (error) {
-          reject(new Error(`GET ${url}: ${response.statusCode ?? "?"} with a body that is not JSON: ${(error as Error).message}`));
+          reject(new Error(`${method} ${url}: ${response.statusCode ?? "?"} with a body that is not JSON: ${(error as Error).message}`));
         }
       });
       response.on("error", reject);
     });
-    request.on("timeout", () => request.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    request.on("timeout", () => request.destroy(new Error(`${method} ${url}: no answer within ${timeoutMs} ms`)));
     request.on("error", reject);
+    request.end(body);
   });
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { InvariantError } from "../../assert/invariant.js";
 import { desiredObjects, objectNames } from "../desired/index.js";
-import { DATA_VOLUME } from "../desired/server-pod.js";
+import { dataClaimName } from "../desired/statefulset.js";
 import type { ClientTokens, DesiredOptions } from "../desired/index.js";
 import { planNextStep } from "../planner/index.js";
 import { Membership } from "../planner/quorum.js";
@@ -16,6 +16,7 @@ import type { ClientTokensRead } from "./client-tokens.js";
 import { readClusterTls } from "./cluster-tls.js";
 import type { ClusterTls } from "./cluster-tls.js";
 import { applyObject, applyStatus, deleteObject } from "./applier.js";
+import { BootstrapGate } from "./bootstrap-gate.js";
 import { needsApply, needsStatusWrite } from "./apply-decision.js";
 import type { EventRecorder } from "./events.js";
 import type { KubeRest } from "./kube-rest.js";
@@ -85,9 +86,12 @@ export class Reconciler {
 
   /** Evidence of a quorum lost for good, and the recover-from-member annotation's verdict. */
   private readonly quorumWatch: QuorumWatch;
+  /** Holds back a cluster founded from a backup until its first member's data is restored. */
+  private readonly bootstrap: BootstrapGate;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.quorumWatch = new QuorumWatch(deps.quorumGoneAfterMs ?? GONE_AFTER_MS_DEFAULT);
+    this.bootstrap = new BootstrapGate({ ...deps, remember: (written) => deps.cache.remember?.(CLUSTER_TYPE, written) });
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -103,6 +107,12 @@ export class Reconciler {
     if (cluster.metadata.deletionTimestamp !== undefined) return {};
     if (cluster.metadata.annotations?.[PAUSE_ANNOTATION] === "true") return this.pause(key, cluster);
     if (this.paused.delete(key)) await this.deps.events.record(cluster, { type: "Normal", reason: "Resumed", message: `the ${PAUSE_ANNOTATION} annotation is gone: reconciling again` });
+
+    const held = await this.bootstrap.hold(cluster, this.deps.cache.get(STATEFUL_SET, namespace, objectNames(name).statefulSet) !== undefined);
+    if (held !== undefined) {
+      await this.notePhase(key, cluster, held.phase, undefined);
+      return { phase: held.phase, ...(held.requeueAfterMs === undefined ? {} : { requeueAfterMs: held.requeueAfterMs }) };
+    }
 
     const observed = await this.observe(cluster);
     const step = planNextStep(observed.input);
@@ -264,8 +274,7 @@ export class Reconciler {
   private async growVolumes(cluster: KVRaftCluster, replicas: number): Promise<void> {
     if (cluster.spec.storage.volumeClaimTemplate !== undefined) return; // a full template: the user's to manage
     const namespace = cluster.metadata.namespace ?? "default";
-    const setName = objectNames(cluster.metadata.name).statefulSet;
-    const names = new Set(Array.from({ length: replicas }, (_, i) => `${DATA_VOLUME}-${setName}-${i}`));
+    const names = new Set(Array.from({ length: replicas }, (_, i) => dataClaimName(cluster.metadata.name, i)));
     for (const growth of claimsToGrow(this.deps.cache.list(CLAIM, namespace), names, cluster.spec.storage.size)) {
       try {
         await this.deps.rest.request("PATCH", objectPath(CLAIM, growth.claim, namespace), {

@@ -6,6 +6,13 @@ import { RUN_AS_ID } from "./server-pod.js";
 export const CLAIM_JOB_POD_SECURITY = { runAsNonRoot: true, runAsUser: RUN_AS_ID, runAsGroup: RUN_AS_ID, fsGroup: RUN_AS_ID, seccompProfile: { type: "RuntimeDefault" } } as const;
 export const CLAIM_JOB_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
 
+/**
+ * What every pod of the operator's Jobs has: it runs once (a new pod per try, never
+ * restarted in place), calls no Kubernetes API (no token), and runs as the image's user,
+ * who owns what it writes to a claim.
+ */
+export const CLAIM_JOB_POD = { restartPolicy: "Never", automountServiceAccountToken: false, securityContext: CLAIM_JOB_POD_SECURITY } as const;
+
 export interface ClaimJobShape {
   readonly name: string;
   readonly namespace: string | undefined;
@@ -43,9 +50,7 @@ export function claimJob(shape: ClaimJobShape): KubeObject {
       template: {
         metadata: { labels: { ...shape.labels } },
         spec: {
-          restartPolicy: "Never",
-          automountServiceAccountToken: false,
-          securityContext: CLAIM_JOB_POD_SECURITY,
+          ...CLAIM_JOB_POD,
           containers: [shape.container],
           volumes: [...shape.volumes],
         },

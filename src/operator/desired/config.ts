@@ -4,6 +4,7 @@ import { clusterNamespace, ownedMeta } from "./meta.js";
 import { CONFIG_KEYS, objectNames, PATHS, podHost, PORTS } from "./names.js";
 import type { DesiredOptions } from "./options.js";
 import { DEFAULT_CLUSTER_DOMAIN } from "./options.js";
+import { foundingReplicas } from "./founding.js";
 
 /**
  * The first configuration founds the cluster with `new`; once status says it formed,
@@ -20,7 +21,7 @@ export function initialClusterState(cluster: KVRaftCluster): "new" | "existing" 
  * growing to, so a pod (re)starting can reach whoever leads.
  */
 export function peerList(cluster: KVRaftCluster, options: DesiredOptions): string {
-  const founding = options.foundingMembers ?? cluster.spec.replicas;
+  const founding = options.foundingMembers ?? foundingReplicas(cluster);
   const count = initialClusterState(cluster) === "new"
     ? founding
     : Math.max(cluster.spec.replicas, options.serverReplicas ?? 0, cluster.status?.replicas ?? 0, ...(cluster.status?.members ?? []).map((m) => m.id));

@@ -1,7 +1,7 @@
 import type { KVRaftCluster, ObjectMeta, OwnerReference } from "../types.js";
 import { API_GROUP, API_VERSION, KIND } from "../types.js";
 
-export type Component = "server" | "coordinator" | "config" | "admin-token" | "service-account" | "policy" | "monitoring" | "tls" | "client-tokens" | "backup";
+export type Component = "server" | "coordinator" | "config" | "admin-token" | "service-account" | "policy" | "monitoring" | "tls" | "client-tokens" | "backup" | "restore";
 
 export const MANAGED_BY = "kvraft-operator";
 

@@ -3,8 +3,14 @@ import type { KVRaftCluster, KubeObject } from "../types.js";
 import { commonLabels, ownedMeta, selectorLabels } from "./meta.js";
 import { objectNames } from "./names.js";
 import type { DesiredOptions } from "./options.js";
+import { foundingReplicas } from "./founding.js";
 import { DATA_VOLUME, serverPodTemplate } from "./server-pod.js";
 import { retention, SPEC_DEFAULTS } from "./spec-defaults.js";
+
+/** The claim the StatefulSet makes for pod `ordinal` from its template (and the restore Job makes for pod 0 first). */
+export function dataClaimName(cluster: string, ordinal: number): string {
+  return `${DATA_VOLUME}-${objectNames(cluster).statefulSet}-${ordinal}`;
+}
 
 export function dataClaimSpec(cluster: KVRaftCluster): V1PersistentVolumeClaimSpec {
   const storage = cluster.spec.storage;
@@ -25,7 +31,7 @@ export function dataClaimSpec(cluster: KVRaftCluster): V1PersistentVolumeClaimSp
 export function serverStatefulSet(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
   const names = objectNames(cluster.metadata.name);
   const spec: V1StatefulSetSpec = {
-    replicas: options.serverReplicas ?? options.foundingMembers ?? cluster.spec.replicas,
+    replicas: options.serverReplicas ?? options.foundingMembers ?? foundingReplicas(cluster),
     serviceName: names.peerService,
     // Members start together: the founding ones must all be up to elect a leader.
     podManagementPolicy: "Parallel",
