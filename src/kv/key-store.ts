@@ -20,6 +20,19 @@ export interface ScanSource {
   scan(start: Uint8Array, exclusive: boolean): RecordCursor;
 }
 
+/** Where a store's bytes are, for tests and benchmarks (the table's since the last clear). */
+export interface StoreMemory {
+  /** Bytes of slabs and dedicated buffers. */
+  readonly arenaReservedBytes: number;
+  /** Bytes of the blocks holding records (live, or kept for captures). */
+  readonly arenaUsedBytes: number;
+  /** Bytes of freed blocks waiting for reuse. */
+  readonly arenaFreedBytes: number;
+  /** Bytes of the columns, hash buckets and order. */
+  readonly indexBytes: number;
+  readonly compactions: number;
+}
+
 /** Stale heap entries allowed beyond the live ones before the heap is rebuilt. */
 const EXPIRY_STALE_SLACK = 1024;
 const EMPTY_KEY = new Uint8Array(0);
@@ -59,10 +72,10 @@ export class KeyStore implements ScanSource {
   }
 
   /** Bytes the store holds in typed arrays and slabs, by part (for tests and benchmarks). */
-  memoryBytes(): { readonly arenaReservedBytes: number; readonly arenaUsedBytes: number; readonly arenaFreedBytes: number; readonly indexBytes: number } {
+  memoryBytes(): StoreMemory {
     const { reservedBytes, usedBytes, freedBytes } = this.table.arenaBytes;
     const indexBytes = this.table.columnBytes + this.hashIndex.bucketBytes + 4 * this.order.size;
-    return { arenaReservedBytes: reservedBytes, arenaUsedBytes: usedBytes, arenaFreedBytes: freedBytes, indexBytes };
+    return { arenaReservedBytes: reservedBytes, arenaUsedBytes: usedBytes, arenaFreedBytes: freedBytes, indexBytes, compactions: this.table.compactions };
   }
 
   /** The key's record, its value a view valid until the store next changes. */

@@ -29,6 +29,7 @@ export class RecordTable {
   /** Slots below this have been used at least once. */
   private highWater = 0;
   private readonly freeSlots: number[] = [];
+  private compactionsValue = 0;
   blockAddress = new Float64Array(INITIAL_SLOTS);
   keyLength = new Uint32Array(INITIAL_SLOTS);
   valueLength = new Uint32Array(INITIAL_SLOTS);
@@ -45,6 +46,11 @@ export class RecordTable {
   get arenaBytes(): { readonly reservedBytes: number; readonly usedBytes: number; readonly freedBytes: number } {
     const { reservedBytes, usedBytes, freedBytes } = this.arena;
     return { reservedBytes, usedBytes, freedBytes };
+  }
+
+  /** How many times the arena was compacted, for tests and metrics. */
+  get compactions(): number {
+    return this.compactionsValue;
   }
 
   /** Bytes of the columns (allocated capacity), for tests and metrics. */
@@ -178,6 +184,7 @@ export class RecordTable {
   private compact(): void {
     const old = this.arena;
     this.arena = new SlabArena();
+    this.compactionsValue++;
     for (let slot = 0; slot < this.highWater; slot++) {
       if (this.keyLength[slot] === 0) continue;
       const bytes = this.blockBytes(slot);
