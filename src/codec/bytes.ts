@@ -240,6 +240,18 @@ export class ByteReader {
     return value;
   }
 
+  /**
+   * Length-prefixed bytes as a view of the input, no copy: for a caller that copies them
+   * where they go (a snapshot's records into the key store) before the input changes.
+   */
+  bytesView(): Uint8Array {
+    const length = this.varint();
+    this.need(length);
+    const view = this.input.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return view;
+  }
+
   /** Length-prefixed UTF-8, decoded straight from the input (the string is a copy anyway). */
   string(): string {
     const start = this.offset;

@@ -1,87 +1,115 @@
 /**
- * Keys with an expiry, ordered by (expiresAtMs, key id): a binary min-heap. The order
- * is total, so every replica removes expired keys in the same order and so emits the
- * same delete events.
+ * Slots of keys with an expiry, earliest first: a binary min-heap over typed arrays (16
+ * bytes per entry, no object). Ties are in no particular order: the owner sorts what
+ * expires at one stamp by key, so that every replica removes them in the same order
+ * whatever its heap looks like.
  *
  * Entries are not removed when a key is rewritten or deleted (a heap cannot find them
- * cheaply); the owner checks each popped entry against the key's current expiry and
- * skips stale ones. `rebuild` bounds the stale entries.
+ * cheaply); each carries its slot's generation, and the owner checks a popped entry
+ * against the slot's current generation and expiry and skips stale ones. The owner
+ * bounds the stale entries with `clear` and pushes of the live ones.
  */
-export interface ExpiryEntry {
-  readonly expiresAtMs: number;
-  readonly id: string;
-}
+const INITIAL_ENTRIES = 64;
 
 export class ExpiryQueue {
-  private heap: ExpiryEntry[] = [];
+  private times = new Float64Array(INITIAL_ENTRIES);
+  private slots = new Int32Array(INITIAL_ENTRIES);
+  private generations = new Uint32Array(INITIAL_ENTRIES);
+  private length = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.length;
   }
 
-  push(entry: ExpiryEntry): void {
-    this.heap.push(entry);
-    this.siftUp(this.heap.length - 1);
+  push(expiresAtMs: number, slot: number, generation: number): void {
+    if (this.length === this.times.length) this.grow();
+    this.times[this.length] = expiresAtMs;
+    this.slots[this.length] = slot;
+    this.generations[this.length] = generation;
+    this.siftUp(this.length++);
   }
 
-  peek(): ExpiryEntry | undefined {
-    return this.heap[0];
+  /** The earliest expiry, or undefined when empty. */
+  peekMs(): number | undefined {
+    return this.length === 0 ? undefined : this.times[0];
   }
 
-  pop(): ExpiryEntry | undefined {
-    const top = this.heap[0];
-    const last = this.heap.pop();
-    if (top === undefined || last === undefined) return undefined;
-    if (this.heap.length > 0) {
-      this.heap[0] = last;
-      this.siftDown(0);
-    }
-    return top;
+  /** The slot of the earliest entry (the queue must not be empty). */
+  peekSlot(): number {
+    return this.slots[0] as number;
   }
 
-  /** Replaces the contents with exactly `entries` (the live ones), dropping stale ones. */
-  rebuild(entries: ExpiryEntry[]): void {
-    this.heap = entries;
-    for (let i = (entries.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  /** The slot generation of the earliest entry (the queue must not be empty). */
+  peekGeneration(): number {
+    return this.generations[0] as number;
+  }
+
+  /** Drops the earliest entry. */
+  pop(): void {
+    if (this.length === 0) return;
+    this.length--;
+    if (this.length === 0) return;
+    this.move(this.length, 0);
+    this.siftDown(0);
   }
 
   clear(): void {
-    this.heap = [];
+    this.times = new Float64Array(INITIAL_ENTRIES);
+    this.slots = new Int32Array(INITIAL_ENTRIES);
+    this.generations = new Uint32Array(INITIAL_ENTRIES);
+    this.length = 0;
+  }
+
+  private grow(): void {
+    const capacity = this.times.length * 2;
+    const times = new Float64Array(capacity);
+    const slots = new Int32Array(capacity);
+    const generations = new Uint32Array(capacity);
+    times.set(this.times);
+    slots.set(this.slots);
+    generations.set(this.generations);
+    this.times = times;
+    this.slots = slots;
+    this.generations = generations;
   }
 
   private siftUp(start: number): void {
-    const heap = this.heap;
     let child = start;
     while (child > 0) {
       const parent = (child - 1) >> 1;
-      if (!before(heap[child] as ExpiryEntry, heap[parent] as ExpiryEntry)) return;
-      swap(heap, child, parent);
+      if ((this.times[child] as number) >= (this.times[parent] as number)) return;
+      this.swap(child, parent);
       child = parent;
     }
   }
 
   private siftDown(start: number): void {
-    const heap = this.heap;
     let parent = start;
     while (true) {
       const left = 2 * parent + 1;
       const right = left + 1;
       let smallest = parent;
-      if (left < heap.length && before(heap[left] as ExpiryEntry, heap[smallest] as ExpiryEntry)) smallest = left;
-      if (right < heap.length && before(heap[right] as ExpiryEntry, heap[smallest] as ExpiryEntry)) smallest = right;
+      if (left < this.length && (this.times[left] as number) < (this.times[smallest] as number)) smallest = left;
+      if (right < this.length && (this.times[right] as number) < (this.times[smallest] as number)) smallest = right;
       if (smallest === parent) return;
-      swap(heap, parent, smallest);
+      this.swap(parent, smallest);
       parent = smallest;
     }
   }
-}
 
-function before(a: ExpiryEntry, b: ExpiryEntry): boolean {
-  return a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.id < b.id);
-}
+  private move(from: number, to: number): void {
+    this.times[to] = this.times[from] as number;
+    this.slots[to] = this.slots[from] as number;
+    this.generations[to] = this.generations[from] as number;
+  }
 
-function swap(heap: ExpiryEntry[], i: number, j: number): void {
-  const held = heap[i] as ExpiryEntry;
-  heap[i] = heap[j] as ExpiryEntry;
-  heap[j] = held;
+  private swap(i: number, j: number): void {
+    const time = this.times[i] as number;
+    const slot = this.slots[i] as number;
+    const generation = this.generations[i] as number;
+    this.move(j, i);
+    this.times[j] = time;
+    this.slots[j] = slot;
+    this.generations[j] = generation;
+  }
 }

@@ -1,5 +1,4 @@
 import { joinBytes } from "../codec/bytes.js";
-import { keyId } from "./bytes.js";
 import { UINT64_MAX, type WriteCommand } from "./commands.js";
 import type { KvConfig } from "./config.js";
 import type { EventHistory } from "./events.js";
@@ -43,38 +42,37 @@ export function applyWrite(context: WriteContext, command: WriteCommand): KvResu
     return { ok: true, kind: "flushed", revision, deletedCount: flushNow(context.store, context.history, revision) };
   }
   const { key } = command;
-  const id = keyId(key);
-  const existing = context.store.get(id);
+  const existing = context.store.get(key);
   const currentVersion = existing?.version ?? 0;
   switch (command.type) {
     case "put":
       if (mismatched(command.expectVersion, currentVersion)) return versionMismatch(revision, command.expectVersion, currentVersion);
-      return store(context, id, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
+      return store(context, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
     case "add":
       if (existing !== undefined) return failure(revision, "exists", "add refused: the key exists", currentVersion);
-      return store(context, id, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
+      return store(context, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
     case "replace":
       if (existing === undefined) return notFound(revision, "replace");
-      return store(context, id, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
+      return store(context, key, existing, command.value, command.flags ?? 0, expiry(context, command.ttlMs));
     case "append":
     case "prepend":
       if (existing === undefined) return notFound(revision, command.type);
-      return appendOrPrepend(context, id, key, existing, command.type, command.value);
+      return appendOrPrepend(context, key, existing, command.type, command.value);
     case "incr":
     case "decr":
       if (existing === undefined) return notFound(revision, command.type);
-      return count(context, id, key, existing, command.type, command.delta);
+      return count(context, key, existing, command.type, command.delta);
     case "touch": {
       if (existing === undefined) return notFound(revision, "touch");
       const expiresAtMs = expiry(context, command.ttlMs);
-      context.store.set(id, { ...existing, expiresAtMs });
+      context.store.set(key, { ...existing, expiresAtMs });
       const touched = { ok: true, kind: "touched", revision, version: existing.version } as const;
       return expiresAtMs === undefined ? touched : { ...touched, expiresAtMs };
     }
     case "delete": {
       if (mismatched(command.expectVersion, currentVersion)) return versionMismatch(revision, command.expectVersion, currentVersion);
       if (existing === undefined) return notFound(revision, "delete");
-      context.store.delete(id);
+      context.store.delete(key);
       context.history.append({ type: "delete", revision, key, previousVersion: existing.version, expired: false });
       return { ok: true, kind: "deleted", revision, previousVersion: existing.version };
     }
@@ -99,12 +97,11 @@ function notFound(revision: number, operation: string): KvResult {
 }
 
 /**
- * Writes a new value under `id` (keyId of `key`); the version becomes this revision,
- * createVersion is kept. `key` is the command's own array: the put event keeps it.
+ * Writes a new value under `key`; the version becomes this revision, createVersion is
+ * kept. `key` is the command's own array: the put event keeps it (the store copies it).
  */
 function store(
   context: WriteContext,
-  id: string,
   key: Uint8Array,
   existing: KeyRecord | undefined,
   value: Uint8Array,
@@ -113,7 +110,7 @@ function store(
 ): KvResult {
   const { revision } = context;
   const createVersion = existing?.createVersion ?? revision;
-  context.store.set(id, { value, flags, version: revision, createVersion, expiresAtMs });
+  context.store.set(key, { value, flags, version: revision, createVersion, expiresAtMs });
   context.history.append({ type: "put", revision, key, value, flags, version: revision, createVersion });
   return { ok: true, kind: "stored", revision, version: revision, createVersion };
 }
@@ -121,7 +118,6 @@ function store(
 /** memcached append/prepend: the key must exist; its flags and expiry are kept. */
 function appendOrPrepend(
   context: WriteContext,
-  id: string,
   key: Uint8Array,
   existing: KeyRecord,
   type: "append" | "prepend",
@@ -132,13 +128,12 @@ function appendOrPrepend(
     return tooLarge(context.revision, `value after ${type}`, joinedBytes, context.config.valueBytesMax);
   }
   const value = joinBytes(type === "append" ? [existing.value, data] : [data, existing.value]);
-  return store(context, id, key, existing, value, existing.flags, existing.expiresAtMs);
+  return store(context, key, existing, value, existing.flags, existing.expiresAtMs);
 }
 
 /** memcached incr/decr: incr wraps at 2^64, decr stops at 0; flags and expiry are kept. */
 function count(
   context: WriteContext,
-  id: string,
   key: Uint8Array,
   existing: KeyRecord,
   type: "incr" | "decr",
@@ -155,7 +150,7 @@ function count(
   if (value.length > context.config.valueBytesMax) {
     return tooLarge(revision, `value after ${type}`, value.length, context.config.valueBytesMax);
   }
-  store(context, id, key, existing, value, existing.flags, existing.expiresAtMs);
+  store(context, key, existing, value, existing.flags, existing.expiresAtMs);
   return { ok: true, kind: "counter", revision, version: revision, value: next };
 }
 

@@ -1,4 +1,4 @@
-import { keyBytes, keyId } from "./bytes.js";
+import { compareBytes } from "./bytes.js";
 import { KvArgumentError } from "./errors.js";
 import type { KeyRecord, KeyStore, ScanSource } from "./key-store.js";
 
@@ -37,15 +37,15 @@ export interface ListResult {
   readonly nextAfter?: Uint8Array;
 }
 
-/** True when the record no longer exists at `nowMs` (expiry is at or before it). */
-export function isExpired(record: KeyRecord, nowMs: number): boolean {
-  return record.expiresAtMs !== undefined && record.expiresAtMs <= nowMs;
+/** True when a record expiring at `expiresAtMs` no longer exists at `nowMs`. */
+export function isExpired(expiresAtMs: number | undefined, nowMs: number): boolean {
+  return expiresAtMs !== undefined && expiresAtMs <= nowMs;
 }
 
-/** `id` is the record's key id: the returned key is made from it, a new array. */
-export function toKeyValue(id: string, record: KeyRecord): KeyValue {
+/** Copies of `key` and of the record (whose value may be a view of the store's bytes). */
+export function toKeyValue(key: Uint8Array, record: KeyRecord): KeyValue {
   const base = {
-    key: keyBytes(id),
+    key: key.slice(),
     value: record.value.slice(),
     flags: record.flags,
     version: record.version,
@@ -55,12 +55,11 @@ export function toKeyValue(id: string, record: KeyRecord): KeyValue {
 }
 
 export function getKey(store: KeyStore, key: Uint8Array, nowMs: number, revision: number): GetResult {
-  const id = keyId(key);
-  const record = store.get(id);
-  if (record === undefined || isExpired(record, nowMs)) {
+  const record = store.get(key);
+  if (record === undefined || isExpired(record.expiresAtMs, nowMs)) {
     return { ok: false, revision, error: "not-found", message: "the key does not exist" };
   }
-  return { ok: true, revision, kv: toKeyValue(id, record) };
+  return { ok: true, revision, kv: toKeyValue(key, record) };
 }
 
 /**
@@ -81,19 +80,16 @@ export function listKeys(
   if (!Number.isInteger(limit) || limit < 1 || limit > listLimitMax) {
     throw new KvArgumentError("limit", `must be an integer in [1, ${listLimitMax}] (listLimitMax), got ${limit}`);
   }
-  const prefixId = keyId(prefix);
-  const afterId = after === undefined ? undefined : keyId(after);
   // Start at whichever is later: the prefix itself, or just after the continuation key.
-  const fromAfter = afterId !== undefined && afterId >= prefixId;
-  const records = store.scan(fromAfter ? afterId : prefixId, fromAfter);
+  const fromAfter = after !== undefined && compareBytes(after, prefix) >= 0;
+  const cursor = store.scan(fromAfter ? after : prefix, fromAfter);
   const entries: KeyValue[] = [];
-  for (const [id, record] of records) {
-    // Ids compare as their bytes do, so a prefix of bytes is a prefix of ids.
-    if (!id.startsWith(prefixId)) break;
+  while (cursor.next()) {
+    if (!cursor.keyStartsWith(prefix)) break;
     if (entries.length === limit) {
       return { revision, entries, nextAfter: (entries[entries.length - 1] as KeyValue).key.slice() };
     }
-    if (!isExpired(record, nowMs)) entries.push(toKeyValue(id, record));
+    if (!isExpired(cursor.expiresAtMs, nowMs)) entries.push(toKeyValue(cursor.key(), cursor.record()));
   }
   return { revision, entries };
 }

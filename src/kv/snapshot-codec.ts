@@ -1,9 +1,9 @@
 import { invariant } from "../assert/invariant.js";
 import { joinBytes } from "../codec/bytes.js";
-import { ByteReader, ByteWriter, keyBytes, keyId } from "./bytes.js";
+import { ByteReader, ByteWriter, compareBytes } from "./bytes.js";
 import { STAMP_MS_MAX } from "./commands.js";
 import { SnapshotDecodeError } from "./errors.js";
-import type { KeyEntry } from "./key-store.js";
+import type { KeyRecord, RecordCursor } from "./record-cursor.js";
 import { readResult, writeResult } from "./result-codec.js";
 import type { KvResult } from "./results.js";
 import type { Session } from "./sessions.js";
@@ -33,7 +33,7 @@ export interface CapturedSnapshotState {
   readonly pendingFlushAtMs: number | undefined;
   readonly keyCount: number;
   /** Exactly `keyCount` records, in key byte order. */
-  readonly records: Iterator<KeyEntry>;
+  readonly records: RecordCursor;
   /** From the longest idle to the most recently used; copies the state machine no longer changes. */
   readonly sessions: readonly Session[];
   /** Called once when the encoder has read every record. */
@@ -75,13 +75,13 @@ export class SnapshotEncoder {
     if (this.done) return true;
     const end = Math.min(this.state.keyCount, this.recordsWritten + recordsMax);
     for (; this.recordsWritten < end; this.recordsWritten++) {
-      const next = this.state.records.next();
-      invariant(next.done !== true, () => `a capture of ${this.state.keyCount} keys yields them all (ended at ${this.recordsWritten})`);
-      writeRecord(this.writer, next.value);
+      const more = this.state.records.next();
+      invariant(more, () => `a capture of ${this.state.keyCount} keys yields them all (ended at ${this.recordsWritten})`);
+      writeRecord(this.writer, this.state.records);
       if (this.writer.position >= SNAPSHOT_CHUNK_BYTES) this.cutChunk();
     }
     if (this.recordsWritten < this.state.keyCount) return false;
-    invariant(this.state.records.next().done === true, () => `a capture of ${this.state.keyCount} keys yields no more`);
+    invariant(!this.state.records.next(), () => `a capture of ${this.state.keyCount} keys yields no more`);
     this.state.release();
     this.writer.varint(this.state.sessions.length);
     for (const session of this.state.sessions) writeSession(this.writer, session);
@@ -117,14 +117,20 @@ export class SnapshotEncoder {
   }
 }
 
-function writeRecord(writer: ByteWriter, [id, record]: KeyEntry): void {
-  writer.bytes(keyBytes(id));
-  writer.bytes(record.value);
+function writeRecord(writer: ByteWriter, record: RecordCursor): void {
+  writer.bytes(record.key());
+  writer.bytes(record.value());
   writer.u32(record.flags);
   writer.varint(record.version);
   writer.varint(record.createVersion);
-  writer.u8(record.expiresAtMs === undefined ? 0 : 1);
-  if (record.expiresAtMs !== undefined) writer.varint(record.expiresAtMs);
+  const { expiresAtMs } = record;
+  writer.u8(expiresAtMs === undefined ? 0 : 1);
+  if (expiresAtMs !== undefined) writer.varint(expiresAtMs);
+}
+
+/** Where a decoder puts the records it reads: each key larger than the last (a KeyStore). */
+export interface RecordSink {
+  append(key: Uint8Array, record: KeyRecord): void;
 }
 
 function writeSession(writer: ByteWriter, session: Session): void {
@@ -152,7 +158,8 @@ export class SnapshotDecoder {
   readonly pendingFlushAtMs: number | undefined;
   private readonly reader: ByteReader;
   private recordsLeft: number;
-  private previousId: string | undefined;
+  /** The last key read: a view of the input. */
+  private previousKey: Uint8Array | undefined;
   private finished = false;
 
   constructor(bytes: Uint8Array) {
@@ -181,21 +188,24 @@ export class SnapshotDecoder {
     return this.recordsLeft === 0;
   }
 
-  /** Up to `max` more records with their key ids, in key order. */
-  nextRecords(max: number): KeyEntry[] {
+  /**
+   * Reads up to `max` more records into `sink`, in key order, each checked before it
+   * goes in; returns how many. Keys and values go to the sink as views of the input.
+   */
+  nextRecords(max: number, sink: RecordSink): number {
     const reader = this.reader;
-    const records: KeyEntry[] = [];
-    while (this.recordsLeft > 0 && records.length < max) {
+    let read = 0;
+    for (; this.recordsLeft > 0 && read < max; read++) {
       const offset = reader.position;
-      const key = reader.bytes();
-      const value = reader.bytes();
+      // Views: the store copies them in, so a record costs no allocation of its own.
+      const key = reader.bytesView();
+      const value = reader.bytesView();
       const flags = reader.u32();
       const version = reader.varint();
       const createVersion = reader.varint();
       const expiresAtMs = reader.flag() ? reader.varint() : undefined;
-      const id = keyId(key);
       if (key.length === 0) throw reader.invalid(offset, "empty key");
-      if (this.previousId !== undefined && id <= this.previousId) throw reader.invalid(offset, "keys not in strictly increasing order");
+      if (this.previousKey !== undefined && compareBytes(key, this.previousKey) <= 0) throw reader.invalid(offset, "keys not in strictly increasing order");
       if (createVersion < 1 || createVersion > version || version > this.appliedIndex) {
         const chain = `1 <= createVersion ${createVersion} <= version ${version} <= appliedIndex ${this.appliedIndex}`;
         throw reader.invalid(offset, `versions break ${chain}`);
@@ -204,11 +214,11 @@ export class SnapshotDecoder {
       if (expiresAtMs !== undefined && expiresAtMs <= this.lastStampMs) {
         throw reader.invalid(offset, `key expired at ${expiresAtMs}, not after the last stamp ${this.lastStampMs}`);
       }
-      records.push([id, { value, flags, version, createVersion, expiresAtMs }]);
-      this.previousId = id;
+      sink.append(key, { value, flags, version, createVersion, expiresAtMs });
+      this.previousKey = key;
       this.recordsLeft--;
     }
-    return records;
+    return read;
   }
 
   /** The sessions, once every record is read; checks that nothing follows them. */

@@ -1,5 +1,4 @@
 import { invariant } from "../assert/invariant.js";
-import { keyBytes, keyId } from "./bytes.js";
 import { decodeCommand } from "./command-codec.js";
 import type { CommandEnvelope, KvCommand } from "./commands.js";
 import { validateKvConfig, type KvConfig } from "./config.js";
@@ -116,8 +115,8 @@ export class KvStateMachine {
       this.pendingFlushAtMs = undefined;
       flushNow(this.store, this.history, index);
     }
-    for (const [id, record] of this.store.removeExpired(stampMs)) {
-      this.history.append({ type: "delete", revision: index, key: keyBytes(id), previousVersion: record.version, expired: true });
+    for (const { key, version } of this.store.removeExpired(stampMs)) {
+      this.history.append({ type: "delete", revision: index, key, previousVersion: version, expired: true });
     }
     this.sessions.expire(stampMs);
     this.expirePins(stampMs);
@@ -256,7 +255,7 @@ export class KvStateMachine {
    * Commands that do not grow the data always pass.
    */
   wouldExceedQuota(command: KvCommand, quotaBytes: number): boolean {
-    const existing = "key" in command ? this.store.get(keyId(command.key)) : undefined;
+    const existing = "key" in command ? this.store.get(command.key) : undefined;
     const growthBytes = writeGrowthBytes(command, existing);
     return growthBytes > 0 && this.store.sizeBytes + growthBytes > quotaBytes;
   }
@@ -304,7 +303,7 @@ export class KvStateMachine {
     return {
       step: (maxKeys) => {
         invariant(!restored, () => "a snapshot restore is not stepped after it returned the machine");
-        for (const [id, record] of decoder.nextRecords(maxKeys)) machine.store.set(id, record);
+        decoder.nextRecords(maxKeys, machine.store);
         if (!decoder.done) return undefined;
         for (const session of decoder.finish()) machine.sessions.restore(session);
         machine.appliedIndexValue = decoder.appliedIndex;
