@@ -1,7 +1,7 @@
 import { CLIENT_NAME_BYTES_MAX, FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../protocol/index.js";
 import { parseAddress } from "./address.js";
 import type { ClientEventListener } from "./events.js";
-import type { Dialer } from "./link.js";
+import type { Dialer } from "../protocol-link/dialer.js";
 import { type ClientTlsOptions, validateTlsOptions, validateToken } from "../security/client-credentials.js";
 import { NO_TRACE, type Tracer } from "../trace/index.js";
 

@@ -5,6 +5,7 @@ import type { TlsFiles } from "../security/tls-material.js";
 import type { TokenStore } from "../security/tokens.js";
 import type { ClientLimits } from "./client-limits.js";
 import { APPLIED_WAITERS_MAX_BOUNDS } from "./waiting-requests.js";
+import { FORWARDS_IN_FLIGHT_MAX_BOUNDS } from "./forward-limits.js";
 
 /** Where a member listens for each protocol, and what it tells others to use. */
 export interface Endpoint {
@@ -53,6 +54,8 @@ export interface ServerConfig {
   /** Callers of waitApplied waiting at once (APPLIED_WAITERS_MAX_DEFAULT when not given; bounded by APPLIED_WAITERS_MAX_BOUNDS). */
   readonly appliedWaitersMax?: number;
   readonly shutdownTransferMs: number;
+  /** Requests a follower forwards to the leader at once (FORWARDS_IN_FLIGHT_MAX_DEFAULT when not given; bounded by FORWARDS_IN_FLIGHT_MAX_BOUNDS). */
+  readonly forwardsInFlightMax?: number;
   /** See ReplicaOptions.expiryTickIntervalMsMin; bounded by EXPIRY_TICK_INTERVAL_MS_BOUNDS. */
   readonly expiryTickIntervalMsMin: number;
   /** How a write that found the disk full is retried (DISK_FULL_RETRY_DEFAULTS when not given; bounded by DISK_FULL_RETRY_MS_BOUNDS). */
@@ -112,6 +115,9 @@ export const serverConfigSchema = z.object({
     .min(APPLIED_WAITERS_MAX_BOUNDS.min, `must be at least ${APPLIED_WAITERS_MAX_BOUNDS.min} waiter (reads wait for their index to apply)`)
     .max(APPLIED_WAITERS_MAX_BOUNDS.max, `must be at most ${APPLIED_WAITERS_MAX_BOUNDS.max} waiters (each Ready scans them all)`).optional(),
   shutdownTransferMs: z.number().int().min(0),
+  forwardsInFlightMax: z.number().int()
+    .min(FORWARDS_IN_FLIGHT_MAX_BOUNDS.min, `must be at least ${FORWARDS_IN_FLIGHT_MAX_BOUNDS.min} request (followers forward what they cannot serve)`)
+    .max(FORWARDS_IN_FLIGHT_MAX_BOUNDS.max, `must be at most ${FORWARDS_IN_FLIGHT_MAX_BOUNDS.max} requests (each holds its command and a timer)`).optional(),
   expiryTickIntervalMsMin: z.number().int()
     .min(EXPIRY_TICK_INTERVAL_MS_BOUNDS.min, `must be at least ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.min} ms (more ticks would flood the log)`)
     .max(EXPIRY_TICK_INTERVAL_MS_BOUNDS.max, `must be at most ${EXPIRY_TICK_INTERVAL_MS_BOUNDS.max} ms (expiry must fire within a second of its deadline)`),
