@@ -21,7 +21,7 @@ export interface ClientOptions {
   /**
    * Ask members to forward reads and writes to the leader instead of redirecting: for a
    * client that cannot reach members by their advertised addresses (behind a Service or
-   * a port-forward). Registering a session still needs the leader.
+   * a port-forward). Session registrations are forwarded too, so writes stay exactly-once.
    */
   readonly forward?: boolean;
   /**

@@ -1,5 +1,6 @@
 import type { WorkloadComparison } from "./compare.js";
 import type { ExtrasReport } from "./extras.js";
+import { FOLLOWER_PAIR } from "./workloads.js";
 
 export interface GoalCheck {
   readonly goal: string;
@@ -19,6 +20,8 @@ const TLS_FLOOR_WORKLOADS: ReadonlySet<string> = new Set(["put-64", "get-64"]);
 const SERVER_CPU_RATIO_MAX = 0.5;
 const SINGLE_CLIENT_LATENCY_FACTOR = 1.5;
 const SIGTERM_PAUSE_MAX_MS = 300;
+/** Issue 17: writes through a follower (forwarded over the binary protocol) keep this much of writes to the leader. */
+const FOLLOWER_WRITE_RATIO_MIN = 0.8;
 
 /** The issue's goals, for the workloads and extras that ran in this run. */
 /** The machine's floors measured in the same run; the bare relay only when put-1 ran. */
@@ -53,6 +56,16 @@ export function evaluateGoals(comparisons: readonly WorkloadComparison[], floor:
     const c = byName.get(name);
     if (c !== undefined) checks.push(throughput(c));
   }
+  const follower = byName.get(FOLLOWER_PAIR.follower);
+  const toLeader = byName.get(FOLLOWER_PAIR.leader);
+  const followerRatio = followerWriteRatio(comparisons);
+  if (follower !== undefined && toLeader !== undefined && followerRatio !== undefined) {
+    checks.push({
+      goal: `${FOLLOWER_PAIR.follower} throughput >= ${FOLLOWER_WRITE_RATIO_MIN}x ${FOLLOWER_PAIR.leader}'s (writes through a follower vs to the leader)`,
+      measured: `${followerRatio}x (${follower.kvraft_ops} vs ${toLeader.kvraft_ops} ops/s)`,
+      met: followerRatio >= FOLLOWER_WRITE_RATIO_MIN,
+    });
+  }
   const single = byName.get("put-1");
   if (single !== undefined) {
     const floorMs = floor.fsyncMs + 2 * floor.loopbackMs;
@@ -71,4 +84,14 @@ export function evaluateGoals(comparisons: readonly WorkloadComparison[], floor:
     if (kill !== null) checks.push({ goal: `writes resume <= 2 election timeouts (${2 * ELECTION_TIMEOUT_MS} ms) after SIGKILL of the leader`, measured: `${kill} ms`, met: kill <= 2 * ELECTION_TIMEOUT_MS });
   }
   return checks;
+}
+
+/** KVRaft's writes through a follower / its writes to the leader, when both workloads ran. */
+export function followerWriteRatio(comparisons: readonly WorkloadComparison[], system: "kvraft" | "etcd" = "kvraft"): number | undefined {
+  const follower = comparisons.find((c) => c.name === FOLLOWER_PAIR.follower);
+  const toLeader = comparisons.find((c) => c.name === FOLLOWER_PAIR.leader);
+  if (follower === undefined || toLeader === undefined) return undefined;
+  const leaderOps = system === "kvraft" ? toLeader.kvraft_ops : toLeader.etcd_ops;
+  const followerOps = system === "kvraft" ? follower.kvraft_ops : follower.etcd_ops;
+  return leaderOps === 0 ? 0 : Math.round((followerOps / leaderOps) * 100) / 100;
 }
