@@ -21,9 +21,9 @@ export function describeCaller(caller: Caller): string {
 
 /**
  * The caller of the request being served, for the code that forwards it to the leader
- * (src/server/forwarding.ts): the service interface carries no caller, and the ports set
- * it around each service call. Used only when authentication is on, so a member without
- * it pays nothing for the async context.
+ * (src/server/forwarding.ts names it in the request context's onBehalfOf): the service
+ * interface carries no caller, and the ports set it around each service call. Used only
+ * when authentication is on, so a member without it pays nothing for the async context.
  */
 const current = new AsyncLocalStorage<Caller>();
 
