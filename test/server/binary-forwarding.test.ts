@@ -6,6 +6,8 @@ import { runInRequest } from "../../src/server/request-scope.js";
 import { RawClient, waitUntil, withServer } from "../client/raw-client.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { InProcessCluster } from "../support/in-process-cluster.js";
+import { LineSocket } from "../support/line-socket.js";
+import { connect } from "node:net";
 
 /**
  * Issue 17: followers forward to the leader over the binary client protocol (it was JSON
@@ -153,6 +155,20 @@ describe("a cluster: a client that reaches only a follower", () => {
     } finally {
       client.destroy();
     }
+  });
+
+  it("memcached and HTTP writes on the follower take the same path to the leader", async () => {
+    const socket = connect({ host: "127.0.0.1", port: cluster.ports.get(follower)?.memcached as number });
+    await new Promise<void>((resolve, reject) => { socket.once("connect", resolve); socket.once("error", reject); });
+    const memcached = new LineSocket(socket);
+    try {
+      expect(await memcached.send("set by-memcached 0 0 1\r\nm\r\n")).toBe("STORED\r\n");
+    } finally {
+      socket.destroy();
+    }
+    expect((await fetch(`${cluster.http(follower)}/v1/kv/by-http`, { method: "PUT", body: "h" })).status).toBe(200);
+    expect(await (await fetch(`${cluster.http(leader)}/v1/kv/by-memcached`)).text()).toBe("m");
+    expect(await (await fetch(`${cluster.http(follower)}/v1/kv/by-http`)).text()).toBe("h");
   });
 
   it("the JSON forwarding endpoint is gone: POST /v1/internal/forward answers 404", async () => {
