@@ -77,6 +77,8 @@ const FORWARD_ERRORS: PipelineErrors = {
 export class BinaryForwarder implements LeaderForwarder {
   private link: { readonly leaderId: number; readonly address: string; readonly connection: Promise<PipelinedConnection> } | undefined;
   private inFlight = 0;
+  /** Set by close(): the member is stopping, and dials no more. */
+  private closed = false;
   private readonly tracer: Tracer;
 
   constructor(
@@ -114,6 +116,7 @@ export class BinaryForwarder implements LeaderForwarder {
   }
 
   close(): void {
+    this.closed = true;
     const link = this.link;
     this.link = undefined;
     void link?.connection.then((connection) => connection.close("this member is stopping"), () => undefined);
@@ -121,6 +124,7 @@ export class BinaryForwarder implements LeaderForwarder {
 
   private async call<K extends Response["kind"]>(operation: string, givenTimeoutMs: number | undefined, build: (requestId: number) => Request, expected: K): Promise<Extract<Response, { kind: K }>> {
     const timeoutMs = givenTimeoutMs ?? this.options.requestTimeoutMs;
+    if (this.closed) throw new UnavailableError("this member is stopping: send the request to another member");
     const leader = this.target.leaderId();
     const address = this.leaderAddress(leader);
     if (this.inFlight >= this.options.forwardsInFlightMax) {

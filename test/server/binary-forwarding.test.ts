@@ -74,7 +74,7 @@ describe("a follower's forwarder over the binary protocol", () => {
     });
   });
 
-  it("a leader that goes away mid-forward answers a retryable UnavailableError, and the next forward dials again", async () => {
+  it("a leader that goes away mid-forward answers a retryable UnavailableError, the next forward dials again, and none after close", async () => {
     const leader = new FakeKvService();
     let forwarder: BinaryForwarder | undefined;
     let outcome: Promise<unknown> | undefined;
@@ -90,6 +90,8 @@ describe("a follower's forwarder over the binary protocol", () => {
       expect(error).toMatchObject({ retryable: true, code: "UNAVAILABLE" });
       expect((error as Error).message).toMatch(/a write retried with the same session and seq is applied once/);
       await expect(forwarder?.write(put("k", "v"), 1000)).rejects.toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/cannot connect/) });
+      forwarder?.close();
+      await expect(forwarder?.write(put("k", "v"), 1000), "a stopping member dials no more").rejects.toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/stopping/) });
     } finally {
       forwarder?.close();
     }
