@@ -1,5 +1,5 @@
 import type { KvResult, ListResult, WriteCommand } from "../kv/index.js";
-import type { Request, Response, WireRequestContext } from "../protocol/index.js";
+import { PERMISSION_DENIED_CODE, UNAUTHENTICATED_CODE, type Request, type Response, type WireRequestContext } from "../protocol/index.js";
 import type { MemberAddresses } from "../protocol/status.js";
 import { newRequestId } from "../request-id.js";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
@@ -194,7 +194,13 @@ export class BinaryForwarder implements LeaderForwarder {
       throw new UnavailableError(`forwarding to the leader (member ${leader} at ${address}) failed: cannot connect (${(error as Error).message}); retry`, { cause: error });
     }
     try {
-      const hello = expectReply(leader, "hello-ok", await connection.request((requestId) => ({ kind: "hello", requestId, clientName: `kvraft-member-${this.options.memberId}`, forward: false }), timeoutMs));
+      const reply = await connection.request((requestId) => ({ kind: "hello", requestId, clientName: `kvraft-member-${this.options.memberId}`, forward: false }), timeoutMs);
+      if (reply.kind === "error" && (reply.code === UNAUTHENTICATED_CODE || reply.code === PERMISSION_DENIED_CODE)) {
+        // Not the caller's fault: the leader does not take this member's word (an older version during a rolling update, or a CA it does not trust).
+        throw new NotLeaderError({ leaderId: leader, clientAddress: address },
+          `member ${leader} leads and refused this member's forwarded requests (${reply.message}); send the request to the leader`);
+      }
+      const hello = expectReply(leader, "hello-ok", reply);
       if (hello.memberId !== 0 && hello.memberId !== leader) {
         throw new NotLeaderError(undefined, `the address member ${leader} advertised (${address}) reaches member ${hello.memberId}: retry once the members' addresses settle`);
       }

@@ -3,6 +3,8 @@ import type { WriteCommand } from "../../src/kv/index.js";
 import { BinaryForwarder } from "../../src/server/forwarding.js";
 import { BusyError, NotLeaderError, UnavailableError } from "../../src/server/errors.js";
 import { runInRequest } from "../../src/server/request-scope.js";
+import { ClientAuth } from "../../src/server/auth/client-auth.js";
+import { TokenStore } from "../../src/security/tokens.js";
 import { RawClient, waitUntil, withServer } from "../client/raw-client.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { InProcessCluster } from "../support/in-process-cluster.js";
@@ -113,6 +115,23 @@ describe("a follower's forwarder over the binary protocol", () => {
       }
     });
     expect(() => forwarderTo(1, 0)).toThrow(/forwardsInFlightMax: must be a whole number of requests from 1 to 65536, got 0/);
+  });
+
+  it("a leader that refuses this member's HELLO (it cannot tell a member) is a retryable NotLeaderError naming it, not the caller's fault", async () => {
+    const leader = new FakeKvService();
+    const auth = new ClientAuth(TokenStore.single("a-token-of-this-cluster-0123456789", { name: "alice", role: "read-write" }, "test"), false);
+    await withServer(leader, {}, async (port) => {
+      const forwarder = forwarderTo(port);
+      try {
+        const error = await forwarder.write(put("k", "v"), 5000).then(() => undefined, (thrown: unknown) => thrown);
+        expect(error).toBeInstanceOf(NotLeaderError);
+        expect(error).toMatchObject({ retryable: true, leader: { leaderId: 1, clientAddress: `127.0.0.1:${port}` } });
+        expect((error as Error).message).toMatch(/member 1 leads and refused this member's forwarded requests/);
+        expect(leader.calls).toEqual([]);
+      } finally {
+        forwarder.close();
+      }
+    }, { auth });
   });
 });
 
