@@ -58,9 +58,21 @@ function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: 
       // TLS 1.3 finishes the handshake before the server checks a client certificate, so
       // its refusal ("certificate required") arrives here, after the connection was handed out.
       socket.on("close", () => handlers.closed(lastError === undefined ? undefined : explained(lastError, tls)));
+      let corked = false;
       resolve({
+        // The frames written in one turn of the event loop leave in one system call: a
+        // pipelining caller (a follower forwarding many clients' requests) sends bursts.
         write: (bytes) => {
-          if (!socket.destroyed && !socket.writableEnded) socket.write(bytes);
+          if (socket.destroyed || socket.writableEnded) return;
+          if (!corked) {
+            corked = true;
+            socket.cork();
+            process.nextTick(() => {
+              corked = false;
+              socket.uncork();
+            });
+          }
+          socket.write(bytes);
         },
         close: () => socket.destroy(),
       });
