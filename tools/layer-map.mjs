@@ -12,7 +12,8 @@ export const LAYERS = [
   ["local", "operator", "sim"],
   // Three programs' libraries that meet only on the wire (protocol/ holds the contracts).
   ["client", "server", "coord"],
-  ["transport", "storage"],
+  // protocol-link/: the client protocol spoken over a socket (the client library's and a forwarding member's).
+  ["transport", "storage", "protocol-link"],
   ["security", "process-metrics.ts", "trace-file.ts", "request-id.ts"],
   ["version.ts"],
   ["protocol"],

@@ -20,7 +20,7 @@ export type { ClientEvent, ClientEventListener } from "./events.js";
 export type { WatchOptions, WatchSubscription } from "./watch.js";
 export type { MemberList, MembershipChange } from "./admin.js";
 export type { BytesInput, DeleteResult, KvEntry, ListPage, PutResult, WatchEvent } from "./values.js";
-export type { Dialer, Link, LinkHandlers } from "./link.js";
+export type { Dialer, Link, LinkHandlers } from "../protocol-link/dialer.js";
 export type { Consistency } from "../protocol/index.js";
 export {
   AdminError,

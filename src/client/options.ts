@@ -2,7 +2,7 @@ import { checkBounds, type NumericBounds } from "../assert/bounds.js";
 import { CLIENT_NAME_BYTES_MAX, FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../protocol/index.js";
 import { parseAddress } from "./address.js";
 import type { ClientEventListener } from "./events.js";
-import type { Dialer } from "./link.js";
+import type { Dialer } from "../protocol-link/dialer.js";
 import { type ClientTlsOptions, validateTlsOptions, validateToken } from "../security/client-credentials.js";
 import { NO_TRACE, type Tracer } from "../trace/index.js";
 
@@ -22,7 +22,7 @@ export interface ClientOptions {
   /**
    * Ask members to forward reads and writes to the leader instead of redirecting: for a
    * client that cannot reach members by their advertised addresses (behind a Service or
-   * a port-forward). Registering a session still needs the leader.
+   * a port-forward). Session registrations are forwarded too, so writes stay exactly-once.
    */
   readonly forward?: boolean;
   /**

@@ -1,13 +1,14 @@
 import type { ByteReader, ByteWriter } from "../codec/bytes.js";
 import { STAMP_TEXT_CHARS_MAX, requestIdProblem, stampFromText, stampToText, type TraceStamp } from "../trace/index.js";
-import { RequestContextError } from "./errors.js";
+import { ProtocolEncodeError, RequestContextError } from "./errors.js";
 
 /**
  * The optional context of a frame, for request ids and traces (issue 18). A frame whose
  * kind byte has CONTEXT_FLAG set starts its payload with it:
  *
- *   request:  requestId string | hasStamp u8 | [stamp string]   (then the kind's payload)
- *   response: stamp string                                       (then the kind's payload)
+ *   request:  requestId string | flags u8 (bit 0: a stamp follows; bit 1: a caller follows)
+ *             | [stamp string] | [onBehalfOf string]                (then the kind's payload)
+ *   response: stamp string                                          (then the kind's payload)
  *
  * Why a flag bit in the kind and not a new protocol version or a HELLO flag: a frame
  * without the bit is byte for byte what it was, so every old client keeps working
@@ -21,18 +22,41 @@ import { RequestContextError } from "./errors.js";
  */
 export const CONTEXT_FLAG = 0x10;
 
+/** Longest `onBehalfOf`: a role, how it was proven and a URI-encoded name. */
+export const ON_BEHALF_OF_CHARS_MAX = 1024;
+const CONTEXT_STAMP = 1;
+/**
+ * A bit of its own, so a context without a caller is byte for byte the old one (bit 0
+ * was a 0/1 flag): old clients' frames decode unchanged.
+ */
+const CONTEXT_ON_BEHALF_OF = 2;
+const CONTEXT_FLAGS_KNOWN = CONTEXT_STAMP | CONTEXT_ON_BEHALF_OF;
+
 const utf8 = new TextEncoder();
 
 /** The context a request frame may carry: the id the request is known by in every log and trace, and the sender's trace stamp. */
 export interface WireRequestContext {
   readonly requestId: string;
   readonly stamp?: TraceStamp;
+  /**
+   * The caller a member forwards this request for (`<role> <token|certificate> <name,
+   * URI-encoded>`), which the leader checks the request's role against. The server
+   * believes it only on a connection a member certificate proved; from anyone else the
+   * request is refused.
+   */
+  readonly onBehalfOf?: string;
 }
 
 export function writeRequestContext(writer: ByteWriter, context: WireRequestContext): void {
   writer.string(context.requestId, "context.requestId");
-  writer.flag(context.stamp !== undefined);
+  writer.u8((context.stamp === undefined ? 0 : CONTEXT_STAMP) | (context.onBehalfOf === undefined ? 0 : CONTEXT_ON_BEHALF_OF));
   if (context.stamp !== undefined) writer.string(stampToText(context.stamp), "context.stamp");
+  if (context.onBehalfOf !== undefined) {
+    if (context.onBehalfOf === "" || context.onBehalfOf.length > ON_BEHALF_OF_CHARS_MAX) {
+      throw new ProtocolEncodeError("context.onBehalfOf", `must be 1..${ON_BEHALF_OF_CHARS_MAX} characters`);
+    }
+    writer.string(context.onBehalfOf, "context.onBehalfOf");
+  }
 }
 
 /**
@@ -45,19 +69,28 @@ export function readRequestContext(reader: ByteReader, frameRequestId: number): 
     throw new RequestContextError(reason, frameRequestId);
   };
   let requestId = "";
+  let flags = 0;
   let stampText: string | undefined;
+  let onBehalfOf: string | undefined;
   try {
     requestId = reader.string();
-    if (reader.flag()) stampText = reader.string();
+    flags = reader.u8();
+    if ((flags & CONTEXT_STAMP) !== 0) stampText = reader.string();
+    if ((flags & CONTEXT_ON_BEHALF_OF) !== 0) onBehalfOf = reader.string();
   } catch (error) {
     refuse(`the request context does not decode: ${(error as Error).message}`);
   }
+  if ((flags & ~CONTEXT_FLAGS_KNOWN) !== 0) refuse(`unknown request context flags 0x${flags.toString(16)}`);
   const problem = requestIdProblem(requestId);
   if (problem !== undefined) refuse(problem);
-  if (stampText === undefined) return { requestId };
+  if (onBehalfOf !== undefined && (onBehalfOf === "" || onBehalfOf.length > ON_BEHALF_OF_CHARS_MAX)) {
+    refuse(`the caller a request is forwarded for must be 1..${ON_BEHALF_OF_CHARS_MAX} characters, not ${onBehalfOf.length}`);
+  }
+  const caller = onBehalfOf === undefined ? {} : { onBehalfOf };
+  if (stampText === undefined) return { requestId, ...caller };
   if (stampText.length > STAMP_TEXT_CHARS_MAX) refuse(`a trace stamp of ${stampText.length} characters is longer than ${STAMP_TEXT_CHARS_MAX}`);
   try {
-    return { requestId, stamp: canonicalStamp(stampText) };
+    return { requestId, stamp: canonicalStamp(stampText), ...caller };
   } catch (error) {
     return refuse((error as Error).message);
   }
@@ -77,7 +110,8 @@ function canonicalStamp(text: string): TraceStamp {
 /** About the bytes a context adds to a frame. */
 export function requestContextBytesHint(context: WireRequestContext | undefined): number {
   if (context === undefined) return 0;
-  return context.requestId.length + 2 + (context.stamp === undefined ? 0 : utf8.encode(stampToText(context.stamp)).length + 4);
+  return context.requestId.length + 2 + (context.stamp === undefined ? 0 : utf8.encode(stampToText(context.stamp)).length + 4)
+    + (context.onBehalfOf === undefined ? 0 : utf8.encode(context.onBehalfOf).length + 4);
 }
 
 export function writeReplyStamp(writer: ByteWriter, stamp: TraceStamp): void {

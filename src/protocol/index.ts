@@ -33,4 +33,4 @@ export {
 export { CLIENT_NAME_BYTES_MAX, CLIENT_TOKEN_BYTES_MAX, GET_MANY_KEYS_MAX, decodeRequest, encodeRequest } from "./request-codec.js";
 export { RESPONSE_ITEMS_MAX, decodeResponse, encodeResponse } from "./response-codec.js";
 export { FrameTooLargeError, ProtocolDecodeError, ProtocolEncodeError, RequestContextError } from "./errors.js";
-export { CONTEXT_FLAG, type WireRequestContext } from "./context-codec.js";
+export { CONTEXT_FLAG, ON_BEHALF_OF_CHARS_MAX, type WireRequestContext } from "./context-codec.js";

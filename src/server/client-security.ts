@@ -1,5 +1,3 @@
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { Express } from "express";
@@ -10,13 +8,11 @@ import { TokenStore } from "../security/tokens.js";
 import { ClientAuth } from "./auth/client-auth.js";
 import { MemberVerifier } from "./auth/member-credential.js";
 import { MemberHttpClient } from "./auth/member-http.js";
-import type { PortSecurity } from "./auth/port-security.js";
+import { portServerOptions, type PortSecurity } from "./auth/port-security.js";
+import type { ClientTlsOptions } from "../security/client-credentials.js";
 import type { ServerConfig } from "./config.js";
 import { HttpAuth } from "./http/auth.js";
 import { TLS_HANDSHAKE_TIMEOUT_MS } from "./tcp-port/listener.js";
-
-/** How often the host names of --peers are looked up again (plain mode: a pod that restarts gets a new address). */
-const MEMBER_HOSTS_REFRESH_MS = 10_000;
 
 /**
  * The security of a member's client ports, made once at start: one TlsMaterial for
@@ -28,15 +24,15 @@ export class ClientSecurity {
   readonly auth: ClientAuth;
   readonly http: HttpAuth;
   readonly memberHttp: MemberHttpClient;
+  /** Recognises a member by its member certificate on a client port; undefined without TLS on both. */
+  readonly members: MemberVerifier | undefined;
   private readonly clientTls: TlsMaterial | undefined;
   private readonly memberTls: TlsMaterial | undefined;
-  private memberHosts = new Set<string>();
-  private readonly hostsTimer: NodeJS.Timeout | undefined;
   /** The HTTPS ports' TLS handshake deadline: --client-handshake-timeout-ms, as on the binary and memcached ports. */
   private readonly handshakeTimeoutMs: number;
 
   constructor(
-    config: Pick<ServerConfig, "tls" | "tokens" | "adminToken" | "peers" | "clientLimits">,
+    config: Pick<ServerConfig, "tls" | "tokens" | "adminToken" | "clientLimits">,
     clusterId: string,
     isMember: (id: NodeId) => boolean,
     private readonly log: Logger,
@@ -49,16 +45,8 @@ export class ClientSecurity {
     this.auth = new ClientAuth(tokens, config.tls.client?.clientCertAuth === true);
     this.memberHttp = new MemberHttpClient(this.memberTls, this.clientTls);
     const members = this.memberTls === undefined ? undefined : new MemberVerifier(clusterId, isMember, this.memberTls);
-    this.http = new HttpAuth({ auth: this.auth, members, memberHosts: () => this.memberHosts });
-    if (members === undefined) {
-      const peerHosts = [...config.peers.values()].map((endpoint) => endpoint.host);
-      // Addresses given as IPs count at once; names once looked up.
-      this.memberHosts = new Set(peerHosts.filter((host) => isIP(host) !== 0));
-      const refresh = (): void => void resolveHosts(peerHosts).then((hosts) => { this.memberHosts = hosts; });
-      refresh();
-      this.hostsTimer = setInterval(refresh, MEMBER_HOSTS_REFRESH_MS);
-      this.hostsTimer.unref();
-    }
+    this.members = members;
+    this.http = new HttpAuth({ auth: this.auth, members });
     if (this.clientTls === undefined) log.warn("the client ports are not encrypted (no --cert-file): tokens and data cross the network in the clear; use plain client ports only on loopback or in tests");
     if (!this.auth.required) log.warn("clients are not authenticated (no --auth-token-file, --admin-token-file or --client-cert-auth): anyone who reaches the client ports may read and write every key");
     if (this.auth.required && this.memberTls === undefined) log.warn("client authentication is on but members have no certificate for each other on the client ports (--cert-file and --peer-cert-file): followers answer NOT_LEADER instead of forwarding to the leader");
@@ -76,19 +64,41 @@ export class ClientSecurity {
     return server as unknown as http.Server;
   }
 
-  /** TLS and authentication for the binary and memcached ports. */
+  /** TLS and authentication for the binary and memcached ports; members are recognised by their member certificate. */
   portSecurity(): PortSecurity {
     const tls = this.clientTls;
     return {
       auth: this.auth,
+      ...(this.members === undefined ? {} : { members: this.members }),
       ...(tls === undefined ? {} : {
-        tls: { material: tls, onReloadError: (error: Error) => this.log.error({ err: error }, `client TLS files changed but do not load (${error.message}): keeping the old certificate`) },
+        tls: {
+          material: tls, ...(this.memberTls === undefined ? {} : { memberCa: this.memberTls }),
+          onReloadError: (error: Error) => this.log.error({ err: error }, `client TLS files changed but do not load (${error.message}): keeping the old certificate`),
+        },
       }),
     };
   }
 
+  /**
+   * How this member dials another's binary port to forward a request: presenting its
+   * member certificate, and checking the other's serving certificate against the client
+   * port and peer CAs. Read per dial, so a rotated certificate is used for the next
+   * connection. Undefined in plain mode (no TLS on the client ports).
+   */
+  forwardingTls(): ClientTlsOptions | undefined {
+    const serving = this.clientTls?.pem();
+    if (serving === undefined) return undefined;
+    const member = this.memberTls?.pem();
+    const ca = [serving.ca, member?.ca].filter((pem): pem is string => pem !== undefined).join("\n");
+    return { ...(ca === "" ? {} : { ca }), ...(member === undefined ? {} : { cert: member.cert, key: member.key }) };
+  }
+
+  /** True when a forwarded request can prove this member to the leader (member certificates on the client ports). */
+  get forwardsAsMember(): boolean {
+    return this.members !== undefined;
+  }
+
   close(): void {
-    if (this.hostsTimer !== undefined) clearInterval(this.hostsTimer);
     this.memberHttp.close();
     this.clientTls?.close();
     this.memberTls?.close();
@@ -101,20 +111,7 @@ export class ClientSecurity {
    * enforced per request (http/auth.ts) with socket.authorized.
    */
   private httpsOptions(): https.ServerOptions {
-    const options = (this.clientTls as TlsMaterial).serverOptions();
-    const ca = [this.clientTls?.pem().ca, this.memberTls?.pem().ca].filter((pem): pem is string => pem !== undefined);
-    return { ...options, ...(ca.length === 0 ? {} : { ca }), requestCert: true, rejectUnauthorized: false, handshakeTimeout: this.handshakeTimeoutMs };
+    const options = portServerOptions({ material: this.clientTls as TlsMaterial, ...(this.memberTls === undefined ? {} : { memberCa: this.memberTls }) });
+    return { ...options, requestCert: true, rejectUnauthorized: false, handshakeTimeout: this.handshakeTimeoutMs };
   }
-}
-
-async function resolveHosts(hosts: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const host of hosts) {
-    try {
-      for (const { address } of await lookup(host, { all: true })) found.add(address);
-    } catch {
-      // A member whose name does not resolve now is tried again at the next refresh.
-    }
-  }
-  return found;
 }

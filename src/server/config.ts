@@ -5,6 +5,7 @@ import type { TlsFiles } from "../security/tls-material.js";
 import type { TokenStore } from "../security/tokens.js";
 import type { ClientLimits } from "./client-limits.js";
 import { APPLIED_WAITERS_MAX_BOUNDS } from "./waiting-requests.js";
+import { FORWARDS_IN_FLIGHT_MAX_BOUNDS } from "./forward-limits.js";
 
 /** Where a member listens for each protocol, and what it tells others to use. */
 export interface Endpoint {
@@ -58,6 +59,8 @@ export interface ServerConfig {
   /** Callers of waitApplied waiting at once (APPLIED_WAITERS_MAX_DEFAULT when not given; bounded by APPLIED_WAITERS_MAX_BOUNDS). */
   readonly appliedWaitersMax?: number;
   readonly shutdownTransferMs: number;
+  /** Requests a follower forwards to the leader at once (FORWARDS_IN_FLIGHT_MAX_DEFAULT when not given; bounded by FORWARDS_IN_FLIGHT_MAX_BOUNDS). */
+  readonly forwardsInFlightMax?: number;
   /** See ReplicaOptions.expiryTickIntervalMsMin; bounded by EXPIRY_TICK_INTERVAL_MS_BOUNDS. */
   readonly expiryTickIntervalMsMin: number;
   /** How a write that found the disk full is retried (DISK_FULL_RETRY_DEFAULTS when not given; bounded by DISK_FULL_RETRY_MS_BOUNDS). */
@@ -115,13 +118,14 @@ const BOUNDS: NumericBounds<ServerConfig> = {
   pendingProposalsMax: [1, 10_000_000],
   appliedWaitersMax: APPLIED_WAITERS_MAX_BOUNDS,
   shutdownTransferMs: [0, 10 * 60_000],
+  forwardsInFlightMax: FORWARDS_IN_FLIGHT_MAX_BOUNDS,
   expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_BOUNDS,
   diskFullRetryMsMin: DISK_FULL_RETRY_MS_BOUNDS,
   diskFullRetryMsMax: DISK_FULL_RETRY_MS_BOUNDS,
 };
 
 /** Settings that may be left out (their defaults live where they are used). */
-const OPTIONAL_FIELDS = ["recoverFromMember", "adminPort", "appliedWaitersMax", "diskFullRetryMsMin", "diskFullRetryMsMax"] as const;
+const OPTIONAL_FIELDS = ["recoverFromMember", "adminPort", "appliedWaitersMax", "forwardsInFlightMax", "diskFullRetryMsMin", "diskFullRetryMsMax"] as const;
 
 /** Checks the assembled config; a problem names the field (the flag's name in camelCase) and its unit. */
 export function validateServerConfig(config: ServerConfig): ServerConfig {

@@ -1,187 +1,214 @@
-import { decodeCommand, decodeResult, encodeCommand, encodeResult } from "../kv/index.js";
-import type { KeyValue, ListResult } from "../kv/index.js";
-import { BusyError, CompactedError, InvalidRequestError, KvTimeoutError, NoSpaceError, NotLeaderError, UnavailableError, type KvServiceError } from "./errors.js";
-import { AccessDeniedError } from "./auth/errors.js";
-import { PRINCIPAL_HEADER, currentCaller, encodeCallerHeader } from "./auth/caller.js";
-import type { MemberHttpClient, MemberHttpResponse } from "./auth/member-http.js";
+import type { KvResult, ListResult, WriteCommand } from "../kv/index.js";
+import { PERMISSION_DENIED_CODE, UNAUTHENTICATED_CODE, type Request, type Response, type WireRequestContext } from "../protocol/index.js";
 import type { MemberAddresses } from "../protocol/status.js";
+import { newRequestId } from "../request-id.js";
+import type { ClientTlsOptions } from "../security/client-credentials.js";
+import { memberHost, NO_TRACE, type Tracer } from "../trace/index.js";
+import { tcpDialer, tlsDialer, type Dialer } from "../protocol-link/dialer.js";
+import { PipelinedConnection, type PipelineErrors } from "../protocol-link/pipelined-connection.js";
+import { currentCaller, encodeCallerText } from "./auth/caller.js";
+import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
+import { expectReply } from "./forward-replies.js";
+import { validateForwardsInFlightMax } from "./forward-limits.js";
+import type { GetOutcome, ListPageOptions } from "./kv-service.js";
 import { currentRequest } from "./request-scope.js";
-import { memberHost, NO_TRACE, TRACE_STAMP_HEADER, requestContextHeaders, stampFromOptionalText, stampToText, type Tracer } from "../trace/index.js";
-import type { ForwardRequest, ForwardResponse, LeaderForwarder } from "./replica-service.js";
 
-/**
- * Followers forward requests to the leader's HTTP endpoint (POST /v1/internal/forward),
- * with their member certificate and the caller they authenticated (see MemberHttpClient
- * and http/auth.ts), so that a client behind a Service or a port-forward, which cannot reach pods by
- * name, still gets a linearizable answer from any member. Bytes travel as base64;
- * write commands and results in the state machine's own binary codecs.
- */
+/** Where the leader is: its id (0: none known) and the addresses members advertised. */
 export interface ForwardTarget {
   leaderId(): number;
   addresses(id: number): MemberAddresses;
 }
 
-export const FORWARD_PATH = "/v1/internal/forward";
-/** A forwarded request carries this header so the leader never forwards it again. */
-export const FORWARDED_HEADER = "x-kvraft-forwarded";
-
-export class HttpForwarder implements LeaderForwarder {
-  constructor(
-    private readonly target: ForwardTarget,
-    private readonly timeoutMs: number,
-    /** Sends with this member's own credential (its member certificate), never a token. */
-    private readonly members: MemberHttpClient,
-    /** Client authentication is on: the leader then takes forwarded requests only from proven members. */
-    private readonly authRequired: boolean,
-    /** The member's tracer (--trace-log): each forward is a send to the leader, its answer a receive. */
-    private readonly tracer: Tracer = NO_TRACE,
-  ) {}
-
-  async forward(request: ForwardRequest): Promise<ForwardResponse> {
-    const leader = this.target.leaderId();
-    const addresses = leader === 0 ? undefined : this.target.addresses(leader);
-    const http = addresses?.http;
-    if (http === undefined) throw new NotLeaderError(leader === 0 ? undefined : { leaderId: leader }, leader === 0
-      ? "no leader is known right now (an election is under way): retry shortly"
-      : `member ${leader} leads but its HTTP address is not known yet: retry shortly`);
-    if (this.authRequired && !this.members.authenticated) {
-      throw new NotLeaderError({ leaderId: leader, ...(addresses?.client === undefined ? {} : { clientAddress: addresses.client }), httpAddress: http },
-        `member ${leader} is the leader, and this member cannot forward to it: with client authentication on, members forward only with member certificates (--cert-file and --peer-cert-file on every member); send the request to the leader`);
-    }
-    const caller = currentCaller();
-    // The request's id and trace context go with it, so the leader's log lines about it carry the same id.
-    const context = currentRequest();
-    const leaderHost = memberHost(leader);
-    const stamp = this.tracer.send({ kind: "forward", to: leaderHost, requestId: context?.requestId, details: request.op });
-    let response: MemberHttpResponse;
-    try {
-      response = await this.members.request(http, FORWARD_PATH, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json", [FORWARDED_HEADER]: "1", ...requestContextHeaders(context),
-          ...(caller === undefined ? {} : { [PRINCIPAL_HEADER]: encodeCallerHeader(caller) }),
-          ...(stamp === undefined ? {} : { [TRACE_STAMP_HEADER]: stampToText(stamp) }),
-        },
-        body: Buffer.from(JSON.stringify(encodeForwardRequest(request))),
-        timeoutMs: this.timeoutMs,
-      });
-    } catch (error) {
-      throw new UnavailableError(`forwarding to the leader (member ${leader} at ${http}) failed: ${(error as Error).message}; retry`);
-    }
-    if (this.tracer.enabled) {
-      const replyStamp = stampFromOptionalText(headerText(response.headers[TRACE_STAMP_HEADER]));
-      this.tracer.receive({ kind: "reply", from: leaderHost, stamp: replyStamp, requestId: context?.requestId, details: `status=${response.status}` });
-    }
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(response.body.toString("utf8")) as Record<string, unknown>;
-    } catch {
-      throw new UnavailableError(`the leader (member ${leader} at ${http}) answered ${response.status} with a body that is not JSON; retry`);
-    }
-    if (response.status < 200 || response.status > 299) {
-      const error = body["error"] as { code?: string; message?: string; compactRevision?: number; retryable?: boolean } | undefined;
-      throw leaderError(leader, response.status, error ?? {});
-    }
-    return decodeForwardResponse(body);
-  }
+/**
+ * Sends an operation to the leader when this member is not it. `timeoutMs` is what is
+ * left of the request's deadline (undefined: the forwarder's requestTimeoutMs).
+ */
+export interface LeaderForwarder {
+  getMany(keys: readonly Uint8Array[], timeoutMs: number | undefined): Promise<{ revision: number; kvs: GetOutcome["kv"][] }>;
+  list(prefix: Uint8Array, page: ListPageOptions, timeoutMs: number | undefined): Promise<ListResult>;
+  write(command: WriteCommand, timeoutMs: number | undefined): Promise<KvResult>;
+  registerSession(timeoutMs: number | undefined): Promise<number>;
+  close(): void;
 }
 
-function headerText(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+export interface BinaryForwarderOptions {
+  /** This member's id: the leader's logs name the connection after it. */
+  readonly memberId: number;
+  /** A forwarded request's time when its caller gave none (the member's requestTimeoutMs). */
+  readonly requestTimeoutMs: number;
+  /** Requests this member forwards at once; one more is answered BUSY at once (FORWARDS_IN_FLIGHT_MAX_BOUNDS). */
+  readonly forwardsInFlightMax: number;
+  /** The largest frame this member sends or takes (the client port's frameBytesMax). */
+  readonly frameBytesMax: number;
+  /** TLS to the leader's binary port, read per dial (a rotated certificate is used for the next connection); undefined: plain TCP. */
+  readonly tls: () => ClientTlsOptions | undefined;
+  /** The leader can tell this member from a client: member certificates on the client ports. */
+  readonly provesMember: boolean;
+  /** Client authentication is on: the leader then takes forwarded requests only from proven members. */
+  readonly authRequired: boolean;
+  /** The member's tracer (--trace-log): each forward is a send to the leader, its answer a receive. */
+  readonly tracer?: Tracer;
+  /** How to reach the leader's port instead of tcp/tls (tests). */
+  readonly dialer?: Dialer;
 }
 
-/** The leader's answer to a forwarded request, as the error it would have been here. */
-function leaderError(leader: number, status: number, error: { code?: string; message?: string; compactRevision?: number; retryable?: boolean }): KvServiceError {
-  const message = error.message ?? `the leader (member ${leader}) answered ${status} with no message`;
-  switch (error.code) {
-    case "NOT_LEADER": return new NotLeaderError(undefined, message);
-    case "BUSY": return new BusyError(message);
-    case "TIMEOUT": return new KvTimeoutError(message);
-    case "NOSPACE": return new NoSpaceError(message, error.retryable === true);
-    case "INVALID_ARGUMENT": return new InvalidRequestError(message);
-    case "COMPACTED": return new CompactedError(error.compactRevision ?? 0, message);
-    case "UNAUTHENTICATED":
-    case "PERMISSION_DENIED": return new AccessDeniedError(error.code, `the leader (member ${leader}) refused: ${message}`);
-    default: return new UnavailableError(`the leader (member ${leader}) answered ${status}: ${message}`);
-  }
-}
-
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
-const unb64 = (text: unknown): Uint8Array => new Uint8Array(Buffer.from(String(text), "base64"));
-
-export function encodeForwardRequest(request: ForwardRequest): Record<string, unknown> {
-  switch (request.op) {
-    case "get":
-      return { op: "get", keys: request.keys.map(b64) };
-    case "list":
-      return {
-        op: "list", prefix: b64(request.prefix), limit: request.page.limit,
-        ...(request.page.after === undefined ? {} : { after: b64(request.page.after) }),
-        ...(request.page.revision === undefined ? {} : { revision: request.page.revision }),
-      };
-    case "write":
-      return { op: "write", command: b64(encodeCommand({ stampMs: 0, command: request.command })) };
-  }
-}
-
-export function decodeForwardRequest(body: Record<string, unknown>): ForwardRequest {
-  switch (body["op"]) {
-    case "get":
-      return { op: "get", keys: (body["keys"] as unknown[]).map(unb64) };
-    case "list":
-      return {
-        op: "list", prefix: unb64(body["prefix"]),
-        page: {
-          limit: Number(body["limit"]),
-          after: body["after"] === undefined ? undefined : unb64(body["after"]),
-          revision: body["revision"] === undefined ? undefined : Number(body["revision"]),
-        },
-      };
-    case "write": {
-      const command = decodeCommand(unb64(body["command"])).command;
-      if (command.type === "register-session" || command.type === "close-session" || command.type === "tick") {
-        throw new RangeError(`a forwarded write cannot be a ${command.type}`);
-      }
-      return { op: "write", command };
-    }
-    default:
-      throw new RangeError(`unknown forwarded operation ${String(body["op"])}`);
-  }
-}
-
-const kvJson = (kv: KeyValue | undefined): unknown => kv === undefined ? null : { ...kv, key: b64(kv.key), value: b64(kv.value) };
-const kvFromJson = (json: unknown): KeyValue | undefined => {
-  if (json === null || typeof json !== "object") return undefined;
-  const o = json as Record<string, unknown>;
-  return { ...(o as unknown as KeyValue), key: unb64(o["key"]), value: unb64(o["value"]) };
+/** The forwarder's connection failures as the service's classes: all retryable. */
+const FORWARD_ERRORS: PipelineErrors = {
+  lost: (message, cause) => new UnavailableError(`forwarding to the leader failed: ${message}; retry (a write retried with the same session and seq is applied once)`, { cause }),
+  timedOut: (message) => new KvTimeoutError(`forwarding to the leader: ${message}`),
+  invalid: (message) => new InvalidRequestError(message),
 };
 
-export function encodeForwardResponse(response: ForwardResponse): Record<string, unknown> {
-  switch (response.op) {
-    case "get":
-      return { op: "get", revision: response.outcome.revision, kvs: response.outcome.kvs.map(kvJson) };
-    case "list":
-      return { op: "list", revision: response.result.revision, entries: response.result.entries.map(kvJson), ...(response.result.nextAfter === undefined ? {} : { nextAfter: b64(response.result.nextAfter) }) };
-    case "write":
-      return { op: "write", result: b64(encodeResult(response.result)) };
-  }
-}
+/**
+ * Followers forward requests to the leader over the binary client protocol, the one
+ * clients speak: one pipelined connection to the leader's client port, replies in
+ * their own frames with typed errors, so a client behind a Service or a port-forward,
+ * which cannot reach pods by name, still gets a linearizable answer from any member.
+ *
+ * A write goes as the client sent it, its session ref included: a client retrying
+ * through a follower (after a lost connection, a timeout, a leader change) is answered
+ * from the session's cache, never applied twice. The connection says HELLO without
+ * `forward`, so a member that is no longer the leader answers REDIRECT (a retryable
+ * NotLeaderError here) instead of forwarding again. Each request carries its request id,
+ * this member's trace stamp, and with authentication on the caller it is forwarded for,
+ * which the leader checks itself; the connection proves this member with its member
+ * certificate (never a token).
+ */
+export class BinaryForwarder implements LeaderForwarder {
+  private link: { readonly leaderId: number; readonly address: string; readonly connection: Promise<PipelinedConnection> } | undefined;
+  private inFlight = 0;
+  /** Set by close(): the member is stopping, and dials no more. */
+  private closed = false;
+  private readonly tracer: Tracer;
 
-function decodeForwardResponse(body: Record<string, unknown>): ForwardResponse {
-  switch (body["op"]) {
-    case "get":
-      return { op: "get", outcome: { revision: Number(body["revision"]), kvs: (body["kvs"] as unknown[]).map(kvFromJson) } };
-    case "list": {
-      const result: ListResult = {
-        revision: Number(body["revision"]),
-        entries: (body["entries"] as unknown[]).map(kvFromJson).filter((kv): kv is KeyValue => kv !== undefined),
-        ...(body["nextAfter"] === undefined ? {} : { nextAfter: unb64(body["nextAfter"]) }),
-      };
-      return { op: "list", result };
+  constructor(
+    private readonly target: ForwardTarget,
+    private readonly options: BinaryForwarderOptions,
+  ) {
+    validateForwardsInFlightMax(options.forwardsInFlightMax);
+    this.tracer = options.tracer ?? NO_TRACE;
+  }
+
+  async getMany(keys: readonly Uint8Array[], timeoutMs: number | undefined): Promise<{ revision: number; kvs: GetOutcome["kv"][] }> {
+    const key = keys[0];
+    if (keys.length === 1 && key !== undefined) {
+      const reply = await this.call("get", timeoutMs, (requestId) => ({ kind: "get", requestId, key, consistency: "linearizable" }), "get-ok");
+      return { revision: reply.revision, kvs: [reply.kv] };
     }
-    case "write":
-      return { op: "write", result: decodeResult(unb64(body["result"])) };
-    default:
-      throw new UnavailableError(`the leader answered an unknown forwarded operation ${String(body["op"])}`);
+    const reply = await this.call("get-many", timeoutMs, (requestId) => ({ kind: "get-many", requestId, keys, consistency: "linearizable" }), "get-many-ok");
+    return { revision: reply.revision, kvs: [...reply.kvs] };
+  }
+
+  async list(prefix: Uint8Array, page: ListPageOptions, timeoutMs: number | undefined): Promise<ListResult> {
+    const reply = await this.call("list", timeoutMs, (requestId) => ({
+      kind: "list", requestId, prefix, limit: page.limit, consistency: "linearizable",
+      ...(page.after === undefined ? {} : { after: page.after }), ...(page.revision === undefined ? {} : { revision: page.revision }),
+    }), "list-ok");
+    return { revision: reply.revision, entries: [...reply.entries], ...(reply.nextAfter === undefined ? {} : { nextAfter: reply.nextAfter }) };
+  }
+
+  async write(command: WriteCommand, timeoutMs: number | undefined): Promise<KvResult> {
+    return (await this.call("write", timeoutMs, (requestId) => ({ kind: "write", requestId, command }), "write-ok")).result;
+  }
+
+  async registerSession(timeoutMs: number | undefined): Promise<number> {
+    return (await this.call("register-session", timeoutMs, (requestId) => ({ kind: "register-session", requestId }), "session-ok")).sessionId;
+  }
+
+  close(): void {
+    this.closed = true;
+    const link = this.link;
+    this.link = undefined;
+    void link?.connection.then((connection) => connection.close("this member is stopping"), () => undefined);
+  }
+
+  private async call<K extends Response["kind"]>(operation: string, givenTimeoutMs: number | undefined, build: (requestId: number) => Request, expected: K): Promise<Extract<Response, { kind: K }>> {
+    const timeoutMs = givenTimeoutMs ?? this.options.requestTimeoutMs;
+    if (this.closed) throw new UnavailableError("this member is stopping: send the request to another member");
+    const leader = this.target.leaderId();
+    const address = this.leaderAddress(leader);
+    if (this.inFlight >= this.options.forwardsInFlightMax) {
+      throw new BusyError(`${this.inFlight} requests are being forwarded to the leader (forwardsInFlightMax): retry after a pause`);
+    }
+    this.inFlight++;
+    try {
+      const deadlineAt = Date.now() + timeoutMs;
+      const connection = await this.connectionTo(leader, address, timeoutMs);
+      const context = this.wireContext(operation, leader);
+      const reply = await connection.request(build, Math.max(1, deadlineAt - Date.now()), context);
+      if (this.tracer.enabled) {
+        this.tracer.receive({ kind: "reply", from: memberHost(leader), stamp: reply.stamp, requestId: context.requestId, details: reply.kind });
+      }
+      return expectReply(leader, expected, reply);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** The leader's binary address, or the NotLeaderError that says why there is none to forward to. */
+  private leaderAddress(leader: number): string {
+    if (leader === 0) throw new NotLeaderError(undefined);
+    const addresses = this.target.addresses(leader);
+    const address = addresses.client;
+    if (address === undefined) throw new NotLeaderError({ leaderId: leader }, `member ${leader} leads but its client address is not known yet: retry shortly`);
+    if (this.options.authRequired && !this.options.provesMember) {
+      throw new NotLeaderError({ leaderId: leader, clientAddress: address, ...(addresses.http === undefined ? {} : { httpAddress: addresses.http }) },
+        `member ${leader} is the leader, and this member cannot forward to it: with client authentication on, members forward only with member certificates (--cert-file and --peer-cert-file on every member); send the request to the leader`);
+    }
+    return address;
+  }
+
+  /** The request's id, this member's trace stamp, and the caller it is forwarded for (authentication on). */
+  private wireContext(operation: string, leader: number): WireRequestContext {
+    const requestId = currentRequest()?.requestId ?? newRequestId();
+    const stamp = this.tracer.send({ kind: "forward", to: memberHost(leader), requestId, details: operation });
+    const caller = currentCaller();
+    return {
+      requestId, ...(stamp === undefined ? {} : { stamp }),
+      ...(caller === undefined ? {} : { onBehalfOf: encodeCallerText(caller) }),
+    };
+  }
+
+  /** The connection to `leader`, opened once and shared; a new leader (or address) gets a new one. */
+  private connectionTo(leader: number, address: string, timeoutMs: number): Promise<PipelinedConnection> {
+    const link = this.link;
+    if (link !== undefined && link.leaderId === leader && link.address === address) return link.connection;
+    // The old leader's connection ends: requests still on it fail retryable, and their clients retry.
+    if (link !== undefined) void link.connection.then((connection) => connection.close(`member ${leader} leads now`), () => undefined);
+    const connection = this.open(leader, address, timeoutMs);
+    const current = { leaderId: leader, address, connection };
+    this.link = current;
+    const forget = (): void => {
+      if (this.link === current) this.link = undefined;
+    };
+    connection.then((open) => open.onClose(forget), forget);
+    return connection;
+  }
+
+  private async open(leader: number, address: string, timeoutMs: number): Promise<PipelinedConnection> {
+    const connection = new PipelinedConnection(address, this.options.frameBytesMax, FORWARD_ERRORS);
+    const tls = this.options.tls();
+    try {
+      await connection.connect(this.options.dialer ?? (tls === undefined ? tcpDialer : tlsDialer(tls)), timeoutMs);
+    } catch (error) {
+      throw new UnavailableError(`forwarding to the leader (member ${leader} at ${address}) failed: cannot connect (${(error as Error).message}); retry`, { cause: error });
+    }
+    try {
+      const reply = await connection.request((requestId) => ({ kind: "hello", requestId, clientName: `kvraft-member-${this.options.memberId}`, forward: false }), timeoutMs);
+      if (reply.kind === "error" && (reply.code === UNAUTHENTICATED_CODE || reply.code === PERMISSION_DENIED_CODE)) {
+        // Not the caller's fault: the leader does not take this member's word (an older version during a rolling update, or a CA it does not trust).
+        throw new NotLeaderError({ leaderId: leader, clientAddress: address },
+          `member ${leader} leads and refused this member's forwarded requests (${reply.message}); send the request to the leader`);
+      }
+      const hello = expectReply(leader, "hello-ok", reply);
+      if (hello.memberId !== 0 && hello.memberId !== leader) {
+        throw new NotLeaderError(undefined, `the address member ${leader} advertised (${address}) reaches member ${hello.memberId}: retry once the members' addresses settle`);
+      }
+      connection.useServerLimits(hello);
+      return connection;
+    } catch (error) {
+      connection.close("HELLO failed");
+      throw error;
+    }
   }
 }

@@ -58,8 +58,8 @@ export interface KvService {
   write(command: WriteCommand, options?: WriteOptions): Promise<KvResult>;
   /**
    * Starts an exactly-once session (Raft thesis §6.3) through the log; its id goes with
-   * every later write as { sessionId, seq, lowestUnackedSeq }. Leader only: a follower
-   * answers NotLeaderError (the binary protocol's clients follow the redirect).
+   * every later write as { sessionId, seq, lowestUnackedSeq }. Through the leader: a
+   * follower forwards it like a write, or answers NotLeaderError without a forwarder.
    */
   registerSession(): Promise<number>;
   /** Events under a prefix from a revision; resolves when there are some, or on abort. */

@@ -7,21 +7,7 @@ import { testPlantActive } from "./test-plant.js";
 import { ApplyWakeup } from "./apply-wakeup.js";
 import { currentRequest } from "./request-scope.js";
 import { NO_TRACE, type Tracer } from "../trace/index.js";
-
-/** Sends an operation to the leader when this member is not it (see forwarding.ts). */
-export interface LeaderForwarder {
-  forward(request: ForwardRequest): Promise<ForwardResponse>;
-}
-
-export type ForwardRequest =
-  | { readonly op: "get"; readonly keys: readonly Uint8Array[] }
-  | { readonly op: "list"; readonly prefix: Uint8Array; readonly page: ListPageOptions }
-  | { readonly op: "write"; readonly command: WriteCommand };
-
-export type ForwardResponse =
-  | { readonly op: "get"; readonly outcome: { revision: number; kvs: GetOutcome["kv"][] } }
-  | { readonly op: "list"; readonly result: ListResult }
-  | { readonly op: "write"; readonly result: KvResult };
+import type { LeaderForwarder } from "./forwarding.js";
 
 export interface ReplicaServiceOptions {
   /** Writes that would grow the data past this are refused (NOSPACE); 0 = no quota. */
@@ -75,11 +61,8 @@ export class ReplicaService implements KvService {
   }
 
   async getMany(keys: readonly Uint8Array[], options: ReadOptions = {}): Promise<{ revision: number; kvs: GetOutcome["kv"][] }> {
-    const forwarded = await this.forwardIfFollower(options, { op: "get", keys });
-    if (forwarded !== undefined) {
-      if (forwarded.op !== "get") throw new Error(`invariant: a forwarded get answered ${forwarded.op}`);
-      return forwarded.outcome;
-    }
+    const forwarder = await this.forwarderIfFollower(options);
+    if (forwarder !== undefined) return forwarder.getMany(keys, options.timeoutMs);
     const kv = this.replica.state();
     const stamp = this.replica.readStampMs();
     const kvs = keys.map((key) => {
@@ -91,11 +74,8 @@ export class ReplicaService implements KvService {
 
   async list(prefix: Uint8Array, options: ListPageOptions & ReadOptions): Promise<ListResult> {
     const page = { limit: options.limit, after: options.after, revision: options.revision };
-    const forwarded = await this.forwardIfFollower(options, { op: "list", prefix, page });
-    if (forwarded !== undefined) {
-      if (forwarded.op !== "list") throw new Error(`invariant: a forwarded list answered ${forwarded.op}`);
-      return forwarded.result;
-    }
+    const forwarder = await this.forwarderIfFollower(options);
+    if (forwarder !== undefined) return forwarder.list(prefix, page, options.timeoutMs);
     try {
       return this.replica.state().list(prefix, { ...page, readStampMs: this.replica.readStampMs() });
     } catch (error) {
@@ -104,15 +84,11 @@ export class ReplicaService implements KvService {
     }
   }
 
-  async write(command: WriteCommand, _options?: WriteOptions): Promise<KvResult> {
+  async write(command: WriteCommand, options: WriteOptions = {}): Promise<KvResult> {
     if (!this.isLeader()) {
       // A member whose disk is full and that knows no leader says why, rather than "no leader".
       if (this.replica.leaderId() === 0) this.replica.diskFull.refuseWrites();
-      const forwarder = this.options.forwarder;
-      if (forwarder === undefined) throw this.notLeader();
-      const response = await forwarder.forward({ op: "write", command });
-      if (response.op !== "write") throw new Error(`invariant: a forwarded write answered ${response.op}`);
-      return response.result;
+      return this.leaderForwarder().write(command, options.timeoutMs);
     }
     this.checkQuota(command);
     // The request id rides to the trace's apply event, so a write can be followed to its entry.
@@ -120,7 +96,8 @@ export class ReplicaService implements KvService {
   }
 
   async registerSession(): Promise<number> {
-    if (!this.isLeader()) throw this.notLeader();
+    // Forwarded like a write, so a client that reaches only followers still gets exactly-once writes.
+    if (!this.isLeader()) return this.leaderForwarder().registerSession(undefined);
     const result = await this.replica.propose({ type: "register-session" });
     invariant(result.ok && result.kind === "session-registered", () => `registering a session answered ${JSON.stringify(result)}`);
     return result.sessionId;
@@ -134,6 +111,7 @@ export class ReplicaService implements KvService {
    */
   close(): void {
     this.closing.abort();
+    this.options.forwarder?.close();
   }
 
   async watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult> {
@@ -147,20 +125,8 @@ export class ReplicaService implements KvService {
     }
   }
 
-  /** Serves a request forwarded by a follower: this member must be the leader. */
-  async serveForwarded(request: ForwardRequest): Promise<ForwardResponse> {
-    if (!this.isLeader()) throw this.notLeader();
-    switch (request.op) {
-      case "get":
-        return { op: "get", outcome: await this.getMany(request.keys) };
-      case "list":
-        return { op: "list", result: await this.list(request.prefix, request.page) };
-      case "write":
-        return { op: "write", result: await this.write(request.command) };
-    }
-  }
-
-  private async forwardIfFollower(options: ReadOptions, request: ForwardRequest): Promise<ForwardResponse | undefined> {
+  /** The forwarder when this read must go to the leader; undefined when it is served here (after its ReadIndex round, if any). */
+  private async forwarderIfFollower(options: ReadOptions): Promise<LeaderForwarder | undefined> {
     const consistency = options.consistency ?? "linearizable";
     if (consistency === "serializable") return undefined;
     if (testPlantActive("stale-follower-reads") && !this.isLeader()) return undefined; // test-only: see test-plant.ts
@@ -169,9 +135,13 @@ export class ReplicaService implements KvService {
       await this.replica.waitApplied(index);
       return undefined;
     }
+    return this.leaderForwarder();
+  }
+
+  private leaderForwarder(): LeaderForwarder {
     const forwarder = this.options.forwarder;
     if (forwarder === undefined) throw this.notLeader();
-    return forwarder.forward(request);
+    return forwarder;
   }
 
   private isLeader(): boolean {

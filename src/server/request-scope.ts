@@ -3,9 +3,10 @@ import type { RequestContext } from "../trace/index.js";
 
 /**
  * The client request being served, for code below the ports that passes it on: the
- * forwarder (src/server/forwarding.ts) sends its id and trace context to the leader, so
- * the leader's log lines carry the same id. The service interface carries no request,
- * so the ports set it around each service call, as they do the caller (auth/caller.ts).
+ * forwarder (src/server/forwarding.ts) sends its id to the leader in the frame's context,
+ * so the leader's log lines carry the same id. The service interface carries no
+ * request, so the ports set it around each service call, as they do the caller
+ * (auth/caller.ts).
  */
 const current = new AsyncLocalStorage<RequestContext>();
 

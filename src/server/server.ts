@@ -6,7 +6,9 @@ import { DiskStorage, type FileIo } from "../storage/index.js";
 import { TcpTransport } from "../transport/index.js";
 import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
 import type { ServerConfig } from "./config.js";
-import { HttpForwarder } from "./forwarding.js";
+import { BinaryForwarder } from "./forwarding.js";
+import { FORWARDS_IN_FLIGHT_MAX_DEFAULT } from "./forward-limits.js";
+import { FRAME_BYTES_MAX_DEFAULT } from "../protocol/index.js";
 import { failureLogFields } from "./request-scope.js";
 import { adminRoutes } from "./http/admin-routes.js";
 import { buildAdminApp, buildHttpApp } from "./http/app.js";
@@ -149,7 +151,10 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   }, log);
   const service = new ReplicaService(live, {
     quotaBytes: config.quotaBytes,
-    forwarder: new HttpForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, config.requestTimeoutMs, security.memberHttp, security.auth.required, tracer),
+    forwarder: new BinaryForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, {
+      memberId: config.id, requestTimeoutMs: config.requestTimeoutMs, forwardsInFlightMax: config.forwardsInFlightMax ?? FORWARDS_IN_FLIGHT_MAX_DEFAULT,
+      frameBytesMax: FRAME_BYTES_MAX_DEFAULT, tls: () => security.forwardingTls(), provesMember: security.forwardsAsMember, authRequired: security.auth.required, tracer,
+    }),
     leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
     tracer,
   });
@@ -191,7 +196,6 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       const lag = raft.commit - live.state().appliedIndex;
       return lag > config.readyLagEntriesMax ? { ok: false, reason: `applied is ${lag} entries behind commit` } : { ok: true };
     },
-    serveForwarded: (request) => service.serveForwarded(request),
     extraRoutes: config.adminPort === undefined ? [admin] : [],
     valueBytesMax: live.state().config.valueBytesMax,
     listLimitMax: live.state().config.listLimitMax,

@@ -94,10 +94,9 @@ export function requestContextHeaders(context: RequestContext | undefined): Reco
   };
 }
 
-/** The operation a request to the HTTP API is, in trace events on both sides: the KV operation, `forward` from a follower, or `http`. */
+/** The operation a request to the HTTP API is, in trace events: the KV operation, or `http`. */
 export function httpOperation(method: string, path: string): string {
   const route = path.split("?")[0] ?? path;
-  if (route === "/v1/internal/forward") return "forward";
   if (route === "/v1/kv" || route === "/v1/kv/") return "list";
   if (route.startsWith("/v1/kv/")) return method === "GET" || method === "HEAD" ? "get" : method.toLowerCase();
   return route.startsWith("/v1/watch") ? "watch" : "http";

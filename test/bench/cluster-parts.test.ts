@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { longestPause } from "../../src/bench/cluster/failover.js";
 import { MEMORY_KEYS_MIN, rssGrowthMibPerMillionKeys } from "../../src/bench/cluster/footprint.js";
-import { evaluateGoals } from "../../src/bench/cluster/goals.js";
+import { evaluateGoals, followerWriteRatio } from "../../src/bench/cluster/goals.js";
 import { median, medianFigures, type RoundFigures } from "../../src/bench/cluster/measure.js";
 import { CLUSTER_QUICK, validateClusterOptions } from "../../src/bench/cluster/options.js";
 import { splitLine } from "../../src/bench/cluster/report.js";
@@ -18,7 +18,7 @@ describe("kvraft bench cluster: the pure parts", () => {
   it("selects workloads by exact name or prefix, in the standard order, and refuses a name that matches nothing", () => {
     expect(selectWorkloads("get-*,put-1", false).map((w) => w.name)).toEqual(["put-1", "get-1", "get-16", "get-64", "get-256"]);
     expect(selectWorkloads(undefined, false)).toHaveLength(WORKLOADS.length);
-    expect(selectWorkloads(undefined, true).map((w) => w.name)).toEqual(["put-1", "put-64", "get-64", "mix-64"]);
+    expect(selectWorkloads(undefined, true).map((w) => w.name)).toEqual(["put-1", "put-64", "get-64", "mix-64", "put-64-follower"]);
     expect(() => selectWorkloads("put-2", false)).toThrow(/put-2.*choose from/);
   });
 
@@ -76,6 +76,20 @@ describe("kvraft bench cluster: the pure parts", () => {
   it("prints where KVRaft's memory per key is: heap and off-heap, after writing and after the restart", () => {
     const split = { written: { heapMibPerMillionKeys: 700, offHeapMibPerMillionKeys: 150 }, restarted: { heapMibPerMillionKeys: 520, offHeapMibPerMillionKeys: null } };
     expect(splitLine("kvraft", split)).toBe("kvraft MiB per million keys: written heap 700, off-heap 150; restarted heap 520, off-heap -");
+  });
+
+  it("judges writes through a follower against writes to the leader (issue 17: at least 0.8x), and prints the ratio beside the table", () => {
+    const byName = (name: string): (typeof WORKLOADS)[number] => WORKLOADS.find((w) => w.name === name) ?? (() => { throw new Error(`${name} is a standard workload`); })();
+    expect(byName("put-64-follower")).toMatchObject({ kind: "put", clients: 64, route: "follower" });
+    const toLeader = compareWorkload(byName("put-64"), { kvraft: [round(10_000, 20)], etcd: [round(4000, 30)] });
+    const goalOf = (followerOps: number) => evaluateGoals([toLeader, compareWorkload(byName("put-64-follower"), { kvraft: [round(followerOps, 25)], etcd: [round(3000, 40)] })],
+      { fsyncMs: 1, loopbackMs: 0.05 }, undefined).find((g) => g.goal.startsWith("put-64-follower throughput"));
+    expect(goalOf(8500)).toMatchObject({ measured: "0.85x (8500 vs 10000 ops/s)", met: true });
+    expect(goalOf(7000)).toMatchObject({ measured: "0.7x (7000 vs 10000 ops/s)", met: false });
+    const follower = compareWorkload(byName("put-64-follower"), { kvraft: [round(8500, 25)], etcd: [round(3000, 40)] });
+    expect(followerWriteRatio([toLeader, follower])).toBe(0.85);
+    expect(followerWriteRatio([toLeader, follower], "etcd")).toBe(0.75);
+    expect(followerWriteRatio([toLeader]), "only one of the pair ran").toBeUndefined();
   });
 
   it("gives memory per million keys only when it can be trusted", () => {

@@ -3,6 +3,7 @@ import { FrameDecoder, decodeResponse, encodeRequest, type Request, type Respons
 import { ClientPortServer, type ClientPortEvent } from "../../src/server/client-port/index.js";
 import type { ClientPortOptionsInput } from "../../src/server/client-port/index.js";
 import type { KvService } from "../../src/server/kv-service.js";
+import type { PortSecurity } from "../../src/server/auth/port-security.js";
 
 /** Event-loop turns to wait for a condition before failing: a bound, not a sleep. */
 const WAIT_MS_MAX = 10_000;
@@ -78,9 +79,10 @@ export async function withServer(
   service: KvService,
   options: Partial<ClientPortOptionsInput>,
   body: (port: number, server: ClientPortServer, events: ClientPortEvent[]) => Promise<void>,
+  security: PortSecurity = {},
 ): Promise<void> {
   const events: ClientPortEvent[] = [];
-  const server = new ClientPortServer(service, { port: 0, statusJson: () => ({ fake: true }), ...options }, (event) => events.push(event));
+  const server = new ClientPortServer(service, { port: 0, statusJson: () => ({ fake: true }), ...options }, (event) => events.push(event), security);
   const { port } = await server.start();
   try {
     await body(port, server, events);

@@ -53,8 +53,8 @@ const leader: fc.Arbitrary<LeaderRef> = withOptional(fc.record({ leaderId: small
 const host = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/);
 const stamp = fc.tuple(host, fc.integer({ min: 1, max: 1_000_000 }), fc.dictionary(host, small, { maxKeys: 4 }))
   .map(([name, count, others]) => ({ messageId: `${name}#${count}`, clock: { ...others, [name]: count } }));
-/** The optional request context (context-codec.ts): an id of printable ASCII without spaces, maybe a stamp. */
-const requestContext = withOptional(fc.record({ requestId: fc.stringMatching(/^[\x21-\x7e]{1,64}$/) }), { stamp });
+/** The optional request context (context-codec.ts): an id of printable ASCII without spaces, maybe a stamp, maybe the caller a member forwards for. */
+const requestContext = withOptional(fc.record({ requestId: fc.stringMatching(/^[\x21-\x7e]{1,64}$/) }), { stamp, onBehalfOf: fc.string({ minLength: 1, maxLength: 80 }) });
 
 const requestMessage = fc.oneof(
   fc.record({ kind: fc.constant("hello" as const), requestId, clientName: fc.string({ maxLength: 60 }), forward: fc.boolean(), token: fc.string({ minLength: 1, maxLength: 80 }) }, { requiredKeys: ["kind", "requestId", "clientName", "forward"] }),

@@ -3,6 +3,7 @@ import { ByteWriter } from "../../src/codec/bytes.js";
 import {
   CONTEXT_FLAG,
   FrameDecoder,
+  ON_BEHALF_OF_CHARS_MAX,
   RequestContextError,
   RequestKind,
   ResponseKind,
@@ -59,6 +60,9 @@ describe("client protocol: the request context (request id and trace stamp, issu
       { kind: "write", requestId: 3, command: { type: "put", key: new Uint8Array([1]), value: new Uint8Array([2]) }, context: { requestId: "0123456789abcdef", stamp } },
       { kind: "status", requestId: 4, context: { requestId: "x".repeat(64), stamp } },
       { kind: "register-session", requestId: 5, context: { requestId: "s" } },
+      // A member forwarding for a caller (issue 17), with and without a stamp.
+      { kind: "write", requestId: 6, command: { type: "delete", key: new Uint8Array([1]) }, context: { requestId: "f", onBehalfOf: "read-write token alice" } },
+      { kind: "get", requestId: 7, key: new Uint8Array([1]), consistency: "linearizable", context: { requestId: "g", stamp, onBehalfOf: "read-only certificate kvraft%20client" } },
     ];
     for (const request of requests) expect(decodeRequest(decodeOne(encodeRequest(request)))).toEqual(request);
   });
@@ -83,6 +87,9 @@ describe("client protocol: the request context (request id and trace stamp, issu
       // The same value spelled otherwise: taken, it would re-encode to other bytes.
       ["non-canonical stamp", (w) => { w.string("id"); w.u8(1); w.string('{"m":"a#1","c":{"a":1e0}}'); }],
       ["stamp with spaces", (w) => { w.string("id"); w.u8(1); w.string('{"m": "a#1", "c": {"a": 1}}'); }],
+      ["unknown context flag", (w) => { w.string("id"); w.u8(4); }],
+      ["empty caller", (w) => { w.string("id"); w.u8(2); w.string(""); }],
+      ["caller too long", (w) => { w.string("id"); w.u8(2); w.string("c".repeat(ON_BEHALF_OF_CHARS_MAX + 1)); }],
     ];
     for (const [what, write] of cases) {
       const frame = decodeOne(getFrameWithContext(write));
@@ -100,5 +107,7 @@ describe("client protocol: the request context (request id and trace stamp, issu
   it("the same hand-written frame with a valid context decodes (so the refusals above are the context's fault)", () => {
     const frame = decodeOne(getFrameWithContext((w) => { w.string("ok-id"); w.u8(0); }));
     expect(decodeRequest(frame)).toMatchObject({ kind: "get", requestId: 42, context: { requestId: "ok-id" } });
+    const named = decodeOne(getFrameWithContext((w) => { w.string("ok-id"); w.u8(2); w.string("c".repeat(ON_BEHALF_OF_CHARS_MAX)); }));
+    expect(decodeRequest(named)).toMatchObject({ context: { requestId: "ok-id", onBehalfOf: "c".repeat(ON_BEHALF_OF_CHARS_MAX) } });
   });
 });

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeRequest } from "../../src/protocol/index.js";
-import { encodeForwardRequest, FORWARD_PATH } from "../../src/server/forwarding.js";
-import { CLUSTER_ID, SecureCluster } from "../support/secure-cluster.js";
+import { FrameDecoder, decodeResponse, encodeRequest, type Request, type Response, type WireRequestContext } from "../../src/protocol/index.js";
+import { CLUSTER_ID, SecureCluster, type As } from "../support/secure-cluster.js";
 import { waitFor } from "../support/wait.js";
 
 /**
  * Issue 15: the HTTP port had no TLS and no authentication, and /v1/internal/forward took
- * anyone's request. Each case below is an attack that worked on the old code.
+ * anyone's request. Each case below is an attack that worked on the old code. (Issue 17:
+ * followers forward on the binary port now, naming their caller in the request context;
+ * the JSON endpoint is gone.)
  */
 const RO = "readonly-token-0123456789abcdef";
 const RW = "readwrite-token-0123456789abcdef";
@@ -14,10 +15,44 @@ const ADMIN = "admin-token-0123456789abcdef0123";
 const TOKENS = `${RO},rita,read-only\n${RW},alice,read-write\n${ADMIN},root,admin\n`;
 
 const errorOf = (text: string): { code: string; message: string } => (JSON.parse(text) as { error: { code: string; message: string } }).error;
-const forwardedPut = (key: string, value: string): string => JSON.stringify(encodeForwardRequest({
-  op: "write", command: { type: "put", key: new TextEncoder().encode(key), value: new TextEncoder().encode(value) },
-}));
+const FORWARD_PATH = "/v1/internal/forward";
+const forwardedPut = (requestId: number, key: string, onBehalfOf?: string): Request => {
+  const context: WireRequestContext = { requestId: `fwd-${requestId}`, ...(onBehalfOf === undefined ? {} : { onBehalfOf }) };
+  return { kind: "write", requestId, command: { type: "put", key: new TextEncoder().encode(key), value: new TextEncoder().encode("x") }, context };
+};
 
+/**
+ * HELLO (with `token`, if given) and `requests` on member `id`'s binary port as `as`;
+ * answers the reply to each request, or to the HELLO when the server closed after it.
+ */
+async function binaryExchange(cluster: SecureCluster, id: number, as: As, token: string | undefined, requests: readonly Request[]): Promise<Response[]> {
+  const socket = await cluster.dialTls(id, "client", as);
+  const decoder = new FrameDecoder(1024 * 1024);
+  const replies: Response[] = [];
+  const wanted = new Set([1, ...requests.map((r) => r.requestId)]);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no replies to ${[...wanted].join(", ")} within 5 s`)), 5000);
+      const done = (): void => { clearTimeout(timer); resolve(); };
+      socket.on("data", (chunk: Buffer) => {
+        decoder.push(chunk);
+        for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) {
+          const reply = decodeResponse(frame);
+          replies.push(reply);
+          wanted.delete(reply.requestId);
+        }
+        if (wanted.size === 0) done();
+      });
+      socket.once("close", done);
+      socket.write(encodeRequest({ kind: "hello", requestId: 1, clientName: "test", forward: false, ...(token === undefined ? {} : { token }) }));
+      for (const request of requests) socket.write(encodeRequest(request));
+    });
+  } finally {
+    socket.destroy();
+  }
+  return replies;
+}
+const replyTo = (replies: readonly Response[], requestId: number): Response | undefined => replies.find((r) => r.requestId === requestId);
 describe("HTTPS and tokens on the HTTP port, members forwarding with their certificates", () => {
   let cluster: SecureCluster;
   let leader: number;
@@ -103,24 +138,28 @@ describe("HTTPS and tokens on the HTTP port, members forwarding with their certi
   });
 
   it("the leader checks the forwarded caller's role itself", async () => {
-    const headers = { "content-type": "application/json" };
-    const asReader = await cluster.request(leader, "POST", FORWARD_PATH, { member: follower }, forwardedPut("sneaky", "x"), { ...headers, "x-kvraft-principal": "read-only token rita" });
-    expect(asReader.status).toBe(403);
-    expect(errorOf(asReader.text).message).toBe("token 'rita' has role read-only; a forwarded write needs read-write");
-    const nameless = await cluster.request(leader, "POST", FORWARD_PATH, { member: follower }, forwardedPut("sneaky", "x"), headers);
-    expect(nameless.status).toBe(401);
-    const asWriter = await cluster.request(leader, "POST", FORWARD_PATH, { member: follower }, forwardedPut("forwarded-2", "y"), { ...headers, "x-kvraft-principal": "read-write token alice" });
-    expect(asWriter.status).toBe(200);
+    const replies = await binaryExchange(cluster, leader, { member: follower }, undefined, [
+      forwardedPut(2, "sneaky", "read-only token rita"), forwardedPut(3, "sneaky"), forwardedPut(4, "forwarded-2", "read-write token alice"),
+    ]);
+    expect(replyTo(replies, 1)?.kind).toBe("hello-ok");
+    expect(replyTo(replies, 2)).toMatchObject({ kind: "error", code: "PERMISSION_DENIED", message: "token 'rita' has role read-only; write needs read-write" });
+    expect(replyTo(replies, 3)).toMatchObject({ kind: "error", code: "UNAUTHENTICATED" });
+    expect(replyTo(replies, 4)).toMatchObject({ kind: "write-ok", result: { ok: true } });
   });
 
-  it("refuses /v1/internal/forward from anyone but a member of the configuration", async () => {
-    const headers = { "content-type": "application/json", "x-kvraft-principal": "admin token root" };
-    for (const as of [{}, { token: ADMIN }, { role: "admin" as const }, { member: 9 }]) {
-      const answer = await cluster.request(leader, "POST", FORWARD_PATH, as, forwardedPut("sneaky", "x"), headers);
-      expect(answer.status, JSON.stringify(as)).toBe(403);
-      expect(errorOf(answer.text).code).toBe("PERMISSION_DENIED");
+  it("takes a caller named in a request only from a member of the configuration", async () => {
+    for (const [as, token] of [[{}, ADMIN], [{ role: "admin" as const }, undefined], [{ member: 9 }, undefined]] as const) {
+      const replies = await binaryExchange(cluster, leader, as, token, [forwardedPut(2, "sneaky", "admin token root")]);
+      const refusal = replyTo(replies, 2) ?? replyTo(replies, 1);
+      expect(refusal, JSON.stringify(as)).toMatchObject({ kind: "error" });
+      expect(["PERMISSION_DENIED", "UNAUTHENTICATED"], JSON.stringify(refusal)).toContain((refusal as { code: string }).code);
     }
     expect((await cluster.request(leader, "GET", "/v1/kv/sneaky", { token: RO })).status).toBe(404);
+  });
+
+  it("no longer has the JSON forwarding endpoint: POST /v1/internal/forward answers 404, even from a member", async () => {
+    const answer = await cluster.request(leader, "POST", FORWARD_PATH, { member: follower }, "{}", { "content-type": "application/json", "x-kvraft-principal": "admin token root" });
+    expect(answer.status).toBe(404);
   });
 });
 
@@ -146,17 +185,17 @@ describe("plain HTTP with tokens", () => {
     await cluster?.stop();
   });
 
-  it("refuses /v1/internal/forward even from a member's host: without TLS no member can prove itself", async () => {
-    cluster = await SecureCluster.create(1, { tls: false, tokens: TOKENS });
-    await cluster.startAll();
-    await cluster.waitForLeader();
-    const port = cluster.ports.get(1)?.http as number;
-    const response = await fetch(`http://127.0.0.1:${port}${FORWARD_PATH}`, {
-      method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` }, body: forwardedPut("sneaky", "x"),
+  it("a follower that cannot prove itself answers NOT_LEADER with the leader's address rather than forwarding", async () => {
+    cluster = await SecureCluster.started(3, { tls: false, tokens: TOKENS });
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader) as number;
+    const put = await fetch(`http://127.0.0.1:${cluster.ports.get(follower)?.http as number}/v1/kv/plain`, { method: "PUT", body: "v", headers: { authorization: `Bearer ${RW}` } });
+    expect(put.status).toBe(503);
+    expect(errorOf(await put.text())).toMatchObject({ code: "NOT_LEADER", message: expect.stringMatching(/members forward only with member certificates/) });
+    const old = await fetch(`http://127.0.0.1:${cluster.ports.get(leader)?.http as number}${FORWARD_PATH}`, {
+      method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` }, body: "{}",
     });
-    expect(response.status).toBe(403);
-    const get = await fetch(`http://127.0.0.1:${port}/v1/kv/sneaky`, { headers: { authorization: `Bearer ${RO}` } });
-    expect(get.status).toBe(404);
+    expect(old.status).toBe(404);
   }, 30_000);
 });
 

@@ -4,14 +4,14 @@ import pino from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import type { WriteCommand } from "../../src/kv/index.js";
-import { MemberHttpClient } from "../../src/server/auth/member-http.js";
-import { HttpForwarder } from "../../src/server/forwarding.js";
+import { BinaryForwarder } from "../../src/server/forwarding.js";
 import { buildHttpApp } from "../../src/server/http/app.js";
 import { runInRequest } from "../../src/server/request-scope.js";
 import {
   TRACE_STAMP_HEADER, VectorClockTracer, checkTrace, mergeLogs, parseEvents, parseMessageEvent, stampFromText, stampToText, type TraceEvent,
 } from "../../src/trace/index.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
+import { withServer } from "../client/raw-client.js";
 
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const servers: Server[] = [];
@@ -31,10 +31,6 @@ async function member(tracer: VectorClockTracer, lines: Record<string, unknown>[
   const app = buildHttpApp({
     service, status: () => { throw new Error("not in this test"); }, registry: new Registry(), log, tracer,
     health: () => ({ ok: true }), readiness: () => ({ ok: true }),
-    serveForwarded: async (request) => {
-      if (request.op !== "write") throw new Error("only writes in this test");
-      return { op: "write", result: await service.write(request.command) };
-    },
     extraRoutes: [], valueBytesMax: 1024, listLimitMax: 100,
   });
   const server = app.listen(0, "127.0.0.1");
@@ -69,24 +65,29 @@ describe("HTTP API: trace stamps and request ids across a forward (issue 18)", (
     ]);
   });
 
-  it("a follower's forward is a send/recv pair with the leader, carrying the request id and traceparent into the leader's log", async () => {
+  it("a follower's forward is a send/recv pair with the leader's binary port, carrying the request id", async () => {
     const leader = tracerOf("member-1");
     const follower = tracerOf("member-2");
-    const leaderLines: Record<string, unknown>[] = [];
-    const leaderAddress = await member(leader.tracer, leaderLines);
-    const forwarder = new HttpForwarder({ leaderId: () => 1, addresses: () => ({ http: leaderAddress }) }, 5000, new MemberHttpClient(undefined, undefined), false, follower.tracer);
-    const command: WriteCommand = { type: "put", key: new TextEncoder().encode("k"), value: new TextEncoder().encode("v") };
-    const answer = await runInRequest({ requestId: "fwd-1", traceparent: TRACEPARENT }, () => forwarder.forward({ op: "write", command }));
-    expect(answer).toMatchObject({ op: "write", result: { ok: true } });
+    await withServer(new FakeKvService(), { tracer: leader.tracer }, async (port) => {
+      const forwarder = new BinaryForwarder({ leaderId: () => 1, addresses: () => ({ client: `127.0.0.1:${port}` }) }, {
+        memberId: 2, requestTimeoutMs: 5000, forwardsInFlightMax: 16, frameBytesMax: 1024 * 1024, tls: () => undefined, provesMember: false, authRequired: false, tracer: follower.tracer,
+      });
+      try {
+        const command: WriteCommand = { type: "put", key: new TextEncoder().encode("k"), value: new TextEncoder().encode("v") };
+        const answer = await runInRequest({ requestId: "fwd-1", traceparent: TRACEPARENT }, () => forwarder.write(command, undefined));
+        expect(answer).toMatchObject({ ok: true });
+      } finally {
+        forwarder.close();
+      }
+    });
     const events = merged(follower.log(), leader.log());
     expect(checkTrace(events)).toEqual([]);
     const messages = events.map((e) => ({ host: e.host, ...parseMessageEvent(e.event) }));
     expect(messages).toEqual([
       expect.objectContaining({ host: "member-2", direction: "send", kind: "forward", peer: "member-1", requestId: "fwd-1" }),
       expect.objectContaining({ host: "member-2", direction: "recv", kind: "reply", peer: "member-1", requestId: "fwd-1" }),
-      expect.objectContaining({ host: "member-1", direction: "recv", kind: "forward", peer: "member-2", requestId: "fwd-1" }),
+      expect.objectContaining({ host: "member-1", direction: "recv", kind: "write", peer: "member-2", requestId: "fwd-1" }),
       expect.objectContaining({ host: "member-1", direction: "send", kind: "reply", peer: "member-2", requestId: "fwd-1" }),
     ]);
-    expect(leaderLines).toContainEqual(expect.objectContaining({ reqId: "fwd-1", traceparent: TRACEPARENT, path: "/v1/internal/forward", status: 200 }));
   });
 });

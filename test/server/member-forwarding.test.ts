@@ -9,17 +9,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memberPeerTls, memberServingTls, writeClusterPki } from "../../src/security/cluster-pki.js";
 import { memberIdentityOf } from "../../src/security/member-identity.js";
 import { TlsMaterial } from "../../src/security/tls-material.js";
-import { runAs } from "../../src/server/auth/caller.js";
+import { pino } from "pino";
+import { TokenStore } from "../../src/security/tokens.js";
+import { currentCaller, runAs, type Caller } from "../../src/server/auth/caller.js";
 import { MemberHttpClient } from "../../src/server/auth/member-http.js";
-import { HttpForwarder } from "../../src/server/forwarding.js";
+import { ClientSecurity } from "../../src/server/client-security.js";
+import { BinaryForwarder } from "../../src/server/forwarding.js";
 import { proxyToLeader } from "../../src/server/http/proxy.js";
+import { ClientPortServer } from "../../src/server/client-port/index.js";
+import { FakeKvService } from "../support/fake-kv-service.js";
 
 /**
  * Issue 15: followers forwarded client writes and admin calls to the address a peer
  * announced, with `Authorization: Bearer <admin token>`; one plain PUT delivered the
  * admin token to a listener of the attacker's. A member now sends its member certificate
  * and the caller's name and role, never a token. A listener stands in for the leader and
- * records what arrives.
+ * records what arrives (issue 17: client requests go to the leader's binary port, admin
+ * calls still to its HTTPS port).
  */
 interface Seen { readonly headers: IncomingHttpHeaders; readonly member: number | undefined }
 
@@ -53,15 +59,42 @@ describe("what a follower sends to the leader", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("a forwarded client request carries the member certificate and the caller, no token", async () => {
-    seen.length = 0;
-    const forwarder = new HttpForwarder({ leaderId: () => 1, addresses: () => ({ http: leaderAddress }) }, 5000, members, true);
-    const answer = await runAs({ name: "alice", role: "read-write", via: "token" }, () => forwarder.forward({ op: "get", keys: [new Uint8Array([1])] }));
-    expect(answer).toEqual({ op: "get", outcome: { revision: 7, kvs: [undefined] } });
-    expect(seen).toHaveLength(1);
-    expect(seen[0]?.member).toBe(2);
-    expect(seen[0]?.headers["authorization"]).toBeUndefined();
-    expect(seen[0]?.headers["x-kvraft-principal"]).toBe("read-write token alice");
+  it("a forwarded client request goes to the leader's binary port with the member certificate and the caller, no token", async () => {
+    const log = pino({ level: "silent" });
+    const tokens = TokenStore.single("alice-token-0123456789abcdef0123", { name: "alice", role: "read-write" }, "test");
+    const securityOf = (id: number): ClientSecurity => new ClientSecurity({
+      tls: { client: memberServingTls(dir, id, false), peer: memberPeerTls(dir, id) }, tokens, adminToken: undefined, clientLimits: undefined,
+    }, "c", () => true, log);
+    const leaderSecurity = securityOf(1);
+    const followerSecurity = securityOf(2);
+    const service = new FakeKvService();
+    const callers: (Caller | undefined)[] = [];
+    service.onCall = () => callers.push(currentCaller());
+    const port = new ClientPortServer(service, { port: 0, statusJson: () => ({}) }, () => undefined, leaderSecurity.portSecurity());
+    try {
+      const bound = (await port.start()).port;
+      const toLeader = new BinaryForwarder({ leaderId: () => 1, addresses: () => ({ client: `localhost:${bound}` }) }, {
+        memberId: 2, requestTimeoutMs: 5000, forwardsInFlightMax: 16, frameBytesMax: 1024 * 1024,
+        tls: () => followerSecurity.forwardingTls(), provesMember: followerSecurity.forwardsAsMember, authRequired: true,
+      });
+      try {
+        const answer = await runAs({ name: "alice", role: "read-write", via: "token" }, () => toLeader.getMany([new Uint8Array([1])], undefined));
+        expect(answer).toEqual({ revision: 0, kvs: [undefined] });
+        expect(callers).toEqual([{ name: "alice", role: "read-write", via: "token" }]);
+        // The leader checks the caller's role itself.
+        await expect(runAs({ name: "rita", role: "read-only", via: "token" }, () => toLeader.write({ type: "put", key: new Uint8Array([1]), value: new Uint8Array([2]) }, undefined)))
+          .rejects.toMatchObject({ code: "PERMISSION_DENIED", message: expect.stringMatching(/token 'rita' has role read-only; write needs read-write/) });
+        // Nobody named: the leader takes no member's word for an anonymous write.
+        await expect(toLeader.write({ type: "put", key: new Uint8Array([1]), value: new Uint8Array([2]) }, undefined)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+        expect(service.writes).toEqual([]);
+      } finally {
+        toLeader.close();
+      }
+    } finally {
+      await port.stop();
+      leaderSecurity.close();
+      followerSecurity.close();
+    }
   });
 
   it("a proxied admin call carries the member certificate and the caller, never the caller's (admin) token", async () => {
@@ -91,11 +124,15 @@ describe("what a follower sends to the leader", () => {
   });
 
   it("without member certificates and with authentication on, a follower sends nothing and names the leader", async () => {
-    seen.length = 0;
-    const plain = new MemberHttpClient(undefined, undefined);
-    const forwarder = new HttpForwarder({ leaderId: () => 1, addresses: () => ({ http: leaderAddress, client: "127.0.0.1:1" }) }, 5000, plain, true);
-    await expect(forwarder.forward({ op: "get", keys: [new Uint8Array([1])] })).rejects.toMatchObject({ code: "NOT_LEADER", leader: { leaderId: 1, clientAddress: "127.0.0.1:1" } });
-    expect(seen).toHaveLength(0);
+    let dials = 0;
+    const forwarder = new BinaryForwarder({ leaderId: () => 1, addresses: () => ({ client: "127.0.0.1:1", http: leaderAddress }) }, {
+      memberId: 2, requestTimeoutMs: 5000, forwardsInFlightMax: 16, frameBytesMax: 1024 * 1024, tls: () => undefined, provesMember: false, authRequired: true,
+      dialer: () => {
+        dials++;
+        return Promise.reject(new Error("no dial expected"));
+      },
+    });
+    await expect(forwarder.getMany([new Uint8Array([1])], undefined)).rejects.toMatchObject({ code: "NOT_LEADER", leader: { leaderId: 1, clientAddress: "127.0.0.1:1" } });
+    expect(dials).toBe(0);
   });
 });
-

@@ -38,7 +38,7 @@ describe("request context: ids and W3C trace context from the network", () => {
     expect(httpOperation("GET", "/v1/kv/a?consistency=follower")).toBe("get");
     expect(httpOperation("GET", "/v1/kv?prefix=a")).toBe("list");
     expect(httpOperation("DELETE", "/v1/kv/a")).toBe("delete");
-    expect(httpOperation("POST", "/v1/internal/forward")).toBe("forward");
+    expect(httpOperation("POST", "/v1/internal/forward")).toBe("http");
     expect(httpOperation("GET", "/v1/status")).toBe("http");
   });
 });

@@ -101,6 +101,14 @@ export class EtcdSystem implements BenchSystem {
     return new EtcdClient(this.newEtcd3(hosts));
   }
 
+  /** A client with a connection to one follower only: etcd's followers forward writes to the leader too. */
+  async connectThroughFollower(): Promise<BenchClient> {
+    const leader = await this.leaderIndex();
+    const follower = this.plans.find((_, index) => index !== leader);
+    if (leader === undefined || follower === undefined) throw new Error("no etcd leader to forward to: cannot measure writes through a follower");
+    return new EtcdClient(this.newEtcd3([follower.clientUrl]));
+  }
+
   /** A client that may use any member: for writes across a leader change. */
   connectAny(): Promise<BenchClient> {
     return Promise.resolve(new EtcdClient(this.newEtcd3(this.plans.map((p) => p.clientUrl))));

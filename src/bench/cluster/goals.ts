@@ -1,5 +1,6 @@
 import type { WorkloadComparison } from "./compare.js";
 import type { ExtrasReport } from "./extras.js";
+import { FOLLOWER_PAIR } from "./workloads.js";
 
 export interface GoalCheck {
   readonly goal: string;
@@ -34,6 +35,8 @@ const SIGTERM_PAUSE_MAX_MS = 300;
 const MEMORY_RATIO_MAX = 0.8;
 /** Restart to serving with the keys on disk, against etcd's. */
 const RESTART_RATIO_MAX = 1;
+/** Issue 17: writes through a follower (forwarded over the binary protocol) keep this much of writes to the leader. */
+const FOLLOWER_WRITE_RATIO_MIN = 0.8;
 
 /** The machine's floors measured in the same run; the bare relay only when put-1 ran. */
 export interface MeasuredFloor {
@@ -82,6 +85,16 @@ export function evaluateGoals(comparisons: readonly WorkloadComparison[], floor:
     checks.push({ goal: `${large.name} throughput >= ${LARGE_VALUES_RATIO_MIN}x etcd`, measured: `${large.ratio}x`, met: large.ratio >= LARGE_VALUES_RATIO_MIN });
     checks.push({ goal: `${large.name} p99 <= etcd's`, measured: `${large.kvraft.p99_ms} ms vs ${large.etcd.p99_ms} ms`, met: large.kvraft.p99_ms <= large.etcd.p99_ms });
   }
+  const follower = byName.get(FOLLOWER_PAIR.follower);
+  const toLeader = byName.get(FOLLOWER_PAIR.leader);
+  const followerRatio = followerWriteRatio(comparisons);
+  if (follower !== undefined && toLeader !== undefined && followerRatio !== undefined) {
+    checks.push({
+      goal: `${FOLLOWER_PAIR.follower} throughput >= ${FOLLOWER_WRITE_RATIO_MIN}x ${FOLLOWER_PAIR.leader}'s (writes through a follower vs to the leader)`,
+      measured: `${followerRatio}x (${follower.kvraft_ops} vs ${toLeader.kvraft_ops} ops/s)`,
+      met: followerRatio >= FOLLOWER_WRITE_RATIO_MIN,
+    });
+  }
   const single = byName.get("put-1");
   if (single !== undefined) checks.push(singleWriteGoal(single, floor));
   if (extras !== undefined) checks.push(...extrasGoals(extras));
@@ -123,4 +136,14 @@ function extrasGoals(extras: ExtrasReport): GoalCheck[] {
     checks.push({ goal: `restart to serving with ${extras.keys_written} keys <= ${RESTART_RATIO_MAX}x etcd's`, measured: `${ratio}x (${kvraft.restart_ms} vs ${etcd.restart_ms} ms)`, met: ratio <= RESTART_RATIO_MAX });
   }
   return checks;
+}
+
+/** KVRaft's writes through a follower / its writes to the leader, when both workloads ran. */
+export function followerWriteRatio(comparisons: readonly WorkloadComparison[], system: "kvraft" | "etcd" = "kvraft"): number | undefined {
+  const follower = comparisons.find((c) => c.name === FOLLOWER_PAIR.follower);
+  const toLeader = comparisons.find((c) => c.name === FOLLOWER_PAIR.leader);
+  if (follower === undefined || toLeader === undefined) return undefined;
+  const leaderOps = system === "kvraft" ? toLeader.kvraft_ops : toLeader.etcd_ops;
+  const followerOps = system === "kvraft" ? follower.kvraft_ops : follower.etcd_ops;
+  return leaderOps === 0 ? 0 : Math.round((followerOps / leaderOps) * 100) / 100;
 }

@@ -104,11 +104,22 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
   }
 
   connect(): Promise<BenchClient> {
-    return Promise.resolve(new KvraftClient(createClient({
-      endpoints: this.plan.members.map((m) => `${LOCAL_HOST}:${m.clientPort}`),
-      clientName: "kvraft-bench",
+    return Promise.resolve(this.client(this.plan.members.map((m) => `${LOCAL_HOST}:${m.clientPort}`), false));
+  }
+
+  /** Only a follower's address, with forwarding asked for: every request crosses the follower to the leader. */
+  async connectThroughFollower(): Promise<BenchClient> {
+    const leader = await this.leaderIndex();
+    const follower = this.plan.members.find((_, index) => index !== leader);
+    if (leader === undefined || follower === undefined) throw new Error("no KVRaft leader to forward to: cannot measure writes through a follower");
+    return this.client([`${LOCAL_HOST}:${follower.clientPort}`], true);
+  }
+
+  private client(endpoints: readonly string[], forward: boolean): BenchClient {
+    return new KvraftClient(createClient({
+      endpoints: [...endpoints], clientName: "kvraft-bench", forward,
       ...(this.credentials === undefined ? {} : { tls: this.credentials.tls, token: this.credentials.token }),
-    })));
+    }));
   }
 
   /** The client library follows leader changes by itself. */

@@ -1,7 +1,8 @@
 import { type FootprintResult, MEMORY_KEYS_MIN, type SplitGrowth } from "./footprint.js";
 import type { WorkloadComparison } from "./compare.js";
 import type { ExtrasReport } from "./extras.js";
-import type { GoalCheck } from "./goals.js";
+import { followerWriteRatio, type GoalCheck } from "./goals.js";
+import { FOLLOWER_PAIR } from "./workloads.js";
 import type { SystemFigures } from "./measure.js";
 
 /** The last line of --json. */
@@ -51,7 +52,13 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
     lines.push(systemRow("", "etcd", w.etcd, ""));
     for (const error of [...w.kvraft.first_errors.map((e) => `kvraft: ${e}`), ...w.etcd.first_errors.map((e) => `etcd: ${e}`)]) lines.push(`    error ${error}`);
   }
-  lines.push("", `srv cpu/1k: CPU seconds of the ${summary.members} servers per 1,000 ops; gen cpu/1k: the load generator's (this process); ratio: KVRaft/etcd ops/s`);
+  const kvraftThroughFollower = followerWriteRatio(workloads);
+  if (kvraftThroughFollower !== undefined) {
+    lines.push(`writes through a follower (${FOLLOWER_PAIR.follower}) / writes to the leader (${FOLLOWER_PAIR.leader}): ` +
+      `kvraft ${n(kvraftThroughFollower, 2)}x, etcd ${n(followerWriteRatio(workloads, "etcd") ?? null, 2)}x`);
+  }
+  lines.push("", `srv cpu/1k: CPU seconds of the ${summary.members} servers per 1,000 ops; gen cpu/1k: the load generator's (this process); ratio: KVRaft/etcd ops/s; ` +
+    `${FOLLOWER_PAIR.follower}: the load connects to one follower only, which forwards to the leader`);
   if (summary.extras !== undefined) {
     const x = summary.extras;
     lines.push(
@@ -86,7 +93,7 @@ function systemRow(workload: string, system: string, f: SystemFigures, ratio: st
   return row([workload, system, n(f.ops_per_s), n(f.p50_ms, 2), n(f.p99_ms, 2), n(f.p999_ms, 2), n(f.server_cpu_s_per_1k, 3), n(f.loadgen_cpu_s_per_1k, 3), n(f.entries_per_fsync, 1), ratio]);
 }
 
-const WIDTHS = [14, 8, 9, 9, 9, 10, 12, 12, 11, 8];
+const WIDTHS = [17, 8, 9, 9, 9, 10, 12, 12, 11, 8];
 const EXTRAS_WIDTHS = [8, 12, 12, 12, 12, 11, 12];
 
 /** Text columns left-aligned (those whose width comes before the first number), numbers right-aligned. */

@@ -104,7 +104,7 @@ async function runWorkload(workload: Workload, systems: readonly BenchSystem[], 
   const pools = new Map<BenchSystem, BenchClient[]>();
   try {
     for (const system of systems) {
-      pools.set(system, await openPool(system, connections));
+      pools.set(system, await openPool(system, connections, workload.route));
       progress.step(`${workload.name}: warming up ${system.name}`);
       if (options.warmupSeconds > 0) await runLoad(workload, pools.get(system) as BenchClient[], options.warmupSeconds, 0);
     }
@@ -121,9 +121,9 @@ async function runWorkload(workload: Workload, systems: readonly BenchSystem[], 
   return compareWorkload(workload, rounds);
 }
 
-async function openPool(system: BenchSystem, connections: number): Promise<BenchClient[]> {
+async function openPool(system: BenchSystem, connections: number, route?: Workload["route"]): Promise<BenchClient[]> {
   const pool: BenchClient[] = [];
-  for (let i = 0; i < connections; i++) pool.push(await system.connect());
+  for (let i = 0; i < connections; i++) pool.push(await (route === "follower" ? system.connectThroughFollower() : system.connect()));
   return pool;
 }
 

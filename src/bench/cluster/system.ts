@@ -28,6 +28,8 @@ export interface BenchSystem {
   connect(): Promise<BenchClient>;
   /** A client that finds whichever member leads, across leader changes. */
   connectAny(): Promise<BenchClient>;
+  /** A client connected to one follower only, which forwards its requests to the leader. */
+  connectThroughFollower(): Promise<BenchClient>;
   /**
    * Starts a stopped member again with its data and waits until every member follows
    * one leader and has caught up: the next kill must not find a member still booting.

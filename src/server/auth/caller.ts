@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Action, Principal } from "../../security/tokens.js";
 import type { ClientRole } from "../../security/member-identity.js";
+import { ON_BEHALF_OF_CHARS_MAX } from "../../protocol/index.js";
 
 /**
  * Who sent a client request, once proven: by a token, by a client certificate, or by
@@ -20,9 +21,9 @@ export function describeCaller(caller: Caller): string {
 
 /**
  * The caller of the request being served, for the code that forwards it to the leader
- * (src/server/forwarding.ts): the service interface carries no caller, and the ports set
- * it around each service call. Used only when authentication is on, so a member without
- * it pays nothing for the async context.
+ * (src/server/forwarding.ts names it in the request context's onBehalfOf): the service
+ * interface carries no caller, and the ports set it around each service call. Used only
+ * when authentication is on, so a member without it pays nothing for the async context.
  */
 const current = new AsyncLocalStorage<Caller>();
 
@@ -35,19 +36,19 @@ export function currentCaller(): Caller | undefined {
 }
 
 /**
- * The caller as a forwarded request carries it from a member to the leader, in the
- * header PRINCIPAL_HEADER: `<role> <name, URI-encoded>`. The leader believes it only
- * from a member proven by its certificate.
+ * The caller as a member names it to the leader: `<role> <token|certificate> <name,
+ * URI-encoded>`, in a forwarded request's context (protocol/context-codec.ts:
+ * onBehalfOf) or a proxied admin call's header PRINCIPAL_HEADER. The leader believes it
+ * only from a member proven by its certificate.
  */
 export const PRINCIPAL_HEADER = "x-kvraft-principal";
-const CALLER_HEADER_CHARS_MAX = 1024;
 
-export function encodeCallerHeader(caller: Caller): string {
+export function encodeCallerText(caller: Caller): string {
   return `${caller.role} ${caller.via} ${encodeURIComponent(caller.name)}`;
 }
 
-export function decodeCallerHeader(text: string | undefined): Caller | undefined {
-  if (text === undefined || text.length > CALLER_HEADER_CHARS_MAX) return undefined;
+export function decodeCallerText(text: string | undefined): Caller | undefined {
+  if (text === undefined || text.length > ON_BEHALF_OF_CHARS_MAX) return undefined;
   const match = /^(read-only|read-write|admin) (token|certificate) ([^\s]+)$/.exec(text);
   if (match === null) return undefined;
   try {

@@ -45,6 +45,7 @@ export async function attachClientPort(service: KvService, config: ServerConfig,
     leadership: () => member.leadership?.() ?? leadershipOf(member.status()),
     ...(member.tracer === undefined ? {} : { tracer: member.tracer }),
     ...(member.onRequest === undefined ? {} : { onRequest: member.onRequest }),
+    ...(log.isLevelEnabled("debug") ? { onServed: ({ requestId, kind, result, clientName }) => log.debug({ reqId: requestId, op: kind, result, client: clientName }, `binary: ${kind} ${result}`) } : {}),
   }, (event) => {
     if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "client port: internal error");
     else log.warn({ event }, `client port: ${event.type}`);

@@ -73,6 +73,12 @@ export interface ClientPortOptions {
   readonly tracer?: Tracer;
   /** Told of each request answered: its kind, "ok" or the error code, and its seconds. */
   readonly onRequest?: RequestObserver;
+  /**
+   * Told of each request answered that carried a request id (the member's debug log: a
+   * request a follower forwarded shows up in the leader's log under the client's id).
+   * Given only when that log is on, so the hot path pays nothing otherwise.
+   */
+  readonly onServed?: (served: { readonly requestId: string; readonly kind: string; readonly result: string; readonly clientName: string }) => void;
 }
 
 export type ClientPortOptionsInput = Partial<ClientPortOptions> & Pick<ClientPortOptions, "statusJson">;
@@ -86,7 +92,7 @@ export const HANDSHAKE_TIMEOUT_MS_BOUNDS: readonly [number, number] = [10, 10 * 
 export const HANDSHAKE_BYTES_MAX_DEFAULT = 4096;
 export const HANDSHAKE_BYTES_MAX_BOUNDS: readonly [number, number] = [256, MIB];
 
-export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership" | "tracer" | "onRequest"> = Object.freeze({
+export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership" | "tracer" | "onRequest" | "onServed"> = Object.freeze({
   host: "127.0.0.1",
   port: 7100,
   connectionsMax: 1024,
@@ -133,7 +139,7 @@ export function validateClientPortOptions(input: ClientPortOptionsInput): Client
   const options = validatePortOptions<ClientPortOptions>({
     input,
     defaults: DEFAULT_CLIENT_PORT_OPTIONS,
-    fieldsWithoutDefault: ["statusJson", "leadership", "tracer", "onRequest"],
+    fieldsWithoutDefault: ["statusJson", "leadership", "tracer", "onRequest", "onServed"],
     bounds: BOUNDS,
     portName: "client port",
     fail: (field, message) => new ClientPortConfigError(field, message),

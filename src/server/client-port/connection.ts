@@ -13,6 +13,7 @@ import {
 } from "../../protocol/index.js";
 import { runAs } from "../auth/caller.js";
 import type { ClientAuth } from "../auth/client-auth.js";
+import type { MemberVerifier } from "../auth/member-credential.js";
 import type { KvService } from "../kv-service.js";
 import { ConnectionAuthGate } from "./auth-gate.js";
 import { PortSocket } from "../tcp-port/port-socket.js";
@@ -30,6 +31,8 @@ export interface ConnectionHooks {
   readonly onProtocolError: (message: string) => void;
   /** Client authentication (tokens in HELLO, client certificates); without it the port is open. */
   readonly auth?: ClientAuth;
+  /** Recognises a forwarding member by its member certificate (auth-gate.ts). */
+  readonly members?: MemberVerifier;
   /** A failure no error class explains: answered INTERNAL, reported (with the request's id when it sent one), the connection goes on. */
   readonly onInternalError: (error: unknown, requestId?: string) => void;
 }
@@ -71,7 +74,7 @@ export class ClientPortConnection {
   ) {
     this.decoder = new FrameDecoder(hooks.options.frameBytesMax);
     this.tracer = hooks.options.tracer ?? NO_TRACE;
-    this.authGate = hooks.auth === undefined ? undefined : new ConnectionAuthGate(hooks.auth, socket);
+    this.authGate = hooks.auth === undefined ? undefined : new ConnectionAuthGate(hooks.auth, socket, hooks.members);
     const { handshakeTimeoutMs, idleTimeoutMs } = hooks.options;
     this.port = new PortSocket(socket, {
       receive: (chunk) => {
@@ -173,7 +176,7 @@ export class ClientPortConnection {
     const { options } = this.hooks;
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
-    this.context = { service: this.hooks.service, options, forward: request.forward && options.forwardWhenAsked };
+    this.context = { service: this.hooks.service, options, forward: request.forward && options.forwardWhenAsked, clientName: request.clientName };
     const view = options.leadership?.() ?? { memberId: 0, leaderId: 0 };
     const leader = view.leaderClientAddress === undefined ? { leaderId: view.leaderId } : { leaderId: view.leaderId, clientAddress: view.leaderClientAddress };
     this.send({
@@ -212,9 +215,12 @@ export class ClientPortConnection {
     const trace = traceRequest(this.tracer, request);
     const send = trace === undefined ? (response: Response) => this.send(response) : (response: Response) => this.send(traceReply(this.tracer, trace, response));
     const observe = this.hooks.options.onRequest;
+    const served = request.context === undefined ? undefined : this.hooks.options.onServed;
     const started = observe === undefined ? 0 : performance.now();
-    const reply = observe === undefined ? send : (response: Response) => {
-      observe(request.kind, response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok", (performance.now() - started) / 1000);
+    const reply = observe === undefined && served === undefined ? send : (response: Response) => {
+      const result = response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok";
+      observe?.(request.kind, result, (performance.now() - started) / 1000);
+      if (served !== undefined && request.context !== undefined) served({ requestId: request.context.requestId, kind: request.kind, result, clientName: context.clientName });
       send(response);
     };
     if (this.inFlight >= inFlightPerConnectionMax) {
@@ -230,7 +236,7 @@ export class ClientPortConnection {
     const execute = requestContext === undefined
       ? () => executeRequest(context, request)
       : () => runInRequest({ requestId: requestContext.requestId }, () => executeRequest(context, request));
-    const run = (): Promise<Response> => runAs(this.authGate?.caller, execute);
+    const run = (): Promise<Response> => runAs(this.authGate?.runsAs(request), execute);
     const call = write || this.writesInFlight === 0 ? run() : this.writesSettled.then(run);
     let answered = false;
     // The slot stays taken until the service settles, so the bound holds even for timed-out calls.

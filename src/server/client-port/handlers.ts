@@ -12,6 +12,8 @@ export interface HandlerContext {
   readonly options: ClientPortOptions;
   /** The client asked for forwarding in HELLO and the server allows it. */
   readonly forward: boolean;
+  /** What the client called itself in HELLO (a forwarding member: kvraft-member-ID), for log lines. */
+  readonly clientName: string;
 }
 
 /** Writes run in arrival order and must reach the log through the leader. */
@@ -28,8 +30,8 @@ export function isWrite(request: ServiceRequest): boolean {
 export function redirectBeforeService(context: HandlerContext, request: ServiceRequest): Response | undefined {
   const leadership = context.options.leadership;
   if (leadership === undefined || !needsLeader(request)) return undefined;
-  // registerSession cannot be forwarded (KvService runs it on the leader only), so it is redirected even then.
-  if (context.forward && request.kind !== "register-session") return undefined;
+  // The service forwards it to the leader (forwarding.ts), sessions included.
+  if (context.forward) return undefined;
   const view = leadership();
   if (view.leaderId !== 0 && view.leaderId === view.memberId) return undefined;
   const leader = view.leaderClientAddress === undefined ? { leaderId: view.leaderId } : { leaderId: view.leaderId, clientAddress: view.leaderClientAddress };

@@ -52,6 +52,7 @@ export class ClientPortServer {
           service,
           options: this.options,
           ...(security.auth === undefined ? {} : { auth: security.auth }),
+          ...(security.members === undefined ? {} : { members: security.members }),
           onProtocolError: (message) => onEvent({ type: "protocol-error", remoteAddress, message }),
           onInternalError: (error, requestId) => onEvent(requestId === undefined ? { type: "internal-error", error } : { type: "internal-error", error, requestId }),
         });

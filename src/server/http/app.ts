@@ -4,10 +4,8 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { httpOperation, type Tracer } from "../../trace/index.js";
 import type { KvService } from "../kv-service.js";
-import { decodeForwardRequest, encodeForwardResponse, FORWARD_PATH } from "../forwarding.js";
-import type { ForwardRequest, ForwardResponse } from "../replica-service.js";
 import type { ServerStatus } from "../../protocol/status.js";
-import { refuse, type HttpAuth } from "./auth.js";
+import type { HttpAuth } from "./auth.js";
 import { sendError, sendServiceError } from "./errors.js";
 import { kvRoutes } from "./kv-routes.js";
 import { requestContextMiddleware } from "./request-context.js";
@@ -19,7 +17,6 @@ export interface HttpAppOptions {
   readonly registry: Registry;
   readonly health: () => { ok: boolean; reason?: string };
   readonly readiness: () => { ok: boolean; reason?: string };
-  readonly serveForwarded: (request: ForwardRequest) => Promise<ForwardResponse>;
   readonly extraRoutes: readonly express.Router[];
   readonly valueBytesMax: number;
   readonly listLimitMax: number;
@@ -48,18 +45,6 @@ export function buildHttpApp(options: HttpAppOptions): Express {
     res.json(options.status());
   });
   const auth = options.auth;
-  const membersOnly: express.RequestHandler[] = auth === undefined ? [] : [auth.membersOnly()];
-  app.post(FORWARD_PATH, ...membersOnly, express.json({ limit: options.valueBytesMax * 2 + 64 * 1024 }), async (req: Request, res: Response) => {
-    try {
-      const request = decodeForwardRequest(req.body as Record<string, unknown>);
-      // The leader checks the caller's role itself: it does not rely on the follower's check.
-      const refusal = auth?.permitForwarded(res, request.op === "write" ? "write" : "read", `a forwarded ${request.op}`);
-      if (refusal !== undefined) return refuse(res, refusal);
-      res.json(encodeForwardResponse(await options.serveForwarded(request)));
-    } catch (error) {
-      sendServiceError(res, error);
-    }
-  });
   if (auth !== undefined) {
     app.use("/v1/kv", auth.data((req) => (req.method === "GET" || req.method === "HEAD" ? "read" : "write"), kvOperation));
     app.use("/v1/watch", auth.data(() => "read", () => "watch"));

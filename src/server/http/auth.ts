@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { bearerToken, type Action } from "../../security/tokens.js";
-import { PRINCIPAL_HEADER, decodeCallerHeader, type Caller } from "../auth/caller.js";
+import { PRINCIPAL_HEADER, decodeCallerText, type Caller } from "../auth/caller.js";
 import type { ClientAuth, Refusal } from "../auth/client-auth.js";
 import { isLoopback } from "../auth/loopback.js";
 import type { MemberVerifier } from "../auth/member-credential.js";
@@ -10,8 +10,6 @@ export interface HttpAuthOptions {
   readonly auth: ClientAuth;
   /** Recognises members by their certificate; undefined without TLS on both the client ports and the peer port. */
   readonly members: MemberVerifier | undefined;
-  /** Plain mode: the hosts of the members' peer addresses (configured and learned). */
-  readonly memberHosts: () => ReadonlySet<string>;
 }
 
 const HOW = "'Authorization: Bearer <token>'";
@@ -19,9 +17,10 @@ const HOW = "'Authorization: Bearer <token>'";
 /**
  * Who may do what on the HTTP ports. A client proves itself with a bearer token or a
  * verified client certificate naming a role; a member (proven by its member
- * certificate) speaks for the client whose request it forwards, named in the
+ * certificate) speaks for the client whose admin call it proxies, named in the
  * x-kvraft-principal header, which is believed from a member only. The caller found is
- * kept in `res.locals.caller` for the routes that forward.
+ * kept in `res.locals.caller` for the routes that forward (data requests go to the
+ * leader's binary port: forwarding.ts).
  *
  * Left open on purpose: /healthz, /readyz (kubelet probes carry no credential),
  * /metrics (Prometheus scrapes; it holds counts, never keys or values) and /v1/status
@@ -52,42 +51,11 @@ export class HttpAuth {
     };
   }
 
-  /**
-   * The internal forwarding endpoint: members only. With TLS, a verified member
-   * certificate of this cluster whose member is in the configuration. Without it (plain
-   * mode) there is no member credential: the endpoint answers only when authentication
-   * is off and the request comes from a member's peer host, which is no more than the
-   * plain data ports allow anyone anyway.
-   */
-  membersOnly(): RequestHandler {
-    return (req, res, next) => {
-      const members = this.options.members;
-      const member = members?.memberOf(req.socket);
-      if (member !== undefined) {
-        const caller = decodeCallerHeader(req.get(PRINCIPAL_HEADER));
-        if (this.options.auth.required && caller === undefined) {
-          return refuse(res, { code: "UNAUTHENTICATED", message: `member ${member} forwarded a request without naming its caller (${PRINCIPAL_HEADER}): upgrade that member` });
-        }
-        res.locals["caller"] = caller;
-        return next();
-      }
-      if (members === undefined && !this.options.auth.required && this.options.memberHosts().has(hostOf(req.socket.remoteAddress))) return next();
-      sendError(res, 403, "PERMISSION_DENIED", members === undefined
-        ? "only members of this cluster may forward requests here, and with client authentication on they must prove it with member certificates: give every member --cert-file and --peer-cert-file"
-        : "only members of this cluster may forward requests here, with their member certificate over HTTPS");
-    };
-  }
-
-  /** A forwarded request's caller may do `action` (the forwarding member checked it too; this is the leader's own check). */
-  permitForwarded(res: Response, action: Action, what: string): Refusal | undefined {
-    return this.options.auth.permit(callerOf(res), action, what);
-  }
-
   private check(req: Request, res: Response, next: NextFunction, action: Action, what: string): void {
     const member = this.options.members?.memberOf(req.socket);
     let caller: Caller | undefined;
     if (member !== undefined && req.get(PRINCIPAL_HEADER) !== undefined) {
-      caller = decodeCallerHeader(req.get(PRINCIPAL_HEADER));
+      caller = decodeCallerText(req.get(PRINCIPAL_HEADER));
       if (caller === undefined) return refuse(res, { code: "UNAUTHENTICATED", message: `member ${member} sent a malformed ${PRINCIPAL_HEADER}` });
     } else {
       const identification = this.options.auth.identify(req.socket, bearerToken(req.get("authorization")), HOW);
@@ -113,9 +81,4 @@ export function refuse(res: Response, refusal: Refusal): void {
     return sendError(res, 401, refusal.code, refusal.message);
   }
   sendError(res, 403, refusal.code, refusal.message);
-}
-
-function hostOf(remoteAddress: string | undefined): string {
-  if (remoteAddress === undefined) return "";
-  return remoteAddress.startsWith("::ffff:") ? remoteAddress.slice("::ffff:".length) : remoteAddress;
 }

@@ -1,11 +1,13 @@
 import type { Request, Response } from "express";
-import { PRINCIPAL_HEADER, encodeCallerHeader } from "../auth/caller.js";
+import { PRINCIPAL_HEADER, encodeCallerText } from "../auth/caller.js";
 import type { MemberHttpClient } from "../auth/member-http.js";
-import { FORWARDED_HEADER } from "../forwarding.js";
 import { requestContextHeaders } from "../../trace/index.js";
 import { callerOf } from "./auth.js";
 import { sendError } from "./errors.js";
 import { requestContextOfResponse } from "./request-context.js";
+
+/** A proxied admin call carries this header so the leader never proxies it again. */
+export const FORWARDED_HEADER = "x-kvraft-forwarded";
 
 /** How long a proxied admin call may take (a snapshot of a large store included). */
 export const ADMIN_PROXY_TIMEOUT_MS = 10_000;
@@ -43,7 +45,7 @@ export async function proxyToLeader(req: Request, res: Response, leader: LeaderA
         [FORWARDED_HEADER]: "1",
         // The same request id in the leader's log lines as in this member's.
         ...requestContextHeaders(requestContextOfResponse(res)),
-        ...(caller === undefined ? {} : { [PRINCIPAL_HEADER]: encodeCallerHeader(caller) }),
+        ...(caller === undefined ? {} : { [PRINCIPAL_HEADER]: encodeCallerText(caller) }),
       },
       ...(req.method === "GET" || req.method === "HEAD" ? {} : { body: Buffer.from(JSON.stringify(req.body ?? {})) }),
       timeoutMs: ADMIN_PROXY_TIMEOUT_MS,

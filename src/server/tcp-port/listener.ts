@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import type { TlsMaterial } from "../../security/tls-material.js";
+import { keepPortServerCurrent, portServerOptions, type PortTls } from "../auth/port-security.js";
 import { ConnectionsPerAddress } from "../../transport/per-address.js";
 
 /**
@@ -41,7 +41,7 @@ export interface TcpPortHandler<Connection extends { destroy(): void }> {
    * the files change). The protocol gets the TLSSocket once the handshake is done, and
    * needs to know nothing else about it.
    */
-  readonly tls?: { readonly material: TlsMaterial; readonly onReloadError: (error: Error) => void };
+  readonly tls?: PortTls;
   /**
    * TLS only: a connection whose TLS handshake has not finished by then is dropped
    * (node's tls.Server `handshakeTimeout`), so half-done handshakes cannot pile up.
@@ -112,8 +112,8 @@ export class TcpListener<Connection extends { destroy(): void }> {
     } else {
       // A client certificate is asked for always (its role may authenticate the client) and
       // required only with --client-cert-auth (serverOptions' rejectUnauthorized).
-      const tlsServer = createTlsServer({ ...tls.material.serverOptions(), requestCert: true, allowHalfOpen, handshakeTimeout: tlsHandshakeTimeoutMs }, (socket) => this.openConnection(socket));
-      tls.material.keepServerCurrent(tlsServer, tls.onReloadError);
+      const tlsServer = createTlsServer({ ...portServerOptions(tls), requestCert: true, allowHalfOpen, handshakeTimeout: tlsHandshakeTimeoutMs }, (socket) => this.openConnection(socket));
+      keepPortServerCurrent(tlsServer, tls);
       // The raw TCP socket, before its TLS handshake: counted (or refused) here.
       tlsServer.on("connection", (socket: Socket) => void this.admit(socket, false));
       server = tlsServer;

@@ -2,12 +2,12 @@ import { connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { Address } from "./address.js";
 import { type ClientTlsOptions, describeTlsFailure, isCertificateRejected, tlsConnectOptions } from "../security/client-credentials.js";
-import { TlsVerificationError } from "./errors.js";
+import { CertificateRejectedError } from "./errors.js";
 
 /**
- * The byte stream to one member. The rest of the client is written against this
- * interface and imports no `node:` module; `tcpDialer` and `tlsDialer` are the one place
- * sockets live.
+ * The byte stream to one member's client-protocol port. The client library, and a
+ * member forwarding to its leader, are written against this interface and import no
+ * `node:` module for it; `tcpDialer` and `tlsDialer` are the one place sockets live.
  */
 export interface Link {
   write(bytes: Uint8Array): void;
@@ -58,9 +58,21 @@ function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: 
       // TLS 1.3 finishes the handshake before the server checks a client certificate, so
       // its refusal ("certificate required") arrives here, after the connection was handed out.
       socket.on("close", () => handlers.closed(lastError === undefined ? undefined : explained(lastError, tls)));
+      let corked = false;
       resolve({
+        // The frames written in one turn of the event loop leave in one system call: a
+        // pipelining caller (a follower forwarding many clients' requests) sends bursts.
         write: (bytes) => {
-          if (!socket.destroyed && !socket.writableEnded) socket.write(bytes);
+          if (socket.destroyed || socket.writableEnded) return;
+          if (!corked) {
+            corked = true;
+            socket.cork();
+            process.nextTick(() => {
+              corked = false;
+              socket.uncork();
+            });
+          }
+          socket.write(bytes);
         },
         close: () => socket.destroy(),
       });
@@ -72,9 +84,9 @@ function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: 
   });
 }
 
-/** A TLS failure in words; a rejected certificate as TlsVerificationError, which is not retried. */
+/** A TLS failure in words; a rejected certificate as CertificateRejectedError, which is not worth retrying. */
 function explained(error: Error, tls: ClientTlsOptions | undefined): Error {
   const tlsProblem = describeTlsFailure(error, tls);
   if (tlsProblem === undefined) return error;
-  return isCertificateRejected(error) ? new TlsVerificationError(tlsProblem, { cause: error }) : new Error(tlsProblem, { cause: error });
+  return isCertificateRejected(error) ? new CertificateRejectedError(tlsProblem, { cause: error }) : new Error(tlsProblem, { cause: error });
 }

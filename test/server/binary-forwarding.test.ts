@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WriteCommand } from "../../src/kv/index.js";
+import { BinaryForwarder } from "../../src/server/forwarding.js";
+import { BusyError, NotLeaderError, UnavailableError } from "../../src/server/errors.js";
+import { runInRequest } from "../../src/server/request-scope.js";
+import { ClientAuth } from "../../src/server/auth/client-auth.js";
+import { TokenStore } from "../../src/security/tokens.js";
+import { RawClient, waitUntil, withServer } from "../client/raw-client.js";
+import { FakeKvService } from "../support/fake-kv-service.js";
+import { InProcessCluster } from "../support/in-process-cluster.js";
+import { LineSocket } from "../support/line-socket.js";
+import { connect } from "node:net";
+
+/**
+ * Issue 17: followers forward to the leader over the binary client protocol (it was JSON
+ * with base64 values over HTTP, its HTTP codes parsed back into error classes). A
+ * follower's forwarder against a real client port whose service a test holds and flips;
+ * then a real cluster, where a client that reaches only a follower writes exactly once.
+ */
+const utf8 = new TextEncoder();
+const put = (key: string, value: string): WriteCommand => ({ type: "put", key: utf8.encode(key), value: utf8.encode(value) });
+
+function forwarderTo(port: number, forwardsInFlightMax = 16): BinaryForwarder {
+  return new BinaryForwarder({ leaderId: () => 1, addresses: () => ({ client: `127.0.0.1:${port}` }) }, {
+    memberId: 2, requestTimeoutMs: 5000, forwardsInFlightMax, frameBytesMax: 1024 * 1024, tls: () => undefined, provesMember: false, authRequired: false,
+  });
+}
+
+/** Holds every call of `service` until the returned release is called. */
+function hold(service: FakeKvService): () => void {
+  let release = (): void => undefined;
+  service.gate = new Promise<void>((resolve) => { release = resolve; });
+  return () => {
+    service.gate = undefined;
+    release();
+  };
+}
+
+describe("a follower's forwarder over the binary protocol", () => {
+  it("carries the request id in the frame's context, and the leader serves it under the client's id", async () => {
+    const leader = new FakeKvService();
+    const served: { requestId: string; kind: string; clientName: string }[] = [];
+    await withServer(leader, { onServed: (request) => served.push(request) }, async (port) => {
+      const forwarder = forwarderTo(port);
+      try {
+        const result = await runInRequest({ requestId: "fwd-7" }, () => forwarder.write(put("k", "v"), undefined));
+        expect(result).toMatchObject({ ok: true });
+        expect(await forwarder.getMany([utf8.encode("k")], 1000)).toMatchObject({ kvs: [{ value: utf8.encode("v") }] });
+        expect(served[0]).toEqual({ requestId: "fwd-7", kind: "write", result: "ok", clientName: "kvraft-member-2" });
+        expect(served[1]?.kind).toBe("get");
+      } finally {
+        forwarder.close();
+      }
+    });
+  });
+
+  it("a leader change mid-forward answers a typed, retryable NotLeaderError naming the new leader", async () => {
+    const leader = new FakeKvService();
+    await withServer(leader, {}, async (port) => {
+      const forwarder = forwarderTo(port);
+      try {
+        const release = hold(leader);
+        const write = forwarder.write(put("k", "v"), 5000);
+        const outcome = write.then(() => undefined, (error: unknown) => error);
+        await waitUntil("the leader to receive the forwarded write", () => leader.calls.length > 0);
+        // The leader loses its term while the write waits: its port answers REDIRECT.
+        leader.notLeader = { leader: { leaderId: 3, clientAddress: "127.0.0.1:1" } };
+        release();
+        const error = await outcome;
+        expect(error).toBeInstanceOf(NotLeaderError);
+        expect(error).toMatchObject({ retryable: true, code: "NOT_LEADER", leader: { leaderId: 3, clientAddress: "127.0.0.1:1" } });
+        expect((error as Error).message).toMatch(/member 1, which this member forwarded to, is no longer the leader \(it names member 3\)/);
+      } finally {
+        forwarder.close();
+      }
+    });
+  });
+
+  it("a leader that goes away mid-forward answers a retryable UnavailableError, the next forward dials again, and none after close", async () => {
+    const leader = new FakeKvService();
+    let forwarder: BinaryForwarder | undefined;
+    let outcome: Promise<unknown> | undefined;
+    await withServer(leader, {}, async (port) => {
+      forwarder = forwarderTo(port);
+      hold(leader);
+      outcome = forwarder.write(put("k", "v"), 5000).then(() => undefined, (error: unknown) => error);
+      await waitUntil("the leader to receive the forwarded write", () => leader.calls.length > 0);
+    });
+    try {
+      const error = await outcome;
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error).toMatchObject({ retryable: true, code: "UNAVAILABLE" });
+      expect((error as Error).message).toMatch(/a write retried with the same session and seq is applied once/);
+      await expect(forwarder?.write(put("k", "v"), 1000)).rejects.toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/cannot connect/) });
+      forwarder?.close();
+      await expect(forwarder?.write(put("k", "v"), 1000), "a stopping member dials no more").rejects.toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/stopping/) });
+    } finally {
+      forwarder?.close();
+    }
+  });
+
+  it("forwardsInFlightMax bounds the forwards in flight: one more is answered BUSY at once", async () => {
+    const leader = new FakeKvService();
+    await withServer(leader, {}, async (port) => {
+      const forwarder = forwarderTo(port, 1);
+      try {
+        const release = hold(leader);
+        const first = forwarder.write(put("a", "1"), 5000);
+        await expect(forwarder.write(put("b", "2"), 5000)).rejects.toBeInstanceOf(BusyError);
+        release();
+        await expect(first).resolves.toMatchObject({ ok: true });
+        expect(leader.writes).toHaveLength(1);
+      } finally {
+        forwarder.close();
+      }
+    });
+    expect(() => forwarderTo(1, 0)).toThrow(/forwardsInFlightMax: must be a whole number of requests from 1 to 65536, got 0/);
+  });
+
+  it("a leader that refuses this member's HELLO (it cannot tell a member) is a retryable NotLeaderError naming it, not the caller's fault", async () => {
+    const leader = new FakeKvService();
+    const auth = new ClientAuth(TokenStore.single("a-token-of-this-cluster-0123456789", { name: "alice", role: "read-write" }, "test"), false);
+    await withServer(leader, {}, async (port) => {
+      const forwarder = forwarderTo(port);
+      try {
+        const error = await forwarder.write(put("k", "v"), 5000).then(() => undefined, (thrown: unknown) => thrown);
+        expect(error).toBeInstanceOf(NotLeaderError);
+        expect(error).toMatchObject({ retryable: true, leader: { leaderId: 1, clientAddress: `127.0.0.1:${port}` } });
+        expect((error as Error).message).toMatch(/member 1 leads and refused this member's forwarded requests/);
+        expect(leader.calls).toEqual([]);
+      } finally {
+        forwarder.close();
+      }
+    }, { auth });
+  });
+});
+
+describe("a cluster: a client that reaches only a follower", () => {
+  let cluster: InProcessCluster;
+  let leader: number;
+  let follower: number;
+  beforeAll(async () => {
+    cluster = await InProcessCluster.create(3);
+    await cluster.startAll();
+    leader = await cluster.waitForLeader();
+    follower = [1, 2, 3].find((id) => id !== leader) as number;
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stopAll();
+  });
+
+  it("registers its session through the follower, and a retried write (same session and seq) is applied once", async () => {
+    const client = await RawClient.connect(cluster.ports.get(follower)?.client as number, true, true);
+    try {
+      client.send({ kind: "register-session", requestId: 2 });
+      const session = await client.reply(2);
+      expect(session.kind).toBe("session-ok");
+      const sessionId = (session as { sessionId: number }).sessionId;
+      const command: WriteCommand = { ...put("once", "v"), session: { sessionId, seq: 1, lowestUnackedSeq: 1 } };
+      // The second send is the client's retry after, say, a lost reply: the same session and seq.
+      client.send({ kind: "write", requestId: 3, command }, { kind: "write", requestId: 4, command });
+      const [first, retry] = [await client.reply(3), await client.reply(4)];
+      expect(first).toMatchObject({ kind: "write-ok", result: { ok: true } });
+      expect(retry).toEqual({ ...first, requestId: 4 });
+      const onLeader = await RawClient.connect(cluster.ports.get(leader)?.client as number);
+      try {
+        onLeader.send({ kind: "get", requestId: 2, key: utf8.encode("once"), consistency: "linearizable" });
+        const got = await onLeader.reply(2);
+        expect(got.kind).toBe("get-ok");
+        // Written once: a second apply of the retry would have moved the version past the one that created the key.
+        const kv = (got as { kv?: { version: number; createVersion: number } }).kv;
+        expect(kv?.version).toBe(kv?.createVersion);
+      } finally {
+        onLeader.destroy();
+      }
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it("memcached and HTTP writes on the follower take the same path to the leader", async () => {
+    const socket = connect({ host: "127.0.0.1", port: cluster.ports.get(follower)?.memcached as number });
+    await new Promise<void>((resolve, reject) => { socket.once("connect", resolve); socket.once("error", reject); });
+    const memcached = new LineSocket(socket);
+    try {
+      expect(await memcached.send("set by-memcached 0 0 1\r\nm\r\n")).toBe("STORED\r\n");
+    } finally {
+      socket.destroy();
+    }
+    expect((await fetch(`${cluster.http(follower)}/v1/kv/by-http`, { method: "PUT", body: "h" })).status).toBe(200);
+    expect(await (await fetch(`${cluster.http(leader)}/v1/kv/by-memcached`)).text()).toBe("m");
+    expect(await (await fetch(`${cluster.http(follower)}/v1/kv/by-http`)).text()).toBe("h");
+  });
+
+  it("the JSON forwarding endpoint is gone: POST /v1/internal/forward answers 404", async () => {
+    const response = await fetch(`${cluster.http(leader)}/v1/internal/forward`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ op: "get", keys: [] }),
+    });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("NOT_FOUND");
+  });
+});
