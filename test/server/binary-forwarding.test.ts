@@ -114,7 +114,7 @@ describe("a follower's forwarder over the binary protocol", () => {
         forwarder.close();
       }
     });
-    expect(() => forwarderTo(1, 0)).toThrow(/forwardsInFlightMax: must be a whole number of requests from 1 to 65536, got 0/);
+    expect(() => forwarderTo(1, 0)).toThrow(/forwardsInFlightMax: must be an integer in \[1, 65536\], got 0/);
   });
 
   it("a leader that refuses this member's HELLO (it cannot tell a member) is a retryable NotLeaderError naming it, not the caller's fault", async () => {
