@@ -11,6 +11,7 @@ import type { Configuration, Entry, NodeId, SnapshotMeta } from "../../raft/type
 import { EntryType } from "../../raft/types.js";
 import type { SafetyChecker } from "./checker.js";
 import { violation } from "./checker.js";
+import { fsyncDelayMs } from "./disk-timing.js";
 import type { PlantName } from "./plants.js";
 import { isCorePlant } from "./plants.js";
 import type { PersistJob } from "./sim-storage.js";
@@ -37,10 +38,6 @@ export interface NodeContext {
 
 /** Local snapshots are taken every this many applied entries, so lagging nodes need them. */
 export const COMPACT_EVERY_ENTRIES = 40;
-const FSYNC_MS_MIN = 0.2;
-const FSYNC_MS_JITTER = 1.5;
-const FSYNC_STALL_MS_MIN = 5;
-const FSYNC_STALL_MS_JITTER = 40;
 
 interface PendingWrite {
   readonly term: number;
@@ -208,7 +205,7 @@ export class SimNode {
       onCrash();
       return;
     }
-    this.ctx.after(this.fsyncMs(), () => this.completePersist(generation));
+    this.ctx.after(fsyncDelayMs(this.ctx.random, this.ctx.faults.diskStallRate), () => this.completePersist(generation));
   }
 
   /** Every message leaves through here, checked against what the disk holds now. */
@@ -225,13 +222,6 @@ export class SimNode {
     }
     if (m.type === "ReadIndexResp" && !m.reject) this.ctx.checker.checkReadIndex(this.id, m.term, m.index, this.leaderTermStartIndex);
     this.ctx.send(m);
-  }
-
-  /** Most writes take a fraction of a millisecond; a few stall, as real disks do. */
-  private fsyncMs(): number {
-    const random = this.ctx.random;
-    if (random.next() < this.ctx.faults.diskStallRate) return FSYNC_STALL_MS_MIN + random.next() * FSYNC_STALL_MS_JITTER;
-    return FSYNC_MS_MIN + random.next() * FSYNC_MS_JITTER;
   }
 
   private persistJob(ready: Ready): PersistJob {
