@@ -274,6 +274,16 @@ export class Replica {
     return this.raft.logTerm(index);
   }
 
+  /** The first index this member's log holds (the simulator checks leader completeness from it). */
+  logFirstIndex(): number {
+    return this.raft.logFirstIndex();
+  }
+
+  /** Configuration changes in the log not yet committed (the simulator checks there is at most one). */
+  pendingConfChangeCount(): number {
+    return this.raft.pendingConfChangeCount();
+  }
+
   readStampMs(): number {
     return Math.max(this.lastStampMs, this.kv.lastStampMs, this.scheduler.now());
   }

@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { KvResult } from "../../src/kv/index.js";
 import { SeededRandom } from "../../src/raft/random.js";
 import type { NodeId, SnapshotMeta } from "../../src/raft/types.js";
+import { SafetyChecker } from "../../src/sim/core/checker.js";
 import { kvFactory } from "../../src/sim/core/kv-adapter.js";
 import { Network } from "../../src/sim/core/network.js";
 import { ReplicaMember } from "../../src/sim/core/replica-member.js";
+import { emptyStats } from "../../src/sim/core/types.js";
 import { VirtualLoop } from "../../src/sim/core/virtual-loop.js";
+import { NO_TRACE } from "../../src/trace/index.js";
 
 const encoder = new TextEncoder();
 const VOTERS = [1, 2, 3];
@@ -16,9 +19,11 @@ class ReplicaCluster {
   readonly members = new Map<NodeId, ReplicaMember>();
   /** Every message sent and every replica event, with its virtual time: the run's fingerprint. */
   readonly log: string[] = [];
+  readonly checker = new SafetyChecker({ voters: VOTERS, learners: [] });
+  readonly stats = emptyStats();
   private readonly network: Network;
 
-  constructor(seed: number, diskStallRate = 0) {
+  constructor(seed: number, diskStallRate = 0, plantDoneBeforeDurable = false) {
     const root = new SeededRandom(seed);
     this.network = new Network(root.fork());
     const initial: SnapshotMeta = { index: 1, term: 1, config: { voters: VOTERS, learners: [] }, sizeBytes: 0 };
@@ -29,6 +34,11 @@ class ReplicaCluster {
         agenda: this.loop,
         random,
         faults: { diskStallRate },
+        checker: this.checker,
+        stats: this.stats,
+        tracer: NO_TRACE,
+        failed: (error) => this.loop.fail(error),
+        plantDoneBeforeDurable,
         send: (m) => {
           this.log.push(`${this.loop.now().toFixed(3)} send ${m.type} ${m.from}>${m.to} term=${m.term}`);
           for (const delayMs of this.network.deliveries(m)) this.loop.after(delayMs, () => this.members.get(m.to)?.receive(m));
@@ -87,6 +97,8 @@ describe("the production Replica in the simulator (issue 17)", () => {
     await cluster.converge();
     // 60 writes and a no-op pass snapshotEveryEntries (40): every member took a local snapshot, in slices.
     for (const member of cluster.members.values()) expect(member.disk.snapshotMeta().index).toBeGreaterThan(1);
+    // The simulator's per-member checks (member-checks.ts) ran on every message and every durable entry, and passed.
+    expect(cluster.stats.elections).toBeGreaterThanOrEqual(1);
     expect(cluster.log.filter((line) => line.includes("event") && line.endsWith("snapshot-saved")).length).toBeGreaterThanOrEqual(3);
   });
 
@@ -120,5 +132,10 @@ describe("the production Replica in the simulator (issue 17)", () => {
     await cluster.writes(5, "c");
     await cluster.converge();
     expect(follower.replica?.state().appliedIndex).toBe(leader.replica?.state().appliedIndex);
+  });
+
+  it("catches a disk that reports writes done before they are durable: the Replica sends what its disk does not hold yet", async () => {
+    const cluster = new ReplicaCluster(11, 0, true);
+    await expect(cluster.writes(60, "k")).rejects.toThrow(/durable-before-send: node \d sent \w+ of term \d+ while its durable term is \d+/);
   });
 });

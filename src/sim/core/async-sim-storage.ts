@@ -13,6 +13,13 @@ export interface SimDiskContext {
   /** The time one write takes (disk-timing.ts), drawn from the run's seed. */
   writeDelayMs(): number;
   readonly random: SeededRandom;
+  /** An entry became durable; `prevTerm` is what the disk holds just before it (the checker's log matching). */
+  entryDurable?(entry: Entry, prevTerm: number | undefined): void;
+  /**
+   * Test-only: report each write done as soon as it is issued, while it becomes durable only
+   * after its delay (a disk that acknowledges from its cache). The checks must catch it.
+   */
+  readonly plantDoneBeforeDurable?: boolean;
 }
 
 type DiskWrite =
@@ -158,11 +165,23 @@ export class AsyncSimStorage implements RaftStorage {
       const now = this.ctx.agenda.now();
       const doneAtMs = Math.max(now + this.ctx.writeDelayMs(), this.lastDoneAtMs);
       this.lastDoneAtMs = doneAtMs;
-      this.inFlight.push({ write, done });
+      if (this.ctx.plantDoneBeforeDurable === true) {
+        this.inFlight.push({ write, done: () => undefined });
+        done();
+      } else {
+        this.inFlight.push({ write, done });
+      }
       const generation = this.generation;
       // Completions are due in issue order, and the agenda breaks ties in order: FIFO.
       this.ctx.agenda.after(doneAtMs - now, () => this.complete(generation));
     });
+  }
+
+  private applyLog(job: PersistJob): void {
+    this.durable.apply(job);
+    const entryDurable = this.ctx.entryDurable;
+    if (entryDurable === undefined) return;
+    for (const entry of job.entries) entryDurable(entry, this.durable.term(entry.index - 1));
   }
 
   private complete(generation: number): void {
@@ -173,7 +192,7 @@ export class AsyncSimStorage implements RaftStorage {
     if (write.kind === "log") {
       const snapshot = write.job.snapshot;
       // A received snapshot that a newer one overtook is not installed (as DiskStorage's finish).
-      if (snapshot === undefined || snapshot.meta.index > this.durable.snapshotMeta().index) this.durable.apply(write.job);
+      if (snapshot === undefined || snapshot.meta.index > this.durable.snapshotMeta().index) this.applyLog(write.job);
     } else if (write.meta.index > this.durable.snapshotMeta().index && this.durable.term(write.meta.index) === write.meta.term) {
       // Skipped when a snapshot from the leader replaced the log meanwhile: it covers this one.
       this.durable.compact(write.meta, write.data);

@@ -4,10 +4,14 @@ import type { Message } from "../../raft/messages.js";
 import type { SeededRandom } from "../../raft/random.js";
 import type { NodeId, SnapshotMeta } from "../../raft/types.js";
 import { Replica, type ReplicaEvent } from "../../server/replica.js";
+import type { Tracer } from "../../trace/index.js";
 import { AsyncSimStorage } from "./async-sim-storage.js";
+import type { SafetyChecker } from "./checker.js";
 import { fsyncDelayMs } from "./disk-timing.js";
 import { SimScheduler, type VirtualAgenda } from "./sim-scheduler.js";
+import { MemberChecks } from "./member-checks.js";
 import { SimStorage } from "./sim-storage.js";
+import type { SimStats } from "./types.js";
 
 export interface ReplicaMemberContext {
   readonly agenda: VirtualAgenda;
@@ -18,6 +22,17 @@ export interface ReplicaMemberContext {
   /** Disk faults of the run, read at each write. */
   readonly faults: { readonly diskStallRate: number };
   readonly onEvent?: (id: NodeId, event: ReplicaEvent) => void;
+  readonly checker: SafetyChecker;
+  readonly stats: SimStats;
+  /** This member's ShiViz tracer for local events; NO_TRACE without --shiviz. */
+  readonly tracer: Tracer;
+  /**
+   * A check failed inside the member's own code (its send, its disk): the Replica would take
+   * the error for a storage failure and stop serving, so the run is told to stop instead.
+   */
+  failed(error: unknown): void;
+  /** Test-only: the disk reports writes done before they are durable (AsyncSimStorage). */
+  readonly plantDoneBeforeDurable?: boolean;
 }
 
 /** As the simulator's members: small chunks and batches, so snapshots and batching cuts happen in short runs. */
@@ -45,10 +60,12 @@ export class ReplicaMember {
   private replicaValue: Replica | undefined;
   /** Bumped at a crash: a start under way when it crashed must not install its Replica. */
   private incarnation = 0;
+  private readonly checks: MemberChecks;
 
   constructor(readonly id: NodeId, private readonly ctx: ReplicaMemberContext, initial: SnapshotMeta, bootstrapData: Uint8Array | undefined, private readonly clockSkewMs: number) {
     this.raftConfig = { ...defaultRaftConfig(id), snapshotChunkBytesMax: 512, messageEntriesMax: 64 };
     this.disk = new SimStorage(initial, bootstrapData);
+    this.checks = new MemberChecks(id, ctx.checker, ctx.stats, ctx.tracer, this.disk);
   }
 
   /** The running Replica; undefined while down or starting. */
@@ -65,23 +82,55 @@ export class ReplicaMember {
     if (this.scheduler !== undefined) return;
     const ctx = this.ctx;
     const scheduler = new SimScheduler(ctx.agenda, CLOCK_EPOCH_MS + this.clockSkewMs);
-    const storage = new AsyncSimStorage(this.disk, { agenda: ctx.agenda, random: ctx.random, writeDelayMs: () => fsyncDelayMs(ctx.random, ctx.faults.diskStallRate) });
+    const storage = new AsyncSimStorage(this.disk, {
+      agenda: ctx.agenda,
+      random: ctx.random,
+      writeDelayMs: () => fsyncDelayMs(ctx.random, ctx.faults.diskStallRate),
+      entryDurable: (entry, prevTerm) => this.checked(() => ctx.checker.entryPersisted(this.id, entry, prevTerm)),
+      plantDoneBeforeDurable: ctx.plantDoneBeforeDurable,
+    });
     this.scheduler = scheduler;
     this.storage = storage;
     const incarnation = this.incarnation;
     void Replica.start({
-      raft: this.raftConfig, storage, scheduler, send: (m) => ctx.send(m), tickMs: SIM_REPLICA_TICK_MS, startNonVoting: false,
+      raft: this.raftConfig, storage, scheduler, send: (m) => this.send(m), tickMs: SIM_REPLICA_TICK_MS, startNonVoting: false,
       snapshotEveryEntries: SNAPSHOT_EVERY_ENTRIES, pendingProposalsMax: PENDING_PROPOSALS_MAX, requestTimeoutMs: REQUEST_TIMEOUT_MS,
       expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, onEvent: (event) => ctx.onEvent?.(this.id, event),
     }).then((replica) => {
-      if (incarnation === this.incarnation) this.replicaValue = replica;
+      if (incarnation !== this.incarnation) return;
+      this.replicaValue = replica;
+      this.checks.restarted();
     });
   }
 
   receive(m: Message): void {
     const replica = this.replicaValue;
-    if (replica === undefined || replica.refusalOf(m) !== undefined) return;
-    replica.receive(m);
+    if (replica === undefined) return;
+    this.checked(() => {
+      if (!this.checks.admits(m, replica.refusalOf(m), replica.configuration())) return;
+      replica.receive(m);
+      this.checks.afterInput(replica);
+    });
+  }
+
+  /** Every message the Replica sends, checked against what the disk holds now. */
+  private send(m: Message): void {
+    this.checked(() => {
+      const replica = this.replicaValue;
+      if (replica !== undefined) this.checks.afterInput(replica);
+      this.checks.beforeSend(m);
+    });
+    this.ctx.send(m);
+  }
+
+  /** Runs a check; a failure stops the run (ctx.failed) and is thrown on. */
+  private checked(check: () => void): void {
+    try {
+      check();
+    } catch (error) {
+      this.ctx.failed(error);
+      throw error;
+    }
   }
 
   /** The member crashes at its next disk write, before any of it is durable; `onCrash` is told. */

@@ -20,6 +20,8 @@ export class VirtualLoop implements VirtualAgenda {
   private clock = 0;
   /** Events run so far. */
   steps = 0;
+  /** The first failure reported from inside the code under test (fail()); it ends the run. */
+  private failure: { readonly error: unknown } | undefined;
 
   now(): number {
     return this.clock;
@@ -29,7 +31,12 @@ export class VirtualLoop implements VirtualAgenda {
     this.queue.push(this.clock + delayMs, action);
   }
 
-  /** Runs events until `done()` holds (true) or the agenda passes `untilMs` or empties (false). */
+  /** Ends the run: runUntil throws `error` once the event under way and its continuations are done. */
+  fail(error: unknown): void {
+    this.failure ??= { error };
+  }
+
+  /** Runs events until `done()` holds (true) or the agenda passes `untilMs` or empties (false); throws what fail() was given. */
   async runUntil(done: () => boolean, untilMs: number): Promise<boolean> {
     await settle();
     while (!done()) {
@@ -41,6 +48,7 @@ export class VirtualLoop implements VirtualAgenda {
       this.steps++;
       next.event();
       await settle();
+      if (this.failure !== undefined) throw this.failure.error;
     }
     return true;
   }
