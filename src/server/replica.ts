@@ -51,6 +51,12 @@ export interface ReplicaOptions {
   readonly metrics?: ReplicaMetrics;
   /** Where this member's trace events go (--trace-log); NO_TRACE when not given. */
   readonly tracer?: Tracer;
+  /**
+   * Told of every entry as it is applied, with its result (undefined for no-ops and
+   * configuration changes): the simulator checks from it that every member applies the
+   * same results in the same order. Servers leave it unset.
+   */
+  readonly onApplied?: (entry: Entry, result: KvResult | undefined) => void;
 }
 
 export type ReplicaEvent =
@@ -458,6 +464,7 @@ export class Replica {
       if (entry.type === EntryType.ConfChange) this.appliedConfig = applyConfChange(this.appliedConfig, decodeConfChange(entry.data));
     }
     if (this.trace.tracer.enabled) this.trace.applied(entry, this.waiting.requestIdOf(entry));
+    this.options.onApplied?.(entry, result);
     this.waiting.applied(entry, result);
   }
 

@@ -99,6 +99,8 @@ describe("the production Replica in the simulator (issue 17)", () => {
     for (const member of cluster.members.values()) expect(member.disk.snapshotMeta().index).toBeGreaterThan(1);
     // The simulator's per-member checks (member-checks.ts) ran on every message and every durable entry, and passed.
     expect(cluster.stats.elections).toBeGreaterThanOrEqual(1);
+    expect(cluster.checker.maxCommitted).toBeGreaterThanOrEqual(61);
+    expect(cluster.stats.snapshotsTaken).toBeGreaterThanOrEqual(3);
     expect(cluster.log.filter((line) => line.includes("event") && line.endsWith("snapshot-saved")).length).toBeGreaterThanOrEqual(3);
   });
 

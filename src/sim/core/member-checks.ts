@@ -1,10 +1,13 @@
+import { crc32c } from "@node-rs/crc32";
 import type { Message } from "../../raft/messages.js";
 import type { RaftStatus } from "../../raft/ready.js";
-import type { Configuration, NodeId } from "../../raft/types.js";
+import type { Configuration, Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
+import { EntryType } from "../../raft/types.js";
 import type { Tracer } from "../../trace/index.js";
 import type { SafetyChecker } from "./checker.js";
 import { violation } from "./checker.js";
 import type { SimStorage } from "./sim-storage.js";
+import type { ApplyOutcome } from "./state-machine.js";
 import type { SimStats } from "./types.js";
 
 /** What the checks read of a member's Raft core: RaftNode has it, and so does the production Replica. */
@@ -105,5 +108,32 @@ export class MemberChecks {
   /** A read index this member confirmed as leader of `term`: it must not precede the term's first entry. */
   readIndexConfirmed(term: number, index: number): void {
     this.checker.checkReadIndex(this.id, term, index, this.leaderTermStartIndex);
+  }
+
+  /** Entries apply one after another: `entry` must follow what was applied before it. */
+  applyOrder(entry: Entry, appliedBefore: number): void {
+    const expected = appliedBefore + 1;
+    if (entry.index !== expected) violation("apply-order", `node ${this.id} applies index ${entry.index}, expected ${expected}`);
+  }
+
+  /**
+   * An entry applied, with its outcome (undefined for no-ops and configuration changes):
+   * every member must render the same at each index, and a write with a session execute
+   * once. Returns the rendering.
+   */
+  applied(entry: Entry, outcome: ApplyOutcome | undefined): string {
+    const rendered = outcome?.rendered ?? `type-${entry.type}`;
+    const first = this.checker.entryApplied(this.id, entry, rendered);
+    if (first && outcome?.exactlyOnce !== undefined) this.checker.writeApplied(outcome.exactlyOnce.id, entry.index, outcome.exactlyOnce.executed);
+    if (first && entry.type === EntryType.ConfChange) this.stats.membershipChanges++;
+    return rendered;
+  }
+
+  /** Chunks arrive corrupted now and then (simulation.ts): none of their bytes may be installed. */
+  snapshotInstalled(meta: SnapshotMeta, data: Uint8Array): void {
+    if (meta.checksum !== undefined && crc32c(data) !== meta.checksum) {
+      violation("snapshot-checksum", `node ${this.id} installs the snapshot at ${meta.index} with data whose CRC32C is not its checksum ${meta.checksum}`);
+    }
+    this.stats.snapshotInstalls++;
   }
 }

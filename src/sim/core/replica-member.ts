@@ -2,12 +2,15 @@ import type { RaftConfig } from "../../raft/config.js";
 import { defaultRaftConfig } from "../../raft/config.js";
 import type { Message } from "../../raft/messages.js";
 import type { SeededRandom } from "../../raft/random.js";
-import type { NodeId, SnapshotMeta } from "../../raft/types.js";
+import type { Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
+import { EntryType } from "../../raft/types.js";
+import type { KvResult } from "../../kv/index.js";
 import { Replica, type ReplicaEvent } from "../../server/replica.js";
 import type { Tracer } from "../../trace/index.js";
 import { AsyncSimStorage } from "./async-sim-storage.js";
 import type { SafetyChecker } from "./checker.js";
 import { fsyncDelayMs } from "./disk-timing.js";
+import { applyOutcome } from "./kv-adapter.js";
 import { SimScheduler, type VirtualAgenda } from "./sim-scheduler.js";
 import { MemberChecks } from "./member-checks.js";
 import { SimStorage } from "./sim-storage.js";
@@ -61,6 +64,8 @@ export class ReplicaMember {
   /** Bumped at a crash: a start under way when it crashed must not install its Replica. */
   private incarnation = 0;
   private readonly checks: MemberChecks;
+  /** The index this member's state machine applied last, as its applies and installs told (apply order). */
+  private appliedIndex = 0;
 
   constructor(readonly id: NodeId, private readonly ctx: ReplicaMemberContext, initial: SnapshotMeta, bootstrapData: Uint8Array | undefined, private readonly clockSkewMs: number) {
     this.raftConfig = { ...defaultRaftConfig(id), snapshotChunkBytesMax: 512, messageEntriesMax: 64 };
@@ -92,10 +97,12 @@ export class ReplicaMember {
     this.scheduler = scheduler;
     this.storage = storage;
     const incarnation = this.incarnation;
+    this.appliedIndex = this.disk.snapshotMeta().index;
     void Replica.start({
       raft: this.raftConfig, storage, scheduler, send: (m) => this.send(m), tickMs: SIM_REPLICA_TICK_MS, startNonVoting: false,
       snapshotEveryEntries: SNAPSHOT_EVERY_ENTRIES, pendingProposalsMax: PENDING_PROPOSALS_MAX, requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, onEvent: (event) => ctx.onEvent?.(this.id, event),
+      expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, onEvent: (event) => this.onEvent(event),
+      onApplied: (entry, result) => this.checked(() => this.onApplied(entry, result)),
     }).then((replica) => {
       if (incarnation !== this.incarnation) return;
       this.replicaValue = replica;
@@ -121,6 +128,25 @@ export class ReplicaMember {
       this.checks.beforeSend(m);
     });
     this.ctx.send(m);
+  }
+
+  private onApplied(entry: Entry, result: KvResult | undefined): void {
+    this.checks.applyOrder(entry, this.appliedIndex);
+    this.appliedIndex = entry.index;
+    this.checks.applied(entry, entry.type === EntryType.Normal && result !== undefined ? applyOutcome(entry.index, entry.data, result) : undefined);
+  }
+
+  private onEvent(event: ReplicaEvent): void {
+    const stats = this.ctx.stats;
+    if (event.type === "snapshot-installed") {
+      this.checked(() => this.checks.snapshotInstalled(this.disk.snapshotMeta(), this.disk.snapshotData()));
+      this.appliedIndex = event.index;
+    } else if (event.type === "snapshot-saved") {
+      stats.snapshotsTaken++;
+    } else if (event.type === "snapshot-refused") {
+      stats.snapshotsRefused++;
+    }
+    this.ctx.onEvent?.(this.id, event);
   }
 
   /** Runs a check; a failure stops the run (ctx.failed) and is thrown on. */

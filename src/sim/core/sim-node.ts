@@ -10,7 +10,6 @@ import type { ProposalResult, Ready, ReadState } from "../../raft/ready.js";
 import type { Configuration, Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
 import { EntryType } from "../../raft/types.js";
 import type { SafetyChecker } from "./checker.js";
-import { violation } from "./checker.js";
 import { fsyncDelayMs } from "./disk-timing.js";
 import { MemberChecks } from "./member-checks.js";
 import type { PlantName } from "./plants.js";
@@ -222,31 +221,21 @@ export class SimNode {
       this.pendingWrites.delete(index);
       this.ctx.reply(pending.request, { ok: false, error: "retry", leader: 0 });
     }
-    // Chunks arrive corrupted now and then (simulation.ts): none of their bytes may be installed.
-    if (meta.checksum !== undefined && crc32c(data) !== meta.checksum) {
-      violation("snapshot-checksum", `node ${this.id} installs the snapshot at ${meta.index} with data whose CRC32C is not its checksum ${meta.checksum}`);
-    }
+    this.checks.snapshotInstalled(meta, data);
     this.sm = this.ctx.factory.restore(data);
     this.appliedConfig = meta.config;
-    this.ctx.stats.snapshotInstalls++;
   }
 
   private applyEntry(entry: Entry): void {
-    const expected = this.sm.appliedIndex() + 1;
-    if (entry.index !== expected) violation("apply-order", `node ${this.id} applies index ${entry.index}, expected ${expected}`);
-    let rendered: string;
+    this.checks.applyOrder(entry, this.sm.appliedIndex());
     let outcome: ReturnType<SimStateMachine["applyEntry"]> | undefined;
     if (entry.type === EntryType.Normal) {
       outcome = this.sm.applyEntry(entry.index, entry.data);
-      rendered = outcome.rendered;
     } else {
       this.sm.applyNoop(entry.index);
       if (entry.type === EntryType.ConfChange) this.appliedConfig = applyConfChange(this.appliedConfig, decodeConfChange(entry.data));
-      rendered = `type-${entry.type}`;
     }
-    const first = this.ctx.checker.entryApplied(this.id, entry, rendered);
-    if (first && outcome?.exactlyOnce !== undefined) this.ctx.checker.writeApplied(outcome.exactlyOnce.id, entry.index, outcome.exactlyOnce.executed);
-    if (first && entry.type === EntryType.ConfChange) this.ctx.stats.membershipChanges++;
+    const rendered = this.checks.applied(entry, outcome);
     const pending = this.pendingWrites.get(entry.index);
     if (this.ctx.tracer.enabled) {
       this.ctx.tracer.local(`apply index=${entry.index} term=${entry.term}${pending === undefined ? "" : ` req=${pending.request.requestId}`} ${rendered}`);
