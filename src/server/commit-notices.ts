@@ -1,5 +1,6 @@
 import type { AppendRequest, Message } from "../raft/messages.js";
 import type { NodeId } from "../raft/types.js";
+import type { Scheduler } from "./scheduler.js";
 
 /**
  * How long an append that only announces a new commit index waits for a later append to
@@ -17,10 +18,11 @@ export const COMMIT_NOTICE_DELAY_MS = 2;
  * about 40 us each on a two-core machine: a third of the leader's CPU per write.
  */
 export class CommitNotices {
-  private readonly held = new Map<NodeId, { readonly message: AppendRequest; readonly timer: NodeJS.Timeout }>();
+  private readonly held = new Map<NodeId, { readonly message: AppendRequest; readonly cancel: () => void }>();
 
   constructor(
     private readonly send: (m: Message) => void,
+    private readonly scheduler: Scheduler,
     private readonly delayMs: number = COMMIT_NOTICE_DELAY_MS,
   ) {}
 
@@ -32,11 +34,11 @@ export class CommitNotices {
   /** Holds a notice; a newer one to the same follower replaces it (the commit index only grows). */
   hold(m: AppendRequest): void {
     this.drop(m.to);
-    const timer = setTimeout(() => {
+    const cancel = this.scheduler.after(this.delayMs, () => {
       this.held.delete(m.to);
       this.send(m);
-    }, this.delayMs);
-    this.held.set(m.to, { message: m, timer });
+    });
+    this.held.set(m.to, { message: m, cancel });
   }
 
   /** Sends `m`; an append carries the commit index, so a notice held for its follower is dropped. */
@@ -53,7 +55,7 @@ export class CommitNotices {
   private drop(to: NodeId): void {
     const held = this.held.get(to);
     if (held === undefined) return;
-    clearTimeout(held.timer);
+    held.cancel();
     this.held.delete(to);
   }
 }

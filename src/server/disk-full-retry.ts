@@ -8,9 +8,9 @@
  * keeps serving what needs no new durable write. Any other storage error stays fatal.
  */
 import { type Bounds, checkBounds } from "../assert/bounds.js";
-import { setTimeout as sleep } from "node:timers/promises";
 import { DiskFullError } from "../storage/index.js";
 import { NoSpaceError } from "./errors.js";
+import { type Scheduler, sleepOn } from "./scheduler.js";
 
 export interface DiskFullRetryLimits {
   /** The first wait before a failed write is tried again. */
@@ -53,7 +53,7 @@ export class DiskFullRetry {
   constructor(
     private readonly memberId: number,
     private readonly limits: DiskFullRetryLimits,
-    private readonly clock: () => number,
+    private readonly scheduler: Scheduler,
     private readonly onEvent: (event: DiskFullEvent) => void,
   ) {
     validateDiskFullRetryLimits(limits);
@@ -100,11 +100,8 @@ export class DiskFullRetry {
         if (!(error instanceof DiskFullError)) throw error;
         this.raise(error);
       }
-      try {
-        await sleep(waitMs, undefined, { signal: this.cancelling.signal });
-      } catch {
-        throw new DiskFullRetryCancelled(`member ${this.memberId} is stopping: its write that found the disk full is given up`);
-      }
+      await sleepOn(this.scheduler, waitMs, this.cancelling.signal, () =>
+        new DiskFullRetryCancelled(`member ${this.memberId} is stopping: its write that found the disk full is given up`));
       this.retriesValue++;
       waitMs = Math.min(waitMs * 2, this.limits.diskFullRetryMsMax);
     }
@@ -112,7 +109,7 @@ export class DiskFullRetry {
 
   /** Whether a local snapshot may start now (one that found the disk full waits diskFullRetryMsMax). */
   snapshotMayStart(): boolean {
-    return this.clock() >= this.snapshotRetryAtMs;
+    return this.scheduler.now() >= this.snapshotRetryAtMs;
   }
 
   /**
@@ -121,7 +118,7 @@ export class DiskFullRetry {
    */
   snapshotFailed(error: unknown): boolean {
     if (!(error instanceof DiskFullError)) return false;
-    this.snapshotRetryAtMs = this.clock() + this.limits.diskFullRetryMsMax;
+    this.snapshotRetryAtMs = this.scheduler.now() + this.limits.diskFullRetryMsMax;
     return true;
   }
 
@@ -134,13 +131,13 @@ export class DiskFullRetry {
     const first = this.failure === undefined;
     this.failure = error;
     if (!first) return;
-    this.fullSinceMs = this.clock();
+    this.fullSinceMs = this.scheduler.now();
     this.onEvent({ type: "disk-full", message: `${this.message() ?? ""} (${error.message})` });
   }
 
   private clear(): void {
     if (this.failure === undefined) return;
     this.failure = undefined;
-    this.onEvent({ type: "disk-space-recovered", fullForMs: this.clock() - this.fullSinceMs, retries: this.retriesValue });
+    this.onEvent({ type: "disk-space-recovered", fullForMs: this.scheduler.now() - this.fullSinceMs, retries: this.retriesValue });
   }
 }

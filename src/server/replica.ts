@@ -1,5 +1,4 @@
 import { invariant } from "../assert/invariant.js";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
 import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
@@ -21,6 +20,8 @@ import { WaitingRequests } from "./waiting-requests.js";
 import { BusyError, InvalidRequestError, NotLeaderError, UnavailableError } from "./errors.js";
 import { DISK_FULL_RETRY_DEFAULTS, DiskFullRetry, DiskFullRetryCancelled, type DiskFullEvent, type DiskFullRetryLimits } from "./disk-full-retry.js";
 import { ReplicaMetrics } from "./replica-metrics.js";
+import { NODE_SCHEDULER } from "./node-scheduler.js";
+import type { Scheduler } from "./scheduler.js";
 
 export interface ReplicaOptions {
   readonly raft: RaftConfig;
@@ -44,11 +45,18 @@ export interface ReplicaOptions {
   readonly expiryTickIntervalMsMin: number;
   /** How a write that found the disk full is retried (DISK_FULL_RETRY_DEFAULTS when not given). */
   readonly diskFullRetry?: DiskFullRetryLimits;
-  readonly clock?: () => number;
+  /** Its clock, timers and turns (NODE_SCHEDULER when not given; the simulator's virtual one there). */
+  readonly scheduler?: Scheduler;
   readonly onEvent?: (event: ReplicaEvent) => void;
   readonly metrics?: ReplicaMetrics;
   /** Where this member's trace events go (--trace-log); NO_TRACE when not given. */
   readonly tracer?: Tracer;
+  /**
+   * Told of every entry as it is applied, with its result (undefined for no-ops and
+   * configuration changes): the simulator checks from it that every member applies the
+   * same results in the same order. Servers leave it unset.
+   */
+  readonly onApplied?: (entry: Entry, result: KvResult | undefined) => void;
 }
 
 export type ReplicaEvent =
@@ -72,7 +80,7 @@ export class Replica {
   private appliedConfig: Configuration;
   private readonly waiting: WaitingRequests;
   private incoming: IncomingSnapshot | undefined;
-  private ticker: NodeJS.Timeout | undefined;
+  private stopTicking: (() => void) | undefined;
   private looping = false;
   private stopped = false;
   private fatal: Error | undefined;
@@ -84,7 +92,7 @@ export class Replica {
   private snapshotInFlight = false;
   /** Snapshots from the leader refused: a checksum mismatch, or data that does not decode (kvraft_raft_snapshots_refused_total). */
   private snapshotsRefusedCount = 0;
-  private readonly clock: () => number;
+  private readonly scheduler: Scheduler;
   private readonly notices: CommitNotices;
   /** The hard state last handed to storage (term, vote and nonVoting must be durable). */
   private storedHardState: HardState;
@@ -102,31 +110,32 @@ export class Replica {
   private readonly trace: ReplicaTrace;
 
   private constructor(private readonly options: ReplicaOptions, kv: KvStateMachine, snapshot: SnapshotMeta) {
-    this.clock = options.clock ?? Date.now;
+    this.scheduler = options.scheduler ?? NODE_SCHEDULER;
     this.trace = new ReplicaTrace(options.tracer);
     this.kv = kv;
     this.appliedConfig = snapshot.config;
     this.storedHardState = options.storage.hardState();
-    this.notices = new CommitNotices(options.send);
-    this.waiting = new WaitingRequests(this.clock, options.metrics, options.appliedWaitersMax);
-    this.diskFull = new DiskFullRetry(options.raft.id, options.diskFullRetry ?? DISK_FULL_RETRY_DEFAULTS, this.clock, (event) => options.onEvent?.(event));
-    this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.clock() % 100_000)), {
+    this.notices = new CommitNotices(options.send, this.scheduler);
+    this.waiting = new WaitingRequests(() => this.scheduler.now(), options.metrics, options.appliedWaitersMax);
+    this.diskFull = new DiskFullRetry(options.raft.id, options.diskFullRetry ?? DISK_FULL_RETRY_DEFAULTS, this.scheduler, (event) => options.onEvent?.(event));
+    this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.scheduler.now() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
-    this.admission = new SnapshotAdmission(this.raft, () => this.kick(), () => this.kv.config, (error) => this.fail(error));
+    this.admission = new SnapshotAdmission(this.raft, () => this.kick(), () => this.kv.config, (error) => this.fail(error), () => this.scheduler.nextTurn());
   }
 
   /** Restores the state machine from the storage's snapshot and starts ticking. */
   static async start(options: ReplicaOptions): Promise<Replica> {
     const snapshot = options.storage.snapshotMeta();
-    const kv = snapshot.index > 0 ? await restoreFromStorage(options.storage, snapshot) : new KvStateMachine();
+    const scheduler = options.scheduler ?? NODE_SCHEDULER;
+    const kv = snapshot.index > 0 ? await restoreFromStorage(options.storage, snapshot, () => scheduler.nextTurn()) : new KvStateMachine();
     const replica = new Replica(options, kv, snapshot);
     // As etcd's initial-election-tick-advance: a member just started has heard from no
     // leader, so it need not sit out a whole election timeout before its first pre-vote.
     // What is left of the wait stays randomised (1 to electionTicks ticks), and pre-vote
     // keeps a member that restarts into a cluster with a live leader from disrupting it.
     for (let i = 1; i < options.raft.electionTicks; i++) replica.raft.tick();
-    replica.ticker = setInterval(() => replica.tick(), options.tickMs);
+    replica.stopTicking = scheduler.every(options.tickMs, () => replica.tick());
     replica.kick();
     return replica;
   }
@@ -152,7 +161,7 @@ export class Replica {
   private proposeExpiryTick(): void {
     if (this.fatal !== undefined || this.diskFull.isFull() || this.raft.currentRole() !== "leader") return;
     const due = this.kv.nextDeadlineMs();
-    const now = this.clock();
+    const now = this.scheduler.now();
     if (due === undefined || due > Math.max(now, this.lastStampMs)) return;
     if (now - this.lastProposalAtMs < this.options.expiryTickIntervalMsMin) return;
     this.lastProposalAtMs = now;
@@ -189,7 +198,7 @@ export class Replica {
       throw new BusyError(`${this.waiting.proposalCount} proposals are waiting (pendingProposalsMax): retry shortly`);
     }
     const envelope: CommandEnvelope = { stampMs: this.nextStamp(), command };
-    this.lastProposalAtMs = this.clock();
+    this.lastProposalAtMs = this.scheduler.now();
     const result = this.raft.propose(encodeCommand(envelope));
     return (await this.track(result, requestId)) as KvResult;
   }
@@ -271,8 +280,18 @@ export class Replica {
     return this.raft.logTerm(index);
   }
 
+  /** The first index this member's log holds (the simulator checks leader completeness from it). */
+  logFirstIndex(): number {
+    return this.raft.logFirstIndex();
+  }
+
+  /** Configuration changes in the log not yet committed (the simulator checks there is at most one). */
+  pendingConfChangeCount(): number {
+    return this.raft.pendingConfChangeCount();
+  }
+
   readStampMs(): number {
-    return Math.max(this.lastStampMs, this.kv.lastStampMs, this.clock());
+    return Math.max(this.lastStampMs, this.kv.lastStampMs, this.scheduler.now());
   }
 
   /** While the disk is full: why writes are refused (undefined otherwise). */
@@ -281,7 +300,7 @@ export class Replica {
   }
 
   private nextStamp(): number {
-    this.lastStampMs = Math.max(this.lastStampMs, this.kv.lastStampMs, this.clock());
+    this.lastStampMs = Math.max(this.lastStampMs, this.kv.lastStampMs, this.scheduler.now());
     return this.lastStampMs;
   }
 
@@ -431,7 +450,7 @@ export class Replica {
   private async restoreSnapshot(meta: SnapshotMeta): Promise<void> {
     this.waiting.lostToSnapshot(meta.index);
     // Decoded on receipt, before Raft installed it; from storage only if not (never expected).
-    this.kv = this.admission.take(meta) ?? await restoreFromStorage(this.options.storage, meta, this.kv.config);
+    this.kv = this.admission.take(meta) ?? await restoreFromStorage(this.options.storage, meta, () => this.scheduler.nextTurn(), this.kv.config);
     this.appliedConfig = meta.config;
     this.options.onEvent?.({ type: "snapshot-installed", index: meta.index, sizeBytes: meta.sizeBytes });
   }
@@ -445,6 +464,7 @@ export class Replica {
       if (entry.type === EntryType.ConfChange) this.appliedConfig = applyConfChange(this.appliedConfig, decodeConfChange(entry.data));
     }
     if (this.trace.tracer.enabled) this.trace.applied(entry, this.waiting.requestIdOf(entry));
+    this.options.onApplied?.(entry, result);
     this.waiting.applied(entry, result);
   }
 
@@ -463,11 +483,11 @@ export class Replica {
     if (!this.snapshotDue() || !this.diskFull.snapshotMayStart()) return;
     const term = storage.term(applied);
     if (term === undefined) return;
-    const started = this.clock();
+    const started = this.scheduler.now();
     const kv = this.kv;
     this.snapshotInFlight = true;
-    saveLocalSnapshot(kv.beginSnapshot(), storage, { index: applied, term, config: this.appliedConfig }, () => this.kv === kv).then((meta) => {
-      if (meta !== undefined) this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.clock() - started });
+    saveLocalSnapshot(kv.beginSnapshot(), storage, { index: applied, term, config: this.appliedConfig }, () => this.kv === kv, () => this.scheduler.nextTurn()).then((meta) => {
+      if (meta !== undefined) this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.scheduler.now() - started });
     }).catch((error: unknown) => {
       if (!this.diskFull.snapshotFailed(error)) this.fail(error instanceof Error ? error : new Error(String(error)));
     }).finally(() => { this.snapshotInFlight = false; });
@@ -495,12 +515,12 @@ export class Replica {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.stopTicking?.();
     this.diskFull.cancel();
     this.admission.close();
     this.notices.clear();
     this.waiting.failAll(new UnavailableError("this member is shutting down: retry on another member"));
-    while (this.looping) await nextTurn();
+    while (this.looping) await this.scheduler.nextTurn();
     await this.incoming?.abort();
   }
 

@@ -22,7 +22,7 @@ import type { SnapshotChunk } from "../raft/messages.js";
 import type { RaftNode } from "../raft/raft.js";
 import type { SnapshotChunkWrite } from "../raft/ready.js";
 import type { SnapshotMeta } from "../raft/types.js";
-import { restoreInSlices } from "./snapshot-slices.js";
+import { type NextTurn, restoreInSlices } from "./snapshot-slices.js";
 
 /** The Raft core's side: whether stepping a chunk now would install its snapshot, the edge checks, and the step (a refusal: it must not be). */
 export type SnapshotAdmissionRaft = Pick<RaftNode, "completesSnapshot" | "refusalOf" | "step">;
@@ -49,13 +49,15 @@ export class SnapshotAdmission {
   /**
    * `stepped`: runs the ready loop after a held chunk is stepped; `kvConfig`: of the state
    * machine restored into; `failed`: an error of the core as it steps a held chunk (as
-   * stepping it at once would have thrown: an invariant of the core broken).
+   * stepping it at once would have thrown: an invariant of the core broken); `nextTurn`:
+   * how a decode in slices yields (the member's scheduler).
    */
   constructor(
     private readonly raft: SnapshotAdmissionRaft,
     private readonly stepped: () => void,
     private readonly kvConfig: () => Partial<KvConfig>,
     private readonly failed: (error: Error) => void,
+    private readonly nextTurn: NextTurn,
   ) {}
 
   /**
@@ -156,7 +158,7 @@ export class SnapshotAdmission {
     this.decodes++;
     let kv: KvStateMachine;
     try {
-      kv = await restoreInSlices(data, this.kvConfig());
+      kv = await restoreInSlices(data, this.nextTurn, this.kvConfig());
     } catch (error) {
       return `${about} does not decode: ${error instanceof Error ? error.message : String(error)}`;
     }

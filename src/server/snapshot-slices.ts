@@ -5,12 +5,15 @@
  * and every other request of this member for as long.
  */
 import { crc32c } from "@node-rs/crc32";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { invariant } from "../assert/invariant.js";
 import { joinBytes } from "../codec/bytes.js";
 import { type KvConfig, KvStateMachine, type SnapshotEncoder } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
 import type { RaftStorage } from "../storage/index.js";
+import type { Scheduler } from "./scheduler.js";
+
+/** How a slice yields to the rest of the member: the scheduler's next turn. */
+export type NextTurn = Scheduler["nextTurn"];
 
 /** Keys encoded or restored per turn of the event loop: a few milliseconds of work at most. */
 const SNAPSHOT_KEYS_PER_TURN = 5_000;
@@ -26,6 +29,7 @@ export async function saveLocalSnapshot(
   storage: RaftStorage,
   meta: Omit<SnapshotMeta, "sizeBytes" | "checksum">,
   stillCurrent: () => boolean,
+  nextTurn: NextTurn,
 ): Promise<SnapshotMeta | undefined> {
   while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await nextTurn();
   const chunks = encoder.finishChunks();
@@ -43,7 +47,7 @@ async function* asyncChunks(chunks: readonly Uint8Array[]): AsyncIterable<Uint8A
 }
 
 /** A state machine holding the snapshot's state, restored a slice at a time. */
-export async function restoreInSlices(bytes: Uint8Array, config?: Partial<KvConfig>): Promise<KvStateMachine> {
+export async function restoreInSlices(bytes: Uint8Array, nextTurn: NextTurn, config?: Partial<KvConfig>): Promise<KvStateMachine> {
   const restore = KvStateMachine.beginRestore(bytes, config);
   for (;;) {
     const machine = restore.step(SNAPSHOT_KEYS_PER_TURN);
@@ -53,10 +57,10 @@ export async function restoreInSlices(bytes: Uint8Array, config?: Partial<KvConf
 }
 
 /** A state machine holding the state of storage's snapshot `meta`, restored a slice at a time. */
-export async function restoreFromStorage(storage: RaftStorage, meta: SnapshotMeta, config?: Partial<KvConfig>): Promise<KvStateMachine> {
+export async function restoreFromStorage(storage: RaftStorage, meta: SnapshotMeta, nextTurn: NextTurn, config?: Partial<KvConfig>): Promise<KvStateMachine> {
   const source = storage.readSnapshotData(meta);
   invariant(source !== undefined, () => `the snapshot at ${meta.index} is readable from storage`);
   const parts: Uint8Array[] = [];
   for await (const part of source) parts.push(part);
-  return restoreInSlices(joinBytes(parts), config);
+  return restoreInSlices(joinBytes(parts), nextTurn, config);
 }

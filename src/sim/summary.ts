@@ -1,3 +1,4 @@
+import { MEMBER_LOOP } from "./core/member-loop.js";
 import type { SimResult } from "./core/simulation.js";
 import type { SimStats } from "./core/types.js";
 
@@ -17,6 +18,8 @@ export function summarize(result: SimResult): SeedSummary {
 /** Totals over many seeds, and the minimum per seed of each coverage count. */
 export interface SimReport {
   seeds: number;
+  /** The ready loop that drove the members (MEMBER_LOOP). */
+  loop: typeof MEMBER_LOOP;
   from: number;
   plant: string | null;
   violations: number;
@@ -32,7 +35,7 @@ export interface SimReport {
 export function emptyReport(from: number, plant: string | undefined): SimReport {
   const big = Number.MAX_SAFE_INTEGER;
   return {
-    seeds: 0, from, plant: plant ?? null, violations: 0, failing: [], coverageFailures: [], firstViolation: null,
+    seeds: 0, loop: MEMBER_LOOP, from, plant: plant ?? null, violations: 0, failing: [], coverageFailures: [], firstViolation: null,
     totals: {
       steps: 0, elections: 0, crashes: 0, lossyCrashes: 0, wipes: 0, partitions: 0, membershipChanges: 0, leadershipTransfers: 0,
       snapshotsTaken: 0, snapshotInstalls: 0, snapshotChunksCorrupted: 0, snapshotsRefused: 0, clientOps: 0, messagesSent: 0, messagesDropped: 0, operations: 0,

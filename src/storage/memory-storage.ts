@@ -9,6 +9,7 @@ import { EMPTY_HARD_STATE, EMPTY_SNAPSHOT_META, type Entry, type HardState, type
 import { type StorageConfig, validateStorageConfig } from "./config.js";
 import { invariant } from "../assert/invariant.js";
 import { StorageClosedError } from "./errors.js";
+import { collectBytes, memoryIncomingSnapshot } from "./memory-snapshot-bytes.js";
 import { metaWithChecksum } from "./snapshot-checksum.js";
 import type { IncomingSnapshot, RaftStorage, StorageStatus } from "./storage-types.js";
 import { entryMemoryBytes } from "./tail-cache.js";
@@ -103,7 +104,7 @@ export class MemoryStorage implements RaftStorage, LogStorage {
   async saveSnapshot(meta: SnapshotMeta, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
     this.checkOpen();
     if (!checkLocalSnapshot(meta, this.snapshot.meta.index, this.hardStateValue.commit, this.term(meta.index))) return;
-    const bytes = await collect(data);
+    const bytes = await collectBytes(data);
     invariant(bytes.byteLength === meta.sizeBytes, () => `snapshot ${meta.index} has ${bytes.byteLength} bytes, its sizeBytes is ${meta.sizeBytes}`);
     this.install({ meta: metaWithChecksum(meta, crc32c(bytes), "memory"), data: bytes }, false);
   }
@@ -111,32 +112,12 @@ export class MemoryStorage implements RaftStorage, LogStorage {
   async beginIncoming(meta: SnapshotMeta): Promise<IncomingSnapshot> {
     this.checkOpen();
     checkIncomingSnapshot(meta, this.snapshot.meta.index);
-    const chunks: Uint8Array[] = [];
-    let received = 0;
-    let ended = false;
-    return {
-      meta,
-      receivedBytes: () => received,
-      writeChunk: async (offset, bytes) => {
-        invariant(!ended && offset <= received, () => `chunk at offset ${offset} leaves a gap after ${received} received bytes`);
-        const skip = received - offset;
-        if (skip >= bytes.byteLength) return;
-        chunks.push(bytes.slice(skip));
-        received += bytes.byteLength - skip;
-      },
-      finish: async () => {
-        invariant(!ended && received === meta.sizeBytes, () => `incoming snapshot has ${received} of ${meta.sizeBytes} bytes`);
-        ended = true;
-        this.checkOpen();
-        if (meta.index <= this.snapshot.meta.index) return;
-        const logReset = !snapshotKeepsLog(this.term(meta.index), meta);
-        const data = Buffer.concat(chunks);
-        this.install({ meta: metaWithChecksum(meta, crc32c(data), "memory"), data }, logReset);
-      },
-      abort: async () => {
-        ended = true;
-      },
-    };
+    return memoryIncomingSnapshot(meta, async (data) => {
+      this.checkOpen();
+      if (meta.index <= this.snapshot.meta.index) return;
+      const logReset = !snapshotKeepsLog(this.term(meta.index), meta);
+      this.install({ meta: metaWithChecksum(meta, crc32c(data), "memory"), data }, logReset);
+    });
   }
 
   status(): StorageStatus {
@@ -178,11 +159,4 @@ export class MemoryStorage implements RaftStorage, LogStorage {
   private checkOpen(): void {
     if (this.closed) throw new StorageClosedError("close() was called");
   }
-}
-
-async function collect(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  if (data instanceof Uint8Array) return data;
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of data) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }

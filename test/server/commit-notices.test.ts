@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AppendRequest, Message } from "../../src/raft/messages.js";
 import { EntryType } from "../../src/raft/types.js";
 import { CommitNotices } from "../../src/server/commit-notices.js";
+import { NODE_SCHEDULER } from "../../src/server/node-scheduler.js";
 
 function append(to: number, commit: number, entries = 0): AppendRequest {
   return {
@@ -16,7 +17,7 @@ describe("commit notices: a commit-only append waits for the next append to carr
   beforeEach(() => {
     vi.useFakeTimers();
     sent = [];
-    notices = new CommitNotices((m) => sent.push(m), 2);
+    notices = new CommitNotices((m) => sent.push(m), NODE_SCHEDULER, 2);
   });
   afterEach(() => {
     vi.useRealTimers();

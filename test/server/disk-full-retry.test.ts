@@ -8,6 +8,7 @@ import {
   validateDiskFullRetryLimits,
 } from "../../src/server/disk-full-retry.js";
 import { NoSpaceError } from "../../src/server/errors.js";
+import { NODE_SCHEDULER } from "../../src/server/node-scheduler.js";
 import { DiskFullError, StorageIoError } from "../../src/storage/index.js";
 import { InProcessCluster } from "../support/in-process-cluster.js";
 
@@ -15,7 +16,7 @@ const diskFull = (): DiskFullError => new DiskFullError("/data/wal-0000000000000
 
 function retrying(limits = { diskFullRetryMsMin: 5, diskFullRetryMsMax: 20 }, clock = () => Date.now()): { retry: DiskFullRetry; events: DiskFullEvent[] } {
   const events: DiskFullEvent[] = [];
-  return { retry: new DiskFullRetry(3, limits, clock, (event) => events.push(event)), events };
+  return { retry: new DiskFullRetry(3, limits, { ...NODE_SCHEDULER, now: clock }, (event) => events.push(event)), events };
 }
 
 describe("retrying a write that found the disk full (issue 15)", () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defaultRaftConfig } from "../../src/raft/config.js";
 import { bootstrapCluster } from "../../src/server/bootstrap.js";
+import { NODE_SCHEDULER } from "../../src/server/node-scheduler.js";
 import { Replica } from "../../src/server/replica.js";
 import { MemoryStorage } from "../../src/storage/index.js";
 
@@ -21,7 +22,7 @@ describe("a member that starts", () => {
       raft: { ...defaultRaftConfig(1), electionTicks: ELECTION_TICKS },
       storage, send: () => undefined, tickMs: TICK_MS, startNonVoting: false,
       snapshotEveryEntries: 1_000_000, pendingProposalsMax: 10, requestTimeoutMs: 60_000, expiryTickIntervalMsMin: 200,
-      clock: () => 1_700_000_000_000,
+      scheduler: { ...NODE_SCHEDULER, now: () => 1_700_000_000_000 },
     });
     try {
       // Without the advance the first campaign needs at least 1,000 ticks from start

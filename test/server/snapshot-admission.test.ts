@@ -11,6 +11,7 @@ import { KvStateMachine } from "../../src/kv/index.js";
 import type { SnapshotChunk } from "../../src/raft/messages.js";
 import type { SnapshotMeta } from "../../src/raft/types.js";
 import { EntryType } from "../../src/raft/types.js";
+import { NODE_SCHEDULER } from "../../src/server/node-scheduler.js";
 import { SnapshotAdmission } from "../../src/server/snapshot-admission.js";
 import { SimStorage } from "../../src/sim/core/sim-storage.js";
 import { Solo, bootstrapMeta, testConfig } from "../raft/harness.js";
@@ -38,7 +39,7 @@ async function turns(count = 10): Promise<void> {
 function setup(): { solo: Solo; admission: SnapshotAdmission; stepped: () => number; flush: () => ReturnType<Solo["flush"]> } {
   const solo = new Solo(new SimStorage(bootstrapMeta([1, 2, 3])), testConfig(3));
   let stepped = 0;
-  const admission = new SnapshotAdmission(solo.raft, () => { stepped++; }, () => ({}), (error) => { throw error; });
+  const admission = new SnapshotAdmission(solo.raft, () => { stepped++; }, () => ({}), (error) => { throw error; }, NODE_SCHEDULER.nextTurn);
   const flush = (): ReturnType<Solo["flush"]> => {
     const ready = solo.flush();
     admission.taken(ready.snapshotChunks);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KvStateMachine, encodeCommand } from "../../src/kv/index.js";
+import { NODE_SCHEDULER } from "../../src/server/node-scheduler.js";
 import { restoreInSlices } from "../../src/server/snapshot-slices.js";
 
 const KEYS = 12_000;
@@ -26,7 +27,7 @@ describe("restoring a snapshot a slice at a time", () => {
       setImmediate(count);
     };
     setImmediate(count);
-    const restored = await restoreInSlices(bytes);
+    const restored = await restoreInSlices(bytes, NODE_SCHEDULER.nextTurn);
     counting = false;
     expect(restored.digest()).toBe(source.digest());
     expect(restored.keyCount()).toBe(KEYS);

@@ -16,6 +16,11 @@ export class EventQueue<T> {
     return this.heap.length;
   }
 
+  /** When the next event is due (undefined: none is). */
+  nextAt(): number | undefined {
+    return this.heap[0]?.at;
+  }
+
   push(at: number, event: T): void {
     const item: Scheduled<T> = { at, seq: this.seq++, event };
     const heap = this.heap;

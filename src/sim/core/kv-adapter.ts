@@ -18,14 +18,7 @@ class KvAdapter implements SimStateMachine {
   }
 
   applyEntry(index: number, data: Uint8Array): ApplyOutcome {
-    const result = this.kv.apply(index, data);
-    const outcome = outcomeOf(result);
-    const command = decodeCommand(data).command;
-    const session = "session" in command ? command.session : undefined;
-    if (session === undefined) return outcome;
-    // A retry answered from the session cache carries the revision of the entry that
-    // executed it; only that entry has its own index as the revision.
-    return { ...outcome, exactlyOnce: { id: `${session.sessionId}:${session.seq}`, executed: result.revision === index } };
+    return applyOutcome(index, data, this.kv.apply(index, data));
   }
 
   applyNoop(index: number): void {
@@ -45,6 +38,17 @@ class KvAdapter implements SimStateMachine {
   digest(): string {
     return this.kv.digest();
   }
+}
+
+/** What applying the entry at `index` (its `data`) returned, as the simulator's checks see it. */
+export function applyOutcome(index: number, data: Uint8Array, result: KvResult): ApplyOutcome {
+  const outcome = outcomeOf(result);
+  const command = decodeCommand(data).command;
+  const session = "session" in command ? command.session : undefined;
+  if (session === undefined) return outcome;
+  // A retry answered from the session cache carries the revision of the entry that
+  // executed it; only that entry has its own index as the revision.
+  return { ...outcome, exactlyOnce: { id: `${session.sessionId}:${session.seq}`, executed: result.revision === index } };
 }
 
 function outcomeOf(result: KvResult): ApplyOutcome {

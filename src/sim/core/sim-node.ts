@@ -10,7 +10,8 @@ import type { ProposalResult, Ready, ReadState } from "../../raft/ready.js";
 import type { Configuration, Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
 import { EntryType } from "../../raft/types.js";
 import type { SafetyChecker } from "./checker.js";
-import { violation } from "./checker.js";
+import { fsyncDelayMs } from "./disk-timing.js";
+import { MemberChecks } from "./member-checks.js";
 import type { PlantName } from "./plants.js";
 import { isCorePlant } from "./plants.js";
 import type { PersistJob } from "./sim-storage.js";
@@ -37,10 +38,6 @@ export interface NodeContext {
 
 /** Local snapshots are taken every this many applied entries, so lagging nodes need them. */
 export const COMPACT_EVERY_ENTRIES = 40;
-const FSYNC_MS_MIN = 0.2;
-const FSYNC_MS_JITTER = 1.5;
-const FSYNC_STALL_MS_MIN = 5;
-const FSYNC_STALL_MS_JITTER = 40;
 
 interface PendingWrite {
   readonly term: number;
@@ -64,13 +61,7 @@ export class SimNode {
   private pendingReads = new Map<string, ClientRequest>();
   private readsAwaitingApply: { index: number; request: ClientRequest }[] = [];
   private lastStampMs = 0;
-  private lastLeaderTerm = 0;
-  /** The commit index this node last had as leader of lastLeaderTerm. */
-  private leaderCommitSeen = 0;
-  /** The index of this node's first entry as leader of lastLeaderTerm. */
-  private leaderTermStartIndex = 0;
-  /** After a lost disk: the highest index committed anywhere when it was lost (0: caught up). */
-  private wipedCatchUpIndex = 0;
+  private readonly checks: MemberChecks;
   /** When set, the node crashes at its next disk write, losing it, and this is called. */
   crashArmed: (() => void) | undefined;
   readonly raftConfig: RaftConfig;
@@ -82,6 +73,7 @@ export class SimNode {
     this.storage = new SimStorage(initialSnapshot, bootstrapData);
     this.sm = bootstrapData !== undefined ? ctx.factory.restore(bootstrapData) : ctx.factory.create();
     this.appliedConfig = initialSnapshot.config;
+    this.checks = new MemberChecks(id, ctx.checker, ctx.stats, ctx.tracer, this.storage);
     this.raft = new RaftNode(this.raftConfig, this.storage, ctx.random.fork());
   }
 
@@ -91,7 +83,7 @@ export class SimNode {
 
   /** True from a lost disk until the node has caught up again (it is non-voting meanwhile). */
   get catchingUpAfterLostDisk(): boolean {
-    return this.wipedCatchUpIndex > 0;
+    return this.checks.catchingUpAfterLostDisk;
   }
 
   /** Whether this node's disk holds (index, term): snapshots hold only committed entries. */
@@ -113,15 +105,7 @@ export class SimNode {
 
   receive(m: Message): void {
     if (this.raft === undefined) return;
-    // As a server's peer port does (server/peer-gate.ts): the edge checks first. A sender
-    // outside the configuration is dropped; any other refusal means a correct member sent
-    // what the checks call impossible, which would close a real connection for nothing.
-    const refusal = this.raft.refusalOf(m);
-    if (refusal !== undefined) {
-      const { voters, learners } = this.raft.configuration();
-      if (voters.includes(m.from) || learners.includes(m.from)) violation("edge-checks", `node ${this.id} refused a ${m.type} from member ${m.from}: ${refusal}`);
-      return;
-    }
+    if (!this.checks.admits(m, this.raft.refusalOf(m), this.raft.configuration())) return;
     this.raft.step(m);
     this.afterInput();
   }
@@ -164,25 +148,7 @@ export class SimNode {
   private afterInput(): void {
     const raft = this.raft;
     if (raft === undefined) return;
-    const status = raft.status();
-    if (status.role === "leader") this.ctx.checker.recordLeaderCommit(status.term, status.commit);
-    if (status.role === "leader" && status.term !== this.lastLeaderTerm) {
-      this.lastLeaderTerm = status.term;
-      this.ctx.checker.leaderElected(status.term, this.id);
-      this.ctx.checker.checkLeaderCompleteness(this.id, status.term, raft.logFirstIndex(), (index) => raft.logTerm(index));
-      this.ctx.stats.elections++;
-      if (this.ctx.tracer.enabled) this.ctx.tracer.local(`elected term=${status.term} last=${status.lastIndex}`);
-      this.leaderCommitSeen = status.commit;
-      this.leaderTermStartIndex = status.lastIndex; // The no-op a new leader appends.
-    }
-    if (status.role === "leader" && status.commit > this.leaderCommitSeen) {
-      this.ctx.checker.checkLeaderCommit(this.id, status.term, status.commit, raft.logTerm(status.commit));
-      this.leaderCommitSeen = status.commit;
-    }
-    if (this.wipedCatchUpIndex > 0 && this.storage.hardState().commit >= this.wipedCatchUpIndex) this.wipedCatchUpIndex = 0;
-    if (status.role === "leader" && raft.pendingConfChangeCount() > 1) {
-      violation("one-conf-change-at-a-time", `leader ${this.id} has ${raft.pendingConfChangeCount()} uncommitted configuration changes in its log`);
-    }
+    this.checks.afterInput(raft);
     this.pump();
   }
 
@@ -208,30 +174,13 @@ export class SimNode {
       onCrash();
       return;
     }
-    this.ctx.after(this.fsyncMs(), () => this.completePersist(generation));
+    this.ctx.after(fsyncDelayMs(this.ctx.random, this.ctx.faults.diskStallRate), () => this.completePersist(generation));
   }
 
   /** Every message leaves through here, checked against what the disk holds now. */
   private send(m: Message): void {
-    const hs = this.storage.hardState();
-    const storage = this.storage;
-    this.ctx.checker.checkDurableBeforeSend(m, {
-      term: hs.term,
-      vote: hs.vote,
-      hasEntry: (index) => index <= storage.snapshotMeta().index || storage.term(index) !== undefined,
-    });
-    if (m.type === "VoteResp" && !m.reject && this.wipedCatchUpIndex > 0) {
-      violation("wiped-node-votes", `node ${this.id} lost its disk and granted a vote (to ${m.to}, term ${m.term}) before catching up to index ${this.wipedCatchUpIndex}`);
-    }
-    if (m.type === "ReadIndexResp" && !m.reject) this.ctx.checker.checkReadIndex(this.id, m.term, m.index, this.leaderTermStartIndex);
+    this.checks.beforeSend(m);
     this.ctx.send(m);
-  }
-
-  /** Most writes take a fraction of a millisecond; a few stall, as real disks do. */
-  private fsyncMs(): number {
-    const random = this.ctx.random;
-    if (random.next() < this.ctx.faults.diskStallRate) return FSYNC_STALL_MS_MIN + random.next() * FSYNC_STALL_MS_JITTER;
-    return FSYNC_MS_MIN + random.next() * FSYNC_MS_JITTER;
   }
 
   private persistJob(ready: Ready): PersistJob {
@@ -272,31 +221,21 @@ export class SimNode {
       this.pendingWrites.delete(index);
       this.ctx.reply(pending.request, { ok: false, error: "retry", leader: 0 });
     }
-    // Chunks arrive corrupted now and then (simulation.ts): none of their bytes may be installed.
-    if (meta.checksum !== undefined && crc32c(data) !== meta.checksum) {
-      violation("snapshot-checksum", `node ${this.id} installs the snapshot at ${meta.index} with data whose CRC32C is not its checksum ${meta.checksum}`);
-    }
+    this.checks.snapshotInstalled(meta, data);
     this.sm = this.ctx.factory.restore(data);
     this.appliedConfig = meta.config;
-    this.ctx.stats.snapshotInstalls++;
   }
 
   private applyEntry(entry: Entry): void {
-    const expected = this.sm.appliedIndex() + 1;
-    if (entry.index !== expected) violation("apply-order", `node ${this.id} applies index ${entry.index}, expected ${expected}`);
-    let rendered: string;
+    this.checks.applyOrder(entry, this.sm.appliedIndex());
     let outcome: ReturnType<SimStateMachine["applyEntry"]> | undefined;
     if (entry.type === EntryType.Normal) {
       outcome = this.sm.applyEntry(entry.index, entry.data);
-      rendered = outcome.rendered;
     } else {
       this.sm.applyNoop(entry.index);
       if (entry.type === EntryType.ConfChange) this.appliedConfig = applyConfChange(this.appliedConfig, decodeConfChange(entry.data));
-      rendered = `type-${entry.type}`;
     }
-    const first = this.ctx.checker.entryApplied(this.id, entry, rendered);
-    if (first && outcome?.exactlyOnce !== undefined) this.ctx.checker.writeApplied(outcome.exactlyOnce.id, entry.index, outcome.exactlyOnce.executed);
-    if (first && entry.type === EntryType.ConfChange) this.ctx.stats.membershipChanges++;
+    const rendered = this.checks.applied(entry, outcome);
     const pending = this.pendingWrites.get(entry.index);
     if (this.ctx.tracer.enabled) {
       this.ctx.tracer.local(`apply index=${entry.index} term=${entry.term}${pending === undefined ? "" : ` req=${pending.request.requestId}`} ${rendered}`);
@@ -320,7 +259,7 @@ export class SimNode {
       return;
     }
     const status = this.raft?.status();
-    if (status?.role === "leader") this.ctx.checker.checkReadIndex(this.id, status.term, state.index, this.leaderTermStartIndex);
+    if (status?.role === "leader") this.checks.readIndexConfirmed(status.term, state.index);
     this.readsAwaitingApply.push({ index: state.index, request });
   }
 
@@ -381,7 +320,7 @@ export class SimNode {
     const before = this.storage.hardState();
     if (wiped) {
       this.storage.wipe({ index: 0, term: 0, config: { voters: [], learners: [] }, sizeBytes: 0 });
-      this.wipedCatchUpIndex = Math.max(1, this.ctx.checker.maxCommitted);
+      this.checks.diskLost();
       this.ctx.stats.wipes++;
     }
     const snapshot = this.storage.snapshotMeta();
@@ -393,7 +332,7 @@ export class SimNode {
       this.storage.apply({ hardState: { ...this.storage.hardState(), nonVoting: true }, entries: [], snapshot: undefined });
     }
     this.raft = new RaftNode(this.raftConfig, this.storage, this.ctx.random.fork());
-    this.lastLeaderTerm = 0;
+    this.checks.restarted();
     if (!wiped) {
       const status = this.raft.status();
       this.ctx.checker.checkRestart(this.id, before, { term: status.term, commit: status.commit });
