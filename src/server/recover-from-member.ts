@@ -34,6 +34,7 @@ import { EntryType, type HardState, type NodeId, type SnapshotMeta } from "../ra
 import { DiskStorage, isStorageFile, nodeFileIo } from "../storage/index.js";
 import { existingClusterId } from "./bootstrap.js";
 import { restoreFromStorage } from "./snapshot-slices.js";
+import { NODE_SCHEDULER } from "./node-scheduler.js";
 
 const STAGING_DIR = "recovery-staging";
 const READY_FILE = "RECOVERY-READY";
@@ -117,7 +118,7 @@ async function survivorState(dataDir: string, memberId: NodeId, clusterId: strin
     }
     const snapshot = storage.snapshotMeta();
     const last = Math.max(storage.lastIndex(), snapshot.index);
-    const kv = snapshot.index > 0 ? await restoreFromStorage(storage, snapshot) : new KvStateMachine();
+    const kv = snapshot.index > 0 ? await restoreFromStorage(storage, snapshot, NODE_SCHEDULER.nextTurn) : new KvStateMachine();
     let config = snapshot.config;
     for (let next = snapshot.index + 1; next <= last;) {
       for (const entry of storage.entries(next, last + 1, REPLAY_BATCH_BYTES_MAX)) {

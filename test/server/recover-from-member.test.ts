@@ -8,6 +8,7 @@ import { type Entry, EntryType } from "../../src/raft/types.js";
 import { bootstrapCluster } from "../../src/server/bootstrap.js";
 import { recoverFromMember, RecoveryRefusedError } from "../../src/server/recover-from-member.js";
 import { restoreFromStorage } from "../../src/server/snapshot-slices.js";
+import { NODE_SCHEDULER } from "../../src/server/node-scheduler.js";
 import { DiskStorage } from "../../src/storage/index.js";
 
 // The data-dir rewrite behind --recover-from-member, on a real data dir: what it keeps,
@@ -47,7 +48,7 @@ async function readBack(dir: string): Promise<{ meta: ReturnType<DiskStorage["sn
   const storage = await DiskStorage.open(dir, { memberId: MEMBER, clusterId: NEW });
   try {
     const meta = storage.snapshotMeta();
-    const kv = await restoreFromStorage(storage, meta);
+    const kv = await restoreFromStorage(storage, meta, NODE_SCHEDULER.nextTurn);
     return { meta, hardState: storage.hardState(), digest: kv.digest(), lastIndex: storage.lastIndex() };
   } finally {
     await storage.close();
