@@ -1,3 +1,4 @@
+import { KubeconfigError } from "../operator/errors.js";
 import { pino } from "pino";
 import type { OperatorOptions } from "../operator/controller/operator.js";
 import { checkTiming } from "../operator/controller/leader-election.js";
@@ -60,7 +61,8 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
     operator = await startOperator(options);
   } catch (error) {
     process.stderr.write(`kvraft operator: could not start: ${(error as Error).message}\n`);
-    return OPERATOR_EXIT.failed;
+    // A kubeconfig that does not load is the flag's fault (exit 2), like one that is missing.
+    return error instanceof KubeconfigError ? OPERATOR_EXIT.usage : OPERATOR_EXIT.failed;
   }
   log.info({ metricsPort: operator.metricsPort, namespace: options.namespace ?? "all" }, `operator started; metrics on port ${operator.metricsPort}`);
   const outcome = await Promise.race([

@@ -52,4 +52,22 @@ describe("kvraft operator with no kubeconfig anywhere (the built binary)", () =>
       await rm(home, { recursive: true, force: true });
     }
   }, 20_000);
+
+  it("exits 2 when --kubeconfig names a file that does not load, saying which file (a KubeconfigError, the flag's fault)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kvraft-bad-kubeconfig-"));
+    try {
+      const path = join(dir, "missing.kubeconfig");
+      const child = spawn(process.execPath, [CLI, "operator", "--metrics-port", "0", "--kubeconfig", path], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString("utf8"); });
+      child.stdout.resume();
+      const timer = setTimeout(() => child.kill("SIGKILL"), EXIT_WAIT_MS);
+      const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
+      clearTimeout(timer);
+      expect(code, stderr).toBe(2);
+      expect(stderr).toContain(`cannot load the kubeconfig ${path}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 });

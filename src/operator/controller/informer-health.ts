@@ -1,3 +1,4 @@
+import { invariant } from "../../assert/invariant.js";
 /** When an informer's state makes the operator unhealthy (its /healthz answers 503). */
 export interface InformerHealthBounds {
   /** An informer that has not listed and started watching this long after it started. */
@@ -90,7 +91,7 @@ export class InformerHealth {
 
   private stateOf(kind: string): InformerState {
     const state = this.states.get(kind);
-    if (state === undefined) throw new Error(`informer health: ${kind} reported before it started (call started() first)`);
+    invariant(state !== undefined, () => `informer health: ${kind} reported before it started (call started() first)`);
     return state;
   }
 }

@@ -1,3 +1,4 @@
+import { KubeconfigError } from "../errors.js";
 import http from "node:http";
 import https from "node:https";
 import { existsSync } from "node:fs";
@@ -32,15 +33,15 @@ export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
   // Without any kubeconfig the client falls back to http://localhost:8080: say what is missing instead.
   const source = findKubeConfig({ flag: path, env: process.env, home: homedir(), exists: existsSync });
-  if (source.kind === "none") throw new Error(source.message);
+  if (source.kind === "none") throw new KubeconfigError(source.message);
   try {
     if (path !== undefined) kc.loadFromFile(path);
     else kc.loadFromDefault();
   } catch (error) {
-    throw new Error(`cannot load the kubeconfig${path === undefined ? "" : ` ${path}`}: ${(error as Error).message}`);
+    throw new KubeconfigError(`cannot load the kubeconfig${path === undefined ? "" : ` ${path}`}: ${(error as Error).message}`);
   }
   if (kc.getCurrentCluster() === null) {
-    throw new Error(`no Kubernetes cluster in the kubeconfig${path === undefined ? " (looked at $KUBECONFIG, ~/.kube/config and the in-cluster service account)" : ` ${path}`}: pass --kubeconfig`);
+    throw new KubeconfigError(`no Kubernetes cluster in the kubeconfig${path === undefined ? " (looked at $KUBECONFIG, ~/.kube/config and the in-cluster service account)" : ` ${path}`}: pass --kubeconfig`);
   }
   return kc;
 }
@@ -64,7 +65,7 @@ export class KubeRest {
 
   get server(): string {
     const cluster = this.kubeConfig.getCurrentCluster();
-    if (cluster === null) throw new Error("the kubeconfig has no current cluster");
+    if (cluster === null) throw new KubeconfigError("the kubeconfig has no current cluster: set its current-context, or pass --kubeconfig");
     return cluster.server.replace(/\/+$/, "");
   }
 

@@ -1,3 +1,5 @@
+import { invariant } from "../../assert/invariant.js";
+import { OwnershipConflictError } from "../errors.js";
 import type { Logger } from "pino";
 import { InvariantError } from "../../assert/invariant.js";
 import { desiredObjects, objectNames } from "../desired/index.js";
@@ -180,7 +182,7 @@ export class Reconciler {
     const set = this.deps.cache.get(STATEFUL_SET, namespace, names.statefulSet);
     const ownedSet = set !== undefined && set.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid) === true ? set : undefined;
     if (set !== undefined && ownedSet === undefined) {
-      throw new Error(`StatefulSet ${namespace}/${names.statefulSet} exists but is not owned by this KVRaftCluster (uid ${cluster.metadata.uid ?? "?"}): it may belong to a deleted cluster still being cleaned up; delete it or rename the cluster`);
+      throw new OwnershipConflictError(`StatefulSet ${namespace}/${names.statefulSet} exists but is not owned by this KVRaftCluster (uid ${cluster.metadata.uid ?? "?"}): it may belong to a deleted cluster still being cleaned up; delete it or rename the cluster`);
     }
     const pods = ownedSet === undefined ? [] : podViews(this.deps.cache.list(POD, namespace), ownedSet);
     const key = `${namespace}/${cluster.metadata.name}`;
@@ -364,6 +366,6 @@ function describeStep(step: PlanStep): string {
 
 export function splitKey(key: string): [string, string] {
   const slash = key.indexOf("/");
-  if (slash < 1 || slash === key.length - 1) throw new Error(`a cluster key is "namespace/name", got "${key}"`);
+  invariant(slash >= 1 && slash !== key.length - 1, () => `a cluster key is "namespace/name", got "${key}"`);
   return [key.slice(0, slash), key.slice(slash + 1)];
 }

@@ -1,3 +1,4 @@
+import { invariant } from "../../assert/invariant.js";
 import { BACKUP_KIND, BACKUP_PLURAL } from "../backup-types.js";
 import { SCHEDULED_BACKUP_KIND, SCHEDULED_BACKUP_PLURAL } from "../scheduled-backup-types.js";
 import { API_GROUP, API_VERSION, PLURAL } from "../types.js";
@@ -46,7 +47,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
 
 export function resourceTypeOf(apiVersion: string, kind: string): ResourceType {
   const found = RESOURCE_TYPES.find((t) => t.apiVersion === apiVersion && t.kind === kind);
-  if (found === undefined) throw new Error(`the operator does not know the REST path of ${apiVersion} ${kind}: add it to RESOURCE_TYPES`);
+  invariant(found !== undefined, () => `the operator does not know the REST path of ${apiVersion} ${kind}: add it to RESOURCE_TYPES`);
   return found;
 }
 
@@ -61,6 +62,6 @@ export function collectionPath(t: ResourceType, namespace?: string): string {
 }
 
 export function objectPath(t: ResourceType, name: string, namespace?: string): string {
-  if (t.namespaced && namespace === undefined) throw new Error(`${t.kind} ${name} is namespaced: a namespace is required`);
+  invariant(!t.namespaced || namespace !== undefined, () => `${t.kind} ${name} is namespaced: a namespace is required`);
   return `${collectionPath(t, namespace)}/${encodeURIComponent(name)}`;
 }

@@ -1,3 +1,5 @@
+import { invariant } from "../../assert/invariant.js";
+
 export interface WorkQueueOptions {
   /** Distinct keys held at once (queued, delayed or in progress). Past it, add() refuses. */
   readonly keysMax: number;
@@ -117,7 +119,7 @@ export class WorkQueue {
 
   /** The key's processing ended; queue it again if it was added meanwhile. */
   done(key: string): void {
-    if (!this.processing.delete(key)) throw new Error(`work queue: done(${key}) for a key that was not being processed`);
+    invariant(this.processing.delete(key), () => `work queue: done(${key}) for a key that was not being processed`);
     if (this.dirty.delete(key)) this.add(key);
   }
 

@@ -1,3 +1,5 @@
+import { SpecError } from "../errors.js";
+import { invariant } from "../../assert/invariant.js";
 import type { V1Container, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { KVRaftBackup } from "../backup-types.js";
 import { BACKUP_KIND } from "../backup-types.js";
@@ -62,9 +64,9 @@ export function backupPodLabels(cluster: KVRaftCluster): Record<string, string> 
 export function backupJob(backup: KVRaftBackup, cluster: KVRaftCluster, clusterDomain = DEFAULT_CLUSTER_DOMAIN): KubeObject {
   const path = backupPath(backup);
   const problem = backupPathProblem(path);
-  if (problem !== undefined) throw new Error(`KVRaftBackup ${backup.metadata.name}: spec.target.path ${problem}`);
+  if (problem !== undefined) throw new SpecError(`KVRaftBackup ${backup.metadata.name}: spec.target.path ${problem}`);
   const uid = backup.metadata.uid;
-  if (uid === undefined || uid === "") throw new Error(`KVRaftBackup ${backup.metadata.name} has no metadata.uid: the Job is made from the object the API server returned`);
+  invariant(uid !== undefined && uid !== "", () => `KVRaftBackup ${backup.metadata.name} has no metadata.uid: the Job is made from the object the API server returned`);
   const names = objectNames(cluster.metadata.name);
   const tls = tlsSettings(cluster.spec).enabled;
   const labels = { ...backupPodLabels(cluster), "kvraft.io/backup": backup.metadata.name };

@@ -1,3 +1,4 @@
+import { invariant } from "../../assert/invariant.js";
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { ownedMeta } from "./meta.js";
 import { CLIENT_TOKEN_KEYS, objectNames, PATHS } from "./names.js";
@@ -53,7 +54,7 @@ export function clientTokensSecret(cluster: KVRaftCluster, options: DesiredOptio
   const tokens = options.clientTokens;
   for (const [role, token] of [["read-write", tokens.readWrite], ["read-only", tokens.readOnly], ["coordinator", tokens.coordinator ?? tokens.readOnly]] as const) {
     const problem = clientTokenProblem(token);
-    if (problem !== undefined) throw new Error(`the ${role} client token ${problem}: the controller must generate one (32 random bytes, hex) before applying the Secret`);
+    invariant(problem === undefined, () => `the ${role} client token ${problem ?? ""}: the controller must generate one (32 random bytes, hex) before applying the Secret`);
   }
   const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
   return {

@@ -1,3 +1,4 @@
+import { invariant } from "../../assert/invariant.js";
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { memberIdOfOrdinal } from "../types.js";
 import { clusterNamespace, ownedMeta } from "./meta.js";
@@ -42,7 +43,7 @@ export function configMap(cluster: KVRaftCluster, options: DesiredOptions): Kube
 }
 
 export function adminTokenSecret(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
-  if (options.adminToken.trim() === "") throw new Error("the admin token is empty: the controller must generate one (for example 32 random bytes, hex) before applying the Secret");
+  invariant(options.adminToken.trim() !== "", () => "the admin token is empty: the controller must generate one (for example 32 random bytes, hex) before applying the Secret");
   return {
     apiVersion: "v1",
     kind: "Secret",

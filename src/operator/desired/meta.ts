@@ -1,3 +1,4 @@
+import { invariant } from "../../assert/invariant.js";
 import type { KVRaftCluster, ObjectMeta, OwnerReference } from "../types.js";
 import { API_GROUP, API_VERSION, KIND } from "../types.js";
 
@@ -27,15 +28,13 @@ export function ownerReference(cluster: KVRaftCluster): OwnerReference {
 /** The cluster id the servers carry is the CR's uid: a CR deleted and made again is another cluster. */
 export function clusterUid(cluster: KVRaftCluster): string {
   const uid = cluster.metadata.uid;
-  if (uid === undefined || uid === "") {
-    throw new Error(`KVRaftCluster ${cluster.metadata.name} has no metadata.uid: desired manifests are made from the object the API server returned, not from a local file`);
-  }
+  invariant(uid !== undefined && uid !== "", () => `KVRaftCluster ${cluster.metadata.name} has no metadata.uid: desired manifests are made from the object the API server returned, not from a local file`);
   return uid;
 }
 
 export function clusterNamespace(cluster: KVRaftCluster): string {
   const namespace = cluster.metadata.namespace;
-  if (namespace === undefined || namespace === "") throw new Error(`KVRaftCluster ${cluster.metadata.name} has no namespace (the resource is namespaced)`);
+  invariant(namespace !== undefined && namespace !== "", () => `KVRaftCluster ${cluster.metadata.name} has no namespace (the resource is namespaced)`);
   return namespace;
 }
 

@@ -1,3 +1,4 @@
+import { SpecError } from "../errors.js";
 import type { V1Affinity, V1Container, V1ResourceRequirements, V1Toleration } from "@kubernetes/client-node";
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { memberIdOfOrdinal } from "../types.js";
@@ -66,7 +67,7 @@ export function restoreClaim(cluster: KVRaftCluster): KubeObject {
  */
 export function restoreJob(cluster: KVRaftCluster, source: RestoreSource): KubeObject {
   const problem = backupPathProblem(source.path);
-  if (problem !== undefined) throw new Error(`KVRaftCluster ${cluster.metadata.name}: the backup's path ${problem}`);
+  if (problem !== undefined) throw new SpecError(`KVRaftCluster ${cluster.metadata.name}: the backup's path ${problem}`);
   const labels = { ...selectorLabels(cluster, "restore"), "app.kubernetes.io/managed-by": "kvraft-operator" };
   const spec = cluster.spec;
   return {

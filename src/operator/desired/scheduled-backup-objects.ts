@@ -1,3 +1,5 @@
+import { SpecError } from "../errors.js";
+import { invariant } from "../../assert/invariant.js";
 import type { KVRaftBackup } from "../backup-types.js";
 import { BACKUP_KIND } from "../backup-types.js";
 import { SCHEDULED_BACKUP_KIND, SCHEDULED_BACKUP_META, type KVRaftScheduledBackup } from "../scheduled-backup-types.js";
@@ -18,7 +20,7 @@ export const PRUNE_JOB_ROLE = "prune";
 
 function ownerReference(scheduled: KVRaftScheduledBackup): OwnerReference {
   const uid = scheduled.metadata.uid;
-  if (uid === undefined || uid === "") throw new Error(`KVRaftScheduledBackup ${scheduled.metadata.name} has no metadata.uid: what it owns is made from the object the API server returned`);
+  invariant(uid !== undefined && uid !== "", () => `KVRaftScheduledBackup ${scheduled.metadata.name} has no metadata.uid: what it owns is made from the object the API server returned`);
   return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: SCHEDULED_BACKUP_KIND, name: scheduled.metadata.name, uid, controller: true, blockOwnerDeletion: true };
 }
 
@@ -55,7 +57,7 @@ export function pruneJobName(backup: KVRaftBackup): string {
 export function pruneJob(scheduled: KVRaftScheduledBackup, backup: KVRaftBackup, cluster: KVRaftCluster): KubeObject {
   const path = backupPath(backup);
   const problem = backupPathProblem(path);
-  if (problem !== undefined) throw new Error(`KVRaftBackup ${backup.metadata.name}: spec.target.path ${problem}`);
+  if (problem !== undefined) throw new SpecError(`KVRaftBackup ${backup.metadata.name}: spec.target.path ${problem}`);
   const labels = { [SCHEDULED_BACKUP_META.ownerLabel]: scheduled.metadata.name, [SCHEDULED_BACKUP_META.jobRoleLabel]: PRUNE_JOB_ROLE };
   return claimJob({
     name: pruneJobName(backup), namespace: scheduled.metadata.namespace, labels,

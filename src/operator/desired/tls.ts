@@ -1,3 +1,4 @@
+import { invariant } from "../../assert/invariant.js";
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { clusterNamespace, ownedMeta } from "./meta.js";
 import { memberCertKeys, objectNames, podHost, podName, TLS_KEYS } from "./names.js";
@@ -38,7 +39,7 @@ export function coordinatorServingNames(cluster: KVRaftCluster, clusterDomain = 
 }
 
 function tlsOf(options: DesiredOptions): TlsPems {
-  if (options.tls === undefined) throw new Error("spec.tls.enabled is true but no certificates were given: the controller must make them (cluster-tls.ts) before the desired objects");
+  invariant(options.tls !== undefined, () => "spec.tls.enabled is true but no certificates were given: the controller must make them (cluster-tls.ts) before the desired objects");
   return options.tls;
 }
 
