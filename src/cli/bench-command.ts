@@ -25,6 +25,7 @@ export function registerBenchCommand(program: Command): void {
     .option("--memory-keys <n>", "cluster: keys written for the memory and restart figures (default 100000)", Number)
     .option("--profile-dir <dir>", "cluster: run KVRaft's members under node --cpu-prof, their profiles written here when they stop")
     .option("--dir <dir>", "cluster and wal: where the data dirs go (the disk measured); the OS temp dir by default")
+    .option("--kvraft-memory-keys <n>", "cluster: at the end, KVRaft alone writes this many keys (e.g. 5000000) for its memory per key, heap and off-heap, and restart", Number)
     .option("--members <n>", "cluster: members of each system's cluster, 3, 5 or 7 (default 3)", Number)
     .option("--tls", "cluster: both systems with TLS from one CA (KVRaft as kvraft local runs it, tokens included; etcd with client and peer TLS)")
     .addHelpText("after", "\nExamples:\n  kvraft bench core          # entries/s through the Raft core alone\n  kvraft bench wal --json    # the disk's bare fsync rate vs the WAL's group commit\n" +

@@ -17,6 +17,7 @@ export interface BenchFlags {
   readonly profileDir?: string;
   readonly tls?: boolean;
   readonly members?: number;
+  readonly kvraftMemoryKeys?: number;
 }
 
 /** Benchmarks beyond the core: the disk log, and the side-by-side comparison with etcd. */
@@ -43,6 +44,7 @@ export async function runOtherBench(kind: string, flags: BenchFlags): Promise<vo
       profileDir: flags.profileDir,
       tls: flags.tls === true,
       members: flags.members ?? defaults.members,
+      kvraftMemoryKeys: flags.kvraftMemoryKeys,
     });
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;

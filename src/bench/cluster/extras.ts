@@ -5,12 +5,18 @@ import type { ClusterBenchOptions } from "./options.js";
 import type { ProgressBar } from "./progress.js";
 import type { BenchSystem, SystemName } from "./system.js";
 
-export interface SystemExtras {
+export interface SystemExtras extends FootprintFigures {
   /** Median longest pause between acknowledged writes after the leader got SIGTERM, ms. */
   readonly sigterm_pause_ms: number | null;
   readonly sigkill_pause_ms: number | null;
   readonly sigterm_samples_ms: readonly number[];
   readonly sigkill_samples_ms: readonly number[];
+  /** A new member added as a learner to the cluster holding the memory run's keys: from its start to its promotion; null with --tls. */
+  readonly learner_promoted_ms: number | null;
+}
+
+/** The memory and restart figures of one footprint run, as the JSON names them. */
+export interface FootprintFigures {
   /** A member's resident memory growth per million keys right after writing them, MiB. */
   readonly rss_mib_per_million_keys_written: number | null;
   /** The same after a restart with the keys on disk. */
@@ -18,8 +24,20 @@ export interface SystemExtras {
   readonly restart_ms: number;
   /** The heap and off-heap part of the growth per million keys (KVRaft only: etcd is no Node process). */
   readonly memory_split: FootprintResult["split"];
-  /** A new member added as a learner to the cluster holding the memory run's keys: from its start to its promotion; null with --tls. */
-  readonly learner_promoted_ms: number | null;
+}
+
+export function footprintFigures(footprint: FootprintResult): FootprintFigures {
+  return {
+    rss_mib_per_million_keys_written: footprint.rssMibPerMillionKeysWritten,
+    rss_mib_per_million_keys: footprint.rssMibPerMillionKeys,
+    restart_ms: footprint.restartMs,
+    memory_split: footprint.split,
+  };
+}
+
+/** --kvraft-memory-keys: KVRaft alone with more keys than the side-by-side run. */
+export interface KvraftAlone extends FootprintFigures {
+  readonly keys_written: number;
 }
 
 export interface ExtrasReport {
@@ -57,10 +75,7 @@ export async function runExtras(systems: Readonly<Record<SystemName, BenchSystem
       sigkill_pause_ms: samples.SIGKILL.length === 0 ? null : median(samples.SIGKILL),
       sigterm_samples_ms: samples.SIGTERM,
       sigkill_samples_ms: samples.SIGKILL,
-      rss_mib_per_million_keys_written: footprint.rssMibPerMillionKeysWritten,
-      rss_mib_per_million_keys: footprint.rssMibPerMillionKeys,
-      restart_ms: footprint.restartMs,
-      memory_split: footprint.split,
+      ...footprintFigures(footprint),
       learner_promoted_ms: learnerMs,
     };
   };

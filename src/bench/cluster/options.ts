@@ -25,12 +25,17 @@ export interface ClusterBenchOptions {
    * port, mutual TLS between members, tokens), etcd with client and peer TLS.
    */
   readonly tls: boolean;
+  /** With a number: KVRaft alone writes this many keys at the end, for its memory per key and restart at sizes etcd's side would take too long for (issue 19: 5,000,000). */
+  readonly kvraftMemoryKeys?: number | undefined;
   /** Members of each system's cluster (3 or 5: issue 19 compares five-member clusters too). */
   readonly members: number;
 }
 
 export const CLUSTER_DEFAULTS = { seconds: 2, rounds: 3, warmupSeconds: 0.5, failovers: 3, memoryKeys: 100_000, members: 3 } as const;
 export const CLUSTER_QUICK = { seconds: 1, rounds: 1, warmupSeconds: 0.3, failovers: 1, memoryKeys: 10_000, members: 3 } as const;
+
+/** KVRaft alone may be asked for more keys than the side-by-side run (etcd writes them ten times slower). */
+const KVRAFT_ALONE_KEYS_MAX = 20_000_000;
 
 /** Bounds that keep every run finite. */
 const BOUNDS = {
@@ -51,6 +56,10 @@ export function validateClusterOptions(options: ClusterBenchOptions): ClusterBen
   }
   if (!Number.isInteger(options.rounds) || !Number.isInteger(options.failovers) || !Number.isInteger(options.memoryKeys)) {
     throw new RangeError("kvraft bench cluster: --rounds, --failovers and --memory-keys must be whole numbers");
+  }
+  const alone = options.kvraftMemoryKeys;
+  if (alone !== undefined && !(Number.isInteger(alone) && alone >= BOUNDS.memoryKeys[0] && alone <= KVRAFT_ALONE_KEYS_MAX)) {
+    throw new RangeError(`kvraft bench cluster: --kvraft-memory-keys must be a whole number in [${BOUNDS.memoryKeys[0]}, ${KVRAFT_ALONE_KEYS_MAX}], got ${String(alone)}`);
   }
   if (!Number.isInteger(options.members) || options.members % 2 === 0) {
     throw new RangeError(`kvraft bench cluster: --members must be odd (3, 5 or 7: an even count tolerates no more failures than the odd one below it), got ${String(options.members)}`);

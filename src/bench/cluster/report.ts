@@ -1,6 +1,6 @@
 import { type FootprintResult, MEMORY_KEYS_MIN, type SplitGrowth } from "./footprint.js";
 import type { WorkloadComparison } from "./compare.js";
-import type { ExtrasReport } from "./extras.js";
+import type { ExtrasReport, KvraftAlone } from "./extras.js";
 import { followerWriteRatio, type GoalCheck } from "./goals.js";
 import { FOLLOWER_PAIR } from "./workloads.js";
 import type { SystemFigures } from "./measure.js";
@@ -23,6 +23,7 @@ export interface ClusterSummary {
   /** put-1's floor measured here: the bare relay (bare-relay.ts), when put-1 ran. */
   readonly bare_relay_p50_ms: number | null;
   readonly extras?: ExtrasReport;
+  readonly kvraft_alone?: KvraftAlone;
   readonly goals: readonly GoalCheck[];
 }
 
@@ -74,6 +75,12 @@ export function formatClusterReport(workloads: readonly WorkloadComparison[], su
         "learner ms: a new, empty member started, added as a learner and promoted as soon as the cluster allows (both refuse until it has caught up on those keys)",
       ...(x.kvraft.memory_split === null ? [] : [splitLine("kvraft", x.kvraft.memory_split)]),
     );
+  }
+  const alone = summary.kvraft_alone;
+  if (alone !== undefined) {
+    lines.push("", `kvraft alone with ${n(alone.keys_written)} keys: MiB per million keys ${n(alone.rss_mib_per_million_keys_written)} written, ` +
+      `${n(alone.rss_mib_per_million_keys)} restarted; restart ${n(alone.restart_ms)} ms`,
+    ...(alone.memory_split === null ? [] : [splitLine("kvraft alone", alone.memory_split)]));
   }
   if (summary.goals.length > 0) {
     lines.push("", "goals:");

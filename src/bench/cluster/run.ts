@@ -6,7 +6,8 @@ import { compareWorkload, type WorkloadComparison } from "./compare.js";
 import { findEtcd } from "./etcd-binary.js";
 import { EtcdSystem } from "./etcd-system.js";
 import { writeEtcdTls } from "./etcd-tls.js";
-import { type ExtrasReport, runExtras, extrasSteps } from "./extras.js";
+import { type ExtrasReport, footprintFigures, type KvraftAlone, runExtras, extrasSteps } from "./extras.js";
+import { measureFootprint } from "./footprint.js";
 import { evaluateGoals } from "./goals.js";
 import { KvraftSystem } from "./kvraft-system.js";
 import { loadHistograms } from "./latency.js";
@@ -44,7 +45,7 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
   const options = validateClusterOptions(input);
   const workloads = selectWorkloads(options.workloads, options.quick);
   await loadHistograms();
-  const progress = new ProgressBar(3 + workloads.length * 2 * (options.rounds + 1) + (options.extras ? extrasSteps(options) : 0));
+  const progress = new ProgressBar(3 + workloads.length * 2 * (options.rounds + 1) + (options.extras ? extrasSteps(options) : 0) + (options.kvraftMemoryKeys === undefined ? 0 : 1));
   const etcdBinary = await findEtcd((line) => progress.note(line));
   const base = options.dir ?? tmpdir();
   await mkdir(base, { recursive: true });
@@ -71,6 +72,12 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
     const comparisons: WorkloadComparison[] = [];
     for (const workload of workloads) comparisons.push(await runWorkload(workload, [kvraft, etcd], options, progress));
     const extras: ExtrasReport | undefined = options.extras ? await runExtras({ kvraft, etcd }, options, progress) : undefined;
+    let kvraftAlone: KvraftAlone | undefined;
+    if (options.kvraftMemoryKeys !== undefined) {
+      await etcd.stop();
+      progress.step(`kvraft alone: writing ${options.kvraftMemoryKeys} keys, then restarting every member`);
+      kvraftAlone = { keys_written: options.kvraftMemoryKeys, ...footprintFigures(await measureFootprint(kvraft, options.kvraftMemoryKeys)) };
+    }
     progress.finish();
     const summary: ClusterSummary = {
       name: "summary",
@@ -86,6 +93,7 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
       loopback_rtt_ms: round(loopbackMs, 3),
       bare_relay_p50_ms: relay === undefined ? null : round(relay.p50Ms, 3),
       ...(extras === undefined ? {} : { extras }),
+      ...(kvraftAlone === undefined ? {} : { kvraft_alone: kvraftAlone }),
       goals: evaluateGoals(comparisons, { fsyncMs: disk.microsecondsPerFsync / 1000, loopbackMs, bareRelayMs: relay?.p50Ms }, extras, { tls: options.tls, members: options.members }),
     };
     const report = { workloads: comparisons, summary };
