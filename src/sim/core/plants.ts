@@ -11,6 +11,10 @@ export const CORE_PLANTS: readonly CorePlant[] = [
   "read-before-term-commit",
   "concurrent-conf-changes",
   "promote-unready-learner",
+  /** Caught by clocks ticking at far-apart rates, or by a paused leader (schedule.ts). */
+  "lease-read-without-quorum",
+  /** Caught by appends cut by small message limits into a long stale tail (schedule.ts). */
+  "append-skips-conflict-check",
 ];
 
 export const DRIVER_PLANTS = [
