@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { HELD_EVENTS_MAX, PauseGate } from "../../src/sim/core/pause-gate.js";
+import type { AppendRequest } from "../../src/raft/messages.js";
+import { EntryType } from "../../src/raft/types.js";
 import { runSimulation } from "../../src/sim/core/simulation.js";
+import { checkAppendWithinLimits } from "../../src/sim/core/situations.js";
 import type { SimStats } from "../../src/sim/core/types.js";
 
 // The runner uses worker threads, which load compiled JavaScript: `npm test` builds
@@ -64,22 +67,47 @@ describe("a paused member (pause-gate.ts)", () => {
   });
 });
 
+describe("the message-limits check", () => {
+  const entry = (index: number, bytes: number) => ({ index, term: 2, type: EntryType.Normal, data: new Uint8Array(bytes) });
+  const append = (sizes: readonly number[]): AppendRequest => ({
+    type: "App", from: 1, to: 2, term: 2, prevIndex: 4, prevTerm: 2, commit: 4, session: 1, votingBarrier: 0,
+    entries: sizes.map((bytes, i) => entry(5 + i, bytes)),
+  });
+  const limits = { messageEntriesMax: 2, messageBytesMax: 100 };
+
+  it("passes appends within the limits, and a single entry of any size", () => {
+    checkAppendWithinLimits(append([20, 20]), limits);
+    checkAppendWithinLimits(append([5000]), limits);
+  });
+
+  it("fails an append with too many entries, or too many bytes in more than one entry", () => {
+    expect(() => checkAppendWithinLimits(append([1, 1, 1]), limits)).toThrow(/3 entries .* messageEntriesMax 2/);
+    expect(() => checkAppendWithinLimits(append([60, 60]), limits)).toThrow(/more than its messageBytesMax 100/);
+  });
+});
+
+async function expectCaughtOnlyWith(plant: "lease-read-without-quorum" | "append-over-byte-limit", off: Partial<Record<"pauses" | "clockSkew" | "smallMessages", false>>, seeds: number): Promise<void> {
+  const caught = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, maxFailures: 1 });
+  expect(caught.violations, `not caught in ${caught.seeds} seeds`).toBeGreaterThan(0);
+  const seed = caught.failing[0] as number;
+  // The seed replays to the same violation, in this thread, with tracing on.
+  const replay = runSimulation({ seed, plant, trace: true });
+  expect(replay.violation?.invariant).toBe(caught.firstViolation?.invariant);
+  expect(replay.violation?.step).toBe(caught.firstViolation?.step);
+  const without = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, maxFailures: 1, situations: off });
+  expect(without.violations, `caught with ${Object.keys(off).join(", ")} off: seed ${without.failing[0]}`).toBe(0);
+}
+
 /**
  * A planted bug that only a new situation exposes: caught with it within a few hundred
  * seeds (its seed replays), missed over as many seeds with it switched off.
  */
 describe("plants that only the new situations catch", () => {
   it("lease-read-without-quorum: a leader paused past an election timeout serves a stale read from its lease", async () => {
-    const plant = "lease-read-without-quorum";
-    const seeds = 250;
-    const caught = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, maxFailures: 1 });
-    expect(caught.violations, `not caught in ${caught.seeds} seeds`).toBeGreaterThan(0);
-    const seed = caught.failing[0] as number;
-    const replay = runSimulation({ seed, plant, trace: true });
-    expect(replay.violation?.invariant).toBe(caught.firstViolation?.invariant);
-    expect(replay.violation?.step).toBe(caught.firstViolation?.step);
-    expect(replay.stats.pauses).toBe(1);
-    const without = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, maxFailures: 1, situations: { pauses: false } });
-    expect(without.violations, `caught without pauses: seed ${without.failing[0]}`).toBe(0);
+    await expectCaughtOnlyWith("lease-read-without-quorum", { pauses: false }, 250);
+  }, 300_000);
+
+  it("append-over-byte-limit: a leader that never applies messageBytesMax is seen only under small limits", async () => {
+    await expectCaughtOnlyWith("append-over-byte-limit", { smallMessages: false }, 200);
   }, 300_000);
 });

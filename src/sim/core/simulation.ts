@@ -16,7 +16,7 @@ import { Network } from "./network.js";
 import type { HeldLane } from "./pause-gate.js";
 import { PauseGate } from "./pause-gate.js";
 import type { SituationDraws, Situations } from "./situations.js";
-import { ALL_SITUATIONS, drawSituations, endsInsideStaleTail } from "./situations.js";
+import { ALL_SITUATIONS, checkAppendWithinLimits, drawSituations, endsInsideStaleTail } from "./situations.js";
 import type { PlantName } from "./plants.js";
 import { SimNode } from "./sim-node.js";
 import { describeMessage, describeMessageFields, describeNode, roundMs, TraceLog } from "./trace.js";
@@ -158,6 +158,8 @@ export class Simulation implements SimControl {
 
   private sendMessage(sent: Message): void {
     this.stats.messagesSent++;
+    const sender = this.nodes.get(sent.from);
+    if (sent.type === "App" && sender !== undefined) checkAppendWithinLimits(sent, sender.raftConfig);
     const m = this.maybeCorrupted(sent);
     const stamp = this.shiviz.enabled
       ? this.shiviz.tracer(memberHost(m.from)).send({ kind: m.type, to: memberHost(m.to), details: describeMessageFields(m) })

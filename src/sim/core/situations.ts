@@ -3,6 +3,8 @@ import type { AppendRequest } from "../../raft/messages.js";
 import type { RaftNode } from "../../raft/raft.js";
 import type { SeededRandom } from "../../raft/random.js";
 import type { NodeId } from "../../raft/types.js";
+import { entriesBytes } from "../../raft/messages.js";
+import { violation } from "./checker.js";
 import type { SimControl } from "./faults.js";
 
 /**
@@ -94,4 +96,21 @@ export function endsInsideStaleTail(m: AppendRequest, raft: RaftNode): boolean {
   if (lastIndex <= last.index) return false;
   const tailTerm = raft.logTerm(lastIndex);
   return tailTerm !== undefined && tailTerm < m.term && raft.logTerm(last.index) !== last.term;
+}
+
+/**
+ * Every append respects its sender's limits: at most messageEntriesMax entries, and at
+ * most messageBytesMax bytes of entries unless it carries a single entry (one entry is
+ * always sent, however large). A receiver's transport refuses frames past its limit, so
+ * an oversized append would stall replication for good.
+ */
+export function checkAppendWithinLimits(m: AppendRequest, limits: MessageLimits): void {
+  const count = m.entries.length;
+  if (count > limits.messageEntriesMax) {
+    violation("message-limits", `member ${m.from} sent an append of ${count} entries to ${m.to}, more than its messageEntriesMax ${limits.messageEntriesMax}`);
+  }
+  if (count > 1) {
+    const bytes = entriesBytes(m.entries);
+    if (bytes > limits.messageBytesMax) violation("message-limits", `member ${m.from} sent an append of ${count} entries, ${bytes} bytes, to ${m.to}, more than its messageBytesMax ${limits.messageBytesMax}`);
+  }
 }
