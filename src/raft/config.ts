@@ -11,7 +11,13 @@ export type CorePlant =
   | "vote-without-log-check"
   | "read-before-term-commit"
   | "concurrent-conf-changes"
-  | "promote-unready-learner";
+  | "promote-unready-learner"
+  /** Reads served from a tick-counted lease without a quorum round (lease-plant.ts). */
+  | "lease-read-without-quorum"
+  /** A follower takes an append that ends within its log as a retransmission (raft-log.ts). */
+  | "append-skips-conflict-check"
+  /** A leader cuts appends by the entry count only, not by messageBytesMax (replication.ts). */
+  | "append-over-byte-limit";
 
 export interface RaftConfig {
   readonly id: NodeId;

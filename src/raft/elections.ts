@@ -1,5 +1,6 @@
 import { commitTo } from "./commit.js";
 import { invariant } from "../assert/invariant.js";
+import { leaseTick } from "./lease-plant.js";
 import type { Message, VoteRequest } from "./messages.js";
 import type { NodeState } from "./node-state.js";
 import { promotable, send } from "./node-state.js";
@@ -56,6 +57,7 @@ export function tickElection(n: NodeState): void {
 export function tickLeader(n: NodeState): void {
   const election = n.election;
   election.heartbeatElapsed++;
+  leaseTick(n);
   for (const pr of n.leading.progress.values()) if (pr.id !== n.id) pr.ticksSinceHeard++;
   n.electionElapsed++;
   if (election.leadTransferee !== NONE && ++election.transferElapsed >= n.cfg.electionTicks) {

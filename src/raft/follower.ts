@@ -61,7 +61,7 @@ function handleAppend(n: NodeState, m: AppendRequest): void {
     respond({ reject: false, index: n.log.committed, hintIndex: 0, hintTerm: 0 });
     return;
   }
-  const lastNew = n.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
+  const lastNew = plantedRetransmission(n, m) ?? n.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
   withdrawStaleAcks(n);
   if (lastNew === undefined) {
     const hint = n.log.findConflictByTerm(Math.min(m.prevIndex, n.log.lastIndex()), m.prevTerm);
@@ -72,6 +72,19 @@ function handleAppend(n: NodeState, m: AppendRequest): void {
   following.matchedThisTerm = Math.max(following.matchedThisTerm, lastNew);
   commitTo(n, Math.min(m.commit, lastNew));
   respond({ reject: false, index: lastNew, hintIndex: 0, hintTerm: 0 });
+}
+
+/**
+ * Test-only, the core plant "append-skips-conflict-check": an append whose last entry
+ * lies within the log is taken for a retransmission and acknowledged without comparing
+ * its entries' terms. Harmless while a follower's stale tail is shorter than one batch
+ * (the batch reaches past it); wrong once a batch cut by the byte or count limit ends
+ * inside a longer stale tail from an older term.
+ */
+function plantedRetransmission(n: NodeState, m: AppendRequest): number | undefined {
+  if (n.cfg.testOnlyPlant !== "append-skips-conflict-check" || m.entries.length === 0) return undefined;
+  const lastNew = m.prevIndex + m.entries.length;
+  return lastNew <= n.log.lastIndex() && n.log.matchTerm(m.prevIndex, m.prevTerm) ? lastNew : undefined;
 }
 
 /**

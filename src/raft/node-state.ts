@@ -4,6 +4,8 @@ import type { Progress } from "./progress.js";
 import { isVoter } from "./quorum.js";
 import type { RandomSource } from "./random.js";
 import type { RaftLog } from "./raft-log.js";
+import type { ReadLease } from "./lease-plant.js";
+import { emptyReadLease } from "./lease-plant.js";
 import type { PendingRead } from "./read-index.js";
 import { ReadIndexQueue } from "./read-index.js";
 import type { ProposalErrorCode, ProposalResult, ReadState, Role, SnapshotChunkWrite } from "./ready.js";
@@ -53,7 +55,7 @@ export class NodeState {
     this.nonVoting = nonVoting;
     this.persistedHardState = hardState;
     this.config = config;
-    this.reads = { queue: new ReadIndexQueue(cfg.pendingReadsMax), beforeTermCommit: [] };
+    this.reads = { queue: new ReadIndexQueue(cfg.pendingReadsMax), beforeTermCommit: [], lease: emptyReadLease() };
   }
 }
 
@@ -101,6 +103,8 @@ export interface ReadsState {
   readonly queue: ReadIndexQueue;
   /** Reads that wait for the leader's first commit of its term. */
   beforeTermCommit: PendingRead[];
+  /** Only the test-only plant "lease-read-without-quorum" uses it (lease-plant.ts). */
+  readonly lease: ReadLease;
 }
 
 export interface PendingConfChange {

@@ -239,6 +239,11 @@ export class RaftNode {
     return this.node.log.term(index);
   }
 
+  /** The last index in this node's log, durable or not (an observer for checks and status). */
+  logLastIndex(): number {
+    return this.node.log.lastIndex();
+  }
+
   /** The first index still in this node's log. */
   logFirstIndex(): number {
     return this.node.log.firstIndex();

@@ -1,6 +1,7 @@
 import type { ReadIndexRequest, ReadIndexResponse } from "./messages.js";
 import type { NodeState } from "./node-state.js";
 import { committedInCurrentTerm, send } from "./node-state.js";
+import { leaseRoundConfirmed, leaseRoundStarted, servesFromLease } from "./lease-plant.js";
 import { majority } from "./quorum.js";
 import type { ConfirmedRead, PendingRead } from "./read-index.js";
 import { broadcastHeartbeat } from "./replication.js";
@@ -32,6 +33,10 @@ function enqueueRead(n: NodeState, read: PendingRead): void {
     n.reads.beforeTermCommit.push(read);
     return;
   }
+  if (servesFromLease(n)) {
+    deliverConfirmedReads(n, [{ index: n.log.committed, reads: [read] }]);
+    return;
+  }
   n.reads.queue.enqueue(read);
   startReadRound(n);
 }
@@ -50,6 +55,7 @@ export function releaseReadsAfterTermCommit(n: NodeState): void {
 function startReadRound(n: NodeState): void {
   const round = n.reads.queue.maybeStartRound(n.log.committed, n.id);
   if (round === undefined) return;
+  leaseRoundStarted(n);
   if (hasVoteQuorum(n, new Set([n.id]))) {
     deliverConfirmedReads(n, n.reads.queue.confirmAll());
   } else {
@@ -70,6 +76,7 @@ function hasVoteQuorum(n: NodeState, acks: ReadonlySet<NodeId>): boolean {
 
 function deliverConfirmedReads(n: NodeState, confirmed: readonly ConfirmedRead[]): void {
   if (confirmed.length === 0) return;
+  leaseRoundConfirmed(n);
   for (const { index, reads } of confirmed) {
     const remote = new Map<NodeId, string[]>();
     for (const read of reads) {

@@ -133,7 +133,10 @@ export function sendAppend(n: NodeState, pr: Progress, allowEmpty: boolean): boo
   if (pr.isPaused(n.cfg.inflightMessagesMax, n.cfg.inflightBytesMax)) return false;
   const prevIndex = pr.next - 1;
   const prevTerm = n.log.term(prevIndex);
-  const entries = n.log.slice(pr.next, n.log.lastIndex() + 1, n.cfg.messageBytesMax, n.cfg.messageEntriesMax);
+  // Test-only, the plant "append-over-byte-limit": a byte limit never applied, unseen while
+  // the limit is far above what a batch of messageEntriesMax entries weighs.
+  const bytesMax = n.cfg.testOnlyPlant === "append-over-byte-limit" ? Number.MAX_SAFE_INTEGER : n.cfg.messageBytesMax;
+  const entries = n.log.slice(pr.next, n.log.lastIndex() + 1, bytesMax, n.cfg.messageEntriesMax);
   if (prevTerm === undefined || entries === undefined) {
     startSnapshot(n, pr); // What the follower needs was compacted away.
     return false;

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { PlantName } from "./core/plants.js";
+import type { Situations } from "./core/situations.js";
 import type { SeedSummary, SimReport } from "./summary.js";
 import { addToReport, emptyReport, finishReport } from "./summary.js";
 
@@ -10,6 +11,8 @@ export interface RunSeedsOptions {
   readonly plant: PlantName | undefined;
   readonly minSteps: number | undefined;
   readonly workers?: number;
+  /** Test-only: situations of the default schedule switched off (situations.ts). */
+  readonly situations?: Partial<Situations>;
   /** Stop handing out seeds after this many failing ones. */
   readonly maxFailures?: number;
   readonly onProgress?: (report: SimReport) => void;
@@ -24,7 +27,7 @@ export async function runSeeds(options: RunSeedsOptions): Promise<SimReport> {
   let next = options.from;
   const workerUrl = new URL("./worker.js", import.meta.url);
   await Promise.all(Array.from({ length: workerCount }, () => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: { plant: options.plant, minSteps: options.minSteps } });
+    const worker = new Worker(workerUrl, { workerData: { plant: options.plant, minSteps: options.minSteps, situations: options.situations } });
     const handOut = (): void => {
       const stop = options.maxFailures !== undefined && report.violations >= options.maxFailures;
       worker.postMessage(next < end && !stop ? next++ : null);

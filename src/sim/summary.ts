@@ -1,6 +1,7 @@
 import { MEMBER_LOOP } from "./core/member-loop.js";
 import type { SimResult } from "./core/simulation.js";
 import type { SimStats } from "./core/types.js";
+import { emptyStats } from "./core/types.js";
 
 /** What a worker sends back for one seed: small, so thousands cross threads cheaply. */
 export interface SeedSummary {
@@ -27,7 +28,7 @@ export interface SimReport {
   coverageFailures: number[];
   firstViolation: (SeedSummary["violation"] & { seed: number }) | null;
   totals: SimStats & { operations: number };
-  minimumPerSeed: { steps: number; clientOps: number; lossyCrashes: number; partitions: number; membershipChanges: number; snapshotInstalls: number };
+  minimumPerSeed: { steps: number; clientOps: number; lossyCrashes: number; partitions: number; membershipChanges: number; snapshotInstalls: number; pauses: number };
   elapsedMs: number;
   seedsPerSecond: number;
 }
@@ -36,11 +37,8 @@ export function emptyReport(from: number, plant: string | undefined): SimReport 
   const big = Number.MAX_SAFE_INTEGER;
   return {
     seeds: 0, loop: MEMBER_LOOP, from, plant: plant ?? null, violations: 0, failing: [], coverageFailures: [], firstViolation: null,
-    totals: {
-      steps: 0, elections: 0, crashes: 0, lossyCrashes: 0, wipes: 0, partitions: 0, membershipChanges: 0, leadershipTransfers: 0,
-      snapshotsTaken: 0, snapshotInstalls: 0, snapshotChunksCorrupted: 0, snapshotsRefused: 0, clientOps: 0, messagesSent: 0, messagesDropped: 0, operations: 0,
-    },
-    minimumPerSeed: { steps: big, clientOps: big, lossyCrashes: big, partitions: big, membershipChanges: big, snapshotInstalls: big },
+    totals: { ...emptyStats(), operations: 0 },
+    minimumPerSeed: { steps: big, clientOps: big, lossyCrashes: big, partitions: big, membershipChanges: big, snapshotInstalls: big, pauses: big },
     elapsedMs: 0,
     seedsPerSecond: 0,
   };

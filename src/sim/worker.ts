@@ -1,6 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { runSimulation } from "./core/simulation.js";
 import type { PlantName } from "./core/plants.js";
+import type { Situations } from "./core/situations.js";
 import { summarize } from "./summary.js";
 import { emptyStats } from "./core/types.js";
 
@@ -8,6 +9,7 @@ import { emptyStats } from "./core/types.js";
 interface Job {
   readonly plant: PlantName | undefined;
   readonly minSteps: number | undefined;
+  readonly situations: Partial<Situations> | undefined;
 }
 
 const job = workerData as Job;
@@ -20,7 +22,7 @@ port.on("message", (seed: number | null) => {
   }
   let summary;
   try {
-    summary = summarize(runSimulation({ seed, plant: job.plant, minSteps: job.minSteps }));
+    summary = summarize(runSimulation({ seed, plant: job.plant, minSteps: job.minSteps, situations: job.situations }));
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     summary = { seed, violation: { invariant: "simulator-crash", message, step: 0, timeMs: 0 }, missingCoverage: [], stats: emptyStats(), operations: 0 };

@@ -3,6 +3,8 @@ import type { RaftNode } from "../../raft/raft.js";
 import type { ConfChange, Configuration, NodeId } from "../../raft/types.js";
 import { violation } from "./checker.js";
 import type { Network } from "./network.js";
+import type { Situations } from "./situations.js";
+import { schedulePause } from "./situations.js";
 import type { SimStats } from "./types.js";
 
 /** What the fault schedule may do to a running simulation. */
@@ -27,6 +29,8 @@ export interface SimControl {
   /** Crashes the node at its next disk write (so it loses that write), then calls back. */
   armCrash(id: NodeId, onCrash: () => void): void;
   crash(id: NodeId): void;
+  /** Stops a running member for `durationMs`, holding what reaches it (pause-gate.ts). */
+  pause(id: NodeId, durationMs: number): void;
   restart(id: NodeId, wiped: boolean): void;
   withLeader(action: (raft: RaftNode) => void): boolean;
   trace(line: string): void;
@@ -37,12 +41,14 @@ export interface SimControl {
 export interface FaultPlan {
   readonly startMs: number;
   readonly endMs: number;
+  readonly situations: Situations;
 }
 
 /**
  * The default schedule: every seed gets partitions, crashes that land mid-write,
  * membership changes (with an attempt at a second change while one is pending), a
- * leadership transfer, network loss, duplication and delay, and sometimes a lost disk.
+ * leadership transfer, network loss, duplication and delay, a member paused past an
+ * election timeout, and sometimes a lost disk (more in situations.ts).
  */
 export function scheduleFaults(sim: SimControl, plan: FaultPlan): void {
   const { random } = sim;
@@ -59,6 +65,8 @@ export function scheduleFaults(sim: SimControl, plan: FaultPlan): void {
   for (let i = 0; i < crashes; i++) scheduleCrash(sim, at(random.next() * 0.9));
   scheduleMembership(sim, at(0.05 + random.next() * 0.2));
   if (random.next() < 0.35) scheduleWipe(sim, at(random.next() * 0.8));
+  const pauseAt = at(random.next() * 0.7);
+  if (plan.situations.pauses) schedulePause(sim, pauseAt);
   const transfers = 1 + random.int(2);
   for (let i = 0; i < transfers; i++) {
     sim.after(at(random.next()), () => {

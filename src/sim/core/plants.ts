@@ -11,6 +11,16 @@ export const CORE_PLANTS: readonly CorePlant[] = [
   "read-before-term-commit",
   "concurrent-conf-changes",
   "promote-unready-learner",
+  /** Caught by a leader paused past an election timeout (situations.ts). */
+  "lease-read-without-quorum",
+  /**
+   * Needs an append that ends inside a follower's stale tail from an older term: cut by a
+   * small message limit, or (as the schedule without small limits also has) by the end of
+   * a new leader's shorter log.
+   */
+  "append-skips-conflict-check",
+  /** Caught by the message-limits check on seeds with small message limits (situations.ts). */
+  "append-over-byte-limit",
 ];
 
 export const DRIVER_PLANTS = [

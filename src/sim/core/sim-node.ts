@@ -16,6 +16,7 @@ import type { PlantName } from "./plants.js";
 import { isCorePlant } from "./plants.js";
 import type { PersistJob } from "./sim-storage.js";
 import { SimStorage } from "./sim-storage.js";
+import type { MessageLimits } from "./situations.js";
 import type { SimStateMachine, SimStateMachineFactory } from "./state-machine.js";
 import type { ClientReply, ClientRequest, SimStats } from "./types.js";
 import type { Tracer } from "../../trace/index.js";
@@ -34,6 +35,8 @@ export interface NodeContext {
   readonly faults: { diskStallRate: number };
   /** This node's ShiViz tracer for local events (elected, apply); NO_TRACE without --shiviz. */
   readonly tracer: Tracer;
+  /** The seed's small message limits (situations.ts), if it has them. */
+  readonly messageLimits: MessageLimits | undefined;
 }
 
 /** Local snapshots are taken every this many applied entries, so lagging nodes need them. */
@@ -68,7 +71,7 @@ export class SimNode {
 
   constructor(readonly id: NodeId, private readonly ctx: NodeContext, initialSnapshot: SnapshotMeta, readonly clockSkewMs: number) {
     const plant = ctx.plant;
-    this.raftConfig = { ...defaultRaftConfig(id), ...(isCorePlant(plant) ? { testOnlyPlant: plant } : {}), snapshotChunkBytesMax: 512, messageEntriesMax: 64 };
+    this.raftConfig = { ...defaultRaftConfig(id), ...(isCorePlant(plant) ? { testOnlyPlant: plant } : {}), snapshotChunkBytesMax: 512, messageEntriesMax: 64, ...ctx.messageLimits };
     const bootstrapData = initialSnapshot.index > 0 ? ctx.factory.bootstrapSnapshot() : undefined;
     this.storage = new SimStorage(initialSnapshot, bootstrapData);
     this.sm = bootstrapData !== undefined ? ctx.factory.restore(bootstrapData) : ctx.factory.create();

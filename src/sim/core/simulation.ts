@@ -13,6 +13,10 @@ import type { HealedCluster } from "./healed-phase.js";
 import { HEALED_PHASE_MS_MAX, HealedPhase, PROBE_CLIENT_ID } from "./healed-phase.js";
 import { kvFactory } from "./kv-adapter.js";
 import { Network } from "./network.js";
+import type { HeldLane } from "./pause-gate.js";
+import { PauseGate } from "./pause-gate.js";
+import type { SituationDraws, Situations } from "./situations.js";
+import { ALL_SITUATIONS, checkAppendWithinLimits, drawSituations, endsInsideStaleTail } from "./situations.js";
 import type { PlantName } from "./plants.js";
 import { SimNode } from "./sim-node.js";
 import { describeMessage, describeMessageFields, describeNode, roundMs, TraceLog } from "./trace.js";
@@ -35,6 +39,8 @@ export interface SimOptions {
   readonly minSteps?: number;
   /** Record a ShiViz trace of at most this many events (see shiviz-trace.ts); undefined: none. */
   readonly shivizEventsMax?: number;
+  /** Test-only: switch situations of the default schedule off (all on when absent). */
+  readonly situations?: Partial<Situations>;
 }
 
 const NODE_POOL = 5;
@@ -77,6 +83,12 @@ export class Simulation implements SimControl {
   /** Set at healing: a run still going past this has lost liveness. */
   private hardStopMs = Infinity;
   private initialVoters: NodeId[] = [];
+  private readonly situations: Situations;
+  private readonly draws: SituationDraws;
+  /** Members paused as by a GC pause or SIGSTOP, and what waits for them. */
+  private readonly pauses = new PauseGate<SimEvent>();
+  /** Tick rate per member (situations.ts); the healed phase ticks every clock at 1. */
+  private readonly tickRates: Map<NodeId, number>;
 
   constructor(private readonly options: SimOptions) {
     this.traceLog = new TraceLog(options.trace === true);
@@ -86,6 +98,12 @@ export class Simulation implements SimControl {
     this.network = new Network(root.fork());
     const nodeRandom = root.fork();
     const clientRandom = root.fork();
+    this.situations = { ...ALL_SITUATIONS, ...options.situations };
+    const poolIds = Array.from({ length: NODE_POOL }, (_, i) => i + 1);
+    this.draws = drawSituations(root.fork(), poolIds, this.situations);
+    this.tickRates = new Map(this.draws.tickRates);
+    this.stats.skewedClocks = this.tickRates.size;
+    if (this.draws.messageLimits !== undefined) this.stats.smallMessageLimits = 1;
     const voterCount = this.random.next() < 0.5 ? 3 : 5;
     for (let id = 1; id <= voterCount; id++) this.initialVoters.push(id);
     this.checker = new SafetyChecker({ voters: this.initialVoters, learners: [] });
@@ -106,7 +124,8 @@ export class Simulation implements SimControl {
     const node = new SimNode(id, {
       now: () => this.clock,
       send: (m) => this.sendMessage(m),
-      after: (delay, action) => this.after(delay, action),
+      // The node's own timers (disk writes completing) wait while it is paused.
+      after: (delay, action) => this.after(delay, () => this.onNode(id, "local", action)),
       reply: (request, reply) => this.replyToClient(id, request, reply),
       tracer: this.shiviz.tracer(memberHost(id)),
       checker: this.checker,
@@ -115,12 +134,14 @@ export class Simulation implements SimControl {
       stats: this.stats,
       factory: kvFactory,
       faults: this.network.faults,
+      messageLimits: this.draws.messageLimits,
     }, initial, random.int(40) - 20);
     this.nodes.set(id, node);
     const tickMs = TICK_MS * (0.8 + random.next() * 0.45);
+    // A paused member misses its ticks: its clock does not run while it is stopped.
     const tick = (): void => {
-      node.tick();
-      this.after(tickMs, tick);
+      if (!this.pauses.isPaused(id)) node.tick();
+      this.after(tickMs / (this.tickRates.get(id) ?? 1), tick);
     };
     this.after(random.next() * tickMs, tick);
   }
@@ -137,6 +158,8 @@ export class Simulation implements SimControl {
 
   private sendMessage(sent: Message): void {
     this.stats.messagesSent++;
+    const sender = this.nodes.get(sent.from);
+    if (sent.type === "App" && sender !== undefined) checkAppendWithinLimits(sent, sender.raftConfig);
     const m = this.maybeCorrupted(sent);
     const stamp = this.shiviz.enabled
       ? this.shiviz.tracer(memberHost(m.from)).send({ kind: m.type, to: memberHost(m.to), details: describeMessageFields(m) })
@@ -146,9 +169,15 @@ export class Simulation implements SimControl {
     for (const delay of deliveries) this.queue.push(this.clock + delay, { kind: "deliver", message: m, stamp });
   }
 
+  /** Runs `action` on member `id` now, or holds it in `lane` until the member resumes. */
+  private onNode(id: NodeId, lane: HeldLane, action: () => void): void {
+    if (!this.pauses.hold(id, lane, { kind: "run", action: () => this.onNode(id, lane, action) })) action();
+  }
+
   /** A Raft message arrives; a live node records its receive (a down node never sees it). */
   private deliver(m: Message, stamp: TraceStamp | undefined): void {
     const node = this.nodes.get(m.to);
+    if (m.type === "App" && node?.raft !== undefined && endsInsideStaleTail(m, node.raft)) this.stats.staleTailAppends++;
     if (this.shiviz.enabled && node?.alive === true) {
       this.shiviz.tracer(memberHost(m.to)).receive({ kind: m.type, from: memberHost(m.from), stamp, details: describeMessageFields(m) });
     }
@@ -187,13 +216,13 @@ export class Simulation implements SimControl {
     const stamp = this.shiviz.enabled
       ? this.shiviz.tracer(clientHost(request.clientId)).send({ kind: request.op.kind, to: memberHost(to), requestId: request.requestId })
       : undefined;
-    this.after(0.5 + this.random.next(), () => {
+    this.after(0.5 + this.random.next(), () => this.onNode(to, "client", () => {
       const node = this.nodes.get(to);
       if (this.shiviz.enabled && node?.alive === true) {
         this.shiviz.tracer(memberHost(to)).receive({ kind: request.op.kind, from: clientHost(request.clientId), stamp, requestId: request.requestId });
       }
       node?.handleClient(request);
-    });
+    }));
   }
 
   /**
@@ -271,6 +300,7 @@ export class Simulation implements SimControl {
 
   crash(id: NodeId): void {
     this.trace(`crash node ${id}`);
+    this.pauses.drop(id);
     if (this.shiviz.enabled && this.isAlive(id)) this.shiviz.tracer(memberHost(id)).local("crash");
     this.nodes.get(id)?.crash();
   }
@@ -279,13 +309,34 @@ export class Simulation implements SimControl {
     const node = this.nodes.get(id);
     if (node === undefined || (node.alive && !wiped)) return;
     this.trace(`restart node ${id}${wiped ? " with an empty disk" : ""}`);
+    this.pauses.drop(id);
     if (this.shiviz.enabled) this.shiviz.tracer(memberHost(id)).local(wiped ? "restart with an empty disk" : "restart");
     node.restart(wiped);
   }
 
+  pause(id: NodeId, durationMs: number): void {
+    if (!this.isAlive(id) || !this.pauses.pause(id)) return;
+    this.stats.pauses++;
+    this.trace(`pause node ${id} for ${roundMs(durationMs)} ms`);
+    if (this.shiviz.enabled) this.shiviz.tracer(memberHost(id)).local("pause");
+    this.after(durationMs, () => this.resume(id));
+  }
+
+  /** Runs a paused member again; what it held runs now, in order (pause-gate.ts). */
+  private resume(id: NodeId): void {
+    if (!this.pauses.isPaused(id)) return; // Crashed meanwhile: a new process is not paused.
+    const node = this.nodes.get(id);
+    const newerLeader = this.leaderNode();
+    if (node?.raft?.currentRole() === "leader" && newerLeader !== undefined && newerLeader !== node) this.stats.pausedLeadersDeposed++;
+    this.trace(`resume node ${id}`);
+    if (this.shiviz.enabled) this.shiviz.tracer(memberHost(id)).local("resume");
+    for (const event of this.pauses.resume(id)) this.queue.push(this.clock, event);
+  }
+
   withLeader(action: (raft: RaftNode) => void): boolean {
     const node = this.leaderNode();
-    if (node?.raft === undefined) return false;
+    // A paused leader takes no admin calls: to the caller it is as if there were none.
+    if (node?.raft === undefined || this.pauses.isPaused(node.id)) return false;
     node.admin((raft) => {
       action(raft);
       return { ok: true, index: 0, term: 0 };
@@ -315,7 +366,7 @@ export class Simulation implements SimControl {
 
   run(): SimResult {
     const faultEnd = FAULT_START_MS + (this.options.faultMs ?? DEFAULT_FAULT_MS);
-    scheduleFaults(this, { startMs: FAULT_START_MS, endMs: faultEnd });
+    scheduleFaults(this, { startMs: FAULT_START_MS, endMs: faultEnd, situations: this.situations });
     let violation: Violation | undefined;
     let finished = false;
     const minSteps = this.options.minSteps ?? 0;
@@ -332,6 +383,7 @@ export class Simulation implements SimControl {
         this.stats.steps++;
         if (next.event.kind === "deliver") {
           const m = next.event.message;
+          if (this.pauses.hold(m.to, "message", next.event)) continue;
           if (this.traceLog.enabled) this.trace(`deliver ${describeMessage(m)}`);
           this.deliver(m, next.event.stamp);
         } else {
@@ -350,6 +402,8 @@ export class Simulation implements SimControl {
     this.trace("heal: network restored, every node restarted");
     this.hardStopMs = this.clock + HEALED_PHASE_MS_MAX;
     this.network.heal();
+    for (const id of this.pauses.pausedIds()) this.resume(id);
+    this.tickRates.clear();
     Object.assign(this.network.faults, { lossRate: 0, duplicateRate: 0, longDelayRate: 0, diskStallRate: 0 });
     for (const id of this.nodes.keys()) this.restart(id, false);
     this.healedPhase = new HealedPhase(this.healedCluster(), onDone);

@@ -38,12 +38,22 @@ export interface SimStats {
   clientOps: number;
   messagesSent: number;
   messagesDropped: number;
+  /** Members paused past an election timeout, and paused leaders that resumed deposed. */
+  pauses: number;
+  pausedLeadersDeposed: number;
+  /** Members whose clock ticks at least twice or at most half the nominal rate. */
+  skewedClocks: number;
+  /** Runs with small message limits (1 or 0 per seed). */
+  smallMessageLimits: number;
+  /** Appends that ended inside the receiver's stale tail from an older term (situations.ts). */
+  staleTailAppends: number;
 }
 
 export function emptyStats(): SimStats {
   return {
     steps: 0, elections: 0, crashes: 0, lossyCrashes: 0, wipes: 0, partitions: 0, membershipChanges: 0,
     leadershipTransfers: 0, snapshotsTaken: 0, snapshotInstalls: 0, snapshotChunksCorrupted: 0, snapshotsRefused: 0, clientOps: 0, messagesSent: 0, messagesDropped: 0,
+    pauses: 0, pausedLeadersDeposed: 0, skewedClocks: 0, smallMessageLimits: 0, staleTailAppends: 0,
   };
 }
 

@@ -90,6 +90,7 @@ function missingCoverageOf(stats: SimStats): string[] {
     ["partitions", stats.partitions],
     ["membershipChanges", stats.membershipChanges],
     ["snapshotInstalls", stats.snapshotInstalls],
+    ["pauses", stats.pauses],
   ];
   return required.filter(([, count]) => count === 0).map(([name]) => name);
 }
