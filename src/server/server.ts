@@ -2,10 +2,11 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { defaultRaftConfig } from "../raft/config.js";
-import { DiskStorage, type FileIo } from "../storage/index.js";
+import type { FileIo } from "../storage/index.js";
 import { TcpTransport } from "../transport/index.js";
-import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
 import type { ServerConfig } from "./config.js";
+import { openMemberStorage } from "./member-storage.js";
+import { logReplicaEvent } from "./replica-event-log.js";
 import { BinaryForwarder } from "./forwarding.js";
 import { FORWARDS_IN_FLIGHT_MAX_DEFAULT } from "./forward-limits.js";
 import { FRAME_BYTES_MAX_DEFAULT } from "../protocol/index.js";
@@ -39,6 +40,10 @@ import { recoverIfAsked } from "./recovery-start.js";
 
 /** How often a member tells the coordinator its status (the coordinator's unreachable-after is a few of these). */
 const COORD_HEARTBEAT_MS = 1000;
+/** How often a timer notes that the event loop turned; /healthz reads the last time. */
+const LOOP_PROBE_INTERVAL_MS = 100;
+/** An event loop that has not turned for longer than this makes /healthz fail (a stuck member is restarted). */
+const LOOP_STALL_MS_MAX = 5000;
 
 export interface RunningServer {
   readonly clusterId: string;
@@ -62,38 +67,8 @@ export interface ServerSeams {
 /** Starts a member: storage, peer transport, Raft, HTTP (and the other protocols). */
 export async function startServer(config: ServerConfig, log: Logger, seams: ServerSeams = {}): Promise<RunningServer> {
   await recoverIfAsked(config, log);
-  const known = await existingClusterId(config.dataDir);
-  if (known !== undefined && config.clusterId !== undefined && known !== config.clusterId) {
-    throw new RangeError(`the data dir ${config.dataDir} belongs to cluster ${known}, not ${config.clusterId}: point --data-dir at this cluster's data or drop --cluster-id`);
-  }
-  if (known === undefined && config.initialClusterState === "existing" && config.clusterId === undefined) {
-    throw new RangeError("--initial-cluster-state existing with an empty data dir needs --cluster-id (the id of the cluster to join)");
-  }
-  const clusterId = known ?? config.clusterId ?? derivedClusterId(config.peers);
   const metrics = new ReplicaMetrics();
-  const storage = await DiskStorage.open(config.dataDir, {
-    memberId: config.id, clusterId, ...(seams.io === undefined ? {} : { io: seams.io }),
-    onEvent: (event) => log.warn({ event }, `storage: ${event.type}`),
-    onFlush: (seconds, items) => {
-      metrics.fsyncSeconds.observe(seconds);
-      metrics.entriesPerFsync.observe(items);
-    },
-  });
-  for (const event of storage.recovery.events) log.warn({ event }, `storage recovery: ${event.type}`);
-  // Empty means no log, no snapshot and no term: a start that died before writing
-  // anything leaves the directory initialised but still empty.
-  const empty = storage.lastIndex() === 0 && storage.snapshotMeta().index === 0 && storage.hardState().term === 0;
-  if (empty && config.initialClusterState === "new") {
-    await bootstrapCluster(storage, [...config.peers.keys()]);
-    log.info({ clusterId, voters: [...config.peers.keys()] }, `created cluster ${clusterId}`);
-  }
-  if (empty && config.initialClusterState === "existing" && !storage.hardState().nonVoting) {
-    // Durable before anything else happens: a crash right after this start must not
-    // bring the member back as a voter with an empty log.
-    await storage.persist({ hardState: { ...storage.hardState(), nonVoting: true } });
-  }
-  const startNonVoting = empty && config.initialClusterState === "existing";
-  if (storage.hardState().nonVoting) log.info("this member may have lost acknowledged entries: it does not vote until a leader has caught it up (or it is re-added as a learner)");
+  const { clusterId, storage, startNonVoting } = await openMemberStorage(config, log, metrics, seams.io);
 
   const trace = await openProcessTrace(config.traceLog, memberHost(config.id), {
     onWriteError: (error) => log.error({ err: error }, `trace log ${config.traceLog ?? ""}: a write failed (${error.message}); events are dropped from now on, the member carries on`),
@@ -124,21 +99,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     requestTimeoutMs: config.requestTimeoutMs, expiryTickIntervalMsMin: config.expiryTickIntervalMsMin, metrics,
     diskFullRetry: { diskFullRetryMsMin: config.diskFullRetryMsMin ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMin, diskFullRetryMsMax: config.diskFullRetryMsMax ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMax },
     onEvent: (event) => {
-      if (event.type === "role-changed") {
-        metrics.leaderChanges.inc();
-        log.info({ role: event.role, term: event.term, leader: event.leader }, `${event.role} in term ${event.term}, leader ${event.leader}`);
-      } else if (event.type === "snapshot-saved") {
-        metrics.snapshotSeconds.observe(event.ms / 1000);
-        log.info({ event }, `snapshot saved at index ${event.index} (${event.sizeBytes} bytes, ${event.ms} ms)`);
-      } else if (event.type === "snapshot-refused") {
-        log.warn({ event }, `refused the leader's snapshot at index ${event.index}: ${event.reason}; it was discarded and the leader sends it again`);
-      } else if (event.type === "fatal") {
-        log.error({ err: event.error }, `stopping: ${event.error.message}`);
-      } else if (event.type === "disk-full") {
-        log.error({ event }, `${event.message}; refusing writes (NOSPACE) and retrying`);
-      } else {
-        log.info({ event }, event.type);
-      }
+      logReplicaEvent(event, log, metrics);
       replicaEvents.emit(event);
     },
   });
@@ -159,7 +120,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     tracer,
   });
   let lastLoopTurnMs = Date.now();
-  const loopTimer = setInterval(() => { lastLoopTurnMs = Date.now(); }, 100);
+  const loopTimer = setInterval(() => { lastLoopTurnMs = Date.now(); }, LOOP_PROBE_INTERVAL_MS);
   const status = (): ServerStatus => buildStatus({
     memberId: config.id, clusterId, version: VERSION, raft: live.status(), appliedIndex: live.state().appliedIndex,
     advertised: directory.addresses(config.id), listen: listenAddresses(config, peerPort, httpPortOf()),
@@ -185,7 +146,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     health: () => {
       const stalledMs = Date.now() - lastLoopTurnMs;
       if (live.fatalError() !== undefined) return { ok: false, reason: `storage failed: ${live.fatalError()?.message}` };
-      return stalledMs > 5000 ? { ok: false, reason: `the event loop has not turned for ${stalledMs} ms` } : { ok: true };
+      return stalledMs > LOOP_STALL_MS_MAX ? { ok: false, reason: `the event loop has not turned for ${stalledMs} ms` } : { ok: true };
     },
     readiness: () => {
       const diskFull = live.diskFullMessage();
