@@ -32,7 +32,7 @@ export async function runSimCommand(flags: SimFlags): Promise<number> {
   const progress = flags.json === true && process.stderr.isTTY !== true ? undefined : progressPrinter(seeds);
   const report = await runSeeds({
     from: flags.from, seeds, plant: flags.plant, minSteps: flags.steps, workers: flags.workers,
-    maxFailures: flags.maxFailures, onProgress: progress,
+    failuresMax: flags.maxFailures, onProgress: progress,
   });
   if (progress !== undefined && process.stderr.isTTY === true) process.stderr.write("\n");
   printReport(report, flags.json === true);

@@ -22,15 +22,15 @@ export interface LogStorage {
   term(index: number): number | undefined;
   /**
    * Entries in [lo, hi), lo >= firstIndex, hi <= lastIndex + 1. Returns at least one
-   * entry when lo < hi, then stops before the total data size would exceed `maxBytes`.
+   * entry when lo < hi, then stops before the total data size would exceed `bytesMax`.
    */
-  entries(lo: number, hi: number, maxBytes: number): Entry[];
+  entries(lo: number, hi: number, bytesMax: number): Entry[];
   /** The newest durable snapshot's metadata (EMPTY_SNAPSHOT_META when there is none). */
   snapshotMeta(): SnapshotMeta;
   /**
-   * Bytes [offset, offset + maxBytes) of the snapshot described by `meta`, or
+   * Bytes [offset, offset + bytesMax) of the snapshot described by `meta`, or
    * `undefined` when that snapshot is no longer the current one (a newer one replaced
    * it), in which case the sender starts over with the new snapshot.
    */
-  snapshotChunk(meta: SnapshotMeta, offset: number, maxBytes: number): Uint8Array | undefined;
+  snapshotChunk(meta: SnapshotMeta, offset: number, bytesMax: number): Uint8Array | undefined;
 }

@@ -71,16 +71,16 @@ export class RaftLog {
     return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
   }
 
-  /** Entries in [lo, hi) up to maxBytes (at least one); undefined if lo is compacted. */
-  slice(lo: number, hi: number, maxBytes: number, maxEntries: number): Entry[] | undefined {
+  /** Entries in [lo, hi) up to bytesMax (at least one); undefined if lo is compacted. */
+  slice(lo: number, hi: number, bytesMax: number, entriesMax: number): Entry[] | undefined {
     if (lo < this.firstIndex()) return undefined;
-    hi = Math.min(hi, this.lastIndex() + 1, lo + maxEntries);
+    hi = Math.min(hi, this.lastIndex() + 1, lo + entriesMax);
     if (lo >= hi) return [];
     const result: Entry[] = [];
     let bytes = 0;
     if (lo < this.unstableOffset) {
       const stableHi = Math.min(hi, this.unstableOffset);
-      const stable = this.storage.entries(lo, stableHi, maxBytes);
+      const stable = this.storage.entries(lo, stableHi, bytesMax);
       for (const entry of stable) result.push(entry);
       bytes = entriesBytes(stable);
       if (result.length < stableHi - lo) return result;
@@ -88,7 +88,7 @@ export class RaftLog {
     for (let index = Math.max(lo, this.unstableOffset); index < hi; index++) {
       const entry = this.unstable[index - this.unstableOffset] as Entry;
       const size = entriesBytes([entry]);
-      if (result.length > 0 && bytes + size > maxBytes) break;
+      if (result.length > 0 && bytes + size > bytesMax) break;
       result.push(entry);
       bytes += size;
     }
@@ -218,10 +218,10 @@ export class RaftLog {
   }
 
   /** Committed entries that are durable here and not yet handed to the application. */
-  nextCommittedEntries(maxBytes: number): Entry[] {
+  nextCommittedEntries(bytesMax: number): Entry[] {
     const hi = Math.min(this.committed, this.stableLastIndex());
     if (this.pendingSnapshot !== undefined || hi <= this.applied) return [];
-    return this.slice(this.applied + 1, hi + 1, maxBytes, Number.MAX_SAFE_INTEGER) ?? [];
+    return this.slice(this.applied + 1, hi + 1, bytesMax, Number.MAX_SAFE_INTEGER) ?? [];
   }
 
   appliedTo(index: number): void {

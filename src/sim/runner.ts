@@ -14,7 +14,7 @@ export interface RunSeedsOptions {
   /** Test-only: situations of the default schedule switched off (situations.ts). */
   readonly situations?: Partial<Situations>;
   /** Stop handing out seeds after this many failing ones. */
-  readonly maxFailures?: number;
+  readonly failuresMax?: number;
   readonly onProgress?: (report: SimReport) => void;
 }
 
@@ -29,7 +29,7 @@ export async function runSeeds(options: RunSeedsOptions): Promise<SimReport> {
   await Promise.all(Array.from({ length: workerCount }, () => new Promise<void>((resolve, reject) => {
     const worker = new Worker(workerUrl, { workerData: { plant: options.plant, minSteps: options.minSteps, situations: options.situations } });
     const handOut = (): void => {
-      const stop = options.maxFailures !== undefined && report.violations >= options.maxFailures;
+      const stop = options.failuresMax !== undefined && report.violations >= options.failuresMax;
       worker.postMessage(next < end && !stop ? next++ : null);
     };
     worker.on("message", (summary: SeedSummary) => {

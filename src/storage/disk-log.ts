@@ -87,13 +87,13 @@ export class DiskLog {
     }
   }
 
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
     invariant(lo >= this.firstIndex() && hi <= this.lastIndex() + 1 && lo <= hi, () =>
       `entries(${lo}, ${hi}) outside the log [${this.firstIndex()}, ${this.lastIndex()}]`);
     const result: Entry[] = [];
     let bytes = 0;
     let next = lo;
-    const fits = (dataBytes: number): boolean => result.length === 0 || bytes + dataBytes <= maxBytes;
+    const fits = (dataBytes: number): boolean => result.length === 0 || bytes + dataBytes <= bytesMax;
     while (next < hi) {
       const cached = this.cache.get(next);
       if (cached !== undefined) {
@@ -103,7 +103,7 @@ export class DiskLog {
         next++;
         continue;
       }
-      const fromDisk = this.readRun(next, hi, maxBytes - bytes, result.length === 0);
+      const fromDisk = this.readRun(next, hi, bytesMax - bytes, result.length === 0);
       if (fromDisk.length === 0) break;
       for (const entry of fromDisk) {
         result.push(entry);

@@ -160,19 +160,19 @@ export class DiskStorage implements RaftStorage, LogStorage {
     return this.log.term(index);
   }
 
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    return this.log.entries(lo, hi, maxBytes);
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
+    return this.log.entries(lo, hi, bytesMax);
   }
 
   snapshotMeta(): SnapshotMeta {
     return this.snapshots.current()?.layout.meta ?? EMPTY_SNAPSHOT_META;
   }
 
-  snapshotChunk(meta: SnapshotMeta, offset: number, maxBytes: number): Uint8Array | undefined {
+  snapshotChunk(meta: SnapshotMeta, offset: number, bytesMax: number): Uint8Array | undefined {
     const stored = this.currentSnapshotMatching(meta);
     if (stored === undefined) return undefined;
     this.snapshotFd ??= openSync(stored.path, "r");
-    return readSnapshotData(this.snapshotFd, stored.path, stored.layout, offset, maxBytes);
+    return readSnapshotData(this.snapshotFd, stored.path, stored.layout, offset, bytesMax);
   }
 
   readSnapshotData(meta: SnapshotMeta): AsyncIterable<Uint8Array> | undefined {

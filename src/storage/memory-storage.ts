@@ -57,14 +57,14 @@ export class MemoryStorage implements RaftStorage, LogStorage {
     return this.log[index - this.firstIndex()]?.term;
   }
 
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
     invariant(lo >= this.firstIndex() && hi <= this.lastIndex() + 1 && lo <= hi, () =>
       `entries(${lo}, ${hi}) outside the log [${this.firstIndex()}, ${this.lastIndex()}]`);
     const result: Entry[] = [];
     let bytes = 0;
     for (let index = lo; index < hi; index++) {
       const entry = this.log[index - this.firstIndex()] as Entry;
-      if (result.length > 0 && bytes + entry.data.byteLength > maxBytes) break;
+      if (result.length > 0 && bytes + entry.data.byteLength > bytesMax) break;
       result.push(entry);
       bytes += entry.data.byteLength;
     }
@@ -75,9 +75,9 @@ export class MemoryStorage implements RaftStorage, LogStorage {
     return this.snapshot.meta;
   }
 
-  snapshotChunk(meta: SnapshotMeta, offset: number, maxBytes: number): Uint8Array | undefined {
+  snapshotChunk(meta: SnapshotMeta, offset: number, bytesMax: number): Uint8Array | undefined {
     if (!this.isCurrent(meta)) return undefined;
-    return this.snapshot.data.subarray(offset, Math.min(this.snapshot.data.byteLength, offset + maxBytes));
+    return this.snapshot.data.subarray(offset, Math.min(this.snapshot.data.byteLength, offset + bytesMax));
   }
 
   readSnapshotData(meta: SnapshotMeta): AsyncIterable<Uint8Array> | undefined {

@@ -116,11 +116,11 @@ function readExactly(fd: number, file: string, position: number, length: number)
 }
 
 /**
- * Data bytes [offset, offset + maxBytes) of the snapshot, every block they touch checked
+ * Data bytes [offset, offset + bytesMax) of the snapshot, every block they touch checked
  * against its CRC32C first. Synchronous: the Raft core reads chunks to send synchronously.
  */
-export function readSnapshotData(fd: number, file: string, layout: SnapshotLayout, offset: number, maxBytes: number): Buffer {
-  const end = Math.min(layout.meta.sizeBytes, offset + maxBytes);
+export function readSnapshotData(fd: number, file: string, layout: SnapshotLayout, offset: number, bytesMax: number): Buffer {
+  const end = Math.min(layout.meta.sizeBytes, offset + bytesMax);
   if (offset >= end) return Buffer.alloc(0);
   const B = layout.blockBytes;
   const firstBlock = Math.floor(offset / B);

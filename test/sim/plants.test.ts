@@ -13,7 +13,7 @@ const SEEDS_TO_CATCH_MAX = 2000;
 
 describe("planted bugs are caught by the default schedule", () => {
   it.each(PLANT_NAMES)("%s", async (plant) => {
-    const report = await runSeeds({ from: 1, seeds: SEEDS_TO_CATCH_MAX, plant, minSteps: undefined, maxFailures: 1 });
+    const report = await runSeeds({ from: 1, seeds: SEEDS_TO_CATCH_MAX, plant, minSteps: undefined, failuresMax: 1 });
     expect(report.violations, `plant ${plant} was not caught in ${report.seeds} seeds`).toBeGreaterThan(0);
     const seed = report.failing[0] as number;
     const caught = report.firstViolation;

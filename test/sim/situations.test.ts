@@ -87,14 +87,14 @@ describe("the message-limits check", () => {
 });
 
 async function expectCaughtOnlyWith(plant: "lease-read-without-quorum" | "append-over-byte-limit", off: Partial<Record<"pauses" | "clockSkew" | "smallMessages", false>>, seeds: number): Promise<void> {
-  const caught = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, maxFailures: 1 });
+  const caught = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, failuresMax: 1 });
   expect(caught.violations, `not caught in ${caught.seeds} seeds`).toBeGreaterThan(0);
   const seed = caught.failing[0] as number;
   // The seed replays to the same violation, in this thread, with tracing on.
   const replay = runSimulation({ seed, plant, trace: true });
   expect(replay.violation?.invariant).toBe(caught.firstViolation?.invariant);
   expect(replay.violation?.step).toBe(caught.firstViolation?.step);
-  const without = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, maxFailures: 1, situations: off });
+  const without = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, failuresMax: 1, situations: off });
   expect(without.violations, `caught with ${Object.keys(off).join(", ")} off: seed ${without.failing[0]}`).toBe(0);
 }
 

@@ -68,7 +68,7 @@ for (const [name, makeHarness] of Object.entries(harnesses)) {
       read.forEach((entry) => expect(Buffer.from(entry.data)).toEqual(Buffer.from(entryData(entry.index, 1))));
     });
 
-    it("entries() returns at least one entry, then stops before exceeding maxBytes", async () => {
+    it("entries() returns at least one entry, then stops before exceeding bytesMax", async () => {
       await store.persist({ hardState: hardState(1, 0), entries: makeEntries(1, 10, 1, 100) });
       expect(store.entries(1, 11, 0)).toHaveLength(1);
       expect(store.entries(1, 11, 250)).toHaveLength(2);

@@ -72,16 +72,16 @@ export class AsyncSimStorage implements RaftStorage {
     return this.durable.term(index);
   }
 
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    return this.durable.entries(lo, hi, maxBytes);
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
+    return this.durable.entries(lo, hi, bytesMax);
   }
 
   snapshotMeta(): SnapshotMeta {
     return this.durable.snapshotMeta();
   }
 
-  snapshotChunk(meta: SnapshotMeta, offset: number, maxBytes: number): Uint8Array | undefined {
-    return this.durable.snapshotChunk(meta, offset, maxBytes);
+  snapshotChunk(meta: SnapshotMeta, offset: number, bytesMax: number): Uint8Array | undefined {
+    return this.durable.snapshotChunk(meta, offset, bytesMax);
   }
 
   readSnapshotData(meta: SnapshotMeta): AsyncIterable<Uint8Array> | undefined {

@@ -56,7 +56,7 @@ export class SimStorage implements LogStorage {
     return this.log[index - this.snapMeta.index - 1];
   }
 
-  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+  entries(lo: number, hi: number, bytesMax: number): Entry[] {
     invariant(lo >= this.firstIndex() && hi <= this.lastIndex() + 1, () =>
       `sim storage: entries(${lo}, ${hi}) within [${this.firstIndex()}, ${this.lastIndex() + 1}]`);
     const result: Entry[] = [];
@@ -64,7 +64,7 @@ export class SimStorage implements LogStorage {
     for (let index = lo; index < hi; index++) {
       const entry = this.log[index - this.snapMeta.index - 1] as Entry;
       const size = entriesBytes([entry]);
-      if (result.length > 0 && bytes + size > maxBytes) break;
+      if (result.length > 0 && bytes + size > bytesMax) break;
       result.push(entry);
       bytes += size;
     }
@@ -79,9 +79,9 @@ export class SimStorage implements LogStorage {
     return this.snapData;
   }
 
-  snapshotChunk(meta: SnapshotMeta, offset: number, maxBytes: number): Uint8Array | undefined {
+  snapshotChunk(meta: SnapshotMeta, offset: number, bytesMax: number): Uint8Array | undefined {
     if (meta.index !== this.snapMeta.index || meta.term !== this.snapMeta.term) return undefined;
-    return this.snapData.subarray(offset, offset + maxBytes);
+    return this.snapData.subarray(offset, offset + bytesMax);
   }
 
   /** Makes a whole write durable (or, torn, a prefix of its entries). */
