@@ -135,6 +135,18 @@ export class Progress {
     }
   }
 
+  /**
+   * A heartbeat answered while the window is full: the appends in it may all have been
+   * lost (a follower that restarted, a lossy link), and only their answers would free it.
+   * Forgetting the oldest lets one append go out; a follower that lost them rejects it and
+   * the leader probes back to its log (as etcd-raft frees one on a heartbeat response).
+   */
+  freeOldestIfFull(inflightMessagesMax: number, inflightBytesMax: number): void {
+    if (this.state !== "replicate" || !this.isPaused(inflightMessagesMax, inflightBytesMax)) return;
+    const oldest = this.inflights.shift();
+    if (oldest !== undefined) this.inflightBytes -= oldest.bytes;
+  }
+
   private freeUpTo(index: number): void {
     while (this.inflights.length > 0 && (this.inflights[0] as Inflight).lastIndex <= index) {
       this.inflightBytes -= (this.inflights.shift() as Inflight).bytes;

@@ -122,6 +122,7 @@ function handleAppendResponse(n: NodeState, pr: Progress, m: AppendResponse): vo
 function handleHeartbeatResponse(n: NodeState, pr: Progress, m: HeartbeatResponse): void {
   noteNonVoting(n, pr, m.nonVoting);
   if (pr.state === "probe") pr.probeSent = false;
+  pr.freeOldestIfFull(n.cfg.inflightMessagesMax, n.cfg.inflightBytesMax);
   if (pr.state === "snapshot") resendStalledSnapshot(n, pr);
   else if (pr.match < n.log.lastIndex() || m.behind) sendAppend(n, pr, true);
   if (!m.nonVoting && isVoter(n.config, pr.id)) acknowledgeReads(n, pr.id, m.round);

@@ -195,3 +195,25 @@ describe("raft §5.3: a follower accepts entries only after a matching previous 
     expect(utf8("x")).toEqual(cluster.member(2).storage.entry(3)?.data);
   });
 });
+
+describe("replication: a full window of lost appends", () => {
+  it("heartbeats free the window: a follower whose in-flight appends were all lost catches up once the cluster is idle", () => {
+    // Found by the fault test (seed 634651): a follower killed while the leader pipelined
+    // appends to it came back with the leader's window full of appends it never got; with
+    // no new proposals, nothing freed the window and it stayed behind forever.
+    const cluster = new Cluster([1, 2, 3], { config: { inflightMessagesMax: 2, messageEntriesMax: 1 } });
+    cluster.elect(1);
+    cluster.drop = (m) => m.type === "App" && m.to === 3;
+    for (let i = 0; i < 6; i++) cluster.node(1).propose(utf8(`v${i}`));
+    cluster.stabilize();
+    expect(cluster.progress(1, 3).match).toBeLessThan(cluster.status(1).lastIndex);
+    cluster.drop = () => false;
+    // Idle: only heartbeats from here on.
+    for (let round = 0; round < 10 && cluster.status(3).commit < cluster.status(1).commit; round++) {
+      cluster.tick(1, 1);
+      cluster.stabilize();
+    }
+    expect(cluster.status(3).commit).toBe(cluster.status(1).commit);
+    expect(cluster.progress(1, 3).match).toBe(cluster.status(1).lastIndex);
+  });
+});
