@@ -135,8 +135,8 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
   }
   checkBounds(config, BOUNDS, (field, value, problem) => new RangeError(`${field}: ${problem}, got ${String(value)}`), OPTIONAL_FIELDS);
   if (config.electionTicks <= config.heartbeatTicks) throw new RangeError("electionTicks: --election-ms must be larger than --heartbeat-ms");
-  const retry = { ...DISK_FULL_RETRY_DEFAULTS, ...Object.fromEntries(Object.entries({ diskFullRetryMsMin: config.diskFullRetryMsMin, diskFullRetryMsMax: config.diskFullRetryMsMax }).filter(([, value]) => value !== undefined)) };
-  if (retry.diskFullRetryMsMin > retry.diskFullRetryMsMax) throw new RangeError("diskFullRetryMsMin: diskFullRetryMsMin must not be above diskFullRetryMsMax");
+  const retryMsMin = config.diskFullRetryMsMin ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMin;
+  if (retryMsMin > (config.diskFullRetryMsMax ?? DISK_FULL_RETRY_DEFAULTS.diskFullRetryMsMax)) throw new RangeError("diskFullRetryMsMin: diskFullRetryMsMin must not be above diskFullRetryMsMax");
   if (config.recoverFromMember !== undefined && config.clusterId === undefined) {
     throw new RangeError("--recover-from-member needs --cluster-id: the NEW cluster's id (a returning member of the old cluster is refused because its id differs)");
   }
