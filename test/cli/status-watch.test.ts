@@ -122,7 +122,9 @@ describe("kvraft status --watch", () => {
   it("on a terminal (script(1) gives it a pty) redraws the view in place", async () => {
     coordinator = await startCoordinator({ host: "127.0.0.1", port: 0 });
     await report(heartbeatOf(1, { role: "leader", term: 4 }));
-    const command = [process.execPath, CLI, "status", "--watch", "--coord", coordinator.url].map((arg) => `'${arg}'`).join(" ");
+    // `exec`: script(1) runs the command through $SHELL -c, and a shell that stays as the
+    // watch's parent (dash, when SHELL is unset as on CI) is killed by the same Ctrl-C (exit 130).
+    const command = `exec ${[process.execPath, CLI, "status", "--watch", "--coord", coordinator.url].map((arg) => `'${arg}'`).join(" ")}`;
     const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString("utf8"); });
