@@ -3,7 +3,7 @@ import type { Activity } from "./activity.js";
 import { describeActivity } from "./activity.js";
 import { podName, selectorLabels } from "./desired/index.js";
 import { Membership } from "./planner/quorum.js";
-import type { ClusterStatus, Condition, KVRaftCluster, MemberView, PlannerInput, PlanStep } from "./types.js";
+import type { ClusterStatus, Condition, KVRaftCluster, MemberView, PlannerInput, PlanStep, RecoveryStatus } from "./types.js";
 import { ordinalOfMember } from "./types.js";
 
 export interface StatusInput extends PlannerInput {
@@ -13,6 +13,8 @@ export interface StatusInput extends PlannerInput {
   readonly now: string;
   /** Set while a quorum is lost for good (controller/quorum-watch.ts): the QuorumLost condition's reason and message. */
   readonly quorumLoss?: { readonly reason: string; readonly message: string };
+  /** The recovery from a survivor as it stands after this reconcile (controller/recovery-driver.ts). */
+  readonly recovery?: RecoveryStatus;
 }
 
 /** The label selector of the server pods, as the scale subresource wants it (a string). */
@@ -28,6 +30,7 @@ export function selectorString(cluster: KVRaftCluster): string {
 export function computeStatus(input: StatusInput, previous: ClusterStatus | undefined): ClusterStatus {
   const { cluster, membership, pods } = input;
   const name = cluster.metadata.name;
+  const recovery = input.recovery ?? previous?.recovery;
   const formedBefore = previous?.formed === true || cluster.status?.formed === true;
   const previousPhase = previous?.phase ?? cluster.status?.phase;
   const startingUp = previousPhase === undefined || previousPhase === "Pending" || previousPhase === "Creating";
@@ -50,6 +53,7 @@ export function computeStatus(input: StatusInput, previous: ClusterStatus | unde
     ...(membership === undefined ? pick(previous) : { term: membership.term, commitIndex: membership.commitIndex }),
     ...(members === undefined ? (previous?.members === undefined ? {} : { members: previous.members }) : { members }),
     ...(previous?.bootstrap === undefined ? {} : { bootstrap: previous.bootstrap }),
+    ...(recovery === undefined ? {} : { recovery }),
   };
   return status;
 }

@@ -161,6 +161,28 @@ export interface ClusterStatus {
   readonly members?: readonly MemberView[];
   /** How the cluster was founded from spec.bootstrap.fromBackup. */
   readonly bootstrap?: BootstrapStatus;
+  /** The last recovery from a surviving member (kvraft.io/recover-from-member), once asked for and accepted. */
+  readonly recovery?: RecoveryStatus;
+}
+
+/**
+ * A quorum-loss recovery the operator carries out: written before anything changes, so
+ * an operator that restarts mid-way goes on with the same member and the same new id.
+ */
+export interface RecoveryStatus {
+  /** Rebuilding: pods restart under the new id; Completed: the survivor leads the new cluster. */
+  readonly phase: "Rebuilding" | "Completed";
+  readonly fromMember: NodeId;
+  /** The cluster id of the history left behind; its members are refused from now on. */
+  readonly fromClusterId: string;
+  /** The new cluster id: the configuration epoch every member carries from now on. */
+  readonly clusterId: string;
+  /** The survivor's commit and last index when the recovery was accepted. */
+  readonly commitIndex: number;
+  readonly lastIndex: number;
+  readonly startedAt: string;
+  readonly completedAt?: string;
+  readonly message: string;
 }
 
 export interface KVRaftCluster extends KubeObject {
@@ -188,6 +210,8 @@ export interface PodView {
   readonly restartCount: number;
   /** The StatefulSet revision the pod runs (controller-revision-hash). */
   readonly revision?: string;
+  /** The cluster id its server was started with (KVRAFT_CLUSTER_ID in its spec). */
+  readonly clusterId?: string;
 }
 
 /** What the servers' admin API said of the membership, from the member that answered. */

@@ -59,7 +59,7 @@ describe("QuorumWatch: the evidence for a quorum lost for good", () => {
     expect(await watch.decide("db/kv", formedCluster(), undefined, admin, claims)).toMatchObject({ kind: "QuorumUnreachable" });
   });
 
-  it("the annotation: a refusal names the survivor ahead; an accepted one says the rebuild is not automated yet", async () => {
+  it("the annotation: a refusal names the survivor ahead; an accepted one is reported as Recovering", async () => {
     const watch = new QuorumWatch(GONE_AFTER_MS, () => 0);
     const fiveVoters: MembershipView = { leaderId: 0, term: 0, commitIndex: 0, members: [1, 2, 3, 4, 5].map((id) => ({ id, role: "voter" as const, healthy: false })) };
     const admin = leaderlessAdmin(new Map([[4, progress(50)], [5, progress(60)]]));
@@ -67,7 +67,7 @@ describe("QuorumWatch: the evidence for a quorum lost for good", () => {
     const refused = quorumLossNotice(await watch.decide("db/kv", formedCluster("4"), fiveVoters, admin, claims));
     expect(refused).toMatchObject({ reason: "RecoveryRefused", message: expect.stringMatching(/member 5 is further ahead/) });
     const accepted = quorumLossNotice(await watch.decide("db/kv", formedCluster("5"), fiveVoters, admin, claims));
-    expect(accepted).toMatchObject({ reason: "RecoveryNotAutomated", message: expect.stringMatching(/recovering from member 5 .*not carry out the rebuild yet/) });
+    expect(accepted).toMatchObject({ reason: "Recovering", message: expect.stringMatching(/^recovering from member 5 \(commit 60, last index 60\) under a new cluster id/) });
     expect(admin.changes).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { issueCertificate, makeCertificateAuthority, type PemPair } from "../../
 import { objectNames, type TlsPems } from "../desired/index.js";
 import { TLS_KEYS, memberCertKeys } from "../desired/names.js";
 import { DEFAULT_CLUSTER_DOMAIN } from "../desired/options.js";
-import { clusterUid } from "../desired/meta.js";
+import { clusterIdOf } from "../desired/meta.js";
 import { tlsSettings } from "../desired/spec-defaults.js";
 import { CA_ROTATED_AT_ANNOTATION, coordinatorServingNames, memberPods, memberServingNames, type ServingNames } from "../desired/tls.js";
 import type { KVRaftCluster, KubeObject } from "../types.js";
@@ -108,7 +108,7 @@ export async function readClusterTls(cluster: KVRaftCluster, rest: KubeRest, req
   };
 
   const domain = request.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-  const clusterId = clusterUid(cluster);
+  const clusterId = clusterIdOf(cluster);
   const membersData = dataOf(liveSecrets.get(names.tlsMembersSecret));
   const members: Record<string, PemPair> = {};
   for (const [ordinal, pod] of memberPods(cluster, request.memberCount).entries()) {

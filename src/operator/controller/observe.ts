@@ -7,6 +7,7 @@ export function ownedBy<T extends KubeObject>(objects: readonly T[], ownerUid: s
 }
 
 interface PodShape {
+  readonly spec?: { readonly containers?: readonly { readonly env?: readonly { readonly name?: string; readonly value?: string }[] }[] };
   readonly status?: {
     readonly phase?: string;
     readonly conditions?: readonly { readonly type?: string; readonly status?: string }[];
@@ -32,6 +33,7 @@ export function podView(pod: KubeObject, statefulSetName: string): PodView | und
   if (ordinal === undefined) return undefined;
   const status = (pod as PodShape).status ?? {};
   const revision = pod.metadata.labels?.["controller-revision-hash"];
+  const clusterId = (pod as PodShape).spec?.containers?.flatMap((c) => c.env ?? []).find((e) => e.name === "KVRAFT_CLUSTER_ID")?.value;
   return {
     ordinal,
     name: pod.metadata.name,
@@ -40,6 +42,7 @@ export function podView(pod: KubeObject, statefulSetName: string): PodView | und
     terminating: pod.metadata.deletionTimestamp !== undefined,
     restartCount: (status.containerStatuses ?? []).reduce((sum, c) => sum + (c.restartCount ?? 0), 0),
     ...(revision === undefined ? {} : { revision }),
+    ...(clusterId === undefined ? {} : { clusterId }),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { KVRaftCluster, PodView } from "../types.js";
-import { MANAGED_BY } from "../desired/index.js";
+import { clusterIdOf, MANAGED_BY } from "../desired/index.js";
 import { adminBaseUrls, defaultAdminTemplate } from "./admin-endpoints.js";
 import { HttpAdminApi } from "./admin-http.js";
 import { BackupReconciler, reconcileBackups } from "./backup-reconciler.js";
@@ -85,7 +85,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     rest, cache: new FreshCache(informers), events, metrics, log,
     adminFor: (cluster: KVRaftCluster, token: string, pods: readonly PodView[], caPem?: string) => new HttpAdminApi({
       baseUrls: adminBaseUrls(template ?? defaultAdminTemplate(cluster.metadata.name, options.clusterDomain, caPem !== undefined), cluster, pods),
-      token, clusterId: cluster.metadata.uid ?? "", deadlineMs: options.adminDeadlineMs,
+      token, clusterId: clusterIdOf(cluster), deadlineMs: options.adminDeadlineMs,
       ...(caPem === undefined ? {} : { caPem }),
     }),
     desired: {

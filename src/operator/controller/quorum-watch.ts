@@ -60,9 +60,8 @@ export function quorumLossNotice(decision: QuorumLossDecision | undefined): { re
     case "RecoveryRefused":
       return { reason: decision.kind, message: decision.message };
     case "Recover":
-      // The rebuild inside Kubernetes (new cluster id in the pods, certificates and admin
-      // calls; the survivor restarted with KVRAFT_RECOVER_FROM_MEMBER) is not automated yet.
-      return { reason: "RecoveryNotAutomated", message: `${decision.message}. The operator does not carry out the rebuild yet: follow docs/DISASTER-RECOVERY.md` };
+      // Carried out from the next reconcile on (controller/recovery-driver.ts).
+      return { reason: "Recovering", message: decision.message };
     default:
       return undefined;
   }

@@ -7,7 +7,7 @@ import { dataClaimName } from "../desired/statefulset.js";
 import type { ClientTokens, DesiredOptions } from "../desired/index.js";
 import { planNextStep } from "../planner/index.js";
 import { Membership } from "../planner/quorum.js";
-import { GONE_AFTER_MS_DEFAULT, RECOVER_ANNOTATION } from "../planner/quorum-loss.js";
+import { GONE_AFTER_MS_DEFAULT, RECOVER_ANNOTATION, type QuorumLossDecision } from "../planner/quorum-loss.js";
 import { computeStatus } from "../status.js";
 import { PAUSE_ANNOTATION } from "../types.js";
 import type { AdminApi, ClusterPhase, KVRaftCluster, KubeObject, MembershipView, PlannerInput, PlanStep, PodView, StatefulSetView } from "../types.js";
@@ -32,6 +32,7 @@ import { CLUSTER_TYPE, objectPath, resourceTypeOf } from "./resources.js";
 import { changesSomething, eventForStep } from "./step-events.js";
 import { claimsToGrow } from "./volumes.js";
 import { QuorumWatch, quorumLossNotice } from "./quorum-watch.js";
+import { RecoveryDriver, startedRecovery } from "./recovery-driver.js";
 
 /** How soon a cluster is looked at again, by what the last step was. */
 export const REQUEUE_MS = { afterChange: 500, waiting: 2_000, settled: 30_000 } as const;
@@ -90,10 +91,17 @@ export class Reconciler {
   private readonly quorumWatch: QuorumWatch;
   /** Holds back a cluster founded from a backup until its first member's data is restored. */
   private readonly bootstrap: BootstrapGate;
+  /** Carries out a quorum-loss recovery once accepted and recorded. */
+  private readonly recovery: RecoveryDriver;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.quorumWatch = new QuorumWatch(deps.quorumGoneAfterMs ?? GONE_AFTER_MS_DEFAULT);
     this.bootstrap = new BootstrapGate({ ...deps, remember: (written) => deps.cache.remember?.(CLUSTER_TYPE, written) });
+    this.recovery = new RecoveryDriver({
+      rest: deps.rest, events: deps.events,
+      livePod: (namespace, name) => deps.cache.get(POD, namespace, name),
+      remember: (written) => deps.cache.remember?.(CLUSTER_TYPE, written),
+    });
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -117,7 +125,10 @@ export class Reconciler {
     }
 
     const observed = await this.observe(cluster);
-    const step = planNextStep(observed.input);
+    // While a recovery rebuilds the cluster, it alone acts: the planner's membership
+    // steps wait until the survivor leads the new cluster.
+    const rebuilding = cluster.status?.recovery?.phase === "Rebuilding" ? cluster.status.recovery : undefined;
+    let step = rebuilding === undefined ? planNextStep(observed.input) : { kind: "Wait" as const, reason: `Recovering: ${rebuilding.message}` };
     const log = this.deps.log.child({ cluster: key });
     log.debug({ step }, `next step: ${step.kind}`);
 
@@ -130,18 +141,32 @@ export class Reconciler {
       await this.deps.events.record(cluster, { type: "Normal", reason: "CertificatesRenewed", message: observed.tls.renewals.join("; ") });
     }
     if (observed.input.statefulSet !== undefined) await this.growVolumes(cluster, observed.input.statefulSet.replicas);
-    await this.carryOut(step, cluster, observed.admin, observed.input.pods);
+    let recovery = cluster.status?.recovery;
+    if (rebuilding === undefined) await this.carryOut(step, cluster, observed.admin, observed.input.pods);
+    else {
+      const advanced = await this.recovery.advance(cluster, rebuilding, observed.input.pods, observed.input.membership, new Date().toISOString());
+      recovery = advanced.recovery;
+      step = { kind: "Wait", reason: `Recovering: ${advanced.reason}` };
+    }
     this.deps.metrics.steps.inc({ kind: step.kind });
     if (step.kind !== "Wait" && step.kind !== "Done") log.info({ step }, describeStep(step));
     const event = eventForStep(step, name, observed.input.statefulSet?.replicas);
     if (event !== undefined) await this.deps.events.record(cluster, event);
     hitFailpoint(failpointAfter(step.kind), this.deps.failpoints);
 
-    const quorumLoss = await this.noticeQuorumLoss(key, cluster, observed.input, observed.admin);
-    const status = computeStatus({ ...observed.input, step, now: new Date().toISOString(), ...(quorumLoss === undefined ? {} : { quorumLoss }) }, cluster.status);
+    const now = new Date().toISOString();
+    const loss = rebuilding === undefined ? await this.noticeQuorumLoss(key, cluster, observed.input, observed.admin) : undefined;
+    const started = loss?.decision.kind === "Recover" ? startedRecovery(cluster, loss.decision, now) : undefined;
+    recovery = started ?? recovery;
+    const quorumLoss = recovery?.phase === "Rebuilding" ? { reason: "Recovering", message: recovery.message } : loss?.notice;
+    const status = computeStatus({
+      ...observed.input, step, now, ...(quorumLoss === undefined ? {} : { quorumLoss }), ...(recovery === undefined ? {} : { recovery }),
+    }, cluster.status);
     if (needsStatusWrite(status, cluster.status)) {
       try {
-        this.deps.cache.remember?.(CLUSTER_TYPE, await applyStatus(this.deps.rest, cluster, status));
+        // Written first: an optional call would skip its arguments, the write with them, when the cache remembers nothing.
+        const written = await applyStatus(this.deps.rest, cluster, status);
+        this.deps.cache.remember?.(CLUSTER_TYPE, written);
       } catch (error) {
         // Deleted while being reconciled: nothing is left to report on.
         if (isNotFound(error)) return {};
@@ -149,15 +174,22 @@ export class Reconciler {
       }
       this.deps.metrics.writes.inc({ kind: "KVRaftClusterStatus" });
     }
+    if (started !== undefined) {
+      // Recorded: from the next reconcile on the desired objects carry the new id.
+      await this.recovery.consumeAnnotation(cluster);
+      await this.deps.events.record(cluster, { type: "Warning", reason: "RecoveryStarted", message: started.message });
+    }
     await this.notePhase(key, cluster, status.phase, status.reason);
     return { step, ...(status.phase === undefined ? {} : { phase: status.phase }), requeueAfterMs: requeueAfter(step) };
   }
 
   /**
    * Without a quorum (or with the recover-from-member annotation), whether the quorum is
-   * lost for good, and what to tell: the operator changes nothing (planner/quorum-loss.ts).
+   * lost for good, and what to tell. On its own the operator changes nothing
+   * (planner/quorum-loss.ts); a recovery the annotation asked for and the checks accepted
+   * is started by the caller.
    */
-  private async noticeQuorumLoss(key: string, cluster: KVRaftCluster, input: PlannerInput, admin: AdminApi): Promise<{ reason: string; message: string } | undefined> {
+  private async noticeQuorumLoss(key: string, cluster: KVRaftCluster, input: PlannerInput, admin: AdminApi): Promise<{ readonly notice: { reason: string; message: string } | undefined; readonly decision: QuorumLossDecision } | undefined> {
     const asked = cluster.metadata.annotations?.[RECOVER_ANNOTATION] !== undefined;
     const quorum = input.membership !== undefined && new Membership(input.membership).hasQuorum();
     if (input.statefulSet === undefined || cluster.status?.formed !== true || (quorum && !asked)) {
@@ -165,12 +197,15 @@ export class Reconciler {
       return undefined;
     }
     const claims = this.deps.cache.list(CLAIM, cluster.metadata.namespace ?? "default");
-    const notice = quorumLossNotice(await this.quorumWatch.decide(key, cluster, input.membership, admin, claims));
+    const decision = await this.quorumWatch.decide(key, cluster, input.membership, admin, claims);
+    if (decision === undefined) return undefined;
+    const notice = quorumLossNotice(decision);
     const before = cluster.status.conditions?.find((c) => c.type === "QuorumLost");
-    if (notice !== undefined && (before?.status !== "True" || before.message !== notice.message)) {
+    // A recovery accepted gets its own Event (RecoveryStarted) once it is recorded.
+    if (notice !== undefined && decision.kind !== "Recover" && (before?.status !== "True" || before.message !== notice.message)) {
       await this.deps.events.record(cluster, { type: "Warning", ...notice });
     }
-    return notice;
+    return { notice, decision };
   }
 
   private async observe(cluster: KVRaftCluster): Promise<{

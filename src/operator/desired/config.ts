@@ -34,11 +34,15 @@ export function peerList(cluster: KVRaftCluster, options: DesiredOptions): strin
 
 /** Read as environment variables at pod start (not part of the pod template, so changing it restarts nothing). */
 export function configMap(cluster: KVRaftCluster, options: DesiredOptions): KubeObject {
+  const recovery = cluster.status?.recovery;
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: ownedMeta(cluster, objectNames(cluster.metadata.name).configMap, "config"),
-    data: { [CONFIG_KEYS.peers]: peerList(cluster, options), [CONFIG_KEYS.initialClusterState]: initialClusterState(cluster) },
+    data: {
+      [CONFIG_KEYS.peers]: peerList(cluster, options), [CONFIG_KEYS.initialClusterState]: initialClusterState(cluster),
+      ...(recovery?.phase === "Rebuilding" ? { [CONFIG_KEYS.recoverFromMember]: String(recovery.fromMember) } : {}),
+    },
   };
 }
 

@@ -13,7 +13,7 @@ import { tlsObjects } from "./tls.js";
 export type { ClientTokens, DesiredOptions, TlsPems } from "./options.js";
 export { HTTP_CLIENT_LABEL } from "./options.js";
 export { CLIENT_TOKEN_KEYS, CONFIG_KEYS, objectNames, PATHS, podName, PORTS } from "./names.js";
-export { commonLabels, MANAGED_BY, ownerReference, selectorLabels } from "./meta.js";
+export { clusterIdOf, commonLabels, MANAGED_BY, ownerReference, selectorLabels } from "./meta.js";
 export { initialClusterState, peerList } from "./config.js";
 
 /**

@@ -32,6 +32,14 @@ export function clusterUid(cluster: KVRaftCluster): string {
   return uid;
 }
 
+/**
+ * The cluster id the members carry now: the CR's uid, until a quorum-loss recovery gave
+ * the cluster a new one (status.recovery.clusterId). Ownership stays with the uid.
+ */
+export function clusterIdOf(cluster: KVRaftCluster): string {
+  return cluster.status?.recovery?.clusterId ?? clusterUid(cluster);
+}
+
 export function clusterNamespace(cluster: KVRaftCluster): string {
   const namespace = cluster.metadata.namespace;
   invariant(namespace !== undefined && namespace !== "", () => `KVRaftCluster ${cluster.metadata.name} has no namespace (the resource is namespaced)`);

@@ -28,7 +28,7 @@ export const TLS_KEYS = {
 } as const;
 
 /** The ConfigMap keys read at pod start (not in the pod template, so changing them restarts nothing). */
-export const CONFIG_KEYS = { peers: "peers", initialClusterState: "initial-cluster-state" } as const;
+export const CONFIG_KEYS = { peers: "peers", initialClusterState: "initial-cluster-state", recoverFromMember: "recover-from-member" } as const;
 
 export function objectNames(cluster: string): {
   statefulSet: string; peerService: string; clientService: string; coordinator: string;

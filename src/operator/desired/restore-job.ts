@@ -4,7 +4,7 @@ import type { KVRaftCluster, KubeObject } from "../types.js";
 import { memberIdOfOrdinal } from "../types.js";
 import { backupPathProblem } from "./backup-job.js";
 import { CLAIM_JOB_POD } from "./claim-job.js";
-import { clusterNamespace, clusterUid, commonLabels, ownerReference, ownedMeta, selectorLabels } from "./meta.js";
+import { clusterIdOf, clusterNamespace, commonLabels, ownerReference, ownedMeta, selectorLabels } from "./meta.js";
 import { objectNames, PATHS } from "./names.js";
 import { dataClaimName, dataClaimSpec } from "./statefulset.js";
 import { retention, SPEC_DEFAULTS } from "./spec-defaults.js";
@@ -104,7 +104,7 @@ function restoreContainer(cluster: KVRaftCluster, source: RestoreSource): V1Cont
       "backup", "restore", `${RESTORE_PATHS.backupDir}/${source.path}`,
       "--data-dir", PATHS.dataDir,
       "--id", String(memberIdOfOrdinal(RESTORED_ORDINAL)),
-      "--cluster-id", clusterUid(cluster),
+      "--cluster-id", clusterIdOf(cluster),
       "--termination-message-path", RESTORE_PATHS.terminationMessage,
       "--output", "json",
     ],

@@ -1,6 +1,6 @@
 import type { V1EnvVar } from "@kubernetes/client-node";
 import type { KVRaftCluster } from "../types.js";
-import { clusterUid } from "./meta.js";
+import { clusterIdOf } from "./meta.js";
 import { CLIENT_TOKEN_KEYS, CONFIG_KEYS, objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
 import { COORDINATOR_TOKEN_FILE, coordinatorTokenInUse } from "./client-tokens.js";
 import type { DesiredOptions } from "./options.js";
@@ -10,8 +10,8 @@ import { coordinatorReplicas, raftTiming, shutdownTransferMs, tlsSettings } from
 export const SERVER_CONTAINER = "server";
 
 const fromField = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-const fromConfig = (cluster: KVRaftCluster, name: string, key: string): V1EnvVar =>
-  ({ name, valueFrom: { configMapKeyRef: { name: objectNames(cluster.metadata.name).configMap, key } } });
+const fromConfig = (cluster: KVRaftCluster, name: string, key: string, optional = false): V1EnvVar =>
+  ({ name, valueFrom: { configMapKeyRef: { name: objectNames(cluster.metadata.name).configMap, key, ...(optional ? { optional } : {}) } } });
 const value = (name: string, text: string | number): V1EnvVar => ({ name, value: String(text) });
 
 /**
@@ -28,10 +28,13 @@ export function serverEnv(cluster: KVRaftCluster, options: DesiredOptions): V1En
   const env: V1EnvVar[] = [
     fromField("POD_NAME", "metadata.name"),
     fromField("POD_NAMESPACE", "metadata.namespace"),
-    value("KVRAFT_CLUSTER_ID", clusterUid(cluster)),
+    value("KVRAFT_CLUSTER_ID", clusterIdOf(cluster)),
     value("KVRAFT_DATA_DIR", PATHS.dataDir),
     fromConfig(cluster, "KVRAFT_PEERS", CONFIG_KEYS.peers),
     fromConfig(cluster, "KVRAFT_INITIAL_CLUSTER_STATE", CONFIG_KEYS.initialClusterState),
+    // Set only while a quorum-loss recovery rebuilds the cluster: from the ConfigMap, so
+    // taking it away afterwards restarts no pod (the server ignores it once recovered).
+    fromConfig(cluster, "KVRAFT_RECOVER_FROM_MEMBER", CONFIG_KEYS.recoverFromMember, true),
     value("KVRAFT_LISTEN_HOST", "0.0.0.0"),
     value("KVRAFT_PEER_PORT", PORTS.peer),
     value("KVRAFT_CLIENT_PORT", PORTS.client),
