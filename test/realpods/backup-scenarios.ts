@@ -26,24 +26,24 @@ export const RESTORED = "restored";
 export const REFUSED = "refused";
 /** Keys of the known data set, overwritten in turn so the state at one revision differs from a later one. */
 const KEY_PREFIX = "boot/";
-const KEYS = 64;
+export const KEYS = 64;
 /** Writes acknowledged after the backup completed: the restored state must hold none of them. */
 const WRITES_AFTER_BACKUP = 40;
 /** The image's user (Dockerfile), who owns what is on a claim. */
 const IMAGE_USER_ID = 1000;
 const WRITE_TIMEOUT_MS = 10_000;
 
-type Kubectl = (args: readonly string[], input?: string) => Promise<string>;
+export type Kubectl = (args: readonly string[], input?: string) => Promise<string>;
 
 interface Ack { readonly key: string; readonly value: string; readonly revision: number }
 
 /** One writer, one write at a time, each acknowledged with its revision before the next: the state at any revision is known exactly. */
-class KnownWriter {
+export class KnownWriter {
   readonly acks: Ack[] = [];
   private stopped = false;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly endpoint: string, private readonly credentials: ClusterCredentials) {}
+  constructor(private readonly endpoint: string, private readonly credentials: ClusterCredentials, private readonly keyPrefix = KEY_PREFIX) {}
 
   start(): void {
     this.running = this.loop();
@@ -56,7 +56,7 @@ class KnownWriter {
 
   private async loop(): Promise<void> {
     for (let n = 0; !this.stopped; n++) {
-      const key = `${KEY_PREFIX}k${String(n % KEYS).padStart(3, "0")}`;
+      const key = `${this.keyPrefix}k${String(n % KEYS).padStart(3, "0")}`;
       const value = `v${n}`;
       const { status, body } = await httpsJson<{ revision?: number }>("PUT", `https://${this.endpoint}/v1/kv/${encodeURIComponent(key)}`, this.credentials, WRITE_TIMEOUT_MS, value);
       // No fault is injected here: a write that is not acknowledged is a failure of the scenario, not a case to guess about.

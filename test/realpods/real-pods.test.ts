@@ -24,6 +24,7 @@ import {
 import { nowMicros } from "../faults/workload.js";
 import { execFileSync } from "node:child_process";
 import { leftovers, NOTHING_LEFT } from "./leftovers.js";
+import { recoverFromLostQuorum } from "./quorum-loss-scenario.js";
 import { REFUSED, refuseCorruptBackup, removeBackup, removeClusters, RESTORED, restoreIntoNewCluster, takeBackupUnderWrites } from "./backup-scenarios.js";
 
 const IMAGE = "kvraft:0.1.0";
@@ -288,6 +289,10 @@ describe("KVRaft in real pods on the dev cluster", () => {
       await removeBackup(dev(), kubectl);
     }
   }, 600_000);
+
+  it("15: two of three members lost for good: QuorumLost and nothing else; kvraft.io/recover-from-member rebuilds from the survivor under a new cluster id with every write it held; an old member is refused", async () => {
+    process.stdout.write(`real pods, 15: ${await recoverFromLostQuorum(dev(), kubectl, READY_TIMEOUT_MS)}\n`);
+  }, 900_000);
 
   it("9: kubectl delete kvr: the owned objects go, the claims stay (pvcRetention Retain, the default)", async () => {
     const startedAt = Date.now();

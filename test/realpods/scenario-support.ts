@@ -122,20 +122,24 @@ export function httpsGetJson<T>(url: string, credentials: ClusterCredentials, ti
 }
 
 /** A request over HTTPS with the cluster's CA and token (and a body, for a PUT): status and parsed JSON body. */
-export function httpsJson<T>(method: string, url: string, credentials: ClusterCredentials, timeoutMs: number, body?: string): Promise<{ status: number; body: T }> {
+export async function httpsJson<T>(method: string, url: string, credentials: ClusterCredentials, timeoutMs: number, body?: string): Promise<{ status: number; body: T }> {
+  const { status, text } = await httpsText(method, url, credentials, timeoutMs, body);
+  try {
+    return { status, body: JSON.parse(text) as T };
+  } catch (error) {
+    throw new Error(`${method} ${url}: ${status} with a body that is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A request over HTTPS with the cluster's CA and token: status and body as text (for /metrics). */
+export function httpsText(method: string, url: string, credentials: ClusterCredentials, timeoutMs: number, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const request = https.request(url, {
       method, ca: credentials.ca, servername: credentials.servername, headers: { authorization: `Bearer ${credentials.token}`, accept: "application/json" }, timeout: timeoutMs,
     }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => {
-        try {
-          resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as T });
-        } catch (error) {
-          reject(new Error(`${method} ${url}: ${response.statusCode ?? "?"} with a body that is not JSON: ${(error as Error).message}`));
-        }
-      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
       response.on("error", reject);
     });
     request.on("timeout", () => request.destroy(new Error(`${method} ${url}: no answer within ${timeoutMs} ms`)));
