@@ -7,6 +7,8 @@ import { SPEC_DEFAULTS, TLS_BOUNDS } from "../../src/operator/desired/spec-defau
 import { API_GROUP, API_VERSION, KIND, PLURAL } from "../../src/operator/types.js";
 import type { Schema } from "./schema-check.js";
 import { schemaProblems } from "./schema-check.js";
+import { startedRecovery } from "../../src/operator/controller/recovery-driver.js";
+import { makeCluster } from "./fixtures.js";
 
 interface Crd {
   apiVersion: string; kind: string; metadata: { name: string };
@@ -108,9 +110,18 @@ describe("the KVRaftCluster CRD", () => {
 
   it("describes every status field the operator writes", () => {
     const status = root.properties?.["status"]?.properties ?? {};
-    for (const name of ["observedGeneration", "phase", "reason", "conditions", "replicas", "readyReplicas", "selector", "formed", "leader", "term", "commitIndex", "members"]) {
+    for (const name of ["observedGeneration", "phase", "reason", "conditions", "replicas", "readyReplicas", "selector", "formed", "leader", "term", "commitIndex", "members", "bootstrap", "recovery"]) {
       expect(Object.keys(status)).toContain(name);
     }
+  });
+
+  it("takes a recovery record as the operator writes it (startedRecovery), and refuses an unknown phase", () => {
+    const cluster = makeCluster();
+    const recovery = startedRecovery(cluster, { kind: "Recover", fromMember: 3, gone: [1, 2], commitIndex: 40, lastIndex: 42, message: "m" }, "2026-12-07T00:00:00Z");
+    const status = root.properties?.["status"] as Schema;
+    expect(schemaProblems({ recovery }, status, ".status")).toEqual([]);
+    expect(schemaProblems({ recovery: { ...recovery, phase: "Completed", completedAt: "2026-12-07T00:01:00Z" } }, status, ".status")).toEqual([]);
+    expect(schemaProblems({ recovery: { ...recovery, phase: "Done" } }, status, ".status")).toEqual([".status.recovery.phase: Done is not one of Rebuilding, Completed"]);
   });
 
   it.each(["cluster.yaml", "cluster-full.yaml"])("accepts examples/%s (structurally; the rig applies it for real)", (file) => {
