@@ -7,7 +7,7 @@ export interface CoordFlags {
   host: string; port: string; unreachableAfterMs: string; forgetAfterMs: string;
   membersMax: string; clustersMax: string; streamSubscribersMax: string; historyMax: string; logLevel: string;
   certFile?: string; keyFile?: string; trustedCaFile?: string; authTokenFile?: string;
-  traceLog?: string;
+  traceLog?: string; clusterId?: string;
 }
 
 const opt = (flags: string, description: string, env: string, defaultValue?: string): Option => {
@@ -24,6 +24,7 @@ export function registerCoordCommand(program: Command): void {
     .addOption(opt("--forget-after-ms <ms>", "a member silent this long is dropped from the view", "KVRAFT_COORD_FORGET_AFTER_MS", String(10 * 60_000)))
     .addOption(opt("--members-max <n>", "members tracked per cluster; more are refused with 429", "KVRAFT_COORD_MEMBERS_MAX", "64"))
     .addOption(opt("--clusters-max <n>", "clusters tracked at once; more are refused with 429", "KVRAFT_COORD_CLUSTERS_MAX", "16"))
+    .addOption(opt("--cluster-id <id>", "serve this one cluster: a report of another cluster id is refused (409 CLUSTER_MISMATCH) and never tracked (default: track every cluster that reports, up to --clusters-max)", "KVRAFT_COORD_CLUSTER_ID"))
     .addOption(opt("--stream-subscribers-max <n>", "status pages and watches (GET /v1/events) open at once; more are answered 503", "KVRAFT_COORD_STREAM_SUBSCRIBERS_MAX", "32"))
     .addOption(opt("--history-max <n>", "changes of the view kept for the status page (elections, joins, members going silent)", "KVRAFT_COORD_HISTORY_MAX", "50"))
     .addOption(opt("--cert-file <file>", "serve HTTPS with this certificate (reloaded when it changes)", "KVRAFT_COORD_CERT_FILE"))
@@ -48,7 +49,8 @@ API:
   GET  /v1/cluster[?clusterId=ID]   { clusterId, leader: { id, term, addresses } | null,
                                       members: [{ id, membership, role, term, commitIndex,
                                       appliedIndex, lag, liveness, lastHeartbeatMsAgo, addresses }] }
-                                    (with several clusters and no clusterId: 409 listing them)
+                                    (with several clusters and no clusterId: 409 listing them;
+                                    with --cluster-id there is only ever that one)
   GET  /v1/clusters                 the cluster ids it tracks
   GET  /v1/events                   the same view as server-sent events: "snapshot" (every
                                     cluster and the recent changes), then "view" when it
@@ -58,14 +60,18 @@ API:
   POST /v1/register, /v1/heartbeat  { clusterId, status } (what servers send); with
                                     --trusted-ca-file or --auth-token-file, a report
                                     without a valid member certificate or token is
-                                    answered 401 and never changes the view
+                                    answered 401 and never changes the view; with
+                                    --cluster-id a report of another cluster is
+                                    answered 409 CLUSTER_MISMATCH
+  GET  /metrics, /healthz
 
 Trust:
   Without --trusted-ca-file and --auth-token-file anyone who reaches the port can
   report, and one forged report names a leader: keep such a coordinator on loopback.
   A member certificate binds the member id and cluster id (a member reports only for
   itself); the token only proves membership of the deployment.
-  GET  /metrics, /healthz
+  --cluster-id only keeps other clusters out of the view (a stranger's, or the old id
+  of a cluster rebuilt after a quorum loss); it proves nothing about who reports.
 
 Examples:
   kvraft coord --port 7070
@@ -73,6 +79,7 @@ Examples:
   kvraft coord --cert-file coord.crt --key-file coord.key --trusted-ca-file ca.crt
   kvraft server --id 1 --coord https://coord:7070 --peer-cert-file member-1.crt --peer-key-file member-1.key --peer-trusted-ca-file ca.crt ...
   curl -s http://127.0.0.1:7070/v1/cluster
+  kvraft coord --cluster-id "$CLUSTER_ID"     # one cluster only: reports of others are refused
   kvraft coord --trace-log traces/coordinator.log     # with members' --trace-log traces/member-ID.log
 
 Every flag can also be set by the environment variable shown.

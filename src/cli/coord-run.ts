@@ -25,6 +25,7 @@ export async function runCoordCommand(flags: CoordFlags): Promise<number> {
       ...coordTls(flags),
       ...(flags.authTokenFile === undefined ? {} : { authToken: readSingleToken(flags.authTokenFile, "--auth-token-file") }),
       ...(flags.traceLog === undefined ? {} : { traceLog: flags.traceLog }),
+      ...(flags.clusterId === undefined ? {} : { clusterId: flags.clusterId }),
     };
   } catch (error) {
     process.stderr.write(`kvraft coord: ${(error as Error).message}\n`);
@@ -43,7 +44,8 @@ export async function runCoordCommand(flags: CoordFlags): Promise<number> {
     process.stderr.write(`kvraft coord: ${(error as Error).message}\n`);
     return error instanceof RangeError ? COORD_EXIT.usage : COORD_EXIT.failed;
   }
-  log.info({ url: coordinator.url, port: coordinator.port }, `coordinator listening on ${coordinator.url}`);
+  const serving = options.clusterId === undefined ? "" : `, serving cluster ${options.clusterId} only`;
+  log.info({ url: coordinator.url, port: coordinator.port, clusterId: options.clusterId }, `coordinator listening on ${coordinator.url}${serving}`);
   if (!coordinator.authenticatesReports) {
     log.warn("reports are not authenticated (no --trusted-ca-file or --auth-token-file): anyone who reaches this port can name a leader; keep it on loopback");
   }

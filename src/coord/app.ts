@@ -15,7 +15,7 @@ import type { ViewStream } from "./view-stream.js";
 export interface CoordinatorAppOptions {
   readonly registry: Registry;
   readonly metrics: CoordinatorMetrics;
-  readonly config: Pick<CoordinatorConfig, "bodyBytesMax" | "unreachableAfterMs">;
+  readonly config: Pick<CoordinatorConfig, "bodyBytesMax" | "unreachableAfterMs" | "clusterId">;
   /** The clock, injected so tests can move time without waiting. */
   readonly now: () => number;
   readonly onEvent?: (event: CoordEvent) => void;
@@ -33,7 +33,8 @@ const NO_MEMBER_AUTH = memberAuthSettings(undefined, false);
 
 /**
  * The coordinator's HTTP API:
- *   POST /v1/register, POST /v1/heartbeat   { clusterId, status } from each server
+ *   POST /v1/register, POST /v1/heartbeat   { clusterId, status } from each server (with
+ *                                           config.clusterId, of that cluster only: 409 otherwise)
  *   GET  /v1/cluster[?clusterId=ID]          who leads and who is there
  *   GET  /v1/clusters                        the cluster ids tracked
  *   GET  /v1/events                          the view as server-sent events (view-stream.ts)
@@ -99,6 +100,11 @@ function receive(options: CoordinatorAppOptions, kind: HeartbeatKind, req: Reque
     options.onEvent?.({ type: "refused", clusterId: heartbeat.clusterId, id: heartbeat.status.memberId, reason: outcome.reason });
     return sendError(res, 429, "LIMIT_REACHED", outcome.reason, { limit: outcome.limit });
   }
+  if (outcome.result === "mismatch") {
+    options.onEvent?.({ type: "refused", clusterId: heartbeat.clusterId, id: heartbeat.status.memberId, reason: outcome.reason });
+    // 409: the report conflicts with what this coordinator is for; retrying cannot help.
+    return sendError(res, 409, "CLUSTER_MISMATCH", outcome.reason, { servedClusterId: outcome.servedClusterId });
+  }
   // A stale report is not the sender's fault (a delayed request): 200, and it is told.
   res.json({
     result: outcome.result,
@@ -114,18 +120,23 @@ function answerCluster(options: CoordinatorAppOptions, req: Request, res: Respon
   if (asked !== undefined) {
     const view = options.registry.clusterView(asked, now);
     if (view === undefined) {
-      return sendError(res, 404, "UNKNOWN_CLUSTER", `no member of cluster ${asked} has reported to this coordinator (it knows ${ids.length === 0 ? "none" : ids.join(", ")})`, { clusters: ids });
+      return sendError(res, 404, "UNKNOWN_CLUSTER", `no member of cluster ${asked} has reported to this coordinator (it knows ${ids.length === 0 ? "none" : ids.join(", ")})${servedNote(options.config)}`, { clusters: ids });
     }
     res.json(view);
     return;
   }
   if (ids.length === 0) {
-    return sendError(res, 404, "NO_CLUSTER", "no server has registered yet: start servers with --coord pointing here, or wait one heartbeat after a coordinator restart", { clusters: [] });
+    return sendError(res, 404, "NO_CLUSTER", `no server has registered yet${servedNote(options.config)}: start servers with --coord pointing here, or wait one heartbeat after a coordinator restart`, { clusters: [] });
   }
   if (ids.length > 1) {
     return sendError(res, 409, "AMBIGUOUS_CLUSTER", `this coordinator tracks ${ids.length} clusters: ask for one with ?clusterId= (${ids.join(", ")})`, { clusters: ids });
   }
   res.json(options.registry.clusterView(ids[0] as string, now));
+}
+
+/** For a coordinator that serves one cluster, so that an empty answer says which one it waits for. */
+function servedNote(config: CoordinatorAppOptions["config"]): string {
+  return config.clusterId === undefined ? "" : ` (this coordinator serves cluster ${config.clusterId} only)`;
 }
 
 function sendError(res: Response, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {

@@ -20,6 +20,14 @@ export interface CoordinatorConfig {
   readonly membersPerClusterMax: number;
   /** Clusters tracked at once (one coordinator per cluster is the normal case). */
   readonly clustersMax: number;
+  /**
+   * The one cluster this coordinator serves (`--cluster-id`); a report of any other is
+   * refused and never tracked. Unset: every cluster that reports is tracked, up to
+   * clustersMax. The operator sets it, so that after a quorum-loss recovery (a new
+   * cluster id) the old id's silent members do not linger beside the new ones for
+   * forgetAfterMs and make GET /v1/cluster ambiguous, and no stranger adds a cluster.
+   */
+  readonly clusterId?: string;
   /** A register or heartbeat body larger than this is refused with 413. */
   readonly bodyBytesMax: number;
   /** How often the view is re-read to notice members going silent and to forget them. */
@@ -78,11 +86,27 @@ const BOUNDS: NumericBounds<CoordinatorConfig> = {
 export function validateCoordinatorConfig(partial: Partial<CoordinatorConfig>): CoordinatorConfig {
   const config = { ...DEFAULT_COORDINATOR_CONFIG, ...definedOnly(partial) };
   if (typeof config.host !== "string" || config.host.length === 0) throw new RangeError("coordinator config host: must not be empty (--host)");
+  checkClusterId(config.clusterId);
   checkBounds(config, BOUNDS, (field, value, problem) => new RangeError(`coordinator config ${field}: ${problem}, got ${String(value)}`));
   if (config.forgetAfterMs <= config.unreachableAfterMs) {
     throw new RangeError("coordinator config forgetAfterMs: must be larger than unreachableAfterMs (a member is unreachable before it is forgotten)");
   }
   return config;
+}
+
+/** A served cluster id must be one a heartbeat could carry, or no report would ever be taken. */
+function checkClusterId(clusterId: string | undefined): void {
+  if (clusterId === undefined) return;
+  if (typeof clusterId !== "string" || clusterId.trim().length === 0) {
+    throw new RangeError("coordinator config clusterId: must not be empty (--cluster-id, KVRAFT_COORD_CLUSTER_ID): give the id the members carry, or leave it unset to track every cluster");
+  }
+  if (clusterId !== clusterId.trim()) {
+    // A trailing newline from a file or a template would make every member's report a mismatch.
+    throw new RangeError(`coordinator config clusterId: must not start or end with white space, got ${JSON.stringify(clusterId)}`);
+  }
+  if (clusterId.length > HEARTBEAT_STRING_CHARS_MAX) {
+    throw new RangeError(`coordinator config clusterId: must be at most ${HEARTBEAT_STRING_CHARS_MAX} characters (a heartbeat's longest string), got ${clusterId.length}`);
+  }
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -3,7 +3,7 @@ import type { ClusterView } from "./cluster-view.js";
 import type { HeartbeatKind } from "./heartbeat.js";
 import { registerProcessMetrics } from "../process-metrics.js";
 
-export type HeartbeatResult = "accepted" | "stale" | "refused" | "invalid" | "unauthenticated";
+export type HeartbeatResult = "accepted" | "stale" | "refused" | "mismatch" | "invalid" | "unauthenticated";
 
 /**
  * The coordinator's own /metrics. Gauges are read from the view at scrape time, so they
@@ -15,7 +15,7 @@ export class CoordinatorMetrics {
   readonly registry = new MetricsRegistry();
   private readonly heartbeats = new Counter({
     name: "kvraft_coord_heartbeats_total",
-    help: "Register and heartbeat requests by kind and result (accepted, stale, refused, invalid, unauthenticated).",
+    help: "Register and heartbeat requests by kind and result (accepted, stale, refused, mismatch: of a cluster this coordinator does not serve, invalid, unauthenticated).",
     labelNames: ["kind", "result"] as const,
     registers: [this.registry],
   });

@@ -3,7 +3,8 @@ import { buildClusterView } from "./cluster-view.js";
 import type { CoordinatorConfig } from "./config.js";
 import type { Heartbeat, HeartbeatKind } from "./heartbeat.js";
 
-export type RegistryLimits = Pick<CoordinatorConfig, "unreachableAfterMs" | "forgetAfterMs" | "membersPerClusterMax" | "clustersMax">;
+/** The limits of what is tracked: how many clusters and members, and (clusterId) which cluster only. */
+export type RegistryLimits = Pick<CoordinatorConfig, "unreachableAfterMs" | "forgetAfterMs" | "membersPerClusterMax" | "clustersMax" | "clusterId">;
 
 /**
  * What became of one report:
@@ -11,12 +12,15 @@ export type RegistryLimits = Pick<CoordinatorConfig, "unreachableAfterMs" | "for
  * - stale: it is older than what the member already said (a lower term, or the same
  *   term with a lower commit index): a delayed request, ignored so that it cannot
  *   bring back an old role or an old leader;
- * - refused: a limit is full; the member is not tracked.
+ * - refused: a limit is full; the member is not tracked;
+ * - mismatch: the coordinator serves one cluster (clusterId) and the report is of
+ *   another; the member is not tracked.
  */
 export type ObserveOutcome =
   | { readonly result: "accepted"; readonly newMember: boolean }
   | { readonly result: "stale"; readonly reason: string }
-  | { readonly result: "refused"; readonly reason: string; readonly limit: "clustersMax" | "membersPerClusterMax" };
+  | { readonly result: "refused"; readonly reason: string; readonly limit: "clustersMax" | "membersPerClusterMax" }
+  | { readonly result: "mismatch"; readonly reason: string; readonly servedClusterId: string };
 
 /**
  * The coordinator's whole state: the last report of every member, by cluster id. It is
@@ -30,8 +34,12 @@ export class Registry {
   constructor(private readonly limits: RegistryLimits) {}
 
   observe(heartbeat: Heartbeat, nowMs: number, kind: HeartbeatKind = "heartbeat"): ObserveOutcome {
-    this.forget(nowMs);
     const { clusterId, status } = heartbeat;
+    const served = this.limits.clusterId;
+    if (served !== undefined && clusterId !== served) {
+      return { result: "mismatch", servedClusterId: served, reason: mismatchReason(served, heartbeat) };
+    }
+    this.forget(nowMs);
     let members = this.clusters.get(clusterId);
     if (members === undefined) {
       if (this.clusters.size >= this.limits.clustersMax) {
@@ -78,6 +86,13 @@ export class Registry {
       if (members.size === 0) this.clusters.delete(clusterId);
     }
   }
+}
+
+/** Read by the member in its log (the coordinator reporter shows the answer's message). */
+function mismatchReason(served: string, { clusterId, status }: Heartbeat): string {
+  return `this coordinator serves cluster ${served} only (--cluster-id), but member ${status.memberId} reports for cluster ${clusterId}: it is not tracked. `
+    + `Point the member's --coord at the coordinator of cluster ${clusterId}; or, if its cluster was rebuilt as cluster ${served} (a quorum-loss recovery), `
+    + "the member is left from the old history: stop it, or start it again empty with the new id (docs/DISASTER-RECOVERY.md)";
 }
 
 /**

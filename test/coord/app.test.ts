@@ -1,30 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { ClusterView, CoordEvent, RunningCoordinator } from "../../src/coord/index.js";
-import { startCoordinator } from "../../src/coord/index.js";
+import type { ClusterView } from "../../src/coord/index.js";
 import { waitFor } from "../support/wait.js";
+import { CoordinatorUnderTest } from "./app-harness.js";
 import { CLUSTER, configuration, heartbeatOf } from "./fixtures.js";
 
 /** The coordinator's HTTP API, in-process on a port picked at run time, with a test clock. */
 describe("coordinator HTTP API", () => {
-  let coordinator: RunningCoordinator | undefined;
   let clock = 1_000_000;
-  const events: CoordEvent[] = [];
+  const { start, post, get, events, stop } = new CoordinatorUnderTest({ unreachableAfterMs: 1000, watchIntervalMs: 10, now: () => clock });
 
-  const start = async (limits: Parameters<typeof startCoordinator>[0] = {}): Promise<RunningCoordinator> => {
-    coordinator = await startCoordinator({
-      host: "127.0.0.1", port: 0, unreachableAfterMs: 1000, watchIntervalMs: 10, now: () => clock, onEvent: (e) => events.push(e), ...limits,
-    });
-    return coordinator;
-  };
-  const post = (path: string, body: unknown): Promise<Response> =>
-    fetch(`${coordinator?.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  const get = (path: string): Promise<Response> => fetch(`${coordinator?.url}${path}`);
-
-  afterEach(async () => {
-    await coordinator?.stop();
-    coordinator = undefined;
-    events.length = 0;
-  });
+  afterEach(stop);
 
   it("register and heartbeat build the view GET /v1/cluster answers", async () => {
     await start();

@@ -1,7 +1,7 @@
 import type { V1DeploymentSpec, V1EnvVar, V1ResourceRequirements, V1ServiceSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { KVRaftCluster, KubeObject } from "../types.js";
 import { COORDINATOR_TOKEN_FILE, coordinatorTokenInUse } from "./client-tokens.js";
-import { ownedMeta, selectorLabels } from "./meta.js";
+import { clusterIdOf, ownedMeta, selectorLabels } from "./meta.js";
 import { CLIENT_TOKEN_KEYS, objectNames, PATHS, PORTS, TLS_KEYS } from "./names.js";
 import type { DesiredOptions } from "./options.js";
 import { RUN_AS_ID } from "./server-pod.js";
@@ -68,7 +68,15 @@ export function coordinatorDeployment(cluster: KVRaftCluster, options: DesiredOp
           image: cluster.spec.image,
           imagePullPolicy: cluster.spec.imagePullPolicy ?? SPEC_DEFAULTS.imagePullPolicy,
           args: ["coord"],
-          env: [{ name: "KVRAFT_COORD_HOST", value: "0.0.0.0" }, { name: "KVRAFT_COORD_PORT", value: String(PORTS.coordinator) }, ...tls.env],
+          env: [
+            { name: "KVRAFT_COORD_HOST", value: "0.0.0.0" },
+            { name: "KVRAFT_COORD_PORT", value: String(PORTS.coordinator) },
+            // The id the members carry now: a recovery's new id changes the template, so the
+            // coordinator rolls (it holds only soft state) and never shows the old history's
+            // silent members beside the new ones, nor a stranger's cluster.
+            { name: "KVRAFT_COORD_CLUSTER_ID", value: clusterIdOf(cluster) },
+            ...tls.env,
+          ],
           ports: [{ name: "http", containerPort: PORTS.coordinator }],
           readinessProbe: probe,
           livenessProbe: probe,
