@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBackup } from "../../src/backup/index.js";
 import { KvStateMachine } from "../../src/kv/index.js";
 import { parseTakeOutcome } from "../../src/operator/backup-status.js";
+import { stateIn } from "../support/backup-state.js";
 import { runKvraft } from "../support/cli-run.js";
 import { freePorts } from "../support/ports.js";
 import { CLI, ProcessCluster } from "../support/process-cluster.js";
@@ -27,13 +28,6 @@ async function put(base: string, key: string, value: string): Promise<Ack> {
   const response = await fetch(`${base}/v1/kv/${key}`, { method: "PUT", body: value, signal: AbortSignal.timeout(5000) });
   if (response.status !== 200) throw new Error(`PUT ${key}: HTTP ${response.status} ${await response.text()}`);
   return { key, value, revision: ((await response.json()) as { revision: number }).revision };
-}
-
-/** The body of a verified backup, decoded as the state machine it holds. */
-async function stateIn(file: string): Promise<{ kv: KvStateMachine; revision: number }> {
-  const body: Uint8Array[] = [];
-  const verified = await readBackup(createReadStream(file), crc32c, (slice) => body.push(Uint8Array.from(slice)));
-  return { kv: KvStateMachine.restore(Buffer.concat(body)), revision: verified.meta.revision };
 }
 
 /** `kvraft backup ...` against a real three-member cluster. */

@@ -2,11 +2,16 @@
  * The real-pod scenarios of issue 20's backups: a KVRaftBackup of the example cluster
  * taken under writes, a second cluster founded from it (spec.bootstrap.fromBackup) that
  * holds exactly the state at the backup's revision, and a cluster bootstrapped from a
- * copy with one flipped byte, which is refused before any member starts.
+ * copy with one flipped byte, which is refused before any member starts. What the other
+ * backup scenarios (scheduled-backup-scenario.ts, leader-killed-backup-scenario.ts) share
+ * with these is here too: the backup claim, where it is on this machine, and verify.
  */
+import { execFile } from "node:child_process";
 import { chownSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { expect } from "vitest";
+import { parseAllDocuments } from "yaml";
 import type { DevCluster } from "../../src/devcluster/dev-cluster.js";
 import type { BackupStatus } from "../../src/operator/backup-types.js";
 import type { ClusterStatus } from "../../src/operator/types.js";
@@ -17,8 +22,8 @@ import {
 } from "./scenario-support.js";
 
 /** From examples/backup.yaml: the backup, its claim, and the file's path in it. */
-const BACKUP = "example-first";
-const BACKUP_CLAIM = "kvraft-backups";
+export const BACKUP = "example-first";
+export const BACKUP_CLAIM = "kvraft-backups";
 const BACKUP_PATH = "example/first.kvbackup";
 const CORRUPT_PATH = "example/corrupt.kvbackup";
 /** The second cluster, founded from the backup, and the one refused a corrupt copy. */
@@ -149,9 +154,13 @@ export async function restoreIntoNewCluster(dev: DevCluster, kubectl: Kubectl, b
   return `${RESTORED} Running 3/3 from ${BACKUP} in ${tookS.toFixed(1)} s; ${expected.size} keys match revision ${revision} key by key; it takes writes (revision ${put.body.revision ?? "?"})`;
 }
 
-/** Where the backup claim's folder is on this machine (the dev cluster's volumes are local folders of its nodes). */
-async function claimFolder(kubectl: Kubectl, claim: string): Promise<string> {
-  const volume = (await kubectl(["get", "pvc", claim, "-n", NAMESPACE, "-o", "jsonpath={.spec.volumeName}"])).trim();
+/** How long a new claim may wait for its volume: it is bound when the first pod that mounts it is scheduled. */
+const CLAIM_BOUND_TIMEOUT_MS = 120_000;
+
+/** Where the backup claim's folder is on this machine (the dev cluster's volumes are local folders of its nodes), once it is bound. */
+export async function claimFolder(kubectl: Kubectl, claim: string): Promise<string> {
+  const volume = await waitFor(`claim ${claim} bound to a volume`, async () =>
+    (await kubectl(["get", "pvc", claim, "-n", NAMESPACE, "-o", "jsonpath={.spec.volumeName}"])).trim() || undefined, CLAIM_BOUND_TIMEOUT_MS, 250);
   const path = (await kubectl(["get", "pv", volume, "-o", "jsonpath={.spec.local.path}"])).trim();
   if (path === "") throw new Error(`PersistentVolume ${volume} of claim ${claim} has no local path`);
   return path;
@@ -201,10 +210,34 @@ export async function removeClusters(dev: DevCluster, kubectl: Kubectl, names: r
   await kubectl(["delete", "pvc", ...claims, "-n", NAMESPACE, "--ignore-not-found"]);
 }
 
-/** The backup deleted (its Job and pod go with it), then its claim. */
-export async function removeBackup(dev: DevCluster, kubectl: Kubectl): Promise<void> {
-  await kubectl(["delete", "kvraftbackup", BACKUP, "-n", NAMESPACE, "--ignore-not-found", "--wait=false"]);
-  await waitFor("the backup Job's pods to be gone", async () =>
-    (await kubectl(["get", "pods", "-n", NAMESPACE, "-l", "kvraft.io/backup", "-o", "name"])).trim() === "" || undefined, 180_000, 1_000, () => dev.assertHealthy());
+/**
+ * The claim of examples/backup.yaml alone (not its backup): scenarios after 12, which
+ * removes it, make it again for their own files.
+ */
+export async function applyBackupClaim(kubectl: Kubectl): Promise<void> {
+  const documents = parseAllDocuments(readFileSync(join(REPO_ROOT, "examples", "backup.yaml"), "utf8")).map((d) => d.toJSON() as { kind?: string });
+  const claim = documents.find((d) => d.kind === "PersistentVolumeClaim");
+  if (claim === undefined) throw new Error("examples/backup.yaml holds no PersistentVolumeClaim");
+  await kubectl(["apply", "-n", NAMESPACE, "-f", "-"], JSON.stringify(claim));
+}
+
+/**
+ * Backup objects deleted (`kind/name`; their Jobs and pods go with them), waited for
+ * until no pod of a backup or prune Job is left, then the backup claim and its files.
+ */
+export async function removeBackups(dev: DevCluster, kubectl: Kubectl, objects: readonly string[]): Promise<void> {
+  await kubectl(["delete", ...objects, "-n", NAMESPACE, "--ignore-not-found", "--wait=false"]);
+  for (const label of ["kvraft.io/backup", "kvraft.io/scheduled-backup"]) {
+    await waitFor(`the pods of backup Jobs (${label}) to be gone`, async () =>
+      (await kubectl(["get", "pods", "-n", NAMESPACE, "-l", label, "-o", "name"])).trim() === "" || undefined, 180_000, 1_000, () => dev.assertHealthy());
+  }
   await kubectl(["delete", "pvc", BACKUP_CLAIM, "-n", NAMESPACE, "--ignore-not-found"]);
+}
+
+/** What `kvraft backup verify --output json` says of a file on this machine; it exits 0 only for a sound backup. */
+export interface VerifiedFile { readonly verified: boolean; readonly revision: number; readonly fileBytes: number; readonly clusterId: string }
+
+export async function verifyBackupFile(file: string): Promise<VerifiedFile> {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(REPO_ROOT, "dist", "cli.js"), "backup", "verify", file, "--output", "json"], { encoding: "utf8", timeout: 60_000 });
+  return JSON.parse(stdout) as VerifiedFile;
 }

@@ -24,8 +24,12 @@ import {
 import { nowMicros } from "../faults/workload.js";
 import { execFileSync } from "node:child_process";
 import { leftovers, NOTHING_LEFT } from "./leftovers.js";
+import {
+  applyBackupClaim, BACKUP, REFUSED, refuseCorruptBackup, removeBackups, removeClusters, RESTORED, restoreIntoNewCluster, takeBackupUnderWrites,
+} from "./backup-scenarios.js";
+import { SCHEDULE, scheduledBackupsPruned } from "./scheduled-backup-scenario.js";
+import { backupWhileLeaderKilled, LEADER_KILLED_BACKUP, removeLargeState, writeLargeState } from "./leader-killed-backup-scenario.js";
 import { recoverFromLostQuorum } from "./quorum-loss-scenario.js";
-import { REFUSED, refuseCorruptBackup, removeBackup, removeClusters, RESTORED, restoreIntoNewCluster, takeBackupUnderWrites } from "./backup-scenarios.js";
 
 const IMAGE = "kvraft:0.1.0";
 const OPERATOR_NS = "kvraft-system";
@@ -286,9 +290,30 @@ describe("KVRaft in real pods on the dev cluster", () => {
       process.stdout.write(`real pods, 12: ${await refuseCorruptBackup(dev(), kubectl, READY_TIMEOUT_MS)}\n`);
     } finally {
       await removeClusters(dev(), kubectl, [REFUSED], 1);
-      await removeBackup(dev(), kubectl);
+      await removeBackups(dev(), kubectl, [`kvraftbackup/${BACKUP}`]);
     }
   }, 600_000);
+
+  it("13: a KVRaftScheduledBackup runs on its schedule, each backup a real Job, and prunes by its retention: objects and files", async () => {
+    try {
+      process.stdout.write(`real pods, 13: ${await scheduledBackupsPruned(dev(), kubectl, READY_TIMEOUT_MS)}\n`);
+    } finally {
+      await removeBackups(dev(), kubectl, [`kvraftscheduledbackup/${SCHEDULE}`]);
+    }
+  }, 600_000);
+
+  it("14: a KVRaftBackup while the leader is killed mid-stream (SIGKILL, pod force-deleted) ends Completed with a sound file, or Failed saying why with no file", async () => {
+    try {
+      await applyBackupClaim(kubectl);
+      const large = await writeLargeState(dev());
+      const result = await underLoad(dev(), "14-backup-leader-killed", SEED + 9, async () =>
+        `${large.figures}; ${await backupWhileLeaderKilled(dev(), kubectl, large, READY_TIMEOUT_MS)}`);
+      expectSafe(result);
+      await removeLargeState(dev());
+    } finally {
+      await removeBackups(dev(), kubectl, [`kvraftbackup/${LEADER_KILLED_BACKUP}`]);
+    }
+  }, 900_000);
 
   it("15: two of three members lost for good: QuorumLost and nothing else; kvraft.io/recover-from-member rebuilds from the survivor under a new cluster id with every write it held; an old member is refused", async () => {
     process.stdout.write(`real pods, 15: ${await recoverFromLostQuorum(dev(), kubectl, READY_TIMEOUT_MS)}\n`);

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { expect } from "vitest";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -238,4 +238,28 @@ export function expectSafe(result: ScenarioResult): void {
 export async function onNode(cluster: DevCluster, command: string, args: readonly string[], timeoutMs = 30_000): Promise<string> {
   const { stdout } = await run("ip", ["netns", "exec", cluster.network.namespace(1), command, ...args], { timeout: timeoutMs, encoding: "utf8" });
   return stdout;
+}
+
+/**
+ * SIGKILLs the processes of a pod's containers (not its sandbox's pause), found by the
+ * pod's uid in their cgroups: the dev cluster's containers are processes of this machine.
+ * A crash, where `kubectl delete pod` would give the container SIGTERM and a grace period
+ * first. Returns how many were killed.
+ */
+export function killPodProcesses(podUid: string): number {
+  const marks = [podUid, podUid.replaceAll("-", "_")];
+  let killed = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cgroups = readFileSync(`/proc/${entry}/cgroup`, "utf8");
+      const command = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (!marks.some((mark) => cgroups.includes(mark)) || command.startsWith("/pause")) continue;
+      process.kill(Number(entry), "SIGKILL");
+      killed += 1;
+    } catch {
+      // The process exited while the list was read.
+    }
+  }
+  return killed;
 }

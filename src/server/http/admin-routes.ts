@@ -86,9 +86,17 @@ export function adminRoutes(replica: Replica, options: AdminOptions): Router {
 
   // The state machine as applied on the leader, for `kvraft snapshot save` and `backup
   // take`: the raw versioned snapshot format, streamed as it is encoded (snapshot-stream.ts),
-  // its revision and where it stands in headers, its CRC32C in a trailer.
+  // its revision and where it stands in headers, its CRC32C in a trailer. Captured after a
+  // ReadIndex round and the apply it asks for, as a linearizable read is: a leader fresh
+  // from an election (a take starting again after the old leader died) has not yet applied
+  // what its predecessor acknowledged, and a snapshot taken then would lack those writes.
   router.get("/v1/admin/snapshot", async (req, res) => {
     if (replica.status().role !== "leader") return options.proxyToLeader(req, res);
+    try {
+      await replica.waitApplied(await replica.readIndex());
+    } catch (error) {
+      return sendServiceError(res, error);
+    }
     const encoder = replica.state().beginSnapshot();
     res.setHeader("X-Kvraft-Revision", String(encoder.appliedIndex));
     res.setHeader("X-Kvraft-Cluster-Id", options.clusterId);
