@@ -5,7 +5,8 @@ import { BusyError, NotLeaderError, UnavailableError } from "../../src/server/er
 import { runInRequest } from "../../src/server/request-scope.js";
 import { ClientAuth } from "../../src/server/auth/client-auth.js";
 import { TokenStore } from "../../src/security/tokens.js";
-import { RawClient, waitUntil, withServer } from "../client/raw-client.js";
+import { RawClient, put as rawPut, waitUntil, withServer } from "../client/raw-client.js";
+import type { RequestContext } from "../../src/trace/index.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { InProcessCluster } from "../support/in-process-cluster.js";
 import { LineSocket } from "../support/line-socket.js";
@@ -18,6 +19,7 @@ import { connect } from "node:net";
  * then a real cluster, where a client that reaches only a follower writes exactly once.
  */
 const utf8 = new TextEncoder();
+const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const put = (key: string, value: string): WriteCommand => ({ type: "put", key: utf8.encode(key), value: utf8.encode(value) });
 
 function forwarderTo(port: number, forwardsInFlightMax = 16): BinaryForwarder {
@@ -37,19 +39,36 @@ function hold(service: FakeKvService): () => void {
 }
 
 describe("a follower's forwarder over the binary protocol", () => {
-  it("carries the request id in the frame's context, and the leader serves it under the client's id", async () => {
+  it("carries the request id and the caller's trace context in the frame's context, and the leader serves it under them", async () => {
     const leader = new FakeKvService();
-    const served: { requestId: string; kind: string; clientName: string }[] = [];
+    const served: { request: RequestContext; kind: string; clientName: string }[] = [];
     await withServer(leader, { onServed: (request) => served.push(request) }, async (port) => {
       const forwarder = forwarderTo(port);
       try {
-        const result = await runInRequest({ requestId: "fwd-7" }, () => forwarder.write(put("k", "v"), undefined));
+        const scope = { requestId: "fwd-7", traceparent: TRACEPARENT, tracestate: "vendor=1" };
+        const result = await runInRequest(scope, () => forwarder.write(put("k", "v"), undefined));
         expect(result).toMatchObject({ ok: true });
         expect(await forwarder.getMany([utf8.encode("k")], 1000)).toMatchObject({ kvs: [{ value: utf8.encode("v") }] });
-        expect(served[0]).toEqual({ requestId: "fwd-7", kind: "write", result: "ok", clientName: "kvraft-member-2" });
+        expect(served[0]).toEqual({ request: scope, kind: "write", result: "ok", clientName: "kvraft-member-2" });
         expect(served[1]?.kind).toBe("get");
+        expect(served[1]?.request).not.toHaveProperty("traceparent");
       } finally {
         forwarder.close();
+      }
+    });
+  });
+
+  it("drops a frame's invalid traceparent (and the tracestate with it) as the HTTP API drops the headers, and serves the request", async () => {
+    const served: { request: RequestContext }[] = [];
+    await withServer(new FakeKvService(), { onServed: (request) => served.push(request) }, async (port) => {
+      const client = await RawClient.connect(port);
+      try {
+        const bad = "00-00000000000000000000000000000000-00f067aa0ba902b7-01";
+        client.send({ ...rawPut(2, "k", "v"), context: { requestId: "bad-trace", traceparent: bad, tracestate: "vendor=1" } });
+        expect(await client.reply(2)).toMatchObject({ kind: "write-ok" });
+        expect(served[0]?.request).toEqual({ requestId: "bad-trace" });
+      } finally {
+        client.destroy();
       }
     });
   });
