@@ -21,7 +21,7 @@ import type { ClientPortOptions } from "./config.js";
 import { executeRequest, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { errorReply } from "./replies.js";
 import { newRequestId } from "../../request-id.js";
-import { NO_TRACE, REQUEST_ID_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
+import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
 import { runInRequest } from "../request-scope.js";
 import { traceReply, traceRequest } from "./request-trace.js";
 import { WatchStream } from "./watch-stream.js";
@@ -206,7 +206,7 @@ export class ClientPortConnection {
   private refuseContext(error: RequestContextError): void {
     this.send({
       kind: "error", requestId: error.requestId ?? 0, code: "INVALID_ARGUMENT", retryable: false,
-      message: `${error.reason}: a request id is 1..${REQUEST_ID_CHARS_MAX} printable ASCII characters without spaces, a trace stamp what kvraft's tracer writes; the request was not run`,
+      message: `${error.reason}: a request id is 1..${REQUEST_ID_CHARS_MAX} printable ASCII characters without spaces, a trace stamp what kvraft's tracer writes, a traceparent 1..${TRACEPARENT_CHARS_MAX} and a tracestate 1..${TRACESTATE_CHARS_MAX} characters (only with a traceparent); the request was not run`,
     });
   }
 
