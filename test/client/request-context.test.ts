@@ -4,7 +4,7 @@ import { ByteWriter } from "../../src/codec/bytes.js";
 import { createServer, type Server, type Socket } from "node:net";
 import { CONTEXT_FLAG, FrameDecoder, RequestKind, decodeRequest, encodeResponse, type Request } from "../../src/protocol/index.js";
 import { protocolEncodeError } from "../../src/protocol/errors.js";
-import { VectorClockTracer, checkTrace, mergeLogs, parseEvents, parseMessageEvent, type RequestContext } from "../../src/trace/index.js";
+import { VectorClockTracer, checkTrace, mergeLogs, parseEvents, parseMessageEvent, TRACEPARENT_CHARS_MAX, type RequestContext } from "../../src/trace/index.js";
 import { ClientPortServer } from "../../src/server/client-port/index.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { RawClient, get, withServer } from "./raw-client.js";
@@ -45,6 +45,31 @@ describe("client port: request contexts at the edge", () => {
         expect(await client.reply(3)).toMatchObject({ kind: "get-ok" });
         expect(client.closed).toBe(false);
         expect(events).toEqual([]);
+      } finally {
+        client.destroy();
+      }
+    });
+  });
+
+  it("answers a traceparent past its bound with INVALID_ARGUMENT naming the bound, without echoing it, and the connection goes on", async () => {
+    await withServer(new FakeKvService(), {}, async (port) => {
+      const client = await RawClient.connect(port);
+      try {
+        const writer = new ByteWriter(1024, protocolEncodeError);
+        writer.u32(0, "length");
+        writer.u8(1);
+        writer.u8(RequestKind.Status | CONTEXT_FLAG);
+        writer.u32(2, "requestId");
+        writer.string("id");
+        writer.u8(4);
+        writer.string("7".repeat(TRACEPARENT_CHARS_MAX + 1));
+        writer.patchU32(0, writer.position - 4);
+        client.sendBytes(writer.finish());
+        const refused = await client.reply(2);
+        expect(refused).toMatchObject({ kind: "error", code: "INVALID_ARGUMENT", message: expect.stringContaining(`a traceparent must be 1..${TRACEPARENT_CHARS_MAX} characters`) });
+        expect(refused.kind === "error" && refused.message.includes("7777")).toBe(false);
+        client.send({ ...get(3, "k"), context: { requestId: "fine-id", traceparent: TRACEPARENT } });
+        expect(await client.reply(3)).toMatchObject({ kind: "get-ok" });
       } finally {
         client.destroy();
       }
