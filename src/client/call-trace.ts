@@ -1,24 +1,29 @@
 import type { Response, WireRequestContext } from "../protocol/index.js";
-import { memberHost, stampSender, type Tracer } from "../trace/index.js";
+import { memberHost, stampSender, type RequestContext, type Tracer } from "../trace/index.js";
 import type { ClientConnection } from "./connection.js";
 
 /**
  * One call's attempts as trace events: a send to the member before each attempt (its
- * stamp goes in the request frame's context, with the call's request id) and a receive
- * of the member's reply stamp. With tracing off only the request id travels.
+ * stamp goes in the request frame's context, with the call's request id and the
+ * caller's W3C trace context) and a receive of the member's reply stamp. With tracing
+ * off only the request id and trace context travel.
  */
 export class CallTrace {
+  private readonly requestId: string;
+
   constructor(
     private readonly tracer: Tracer,
     readonly operation: string,
-    readonly requestId: string,
-  ) {}
+    private readonly request: RequestContext,
+  ) {
+    this.requestId = request.requestId;
+  }
 
   /** Records the attempt's send to `connection`; answers the context its request frame carries. */
   attempt(connection: ClientConnection): WireRequestContext {
-    if (!this.tracer.enabled) return { requestId: this.requestId };
+    if (!this.tracer.enabled) return this.request;
     const stamp = this.tracer.send({ kind: this.operation, to: traceHostOf(connection), requestId: this.requestId });
-    return stamp === undefined ? { requestId: this.requestId } : { requestId: this.requestId, stamp };
+    return stamp === undefined ? this.request : { ...this.request, stamp };
   }
 
   /** Records the reply's receive (a local event when the member does not trace). */

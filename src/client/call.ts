@@ -1,5 +1,5 @@
 import type { Response, WireRequestContext } from "../protocol/index.js";
-import type { Tracer } from "../trace/index.js";
+import type { RequestContext, Tracer } from "../trace/index.js";
 import { CallTrace } from "./call-trace.js";
 import type { ClientConnection } from "./connection.js";
 import {
@@ -49,20 +49,20 @@ export type Sender = (connection: ClientConnection, timeoutMs: number, context: 
  * then again). `accept` turns a final reply into the result or a typed error; a
  * BusyError from it is retried too. A write retried here carries the same session and
  * seq every time, so the cluster applies it at most once. Every attempt carries the
- * call's `requestId`, and what the call throws names it.
+ * call's request id (and trace context), and what the call throws names the id.
  */
 export async function runCall<T>(
   context: CallContext,
-  call: { readonly operation: string; readonly requestId: string },
+  call: { readonly operation: string; readonly request: RequestContext },
   deadlineMs: number,
   send: Sender,
   accept: (response: Response) => T,
   report: AttemptReport = { uncertain: false },
 ): Promise<T> {
   try {
-    return await runAttempts(context, new CallTrace(context.tracer, call.operation, call.requestId), deadlineMs, send, accept, report);
+    return await runAttempts(context, new CallTrace(context.tracer, call.operation, call.request), deadlineMs, send, accept, report);
   } catch (error) {
-    throw withRequestId(error, call.requestId);
+    throw withRequestId(error, call.request.requestId);
   }
 }
 

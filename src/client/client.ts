@@ -2,8 +2,8 @@ import type { KvResult, WriteCommand } from "../kv/index.js";
 import type { Consistency, Response } from "../protocol/index.js";
 import type { ServerStatus } from "../protocol/status.js";
 import { AdminApi, type MemberList, type MembershipChange } from "./admin.js";
-import { newRequestId } from "../request-id.js";
-import { requestIdProblem } from "../trace/index.js";
+import type { RequestContext } from "../trace/index.js";
+import { callRequestOf, type CallRequestOptions } from "./call-request.js";
 import { runCall, unexpected, type CallContext, type Sender } from "./call.js";
 import { askCoordinator, LeaderFinder } from "./discovery.js";
 import {
@@ -15,14 +15,9 @@ import { entryOf, toBytes, type BytesInput, type DeleteResult, type KvEntry, typ
 import { openWatch, type WatchOptions, type WatchSubscription } from "./watch.js";
 import { SessionWriter } from "./writes.js";
 
-export interface CallOptions {
+export interface CallOptions extends CallRequestOptions {
   /** This call's deadline (default: the client's deadlineMs). */
   readonly deadlineMs?: number;
-  /**
-   * The id the members log this call under and its trace events carry (1..64 printable
-   * ASCII characters without spaces); by default a new random one. Errors name it.
-   */
-  readonly requestId?: string;
 }
 
 export interface ReadOptions extends CallOptions {
@@ -125,9 +120,9 @@ export class KvClient {
       ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
       ...(options.expectVersion === undefined ? {} : { expectVersion: options.expectVersion }),
     };
-    const requestId = this.callRequestId(options);
-    const result = await this.write("put", command, options, requestId);
-    if (!result.ok || result.kind !== "stored") throw withRequestId(this.writeFailure("put", command, result), requestId);
+    const request = callRequestOf(options);
+    const result = await this.write("put", command, options, request);
+    if (!result.ok || result.kind !== "stored") throw withRequestId(this.writeFailure("put", command, result), request.requestId);
     return { revision: result.revision, version: result.version, createVersion: result.createVersion };
   }
 
@@ -138,9 +133,9 @@ export class KvClient {
 
   async delete(key: BytesInput, options: DeleteOptions = {}): Promise<DeleteResult> {
     const command: WriteCommand = { type: "delete", key: toBytes(key), ...(options.expectVersion === undefined ? {} : { expectVersion: options.expectVersion }) };
-    const requestId = this.callRequestId(options);
-    const result = await this.write("delete", command, options, requestId);
-    if (!result.ok || result.kind !== "deleted") throw withRequestId(this.writeFailure("delete", command, result), requestId);
+    const request = callRequestOf(options);
+    const result = await this.write("delete", command, options, request);
+    if (!result.ok || result.kind !== "deleted") throw withRequestId(this.writeFailure("delete", command, result), request.requestId);
     return { revision: result.revision, previousVersion: result.previousVersion };
   }
 
@@ -194,20 +189,12 @@ export class KvClient {
 
   private read<T>(operation: string, options: CallOptions, send: Sender, accept: (response: Response) => T): Promise<T> {
     if (this.closed) return Promise.reject(new ClientClosedError("the client is closed"));
-    return runCall(this.context, { operation, requestId: this.callRequestId(options) }, options.deadlineMs ?? this.options.deadlineMs, send, accept);
+    return runCall(this.context, { operation, request: callRequestOf(options) }, options.deadlineMs ?? this.options.deadlineMs, send, accept);
   }
 
-  private write(operation: string, command: WriteCommand, options: CallOptions, requestId: string): Promise<KvResult> {
+  private write(operation: string, command: WriteCommand, options: CallOptions, request: RequestContext): Promise<KvResult> {
     if (this.closed) return Promise.reject(new ClientClosedError("the client is closed"));
-    return this.writer.write(operation, command, options.deadlineMs ?? this.options.deadlineMs, requestId);
-  }
-
-  /** The caller's request id, checked, or a new one. */
-  private callRequestId(options: CallOptions): string {
-    if (options.requestId === undefined) return newRequestId();
-    const problem = requestIdProblem(options.requestId);
-    if (problem !== undefined) throw new InvalidArgumentError(`requestId: ${problem}`);
-    return options.requestId;
+    return this.writer.write(operation, command, options.deadlineMs ?? this.options.deadlineMs, request);
   }
 
   private writeFailure(operation: string, command: WriteCommand, result: KvResult): Error {

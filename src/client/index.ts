@@ -13,6 +13,7 @@ export {
   type PutOptions,
   type ReadOptions,
 } from "./client.js";
+export type { CallRequestOptions } from "./call-request.js";
 export type { ClientOptions } from "./options.js";
 export type { ClientTlsOptions } from "../security/client-credentials.js";
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_DEADLINE_MS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_WRITES_IN_FLIGHT_MAX } from "./options.js";

@@ -1,5 +1,6 @@
 import type { KvResult, WriteCommand } from "../kv/index.js";
 import type { Response } from "../protocol/index.js";
+import type { RequestContext } from "../trace/index.js";
 import { runCall, unexpected, type AttemptReport, type CallContext } from "./call.js";
 import { BusyError, SessionExpiredError, withRequestId } from "./errors.js";
 import { WriteSession } from "./session.js";
@@ -22,7 +23,7 @@ export class SessionWriter {
     private readonly windowMax: number,
   ) {}
 
-  async write(operation: string, command: WriteCommand, deadlineMs: number, requestId: string): Promise<KvResult> {
+  async write(operation: string, command: WriteCommand, deadlineMs: number, request: RequestContext): Promise<KvResult> {
     const deadlineAt = Date.now() + deadlineMs;
     for (let startedOver = false; ; startedOver = true) {
       const session = await this.current(deadlineAt);
@@ -30,7 +31,7 @@ export class SessionWriter {
       const report: AttemptReport = { uncertain: false };
       let result: KvResult;
       try {
-        result = await runCall(this.context, { operation, requestId }, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs, context) =>
+        result = await runCall(this.context, { operation, request }, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs, context) =>
           connection.request((frameId) => ({ kind: "write", requestId: frameId, command: { ...command, session: session.ref(seq) } }), timeoutMs, context),
         acceptWrite(operation), report);
       } finally {
@@ -39,7 +40,7 @@ export class SessionWriter {
       if (result.ok || result.error !== "session-expired") return result;
       this.forget(session);
       if (report.uncertain || startedOver) {
-        throw withRequestId(new SessionExpiredError(session.sessionId, `${operation}: session ${session.sessionId} expired while the write's outcome was unknown (an earlier attempt may have been applied); read the key to find out, then retry if need be`), requestId);
+        throw withRequestId(new SessionExpiredError(session.sessionId, `${operation}: session ${session.sessionId} expired while the write's outcome was unknown (an earlier attempt may have been applied); read the key to find out, then retry if need be`), request.requestId);
       }
     }
   }
@@ -50,7 +51,7 @@ export class SessionWriter {
 
   private current(deadlineAt: number): Promise<WriteSession> {
     if (this.session !== undefined) return Promise.resolve(this.session);
-    this.registering ??= runCall(this.context, { operation: "register-session", requestId: newRequestId() }, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs, context) =>
+    this.registering ??= runCall(this.context, { operation: "register-session", request: { requestId: newRequestId() } }, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs, context) =>
       connection.request((requestId) => ({ kind: "register-session", requestId }), timeoutMs, context),
     (response) => {
       if (response.kind !== "session-ok") throw unexpected("register-session", response);

@@ -1,13 +1,23 @@
 import type { ByteReader, ByteWriter } from "../codec/bytes.js";
-import { STAMP_TEXT_CHARS_MAX, requestIdProblem, stampFromText, stampToText, type TraceStamp } from "../trace/index.js";
+import {
+  STAMP_TEXT_CHARS_MAX,
+  TRACEPARENT_CHARS_MAX,
+  TRACESTATE_CHARS_MAX,
+  requestIdProblem,
+  stampFromText,
+  stampToText,
+  type TraceStamp,
+} from "../trace/index.js";
 import { ProtocolEncodeError, RequestContextError } from "./errors.js";
 
 /**
  * The optional context of a frame, for request ids and traces (issue 18). A frame whose
  * kind byte has CONTEXT_FLAG set starts its payload with it:
  *
- *   request:  requestId string | flags u8 (bit 0: a stamp follows; bit 1: a caller follows)
- *             | [stamp string] | [onBehalfOf string]                (then the kind's payload)
+ *   request:  requestId string | flags u8 (bit 0: a stamp follows; bit 1: a caller follows;
+ *             bit 2: a traceparent follows; bit 3: a tracestate follows, only with bit 2)
+ *             | [stamp string] | [onBehalfOf string] | [traceparent string] | [tracestate string]
+ *                                                                   (then the kind's payload)
  *   response: stamp string                                          (then the kind's payload)
  *
  * Why a flag bit in the kind and not a new protocol version or a HELLO flag: a frame
@@ -30,7 +40,16 @@ const CONTEXT_STAMP = 1;
  * was a 0/1 flag): old clients' frames decode unchanged.
  */
 const CONTEXT_ON_BEHALF_OF = 2;
-const CONTEXT_FLAGS_KNOWN = CONTEXT_STAMP | CONTEXT_ON_BEHALF_OF;
+/**
+ * The caller's W3C trace context, as the HTTP API takes it in headers, so a request a
+ * follower forwards keeps it on the leader. Bits of their own for the same reason as the
+ * caller's: a context without them is byte for byte the old one. A member from before
+ * them refuses a context that sets them (unknown flags), so a sender must know the
+ * receiver takes them (the forwarder probes with its HELLO, forwarding.ts).
+ */
+const CONTEXT_TRACEPARENT = 4;
+const CONTEXT_TRACESTATE = 8;
+const CONTEXT_FLAGS_KNOWN = CONTEXT_STAMP | CONTEXT_ON_BEHALF_OF | CONTEXT_TRACEPARENT | CONTEXT_TRACESTATE;
 
 const utf8 = new TextEncoder();
 
@@ -45,17 +64,45 @@ export interface WireRequestContext {
    * request is refused.
    */
   readonly onBehalfOf?: string;
+  /**
+   * The caller's W3C traceparent and tracestate (a tracestate only with a traceparent).
+   * The codec bounds their lengths and keeps them as sent; whoever takes them from a
+   * frame validates them as it would HTTP headers (requestContextOf), dropping a bad one.
+   */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+}
+
+/** The optional strings of a context after the stamp, in wire order, each with its flag bit and most characters. */
+const OPTIONAL_TEXTS = [
+  { field: "onBehalfOf", flag: CONTEXT_ON_BEHALF_OF, charsMax: ON_BEHALF_OF_CHARS_MAX, what: "the caller a request is forwarded for" },
+  { field: "traceparent", flag: CONTEXT_TRACEPARENT, charsMax: TRACEPARENT_CHARS_MAX, what: "a traceparent" },
+  { field: "tracestate", flag: CONTEXT_TRACESTATE, charsMax: TRACESTATE_CHARS_MAX, what: "a tracestate" },
+] as const;
+
+type OptionalTexts = { -readonly [K in (typeof OPTIONAL_TEXTS)[number]["field"]]?: string };
+
+/** Why an optional string of a context is refused, or undefined when its length is fine. */
+function optionalTextProblem(text: string, optional: (typeof OPTIONAL_TEXTS)[number]): string | undefined {
+  if (text !== "" && text.length <= optional.charsMax) return undefined;
+  return `${optional.what} must be 1..${optional.charsMax} characters, not ${text.length}`;
 }
 
 export function writeRequestContext(writer: ByteWriter, context: WireRequestContext): void {
+  if (context.tracestate !== undefined && context.traceparent === undefined) {
+    throw new ProtocolEncodeError("context.tracestate", "goes only with a traceparent");
+  }
   writer.string(context.requestId, "context.requestId");
-  writer.u8((context.stamp === undefined ? 0 : CONTEXT_STAMP) | (context.onBehalfOf === undefined ? 0 : CONTEXT_ON_BEHALF_OF));
+  let flags = context.stamp === undefined ? 0 : CONTEXT_STAMP;
+  for (const optional of OPTIONAL_TEXTS) if (context[optional.field] !== undefined) flags |= optional.flag;
+  writer.u8(flags);
   if (context.stamp !== undefined) writer.string(stampToText(context.stamp), "context.stamp");
-  if (context.onBehalfOf !== undefined) {
-    if (context.onBehalfOf === "" || context.onBehalfOf.length > ON_BEHALF_OF_CHARS_MAX) {
-      throw new ProtocolEncodeError("context.onBehalfOf", `must be 1..${ON_BEHALF_OF_CHARS_MAX} characters`);
-    }
-    writer.string(context.onBehalfOf, "context.onBehalfOf");
+  for (const optional of OPTIONAL_TEXTS) {
+    const text = context[optional.field];
+    if (text === undefined) continue;
+    const problem = optionalTextProblem(text, optional);
+    if (problem !== undefined) throw new ProtocolEncodeError(`context.${optional.field}`, problem);
+    writer.string(text, `context.${optional.field}`);
   }
 }
 
@@ -71,26 +118,28 @@ export function readRequestContext(reader: ByteReader, frameRequestId: number): 
   let requestId = "";
   let flags = 0;
   let stampText: string | undefined;
-  let onBehalfOf: string | undefined;
+  const texts: OptionalTexts = {};
   try {
     requestId = reader.string();
     flags = reader.u8();
     if ((flags & CONTEXT_STAMP) !== 0) stampText = reader.string();
-    if ((flags & CONTEXT_ON_BEHALF_OF) !== 0) onBehalfOf = reader.string();
+    for (const optional of OPTIONAL_TEXTS) if ((flags & optional.flag) !== 0) texts[optional.field] = reader.string();
   } catch (error) {
     refuse(`the request context does not decode: ${(error as Error).message}`);
   }
   if ((flags & ~CONTEXT_FLAGS_KNOWN) !== 0) refuse(`unknown request context flags 0x${flags.toString(16)}`);
+  if ((flags & CONTEXT_TRACESTATE) !== 0 && (flags & CONTEXT_TRACEPARENT) === 0) refuse("a request context has a tracestate without a traceparent");
   const problem = requestIdProblem(requestId);
   if (problem !== undefined) refuse(problem);
-  if (onBehalfOf !== undefined && (onBehalfOf === "" || onBehalfOf.length > ON_BEHALF_OF_CHARS_MAX)) {
-    refuse(`the caller a request is forwarded for must be 1..${ON_BEHALF_OF_CHARS_MAX} characters, not ${onBehalfOf.length}`);
+  for (const optional of OPTIONAL_TEXTS) {
+    const text = texts[optional.field];
+    const textProblem = text === undefined ? undefined : optionalTextProblem(text, optional);
+    if (textProblem !== undefined) refuse(textProblem);
   }
-  const caller = onBehalfOf === undefined ? {} : { onBehalfOf };
-  if (stampText === undefined) return { requestId, ...caller };
+  if (stampText === undefined) return { requestId, ...texts };
   if (stampText.length > STAMP_TEXT_CHARS_MAX) refuse(`a trace stamp of ${stampText.length} characters is longer than ${STAMP_TEXT_CHARS_MAX}`);
   try {
-    return { requestId, stamp: canonicalStamp(stampText), ...caller };
+    return { requestId, stamp: canonicalStamp(stampText), ...texts };
   } catch (error) {
     return refuse((error as Error).message);
   }
@@ -110,8 +159,12 @@ function canonicalStamp(text: string): TraceStamp {
 /** About the bytes a context adds to a frame. */
 export function requestContextBytesHint(context: WireRequestContext | undefined): number {
   if (context === undefined) return 0;
-  return context.requestId.length + 2 + (context.stamp === undefined ? 0 : utf8.encode(stampToText(context.stamp)).length + 4)
-    + (context.onBehalfOf === undefined ? 0 : utf8.encode(context.onBehalfOf).length + 4);
+  let bytes = context.requestId.length + 2 + (context.stamp === undefined ? 0 : utf8.encode(stampToText(context.stamp)).length + 4);
+  for (const optional of OPTIONAL_TEXTS) {
+    const text = context[optional.field];
+    if (text !== undefined) bytes += utf8.encode(text).length + 4;
+  }
+  return bytes;
 }
 
 export function writeReplyStamp(writer: ByteWriter, stamp: TraceStamp): void {

@@ -52,6 +52,19 @@ export interface BinaryForwarderOptions {
   readonly dialer?: Dialer;
 }
 
+/** The connection to the leader, and whether the leader takes a caller's trace context in a frame's context (a member from before it refuses one). */
+interface LeaderConnection {
+  readonly connection: PipelinedConnection;
+  readonly takesTraceContext: boolean;
+}
+
+/**
+ * The traceparent in the HELLO that probes whether the leader takes trace context fields.
+ * All zeros, which W3C calls invalid: HELLO's context is never put into a request scope,
+ * and if it were, it would be dropped rather than mistaken for a caller's trace.
+ */
+const TRACE_CONTEXT_PROBE = "00-00000000000000000000000000000000-0000000000000000-00";
+
 /** The forwarder's connection failures as the service's classes: all retryable. */
 const FORWARD_ERRORS: PipelineErrors = {
   lost: (message, cause) => new UnavailableError(`forwarding to the leader failed: ${message}; retry (a write retried with the same session and seq is applied once)`, { cause }),
@@ -70,12 +83,13 @@ const FORWARD_ERRORS: PipelineErrors = {
  * from the session's cache, never applied twice. The connection says HELLO without
  * `forward`, so a member that is no longer the leader answers REDIRECT (a retryable
  * NotLeaderError here) instead of forwarding again. Each request carries its request id,
- * this member's trace stamp, and with authentication on the caller it is forwarded for,
- * which the leader checks itself; the connection proves this member with its member
- * certificate (never a token).
+ * the caller's W3C traceparent and tracestate when it sent them, this member's trace
+ * stamp, and with authentication on the caller it is forwarded for, which the leader
+ * checks itself; the connection proves this member with its member certificate (never a
+ * token).
  */
 export class BinaryForwarder implements LeaderForwarder {
-  private link: { readonly leaderId: number; readonly address: string; readonly connection: Promise<PipelinedConnection> } | undefined;
+  private link: { readonly leaderId: number; readonly address: string; readonly connection: Promise<LeaderConnection> } | undefined;
   private inFlight = 0;
   /** Set by close(): the member is stopping, and dials no more. */
   private closed = false;
@@ -119,7 +133,7 @@ export class BinaryForwarder implements LeaderForwarder {
     this.closed = true;
     const link = this.link;
     this.link = undefined;
-    void link?.connection.then((connection) => connection.close("this member is stopping"), () => undefined);
+    void link?.connection.then(({ connection }) => connection.close("this member is stopping"), () => undefined);
   }
 
   private async call<K extends Response["kind"]>(operation: string, givenTimeoutMs: number | undefined, build: (requestId: number) => Request, expected: K): Promise<Extract<Response, { kind: K }>> {
@@ -133,8 +147,8 @@ export class BinaryForwarder implements LeaderForwarder {
     this.inFlight++;
     try {
       const deadlineAt = Date.now() + timeoutMs;
-      const connection = await this.connectionTo(leader, address, timeoutMs);
-      const context = this.wireContext(operation, leader);
+      const { connection, takesTraceContext } = await this.connectionTo(leader, address, timeoutMs);
+      const context = this.wireContext(operation, leader, takesTraceContext);
       const reply = await connection.request(build, Math.max(1, deadlineAt - Date.now()), context);
       if (this.tracer.enabled) {
         this.tracer.receive({ kind: "reply", from: memberHost(leader), stamp: reply.stamp, requestId: context.requestId, details: reply.kind });
@@ -158,34 +172,37 @@ export class BinaryForwarder implements LeaderForwarder {
     return address;
   }
 
-  /** The request's id, this member's trace stamp, and the caller it is forwarded for (authentication on). */
-  private wireContext(operation: string, leader: number): WireRequestContext {
-    const requestId = currentRequest()?.requestId ?? newRequestId();
+  /** The request's id and trace context, this member's trace stamp, and the caller it is forwarded for (authentication on). */
+  private wireContext(operation: string, leader: number, takesTraceContext: boolean): WireRequestContext {
+    const request = currentRequest();
+    const requestId = request?.requestId ?? newRequestId();
     const stamp = this.tracer.send({ kind: "forward", to: memberHost(leader), requestId, details: operation });
     const caller = currentCaller();
     return {
       requestId, ...(stamp === undefined ? {} : { stamp }),
       ...(caller === undefined ? {} : { onBehalfOf: encodeCallerText(caller) }),
+      ...(takesTraceContext && request?.traceparent !== undefined ? { traceparent: request.traceparent } : {}),
+      ...(takesTraceContext && request?.traceparent !== undefined && request.tracestate !== undefined ? { tracestate: request.tracestate } : {}),
     };
   }
 
   /** The connection to `leader`, opened once and shared; a new leader (or address) gets a new one. */
-  private connectionTo(leader: number, address: string, timeoutMs: number): Promise<PipelinedConnection> {
+  private connectionTo(leader: number, address: string, timeoutMs: number): Promise<LeaderConnection> {
     const link = this.link;
     if (link !== undefined && link.leaderId === leader && link.address === address) return link.connection;
     // The old leader's connection ends: requests still on it fail retryable, and their clients retry.
-    if (link !== undefined) void link.connection.then((connection) => connection.close(`member ${leader} leads now`), () => undefined);
+    if (link !== undefined) void link.connection.then(({ connection }) => connection.close(`member ${leader} leads now`), () => undefined);
     const connection = this.open(leader, address, timeoutMs);
     const current = { leaderId: leader, address, connection };
     this.link = current;
     const forget = (): void => {
       if (this.link === current) this.link = undefined;
     };
-    connection.then((open) => open.onClose(forget), forget);
+    connection.then((open) => open.connection.onClose(forget), forget);
     return connection;
   }
 
-  private async open(leader: number, address: string, timeoutMs: number): Promise<PipelinedConnection> {
+  private async open(leader: number, address: string, timeoutMs: number): Promise<LeaderConnection> {
     const connection = new PipelinedConnection(address, this.options.frameBytesMax, FORWARD_ERRORS);
     const tls = this.options.tls();
     try {
@@ -194,18 +211,22 @@ export class BinaryForwarder implements LeaderForwarder {
       throw new UnavailableError(`forwarding to the leader (member ${leader} at ${address}) failed: cannot connect (${(error as Error).message}); retry`, { cause: error });
     }
     try {
-      const reply = await connection.request((requestId) => ({ kind: "hello", requestId, clientName: `kvraft-member-${this.options.memberId}`, forward: false }), timeoutMs);
+      const hello = (requestId: number): Request => ({ kind: "hello", requestId, clientName: `kvraft-member-${this.options.memberId}`, forward: false });
+      const probed = await connection.request(hello, timeoutMs, { requestId: newRequestId(), traceparent: TRACE_CONTEXT_PROBE });
+      // A leader from before the trace context fields refuses the probe's context, and the frame only: HELLO again without it.
+      const takesTraceContext = !(probed.kind === "error" && probed.code === "INVALID_ARGUMENT");
+      const reply = takesTraceContext ? probed : await connection.request(hello, timeoutMs);
       if (reply.kind === "error" && (reply.code === UNAUTHENTICATED_CODE || reply.code === PERMISSION_DENIED_CODE)) {
         // Not the caller's fault: the leader does not take this member's word (an older version during a rolling update, or a CA it does not trust).
         throw new NotLeaderError({ leaderId: leader, clientAddress: address },
           `member ${leader} leads and refused this member's forwarded requests (${reply.message}); send the request to the leader`);
       }
-      const hello = expectReply(leader, "hello-ok", reply);
-      if (hello.memberId !== 0 && hello.memberId !== leader) {
-        throw new NotLeaderError(undefined, `the address member ${leader} advertised (${address}) reaches member ${hello.memberId}: retry once the members' addresses settle`);
+      const helloOk = expectReply(leader, "hello-ok", reply);
+      if (helloOk.memberId !== 0 && helloOk.memberId !== leader) {
+        throw new NotLeaderError(undefined, `the address member ${leader} advertised (${address}) reaches member ${helloOk.memberId}: retry once the members' addresses settle`);
       }
-      connection.useServerLimits(hello);
-      return connection;
+      connection.useServerLimits(helloOk);
+      return { connection, takesTraceContext };
     } catch (error) {
       connection.close("HELLO failed");
       throw error;

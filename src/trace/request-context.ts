@@ -24,8 +24,8 @@ const REQUEST_ID = new RegExp(`^[\\x21-\\x7e]{1,${REQUEST_ID_CHARS_MAX}}$`);
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /** A version-00 traceparent's length; later versions may be longer, past a dash at this offset. */
 const TRACEPARENT_V0_CHARS = 55;
-/** A header longer than this is not read at all. */
-const TRACEPARENT_CHARS_MAX = 512;
+/** A header longer than this is not read at all; also the most a request frame's context may carry (context-codec.ts). */
+export const TRACEPARENT_CHARS_MAX = 512;
 const ALL_ZEROS = /^0+$/;
 /** Printable ASCII with spaces and tabs, as tracestate's list members and separators are. */
 const TRACESTATE = /^[\x20-\x7e\t]*$/;

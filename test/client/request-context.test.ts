@@ -4,11 +4,12 @@ import { ByteWriter } from "../../src/codec/bytes.js";
 import { createServer, type Server, type Socket } from "node:net";
 import { CONTEXT_FLAG, FrameDecoder, RequestKind, decodeRequest, encodeResponse, type Request } from "../../src/protocol/index.js";
 import { protocolEncodeError } from "../../src/protocol/errors.js";
-import { VectorClockTracer, checkTrace, mergeLogs, parseEvents, parseMessageEvent } from "../../src/trace/index.js";
+import { VectorClockTracer, checkTrace, mergeLogs, parseEvents, parseMessageEvent, TRACEPARENT_CHARS_MAX, type RequestContext } from "../../src/trace/index.js";
 import { ClientPortServer } from "../../src/server/client-port/index.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { RawClient, get, withServer } from "./raw-client.js";
 
+const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -44,6 +45,31 @@ describe("client port: request contexts at the edge", () => {
         expect(await client.reply(3)).toMatchObject({ kind: "get-ok" });
         expect(client.closed).toBe(false);
         expect(events).toEqual([]);
+      } finally {
+        client.destroy();
+      }
+    });
+  });
+
+  it("answers a traceparent past its bound with INVALID_ARGUMENT naming the bound, without echoing it, and the connection goes on", async () => {
+    await withServer(new FakeKvService(), {}, async (port) => {
+      const client = await RawClient.connect(port);
+      try {
+        const writer = new ByteWriter(1024, protocolEncodeError);
+        writer.u32(0, "length");
+        writer.u8(1);
+        writer.u8(RequestKind.Status | CONTEXT_FLAG);
+        writer.u32(2, "requestId");
+        writer.string("id");
+        writer.u8(4);
+        writer.string("7".repeat(TRACEPARENT_CHARS_MAX + 1));
+        writer.patchU32(0, writer.position - 4);
+        client.sendBytes(writer.finish());
+        const refused = await client.reply(2);
+        expect(refused).toMatchObject({ kind: "error", code: "INVALID_ARGUMENT", message: expect.stringContaining(`a traceparent must be 1..${TRACEPARENT_CHARS_MAX} characters`) });
+        expect(refused.kind === "error" && refused.message.includes("7777")).toBe(false);
+        client.send({ ...get(3, "k"), context: { requestId: "fine-id", traceparent: TRACEPARENT } });
+        expect(await client.reply(3)).toMatchObject({ kind: "get-ok" });
       } finally {
         client.destroy();
       }
@@ -117,6 +143,32 @@ describe("client library: request ids and traces (issue 18)", () => {
     expect((missing as KeyNotFoundError).requestId).toBe("find-me-42");
     expect((missing as Error).message).toContain("find-me-42");
     await expect(client.get("k", { requestId: "has space" })).rejects.toThrow(/requestId: a request id must be printable/);
+  });
+
+  it("a call's traceparent and tracestate reach the member, which serves the call under them; a bad one is refused before anything is sent", async () => {
+    const served: RequestContext[] = [];
+    const member = new ClientPortServer(new FakeKvService(), {
+      port: 0, statusJson: () => ({ fake: true }), leadership: () => ({ memberId: 1, leaderId: 1 }), onServed: ({ request }) => served.push(request),
+    });
+    const { port } = await member.start();
+    cleanups.push(() => member.stop());
+    const client = createClient({ endpoints: [`127.0.0.1:${port}`], deadlineMs: 5000 });
+    cleanups.push(() => client.close());
+    await client.put("k", "v", { requestId: "traced-put", traceparent: TRACEPARENT, tracestate: "vendor=1" });
+    await client.get("k", { requestId: "traced-get", traceparent: TRACEPARENT });
+    await client.get("k", { requestId: "plain-get" });
+    // A write registers a session first (a call with an id of its own): only the three calls' lines are looked at.
+    expect(served.filter((request) => request.requestId.includes("-"))).toEqual([
+      { requestId: "traced-put", traceparent: TRACEPARENT, tracestate: "vendor=1" },
+      { requestId: "traced-get", traceparent: TRACEPARENT },
+      { requestId: "plain-get" },
+    ]);
+    const before = served.length;
+    await expect(client.get("k", { traceparent: "00-XYZ-00f067aa0ba902b7-01" })).rejects.toThrow(/traceparent: not a W3C traceparent/);
+    await expect(client.get("k", { traceparent: TRACEPARENT.toUpperCase() })).rejects.toThrow(/traceparent: not a W3C traceparent/);
+    await expect(client.put("k", "v", { tracestate: "vendor=1" })).rejects.toThrow(/tracestate: goes only with a traceparent/);
+    await expect(client.get("k", { traceparent: TRACEPARENT, tracestate: "s".repeat(513) })).rejects.toThrow(/tracestate: must be 1\.\.512/);
+    expect(served.length).toBe(before);
   });
 });
 

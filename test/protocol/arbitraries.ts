@@ -53,8 +53,16 @@ const leader: fc.Arbitrary<LeaderRef> = withOptional(fc.record({ leaderId: small
 const host = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/);
 const stamp = fc.tuple(host, fc.integer({ min: 1, max: 1_000_000 }), fc.dictionary(host, small, { maxKeys: 4 }))
   .map(([name, count, others]) => ({ messageId: `${name}#${count}`, clock: { ...others, [name]: count } }));
-/** The optional request context (context-codec.ts): an id of printable ASCII without spaces, maybe a stamp, maybe the caller a member forwards for. */
-const requestContext = withOptional(fc.record({ requestId: fc.stringMatching(/^[\x21-\x7e]{1,64}$/) }), { stamp, onBehalfOf: fc.string({ minLength: 1, maxLength: 80 }) });
+/** A caller's trace context as the codec carries it (any bounded text: the receiver validates it): a tracestate only with a traceparent. */
+const traceContext = fc.oneof(
+  fc.constant({}),
+  withOptional(fc.record({ traceparent: fc.string({ minLength: 1, maxLength: 80 }) }), { tracestate: fc.string({ minLength: 1, maxLength: 80 }) }),
+);
+/** The optional request context (context-codec.ts): an id of printable ASCII without spaces, maybe a stamp, maybe the caller a member forwards for, maybe a trace context. */
+const requestContext = fc.tuple(
+  withOptional(fc.record({ requestId: fc.stringMatching(/^[\x21-\x7e]{1,64}$/) }), { stamp, onBehalfOf: fc.string({ minLength: 1, maxLength: 80 }) }),
+  traceContext,
+).map(([context, trace]) => ({ ...context, ...trace }));
 
 const requestMessage = fc.oneof(
   fc.record({ kind: fc.constant("hello" as const), requestId, clientName: fc.string({ maxLength: 60 }), forward: fc.boolean(), token: fc.string({ minLength: 1, maxLength: 80 }) }, { requiredKeys: ["kind", "requestId", "clientName", "forward"] }),

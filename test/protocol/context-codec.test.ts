@@ -4,6 +4,7 @@ import {
   CONTEXT_FLAG,
   FrameDecoder,
   ON_BEHALF_OF_CHARS_MAX,
+  ProtocolEncodeError,
   RequestContextError,
   RequestKind,
   ResponseKind,
@@ -14,8 +15,10 @@ import {
   type Request,
 } from "../../src/protocol/index.js";
 import { protocolEncodeError } from "../../src/protocol/errors.js";
+import { TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX } from "../../src/trace/index.js";
 
 const stamp = { messageId: "client-7#3", clock: { "client-7": 3, "member-1": 5 } };
+const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 function decodeOne(bytes: Uint8Array) {
   const decoder = new FrameDecoder(1024 * 1024);
@@ -63,6 +66,10 @@ describe("client protocol: the request context (request id and trace stamp, issu
       // A member forwarding for a caller (issue 17), with and without a stamp.
       { kind: "write", requestId: 6, command: { type: "delete", key: new Uint8Array([1]) }, context: { requestId: "f", onBehalfOf: "read-write token alice" } },
       { kind: "get", requestId: 7, key: new Uint8Array([1]), consistency: "linearizable", context: { requestId: "g", stamp, onBehalfOf: "read-only certificate kvraft%20client" } },
+      // A caller's W3C trace context, alone, with a tracestate, and with everything else.
+      { kind: "get", requestId: 8, key: new Uint8Array([1]), consistency: "linearizable", context: { requestId: "t", traceparent } },
+      { kind: "write", requestId: 9, command: { type: "delete", key: new Uint8Array([1]) }, context: { requestId: "t", traceparent, tracestate: "vendor=1,other=x y" } },
+      { kind: "status", requestId: 10, context: { requestId: "t", stamp, onBehalfOf: "read-write token alice", traceparent, tracestate: "s".repeat(TRACESTATE_CHARS_MAX) } },
     ];
     for (const request of requests) expect(decodeRequest(decodeOne(encodeRequest(request)))).toEqual(request);
   });
@@ -87,9 +94,14 @@ describe("client protocol: the request context (request id and trace stamp, issu
       // The same value spelled otherwise: taken, it would re-encode to other bytes.
       ["non-canonical stamp", (w) => { w.string("id"); w.u8(1); w.string('{"m":"a#1","c":{"a":1e0}}'); }],
       ["stamp with spaces", (w) => { w.string("id"); w.u8(1); w.string('{"m": "a#1", "c": {"a": 1}}'); }],
-      ["unknown context flag", (w) => { w.string("id"); w.u8(4); }],
+      ["unknown context flag", (w) => { w.string("id"); w.u8(16); }],
       ["empty caller", (w) => { w.string("id"); w.u8(2); w.string(""); }],
       ["caller too long", (w) => { w.string("id"); w.u8(2); w.string("c".repeat(ON_BEHALF_OF_CHARS_MAX + 1)); }],
+      ["traceparent too long", (w) => { w.string("id"); w.u8(4); w.string("0".repeat(TRACEPARENT_CHARS_MAX + 1)); }],
+      ["empty traceparent", (w) => { w.string("id"); w.u8(4); w.string(""); }],
+      ["tracestate too long", (w) => { w.string("id"); w.u8(12); w.string(traceparent); w.string("s".repeat(TRACESTATE_CHARS_MAX + 1)); }],
+      ["tracestate without a traceparent", (w) => { w.string("id"); w.u8(8); w.string("vendor=1"); }],
+      ["traceparent past the frame", (w) => { w.string("id"); w.u8(4); w.varint(300); }],
     ];
     for (const [what, write] of cases) {
       const frame = decodeOne(getFrameWithContext(write));
@@ -109,5 +121,18 @@ describe("client protocol: the request context (request id and trace stamp, issu
     expect(decodeRequest(frame)).toMatchObject({ kind: "get", requestId: 42, context: { requestId: "ok-id" } });
     const named = decodeOne(getFrameWithContext((w) => { w.string("ok-id"); w.u8(2); w.string("c".repeat(ON_BEHALF_OF_CHARS_MAX)); }));
     expect(decodeRequest(named)).toMatchObject({ context: { requestId: "ok-id", onBehalfOf: "c".repeat(ON_BEHALF_OF_CHARS_MAX) } });
+    // Bounded but not W3C: the codec keeps it as sent (so the frame re-encodes to its bytes); the server drops it (requestContextOf).
+    const traced = decodeOne(getFrameWithContext((w) => { w.string("ok-id"); w.u8(12); w.string("p".repeat(TRACEPARENT_CHARS_MAX)); w.string("vendor=1"); }));
+    expect(decodeRequest(traced)).toMatchObject({ context: { requestId: "ok-id", traceparent: "p".repeat(TRACEPARENT_CHARS_MAX), tracestate: "vendor=1" } });
+  });
+
+  it("refuses to encode a tracestate without a traceparent, or a trace context past its bounds", () => {
+    const get = (context: Request["context"]): Request => ({ kind: "get", requestId: 1, key: new Uint8Array([1]), consistency: "linearizable", ...(context === undefined ? {} : { context }) });
+    for (const context of [
+      { requestId: "t", tracestate: "vendor=1" },
+      { requestId: "t", traceparent: "" },
+      { requestId: "t", traceparent: "p".repeat(TRACEPARENT_CHARS_MAX + 1) },
+      { requestId: "t", traceparent, tracestate: "s".repeat(TRACESTATE_CHARS_MAX + 1) },
+    ]) expect(() => encodeRequest(get(context)), JSON.stringify(context).slice(0, 80)).toThrow(ProtocolEncodeError);
   });
 });

@@ -5,11 +5,13 @@ import { BusyError, NotLeaderError, UnavailableError } from "../../src/server/er
 import { runInRequest } from "../../src/server/request-scope.js";
 import { ClientAuth } from "../../src/server/auth/client-auth.js";
 import { TokenStore } from "../../src/security/tokens.js";
-import { RawClient, waitUntil, withServer } from "../client/raw-client.js";
+import { RawClient, put as rawPut, waitUntil, withServer } from "../client/raw-client.js";
+import type { RequestContext } from "../../src/trace/index.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { InProcessCluster } from "../support/in-process-cluster.js";
 import { LineSocket } from "../support/line-socket.js";
-import { connect } from "node:net";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
+import { FrameDecoder, decodeRequest, encodeResponse, type Request, type Response } from "../../src/protocol/index.js";
 
 /**
  * Issue 17: followers forward to the leader over the binary client protocol (it was JSON
@@ -18,6 +20,7 @@ import { connect } from "node:net";
  * then a real cluster, where a client that reaches only a follower writes exactly once.
  */
 const utf8 = new TextEncoder();
+const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const put = (key: string, value: string): WriteCommand => ({ type: "put", key: utf8.encode(key), value: utf8.encode(value) });
 
 function forwarderTo(port: number, forwardsInFlightMax = 16): BinaryForwarder {
@@ -37,21 +40,51 @@ function hold(service: FakeKvService): () => void {
 }
 
 describe("a follower's forwarder over the binary protocol", () => {
-  it("carries the request id in the frame's context, and the leader serves it under the client's id", async () => {
+  it("carries the request id and the caller's trace context in the frame's context, and the leader serves it under them", async () => {
     const leader = new FakeKvService();
-    const served: { requestId: string; kind: string; clientName: string }[] = [];
+    const served: { request: RequestContext; kind: string; clientName: string }[] = [];
     await withServer(leader, { onServed: (request) => served.push(request) }, async (port) => {
       const forwarder = forwarderTo(port);
       try {
-        const result = await runInRequest({ requestId: "fwd-7" }, () => forwarder.write(put("k", "v"), undefined));
+        const scope = { requestId: "fwd-7", traceparent: TRACEPARENT, tracestate: "vendor=1" };
+        const result = await runInRequest(scope, () => forwarder.write(put("k", "v"), undefined));
         expect(result).toMatchObject({ ok: true });
         expect(await forwarder.getMany([utf8.encode("k")], 1000)).toMatchObject({ kvs: [{ value: utf8.encode("v") }] });
-        expect(served[0]).toEqual({ requestId: "fwd-7", kind: "write", result: "ok", clientName: "kvraft-member-2" });
+        expect(served[0]).toEqual({ request: scope, kind: "write", result: "ok", clientName: "kvraft-member-2" });
         expect(served[1]?.kind).toBe("get");
+        expect(served[1]?.request).not.toHaveProperty("traceparent");
       } finally {
         forwarder.close();
       }
     });
+  });
+
+  it("drops a frame's invalid traceparent (and the tracestate with it) as the HTTP API drops the headers, and serves the request", async () => {
+    const served: { request: RequestContext }[] = [];
+    await withServer(new FakeKvService(), { onServed: (request) => served.push(request) }, async (port) => {
+      const client = await RawClient.connect(port);
+      try {
+        const bad = "00-00000000000000000000000000000000-00f067aa0ba902b7-01";
+        client.send({ ...rawPut(2, "k", "v"), context: { requestId: "bad-trace", traceparent: bad, tracestate: "vendor=1" } });
+        expect(await client.reply(2)).toMatchObject({ kind: "write-ok" });
+        expect(served[0]?.request).toEqual({ requestId: "bad-trace" });
+      } finally {
+        client.destroy();
+      }
+    });
+  });
+
+  it("to a leader from before the trace context fields, forwards without them: its HELLO probe is refused, so it says HELLO again and the writes go on", async () => {
+    const old = await oldLeader();
+    const forwarder = forwarderTo(old.port);
+    try {
+      const scope = { requestId: "to-old", traceparent: TRACEPARENT, tracestate: "vendor=1" };
+      for (let i = 0; i < 2; i++) expect(await runInRequest(scope, () => forwarder.write(put("k", "v"), 2000))).toMatchObject({ ok: false, message: "from the old leader" });
+      expect(old.served).toEqual([{ kind: "hello", traceContext: true }, { kind: "hello", traceContext: false }, { kind: "write", traceContext: false }, { kind: "write", traceContext: false }]);
+    } finally {
+      forwarder.close();
+      await old.close();
+    }
   });
 
   it("a leader change mid-forward answers a typed, retryable NotLeaderError naming the new leader", async () => {
@@ -200,3 +233,41 @@ describe("a cluster: a client that reaches only a follower", () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("NOT_FOUND");
   });
 });
+
+/**
+ * A client port as a member from before the trace context fields answers: a request whose
+ * context sets them is refused INVALID_ARGUMENT (unknown flags) and the stream goes on;
+ * HELLO and writes are answered. Records what it was sent.
+ */
+async function oldLeader(): Promise<{ port: number; served: { kind: string; traceContext: boolean }[]; close: () => Promise<void> }> {
+  const served: { kind: string; traceContext: boolean }[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    const decoder = new FrameDecoder(1024 * 1024);
+    socket.on("data", (chunk: Buffer) => {
+      decoder.push(chunk);
+      for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) {
+        const request = decodeRequest(frame);
+        const traceContext = request.context?.traceparent !== undefined;
+        served.push({ kind: request.kind, traceContext });
+        socket.write(encodeResponse(oldLeaderReply(request, traceContext)));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const close = async (): Promise<void> => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { port, served, close };
+}
+
+function oldLeaderReply(request: Request, traceContext: boolean): Response {
+  const { requestId } = request;
+  if (traceContext) return { kind: "error", requestId, code: "INVALID_ARGUMENT", retryable: false, message: "unknown request context flags 0x4" };
+  if (request.kind === "hello") return { kind: "hello-ok", requestId, serverVersion: "old", memberId: 1, leader: { leaderId: 1 }, frameBytesMax: 1024 * 1024, inFlightMax: 16 };
+  return { kind: "write-ok", requestId, result: { ok: false, revision: 1, error: "not-found", message: "from the old leader" } };
+}

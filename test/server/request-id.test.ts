@@ -70,7 +70,7 @@ describe("kvraft server: request ids and W3C trace context on the HTTP API (issu
     }
   });
 
-  it("a follower forwards the request id to the leader's binary port, whose log line carries it; the traceparent stays in the follower's", async () => {
+  it("a follower forwards the request id and the caller's traceparent and tracestate to the leader's binary port, whose log line carries them", async () => {
     const answer = await curl(`${cluster.http(follower)}/v1/kv/forwarded`, [
       "-X", "PUT", "--data-binary", "v", "-H", "X-Request-Id: through-follower", "-H", `traceparent: ${TRACEPARENT}`, "-H", "tracestate: vendor=1",
     ]);
@@ -80,7 +80,7 @@ describe("kvraft server: request ids and W3C trace context on the HTTP API (issu
       const lines = linesAbout(cluster, leader, "through-follower");
       return lines.length > 0 ? lines : undefined;
     }, 5000);
-    expect(onLeader[0]).toMatchObject({ op: "write", result: "ok", client: `kvraft-member-${follower}` });
+    expect(onLeader[0]).toMatchObject({ op: "write", result: "ok", client: `kvraft-member-${follower}`, traceparent: TRACEPARENT, tracestate: "vendor=1" });
     await waitFor("the follower's own line", async () => linesAbout(cluster, follower, "through-follower").length > 0 || undefined, 5000);
     expect(linesAbout(cluster, follower, "through-follower")[0]).toMatchObject({ traceparent: TRACEPARENT, path: "/v1/kv/forwarded" });
   });

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { PortSecurity } from "../auth/port-security.js";
 import type { ServerConfig } from "../config.js";
 import type { KvService } from "../kv-service.js";
-import { failureLogFields } from "../request-scope.js";
+import { failureLogFields, requestLogFields } from "../request-scope.js";
 import type { ServerStatus } from "../../protocol/status.js";
 import type { LeadershipView } from "./config.js";
 import { ClientPortServer } from "./server.js";
@@ -45,7 +45,7 @@ export async function attachClientPort(service: KvService, config: ServerConfig,
     leadership: () => member.leadership?.() ?? leadershipOf(member.status()),
     ...(member.tracer === undefined ? {} : { tracer: member.tracer }),
     ...(member.onRequest === undefined ? {} : { onRequest: member.onRequest }),
-    ...(log.isLevelEnabled("debug") ? { onServed: ({ requestId, kind, result, clientName }) => log.debug({ reqId: requestId, op: kind, result, client: clientName }, `binary: ${kind} ${result}`) } : {}),
+    ...(log.isLevelEnabled("debug") ? { onServed: ({ request, kind, result, clientName }) => log.debug({ ...requestLogFields(request), op: kind, result, client: clientName }, `binary: ${kind} ${result}`) } : {}),
   }, (event) => {
     if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "client port: internal error");
     else log.warn({ event }, `client port: ${event.type}`);

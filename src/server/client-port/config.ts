@@ -1,4 +1,4 @@
-import type { Tracer } from "../../trace/index.js";
+import type { RequestContext, Tracer } from "../../trace/index.js";
 import { FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_MAX_LIMIT, FRAME_BYTES_MAX_MIN } from "../../protocol/index.js";
 import { VERSION } from "../../version.js";
 import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
@@ -78,7 +78,7 @@ export interface ClientPortOptions {
    * request a follower forwarded shows up in the leader's log under the client's id).
    * Given only when that log is on, so the hot path pays nothing otherwise.
    */
-  readonly onServed?: (served: { readonly requestId: string; readonly kind: string; readonly result: string; readonly clientName: string }) => void;
+  readonly onServed?: (served: { readonly request: RequestContext; readonly kind: string; readonly result: string; readonly clientName: string }) => void;
 }
 
 export type ClientPortOptionsInput = Partial<ClientPortOptions> & Pick<ClientPortOptions, "statusJson">;

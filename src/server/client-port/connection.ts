@@ -20,7 +20,8 @@ import { PortSocket } from "../tcp-port/port-socket.js";
 import type { ClientPortOptions } from "./config.js";
 import { executeRequest, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { errorReply } from "./replies.js";
-import { NO_TRACE, REQUEST_ID_CHARS_MAX, type Tracer } from "../../trace/index.js";
+import { newRequestId } from "../../request-id.js";
+import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
 import { runInRequest } from "../request-scope.js";
 import { traceReply, traceRequest } from "./request-trace.js";
 import { WatchStream } from "./watch-stream.js";
@@ -205,7 +206,7 @@ export class ClientPortConnection {
   private refuseContext(error: RequestContextError): void {
     this.send({
       kind: "error", requestId: error.requestId ?? 0, code: "INVALID_ARGUMENT", retryable: false,
-      message: `${error.reason}: a request id is 1..${REQUEST_ID_CHARS_MAX} printable ASCII characters without spaces, a trace stamp what kvraft's tracer writes; the request was not run`,
+      message: `${error.reason}: a request id is 1..${REQUEST_ID_CHARS_MAX} printable ASCII characters without spaces, a trace stamp what kvraft's tracer writes, a traceparent 1..${TRACEPARENT_CHARS_MAX} and a tracestate 1..${TRACESTATE_CHARS_MAX} characters (only with a traceparent); the request was not run`,
     });
   }
 
@@ -215,12 +216,14 @@ export class ClientPortConnection {
     const trace = traceRequest(this.tracer, request);
     const send = trace === undefined ? (response: Response) => this.send(response) : (response: Response) => this.send(traceReply(this.tracer, trace, response));
     const observe = this.hooks.options.onRequest;
-    const served = request.context === undefined ? undefined : this.hooks.options.onServed;
+    // The frame's trace context is taken as the HTTP API takes its headers: a bad traceparent or tracestate is dropped, not refused.
+    const requestContext = request.context === undefined ? undefined : requestContextOf(request.context, newRequestId);
+    const served = requestContext === undefined ? undefined : this.hooks.options.onServed;
     const started = observe === undefined ? 0 : performance.now();
     const reply = observe === undefined && served === undefined ? send : (response: Response) => {
       const result = response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok";
       observe?.(request.kind, result, (performance.now() - started) / 1000);
-      if (served !== undefined && request.context !== undefined) served({ requestId: request.context.requestId, kind: request.kind, result, clientName: context.clientName });
+      if (served !== undefined && requestContext !== undefined) served({ request: requestContext, kind: request.kind, result, clientName: context.clientName });
       send(response);
     };
     if (this.inFlight >= inFlightPerConnectionMax) {
@@ -232,10 +235,9 @@ export class ClientPortConnection {
     const write = isWrite(request);
     // A read waits only when a write before it is still running, so pipelined reads start at once.
     // The caller and the request's context go with the service call, for a follower that forwards it to the leader.
-    const requestContext = request.context;
     const execute = requestContext === undefined
       ? () => executeRequest(context, request)
-      : () => runInRequest({ requestId: requestContext.requestId }, () => executeRequest(context, request));
+      : () => runInRequest(requestContext, () => executeRequest(context, request));
     const run = (): Promise<Response> => runAs(this.authGate?.runsAs(request), execute);
     const call = write || this.writesInFlight === 0 ? run() : this.writesSettled.then(run);
     let answered = false;
