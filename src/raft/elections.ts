@@ -46,6 +46,20 @@ export function observeTerm(n: NodeState, m: Message): boolean {
   return true;
 }
 
+/**
+ * The host lost its connection to `peerId` (the process behind it closed its sockets:
+ * killed, or its pod deleted). If that is the leader this follower follows, the leader
+ * may be dead: its lease ends now, so this member grants (pre-)votes at once, and it
+ * campaigns after the random part of its election timeout instead of all of it. Only
+ * timing changes, never safety; a leader that is alive reconnects and its next
+ * heartbeat restarts the timer before the campaign in most cases, and pre-vote keeps a
+ * campaign that does start from raising the term while the others still hear it.
+ */
+export function leaderConnectionLost(n: NodeState, peerId: NodeId): void {
+  if (n.role !== "follower" || peerId === NONE || n.leader !== peerId) return;
+  n.electionElapsed = Math.max(n.electionElapsed, n.cfg.electionTicks);
+}
+
 export function tickElection(n: NodeState): void {
   n.electionElapsed++;
   if (promotable(n) && n.electionElapsed >= n.election.randomizedElectionTicks) {

@@ -2,7 +2,7 @@ import { heardWithinElectionTimeout } from "./membership-rules.js";
 import type { RaftConfig } from "./config.js";
 import { validateRaftConfig } from "./config.js";
 import { maybeCommit } from "./commit.js";
-import { becomeFollower, campaign, handleVoteRequest, learnCommit, observeTerm, stepCandidate, tickElection, tickLeader } from "./elections.js";
+import { becomeFollower, campaign, handleVoteRequest, leaderConnectionLost, learnCommit, observeTerm, stepCandidate, tickElection, tickLeader } from "./elections.js";
 import { completesSnapshot, stepFollower } from "./follower.js";
 import { invariant } from "../assert/invariant.js";
 import { followsNoLiveLeader, messageRefusal } from "./message-checks.js";
@@ -66,6 +66,11 @@ export class RaftNode {
   tick(): void {
     if (this.node.role === "leader") tickLeader(this.node);
     else tickElection(this.node);
+  }
+
+  /** The host lost its connection to `peerId`: if it leads, stop trusting its lease (elections.ts). */
+  connectionLost(peerId: NodeId): void {
+    leaderConnectionLost(this.node, peerId);
   }
 
   /**

@@ -59,6 +59,7 @@ export interface PeerGateRaft {
   refusalOf(m: Message): string | undefined;
   followsNoLiveLeader(): boolean;
   receive(m: Message, stamp?: TraceStamp): void;
+  connectionLost(peerId: NodeId): void;
 }
 
 export class PeerGate {
@@ -153,6 +154,9 @@ export class PeerGate {
         return;
       case "disconnected":
         if (event.direction === "inbound") this.guests.delete(event.peerId);
+        // A leader killed (or its pod deleted) closes its connections: the followers
+        // need not wait out a whole election timeout to replace it.
+        this.deps.raft()?.connectionLost(event.peerId);
         return;
       case "refused":
         if (event.direction === "inbound") {

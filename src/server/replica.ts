@@ -178,6 +178,12 @@ export class Replica {
     return this.raft.followsNoLiveLeader();
   }
 
+  /** The transport lost a connection to `peerId`: a leader behind it may be dead (raft/elections.ts leaderConnectionLost). */
+  connectionLost(peerId: NodeId): void {
+    if (this.stopped) return;
+    this.raft.connectionLost(peerId);
+  }
+
   /** A message from a peer, with the sender's trace stamp when both trace. */
   receive(m: Message, stamp?: TraceStamp): void {
     if (this.stopped) return;

@@ -211,6 +211,37 @@ describe("leader lease: a follower that hears from its leader ignores candidates
   });
 });
 
+describe("the connection to the leader lost (it was killed): the lease ends, the campaign comes sooner", () => {
+  function followerOfOne(): Solo {
+    const solo = freshFollower();
+    solo.answer({ type: "Heartbeat", from: 1, to: 3, term: 2, commit: 1, round: 0 });
+    return solo;
+  }
+
+  it("a candidate is heard at once, and this member campaigns within one election timeout instead of after it", () => {
+    const solo = followerOfOne();
+    solo.raft.connectionLost(1);
+    expect(voteAnswer(solo.answer(voteRequest("Vote", 2, 3, 3, 1, 1)))).toMatchObject({ type: "VoteResp", reject: false, term: 3 });
+
+    const again = followerOfOne();
+    again.raft.connectionLost(1);
+    let ticks = 0;
+    while (again.raft.status().role === "follower" && ticks < 2 * ELECTION_TICKS) {
+      again.raft.tick();
+      ticks++;
+    }
+    expect(again.raft.status().role).toBe("pre-candidate");
+    expect(ticks).toBeLessThanOrEqual(ELECTION_TICKS);
+  });
+
+  it("a lost connection to a member that does not lead changes nothing: the lease holds", () => {
+    const solo = followerOfOne();
+    solo.raft.connectionLost(2);
+    expect(voteAnswer(solo.answer(voteRequest("PreVote", 2, 3, 3, 1, 1)))).toBeUndefined();
+    expect(solo.raft.status()).toMatchObject({ term: 2, leader: 1, role: "follower" });
+  });
+});
+
 describe("thesis §4.2.3: a removed node does not disrupt the cluster", () => {
   /**
    * Node 3 is removed while cut off, so it never learns of its removal; with pre-vote

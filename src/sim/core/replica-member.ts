@@ -110,6 +110,16 @@ export class ReplicaMember {
     });
   }
 
+  /** The connection to `peerId` closed: its process died. */
+  connectionLost(peerId: NodeId): void {
+    const replica = this.replicaValue;
+    if (replica === undefined) return;
+    this.checked(() => {
+      replica.connectionLost(peerId);
+      this.checks.afterInput(replica);
+    });
+  }
+
   receive(m: Message): void {
     const replica = this.replicaValue;
     if (replica === undefined) return;

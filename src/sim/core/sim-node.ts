@@ -106,6 +106,13 @@ export class SimNode {
     this.afterInput();
   }
 
+  /** The connection to `peerId` closed: its process died (raft/elections.ts leaderConnectionLost). */
+  connectionLost(peerId: NodeId): void {
+    if (this.raft === undefined) return;
+    this.raft.connectionLost(peerId);
+    this.afterInput();
+  }
+
   receive(m: Message): void {
     if (this.raft === undefined) return;
     if (!this.checks.admits(m, this.raft.refusalOf(m), this.raft.configuration())) return;

@@ -12,7 +12,7 @@ import { scheduleFaults } from "./faults.js";
 import type { HealedCluster } from "./healed-phase.js";
 import { HEALED_PHASE_MS_MAX, HealedPhase, PROBE_CLIENT_ID } from "./healed-phase.js";
 import { kvFactory } from "./kv-adapter.js";
-import { Network } from "./network.js";
+import { MESSAGE_DELAY_MS_MIN, Network } from "./network.js";
 import type { HeldLane } from "./pause-gate.js";
 import { PauseGate } from "./pause-gate.js";
 import type { SituationDraws, Situations } from "./situations.js";
@@ -302,7 +302,20 @@ export class Simulation implements SimControl {
     this.trace(`crash node ${id}`);
     this.pauses.drop(id);
     if (this.shiviz.enabled && this.isAlive(id)) this.shiviz.tracer(memberHost(id)).local("crash");
+    const wasAlive = this.isAlive(id);
     this.nodes.get(id)?.crash();
+    if (wasAlive) this.closeConnectionsOf(id);
+  }
+
+  /**
+   * A process that dies has its sockets closed by its kernel: every member its link still
+   * reaches sees the connection drop, after one message delay (a cut link carries no FIN).
+   */
+  private closeConnectionsOf(id: NodeId): void {
+    for (const [otherId, other] of this.nodes) {
+      if (otherId === id || !this.network.isLinked(id, otherId)) continue;
+      this.after(MESSAGE_DELAY_MS_MIN, () => this.onNode(otherId, "message", () => other.connectionLost(id)));
+    }
   }
 
   restart(id: NodeId, wiped: boolean): void {
