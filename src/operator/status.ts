@@ -51,7 +51,8 @@ export function computeStatus(input: StatusInput, previous: ClusterStatus | unde
     formed: formedBefore || leader !== undefined,
     ...(leader === undefined ? {} : { leader: { id: leader, pod: podOfMember(name, leader) } }),
     ...(membership === undefined ? pick(previous) : { term: membership.term, commitIndex: membership.commitIndex }),
-    ...(members === undefined ? (previous?.members === undefined ? {} : { members: previous.members }) : { members }),
+    // No member at all is what members that all came back empty say: the last known ones stay.
+    ...(members === undefined || members.length === 0 ? (previous?.members === undefined ? {} : { members: previous.members }) : { members }),
     ...(previous?.bootstrap === undefined ? {} : { bootstrap: previous.bootstrap }),
     ...(recovery === undefined ? {} : { recovery }),
   };

@@ -1,3 +1,5 @@
+import type { Server } from "node:http";
+import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { adminBaseUrls, defaultAdminTemplate } from "../../src/operator/controller/admin-endpoints.js";
 import { AdminCallError, HttpAdminApi } from "../../src/operator/controller/admin-http.js";
@@ -75,5 +77,25 @@ describe("admin API over HTTP (against the test double)", () => {
     expect((error as AdminCallError).message).toMatch(/no member answered the admin API/);
     const empty = new HttpAdminApi({ baseUrls: [], token: undefined, clusterId: "uid-1", deadlineMs: 2_000 });
     await expect(empty.members()).rejects.toThrow(/no server pod exists yet/);
+  });
+
+  it("with no leader, the view is of a member that knows the configuration, not of one that came back empty", async () => {
+    /** A member that hears no leader and knows `voters` (none: it came back with an empty disk). */
+    const leaderless = (memberId: number, voters: number[]): Promise<Server> => {
+      const app = express();
+      app.get("/v1/admin/members", (_req, res) => res.json({ clusterId: "uid-1", voters, learners: [], leaderId: 0 }));
+      app.get("/v1/status", (_req, res) => res.json({ memberId, clusterId: "uid-1", role: "follower", leaderId: 0, members: [] }));
+      return new Promise((resolve) => {
+        const server = app.listen(0, "127.0.0.1", () => resolve(server));
+      });
+    };
+    const servers = [await leaderless(1, []), await leaderless(2, [1, 2, 3])];
+    try {
+      const baseUrls = servers.map((server) => `http://127.0.0.1:${(server.address() as { port: number }).port}`);
+      const view = await new HttpAdminApi({ baseUrls, token: undefined, clusterId: "uid-1", deadlineMs: 2_000 }).members();
+      expect(view).toMatchObject({ leaderId: 0, members: [{ id: 1, role: "voter", healthy: false }, { id: 2, role: "voter" }, { id: 3, role: "voter" }] });
+    } finally {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
   });
 });

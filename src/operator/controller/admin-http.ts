@@ -53,8 +53,10 @@ export class HttpAdminApi implements AdminApi {
     const leader = await this.leaderStatus([base, ...this.options.baseUrls.filter((b) => b !== base)]);
     if (leader === undefined) {
       // Members answer but none is or reaches a leader: no one can say who is healthy; the planner waits.
+      // A member that came back empty knows no configuration: the view is one that has it.
+      const known = list.voters.length > 0 ? list : await this.configuredList(base) ?? list;
       const member = (id: NodeId, role: "voter" | "learner") => ({ id, role, healthy: false });
-      return { leaderId: 0, term: 0, commitIndex: 0, members: sortById([...list.voters.map((id) => member(id, "voter")), ...list.learners.map((id) => member(id, "learner"))]) };
+      return { leaderId: 0, term: 0, commitIndex: 0, members: sortById([...known.voters.map((id) => member(id, "voter")), ...known.learners.map((id) => member(id, "learner"))]) };
     }
     this.checkCluster(base, leader.clusterId);
     // The leader's own configuration: a member that lost its disk or lags may answer an old one.
@@ -71,6 +73,15 @@ export class HttpAdminApi implements AdminApi {
         ...(m.nonVoting === true ? { nonVoting: true } : {}),
       }))),
     };
+  }
+
+  /** The member list of the first other member that knows a configuration (it has voters). */
+  private async configuredList(answered: string): Promise<MemberList | undefined> {
+    for (const base of this.options.baseUrls.filter((b) => b !== answered)) {
+      const list = await this.call<MemberList>(base, "GET", "/v1/admin/members").catch(() => undefined);
+      if (list !== undefined && list.clusterId === this.options.clusterId && list.voters.length > 0) return list;
+    }
+    return undefined;
   }
 
   async addLearner(id: NodeId): Promise<void> {

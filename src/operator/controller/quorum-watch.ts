@@ -44,10 +44,11 @@ export class QuorumWatch {
   }
 }
 
-/** The voters the answering members name, or those the status last recorded. */
+/** The voters the answering members name, or those the status last recorded when they name none (all came back empty). */
 function lastKnownVoters(cluster: KVRaftCluster, membership: MembershipView | undefined): NodeId[] {
-  const members = membership?.members ?? cluster.status?.members ?? [];
-  return members.filter((m) => m.role === "voter").map((m) => m.id);
+  const voters = (members: readonly { id: NodeId; role: string }[] | undefined): NodeId[] => (members ?? []).filter((m) => m.role === "voter").map((m) => m.id);
+  const named = voters(membership?.members);
+  return named.length > 0 ? named : voters(cluster.status?.members);
 }
 
 /**
