@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { DiskStorage, type FileIo } from "../storage/index.js";
 import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
+import { adoptEmptyDataDir } from "./adopt-empty-dir.js";
 import type { ServerConfig } from "./config.js";
 import type { ReplicaMetrics } from "./replica-metrics.js";
 
@@ -18,9 +19,13 @@ export interface MemberStorage {
  * joiner non-voting durably before anything else happens.
  */
 export async function openMemberStorage(config: ServerConfig, log: Logger, metrics: ReplicaMetrics, io: FileIo | undefined): Promise<MemberStorage> {
-  const known = await existingClusterId(config.dataDir);
+  let known = await existingClusterId(config.dataDir);
   if (known !== undefined && config.clusterId !== undefined && known !== config.clusterId) {
-    throw new RangeError(`the data dir ${config.dataDir} belongs to cluster ${known}, not ${config.clusterId}: point --data-dir at this cluster's data or drop --cluster-id`);
+    if (!await adoptEmptyDataDir(config.dataDir, config.id, known)) {
+      throw new RangeError(`the data dir ${config.dataDir} belongs to cluster ${known}, not ${config.clusterId}: point --data-dir at this cluster's data or drop --cluster-id`);
+    }
+    log.warn({ fromClusterId: known, clusterId: config.clusterId }, `the data dir belonged to cluster ${known} but held nothing of it (no entry, no snapshot): starting it empty in cluster ${config.clusterId}`);
+    known = undefined;
   }
   if (known === undefined && config.initialClusterState === "existing" && config.clusterId === undefined) {
     throw new RangeError("--initial-cluster-state existing with an empty data dir needs --cluster-id (the id of the cluster to join)");

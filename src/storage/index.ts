@@ -21,7 +21,7 @@ export {
   UnsupportedFormatError,
 } from "./errors.js";
 export { type FileIo, type WritableFile, nodeFileIo } from "./file-io.js";
-export { isStorageFile } from "./file-names.js";
+export { isStorageFile, META_FILE as STORAGE_META_FILE } from "./file-names.js";
 export type { DataDirIdentity } from "./data-dir-meta.js";
 export type { IncomingSnapshot, RaftStorage, RecoveryReport, StorageEvent, StorageStatus } from "./storage-types.js";
 export type { StorageUpdate } from "./update-rules.js";

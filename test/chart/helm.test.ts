@@ -187,6 +187,8 @@ describe("the kvraft-operator Helm chart", () => {
     need("networking.k8s.io/v1", "networkpolicies", ["delete"]); // when spec.networkPolicy.enabled turns false
     need("monitoring.coreos.com/v1", "podmonitors", ["delete"]); // when spec.monitoring.podMonitor turns false, or no coordinator runs
     need(CLUSTER_TYPE.apiVersion, `${CLUSTER_TYPE.plural}/status`, ["patch"]);
+    // The recover-from-member annotation is taken away once its recovery is recorded (recovery-driver.ts).
+    need(CLUSTER_TYPE.apiVersion, CLUSTER_TYPE.plural, ["patch"]);
     // Owner references block the owner's deletion, which needs update on its finalizers.
     need(CLUSTER_TYPE.apiVersion, `${CLUSTER_TYPE.plural}/finalizers`, ["update"]);
     // Server-side apply of each desired object: patch, and create the first time.

@@ -176,8 +176,8 @@ export class Reconciler {
     }
     if (started !== undefined) {
       // Recorded: from the next reconcile on the desired objects carry the new id.
-      await this.recovery.consumeAnnotation(cluster);
       await this.deps.events.record(cluster, { type: "Warning", reason: "RecoveryStarted", message: started.message });
+      await this.recovery.consumeAnnotation(cluster);
     }
     await this.notePhase(key, cluster, status.phase, status.reason);
     return { step, ...(status.phase === undefined ? {} : { phase: status.phase }), requeueAfterMs: requeueAfter(step) };
