@@ -123,18 +123,19 @@ export async function recoverFromLostQuorum(dev: DevCluster, kubectl: Kubectl, t
   const after = await readAllKeys(await clientHttp(dev), KEY_PREFIX, credentials);
   expect(new Map([...after].map(([key, { value }]) => [key, value])), "every acknowledged write, as the survivor held it").toEqual(written);
 
-  // A member of the old history comes back: refused by the survivor, never a member.
-  const before = await refusals(survivorIp, credentials);
-  const term = (await memberStatus(survivorIp, credentials)).term;
+  // A member of the old history comes back: refused by the survivor (restarted by the recovery: a new IP), never a member.
+  const recoveredIp = await podIp(dev, survivor - 1);
+  const before = await refusals(recoveredIp, credentials);
+  const term = (await memberStatus(recoveredIp, credentials)).term;
   await kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: OLD_MEMBER_TLS, namespace: NAMESPACE }, data: oldTls.data }));
   let refused: number;
   try {
     await kubectl(["apply", "-f", "-"], oldMemberPod(oldTemplate, gone[0] as number));
     refused = await waitFor("the survivor to refuse the old member", async () => {
-      const now = await refusals(survivorIp, credentials);
+      const now = await refusals(recoveredIp, credentials);
       return now > before ? now - before : undefined;
     }, 120_000, 1_000);
-    const view = await memberStatus(survivorIp, credentials);
+    const view = await memberStatus(recoveredIp, credentials);
     expect(view.clusterId).toBe(newClusterId);
     expect(view.term, "the old member's campaigns never reached the new cluster").toBe(term);
     expect(view.members.map((m) => m.id).sort()).toEqual([1, 2, 3]);
