@@ -1,7 +1,6 @@
-import { invariant } from "../../assert/invariant.js";
-import { OwnershipConflictError } from "../errors.js";
 import type { Logger } from "pino";
-import { InvariantError } from "../../assert/invariant.js";
+import { invariant, InvariantError } from "../../assert/invariant.js";
+import { OwnershipConflictError } from "../errors.js";
 import { desiredObjects, objectNames } from "../desired/index.js";
 import { dataClaimName } from "../desired/statefulset.js";
 import type { ClientTokens, DesiredOptions } from "../desired/index.js";

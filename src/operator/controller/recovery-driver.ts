@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { clusterIdOf } from "../desired/index.js";
-import { planRecovery } from "../planner/recovery.js";
+import { planRecovery, type RecoveryStep } from "../planner/recovery.js";
 import { RECOVER_ANNOTATION, type QuorumLossDecision } from "../planner/quorum-loss.js";
 import type { KVRaftCluster, KubeObject, MembershipView, PodView, RecoveryStatus } from "../types.js";
 import { deleteObject } from "./applier.js";
@@ -56,23 +56,25 @@ export class RecoveryDriver {
   /** One step; returns the record to write (Completed once the survivor leads) and what it waits for. */
   async advance(cluster: KVRaftCluster, recovery: RecoveryStatus, pods: readonly PodView[], membership: MembershipView | undefined, now: string): Promise<{ readonly recovery: RecoveryStatus; readonly reason: string }> {
     const step = planRecovery(recovery, pods, membership);
-    const namespace = cluster.metadata.namespace ?? "default";
+    const result = await this.carryOut(cluster, recovery, step, now);
     // Taken away again if the first try failed: after the step, which must not wait on it.
-    const consumed = (): Promise<void> => this.consumeAnnotation(cluster);
+    await this.consumeAnnotation(cluster);
+    return result;
+  }
+
+  private async carryOut(cluster: KVRaftCluster, recovery: RecoveryStatus, step: RecoveryStep, now: string): Promise<{ readonly recovery: RecoveryStatus; readonly reason: string }> {
+    const namespace = cluster.metadata.namespace ?? "default";
     switch (step.kind) {
       case "RestartPods":
         for (const pod of step.pods) {
           await deleteObject(this.deps.rest, "v1", "Pod", pod.name, namespace, this.deps.livePod(namespace, pod.name)?.metadata.uid);
         }
         await this.deps.events.record(cluster, { type: "Normal", reason: "RecoveryRestartingPods", message: step.reason });
-        await consumed();
         return { recovery, reason: step.reason };
       case "Wait":
-        await consumed();
         return { recovery, reason: step.reason };
       case "Complete":
         await this.deps.events.record(cluster, { type: "Normal", reason: "Recovered", message: step.message });
-        await consumed();
         return { recovery: { ...recovery, phase: "Completed", completedAt: now, message: step.message }, reason: step.message };
     }
   }
