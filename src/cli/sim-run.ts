@@ -80,12 +80,12 @@ function failedSeeds(report: SimReport): number {
   return new Set([...report.failing, ...coverage]).size;
 }
 
-function replaySeed(flags: SimFlags, seed: number): number {
+async function replaySeed(flags: SimFlags, seed: number): Promise<number> {
   const sim = new Simulation({
     seed, plant: flags.plant, trace: flags.trace === true, minSteps: flags.steps,
     shivizEventsMax: flags.shiviz === undefined ? undefined : flags.shivizEventsMax,
   });
-  const result = sim.run();
+  const result = await sim.run();
   if (flags.shiviz !== undefined && !writeShivizFile(flags.shiviz, sim.shiviz)) return 1;
   if (flags.trace === true) {
     const lines = flags.traceLines === 0 ? result.trace : result.trace.slice(-flags.traceLines);

@@ -16,6 +16,13 @@ import { invariant } from "../assert/invariant.js";
  * passes `compactionDue` (see RecordTable).
  */
 const SLAB_BYTES = 1024 * 1024;
+/**
+ * A class's first slab; each next one doubles, up to SLAB_BYTES. A small store (a new
+ * member, a test, each of the simulator's thousands of state machines) then reserves a
+ * few KiB per class it uses instead of a MiB, and a large one reaches full slabs after
+ * eight of them.
+ */
+const FIRST_SLAB_BYTES = 4 * 1024;
 /** Classes up to SMALL_CLASSES_BYTES_MAX are multiples of this, so a 274-byte record wastes at most 15. */
 const SMALL_CLASS_STEP_BYTES = 16;
 const SMALL_CLASSES_BYTES_MAX = 1024;
@@ -58,6 +65,8 @@ export class SlabArena {
   private readonly carveAddress: number[] = new Array<number>(CLASSES).fill(-1);
   /** Per class: the end address of the slab being carved. */
   private readonly carveEndAddress: number[] = new Array<number>(CLASSES).fill(-1);
+  /** Per class: slabs carved so far (the next one's size grows with it). */
+  private readonly slabsCarved: number[] = new Array<number>(CLASSES).fill(0);
   /** Per class: addresses of freed blocks, most recent last. */
   private readonly freeBlocks: number[][] = Array.from({ length: CLASSES }, () => []);
   private reservedBytesValue = 0;
@@ -97,8 +106,11 @@ export class SlabArena {
     }
     let address = this.carveAddress[sizeClass] as number;
     if (address < 0 || address + blockBytes > (this.carveEndAddress[sizeClass] as number)) {
-      address = this.newSlab(SLAB_BYTES);
-      this.carveEndAddress[sizeClass] = address + SLAB_BYTES;
+      const carved = this.slabsCarved[sizeClass] as number;
+      this.slabsCarved[sizeClass] = carved + 1;
+      const slabBytes = Math.min(SLAB_BYTES, Math.max(blockBytes, FIRST_SLAB_BYTES * 2 ** Math.min(carved, 8)));
+      address = this.newSlab(slabBytes);
+      this.carveEndAddress[sizeClass] = address + slabBytes;
     }
     this.carveAddress[sizeClass] = address + blockBytes;
     return address;

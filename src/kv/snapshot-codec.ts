@@ -101,7 +101,8 @@ export class SnapshotEncoder {
   /** The encoding as pieces to write one after another (their concatenation is the snapshot, less any taken). */
   finishChunks(): Uint8Array[] {
     invariant(this.done, () => "SnapshotEncoder.finish is called once encodeSome() returned true");
-    if (this.writer.position > 0) this.cutChunk();
+    // The last piece needs no writer after it (a new one would reserve a chunk's bytes for nothing).
+    if (this.writer.position > 0) this.chunks.push(this.writer.finish());
     return this.chunks;
   }
 

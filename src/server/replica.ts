@@ -54,9 +54,12 @@ export interface ReplicaOptions {
   /**
    * Told of every entry as it is applied, with its result (undefined for no-ops and
    * configuration changes): the simulator checks from it that every member applies the
-   * same results in the same order. Servers leave it unset.
+   * same results in the same order, with the id of the request that proposed it (when
+   * it named one). Servers leave it unset.
    */
-  readonly onApplied?: (entry: Entry, result: KvResult | undefined) => void;
+  readonly onApplied?: (entry: Entry, result: KvResult | undefined, requestId: string | undefined) => void;
+  /** The core's source of randomness (election timeouts); seeded from the id and the clock when not given, a seed's share in the simulator. */
+  readonly random?: SeededRandom;
 }
 
 export type ReplicaEvent =
@@ -118,7 +121,7 @@ export class Replica {
     this.notices = new CommitNotices(options.send, this.scheduler);
     this.waiting = new WaitingRequests(() => this.scheduler.now(), options.metrics, options.appliedWaitersMax);
     this.diskFull = new DiskFullRetry(options.raft.id, options.diskFullRetry ?? DISK_FULL_RETRY_DEFAULTS, this.scheduler, (event) => options.onEvent?.(event));
-    this.raft = new RaftNode(options.raft, options.storage, new SeededRandom(options.raft.id * 7919 + (this.scheduler.now() % 100_000)), {
+    this.raft = new RaftNode(options.raft, options.storage, options.random ?? new SeededRandom(options.raft.id * 7919 + (this.scheduler.now() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
     this.admission = new SnapshotAdmission(this.raft, () => this.kick(), () => this.kv.config, (error) => this.fail(error), () => this.scheduler.nextTurn());
@@ -215,6 +218,17 @@ export class Replica {
     const result = this.raft.proposeConfChange(change);
     await this.track(result);
     return { index: result.ok ? result.index : 0 };
+  }
+
+  /**
+   * Proposes a membership change and answers with the core's verdict at once, without
+   * waiting for it to apply (as transferLeadership does): the simulator's admin path,
+   * which must see a refusal's code as it happens.
+   */
+  offerConfChange(change: ConfChange): ProposalResult {
+    const result = this.raft.proposeConfChange(change);
+    this.kick();
+    return result;
   }
 
   transferLeadership(to: NodeId): ProposalResult {
@@ -470,7 +484,7 @@ export class Replica {
       if (entry.type === EntryType.ConfChange) this.appliedConfig = applyConfChange(this.appliedConfig, decodeConfChange(entry.data));
     }
     if (this.trace.tracer.enabled) this.trace.applied(entry, this.waiting.requestIdOf(entry));
-    this.options.onApplied?.(entry, result);
+    this.options.onApplied?.(entry, result, this.waiting.requestIdOf(entry));
     this.waiting.applied(entry, result);
   }
 

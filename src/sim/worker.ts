@@ -2,7 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { runSimulation } from "./core/simulation.js";
 import type { PlantName } from "./core/plants.js";
 import type { Situations } from "./core/situations.js";
-import { summarize } from "./summary.js";
+import { summarize, type SeedSummary } from "./summary.js";
 import { emptyStats } from "./core/types.js";
 
 /** A worker thread: runs the seeds the runner hands it, one message per seed. */
@@ -20,12 +20,14 @@ port.on("message", (seed: number | null) => {
     port.close();
     return;
   }
-  let summary;
+  void summaryOf(seed).then((summary) => port.postMessage(summary));
+});
+
+async function summaryOf(seed: number): Promise<SeedSummary> {
   try {
-    summary = summarize(runSimulation({ seed, plant: job.plant, minSteps: job.minSteps, situations: job.situations }));
+    return summarize(await runSimulation({ seed, plant: job.plant, minSteps: job.minSteps, situations: job.situations }));
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    summary = { seed, violation: { invariant: "simulator-crash", message, step: 0, timeMs: 0 }, missingCoverage: [], stats: emptyStats(), operations: 0 };
+    return { seed, violation: { invariant: "simulator-crash", message, step: 0, timeMs: 0 }, missingCoverage: [], stats: emptyStats(), operations: 0 };
   }
-  port.postMessage(summary);
-});
+}

@@ -18,7 +18,7 @@ describe("planted bugs are caught by the default schedule", () => {
     const seed = report.failing[0] as number;
     const caught = report.firstViolation;
     // The same seed replays to the same violation, in this thread, with tracing on.
-    const replay = runSimulation({ seed, plant, trace: true });
+    const replay = await runSimulation({ seed, plant, trace: true });
     expect(replay.violation?.invariant, `seed ${seed} replays`).toBe(caught?.invariant);
     expect(replay.violation?.step).toBe(caught?.step);
   }, 300_000);

@@ -3,7 +3,7 @@ import type { KvResult } from "../../src/kv/index.js";
 import { SeededRandom } from "../../src/raft/random.js";
 import type { NodeId, SnapshotMeta } from "../../src/raft/types.js";
 import { SafetyChecker } from "../../src/sim/core/checker.js";
-import { kvFactory } from "../../src/sim/core/kv-adapter.js";
+import { bootstrapSnapshot } from "../../src/sim/core/kv-adapter.js";
 import { Network } from "../../src/sim/core/network.js";
 import { ReplicaMember } from "../../src/sim/core/replica-member.js";
 import { emptyStats } from "../../src/sim/core/types.js";
@@ -29,7 +29,7 @@ class ReplicaCluster {
     this.network = new Network(root.fork());
     this.random = root.fork();
     const initial: SnapshotMeta = { index: 1, term: 1, config: { voters: VOTERS, learners: [] }, sizeBytes: 0 };
-    const bootstrap = kvFactory.bootstrapSnapshot();
+    const bootstrap = bootstrapSnapshot();
     for (const id of VOTERS) {
       const random = root.fork();
       const member = new ReplicaMember(id, {
@@ -86,8 +86,7 @@ class ReplicaCluster {
       if (this.loop.now() >= endMs) return;
       const member = this.members.get(this.random.pick(VOTERS)) as ReplicaMember;
       if (member.alive) {
-        if (member.crash()) this.stats.lossyCrashes++;
-        this.stats.crashes++;
+        member.crash(); // Counts itself in stats (crashes, lossyCrashes).
         this.loop.after(downMs, () => member.start());
       }
       this.loop.after(everyMs * (0.5 + this.random.next()), next);

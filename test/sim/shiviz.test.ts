@@ -4,15 +4,15 @@ import { Simulation } from "../../src/sim/core/simulation.js";
 import { checkTrace, parseEvents, parseMessageEvent, shivizFileHead } from "../../src/trace/index.js";
 import { parseLikeShiviz } from "../support/shiviz-model.js";
 
-function tracedRun(seed: number, eventsMax = 200_000): { text: string; stats: Simulation["stats"] } {
+async function tracedRun(seed: number, eventsMax = 200_000): Promise<{ text: string; stats: Simulation["stats"] }> {
   const sim = new Simulation({ seed, shivizEventsMax: eventsMax });
-  sim.run();
+  await sim.run();
   return { text: sim.shiviz.fileText(), stats: sim.stats };
 }
 
 describe("the simulator's ShiViz trace", () => {
-  it("is sound: ShiViz's model reads it, checkTrace finds nothing, and it draws members' App pairs and clients' requests", () => {
-    const { text } = tracedRun(7);
+  it("is sound: ShiViz's model reads it, checkTrace finds nothing, and it draws members' App pairs and clients' requests", async () => {
+    const { text } = await tracedRun(7);
     const events = parseLikeShiviz(text);
     expect(checkTrace(parseEvents(text.slice(shivizFileHead().length)))).toEqual([]);
     const messages = events.map((e) => ({ host: e.host, message: parseMessageEvent(e.event) }));
@@ -28,19 +28,19 @@ describe("the simulator's ShiViz trace", () => {
     expect(events.some((e) => /^apply index=\d+ term=\d+ req=\S+/.test(e.event))).toBe(true);
   });
 
-  it("is deterministic, and tracing does not change the run", () => {
-    const first = tracedRun(7);
-    const second = tracedRun(7);
+  it("is deterministic, and tracing does not change the run", async () => {
+    const first = await tracedRun(7);
+    const second = await tracedRun(7);
     expect(second.text).toBe(first.text);
     const untraced = new Simulation({ seed: 7 });
-    untraced.run();
+    await untraced.run();
     expect(untraced.stats).toEqual(first.stats);
     expect(untraced.shiviz.enabled).toBe(false);
     expect(untraced.shiviz.eventCount).toBe(0);
   });
 
-  it("stops at its bound with a last event saying so, and stays sound", () => {
-    const { text } = tracedRun(7, 500);
+  it("stops at its bound with a last event saying so, and stays sound", async () => {
+    const { text } = await tracedRun(7, 500);
     const events = parseLikeShiviz(text);
     expect(events).toHaveLength(501);
     expect(events.at(-1)).toEqual({ host: "sim", clock: { sim: 1 }, event: expect.stringMatching(/^trace stopped after 500 events/) });

@@ -2,20 +2,20 @@ import { describe, expect, it } from "vitest";
 import { Simulation, runSimulation } from "../../src/sim/core/simulation.js";
 
 describe("the simulator", () => {
-  it("replays a seed exactly: same seed, same run, step for step", () => {
-    const first = new Simulation({ seed: 7, trace: true }).run();
-    const second = new Simulation({ seed: 7, trace: true }).run();
+  it("replays a seed exactly: same seed, same run, step for step", async () => {
+    const first = await new Simulation({ seed: 7, trace: true }).run();
+    const second = await new Simulation({ seed: 7, trace: true }).run();
     expect(second.stats).toEqual(first.stats);
     expect(second.trace).toEqual(first.trace);
     expect(first.trace.length).toBeGreaterThan(1000);
   });
 
-  it("gives different seeds different schedules", () => {
-    expect(runSimulation({ seed: 1 }).stats).not.toEqual(runSimulation({ seed: 2 }).stats);
+  it("gives different seeds different schedules", async () => {
+    expect((await runSimulation({ seed: 1 })).stats).not.toEqual((await runSimulation({ seed: 2 })).stats);
   });
 
-  it.each([1, 2, 3, 4, 5])("default seed %i: no violation, and every required fault happened", (seed) => {
-    const result = runSimulation({ seed });
+  it.each([1, 2, 3, 4, 5])("default seed %i: no violation, and every required fault happened", async (seed) => {
+    const result = await runSimulation({ seed });
     expect(result.violation).toBeUndefined();
     expect(result.missingCoverage).toEqual([]);
     expect(result.linearizability).toBe("ok");
@@ -27,8 +27,8 @@ describe("the simulator", () => {
     expect(result.stats.snapshotInstalls).toBeGreaterThan(0);
   });
 
-  it("keeps the fault phase going until --steps is reached", () => {
-    const result = runSimulation({ seed: 3, minSteps: 30_000 });
+  it("keeps the fault phase going until --steps is reached", async () => {
+    const result = await runSimulation({ seed: 3, minSteps: 30_000 });
     expect(result.violation).toBeUndefined();
     expect(result.stats.steps).toBeGreaterThanOrEqual(30_000);
   });

@@ -14,17 +14,19 @@ const { runSeeds } = (await import(runnerUrl)) as Runner;
 
 const ALL_OFF = { pauses: false, clockSkew: false, smallMessages: false } as const;
 
-function totalsOf(seeds: readonly number[], situations?: typeof ALL_OFF): SimStats[] {
-  return seeds.map((seed) => {
-    const result = runSimulation({ seed, situations });
+async function totalsOf(seeds: readonly number[], situations?: typeof ALL_OFF): Promise<SimStats[]> {
+  const totals: SimStats[] = [];
+  for (const seed of seeds) {
+    const result = await runSimulation({ seed, situations });
     expect(result.violation, `seed ${seed}`).toBeUndefined();
-    return result.stats;
-  });
+    totals.push(result.stats);
+  }
+  return totals;
 }
 
 describe("the situations of the default schedule (situations.ts)", () => {
-  it("pause every seed's member past an election timeout, skew some clocks, shrink some message limits, and count it all", () => {
-    const stats = totalsOf(Array.from({ length: 16 }, (_, i) => i + 1));
+  it("pause every seed's member past an election timeout, skew some clocks, shrink some message limits, and count it all", async () => {
+    const stats = await totalsOf(Array.from({ length: 16 }, (_, i) => i + 1));
     expect(stats.every((s) => s.pauses === 1)).toBe(true);
     expect(stats.some((s) => s.pausedLeadersDeposed > 0)).toBe(true);
     expect(stats.some((s) => s.skewedClocks > 0)).toBe(true);
@@ -34,8 +36,8 @@ describe("the situations of the default schedule (situations.ts)", () => {
     expect(stats.some((s) => s.staleTailAppends > 0)).toBe(true);
   }, 120_000);
 
-  it("switched off, none of them happens", () => {
-    for (const s of totalsOf([1, 2, 3, 4], ALL_OFF)) {
+  it("switched off, none of them happens", async () => {
+    for (const s of await totalsOf([1, 2, 3, 4], ALL_OFF)) {
       expect([s.pauses, s.skewedClocks, s.smallMessageLimits]).toEqual([0, 0, 0]);
     }
   }, 60_000);
@@ -91,7 +93,7 @@ async function expectCaughtOnlyWith(plant: "lease-read-without-quorum" | "append
   expect(caught.violations, `not caught in ${caught.seeds} seeds`).toBeGreaterThan(0);
   const seed = caught.failing[0] as number;
   // The seed replays to the same violation, in this thread, with tracing on.
-  const replay = runSimulation({ seed, plant, trace: true });
+  const replay = await runSimulation({ seed, plant, trace: true });
   expect(replay.violation?.invariant).toBe(caught.firstViolation?.invariant);
   expect(replay.violation?.step).toBe(caught.firstViolation?.step);
   const without = await runSeeds({ from: 1, seeds, plant, minSteps: undefined, failuresMax: 1, situations: off });

@@ -3,11 +3,11 @@ import { runSimulation } from "../../src/sim/core/simulation.js";
 import { addToReport, emptyReport, summarize } from "../../src/sim/summary.js";
 
 describe("the simulator's report (kvraft sim --json)", () => {
-  it("says which ready loop drove the members, and counts the seed", () => {
+  it("says which ready loop drove the members, and counts the seed", async () => {
     const report = emptyReport(1, undefined);
-    addToReport(report, summarize(runSimulation({ seed: 1 })));
-    // sim-node.ts's own loop until Simulation drives server/replica.ts (issue 17): the report must not claim otherwise.
-    expect(report.loop).toBe("sim-node");
+    addToReport(report, summarize(await runSimulation({ seed: 1 })));
+    // The members run the production Replica (replica-member.ts): the report says so.
+    expect(report.loop).toBe("production-replica");
     expect(report.seeds).toBe(1);
     expect(report.violations).toBe(0);
   });

@@ -1,11 +1,21 @@
 import type { SeededRandom } from "../../raft/random.js";
-import type { RaftNode } from "../../raft/raft.js";
+import type { ProposalResult, RaftStatus } from "../../raft/ready.js";
 import type { ConfChange, Configuration, NodeId } from "../../raft/types.js";
 import { violation } from "./checker.js";
 import type { Network } from "./network.js";
 import type { Situations } from "./situations.js";
 import { schedulePause } from "./situations.js";
 import type { SimStats } from "./types.js";
+
+/** What the fault schedule asks of a leader: its view, membership changes and transfers (answered at once). */
+export interface LeaderAdmin {
+  readonly id: NodeId;
+  configuration(): Configuration;
+  status(): RaftStatus;
+  logTerm(index: number): number | undefined;
+  proposeConfChange(change: ConfChange): ProposalResult;
+  transferLeadership(to: NodeId): ProposalResult;
+}
 
 /** What the fault schedule may do to a running simulation. */
 export interface SimControl {
@@ -32,7 +42,7 @@ export interface SimControl {
   /** Stops a running member for `durationMs`, holding what reaches it (pause-gate.ts). */
   pause(id: NodeId, durationMs: number): void;
   restart(id: NodeId, wiped: boolean): void;
-  withLeader(action: (raft: RaftNode) => void): boolean;
+  withLeader(action: (leader: LeaderAdmin) => void): boolean;
   trace(line: string): void;
   /** Keeps the run from finishing until the returned function is called. */
   holdFinish(): () => void;
@@ -210,7 +220,7 @@ function runSteps(sim: SimControl, steps: readonly ConfChange[], release: () => 
  * own disk, not on what the leader believes: a learner that never ran, or has not yet
  * received the snapshot, would be a voter the next quorum waits for in vain.
  */
-function checkPromotedLearnerInSync(sim: SimControl, leader: RaftNode, learner: NodeId, commit: number): void {
+function checkPromotedLearnerInSync(sim: SimControl, leader: LeaderAdmin, learner: NodeId, commit: number): void {
   // A disk lost after the learner's last answer is invisible to any leader until the next
   // one (etcd's check has the same window). Such a member restarts non-voting, so it can
   // neither vote nor count toward a quorum before it has caught up (wiped-node-votes holds

@@ -1,7 +1,7 @@
 import type { NodeId } from "../../raft/types.js";
 import { ViolationError } from "./checker.js";
 import type { SimClient } from "./clients.js";
-import type { SimNode } from "./sim-node.js";
+import type { ReplicaMember } from "./replica-member.js";
 import type { ClientReply, SimStats } from "./types.js";
 
 /** After healing, a leader must commit a new entry within this long (liveness). */
@@ -33,9 +33,9 @@ export interface HealedCluster {
   after(delayMs: number, action: () => void): void;
   trace(line: string): void;
   /** The leader of the highest term, if any node is one. */
-  leaderNode(): SimNode | undefined;
+  leaderNode(): ReplicaMember | undefined;
   /** The nodes that are members in that leader's view (or the initial voters). */
-  memberNodes(): SimNode[];
+  memberNodes(): ReplicaMember[];
   armCrash(id: NodeId, onCrash: () => void): void;
   restart(id: NodeId, wiped: boolean): void;
   /** Whether work the fault schedule holds open (holdFinish) is still under way. */
@@ -100,10 +100,11 @@ export class HealedPhase {
     for (const client of cluster.clients) client.pause();
     const check = (): void => {
       const leader = cluster.leaderNode();
-      const commit = leader?.raft?.status().commit ?? 0;
+      const status = leader?.replica?.status();
+      const commit = status?.commit ?? 0;
       const members = cluster.memberNodes();
-      const quiet = cluster.clients.every((client) => client.isIdle()) && leader?.raft?.status().lastIndex === commit;
-      const caughtUp = leader !== undefined && quiet && members.every((node) => node.alive && node.appliedIndex() >= commit);
+      const quiet = cluster.clients.every((client) => client.isIdle()) && status?.lastIndex === commit;
+      const caughtUp = leader !== undefined && quiet && members.every((node) => node.replica !== undefined && node.appliedIndex() >= commit);
       if (caughtUp) {
         const digests = new Set(members.filter((node) => node.appliedIndex() === commit).map((node) => node.digest()));
         if (digests.size > 1) throw new ViolationError({ invariant: "replica-convergence", message: `members at applied index ${commit} have ${digests.size} different state digests` });

@@ -1,44 +1,13 @@
 import type { KvOutput } from "../../lincheck/history.js";
-import type { KvResult } from "../../kv/index.js";
-import { KvStateMachine, decodeCommand, encodeCommand } from "../../kv/index.js";
-import type { ApplyOutcome, SessionStamp, SimStateMachine, SimStateMachineFactory, WriteInput } from "./state-machine.js";
+import type { KeyValue, KvResult, WriteCommand } from "../../kv/index.js";
+import { KvStateMachine, decodeCommand } from "../../kv/index.js";
+import type { ApplyOutcome, SessionStamp, WriteInput } from "./state-machine.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Results that mean the write was never applied (the client learns it failed for sure). */
 const REFUSALS = new Set(["session-expired", "stale-sequence", "too-many-pending", "invalid-argument", "too-large"]);
-
-/** The real KV state machine behind the simulator's seam. */
-class KvAdapter implements SimStateMachine {
-  constructor(private readonly kv: KvStateMachine) {}
-
-  appliedIndex(): number {
-    return this.kv.appliedIndex;
-  }
-
-  applyEntry(index: number, data: Uint8Array): ApplyOutcome {
-    return applyOutcome(index, data, this.kv.apply(index, data));
-  }
-
-  applyNoop(index: number): void {
-    this.kv.applyNoop(index);
-  }
-
-  read(key: string, readStampMs: number): KvOutput {
-    const result = this.kv.get(encoder.encode(key), readStampMs);
-    if (!result.ok) return { op: "get", found: false };
-    return { op: "get", found: true, value: decoder.decode(result.kv.value), version: result.kv.version };
-  }
-
-  snapshot(): Uint8Array {
-    return this.kv.snapshot();
-  }
-
-  digest(): string {
-    return this.kv.digest();
-  }
-}
 
 /** What applying the entry at `index` (its `data`) returned, as the simulator's checks see it. */
 export function applyOutcome(index: number, data: Uint8Array, result: KvResult): ApplyOutcome {
@@ -73,27 +42,33 @@ function outcomeOf(result: KvResult): ApplyOutcome {
   }
 }
 
-export const kvFactory: SimStateMachineFactory = {
-  create: () => new KvAdapter(new KvStateMachine()),
-  restore: (snapshot) => new KvAdapter(KvStateMachine.restore(snapshot)),
-  bootstrapSnapshot: () => {
-    const kv = new KvStateMachine();
-    kv.applyNoop(1);
-    return kv.snapshot();
-  },
-  encodeRegister: (stampMs) => encodeCommand({ stampMs, command: { type: "register-session" } }),
-  encodeProbe: (stampMs) => encodeCommand({ stampMs, command: { type: "tick" } }),
-  encodeExpiringPut: (stampMs, session, key, value, ttlMs) =>
-    encodeCommand({ stampMs, command: { type: "put", key: encoder.encode(key), value: encoder.encode(value), ttlMs, session } }),
-  encodeWrite: (stampMs, session: SessionStamp, input: WriteInput) => {
-    const key = encoder.encode(input.key);
-    switch (input.op) {
-      case "put":
-        return encodeCommand({ stampMs, command: { type: "put", key, value: encoder.encode(input.value), session } });
-      case "cas":
-        return encodeCommand({ stampMs, command: { type: "put", key, value: encoder.encode(input.value), expectVersion: input.expectVersion, session } });
-      case "delete":
-        return encodeCommand({ stampMs, command: { type: "delete", key, session } });
-    }
-  },
-};
+/** The state at the bootstrap snapshot (index 1: nothing applied but the bootstrap). */
+export function bootstrapSnapshot(): Uint8Array {
+  const kv = new KvStateMachine();
+  kv.applyNoop(1);
+  return kv.snapshot();
+}
+
+/** A read's output as the linearizability check sees it. */
+export function readOutput(kv: KeyValue | undefined): KvOutput {
+  if (kv === undefined) return { op: "get", found: false };
+  return { op: "get", found: true, value: decoder.decode(kv.value), version: kv.version };
+}
+
+/** A put with a time to live, on a key outside the linearizability check. */
+export function expiringPutCommand(session: SessionStamp, key: string, value: string, ttlMs: number): WriteCommand {
+  return { type: "put", key: encoder.encode(key), value: encoder.encode(value), ttlMs, session };
+}
+
+/** A client's write as the KV service takes it; a compare-and-set is a put with the version it expects. */
+export function writeCommand(session: SessionStamp, input: WriteInput): WriteCommand {
+  const key = encoder.encode(input.key);
+  switch (input.op) {
+    case "put":
+      return { type: "put", key, value: encoder.encode(input.value), session };
+    case "cas":
+      return { type: "put", key, value: encoder.encode(input.value), expectVersion: input.expectVersion, session };
+    case "delete":
+      return { type: "delete", key, session };
+  }
+}

@@ -1,7 +1,6 @@
 /**
- * Which ready loop drives the members' Raft cores, as `kvraft sim --json` reports it:
- * sim-node.ts's own loop today. The production loop (server/replica.ts) already runs on the
- * simulator's virtual time, disk and network with the same checks (replica-member.ts); it
- * becomes "production-replica" once Simulation drives its members through it (issue 17).
+ * Which ready loop drives the members' Raft cores, as `kvraft sim --json` reports it: the
+ * production Replica (server/replica.ts) and its KV service, on the simulator's virtual
+ * scheduler, asynchronous disk and network (replica-member.ts).
  */
-export const MEMBER_LOOP: "sim-node" | "production-replica" = "sim-node";
+export const MEMBER_LOOP = "production-replica";

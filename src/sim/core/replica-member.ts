@@ -1,26 +1,38 @@
+import { invariant } from "../../assert/invariant.js";
 import type { RaftConfig } from "../../raft/config.js";
 import { defaultRaftConfig } from "../../raft/config.js";
 import type { Message } from "../../raft/messages.js";
 import type { SeededRandom } from "../../raft/random.js";
-import type { Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
+import type { ConfChange, Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
 import { EntryType } from "../../raft/types.js";
 import type { KvResult } from "../../kv/index.js";
+import { NotLeaderError } from "../../server/errors.js";
 import { Replica, type ReplicaEvent } from "../../server/replica.js";
+import { ReplicaService } from "../../server/replica-service.js";
+import { runInRequest } from "../../server/request-scope.js";
 import type { Tracer } from "../../trace/index.js";
 import { AsyncSimStorage } from "./async-sim-storage.js";
 import type { SafetyChecker } from "./checker.js";
 import { fsyncDelayMs } from "./disk-timing.js";
-import { applyOutcome } from "./kv-adapter.js";
-import { SimScheduler, type VirtualAgenda } from "./sim-scheduler.js";
+import type { LeaderAdmin } from "./faults.js";
+import { applyOutcome, expiringPutCommand, readOutput, writeCommand } from "./kv-adapter.js";
 import { MemberChecks } from "./member-checks.js";
+import type { PlantName } from "./plants.js";
+import { isCorePlant } from "./plants.js";
+import { SimScheduler, type VirtualAgenda } from "./sim-scheduler.js";
 import { SimStorage } from "./sim-storage.js";
-import type { SimStats } from "./types.js";
+import type { MessageLimits } from "./situations.js";
+import type { ApplyOutcome } from "./state-machine.js";
+import type { ClientReply, ClientRequest, SimStats } from "./types.js";
 
 export interface ReplicaMemberContext {
+  /** The member's view of the run's agenda: what it schedules waits while it is paused. */
   readonly agenda: VirtualAgenda;
   /** Sends a Raft message into the simulated network. */
   send(m: Message): void;
-  /** This member's share of the seed: disk delays and torn writes. */
+  /** Answers a client (the simulator delivers the reply after a network delay). */
+  reply?(request: ClientRequest, reply: ClientReply): void;
+  /** This member's share of the seed: its core's randomness, disk delays and torn writes. */
   readonly random: SeededRandom;
   /** Disk faults of the run, read at each write. */
   readonly faults: { readonly diskStallRate: number };
@@ -36,6 +48,14 @@ export interface ReplicaMemberContext {
   failed(error: unknown): void;
   /** Test-only: the disk reports writes done before they are durable (AsyncSimStorage). */
   readonly plantDoneBeforeDurable?: boolean;
+  /** The run's plant, if any: core plants go to the Raft config, driver plants stay here. */
+  readonly plant?: PlantName;
+  /** The seed's small message limits (situations.ts), if it has them. */
+  readonly messageLimits?: MessageLimits;
+  /** The member's tick interval (ms of its own clock); SIM_REPLICA_TICK_MS when not given. */
+  readonly tickMs?: number;
+  /** How fast this member's clock ticks against the run's (situations.ts); 1 when not given. */
+  tickRate?(): number;
 }
 
 /** As the simulator's members: small chunks and batches, so snapshots and batching cuts happen in short runs. */
@@ -46,13 +66,15 @@ const REQUEST_TIMEOUT_MS = 5_000;
 const EXPIRY_TICK_INTERVAL_MS_MIN = 200;
 /** Members' clocks read this much at the simulation's start, plus their skew: stamps are never negative. */
 const CLOCK_EPOCH_MS = 1_000_000;
+const EMPTY_SNAPSHOT: SnapshotMeta = { index: 0, term: 0, config: { voters: [], learners: [] }, sizeBytes: 0 };
 
 /**
- * One simulated member running the production Replica (server/replica.ts): its ready loop,
- * commit notices, snapshot slices and waiting requests, on a virtual scheduler, an
- * asynchronous simulated disk and the simulated network. The disk (a SimStorage) outlives
- * the process: a crash drops the Replica and what its disk had in flight; a restart runs
- * Replica.start again on what was durable.
+ * One simulated member running the production Replica (server/replica.ts) and its KV
+ * service (server/replica-service.ts): the ready loop, commit notices, snapshot slices,
+ * waiting requests and ReadIndex rounds, on a virtual scheduler, an asynchronous
+ * simulated disk and the simulated network. The disk (a SimStorage) outlives the process:
+ * a crash drops the Replica and what its disk had in flight; a restart runs Replica.start
+ * again on what was durable.
  */
 export class ReplicaMember {
   /** What survives a crash. */
@@ -61,14 +83,20 @@ export class ReplicaMember {
   private storage: AsyncSimStorage | undefined;
   private scheduler: SimScheduler | undefined;
   private replicaValue: Replica | undefined;
-  /** Bumped at a crash: a start under way when it crashed must not install its Replica. */
+  private service: ReplicaService | undefined;
+  /** Bumped at a crash: a start under way when it crashed must not install its Replica, nor answer its clients. */
   private incarnation = 0;
   private readonly checks: MemberChecks;
   /** The index this member's state machine applied last, as its applies and installs told (apply order). */
-  private appliedIndex = 0;
+  private appliedIndexValue = 0;
+  /** The entry each write result came from, so that its answer can be checked as the apply was. */
+  private readonly entryOfResult = new WeakMap<KvResult, Entry>();
 
   constructor(readonly id: NodeId, private readonly ctx: ReplicaMemberContext, initial: SnapshotMeta, bootstrapData: Uint8Array | undefined, private readonly clockSkewMs: number) {
-    this.raftConfig = { ...defaultRaftConfig(id), snapshotChunkBytesMax: 512, messageEntriesMax: 64 };
+    const plant = ctx.plant;
+    this.raftConfig = {
+      ...defaultRaftConfig(id), ...(isCorePlant(plant) ? { testOnlyPlant: plant } : {}), snapshotChunkBytesMax: 512, messageEntriesMax: 64, ...ctx.messageLimits,
+    };
     this.disk = new SimStorage(initial, bootstrapData);
     this.checks = new MemberChecks(id, ctx.checker, ctx.stats, ctx.tracer, this.disk);
   }
@@ -82,11 +110,31 @@ export class ReplicaMember {
     return this.scheduler !== undefined;
   }
 
+  /** True from a lost disk until the member has caught up again (it is non-voting meanwhile). */
+  get catchingUpAfterLostDisk(): boolean {
+    return this.checks.catchingUpAfterLostDisk;
+  }
+
+  /** Whether this member's disk holds (index, term): snapshots hold only committed entries. */
+  holdsDurably(index: number, term: number): boolean {
+    return index <= this.disk.snapshotMeta().index || this.disk.term(index) === term;
+  }
+
+  appliedIndex(): number {
+    return this.replicaValue?.state().appliedIndex ?? this.appliedIndexValue;
+  }
+
+  digest(): string {
+    const replica = this.replicaValue;
+    invariant(replica !== undefined, () => `sim: the digest of member ${this.id}, which is not running`);
+    return replica.state().digest();
+  }
+
   /** Starts the process: Replica.start restores the state machine in slices on the virtual scheduler. */
   start(): void {
     if (this.scheduler !== undefined) return;
     const ctx = this.ctx;
-    const scheduler = new SimScheduler(ctx.agenda, CLOCK_EPOCH_MS + this.clockSkewMs);
+    const scheduler = new SimScheduler(ctx.agenda, CLOCK_EPOCH_MS + this.clockSkewMs, ctx.tickRate);
     const storage = new AsyncSimStorage(this.disk, {
       agenda: ctx.agenda,
       random: ctx.random,
@@ -97,16 +145,23 @@ export class ReplicaMember {
     this.scheduler = scheduler;
     this.storage = storage;
     const incarnation = this.incarnation;
-    this.appliedIndex = this.disk.snapshotMeta().index;
+    const durableBefore = this.disk.hardState();
+    this.appliedIndexValue = this.disk.snapshotMeta().index;
     void Replica.start({
-      raft: this.raftConfig, storage, scheduler, send: (m) => this.send(m), tickMs: SIM_REPLICA_TICK_MS, startNonVoting: false,
+      raft: this.raftConfig, storage, scheduler, send: (m) => this.send(m), tickMs: ctx.tickMs ?? SIM_REPLICA_TICK_MS, startNonVoting: false,
       snapshotEveryEntries: SNAPSHOT_EVERY_ENTRIES, pendingProposalsMax: PENDING_PROPOSALS_MAX, requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, onEvent: (event) => this.onEvent(event),
-      onApplied: (entry, result) => this.checked(() => this.onApplied(entry, result)),
+      expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, onEvent: (event) => this.onEvent(event), random: ctx.random.fork(),
+      onApplied: (entry, result, requestId) => this.checked(() => this.onApplied(entry, result, requestId)),
     }).then((replica) => {
       if (incarnation !== this.incarnation) return;
       this.replicaValue = replica;
+      this.service = new ReplicaService(replica, { quotaBytes: 0, leaderHint: (leaderId) => ({ leaderId }), tracer: ctx.tracer });
       this.checks.restarted();
+      const status = replica.status();
+      this.checked(() => {
+        ctx.checker.checkRestart(this.id, durableBefore, { term: status.term, commit: status.commit });
+        this.checks.afterInput(replica);
+      });
     });
   }
 
@@ -130,6 +185,90 @@ export class ReplicaMember {
     });
   }
 
+  /** The leader's admin calls (membership changes, transfers) as the fault schedule makes them; undefined while not running. */
+  admin(): LeaderAdmin | undefined {
+    const replica = this.replicaValue;
+    if (replica === undefined) return undefined;
+    const afterInput = (): void => this.checked(() => this.checks.afterInput(replica));
+    return {
+      id: this.id,
+      configuration: () => replica.configuration(),
+      status: () => replica.status(),
+      logTerm: (index) => replica.logTerm(index),
+      proposeConfChange: (change: ConfChange) => {
+        const result = replica.offerConfChange(change);
+        afterInput();
+        return result;
+      },
+      transferLeadership: (to) => {
+        const result = replica.transferLeadership(to);
+        afterInput();
+        return result;
+      },
+    };
+  }
+
+  /**
+   * A client's request, served as a server serves it: through the KV service on the
+   * Replica (reads take a ReadIndex round on any member, writes are the leader's), and
+   * answered once its promise settles. A process that dies first never answers.
+   */
+  handleClient(request: ClientRequest): void {
+    const service = this.service;
+    const replica = this.replicaValue;
+    if (service === undefined || replica === undefined) return;
+    const incarnation = this.incarnation;
+    const answer = (reply: ClientReply): void => {
+      if (incarnation === this.incarnation) this.ctx.reply?.(request, reply);
+    };
+    // Traced, the request's id rides to its entry's apply event, as a port's request does.
+    const outcome = this.ctx.tracer.enabled
+      ? runInRequest({ requestId: request.requestId }, () => this.serve(service, replica, request))
+      : this.serve(service, replica, request);
+    this.checked(() => this.checks.afterInput(replica));
+    outcome.then((result) => answer({ ok: true, outcome: result }), (error: unknown) => answer(refusalOf(error)));
+  }
+
+  private async serve(service: ReplicaService, replica: Replica, request: ClientRequest): Promise<ApplyOutcome> {
+    const op = request.op;
+    switch (op.kind) {
+      case "register":
+        return { rendered: "register", sessionId: await service.registerSession() };
+      case "probe":
+        await replica.propose({ type: "tick" });
+        return { rendered: "probe" };
+      case "read":
+        return this.read(service, replica, op.key);
+      case "write":
+        return this.answered(await service.write(writeCommand(op.session, op.input)));
+      case "expiring-put":
+        return this.answered(await service.write(expiringPutCommand(op.session, op.key, op.value, op.ttlMs)));
+    }
+  }
+
+  /**
+   * A linearizable read from any member: the ReadIndex round, then the local state. A
+   * leader's read index must not precede its term's first entry, judged if the member
+   * still leads the term it asked in.
+   */
+  private async read(service: ReplicaService, replica: Replica, key: string): Promise<ApplyOutcome> {
+    const askedAs = replica.status();
+    const { revision, kv } = await service.get(encodeKey(key), { consistency: "follower" });
+    const now = replica.status();
+    // What the read saw was applied up to `revision`, at or past its read index: a read index before the term's no-op shows here as well.
+    if (askedAs.role === "leader" && now.role === "leader" && now.term === askedAs.term) this.checked(() => this.checks.readIndexConfirmed(now.term, revision));
+    return { rendered: "read", output: readOutput(kv) };
+  }
+
+  /** A write's answer, checked as its apply was: an acknowledged write must have executed in a committed entry. */
+  private answered(result: KvResult): ApplyOutcome {
+    const entry = this.entryOfResult.get(result);
+    invariant(entry !== undefined, () => `sim: member ${this.id} answered a write whose entry it never applied`);
+    const outcome = applyOutcome(entry.index, entry.data, result);
+    if (outcome.exactlyOnce !== undefined && outcome.refused === undefined) this.ctx.checker.writeAcknowledged(outcome.exactlyOnce.id, entry.index);
+    return outcome;
+  }
+
   /** Every message the Replica sends, checked against what the disk holds now. */
   private send(m: Message): void {
     this.checked(() => {
@@ -140,21 +279,26 @@ export class ReplicaMember {
     this.ctx.send(m);
   }
 
-  private onApplied(entry: Entry, result: KvResult | undefined): void {
-    this.checks.applyOrder(entry, this.appliedIndex);
-    this.appliedIndex = entry.index;
-    this.checks.applied(entry, entry.type === EntryType.Normal && result !== undefined ? applyOutcome(entry.index, entry.data, result) : undefined);
+  private onApplied(entry: Entry, result: KvResult | undefined, requestId: string | undefined): void {
+    this.checks.applyOrder(entry, this.appliedIndexValue);
+    this.appliedIndexValue = entry.index;
+    const outcome = entry.type === EntryType.Normal && result !== undefined ? applyOutcome(entry.index, entry.data, result) : undefined;
+    if (result !== undefined) this.entryOfResult.set(result, entry);
+    const rendered = this.checks.applied(entry, outcome);
+    if (this.ctx.tracer.enabled) this.ctx.tracer.local(`apply index=${entry.index} term=${entry.term}${requestId === undefined ? "" : ` req=${requestId}`} ${rendered}`);
   }
 
   private onEvent(event: ReplicaEvent): void {
     const stats = this.ctx.stats;
     if (event.type === "snapshot-installed") {
       this.checked(() => this.checks.snapshotInstalled(this.disk.snapshotMeta(), this.disk.snapshotData()));
-      this.appliedIndex = event.index;
+      this.appliedIndexValue = event.index;
     } else if (event.type === "snapshot-saved") {
       stats.snapshotsTaken++;
     } else if (event.type === "snapshot-refused") {
       stats.snapshotsRefused++;
+    } else if (event.type === "fatal") {
+      this.ctx.failed(event.error);
     }
     this.ctx.onEvent?.(this.id, event);
   }
@@ -169,10 +313,11 @@ export class ReplicaMember {
     }
   }
 
-  /** The member crashes at its next disk write, before any of it is durable; `onCrash` is told. */
+  /** The member crashes at its next disk write, losing it (before any of it is durable); `onCrash` is told. */
   armCrash(onCrash: () => void): void {
     this.storage?.armCrash(() => {
-      this.crash();
+      // The write it crashed at never reached the disk's queue: lost all the same.
+      if (!this.crash()) this.ctx.stats.lossyCrashes++;
       onCrash();
     });
   }
@@ -185,12 +330,38 @@ export class ReplicaMember {
     this.scheduler = undefined;
     this.storage = undefined;
     this.replicaValue = undefined;
+    this.service = undefined;
     this.incarnation++;
+    this.ctx.stats.crashes++;
+    if (lost) this.ctx.stats.lossyCrashes++;
     return lost;
   }
 
-  restart(): void {
+  /**
+   * Starts again from what is durable; `wiped`: the disk was lost too. As the server does,
+   * a member that lost its disk marks itself non-voting durably before it starts, so a
+   * crash right after cannot bring it back as a voter (the plant wiped-node-votes skips it).
+   */
+  restart(wiped = false): void {
     this.crash();
+    if (wiped) {
+      this.disk.wipe(EMPTY_SNAPSHOT);
+      this.checks.diskLost();
+      this.ctx.stats.wipes++;
+      if (this.ctx.plant !== "wiped-node-votes") this.disk.apply({ hardState: { ...this.disk.hardState(), nonVoting: true }, entries: [], snapshot: undefined });
+    }
     this.start();
   }
+}
+
+const encoder = new TextEncoder();
+
+function encodeKey(key: string): Uint8Array {
+  return encoder.encode(key);
+}
+
+/** A request that failed: a follower names its leader; anything else is retried elsewhere. */
+function refusalOf(error: unknown): ClientReply {
+  if (error instanceof NotLeaderError) return { ok: false, error: "not-leader", leader: error.leader?.leaderId ?? 0 };
+  return { ok: false, error: "retry", leader: 0 };
 }

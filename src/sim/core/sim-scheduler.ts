@@ -15,8 +15,12 @@ export interface VirtualAgenda {
 export class SimScheduler implements Scheduler {
   private halted = false;
 
-  /** `clockOffsetMs`: this member's clock minus the simulation's (an epoch, and a skew), not below 0 at the start. */
-  constructor(private readonly agenda: VirtualAgenda, private readonly clockOffsetMs: number) {}
+  /**
+   * `clockOffsetMs`: this member's clock minus the simulation's (an epoch, and a skew), not
+   * below 0 at the start. `tickRate`: how fast its periodic timers run against the run's
+   * clock (a clock ticking fast or slow, situations.ts), read at each period.
+   */
+  constructor(private readonly agenda: VirtualAgenda, private readonly clockOffsetMs: number, private readonly tickRate: () => number = () => 1) {}
 
   /** Whole milliseconds, as Date.now: entry stamps must be integers. */
   now(): number {
@@ -36,9 +40,9 @@ export class SimScheduler implements Scheduler {
     const run = (): void => {
       if (stopped || this.halted) return;
       action();
-      this.agenda.after(intervalMs, run);
+      this.agenda.after(intervalMs / this.tickRate(), run);
     };
-    this.agenda.after(intervalMs, run);
+    this.agenda.after(intervalMs / this.tickRate(), run);
     return () => { stopped = true; };
   }
 

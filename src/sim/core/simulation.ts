@@ -1,24 +1,24 @@
 import type { Operation } from "../../lincheck/history.js";
 import type { Message } from "../../raft/messages.js";
 import { SeededRandom } from "../../raft/random.js";
-import type { RaftNode } from "../../raft/raft.js";
 import type { Configuration, NodeId, SnapshotMeta } from "../../raft/types.js";
 import type { Violation } from "./checker.js";
 import { SafetyChecker } from "./checker.js";
 import { SimClient } from "./clients.js";
 import { EventQueue } from "./event-queue.js";
-import type { SimControl } from "./faults.js";
+import type { LeaderAdmin, SimControl } from "./faults.js";
 import { scheduleFaults } from "./faults.js";
 import type { HealedCluster } from "./healed-phase.js";
 import { HEALED_PHASE_MS_MAX, HealedPhase, PROBE_CLIENT_ID } from "./healed-phase.js";
-import { kvFactory } from "./kv-adapter.js";
+import { bootstrapSnapshot } from "./kv-adapter.js";
 import { MESSAGE_DELAY_MS_MIN, Network } from "./network.js";
 import type { HeldLane } from "./pause-gate.js";
 import { PauseGate } from "./pause-gate.js";
 import type { SituationDraws, Situations } from "./situations.js";
 import { ALL_SITUATIONS, checkAppendWithinLimits, drawSituations, endsInsideStaleTail } from "./situations.js";
 import type { PlantName } from "./plants.js";
-import { SimNode } from "./sim-node.js";
+import { ReplicaMember } from "./replica-member.js";
+import { settle } from "./virtual-loop.js";
 import { describeMessage, describeMessageFields, describeNode, roundMs, TraceLog } from "./trace.js";
 import { clientHost, memberHost, SimShivizTrace } from "./shiviz-trace.js";
 import type { TraceStamp } from "../../trace/index.js";
@@ -68,7 +68,7 @@ export class Simulation implements SimControl {
   readonly stats = emptyStats();
   private readonly queue = new EventQueue<SimEvent>();
   private readonly checker: SafetyChecker;
-  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly nodes = new Map<NodeId, ReplicaMember>();
   private readonly clients: SimClient[] = [];
   private readonly history: Operation[] = [];
   private readonly traceLog: TraceLog;
@@ -89,6 +89,8 @@ export class Simulation implements SimControl {
   private readonly pauses = new PauseGate<SimEvent>();
   /** Tick rate per member (situations.ts); the healed phase ticks every clock at 1. */
   private readonly tickRates: Map<NodeId, number>;
+  /** The first failure inside a member's own code (a check in its send or disk, a fatal error): it ends the run. */
+  private failure: { readonly error: unknown } | undefined;
 
   constructor(private readonly options: SimOptions) {
     this.traceLog = new TraceLog(options.trace === true);
@@ -107,7 +109,8 @@ export class Simulation implements SimControl {
     const voterCount = this.random.next() < 0.5 ? 3 : 5;
     for (let id = 1; id <= voterCount; id++) this.initialVoters.push(id);
     this.checker = new SafetyChecker({ voters: this.initialVoters, learners: [] });
-    for (let id = 1; id <= NODE_POOL; id++) this.addNode(id, nodeRandom);
+    const bootstrap = bootstrapSnapshot();
+    for (let id = 1; id <= NODE_POOL; id++) this.addNode(id, nodeRandom, bootstrap);
     for (let c = 1; c <= CLIENTS; c++) {
       const client = new SimClient(c, this.clientContext(), clientRandom.fork(), KEYS);
       this.clients.push(client);
@@ -115,35 +118,37 @@ export class Simulation implements SimControl {
     }
   }
 
-  private addNode(id: NodeId, nodeRandom: SeededRandom): void {
+  /**
+   * A member runs the production Replica (replica-member.ts). What it schedules (ticks,
+   * disk writes, turns) goes through the pause gate: a paused process does nothing. Its
+   * ticks run at its clock's rate (situations.ts) until the healed phase.
+   */
+  private addNode(id: NodeId, nodeRandom: SeededRandom, bootstrap: Uint8Array): void {
     const member = this.initialVoters.includes(id);
     const initial: SnapshotMeta = member
       ? { index: 1, term: 1, config: { voters: this.initialVoters, learners: [] }, sizeBytes: 0 }
       : { index: 0, term: 0, config: { voters: [], learners: [] }, sizeBytes: 0 };
     const random = nodeRandom.fork();
-    const node = new SimNode(id, {
-      now: () => this.clock,
+    const tickMs = TICK_MS * (0.8 + random.next() * 0.45);
+    const node = new ReplicaMember(id, {
+      agenda: { now: () => this.clock, after: (delay, action) => this.after(delay, () => this.onNode(id, "local", action)) },
       send: (m) => this.sendMessage(m),
-      // The node's own timers (disk writes completing) wait while it is paused.
-      after: (delay, action) => this.after(delay, () => this.onNode(id, "local", action)),
       reply: (request, reply) => this.replyToClient(id, request, reply),
       tracer: this.shiviz.tracer(memberHost(id)),
       checker: this.checker,
       random,
       plant: this.options.plant,
       stats: this.stats,
-      factory: kvFactory,
       faults: this.network.faults,
       messageLimits: this.draws.messageLimits,
-    }, initial, random.int(40) - 20);
+      tickMs,
+      tickRate: () => this.tickRates.get(id) ?? 1,
+      failed: (error) => {
+        this.failure ??= { error };
+      },
+    }, initial, member ? bootstrap : undefined, random.int(40) - 20);
     this.nodes.set(id, node);
-    const tickMs = TICK_MS * (0.8 + random.next() * 0.45);
-    // A paused member misses its ticks: its clock does not run while it is stopped.
-    const tick = (): void => {
-      if (!this.pauses.isPaused(id)) node.tick();
-      this.after(tickMs / (this.tickRates.get(id) ?? 1), tick);
-    };
-    this.after(random.next() * tickMs, tick);
+    node.start();
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -177,7 +182,7 @@ export class Simulation implements SimControl {
   /** A Raft message arrives; a live node records its receive (a down node never sees it). */
   private deliver(m: Message, stamp: TraceStamp | undefined): void {
     const node = this.nodes.get(m.to);
-    if (m.type === "App" && node?.raft !== undefined && endsInsideStaleTail(m, node.raft)) this.stats.staleTailAppends++;
+    if (m.type === "App" && node?.replica !== undefined && endsInsideStaleTail(m, node.replica)) this.stats.staleTailAppends++;
     if (this.shiviz.enabled && node?.alive === true) {
       this.shiviz.tracer(memberHost(m.to)).receive({ kind: m.type, from: memberHost(m.from), stamp, details: describeMessageFields(m) });
     }
@@ -251,14 +256,16 @@ export class Simulation implements SimControl {
     return [...this.nodes.keys()];
   }
 
-  private leaderNode(): SimNode | undefined {
-    let best: SimNode | undefined;
+  private leaderNode(): ReplicaMember | undefined {
+    let best: ReplicaMember | undefined;
     let bestTerm = -1;
     for (const node of this.nodes.values()) {
-      const status = node.raft?.status();
-      if (status?.role === "leader" && status.term > bestTerm) {
+      const replica = node.replica;
+      if (replica === undefined || !replica.isLeader()) continue;
+      const term = replica.status().term;
+      if (term > bestTerm) {
         best = node;
-        bestTerm = status.term;
+        bestTerm = term;
       }
     }
     return best;
@@ -269,12 +276,12 @@ export class Simulation implements SimControl {
   }
 
   memberIds(): readonly NodeId[] {
-    const config = this.leaderNode()?.raft?.configuration();
+    const config = this.leaderNode()?.replica?.configuration();
     return config === undefined ? this.initialVoters : [...config.voters, ...config.learners];
   }
 
   voterIds(): readonly NodeId[] {
-    return this.leaderNode()?.raft?.configuration().voters ?? this.initialVoters;
+    return this.leaderNode()?.replica?.configuration().voters ?? this.initialVoters;
   }
 
   committedConfiguration(): Configuration {
@@ -294,8 +301,7 @@ export class Simulation implements SimControl {
   }
 
   armCrash(id: NodeId, onCrash: () => void): void {
-    const node = this.nodes.get(id);
-    if (node !== undefined) node.crashArmed = onCrash;
+    this.nodes.get(id)?.armCrash(onCrash);
   }
 
   crash(id: NodeId): void {
@@ -340,20 +346,18 @@ export class Simulation implements SimControl {
     if (!this.pauses.isPaused(id)) return; // Crashed meanwhile: a new process is not paused.
     const node = this.nodes.get(id);
     const newerLeader = this.leaderNode();
-    if (node?.raft?.currentRole() === "leader" && newerLeader !== undefined && newerLeader !== node) this.stats.pausedLeadersDeposed++;
+    if (node?.replica?.isLeader() === true && newerLeader !== undefined && newerLeader !== node) this.stats.pausedLeadersDeposed++;
     this.trace(`resume node ${id}`);
     if (this.shiviz.enabled) this.shiviz.tracer(memberHost(id)).local("resume");
     for (const event of this.pauses.resume(id)) this.queue.push(this.clock, event);
   }
 
-  withLeader(action: (raft: RaftNode) => void): boolean {
+  withLeader(action: (leader: LeaderAdmin) => void): boolean {
     const node = this.leaderNode();
     // A paused leader takes no admin calls: to the caller it is as if there were none.
-    if (node?.raft === undefined || this.pauses.isPaused(node.id)) return false;
-    node.admin((raft) => {
-      action(raft);
-      return { ok: true, index: 0, term: 0 };
-    });
+    const admin = node === undefined || this.pauses.isPaused(node.id) ? undefined : node.admin();
+    if (admin === undefined) return false;
+    action(admin);
     return true;
   }
 
@@ -377,7 +381,7 @@ export class Simulation implements SimControl {
 
   // ---------------------------------------------------------------- the run
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     const faultEnd = FAULT_START_MS + (this.options.faultMs ?? DEFAULT_FAULT_MS);
     scheduleFaults(this, { startMs: FAULT_START_MS, endMs: faultEnd, situations: this.situations });
     let violation: Violation | undefined;
@@ -402,6 +406,8 @@ export class Simulation implements SimControl {
         } else {
           next.event.action();
         }
+        await settle();
+        if (this.failure !== undefined) throw this.failure.error;
       }
       if (!finished) violation = violationAt(this.point(), "liveness", "the run did not finish: no leader committed, or members did not converge, in time");
     } catch (error) {
@@ -431,7 +437,7 @@ export class Simulation implements SimControl {
       after: (delay, action) => this.after(delay, action),
       trace: (line) => this.trace(line),
       leaderNode: () => this.leaderNode(),
-      memberNodes: () => this.memberIds().map((id) => this.nodes.get(id) as SimNode),
+      memberNodes: () => this.memberIds().map((id) => this.nodes.get(id) as ReplicaMember),
       armCrash: (id, onCrash) => this.armCrash(id, onCrash),
       restart: (id, wiped) => this.restart(id, wiped),
       hasHeldWork: () => this.holds > 0,
@@ -451,6 +457,6 @@ export class Simulation implements SimControl {
   }
 }
 
-export function runSimulation(options: SimOptions): SimResult {
+export function runSimulation(options: SimOptions): Promise<SimResult> {
   return new Simulation(options).run();
 }

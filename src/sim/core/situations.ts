@@ -1,11 +1,11 @@
 import type { RaftConfig } from "../../raft/config.js";
 import type { AppendRequest } from "../../raft/messages.js";
-import type { RaftNode } from "../../raft/raft.js";
 import type { SeededRandom } from "../../raft/random.js";
 import type { NodeId } from "../../raft/types.js";
 import { entriesBytes } from "../../raft/messages.js";
 import { violation } from "./checker.js";
 import type { SimControl } from "./faults.js";
+import type { CoreView } from "./member-checks.js";
 
 /**
  * Situations real clusters meet that the rest of the schedule (faults.ts) does not make:
@@ -89,10 +89,10 @@ export function schedulePause(sim: SimControl, atMs: number): void {
  * batch's last entry, holds a different entry there, and ends in an older term than the
  * sender's. The batch was cut (by a limit or the leader's log end) before the tail.
  */
-export function endsInsideStaleTail(m: AppendRequest, raft: RaftNode): boolean {
+export function endsInsideStaleTail(m: AppendRequest, raft: Pick<CoreView, "status" | "logTerm">): boolean {
   const last = m.entries[m.entries.length - 1];
   if (last === undefined) return false;
-  const lastIndex = raft.logLastIndex();
+  const lastIndex = raft.status().lastIndex;
   if (lastIndex <= last.index) return false;
   const tailTerm = raft.logTerm(lastIndex);
   return tailTerm !== undefined && tailTerm < m.term && raft.logTerm(last.index) !== last.term;

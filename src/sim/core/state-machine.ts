@@ -1,9 +1,8 @@
 import type { KvInput, KvOutput } from "../../lincheck/history.js";
 
 /**
- * What the simulator needs from the state machine it replicates. The implementation
- * (`kv-adapter.ts`) runs the real `src/kv/`; this seam only translates between the
- * simulator's string keys and values and the KV module's bytes and results.
+ * The simulator's vocabulary for client writes and their outcomes: string keys and values,
+ * translated to and from the KV module's bytes and results in `kv-adapter.ts`.
  */
 export interface SessionStamp {
   readonly sessionId: number;
@@ -28,25 +27,4 @@ export interface ApplyOutcome {
    * executed it (false when the state machine answered a retry from its cache).
    */
   readonly exactlyOnce?: { readonly id: string; readonly executed: boolean };
-}
-
-export interface SimStateMachine {
-  appliedIndex(): number;
-  applyEntry(index: number, data: Uint8Array): ApplyOutcome;
-  applyNoop(index: number): void;
-  read(key: string, readStampMs: number): KvOutput;
-  snapshot(): Uint8Array;
-  digest(): string;
-}
-
-export interface SimStateMachineFactory {
-  create(): SimStateMachine;
-  restore(snapshot: Uint8Array): SimStateMachine;
-  /** The state at the bootstrap snapshot (index 1: nothing applied but the bootstrap). */
-  bootstrapSnapshot(): Uint8Array;
-  encodeRegister(stampMs: number): Uint8Array;
-  encodeWrite(stampMs: number, session: SessionStamp, input: WriteInput): Uint8Array;
-  encodeExpiringPut(stampMs: number, session: SessionStamp, key: string, value: string, ttlMs: number): Uint8Array;
-  /** A write with no effect on keys, used to show the cluster can still commit. */
-  encodeProbe(stampMs: number): Uint8Array;
 }

@@ -1,5 +1,5 @@
 import type { Message } from "../../raft/messages.js";
-import type { SimNode } from "./sim-node.js";
+import type { ReplicaMember } from "./replica-member.js";
 
 /**
  * The run's schedule as lines a reader can follow, kept only when asked for (--trace).
@@ -45,9 +45,9 @@ export function describeMessageFields(m: Message): string {
 }
 
 /** One line per node: what a trace reader needs to see of the state that broke. */
-export function describeNode(node: SimNode): string {
-  const st = node.raft?.status();
-  if (st === undefined) return `node ${node.id}: down (durable term ${node.storage.hardState().term}, last index ${node.storage.lastIndex()})`;
+export function describeNode(node: ReplicaMember): string {
+  const st = node.replica?.status();
+  if (st === undefined) return `node ${node.id}: ${node.alive ? "starting" : "down"} (durable term ${node.disk.hardState().term}, last index ${node.disk.lastIndex()})`;
   return `node ${node.id}: ${st.role} term ${st.term} leader ${st.leader} commit ${st.commit} applied ${st.applied} last ${st.lastIndex}`
     + ` voters [${st.voters.join(",")}] learners [${st.learners.join(",")}]${st.nonVoting ? " non-voting" : ""}`;
 }

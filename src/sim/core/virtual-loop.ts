@@ -54,6 +54,7 @@ export class VirtualLoop implements VirtualAgenda {
   }
 }
 
-async function settle(): Promise<void> {
+/** Runs the promise continuations of the event just run, at its virtual time. */
+export async function settle(): Promise<void> {
   for (let turn = 0; turn < MICROTASK_TURNS_PER_EVENT; turn++) await undefined;
 }
