@@ -6,6 +6,7 @@ import type { Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
 import { EntryType } from "../../raft/types.js";
 import type { KvResult } from "../../kv/index.js";
 import { Replica, type ReplicaEvent } from "../../server/replica.js";
+import type { ReplicaPlant } from "../../server/replica-plants.js";
 import type { Tracer } from "../../trace/index.js";
 import { AsyncSimStorage } from "./async-sim-storage.js";
 import type { SafetyChecker } from "./checker.js";
@@ -36,6 +37,8 @@ export interface ReplicaMemberContext {
   failed(error: unknown): void;
   /** Test-only: the disk reports writes done before they are durable (AsyncSimStorage). */
   readonly plantDoneBeforeDurable?: boolean;
+  /** Test-only: a deliberately broken behaviour of the Replica's loop (server/replica-plants.ts). */
+  readonly plant?: ReplicaPlant;
 }
 
 /** As the simulator's members: small chunks and batches, so snapshots and batching cuts happen in short runs. */
@@ -102,7 +105,7 @@ export class ReplicaMember {
       raft: this.raftConfig, storage, scheduler, send: (m) => this.send(m), tickMs: SIM_REPLICA_TICK_MS, startNonVoting: false,
       snapshotEveryEntries: SNAPSHOT_EVERY_ENTRIES, pendingProposalsMax: PENDING_PROPOSALS_MAX, requestTimeoutMs: REQUEST_TIMEOUT_MS,
       expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, onEvent: (event) => this.onEvent(event),
-      onApplied: (entry, result) => this.checked(() => this.onApplied(entry, result)),
+      onApplied: (entry, result) => this.checked(() => this.onApplied(entry, result)), testOnlyPlant: ctx.plant,
     }).then((replica) => {
       if (incarnation !== this.incarnation) return;
       this.replicaValue = replica;
