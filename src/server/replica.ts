@@ -16,6 +16,7 @@ import { CommitNotices } from "./commit-notices.js";
 import { ReplicaTrace } from "./replica-trace.js";
 import { SnapshotAdmission } from "./snapshot-admission.js";
 import { restoreFromStorage, saveLocalSnapshot } from "./snapshot-slices.js";
+import { type ReplicaPlant, answerFromScratchCopy, entriesToApplyEarly, noticeTakenOnTrust, restoreOverApplies, sentBeforeDurable } from "./replica-plants.js";
 import { WaitingRequests } from "./waiting-requests.js";
 import { BusyError, InvalidRequestError, NotLeaderError, UnavailableError } from "./errors.js";
 import { DISK_FULL_RETRY_DEFAULTS, DiskFullRetry, DiskFullRetryCancelled, type DiskFullEvent, type DiskFullRetryLimits } from "./disk-full-retry.js";
@@ -60,6 +61,11 @@ export interface ReplicaOptions {
   readonly onApplied?: (entry: Entry, result: KvResult | undefined, requestId: string | undefined) => void;
   /** The core's source of randomness (election timeouts); seeded from the id and the clock when not given, a seed's share in the simulator. */
   readonly random?: SeededRandom;
+  /**
+   * Test-only: never set by servers. A deliberately broken behaviour of this loop
+   * (replica-plants.ts) that the simulator's checks must catch.
+   */
+  readonly testOnlyPlant?: ReplicaPlant;
 }
 
 export type ReplicaEvent =
@@ -111,10 +117,13 @@ export class Replica {
   /** Decodes a snapshot from the leader before its last chunk is stepped (snapshot-admission.ts). */
   readonly admission: SnapshotAdmission;
   private readonly trace: ReplicaTrace;
+  /** options.testOnlyPlant, read once: undefined in every server. */
+  private readonly plant: ReplicaPlant | undefined;
 
   private constructor(private readonly options: ReplicaOptions, kv: KvStateMachine, snapshot: SnapshotMeta) {
     this.scheduler = options.scheduler ?? NODE_SCHEDULER;
     this.trace = new ReplicaTrace(options.tracer);
+    this.plant = options.testOnlyPlant;
     this.kv = kv;
     this.appliedConfig = snapshot.config;
     this.storedHardState = options.storage.hardState();
@@ -192,6 +201,7 @@ export class Replica {
     if (this.stopped) return;
     traceRaftReceive(this.trace.tracer, m, stamp);
     if (m.type === "Snap" && this.admission.hold(m)) return;
+    if (this.plant === "commit-notice-ahead" && CommitNotices.isNotice(m)) m = noticeTakenOnTrust(m, this.raft.status().lastIndex, (index) => this.raft.logTerm(index));
     this.raft.step(m);
     this.kick();
   }
@@ -364,6 +374,7 @@ export class Replica {
       // are durable here and on a quorum already (the core hands out only entries this
       // node has persisted): applying them need not wait for this Ready's write, so
       // replies leave while its fsync is under way.
+      this.sendAfterPersist(ready, true);
       const persisting = this.persistLog(ready);
       persisting.catch(() => undefined); // Awaited below; handled here in case apply throws first.
       this.sendMessages(ready);
@@ -372,15 +383,17 @@ export class Replica {
       const applied = Promise.resolve().then(() => this.applyCommitted(ready));
       applied.catch(() => undefined);
       await persisting;
+      if (this.plant === "answer-before-quorum") answerFromScratchCopy(this.kv, this.options.storage, ready.entries, this.waiting);
       await applied;
-      for (const m of ready.messagesAfterPersist) this.notices.sendNow(m);
+      this.sendAfterPersist(ready, false);
     } else {
       // A snapshot to install is written, then installed, before anything after it applies.
       for (const m of ready.messages) this.notices.sendNow(m);
+      this.sendAfterPersist(ready, true);
       // Retried as a whole after a full disk: the chunks already written are skipped, a chunk at offset 0 starts over.
       await this.diskFull.persist(() => this.persistSnapshotChunks(ready));
       await this.persistLog(ready);
-      for (const m of ready.messagesAfterPersist) this.notices.sendNow(m);
+      this.sendAfterPersist(ready, false);
       if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
       this.applyCommitted(ready);
     }
@@ -399,8 +412,14 @@ export class Replica {
     }
   }
 
+  /** The messages that wait for the Ready's write, once it is durable (`early`: those a test-only plant sends before). */
+  private sendAfterPersist(ready: Ready, early: boolean): void {
+    for (const m of ready.messagesAfterPersist) if (sentBeforeDurable(this.plant, m) === early) this.notices.sendNow(m);
+  }
+
   private applyCommitted(ready: Ready): void {
-    for (const entry of ready.committedEntries) this.apply(entry);
+    const entries = this.plant === "apply-before-commit" ? entriesToApplyEarly(ready, () => this.kv.appliedIndex) : ready.committedEntries;
+    for (const entry of entries) this.apply(entry);
     for (const state of ready.readStates) this.waiting.confirmed(state);
     this.waiting.serve(this.kv.appliedIndex);
   }
@@ -471,6 +490,7 @@ export class Replica {
     this.waiting.lostToSnapshot(meta.index);
     // Decoded on receipt, before Raft installed it; from storage only if not (never expected).
     this.kv = this.admission.take(meta) ?? await restoreFromStorage(this.options.storage, meta, () => this.scheduler.nextTurn(), this.kv.config);
+    if (this.plant === "restore-interleaves-apply") void restoreOverApplies(this.options.storage, meta, this.scheduler, () => this.kv, (kv) => { this.kv = kv; });
     this.appliedConfig = meta.config;
     this.options.onEvent?.({ type: "snapshot-installed", index: meta.index, sizeBytes: meta.sizeBytes });
   }

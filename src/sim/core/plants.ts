@@ -1,9 +1,11 @@
 import type { CorePlant } from "../../raft/config.js";
+import { REPLICA_PLANTS, type ReplicaPlant } from "../../server/replica-plants.js";
 
 /**
- * Deliberately broken behaviours that prove the simulator's checks can fail. Plants in
- * the storage and transport model live in the simulator's node driver; those that can
- * only be inside the protocol use the core's single test-only option.
+ * Deliberately broken behaviours that prove the simulator's checks can fail. Those inside
+ * the protocol use the core's single test-only option, those of the ready loop the
+ * Replica's (ReplicaOptions.testOnlyPlant); the driver's own (how a member restarts) live
+ * in replica-member.ts.
  */
 export const CORE_PLANTS: readonly CorePlant[] = [
   "commit-previous-term",
@@ -24,18 +26,15 @@ export const CORE_PLANTS: readonly CorePlant[] = [
 ];
 
 export const DRIVER_PLANTS = [
-  /** Sends a vote before the vote is durable: a crash can make the node vote twice. */
-  "vote-before-durable",
-  /** Acknowledges appended entries before they are durable. */
-  "ack-before-durable",
   /** A node that lost its disk comes back as a voter instead of non-voting. */
   "wiped-node-votes",
 ] as const;
 
 export type DriverPlant = (typeof DRIVER_PLANTS)[number];
-export type PlantName = CorePlant | DriverPlant;
+export type PlantName = CorePlant | DriverPlant | ReplicaPlant;
 
-export const PLANT_NAMES: readonly PlantName[] = [...CORE_PLANTS, ...DRIVER_PLANTS];
+/** The core's plants, the production Replica's (server/replica-plants.ts), then the simulator driver's own. */
+export const PLANT_NAMES: readonly PlantName[] = [...CORE_PLANTS, ...REPLICA_PLANTS, ...DRIVER_PLANTS];
 
 export function isPlantName(name: string): name is PlantName {
   return (PLANT_NAMES as readonly string[]).includes(name);
@@ -43,4 +42,8 @@ export function isPlantName(name: string): name is PlantName {
 
 export function isCorePlant(name: PlantName | undefined): name is CorePlant {
   return name !== undefined && (CORE_PLANTS as readonly string[]).includes(name);
+}
+
+export function isReplicaPlant(name: PlantName | undefined): name is ReplicaPlant {
+  return name !== undefined && (REPLICA_PLANTS as readonly string[]).includes(name);
 }

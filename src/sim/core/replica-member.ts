@@ -18,7 +18,7 @@ import type { LeaderAdmin } from "./faults.js";
 import { applyOutcome, expiringPutCommand, readOutput, writeCommand } from "./kv-adapter.js";
 import { MemberChecks } from "./member-checks.js";
 import type { PlantName } from "./plants.js";
-import { isCorePlant } from "./plants.js";
+import { isCorePlant, isReplicaPlant } from "./plants.js";
 import { SimScheduler, type VirtualAgenda } from "./sim-scheduler.js";
 import { SimStorage } from "./sim-storage.js";
 import type { MessageLimits } from "./situations.js";
@@ -151,6 +151,7 @@ export class ReplicaMember {
       raft: this.raftConfig, storage, scheduler, send: (m) => this.send(m), tickMs: ctx.tickMs ?? SIM_REPLICA_TICK_MS, startNonVoting: false,
       snapshotEveryEntries: SNAPSHOT_EVERY_ENTRIES, pendingProposalsMax: PENDING_PROPOSALS_MAX, requestTimeoutMs: REQUEST_TIMEOUT_MS,
       expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, onEvent: (event) => this.onEvent(event), random: ctx.random.fork(),
+      testOnlyPlant: isReplicaPlant(ctx.plant) ? ctx.plant : undefined,
       onApplied: (entry, result, requestId) => this.checked(() => this.onApplied(entry, result, requestId)),
     }).then((replica) => {
       if (incarnation !== this.incarnation) return;
