@@ -20,6 +20,10 @@ const ENTRY_BYTES = 256;
  * Raft core alone can commit, so we know it is never the bottleneck. Each round the
  * leader takes `batch` proposals, then every node's Ready is persisted, sent and
  * advanced until the cluster is idle.
+ *
+ * Why not the production loop (server/replica.ts), as the simulator runs: this measures
+ * the core's own ceiling, and the Replica's promises, timers and state machine would be
+ * what it measured (`kvraft bench cluster` measures the whole server).
  */
 export function runCoreBench(options: { seconds?: number; batches?: readonly number[] } = {}): CoreBenchRow[] {
   const seconds = options.seconds ?? 1;

@@ -13,6 +13,10 @@ import { crc32c } from "@node-rs/crc32";
  * The harness checks three things on every step, whatever the test: the persisted
  * commit never exceeds the log it is persisted with, each term has at most one leader,
  * and no two nodes apply different entries at the same index.
+ *
+ * Why not the production loop (server/replica.ts), as the simulator runs: these tests
+ * step the core message by message and read its Ready, which the Replica's ready loop
+ * consumes by itself; the Replica's own tests are test/server/ and test/sim/.
  */
 import { defaultRaftConfig } from "../../src/raft/config.js";
 import type { RaftConfig } from "../../src/raft/config.js";

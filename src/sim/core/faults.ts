@@ -39,8 +39,8 @@ export interface SimControl {
   /** Crashes the node at its next disk write (so it loses that write), then calls back. */
   armCrash(id: NodeId, onCrash: () => void): void;
   crash(id: NodeId): void;
-  /** Stops a running member for `durationMs`, holding what reaches it (pause-gate.ts). */
-  pause(id: NodeId, durationMs: number): void;
+  /** Stops a running member for `durationMs`, holding what reaches it (pause-gate.ts); false when it is not running (or paused already). */
+  pause(id: NodeId, durationMs: number): boolean;
   restart(id: NodeId, wiped: boolean): void;
   withLeader(action: (leader: LeaderAdmin) => void): boolean;
   trace(line: string): void;
@@ -76,7 +76,7 @@ export function scheduleFaults(sim: SimControl, plan: FaultPlan): void {
   scheduleMembership(sim, at(0.05 + random.next() * 0.2));
   if (random.next() < 0.35) scheduleWipe(sim, at(random.next() * 0.8));
   const pauseAt = at(random.next() * 0.7);
-  if (plan.situations.pauses) schedulePause(sim, pauseAt);
+  if (plan.situations.pauses) schedulePause(sim, pauseAt, plan.endMs);
   const transfers = 1 + random.int(2);
   for (let i = 0; i < transfers; i++) {
     sim.after(at(random.next()), () => {

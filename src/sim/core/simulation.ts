@@ -333,12 +333,13 @@ export class Simulation implements SimControl {
     node.restart(wiped);
   }
 
-  pause(id: NodeId, durationMs: number): void {
-    if (!this.isAlive(id) || !this.pauses.pause(id)) return;
+  pause(id: NodeId, durationMs: number): boolean {
+    if (!this.isAlive(id) || !this.pauses.pause(id)) return false;
     this.stats.pauses++;
     this.trace(`pause node ${id} for ${roundMs(durationMs)} ms`);
     if (this.shiviz.enabled) this.shiviz.tracer(memberHost(id)).local("pause");
     this.after(durationMs, () => this.resume(id));
+    return true;
   }
 
   /** Runs a paused member again; what it held runs now, in order (pause-gate.ts). */

@@ -40,6 +40,8 @@ const PAUSE_MS_MIN = 250;
 const PAUSE_MS_JITTER = 350;
 /** Share of pauses that stop the leader (the others stop a random member). */
 const PAUSE_LEADER_SHARE = 0.7;
+/** A pause that found no running member tries again this much later. */
+const PAUSE_RETRY_MS = 20;
 
 export type MessageLimits = Pick<RaftConfig, "messageBytesMax" | "messageEntriesMax">;
 
@@ -71,17 +73,23 @@ export function drawSituations(random: SeededRandom, ids: readonly NodeId[], on:
   return { tickRates, messageLimits: small && on.smallMessages ? limits : undefined };
 }
 
-/** Stops one member (the leader, mostly) for longer than an election timeout. */
-export function schedulePause(sim: SimControl, atMs: number): void {
+/**
+ * Stops one member (the leader, mostly) for longer than an election timeout. When no
+ * member is running then (all down at once), it tries again a little later, until the
+ * fault phase ends at `endMs`: every seed must have its pause.
+ */
+export function schedulePause(sim: SimControl, atMs: number, endMs: number): void {
   const { random } = sim;
   const leaderFirst = random.chance(PAUSE_LEADER_SHARE);
   const durationMs = PAUSE_MS_MIN + random.next() * PAUSE_MS_JITTER;
-  sim.after(atMs, () => {
+  const attempt = (): void => {
     const leader = sim.leaderId();
     const members = sim.memberIds().filter((id) => sim.isAlive(id));
     const victim = leaderFirst && leader !== undefined ? leader : members.length > 0 ? random.pick(members) : undefined;
-    if (victim !== undefined) sim.pause(victim, durationMs);
-  });
+    const paused = victim !== undefined && sim.pause(victim, durationMs);
+    if (!paused && sim.now() + PAUSE_RETRY_MS < endMs) sim.after(PAUSE_RETRY_MS, attempt);
+  };
+  sim.after(atMs, attempt);
 }
 
 /**
