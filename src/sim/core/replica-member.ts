@@ -6,23 +6,21 @@ import type { SeededRandom } from "../../raft/random.js";
 import type { ConfChange, Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
 import { EntryType } from "../../raft/types.js";
 import type { KvResult } from "../../kv/index.js";
-import { NotLeaderError } from "../../server/errors.js";
 import { Replica, type ReplicaEvent } from "../../server/replica.js";
-import { ReplicaService } from "../../server/replica-service.js";
 import { runInRequest } from "../../server/request-scope.js";
 import type { Tracer } from "../../trace/index.js";
 import { AsyncSimStorage } from "./async-sim-storage.js";
 import type { SafetyChecker } from "./checker.js";
 import { fsyncDelayMs } from "./disk-timing.js";
 import type { LeaderAdmin } from "./faults.js";
-import { applyOutcome, expiringPutCommand, readOutput, writeCommand } from "./kv-adapter.js";
+import { applyOutcome } from "./kv-adapter.js";
+import { MemberClientPort, refusalOf } from "./member-client-port.js";
 import { MemberChecks } from "./member-checks.js";
 import type { PlantName } from "./plants.js";
 import { isCorePlant, isReplicaPlant } from "./plants.js";
 import { SimScheduler, type VirtualAgenda } from "./sim-scheduler.js";
 import { SimStorage } from "./sim-storage.js";
 import type { MessageLimits } from "./situations.js";
-import type { ApplyOutcome } from "./state-machine.js";
 import type { ClientReply, ClientRequest, SimStats } from "./types.js";
 
 export interface ReplicaMemberContext {
@@ -83,7 +81,8 @@ export class ReplicaMember {
   private storage: AsyncSimStorage | undefined;
   private scheduler: SimScheduler | undefined;
   private replicaValue: Replica | undefined;
-  private service: ReplicaService | undefined;
+  /** Serves the simulated clients through the KV service; undefined while down or starting. */
+  private clientPort: MemberClientPort | undefined;
   /** Bumped at a crash: a start under way when it crashed must not install its Replica, nor answer its clients. */
   private incarnation = 0;
   private readonly checks: MemberChecks;
@@ -156,7 +155,9 @@ export class ReplicaMember {
     }).then((replica) => {
       if (incarnation !== this.incarnation) return;
       this.replicaValue = replica;
-      this.service = new ReplicaService(replica, { quotaBytes: 0, leaderHint: (leaderId) => ({ leaderId }), tracer: ctx.tracer });
+      this.clientPort = new MemberClientPort(replica, {
+        tracer: ctx.tracer, checker: ctx.checker, checks: this.checks, entryOf: (result) => this.entryOfResult.get(result), checked: (check) => this.checked(check),
+      });
       this.checks.restarted();
       const status = replica.status();
       this.checked(() => {
@@ -215,59 +216,17 @@ export class ReplicaMember {
    * answered once its promise settles. A process that dies first never answers.
    */
   handleClient(request: ClientRequest): void {
-    const service = this.service;
+    const port = this.clientPort;
     const replica = this.replicaValue;
-    if (service === undefined || replica === undefined) return;
+    if (port === undefined || replica === undefined) return;
     const incarnation = this.incarnation;
     const answer = (reply: ClientReply): void => {
       if (incarnation === this.incarnation) this.ctx.reply?.(request, reply);
     };
     // Traced, the request's id rides to its entry's apply event, as a port's request does.
-    const outcome = this.ctx.tracer.enabled
-      ? runInRequest({ requestId: request.requestId }, () => this.serve(service, replica, request))
-      : this.serve(service, replica, request);
+    const outcome = this.ctx.tracer.enabled ? runInRequest({ requestId: request.requestId }, () => port.serve(request)) : port.serve(request);
     this.checked(() => this.checks.afterInput(replica));
     outcome.then((result) => answer({ ok: true, outcome: result }), (error: unknown) => answer(refusalOf(error)));
-  }
-
-  private async serve(service: ReplicaService, replica: Replica, request: ClientRequest): Promise<ApplyOutcome> {
-    const op = request.op;
-    switch (op.kind) {
-      case "register":
-        return { rendered: "register", sessionId: await service.registerSession() };
-      case "probe":
-        await replica.propose({ type: "tick" });
-        return { rendered: "probe" };
-      case "read":
-        return this.read(service, replica, op.key);
-      case "write":
-        return this.answered(await service.write(writeCommand(op.session, op.input)));
-      case "expiring-put":
-        return this.answered(await service.write(expiringPutCommand(op.session, op.key, op.value, op.ttlMs)));
-    }
-  }
-
-  /**
-   * A linearizable read from any member: the ReadIndex round, then the local state. A
-   * leader's read index must not precede its term's first entry, judged if the member
-   * still leads the term it asked in.
-   */
-  private async read(service: ReplicaService, replica: Replica, key: string): Promise<ApplyOutcome> {
-    const askedAs = replica.status();
-    const { revision, kv } = await service.get(encodeKey(key), { consistency: "follower" });
-    const now = replica.status();
-    // What the read saw was applied up to `revision`, at or past its read index: a read index before the term's no-op shows here as well.
-    if (askedAs.role === "leader" && now.role === "leader" && now.term === askedAs.term) this.checked(() => this.checks.readIndexConfirmed(now.term, revision));
-    return { rendered: "read", output: readOutput(kv) };
-  }
-
-  /** A write's answer, checked as its apply was: an acknowledged write must have executed in a committed entry. */
-  private answered(result: KvResult): ApplyOutcome {
-    const entry = this.entryOfResult.get(result);
-    invariant(entry !== undefined, () => `sim: member ${this.id} answered a write whose entry it never applied`);
-    const outcome = applyOutcome(entry.index, entry.data, result);
-    if (outcome.exactlyOnce !== undefined && outcome.refused === undefined) this.ctx.checker.writeAcknowledged(outcome.exactlyOnce.id, entry.index);
-    return outcome;
   }
 
   /** Every message the Replica sends, checked against what the disk holds now. */
@@ -331,7 +290,7 @@ export class ReplicaMember {
     this.scheduler = undefined;
     this.storage = undefined;
     this.replicaValue = undefined;
-    this.service = undefined;
+    this.clientPort = undefined;
     this.incarnation++;
     this.ctx.stats.crashes++;
     if (lost) this.ctx.stats.lossyCrashes++;
@@ -353,16 +312,4 @@ export class ReplicaMember {
     }
     this.start();
   }
-}
-
-const encoder = new TextEncoder();
-
-function encodeKey(key: string): Uint8Array {
-  return encoder.encode(key);
-}
-
-/** A request that failed: a follower names its leader; anything else is retried elsewhere. */
-function refusalOf(error: unknown): ClientReply {
-  if (error instanceof NotLeaderError) return { ok: false, error: "not-leader", leader: error.leader?.leaderId ?? 0 };
-  return { ok: false, error: "retry", leader: 0 };
 }
