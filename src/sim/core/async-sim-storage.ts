@@ -31,8 +31,14 @@ interface InFlight {
   readonly done: () => void;
 }
 
-/** A write of a process that crashed: it never completes, as nothing awaits it any more. */
-const NEVER = new Promise<void>(() => undefined);
+/**
+ * A write of a process that crashed: it never completes. A new promise each time, never a
+ * shared one: what awaits it hangs its continuation on the promise, and a module-wide
+ * promise would keep every crashed Replica (and its run) reachable for good.
+ */
+function never(): Promise<void> {
+  return new Promise<void>(() => undefined);
+}
 
 /**
  * The simulator's disk behind the production storage interface (RaftStorage), so the
@@ -159,7 +165,7 @@ export class AsyncSimStorage implements RaftStorage {
     if (onCrash !== undefined) {
       this.crashAtNextWrite = undefined;
       onCrash();
-      return NEVER;
+      return never();
     }
     return new Promise((done) => {
       const now = this.ctx.agenda.now();
