@@ -192,7 +192,9 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
   function withSession(command: KvCommand, session: SessionRef, offset: number): KvCommand {
     // ALLOWED_BITS admits a session only for writes; this check lets the compiler see it.
     if (!isWriteCommand(command)) throw reader.invalid(offset, `${command.type} cannot carry a session`);
-    return { ...command, session };
+    // readFields made `command` just now: stamped rather than copied (a spread of the command union is a megamorphic clone).
+    (command as { session?: SessionRef }).session = session;
+    return command;
   }
 }
 

@@ -153,7 +153,10 @@ export class Outbox {
 }
 
 export function send(n: NodeState, m: Outgoing): void {
-  const message = { ...m, from: n.id } as Message;
+  // Every caller passes a fresh literal, so it is stamped rather than copied: a spread of
+  // the message union is a megamorphic clone, a few percent of a busy member's CPU.
+  (m as { from?: NodeId }).from = n.id;
+  const message = m as Message;
   const termDurable = n.term === n.persistedHardState.term && n.vote === n.persistedHardState.vote;
   if (n.role === "leader" && termDurable && SEND_BEFORE_PERSIST.has(message.type)) n.out.messages.push(message);
   else n.out.messagesAfterPersist.push(message);
