@@ -1,4 +1,3 @@
-import { invariant } from "../assert/invariant.js";
 import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
 import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
@@ -9,10 +8,11 @@ import { RaftNode } from "../raft/raft.js";
 import type { ProposalResult, RaftStatus, Ready } from "../raft/ready.js";
 import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
-import type { IncomingSnapshot, RaftStorage } from "../storage/index.js";
+import type { RaftStorage } from "../storage/index.js";
 import type { TraceStamp, Tracer } from "../trace/index.js";
 import { traceRaftReceive } from "../trace/index.js";
 import { CommitNotices } from "./commit-notices.js";
+import { IncomingSnapshotWriter } from "./incoming-snapshot.js";
 import { ReplicaTrace } from "./replica-trace.js";
 import { SnapshotAdmission } from "./snapshot-admission.js";
 import { restoreFromStorage, saveLocalSnapshot } from "./snapshot-slices.js";
@@ -88,7 +88,8 @@ export class Replica {
   private kv: KvStateMachine;
   private appliedConfig: Configuration;
   private readonly waiting: WaitingRequests;
-  private incoming: IncomingSnapshot | undefined;
+  /** The snapshot being received from the leader, if any. */
+  private readonly incoming: IncomingSnapshotWriter;
   private stopTicking: (() => void) | undefined;
   private looping = false;
   private stopped = false;
@@ -99,8 +100,6 @@ export class Replica {
   private lastRole = "";
   private lastLeader = -1;
   private snapshotInFlight = false;
-  /** Snapshots from the leader refused: a checksum mismatch, or data that does not decode (kvraft_raft_snapshots_refused_total). */
-  private snapshotsRefusedCount = 0;
   private readonly scheduler: Scheduler;
   private readonly notices: CommitNotices;
   /** The hard state last handed to storage (term, vote and nonVoting must be durable). */
@@ -133,6 +132,8 @@ export class Replica {
     this.raft = new RaftNode(options.raft, options.storage, options.random ?? new SeededRandom(options.raft.id * 7919 + (this.scheduler.now() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
+    this.incoming = new IncomingSnapshotWriter(options.storage, (meta, reason) =>
+      options.onEvent?.({ type: "snapshot-refused", index: meta.index, sizeBytes: meta.sizeBytes, reason }));
     this.admission = new SnapshotAdmission(this.raft, () => this.kick(), () => this.kv.config, (error) => this.fail(error), () => this.scheduler.nextTurn());
   }
 
@@ -391,7 +392,7 @@ export class Replica {
       for (const m of ready.messages) this.notices.sendNow(m);
       this.sendAfterPersist(ready, true);
       // Retried as a whole after a full disk: the chunks already written are skipped, a chunk at offset 0 starts over.
-      await this.diskFull.persist(() => this.persistSnapshotChunks(ready));
+      await this.diskFull.persist(() => this.incoming.persist(ready));
       await this.persistLog(ready);
       this.sendAfterPersist(ready, false);
       if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
@@ -452,38 +453,9 @@ export class Replica {
     }
   }
 
-  private async persistSnapshotChunks(ready: Ready): Promise<void> {
-    for (const chunk of ready.snapshotChunks) {
-      if (chunk.refusal !== undefined) {
-        await this.refuseIncoming(chunk.meta, chunk.refusal);
-        continue;
-      }
-      if (chunk.offset === 0 || this.incoming === undefined || this.incoming.meta.index !== chunk.meta.index) {
-        await this.incoming?.abort();
-        this.incoming = await this.options.storage.beginIncoming(chunk.meta);
-      }
-      await this.incoming.writeChunk(chunk.offset, chunk.data);
-    }
-    if (ready.snapshot !== undefined) {
-      const incoming = this.incoming;
-      invariant(incoming !== undefined, () => `a snapshot to install at ${ready.snapshot?.index} was received in chunks`);
-      await incoming.finish();
-      this.incoming = undefined;
-    }
-  }
-
-  /** The core refused the snapshot (raft/follower.ts: its data failed the checksum, or does not decode): its bytes go, nothing is installed. */
-  private async refuseIncoming(meta: SnapshotMeta, reason: string): Promise<void> {
-    // The core dropped the transfer: whatever is being received is of it, or older.
-    await this.incoming?.abort();
-    this.incoming = undefined;
-    this.snapshotsRefusedCount++;
-    this.options.onEvent?.({ type: "snapshot-refused", index: meta.index, sizeBytes: meta.sizeBytes, reason });
-  }
-
   /** Snapshots from the leader refused because their data did not match their checksum or did not decode. */
   snapshotsRefused(): number {
-    return this.snapshotsRefusedCount;
+    return this.incoming.refused;
   }
 
   private async restoreSnapshot(meta: SnapshotMeta): Promise<void> {
@@ -561,7 +533,7 @@ export class Replica {
     this.notices.clear();
     this.waiting.failAll(new UnavailableError("this member is shutting down: retry on another member"));
     while (this.looping) await this.scheduler.nextTurn();
-    await this.incoming?.abort();
+    await this.incoming.abort();
   }
 
   fatalError(): Error | undefined {

@@ -45,6 +45,17 @@ describe("the simulator's safety checks fail when they should", () => {
     expect(() => checker.checkLeaderCompleteness(3, 2, 2, () => 0)).toThrow(/committed index 2/);
   });
 
+  it("leader completeness holds a leader only to entries committed before its term, also when no leader was seen committing them", () => {
+    const checker = fresh();
+    // Applied, but no leader's commit was recorded (its leader crashed before any check ran).
+    checker.entryApplied(1, entry(2, 6), "r");
+    // A stale leader of term 4 (elected late by delayed votes) need not hold an entry of term 6: it was committed in term 6 or later.
+    checker.checkLeaderCompleteness(3, 4, 2, () => undefined);
+    // It must hold one of term 3: committed in term 3 or later, perhaps before its own.
+    checker.entryApplied(1, entry(3, 3), "r");
+    expect(() => checker.checkLeaderCompleteness(3, 4, 2, () => undefined)).toThrow(/committed index 3/);
+  });
+
   it("durability: a vote granted before it is durable", () => {
     const checker = fresh();
     const vote = { type: "VoteResp", from: 2, to: 1, term: 4, reject: false, commitIndex: 0, commitTerm: 0 } as const;

@@ -148,7 +148,9 @@ export class SafetyChecker {
   checkLeaderCompleteness(node: NodeId, term: number, firstIndex: number, termAt: (index: number) => number | undefined): void {
     for (let index = firstIndex; index <= this.maxCommitted; index++) {
       const committed = this.applied[index];
-      if (committed === undefined || (this.commitTerms[index] ?? 0) >= term) continue;
+      // An entry is committed by a leader of its own term or a later one: a commit no leader
+      // was seen making (its leader crashed before any check ran) still has that bound.
+      if (committed === undefined || Math.max(this.commitTerms[index] ?? 0, committed.term) >= term) continue;
       const held = termAt(index);
       if (held !== committed.term) {
         fail("leader-completeness", `node ${node}, leader of term ${term}, has term ${held} at committed index ${index} (committed with term ${committed.term})`);

@@ -240,6 +240,10 @@ export class ReplicaMember {
   }
 
   private onApplied(entry: Entry, result: KvResult | undefined, requestId: string | undefined): void {
+    // A leader's commit index moves when its own write completes (a disk event, no input
+    // and maybe no send: commit notices wait): its checks run before its first apply of it.
+    const replica = this.replicaValue;
+    if (replica !== undefined) this.checks.afterInput(replica);
     this.checks.applyOrder(entry, this.appliedIndexValue);
     this.appliedIndexValue = entry.index;
     const outcome = entry.type === EntryType.Normal && result !== undefined ? applyOutcome(entry.index, entry.data, result) : undefined;

@@ -412,7 +412,9 @@ export class Simulation implements SimControl {
       }
       if (!finished) violation = violationAt(this.point(), "liveness", "the run did not finish: no leader committed, or members did not converge, in time");
     } catch (error) {
-      violation = violationFrom(this.point(), error);
+      // A check that failed inside a member's own code came first: the Replica took it for
+      // an error of its own and the member went on (a later check can then fail for it).
+      violation = violationFrom(this.point(), this.failure?.error ?? error);
     }
     return this.finish(violation);
   }
