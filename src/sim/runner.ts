@@ -5,6 +5,13 @@ import type { Situations } from "./core/situations.js";
 import type { SeedSummary, SimReport } from "./summary.js";
 import { addToReport, emptyReport, finishReport } from "./summary.js";
 
+/**
+ * A worker's young generation: a run makes short-lived promises, messages and closures by
+ * the million, and a larger nursery lets more of them die before a scavenge copies them
+ * (V8 sizes it far smaller by default: 1,000 seeds ran at 41.8 seeds/s with its size, 44.4 with this).
+ */
+const WORKER_YOUNG_GENERATION_MB = 192;
+
 export interface RunSeedsOptions {
   readonly from: number;
   readonly seeds: number;
@@ -27,7 +34,10 @@ export async function runSeeds(options: RunSeedsOptions): Promise<SimReport> {
   let next = options.from;
   const workerUrl = new URL("./worker.js", import.meta.url);
   await Promise.all(Array.from({ length: workerCount }, () => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: { plant: options.plant, minSteps: options.minSteps, situations: options.situations } });
+    const worker = new Worker(workerUrl, {
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      workerData: { plant: options.plant, minSteps: options.minSteps, situations: options.situations },
+    });
     const handOut = (): void => {
       const stop = options.failuresMax !== undefined && report.violations >= options.failuresMax;
       worker.postMessage(next < end && !stop ? next++ : null);
