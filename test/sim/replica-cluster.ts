@@ -3,7 +3,7 @@ import type { KvOutput, Operation } from "../../src/lincheck/index.js";
 import type { Message } from "../../src/raft/messages.js";
 import { SeededRandom } from "../../src/raft/random.js";
 import type { NodeId, SnapshotMeta } from "../../src/raft/types.js";
-import type { ReplicaPlant } from "../../src/server/replica-plants.js";
+import type { ReplicaPlant } from "../../src/server/replica-plant-names.js";
 import type { Replica } from "../../src/server/replica.js";
 import { SafetyChecker, ViolationError } from "../../src/sim/core/checker.js";
 import { bootstrapSnapshot } from "../../src/sim/core/kv-adapter.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkHistory } from "../../src/lincheck/index.js";
-import type { ReplicaPlant } from "../../src/server/replica-plants.js";
+import type { ReplicaPlant } from "../../src/server/replica-plant-names.js";
 import { ViolationError } from "../../src/sim/core/checker.js";
 import type { ReplicaMember } from "../../src/sim/core/replica-member.js";
 import { ReplicaCluster } from "./replica-cluster.js";

@@ -1,5 +1,5 @@
 import type { CorePlant } from "../../raft/config.js";
-import { REPLICA_PLANTS, type ReplicaPlant } from "../../server/replica-plants.js";
+import type { ReplicaPlant } from "../../server/replica-plant-names.js";
 
 /**
  * Deliberately broken behaviours that prove the simulator's checks can fail. Those inside
@@ -24,6 +24,19 @@ export const CORE_PLANTS: readonly CorePlant[] = [
   /** Caught by the message-limits check on seeds with small message limits (situations.ts). */
   "append-over-byte-limit",
 ];
+
+/** The production Replica's plants (server/replica-plants.ts), each listed once. */
+export const REPLICA_PLANTS = [
+  "apply-before-commit",
+  "answer-before-quorum",
+  "commit-notice-ahead",
+  "restore-interleaves-apply",
+  "vote-before-durable",
+  "ack-before-durable",
+] as const satisfies readonly ReplicaPlant[];
+
+/** Compile-time: this is `true` only when REPLICA_PLANTS names every ReplicaPlant. */
+export const REPLICA_PLANTS_LISTED: [Exclude<ReplicaPlant, (typeof REPLICA_PLANTS)[number]>] extends [never] ? true : false = true;
 
 export const DRIVER_PLANTS = [
   /** A node that lost its disk comes back as a voter instead of non-voting. */
