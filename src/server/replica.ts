@@ -416,6 +416,7 @@ export class Replica {
 
   /** The messages that wait for the Ready's write, once it is durable (`early`: those a test-only plant sends before). */
   private sendAfterPersist(ready: Ready, early: boolean): void {
+    if (early && this.plant === undefined) return; // Servers send nothing early: no pass over the messages per Ready.
     for (const m of ready.messagesAfterPersist) if (sentBeforeDurable(this.plant, m) === early) this.notices.sendNow(m);
   }
 
