@@ -1,7 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { Address } from "./address.js";
-import { type ClientTlsOptions, describeTlsFailure, isCertificateRejected, tlsConnectOptions } from "../security/client-credentials.js";
+import { type ClientTlsOptions, describeTlsFailure, isCertificateRejected, isPlainTextPort, tlsConnectOptions } from "../security/client-credentials.js";
 import { CertificateRejectedError } from "./errors.js";
 
 /**
@@ -84,9 +84,10 @@ function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: 
   });
 }
 
-/** A TLS failure in words; a rejected certificate as CertificateRejectedError, which is not worth retrying. */
+/** A TLS failure in words; a rejected certificate or a plain-text port as CertificateRejectedError, which is not worth retrying. */
 function explained(error: Error, tls: ClientTlsOptions | undefined): Error {
   const tlsProblem = describeTlsFailure(error, tls);
   if (tlsProblem === undefined) return error;
-  return isCertificateRejected(error) ? new CertificateRejectedError(tlsProblem, { cause: error }) : new Error(tlsProblem, { cause: error });
+  const final = isCertificateRejected(error) || isPlainTextPort(error);
+  return final ? new CertificateRejectedError(tlsProblem, { cause: error }) : new Error(tlsProblem, { cause: error });
 }

@@ -85,8 +85,7 @@ export function describeTlsFailure(error: unknown, tls: ClientTlsOptions | undef
   if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") return `the server's certificate is not valid now: ${message} (${code}); renew it (kvraft local: restart it) or check the clock`;
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `the server's certificate is not for this address: ${message}; connect by a name or IP in its SANs, or set tls.servername`;
   if (tls === undefined) return undefined;
-  // A plain-text server answering a TLS hello: OpenSSL reads its bytes as a bad record.
-  if (code === "EPROTO" || /wrong version number|packet length too long|http request/i.test(message)) {
+  if (isPlainTextPort(error)) {
     return `the server does not speak TLS on this port: ${message}; use http:// (or no TLS options) for it, or check the port`;
   }
   if (/certificate required|alert number 116|handshake failure|alert bad certificate/i.test(message)) {
@@ -102,6 +101,16 @@ export function describeTlsFailure(error: unknown, tls: ClientTlsOptions | undef
 export function isCertificateRejected(error: unknown): boolean {
   const code = errorCode(error);
   return code !== undefined && (UNTRUSTED_CHAIN.has(code) || code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID" || code === "ERR_TLS_CERT_ALTNAME_INVALID");
+}
+
+/**
+ * Whether a TLS connection reached a server that speaks plain text on that port: another
+ * setting to fix (the URL's scheme, the port), which no retry will change. OpenSSL reads
+ * a plain-text server's bytes as a bad record.
+ */
+export function isPlainTextPort(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return errorCode(error) === "EPROTO" || /wrong version number|packet length too long|http request/i.test(message);
 }
 
 function errorCode(error: unknown): string | undefined {
