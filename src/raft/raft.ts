@@ -223,6 +223,11 @@ export class RaftNode {
     return this.node.term;
   }
 
+  /** The highest index known committed (an observer for checks; status() builds much more). */
+  commitIndex(): number {
+    return this.node.log.committed;
+  }
+
   status(): RaftStatus {
     const n = this.node;
     const progress = n.role !== "leader" ? [] : [...n.leading.progress.values()].map((pr) => ({

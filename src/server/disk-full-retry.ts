@@ -87,23 +87,41 @@ export class DiskFullRetry {
    * Runs `attempt` until it succeeds: a DiskFullError raises the alarm and is retried after
    * a wait that doubles from diskFullRetryMsMin to diskFullRetryMsMax; any other error is
    * thrown at once. `attempt` must be safe to repeat after a DiskFullError (the storage's
-   * guarantee for a write it refused).
+   * guarantee for a write it refused). `written` runs once it succeeds, in the same turn.
+   *
+   * Not `async`: a write that succeeds at once settles one turn after the storage's own
+   * promise (every Ready with a write waits here; the retries are the rare path).
    */
-  async persist(attempt: () => Promise<void>): Promise<void> {
+  persist(attempt: () => Promise<void>, written: () => void = () => undefined): Promise<void> {
+    const done = (): void => {
+      this.clear();
+      written();
+    };
+    let first: Promise<void>;
+    try {
+      first = attempt();
+    } catch (error) {
+      first = Promise.reject(error as Error);
+    }
+    return first.then(done, (error: unknown) => this.retry(error, attempt).then(done));
+  }
+
+  /** The retries after `error` (a first attempt's), until one succeeds. */
+  private async retry(error: unknown, attempt: () => Promise<void>): Promise<void> {
     let waitMs = this.limits.diskFullRetryMsMin;
     for (;;) {
-      try {
-        await attempt();
-        this.clear();
-        return;
-      } catch (error) {
-        if (!(error instanceof DiskFullError)) throw error;
-        this.raise(error);
-      }
+      if (!(error instanceof DiskFullError)) throw error;
+      this.raise(error);
       await sleepOn(this.scheduler, waitMs, this.cancelling.signal, () =>
         new DiskFullRetryCancelled(`member ${this.memberId} is stopping: its write that found the disk full is given up`));
       this.retriesValue++;
       waitMs = Math.min(waitMs * 2, this.limits.diskFullRetryMsMax);
+      try {
+        await attempt();
+        return;
+      } catch (retryError) {
+        error = retryError;
+      }
     }
   }
 

@@ -60,9 +60,12 @@ export class ReplicaService implements KvService {
     return { revision, kv: kvs[0] };
   }
 
-  async getMany(keys: readonly Uint8Array[], options: ReadOptions = {}): Promise<{ revision: number; kvs: GetOutcome["kv"][] }> {
-    const forwarder = await this.forwarderIfFollower(options);
-    if (forwarder !== undefined) return forwarder.getMany(keys, options.timeoutMs);
+  getMany(keys: readonly Uint8Array[], options: ReadOptions = {}): Promise<{ revision: number; kvs: GetOutcome["kv"][] }> {
+    return this.read(options, (forwarder) => forwarder.getMany(keys, options.timeoutMs), () => this.readHere(keys));
+  }
+
+  /** Reads `keys` from the state machine as applied now (the caller made the read linearizable first, if asked to). */
+  private readHere(keys: readonly Uint8Array[]): { revision: number; kvs: GetOutcome["kv"][] } {
     const kv = this.replica.state();
     const stamp = this.replica.readStampMs();
     const kvs = keys.map((key) => {
@@ -72,27 +75,32 @@ export class ReplicaService implements KvService {
     return { revision: kv.appliedIndex, kvs };
   }
 
-  async list(prefix: Uint8Array, options: ListPageOptions & ReadOptions): Promise<ListResult> {
+  list(prefix: Uint8Array, options: ListPageOptions & ReadOptions): Promise<ListResult> {
     const page = { limit: options.limit, after: options.after, revision: options.revision };
-    const forwarder = await this.forwarderIfFollower(options);
-    if (forwarder !== undefined) return forwarder.list(prefix, page, options.timeoutMs);
-    try {
-      return this.replica.state().list(prefix, { ...page, readStampMs: this.replica.readStampMs() });
-    } catch (error) {
-      if (error instanceof ListingExpiredError) throw new CompactedError(error.appliedIndex, error.message);
-      throw error;
-    }
+    return this.read(options, (forwarder) => forwarder.list(prefix, page, options.timeoutMs), () => {
+      try {
+        return this.replica.state().list(prefix, { ...page, readStampMs: this.replica.readStampMs() });
+      } catch (error) {
+        if (error instanceof ListingExpiredError) throw new CompactedError(error.appliedIndex, error.message);
+        throw error;
+      }
+    });
   }
 
-  async write(command: WriteCommand, options: WriteOptions = {}): Promise<KvResult> {
-    if (!this.isLeader()) {
-      // A member whose disk is full and that knows no leader says why, rather than "no leader".
-      if (this.replica.leaderId() === 0) this.replica.diskFull.refuseWrites();
-      return this.leaderForwarder().write(command, options.timeoutMs);
+  /** Not `async`: the answer is the proposal's (or the forward's) own promise, no hop behind it on every write. */
+  write(command: WriteCommand, options: WriteOptions = {}): Promise<KvResult> {
+    try {
+      if (!this.isLeader()) {
+        // A member whose disk is full and that knows no leader says why, rather than "no leader".
+        if (this.replica.leaderId() === 0) this.replica.diskFull.refuseWrites();
+        return this.leaderForwarder().write(command, options.timeoutMs);
+      }
+      this.checkQuota(command);
+      // The request id rides to the trace's apply event, so a write can be followed to its entry.
+      return this.replica.propose(command, this.tracer.enabled ? currentRequest()?.requestId : undefined);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    this.checkQuota(command);
-    // The request id rides to the trace's apply event, so a write can be followed to its entry.
-    return this.replica.propose(command, this.tracer.enabled ? currentRequest()?.requestId : undefined);
   }
 
   async registerSession(): Promise<number> {
@@ -125,17 +133,22 @@ export class ReplicaService implements KvService {
     }
   }
 
-  /** The forwarder when this read must go to the leader; undefined when it is served here (after its ReadIndex round, if any). */
-  private async forwarderIfFollower(options: ReadOptions): Promise<LeaderForwarder | undefined> {
-    const consistency = options.consistency ?? "linearizable";
-    if (consistency === "serializable") return undefined;
-    if (testPlantActive("stale-follower-reads") && !this.isLeader()) return undefined; // test-only: see test-plant.ts
-    if (consistency === "follower" || this.isLeader()) {
-      const index = await this.replica.readIndex();
-      await this.replica.waitApplied(index);
-      return undefined;
+  /**
+   * A read as `options` ask: forwarded to the leader when it must be (`forward`), or served
+   * here (`here`) once its ReadIndex round says the state is recent enough. Not `async`: a
+   * read served here settles in the turn its round does, with no hop behind it.
+   */
+  private read<T>(options: ReadOptions, forward: (forwarder: LeaderForwarder) => Promise<T>, here: () => T): Promise<T> {
+    try {
+      const consistency = options.consistency ?? "linearizable";
+      if (consistency === "serializable") return Promise.resolve(here());
+      if (testPlantActive("stale-follower-reads") && !this.isLeader()) return Promise.resolve(here()); // test-only: see test-plant.ts
+      if (consistency === "linearizable" && !this.isLeader()) return forward(this.leaderForwarder());
+      const replica = this.replica;
+      return replica.readIndex().then((index) => (replica.state().appliedIndex >= index ? here() : replica.waitApplied(index).then(here)));
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    return this.leaderForwarder();
   }
 
   private leaderForwarder(): LeaderForwarder {

@@ -78,6 +78,9 @@ export type ReplicaEvent =
   | { readonly type: "fatal"; readonly error: Error }
   | DiskFullEvent;
 
+/** Settled once: `.then` on it runs a callback in the next turn of the microtask queue. */
+const NEXT_TURN = Promise.resolve();
+
 /**
  * One member: the pure Raft core wired to a disk, a network and the KV state machine,
  * with a timer for ticks. The ready loop takes one Ready at a time and, while its
@@ -212,16 +215,22 @@ export class Replica {
    * Proposes a command; resolves with its result once applied (undefined for no-ops).
    * `requestId` (the client request's, if it has one) names the entry's apply in traces.
    */
-  async propose(command: KvCommand, requestId?: string): Promise<KvResult> {
-    this.checkServing();
-    this.diskFull.refuseWrites();
-    if (this.waiting.proposalCount >= this.options.pendingProposalsMax) {
-      throw new BusyError(`${this.waiting.proposalCount} proposals are waiting (pendingProposalsMax): retry shortly`);
+  propose(command: KvCommand, requestId?: string): Promise<KvResult> {
+    // Not `async`: the answer is the proposal's own promise, no hop behind it on every write.
+    try {
+      this.checkServing();
+      this.diskFull.refuseWrites();
+      if (this.waiting.proposalCount >= this.options.pendingProposalsMax) {
+        throw new BusyError(`${this.waiting.proposalCount} proposals are waiting (pendingProposalsMax): retry shortly`);
+      }
+      const envelope: CommandEnvelope = { stampMs: this.nextStamp(), command };
+      this.lastProposalAtMs = this.scheduler.now();
+      const result = this.raft.propose(encodeCommand(envelope));
+      // A command's entry always applies with a result: only no-ops and configuration changes have none.
+      return this.track(result, requestId) as Promise<KvResult>;
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    const envelope: CommandEnvelope = { stampMs: this.nextStamp(), command };
-    this.lastProposalAtMs = this.scheduler.now();
-    const result = this.raft.propose(encodeCommand(envelope));
-    return (await this.track(result, requestId)) as KvResult;
   }
 
   async proposeConfChange(change: ConfChange): Promise<{ index: number }> {
@@ -265,8 +274,13 @@ export class Replica {
    * A linearizable read point: resolves with an index once this node has applied past
    * the index a leader confirmed (ReadIndex); on a follower the core asks the leader.
    */
-  async readIndex(): Promise<number> {
-    this.checkServing();
+  readIndex(): Promise<number> {
+    // Not `async`: the read's own promise, no hop behind it on every linearizable read.
+    try {
+      this.checkServing();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const { requestId, index } = this.waiting.read();
     this.raft.readIndex(requestId);
     this.kick();
@@ -301,6 +315,19 @@ export class Replica {
 
   status(): RaftStatus {
     return this.raft.status();
+  }
+
+  /** The core's term, commit index and last index, each without building status() (the simulator reads them after every input). */
+  currentTerm(): number {
+    return this.raft.currentTerm();
+  }
+
+  commitIndex(): number {
+    return this.raft.commitIndex();
+  }
+
+  logLastIndex(): number {
+    return this.raft.logLastIndex();
   }
 
   configuration(): Configuration {
@@ -346,12 +373,13 @@ export class Replica {
   private kick(): void {
     if (this.looping || this.stopped) return;
     this.looping = true;
-    void this.loop().finally(() => {
-      this.looping = false;
-      if (!this.stopped && this.fatal === undefined && this.raft.hasReady()) this.kick();
-    });
+    void this.loop();
   }
 
+  /**
+   * Takes Readies until the core has none; the next input kicks it again. `looping` falls
+   * in the same turn as the last hasReady() said no, so no input can fall in between.
+   */
   private async loop(): Promise<void> {
     try {
       while (!this.stopped && this.raft.hasReady()) {
@@ -360,50 +388,83 @@ export class Replica {
         // Role and commit first: the core changed them before this Ready, so the trace shows them before its sends.
         this.noteRole();
         this.trace.commit(ready);
-        await this.handleReady(ready);
+        const handling = this.handleReady(ready);
+        if (handling !== undefined) await handling;
         this.raft.advance(ready);
         this.noteRole();
       }
     } catch (error) {
-      if (error instanceof DiskFullRetryCancelled) return;
-      this.fail(error instanceof Error ? error : new Error(String(error)));
+      if (!(error instanceof DiskFullRetryCancelled)) this.fail(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      this.looping = false;
     }
   }
 
-  private async handleReady(ready: Ready): Promise<void> {
-    if (ready.snapshot === undefined && ready.snapshotChunks.length === 0) {
-      // The write starts first, so the disk works while messages go out. Committed entries
-      // are durable here and on a quorum already (the core hands out only entries this
-      // node has persisted): applying them need not wait for this Ready's write, so
-      // replies leave while its fsync is under way.
-      this.sendAfterPersist(ready, true);
-      const persisting = this.persistLog(ready);
-      persisting.catch(() => undefined); // Awaited below; handled here in case apply throws first.
-      this.sendMessages(ready);
-      // One turn of the microtask queue later, behind the start of the group commit: the
-      // write goes to the disk before the CPU goes to applying.
-      const applied = Promise.resolve().then(() => this.applyCommitted(ready));
-      applied.catch(() => undefined);
-      await persisting;
-      if (this.plant === "answer-before-quorum") answerFromScratchCopy(this.kv, this.options.storage, ready.entries, this.waiting);
-      await applied;
-      this.sendAfterPersist(ready, false);
-    } else {
-      // A snapshot to install is written, then installed, before anything after it applies.
-      for (const m of ready.messages) this.notices.sendNow(m);
-      this.sendAfterPersist(ready, true);
-      // Retried as a whole after a full disk: the chunks already written are skipped, a chunk at offset 0 starts over.
-      await this.diskFull.persist(() => this.incoming.persist(ready));
-      await this.persistLog(ready);
-      this.sendAfterPersist(ready, false);
-      if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
+  /**
+   * Handles one Ready: undefined when done at once (nothing to write: no promise, no turn
+   * of the microtask queue, and the loop takes the next Ready in the same turn), else the
+   * promise of its write and what waits for it.
+   */
+  private handleReady(ready: Ready): Promise<void> | undefined {
+    if (ready.snapshot !== undefined || ready.snapshotChunks.length > 0) return this.installSnapshotReady(ready);
+    // The write starts first, so the disk works while messages go out. Committed entries
+    // are durable here and on a quorum already (the core hands out only entries this
+    // node has persisted): applying them need not wait for this Ready's write, so
+    // replies leave while its fsync is under way.
+    this.sendAfterPersist(ready, true);
+    const persisting = this.persistLog(ready);
+    this.sendMessages(ready);
+    if (persisting === undefined) {
       this.applyCommitted(ready);
+      this.sendAfterPersist(ready, false);
+      return this.afterReady();
     }
+    persisting.catch(() => undefined); // Awaited below; handled here in case apply throws first.
+    return this.applyWhileWriting(ready, persisting);
+  }
+
+  private async applyWhileWriting(ready: Ready, persisting: Promise<void>): Promise<void> {
+    // One turn of the microtask queue later, behind the start of the group commit: the
+    // write goes to the disk before the CPU goes to applying. Queued before the await
+    // below, it has run when the await returns (the queue is first in, first out).
+    // A promise reaction, not queueMicrotask: Node wraps each of those in an async resource.
+    let applyFailure: { readonly error: unknown } | undefined;
+    void NEXT_TURN.then(() => {
+      try {
+        this.applyCommitted(ready);
+      } catch (error) {
+        applyFailure = { error };
+      }
+    });
+    await persisting;
+    if (this.plant === "answer-before-quorum") answerFromScratchCopy(this.kv, this.options.storage, ready.entries, this.waiting);
+    if (applyFailure !== undefined) throw applyFailure.error;
+    this.sendAfterPersist(ready, false);
+    const after = this.afterReady();
+    if (after !== undefined) await after;
+  }
+
+  /** A snapshot to install is written, then installed, before anything after it applies. */
+  private async installSnapshotReady(ready: Ready): Promise<void> {
+    for (const m of ready.messages) this.notices.sendNow(m);
+    this.sendAfterPersist(ready, true);
+    // Retried as a whole after a full disk: the chunks already written are skipped, a chunk at offset 0 starts over.
+    await this.diskFull.persist(() => this.incoming.persist(ready));
+    await this.persistLog(ready);
+    this.sendAfterPersist(ready, false);
+    if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
+    this.applyCommitted(ready);
+    await this.afterReady();
+  }
+
+  /** After each Ready: a local snapshot if one is due (undefined: nothing to wait for). */
+  private afterReady(): Promise<void> | undefined {
     if (this.unwrittenCommit !== undefined && this.snapshotDue()) {
       // A local snapshot must not pass the durable commit index.
-      await this.writeHardState({ hardState: this.unwrittenCommit, entries: [] });
+      return this.writeHardState({ hardState: this.unwrittenCommit, entries: [] }).then(() => this.maybeSnapshot());
     }
     this.maybeSnapshot();
+    return undefined;
   }
 
   /** A commit-only append goes out with the next append to its follower, or shortly (CommitNotices). */
@@ -427,18 +488,22 @@ export class Replica {
     this.waiting.serve(this.kv.appliedIndex);
   }
 
-  /** Writes the Ready's hard state and entries in one group commit; a change of the commit index alone is not written. */
-  private async persistLog(ready: Ready): Promise<void> {
+  /**
+   * Writes the Ready's hard state and entries in one group commit; a change of the commit
+   * index alone is not written. Undefined when nothing is written (not `async`: a Ready
+   * without a write costs no promise).
+   */
+  private persistLog(ready: Ready): Promise<void> | undefined {
     const hardState = ready.hardState;
     if (ready.entries.length === 0) {
-      if (hardState === undefined) return;
+      if (hardState === undefined) return undefined;
       const stored = this.storedHardState;
       if (hardState.term === stored.term && hardState.vote === stored.vote && hardState.nonVoting === stored.nonVoting) {
         this.unwrittenCommit = hardState;
-        return;
+        return undefined;
       }
     }
-    await this.writeHardState({ hardState: hardState ?? this.unwrittenCommit, entries: ready.entries });
+    return this.writeHardState({ hardState: hardState ?? this.unwrittenCommit, entries: ready.entries });
   }
 
   /**
@@ -446,13 +511,13 @@ export class Replica {
    * nothing it acknowledges leaves); what was stored is noted only once durable, so a
    * retry decides again from what is really on disk.
    */
-  private async writeHardState(update: { hardState: HardState | undefined; entries: readonly Entry[] }): Promise<void> {
-    await this.diskFull.persist(() => this.options.storage.persist(update));
-    const written = update.hardState;
-    if (written !== undefined) {
+  private writeHardState(update: { hardState: HardState | undefined; entries: readonly Entry[] }): Promise<void> {
+    return this.diskFull.persist(() => this.options.storage.persist(update), () => {
+      const written = update.hardState;
+      if (written === undefined) return;
       this.storedHardState = written;
       if (this.unwrittenCommit !== undefined && this.unwrittenCommit.commit <= written.commit) this.unwrittenCommit = undefined;
-    }
+    });
   }
 
   /** Snapshots from the leader refused because their data did not match their checksum or did not decode. */

@@ -82,8 +82,9 @@ export class GroupCommit {
         // first flush. Starting at once was measured too: with 256 writers it alternates
         // flushes of 1 and 255 entries, spending half the fsyncs on a single entry, and the
         // writers' CPU work then delays that small flush's fsync instead of preceding the
-        // big one: no faster, twice the fsyncs.
-        queueMicrotask(() => void this.run());
+        // big one: no faster, twice the fsyncs. A promise reaction rather than queueMicrotask,
+        // which Node wraps in an async resource per call.
+        void Promise.resolve().then(() => this.run());
       }
     });
   }

@@ -213,7 +213,8 @@ export class OutboundLink {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
+    // A promise reaction rather than queueMicrotask, which Node wraps in an async resource per call.
+    void Promise.resolve().then(() => {
       this.flushScheduled = false;
       this.flush();
     });

@@ -106,7 +106,7 @@ async function expectCaughtOnlyWith(plant: "lease-read-without-quorum" | "append
  */
 describe("plants that only the new situations catch", () => {
   it("lease-read-without-quorum: a leader paused past an election timeout serves a stale read from its lease", async () => {
-    await expectCaughtOnlyWith("lease-read-without-quorum", { pauses: false }, 250);
+    await expectCaughtOnlyWith("lease-read-without-quorum", { pauses: false }, 600);
   }, 300_000);
 
   it("append-over-byte-limit: a leader that never applies messageBytesMax is seen only under small limits", async () => {

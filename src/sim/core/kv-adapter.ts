@@ -9,11 +9,28 @@ const decoder = new TextDecoder();
 /** Results that mean the write was never applied (the client learns it failed for sure). */
 const REFUSALS = new Set(["session-expired", "stale-sequence", "too-many-pending", "invalid-argument", "too-large"]);
 
+/**
+ * The exactly-once id of each entry's command (null: it has none), by the entry's data:
+ * every member applies the same bytes (the network hands them on, it does not copy them),
+ * so a command is decoded once per run instead of once per member. A cache of a pure
+ * function, so runs stay a function of their seeds.
+ */
+const sessionOfData = new WeakMap<Uint8Array, SessionStamp | null>();
+
+function sessionOf(data: Uint8Array): SessionStamp | undefined {
+  let session = sessionOfData.get(data);
+  if (session === undefined) {
+    const command = decodeCommand(data).command;
+    session = "session" in command && command.session !== undefined ? command.session : null;
+    sessionOfData.set(data, session);
+  }
+  return session ?? undefined;
+}
+
 /** What applying the entry at `index` (its `data`) returned, as the simulator's checks see it. */
 export function applyOutcome(index: number, data: Uint8Array, result: KvResult): ApplyOutcome {
   const outcome = outcomeOf(result);
-  const command = decodeCommand(data).command;
-  const session = "session" in command ? command.session : undefined;
+  const session = sessionOf(data);
   if (session === undefined) return outcome;
   // A retry answered from the session cache carries the revision of the entry that
   // executed it; only that entry has its own index as the revision.

@@ -1,6 +1,5 @@
 import { crc32c } from "@node-rs/crc32";
 import type { Message } from "../../raft/messages.js";
-import type { RaftStatus } from "../../raft/ready.js";
 import type { Configuration, Entry, NodeId, SnapshotMeta } from "../../raft/types.js";
 import { EntryType } from "../../raft/types.js";
 import type { Tracer } from "../../trace/index.js";
@@ -12,7 +11,10 @@ import type { SimStats } from "./types.js";
 
 /** What the checks read of a member's Raft core: RaftNode has it, and so does the production Replica. */
 export interface CoreView {
-  status(): RaftStatus;
+  isLeader(): boolean;
+  currentTerm(): number;
+  commitIndex(): number;
+  logLastIndex(): number;
   configuration(): Configuration;
   logFirstIndex(): number;
   logTerm(index: number): number | undefined;
@@ -57,24 +59,27 @@ export class MemberChecks {
   }
 
   afterInput(core: CoreView): void {
-    const checker = this.checker;
-    const status = core.status();
-    if (status.role === "leader") checker.recordLeaderCommit(status.term, status.commit);
-    if (status.role === "leader" && status.term !== this.lastLeaderTerm) {
-      this.lastLeaderTerm = status.term;
-      checker.leaderElected(status.term, this.id);
-      checker.checkLeaderCompleteness(this.id, status.term, core.logFirstIndex(), (index) => core.logTerm(index));
-      this.stats.elections++;
-      if (this.tracer.enabled) this.tracer.local(`elected term=${status.term} last=${status.lastIndex}`);
-      this.leaderCommitSeen = status.commit;
-      this.leaderTermStartIndex = status.lastIndex; // The no-op a new leader appends.
-    }
-    if (status.role === "leader" && status.commit > this.leaderCommitSeen) {
-      checker.checkLeaderCommit(this.id, status.term, status.commit, core.logTerm(status.commit));
-      this.leaderCommitSeen = status.commit;
-    }
     if (this.wipedCatchUpIndex > 0 && this.disk.hardState().commit >= this.wipedCatchUpIndex) this.wipedCatchUpIndex = 0;
-    if (status.role === "leader" && core.pendingConfChangeCount() > 1) {
+    if (!core.isLeader()) return;
+    const checker = this.checker;
+    const term = core.currentTerm();
+    const commit = core.commitIndex();
+    checker.recordLeaderCommit(term, commit);
+    if (term !== this.lastLeaderTerm) {
+      this.lastLeaderTerm = term;
+      checker.leaderElected(term, this.id);
+      checker.checkLeaderCompleteness(this.id, term, core.logFirstIndex(), (index) => core.logTerm(index));
+      this.stats.elections++;
+      const lastIndex = core.logLastIndex();
+      if (this.tracer.enabled) this.tracer.local(`elected term=${term} last=${lastIndex}`);
+      this.leaderCommitSeen = commit;
+      this.leaderTermStartIndex = lastIndex; // The no-op a new leader appends.
+    }
+    if (commit > this.leaderCommitSeen) {
+      checker.checkLeaderCommit(this.id, term, commit, core.logTerm(commit));
+      this.leaderCommitSeen = commit;
+    }
+    if (core.pendingConfChangeCount() > 1) {
       violation("one-conf-change-at-a-time", `leader ${this.id} has ${core.pendingConfChangeCount()} uncommitted configuration changes in its log`);
     }
   }

@@ -59,11 +59,11 @@ export class MemberClientPort {
    * leads the term it asked in.
    */
   private async read(key: string): Promise<ApplyOutcome> {
-    const askedAs = this.replica.status();
+    const replica = this.replica;
+    const askedAsLeaderOfTerm = replica.isLeader() ? replica.currentTerm() : undefined;
     const { revision, kv } = await this.service.get(encoder.encode(key), { consistency: "follower" });
-    const now = this.replica.status();
     // What the read saw was applied up to `revision`, at or past its read index: a read index before the term's no-op shows here as well.
-    if (askedAs.role === "leader" && now.role === "leader" && now.term === askedAs.term) this.ctx.checked(() => this.ctx.checks.readIndexConfirmed(now.term, revision));
+    if (replica.isLeader() && replica.currentTerm() === askedAsLeaderOfTerm) this.ctx.checked(() => this.ctx.checks.readIndexConfirmed(askedAsLeaderOfTerm, revision));
     return { rendered: "read", output: readOutput(kv) };
   }
 

@@ -97,10 +97,10 @@ export function schedulePause(sim: SimControl, atMs: number, endMs: number): voi
  * batch's last entry, holds a different entry there, and ends in an older term than the
  * sender's. The batch was cut (by a limit or the leader's log end) before the tail.
  */
-export function endsInsideStaleTail(m: AppendRequest, raft: Pick<CoreView, "status" | "logTerm">): boolean {
+export function endsInsideStaleTail(m: AppendRequest, raft: Pick<CoreView, "logLastIndex" | "logTerm">): boolean {
   const last = m.entries[m.entries.length - 1];
   if (last === undefined) return false;
-  const lastIndex = raft.status().lastIndex;
+  const lastIndex = raft.logLastIndex();
   if (lastIndex <= last.index) return false;
   const tailTerm = raft.logTerm(lastIndex);
   return tailTerm !== undefined && tailTerm < m.term && raft.logTerm(last.index) !== last.term;

@@ -54,7 +54,15 @@ export class VirtualLoop implements VirtualAgenda {
   }
 }
 
-/** Runs the promise continuations of the event just run, at its virtual time. */
-export async function settle(): Promise<void> {
-  for (let turn = 0; turn < MICROTASK_TURNS_PER_EVENT; turn++) await undefined;
+const SETTLED = Promise.resolve();
+
+/**
+ * Runs the promise continuations of the event just run, at its virtual time: a chain of
+ * empty reactions, one per turn (its awaiter's own turn is the last), which costs half
+ * of as many `await`s in a loop, and the simulator runs it after every event.
+ */
+export function settle(): Promise<void> {
+  let chain = SETTLED;
+  for (let turn = 1; turn < MICROTASK_TURNS_PER_EVENT; turn++) chain = chain.then();
+  return chain;
 }
