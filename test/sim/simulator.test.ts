@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Simulation, runSimulation } from "../../src/sim/core/simulation.js";
+import { MICROTASK_TURNS_PER_EVENT } from "../../src/sim/core/virtual-loop.js";
 
 describe("the simulator", () => {
   it("replays a seed exactly: same seed, same run, step for step", async () => {
@@ -8,6 +9,16 @@ describe("the simulator", () => {
     expect(second.stats).toEqual(first.stats);
     expect(second.trace).toEqual(first.trace);
     expect(first.trace.length).toBeGreaterThan(1000);
+  });
+
+  it("settles every promise chain an event starts before the next event: four times the turns, the same runs", async () => {
+    // A chain longer than the turns settled would go on after the next event, which no
+    // Node process does (it drains its microtasks after every callback): the run would change.
+    const trace = async (seed: number, microtaskTurnsPerEvent: number): Promise<readonly string[]> =>
+      (await runSimulation({ seed, trace: true, microtaskTurnsPerEvent })).trace;
+    for (const seed of [1, 2, 3]) expect(await trace(seed, MICROTASK_TURNS_PER_EVENT), `seed ${seed}`).toEqual(await trace(seed, 4 * MICROTASK_TURNS_PER_EVENT));
+    // The comparison can fail: two turns cut the Replica's chains short, and the run changes.
+    expect(await trace(1, 2)).not.toEqual(await trace(1, 4 * MICROTASK_TURNS_PER_EVENT));
   });
 
   it("gives different seeds different schedules", async () => {

@@ -41,6 +41,8 @@ export interface SimOptions {
   readonly shivizEventsMax?: number;
   /** Test-only: switch situations of the default schedule off (all on when absent). */
   readonly situations?: Partial<Situations>;
+  /** Test-only: microtask turns settled after each event (MICROTASK_TURNS_PER_EVENT when absent). */
+  readonly microtaskTurnsPerEvent?: number;
 }
 
 const NODE_POOL = 5;
@@ -407,7 +409,7 @@ export class Simulation implements SimControl {
         } else {
           next.event.action();
         }
-        await settle();
+        await settle(this.options.microtaskTurnsPerEvent);
         if (this.failure !== undefined) throw this.failure.error;
       }
       if (!finished) violation = violationAt(this.point(), "liveness", "the run did not finish: no leader committed, or members did not converge, in time");

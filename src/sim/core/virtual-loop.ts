@@ -61,8 +61,8 @@ const SETTLED = Promise.resolve();
  * empty reactions, one per turn (its awaiter's own turn is the last), which costs half
  * of as many `await`s in a loop, and the simulator runs it after every event.
  */
-export function settle(): Promise<void> {
+export function settle(turns = MICROTASK_TURNS_PER_EVENT): Promise<void> {
   let chain = SETTLED;
-  for (let turn = 1; turn < MICROTASK_TURNS_PER_EVENT; turn++) chain = chain.then();
+  for (let turn = 1; turn < turns; turn++) chain = chain.then();
   return chain;
 }
