@@ -28,7 +28,7 @@ export class IncomingSnapshotWriter {
         continue;
       }
       if (chunk.offset === 0 || this.incoming === undefined || this.incoming.meta.index !== chunk.meta.index) {
-        await this.incoming?.abort();
+        if (this.incoming !== undefined) await this.incoming.abort();
         this.incoming = await this.storage.beginIncoming(chunk.meta);
       }
       await this.incoming.writeChunk(chunk.offset, chunk.data);
@@ -43,8 +43,9 @@ export class IncomingSnapshotWriter {
 
   /** Drops what is being received (the member is stopping). */
   async abort(): Promise<void> {
-    await this.incoming?.abort();
+    const incoming = this.incoming;
     this.incoming = undefined;
+    if (incoming !== undefined) await incoming.abort();
   }
 
   /** The core refused the snapshot: its bytes go, nothing is installed. */

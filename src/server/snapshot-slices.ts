@@ -37,13 +37,8 @@ export async function saveLocalSnapshot(
   let checksum = 0;
   for (const chunk of chunks) checksum = crc32c(chunk, checksum);
   const saved = { ...meta, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0), checksum };
-  await storage.saveSnapshot(saved, asyncChunks(chunks));
+  await storage.saveSnapshot(saved, chunks);
   return saved;
-}
-
-/** Storage takes a snapshot as an async iterable of pieces. */
-async function* asyncChunks(chunks: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
-  yield* chunks;
 }
 
 /** A state machine holding the snapshot's state, restored a slice at a time. */

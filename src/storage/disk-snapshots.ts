@@ -25,7 +25,7 @@ import { FileIncomingSnapshot, type IncomingSnapshotHost } from "./incoming-snap
 import type { SnapshotMarker } from "./record-payloads.js";
 import type { SegmentReader } from "./segment-reader.js";
 import { SnapshotFileWriter, type StoredSnapshot, removeSnapshotFiles, writeSnapshot } from "./snapshot-store.js";
-import type { IncomingSnapshot, StorageEvent } from "./storage-types.js";
+import type { IncomingSnapshot, SnapshotData, StorageEvent } from "./storage-types.js";
 import { checkIncomingSnapshot, checkLocalSnapshot, snapshotKeepsLog } from "./update-rules.js";
 import type { WalWriter } from "./wal-writer.js";
 
@@ -61,7 +61,7 @@ export class DiskSnapshots implements IncomingSnapshotHost {
   }
 
   /** Saves a snapshot of the state machine at `meta.index`, which must be committed and in the log. */
-  save(meta: SnapshotMeta, data: Uint8Array | AsyncIterable<Uint8Array>, durableCommit: number): Promise<void> {
+  save(meta: SnapshotMeta, data: SnapshotData, durableCommit: number): Promise<void> {
     if (!checkLocalSnapshot(meta, this.currentIndex(), durableCommit, this.log.term(meta.index))) return Promise.resolve();
     return this.serialize(async () => {
       if (meta.index <= this.currentIndex()) return;

@@ -1,7 +1,7 @@
 import type { SnapshotMeta } from "../raft/types.js";
 import { invariant } from "../assert/invariant.js";
 import { joinBytes } from "../codec/bytes.js";
-import type { IncomingSnapshot } from "./storage-types.js";
+import type { IncomingSnapshot, SnapshotData } from "./storage-types.js";
 
 /**
  * A snapshot from the leader gathered in memory, for storages without files (MemoryStorage,
@@ -33,9 +33,10 @@ export function memoryIncomingSnapshot(meta: SnapshotMeta, install: (data: Uint8
   };
 }
 
-/** A snapshot's data given whole or as an async iterable of pieces, as one array. */
-export async function collectBytes(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+/** A snapshot's data given whole, as pieces or as an async iterable of pieces, as one array. */
+export async function collectBytes(data: SnapshotData): Promise<Uint8Array> {
   if (data instanceof Uint8Array) return data;
+  if (Array.isArray(data)) return joinBytes(data as readonly Uint8Array[]);
   const parts: Uint8Array[] = [];
   for await (const part of data) parts.push(part);
   return joinBytes(parts);

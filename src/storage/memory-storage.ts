@@ -11,7 +11,7 @@ import { invariant } from "../assert/invariant.js";
 import { StorageClosedError } from "./errors.js";
 import { collectBytes, memoryIncomingSnapshot } from "./memory-snapshot-bytes.js";
 import { metaWithChecksum } from "./snapshot-checksum.js";
-import type { IncomingSnapshot, RaftStorage, StorageStatus } from "./storage-types.js";
+import type { IncomingSnapshot, RaftStorage, SnapshotData, StorageStatus } from "./storage-types.js";
 import { entryMemoryBytes } from "./tail-cache.js";
 import {
   type LogModel,
@@ -101,7 +101,7 @@ export class MemoryStorage implements RaftStorage, LogStorage {
     this.writes++;
   }
 
-  async saveSnapshot(meta: SnapshotMeta, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
+  async saveSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void> {
     this.checkOpen();
     if (!checkLocalSnapshot(meta, this.snapshot.meta.index, this.hardStateValue.commit, this.term(meta.index))) return;
     const bytes = await collectBytes(data);

@@ -13,6 +13,7 @@ import { CorruptDataError, StorageIoError, readFailure } from "./errors.js";
 import { type FileIo, type WritableFile, errorCode, syncDirectoryOrFail, syncOrFail, writeFailure } from "./file-io.js";
 import { CORRUPT_SUFFIX, TEMPORARY_SUFFIX, snapshotFileName } from "./file-names.js";
 import { metaWithChecksum } from "./snapshot-checksum.js";
+import type { SnapshotData } from "./storage-types.js";
 import {
   SnapshotBlockEncoder,
   type SnapshotLayout,
@@ -141,7 +142,7 @@ export async function writeSnapshot(
   io: FileIo,
   meta: SnapshotMeta,
   blockBytes: number,
-  data: Uint8Array | AsyncIterable<Uint8Array>,
+  data: SnapshotData,
 ): Promise<StoredSnapshot> {
   const writer = await SnapshotFileWriter.create(dir, io, meta, blockBytes, "local");
   try {

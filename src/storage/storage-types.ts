@@ -78,6 +78,13 @@ export interface IncomingSnapshot {
   abort(): Promise<void>;
 }
 
+/**
+ * A snapshot's data as a storage takes it: whole, as pieces already in memory (a local
+ * snapshot's encoded chunks: no async iteration, which costs turns of the microtask queue
+ * per piece), or streamed.
+ */
+export type SnapshotData = Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array>;
+
 /** The log storage the server drives: the core's read interface plus durable writes. */
 export interface RaftStorage extends LogStorage {
   /**
@@ -86,7 +93,7 @@ export interface RaftStorage extends LogStorage {
    */
   persist(update: StorageUpdate): Promise<void>;
   /** Saves a snapshot of the state machine at `meta.index` (<= commit), then compacts. */
-  saveSnapshot(meta: SnapshotMeta, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
+  saveSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void>;
   beginIncoming(meta: SnapshotMeta): Promise<IncomingSnapshot>;
   /** The snapshot's data, checked block by block, or undefined when `meta` is not the current snapshot. */
   readSnapshotData(meta: SnapshotMeta): AsyncIterable<Uint8Array> | undefined;

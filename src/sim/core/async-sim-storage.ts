@@ -1,7 +1,7 @@
 import { invariant } from "../../assert/invariant.js";
 import type { SeededRandom } from "../../raft/random.js";
 import type { Entry, HardState, SnapshotMeta } from "../../raft/types.js";
-import type { IncomingSnapshot, RaftStorage, StorageStatus } from "../../storage/storage-types.js";
+import type { IncomingSnapshot, RaftStorage, SnapshotData, StorageStatus } from "../../storage/storage-types.js";
 import { collectBytes, memoryIncomingSnapshot } from "../../storage/memory-snapshot-bytes.js";
 import { checkIncomingSnapshot, checkLocalSnapshot, type StorageUpdate } from "../../storage/update-rules.js";
 import type { PersistJob, SimStorage } from "./sim-storage.js";
@@ -105,7 +105,7 @@ export class AsyncSimStorage implements RaftStorage {
     return this.write({ kind: "log", job: { hardState: update.hardState, entries: update.entries?.slice() ?? [], snapshot: undefined } });
   }
 
-  async saveSnapshot(meta: SnapshotMeta, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
+  async saveSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void> {
     const bytes = await collectBytes(data);
     const durable = this.durable;
     // The production rules, against what is durable: the server writes the commit index before a snapshot passes it.

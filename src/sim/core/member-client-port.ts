@@ -36,20 +36,20 @@ export class MemberClientPort {
     this.service = new ReplicaService(replica, { quotaBytes: 0, leaderHint: (leaderId) => ({ leaderId }), tracer: ctx.tracer });
   }
 
-  async serve(request: ClientRequest): Promise<ApplyOutcome> {
+  /** Not `async`: an answer is checked in the turn its service call settles, no hop behind it. */
+  serve(request: ClientRequest): Promise<ApplyOutcome> {
     const op = request.op;
     switch (op.kind) {
       case "register":
-        return { rendered: "register", sessionId: await this.service.registerSession() };
+        return this.service.registerSession().then((sessionId) => ({ rendered: "register", sessionId }));
       case "probe":
-        await this.replica.propose({ type: "tick" });
-        return { rendered: "probe" };
+        return this.replica.propose({ type: "tick" }).then(() => ({ rendered: "probe" }));
       case "read":
         return this.read(op.key);
       case "write":
-        return this.answered(await this.service.write(writeCommand(op.session, op.input)));
+        return this.service.write(writeCommand(op.session, op.input)).then((result) => this.answered(result));
       case "expiring-put":
-        return this.answered(await this.service.write(expiringPutCommand(op.session, op.key, op.value, op.ttlMs)));
+        return this.service.write(expiringPutCommand(op.session, op.key, op.value, op.ttlMs)).then((result) => this.answered(result));
     }
   }
 
@@ -58,13 +58,14 @@ export class MemberClientPort {
    * leader's read must not precede its term's first entry, judged if the member still
    * leads the term it asked in.
    */
-  private async read(key: string): Promise<ApplyOutcome> {
+  private read(key: string): Promise<ApplyOutcome> {
     const replica = this.replica;
     const askedAsLeaderOfTerm = replica.isLeader() ? replica.currentTerm() : undefined;
-    const { revision, kv } = await this.service.get(encoder.encode(key), { consistency: "follower" });
-    // What the read saw was applied up to `revision`, at or past its read index: a read index before the term's no-op shows here as well.
-    if (replica.isLeader() && replica.currentTerm() === askedAsLeaderOfTerm) this.ctx.checked(() => this.ctx.checks.readIndexConfirmed(askedAsLeaderOfTerm, revision));
-    return { rendered: "read", output: readOutput(kv) };
+    return this.service.getMany([encoder.encode(key)], { consistency: "follower" }).then(({ revision, kvs }) => {
+      // What the read saw was applied up to `revision`, at or past its read index: a read index before the term's no-op shows here as well.
+      if (replica.isLeader() && replica.currentTerm() === askedAsLeaderOfTerm) this.ctx.checked(() => this.ctx.checks.readIndexConfirmed(askedAsLeaderOfTerm, revision));
+      return { rendered: "read", output: readOutput(kvs[0]) };
+    });
   }
 
   /** A write's answer, checked as its apply was: an acknowledged write must have executed in a committed entry. */
