@@ -6,13 +6,14 @@ import type { Message } from "../raft/messages.js";
 import { SeededRandom } from "../raft/random.js";
 import { RaftNode } from "../raft/raft.js";
 import type { ProposalResult, RaftStatus, Ready } from "../raft/ready.js";
-import type { ConfChange, Configuration, Entry, HardState, NodeId, SnapshotMeta } from "../raft/types.js";
+import type { ConfChange, Configuration, Entry, NodeId, SnapshotMeta } from "../raft/types.js";
 import { EntryType } from "../raft/types.js";
 import type { RaftStorage } from "../storage/index.js";
 import type { TraceStamp, Tracer } from "../trace/index.js";
 import { traceRaftReceive } from "../trace/index.js";
 import { CommitNotices } from "./commit-notices.js";
 import { IncomingSnapshotWriter } from "./incoming-snapshot.js";
+import { LogWriter } from "./log-writer.js";
 import { ReplicaTrace } from "./replica-trace.js";
 import { SnapshotAdmission } from "./snapshot-admission.js";
 import { restoreFromStorage, saveLocalSnapshot } from "./snapshot-slices.js";
@@ -106,15 +107,8 @@ export class Replica {
   private snapshotInFlight = false;
   private readonly scheduler: Scheduler;
   private readonly notices: CommitNotices;
-  /** The hard state last handed to storage (term, vote and nonVoting must be durable). */
-  private storedHardState: HardState;
-  /**
-   * A newer hard state that differs from the stored one only in its commit index, not
-   * yet written: a commit index need not be durable (a restarted member learns it again
-   * from the leader), so it rides along with the next write of entries instead of
-   * costing an fsync of its own (etcd's MustSync rule).
-   */
-  private unwrittenCommit: HardState | undefined;
+  /** Writes each Ready's entries and hard state, holding back a change of the commit index alone (log-writer.ts). */
+  private readonly log: LogWriter;
   /** Holds the Ready whose write found the disk full and retries it; the alarm (disk-full-retry.ts). */
   readonly diskFull: DiskFullRetry;
   /** Decodes a snapshot from the leader before its last chunk is stepped (snapshot-admission.ts). */
@@ -129,10 +123,10 @@ export class Replica {
     this.plant = options.testOnlyPlant;
     this.kv = kv;
     this.appliedConfig = snapshot.config;
-    this.storedHardState = options.storage.hardState();
     this.notices = new CommitNotices(options.send, this.scheduler);
     this.waiting = new WaitingRequests(() => this.scheduler.now(), options.metrics, options.appliedWaitersMax);
     this.diskFull = new DiskFullRetry(options.raft.id, options.diskFullRetry ?? DISK_FULL_RETRY_DEFAULTS, this.scheduler, (event) => options.onEvent?.(event));
+    this.log = new LogWriter(options.storage, this.diskFull);
     this.raft = new RaftNode(options.raft, options.storage, options.random ?? new SeededRandom(options.raft.id * 7919 + (this.scheduler.now() % 100_000)), {
       startNonVoting: options.startNonVoting,
     });
@@ -412,7 +406,7 @@ export class Replica {
     // node has persisted): applying them need not wait for this Ready's write, so
     // replies leave while its fsync is under way.
     this.sendAfterPersist(ready, true);
-    const persisting = this.persistLog(ready);
+    const persisting = this.log.persist(ready);
     this.sendMessages(ready);
     if (persisting === undefined) {
       this.applyCommitted(ready);
@@ -450,7 +444,7 @@ export class Replica {
     this.sendAfterPersist(ready, true);
     // Retried as a whole after a full disk: the chunks already written are skipped, a chunk at offset 0 starts over.
     await this.diskFull.persist(() => this.incoming.persist(ready));
-    await this.persistLog(ready);
+    await this.log.persist(ready);
     this.sendAfterPersist(ready, false);
     if (ready.snapshot !== undefined) await this.restoreSnapshot(ready.snapshot);
     this.applyCommitted(ready);
@@ -459,10 +453,9 @@ export class Replica {
 
   /** After each Ready: a local snapshot if one is due (undefined: nothing to wait for). */
   private afterReady(): Promise<void> | undefined {
-    if (this.unwrittenCommit !== undefined && this.snapshotDue()) {
-      // A local snapshot must not pass the durable commit index.
-      return this.writeHardState({ hardState: this.unwrittenCommit, entries: [] }).then(() => this.maybeSnapshot());
-    }
+    // A local snapshot must not pass the durable commit index.
+    const flushing = this.snapshotDue() ? this.log.flushCommit() : undefined;
+    if (flushing !== undefined) return flushing.then(() => this.maybeSnapshot());
     this.maybeSnapshot();
     return undefined;
   }
@@ -486,38 +479,6 @@ export class Replica {
     for (const entry of entries) this.apply(entry);
     for (const state of ready.readStates) this.waiting.confirmed(state);
     this.waiting.serve(this.kv.appliedIndex);
-  }
-
-  /**
-   * Writes the Ready's hard state and entries in one group commit; a change of the commit
-   * index alone is not written. Undefined when nothing is written (not `async`: a Ready
-   * without a write costs no promise).
-   */
-  private persistLog(ready: Ready): Promise<void> | undefined {
-    const hardState = ready.hardState;
-    if (ready.entries.length === 0) {
-      if (hardState === undefined) return undefined;
-      const stored = this.storedHardState;
-      if (hardState.term === stored.term && hardState.vote === stored.vote && hardState.nonVoting === stored.nonVoting) {
-        this.unwrittenCommit = hardState;
-        return undefined;
-      }
-    }
-    return this.writeHardState({ hardState: hardState ?? this.unwrittenCommit, entries: ready.entries });
-  }
-
-  /**
-   * A write that finds the disk full is retried until it succeeds (the Ready waits, and
-   * nothing it acknowledges leaves); what was stored is noted only once durable, so a
-   * retry decides again from what is really on disk.
-   */
-  private writeHardState(update: { hardState: HardState | undefined; entries: readonly Entry[] }): Promise<void> {
-    return this.diskFull.persist(() => this.options.storage.persist(update), () => {
-      const written = update.hardState;
-      if (written === undefined) return;
-      this.storedHardState = written;
-      if (this.unwrittenCommit !== undefined && this.unwrittenCommit.commit <= written.commit) this.unwrittenCommit = undefined;
-    });
   }
 
   /** Snapshots from the leader refused because their data did not match their checksum or did not decode. */
