@@ -77,14 +77,17 @@ export class ReplicaService implements KvService {
 
   list(prefix: Uint8Array, options: ListPageOptions & ReadOptions): Promise<ListResult> {
     const page = { limit: options.limit, after: options.after, revision: options.revision };
-    return this.read(options, (forwarder) => forwarder.list(prefix, page, options.timeoutMs), () => {
-      try {
-        return this.replica.state().list(prefix, { ...page, readStampMs: this.replica.readStampMs() });
-      } catch (error) {
-        if (error instanceof ListingExpiredError) throw new CompactedError(error.appliedIndex, error.message);
-        throw error;
-      }
-    });
+    return this.read(options, (forwarder) => forwarder.list(prefix, page, options.timeoutMs), () => this.listHere(prefix, page));
+  }
+
+  /** Lists `prefix` from the state machine as applied now (the caller made the read linearizable first, if asked to). */
+  private listHere(prefix: Uint8Array, page: ListPageOptions): ListResult {
+    try {
+      return this.replica.state().list(prefix, { ...page, readStampMs: this.replica.readStampMs() });
+    } catch (error) {
+      if (error instanceof ListingExpiredError) throw new CompactedError(error.appliedIndex, error.message);
+      throw error;
+    }
   }
 
   /** Not `async`: the answer is the proposal's (or the forward's) own promise, no hop behind it on every write. */
