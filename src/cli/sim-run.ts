@@ -66,6 +66,7 @@ function printReport(report: SimReport, json: boolean): void {
       `faults: ${report.totals.lossyCrashes} crashes losing writes, ${report.totals.partitions} partitions, ${report.totals.membershipChanges} membership changes, ${report.totals.snapshotInstalls} snapshot installs, ${report.totals.wipes} lost disks, ${report.totals.leadershipTransfers} transfers`,
       `situations: ${report.totals.pauses} pauses (${report.totals.pausedLeadersDeposed} leaders resumed deposed), ${report.totals.skewedClocks} skewed clocks, ${report.totals.smallMessageLimits} seeds with small message limits, ${report.totals.staleTailAppends} appends ending inside a stale tail`,
       `work: ${report.totals.steps} steps, ${report.totals.clientOps} client operations, ${report.seedsPerSecond} seeds/s`,
+      `client library: ${report.totals.clientConnections} connections, ${report.totals.clientRedirects} redirects followed, ${report.totals.clientRetries} attempts retried, ${report.totals.sessionsRegistered} sessions registered (${report.totals.sessionsExpired} found expired)`,
       report.coverageFailures.length > 0 ? `seeds missing a required fault: ${report.coverageFailures.slice(0, 20).join(", ")}` : "",
       // The closing line CI reads: a seed passes with no violation and full coverage.
       `sim: ${report.seeds - failedSeeds(report)} passed, ${failedSeeds(report)} failed`,

@@ -1,6 +1,6 @@
 import type { Response, WireRequestContext } from "../protocol/index.js";
 import { memberHost, stampSender, type RequestContext, type Tracer } from "../trace/index.js";
-import type { ClientConnection } from "./connection.js";
+import type { CallConnection } from "./connection.js";
 
 /**
  * One call's attempts as trace events: a send to the member before each attempt (its
@@ -20,14 +20,14 @@ export class CallTrace {
   }
 
   /** Records the attempt's send to `connection`; answers the context its request frame carries. */
-  attempt(connection: ClientConnection): WireRequestContext {
+  attempt(connection: CallConnection): WireRequestContext {
     if (!this.tracer.enabled) return this.request;
     const stamp = this.tracer.send({ kind: this.operation, to: traceHostOf(connection), requestId: this.requestId });
     return stamp === undefined ? this.request : { ...this.request, stamp };
   }
 
   /** Records the reply's receive (a local event when the member does not trace). */
-  replied(connection: ClientConnection, response: Response): void {
+  replied(connection: CallConnection, response: Response): void {
     if (!this.tracer.enabled) return;
     const from = response.stamp === undefined ? traceHostOf(connection) : stampSender(response.stamp);
     this.tracer.receive({ kind: "reply", from, stamp: response.stamp, requestId: this.requestId, details: response.kind });
@@ -35,7 +35,7 @@ export class CallTrace {
 }
 
 /** A member's host name in traces, `member-ID` as members name themselves, once HELLO_OK said the id; else its address. */
-export function traceHostOf(connection: ClientConnection): string {
+export function traceHostOf(connection: CallConnection): string {
   const memberId = connection.memberId;
   return memberId === 0 ? connection.address : memberHost(memberId);
 }

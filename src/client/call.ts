@@ -1,7 +1,7 @@
 import type { Response, WireRequestContext } from "../protocol/index.js";
 import type { RequestContext, Tracer } from "../trace/index.js";
 import { CallTrace } from "./call-trace.js";
-import type { ClientConnection } from "./connection.js";
+import type { CallConnection } from "./connection.js";
 import {
   AttemptTimeoutError,
   AuthenticationError,
@@ -19,7 +19,8 @@ import {
   withRequestId,
 } from "./errors.js";
 import type { ClientEventListener } from "./events.js";
-import type { LeaderRouter } from "./router.js";
+import type { CallRouter } from "./router.js";
+import { sleep, type ClientRuntime } from "./runtime.js";
 
 /** First pause between retries; doubled each time up to RETRY_PAUSE_MS_MAX, with jitter. */
 const RETRY_PAUSE_MS_MIN = 20;
@@ -27,7 +28,9 @@ const RETRY_PAUSE_MS_MIN = 20;
 const RETRY_PAUSE_MS_MAX = 500;
 
 export interface CallContext {
-  readonly router: LeaderRouter;
+  readonly router: CallRouter;
+  /** The clock, timers and chance the retries use (SYSTEM_RUNTIME but in the simulator). */
+  readonly runtime: ClientRuntime;
   readonly requestTimeoutMs: number;
   readonly emit: ClientEventListener;
   readonly tracer: Tracer;
@@ -40,7 +43,7 @@ export interface AttemptReport {
 }
 
 /** Sends one attempt; `context` (the call's request id and trace stamp) goes in its frame. */
-export type Sender = (connection: ClientConnection, timeoutMs: number, context: WireRequestContext) => Promise<Response>;
+export type Sender = (connection: CallConnection, timeoutMs: number, context: WireRequestContext) => Promise<Response>;
 
 /**
  * Runs one call until it succeeds, fails for good, or its deadline passes. Retried:
@@ -75,17 +78,18 @@ async function runAttempts<T>(
   report: AttemptReport,
 ): Promise<T> {
   const { operation } = trace;
-  const deadlineAt = Date.now() + deadlineMs;
+  const { runtime } = context;
+  const deadlineAt = runtime.now() + deadlineMs;
   const tried = new Set<string>();
   let lastError: unknown;
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) {
-      const pauseMs = await pauseBeforeRetry(attempt, deadlineAt);
+      const pauseMs = await pauseBeforeRetry(runtime, attempt, deadlineAt);
       context.emit({ type: "retrying", operation, attempt, delayMs: pauseMs, reason: (lastError as Error).message });
     }
-    const remainingMs = deadlineAt - Date.now();
+    const remainingMs = deadlineAt - runtime.now();
     if (remainingMs <= 0) throw new TimeoutError(operation, deadlineMs, [...tried], lastError);
-    let connection: ClientConnection;
+    let connection: CallConnection;
     try {
       connection = await context.router.connection(deadlineAt, tried);
     } catch (error) {
@@ -136,11 +140,11 @@ function isRetryable(error: unknown): boolean {
 }
 
 /** Waits before the next attempt (exponential, jittered, never past the deadline); answers how long. */
-async function pauseBeforeRetry(attempt: number, deadlineAt: number): Promise<number> {
+async function pauseBeforeRetry(runtime: ClientRuntime, attempt: number, deadlineAt: number): Promise<number> {
   const ceilingMs = Math.min(RETRY_PAUSE_MS_MAX, RETRY_PAUSE_MS_MIN * 2 ** Math.min(attempt - 1, 10));
   // Jitter spreads the retries of many clients after a failover, instead of a stampede at the new leader.
-  const pauseMs = Math.max(0, Math.min(ceilingMs * (0.5 + Math.random() / 2), deadlineAt - Date.now()));
-  await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  const pauseMs = Math.max(0, Math.min(ceilingMs * (0.5 + runtime.random() / 2), deadlineAt - runtime.now()));
+  await sleep(runtime, pauseMs);
   return Math.round(pauseMs);
 }
 

@@ -5,12 +5,13 @@ import { AdminApi, type MemberList, type MembershipChange } from "./admin.js";
 import type { RequestContext } from "../trace/index.js";
 import { callRequestOf, type CallRequestOptions } from "./call-request.js";
 import { runCall, unexpected, type CallContext, type Sender } from "./call.js";
-import { askCoordinator, LeaderFinder } from "./discovery.js";
+import { askCoordinator, socketFinder } from "./discovery.js";
 import {
   ClientClosedError, InvalidArgumentError, KeyNotFoundError, StaleSequenceError, UnavailableError, VersionMismatchError, withRequestId,
 } from "./errors.js";
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "./options.js";
 import { LeaderRouter } from "./router.js";
+import { SYSTEM_RUNTIME } from "./runtime.js";
 import { entryOf, toBytes, type BytesInput, type DeleteResult, type KvEntry, type ListPage, type PutResult } from "./values.js";
 import { openWatch, type WatchOptions, type WatchSubscription } from "./watch.js";
 import { SessionWriter } from "./writes.js";
@@ -70,8 +71,8 @@ export class KvClient {
   constructor(options: ClientOptions) {
     this.options = resolveClientOptions(options);
     const emit = this.options.onEvent;
-    this.router = new LeaderRouter(new LeaderFinder(this.options), emit);
-    this.context = { router: this.router, requestTimeoutMs: this.options.requestTimeoutMs, emit, tracer: this.options.tracer };
+    this.router = new LeaderRouter(socketFinder(this.options), emit);
+    this.context = { router: this.router, runtime: SYSTEM_RUNTIME, requestTimeoutMs: this.options.requestTimeoutMs, emit, tracer: this.options.tracer };
     this.writer = new SessionWriter(this.context, this.options.writesInFlightMax);
     this.admin = new AdminApi({ httpAddress: () => this.httpAddress(), token: this.options.adminToken, tls: this.options.tls, deadlineMs: this.options.deadlineMs });
   }

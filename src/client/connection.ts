@@ -1,12 +1,12 @@
 import { invariant } from "../assert/invariant.js";
-import { PROTOCOL_ERROR_CODE, type Response } from "../protocol/index.js";
+import { PROTOCOL_ERROR_CODE, type Response, type WireRequestContext } from "../protocol/index.js";
 import { newRequestId } from "../request-id.js";
 import { errorFromReply } from "./call.js";
 import {
   AttemptTimeoutError, AuthenticationError, ConnectionLostError, InvalidArgumentError, KvClientError, PermissionDeniedError, ProtocolError, TlsVerificationError, UnavailableError,
 } from "./errors.js";
 import { tcpDialer, tlsDialer, type Dialer } from "../protocol-link/dialer.js";
-import { PipelinedConnection, describeResponse, type PipelineErrors } from "../protocol-link/pipelined-connection.js";
+import { PipelinedConnection, describeResponse, type PipelineErrors, type RequestBuilder } from "../protocol-link/pipelined-connection.js";
 import { CertificateRejectedError } from "../protocol-link/errors.js";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
 
@@ -34,11 +34,32 @@ const CLIENT_ERRORS: PipelineErrors = {
 };
 
 /**
+ * What a call needs of the connection it is sent on: where it goes, who answered HELLO
+ * there, and one request's round trip. ClientConnection over a socket; the simulator's
+ * over its modelled network.
+ */
+export interface CallConnection {
+  readonly address: string;
+  /** The member's id as its HELLO_OK said (0 before it, or from a server that does not know it). */
+  readonly memberId: number;
+  request(build: RequestBuilder, timeoutMs: number, context?: WireRequestContext): Promise<Response>;
+  /** Ends it: calls in flight on it fail (ConnectionLostError) and are retried elsewhere. */
+  close(reason: string): void;
+}
+
+/** What the leader router and finder need beyond a call: the HELLO, and the connection's end. */
+export interface RoutedConnection extends CallConnection {
+  readonly hello: HelloOk;
+  readonly closed: boolean;
+  onClose(listener: (error: Error) => void): void;
+}
+
+/**
  * The client library's connection to one member: a PipelinedConnection (replies matched
  * by id, at most the server's inFlightMax calls outstanding, every outstanding call
  * failed with ConnectionLostError when it ends) opened with the client's HELLO.
  */
-export class ClientConnection extends PipelinedConnection {
+export class ClientConnection extends PipelinedConnection implements RoutedConnection {
   private helloOk: HelloOk | undefined;
 
   private constructor(address: string, frameBytesMax: number) {

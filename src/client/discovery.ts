@@ -1,7 +1,9 @@
-import { ClientConnection } from "./connection.js";
+import { ClientConnection, type RoutedConnection } from "./connection.js";
 import { KvClientError, UnavailableError } from "./errors.js";
 import { httpCall, httpTarget } from "../security/https-call.js";
 import type { ResolvedClientOptions } from "./options.js";
+import type { ConnectionFinder } from "./router.js";
+import { SYSTEM_RUNTIME, type ClientRuntime } from "./runtime.js";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
 
 /** What the coordinator says (GET /v1/cluster); every field optional, since it is another program. */
@@ -14,16 +16,31 @@ export interface CoordinatorView {
 /** Addresses learned from coordinators and redirects beyond the configured endpoints. */
 const LEARNED_ENDPOINTS_MAX = 64;
 
+/** What the finder reads of the client's options. */
+export type FinderOptions = Pick<ResolvedClientOptions, "endpoints" | "coordinator" | "connectTimeoutMs" | "forward" | "tls" | "token">;
+
+/** Opens a connection to `address` and exchanges HELLO (ClientConnection.open over a socket). */
+export type ConnectionOpener<C extends RoutedConnection> = (address: string, connectTimeoutMs: number) => Promise<C>;
+
+/** The finder a program uses: sockets (TCP or TLS) and the process's clock. */
+export function socketFinder(options: ResolvedClientOptions): LeaderFinder<ClientConnection> {
+  return new LeaderFinder(options, (address, connectTimeoutMs) => ClientConnection.open(address, { ...options, connectTimeoutMs }), SYSTEM_RUNTIME);
+}
+
 /**
  * Finds the leader: asks the coordinator who leads (when there is one), then tries
  * that member, a redirect's hint, and every known endpoint in turn. A member that is
  * not the leader says in HELLO who is, so the search usually takes one hop. Safety never
  * depends on the coordinator: without it, or when it is wrong, the endpoints decide.
  */
-export class LeaderFinder {
+export class LeaderFinder<C extends RoutedConnection> implements ConnectionFinder<C> {
   private readonly learned: string[] = [];
 
-  constructor(private readonly options: ResolvedClientOptions) {}
+  constructor(
+    private readonly options: FinderOptions,
+    private readonly open: ConnectionOpener<C>,
+    private readonly runtime: ClientRuntime,
+  ) {}
 
   /** Remembers a member's address (from a redirect or the coordinator) for later rounds. */
   learn(address: string): void {
@@ -37,12 +54,12 @@ export class LeaderFinder {
    * (epoch ms). Every address tried is added to `tried`. Throws UnavailableError naming
    * each member tried and why it was not used.
    */
-  async find(deadlineAt: number, hint: string | undefined, tried: Set<string>): Promise<ClientConnection> {
+  async find(deadlineAt: number, hint: string | undefined, tried: Set<string>): Promise<C> {
     const failures: string[] = [];
     const queue: string[] = hint === undefined ? [] : [hint];
     if (this.options.coordinator !== undefined) {
       try {
-        const view = await askCoordinator(this.options.coordinator, Math.min(this.options.connectTimeoutMs, Math.max(1, deadlineAt - Date.now())), this.options);
+        const view = await askCoordinator(this.options.coordinator, Math.min(this.options.connectTimeoutMs, Math.max(1, deadlineAt - this.runtime.now())), this.options);
         for (const address of view.memberClientAddresses) this.learn(address);
         if (view.leaderClientAddress !== undefined) queue.push(view.leaderClientAddress);
       } catch (error) {
@@ -54,12 +71,12 @@ export class LeaderFinder {
     for (let address = queue.shift(); address !== undefined; address = queue.shift()) {
       if (seen.has(address)) continue;
       seen.add(address);
-      const remainingMs = deadlineAt - Date.now();
+      const remainingMs = deadlineAt - this.runtime.now();
       if (remainingMs <= 0) break;
       tried.add(address);
-      let connection: ClientConnection;
+      let connection: C;
       try {
-        connection = await ClientConnection.open(address, { ...this.options, connectTimeoutMs: Math.min(this.options.connectTimeoutMs, remainingMs) });
+        connection = await this.open(address, Math.min(this.options.connectTimeoutMs, remainingMs));
       } catch (error) {
         // Refused credentials fail the same way on every member: no point trying the rest.
         if (error instanceof KvClientError && !error.retryable) throw error;

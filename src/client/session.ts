@@ -1,5 +1,6 @@
 import type { SessionRef } from "../kv/index.js";
 import { ClientClosedError, TimeoutError } from "./errors.js";
+import type { ClientRuntime } from "./runtime.js";
 
 /**
  * One exactly-once session (Raft thesis §6.3): the id the cluster gave it, and the
@@ -19,20 +20,21 @@ export class WriteSession {
   constructor(
     readonly sessionId: number,
     private readonly windowMax: number,
+    private readonly runtime: ClientRuntime,
   ) {}
 
   /** The next seq, once the window allows it; rejects when `deadlineAt` passes first. */
   async acquire(deadlineAt: number, deadlineMs: number, operation: string): Promise<number> {
     while (this.nextSeq - this.lowestOpen() >= this.windowMax) {
       if (this.closed) throw new ClientClosedError("the client is closed");
-      const remainingMs = deadlineAt - Date.now();
+      const remainingMs = deadlineAt - this.runtime.now();
       if (remainingMs <= 0) {
         throw new TimeoutError(operation, deadlineMs, [], new Error(`waited for a write slot: ${this.open.size} writes of session ${this.sessionId} were unanswered (writesInFlightMax ${this.windowMax})`));
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remainingMs);
+        const cancel = this.runtime.after(remainingMs, resolve);
         this.waiters.push(() => {
-          clearTimeout(timer);
+          cancel();
           resolve();
         });
       });

@@ -4,7 +4,6 @@ import type { RequestContext } from "../trace/index.js";
 import { runCall, unexpected, type AttemptReport, type CallContext } from "./call.js";
 import { BusyError, SessionExpiredError, withRequestId } from "./errors.js";
 import { WriteSession } from "./session.js";
-import { newRequestId } from "../request-id.js";
 
 /**
  * Exactly-once writes. The session is registered lazily, on the first write; each write
@@ -24,14 +23,15 @@ export class SessionWriter {
   ) {}
 
   async write(operation: string, command: WriteCommand, deadlineMs: number, request: RequestContext): Promise<KvResult> {
-    const deadlineAt = Date.now() + deadlineMs;
+    const { runtime } = this.context;
+    const deadlineAt = runtime.now() + deadlineMs;
     for (let startedOver = false; ; startedOver = true) {
       const session = await this.current(deadlineAt);
       const seq = await session.acquire(deadlineAt, deadlineMs, operation);
       const report: AttemptReport = { uncertain: false };
       let result: KvResult;
       try {
-        result = await runCall(this.context, { operation, request }, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs, context) =>
+        result = await runCall(this.context, { operation, request }, Math.max(1, deadlineAt - runtime.now()), (connection, timeoutMs, context) =>
           connection.request((frameId) => ({ kind: "write", requestId: frameId, command: { ...command, session: session.ref(seq) } }), timeoutMs, context),
         acceptWrite(operation), report);
       } finally {
@@ -51,13 +51,14 @@ export class SessionWriter {
 
   private current(deadlineAt: number): Promise<WriteSession> {
     if (this.session !== undefined) return Promise.resolve(this.session);
-    this.registering ??= runCall(this.context, { operation: "register-session", request: { requestId: newRequestId() } }, Math.max(1, deadlineAt - Date.now()), (connection, timeoutMs, context) =>
+    const { runtime } = this.context;
+    this.registering ??= runCall(this.context, { operation: "register-session", request: { requestId: runtime.newRequestId() } }, Math.max(1, deadlineAt - runtime.now()), (connection, timeoutMs, context) =>
       connection.request((requestId) => ({ kind: "register-session", requestId }), timeoutMs, context),
     (response) => {
       if (response.kind !== "session-ok") throw unexpected("register-session", response);
       return response.sessionId;
     }).then((sessionId) => {
-      this.session = new WriteSession(sessionId, this.windowMax);
+      this.session = new WriteSession(sessionId, this.windowMax, this.context.runtime);
       this.context.emit({ type: "session-registered", sessionId });
       return this.session;
     }).finally(() => {

@@ -1,4 +1,4 @@
-import type { CommandEnvelope, KvCommand, KvResult } from "../kv/index.js";
+import type { CommandEnvelope, KvCommand, KvConfig, KvResult } from "../kv/index.js";
 import { KvStateMachine, encodeCommand } from "../kv/index.js";
 import { applyConfChange, decodeConfChange } from "../raft/conf-change.js";
 import type { RaftConfig } from "../raft/config.js";
@@ -46,6 +46,12 @@ export interface ReplicaOptions {
    * so without ticks an idle cluster never expires anything (and watchers never hear).
    */
   readonly expiryTickIntervalMsMin: number;
+  /**
+   * The state machine's limits (DEFAULT_KV_CONFIG for what is not given). Its replicated
+   * limits (sessions, sizes) must be the same on every member; servers use the defaults,
+   * the simulator short session timeouts so that sessions expire under its seeds.
+   */
+  readonly kvConfig?: Partial<KvConfig>;
   /** How a write that found the disk full is retried (DISK_FULL_RETRY_DEFAULTS when not given). */
   readonly diskFullRetry?: DiskFullRetryLimits;
   /** Its clock, timers and turns (NODE_SCHEDULER when not given; the simulator's virtual one there). */
@@ -139,7 +145,7 @@ export class Replica {
   static async start(options: ReplicaOptions): Promise<Replica> {
     const snapshot = options.storage.snapshotMeta();
     const scheduler = options.scheduler ?? NODE_SCHEDULER;
-    const kv = snapshot.index > 0 ? await restoreFromStorage(options.storage, snapshot, () => scheduler.nextTurn()) : new KvStateMachine();
+    const kv = snapshot.index > 0 ? await restoreFromStorage(options.storage, snapshot, () => scheduler.nextTurn(), options.kvConfig) : new KvStateMachine(options.kvConfig);
     const replica = new Replica(options, kv, snapshot);
     // As etcd's initial-election-tick-advance: a member just started has heard from no
     // leader, so it need not sit out a whole election timeout before its first pre-vote.

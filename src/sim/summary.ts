@@ -1,4 +1,4 @@
-import { MEMBER_LOOP } from "./core/member-loop.js";
+import { CLIENT_PATH, MEMBER_LOOP } from "./core/member-loop.js";
 import type { SimResult } from "./core/simulation.js";
 import type { SimStats } from "./core/types.js";
 import { emptyStats } from "./core/types.js";
@@ -21,6 +21,8 @@ export interface SimReport {
   seeds: number;
   /** The ready loop that drove the members (MEMBER_LOOP). */
   loop: typeof MEMBER_LOOP;
+  /** What the clients ran (CLIENT_PATH). */
+  clients: typeof CLIENT_PATH;
   from: number;
   plant: string | null;
   violations: number;
@@ -36,7 +38,7 @@ export interface SimReport {
 export function emptyReport(from: number, plant: string | undefined): SimReport {
   const big = Number.MAX_SAFE_INTEGER;
   return {
-    seeds: 0, loop: MEMBER_LOOP, from, plant: plant ?? null, violations: 0, failing: [], coverageFailures: [], firstViolation: null,
+    seeds: 0, loop: MEMBER_LOOP, clients: CLIENT_PATH, from, plant: plant ?? null, violations: 0, failing: [], coverageFailures: [], firstViolation: null,
     totals: { ...emptyStats(), operations: 0 },
     minimumPerSeed: { steps: big, clientOps: big, lossyCrashes: big, partitions: big, membershipChanges: big, snapshotInstalls: big, pauses: big },
     elapsedMs: 0,

@@ -18,7 +18,7 @@ import type { KvService } from "../kv-service.js";
 import { ConnectionAuthGate } from "./auth-gate.js";
 import { PortSocket } from "../tcp-port/port-socket.js";
 import type { ClientPortOptions } from "./config.js";
-import { executeRequest, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
+import { executeRequest, helloReply, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { errorReply } from "./replies.js";
 import { newRequestId } from "../../request-id.js";
 import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
@@ -178,12 +178,7 @@ export class ClientPortConnection {
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.context = { service: this.hooks.service, options, forward: request.forward && options.forwardWhenAsked, clientName: request.clientName };
-    const view = options.leadership?.() ?? { memberId: 0, leaderId: 0 };
-    const leader = view.leaderClientAddress === undefined ? { leaderId: view.leaderId } : { leaderId: view.leaderId, clientAddress: view.leaderClientAddress };
-    this.send({
-      kind: "hello-ok", requestId: request.requestId, serverVersion: options.serverVersion, memberId: view.memberId, leader,
-      frameBytesMax: options.frameBytesMax, inFlightMax: options.inFlightPerConnectionMax,
-    });
+    this.send(helloReply(options, request.requestId));
   }
 
   private watch(request: Extract<Request, { kind: "watch" }>): void {

@@ -16,6 +16,16 @@ export interface HandlerContext {
   readonly clientName: string;
 }
 
+/** HELLO_OK: who this member is and who leads as it sees it, so a client can go there at once, and the port's limits. */
+export function helloReply(options: ClientPortOptions, requestId: number): Response {
+  const view = options.leadership?.() ?? { memberId: 0, leaderId: 0 };
+  const leader = view.leaderClientAddress === undefined ? { leaderId: view.leaderId } : { leaderId: view.leaderId, clientAddress: view.leaderClientAddress };
+  return {
+    kind: "hello-ok", requestId, serverVersion: options.serverVersion, memberId: view.memberId, leader,
+    frameBytesMax: options.frameBytesMax, inFlightMax: options.inFlightPerConnectionMax,
+  };
+}
+
 /** Writes run in arrival order and must reach the log through the leader. */
 export function isWrite(request: ServiceRequest): boolean {
   return request.kind === "write" || request.kind === "register-session";

@@ -1,54 +1,94 @@
+import { runCall, unexpected, type CallContext } from "../../client/call.js";
+import { LeaderFinder } from "../../client/discovery.js";
+import type { ClientEventListener } from "../../client/events.js";
+import { LeaderRouter } from "../../client/router.js";
+import type { ClientRuntime } from "../../client/runtime.js";
+import { SessionWriter } from "../../client/writes.js";
+import type { ConnectionOpener } from "../../client/discovery.js";
+import type { KvResult, WriteCommand } from "../../kv/index.js";
 import type { KvInput, KvOutput, Operation } from "../../lincheck/history.js";
+import type { Consistency } from "../../protocol/index.js";
 import type { SeededRandom } from "../../raft/random.js";
-import type { NodeId } from "../../raft/types.js";
-import type { ClientOp, ClientReply, ClientRequest } from "./types.js";
+import { NO_TRACE } from "../../trace/index.js";
+import { expiringPutCommand, readOutput, resultOutcome, writeCommand } from "./kv-adapter.js";
+import type { SimClientConnection } from "./sim-client-connection.js";
 
 export interface ClientContext {
   now(): number;
   after(delayMs: number, action: () => void): void;
-  /** Sends a request to a node; the reply (if any) comes back through `onReply`. */
-  send(to: NodeId, request: ClientRequest): void;
-  nodeIds(): readonly NodeId[];
+  /** Opens connections for client `clientId` over the simulated network (client-network.ts). */
+  opener(clientId: number, forward: boolean, runtime: ClientRuntime): ConnectionOpener<SimClientConnection>;
+  /** Every member's client address: the endpoints a client is configured with. */
+  endpoints(): readonly string[];
   record(op: Operation): void;
   countOp(): void;
+  /** The library's status events, counted in the run's stats. */
+  readonly onEvent: ClientEventListener;
 }
 
 /** The share of operations on expiring keys, outside the linearizability check. */
 const EXPIRING_SHARE = 0.1;
-/** How long a client waits for one attempt before trying another node. */
-export const REQUEST_TIMEOUT_MS = 150;
+/** How long a client waits for one attempt (or one HELLO) before trying again elsewhere. */
+const REQUEST_TIMEOUT_MS = 150;
 /** How long a client keeps retrying one operation before giving up on it. */
-export const OPERATION_DEADLINE_MS = 1500;
+const OPERATION_DEADLINE_MS = 1500;
+/** One operation at a time per client: its session never has more than one write open. */
+const WRITES_IN_FLIGHT_MAX = 4;
 
-interface Attempt {
-  readonly input: KvInput | undefined;
-  readonly op: ClientOp;
+interface UnderWay {
+  readonly input: KvInput;
   readonly callTime: number;
-  readonly deadline: number;
-  requestId: string;
 }
 
 /**
- * A simulated client: one operation at a time, a seeded mix of get, put, cas and
- * delete over a few keys, each value unique so that a read names the write it saw.
- * It retries across nodes with the same session and sequence number (exactly-once),
- * and records each operation's invocation and completion for the linearizability
- * check; an operation given up on is recorded as of unknown outcome.
+ * A simulated client running the client library's own call path: LeaderFinder and
+ * LeaderRouter find the leader (HELLO, redirects, a hint), runCall retries each attempt
+ * through timeouts, lost connections, BUSY and failovers with jittered backoff, and
+ * SessionWriter keeps writes exactly-once (a session registered lazily, one seq per
+ * write kept across retries, a new session when the cluster forgot it). Only the time,
+ * the timers, the chance and the connections are the simulator's (sim-client-connection.ts).
+ *
+ * One operation at a time: a seeded mix of get, put, cas and delete over a few keys,
+ * each value unique so that a read names the write it saw, recorded with its
+ * invocation and completion for the linearizability check; a write whose outcome the
+ * library could not learn is recorded as unknown. Half the clients ask members to
+ * forward (a follower then serves their reads with a ReadIndex round); the others are
+ * redirected to the leader.
  */
 export class SimClient {
-  private sessionId = 0;
-  private seq = 0;
-  private attemptNo = 0;
-  private target: NodeId;
-  private current: Attempt | undefined;
+  private readonly context: CallContext;
+  private readonly writer: SessionWriter;
+  private readonly consistency: Consistency;
   private readonly versions = new Map<string, number>();
+  private opCount = 0;
+  private requestCount = 0;
+  private current: UnderWay | undefined;
   stopped = false;
   /** While paused, the client starts no new operation (the one under way finishes). */
   private paused = false;
   private idle = false;
 
   constructor(readonly id: number, private readonly ctx: ClientContext, private readonly random: SeededRandom, private readonly keys: readonly string[]) {
-    this.target = random.pick(ctx.nodeIds());
+    const forward = random.next() < 0.5;
+    this.consistency = forward ? "follower" : "linearizable";
+    const runtime: ClientRuntime = {
+      now: () => ctx.now(),
+      after: (delayMs, action) => {
+        let live = true;
+        ctx.after(delayMs, () => {
+          if (live) action();
+        });
+        return () => {
+          live = false;
+        };
+      },
+      random: () => random.next(),
+      newRequestId: () => `c${id}.r${++this.requestCount}`,
+    };
+    const endpoints = shuffled(ctx.endpoints(), random);
+    const finder = new LeaderFinder({ endpoints, coordinator: undefined, connectTimeoutMs: REQUEST_TIMEOUT_MS, forward, tls: undefined, token: undefined }, ctx.opener(id, forward, runtime), runtime);
+    this.context = { router: new LeaderRouter(finder, ctx.onEvent), runtime, requestTimeoutMs: REQUEST_TIMEOUT_MS, emit: ctx.onEvent, tracer: NO_TRACE };
+    this.writer = new SessionWriter(this.context, WRITES_IN_FLIGHT_MAX);
   }
 
   start(delayMs: number): void {
@@ -77,36 +117,45 @@ export class SimClient {
       this.idle = true;
       return;
     }
-    if (this.sessionId === 0) {
-      this.begin(undefined, { kind: "register" });
-      return;
-    }
+    const opNo = ++this.opCount;
+    const requestId = `c${this.id}.${opNo}`;
+    this.ctx.countOp();
     if (this.random.next() < EXPIRING_SHARE) {
       // Expiring keys live beside the checked ones: every replica must expire them at
       // the same log position (the state digests and apply results are compared).
       const key = `ttl:${this.random.int(3)}`;
-      if (this.random.next() < 0.5) {
-        this.begin(undefined, { kind: "read", key });
-      } else {
-        this.seq++;
-        const session = { sessionId: this.sessionId, seq: this.seq, lowestUnackedSeq: this.seq };
-        this.begin(undefined, { kind: "expiring-put", session, key, value: `c${this.id}s${this.seq}`, ttlMs: 5 + this.random.int(200) });
-      }
+      const done = this.random.next() < 0.5
+        ? this.read(key, requestId)
+        : this.write(expiringPutCommand(key, `c${this.id}s${opNo}`, 5 + this.random.int(200)), requestId);
+      done.then(() => this.later(), () => this.later());
       return;
     }
-    const input = this.pickInput();
-    if (input.op === "get") {
-      this.begin(input, { kind: "read", key: input.key });
-    } else {
-      this.seq++;
-      this.begin(input, { kind: "write", input, session: { sessionId: this.sessionId, seq: this.seq, lowestUnackedSeq: this.seq } });
-    }
+    const input = this.pickInput(opNo);
+    const underWay: UnderWay = { input, callTime: this.ctx.now() };
+    this.current = underWay;
+    const output = input.op === "get" ? this.read(input.key, requestId) : this.write(writeCommand(input), requestId).then(resultOutput);
+    output.then((result) => this.complete(underWay, result), () => this.complete(underWay, "unknown"));
   }
 
-  private pickInput(): KvInput {
+  private read(key: string, requestId: string): Promise<KvOutput> {
+    const keyBytes = new TextEncoder().encode(key);
+    const consistency = this.consistency;
+    return runCall(this.context, { operation: "get", request: { requestId } }, OPERATION_DEADLINE_MS, (connection, timeoutMs, context) =>
+      connection.request((frameId) => ({ kind: "get", requestId: frameId, key: keyBytes, consistency }), timeoutMs, context),
+    (response) => {
+      if (response.kind !== "get-ok") throw unexpected("get", response);
+      return readOutput(response.kv);
+    });
+  }
+
+  private write(command: WriteCommand, requestId: string): Promise<KvResult> {
+    return this.writer.write(command.type, command, OPERATION_DEADLINE_MS, { requestId });
+  }
+
+  private pickInput(opNo: number): KvInput {
     const key = this.random.pick(this.keys);
     const roll = this.random.next();
-    const value = `c${this.id}s${this.seq + 1}`;
+    const value = `c${this.id}s${opNo}`;
     if (roll < 0.4) return { op: "get", key };
     if (roll < 0.7) return { op: "put", key, value };
     if (roll < 0.85) {
@@ -117,69 +166,52 @@ export class SimClient {
     return { op: "delete", key };
   }
 
-  private begin(input: KvInput | undefined, op: ClientOp): void {
-    const now = this.ctx.now();
-    this.current = { input, op, callTime: now, deadline: now + OPERATION_DEADLINE_MS, requestId: "" };
-    this.ctx.countOp();
-    this.attempt();
-  }
-
-  private attempt(): void {
-    const current = this.current;
-    if (current === undefined) return;
-    if (this.ctx.now() >= current.deadline || this.stopped) {
-      this.giveUp();
-      return;
-    }
-    const requestId = `${this.id}.${++this.attemptNo}`;
-    current.requestId = requestId;
-    this.ctx.send(this.target, { clientId: this.id, requestId, op: current.op });
-    this.ctx.after(REQUEST_TIMEOUT_MS, () => {
-      if (this.current === current && current.requestId === requestId) {
-        this.target = this.random.pick(this.ctx.nodeIds());
-        this.attempt();
-      }
-    });
-  }
-
-  onReply(requestId: string, reply: ClientReply): void {
-    const current = this.current;
-    if (current === undefined || current.requestId !== requestId) return; // A reply to an abandoned attempt.
-    current.requestId = "";
-    if (!reply.ok) {
-      this.target = reply.leader !== 0 && reply.error === "not-leader" ? reply.leader : this.random.pick(this.ctx.nodeIds());
-      this.ctx.after(1 + this.random.int(10), () => this.attempt());
-      return;
-    }
-    const outcome = reply.outcome;
+  /**
+   * The operation ended: with an output, refused (surely not applied: left out of the
+   * history), or unknown (a write that may have been applied; a read had no effect).
+   */
+  private complete(underWay: UnderWay, result: KvOutput | "refused" | "unknown"): void {
+    if (this.current !== underWay) return; // given up on already (the run ended)
     this.current = undefined;
-    if (current.op.kind === "register") {
-      this.sessionId = outcome.sessionId ?? 0;
-    } else if (outcome.refused !== undefined) {
-      this.sessionId = 0; // Failed for sure (never applied): register again; not in the history.
-    } else if (current.input !== undefined && outcome.output !== undefined) {
-      this.complete(current, outcome.output);
+    const { input } = underWay;
+    if (result === "unknown") {
+      if (input.op !== "get") this.ctx.record({ clientId: this.id, input, callTime: underWay.callTime, returnTime: Infinity, output: undefined });
+    } else if (result !== "refused") {
+      // The state machine answers a compare-and-set as the put it is.
+      const output: KvOutput = input.op === "cas" && result.op === "put" ? { op: "cas", ok: true, version: result.version } : result;
+      if ("version" in output && output.version !== undefined) this.versions.set(input.key, output.version);
+      this.ctx.record({ clientId: this.id, input, callTime: underWay.callTime, returnTime: this.ctx.now(), output });
     }
+    this.later();
+  }
+
+  private later(): void {
     this.ctx.after(this.random.int(8), () => this.next());
   }
 
-  private complete(current: Attempt, output: KvOutput): void {
-    const input = current.input as KvInput;
-    // The state machine answers a compare-and-set as the put it is.
-    if (input.op === "cas" && output.op === "put") output = { op: "cas", ok: true, version: output.version };
-    if ("version" in output && output.version !== undefined) this.versions.set(input.key, output.version);
-    this.ctx.record({ clientId: this.id, input, callTime: current.callTime, returnTime: this.ctx.now(), output });
-  }
-
-  /** Stops retrying: a write's effect is now unknown; a read had none. */
+  /** The run ends: a write under way is of unknown outcome; a read had none. */
   giveUp(): void {
-    const current = this.current;
-    if (current === undefined) return;
+    const underWay = this.current;
+    if (underWay === undefined) return;
     this.current = undefined;
-    if (current.input !== undefined && current.input.op !== "get") {
-      this.ctx.record({ clientId: this.id, input: current.input, callTime: current.callTime, returnTime: Infinity, output: undefined });
+    if (underWay.input.op !== "get") {
+      this.ctx.record({ clientId: this.id, input: underWay.input, callTime: underWay.callTime, returnTime: Infinity, output: undefined });
     }
-    if (current.op.kind === "register") this.sessionId = 0;
-    this.ctx.after(this.random.int(8), () => this.next());
   }
+}
+
+/** What a write's result tells the history: its output, or that it surely was not applied. */
+function resultOutput(result: KvResult): KvOutput | "refused" {
+  const outcome = resultOutcome(result);
+  return outcome.output ?? "refused";
+}
+
+/** `items` in a seeded order, so that clients do not all try the same member first. */
+function shuffled<T>(items: readonly T[], random: SeededRandom): T[] {
+  const order = [...items];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    [order[i], order[j]] = [order[j] as T, order[i] as T];
+  }
+  return order;
 }

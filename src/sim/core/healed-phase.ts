@@ -2,7 +2,7 @@ import type { NodeId } from "../../raft/types.js";
 import { ViolationError } from "./checker.js";
 import type { SimClient } from "./clients.js";
 import type { ReplicaMember } from "./replica-member.js";
-import type { ClientReply, SimStats } from "./types.js";
+import type { SimStats } from "./types.js";
 
 /** After healing, a leader must commit a new entry within this long (liveness). */
 const LIVENESS_MS = 3000;
@@ -10,6 +10,8 @@ const LIVENESS_MS = 3000;
 export const MIN_CLIENT_OPS = 200;
 /** How long a healed run may take to finish held work and reach the operation count. */
 const FINISH_MS_MAX = 5000;
+/** The probe's answer reaches the healed phase this long after the leader gives it (one hop). */
+const PROBE_REPLY_DELAY_MS = 1;
 /** A liveness probe unanswered for this long is sent again. */
 const PROBE_TIMEOUT_MS = 200;
 /** Clients keep working this long after the cluster has converged. */
@@ -22,8 +24,6 @@ const RECHECK_MS = 20;
 const FORCED_CRASH_DOWN_MS = 30;
 /** A run still going this long after healing has lost liveness. */
 export const HEALED_PHASE_MS_MAX = LIVENESS_MS + CONVERGENCE_MS + CALM_MS + FINISH_MS_MAX;
-/** The liveness probe's requests carry this client id; the simulated clients count from 1. */
-export const PROBE_CLIENT_ID = 0;
 
 /** What the healed phase needs of the running simulation. */
 export interface HealedCluster {
@@ -51,7 +51,7 @@ export interface HealedCluster {
 export class HealedPhase {
   private readonly livenessDeadlineMs: number;
   private probeSeq = 0;
-  private probeAnswered = false;
+  private answered = false;
   private forcedCrash = false;
 
   constructor(private readonly cluster: HealedCluster, private readonly onDone: () => void) {
@@ -66,28 +66,26 @@ export class HealedPhase {
     const { cluster } = this;
     if (cluster.now() > this.livenessDeadlineMs) throw new ViolationError({ invariant: "liveness", message: `no leader committed a new entry within ${LIVENESS_MS} ms of healing` });
     const leader = cluster.leaderNode();
-    const requestId = `probe.${++this.probeSeq}`;
-    leader?.handleClient({ clientId: PROBE_CLIENT_ID, requestId, op: { kind: "probe" } });
-    if (leader === undefined) {
+    const sent = ++this.probeSeq;
+    const answered = leader?.probe();
+    if (answered === undefined) {
       cluster.after(RECHECK_MS, () => this.probe());
       return;
     }
+    // Answered after a hop, as over the network; the first success moves on to convergence.
+    answered.then(() => cluster.after(PROBE_REPLY_DELAY_MS, () => this.probeAnswered()), () => cluster.after(PROBE_REPLY_DELAY_MS, () => {
+      if (this.probeSeq === sent && !this.answered) cluster.after(RECHECK_MS, () => this.probe());
+    }));
     // A probe whose leader loses it without answering is simply sent again.
-    const sent = this.probeSeq;
     cluster.after(PROBE_TIMEOUT_MS, () => {
-      if (this.probeSeq === sent && !this.probeAnswered) this.probe();
+      if (this.probeSeq === sent && !this.answered) this.probe();
     });
   }
 
-  /** The reply to any probe sent so far: the first success moves on to convergence. */
-  onProbeReply(reply: ClientReply): void {
-    if (this.probeAnswered) return;
-    if (reply.ok) {
-      this.probeAnswered = true;
-      this.awaitConvergence();
-    } else {
-      this.cluster.after(RECHECK_MS, () => this.probe());
-    }
+  private probeAnswered(): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.awaitConvergence();
   }
 
   /**

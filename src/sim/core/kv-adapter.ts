@@ -29,15 +29,17 @@ function sessionOf(data: Uint8Array): SessionStamp | undefined {
 
 /** What applying the entry at `index` (its `data`) returned, as the simulator's checks see it. */
 export function applyOutcome(index: number, data: Uint8Array, result: KvResult): ApplyOutcome {
-  const outcome = outcomeOf(result);
+  const outcome = resultOutcome(result);
   const session = sessionOf(data);
   if (session === undefined) return outcome;
   // A retry answered from the session cache carries the revision of the entry that
-  // executed it; only that entry has its own index as the revision.
-  return { ...outcome, exactlyOnce: { id: `${session.sessionId}:${session.seq}`, executed: result.revision === index } };
+  // executed it; only that entry has its own index as the revision. A refusal (its
+  // session expired, its seq already acknowledged) executes nothing.
+  return { ...outcome, exactlyOnce: { id: `${session.sessionId}:${session.seq}`, executed: outcome.refused === undefined && result.revision === index } };
 }
 
-function outcomeOf(result: KvResult): ApplyOutcome {
+/** What a write's result says, without its entry: what the history records of it. */
+export function resultOutcome(result: KvResult): ApplyOutcome {
   const rendered = result.ok
     ? `ok:${result.kind}:${result.revision}:${"version" in result ? result.version : ""}`
     : `err:${result.error}:${result.revision}:${result.currentVersion ?? ""}`;
@@ -72,20 +74,20 @@ export function readOutput(kv: KeyValue | undefined): KvOutput {
   return { op: "get", found: true, value: decoder.decode(kv.value), version: kv.version };
 }
 
-/** A put with a time to live, on a key outside the linearizability check. */
-export function expiringPutCommand(session: SessionStamp, key: string, value: string, ttlMs: number): WriteCommand {
-  return { type: "put", key: encoder.encode(key), value: encoder.encode(value), ttlMs, session };
+/** A put with a time to live, on a key outside the linearizability check (the client library adds the session). */
+export function expiringPutCommand(key: string, value: string, ttlMs: number): WriteCommand {
+  return { type: "put", key: encoder.encode(key), value: encoder.encode(value), ttlMs };
 }
 
-/** A client's write as the KV service takes it; a compare-and-set is a put with the version it expects. */
-export function writeCommand(session: SessionStamp, input: WriteInput): WriteCommand {
+/** A client's write as the client library takes it; a compare-and-set is a put with the version it expects. */
+export function writeCommand(input: WriteInput): WriteCommand {
   const key = encoder.encode(input.key);
   switch (input.op) {
     case "put":
-      return { type: "put", key, value: encoder.encode(input.value), session };
+      return { type: "put", key, value: encoder.encode(input.value) };
     case "cas":
-      return { type: "put", key, value: encoder.encode(input.value), expectVersion: input.expectVersion, session };
+      return { type: "put", key, value: encoder.encode(input.value), expectVersion: input.expectVersion };
     case "delete":
-      return { type: "delete", key, session };
+      return { type: "delete", key };
   }
 }

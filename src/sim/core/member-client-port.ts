@@ -1,85 +1,118 @@
 import { invariant } from "../../assert/invariant.js";
 import type { Entry } from "../../raft/types.js";
 import type { KvResult } from "../../kv/index.js";
-import { NotLeaderError } from "../../server/errors.js";
+import { PROTOCOL_ERROR_CODE, type Request, type Response } from "../../protocol/index.js";
+import { validateClientPortOptions, type ClientPortOptions, type LeadershipView } from "../../server/client-port/config.js";
+import { executeRequest, helloReply, redirectBeforeService, type HandlerContext, type ServiceRequest } from "../../server/client-port/handlers.js";
+import { errorReply } from "../../server/client-port/replies.js";
+import type { LeaderHint } from "../../server/kv-service.js";
 import type { Replica } from "../../server/replica.js";
 import { ReplicaService } from "../../server/replica-service.js";
 import type { Tracer } from "../../trace/index.js";
 import type { SafetyChecker } from "./checker.js";
-import { applyOutcome, expiringPutCommand, readOutput, writeCommand } from "./kv-adapter.js";
+import { applyOutcome } from "./kv-adapter.js";
 import type { MemberChecks } from "./member-checks.js";
-import type { ApplyOutcome } from "./state-machine.js";
-import type { ClientReply, ClientRequest } from "./types.js";
 
 export interface MemberClientPortContext {
   readonly tracer: Tracer;
   readonly checker: SafetyChecker;
   readonly checks: MemberChecks;
+  /** The client address members advertise for member `id` (what a REDIRECT names). */
+  clientAddressOf(id: number): string;
   /** The entry whose apply gave `result` (the member records each apply's result). */
   entryOf(result: KvResult): Entry | undefined;
   /** Runs a check; a failure stops the run. */
   checked(check: () => void): void;
 }
 
-const encoder = new TextEncoder();
-
-/**
- * One member process's client port in the simulator: requests served as a server serves
- * them, through the KV service on the Replica (server/replica-service.ts) — reads take a
- * ReadIndex round on any member, writes are the leader's, a follower names its leader —
- * and each answer checked against what the member applied.
- */
-export class MemberClientPort {
-  private readonly service: ReplicaService;
-
-  constructor(private readonly replica: Replica, private readonly ctx: MemberClientPortContext) {
-    this.service = new ReplicaService(replica, { quotaBytes: 0, leaderHint: (leaderId) => ({ leaderId }), tracer: ctx.tracer });
-  }
-
-  /** Not `async`: an answer is checked in the turn its service call settles, no hop behind it. */
-  serve(request: ClientRequest): Promise<ApplyOutcome> {
-    const op = request.op;
-    switch (op.kind) {
-      case "register":
-        return this.service.registerSession().then((sessionId) => ({ rendered: "register", sessionId }));
-      case "probe":
-        return this.replica.propose({ type: "tick" }).then(() => ({ rendered: "probe" }));
-      case "read":
-        return this.read(op.key);
-      case "write":
-        return this.service.write(writeCommand(op.session, op.input)).then((result) => this.answered(result));
-      case "expiring-put":
-        return this.service.write(expiringPutCommand(op.session, op.key, op.value, op.ttlMs)).then((result) => this.answered(result));
-    }
-  }
-
-  /**
-   * A linearizable read from any member: the ReadIndex round, then the local state. A
-   * leader's read must not precede its term's first entry, judged if the member still
-   * leads the term it asked in.
-   */
-  private read(key: string): Promise<ApplyOutcome> {
-    const replica = this.replica;
-    const askedAsLeaderOfTerm = replica.isLeader() ? replica.currentTerm() : undefined;
-    return this.service.getMany([encoder.encode(key)], { consistency: "follower" }).then(({ revision, kvs }) => {
-      // What the read saw was applied up to `revision`, at or past its read index: a read index before the term's no-op shows here as well.
-      if (replica.isLeader() && replica.currentTerm() === askedAsLeaderOfTerm) this.ctx.checked(() => this.ctx.checks.readIndexConfirmed(askedAsLeaderOfTerm, revision));
-      return { rendered: "read", output: readOutput(kvs[0]) };
-    });
-  }
-
-  /** A write's answer, checked as its apply was: an acknowledged write must have executed in a committed entry. */
-  private answered(result: KvResult): ApplyOutcome {
-    const entry = this.ctx.entryOf(result);
-    invariant(entry !== undefined, () => "sim: a member answered a write whose entry it never applied");
-    const outcome = applyOutcome(entry.index, entry.data, result);
-    if (outcome.exactlyOnce !== undefined && outcome.refused === undefined) this.ctx.checker.writeAcknowledged(outcome.exactlyOnce.id, entry.index);
-    return outcome;
+/** A request the simulator's clients make that a member's port answers with one reply. */
+function isServiceRequest(request: Request): request is ServiceRequest {
+  switch (request.kind) {
+    case "register-session":
+    case "get":
+    case "get-many":
+    case "list":
+    case "write":
+    case "status":
+      return true;
+    default:
+      return false;
   }
 }
 
-/** A request that failed: a follower names its leader; anything else is retried elsewhere. */
-export function refusalOf(error: unknown): ClientReply {
-  if (error instanceof NotLeaderError) return { ok: false, error: "not-leader", leader: error.leader?.leaderId ?? 0 };
-  return { ok: false, error: "retry", leader: 0 };
+/**
+ * One member process's client port in the simulator: each request of the binary
+ * protocol answered as the server's port answers it (server/client-port/handlers.ts:
+ * HELLO_OK, the redirect of a request that needs the leader, the KV service's call, the
+ * reply mapping of its errors), and each answer checked against what the member applied.
+ * The wire codec and the socket are what is left out: the requests arrive as values.
+ */
+export class MemberClientPort {
+  private readonly options: ClientPortOptions;
+  private readonly direct: HandlerContext;
+  private readonly forwarding: HandlerContext;
+
+  constructor(private readonly replica: Replica, private readonly memberId: number, private readonly ctx: MemberClientPortContext) {
+    const leaderHint = (leaderId: number): LeaderHint => ({ leaderId, clientAddress: ctx.clientAddressOf(leaderId) });
+    const service = new ReplicaService(replica, { quotaBytes: 0, leaderHint, tracer: ctx.tracer });
+    this.options = validateClientPortOptions({
+      statusJson: () => replica.status(),
+      leadership: () => this.leadership(),
+      // Longer than any client waits (clients.ts): a request is answered or its member dies.
+      requestTimeoutMs: 5_000,
+    });
+    const base = { service, options: this.options, clientName: "sim-client" };
+    this.direct = { ...base, forward: false };
+    this.forwarding = { ...base, forward: true };
+  }
+
+  /** The reply to `request` on a connection whose HELLO asked for forwarding (`forward`) or not. */
+  serve(request: Request, forward: boolean): Promise<Response> {
+    if (request.kind === "hello") return Promise.resolve(helloReply(this.options, request.requestId));
+    if (!isServiceRequest(request)) {
+      return Promise.resolve({ kind: "error", requestId: request.requestId, code: PROTOCOL_ERROR_CODE, message: `the simulated port does not serve ${request.kind}`, retryable: false });
+    }
+    const context = forward ? this.forwarding : this.direct;
+    const redirect = redirectBeforeService(context, request);
+    if (redirect !== undefined) return Promise.resolve(redirect);
+    const replica = this.replica;
+    const askedAsLeaderOfTerm = replica.isLeader() ? replica.currentTerm() : undefined;
+    return executeRequest(context, request).then((response) => this.checkedAnswer(response, askedAsLeaderOfTerm), (error: unknown) => {
+      const { reply, internal } = errorReply(request.requestId, error);
+      // The server logs these as bugs below the port; here they end the run.
+      this.ctx.checked(() => invariant(!internal, () => `sim: member ${this.memberId} failed a ${request.kind} with no error class for it: ${String(error)}`));
+      return reply;
+    });
+  }
+
+  /** A no-op entry through the leader's log, answered once applied (the healed phase's liveness probe). */
+  probe(): Promise<unknown> {
+    return this.replica.propose({ type: "tick" });
+  }
+
+  private leadership(): LeadershipView {
+    const leaderId = this.replica.leaderId();
+    return leaderId === 0 ? { memberId: this.memberId, leaderId } : { memberId: this.memberId, leaderId, leaderClientAddress: this.ctx.clientAddressOf(leaderId) };
+  }
+
+  /**
+   * An answer, checked as its apply was: an acknowledged write must have executed in a
+   * committed entry; a leader's read must not precede its term's first entry (judged if
+   * the member still leads the term it asked in).
+   */
+  private checkedAnswer(response: Response, askedAsLeaderOfTerm: number | undefined): Response {
+    this.ctx.checked(() => {
+      if (response.kind === "write-ok") {
+        const entry = this.ctx.entryOf(response.result);
+        invariant(entry !== undefined, () => "sim: a member answered a write whose entry it never applied");
+        const outcome = applyOutcome(entry.index, entry.data, response.result);
+        if (outcome.exactlyOnce !== undefined && outcome.refused === undefined) this.ctx.checker.writeAcknowledged(outcome.exactlyOnce.id, entry.index);
+      } else if (response.kind === "get-ok" || response.kind === "get-many-ok" || response.kind === "list-ok") {
+        const replica = this.replica;
+        // What the read saw was applied up to `revision`, at or past its read index: a read index before the term's no-op shows here as well.
+        if (replica.isLeader() && replica.currentTerm() === askedAsLeaderOfTerm) this.ctx.checks.readIndexConfirmed(askedAsLeaderOfTerm, response.revision);
+      }
+    });
+    return response;
+  }
 }

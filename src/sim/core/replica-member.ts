@@ -14,22 +14,24 @@ import type { SafetyChecker } from "./checker.js";
 import { fsyncDelayMs } from "./disk-timing.js";
 import type { LeaderAdmin } from "./faults.js";
 import { applyOutcome } from "./kv-adapter.js";
-import { MemberClientPort, refusalOf } from "./member-client-port.js";
+import { clientAddressOf } from "./client-network.js";
+import { MemberClientPort } from "./member-client-port.js";
 import { MemberChecks } from "./member-checks.js";
 import type { PlantName } from "./plants.js";
 import { isCorePlant, isReplicaPlant } from "./plants.js";
 import { SimScheduler, type VirtualAgenda } from "./sim-scheduler.js";
 import { SimStorage } from "./sim-storage.js";
 import type { MessageLimits } from "./situations.js";
-import type { ClientReply, ClientRequest, SimStats } from "./types.js";
+import type { SimStats } from "./types.js";
+import type { Request, Response, WireRequestContext } from "../../protocol/index.js";
 
 export interface ReplicaMemberContext {
   /** The member's view of the run's agenda: what it schedules waits while it is paused. */
   readonly agenda: VirtualAgenda;
   /** Sends a Raft message into the simulated network. */
   send(m: Message): void;
-  /** Answers a client (the simulator delivers the reply after a network delay). */
-  reply?(request: ClientRequest, reply: ClientReply): void;
+  /** The process ended (its client connections close). */
+  crashed?(): void;
   /** This member's share of the seed: its core's randomness, disk delays and torn writes. */
   readonly random: SeededRandom;
   /** Disk faults of the run, read at each write. */
@@ -62,6 +64,11 @@ const SNAPSHOT_EVERY_ENTRIES = 40;
 const PENDING_PROPOSALS_MAX = 256;
 const REQUEST_TIMEOUT_MS = 5_000;
 const EXPIRY_TICK_INTERVAL_MS_MIN = 200;
+/**
+ * Far below a server's hour, so that a client idle through a partition or a pause finds
+ * its session expired and the client library's recovery from it runs (writes.ts).
+ */
+const SESSION_TIMEOUT_MS = 600;
 /** Members' clocks read this much at the simulation's start, plus their skew: stamps are never negative. */
 const CLOCK_EPOCH_MS = 1_000_000;
 const EMPTY_SNAPSHOT: SnapshotMeta = { index: 0, term: 0, config: { voters: [], learners: [] }, sizeBytes: 0 };
@@ -84,7 +91,7 @@ export class ReplicaMember {
   /** Serves the simulated clients through the KV service; undefined while down or starting. */
   private clientPort: MemberClientPort | undefined;
   /** Bumped at a crash: a start under way when it crashed must not install its Replica, nor answer its clients. */
-  private incarnation = 0;
+  private incarnationValue = 0;
   private readonly checks: MemberChecks;
   /** The index this member's state machine applied last, as its applies and installs told (apply order). */
   private appliedIndexValue = 0;
@@ -103,6 +110,16 @@ export class ReplicaMember {
   /** The running Replica; undefined while down or starting. */
   get replica(): Replica | undefined {
     return this.replicaValue;
+  }
+
+  /** Which run of the process this is: a client connection belongs to one. */
+  get incarnation(): number {
+    return this.incarnationValue;
+  }
+
+  /** The process runs and its client port is open. */
+  get servesClients(): boolean {
+    return this.clientPort !== undefined;
   }
 
   get alive(): boolean {
@@ -143,20 +160,21 @@ export class ReplicaMember {
     });
     this.scheduler = scheduler;
     this.storage = storage;
-    const incarnation = this.incarnation;
+    const incarnation = this.incarnationValue;
     const durableBefore = this.disk.hardState();
     this.appliedIndexValue = this.disk.snapshotMeta().index;
     void Replica.start({
       raft: this.raftConfig, storage, scheduler, send: (m) => this.send(m), tickMs: ctx.tickMs ?? SIM_REPLICA_TICK_MS, startNonVoting: false,
       snapshotEveryEntries: SNAPSHOT_EVERY_ENTRIES, pendingProposalsMax: PENDING_PROPOSALS_MAX, requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, onEvent: (event) => this.onEvent(event), random: ctx.random.fork(),
+      expiryTickIntervalMsMin: EXPIRY_TICK_INTERVAL_MS_MIN, kvConfig: { sessionTimeoutMs: SESSION_TIMEOUT_MS }, onEvent: (event) => this.onEvent(event), random: ctx.random.fork(),
       testOnlyPlant: isReplicaPlant(ctx.plant) ? ctx.plant : undefined,
       onApplied: (entry, result, requestId) => this.checked(() => this.onApplied(entry, result, requestId)),
     }).then((replica) => {
-      if (incarnation !== this.incarnation) return;
+      if (incarnation !== this.incarnationValue) return;
       this.replicaValue = replica;
-      this.clientPort = new MemberClientPort(replica, {
-        tracer: ctx.tracer, checker: ctx.checker, checks: this.checks, entryOf: (result) => this.entryOfResult.get(result), checked: (check) => this.checked(check),
+      this.clientPort = new MemberClientPort(replica, this.id, {
+        tracer: ctx.tracer, checker: ctx.checker, checks: this.checks, clientAddressOf,
+        entryOf: (result) => this.entryOfResult.get(result), checked: (check) => this.checked(check),
       });
       this.checks.restarted();
       const status = replica.status();
@@ -211,22 +229,28 @@ export class ReplicaMember {
   }
 
   /**
-   * A client's request, served as a server serves it: through the KV service on the
-   * Replica (reads take a ReadIndex round on any member, writes are the leader's), and
-   * answered once its promise settles. A process that dies first never answers.
+   * A client's request, served as a server's client port serves it (member-client-port.ts);
+   * undefined when the process is down or still starting. Traced, the request's id rides
+   * to its entry's apply event, as a port's request does.
    */
-  handleClient(request: ClientRequest): void {
+  serveClient(request: Request, forward: boolean, context: WireRequestContext | undefined): Promise<Response> | undefined {
     const port = this.clientPort;
     const replica = this.replicaValue;
-    if (port === undefined || replica === undefined) return;
-    const incarnation = this.incarnation;
-    const answer = (reply: ClientReply): void => {
-      if (incarnation === this.incarnation) this.ctx.reply?.(request, reply);
-    };
-    // Traced, the request's id rides to its entry's apply event, as a port's request does.
-    const outcome = this.ctx.tracer.enabled ? runInRequest({ requestId: request.requestId }, () => port.serve(request)) : port.serve(request);
+    if (port === undefined || replica === undefined) return undefined;
+    const requestId = context?.requestId;
+    const answer = this.ctx.tracer.enabled && requestId !== undefined ? runInRequest({ requestId }, () => port.serve(request, forward)) : port.serve(request, forward);
     this.checked(() => this.checks.afterInput(replica));
-    outcome.then((result) => answer({ ok: true, outcome: result }), (error: unknown) => answer(refusalOf(error)));
+    return answer;
+  }
+
+  /** The healed phase's liveness probe: a no-op entry through this member's log; undefined while down. */
+  probe(): Promise<unknown> | undefined {
+    const port = this.clientPort;
+    const replica = this.replicaValue;
+    if (port === undefined || replica === undefined) return undefined;
+    const done = port.probe();
+    this.checked(() => this.checks.afterInput(replica));
+    return done;
   }
 
   /** Every message the Replica sends, checked against what the disk holds now. */
@@ -295,8 +319,9 @@ export class ReplicaMember {
     this.storage = undefined;
     this.replicaValue = undefined;
     this.clientPort = undefined;
-    this.incarnation++;
+    this.incarnationValue++;
     this.ctx.stats.crashes++;
+    this.ctx.crashed?.();
     if (lost) this.ctx.stats.lossyCrashes++;
     return lost;
   }

@@ -4,12 +4,14 @@ import { SeededRandom } from "../../raft/random.js";
 import type { Configuration, NodeId, SnapshotMeta } from "../../raft/types.js";
 import type { Violation } from "./checker.js";
 import { SafetyChecker } from "./checker.js";
+import type { ClientEvent } from "../../client/events.js";
+import { ClientNetwork, clientAddressOf } from "./client-network.js";
 import { SimClient } from "./clients.js";
 import { EventQueue } from "./event-queue.js";
 import type { LeaderAdmin, SimControl } from "./faults.js";
 import { scheduleFaults } from "./faults.js";
 import type { HealedCluster } from "./healed-phase.js";
-import { HEALED_PHASE_MS_MAX, HealedPhase, PROBE_CLIENT_ID } from "./healed-phase.js";
+import { HEALED_PHASE_MS_MAX, HealedPhase } from "./healed-phase.js";
 import { bootstrapSnapshot } from "./kv-adapter.js";
 import { MESSAGE_DELAY_MS_MIN, Network } from "./network.js";
 import type { HeldLane } from "./pause-gate.js";
@@ -20,10 +22,9 @@ import type { PlantName } from "./plants.js";
 import { ReplicaMember } from "./replica-member.js";
 import { settle } from "./virtual-loop.js";
 import { describeMessage, describeMessageFields, describeNode, roundMs, TraceLog } from "./trace.js";
-import { clientHost, memberHost, SimShivizTrace } from "./shiviz-trace.js";
+import { memberHost, SimShivizTrace } from "./shiviz-trace.js";
 import type { TraceStamp } from "../../trace/index.js";
-import type { ClientReply, ClientRequest } from "./types.js";
-import { emptyStats } from "./types.js";
+import { emptyStats, type SimStats } from "./types.js";
 import type { RunPoint, SimResult } from "./verdict.js";
 import { judgeRun, violationAt, violationFrom } from "./verdict.js";
 
@@ -72,6 +73,7 @@ export class Simulation implements SimControl {
   private readonly checker: SafetyChecker;
   private readonly nodes = new Map<NodeId, ReplicaMember>();
   private readonly clients: SimClient[] = [];
+  private readonly clientNetwork: ClientNetwork;
   private readonly history: Operation[] = [];
   private readonly traceLog: TraceLog;
   /** The ShiViz trace (--shiviz); off unless options.shivizEventsMax is set. */
@@ -112,6 +114,13 @@ export class Simulation implements SimControl {
     for (let id = 1; id <= voterCount; id++) this.initialVoters.push(id);
     this.checker = new SafetyChecker({ voters: this.initialVoters, learners: [] });
     const bootstrap = bootstrapSnapshot();
+    this.clientNetwork = new ClientNetwork({
+      after: (delay, action) => this.after(delay, action),
+      onMember: (id, action) => this.onNode(id, "client", action),
+      member: (id) => this.nodes.get(id),
+      hopDelayMs: () => 0.5 + this.random.next(),
+      shiviz: this.shiviz,
+    });
     for (let id = 1; id <= NODE_POOL; id++) this.addNode(id, nodeRandom, bootstrap);
     for (let c = 1; c <= CLIENTS; c++) {
       const client = new SimClient(c, this.clientContext(), clientRandom.fork(), KEYS);
@@ -135,7 +144,7 @@ export class Simulation implements SimControl {
     const node = new ReplicaMember(id, {
       agenda: { now: () => this.clock, after: (delay, action) => this.after(delay, () => this.onNode(id, "local", action)) },
       send: (m) => this.sendMessage(m),
-      reply: (request, reply) => this.replyToClient(id, request, reply),
+      crashed: () => this.clientNetwork.memberDown(id),
       tracer: this.shiviz.tracer(memberHost(id)),
       checker: this.checker,
       random,
@@ -212,44 +221,12 @@ export class Simulation implements SimControl {
     return {
       now: () => this.clock,
       after: (delay, action) => this.after(delay, action),
-      send: (to, request) => this.sendClientRequest(to, request),
-      nodeIds: () => [...this.nodes.keys()],
+      opener: (clientId, forward, runtime) => this.clientNetwork.opener(clientId, forward, runtime),
+      endpoints: () => [...this.nodes.keys()].map(clientAddressOf),
       record: (op) => this.history.push(op),
       countOp: () => this.stats.clientOps++,
+      onEvent: (event) => countClientEvent(this.stats, event),
     };
-  }
-
-  private sendClientRequest(to: NodeId, request: ClientRequest): void {
-    const stamp = this.shiviz.enabled
-      ? this.shiviz.tracer(clientHost(request.clientId)).send({ kind: request.op.kind, to: memberHost(to), requestId: request.requestId })
-      : undefined;
-    this.after(0.5 + this.random.next(), () => this.onNode(to, "client", () => {
-      const node = this.nodes.get(to);
-      if (this.shiviz.enabled && node?.alive === true) {
-        this.shiviz.tracer(memberHost(to)).receive({ kind: request.op.kind, from: clientHost(request.clientId), stamp, requestId: request.requestId });
-      }
-      node?.handleClient(request);
-    }));
-  }
-
-  /**
-   * The liveness probe of the healed phase is not a client on the network (it calls the
-   * leader directly), so its replies are not traced; its entries show in the apply events.
-   */
-  private replyToClient(from: NodeId, request: ClientRequest, reply: ClientReply): void {
-    const client = this.clients[request.clientId - 1];
-    const onReply = request.clientId === PROBE_CLIENT_ID
-      ? (r: ClientReply) => this.healedPhase?.onProbeReply(r)
-      : (r: ClientReply) => client?.onReply(request.requestId, r);
-    const traced = this.shiviz.enabled && request.clientId !== PROBE_CLIENT_ID;
-    const kind = reply.ok ? "reply" : "refusal";
-    const stamp = traced
-      ? this.shiviz.tracer(memberHost(from)).send({ kind, to: clientHost(request.clientId), requestId: request.requestId, details: reply.ok ? undefined : `error=${reply.error}` })
-      : undefined;
-    this.after(0.5 + this.random.next(), () => {
-      if (traced && this.shiviz.enabled) this.shiviz.tracer(clientHost(request.clientId)).receive({ kind, from: memberHost(from), stamp, requestId: request.requestId });
-      onReply(reply);
-    });
   }
 
   // ---------------------------------------------------------------- SimControl
@@ -459,6 +436,29 @@ export class Simulation implements SimControl {
 
   private point(): RunPoint {
     return { step: this.stats.steps, timeMs: roundMs(this.clock) };
+  }
+}
+
+/** The client library's events, as counts of what it did. */
+function countClientEvent(stats: SimStats, event: ClientEvent): void {
+  switch (event.type) {
+    case "connected":
+      stats.clientConnections++;
+      break;
+    case "redirected":
+      stats.clientRedirects++;
+      break;
+    case "retrying":
+      stats.clientRetries++;
+      break;
+    case "session-registered":
+      stats.sessionsRegistered++;
+      break;
+    case "session-expired":
+      stats.sessionsExpired++;
+      break;
+    default:
+      break;
   }
 }
 

@@ -1,24 +1,4 @@
 import type { KvInput } from "../../lincheck/history.js";
-import type { NodeId } from "../../raft/types.js";
-import type { ApplyOutcome, SessionStamp, WriteInput } from "./state-machine.js";
-
-export type ClientOp =
-  | { readonly kind: "register" }
-  | { readonly kind: "probe" }
-  | { readonly kind: "write"; readonly session: SessionStamp; readonly input: WriteInput }
-  | { readonly kind: "read"; readonly key: string }
-  /** A put with a time to live, on keys outside the linearizability check (expiry is judged by log stamps). */
-  | { readonly kind: "expiring-put"; readonly session: SessionStamp; readonly key: string; readonly value: string; readonly ttlMs: number };
-
-export interface ClientRequest {
-  readonly clientId: number;
-  readonly requestId: string;
-  readonly op: ClientOp;
-}
-
-export type ClientReply =
-  | { readonly ok: true; readonly outcome: ApplyOutcome }
-  | { readonly ok: false; readonly error: string; readonly leader: NodeId };
 
 /** Counters of what one run did; a default-schedule seed must have each fault kind. */
 export interface SimStats {
@@ -36,6 +16,12 @@ export interface SimStats {
   snapshotChunksCorrupted: number;
   snapshotsRefused: number;
   clientOps: number;
+  /** What the client library did (its events): connections made, redirects followed, attempts retried, sessions registered and found expired. */
+  clientConnections: number;
+  clientRedirects: number;
+  clientRetries: number;
+  sessionsRegistered: number;
+  sessionsExpired: number;
   messagesSent: number;
   messagesDropped: number;
   /** Members paused past an election timeout, and paused leaders that resumed deposed. */
@@ -52,7 +38,7 @@ export interface SimStats {
 export function emptyStats(): SimStats {
   return {
     steps: 0, elections: 0, crashes: 0, lossyCrashes: 0, wipes: 0, partitions: 0, membershipChanges: 0,
-    leadershipTransfers: 0, snapshotsTaken: 0, snapshotInstalls: 0, snapshotChunksCorrupted: 0, snapshotsRefused: 0, clientOps: 0, messagesSent: 0, messagesDropped: 0,
+    leadershipTransfers: 0, snapshotsTaken: 0, snapshotInstalls: 0, snapshotChunksCorrupted: 0, snapshotsRefused: 0, clientOps: 0, clientConnections: 0, clientRedirects: 0, clientRetries: 0, sessionsRegistered: 0, sessionsExpired: 0, messagesSent: 0, messagesDropped: 0,
     pauses: 0, pausedLeadersDeposed: 0, skewedClocks: 0, smallMessageLimits: 0, staleTailAppends: 0,
   };
 }
