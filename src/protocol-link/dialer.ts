@@ -22,21 +22,34 @@ export interface LinkHandlers {
 
 export type Dialer = (address: Address, timeoutMs: number, handlers: LinkHandlers) => Promise<Link>;
 
+/**
+ * When the frames a caller writes leave in one system call. "turn": those written in one
+ * turn of the event loop (a client's burst of calls). "loop-iteration": those written
+ * while the event loop handles every socket that was ready at once, so a member
+ * forwarding many clients' requests sends what their connections brought together in one
+ * write, and the leader reads them together and proposes them in one Ready.
+ */
+export type WriteCoalescing = "turn" | "loop-iteration";
+
 /** TCP with Nagle off: requests are small and latency matters more than packet count. */
-export const tcpDialer: Dialer = (address, timeoutMs, handlers) =>
-  dial(() => connect({ host: address.host, port: address.port }), "connect", undefined, timeoutMs, handlers);
+export const tcpDialer: Dialer = tcpDialerCoalescing("turn");
+
+export function tcpDialerCoalescing(coalescing: WriteCoalescing): Dialer {
+  return (address, timeoutMs, handlers) =>
+    dial(() => connect({ host: address.host, port: address.port }), "connect", undefined, timeoutMs, handlers, coalescing);
+}
 
 /**
  * TLS over TCP: the server's certificate is checked against `tls.ca` (and its name
  * against the host dialled) before any byte of the protocol, the HELLO and its token
  * included, is sent. A failed check rejects with what failed and what to give instead.
  */
-export function tlsDialer(tls: ClientTlsOptions): Dialer {
+export function tlsDialer(tls: ClientTlsOptions, coalescing: WriteCoalescing = "turn"): Dialer {
   return (address, timeoutMs, handlers) =>
-    dial(() => tlsConnect({ host: address.host, port: address.port, ...tlsConnectOptions(tls, address.host) }), "secureConnect", tls, timeoutMs, handlers);
+    dial(() => tlsConnect({ host: address.host, port: address.port, ...tlsConnectOptions(tls, address.host) }), "secureConnect", tls, timeoutMs, handlers, coalescing);
 }
 
-function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: ClientTlsOptions | undefined, timeoutMs: number, handlers: LinkHandlers): Promise<Link> {
+function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: ClientTlsOptions | undefined, timeoutMs: number, handlers: LinkHandlers, coalescing: WriteCoalescing): Promise<Link> {
   return new Promise((resolve, reject) => {
     const socket = open();
     let settled = false;
@@ -59,18 +72,20 @@ function dial(open: () => Socket, readyEvent: "connect" | "secureConnect", tls: 
       // its refusal ("certificate required") arrives here, after the connection was handed out.
       socket.on("close", () => handlers.closed(lastError === undefined ? undefined : explained(lastError, tls)));
       let corked = false;
+      const uncork = (): void => {
+        corked = false;
+        socket.uncork();
+      };
       resolve({
-        // The frames written in one turn of the event loop leave in one system call: a
-        // pipelining caller (a follower forwarding many clients' requests) sends bursts.
+        // The frames written together leave in one system call (see WriteCoalescing): a
+        // pipelining caller sends bursts.
         write: (bytes) => {
           if (socket.destroyed || socket.writableEnded) return;
           if (!corked) {
             corked = true;
             socket.cork();
-            process.nextTick(() => {
-              corked = false;
-              socket.uncork();
-            });
+            if (coalescing === "turn") process.nextTick(uncork);
+            else setImmediate(uncork);
           }
           socket.write(bytes);
         },

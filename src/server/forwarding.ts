@@ -4,7 +4,7 @@ import type { MemberAddresses } from "../protocol/status.js";
 import { newRequestId } from "../request-id.js";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
 import { memberHost, NO_TRACE, type Tracer } from "../trace/index.js";
-import { tcpDialer, tlsDialer, type Dialer } from "../protocol-link/dialer.js";
+import { tcpDialerCoalescing, tlsDialer, type Dialer, type WriteCoalescing } from "../protocol-link/dialer.js";
 import { PipelinedConnection, type PipelineErrors } from "../protocol-link/pipelined-connection.js";
 import { currentCaller, encodeCallerText } from "./auth/caller.js";
 import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
@@ -64,6 +64,16 @@ interface LeaderConnection {
  * and if it were, it would be dropped rather than mistaken for a caller's trace.
  */
 const TRACE_CONTEXT_PROBE = "00-00000000000000000000000000000000-0000000000000000-00";
+
+/**
+ * The requests this member's client connections brought in one pass of the event loop
+ * leave for the leader in one write, not one per client connection: the leader reads
+ * them in one go, so they share its next Ready and group commit, and it spends one read
+ * and one turn on them. Measured with `kvraft bench cluster` (put-64-follower): about
+ * a fifth as many writes to the leader, five times the bytes each.
+ */
+const FORWARD_COALESCING: WriteCoalescing = "loop-iteration";
+const FORWARD_TCP_DIALER = tcpDialerCoalescing(FORWARD_COALESCING);
 
 /** The forwarder's connection failures as the service's classes: all retryable. */
 const FORWARD_ERRORS: PipelineErrors = {
@@ -206,7 +216,7 @@ export class BinaryForwarder implements LeaderForwarder {
     const connection = new PipelinedConnection(address, this.options.frameBytesMax, FORWARD_ERRORS);
     const tls = this.options.tls();
     try {
-      await connection.connect(this.options.dialer ?? (tls === undefined ? tcpDialer : tlsDialer(tls)), timeoutMs);
+      await connection.connect(this.options.dialer ?? (tls === undefined ? FORWARD_TCP_DIALER : tlsDialer(tls, FORWARD_COALESCING)), timeoutMs);
     } catch (error) {
       throw new UnavailableError(`forwarding to the leader (member ${leader} at ${address}) failed: cannot connect (${(error as Error).message}); retry`, { cause: error });
     }

@@ -7,7 +7,8 @@ import { CLUSTER_QUICK, validateClusterOptions } from "../../src/bench/cluster/o
 import { splitLine } from "../../src/bench/cluster/report.js";
 import { caughtUp } from "../../src/bench/cluster/system.js";
 import { compareWorkload } from "../../src/bench/cluster/compare.js";
-import { selectWorkloads, WORKLOADS } from "../../src/bench/cluster/workloads.js";
+import { measurementGroups, roundSteps } from "../../src/bench/cluster/round-plan.js";
+import { selectWorkloads, WORKLOADS, type Workload } from "../../src/bench/cluster/workloads.js";
 
 const round = (opsPerSecond: number, p99: number, serverCpuPer1k?: number): RoundFigures => ({
   opsPerSecond, latency: { p50_ms: p99 / 4, p99_ms: p99, p999_ms: p99 * 2 }, serverCpuPer1k, loadgenCpuPer1k: 0.1,
@@ -90,6 +91,34 @@ describe("kvraft bench cluster: the pure parts", () => {
     expect(followerWriteRatio([toLeader, follower])).toBe(0.85);
     expect(followerWriteRatio([toLeader, follower], "etcd")).toBe(0.75);
     expect(followerWriteRatio([toLeader]), "only one of the pair ran").toBeUndefined();
+  });
+
+  it("measures writes through a follower and writes to the leader as one group, their rounds interleaved, each round the reverse of the last", () => {
+    const names = (groups: readonly (readonly Workload[])[]): string[][] => groups.map((group) => group.map((w) => w.name));
+    expect(names(measurementGroups(selectWorkloads("put-16,put-64,get-64,put-64-follower", false)))).toEqual([["put-16"], ["put-64", "put-64-follower"], ["get-64"]]);
+    expect(names(measurementGroups(selectWorkloads("put-64-follower,mix-64", false))), "either of the pair alone runs alone").toEqual([["mix-64"], ["put-64-follower"]]);
+    const [put64, follower] = selectWorkloads("put-64,put-64-follower", false) as [Workload, Workload];
+    const steps = (round: number): string[] => roundSteps([put64, follower], ["kvraft", "etcd"], round).map((s) => `${s.system} ${s.workload.name}`);
+    expect(steps(0)).toEqual(["kvraft put-64", "kvraft put-64-follower", "etcd put-64", "etcd put-64-follower"]);
+    expect(steps(1)).toEqual(["etcd put-64-follower", "etcd put-64", "kvraft put-64-follower", "kvraft put-64"]);
+    expect(roundSteps([put64], ["kvraft", "etcd"], 1).map((s) => s.system), "one workload alternates the system that goes first").toEqual(["etcd", "kvraft"]);
+  });
+
+  it("a machine that slows down steadily barely moves the follower/leader ratio of the interleaved rounds, where back-to-back workloads misread it", () => {
+    const [put64, follower] = selectWorkloads("put-64,put-64-follower", false) as [Workload, Workload];
+    const trueRatio = 0.9;
+    // Each step runs 2% slower than the one before; writes through the follower are truly 0.9x.
+    const measuredRatio = (plan: readonly { system: string; workload: Workload }[]): number => {
+      const ops = (workload: Workload): number[] => plan.flatMap((step, at) => (step.system === "kvraft" && step.workload === workload
+        ? [(workload === follower ? trueRatio : 1) * 10_000 * (1 - 0.02 * at)] : []));
+      return median(ops(follower)) / median(ops(put64));
+    };
+    const rounds = [0, 1, 2];
+    const interleaved = rounds.flatMap((r) => roundSteps([put64, follower], ["kvraft", "etcd"], r));
+    // What the bench did before: every round of put-64, then every round of put-64-follower.
+    const backToBack = [put64, follower].flatMap((workload) => rounds.flatMap((r) => roundSteps([workload], ["kvraft", "etcd"], r)));
+    expect(Math.abs(measuredRatio(interleaved) - trueRatio)).toBeLessThan(0.03);
+    expect(trueRatio - measuredRatio(backToBack)).toBeGreaterThan(0.1);
   });
 
   it("gives memory per million keys only when it can be trusted", () => {

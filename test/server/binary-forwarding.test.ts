@@ -10,6 +10,7 @@ import type { RequestContext } from "../../src/trace/index.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { InProcessCluster } from "../support/in-process-cluster.js";
 import { LineSocket } from "../support/line-socket.js";
+import { countWritesTo, nextTurn } from "../support/socket-writes.js";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { FrameDecoder, decodeRequest, encodeResponse, type Request, type Response } from "../../src/protocol/index.js";
 
@@ -85,6 +86,27 @@ describe("a follower's forwarder over the binary protocol", () => {
       forwarder.close();
       await old.close();
     }
+  });
+
+  it("sends the writes its clients' connections brought in one pass of the event loop to the leader in one socket write, not one per connection", async () => {
+    const leader = new FakeKvService();
+    await withServer(leader, {}, async (port) => {
+      const forwarder = forwarderTo(port);
+      try {
+        await forwarder.write(put("k0", "v"), 5000); // the connection and its HELLO
+        await countWritesTo(port, async (writes) => {
+          // Each write starts in its own turn, as the requests of two client connections read in one pass do.
+          const first = forwarder.write(put("k1", "v"), 5000);
+          await nextTurn();
+          const second = forwarder.write(put("k2", "v"), 5000);
+          await expect(Promise.all([first, second])).resolves.toMatchObject([{ ok: true }, { ok: true }]);
+          expect(writes()).toBe(1);
+        });
+        expect(leader.writes).toHaveLength(3);
+      } finally {
+        forwarder.close();
+      }
+    });
   });
 
   it("a leader change mid-forward answers a typed, retryable NotLeaderError naming the new leader", async () => {

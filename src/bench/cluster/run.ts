@@ -17,6 +17,7 @@ import { measureBareRelay } from "./bare-relay.js";
 import { measureRound, type RoundFigures, round } from "./measure.js";
 import { type ClusterBenchOptions, validateClusterOptions } from "./options.js";
 import { ProgressBar } from "./progress.js";
+import { measurementGroups, roundSteps } from "./round-plan.js";
 import { type ClusterSummary, formatClusterReport } from "./report.js";
 import type { BenchClient, BenchSystem, SystemName } from "./system.js";
 import { selectWorkloads, type Workload } from "./workloads.js";
@@ -69,8 +70,10 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
     await etcd.start();
     progress.step("writing the keys the gets read");
     for (const system of systems) await withPool(system, CONNECTIONS_MAX, preloadKeys);
-    const comparisons: WorkloadComparison[] = [];
-    for (const workload of workloads) comparisons.push(await runWorkload(workload, [kvraft, etcd], options, progress));
+    const measured: WorkloadComparison[] = [];
+    for (const group of measurementGroups(workloads)) measured.push(...await runWorkloadGroup(group, [kvraft, etcd], options, progress));
+    // The report lists the workloads in their standard order, however they were grouped.
+    const comparisons = workloads.flatMap((w) => measured.filter((c) => c.name === w.name));
     const extras: ExtrasReport | undefined = options.extras ? await runExtras({ kvraft, etcd }, options, progress) : undefined;
     let kvraftAlone: KvraftAlone | undefined;
     if (options.kvraftMemoryKeys !== undefined) {
@@ -106,27 +109,32 @@ export async function runClusterBench(input: ClusterBenchOptions): Promise<Clust
   }
 }
 
-async function runWorkload(workload: Workload, systems: readonly BenchSystem[], options: ClusterBenchOptions, progress: ProgressBar): Promise<WorkloadComparison> {
-  const rounds: Record<SystemName, RoundFigures[]> = { kvraft: [], etcd: [] };
-  const connections = Math.min(workload.clients, CONNECTIONS_MAX);
-  const pools = new Map<BenchSystem, BenchClient[]>();
+/**
+ * Measures a group of workloads (round-plan.ts) on every system: each pair's pool is
+ * opened and warmed up, then the rounds run in the plan's order.
+ */
+async function runWorkloadGroup(group: readonly Workload[], systems: readonly BenchSystem[], options: ClusterBenchOptions, progress: ProgressBar): Promise<WorkloadComparison[]> {
+  const rounds = new Map(group.map((workload): [Workload, Record<SystemName, RoundFigures[]>] => [workload, { kvraft: [], etcd: [] }]));
+  const pools = new Map<BenchSystem, Map<Workload, BenchClient[]>>(systems.map((system) => [system, new Map()]));
+  const poolOf = (system: BenchSystem, workload: Workload): BenchClient[] => pools.get(system)?.get(workload) as BenchClient[];
   try {
-    for (const system of systems) {
-      pools.set(system, await openPool(system, connections, workload.route));
-      progress.step(`${workload.name}: warming up ${system.name}`);
-      if (options.warmupSeconds > 0) await runLoad(workload, pools.get(system) as BenchClient[], options.warmupSeconds, 0);
+    for (const workload of group) {
+      for (const system of systems) {
+        pools.get(system)?.set(workload, await openPool(system, Math.min(workload.clients, CONNECTIONS_MAX), workload.route));
+        progress.step(`${workload.name}: warming up ${system.name}`);
+        if (options.warmupSeconds > 0) await runLoad(workload, poolOf(system, workload), options.warmupSeconds, 0);
+      }
     }
     for (let r = 0; r < options.rounds; r++) {
-      const order = r % 2 === 0 ? systems : [...systems].reverse();
-      for (const system of order) {
+      for (const { system, workload } of roundSteps(group, systems, r)) {
         progress.step(`${workload.name}: ${system.name} round ${r + 1}/${options.rounds}`);
-        rounds[system.name].push(await measureRound(system, pools.get(system) as BenchClient[], workload, options.seconds, r + 1));
+        rounds.get(workload)?.[system.name].push(await measureRound(system, poolOf(system, workload), workload, options.seconds, r + 1));
       }
     }
   } finally {
-    await Promise.all([...pools.values()].flat().map((c) => c.close()));
+    await Promise.all([...pools.values()].flatMap((byWorkload) => [...byWorkload.values()].flat()).map((c) => c.close()));
   }
-  return compareWorkload(workload, rounds);
+  return group.map((workload) => compareWorkload(workload, rounds.get(workload) as Record<SystemName, RoundFigures[]>));
 }
 
 async function openPool(system: BenchSystem, connections: number, route?: Workload["route"]): Promise<BenchClient[]> {
