@@ -16,6 +16,8 @@ import type { SimClientConnection } from "./sim-client-connection.js";
 export interface ClientContext {
   now(): number;
   after(delayMs: number, action: () => void): void;
+  /** `action` after `delayMs` unless cancelled first (the answer cancels it). */
+  timer(delayMs: number, action: () => void): () => void;
   /** Opens connections for client `clientId` over the simulated network (client-network.ts). */
   opener(clientId: number, forward: boolean, runtime: ClientRuntime): ConnectionOpener<SimClientConnection>;
   /** Every member's client address: the endpoints a client is configured with. */
@@ -25,6 +27,8 @@ export interface ClientContext {
   /** The library's status events, counted in the run's stats. */
   readonly onEvent: ClientEventListener;
 }
+
+const encoder = new TextEncoder();
 
 /** The share of operations on expiring keys, outside the linearizability check. */
 const EXPIRING_SHARE = 0.1;
@@ -73,15 +77,7 @@ export class SimClient {
     this.consistency = forward ? "follower" : "linearizable";
     const runtime: ClientRuntime = {
       now: () => ctx.now(),
-      after: (delayMs, action) => {
-        let live = true;
-        ctx.after(delayMs, () => {
-          if (live) action();
-        });
-        return () => {
-          live = false;
-        };
-      },
+      after: (delayMs, action) => ctx.timer(delayMs, action),
       random: () => random.next(),
       newRequestId: () => `c${id}.r${++this.requestCount}`,
     };
@@ -138,7 +134,7 @@ export class SimClient {
   }
 
   private read(key: string, requestId: string): Promise<KvOutput> {
-    const keyBytes = new TextEncoder().encode(key);
+    const keyBytes = encoder.encode(key);
     const consistency = this.consistency;
     return runCall(this.context, { operation: "get", request: { requestId } }, OPERATION_DEADLINE_MS, (connection, timeoutMs, context) =>
       connection.request((frameId) => ({ kind: "get", requestId: frameId, key: keyBytes, consistency }), timeoutMs, context),

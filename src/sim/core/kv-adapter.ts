@@ -1,10 +1,13 @@
 import type { KvOutput } from "../../lincheck/history.js";
 import type { KeyValue, KvResult, WriteCommand } from "../../kv/index.js";
 import { KvStateMachine, decodeCommand } from "../../kv/index.js";
-import type { ApplyOutcome, SessionStamp, WriteInput } from "./state-machine.js";
+import type { ApplyOutcome, WriteInput } from "./state-machine.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** An outcome still being put together: applyOutcome adds the exactly-once id. */
+type OpenOutcome = { -readonly [K in keyof ApplyOutcome]: ApplyOutcome[K] };
 
 /** Results that mean the write was never applied (the client learns it failed for sure). */
 const REFUSALS = new Set(["session-expired", "stale-sequence", "too-many-pending", "invalid-argument", "too-large"]);
@@ -15,31 +18,33 @@ const REFUSALS = new Set(["session-expired", "stale-sequence", "too-many-pending
  * so a command is decoded once per run instead of once per member. A cache of a pure
  * function, so runs stay a function of their seeds.
  */
-const sessionOfData = new WeakMap<Uint8Array, SessionStamp | null>();
+const writeIdOfData = new WeakMap<Uint8Array, string | null>();
 
-function sessionOf(data: Uint8Array): SessionStamp | undefined {
-  let session = sessionOfData.get(data);
-  if (session === undefined) {
+/** The command's exactly-once id, `session:seq`; undefined when it has no session. */
+function writeIdOf(data: Uint8Array): string | undefined {
+  let id = writeIdOfData.get(data);
+  if (id === undefined) {
     const command = decodeCommand(data).command;
-    session = "session" in command && command.session !== undefined ? command.session : null;
-    sessionOfData.set(data, session);
+    id = "session" in command && command.session !== undefined ? `${command.session.sessionId}:${command.session.seq}` : null;
+    writeIdOfData.set(data, id);
   }
-  return session ?? undefined;
+  return id ?? undefined;
 }
 
 /** What applying the entry at `index` (its `data`) returned, as the simulator's checks see it. */
 export function applyOutcome(index: number, data: Uint8Array, result: KvResult): ApplyOutcome {
   const outcome = resultOutcome(result);
-  const session = sessionOf(data);
-  if (session === undefined) return outcome;
+  const id = writeIdOf(data);
+  if (id === undefined) return outcome;
   // A retry answered from the session cache carries the revision of the entry that
   // executed it; only that entry has its own index as the revision. A refusal (its
   // session expired, its seq already acknowledged) executes nothing.
-  return { ...outcome, exactlyOnce: { id: `${session.sessionId}:${session.seq}`, executed: outcome.refused === undefined && result.revision === index } };
+  outcome.exactlyOnce = { id, executed: outcome.refused === undefined && result.revision === index };
+  return outcome;
 }
 
 /** What a write's result says, without its entry: what the history records of it. */
-export function resultOutcome(result: KvResult): ApplyOutcome {
+export function resultOutcome(result: KvResult): OpenOutcome {
   const rendered = result.ok
     ? `ok:${result.kind}:${result.revision}:${"version" in result ? result.version : ""}`
     : `err:${result.error}:${result.revision}:${result.currentVersion ?? ""}`;

@@ -58,7 +58,9 @@ const SNAPSHOT_CHUNK_CORRUPT_EVERY = 7;
 type SimEvent =
   /** `stamp` is the sender's trace stamp, undefined when not tracing. */
   | { readonly kind: "deliver"; readonly message: Message; readonly stamp: TraceStamp | undefined }
-  | { readonly kind: "run"; readonly action: () => void };
+  | { readonly kind: "run"; readonly action: () => void }
+  /** A timer that may be cancelled before it is due: a cancelled one is dropped unseen (no step, no settling). */
+  | { readonly kind: "timer"; readonly action: () => void; cancelled: boolean };
 
 /**
  * One seeded run of a whole cluster in one process: Raft nodes over modelled disks and
@@ -172,6 +174,19 @@ export class Simulation implements SimControl {
     this.queue.push(this.clock + delayMs, { kind: "run", action });
   }
 
+  /**
+   * `action` after `delayMs`, unless the answer is called first. The clients time out
+   * every attempt and most attempts are answered in time: their timers are dropped
+   * without a step of their own.
+   */
+  timer(delayMs: number, action: () => void): () => void {
+    const event: SimEvent = { kind: "timer", action, cancelled: false };
+    this.queue.push(this.clock + delayMs, event);
+    return () => {
+      event.cancelled = true;
+    };
+  }
+
   private sendMessage(sent: Message): void {
     this.stats.messagesSent++;
     const sender = this.nodes.get(sent.from);
@@ -221,6 +236,7 @@ export class Simulation implements SimControl {
     return {
       now: () => this.clock,
       after: (delay, action) => this.after(delay, action),
+      timer: (delay, action) => this.timer(delay, action),
       opener: (clientId, forward, runtime) => this.clientNetwork.opener(clientId, forward, runtime),
       endpoints: () => [...this.nodes.keys()].map(clientAddressOf),
       record: (op) => this.history.push(op),
@@ -376,6 +392,7 @@ export class Simulation implements SimControl {
       while (!finished) {
         const next = this.queue.pop();
         if (next === undefined || next.at > this.hardStopMs) break;
+        if (next.event.kind === "timer" && next.event.cancelled) continue;
         this.clock = next.at;
         this.stats.steps++;
         if (next.event.kind === "deliver") {

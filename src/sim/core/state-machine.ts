@@ -4,12 +4,6 @@ import type { KvInput, KvOutput } from "../../lincheck/history.js";
  * The simulator's vocabulary for client writes and their outcomes: string keys and values,
  * translated to and from the KV module's bytes and results in `kv-adapter.ts`.
  */
-export interface SessionStamp {
-  readonly sessionId: number;
-  readonly seq: number;
-  readonly lowestUnackedSeq: number;
-}
-
 export type WriteInput = Exclude<KvInput, { op: "get" }>;
 
 /** What applying one committed entry returned, for the client and for the checks. */
