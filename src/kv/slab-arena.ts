@@ -23,6 +23,16 @@ const SLAB_BYTES = 1024 * 1024;
  * eight of them.
  */
 const FIRST_SLAB_BYTES = 4 * 1024;
+/**
+ * Full slabs are carved from chunks of this many, never allocated one by one. A 1 MiB
+ * buffer comes from the C heap (glibc's mmap threshold rises past it once a large buffer
+ * has been freed), where it lands among the short-lived buffers of requests, frames and
+ * socket reads; when those are freed the heap cannot shrink around the slabs, and a
+ * member that had just written a million keys held hundreds of MiB more than after a
+ * restart. 32 MiB is glibc's largest mmap threshold: a chunk is always its own mapping,
+ * its pages resident only once carved and written.
+ */
+const SLABS_PER_CHUNK = 32;
 /** Classes up to SMALL_CLASSES_BYTES_MAX are multiples of this, so a 274-byte record wastes at most 15. */
 const SMALL_CLASS_STEP_BYTES = 16;
 const SMALL_CLASSES_BYTES_MAX = 1024;
@@ -72,6 +82,9 @@ export class SlabArena {
   private reservedBytesValue = 0;
   private usedBytesValue = 0;
   private freedBytesValue = 0;
+  /** The chunk full slabs are being carved from, and how many it gave so far. */
+  private chunk: ArrayBuffer | undefined;
+  private chunkSlabsCarved = 0;
 
   /** Bytes of all slabs and dedicated buffers. */
   get reservedBytes(): number {
@@ -109,7 +122,7 @@ export class SlabArena {
       const carved = this.slabsCarved[sizeClass] as number;
       this.slabsCarved[sizeClass] = carved + 1;
       const slabBytes = Math.min(SLAB_BYTES, Math.max(blockBytes, FIRST_SLAB_BYTES * 2 ** Math.min(carved, 8)));
-      address = this.newSlab(slabBytes);
+      address = this.newSlab(slabBytes, slabBytes === SLAB_BYTES);
       this.carveEndAddress[sizeClass] = address + slabBytes;
     }
     this.carveAddress[sizeClass] = address + blockBytes;
@@ -145,16 +158,26 @@ export class SlabArena {
 
   private allocateDedicated(bytes: number): number {
     this.usedBytesValue += bytes;
-    return this.newSlab(bytes);
+    return this.newSlab(bytes, false);
   }
 
-  private newSlab(bytes: number): number {
-    const slab = new Uint8Array(bytes);
+  /** A slab of `bytes`; a class's full slabs come from a chunk (never freed one by one: dedicated blocks do not). */
+  private newSlab(bytes: number, fromChunk: boolean): number {
+    const slab = fromChunk ? this.fullSlab() : new Uint8Array(bytes);
     this.reservedBytesValue += bytes;
     const reusedId = this.freeSlabIds.pop();
     const slabId = reusedId ?? this.slabs.length;
     if (reusedId === undefined) this.slabs.push(slab);
     else this.slabs[slabId] = slab;
     return slabId * SLAB_BYTES;
+  }
+
+  /** The next full slab of the current chunk, a new chunk when it is used up. */
+  private fullSlab(): Uint8Array {
+    if (this.chunk === undefined || this.chunkSlabsCarved === SLABS_PER_CHUNK) {
+      this.chunk = new ArrayBuffer(SLABS_PER_CHUNK * SLAB_BYTES);
+      this.chunkSlabsCarved = 0;
+    }
+    return new Uint8Array(this.chunk, SLAB_BYTES * this.chunkSlabsCarved++, SLAB_BYTES);
   }
 }
