@@ -29,7 +29,7 @@ const RETRY_PAUSE_MS_MAX = 500;
 
 export interface CallContext {
   readonly router: CallRouter;
-  /** The clock, timers and chance the retries use (SYSTEM_RUNTIME but in the simulator). */
+  /** The clock, timers and chance the retries use: SYSTEM_RUNTIME, except in the simulator. */
   readonly runtime: ClientRuntime;
   readonly requestTimeoutMs: number;
   readonly emit: ClientEventListener;
