@@ -201,7 +201,9 @@ export async function request(to: ClusterAccess | readonly string[], method: str
         if (error instanceof CliError) throw error;
         if (error instanceof TlsFailureError) throw new CliError(EXIT.refused, error.message);
         othersOnly = false;
-        lastCause.set(endpoint, describeNetworkError(error, left, access));
+        // A retry the deadline cut short says less than what the member answered before it
+        // (a plain-HTTP request to a TLS port, a refused connection): that is kept.
+        if (!(error instanceof HttpTimeoutError && lastCause.has(endpoint))) lastCause.set(endpoint, describeNetworkError(error, left, access));
       }
     }
     if (othersOnly) break;
