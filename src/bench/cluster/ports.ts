@@ -8,8 +8,8 @@ import { createServer, type Server } from "node:net";
 const PICKED_PORT_MIN = 10_000;
 /** Random tries per port before falling back to one the kernel picks. */
 const PICK_TRIES_MAX = 50;
-/** Linux's default ephemeral range, when /proc cannot say. */
-const EPHEMERAL_DEFAULT: readonly [number, number] = [32768, 60999];
+/** The start of Linux's default ephemeral range, when /proc cannot say. */
+const EPHEMERAL_LOW_DEFAULT = 32768;
 
 /**
  * Ports free on 127.0.0.1 right now for processes about to bind them: all held open at
@@ -22,7 +22,7 @@ const EPHEMERAL_DEFAULT: readonly [number, number] = [32768, 60999];
  * leaves no room below it.
  */
 export async function freeLoopbackPorts(count: number): Promise<number[]> {
-  const [ephemeralLow] = await ephemeralRange();
+  const ephemeralLow = await ephemeralRangeStart();
   const servers: Server[] = [];
   try {
     for (let i = 0; i < count; i++) servers.push(await holdPort(ephemeralLow));
@@ -49,9 +49,9 @@ function listen(port: number): Promise<Server> {
   });
 }
 
-/** The kernel's ephemeral port range (Linux /proc; the default elsewhere). */
-async function ephemeralRange(): Promise<readonly [number, number]> {
+/** The first port of the kernel's ephemeral range (Linux /proc; the default elsewhere). */
+async function ephemeralRangeStart(): Promise<number> {
   const text = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "");
-  const [low, high] = text.trim().split(/\s+/).map(Number);
-  return low !== undefined && high !== undefined && Number.isInteger(low) && Number.isInteger(high) && low <= high ? [low, high] : EPHEMERAL_DEFAULT;
+  const low = Number(text.trim().split(/\s+/)[0]);
+  return Number.isInteger(low) && low > 0 ? low : EPHEMERAL_LOW_DEFAULT;
 }

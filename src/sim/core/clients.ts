@@ -1,10 +1,9 @@
 import { runCall, unexpected, type CallContext } from "../../client/call.js";
-import { LeaderFinder } from "../../client/discovery.js";
-import type { ClientEventListener } from "../../client/events.js";
+import { LeaderFinder, type ConnectionOpener } from "../../client/discovery.js";
+import type { ClientEvent, ClientEventListener } from "../../client/events.js";
 import { LeaderRouter } from "../../client/router.js";
 import type { ClientRuntime } from "../../client/runtime.js";
 import { SessionWriter } from "../../client/writes.js";
-import type { ConnectionOpener } from "../../client/discovery.js";
 import type { KvResult, WriteCommand } from "../../kv/index.js";
 import type { KvInput, KvOutput, Operation } from "../../lincheck/history.js";
 import type { Consistency } from "../../protocol/index.js";
@@ -12,6 +11,7 @@ import type { SeededRandom } from "../../raft/random.js";
 import { NO_TRACE } from "../../trace/index.js";
 import { expiringPutCommand, readOutput, resultOutcome, writeCommand } from "./kv-adapter.js";
 import type { SimClientConnection } from "./sim-client-connection.js";
+import type { SimStats } from "./types.js";
 
 export interface ClientContext {
   now(): number;
@@ -171,7 +171,7 @@ export class SimClient {
     this.current = undefined;
     const { input } = underWay;
     if (result === "unknown") {
-      if (input.op !== "get") this.ctx.record({ clientId: this.id, input, callTime: underWay.callTime, returnTime: Infinity, output: undefined });
+      this.recordUnknown(underWay);
     } else if (result !== "refused") {
       // The state machine answers a compare-and-set as the put it is.
       const output: KvOutput = input.op === "cas" && result.op === "put" ? { op: "cas", ok: true, version: result.version } : result;
@@ -190,9 +190,12 @@ export class SimClient {
     const underWay = this.current;
     if (underWay === undefined) return;
     this.current = undefined;
-    if (underWay.input.op !== "get") {
-      this.ctx.record({ clientId: this.id, input: underWay.input, callTime: underWay.callTime, returnTime: Infinity, output: undefined });
-    }
+    this.recordUnknown(underWay);
+  }
+
+  /** A write whose outcome is unknown may take effect at any time after its call; a read had no effect. */
+  private recordUnknown(underWay: UnderWay): void {
+    if (underWay.input.op !== "get") this.ctx.record({ clientId: this.id, input: underWay.input, callTime: underWay.callTime, returnTime: Infinity, output: undefined });
   }
 }
 
@@ -210,4 +213,27 @@ function shuffled<T>(items: readonly T[], random: SeededRandom): T[] {
     [order[i], order[j]] = [order[j] as T, order[i] as T];
   }
   return order;
+}
+
+/** The client library's events, as counts of what it did. */
+export function countClientEvent(stats: SimStats, event: ClientEvent): void {
+  switch (event.type) {
+    case "connected":
+      stats.clientConnections++;
+      break;
+    case "redirected":
+      stats.clientRedirects++;
+      break;
+    case "retrying":
+      stats.clientRetries++;
+      break;
+    case "session-registered":
+      stats.sessionsRegistered++;
+      break;
+    case "session-expired":
+      stats.sessionsExpired++;
+      break;
+    default:
+      break;
+  }
 }

@@ -15,6 +15,8 @@ import type { MemberChecks } from "./member-checks.js";
 
 export interface MemberClientPortContext {
   readonly tracer: Tracer;
+  /** How long a request may wait for the cluster: the Replica's own request timeout. */
+  readonly requestTimeoutMs: number;
   readonly checker: SafetyChecker;
   readonly checks: MemberChecks;
   /** The client address members advertise for member `id` (what a REDIRECT names). */
@@ -58,8 +60,7 @@ export class MemberClientPort {
     this.options = validateClientPortOptions({
       statusJson: () => replica.status(),
       leadership: () => this.leadership(),
-      // Longer than any client waits (clients.ts): a request is answered or its member dies.
-      requestTimeoutMs: 5_000,
+      requestTimeoutMs: ctx.requestTimeoutMs,
     });
     const base = { service, options: this.options, clientName: "sim-client" };
     this.direct = { ...base, forward: false };

@@ -173,7 +173,7 @@ export class ReplicaMember {
       if (incarnation !== this.incarnationValue) return;
       this.replicaValue = replica;
       this.clientPort = new MemberClientPort(replica, this.id, {
-        tracer: ctx.tracer, checker: ctx.checker, checks: this.checks, clientAddressOf,
+        tracer: ctx.tracer, requestTimeoutMs: REQUEST_TIMEOUT_MS, checker: ctx.checker, checks: this.checks, clientAddressOf,
         entryOf: (result) => this.entryOfResult.get(result), checked: (check) => this.checked(check),
       });
       this.checks.restarted();
@@ -234,21 +234,21 @@ export class ReplicaMember {
    * to its entry's apply event, as a port's request does.
    */
   serveClient(request: Request, forward: boolean, context: WireRequestContext | undefined): Promise<Response> | undefined {
-    const port = this.clientPort;
-    const replica = this.replicaValue;
-    if (port === undefined || replica === undefined) return undefined;
     const requestId = context?.requestId;
-    const answer = this.ctx.tracer.enabled && requestId !== undefined ? runInRequest({ requestId }, () => port.serve(request, forward)) : port.serve(request, forward);
-    this.checked(() => this.checks.afterInput(replica));
-    return answer;
+    return this.onClientPort((port) => (this.ctx.tracer.enabled && requestId !== undefined ? runInRequest({ requestId }, () => port.serve(request, forward)) : port.serve(request, forward)));
   }
 
   /** The healed phase's liveness probe: a no-op entry through this member's log; undefined while down. */
   probe(): Promise<unknown> | undefined {
+    return this.onClientPort((port) => port.probe());
+  }
+
+  /** `work` on the running process's client port, its checks run after it; undefined while down or starting. */
+  private onClientPort<T>(work: (port: MemberClientPort) => Promise<T>): Promise<T> | undefined {
     const port = this.clientPort;
     const replica = this.replicaValue;
     if (port === undefined || replica === undefined) return undefined;
-    const done = port.probe();
+    const done = work(port);
     this.checked(() => this.checks.afterInput(replica));
     return done;
   }

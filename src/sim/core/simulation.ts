@@ -4,9 +4,8 @@ import { SeededRandom } from "../../raft/random.js";
 import type { Configuration, NodeId, SnapshotMeta } from "../../raft/types.js";
 import type { Violation } from "./checker.js";
 import { SafetyChecker } from "./checker.js";
-import type { ClientEvent } from "../../client/events.js";
 import { ClientNetwork, clientAddressOf } from "./client-network.js";
-import { SimClient } from "./clients.js";
+import { countClientEvent, SimClient } from "./clients.js";
 import { EventQueue } from "./event-queue.js";
 import type { LeaderAdmin, SimControl } from "./faults.js";
 import { scheduleFaults } from "./faults.js";
@@ -24,7 +23,7 @@ import { settle } from "./virtual-loop.js";
 import { describeMessage, describeMessageFields, describeNode, roundMs, TraceLog } from "./trace.js";
 import { memberHost, SimShivizTrace } from "./shiviz-trace.js";
 import type { TraceStamp } from "../../trace/index.js";
-import { emptyStats, type SimStats } from "./types.js";
+import { emptyStats } from "./types.js";
 import type { RunPoint, SimResult } from "./verdict.js";
 import { judgeRun, violationAt, violationFrom } from "./verdict.js";
 
@@ -453,29 +452,6 @@ export class Simulation implements SimControl {
 
   private point(): RunPoint {
     return { step: this.stats.steps, timeMs: roundMs(this.clock) };
-  }
-}
-
-/** The client library's events, as counts of what it did. */
-function countClientEvent(stats: SimStats, event: ClientEvent): void {
-  switch (event.type) {
-    case "connected":
-      stats.clientConnections++;
-      break;
-    case "redirected":
-      stats.clientRedirects++;
-      break;
-    case "retrying":
-      stats.clientRetries++;
-      break;
-    case "session-registered":
-      stats.sessionsRegistered++;
-      break;
-    case "session-expired":
-      stats.sessionsExpired++;
-      break;
-    default:
-      break;
   }
 }
 
