@@ -5,6 +5,7 @@ import {
   REQUEST_ID_MAX,
   decodeResponse,
   encodeRequest,
+  type Frame,
   type Request,
   type Response,
   type WireRequestContext,
@@ -41,9 +42,17 @@ export interface StreamListener {
   closed(error: Error): void;
 }
 
+/** Where a relayed request's answer goes: its reply frame as it came, or the error that ended the connection first. */
+export interface RelayListener {
+  /** The reply, undecoded: it views the connection's buffer, so use it before returning. */
+  reply(frame: Frame): void;
+  lost(error: Error): void;
+}
+
 type Pending =
   | { readonly type: "call"; readonly resolve: (response: Response) => void; readonly reject: (error: Error) => void }
-  | { readonly type: "stream"; readonly listener: StreamListener };
+  | { readonly type: "stream"; readonly listener: StreamListener }
+  | { readonly type: "relay"; readonly listener: RelayListener };
 
 /**
  * One pipelined connection to a member's client-protocol port: requests go out as they
@@ -131,6 +140,37 @@ export class PipelinedConnection {
     });
   }
 
+  /**
+   * Sends a request frame built elsewhere (a follower relaying a client's frame,
+   * encodeRelayedRequest) and hands its reply frame to `listener` undecoded. Only when it
+   * can go at once: undefined when the connection is closed, no slot is free, or the
+   * frame cannot be built or is over the server's limit; the caller then takes the
+   * `request` path, which waits for a slot and says what is wrong. No timer of its own:
+   * the caller's deadline calls the answered cancel, which frees the slot (a reply
+   * after it is dropped).
+   */
+  relay(build: (requestId: number) => Uint8Array, listener: RelayListener): (() => void) | undefined {
+    if (this.closedError !== undefined || this.callsInFlight >= (this.serverLimits?.inFlightMax ?? 1)) return undefined;
+    const requestId = this.allocateId();
+    let bytes: Uint8Array;
+    try {
+      bytes = build(requestId);
+    } catch (error) {
+      if (error instanceof ProtocolEncodeError) return undefined;
+      throw error;
+    }
+    if (bytes.length > (this.serverLimits?.frameBytesMax ?? this.frameBytesMax)) return undefined;
+    const entry: Pending = { type: "relay", listener };
+    this.callsInFlight++;
+    this.pending.set(requestId, entry);
+    this.link?.write(bytes);
+    return () => {
+      if (this.pending.get(requestId) !== entry) return;
+      this.pending.delete(requestId);
+      this.releaseSlot();
+    };
+  }
+
   /** Starts a stream (a watch): every frame with its id goes to the listener. Answers the id, for CANCEL. */
   openStream(build: RequestBuilder, listener: StreamListener): number {
     if (this.closedError !== undefined) throw this.closedError;
@@ -170,7 +210,16 @@ export class PipelinedConnection {
     if (this.closedError !== undefined) return;
     try {
       decoder.push(chunk);
-      for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) this.dispatch(decodeResponse(frame));
+      for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) {
+        const entry = this.pending.get(frame.requestId);
+        if (entry?.type !== "relay") {
+          this.dispatch(decodeResponse(frame), entry);
+          continue;
+        }
+        this.pending.delete(frame.requestId);
+        this.releaseSlot();
+        entry.listener.reply(frame);
+      }
     } catch (error) {
       // Never thrown out of a socket handler: a bad server costs this connection, not the caller's process.
       const reason = error instanceof ProtocolDecodeError ? `sent bytes that do not decode (${error.message})` : `could not be handled (${String(error)})`;
@@ -178,12 +227,12 @@ export class PipelinedConnection {
     }
   }
 
-  private dispatch(response: Response): void {
+  /** `entry` is what waits for the response's id: a call or a stream (relays take their frames undecoded, in receive). */
+  private dispatch(response: Response, entry: Exclude<Pending, { type: "relay" }> | undefined): void {
     if (response.requestId === 0) {
       const message = response.kind === "error" || response.kind === "busy" ? response.message : describeResponse(response);
       return this.fail(this.errors.lost(`${this.address} closed the connection: ${message}`));
     }
-    const entry = this.pending.get(response.requestId);
     if (entry === undefined) return; // a reply to a call that timed out, or a CANCEL_OK
     if (entry.type === "call") return entry.resolve(response);
     const ends = response.kind !== "watch-events";
@@ -199,6 +248,7 @@ export class PipelinedConnection {
     this.pending.clear();
     for (const entry of entries) {
       if (entry.type === "call") entry.reject(error);
+      else if (entry.type === "relay") entry.listener.lost(error);
       else entry.listener.closed(error);
     }
     for (const wake of this.slotWaiters.splice(0)) wake(false);

@@ -30,7 +30,7 @@ export {
   type Response,
   type ResponseKindName,
 } from "./messages.js";
-export { CLIENT_NAME_BYTES_MAX, CLIENT_TOKEN_BYTES_MAX, GET_MANY_KEYS_MAX, decodeRequest, encodeRequest } from "./request-codec.js";
-export { RESPONSE_ITEMS_MAX, decodeResponse, encodeResponse } from "./response-codec.js";
+export { CLIENT_NAME_BYTES_MAX, CLIENT_TOKEN_BYTES_MAX, GET_MANY_KEYS_MAX, decodeRequest, encodeRelayedRequest, encodeRequest } from "./request-codec.js";
+export { RESPONSE_ITEMS_MAX, decodeResponse, encodeResponse, reframeResponse } from "./response-codec.js";
 export { FrameTooLargeError, ProtocolDecodeError, ProtocolEncodeError, RequestContextError } from "./errors.js";
 export { CONTEXT_FLAG, ON_BEHALF_OF_CHARS_MAX, type WireRequestContext } from "./context-codec.js";

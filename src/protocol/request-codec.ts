@@ -10,6 +10,7 @@ import { CONTEXT_FLAG, readRequestContext, requestContextBytesHint, writeRequest
 import { ProtocolDecodeError, ProtocolEncodeError } from "./errors.js";
 import { RequestKind, finishFrame, startFrame, type Frame } from "./frames.js";
 import type { Request } from "./messages.js";
+import type { WireRequestContext } from "./context-codec.js";
 
 /**
  * Request frames: what a client sends. Any of them may start with a request context
@@ -197,4 +198,27 @@ function readRequest(reader: ByteReader, kind: number, requestId: number): Reque
     default:
       throw reader.invalid(0, `unknown request kind 0x${kind.toString(16)}`);
   }
+}
+
+/**
+ * A request frame sent on as it came, under another request id and context: a follower
+ * relaying a client's write to its leader. The payload after the frame's own context
+ * (the command) is copied byte for byte, never decoded and encoded again. The frame
+ * must have decoded (decodeRequest) already: it is not checked twice.
+ */
+export function encodeRelayedRequest(frame: Frame, requestId: number, context: WireRequestContext): Uint8Array {
+  if (requestId === 0) throw new ProtocolEncodeError("requestId", "0 is reserved for replies about the whole connection");
+  const body = requestBody(frame);
+  const writer = startFrame((frame.kind & ~CONTEXT_FLAG) | CONTEXT_FLAG, requestId, requestContextBytesHint(context) + body.length);
+  writeRequestContext(writer, context);
+  writer.raw(body);
+  return finishFrame(writer);
+}
+
+/** A request frame's payload after its context, if it has one. */
+function requestBody(frame: Frame): Uint8Array {
+  if ((frame.kind & CONTEXT_FLAG) === 0) return frame.payload;
+  const reader = new ByteReader(frame.payload, (offset, reason) => new ProtocolDecodeError("request context", offset, reason, frame.requestId));
+  readRequestContext(reader, frame.requestId);
+  return frame.payload.subarray(reader.position);
 }

@@ -234,3 +234,21 @@ function readError(reader: ByteReader, requestId: number): Response {
     ...(compactRevision === undefined ? {} : { compactRevision }),
   };
 }
+
+/**
+ * A reply frame sent on under another request id: a follower handing the leader's answer
+ * to a relayed request (encodeRelayedRequest) to the client that asked. The leader's
+ * trace stamp is left out (it is for the member that asked, and a client that sent none
+ * never sees a flagged reply); the rest is copied byte for byte.
+ */
+export function reframeResponse(frame: Frame, requestId: number): Uint8Array {
+  let payload = frame.payload;
+  if ((frame.kind & CONTEXT_FLAG) !== 0) {
+    const reader = new ByteReader(payload, (offset, reason) => new ProtocolDecodeError(`response kind 0x${frame.kind.toString(16)}`, offset, reason, frame.requestId));
+    readReplyStamp(reader);
+    payload = payload.subarray(reader.position);
+  }
+  const writer = startFrame(frame.kind & ~CONTEXT_FLAG, requestId, payload.length);
+  writer.raw(payload);
+  return finishFrame(writer);
+}

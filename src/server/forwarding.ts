@@ -1,14 +1,17 @@
 import type { KvResult, ListResult, WriteCommand } from "../kv/index.js";
-import { PERMISSION_DENIED_CODE, UNAUTHENTICATED_CODE, type Request, type Response, type WireRequestContext } from "../protocol/index.js";
+import {
+  CONTEXT_FLAG, PERMISSION_DENIED_CODE, ResponseKind, UNAUTHENTICATED_CODE, decodeResponse, encodeRelayedRequest,
+  type Frame, type Request, type Response, type WireRequestContext,
+} from "../protocol/index.js";
 import type { MemberAddresses } from "../protocol/status.js";
 import { newRequestId } from "../request-id.js";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
-import { memberHost, NO_TRACE, type Tracer } from "../trace/index.js";
+import { memberHost, NO_TRACE, type RequestContext, type Tracer } from "../trace/index.js";
 import { tcpDialerCoalescing, tlsDialer, type Dialer, type WriteCoalescing } from "../protocol-link/dialer.js";
 import { PipelinedConnection, type PipelineErrors } from "../protocol-link/pipelined-connection.js";
-import { currentCaller, encodeCallerText } from "./auth/caller.js";
+import { currentCaller, encodeCallerText, type Caller } from "./auth/caller.js";
 import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
-import { expectReply } from "./forward-replies.js";
+import { expectReply, leaderReplyError } from "./forward-replies.js";
 import { validateForwardsInFlightMax } from "./forward-limits.js";
 import type { GetOutcome, ListPageOptions } from "./kv-service.js";
 import { currentRequest } from "./request-scope.js";
@@ -50,6 +53,31 @@ export interface BinaryForwarderOptions {
   readonly tracer?: Tracer;
   /** How to reach the leader's port instead of tcp/tls (tests). */
   readonly dialer?: Dialer;
+}
+
+/** Who a relayed request is for: the client's request context and, with authentication on, the caller. */
+export interface RelayScope {
+  readonly request: RequestContext | undefined;
+  readonly caller: Caller | undefined;
+}
+
+/** What became of a relayed write: the leader's WRITE_OK frame as it came, or the error its other replies stand for. */
+export type RelayOutcome = { readonly writeOk: Frame } | { readonly error: Error };
+
+/**
+ * A client's write frame sent on to the leader as it came (the client port's fast path
+ * on a follower, forwarding.ts): undefined when it cannot go at once, and the request
+ * then takes the service's path, which forwards it too. The answered function cancels
+ * the relay (the request's deadline passed).
+ */
+export interface WriteRelay {
+  relayWrite(frame: Frame, scope: RelayScope, done: (outcome: RelayOutcome) => void): (() => void) | undefined;
+}
+
+interface LeaderLink {
+  readonly leaderId: number;
+  readonly address: string;
+  readonly connection: Promise<LeaderConnection>;
 }
 
 /** The connection to the leader, and whether the leader takes a caller's trace context in a frame's context (a member from before it refuses one). */
@@ -98,8 +126,10 @@ const FORWARD_ERRORS: PipelineErrors = {
  * checks itself; the connection proves this member with its member certificate (never a
  * token).
  */
-export class BinaryForwarder implements LeaderForwarder {
-  private link: { readonly leaderId: number; readonly address: string; readonly connection: Promise<LeaderConnection> } | undefined;
+export class BinaryForwarder implements LeaderForwarder, WriteRelay {
+  private link: LeaderLink | undefined;
+  /** The link's connection once its HELLO is done: what relayWrite sends on. */
+  private openLink: { readonly link: LeaderLink; readonly connection: LeaderConnection } | undefined;
   private inFlight = 0;
   /** Set by close(): the member is stopping, and dials no more. */
   private closed = false;
@@ -139,10 +169,64 @@ export class BinaryForwarder implements LeaderForwarder {
     return (await this.call("register-session", timeoutMs, (requestId) => ({ kind: "register-session", requestId }), "session-ok")).sessionId;
   }
 
+  /**
+   * The fast path for a client's write on a follower, which is most of what a follower
+   * forwards under load: the client's frame goes on to the leader with its command bytes
+   * copied, not decoded into a command and encoded again, and the leader's WRITE_OK comes
+   * back as a frame for the client port to send on under the client's request id. The
+   * context and the caller are the ones `write` would send. Measured with `kvraft bench
+   * cluster` (put-64-follower against put-64): the forwarding member's CPU per write fell
+   * from about 2x a plain follower's to 1.5x, and the throughput ratio from 0.72x to
+   * above 0.8x. Only on the open connection to the current leader, with a free slot and
+   * tracing off (a trace records each forward's send and receive, which `call` does).
+   */
+  relayWrite(frame: Frame, scope: RelayScope, done: (outcome: RelayOutcome) => void): (() => void) | undefined {
+    const open = this.openLink;
+    const leader = this.target.leaderId();
+    if (open === undefined || this.closed || this.tracer.enabled || this.inFlight >= this.options.forwardsInFlightMax) return undefined;
+    if (open.link.leaderId !== leader || open.link.address !== this.target.addresses(leader).client) return undefined;
+    const context = this.wireContext("write", leader, open.connection.takesTraceContext, scope);
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      this.inFlight--;
+    };
+    this.inFlight++;
+    const cancel = open.connection.connection.relay((requestId) => encodeRelayedRequest(frame, requestId, context), {
+      reply: (reply) => {
+        settle();
+        if ((reply.kind & ~CONTEXT_FLAG) === ResponseKind.WriteOk) return done({ writeOk: reply });
+        // Anything else is rare (a leader change, BUSY, an error): decoded into the error the service's path would throw.
+        let response: Response;
+        try {
+          response = decodeResponse(reply);
+        } catch (error) {
+          done({ error: FORWARD_ERRORS.lost(`the leader (member ${leader}) sent a reply that does not decode (${(error as Error).message})`, error) });
+          throw error; // the connection cannot be trusted past it: it closes (pipelined-connection.ts)
+        }
+        done({ error: leaderReplyError(leader, response) });
+      },
+      lost: (error) => {
+        settle();
+        done({ error });
+      },
+    });
+    if (cancel === undefined) {
+      settle();
+      return undefined;
+    }
+    return () => {
+      settle();
+      cancel();
+    };
+  }
+
   close(): void {
     this.closed = true;
     const link = this.link;
     this.link = undefined;
+    this.openLink = undefined;
     void link?.connection.then(({ connection }) => connection.close("this member is stopping"), () => undefined);
   }
 
@@ -158,7 +242,7 @@ export class BinaryForwarder implements LeaderForwarder {
     try {
       const deadlineAt = Date.now() + timeoutMs;
       const { connection, takesTraceContext } = await this.connectionTo(leader, address, timeoutMs);
-      const context = this.wireContext(operation, leader, takesTraceContext);
+      const context = this.wireContext(operation, leader, takesTraceContext, { request: currentRequest(), caller: currentCaller() });
       const reply = await connection.request(build, Math.max(1, deadlineAt - Date.now()), context);
       if (this.tracer.enabled) {
         this.tracer.receive({ kind: "reply", from: memberHost(leader), stamp: reply.stamp, requestId: context.requestId, details: reply.kind });
@@ -183,11 +267,9 @@ export class BinaryForwarder implements LeaderForwarder {
   }
 
   /** The request's id and trace context, this member's trace stamp, and the caller it is forwarded for (authentication on). */
-  private wireContext(operation: string, leader: number, takesTraceContext: boolean): WireRequestContext {
-    const request = currentRequest();
+  private wireContext(operation: string, leader: number, takesTraceContext: boolean, { request, caller }: RelayScope): WireRequestContext {
     const requestId = request?.requestId ?? newRequestId();
     const stamp = this.tracer.send({ kind: "forward", to: memberHost(leader), requestId, details: operation });
-    const caller = currentCaller();
     return {
       requestId, ...(stamp === undefined ? {} : { stamp }),
       ...(caller === undefined ? {} : { onBehalfOf: encodeCallerText(caller) }),
@@ -203,12 +285,17 @@ export class BinaryForwarder implements LeaderForwarder {
     // The old leader's connection ends: requests still on it fail retryable, and their clients retry.
     if (link !== undefined) void link.connection.then(({ connection }) => connection.close(`member ${leader} leads now`), () => undefined);
     const connection = this.open(leader, address, timeoutMs);
-    const current = { leaderId: leader, address, connection };
+    const current: LeaderLink = { leaderId: leader, address, connection };
     this.link = current;
+    this.openLink = undefined;
     const forget = (): void => {
       if (this.link === current) this.link = undefined;
+      if (this.openLink?.link === current) this.openLink = undefined;
     };
-    connection.then((open) => open.connection.onClose(forget), forget);
+    connection.then((open) => {
+      if (this.link === current) this.openLink = { link: current, connection: open };
+      open.connection.onClose(forget);
+    }, forget);
     return connection;
   }
 

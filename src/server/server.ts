@@ -110,12 +110,13 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     const members = live.configuration();
     return members.voters.includes(id) || members.learners.includes(id);
   }, log);
+  const forwarder = new BinaryForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, {
+    memberId: config.id, requestTimeoutMs: config.requestTimeoutMs, forwardsInFlightMax: config.forwardsInFlightMax ?? FORWARDS_IN_FLIGHT_MAX_DEFAULT,
+    frameBytesMax: FRAME_BYTES_MAX_DEFAULT, tls: () => security.forwardingTls(), provesMember: security.forwardsAsMember, authRequired: security.auth.required, tracer,
+  });
   const service = new ReplicaService(live, {
     quotaBytes: config.quotaBytes,
-    forwarder: new BinaryForwarder({ leaderId: () => live.leaderId(), addresses: (id) => directory.addresses(id) }, {
-      memberId: config.id, requestTimeoutMs: config.requestTimeoutMs, forwardsInFlightMax: config.forwardsInFlightMax ?? FORWARDS_IN_FLIGHT_MAX_DEFAULT,
-      frameBytesMax: FRAME_BYTES_MAX_DEFAULT, tls: () => security.forwardingTls(), provesMember: security.forwardsAsMember, authRequired: security.auth.required, tracer,
-    }),
+    forwarder,
     leaderHint: (id) => ({ leaderId: id, ...addressFields(directory.addresses(id)) }),
     tracer,
   });
@@ -188,7 +189,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     throw new RangeError(`the memcached port ${config.listenHost}:${config.memcachedPort} could not be bound (${(error as Error).message}): pick another with --memcached-port`);
   }
   const clientPort = await attachClientPort(service, { ...config, clientLimits: limits }, log, {
-    status: () => status(), tracer, onRequest: observeRequests("binary"),
+    status: () => status(), tracer, onRequest: observeRequests("binary"), relay: forwarder,
     leadership: () => {
       const leaderId = live.leaderId();
       const client = leaderId === 0 ? undefined : directory.addresses(leaderId).client;

@@ -8,6 +8,7 @@ import { TokenStore } from "../../src/security/tokens.js";
 import { RawClient, put as rawPut, waitUntil, withServer } from "../client/raw-client.js";
 import type { RequestContext } from "../../src/trace/index.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
+import { forwarderTo } from "../support/forwarder.js";
 import { InProcessCluster } from "../support/in-process-cluster.js";
 import { LineSocket } from "../support/line-socket.js";
 import { countWritesTo, nextTurn } from "../support/socket-writes.js";
@@ -24,11 +25,6 @@ const utf8 = new TextEncoder();
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const put = (key: string, value: string): WriteCommand => ({ type: "put", key: utf8.encode(key), value: utf8.encode(value) });
 
-function forwarderTo(port: number, forwardsInFlightMax = 16): BinaryForwarder {
-  return new BinaryForwarder({ leaderId: () => 1, addresses: () => ({ client: `127.0.0.1:${port}` }) }, {
-    memberId: 2, requestTimeoutMs: 5000, forwardsInFlightMax, frameBytesMax: 1024 * 1024, tls: () => undefined, provesMember: false, authRequired: false,
-  });
-}
 
 /** Holds every call of `service` until the returned release is called. */
 function hold(service: FakeKvService): () => void {

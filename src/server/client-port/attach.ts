@@ -9,6 +9,7 @@ import { ClientPortServer } from "./server.js";
 import type { Tracer } from "../../trace/index.js";
 import type { RequestObserver } from "../request-observer.js";
 import { clientPortLimitsOf, validateClientLimits } from "../client-limits.js";
+import type { WriteRelay } from "../forwarding.js";
 
 export interface ClientPortMember {
   /** The member's status: answered to STATUS, and where leadership and addresses come from. */
@@ -23,6 +24,8 @@ export interface ClientPortMember {
   readonly tracer?: Tracer;
   /** Told of each request answered (the member's request metrics). */
   readonly onRequest?: RequestObserver;
+  /** The member's forwarder: writes its forwarding clients send go on to the leader as frames (ClientPortOptions.relay). */
+  readonly relay?: WriteRelay;
 }
 
 export interface AttachedClientPort {
@@ -45,6 +48,7 @@ export async function attachClientPort(service: KvService, config: ServerConfig,
     leadership: () => member.leadership?.() ?? leadershipOf(member.status()),
     ...(member.tracer === undefined ? {} : { tracer: member.tracer }),
     ...(member.onRequest === undefined ? {} : { onRequest: member.onRequest }),
+    ...(member.relay === undefined ? {} : { relay: member.relay }),
     ...(log.isLevelEnabled("debug") ? { onServed: ({ request, kind, result, clientName }) => log.debug({ ...requestLogFields(request), op: kind, result, client: clientName }, `binary: ${kind} ${result}`) } : {}),
   }, (event) => {
     if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "client port: internal error");

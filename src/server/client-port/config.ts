@@ -4,6 +4,7 @@ import { VERSION } from "../../version.js";
 import { CONNECTIONS_MAX_BOUNDS, IDLE_TIMEOUT_MS_BOUNDS, IDLE_TIMEOUT_MS_DEFAULT, PORT_BOUNDS, REQUEST_TIMEOUT_MS_BOUNDS, validatePortOptions, type NumericBounds } from "../tcp-port/options.js";
 import { CONNECTIONS_PER_ADDRESS_MAX_BOUNDS, CONNECTIONS_PER_ADDRESS_MAX_DEFAULT } from "../../transport/per-address.js";
 import type { RequestObserver } from "../request-observer.js";
+import type { WriteRelay } from "../forwarding.js";
 
 /** Who leads, as this member sees it; drives REDIRECT before a request reaches the service. */
 export interface LeadershipView {
@@ -79,6 +80,13 @@ export interface ClientPortOptions {
    * Given only when that log is on, so the hot path pays nothing otherwise.
    */
   readonly onServed?: (served: { readonly request: RequestContext; readonly kind: string; readonly result: string; readonly clientName: string }) => void;
+  /**
+   * A follower's fast path for the writes its forwarding clients send (the member's
+   * BinaryForwarder): the frame goes on to the leader without being decoded into a
+   * command and encoded again. Without it, or when it cannot take a write, the write
+   * goes through the service, which forwards it as well.
+   */
+  readonly relay?: WriteRelay;
 }
 
 export type ClientPortOptionsInput = Partial<ClientPortOptions> & Pick<ClientPortOptions, "statusJson">;
@@ -92,7 +100,7 @@ export const HANDSHAKE_TIMEOUT_MS_BOUNDS: readonly [number, number] = [10, 10 * 
 export const HANDSHAKE_BYTES_MAX_DEFAULT = 4096;
 export const HANDSHAKE_BYTES_MAX_BOUNDS: readonly [number, number] = [256, MIB];
 
-export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership" | "tracer" | "onRequest" | "onServed"> = Object.freeze({
+export const DEFAULT_CLIENT_PORT_OPTIONS: Omit<ClientPortOptions, "statusJson" | "leadership" | "tracer" | "onRequest" | "onServed" | "relay"> = Object.freeze({
   host: "127.0.0.1",
   port: 7100,
   connectionsMax: 1024,
@@ -139,7 +147,7 @@ export function validateClientPortOptions(input: ClientPortOptionsInput): Client
   const options = validatePortOptions<ClientPortOptions>({
     input,
     defaults: DEFAULT_CLIENT_PORT_OPTIONS,
-    fieldsWithoutDefault: ["statusJson", "leadership", "tracer", "onRequest", "onServed"],
+    fieldsWithoutDefault: ["statusJson", "leadership", "tracer", "onRequest", "onServed", "relay"],
     bounds: BOUNDS,
     portName: "client port",
     fail: (field, message) => new ClientPortConfigError(field, message),

@@ -7,6 +7,7 @@ import {
   TOO_LARGE_CODE,
   decodeRequest,
   encodeResponse,
+  reframeResponse,
   type Frame,
   type Request,
   type Response,
@@ -21,8 +22,9 @@ import type { ClientPortOptions } from "./config.js";
 import { executeRequest, helloReply, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { errorReply } from "./replies.js";
 import { newRequestId } from "../../request-id.js";
-import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
+import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type RequestContext, type Tracer } from "../../trace/index.js";
 import { runInRequest } from "../request-scope.js";
+import type { RelayOutcome } from "../forwarding.js";
 import { traceReply, traceRequest } from "./request-trace.js";
 import { WatchStream } from "./watch-stream.js";
 
@@ -160,7 +162,7 @@ export class ClientPortConnection {
       case "watch":
         return this.watch(request);
       default:
-        return this.start(request);
+        return this.start(request, frame);
     }
   }
 
@@ -205,7 +207,8 @@ export class ClientPortConnection {
     });
   }
 
-  private start(request: ServiceRequest): void {
+  /** `frame` is the request's frame, valid until this returns: a write a follower relays to the leader is sent from it. */
+  private start(request: ServiceRequest, frame: Frame): void {
     const context = this.context as HandlerContext;
     const { inFlightPerConnectionMax, requestTimeoutMs } = this.hooks.options;
     const trace = traceRequest(this.tracer, request);
@@ -215,11 +218,13 @@ export class ClientPortConnection {
     const requestContext = request.context === undefined ? undefined : requestContextOf(request.context, newRequestId);
     const served = requestContext === undefined ? undefined : this.hooks.options.onServed;
     const started = observe === undefined ? 0 : performance.now();
-    const reply = observe === undefined && served === undefined ? send : (response: Response) => {
-      const result = response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok";
+    // A Uint8Array is the leader's WRITE_OK to a relayed write (relayToLeader), already a frame for this client.
+    const deliver = (response: Response | Uint8Array): void => (response instanceof Uint8Array ? this.sendFrame(response) : send(response));
+    const reply = observe === undefined && served === undefined ? deliver : (response: Response | Uint8Array) => {
+      const result = response instanceof Uint8Array ? "ok" : response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok";
       observe?.(request.kind, result, (performance.now() - started) / 1000);
       if (served !== undefined && requestContext !== undefined) served({ request: requestContext, kind: request.kind, result, clientName: context.clientName });
-      send(response);
+      deliver(response);
     };
     if (this.inFlight >= inFlightPerConnectionMax) {
       return reply({ kind: "busy", requestId: request.requestId, message: `${this.inFlight} requests are in flight on this connection (inFlightPerConnectionMax): wait for replies before sending more` });
@@ -228,17 +233,19 @@ export class ClientPortConnection {
     if (redirect !== undefined) return reply(redirect);
     this.inFlight++;
     const write = isWrite(request);
+    const relayed = request.kind === "write" && context.forward ? this.relayToLeader(request, frame, requestContext) : undefined;
     // A read waits only when a write before it is still running, so pipelined reads start at once.
     // The caller and the request's context go with the service call, for a follower that forwards it to the leader.
     const execute = requestContext === undefined
       ? () => executeRequest(context, request)
       : () => runInRequest(requestContext, () => executeRequest(context, request));
-    const run = (): Promise<Response> => runAs(this.authGate?.runsAs(request), execute);
-    const call = write || this.writesInFlight === 0 ? run() : this.writesSettled.then(run);
+    const run = (): Promise<Response | Uint8Array> => runAs(this.authGate?.runsAs(request), execute);
+    const call = relayed?.answer ?? (write || this.writesInFlight === 0 ? run() : this.writesSettled.then(run));
     let answered = false;
     // The slot stays taken until the service settles, so the bound holds even for timed-out calls.
     const timer = setTimeout(() => {
       answered = true;
+      relayed?.cancel();
       reply({
         kind: "error", requestId: request.requestId, code: "TIMEOUT", retryable: true,
         message: `no answer within ${requestTimeoutMs} ms (requestTimeoutMs)${write ? "; the write may still be applied: retry with the same session and seq" : ""}`,
@@ -266,6 +273,23 @@ export class ClientPortConnection {
     }
   }
 
+  /**
+   * A write on a follower sent on to the leader as its frame (options.relay): `answer`
+   * settles with the WRITE_OK frame for this client, or rejects with what the leader's
+   * other replies stand for. Undefined when the relay cannot take it now (no open
+   * connection to the leader, no free slot, tracing on): the service forwards it.
+   */
+  private relayToLeader(request: Extract<ServiceRequest, { kind: "write" }>, frame: Frame, requestContext: RequestContext | undefined): { answer: Promise<Uint8Array>; cancel: () => void } | undefined {
+    const relay = this.hooks.options.relay;
+    if (relay === undefined || this.tracer.enabled) return undefined;
+    let settle: ((outcome: RelayOutcome) => void) | undefined;
+    const answer = new Promise<Uint8Array>((resolve, reject) => {
+      settle = (outcome) => ("writeOk" in outcome ? resolve(reframeResponse(outcome.writeOk, request.requestId)) : reject(outcome.error));
+    });
+    const cancel = relay.relayWrite(frame, { request: requestContext, caller: this.authGate?.runsAs(request) }, (outcome) => settle?.(outcome));
+    return cancel === undefined ? undefined : { answer, cancel };
+  }
+
   private send(response: Response): void {
     if (!this.port.isWritable) return;
     let bytes = encodeResponse(response);
@@ -275,6 +299,12 @@ export class ClientPortConnection {
         message: `the reply needs ${bytes.length} bytes, more than one frame holds (${this.hooks.options.frameBytesMax}): ask for less at a time`,
       });
     }
+    this.sendFrame(bytes);
+  }
+
+  /** A reply frame, encoded and within frameBytesMax, out to the client; input pauses while too many wait. */
+  private sendFrame(bytes: Uint8Array): void {
+    if (!this.port.isWritable) return;
     this.port.write(bytes);
     if (!this.outputBlocked && this.port.outputBytes > this.hooks.options.outputBufferBytesMax) {
       this.outputBlocked = true;
