@@ -154,7 +154,9 @@ export function writeCommand(writer: ByteWriter, command: WriteCommand): void {
 
 export function readCommand(reader: ByteReader): WriteCommand {
   const start = reader.position;
-  const bytes = reader.bytes();
+  // A view, not a copy: decodeCommand copies out the key and value it keeps, so a copy
+  // of the whole command here was one more ArrayBuffer per write, freed only by the GC.
+  const bytes = reader.bytesView();
   let decoded;
   try {
     decoded = decodeCommand(bytes);
