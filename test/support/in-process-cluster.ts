@@ -32,7 +32,13 @@ export class InProcessCluster {
   /** `overrides` apply to every member, or per member when a function (say, each member's own certificate). */
   static async create(size: number, overrides: ConfigOverrides = {}): Promise<InProcessCluster> {
     const root = await mkdtemp(join(tmpdir(), "kvraft-inproc-"));
-    return new InProcessCluster(root, await memberPorts(size), overrides);
+    try {
+      return new InProcessCluster(root, await memberPorts(size), overrides);
+    } catch (error) {
+      // No cluster to stop: the caller's cleanup never sees this dir.
+      await rm(root, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   dataDir(id: number): string {
