@@ -131,6 +131,32 @@ describe("a follower's write relay", () => {
 });
 
 describe("a follower's client port with the relay", () => {
+  it("answers TIMEOUT for a relayed write the leader does not answer in time, and the connection goes on: its slot and its place among the writes are given back", async () => {
+    const leader = new FakeKvService();
+    const follower = new FakeKvService();
+    await withServer(leader, {}, async (leaderPort) => {
+      const forwarder = forwarderTo(leaderPort);
+      try {
+        await forwarder.write(put("k0", "v"), 5000);
+        await withServer(follower, { relay: forwarder, leadership: () => ({ memberId: 2, leaderId: 1 }), requestTimeoutMs: 200, inFlightPerConnectionMax: 1 }, async (port) => {
+          const client = await RawClient.connect(port, true, true);
+          try {
+            leader.gate = new Promise(() => undefined);
+            client.send({ kind: "write", requestId: 11, command: put("a", "1") });
+            expect(await client.reply(11)).toMatchObject({ kind: "error", code: "TIMEOUT", retryable: true });
+            // One request at a time on this connection, and a read waits for the writes before it: both would hang on a write never finished.
+            client.send({ kind: "get", requestId: 12, key: utf8("k"), consistency: "serializable" });
+            expect(await client.reply(12)).toMatchObject({ kind: "get-ok" });
+          } finally {
+            client.destroy();
+          }
+        });
+      } finally {
+        forwarder.close();
+      }
+    });
+  });
+
   it("answers a forwarding client's writes with the leader's results without its own service seeing them, under the client's request ids", async () => {
     const leader = new FakeKvService();
     const follower = new FakeKvService();

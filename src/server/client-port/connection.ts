@@ -25,8 +25,10 @@ import { newRequestId } from "../../request-id.js";
 import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type RequestContext, type Tracer } from "../../trace/index.js";
 import { runInRequest } from "../request-scope.js";
 import type { RelayOutcome } from "../forwarding.js";
+import { KvTimeoutError } from "../errors.js";
 import { traceReply, traceRequest } from "./request-trace.js";
 import { WatchStream } from "./watch-stream.js";
+import { WriteBarrier } from "./write-barrier.js";
 
 export interface ConnectionHooks {
   readonly service: KvService;
@@ -60,9 +62,8 @@ export class ClientPortConnection {
   private context: HandlerContext | undefined;
   private inFlight = 0;
   private readonly watches = new Map<number, WatchStream>();
-  private writesInFlight = 0;
-  /** Resolves once every write started so far has finished. */
-  private writesSettled: Promise<void> = Promise.resolve();
+  /** Reads wait here for the writes sent before them. */
+  private readonly writes = new WriteBarrier();
   /** True while more than outputBufferBytesMax of replies wait in the socket: input is paused. */
   private outputBlocked = false;
   private writableWaiters: (() => void)[] = [];
@@ -240,7 +241,9 @@ export class ClientPortConnection {
       ? () => executeRequest(context, request)
       : () => runInRequest(requestContext, () => executeRequest(context, request));
     const run = (): Promise<Response | Uint8Array> => runAs(this.authGate?.runsAs(request), execute);
-    const call = relayed?.answer ?? (write || this.writesInFlight === 0 ? run() : this.writesSettled.then(run));
+    const writeNumber = write ? this.writes.writeStarted() : 0;
+    const writesBefore = write ? undefined : this.writes.beforeRead();
+    const call = relayed?.answer ?? (writesBefore === undefined ? run() : writesBefore.then(run));
     let answered = false;
     // The slot stays taken until the service settles, so the bound holds even for timed-out calls.
     const timer = setTimeout(() => {
@@ -251,26 +254,31 @@ export class ClientPortConnection {
         message: `no answer within ${requestTimeoutMs} ms (requestTimeoutMs)${write ? "; the write may still be applied: retry with the same session and seq" : ""}`,
       });
     }, requestTimeoutMs);
-    const settled = call.then(
-      (response) => {
-        if (!answered) reply(response);
-      },
-      (error: unknown) => {
-        if (answered) return;
-        const mapped = errorReply(request.requestId, error);
-        if (mapped.internal) this.hooks.onInternalError(error, requestContext?.requestId);
-        reply(mapped.reply);
-      },
-    ).finally(() => {
+    const finish = (): void => {
       answered = true;
       clearTimeout(timer);
       this.inFlight--;
-      if (write) this.writesInFlight--;
-    });
-    if (write) {
-      this.writesInFlight++;
-      this.writesSettled = Promise.all([this.writesSettled, settled]).then(() => undefined);
-    }
+      if (write) this.writes.writeFinished(writeNumber);
+    };
+    void call.then(
+      (response) => {
+        try {
+          if (!answered) reply(response);
+        } finally {
+          finish();
+        }
+      },
+      (error: unknown) => {
+        try {
+          if (answered) return;
+          const mapped = errorReply(request.requestId, error);
+          if (mapped.internal) this.hooks.onInternalError(error, requestContext?.requestId);
+          reply(mapped.reply);
+        } finally {
+          finish();
+        }
+      },
+    );
   }
 
   /**
@@ -287,7 +295,12 @@ export class ClientPortConnection {
       settle = (outcome) => ("writeOk" in outcome ? resolve(reframeResponse(outcome.writeOk, request.requestId)) : reject(outcome.error));
     });
     const cancel = relay.relayWrite(frame, { request: requestContext, caller: this.authGate?.runsAs(request) }, (outcome) => settle?.(outcome));
-    return cancel === undefined ? undefined : { answer, cancel };
+    if (cancel === undefined) return undefined;
+    // A cancelled relay hears nothing more from the leader: its answer settles here, so the request's slot and its place among the writes are given back.
+    return { answer, cancel: () => {
+      cancel();
+      settle?.({ error: new KvTimeoutError("the relayed write was cancelled: its deadline passed") });
+    } };
   }
 
   private send(response: Response): void {
