@@ -7,7 +7,6 @@ import {
   TOO_LARGE_CODE,
   decodeRequest,
   encodeResponse,
-  reframeResponse,
   type Frame,
   type Request,
   type Response,
@@ -22,10 +21,9 @@ import type { ClientPortOptions } from "./config.js";
 import { executeRequest, helloReply, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { errorReply } from "./replies.js";
 import { newRequestId } from "../../request-id.js";
-import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type RequestContext, type Tracer } from "../../trace/index.js";
+import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
 import { runInRequest } from "../request-scope.js";
-import type { RelayOutcome } from "../forwarding.js";
-import { KvTimeoutError } from "../errors.js";
+import { relayedWrite } from "./relayed-write.js";
 import { traceReply, traceRequest } from "./request-trace.js";
 import { WatchStream } from "./watch-stream.js";
 import { WriteBarrier } from "./write-barrier.js";
@@ -219,7 +217,7 @@ export class ClientPortConnection {
     const requestContext = request.context === undefined ? undefined : requestContextOf(request.context, newRequestId);
     const served = requestContext === undefined ? undefined : this.hooks.options.onServed;
     const started = observe === undefined ? 0 : performance.now();
-    // A Uint8Array is the leader's WRITE_OK to a relayed write (relayToLeader), already a frame for this client.
+    // A Uint8Array is the leader's WRITE_OK to a relayed write (relayed-write.ts), already a frame for this client.
     const deliver = (response: Response | Uint8Array): void => (response instanceof Uint8Array ? this.sendFrame(response) : send(response));
     const reply = observe === undefined && served === undefined ? deliver : (response: Response | Uint8Array) => {
       const result = response instanceof Uint8Array ? "ok" : response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok";
@@ -234,7 +232,10 @@ export class ClientPortConnection {
     if (redirect !== undefined) return reply(redirect);
     this.inFlight++;
     const write = isWrite(request);
-    const relayed = request.kind === "write" && context.forward ? this.relayToLeader(request, frame, requestContext) : undefined;
+    const relay = this.hooks.options.relay;
+    const relayed = request.kind === "write" && context.forward && relay !== undefined && !this.tracer.enabled
+      ? relayedWrite(relay, request.requestId, frame, { request: requestContext, caller: this.authGate?.runsAs(request) })
+      : undefined;
     // A read waits only when a write before it is still running, so pipelined reads start at once.
     // The caller and the request's context go with the service call, for a follower that forwards it to the leader.
     const execute = requestContext === undefined
@@ -279,28 +280,6 @@ export class ClientPortConnection {
         }
       },
     );
-  }
-
-  /**
-   * A write on a follower sent on to the leader as its frame (options.relay): `answer`
-   * settles with the WRITE_OK frame for this client, or rejects with what the leader's
-   * other replies stand for. Undefined when the relay cannot take it now (no open
-   * connection to the leader, no free slot, tracing on): the service forwards it.
-   */
-  private relayToLeader(request: Extract<ServiceRequest, { kind: "write" }>, frame: Frame, requestContext: RequestContext | undefined): { answer: Promise<Uint8Array>; cancel: () => void } | undefined {
-    const relay = this.hooks.options.relay;
-    if (relay === undefined || this.tracer.enabled) return undefined;
-    let settle: ((outcome: RelayOutcome) => void) | undefined;
-    const answer = new Promise<Uint8Array>((resolve, reject) => {
-      settle = (outcome) => ("writeOk" in outcome ? resolve(reframeResponse(outcome.writeOk, request.requestId)) : reject(outcome.error));
-    });
-    const cancel = relay.relayWrite(frame, { request: requestContext, caller: this.authGate?.runsAs(request) }, (outcome) => settle?.(outcome));
-    if (cancel === undefined) return undefined;
-    // A cancelled relay hears nothing more from the leader: its answer settles here, so the request's slot and its place among the writes are given back.
-    return { answer, cancel: () => {
-      cancel();
-      settle?.({ error: new KvTimeoutError("the relayed write was cancelled: its deadline passed") });
-    } };
   }
 
   private send(response: Response): void {
