@@ -233,6 +233,7 @@ export class ClientPortConnection {
     this.inFlight++;
     const write = isWrite(request);
     const relay = this.hooks.options.relay;
+    // Not while tracing: a traced reply gets this port's stamp (traceReply), which a relayed frame would go out without.
     const relayed = request.kind === "write" && context.forward && relay !== undefined && !this.tracer.enabled
       ? relayedWrite(relay, request.requestId, frame, { request: requestContext, caller: this.authGate?.runsAs(request) })
       : undefined;
