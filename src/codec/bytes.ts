@@ -164,6 +164,12 @@ export class ByteWriter {
   }
 }
 
+/**
+ * What `bytes()` hands out: "copies" (the default) outlive the input; "views" are valid
+ * only while the input is, for a caller that is done with the values before it changes.
+ */
+export type ByteValues = "copies" | "views";
+
 /** Reads one encoding from `input`, checking every length against what is left. */
 export class ByteReader {
   private offset = 0;
@@ -171,6 +177,7 @@ export class ByteReader {
   constructor(
     private readonly input: Uint8Array,
     private readonly fail: DecodeErrorFactory,
+    readonly values: ByteValues = "copies",
   ) {}
 
   get remaining(): number {
@@ -230,9 +237,10 @@ export class ByteReader {
   /**
    * Length-prefixed bytes, copied out into a plain Uint8Array: the input may be a socket
    * chunk that is reused later, and the value outlives it. (Not `input.slice`: on a Node
-   * Buffer that returns a view, not a copy.)
+   * Buffer that returns a view, not a copy.) A reader made for "views" returns bytesView().
    */
   bytes(): Uint8Array {
+    if (this.values === "views") return this.bytesView();
     const length = this.varint();
     this.need(length);
     const value = new Uint8Array(this.input.subarray(this.offset, this.offset + length));

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter } from "./bytes.js";
+import { ByteReader, ByteWriter, type ByteValues } from "./bytes.js";
 import {
   STAMP_MS_MAX,
   UINT32_MAX,
@@ -166,9 +166,12 @@ function checkFlags(flags: number): number {
   return flags;
 }
 
-/** Decodes an envelope; throws `CommandDecodeError` (and only that) for malformed bytes. */
-export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
-  const reader = new ByteReader(bytes, (offset, reason) => new CommandDecodeError("command", offset, reason));
+/**
+ * Decodes an envelope; throws `CommandDecodeError` (and only that) for malformed bytes.
+ * With "views" the command's keys and values view `bytes` (see ByteValues).
+ */
+export function decodeCommand(bytes: Uint8Array, values: ByteValues = "copies"): CommandEnvelope {
+  const reader = new ByteReader(bytes, (offset, reason) => new CommandDecodeError("command", offset, reason), values);
   const version = reader.u8();
   if (version !== COMMAND_FORMAT_VERSION) {
     throw reader.invalid(0, `unsupported format version ${version} (this build reads ${COMMAND_FORMAT_VERSION})`);

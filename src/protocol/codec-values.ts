@@ -159,7 +159,7 @@ export function readCommand(reader: ByteReader): WriteCommand {
   const bytes = reader.bytesView();
   let decoded;
   try {
-    decoded = decodeCommand(bytes);
+    decoded = decodeCommand(bytes, reader.values);
   } catch (error) {
     if (error instanceof KvError) throw reader.invalid(start, error.message);
     throw error;

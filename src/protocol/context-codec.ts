@@ -107,6 +107,20 @@ export function writeRequestContext(writer: ByteWriter, context: WireRequestCont
 }
 
 /**
+ * True when a request payload starts with a context that holds `requestId` and nothing
+ * else (no stamp, caller or trace context): the context a relay would write for it, so
+ * the frame can go on as it came. Compares bytes, decodes nothing: a request id is
+ * printable ASCII (requestIdProblem), one byte per character.
+ */
+export function contextIsOnlyRequestId(payload: Uint8Array, requestId: string): boolean {
+  const length = requestId.length;
+  // A request id is at most 64 characters, so its length is a one-byte varint.
+  if (length >= 0x80 || payload.length < length + 2 || payload[0] !== length || payload[length + 1] !== 0) return false;
+  for (let i = 0; i < length; i++) if (payload[i + 1] !== requestId.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
  * Reads a request's context; a bad one throws RequestContextError, which the server
  * answers with INVALID_ARGUMENT on that request and goes on: the frame itself was whole,
  * so the stream is still in step.

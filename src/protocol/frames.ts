@@ -84,6 +84,28 @@ export function startFrame(kind: number, requestId: number, payloadBytesHint: nu
   return writer;
 }
 
+/**
+ * A frame around a payload already encoded (a frame sent on under another request id):
+ * one allocation of the exact size, the payload copied once, no writer.
+ */
+export function frameAround(kind: number, requestId: number, payload: Uint8Array): Uint8Array {
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > REQUEST_ID_MAX) throw protocolEncodeError("requestId", requestId, "must be an integer in [0, 2^32 - 1]");
+  const bytes = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
+  const length = bytes.length - LENGTH_FIELD_BYTES;
+  bytes[0] = length >>> 24;
+  bytes[1] = length >>> 16;
+  bytes[2] = length >>> 8;
+  bytes[3] = length;
+  bytes[4] = PROTOCOL_VERSION;
+  bytes[5] = kind;
+  bytes[6] = requestId >>> 24;
+  bytes[7] = requestId >>> 16;
+  bytes[8] = requestId >>> 8;
+  bytes[9] = requestId;
+  bytes.set(payload, FRAME_HEADER_BYTES);
+  return bytes;
+}
+
 /** The frame's bytes, with its length field set. */
 export function finishFrame(writer: ByteWriter): Uint8Array {
   writer.patchU32(0, writer.position - LENGTH_FIELD_BYTES);

@@ -1,4 +1,4 @@
-import { ByteReader } from "../codec/bytes.js";
+import { ByteReader, type ByteValues } from "../codec/bytes.js";
 import { encodedCommandBytesHint } from "../kv/command-codec.js";
 import {
   readCommand,
@@ -6,9 +6,9 @@ import {
   writeCommand,
   writeConsistency,
 } from "./codec-values.js";
-import { CONTEXT_FLAG, readRequestContext, requestContextBytesHint, writeRequestContext } from "./context-codec.js";
+import { CONTEXT_FLAG, contextIsOnlyRequestId, readRequestContext, requestContextBytesHint, writeRequestContext } from "./context-codec.js";
 import { ProtocolDecodeError, ProtocolEncodeError } from "./errors.js";
-import { RequestKind, finishFrame, startFrame, type Frame } from "./frames.js";
+import { RequestKind, finishFrame, frameAround, startFrame, type Frame } from "./frames.js";
 import type { Request } from "./messages.js";
 import type { WireRequestContext } from "./context-codec.js";
 
@@ -130,10 +130,14 @@ function payloadBytesHint(request: Request): number {
   }
 }
 
-/** The request in a frame; throws ProtocolDecodeError (only) for anything malformed. */
-export function decodeRequest(frame: Frame): Request {
+/**
+ * The request in a frame; throws ProtocolDecodeError (only) for anything malformed.
+ * With "views" its keys and values view the frame (valid until the decoder's next push):
+ * for a request that is checked and then sent on as its frame (encodeRelayedRequest).
+ */
+export function decodeRequest(frame: Frame, values: ByteValues = "copies"): Request {
   const { requestId } = frame;
-  const reader = new ByteReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`request kind 0x${frame.kind.toString(16)}`, offset, reason, requestId));
+  const reader = new ByteReader(frame.payload, (offset, reason) => new ProtocolDecodeError(`request kind 0x${frame.kind.toString(16)}`, offset, reason, requestId), values);
   if ((frame.kind & CONTEXT_FLAG) === 0) {
     const request = readRequest(reader, frame.kind, requestId);
     reader.expectEnd();
@@ -208,6 +212,9 @@ function readRequest(reader: ByteReader, kind: number, requestId: number): Reque
  */
 export function encodeRelayedRequest(frame: Frame, requestId: number, context: WireRequestContext): Uint8Array {
   if (requestId === 0) throw new ProtocolEncodeError("requestId", "0 is reserved for replies about the whole connection");
+  // The usual case, a client's request id and nothing else, which the frame holds already: only the frame's id changes.
+  const onlyRequestId = context.stamp === undefined && context.onBehalfOf === undefined && context.traceparent === undefined && context.tracestate === undefined;
+  if ((frame.kind & CONTEXT_FLAG) !== 0 && onlyRequestId && contextIsOnlyRequestId(frame.payload, context.requestId)) return frameAround(frame.kind, requestId, frame.payload);
   const body = requestBody(frame);
   const writer = startFrame((frame.kind & ~CONTEXT_FLAG) | CONTEXT_FLAG, requestId, requestContextBytesHint(context) + body.length);
   writeRequestContext(writer, context);

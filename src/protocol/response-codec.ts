@@ -15,7 +15,7 @@ import {
 } from "./codec-values.js";
 import { CONTEXT_FLAG, readReplyStamp, writeReplyStamp } from "./context-codec.js";
 import { ProtocolDecodeError } from "./errors.js";
-import { ResponseKind, finishFrame, startFrame, type Frame } from "./frames.js";
+import { ResponseKind, finishFrame, frameAround, startFrame, type Frame } from "./frames.js";
 import type { Response } from "./messages.js";
 
 /**
@@ -248,7 +248,5 @@ export function reframeResponse(frame: Frame, requestId: number): Uint8Array {
     readReplyStamp(reader);
     payload = payload.subarray(reader.position);
   }
-  const writer = startFrame(frame.kind & ~CONTEXT_FLAG, requestId, payload.length);
-  writer.raw(payload);
-  return finishFrame(writer);
+  return frameAround(frame.kind & ~CONTEXT_FLAG, requestId, payload);
 }

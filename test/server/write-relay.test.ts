@@ -57,6 +57,41 @@ describe("the relay codec", () => {
   });
 });
 
+describe("a relayed frame whose context is the client's request id alone", () => {
+  const write: Request = { kind: "write", requestId: 7, command: put("k", "v"), context: { requestId: "client-id" } };
+
+  it("goes on as the client's bytes with only the frame's request id changed", () => {
+    const client = encodeRequest(write);
+    const relayed = encodeRelayedRequest(frameOf(write), 0x01020304, { requestId: "client-id" });
+    expect(relayed.length).toBe(client.length);
+    expect([...relayed.subarray(6, 10)]).toEqual([1, 2, 3, 4]);
+    expect(relayed.subarray(10)).toEqual(client.subarray(10));
+    expect(relayed.subarray(0, 6)).toEqual(client.subarray(0, 6));
+    expect(decodeRequest(frameOfBytes(relayed))).toEqual({ ...write, requestId: 0x01020304 });
+  });
+
+  it("is written anew when the context to send differs from the frame's: another id, a caller, a trace context", () => {
+    const contexts = [{ requestId: "client-ie" }, { requestId: "client-id", onBehalfOf: "read-write token alice" }, { requestId: "client-id", traceparent: TRACEPARENT }];
+    for (const context of contexts) {
+      expect(decodeRequest(frameOfBytes(encodeRelayedRequest(frameOf(write), 9, context)))).toEqual({ ...write, requestId: 9, context });
+    }
+    const traced = { ...write, context: { requestId: "client-id", traceparent: TRACEPARENT } };
+    expect(decodeRequest(frameOfBytes(encodeRelayedRequest(frameOf(traced), 9, { requestId: "client-id" })))).toEqual({ ...write, requestId: 9 });
+  });
+});
+
+describe("a request decoded with views", () => {
+  it("decodes as with copies, its key and value viewing the frame (checked, not kept)", () => {
+    const frame = frameOf({ kind: "write", requestId: 7, command: put("key", "value"), context: { requestId: "client-id" } });
+    const viewed = decodeRequest(frame, "views");
+    const copied = decodeRequest(frame);
+    expect(viewed).toEqual(copied);
+    if (viewed.kind !== "write" || viewed.command.type !== "put" || copied.kind !== "write" || copied.command.type !== "put") throw new Error("not a put");
+    expect(viewed.command.value.buffer).toBe(frame.payload.buffer);
+    expect(copied.command.value.buffer).not.toBe(frame.payload.buffer);
+  });
+});
+
 function frameOfBytes(bytes: Uint8Array): Frame {
   const decoder = new FrameDecoder(1024 * 1024);
   decoder.push(bytes);

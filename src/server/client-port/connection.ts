@@ -1,7 +1,9 @@
 import type { Socket } from "node:net";
 import {
+  CONTEXT_FLAG,
   FrameDecoder,
   PROTOCOL_ERROR_CODE,
+  RequestKind,
   ProtocolDecodeError,
   RequestContextError,
   TOO_LARGE_CODE,
@@ -23,7 +25,8 @@ import { errorReply } from "./replies.js";
 import { newRequestId } from "../../request-id.js";
 import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
 import { runInRequest } from "../request-scope.js";
-import { relayedWrite } from "./relayed-write.js";
+import { relayWrite } from "./relayed-write.js";
+import type { WriteRelay } from "../forwarding.js";
 import { traceReply, traceRequest } from "./request-trace.js";
 import { WatchStream } from "./watch-stream.js";
 import { WriteBarrier } from "./write-barrier.js";
@@ -140,7 +143,8 @@ export class ClientPortConnection {
   private handle(frame: Frame): void {
     let request: Request;
     try {
-      request = decodeRequest(frame);
+      // A write the relay may take is only checked here and sent on as its frame: its key and value need no copies.
+      request = decodeRequest(frame, this.mayRelay(frame) ? "views" : "copies");
     } catch (error) {
       // A bad request context spoils one request, not the stream: the frame was whole.
       if (error instanceof RequestContextError) return this.refuseContext(error);
@@ -206,8 +210,23 @@ export class ClientPortConnection {
     });
   }
 
-  /** `frame` is the request's frame, valid until this returns: a write a follower relays to the leader is sent from it. */
-  private start(request: ServiceRequest, frame: Frame): void {
+  /**
+   * True when a write in `frame` may go to the leader as its frame (the relay, on a
+   * follower, for a client that asked to be forwarded). Not while tracing: a traced reply
+   * gets this port's stamp (traceReply), which a relayed frame would go out without.
+   */
+  private mayRelay(frame: Frame): boolean {
+    return (frame.kind & ~CONTEXT_FLAG) === RequestKind.Write && this.context?.forward === true && this.hooks.options.relay !== undefined && !this.tracer.enabled;
+  }
+
+  /**
+   * `frame` is the request's frame, valid until this returns: a write a follower relays to
+   * the leader is sent from it. Such a write was decoded with views of the frame
+   * (mayRelay); when the relay cannot take it, it is decoded again, with copies, for the
+   * service's path.
+   */
+  private start(decoded: ServiceRequest, frame: Frame): void {
+    let request = decoded;
     const context = this.context as HandlerContext;
     const { inFlightPerConnectionMax, requestTimeoutMs } = this.hooks.options;
     const trace = traceRequest(this.tracer, request);
@@ -217,42 +236,31 @@ export class ClientPortConnection {
     const requestContext = request.context === undefined ? undefined : requestContextOf(request.context, newRequestId);
     const served = requestContext === undefined ? undefined : this.hooks.options.onServed;
     const started = observe === undefined ? 0 : performance.now();
+    const { kind, requestId } = request;
     // A Uint8Array is the leader's WRITE_OK to a relayed write (relayed-write.ts), already a frame for this client.
     const deliver = (response: Response | Uint8Array): void => (response instanceof Uint8Array ? this.sendFrame(response) : send(response));
     const reply = observe === undefined && served === undefined ? deliver : (response: Response | Uint8Array) => {
       const result = response instanceof Uint8Array ? "ok" : response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok";
-      observe?.(request.kind, result, (performance.now() - started) / 1000);
-      if (served !== undefined && requestContext !== undefined) served({ request: requestContext, kind: request.kind, result, clientName: context.clientName });
+      observe?.(kind, result, (performance.now() - started) / 1000);
+      if (served !== undefined && requestContext !== undefined) served({ request: requestContext, kind, result, clientName: context.clientName });
       deliver(response);
     };
     if (this.inFlight >= inFlightPerConnectionMax) {
-      return reply({ kind: "busy", requestId: request.requestId, message: `${this.inFlight} requests are in flight on this connection (inFlightPerConnectionMax): wait for replies before sending more` });
+      return reply({ kind: "busy", requestId, message: `${this.inFlight} requests are in flight on this connection (inFlightPerConnectionMax): wait for replies before sending more` });
     }
     const redirect = redirectBeforeService(context, request);
     if (redirect !== undefined) return reply(redirect);
     this.inFlight++;
     const write = isWrite(request);
-    const relay = this.hooks.options.relay;
-    // Not while tracing: a traced reply gets this port's stamp (traceReply), which a relayed frame would go out without.
-    const relayed = request.kind === "write" && context.forward && relay !== undefined && !this.tracer.enabled
-      ? relayedWrite(relay, request.requestId, frame, { request: requestContext, caller: this.authGate?.runsAs(request) })
-      : undefined;
-    // A read waits only when a write before it is still running, so pipelined reads start at once.
-    // The caller and the request's context go with the service call, for a follower that forwards it to the leader.
-    const execute = requestContext === undefined
-      ? () => executeRequest(context, request)
-      : () => runInRequest(requestContext, () => executeRequest(context, request));
-    const run = (): Promise<Response | Uint8Array> => runAs(this.authGate?.runsAs(request), execute);
     const writeNumber = write ? this.writes.writeStarted() : 0;
-    const writesBefore = write ? undefined : this.writes.beforeRead();
-    const call = relayed?.answer ?? (writesBefore === undefined ? run() : writesBefore.then(run));
     let answered = false;
+    let cancelRelay: (() => void) | undefined;
     // The slot stays taken until the service settles, so the bound holds even for timed-out calls.
     const timer = setTimeout(() => {
       answered = true;
-      relayed?.cancel();
+      cancelRelay?.();
       reply({
-        kind: "error", requestId: request.requestId, code: "TIMEOUT", retryable: true,
+        kind: "error", requestId, code: "TIMEOUT", retryable: true,
         message: `no answer within ${requestTimeoutMs} ms (requestTimeoutMs)${write ? "; the write may still be applied: retry with the same session and seq" : ""}`,
       });
     }, requestTimeoutMs);
@@ -262,25 +270,39 @@ export class ClientPortConnection {
       this.inFlight--;
       if (write) this.writes.writeFinished(writeNumber);
     };
-    void call.then(
-      (response) => {
-        try {
-          if (!answered) reply(response);
-        } finally {
-          finish();
-        }
-      },
-      (error: unknown) => {
-        try {
-          if (answered) return;
-          const mapped = errorReply(request.requestId, error);
-          if (mapped.internal) this.hooks.onInternalError(error, requestContext?.requestId);
-          reply(mapped.reply);
-        } finally {
-          finish();
-        }
-      },
-    );
+    const settled = (response: Response | Uint8Array): void => {
+      try {
+        if (!answered) reply(response);
+      } finally {
+        finish();
+      }
+    };
+    const failed = (error: unknown): void => {
+      try {
+        if (answered) return;
+        const mapped = errorReply(requestId, error);
+        if (mapped.internal) this.hooks.onInternalError(error, requestContext?.requestId);
+        reply(mapped.reply);
+      } finally {
+        finish();
+      }
+    };
+    if (request.kind === "write" && this.mayRelay(frame)) {
+      const relay = this.hooks.options.relay as WriteRelay;
+      const guarded = { settled: (reply: Uint8Array) => this.port.guarded(() => settled(reply)), failed: (error: unknown) => this.port.guarded(() => failed(error)) };
+      cancelRelay = relayWrite(relay, requestId, frame, { request: requestContext, caller: this.authGate?.runsAs(request) }, guarded);
+      if (cancelRelay !== undefined) return;
+      request = decodeRequest(frame) as ServiceRequest;
+    }
+    // A read waits only when a write before it is still running, so pipelined reads start at once.
+    // The caller and the request's context go with the service call, for a follower that forwards it to the leader.
+    const serviceRequest = request;
+    const execute = requestContext === undefined
+      ? () => executeRequest(context, serviceRequest)
+      : () => runInRequest(requestContext, () => executeRequest(context, serviceRequest));
+    const run = (): Promise<Response> => runAs(this.authGate?.runsAs(serviceRequest), execute);
+    const writesBefore = write ? undefined : this.writes.beforeRead();
+    void (writesBefore === undefined ? run() : writesBefore.then(run)).then(settled, failed);
   }
 
   private send(response: Response): void {

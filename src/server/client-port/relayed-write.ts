@@ -1,33 +1,37 @@
 import { reframeResponse, type Frame } from "../../protocol/index.js";
 import { KvTimeoutError } from "../errors.js";
-import type { RelayOutcome, RelayScope, WriteRelay } from "../forwarding.js";
+import type { RelayScope, WriteRelay } from "../forwarding.js";
 
-/** A write on its way to the leader as its frame, as the client port runs it. */
-export interface RelayedWrite {
-  /** The leader's WRITE_OK as a frame for the client (under `requestId`); rejects with what the leader's other replies stand for. */
-  readonly answer: Promise<Uint8Array>;
-  /** The request's deadline passed: the relay is dropped and `answer` settles. */
-  readonly cancel: () => void;
+/** Where a relayed write's answer goes: exactly one of them is called, once. */
+export interface RelayedWriteListener {
+  /** The leader's WRITE_OK, as a frame for the client under its request id. */
+  readonly settled: (reply: Uint8Array) => void;
+  /** What the leader's other replies stand for, a lost connection, or the cancel (the deadline passed). */
+  readonly failed: (error: unknown) => void;
 }
 
 /**
- * A client's write on a follower sent on to the leader as its frame (ClientPortOptions.relay),
- * or undefined when the relay cannot take it now (no open connection to the leader, no free
- * slot): the service then forwards it. `frame` is read before this returns.
+ * A client's write on a follower sent on to the leader as its frame (ClientPortOptions.relay).
+ * Returns the cancel (the request's deadline passed: the relay is dropped and `failed`
+ * hears it), or undefined when the relay cannot take the write now (no open connection
+ * to the leader, no free slot): nothing is called then, and the service forwards it.
+ * `frame` is read before this returns. Callbacks, not a promise: on the forwarding
+ * member's hot path a promise per write was one more allocation and microtask.
  */
-export function relayedWrite(relay: WriteRelay, requestId: number, frame: Frame, scope: RelayScope): RelayedWrite | undefined {
-  let settle: ((outcome: RelayOutcome) => void) | undefined;
-  const answer = new Promise<Uint8Array>((resolve, reject) => {
-    settle = (outcome) => ("writeOk" in outcome ? resolve(reframeResponse(outcome.writeOk, requestId)) : reject(outcome.error));
+export function relayWrite(relay: WriteRelay, requestId: number, frame: Frame, scope: RelayScope, listener: RelayedWriteListener): (() => void) | undefined {
+  let done = false;
+  const cancel = relay.relayWrite(frame, scope, (outcome) => {
+    if (done) return;
+    done = true;
+    if ("writeOk" in outcome) listener.settled(reframeResponse(outcome.writeOk, requestId));
+    else listener.failed(outcome.error);
   });
-  const cancel = relay.relayWrite(frame, scope, (outcome) => settle?.(outcome));
   if (cancel === undefined) return undefined;
-  return {
-    answer,
-    cancel: () => {
-      cancel();
-      // A cancelled relay hears nothing more from the leader: its answer settles here, so the request's slot and its place among the writes are given back.
-      settle?.({ error: new KvTimeoutError("the relayed write was cancelled: its deadline passed") });
-    },
+  return () => {
+    if (done) return;
+    done = true;
+    cancel();
+    // A cancelled relay hears nothing more from the leader: the request's slot and its place among the writes are given back here.
+    listener.failed(new KvTimeoutError("the relayed write was cancelled: its deadline passed"));
   };
 }
