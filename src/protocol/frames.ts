@@ -88,22 +88,35 @@ export function startFrame(kind: number, requestId: number, payloadBytesHint: nu
  * A frame around a payload already encoded (a frame sent on under another request id):
  * one allocation of the exact size, the payload copied once, no writer.
  */
-export function frameAround(kind: number, requestId: number, payload: Uint8Array): Uint8Array {
+export function frameAround(kind: number, requestId: number, payload: Uint8Array, allocate: FrameAllocator = NEW_BYTES): Uint8Array {
   if (!Number.isInteger(requestId) || requestId < 0 || requestId > REQUEST_ID_MAX) throw protocolEncodeError("requestId", requestId, "must be an integer in [0, 2^32 - 1]");
-  const bytes = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
-  const length = bytes.length - LENGTH_FIELD_BYTES;
-  bytes[0] = length >>> 24;
-  bytes[1] = length >>> 16;
-  bytes[2] = length >>> 8;
-  bytes[3] = length;
+  const bytes = allocate(FRAME_HEADER_BYTES + payload.length);
+  setU32At(bytes, 0, bytes.length - LENGTH_FIELD_BYTES);
   bytes[4] = PROTOCOL_VERSION;
   bytes[5] = kind;
-  bytes[6] = requestId >>> 24;
-  bytes[7] = requestId >>> 16;
-  bytes[8] = requestId >>> 8;
-  bytes[9] = requestId;
+  setU32At(bytes, 6, requestId);
   bytes.set(payload, FRAME_HEADER_BYTES);
   return bytes;
+}
+
+/**
+ * Where a frame's bytes come from: a new Uint8Array by default; a server passes an
+ * allocator that carves small frames from a shared pool (Node's Buffer.allocUnsafe), for
+ * frames that go straight to a socket. Every byte of what it returns is written.
+ */
+export type FrameAllocator = (bytes: number) => Uint8Array;
+
+const NEW_BYTES: FrameAllocator = (bytes) => new Uint8Array(bytes);
+
+function u32At(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] as number) * 0x100_0000 + (((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number));
+}
+
+function setU32At(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
 }
 
 /** The frame's bytes, with its length field set. */
@@ -141,17 +154,19 @@ export class FrameDecoder {
   next(): Frame | undefined {
     const available = this.end - this.start;
     if (available < LENGTH_FIELD_BYTES) return undefined;
-    const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.start, available);
-    const length = view.getUint32(0);
+    // Read by hand, not through a DataView: one object fewer per frame on every connection.
+    const buffer = this.buffer;
+    const start = this.start;
+    const length = u32At(buffer, start);
     const frameBytes = LENGTH_FIELD_BYTES + length;
     if (frameBytes > this.frameBytesMax) throw new FrameTooLargeError(frameBytes, this.frameBytesMax);
     if (frameBytes < FRAME_HEADER_BYTES) {
       throw new ProtocolDecodeError("frame", 0, `length ${length} is shorter than the ${FRAME_HEADER_BYTES - LENGTH_FIELD_BYTES}-byte header it must count`);
     }
     if (available < frameBytes) return undefined;
-    const version = view.getUint8(4);
-    const kind = view.getUint8(5);
-    const requestId = view.getUint32(6);
+    const version = buffer[start + 4] as number;
+    const kind = buffer[start + 5] as number;
+    const requestId = u32At(buffer, start + 6);
     if (version !== PROTOCOL_VERSION) {
       throw new ProtocolDecodeError("frame", 4, `unsupported protocol version ${version} (this build speaks ${PROTOCOL_VERSION})`, requestId);
     }

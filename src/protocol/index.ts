@@ -16,6 +16,7 @@ export {
   RequestKind,
   ResponseKind,
   type Frame,
+  type FrameAllocator,
 } from "./frames.js";
 export {
   INTERNAL_CODE,

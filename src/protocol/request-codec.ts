@@ -8,7 +8,7 @@ import {
 } from "./codec-values.js";
 import { CONTEXT_FLAG, contextIsOnlyRequestId, readRequestContext, requestContextBytesHint, writeRequestContext } from "./context-codec.js";
 import { ProtocolDecodeError, ProtocolEncodeError } from "./errors.js";
-import { RequestKind, finishFrame, frameAround, startFrame, type Frame } from "./frames.js";
+import { RequestKind, finishFrame, frameAround, startFrame, type Frame, type FrameAllocator } from "./frames.js";
 import type { Request } from "./messages.js";
 import type { WireRequestContext } from "./context-codec.js";
 
@@ -210,11 +210,11 @@ function readRequest(reader: ByteReader, kind: number, requestId: number): Reque
  * (the command) is copied byte for byte, never decoded and encoded again. The frame
  * must have decoded (decodeRequest) already: it is not checked twice.
  */
-export function encodeRelayedRequest(frame: Frame, requestId: number, context: WireRequestContext): Uint8Array {
+export function encodeRelayedRequest(frame: Frame, requestId: number, context: WireRequestContext, allocate?: FrameAllocator): Uint8Array {
   if (requestId === 0) throw new ProtocolEncodeError("requestId", "0 is reserved for replies about the whole connection");
   // The usual case, a client's request id and nothing else, which the frame holds already: only the frame's id changes.
   const onlyRequestId = context.stamp === undefined && context.onBehalfOf === undefined && context.traceparent === undefined && context.tracestate === undefined;
-  if ((frame.kind & CONTEXT_FLAG) !== 0 && onlyRequestId && contextIsOnlyRequestId(frame.payload, context.requestId)) return frameAround(frame.kind, requestId, frame.payload);
+  if ((frame.kind & CONTEXT_FLAG) !== 0 && onlyRequestId && contextIsOnlyRequestId(frame.payload, context.requestId)) return frameAround(frame.kind, requestId, frame.payload, allocate);
   const body = requestBody(frame);
   const writer = startFrame((frame.kind & ~CONTEXT_FLAG) | CONTEXT_FLAG, requestId, requestContextBytesHint(context) + body.length);
   writeRequestContext(writer, context);

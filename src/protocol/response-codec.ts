@@ -15,7 +15,7 @@ import {
 } from "./codec-values.js";
 import { CONTEXT_FLAG, readReplyStamp, writeReplyStamp } from "./context-codec.js";
 import { ProtocolDecodeError } from "./errors.js";
-import { ResponseKind, finishFrame, frameAround, startFrame, type Frame } from "./frames.js";
+import { ResponseKind, finishFrame, frameAround, startFrame, type Frame, type FrameAllocator } from "./frames.js";
 import type { Response } from "./messages.js";
 
 /**
@@ -241,12 +241,12 @@ function readError(reader: ByteReader, requestId: number): Response {
  * trace stamp is left out (it is for the member that asked, and a client that sent none
  * never sees a flagged reply); the rest is copied byte for byte.
  */
-export function reframeResponse(frame: Frame, requestId: number): Uint8Array {
+export function reframeResponse(frame: Frame, requestId: number, allocate?: FrameAllocator): Uint8Array {
   let payload = frame.payload;
   if ((frame.kind & CONTEXT_FLAG) !== 0) {
     const reader = new ByteReader(payload, (offset, reason) => new ProtocolDecodeError(`response kind 0x${frame.kind.toString(16)}`, offset, reason, frame.requestId));
     readReplyStamp(reader);
     payload = payload.subarray(reader.position);
   }
-  return frameAround(frame.kind & ~CONTEXT_FLAG, requestId, payload);
+  return frameAround(frame.kind & ~CONTEXT_FLAG, requestId, payload, allocate);
 }

@@ -14,6 +14,7 @@ import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, Unavail
 import { expectReply, leaderReplyError } from "./forward-replies.js";
 import { validateForwardsInFlightMax } from "./forward-limits.js";
 import type { GetOutcome, ListPageOptions } from "./kv-service.js";
+import { POOLED_FRAME_BYTES } from "./pooled-frame-bytes.js";
 import { currentRequest } from "./request-scope.js";
 
 /** Where the leader is: its id (0: none known) and the addresses members advertised. */
@@ -193,7 +194,7 @@ export class BinaryForwarder implements LeaderForwarder, WriteRelay {
       this.inFlight--;
     };
     this.inFlight++;
-    const cancel = open.connection.connection.relay((requestId) => encodeRelayedRequest(frame, requestId, context), {
+    const cancel = open.connection.connection.relay((requestId) => encodeRelayedRequest(frame, requestId, context, POOLED_FRAME_BYTES), {
       reply: (reply) => {
         settle();
         if ((reply.kind & ~CONTEXT_FLAG) === ResponseKind.WriteOk) return done({ writeOk: reply });

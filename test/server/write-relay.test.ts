@@ -80,6 +80,16 @@ describe("a relayed frame whose context is the client's request id alone", () =>
   });
 });
 
+describe("relayed frames in pooled memory", () => {
+  it("write every byte they take: made in memory full of old bytes, they equal frames made in fresh memory", () => {
+    const dirty = (bytes: number): Uint8Array => new Uint8Array(bytes).fill(0xa5);
+    const write: Request = { kind: "write", requestId: 7, command: put("k", "v"), context: { requestId: "client-id" } };
+    expect(encodeRelayedRequest(frameOf(write), 9, { requestId: "client-id" }, dirty)).toEqual(encodeRelayedRequest(frameOf(write), 9, { requestId: "client-id" }));
+    const reply = frameOfBytes(encodeResponse({ kind: "write-ok", requestId: 9, result: { ok: true, kind: "session-closed", revision: 5 } }));
+    expect(reframeResponse(reply, 7, dirty)).toEqual(reframeResponse(reply, 7));
+  });
+});
+
 describe("a request decoded with views", () => {
   it("decodes as with copies, its key and value viewing the frame (checked, not kept)", () => {
     const frame = frameOf({ kind: "write", requestId: 7, command: put("key", "value"), context: { requestId: "client-id" } });

@@ -1,6 +1,7 @@
 import { reframeResponse, type Frame } from "../../protocol/index.js";
 import { KvTimeoutError } from "../errors.js";
 import type { RelayScope, WriteRelay } from "../forwarding.js";
+import { POOLED_FRAME_BYTES } from "../pooled-frame-bytes.js";
 
 /** Where a relayed write's answer goes: exactly one of them is called, once. */
 export interface RelayedWriteListener {
@@ -23,7 +24,7 @@ export function relayWrite(relay: WriteRelay, requestId: number, frame: Frame, s
   const cancel = relay.relayWrite(frame, scope, (outcome) => {
     if (done) return;
     done = true;
-    if ("writeOk" in outcome) listener.settled(reframeResponse(outcome.writeOk, requestId));
+    if ("writeOk" in outcome) listener.settled(reframeResponse(outcome.writeOk, requestId, POOLED_FRAME_BYTES));
     else listener.failed(outcome.error);
   });
   if (cancel === undefined) return undefined;
