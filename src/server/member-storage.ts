@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { DiskStorage, type FileIo } from "../storage/index.js";
+import { DiskStorage, type FileIo, type StorageEvent } from "../storage/index.js";
 import { bootstrapCluster, derivedClusterId, existingClusterId } from "./bootstrap.js";
 import { adoptEmptyDataDir } from "./adopt-empty-dir.js";
 import type { ServerConfig } from "./config.js";
@@ -33,7 +33,7 @@ export async function openMemberStorage(config: ServerConfig, log: Logger, metri
   const clusterId = known ?? config.clusterId ?? derivedClusterId(config.peers);
   const storage = await DiskStorage.open(config.dataDir, {
     memberId: config.id, clusterId, ...(io === undefined ? {} : { io }),
-    onEvent: (event) => log.warn({ event }, `storage: ${event.type}`),
+    onEvent: (event) => log[storageEventLevel(event)]({ event }, `storage: ${event.type}`),
     onFlush: (seconds, items) => {
       metrics.fsyncSeconds.observe(seconds);
       metrics.entriesPerFsync.observe(items);
@@ -54,4 +54,15 @@ export async function openMemberStorage(config: ServerConfig, log: Logger, metri
   }
   if (storage.hardState().nonVoting) log.info("this member may have lost acknowledged entries: it does not vote until a leader has caught it up (or it is re-added as a learner)");
   return { clusterId, storage, startNonVoting: empty && config.initialClusterState === "existing" };
+}
+
+/**
+ * How loud a storage event is in the member's log. The housekeeping a member does every
+ * few seconds under writes (an old snapshot or a compacted segment deleted) is debug: at
+ * warn it was a line a second under load, in which the warnings that matter drowned. A
+ * repair, a fallback or a failure stays a warning; disk space coming back is info.
+ */
+export function storageEventLevel(event: StorageEvent): "debug" | "info" | "warn" {
+  if (event.type === "snapshot-removed" || (event.type === "segment-removed" && event.reason === "compacted")) return "debug";
+  return event.type === "disk-space-recovered" ? "info" : "warn";
 }
