@@ -270,12 +270,16 @@ export class BinaryForwarder implements LeaderForwarder, WriteRelay {
   /** The request's id and trace context, this member's trace stamp, and the caller it is forwarded for (authentication on). */
   private wireContext(operation: string, leader: number, takesTraceContext: boolean, { request, caller }: RelayScope): WireRequestContext {
     const requestId = request?.requestId ?? newRequestId();
-    const stamp = this.tracer.send({ kind: "forward", to: memberHost(leader), requestId, details: operation });
+    const stamp = this.tracer.enabled ? this.tracer.send({ kind: "forward", to: memberHost(leader), requestId, details: operation }) : undefined;
+    const traceparent = takesTraceContext ? request?.traceparent : undefined;
+    // The usual context, a request id alone, is one small object (this runs for every forwarded write).
+    if (stamp === undefined && caller === undefined && traceparent === undefined) return { requestId };
+    const tracestate = traceparent === undefined ? undefined : request?.tracestate;
     return {
       requestId, ...(stamp === undefined ? {} : { stamp }),
       ...(caller === undefined ? {} : { onBehalfOf: encodeCallerText(caller) }),
-      ...(takesTraceContext && request?.traceparent !== undefined ? { traceparent: request.traceparent } : {}),
-      ...(takesTraceContext && request?.traceparent !== undefined && request.tracestate !== undefined ? { tracestate: request.tracestate } : {}),
+      ...(traceparent === undefined ? {} : { traceparent }),
+      ...(tracestate === undefined ? {} : { tracestate }),
     };
   }
 

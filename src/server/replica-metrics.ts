@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { registerProcessMetrics } from "../process-metrics.js";
+import { RequestTally } from "./request-tally.js";
 
 /** Latency buckets in seconds, from a fraction of an fsync to a stalled election. */
 const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -34,17 +35,16 @@ export class ReplicaMetrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry],
   });
   readonly snapshotSends = new Counter({ name: "kvraft_raft_snapshot_chunks_sent_total", help: "InstallSnapshot chunks sent to lagging followers.", registers: [this.registry] });
-  readonly requests = new Counter({
-    name: "kvraft_kv_requests_total", help: "Client requests by protocol, operation and result.",
-    labelNames: ["protocol", "op", "result"] as const, registers: [this.registry],
-  });
-  readonly requestSeconds = new Histogram({
+  private readonly requestSeconds = new Histogram({
     name: "kvraft_kv_request_seconds", help: "Client request latency by protocol and operation.",
     labelNames: ["protocol", "op"] as const, buckets: LATENCY_BUCKETS_SECONDS, registers: [this.registry],
   });
+  /** Each port's requests, for kvraft_kv_requests_total and kvraft_kv_request_seconds. */
+  readonly requests = new RequestTally(this.requestSeconds);
 
   constructor() {
     registerProcessMetrics(this.registry, "server");
+    this.labelledCounter("kvraft_kv_requests_total", "Client requests by protocol, operation and result.", ["protocol", "op", "result"], () => this.requests.totals());
   }
 
   /** A gauge whose value is read at scrape time. */

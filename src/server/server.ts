@@ -33,7 +33,6 @@ import { httpLimitsOf, memcachedLimitsOf, validateClientLimits } from "./client-
 import { applyHttpLimits, type HttpLimits } from "./http/limits.js";
 import { openProcessTrace } from "../trace-file.js";
 import { memberHost, traceRaftSend, type Tracer } from "../trace/index.js";
-import type { RequestObserver } from "./request-observer.js";
 import { ReplicaEvents } from "./replica-events.js";
 import { transferLeadershipAway } from "./leadership-handoff.js";
 import { recoverIfAsked } from "./recovery-start.js";
@@ -138,10 +137,6 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     },
   });
   // One request count and latency per protocol and operation, whichever port served it.
-  const observeRequests = (protocol: "http" | "binary" | "memcached"): RequestObserver => (op, result, seconds) => {
-    metrics.requests.inc({ protocol, op, result });
-    metrics.requestSeconds.observe({ protocol, op }, seconds);
-  };
   const app = buildHttpApp({
     service, status, registry: metrics.registry, auth: security.http, log, tracer,
     health: () => {
@@ -165,7 +160,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
       const raft = live.status();
       return raft.role === "leader" || raft.leader === 0 ? undefined : directory.addresses(raft.leader).http;
     },
-    onRequest: observeRequests("http"),
+    onRequest: metrics.requests.observer("http"),
   });
   const limits = validateClientLimits(config.clientLimits);
   const httpLimits = { limits: httpLimitsOf(limits), onRefused: (remoteAddress: string | undefined, open: number) => log.warn({ remoteAddress, open }, `http: refused a connection from ${remoteAddress ?? "?"}: it has ${open} open (--connections-per-address-max)`) };
@@ -181,7 +176,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
   }, (event) => {
     if (event.type === "internal-error") log.error(failureLogFields(event.error, event.requestId), "memcached: internal error");
     else log.warn({ event }, `memcached: ${event.type}`);
-  }, { ...security.portSecurity(), flushAll: config.memcachedFlushAll, onRequest: observeRequests("memcached"), tracer });
+  }, { ...security.portSecurity(), flushAll: config.memcachedFlushAll, onRequest: metrics.requests.observer("memcached"), tracer });
   let memcachedPort: number;
   try {
     memcachedPort = (await memcached.start()).port;
@@ -189,7 +184,7 @@ export async function startServer(config: ServerConfig, log: Logger, seams: Serv
     throw new RangeError(`the memcached port ${config.listenHost}:${config.memcachedPort} could not be bound (${(error as Error).message}): pick another with --memcached-port`);
   }
   const clientPort = await attachClientPort(service, { ...config, clientLimits: limits }, log, {
-    status: () => status(), tracer, onRequest: observeRequests("binary"), relay: forwarder,
+    status: () => status(), tracer, onRequest: metrics.requests.observer("binary"), relay: forwarder,
     leadership: () => {
       const leaderId = live.leaderId();
       const client = leaderId === 0 ? undefined : directory.addresses(leaderId).client;
