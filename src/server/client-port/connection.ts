@@ -21,13 +21,13 @@ import { ConnectionAuthGate } from "./auth-gate.js";
 import { PortSocket } from "../tcp-port/port-socket.js";
 import type { ClientPortOptions } from "./config.js";
 import { executeRequest, helloReply, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
-import { errorReply } from "./replies.js";
 import { newRequestId } from "../../request-id.js";
 import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
 import { runInRequest } from "../request-scope.js";
 import { relayWrite } from "./relayed-write.js";
 import type { WriteRelay } from "../forwarding.js";
-import { traceReply, traceRequest } from "./request-trace.js";
+import { traceRequest } from "./request-trace.js";
+import { PortRequest, type PortRequestOwner } from "./port-request.js";
 import { WatchStream } from "./watch-stream.js";
 import { WriteBarrier } from "./write-barrier.js";
 
@@ -72,6 +72,8 @@ export class ClientPortConnection {
   /** Closes the connection if HELLO has not come by handshakeTimeoutMs. */
   private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly tracer: Tracer;
+  /** What each request (port-request.ts) needs of this connection. */
+  private readonly requestOwner: PortRequestOwner;
 
   constructor(
     socket: Socket,
@@ -101,6 +103,19 @@ export class ClientPortConnection {
       this.port.guarded(() => this.protocolFailure(new ProtocolDecodeError("connection", 0, `no HELLO within ${handshakeTimeoutMs} ms (handshakeTimeoutMs)`)));
     }, handshakeTimeoutMs);
     this.handshakeTimer.unref();
+    this.requestOwner = {
+      options: hooks.options,
+      tracer: this.tracer,
+      clientName: () => this.context?.clientName ?? "",
+      send: (response) => this.send(response),
+      sendFrame: (bytes) => this.sendFrame(bytes),
+      guarded: (work) => this.port.guarded(work),
+      released: (request) => {
+        this.inFlight--;
+        if (request.write) this.writes.writeFinished(request.writeNumber);
+      },
+      onInternalError: hooks.onInternalError,
+    };
   }
 
   /**
@@ -226,83 +241,33 @@ export class ClientPortConnection {
    * service's path.
    */
   private start(decoded: ServiceRequest, frame: Frame): void {
-    let request = decoded;
     const context = this.context as HandlerContext;
-    const { inFlightPerConnectionMax, requestTimeoutMs } = this.hooks.options;
-    const trace = traceRequest(this.tracer, request);
-    const send = trace === undefined ? (response: Response) => this.send(response) : (response: Response) => this.send(traceReply(this.tracer, trace, response));
-    const observe = this.hooks.options.onRequest;
     // The frame's trace context is taken as the HTTP API takes its headers: a bad traceparent or tracestate is dropped, not refused.
-    const requestContext = request.context === undefined ? undefined : requestContextOf(request.context, newRequestId);
-    const served = requestContext === undefined ? undefined : this.hooks.options.onServed;
-    const started = observe === undefined ? 0 : performance.now();
-    const { kind, requestId } = request;
-    // A Uint8Array is the leader's WRITE_OK to a relayed write (relayed-write.ts), already a frame for this client.
-    const deliver = (response: Response | Uint8Array): void => (response instanceof Uint8Array ? this.sendFrame(response) : send(response));
-    const reply = observe === undefined && served === undefined ? deliver : (response: Response | Uint8Array) => {
-      const result = response instanceof Uint8Array ? "ok" : response.kind === "error" ? response.code : response.kind === "busy" || response.kind === "redirect" ? response.kind : "ok";
-      observe?.(kind, result, (performance.now() - started) / 1000);
-      if (served !== undefined && requestContext !== undefined) served({ request: requestContext, kind, result, clientName: context.clientName });
-      deliver(response);
-    };
-    if (this.inFlight >= inFlightPerConnectionMax) {
-      return reply({ kind: "busy", requestId, message: `${this.inFlight} requests are in flight on this connection (inFlightPerConnectionMax): wait for replies before sending more` });
+    const requestContext = decoded.context === undefined ? undefined : requestContextOf(decoded.context, newRequestId);
+    const write = isWrite(decoded);
+    const request = new PortRequest(this.requestOwner, decoded.kind, decoded.requestId, write, requestContext, traceRequest(this.tracer, decoded));
+    if (this.inFlight >= this.hooks.options.inFlightPerConnectionMax) {
+      return request.reply({ kind: "busy", requestId: decoded.requestId, message: `${this.inFlight} requests are in flight on this connection (inFlightPerConnectionMax): wait for replies before sending more` });
     }
-    const redirect = redirectBeforeService(context, request);
-    if (redirect !== undefined) return reply(redirect);
+    const redirect = redirectBeforeService(context, decoded);
+    if (redirect !== undefined) return request.reply(redirect);
     this.inFlight++;
-    const write = isWrite(request);
-    const writeNumber = write ? this.writes.writeStarted() : 0;
-    let answered = false;
-    let cancelRelay: (() => void) | undefined;
-    // The slot stays taken until the service settles, so the bound holds even for timed-out calls.
-    const timer = setTimeout(() => {
-      answered = true;
-      cancelRelay?.();
-      reply({
-        kind: "error", requestId, code: "TIMEOUT", retryable: true,
-        message: `no answer within ${requestTimeoutMs} ms (requestTimeoutMs)${write ? "; the write may still be applied: retry with the same session and seq" : ""}`,
-      });
-    }, requestTimeoutMs);
-    const finish = (): void => {
-      answered = true;
-      clearTimeout(timer);
-      this.inFlight--;
-      if (write) this.writes.writeFinished(writeNumber);
-    };
-    const settled = (response: Response | Uint8Array): void => {
-      try {
-        if (!answered) reply(response);
-      } finally {
-        finish();
-      }
-    };
-    const failed = (error: unknown): void => {
-      try {
-        if (answered) return;
-        const mapped = errorReply(requestId, error);
-        if (mapped.internal) this.hooks.onInternalError(error, requestContext?.requestId);
-        reply(mapped.reply);
-      } finally {
-        finish();
-      }
-    };
-    if (request.kind === "write" && this.mayRelay(frame)) {
+    request.hold(write ? this.writes.writeStarted() : 0);
+    let serviceRequest = decoded;
+    if (decoded.kind === "write" && this.mayRelay(frame)) {
       const relay = this.hooks.options.relay as WriteRelay;
-      const guarded = { settled: (reply: Uint8Array) => this.port.guarded(() => settled(reply)), failed: (error: unknown) => this.port.guarded(() => failed(error)) };
-      cancelRelay = relayWrite(relay, requestId, frame, { request: requestContext, caller: this.authGate?.runsAs(request) }, guarded);
-      if (cancelRelay !== undefined) return;
-      request = decodeRequest(frame) as ServiceRequest;
+      request.cancelRelay = relayWrite(relay, decoded.requestId, frame, { request: requestContext, caller: this.authGate?.runsAs(decoded) }, request);
+      if (request.cancelRelay !== undefined) return;
+      serviceRequest = decodeRequest(frame) as ServiceRequest;
     }
     // A read waits only when a write before it is still running, so pipelined reads start at once.
     // The caller and the request's context go with the service call, for a follower that forwards it to the leader.
-    const serviceRequest = request;
     const execute = requestContext === undefined
       ? () => executeRequest(context, serviceRequest)
       : () => runInRequest(requestContext, () => executeRequest(context, serviceRequest));
     const run = (): Promise<Response> => runAs(this.authGate?.runsAs(serviceRequest), execute);
     const writesBefore = write ? undefined : this.writes.beforeRead();
-    void (writesBefore === undefined ? run() : writesBefore.then(run)).then(settled, failed);
+    void (writesBefore === undefined ? run() : writesBefore.then(run)).then((response) => request.settled(response), (error: unknown) => request.failed(error));
   }
 
   private send(response: Response): void {
