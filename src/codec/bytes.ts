@@ -70,7 +70,7 @@ export class ByteWriter {
       throw this.fail(field, value, "must be an integer in [0, 2^32 - 1]");
     }
     this.reserve(4);
-    this.setU32(this.length, value);
+    setU32At(this.buffer, this.length, value);
     this.length += 4;
   }
 
@@ -80,8 +80,8 @@ export class ByteWriter {
       throw this.fail(field, value, "must be a bigint in [0, 2^64 - 1]");
     }
     this.reserve(8);
-    this.setU32(this.length, Number(value >> 32n));
-    this.setU32(this.length + 4, Number(value & 0xffff_ffffn));
+    setU32At(this.buffer, this.length, Number(value >> 32n));
+    setU32At(this.buffer, this.length + 4, Number(value & 0xffff_ffffn));
     this.length += 8;
   }
 
@@ -120,7 +120,7 @@ export class ByteWriter {
   patchU32(position: number, value: number): void {
     invariant(this.buffer !== FINISHED && position >= 0 && position + 4 <= this.length, () =>
       `patchU32 at ${position} lies within the ${this.length} bytes written, before finish`);
-    this.setU32(position, value);
+    setU32At(this.buffer, position, value);
   }
 
   /**
@@ -147,13 +147,6 @@ export class ByteWriter {
     this.buffer[this.length++] = rest;
   }
 
-  private setU32(position: number, value: number): void {
-    const buffer = this.buffer;
-    buffer[position] = value >>> 24;
-    buffer[position + 1] = value >>> 16;
-    buffer[position + 2] = value >>> 8;
-    buffer[position + 3] = value;
-  }
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
@@ -196,7 +189,7 @@ export class ByteReader {
   /** Fixed 4 bytes, big-endian. */
   u32(): number {
     this.need(4, "a uint32");
-    const value = this.getU32(this.offset);
+    const value = u32At(this.input, this.offset);
     this.offset += 4;
     return value;
   }
@@ -204,7 +197,7 @@ export class ByteReader {
   /** Fixed 8 bytes, big-endian. */
   u64(): bigint {
     this.need(8, "a uint64");
-    const value = (BigInt(this.getU32(this.offset)) << 32n) | BigInt(this.getU32(this.offset + 4));
+    const value = (BigInt(u32At(this.input, this.offset)) << 32n) | BigInt(u32At(this.input, this.offset + 4));
     this.offset += 8;
     return value;
   }
@@ -296,10 +289,6 @@ export class ByteReader {
     return this.fail(offset, reason);
   }
 
-  private getU32(position: number): number {
-    const input = this.input;
-    return (input[position] as number) * 0x100_0000 + (((input[position + 1] as number) << 16) | ((input[position + 2] as number) << 8) | (input[position + 3] as number));
-  }
 
   /** Checks that `bytes` more are there; `what` names them in the error (built only on failure). */
   private need(bytes: number, what?: string): void {
@@ -318,4 +307,17 @@ export function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return joined;
+}
+
+/** The big-endian uint32 at `offset` (the caller checked that 4 bytes are there). */
+export function u32At(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] as number) * 0x100_0000 + (((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number));
+}
+
+/** Writes `value` as a big-endian uint32 at `offset` (the caller checked the value and the room). */
+export function setU32At(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
 }

@@ -1,4 +1,4 @@
-import { ByteWriter } from "../codec/bytes.js";
+import { ByteWriter, setU32At, u32At } from "../codec/bytes.js";
 import { FrameTooLargeError, ProtocolDecodeError, protocolEncodeError } from "./errors.js";
 
 /**
@@ -107,17 +107,6 @@ export function frameAround(kind: number, requestId: number, payload: Uint8Array
 export type FrameAllocator = (bytes: number) => Uint8Array;
 
 const NEW_BYTES: FrameAllocator = (bytes) => new Uint8Array(bytes);
-
-function u32At(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset] as number) * 0x100_0000 + (((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number));
-}
-
-function setU32At(bytes: Uint8Array, offset: number, value: number): void {
-  bytes[offset] = value >>> 24;
-  bytes[offset + 1] = value >>> 16;
-  bytes[offset + 2] = value >>> 8;
-  bytes[offset + 3] = value;
-}
 
 /** The frame's bytes, with its length field set. */
 export function finishFrame(writer: ByteWriter): Uint8Array {

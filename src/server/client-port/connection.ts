@@ -157,9 +157,10 @@ export class ClientPortConnection {
 
   private handle(frame: Frame): void {
     let request: Request;
+    // A write the relay may take is only checked here and sent on as its frame: its key and value need no copies.
+    const relayable = this.mayRelay(frame);
     try {
-      // A write the relay may take is only checked here and sent on as its frame: its key and value need no copies.
-      request = decodeRequest(frame, this.mayRelay(frame) ? "views" : "copies");
+      request = decodeRequest(frame, relayable ? "views" : "copies");
     } catch (error) {
       // A bad request context spoils one request, not the stream: the frame was whole.
       if (error instanceof RequestContextError) return this.refuseContext(error);
@@ -180,7 +181,7 @@ export class ClientPortConnection {
       case "watch":
         return this.watch(request);
       default:
-        return this.start(request, frame);
+        return this.start(request, frame, relayable);
     }
   }
 
@@ -236,11 +237,11 @@ export class ClientPortConnection {
 
   /**
    * `frame` is the request's frame, valid until this returns: a write a follower relays to
-   * the leader is sent from it. Such a write was decoded with views of the frame
-   * (mayRelay); when the relay cannot take it, it is decoded again, with copies, for the
+   * the leader is sent from it. Such a write (`relayable`, mayRelay) was decoded with views
+   * of the frame; when the relay cannot take it, it is decoded again, with copies, for the
    * service's path.
    */
-  private start(decoded: ServiceRequest, frame: Frame): void {
+  private start(decoded: ServiceRequest, frame: Frame, relayable: boolean): void {
     const context = this.context as HandlerContext;
     // The frame's trace context is taken as the HTTP API takes its headers: a bad traceparent or tracestate is dropped, not refused.
     const requestContext = decoded.context === undefined ? undefined : requestContextOf(decoded.context, newRequestId);
@@ -254,7 +255,7 @@ export class ClientPortConnection {
     this.inFlight++;
     request.hold(write ? this.writes.writeStarted() : 0);
     let serviceRequest = decoded;
-    if (decoded.kind === "write" && this.mayRelay(frame)) {
+    if (relayable) {
       const relay = this.hooks.options.relay as WriteRelay;
       request.cancelRelay = relayWrite(relay, decoded.requestId, frame, { request: requestContext, caller: this.authGate?.runsAs(decoded) }, request);
       if (request.cancelRelay !== undefined) return;
