@@ -12,6 +12,17 @@ const IO_MODULES = {
   message: "this code is pure: IO lives at the edges (docs/ARCHITECTURE.md)",
 };
 
+/**
+ * No AsyncLocalStorage (nor any async hook) anywhere in src/: on Node 20 the first
+ * `run` of one turns on promise hooks for the whole process, and every promise of every
+ * request pays for them (about 6% of the members' CPU per put). What code below the
+ * ports needs of a request goes down explicitly (src/server/request-scope.ts).
+ */
+const ASYNC_CONTEXT = {
+  group: ["node:async_hooks", "async_hooks"],
+  message: "no async hooks or AsyncLocalStorage: pass what a call needs explicitly (src/server/request-scope.ts)",
+};
+
 const pureRules = {
   "no-restricted-properties": ["error",
     { object: "Math", property: "random", message: "use the injected seeded random source" },
@@ -58,14 +69,14 @@ const filesOf = (name) => name.endsWith(".ts") ? [`src/${name}`] : [`src/${name}
 
 const layerRules = LAYERS.flat().map((name) => ({
   files: filesOf(name),
-  rules: { "no-restricted-imports": importBans(name) },
+  rules: { "no-restricted-imports": importBans(name, [ASYNC_CONTEXT]) },
 }));
 
 // After the layer rules, so that the pure code's no-restricted-imports (layer bans and IO
 // modules in one list: a later setting of a rule replaces an earlier one) wins.
 const pureCodeRules = Object.entries(PURE).map(([folder, globs]) => ({
   files: globs.map((glob) => `src/${folder}/${glob.endsWith("**") ? `${glob}/*.ts` : glob}`),
-  rules: { ...pureRules, "no-restricted-imports": importBans(folder, [IO_MODULES]) },
+  rules: { ...pureRules, "no-restricted-imports": importBans(folder, [IO_MODULES, ASYNC_CONTEXT]) },
 }));
 
 export default tseslint.config(

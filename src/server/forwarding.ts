@@ -6,16 +6,16 @@ import {
 import type { MemberAddresses } from "../protocol/status.js";
 import { newRequestId } from "../request-id.js";
 import type { ClientTlsOptions } from "../security/client-credentials.js";
-import { memberHost, NO_TRACE, type RequestContext, type Tracer } from "../trace/index.js";
+import { memberHost, NO_TRACE, type Tracer } from "../trace/index.js";
 import { tcpDialerCoalescing, tlsDialer, type Dialer, type WriteCoalescing } from "../protocol-link/dialer.js";
 import { PipelinedConnection, type PipelineErrors } from "../protocol-link/pipelined-connection.js";
-import { currentCaller, encodeCallerText, type Caller } from "./auth/caller.js";
+import { encodeCallerText } from "./auth/caller.js";
 import { BusyError, InvalidRequestError, KvTimeoutError, NotLeaderError, UnavailableError } from "./errors.js";
 import { expectReply, leaderReplyError } from "./forward-replies.js";
 import { validateForwardsInFlightMax } from "./forward-limits.js";
 import type { GetOutcome, ListPageOptions } from "./kv-service.js";
 import { POOLED_FRAME_BYTES } from "./pooled-frame-bytes.js";
-import { currentRequest } from "./request-scope.js";
+import type { RequestScope } from "./request-scope.js";
 
 /** Where the leader is: its id (0: none known) and the addresses members advertised. */
 export interface ForwardTarget {
@@ -25,13 +25,14 @@ export interface ForwardTarget {
 
 /**
  * Sends an operation to the leader when this member is not it. `timeoutMs` is what is
- * left of the request's deadline (undefined: the forwarder's requestTimeoutMs).
+ * left of the request's deadline (undefined: the forwarder's requestTimeoutMs); `scope`
+ * the client request it serves and its caller, named to the leader.
  */
 export interface LeaderForwarder {
-  getMany(keys: readonly Uint8Array[], timeoutMs: number | undefined): Promise<{ revision: number; kvs: GetOutcome["kv"][] }>;
-  list(prefix: Uint8Array, page: ListPageOptions, timeoutMs: number | undefined): Promise<ListResult>;
-  write(command: WriteCommand, timeoutMs: number | undefined): Promise<KvResult>;
-  registerSession(timeoutMs: number | undefined): Promise<number>;
+  getMany(keys: readonly Uint8Array[], timeoutMs: number | undefined, scope: RequestScope): Promise<{ revision: number; kvs: GetOutcome["kv"][] }>;
+  list(prefix: Uint8Array, page: ListPageOptions, timeoutMs: number | undefined, scope: RequestScope): Promise<ListResult>;
+  write(command: WriteCommand, timeoutMs: number | undefined, scope: RequestScope): Promise<KvResult>;
+  registerSession(timeoutMs: number | undefined, scope: RequestScope): Promise<number>;
   close(): void;
 }
 
@@ -56,12 +57,6 @@ export interface BinaryForwarderOptions {
   readonly dialer?: Dialer;
 }
 
-/** Who a relayed request is for: the client's request context and, with authentication on, the caller. */
-export interface RelayScope {
-  readonly request: RequestContext | undefined;
-  readonly caller: Caller | undefined;
-}
-
 /** What became of a relayed write: the leader's WRITE_OK frame as it came, or the error its other replies stand for. */
 export type RelayOutcome = { readonly writeOk: Frame } | { readonly error: Error };
 
@@ -72,7 +67,7 @@ export type RelayOutcome = { readonly writeOk: Frame } | { readonly error: Error
  * the relay (the request's deadline passed).
  */
 export interface WriteRelay {
-  relayWrite(frame: Frame, scope: RelayScope, done: (outcome: RelayOutcome) => void): (() => void) | undefined;
+  relayWrite(frame: Frame, scope: RequestScope, done: (outcome: RelayOutcome) => void): (() => void) | undefined;
 }
 
 interface LeaderLink {
@@ -144,30 +139,30 @@ export class BinaryForwarder implements LeaderForwarder, WriteRelay {
     this.tracer = options.tracer ?? NO_TRACE;
   }
 
-  async getMany(keys: readonly Uint8Array[], timeoutMs: number | undefined): Promise<{ revision: number; kvs: GetOutcome["kv"][] }> {
+  async getMany(keys: readonly Uint8Array[], timeoutMs: number | undefined, scope: RequestScope): Promise<{ revision: number; kvs: GetOutcome["kv"][] }> {
     const key = keys[0];
     if (keys.length === 1 && key !== undefined) {
-      const reply = await this.call("get", timeoutMs, (requestId) => ({ kind: "get", requestId, key, consistency: "linearizable" }), "get-ok");
+      const reply = await this.call("get", timeoutMs, scope, (requestId) => ({ kind: "get", requestId, key, consistency: "linearizable" }), "get-ok");
       return { revision: reply.revision, kvs: [reply.kv] };
     }
-    const reply = await this.call("get-many", timeoutMs, (requestId) => ({ kind: "get-many", requestId, keys, consistency: "linearizable" }), "get-many-ok");
+    const reply = await this.call("get-many", timeoutMs, scope, (requestId) => ({ kind: "get-many", requestId, keys, consistency: "linearizable" }), "get-many-ok");
     return { revision: reply.revision, kvs: [...reply.kvs] };
   }
 
-  async list(prefix: Uint8Array, page: ListPageOptions, timeoutMs: number | undefined): Promise<ListResult> {
-    const reply = await this.call("list", timeoutMs, (requestId) => ({
+  async list(prefix: Uint8Array, page: ListPageOptions, timeoutMs: number | undefined, scope: RequestScope): Promise<ListResult> {
+    const reply = await this.call("list", timeoutMs, scope, (requestId) => ({
       kind: "list", requestId, prefix, limit: page.limit, consistency: "linearizable",
       ...(page.after === undefined ? {} : { after: page.after }), ...(page.revision === undefined ? {} : { revision: page.revision }),
     }), "list-ok");
     return { revision: reply.revision, entries: [...reply.entries], ...(reply.nextAfter === undefined ? {} : { nextAfter: reply.nextAfter }) };
   }
 
-  async write(command: WriteCommand, timeoutMs: number | undefined): Promise<KvResult> {
-    return (await this.call("write", timeoutMs, (requestId) => ({ kind: "write", requestId, command }), "write-ok")).result;
+  async write(command: WriteCommand, timeoutMs: number | undefined, scope: RequestScope): Promise<KvResult> {
+    return (await this.call("write", timeoutMs, scope, (requestId) => ({ kind: "write", requestId, command }), "write-ok")).result;
   }
 
-  async registerSession(timeoutMs: number | undefined): Promise<number> {
-    return (await this.call("register-session", timeoutMs, (requestId) => ({ kind: "register-session", requestId }), "session-ok")).sessionId;
+  async registerSession(timeoutMs: number | undefined, scope: RequestScope): Promise<number> {
+    return (await this.call("register-session", timeoutMs, scope, (requestId) => ({ kind: "register-session", requestId }), "session-ok")).sessionId;
   }
 
   /**
@@ -181,7 +176,7 @@ export class BinaryForwarder implements LeaderForwarder, WriteRelay {
    * on the open connection to the current leader, with a free slot and tracing off (a
    * trace records each forward's send and receive, which `call` does).
    */
-  relayWrite(frame: Frame, scope: RelayScope, done: (outcome: RelayOutcome) => void): (() => void) | undefined {
+  relayWrite(frame: Frame, scope: RequestScope, done: (outcome: RelayOutcome) => void): (() => void) | undefined {
     const open = this.openLink;
     const leader = this.target.leaderId();
     if (open === undefined || this.closed || this.tracer.enabled || this.inFlight >= this.options.forwardsInFlightMax) return undefined;
@@ -231,7 +226,7 @@ export class BinaryForwarder implements LeaderForwarder, WriteRelay {
     void link?.connection.then(({ connection }) => connection.close("this member is stopping"), () => undefined);
   }
 
-  private async call<K extends Response["kind"]>(operation: string, givenTimeoutMs: number | undefined, build: (requestId: number) => Request, expected: K): Promise<Extract<Response, { kind: K }>> {
+  private async call<K extends Response["kind"]>(operation: string, givenTimeoutMs: number | undefined, scope: RequestScope, build: (requestId: number) => Request, expected: K): Promise<Extract<Response, { kind: K }>> {
     const timeoutMs = givenTimeoutMs ?? this.options.requestTimeoutMs;
     if (this.closed) throw new UnavailableError("this member is stopping: send the request to another member");
     const leader = this.target.leaderId();
@@ -243,7 +238,7 @@ export class BinaryForwarder implements LeaderForwarder, WriteRelay {
     try {
       const deadlineAt = Date.now() + timeoutMs;
       const { connection, takesTraceContext } = await this.connectionTo(leader, address, timeoutMs);
-      const context = this.wireContext(operation, leader, takesTraceContext, { request: currentRequest(), caller: currentCaller() });
+      const context = this.wireContext(operation, leader, takesTraceContext, scope);
       const reply = await connection.request(build, Math.max(1, deadlineAt - Date.now()), context);
       if (this.tracer.enabled) {
         this.tracer.receive({ kind: "reply", from: memberHost(leader), stamp: reply.stamp, requestId: context.requestId, details: reply.kind });
@@ -268,7 +263,7 @@ export class BinaryForwarder implements LeaderForwarder, WriteRelay {
   }
 
   /** The request's id and trace context, this member's trace stamp, and the caller it is forwarded for (authentication on). */
-  private wireContext(operation: string, leader: number, takesTraceContext: boolean, { request, caller }: RelayScope): WireRequestContext {
+  private wireContext(operation: string, leader: number, takesTraceContext: boolean, { request, caller }: RequestScope): WireRequestContext {
     const requestId = request?.requestId ?? newRequestId();
     const stamp = this.tracer.enabled ? this.tracer.send({ kind: "forward", to: memberHost(leader), requestId, details: operation }) : undefined;
     const traceparent = takesTraceContext ? request?.traceparent : undefined;

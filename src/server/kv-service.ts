@@ -1,5 +1,6 @@
 import type { EventsResult, KeyValue, KvResult, ListResult, WriteCommand } from "../kv/index.js";
 import type { NodeId } from "../raft/types.js";
+import type { RequestScope } from "./request-scope.js";
 
 /**
  * The one request handler every client protocol ends in (binary, HTTP/JSON,
@@ -19,6 +20,8 @@ export interface ReadOptions {
   readonly consistency?: ReadConsistency;
   /** Give up after this long (KvTimeoutError). */
   readonly timeoutMs?: number;
+  /** The client request served and its caller, sent on when the read is forwarded. */
+  readonly scope?: RequestScope;
 }
 
 export interface GetOutcome {
@@ -30,6 +33,8 @@ export interface GetOutcome {
 
 export interface WriteOptions {
   readonly timeoutMs?: number;
+  /** The client request served and its caller, sent on when the write is forwarded. */
+  readonly scope?: RequestScope;
 }
 
 export interface WatchOptions {
@@ -61,7 +66,7 @@ export interface KvService {
    * every later write as { sessionId, seq, lowestUnackedSeq }. Through the leader: a
    * follower forwards it like a write, or answers NotLeaderError without a forwarder.
    */
-  registerSession(): Promise<number>;
+  registerSession(options?: WriteOptions): Promise<number>;
   /** Events under a prefix from a revision; resolves when there are some, or on abort. */
   watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult>;
   /** The server's clock in ms (for memcached's absolute exptime). */

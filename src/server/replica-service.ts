@@ -5,7 +5,7 @@ import type { GetOutcome, KvService, LeaderHint, ListPageOptions, ReadOptions, W
 import type { Replica } from "./replica.js";
 import { testPlantActive } from "./test-plant.js";
 import { ApplyWakeup } from "./apply-wakeup.js";
-import { currentRequest } from "./request-scope.js";
+import { NO_SCOPE } from "./request-scope.js";
 import { NO_TRACE, type Tracer } from "../trace/index.js";
 import type { LeaderForwarder } from "./forwarding.js";
 
@@ -61,7 +61,7 @@ export class ReplicaService implements KvService {
   }
 
   getMany(keys: readonly Uint8Array[], options: ReadOptions = {}): Promise<{ revision: number; kvs: GetOutcome["kv"][] }> {
-    return this.read(options, (forwarder) => forwarder.getMany(keys, options.timeoutMs), () => this.readHere(keys));
+    return this.read(options, (forwarder) => forwarder.getMany(keys, options.timeoutMs, options.scope ?? NO_SCOPE), () => this.readHere(keys));
   }
 
   /** Reads `keys` from the state machine as applied now (the caller made the read linearizable first, if asked to). */
@@ -77,7 +77,7 @@ export class ReplicaService implements KvService {
 
   list(prefix: Uint8Array, options: ListPageOptions & ReadOptions): Promise<ListResult> {
     const page = { limit: options.limit, after: options.after, revision: options.revision };
-    return this.read(options, (forwarder) => forwarder.list(prefix, page, options.timeoutMs), () => this.listHere(prefix, page));
+    return this.read(options, (forwarder) => forwarder.list(prefix, page, options.timeoutMs, options.scope ?? NO_SCOPE), () => this.listHere(prefix, page));
   }
 
   /** Lists `prefix` from the state machine as applied now (the caller made the read linearizable first, if asked to). */
@@ -96,19 +96,19 @@ export class ReplicaService implements KvService {
       if (!this.isLeader()) {
         // A member whose disk is full and that knows no leader says why, rather than "no leader".
         if (this.replica.leaderId() === 0) this.replica.diskFull.refuseWrites();
-        return this.leaderForwarder().write(command, options.timeoutMs);
+        return this.leaderForwarder().write(command, options.timeoutMs, options.scope ?? NO_SCOPE);
       }
       this.checkQuota(command);
       // The request id rides to the trace's apply event, so a write can be followed to its entry.
-      return this.replica.propose(command, this.tracer.enabled ? currentRequest()?.requestId : undefined);
+      return this.replica.propose(command, this.tracer.enabled ? options.scope?.request?.requestId : undefined);
     } catch (error) {
       return Promise.reject(error as Error);
     }
   }
 
-  async registerSession(): Promise<number> {
+  async registerSession(options: WriteOptions = {}): Promise<number> {
     // Forwarded like a write, so a client that reaches only followers still gets exactly-once writes.
-    if (!this.isLeader()) return this.leaderForwarder().registerSession(undefined);
+    if (!this.isLeader()) return this.leaderForwarder().registerSession(options.timeoutMs, options.scope ?? NO_SCOPE);
     const result = await this.replica.propose({ type: "register-session" });
     invariant(result.ok && result.kind === "session-registered", () => `registering a session answered ${JSON.stringify(result)}`);
     return result.sessionId;

@@ -63,6 +63,13 @@ describe("the layer map, enforced by lint", () => {
     expect(await imports("src/transport/tcp-transport.ts", code)).toEqual([expect.stringContaining("transport may not import server")]);
   });
 
+  it("fails AsyncLocalStorage anywhere in src/: one run() would put promise hooks on every request of the process", async () => {
+    const code = 'import { AsyncLocalStorage } from "node:async_hooks";\nexport const scope = new AsyncLocalStorage();\n';
+    for (const filePath of ["src/server/planted.ts", "src/client/planted.ts", "src/raft/planted.ts"]) {
+      expect(await imports(filePath, code), filePath).toEqual(expect.arrayContaining([expect.stringContaining("no async hooks or AsyncLocalStorage")]));
+    }
+  });
+
   it("flags the clock and scheduling in pure code: new Date() in kv, Date.now, setImmediate and queueMicrotask in raft", async () => {
     expect(await globals("src/kv/planted.ts", "export const stampMs = new Date().getTime();\n"))
       .toEqual([expect.stringContaining("time is an input")]);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ReadOptions } from "../../src/server/kv-service.js";
 import { MemcachedServer, type MemcachedServerEvent } from "../../src/server/memcached/index.js";
-import { currentRequest } from "../../src/server/request-scope.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { RawClient } from "./helpers.js";
 
@@ -9,7 +8,7 @@ import { RawClient } from "./helpers.js";
 class RecordingService extends FakeKvService {
   readonly requestIds: (string | undefined)[] = [];
   override getMany(keys: readonly Uint8Array[], options?: ReadOptions): ReturnType<FakeKvService["getMany"]> {
-    this.requestIds.push(currentRequest()?.requestId);
+    this.requestIds.push(options?.scope?.request?.requestId);
     return super.getMany(keys, options);
   }
 }

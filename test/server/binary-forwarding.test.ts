@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WriteCommand } from "../../src/kv/index.js";
 import { BinaryForwarder } from "../../src/server/forwarding.js";
 import { BusyError, NotLeaderError, UnavailableError } from "../../src/server/errors.js";
-import { runInRequest } from "../../src/server/request-scope.js";
+import { NO_SCOPE } from "../../src/server/request-scope.js";
 import { ClientAuth } from "../../src/server/auth/client-auth.js";
 import { TokenStore } from "../../src/security/tokens.js";
 import { RawClient, put as rawPut, waitUntil, withServer } from "../client/raw-client.js";
@@ -44,9 +44,9 @@ describe("a follower's forwarder over the binary protocol", () => {
       const forwarder = forwarderTo(port);
       try {
         const scope = { requestId: "fwd-7", traceparent: TRACEPARENT, tracestate: "vendor=1" };
-        const result = await runInRequest(scope, () => forwarder.write(put("k", "v"), undefined));
+        const result = await forwarder.write(put("k", "v"), undefined, { request: scope });
         expect(result).toMatchObject({ ok: true });
-        expect(await forwarder.getMany([utf8.encode("k")], 1000)).toMatchObject({ kvs: [{ value: utf8.encode("v") }] });
+        expect(await forwarder.getMany([utf8.encode("k")], 1000, NO_SCOPE)).toMatchObject({ kvs: [{ value: utf8.encode("v") }] });
         expect(served[0]).toEqual({ request: scope, kind: "write", result: "ok", clientName: "kvraft-member-2" });
         expect(served[1]?.kind).toBe("get");
         expect(served[1]?.request).not.toHaveProperty("traceparent");
@@ -76,7 +76,7 @@ describe("a follower's forwarder over the binary protocol", () => {
     const forwarder = forwarderTo(old.port);
     try {
       const scope = { requestId: "to-old", traceparent: TRACEPARENT, tracestate: "vendor=1" };
-      for (let i = 0; i < 2; i++) expect(await runInRequest(scope, () => forwarder.write(put("k", "v"), 2000))).toMatchObject({ ok: false, message: "from the old leader" });
+      for (let i = 0; i < 2; i++) expect(await forwarder.write(put("k", "v"), 2000, { request: scope })).toMatchObject({ ok: false, message: "from the old leader" });
       expect(old.served).toEqual([{ kind: "hello", traceContext: true }, { kind: "hello", traceContext: false }, { kind: "write", traceContext: false }, { kind: "write", traceContext: false }]);
     } finally {
       forwarder.close();
@@ -89,12 +89,12 @@ describe("a follower's forwarder over the binary protocol", () => {
     await withServer(leader, {}, async (port) => {
       const forwarder = forwarderTo(port);
       try {
-        await forwarder.write(put("k0", "v"), 5000); // the connection and its HELLO
+        await forwarder.write(put("k0", "v"), 5000, NO_SCOPE); // the connection and its HELLO
         await countWritesTo(port, async (writes) => {
           // Each write starts in its own turn, as the requests of two client connections read in one pass do.
-          const first = forwarder.write(put("k1", "v"), 5000);
+          const first = forwarder.write(put("k1", "v"), 5000, NO_SCOPE);
           await nextTurn();
-          const second = forwarder.write(put("k2", "v"), 5000);
+          const second = forwarder.write(put("k2", "v"), 5000, NO_SCOPE);
           await expect(Promise.all([first, second])).resolves.toMatchObject([{ ok: true }, { ok: true }]);
           expect(writes()).toBe(1);
         });
@@ -111,7 +111,7 @@ describe("a follower's forwarder over the binary protocol", () => {
       const forwarder = forwarderTo(port);
       try {
         const release = hold(leader);
-        const write = forwarder.write(put("k", "v"), 5000);
+        const write = forwarder.write(put("k", "v"), 5000, NO_SCOPE);
         const outcome = write.then(() => undefined, (error: unknown) => error);
         await waitUntil("the leader to receive the forwarded write", () => leader.calls.length > 0);
         // The leader loses its term while the write waits: its port answers REDIRECT.
@@ -134,7 +134,7 @@ describe("a follower's forwarder over the binary protocol", () => {
     await withServer(leader, {}, async (port) => {
       forwarder = forwarderTo(port);
       hold(leader);
-      outcome = forwarder.write(put("k", "v"), 5000).then(() => undefined, (error: unknown) => error);
+      outcome = forwarder.write(put("k", "v"), 5000, NO_SCOPE).then(() => undefined, (error: unknown) => error);
       await waitUntil("the leader to receive the forwarded write", () => leader.calls.length > 0);
     });
     try {
@@ -142,9 +142,9 @@ describe("a follower's forwarder over the binary protocol", () => {
       expect(error).toBeInstanceOf(UnavailableError);
       expect(error).toMatchObject({ retryable: true, code: "UNAVAILABLE" });
       expect((error as Error).message).toMatch(/a write retried with the same session and seq is applied once/);
-      await expect(forwarder?.write(put("k", "v"), 1000)).rejects.toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/cannot connect/) });
+      await expect(forwarder?.write(put("k", "v"), 1000, NO_SCOPE)).rejects.toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/cannot connect/) });
       forwarder?.close();
-      await expect(forwarder?.write(put("k", "v"), 1000), "a stopping member dials no more").rejects.toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/stopping/) });
+      await expect(forwarder?.write(put("k", "v"), 1000, NO_SCOPE), "a stopping member dials no more").rejects.toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/stopping/) });
     } finally {
       forwarder?.close();
     }
@@ -156,8 +156,8 @@ describe("a follower's forwarder over the binary protocol", () => {
       const forwarder = forwarderTo(port, 1);
       try {
         const release = hold(leader);
-        const first = forwarder.write(put("a", "1"), 5000);
-        await expect(forwarder.write(put("b", "2"), 5000)).rejects.toBeInstanceOf(BusyError);
+        const first = forwarder.write(put("a", "1"), 5000, NO_SCOPE);
+        await expect(forwarder.write(put("b", "2"), 5000, NO_SCOPE)).rejects.toBeInstanceOf(BusyError);
         release();
         await expect(first).resolves.toMatchObject({ ok: true });
         expect(leader.writes).toHaveLength(1);
@@ -174,7 +174,7 @@ describe("a follower's forwarder over the binary protocol", () => {
     await withServer(leader, {}, async (port) => {
       const forwarder = forwarderTo(port);
       try {
-        const error = await forwarder.write(put("k", "v"), 5000).then(() => undefined, (thrown: unknown) => thrown);
+        const error = await forwarder.write(put("k", "v"), 5000, NO_SCOPE).then(() => undefined, (thrown: unknown) => thrown);
         expect(error).toBeInstanceOf(NotLeaderError);
         expect(error).toMatchObject({ retryable: true, leader: { leaderId: 1, clientAddress: `127.0.0.1:${port}` } });
         expect((error as Error).message).toMatch(/member 1 leads and refused this member's forwarded requests/);

@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { WriteCommand } from "../../src/kv/index.js";
 import { BinaryForwarder } from "../../src/server/forwarding.js";
 import { buildHttpApp } from "../../src/server/http/app.js";
-import { runInRequest } from "../../src/server/request-scope.js";
 import {
   TRACE_STAMP_HEADER, VectorClockTracer, checkTrace, mergeLogs, parseEvents, parseMessageEvent, stampFromText, stampToText, type TraceEvent,
 } from "../../src/trace/index.js";
@@ -74,7 +73,7 @@ describe("HTTP API: trace stamps and request ids across a forward (issue 18)", (
       });
       try {
         const command: WriteCommand = { type: "put", key: new TextEncoder().encode("k"), value: new TextEncoder().encode("v") };
-        const answer = await runInRequest({ requestId: "fwd-1", traceparent: TRACEPARENT }, () => forwarder.write(command, undefined));
+        const answer = await forwarder.write(command, undefined, { request: { requestId: "fwd-1", traceparent: TRACEPARENT } });
         expect(answer).toMatchObject({ ok: true });
       } finally {
         forwarder.close();

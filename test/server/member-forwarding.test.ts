@@ -11,7 +11,8 @@ import { memberIdentityOf } from "../../src/security/member-identity.js";
 import { TlsMaterial } from "../../src/security/tls-material.js";
 import { pino } from "pino";
 import { TokenStore } from "../../src/security/tokens.js";
-import { currentCaller, runAs, type Caller } from "../../src/server/auth/caller.js";
+import type { Caller } from "../../src/server/auth/caller.js";
+import { NO_SCOPE } from "../../src/server/request-scope.js";
 import { MemberHttpClient } from "../../src/server/auth/member-http.js";
 import { ClientSecurity } from "../../src/server/client-security.js";
 import { BinaryForwarder } from "../../src/server/forwarding.js";
@@ -69,7 +70,7 @@ describe("what a follower sends to the leader", () => {
     const followerSecurity = securityOf(2);
     const service = new FakeKvService();
     const callers: (Caller | undefined)[] = [];
-    service.onCall = () => callers.push(currentCaller());
+    service.onCall = (_call, scope) => callers.push(scope?.caller);
     const port = new ClientPortServer(service, { port: 0, statusJson: () => ({}) }, () => undefined, leaderSecurity.portSecurity());
     try {
       const bound = (await port.start()).port;
@@ -78,14 +79,14 @@ describe("what a follower sends to the leader", () => {
         tls: () => followerSecurity.forwardingTls(), provesMember: followerSecurity.forwardsAsMember, authRequired: true,
       });
       try {
-        const answer = await runAs({ name: "alice", role: "read-write", via: "token" }, () => toLeader.getMany([new Uint8Array([1])], undefined));
+        const answer = await toLeader.getMany([new Uint8Array([1])], undefined, { caller: { name: "alice", role: "read-write", via: "token" } });
         expect(answer).toEqual({ revision: 0, kvs: [undefined] });
         expect(callers).toEqual([{ name: "alice", role: "read-write", via: "token" }]);
         // The leader checks the caller's role itself.
-        await expect(runAs({ name: "rita", role: "read-only", via: "token" }, () => toLeader.write({ type: "put", key: new Uint8Array([1]), value: new Uint8Array([2]) }, undefined)))
+        await expect(toLeader.write({ type: "put", key: new Uint8Array([1]), value: new Uint8Array([2]) }, undefined, { caller: { name: "rita", role: "read-only", via: "token" } }))
           .rejects.toMatchObject({ code: "PERMISSION_DENIED", message: expect.stringMatching(/token 'rita' has role read-only; write needs read-write/) });
         // Nobody named: the leader takes no member's word for an anonymous write.
-        await expect(toLeader.write({ type: "put", key: new Uint8Array([1]), value: new Uint8Array([2]) }, undefined)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+        await expect(toLeader.write({ type: "put", key: new Uint8Array([1]), value: new Uint8Array([2]) }, undefined, NO_SCOPE)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
         expect(service.writes).toEqual([]);
       } finally {
         toLeader.close();
@@ -132,7 +133,7 @@ describe("what a follower sends to the leader", () => {
         return Promise.reject(new Error("no dial expected"));
       },
     });
-    await expect(forwarder.getMany([new Uint8Array([1])], undefined)).rejects.toMatchObject({ code: "NOT_LEADER", leader: { leaderId: 1, clientAddress: "127.0.0.1:1" } });
+    await expect(forwarder.getMany([new Uint8Array([1])], undefined, NO_SCOPE)).rejects.toMatchObject({ code: "NOT_LEADER", leader: { leaderId: 1, clientAddress: "127.0.0.1:1" } });
     expect(dials).toBe(0);
   });
 });

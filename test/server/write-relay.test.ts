@@ -10,6 +10,7 @@ import type { RequestContext } from "../../src/trace/index.js";
 import { RawClient, utf8, waitUntil, withServer } from "../client/raw-client.js";
 import { FakeKvService } from "../support/fake-kv-service.js";
 import { forwarderTo } from "../support/forwarder.js";
+import { NO_SCOPE } from "../../src/server/request-scope.js";
 
 /**
  * Issue 17: a follower relays its forwarding clients' writes to the leader as frames:
@@ -116,7 +117,7 @@ describe("a follower's write relay", () => {
       const forwarder = forwarderTo(port);
       try {
         expect(relay(forwarder, { kind: "write", requestId: 5, command: put("k", "v") }).cancel, "no connection yet: the service's path dials").toBeUndefined();
-        await forwarder.write(put("k0", "v"), 5000);
+        await forwarder.write(put("k0", "v"), 5000, NO_SCOPE);
         const scope = { requestId: "client-7", traceparent: TRACEPARENT };
         const { cancel, outcome } = relay(forwarder, { kind: "write", requestId: 5, command: put("k", "v"), context: scope }, scope);
         expect(cancel).toBeTypeOf("function");
@@ -137,7 +138,7 @@ describe("a follower's write relay", () => {
     let held: Promise<RelayOutcome> | undefined;
     await withServer(leader, {}, async (port) => {
       forwarder = forwarderTo(port);
-      await forwarder.write(put("k0", "v"), 5000);
+      await forwarder.write(put("k0", "v"), 5000, NO_SCOPE);
       leader.notLeader = { leader: { leaderId: 3, clientAddress: "127.0.0.1:1" } };
       const redirected = await relay(forwarder, { kind: "write", requestId: 5, command: put("k", "v") }).outcome;
       expect("error" in redirected && redirected.error).toBeInstanceOf(NotLeaderError);
@@ -161,7 +162,7 @@ describe("a follower's write relay", () => {
     await withServer(leader, {}, async (port) => {
       const forwarder = forwarderTo(port, 1);
       try {
-        await forwarder.write(put("k0", "v"), 5000);
+        await forwarder.write(put("k0", "v"), 5000, NO_SCOPE);
         leader.gate = new Promise(() => undefined);
         const first = relay(forwarder, { kind: "write", requestId: 5, command: put("a", "1") });
         expect(first.cancel).toBeTypeOf("function");
@@ -182,7 +183,7 @@ describe("a follower's client port with the relay", () => {
     await withServer(leader, {}, async (leaderPort) => {
       const forwarder = forwarderTo(leaderPort);
       try {
-        await forwarder.write(put("k0", "v"), 5000);
+        await forwarder.write(put("k0", "v"), 5000, NO_SCOPE);
         await withServer(follower, { relay: forwarder, leadership: () => ({ memberId: 2, leaderId: 1 }), requestTimeoutMs: 200, inFlightPerConnectionMax: 1 }, async (port) => {
           const client = await RawClient.connect(port, true, true);
           try {
@@ -209,7 +210,7 @@ describe("a follower's client port with the relay", () => {
     await withServer(leader, { onServed: (request) => served.push(request) }, async (leaderPort) => {
       const forwarder = forwarderTo(leaderPort);
       try {
-        await forwarder.write(put("k0", "v"), 5000);
+        await forwarder.write(put("k0", "v"), 5000, NO_SCOPE);
         await withServer(follower, { relay: forwarder, leadership: () => ({ memberId: 2, leaderId: 1 }) }, async (port) => {
           const client = await RawClient.connect(port, true, true);
           try {

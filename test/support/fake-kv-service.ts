@@ -11,6 +11,7 @@ import {
 } from "../../src/kv/index.js";
 import { InvalidRequestError, NoSpaceError, NotLeaderError } from "../../src/server/errors.js";
 import type { GetOutcome, KvService, LeaderHint, ReadOptions, WatchOptions, WriteOptions } from "../../src/server/kv-service.js";
+import type { RequestScope } from "../../src/server/request-scope.js";
 
 /** A stamp far from 0, like a real clock (absolute memcached exptimes, > 30 days in seconds, are realistic). */
 export const T0_MS = 1_700_000_000_000;
@@ -55,8 +56,8 @@ export class FakeKvService implements KvService {
   readonly calls: FakeCall[] = [];
   /** Every write command received, in order of arrival (retries included). */
   readonly writes: WriteCommand[] = [];
-  /** Runs as each call arrives, before the gate and the latency. */
-  onCall: (call: FakeCall) => void = () => undefined;
+  /** Runs as each call arrives, before the gate and the latency, with the request scope the port passed. */
+  onCall: (call: FakeCall, scope: RequestScope | undefined) => void = () => undefined;
   /** Runs after a write is applied and before its result is returned. */
   afterApply: (command: WriteCommand, result: KvResult) => void = () => undefined;
   private readonly quotaBytes: number;
@@ -83,8 +84,8 @@ export class FakeKvService implements KvService {
     return { revision, kv: kvs[0] };
   }
 
-  async getMany(keys: readonly Uint8Array[], _options?: ReadOptions): Promise<{ revision: number; kvs: (KeyValue | undefined)[] }> {
-    await this.enter("get", keys);
+  async getMany(keys: readonly Uint8Array[], options?: ReadOptions): Promise<{ revision: number; kvs: (KeyValue | undefined)[] }> {
+    await this.enter("get", keys, options?.scope);
     const kvs = keys.map((key) => {
       const got = this.machine.get(key, this.clock.nowMs);
       return got.ok ? got.kv : undefined;
@@ -93,15 +94,15 @@ export class FakeKvService implements KvService {
   }
 
   async list(prefix: Uint8Array, options: { limit: number; after?: Uint8Array } & ReadOptions): Promise<ListResult> {
-    await this.enter("list", [prefix]);
+    await this.enter("list", [prefix], options.scope);
     const { limit, after } = options;
     const readStampMs = this.clock.nowMs;
     return this.machine.list(prefix, after === undefined ? { limit, readStampMs } : { limit, after, readStampMs });
   }
 
-  async write(command: WriteCommand, _options?: WriteOptions): Promise<KvResult> {
+  async write(command: WriteCommand, options?: WriteOptions): Promise<KvResult> {
     this.writes.push(command);
-    await this.enter("write", "key" in command ? [command.key] : []);
+    await this.enter("write", "key" in command ? [command.key] : [], options?.scope);
     if (this.machine.wouldExceedQuota(command, this.quotaBytes)) {
       throw new NoSpaceError(`the data size quota (${this.quotaBytes} bytes) is reached: delete keys to free space`);
     }
@@ -118,8 +119,8 @@ export class FakeKvService implements KvService {
     return result;
   }
 
-  async registerSession(): Promise<number> {
-    await this.enter("register-session", []);
+  async registerSession(options?: WriteOptions): Promise<number> {
+    await this.enter("register-session", [], options?.scope);
     const result = this.machine.apply(this.machine.appliedIndex + 1, encodeCommand({ stampMs: this.clock.nowMs, command: { type: "register-session" } }));
     if (!result.ok || result.kind !== "session-registered") throw new Error("the fake could not register a session");
     this.wakeWatchers();
@@ -128,7 +129,7 @@ export class FakeKvService implements KvService {
 
   /** Like ReplicaService: resolves when there are events, or on abort. */
   async watch(prefix: Uint8Array, options: WatchOptions): Promise<EventsResult> {
-    await this.enter("watch", [prefix]);
+    await this.enter("watch", [prefix], undefined);
     for (;;) {
       const result = this.machine.eventsSince(options.fromRevision, prefix);
       if (!result.ok || result.events.length > 0 || options.signal.aborted) return result;
@@ -149,9 +150,9 @@ export class FakeKvService implements KvService {
     for (const wake of waiters) wake();
   }
 
-  private async enter(call: FakeCall, keys: readonly Uint8Array[]): Promise<void> {
+  private async enter(call: FakeCall, keys: readonly Uint8Array[], scope: RequestScope | undefined): Promise<void> {
     this.calls.push(call);
-    this.onCall(call);
+    this.onCall(call, scope);
     if (this.gate !== undefined) await this.gate;
     for (let turn = this.latencyTurns(call, keys); turn > 0; turn--) {
       await new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Action, Principal } from "../../security/tokens.js";
 import type { ClientRole } from "../../security/member-identity.js";
 import { ON_BEHALF_OF_CHARS_MAX } from "../../protocol/index.js";
@@ -17,22 +16,6 @@ export const ROLE_NEEDED: { readonly [A in Action]: ClientRole } = { read: "read
 /** How a caller is named in a refusal: "token 'alice'" or "certificate 'kvraft client admin'". */
 export function describeCaller(caller: Caller): string {
   return `${caller.via} '${caller.name}'`;
-}
-
-/**
- * The caller of the request being served, for the code that forwards it to the leader
- * (src/server/forwarding.ts names it in the request context's onBehalfOf): the service
- * interface carries no caller, and the ports set it around each service call. Used only
- * when authentication is on, so a member without it pays nothing for the async context.
- */
-const current = new AsyncLocalStorage<Caller>();
-
-export function runAs<T>(caller: Caller | undefined, work: () => T): T {
-  return caller === undefined ? work() : current.run(caller, work);
-}
-
-export function currentCaller(): Caller | undefined {
-  return current.getStore();
 }
 
 /**

@@ -13,7 +13,6 @@ import {
   type Request,
   type Response,
 } from "../../protocol/index.js";
-import { runAs } from "../auth/caller.js";
 import type { ClientAuth } from "../auth/client-auth.js";
 import type { MemberVerifier } from "../auth/member-credential.js";
 import type { KvService } from "../kv-service.js";
@@ -23,7 +22,6 @@ import type { ClientPortOptions } from "./config.js";
 import { executeRequest, helloReply, isWrite, redirectBeforeService, type HandlerContext, type ServiceRequest } from "./handlers.js";
 import { newRequestId } from "../../request-id.js";
 import { NO_TRACE, REQUEST_ID_CHARS_MAX, TRACEPARENT_CHARS_MAX, TRACESTATE_CHARS_MAX, requestContextOf, type Tracer } from "../../trace/index.js";
-import { runInRequest } from "../request-scope.js";
 import { relayWrite } from "./relayed-write.js";
 import type { WriteRelay } from "../forwarding.js";
 import { traceRequest } from "./request-trace.js";
@@ -263,10 +261,8 @@ export class ClientPortConnection {
     }
     // A read waits only when a write before it is still running, so pipelined reads start at once.
     // The caller and the request's context go with the service call, for a follower that forwards it to the leader.
-    const execute = requestContext === undefined
-      ? () => executeRequest(context, serviceRequest)
-      : () => runInRequest(requestContext, () => executeRequest(context, serviceRequest));
-    const run = (): Promise<Response> => runAs(this.authGate?.runsAs(serviceRequest), execute);
+    const scope = { request: requestContext, caller: this.authGate?.runsAs(serviceRequest) };
+    const run = (): Promise<Response> => executeRequest(context, serviceRequest, scope);
     const writesBefore = write ? undefined : this.writes.beforeRead();
     void (writesBefore === undefined ? run() : writesBefore.then(run)).then((response) => request.settled(response), (error: unknown) => request.failed(error));
   }

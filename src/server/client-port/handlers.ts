@@ -1,6 +1,7 @@
 import type { KeyValue, ListResult } from "../../kv/index.js";
 import { TOO_LARGE_CODE, type Request, type Response } from "../../protocol/index.js";
 import type { KvService, ReadOptions } from "../kv-service.js";
+import type { RequestScope } from "../request-scope.js";
 import type { ClientPortOptions } from "./config.js";
 import { REPLY_OVERHEAD_BYTES_MAX, keyValueBytesMax, notLeaderReply } from "./replies.js";
 
@@ -63,21 +64,24 @@ function needsLeader(request: ServiceRequest): boolean {
   }
 }
 
-/** Runs one request against the service; throws what the service throws (replies.ts maps it). */
-export async function executeRequest(context: HandlerContext, request: ServiceRequest): Promise<Response> {
+/**
+ * Runs one request against the service; throws what the service throws (replies.ts maps
+ * it). `scope` is the client request and its caller, for a follower that forwards it.
+ */
+export async function executeRequest(context: HandlerContext, request: ServiceRequest, scope: RequestScope): Promise<Response> {
   const { service, options } = context;
   const { requestId } = request;
   switch (request.kind) {
     case "register-session":
-      return { kind: "session-ok", requestId, sessionId: await service.registerSession() };
+      return { kind: "session-ok", requestId, sessionId: await service.registerSession({ timeoutMs: options.requestTimeoutMs, scope }) };
     case "write":
-      return { kind: "write-ok", requestId, result: await service.write(request.command, { timeoutMs: options.requestTimeoutMs }) };
+      return { kind: "write-ok", requestId, result: await service.write(request.command, { timeoutMs: options.requestTimeoutMs, scope }) };
     case "get": {
-      const outcome = await service.get(request.key, readOptions(context, request.consistency));
+      const outcome = await service.get(request.key, readOptions(context, request.consistency, scope));
       return outcome.kv === undefined ? { kind: "get-ok", requestId, revision: outcome.revision } : { kind: "get-ok", requestId, revision: outcome.revision, kv: outcome.kv };
     }
     case "get-many": {
-      const { revision, kvs } = await service.getMany(request.keys, readOptions(context, request.consistency));
+      const { revision, kvs } = await service.getMany(request.keys, readOptions(context, request.consistency, scope));
       const bytes = kvs.reduce((sum, kv) => sum + 1 + (kv === undefined ? 0 : keyValueBytesMax(kv)), REPLY_OVERHEAD_BYTES_MAX);
       if (bytes > options.frameBytesMax) {
         return tooLarge(requestId, `the ${kvs.length} values asked for need about ${bytes} bytes, more than one frame holds (${options.frameBytesMax}): ask for fewer keys at a time`);
@@ -85,7 +89,7 @@ export async function executeRequest(context: HandlerContext, request: ServiceRe
       return { kind: "get-many-ok", requestId, revision, kvs };
     }
     case "list": {
-      const listOptions = { limit: request.limit, after: request.after, revision: request.revision, ...readOptions(context, request.consistency) };
+      const listOptions = { limit: request.limit, after: request.after, revision: request.revision, ...readOptions(context, request.consistency, scope) };
       return listReply(requestId, await service.list(request.prefix, listOptions), options.frameBytesMax);
     }
     case "status":
@@ -93,8 +97,9 @@ export async function executeRequest(context: HandlerContext, request: ServiceRe
   }
 }
 
-function readOptions(context: HandlerContext, consistency: ReadOptions["consistency"]): ReadOptions {
-  return consistency === undefined ? { timeoutMs: context.options.requestTimeoutMs } : { consistency, timeoutMs: context.options.requestTimeoutMs };
+function readOptions(context: HandlerContext, consistency: ReadOptions["consistency"], scope: RequestScope): ReadOptions {
+  const timeoutMs = context.options.requestTimeoutMs;
+  return consistency === undefined ? { timeoutMs, scope } : { consistency, timeoutMs, scope };
 }
 
 /**

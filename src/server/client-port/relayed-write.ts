@@ -1,6 +1,7 @@
 import { reframeResponse, type Frame } from "../../protocol/index.js";
 import { KvTimeoutError } from "../errors.js";
-import type { RelayScope, WriteRelay } from "../forwarding.js";
+import type { WriteRelay } from "../forwarding.js";
+import type { RequestScope } from "../request-scope.js";
 import { POOLED_FRAME_BYTES } from "../pooled-frame-bytes.js";
 
 /** Where a relayed write's answer goes: exactly one of them is called, once. */
@@ -19,7 +20,7 @@ export interface RelayedWriteListener {
  * `frame` is read before this returns. Callbacks, not a promise: on the forwarding
  * member's hot path a promise per write was one more allocation and microtask.
  */
-export function relayWrite(relay: WriteRelay, requestId: number, frame: Frame, scope: RelayScope, listener: RelayedWriteListener): (() => void) | undefined {
+export function relayWrite(relay: WriteRelay, requestId: number, frame: Frame, scope: RequestScope, listener: RelayedWriteListener): (() => void) | undefined {
   let done = false;
   const cancel = relay.relayWrite(frame, scope, (outcome) => {
     if (done) return;

@@ -3,8 +3,9 @@ import type { Request, Response, Router } from "express";
 import type { KeyValue, KvEvent, KvResult } from "../../kv/index.js";
 import type { KvService, ReadConsistency } from "../kv-service.js";
 import { decodeKeyPath } from "../../codec/key-path.js";
-import { runAs } from "../auth/caller.js";
 import { callerOf } from "./auth.js";
+import { requestContextOfResponse } from "./request-context.js";
+import type { RequestScope } from "../request-scope.js";
 import { sendError, sendServiceError } from "./errors.js";
 import type { RequestObserver } from "../request-observer.js";
 
@@ -42,12 +43,12 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
     // Members serve their client ports alike: the leader speaks HTTPS when this member does.
     res.redirect(307, `${req.protocol}://${leader}${req.originalUrl}`);
   });
-  const timed = (op: string, handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+  const timed = (op: string, handler: (req: Request, res: Response, scope: RequestScope) => Promise<void>) => async (req: Request, res: Response) => {
     const started = performance.now();
     let outcome = "ok";
     try {
-      // The caller goes with the service call, for a follower that forwards it to the leader.
-      await runAs(callerOf(res), () => handler(req, res));
+      // The request's context and caller go with the service call, for a follower that forwards it to the leader.
+      await handler(req, res, { request: requestContextOfResponse(res), caller: callerOf(res) });
       if (res.statusCode >= 400) outcome = String(res.statusCode);
     } catch (error) {
       outcome = "error";
@@ -57,14 +58,14 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
     }
   };
 
-  router.get("/v1/kv", timed("list", async (req, res) => {
+  router.get("/v1/kv", timed("list", async (req, res, scope) => {
     const prefix = encoder.encode(stringParam(req, "prefix") ?? "");
     const limit = intParam(req, "limit") ?? 1000;
     if (limit < 1 || limit > options.listLimitMax) return sendError(res, 400, "INVALID_ARGUMENT", `limit must be 1..${options.listLimitMax}, got ${limit}`);
     const after = stringParam(req, "after");
     const revision = intParam(req, "revision");
     const result = await service.list(prefix, {
-      limit, after: after === undefined ? undefined : encoder.encode(after), revision, consistency: consistencyParam(req),
+      limit, after: after === undefined ? undefined : encoder.encode(after), revision, consistency: consistencyParam(req), scope,
     });
     res.json({
       revision: result.revision,
@@ -106,9 +107,9 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
     res.end();
   });
 
-  router.get(KEY_ROUTE, timed("get", async (req, res) => {
+  router.get(KEY_ROUTE, timed("get", async (req, res, scope) => {
     const key = keyParam(req);
-    const outcome = await service.get(key, { consistency: consistencyParam(req) });
+    const outcome = await service.get(key, { consistency: consistencyParam(req), scope });
     res.setHeader("X-Kvraft-Revision", String(outcome.revision));
     if (outcome.kv === undefined) return sendError(res, 404, "KEY_NOT_FOUND", `key "${decoder.decode(key)}" does not exist`, { revision: outcome.revision });
     const kv = outcome.kv;
@@ -122,7 +123,7 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
     res.type("application/octet-stream").send(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength));
   }));
 
-  router.put(KEY_ROUTE, express.raw({ type: () => true, limit: options.valueBytesMax }), timed("put", async (req, res) => {
+  router.put(KEY_ROUTE, express.raw({ type: () => true, limit: options.valueBytesMax }), timed("put", async (req, res, scope) => {
     const key = keyParam(req);
     const body: unknown = req.body;
     const value = body instanceof Uint8Array ? new Uint8Array(body) : new Uint8Array(0);
@@ -134,14 +135,14 @@ export function kvRoutes(service: KvService, options: KvRoutesOptions): Router {
       ...(ttlMs === undefined ? {} : { ttlMs }),
       ...(expectVersion === undefined ? {} : { expectVersion }),
       ...(flags === undefined ? {} : { flags }),
-    });
+    }, { scope });
     sendWriteResult(res, result);
   }));
 
-  router.delete(KEY_ROUTE, timed("delete", async (req, res) => {
+  router.delete(KEY_ROUTE, timed("delete", async (req, res, scope) => {
     const key = keyParam(req);
     const expectVersion = intParam(req, "expectVersion") ?? intParam(req, "expect_version");
-    const result = await service.write({ type: "delete", key, ...(expectVersion === undefined ? {} : { expectVersion }) });
+    const result = await service.write({ type: "delete", key, ...(expectVersion === undefined ? {} : { expectVersion }) }, { scope });
     sendWriteResult(res, result);
   }));
 

@@ -14,7 +14,7 @@ import {
   type RequestContext,
   type Tracer,
 } from "../../trace/index.js";
-import { requestLogFields, runInRequest } from "../request-scope.js";
+import { requestLogFields } from "../request-scope.js";
 
 export interface HttpRequestContextOptions {
   /** Where log lines about requests go; each request gets a child with its `reqId`. */
@@ -28,8 +28,9 @@ export interface HttpRequestContextOptions {
 /**
  * The first middleware of the HTTP API: gives every request an id (the caller's
  * X-Request-Id when it is a valid one, else a new one), echoes it in the response, keeps
- * a valid W3C traceparent/tracestate with it, and serves the rest of the request inside
- * that context, so a follower that forwards it sends the same id on (request-scope.ts).
+ * a valid W3C traceparent/tracestate with it, and keeps that context for the routes
+ * (requestContextOfResponse), which pass it with their service calls so that a
+ * follower forwarding one sends the same id on (request-scope.ts).
  * Routes log through `requestLog(res)`, a pino child carrying `reqId`. A request is
  * logged at debug level when it is answered, at warn when the answer is a server error.
  */
@@ -43,7 +44,7 @@ export function requestContextMiddleware(options: HttpRequestContextOptions): Re
     res.locals["requestContext"] = context;
     if (options.log !== undefined) logRequest(options.log, context, req, res);
     if (tracer.enabled) traceRequest(tracer, options.operationOf(req), context, req, res);
-    runInRequest(context, next);
+    next();
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { Action } from "../../security/tokens.js";
-import { runAs, type Caller } from "../auth/caller.js";
+import type { Caller } from "../auth/caller.js";
 import type { ClientAuth } from "../auth/client-auth.js";
 import { isLoopback } from "../auth/loopback.js";
 import { REPLIES, line, type Reply } from "./replies.js";
@@ -49,8 +49,8 @@ export class MemcachedAuthGate {
     this.authenticated = !auth.required || this.caller !== undefined;
   }
 
-  /** Answers `request` through `execute` if the connection may, or the refusal. */
-  execute(request: Request, execute: (request: Request) => Promise<Reply>): Promise<Reply> {
+  /** Answers `request` through `execute`, with the connection's caller, if the connection may; else the refusal. */
+  execute(request: Request, execute: (request: Request, caller: Caller | undefined) => Promise<Reply>): Promise<Reply> {
     if (!this.authenticated) {
       if (request.kind === "storage" && request.command === "set") return Promise.resolve(this.authenticate(request.data));
       // quit closes before it gets here; nothing else is answered before authentication.
@@ -58,7 +58,7 @@ export class MemcachedAuthGate {
     }
     const refusal = this.refusal(request);
     if (refusal !== undefined) return Promise.resolve(refusal);
-    return runAs(this.caller, () => execute(request));
+    return execute(request, this.caller);
   }
 
   private authenticate(data: Uint8Array): Reply {

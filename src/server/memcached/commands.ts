@@ -1,6 +1,7 @@
 import { invariant } from "../../assert/invariant.js";
 import type { KeyValue, KvResult, WriteCommand } from "../../kv/index.js";
 import type { KvService, ReadOptions } from "../kv-service.js";
+import { NO_SCOPE, type RequestScope } from "../request-scope.js";
 import { expiryFromExptime, ttlField, NEVER, type Expiry } from "./expiry.js";
 import { ReplyError, failureReply, keyReply, serviceErrorReply, storageReply } from "./outcomes.js";
 import { NO_REPLY, REPLIES, line, type Reply, type StatLine, type ValueItem } from "./replies.js";
@@ -41,14 +42,16 @@ const GET_AND_TOUCH_ATTEMPTS_MAX = 3;
 
 /**
  * Never rejects: every failure becomes a reply (suppressed by noreply where the request has it).
- * `requestId` is the command's id in log lines (the text protocol cannot carry one in).
+ * `scope` holds the command's id for log lines (the text protocol cannot carry one in) and
+ * the connection's caller, both passed with the service calls for a follower that forwards them.
  */
-export async function executeRequest(context: CommandContext, request: Request, requestId?: string): Promise<Reply> {
+export async function executeRequest(context: CommandContext, request: Request, scope: RequestScope = NO_SCOPE): Promise<Reply> {
   let reply: Reply;
   const started = performance.now();
   let failed = false;
+  const requestId = scope.request?.requestId;
   try {
-    reply = await dispatch(context, request);
+    reply = await dispatch(context, request, scope);
   } catch (error) {
     failed = true;
     reply = serviceErrorReply(error, (internal) => context.onInternalError(internal, requestId), requestId);
@@ -66,8 +69,8 @@ function isErrorReply(reply: Reply): boolean {
   return reply.kind === "line" && /^(SERVER_ERROR|CLIENT_ERROR|ERROR)\b/.test(reply.text);
 }
 
-async function dispatch(context: CommandContext, request: Request): Promise<Reply> {
-  const kv = new KvCalls(context);
+async function dispatch(context: CommandContext, request: Request, scope: RequestScope): Promise<Reply> {
+  const kv = new KvCalls(context, scope);
   switch (request.kind) {
     case "storage":
       context.counters.add("cmd_set");
@@ -107,16 +110,16 @@ async function dispatch(context: CommandContext, request: Request): Promise<Repl
   }
 }
 
-/** The service calls of one request, with the context's options. */
+/** The service calls of one request, with the context's options and the request's scope. */
 export class KvCalls {
   private readonly readOptions: ReadOptions;
 
-  constructor(readonly context: CommandContext) {
-    this.readOptions = { consistency: "linearizable", timeoutMs: context.requestTimeoutMs };
+  constructor(readonly context: CommandContext, private readonly scope: RequestScope) {
+    this.readOptions = { consistency: "linearizable", timeoutMs: context.requestTimeoutMs, scope };
   }
 
   write(command: WriteCommand): Promise<KvResult> {
-    return this.context.service.write(command, { timeoutMs: this.context.requestTimeoutMs });
+    return this.context.service.write(command, { timeoutMs: this.context.requestTimeoutMs, scope: this.scope });
   }
 
   async read(key: Uint8Array): Promise<KeyValue | undefined> {

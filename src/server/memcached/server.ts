@@ -1,10 +1,10 @@
 import { performance } from "node:perf_hooks";
 import { VERSION } from "../../version.js";
+import type { Caller } from "../auth/caller.js";
 import { ClientAuth } from "../auth/client-auth.js";
 import type { PortSecurity } from "../auth/port-security.js";
 import type { KvService } from "../kv-service.js";
 import { newRequestId } from "../../request-id.js";
-import { runInRequest } from "../request-scope.js";
 import { MemcachedAuthGate, type FlushAllPolicy } from "./auth-gate.js";
 import { TcpListener, type ConnectionCounts, type ConnectionLimit } from "../tcp-port/listener.js";
 import { commandNameOf, executeRequest, type CommandContext } from "./commands.js";
@@ -83,11 +83,11 @@ export class MemcachedServer {
       ...(extras.tls === undefined ? {} : { tls: extras.tls }),
       open: (socket) => {
         // Each command gets a request id: in log lines about it, and sent on by a follower that forwards it.
-        const execute = (request: Request): Promise<Reply> => {
+        const execute = (request: Request, caller: Caller | undefined): Promise<Reply> => {
           const requestId = newRequestId();
           // The text protocol carries no stamp: a traced member records the command as a local event of its own.
           if (tracer.enabled) tracer.receive({ kind: commandNameOf(request), from: `memcached-client@${socket.remoteAddress ?? "?"}`, stamp: undefined, requestId });
-          return runInRequest({ requestId }, () => executeRequest(context, request, requestId));
+          return executeRequest(context, request, { request: { requestId }, caller });
         };
         // flush_all is guarded even without authentication (loopback only, or disabled).
         const gate = new MemcachedAuthGate({ auth: extras.auth ?? OPEN, flushAll: extras.flushAll ?? "admin" }, socket);

@@ -12,6 +12,7 @@ import type { Tracer } from "../../trace/index.js";
 import type { SafetyChecker } from "./checker.js";
 import { applyOutcome } from "./kv-adapter.js";
 import type { MemberChecks } from "./member-checks.js";
+import type { RequestScope } from "../../server/request-scope.js";
 
 export interface MemberClientPortContext {
   readonly tracer: Tracer;
@@ -67,8 +68,8 @@ export class MemberClientPort {
     this.forwarding = { ...base, forward: true };
   }
 
-  /** The reply to `request` on a connection whose HELLO asked for forwarding (`forward`) or not. */
-  serve(request: Request, forward: boolean): Promise<Response> {
+  /** The reply to `request` on a connection whose HELLO asked for forwarding (`forward`) or not; `scope` carries its request id. */
+  serve(request: Request, forward: boolean, scope: RequestScope): Promise<Response> {
     if (request.kind === "hello") return Promise.resolve(helloReply(this.options, request.requestId));
     if (!isServiceRequest(request)) {
       return Promise.resolve({ kind: "error", requestId: request.requestId, code: PROTOCOL_ERROR_CODE, message: `the simulated port does not serve ${request.kind}`, retryable: false });
@@ -78,7 +79,7 @@ export class MemberClientPort {
     if (redirect !== undefined) return Promise.resolve(redirect);
     const replica = this.replica;
     const askedAsLeaderOfTerm = replica.isLeader() ? replica.currentTerm() : undefined;
-    return executeRequest(context, request).then((response) => this.checkedAnswer(response, askedAsLeaderOfTerm), (error: unknown) => {
+    return executeRequest(context, request, scope).then((response) => this.checkedAnswer(response, askedAsLeaderOfTerm), (error: unknown) => {
       const { reply, internal } = errorReply(request.requestId, error);
       // The server logs these as bugs below the port; here they end the run.
       this.ctx.checked(() => invariant(!internal, () => `sim: member ${this.memberId} failed a ${request.kind} with no error class for it: ${String(error)}`));

@@ -7,7 +7,7 @@ import type { ConfChange, Entry, NodeId, SnapshotMeta } from "../../raft/types.j
 import { EntryType } from "../../raft/types.js";
 import type { KvResult } from "../../kv/index.js";
 import { Replica, type ReplicaEvent } from "../../server/replica.js";
-import { runInRequest } from "../../server/request-scope.js";
+import { NO_SCOPE } from "../../server/request-scope.js";
 import type { Tracer } from "../../trace/index.js";
 import { AsyncSimStorage } from "./async-sim-storage.js";
 import type { SafetyChecker } from "./checker.js";
@@ -235,7 +235,7 @@ export class ReplicaMember {
    */
   serveClient(request: Request, forward: boolean, context: WireRequestContext | undefined): Promise<Response> | undefined {
     const requestId = context?.requestId;
-    return this.onClientPort((port) => (this.ctx.tracer.enabled && requestId !== undefined ? runInRequest({ requestId }, () => port.serve(request, forward)) : port.serve(request, forward)));
+    return this.onClientPort((port) => port.serve(request, forward, requestId === undefined ? NO_SCOPE : { request: { requestId } }));
   }
 
   /** The healed phase's liveness probe: a no-op entry through this member's log; undefined while down. */
