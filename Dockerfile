@@ -49,5 +49,7 @@ COPY package.json ./
 # The base image's own non-root user `node`, by number so that the kubelet can verify a
 # pod's runAsNonRoot; the operator's server pods and the chart run as this id too.
 USER 1000:1000
-ENTRYPOINT ["node", "dist/cli.js"]
+# A member's V8 flags (src/server/member-node-flags.ts says why; a test keeps the two
+# alike). Every role runs this entrypoint; for the others the flag changes nothing.
+ENTRYPOINT ["node", "--initial-old-space-size=64", "dist/cli.js"]
 CMD ["--help"]

@@ -13,6 +13,7 @@ import { assertPortsFree } from "./port-check.js";
 import type { SupervisorEvent } from "./supervisor.js";
 import { SupervisedProcess } from "./supervisor.js";
 import { startWatchdog } from "./watchdog.js";
+import { MEMBER_NODE_FLAGS } from "../server/member-node-flags.js";
 
 export interface LocalClusterOptions {
   readonly clusterDir: string;
@@ -87,7 +88,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const everHadData = new Set<number>();
   const members = plan.members.map((member) => new SupervisedProcess({
     name: `m${member.id}`, command: process.execPath, onLine, onEvent,
-    args: async () => [cliPath, ...serverArgs(plan, member, await stateFor(member, founding, everHadData, (text) => print("local", text)))],
+    args: async () => [...MEMBER_NODE_FLAGS, cliPath, ...serverArgs(plan, member, await stateFor(member, founding, everHadData, (text) => print("local", text)))],
   }));
 
   const killNow = (): void => {

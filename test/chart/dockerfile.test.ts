@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { RUN_AS_ID } from "../../src/operator/desired/server-pod.js";
+import { MEMBER_NODE_FLAGS } from "../../src/server/member-node-flags.js";
 import { REPO_ROOT } from "./chart-render.js";
 import { CLI, parseCommands } from "./cli-help.js";
 import type { Stage } from "./dockerfile.js";
@@ -108,9 +109,10 @@ describe("the Dockerfile", () => {
     expect(Number(gid ?? uid)).toBe(RUN_AS_ID);
   });
 
-  it("has ENTRYPOINT [\"node\", \"dist/cli.js\"], one image for every role", () => {
+  it("has ENTRYPOINT [\"node\", <a member's V8 flags>, \"dist/cli.js\"], one image for every role", () => {
     const entrypoints = runtime.instructions.filter((i) => i.keyword === "ENTRYPOINT").map((i) => JSON.parse(i.rest) as unknown);
-    expect(entrypoints).toEqual([["node", "dist/cli.js"]]);
+    // The flags V8 reads only at start (src/server/member-node-flags.ts), as kvraft local and the benchmark pass them.
+    expect(entrypoints).toEqual([["node", ...MEMBER_NODE_FLAGS, "dist/cli.js"]]);
   });
 
   it("sends the build context only what it copies (.dockerignore)", () => {

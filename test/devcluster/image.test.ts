@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cachedRuntimeImage } from "../../src/devcluster/image-cache.js";
 import { buildRuntimeImage, buildSingleBinaryImage, normalizedImageName, runtimeImageSpec } from "../../src/devcluster/image.js";
+import { MEMBER_NODE_FLAGS } from "../../src/server/member-node-flags.js";
 
 const run = promisify(execFile);
 const REPO_ROOT = join(import.meta.dirname, "..", "..");
@@ -85,7 +86,7 @@ describe("runtimeImageSpec", () => {
     expect(spec).toEqual({
       workdir: "/app",
       user: "1000:1000",
-      entrypoint: ["node", "dist/cli.js"],
+      entrypoint: ["node", ...MEMBER_NODE_FLAGS, "dist/cli.js"],
       cmd: ["--help"],
       env: { NODE_ENV: "production" },
     });
@@ -194,7 +195,7 @@ describe("the runtime image", () => {
     expect(parts.config.config).toEqual({
       User: "1000:1000",
       Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "NODE_ENV=production"],
-      Entrypoint: ["node", "dist/cli.js"],
+      Entrypoint: ["node", ...MEMBER_NODE_FLAGS, "dist/cli.js"],
       Cmd: ["--help"],
       WorkingDir: "/app",
     });

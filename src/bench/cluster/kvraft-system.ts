@@ -14,6 +14,7 @@ import type { WalCounters, WalCounterSource } from "./measure.js";
 import { MemberProcess } from "./member-process.js";
 import { freeLoopbackPorts } from "./ports.js";
 import { type BenchClient, type BenchSystem, type MemorySplit, CATCH_UP_TIMEOUT_MS, caughtUp, LEARNER_PROMOTED_TIMEOUT_MS, pollUntil, PROMOTE_RETRY_MS } from "./system.js";
+import { MEMBER_NODE_FLAGS } from "../../server/member-node-flags.js";
 
 const PORTS_PER_MEMBER = 4;
 /** From start to a leader that takes writes: a few election timeouts, on a loaded machine. */
@@ -71,8 +72,9 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
     }
     const access = await localAccess(plan);
     if (access === undefined) throw new Error(`kvraft bench cluster: could not read the CA or admin token just made under ${securityDir ?? root}`);
-    const nodeArgs = (id: number): string[] =>
-      (profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `kvraft-member-${id}-${Date.now()}.cpuprofile`]);
+    // The members run as kvraft local and the image run them (member-node-flags.ts).
+    const nodeArgs = (id: number): string[] => [...MEMBER_NODE_FLAGS,
+      ...(profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `kvraft-member-${id}-${Date.now()}.cpuprofile`])];
     const members = memberPlans.map((member) => new MemberProcess(`kvraft-${member.id}`, process.execPath,
       [...nodeArgs(member.id), CLI, ...withoutOption(serverArgs(plan, member, "new"), "--coord"), "--log-level", "warn"]));
     return new KvraftSystem(plan, members, credentials, access);
@@ -162,7 +164,7 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
       dataDir: join(this.plan.clusterDir, `kvraft-${id}`),
     };
     const learner = new MemberProcess(`kvraft-${id}`, process.execPath,
-      [CLI, ...withoutOption(serverArgs({ ...this.plan, members: [...this.plan.members, member] }, member, "existing"), "--coord"), "--log-level", "warn"]);
+      [...MEMBER_NODE_FLAGS, CLI, ...withoutOption(serverArgs({ ...this.plan, members: [...this.plan.members, member] }, member, "existing"), "--coord"), "--log-level", "warn"]);
     this.added.push(learner);
     const started = performance.now();
     learner.start();
