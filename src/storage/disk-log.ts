@@ -63,6 +63,16 @@ export class DiskLog {
     this.cache.append(entry);
   }
 
+  /** Drops cached entries before `index` (the index keeps them: they are read from disk if asked for). */
+  dropCachedBefore(index: number): void {
+    this.cache.dropBefore(index);
+  }
+
+  /** Copies the data of the cached entries from `index` on out of the buffers they view (TailCache.copyDataFrom). */
+  copyCachedDataFrom(index: number): void {
+    this.cache.copyDataFrom(index);
+  }
+
   /** Records that `segmentSeq` holds an entry at `index` (compaction keeps it while that entry is needed). */
   noteSegmentEntry(segmentSeq: number, index: number): void {
     const previous = this.segmentMaxEntryIndex.get(segmentSeq) ?? 0;

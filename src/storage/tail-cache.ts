@@ -53,6 +53,18 @@ export class TailCache {
     }
   }
 
+  /**
+   * Gives every held entry from `index` on a copy of its data: entries appended as views
+   * of a larger buffer (a WAL segment read back at recovery) then keep only their bytes
+   * alive, not the buffer.
+   */
+  copyDataFrom(index: number): void {
+    for (let i = this.head; i < this.entries.length; i++) {
+      const entry = this.entries[i] as Entry;
+      if (entry.index >= index) this.entries[i] = { ...entry, data: Buffer.from(entry.data) };
+    }
+  }
+
   dropBefore(index: number): void {
     while (this.size() > 0 && (this.entries[this.head] as Entry).index < index) this.shift();
     this.compact();

@@ -69,6 +69,21 @@ describe("TailCache", () => {
     cache.dropBefore(99);
     expect(cache.size()).toBe(1);
   });
+
+  it("copies the held entries' data out of a shared buffer from an index on (recovery's views of a segment)", () => {
+    const segment = new Uint8Array(300).map((_, i) => i % 251);
+    const cache = new TailCache(10_000);
+    for (let index = 1; index <= 3; index++) cache.append({ index, term: 1, type: makeEntry(index, 1, 1).type, data: segment.subarray(index * 100 - 100, index * 100) });
+    cache.copyDataFrom(2);
+    expect(cache.get(1)?.data.buffer, "before the index: still the view").toBe(segment.buffer);
+    for (const index of [2, 3]) {
+      const data = cache.get(index)?.data as Uint8Array;
+      expect(data.buffer, `entry ${index}: its own bytes`).not.toBe(segment.buffer);
+      expect(new Uint8Array(data)).toEqual(segment.subarray(index * 100 - 100, index * 100));
+    }
+    segment.fill(0);
+    expect(cache.get(3)?.data[0], "the copy does not change with the segment's buffer").toBe(200 % 251);
+  });
 });
 
 describe("GroupCommit", () => {
