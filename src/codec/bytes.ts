@@ -168,7 +168,8 @@ export class ByteReader {
   private offset = 0;
 
   constructor(
-    private readonly input: Uint8Array,
+    /** What is read; never changed by the reader. */
+    readonly input: Uint8Array,
     private readonly fail: DecodeErrorFactory,
     readonly values: ByteValues = "copies",
   ) {}

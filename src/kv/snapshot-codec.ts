@@ -147,24 +147,43 @@ function writeSession(writer: ByteWriter, session: Session): void {
 }
 
 /**
+ * The most bytes the part of a snapshot before its first record can take (magic,
+ * version, four varints, a flag): a streaming restore holds back its first pieces until
+ * this many have come, or the whole snapshot has.
+ */
+export const SNAPSHOT_HEADER_BYTES_MAX = MAGIC.length + 1 + 4 * 10 + 1;
+
+/**
  * Decodes a snapshot a slice of keys at a time, so that a member can install a large one
- * between turns of the event loop: the header at construction, then `nextRecords` until
- * `done`, then `finish` for the sessions. Each check of the format and of the state
- * machine's invariants throws `SnapshotDecodeError` where it finds the fault.
+ * between turns of the event loop, and from pieces as they are read, so that it never
+ * holds the whole encoding: the header at construction, then `feed` and `nextRecords`
+ * until `done`, then `finish` for the sessions once the last piece is in. Each check of
+ * the format and of the state machine's invariants throws `SnapshotDecodeError` where it
+ * finds the fault (its offset counted from the snapshot's first byte).
  */
 export class SnapshotDecoder {
   readonly appliedIndex: number;
   readonly lastStampMs: number;
   /** A delayed flush-all not yet reached: always after lastStampMs. */
   readonly pendingFlushAtMs: number | undefined;
-  private readonly reader: ByteReader;
+  private reader: ByteReader;
+  /** Bytes of the snapshot before the reader's input. */
+  private inputStart = 0;
+  private inputEnded: boolean;
   private recordsLeft: number;
-  /** The last key read: a view of the input. */
+  /** The last key read: a view of the input (pieces are never changed once fed). */
   private previousKey: Uint8Array | undefined;
   private finished = false;
 
-  constructor(bytes: Uint8Array) {
-    const reader = new ByteReader(bytes, (offset, reason) => new SnapshotDecodeError("snapshot", offset, reason));
+  /**
+   * `first` is the snapshot's first piece, or all of it when `inputEnded`; a first piece
+   * must hold at least SNAPSHOT_HEADER_BYTES_MAX bytes.
+   */
+  constructor(first: Uint8Array, inputEnded = true) {
+    invariant(inputEnded || first.length >= SNAPSHOT_HEADER_BYTES_MAX, () =>
+      `a snapshot's first piece holds its header: ${first.length} bytes, at least ${SNAPSHOT_HEADER_BYTES_MAX} needed`);
+    this.inputEnded = inputEnded;
+    const reader = this.readerOf(first);
     this.reader = reader;
     for (const byte of MAGIC) {
       if (reader.u8() !== byte) throw reader.invalid(0, "bad magic: not a KVRaft kv snapshot");
@@ -189,15 +208,39 @@ export class SnapshotDecoder {
     return this.recordsLeft === 0;
   }
 
+  /** Whether the next step needs another piece: the next record, or the sessions, are not all in yet. */
+  get needsInput(): boolean {
+    if (this.inputEnded) return false;
+    return this.done || wholeRecordEnd(this.reader.input, this.reader.position) === undefined;
+  }
+
+  /** Appends the snapshot's next piece (`last` when it ends the snapshot); only what is left unread of the earlier ones is copied. */
+  feed(piece: Uint8Array, last: boolean): void {
+    invariant(!this.inputEnded, () => "SnapshotDecoder.feed is not called after the last piece");
+    this.inputEnded = last;
+    const unread = this.reader.remaining;
+    this.inputStart += this.reader.position;
+    if (unread === 0) {
+      this.reader = this.readerOf(piece);
+      return;
+    }
+    const joined = new Uint8Array(unread + piece.length);
+    joined.set(this.reader.input.subarray(this.reader.position), 0);
+    joined.set(piece, unread);
+    this.reader = this.readerOf(joined);
+  }
+
   /**
    * Reads up to `max` more records into `sink`, in key order, each checked before it
-   * goes in; returns how many. Keys and values go to the sink as views of the input.
+   * goes in; returns how many. It stops early at a record that is not all in before the
+   * last piece. Keys and values go to the sink as views of the input.
    */
   nextRecords(max: number, sink: RecordSink): number {
     const reader = this.reader;
     let read = 0;
     for (; this.recordsLeft > 0 && read < max; read++) {
       const offset = reader.position;
+      if (!this.inputEnded && wholeRecordEnd(reader.input, offset) === undefined) break;
       // Views: the store copies them in, so a record costs no allocation of its own.
       const key = reader.bytesView();
       const value = reader.bytesView();
@@ -224,12 +267,50 @@ export class SnapshotDecoder {
 
   /** The sessions, once every record is read; checks that nothing follows them. */
   finish(): Session[] {
-    invariant(this.done && !this.finished, () => "SnapshotDecoder.finish is called once, after the last record");
+    invariant(this.done && this.inputEnded && !this.finished, () => "SnapshotDecoder.finish is called once, after the last record and the last piece");
     this.finished = true;
     const sessions = readSessions(this.reader, this.appliedIndex, this.lastStampMs);
     this.reader.expectEnd();
     return sessions;
   }
+
+  private readerOf(input: Uint8Array): ByteReader {
+    const inputStart = this.inputStart;
+    return new ByteReader(input, (offset, reason) => new SnapshotDecodeError("snapshot", inputStart + offset, reason));
+  }
+}
+
+/**
+ * Where the record at `offset` ends, or undefined when `bytes` end before it does. Reads
+ * only lengths, checks nothing: the decoder checks the record itself.
+ */
+function wholeRecordEnd(bytes: Uint8Array, offset: number): number | undefined {
+  let at: number | undefined = offset;
+  for (let field = 0; field < 2 && at !== undefined; field++) {
+    const length = varintAt(bytes, at);
+    at = length === undefined ? undefined : length.end + length.value;
+  }
+  if (at === undefined) return undefined;
+  at += 4;
+  for (let field = 0; field < 2 && at !== undefined; field++) at = varintAt(bytes, at)?.end;
+  if (at === undefined || at >= bytes.length) return undefined;
+  const hasExpiry = bytes[at] === 1;
+  at += 1;
+  if (hasExpiry) at = varintAt(bytes, at)?.end;
+  return at !== undefined && at <= bytes.length ? at : undefined;
+}
+
+/** The varint at `offset` and where it ends, or undefined when `bytes` end first (a malformed one is left to the decoder). */
+function varintAt(bytes: Uint8Array, offset: number): { value: number; end: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let at = offset; at < bytes.length && at < offset + 10; at++) {
+    const byte = bytes[at] as number;
+    value += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) return { value, end: at + 1 };
+    scale *= 0x80;
+  }
+  return bytes.length - offset >= 10 ? { value: 0, end: offset + 10 } : undefined;
 }
 
 function readSessions(reader: ByteReader, appliedIndex: number, lastStampMs: number): Session[] {

@@ -11,7 +11,8 @@ import { writeGrowthBytes } from "./quota.js";
 import { getKey, listKeys, type GetResult, type ListOptions, type ListResult } from "./reads.js";
 import { failure, type KvResult } from "./results.js";
 import { SessionTable } from "./sessions.js";
-import { SnapshotDecoder, SnapshotEncoder } from "./snapshot-codec.js";
+import { joinBytes } from "../codec/bytes.js";
+import { SNAPSHOT_HEADER_BYTES_MAX, SnapshotDecoder, SnapshotEncoder } from "./snapshot-codec.js";
 
 const EMPTY_PREFIX = new Uint8Array(0);
 interface ListingPin {
@@ -27,9 +28,13 @@ const EMPTY_STORE = new KeyStore();
 /** Rough snapshot bytes per key beyond its key and value: lengths, flags, versions. */
 const SNAPSHOT_RECORD_OVERHEAD_BYTES = 24;
 
-/** A snapshot being restored: see KvStateMachine.beginRestore. */
+/** A snapshot being restored from its pieces: see KvStateMachine.beginRestore. */
 export interface SnapshotRestore {
-  /** Restores up to `maxKeys` more keys; returns the machine once the whole snapshot is in. */
+  /** Adds the snapshot's next piece, `last` when it ends it; a piece must not change once fed. */
+  feed(piece: Uint8Array, last: boolean): void;
+  /** Whether `step` can do nothing more until the next piece is fed. */
+  readonly needsInput: boolean;
+  /** Restores up to `maxKeys` more keys of what was fed; returns the machine once the whole snapshot is in. */
   step(maxKeys: number): KvStateMachine | undefined;
 }
 
@@ -294,23 +299,44 @@ export class KvStateMachine {
 
   /** A state machine holding the snapshot's state; throws `SnapshotDecodeError` if invalid. */
   static restore(bytes: Uint8Array, config: Partial<KvConfig> = {}): KvStateMachine {
-    return KvStateMachine.beginRestore(bytes, config).step(Number.POSITIVE_INFINITY) as KvStateMachine;
+    const restore = KvStateMachine.beginRestore(config);
+    restore.feed(bytes, true);
+    return restore.step(Number.POSITIVE_INFINITY) as KvStateMachine;
   }
 
   /**
-   * Restores a snapshot a slice of keys at a time (the caller yields between steps, so a
-   * member installing a large snapshot goes on answering heartbeats): `step` until it
-   * returns the machine. Throws `SnapshotDecodeError` at the step that finds a fault.
+   * Restores a snapshot from its pieces as they are read (the whole encoding is never
+   * held at once), a slice of keys at a time (the caller yields between steps, so a
+   * member installing a large snapshot goes on answering heartbeats): `feed` a piece,
+   * `step` until `needsInput`, and so on; after the last piece, `step` until it returns
+   * the machine. Throws `SnapshotDecodeError` at the step that finds a fault.
    */
-  static beginRestore(bytes: Uint8Array, config: Partial<KvConfig> = {}): SnapshotRestore {
-    const decoder = new SnapshotDecoder(bytes);
+  static beginRestore(config: Partial<KvConfig> = {}): SnapshotRestore {
     const machine = new KvStateMachine(config);
+    /** Pieces held back until the header is all in. */
+    const early: Uint8Array[] = [];
+    let decoder: SnapshotDecoder | undefined;
+    let ended = false;
     let restored = false;
     return {
-      step: (maxKeys) => {
+      feed(piece, last) {
+        invariant(!ended, () => "a snapshot restore is not fed after its last piece");
+        ended = last;
+        if (decoder !== undefined) return decoder.feed(piece, last);
+        early.push(piece);
+        const heldBytes = early.reduce((sum, held) => sum + held.length, 0);
+        if (heldBytes < SNAPSHOT_HEADER_BYTES_MAX && !last) return;
+        decoder = new SnapshotDecoder(early.length === 1 ? piece : joinBytes(early), last);
+        early.length = 0;
+      },
+      get needsInput() {
+        return decoder === undefined ? !ended : decoder.needsInput;
+      },
+      step(maxKeys) {
         invariant(!restored, () => "a snapshot restore is not stepped after it returned the machine");
+        if (decoder === undefined) return undefined;
         decoder.nextRecords(maxKeys, machine.store);
-        if (!decoder.done) return undefined;
+        if (!decoder.done || !ended) return undefined;
         for (const session of decoder.finish()) machine.sessions.restore(session);
         machine.appliedIndexValue = decoder.appliedIndex;
         machine.lastStampMsValue = decoder.lastStampMs;

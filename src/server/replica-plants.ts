@@ -7,7 +7,7 @@
  * The plants' names and what each breaks are in replica-plant-names.ts.
  */
 import { type KvResult, KvStateMachine } from "../kv/index.js";
-import { joinBytes } from "../codec/bytes.js";
+import { restoreFromPieces } from "./snapshot-slices.js";
 import type { AppendRequest, Message } from "../raft/messages.js";
 import type { Ready } from "../raft/ready.js";
 import type { Entry, SnapshotMeta } from "../raft/types.js";
@@ -78,18 +78,8 @@ export function noticeTakenOnTrust(m: AppendRequest, lastIndex: number, termAt: 
 export async function restoreOverApplies(storage: RaftStorage, meta: SnapshotMeta, scheduler: Scheduler, live: () => KvStateMachine, install: (kv: KvStateMachine) => void): Promise<void> {
   const source = storage.readSnapshotData(meta);
   if (source === undefined) return;
-  const parts: Uint8Array[] = [];
-  for await (const part of source) parts.push(part);
-  const machine = live();
-  const restore = KvStateMachine.beginRestore(joinBytes(parts), machine.config);
-  for (;;) {
-    const restored = restore.step(1);
-    if (restored !== undefined) {
-      const current = live();
-      for (let index = restored.appliedIndex + 1; index <= current.appliedIndex; index++) restored.applyNoop(index);
-      install(restored);
-      return;
-    }
-    await new Promise<void>((resolve) => scheduler.after(RESTORE_SLICE_MS, resolve));
-  }
+  const restored = await restoreFromPieces(source, () => new Promise<void>((resolve) => scheduler.after(RESTORE_SLICE_MS, resolve)), live().config, 1);
+  const current = live();
+  for (let index = restored.appliedIndex + 1; index <= current.appliedIndex; index++) restored.applyNoop(index);
+  install(restored);
 }

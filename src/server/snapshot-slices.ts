@@ -6,7 +6,6 @@
  */
 import { crc32c } from "@node-rs/crc32";
 import { invariant } from "../assert/invariant.js";
-import { joinBytes } from "../codec/bytes.js";
 import { type KvConfig, KvStateMachine, type SnapshotEncoder } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
 import type { RaftStorage } from "../storage/index.js";
@@ -42,20 +41,42 @@ export async function saveLocalSnapshot(
 }
 
 /** A state machine holding the snapshot's state, restored a slice at a time. */
-export async function restoreInSlices(bytes: Uint8Array, nextTurn: NextTurn, config?: Partial<KvConfig>): Promise<KvStateMachine> {
-  const restore = KvStateMachine.beginRestore(bytes, config);
+export function restoreInSlices(bytes: Uint8Array, nextTurn: NextTurn, config?: Partial<KvConfig>): Promise<KvStateMachine> {
+  return restoreFromPieces([bytes], nextTurn, config);
+}
+
+/** A state machine holding the state of storage's snapshot `meta`, restored a slice at a time as it is read. */
+export function restoreFromStorage(storage: RaftStorage, meta: SnapshotMeta, nextTurn: NextTurn, config?: Partial<KvConfig>): Promise<KvStateMachine> {
+  const source = storage.readSnapshotData(meta);
+  invariant(source !== undefined, () => `the snapshot at ${meta.index} is readable from storage`);
+  return restoreFromPieces(source, nextTurn, config);
+}
+
+/**
+ * A state machine restored from a snapshot's pieces as they come, `keysPerStep` keys
+ * between pauses: it holds a piece or two at a time, never the whole encoding, whose
+ * garbage would otherwise stay resident until the next full collection.
+ */
+export async function restoreFromPieces(
+  pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  pause: () => Promise<unknown>,
+  config?: Partial<KvConfig>,
+  keysPerStep = SNAPSHOT_KEYS_PER_TURN,
+): Promise<KvStateMachine> {
+  const restore = KvStateMachine.beginRestore(config);
+  for await (const piece of pieces) {
+    restore.feed(piece, false);
+    while (!restore.needsInput) {
+      restore.step(keysPerStep);
+      await pause();
+    }
+  }
+  restore.feed(NO_BYTES, true);
   for (;;) {
-    const machine = restore.step(SNAPSHOT_KEYS_PER_TURN);
+    const machine = restore.step(keysPerStep);
     if (machine !== undefined) return machine;
-    await nextTurn();
+    await pause();
   }
 }
 
-/** A state machine holding the state of storage's snapshot `meta`, restored a slice at a time. */
-export async function restoreFromStorage(storage: RaftStorage, meta: SnapshotMeta, nextTurn: NextTurn, config?: Partial<KvConfig>): Promise<KvStateMachine> {
-  const source = storage.readSnapshotData(meta);
-  invariant(source !== undefined, () => `the snapshot at ${meta.index} is readable from storage`);
-  const parts: Uint8Array[] = [];
-  for await (const part of source) parts.push(part);
-  return restoreInSlices(joinBytes(parts), nextTurn, config);
-}
+const NO_BYTES = new Uint8Array(0);

@@ -45,7 +45,8 @@ describe("snapshots of the compact key store", () => {
       source.apply(i + 1, encodeCommand({ stampMs: 1_000 + i, command }));
     }
     const bytes = source.snapshot();
-    const restore = KvStateMachine.beginRestore(bytes);
+    const restore = KvStateMachine.beginRestore();
+    restore.feed(bytes, true);
     let restored: KvStateMachine | undefined;
     while (restored === undefined) restored = restore.step(97);
     expect(restored.keyCount()).toBe(source.keyCount());
