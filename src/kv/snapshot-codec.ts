@@ -90,6 +90,16 @@ export class SnapshotEncoder {
   }
 
   /**
+   * Stops an encoding that will not be finished (its data is not wanted after all): the
+   * capture is released, so the store stops keeping old versions for it. Nothing if done.
+   */
+  abandon(): void {
+    if (this.done) return;
+    this.done = true;
+    this.state.release();
+  }
+
+  /**
    * The pieces finished so far and not yet taken, so that a caller can send them on while
    * the rest is encoded (only the piece being filled stays here). finishChunks then
    * returns only what was not taken.

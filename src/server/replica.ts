@@ -532,7 +532,7 @@ export class Replica {
     const started = this.scheduler.now();
     const kv = this.kv;
     this.snapshotInFlight = true;
-    saveLocalSnapshot(kv.beginSnapshot(), storage, { index: applied, term, config: this.appliedConfig }, () => this.kv === kv, () => this.scheduler.nextTurn()).then((meta) => {
+    saveLocalSnapshot(kv.beginSnapshot(), storage, { index: applied, term, config: this.appliedConfig }, () => this.scheduler.nextTurn()).then((meta) => {
       if (meta !== undefined) this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.scheduler.now() - started });
     }).catch((error: unknown) => {
       if (!this.diskFull.snapshotFailed(error)) this.fail(error instanceof Error ? error : new Error(String(error)));

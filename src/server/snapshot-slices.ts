@@ -4,11 +4,10 @@
  * the leader). A million keys take seconds; done in one go they would stall heartbeats
  * and every other request of this member for as long.
  */
-import { crc32c } from "@node-rs/crc32";
 import { invariant } from "../assert/invariant.js";
 import { type KvConfig, KvStateMachine, type SnapshotEncoder } from "../kv/index.js";
 import type { SnapshotMeta } from "../raft/types.js";
-import type { RaftStorage } from "../storage/index.js";
+import type { LocalSnapshotMeta, RaftStorage } from "../storage/index.js";
 import type { Scheduler } from "./scheduler.js";
 
 /** How a slice yields to the rest of the member: the scheduler's next turn. */
@@ -19,25 +18,32 @@ const SNAPSHOT_KEYS_PER_TURN = 5_000;
 
 /**
  * Encodes a captured state a slice at a time between turns of the event loop (so a large
- * state never stalls heartbeats) and streams the pieces to storage. Returns the saved
- * snapshot's meta, or undefined when `stillCurrent` says the state was replaced meanwhile
- * (a snapshot from the leader installed while this one was encoded).
+ * state never stalls heartbeats), each piece going to storage as it is made: a piece
+ * lives for a turn, where holding the whole encoding until it was written left it as
+ * garbage the size of the state, resident until V8's next full collection. Returns the
+ * saved snapshot's meta, or undefined when storage already has one at that index or
+ * after (a snapshot from the leader installed first).
  */
 export async function saveLocalSnapshot(
   encoder: SnapshotEncoder,
   storage: RaftStorage,
-  meta: Omit<SnapshotMeta, "sizeBytes" | "checksum">,
-  stillCurrent: () => boolean,
+  meta: LocalSnapshotMeta,
   nextTurn: NextTurn,
 ): Promise<SnapshotMeta | undefined> {
-  while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) await nextTurn();
-  const chunks = encoder.finishChunks();
-  if (!stillCurrent() || storage.snapshotMeta().index >= meta.index) return undefined;
-  let checksum = 0;
-  for (const chunk of chunks) checksum = crc32c(chunk, checksum);
-  const saved = { ...meta, sizeBytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0), checksum };
-  await storage.saveSnapshot(saved, chunks);
-  return saved;
+  try {
+    return await storage.saveSnapshot(meta, encodedPieces(encoder, nextTurn));
+  } finally {
+    // Storage that refused the snapshot, or failed while writing it, left the encoding unfinished.
+    encoder.abandon();
+  }
+}
+
+async function* encodedPieces(encoder: SnapshotEncoder, nextTurn: NextTurn): AsyncIterable<Uint8Array> {
+  while (!encoder.encodeSome(SNAPSHOT_KEYS_PER_TURN)) {
+    yield* encoder.takeChunks();
+    await nextTurn();
+  }
+  yield* encoder.finishChunks();
 }
 
 /** A state machine holding the snapshot's state, restored a slice at a time. */

@@ -25,7 +25,7 @@ import { FileIncomingSnapshot, type IncomingSnapshotHost } from "./incoming-snap
 import type { SnapshotMarker } from "./record-payloads.js";
 import type { SegmentReader } from "./segment-reader.js";
 import { SnapshotFileWriter, type StoredSnapshot, removeSnapshotFiles, writeSnapshot } from "./snapshot-store.js";
-import type { IncomingSnapshot, SnapshotData, StorageEvent } from "./storage-types.js";
+import type { IncomingSnapshot, LocalSnapshotMeta, SnapshotData, StorageEvent } from "./storage-types.js";
 import { checkIncomingSnapshot, checkLocalSnapshot, snapshotKeepsLog } from "./update-rules.js";
 import type { WalWriter } from "./wal-writer.js";
 
@@ -61,14 +61,15 @@ export class DiskSnapshots implements IncomingSnapshotHost {
   }
 
   /** Saves a snapshot of the state machine at `meta.index`, which must be committed and in the log. */
-  save(meta: SnapshotMeta, data: SnapshotData, durableCommit: number): Promise<void> {
-    if (!checkLocalSnapshot(meta, this.currentIndex(), durableCommit, this.log.term(meta.index))) return Promise.resolve();
+  save(meta: LocalSnapshotMeta, data: SnapshotData, durableCommit: number): Promise<SnapshotMeta | undefined> {
+    if (!checkLocalSnapshot(meta, this.currentIndex(), durableCommit, this.log.term(meta.index))) return Promise.resolve(undefined);
     return this.serialize(async () => {
-      if (meta.index <= this.currentIndex()) return;
+      if (meta.index <= this.currentIndex()) return undefined;
       const stored = await this.guard(writeSnapshot(this.dir, this.io, meta, this.config.snapshotBlockBytes, data));
       const marker = { index: meta.index, term: meta.term, logReset: false };
       await this.host.submitMarker(marker, (placed) => this.adopt(stored, false, placed));
       await this.compact();
+      return stored.layout.meta;
     });
   }
 

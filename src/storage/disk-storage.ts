@@ -37,7 +37,7 @@ import { SegmentReader } from "./segment-reader.js";
 import { readSnapshotData } from "./snapshot-format.js";
 import { type StoredSnapshot, streamSnapshot } from "./snapshot-store.js";
 import { DiskSnapshots } from "./disk-snapshots.js";
-import type { IncomingSnapshot, RaftStorage, RecoveryReport, SnapshotData, StorageEvent, StorageStatus } from "./storage-types.js";
+import type { IncomingSnapshot, LocalSnapshotMeta, RaftStorage, RecoveryReport, SnapshotData, StorageEvent, StorageStatus } from "./storage-types.js";
 import { type LogModel, type PlannedUpdate, type StorageUpdate, planUpdate } from "./update-rules.js";
 import { WalWriter } from "./wal-writer.js";
 
@@ -198,7 +198,7 @@ export class DiskStorage implements RaftStorage, LogStorage {
     }
   }
 
-  async saveSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void> {
+  async saveSnapshot(meta: LocalSnapshotMeta, data: SnapshotData): Promise<SnapshotMeta | undefined> {
     this.checkUsable();
     return this.snapshots.save(meta, data, this.hardStateValue.commit);
   }

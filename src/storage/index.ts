@@ -23,5 +23,5 @@ export {
 export { type FileIo, type WritableFile, nodeFileIo } from "./file-io.js";
 export { isStorageFile, META_FILE as STORAGE_META_FILE } from "./file-names.js";
 export type { DataDirIdentity } from "./data-dir-meta.js";
-export type { IncomingSnapshot, RaftStorage, RecoveryReport, SnapshotData, StorageEvent, StorageStatus } from "./storage-types.js";
+export type { IncomingSnapshot, LocalSnapshotMeta, RaftStorage, RecoveryReport, SnapshotData, StorageEvent, StorageStatus } from "./storage-types.js";
 export type { StorageUpdate } from "./update-rules.js";

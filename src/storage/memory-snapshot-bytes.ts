@@ -1,7 +1,13 @@
 import type { SnapshotMeta } from "../raft/types.js";
 import { invariant } from "../assert/invariant.js";
 import { joinBytes } from "../codec/bytes.js";
-import type { IncomingSnapshot, SnapshotData } from "./storage-types.js";
+import { crc32c } from "@node-rs/crc32";
+import type { IncomingSnapshot, LocalSnapshotMeta, SnapshotData } from "./storage-types.js";
+
+/** A local snapshot's whole meta, its size and checksum read from its data. */
+export function localSnapshotMeta(meta: LocalSnapshotMeta, data: Uint8Array): SnapshotMeta {
+  return { index: meta.index, term: meta.term, config: meta.config, sizeBytes: data.byteLength, checksum: crc32c(data) };
+}
 
 /**
  * A snapshot from the leader gathered in memory, for storages without files (MemoryStorage,

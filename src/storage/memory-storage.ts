@@ -9,9 +9,9 @@ import { EMPTY_HARD_STATE, EMPTY_SNAPSHOT_META, type Entry, type HardState, type
 import { type StorageConfig, validateStorageConfig } from "./config.js";
 import { invariant } from "../assert/invariant.js";
 import { StorageClosedError } from "./errors.js";
-import { collectBytes, memoryIncomingSnapshot } from "./memory-snapshot-bytes.js";
+import { collectBytes, localSnapshotMeta, memoryIncomingSnapshot } from "./memory-snapshot-bytes.js";
 import { metaWithChecksum } from "./snapshot-checksum.js";
-import type { IncomingSnapshot, RaftStorage, SnapshotData, StorageStatus } from "./storage-types.js";
+import type { IncomingSnapshot, LocalSnapshotMeta, RaftStorage, SnapshotData, StorageStatus } from "./storage-types.js";
 import { entryMemoryBytes } from "./tail-cache.js";
 import {
   type LogModel,
@@ -101,12 +101,13 @@ export class MemoryStorage implements RaftStorage, LogStorage {
     this.writes++;
   }
 
-  async saveSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void> {
+  async saveSnapshot(meta: LocalSnapshotMeta, data: SnapshotData): Promise<SnapshotMeta | undefined> {
     this.checkOpen();
-    if (!checkLocalSnapshot(meta, this.snapshot.meta.index, this.hardStateValue.commit, this.term(meta.index))) return;
+    if (!checkLocalSnapshot(meta, this.snapshot.meta.index, this.hardStateValue.commit, this.term(meta.index))) return undefined;
     const bytes = await collectBytes(data);
-    invariant(bytes.byteLength === meta.sizeBytes, () => `snapshot ${meta.index} has ${bytes.byteLength} bytes, its sizeBytes is ${meta.sizeBytes}`);
-    this.install({ meta: metaWithChecksum(meta, crc32c(bytes), "memory"), data: bytes }, false);
+    const saved = localSnapshotMeta(meta, bytes);
+    this.install({ meta: saved, data: bytes }, false);
+    return saved;
   }
 
   async beginIncoming(meta: SnapshotMeta): Promise<IncomingSnapshot> {

@@ -19,6 +19,7 @@ import { crc32c } from "@node-rs/crc32";
 import { readSync } from "node:fs";
 import { z } from "zod";
 import type { SnapshotMeta } from "../raft/types.js";
+import { invariant } from "../assert/invariant.js";
 import { CorruptDataError, UnsupportedFormatError, readFailure } from "./errors.js";
 
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -45,9 +46,18 @@ export interface SnapshotLayout {
   readonly dataStart: number;
 }
 
-export function encodeSnapshotHeader(meta: SnapshotMeta, blockBytes: number): Buffer {
-  const json = Buffer.from(
-    JSON.stringify({
+/**
+ * The header of a snapshot whose size and checksum are not known until its data is
+ * written: as long as any final header can be, so that the final one (padded with
+ * spaces, which JSON ignores) is written over it in place.
+ */
+export function reservedSnapshotHeader(meta: Omit<SnapshotMeta, "sizeBytes" | "checksum">, blockBytes: number): Buffer {
+  return encodeSnapshotHeader({ ...meta, sizeBytes: Number.MAX_SAFE_INTEGER, checksum: 0xffff_ffff }, blockBytes);
+}
+
+/** A snapshot file's prefix and header; `paddedBytes` pads it to the length of a reserved one. */
+export function encodeSnapshotHeader(meta: SnapshotMeta, blockBytes: number, paddedBytes?: number): Buffer {
+  const text = JSON.stringify({
       formatVersion: SNAPSHOT_FORMAT_VERSION,
       index: meta.index,
       term: meta.term,
@@ -55,8 +65,11 @@ export function encodeSnapshotHeader(meta: SnapshotMeta, blockBytes: number): Bu
       sizeBytes: meta.sizeBytes,
       blockBytes,
       ...(meta.checksum === undefined ? {} : { checksum: meta.checksum }),
-    }),
-  );
+  });
+  const jsonBytes = paddedBytes === undefined ? text.length : paddedBytes - PREFIX_BYTES;
+  invariant(text.length <= jsonBytes, () => `a snapshot header of ${text.length} bytes fits the ${jsonBytes} reserved for it`);
+  // The header is ASCII (numbers and keys only): a character is a byte.
+  const json = Buffer.from(text.padEnd(jsonBytes, " "), "latin1");
   const prefix = Buffer.alloc(PREFIX_BYTES);
   MAGIC.copy(prefix, 0);
   prefix.writeUInt32LE(json.length, 8);

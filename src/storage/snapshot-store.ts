@@ -13,13 +13,14 @@ import { CorruptDataError, StorageIoError, readFailure } from "./errors.js";
 import { type FileIo, type WritableFile, errorCode, syncDirectoryOrFail, syncOrFail, writeFailure } from "./file-io.js";
 import { CORRUPT_SUFFIX, TEMPORARY_SUFFIX, snapshotFileName } from "./file-names.js";
 import { metaWithChecksum } from "./snapshot-checksum.js";
-import type { SnapshotData } from "./storage-types.js";
+import type { LocalSnapshotMeta, SnapshotData } from "./storage-types.js";
 import {
   SnapshotBlockEncoder,
   type SnapshotLayout,
   encodeSnapshotHeader,
   readSnapshotData,
   readSnapshotLayout,
+  reservedSnapshotHeader,
   snapshotFileBytes,
 } from "./snapshot-format.js";
 
@@ -37,6 +38,10 @@ const READ_STEP_BYTES = 1024 * 1024;
  * Bytes a write could not put on disk (a full disk) are kept and go first in the next
  * write, so the data handed to `append` is never lost and `append`, `flushPending` and
  * `commit` may be called again after a DiskFullError.
+ *
+ * The header goes first with room for any size and checksum, and is written again with
+ * the real ones at commit: a local snapshot is streamed as it is encoded, its size known
+ * only at the end.
  */
 export class SnapshotFileWriter {
   private position: number;
@@ -44,29 +49,30 @@ export class SnapshotFileWriter {
   /** Encoded bytes not yet written (a write found the disk full). */
   private unwritten: Buffer = Buffer.alloc(0);
   private encoderFinished = false;
-  /** CRC32C of the data appended so far: checked against (or becomes) meta.checksum at commit. */
+  /** CRC32C of the data appended so far: checked against (or becomes) the checksum at commit. */
   private dataCrc = 0;
 
   private constructor(
     private readonly dir: string,
     private readonly io: FileIo,
-    readonly meta: SnapshotMeta,
+    /** With sizeBytes (and checksum) for a received snapshot, whose data must match them; without for a local one. */
+    readonly meta: LocalSnapshotMeta | SnapshotMeta,
     private readonly blockBytes: number,
     private readonly file: WritableFile,
-    headerBytes: number,
+    private readonly headerBytes: number,
   ) {
     this.position = headerBytes;
     this.encoder = new SnapshotBlockEncoder(blockBytes);
   }
 
-  static async create(dir: string, io: FileIo, meta: SnapshotMeta, blockBytes: number, kind: "local" | "incoming"): Promise<SnapshotFileWriter> {
+  static async create(dir: string, io: FileIo, meta: LocalSnapshotMeta | SnapshotMeta, blockBytes: number, kind: "local" | "incoming"): Promise<SnapshotFileWriter> {
     const suffix = kind === "local" ? TEMPORARY_SUFFIX : `.incoming${TEMPORARY_SUFFIX}`;
     const path = join(dir, snapshotFileName(meta.index) + suffix);
     await io.unlink(path).catch(() => undefined);
     const file = await io.open(path, "create").catch((error: unknown) => {
       throw writeFailure(error, path);
     });
-    const header = encodeSnapshotHeader(meta, blockBytes);
+    const header = reservedSnapshotHeader(meta, blockBytes);
     const writer = new SnapshotFileWriter(dir, io, meta, blockBytes, file, header.length);
     try {
       await writer.writeAt(header, 0);
@@ -82,8 +88,9 @@ export class SnapshotFileWriter {
   }
 
   async append(data: Uint8Array): Promise<void> {
-    invariant(this.encoder.dataBytes() + data.byteLength <= this.meta.sizeBytes, () =>
-      `snapshot ${this.meta.index} data exceeds its sizeBytes ${this.meta.sizeBytes}`);
+    const sizeBytes = "sizeBytes" in this.meta ? this.meta.sizeBytes : Number.POSITIVE_INFINITY;
+    invariant(this.encoder.dataBytes() + data.byteLength <= sizeBytes, () =>
+      `snapshot ${this.meta.index} data exceeds its sizeBytes ${sizeBytes}`);
     const encoded = this.encoder.push(data);
     this.dataCrc = crc32c(data, this.dataCrc);
     await this.writeAt(encoded, this.position);
@@ -99,22 +106,29 @@ export class SnapshotFileWriter {
    * whose CRC32C is not the meta's checksum never gets there (CorruptDataError).
    */
   async commit(): Promise<StoredSnapshot> {
-    invariant(this.encoder.dataBytes() === this.meta.sizeBytes, () =>
-      `snapshot ${this.meta.index} received ${this.encoder.dataBytes()} bytes, its sizeBytes is ${this.meta.sizeBytes}`);
-    const meta = metaWithChecksum(this.meta, this.dataCrc, this.file.path);
+    const sizeBytes = this.encoder.dataBytes();
+    invariant(!("sizeBytes" in this.meta) || sizeBytes === this.meta.sizeBytes, () =>
+      `snapshot ${this.meta.index} received ${sizeBytes} bytes, its sizeBytes is ${"sizeBytes" in this.meta ? this.meta.sizeBytes : "-"}`);
+    const { index, term, config } = this.meta;
+    const checksum = "checksum" in this.meta ? this.meta.checksum : undefined;
+    const meta = metaWithChecksum({ index, term, config, sizeBytes, ...(checksum === undefined ? {} : { checksum }) }, this.dataCrc, this.file.path);
     let last: Buffer = Buffer.alloc(0);
     if (!this.encoderFinished) {
       last = this.encoder.finish();
       this.encoderFinished = true;
     }
     await this.writeAt(last, this.position);
+    // In place of the reserved header: the same length, so nothing after it moves.
+    const header = encodeSnapshotHeader(meta, this.blockBytes, this.headerBytes);
+    await this.file.write(header, 0).catch((error: unknown) => {
+      throw writeFailure(error, this.file.path);
+    });
     await syncOrFail(this.file.path, () => this.file.datasync());
     await this.file.close();
     const path = join(this.dir, snapshotFileName(this.meta.index));
     await this.io.rename(this.file.path, path);
     await syncDirectoryOrFail(this.io, this.dir);
-    const header = encodeSnapshotHeader(this.meta, this.blockBytes);
-    return { path, layout: { meta, blockBytes: this.blockBytes, dataStart: header.length } };
+    return { path, layout: { meta, blockBytes: this.blockBytes, dataStart: this.headerBytes } };
   }
 
   async discard(): Promise<void> {
@@ -136,11 +150,11 @@ export class SnapshotFileWriter {
   }
 }
 
-/** Writes a whole local snapshot; on any failure the temporary file is removed and nothing changes. */
+/** Writes a whole local snapshot as its data comes; on any failure the temporary file is removed and nothing changes. */
 export async function writeSnapshot(
   dir: string,
   io: FileIo,
-  meta: SnapshotMeta,
+  meta: LocalSnapshotMeta,
   blockBytes: number,
   data: SnapshotData,
 ): Promise<StoredSnapshot> {

@@ -85,6 +85,12 @@ export interface IncomingSnapshot {
  */
 export type SnapshotData = Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array>;
 
+/**
+ * A local snapshot's meta before it is written: storage finds its size and checksum in
+ * the data as it writes it, so the data can be streamed as it is encoded instead of held.
+ */
+export type LocalSnapshotMeta = Omit<SnapshotMeta, "sizeBytes" | "checksum">;
+
 /** The log storage the server drives: the core's read interface plus durable writes. */
 export interface RaftStorage extends LogStorage {
   /**
@@ -92,8 +98,12 @@ export interface RaftStorage extends LogStorage {
    * entries' data is kept, not copied: it must not be changed after this call.
    */
   persist(update: StorageUpdate): Promise<void>;
-  /** Saves a snapshot of the state machine at `meta.index` (<= commit), then compacts. */
-  saveSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void>;
+  /**
+   * Saves a snapshot of the state machine at `meta.index` (<= commit), then compacts;
+   * resolves to its meta, or undefined when a snapshot at or after that index is already
+   * current (the data then goes unread).
+   */
+  saveSnapshot(meta: LocalSnapshotMeta, data: SnapshotData): Promise<SnapshotMeta | undefined>;
   beginIncoming(meta: SnapshotMeta): Promise<IncomingSnapshot>;
   /** The snapshot's data, checked block by block, or undefined when `meta` is not the current snapshot. */
   readSnapshotData(meta: SnapshotMeta): AsyncIterable<Uint8Array> | undefined;

@@ -116,13 +116,12 @@ export function snapshotKeepsLog(termAtSnapshotIndex: number | undefined, meta: 
  * A local snapshot covers committed, logged entries and moves forward. Returns false when
  * it is the current snapshot again (nothing to do).
  */
-export function checkLocalSnapshot(meta: SnapshotMeta, currentIndex: number, durableCommit: number, termAtIndex: number | undefined): boolean {
+export function checkLocalSnapshot(meta: Pick<SnapshotMeta, "index" | "term">, currentIndex: number, durableCommit: number, termAtIndex: number | undefined): boolean {
   invariant(meta.index <= durableCommit, () => `snapshot index ${meta.index} is above the durable commit ${durableCommit}`);
   invariant(meta.index >= currentIndex, () => `snapshot index ${meta.index} is below the current snapshot's ${currentIndex}`);
   if (meta.index === currentIndex) return false;
   invariant(termAtIndex === meta.term, () =>
     `snapshot (index ${meta.index}, term ${meta.term}) does not match the log's term ${termAtIndex} at that index`);
-  invariant(Number.isSafeInteger(meta.sizeBytes) && meta.sizeBytes >= 0, () => `snapshot sizeBytes ${meta.sizeBytes} is invalid`);
   return true;
 }
 

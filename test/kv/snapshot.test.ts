@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ByteWriter } from "../../src/kv/bytes.js";
+import { KeyStore } from "../../src/kv/key-store.js";
+import { SnapshotEncoder } from "../../src/kv/snapshot-codec.js";
 import { KvStateMachine, SnapshotDecodeError, encodeCommand, fnv1a64, type KvCommand, type KvConfig } from "../../src/kv/index.js";
 import { Replica, T0_MS, commandSequence, ref, utf8 } from "./helpers.js";
 
@@ -113,6 +115,28 @@ describe("snapshot and restore", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("an encoding abandoned half way releases its capture once; a finished one is not released again", () => {
+    const store = new KeyStore();
+    for (let i = 0; i < 10; i++) store.set(utf8(`k/${i}`), { value: utf8("v"), flags: 0, version: 1, createVersion: 1, expiresAtMs: undefined });
+    let releases = 0;
+    const encoderOf = (): SnapshotEncoder => {
+      const capture = store.capture();
+      const state = { appliedIndex: 1, lastStampMs: 0, pendingFlushAtMs: undefined, keyCount: capture.count, records: capture.records(), sessions: [], release: () => { releases++; capture.release(); } };
+      return new SnapshotEncoder(state, 0);
+    };
+    const halfWay = encoderOf();
+    expect(halfWay.encodeSome(3)).toBe(false);
+    halfWay.abandon();
+    halfWay.abandon();
+    expect(releases).toBe(1);
+    expect(halfWay.encodeSome(3)).toBe(true);
+    const finished = encoderOf();
+    expect(finished.encodeSome(100)).toBe(true);
+    expect(releases).toBe(2);
+    finished.abandon();
+    expect(releases).toBe(2);
   });
 
   it("a restore that holds back a record cut by a piece takes it whole from the next", () => {

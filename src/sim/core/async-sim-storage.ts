@@ -1,8 +1,8 @@
 import { invariant } from "../../assert/invariant.js";
 import type { SeededRandom } from "../../raft/random.js";
 import type { Entry, HardState, SnapshotMeta } from "../../raft/types.js";
-import type { IncomingSnapshot, RaftStorage, SnapshotData, StorageStatus } from "../../storage/storage-types.js";
-import { collectBytes, memoryIncomingSnapshot } from "../../storage/memory-snapshot-bytes.js";
+import type { IncomingSnapshot, LocalSnapshotMeta, RaftStorage, SnapshotData, StorageStatus } from "../../storage/storage-types.js";
+import { collectBytes, localSnapshotMeta, memoryIncomingSnapshot } from "../../storage/memory-snapshot-bytes.js";
 import { checkIncomingSnapshot, checkLocalSnapshot, type StorageUpdate } from "../../storage/update-rules.js";
 import type { PersistJob, SimStorage } from "./sim-storage.js";
 import type { VirtualAgenda } from "./sim-scheduler.js";
@@ -105,13 +105,14 @@ export class AsyncSimStorage implements RaftStorage {
     return this.write({ kind: "log", job: { hardState: update.hardState, entries: update.entries?.slice() ?? [], snapshot: undefined } });
   }
 
-  async saveSnapshot(meta: SnapshotMeta, data: SnapshotData): Promise<void> {
+  async saveSnapshot(meta: LocalSnapshotMeta, data: SnapshotData): Promise<SnapshotMeta | undefined> {
     const bytes = await collectBytes(data);
     const durable = this.durable;
     // The production rules, against what is durable: the server writes the commit index before a snapshot passes it.
-    if (!checkLocalSnapshot(meta, durable.snapshotMeta().index, durable.hardState().commit, durable.term(meta.index))) return;
-    invariant(bytes.length === meta.sizeBytes, () => `sim disk: snapshot ${meta.index} has ${bytes.length} bytes, its sizeBytes is ${meta.sizeBytes}`);
-    await this.write({ kind: "local-snapshot", meta, data: bytes });
+    if (!checkLocalSnapshot(meta, durable.snapshotMeta().index, durable.hardState().commit, durable.term(meta.index))) return undefined;
+    const saved = localSnapshotMeta(meta, bytes);
+    await this.write({ kind: "local-snapshot", meta: saved, data: bytes });
+    return saved;
   }
 
   async beginIncoming(meta: SnapshotMeta): Promise<IncomingSnapshot> {
