@@ -163,6 +163,13 @@ describe("kvraft bench cluster: the pure parts", () => {
       ["0.77x (380 vs 496 MiB per million keys)", true], ["0.85x (520 vs 611 MiB per million keys)", false],
       ["0.91x (4000 vs 4400 ms)", true],
     ]);
+    // Judged on the exact ratio, not the printed one: 424/527 prints 0.8x and is above 0.8.
+    const edge = { ...extras, kvraft: system({ kill: 1200, written: 424, restarted: 421, restartMs: 4000 }), etcd: system({ kill: 1300, written: 527, restarted: 527, restartMs: 4400 }) };
+    expect(evaluateGoals([], { fsyncMs: 1, loopbackMs: 0.05 }, edge).filter((g) => g.goal.startsWith("RSS")).map((g) => [g.measured, g.met])).toEqual([
+      ["0.8x (424 vs 527 MiB per million keys)", false], ["0.8x (421 vs 527 MiB per million keys)", true],
+    ]);
+    const nearTwice = evaluateGoals([compareWorkload(large, { kvraft: [round(1197, 40)], etcd: [round(600, 50)] })], { fsyncMs: 1, loopbackMs: 0.05 }, undefined);
+    expect(nearTwice.map((g) => [g.measured, g.met])[0]).toEqual(["2x", false]);
   });
 
   it("measures a failover as the longest gap between acknowledgements from the signal on", () => {
