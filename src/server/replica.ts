@@ -535,6 +535,8 @@ export class Replica {
     saveLocalSnapshot(kv.beginSnapshot(), storage, { index: applied, term, config: this.appliedConfig }, () => this.scheduler.nextTurn()).then((meta) => {
       if (meta !== undefined) this.options.onEvent?.({ type: "snapshot-saved", index: meta.index, sizeBytes: meta.sizeBytes, ms: this.scheduler.now() - started });
     }).catch((error: unknown) => {
+      // Stopping closes storage under a snapshot still being written: it is dropped, nothing failed.
+      if (this.stopped) return;
       if (!this.diskFull.snapshotFailed(error)) this.fail(error instanceof Error ? error : new Error(String(error)));
     }).finally(() => { this.snapshotInFlight = false; });
   }

@@ -44,6 +44,8 @@ export class DiskSnapshots implements IncomingSnapshotHost {
   /** The segment holding the latest log-resetting marker: segments before it hold no live entries. */
   private resetSegmentSeq: number | undefined;
   private exclusive: Promise<void> = Promise.resolve();
+  /** Set by close: a local snapshot still being streamed in stops at its next piece. */
+  private closing = false;
 
   constructor(
     private readonly dir: string,
@@ -65,7 +67,7 @@ export class DiskSnapshots implements IncomingSnapshotHost {
     if (!checkLocalSnapshot(meta, this.currentIndex(), durableCommit, this.log.term(meta.index))) return Promise.resolve(undefined);
     return this.serialize(async () => {
       if (meta.index <= this.currentIndex()) return undefined;
-      const stored = await this.guard(writeSnapshot(this.dir, this.io, meta, this.config.snapshotBlockBytes, data));
+      const stored = await this.guard(writeSnapshot(this.dir, this.io, meta, this.config.snapshotBlockBytes, data, () => this.closing));
       const marker = { index: meta.index, term: meta.term, logReset: false };
       await this.host.submitMarker(marker, (placed) => this.adopt(stored, false, placed));
       await this.compact();
@@ -108,6 +110,7 @@ export class DiskSnapshots implements IncomingSnapshotHost {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.incoming?.abort();
     await this.exclusive;
   }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { SnapshotMeta } from "../raft/types.js";
 import { invariant } from "../assert/invariant.js";
-import { CorruptDataError, StorageIoError, readFailure } from "./errors.js";
+import { CorruptDataError, StorageClosedError, StorageIoError, readFailure } from "./errors.js";
 import { type FileIo, type WritableFile, errorCode, syncDirectoryOrFail, syncOrFail, writeFailure } from "./file-io.js";
 import { CORRUPT_SUFFIX, TEMPORARY_SUFFIX, snapshotFileName } from "./file-names.js";
 import { metaWithChecksum } from "./snapshot-checksum.js";
@@ -150,18 +150,28 @@ export class SnapshotFileWriter {
   }
 }
 
-/** Writes a whole local snapshot as its data comes; on any failure the temporary file is removed and nothing changes. */
+/**
+ * Writes a whole local snapshot as its data comes; on any failure the temporary file is
+ * removed and nothing changes. `closing` stops a streamed one at its next piece
+ * (StorageClosedError): a member shutting down does not wait for the rest of an encoding.
+ */
 export async function writeSnapshot(
   dir: string,
   io: FileIo,
   meta: LocalSnapshotMeta,
   blockBytes: number,
   data: SnapshotData,
+  closing: () => boolean = () => false,
 ): Promise<StoredSnapshot> {
   const writer = await SnapshotFileWriter.create(dir, io, meta, blockBytes, "local");
   try {
     if (data instanceof Uint8Array) await writer.append(data);
-    else for await (const chunk of data) await writer.append(chunk);
+    else {
+      for await (const chunk of data) {
+        if (closing()) throw new StorageClosedError(`the local snapshot at ${meta.index} was still being written; it is discarded (the log holds its entries)`);
+        await writer.append(chunk);
+      }
+    }
     return await writer.commit();
   } catch (error) {
     await writer.discard();

@@ -120,6 +120,43 @@ describe("DiskStorage", () => {
     });
   });
 
+  it("close stops a local snapshot still being streamed at its next piece, and leaves no file of it", async () => {
+    await withTempDir(async (dir) => {
+      const store = await openDisk(dir);
+      await store.persist({ hardState: hardState(1, 40), entries: makeEntries(1, 40, 1) });
+      let pulled = 0;
+      let openGate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => { openGate = resolve; });
+      let firstPulled: () => void = () => undefined;
+      const first = new Promise<void>((resolve) => { firstPulled = resolve; });
+      async function* encoding(): AsyncIterable<Uint8Array> {
+        for (let piece = 0; piece < 100; piece++) {
+          pulled++;
+          if (piece === 1) firstPulled();
+          if (piece === 1) await gate;
+          yield Buffer.alloc(1000, piece);
+        }
+      }
+      const saving = store.saveSnapshot({ index: 30, term: 1, config: { voters: [1], learners: [] } }, encoding());
+      const refused = expect(saving).rejects.toThrow(/still being written; it is discarded/);
+      await first;
+      const closing = store.close();
+      openGate();
+      await refused;
+      await closing;
+      // One piece written, the second pulled when close came: the other 98 never encoded.
+      expect(pulled).toBe(2);
+      expect((await readdir(dir)).filter((f) => f.includes("snap"))).toEqual([]);
+      const reopened = await openDisk(dir);
+      try {
+        expect(reopened.snapshotMeta().index).toBe(0);
+        expect(reopened.lastIndex()).toBe(40);
+      } finally {
+        await reopened.close();
+      }
+    });
+  });
+
   it("a received snapshot that resets the log survives reopening", async () => {
     await withTempDir(async (dir) => {
       const store = await openDisk(dir);
