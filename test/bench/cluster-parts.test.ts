@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { longestPause } from "../../src/bench/cluster/failover.js";
-import { MEMORY_KEYS_MIN, rssGrowthMibPerMillionKeys } from "../../src/bench/cluster/footprint.js";
+import { MEMORY_KEYS_MIN, measureFootprint, rssGrowthMibPerMillionKeys } from "../../src/bench/cluster/footprint.js";
+import type { BenchSystem } from "../../src/bench/cluster/system.js";
 import { evaluateGoals, followerWriteRatio } from "../../src/bench/cluster/goals.js";
 import { median, medianFigures, type RoundFigures } from "../../src/bench/cluster/measure.js";
 import { CLUSTER_QUICK, validateClusterOptions } from "../../src/bench/cluster/options.js";
@@ -170,6 +171,23 @@ describe("kvraft bench cluster: the pure parts", () => {
     ]);
     const nearTwice = evaluateGoals([compareWorkload(large, { kvraft: [round(1197, 40)], etcd: [round(600, 50)] })], { fsyncMs: 1, loopbackMs: 0.05 }, undefined);
     expect(nearTwice.map((g) => [g.measured, g.met])[0]).toEqual(["2x", false]);
+  });
+
+  it("measures memory and restart on a new, empty cluster: nothing of the earlier workloads counts", async () => {
+    const calls: string[] = [];
+    let written = 0;
+    const system = {
+      name: "kvraft",
+      members: [{ pid: process.pid }],
+      clear: async () => { calls.push("clear"); },
+      start: async () => { calls.push("start"); },
+      stop: async () => { calls.push("stop"); },
+      connect: async () => ({ put: async () => { written++; }, get: async () => undefined, close: async () => undefined }),
+    } as unknown as BenchSystem;
+    const result = await measureFootprint(system, 500);
+    expect(calls).toEqual(["clear", "start", "stop", "start"]);
+    expect(written).toBe(500);
+    expect(result.restartMs).toBeGreaterThanOrEqual(0);
   });
 
   it("measures a failover as the longest gap between acknowledgements from the signal on", () => {

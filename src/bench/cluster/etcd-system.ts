@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ClientTlsOptions } from "../../security/client-credentials.js";
 import { httpCall, httpTarget } from "../../security/https-call.js";
@@ -167,6 +167,11 @@ export class EtcdSystem implements BenchSystem {
 
   async stop(): Promise<void> {
     await Promise.all([...this.members, ...this.added].map((m) => m.stop("SIGTERM")));
+  }
+
+  async clear(): Promise<void> {
+    await this.stop();
+    await Promise.all(this.plans.map((plan) => rm(plan.dataDir, { recursive: true, force: true })));
   }
 
   private newEtcd3(hosts: string[]): Etcd3 {

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AdminError, createClient, type KvClient } from "../../client/index.js";
@@ -193,6 +193,11 @@ export class KvraftSystem implements BenchSystem, WalCounterSource {
 
   async stop(): Promise<void> {
     await Promise.all([...this.members, ...this.added].map((m) => m.stop("SIGTERM")));
+  }
+
+  async clear(): Promise<void> {
+    await this.stop();
+    await Promise.all(this.plan.members.map((member) => rm(member.dataDir, { recursive: true, force: true })));
   }
 
   private async waitUntilWritable(): Promise<void> {

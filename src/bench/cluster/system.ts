@@ -46,6 +46,11 @@ export interface BenchSystem {
   memorySplit?(): Promise<MemorySplit | undefined>;
   /** Stops every member; the data dirs are removed by the caller. */
   stop(): Promise<void>;
+  /**
+   * Stops every member and empties its data dir: the next start() begins a new cluster
+   * on the same ports, holding nothing of what ran before.
+   */
+  clear(): Promise<void>;
 }
 
 /** Where a Node member's memory is: its JavaScript heap, and the buffers outside it. */
