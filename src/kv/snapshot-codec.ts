@@ -250,14 +250,22 @@ export class SnapshotDecoder {
     let read = 0;
     for (; this.recordsLeft > 0 && read < max; read++) {
       const offset = reader.position;
-      if (!this.inputEnded && wholeRecordEnd(reader.input, offset) === undefined) break;
       // Views: the store copies them in, so a record costs no allocation of its own.
-      const key = reader.bytesView();
-      const value = reader.bytesView();
-      const flags = reader.u32();
-      const version = reader.varint();
-      const createVersion = reader.varint();
-      const expiresAtMs = reader.flag() ? reader.varint() : undefined;
+      let key: Uint8Array, value: Uint8Array, flags: number, version: number, createVersion: number, expiresAtMs: number | undefined;
+      try {
+        key = reader.bytesView();
+        value = reader.bytesView();
+        flags = reader.u32();
+        version = reader.varint();
+        createVersion = reader.varint();
+        expiresAtMs = reader.flag() ? reader.varint() : undefined;
+      } catch (error) {
+        // A record cut by the end of a piece: taken whole once the next piece is in. Looked
+        // for only when a read fails, not before each record (a million records' worth of peeks).
+        if (this.inputEnded || wholeRecordEnd(reader.input, offset) !== undefined) throw error;
+        this.rewindTo(offset);
+        break;
+      }
       if (key.length === 0) throw reader.invalid(offset, "empty key");
       if (this.previousKey !== undefined && compareBytes(key, this.previousKey) <= 0) throw reader.invalid(offset, "keys not in strictly increasing order");
       if (createVersion < 1 || createVersion > version || version > this.appliedIndex) {
@@ -282,6 +290,12 @@ export class SnapshotDecoder {
     const sessions = readSessions(this.reader, this.appliedIndex, this.lastStampMs);
     this.reader.expectEnd();
     return sessions;
+  }
+
+  /** Reads again from `offset` of the current input (the start of a record cut short). */
+  private rewindTo(offset: number): void {
+    this.inputStart += offset;
+    this.reader = this.readerOf(this.reader.input.subarray(offset));
   }
 
   private readerOf(input: Uint8Array): ByteReader {

@@ -110,8 +110,13 @@ export function readSnapshotLayout(fd: number, file: string): SnapshotLayout {
   return { meta, blockBytes, dataStart: PREFIX_BYTES + headerBytes };
 }
 
-function readExactly(fd: number, file: string, position: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
+/**
+ * `length` bytes of the file from `position`, read into `into` when it is large enough (a
+ * caller reading a whole file step by step reuses one buffer), else into a new one.
+ * Every byte returned was read: a short file throws.
+ */
+function readExactly(fd: number, file: string, position: number, length: number, into?: Buffer): Buffer {
+  const buffer = into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     let got: number;
@@ -138,11 +143,47 @@ export function readSnapshotData(fd: number, file: string, layout: SnapshotLayou
   const B = layout.blockBytes;
   const firstBlock = Math.floor(offset / B);
   const lastBlock = Math.floor((end - 1) / B);
+  const lastBlockData = Math.min(B, layout.meta.sizeBytes - lastBlock * B);
+  const data = Buffer.allocUnsafe((lastBlock - firstBlock) * B + lastBlockData);
+  visitCheckedBlocks(fd, file, layout, firstBlock, lastBlock, undefined, (body, block) => body.copy(data, (block - firstBlock) * B));
+  const skip = offset - firstBlock * B;
+  return data.subarray(skip, skip + (end - offset));
+}
+
+/**
+ * The CRC32C of a snapshot's whole data, every block checked against its own CRC32C on
+ * the way, read `stepBytes` of data at a time into one reused buffer: the check at start
+ * reads the whole file, and a buffer per step would leave hundreds of MiB to collect.
+ */
+export function snapshotDataCrc(fd: number, file: string, layout: SnapshotLayout, stepBytes: number): number {
+  const B = layout.blockBytes;
+  const blocksPerStep = Math.max(1, Math.floor(stepBytes / B));
+  const blocks = Math.ceil(layout.meta.sizeBytes / B);
+  const scratch = Buffer.allocUnsafe(blocksPerStep * (B + BLOCK_CRC_BYTES));
+  let dataCrc = 0;
+  for (let first = 0; first < blocks; first += blocksPerStep) {
+    visitCheckedBlocks(fd, file, layout, first, Math.min(blocks, first + blocksPerStep) - 1, scratch, (body) => {
+      dataCrc = crc32c(body, dataCrc);
+    });
+  }
+  return dataCrc;
+}
+
+/** Reads blocks `firstBlock`..`lastBlock` with one read and hands each body to `visit` once it passed its CRC32C. */
+function visitCheckedBlocks(
+  fd: number,
+  file: string,
+  layout: SnapshotLayout,
+  firstBlock: number,
+  lastBlock: number,
+  scratch: Buffer | undefined,
+  visit: (body: Buffer, block: number) => void,
+): void {
+  const B = layout.blockBytes;
   const fileStart = layout.dataStart + firstBlock * (B + BLOCK_CRC_BYTES);
   const lastBlockData = Math.min(B, layout.meta.sizeBytes - lastBlock * B);
   const fileEnd = layout.dataStart + lastBlock * (B + BLOCK_CRC_BYTES) + BLOCK_CRC_BYTES + lastBlockData;
-  const raw = readExactly(fd, file, fileStart, fileEnd - fileStart);
-  const data = Buffer.allocUnsafe((lastBlock - firstBlock) * B + lastBlockData);
+  const raw = readExactly(fd, file, fileStart, fileEnd - fileStart, scratch);
   for (let block = firstBlock; block <= lastBlock; block++) {
     const at = (block - firstBlock) * (B + BLOCK_CRC_BYTES);
     const length = block === lastBlock ? lastBlockData : B;
@@ -150,10 +191,8 @@ export function readSnapshotData(fd: number, file: string, layout: SnapshotLayou
     if (crc32c(body) !== raw.readUInt32LE(at)) {
       throw new CorruptDataError(`snapshot block ${block} failed its CRC32C`, { file, offset: fileStart + at });
     }
-    body.copy(data, (block - firstBlock) * B);
+    visit(body, block);
   }
-  const skip = offset - firstBlock * B;
-  return data.subarray(skip, skip + (end - offset));
 }
 
 /** Turns a stream of data into checksummed blocks, in order; `finish` emits the last, short block. */

@@ -21,6 +21,7 @@ import {
   readSnapshotData,
   readSnapshotLayout,
   reservedSnapshotHeader,
+  snapshotDataCrc,
   snapshotFileBytes,
 } from "./snapshot-format.js";
 
@@ -203,9 +204,7 @@ export function validateSnapshotFile(path: string, expectedIndex: number): Store
     if (actualBytes !== expectedBytes) {
       throw new CorruptDataError(`the snapshot file is ${actualBytes} bytes, its header implies ${expectedBytes}`, { file: path, offset: Math.min(actualBytes, expectedBytes) });
     }
-    const step = Math.max(layout.blockBytes, Math.floor(READ_STEP_BYTES / layout.blockBytes) * layout.blockBytes);
-    let dataCrc = 0;
-    for (let offset = 0; offset < layout.meta.sizeBytes; offset += step) dataCrc = crc32c(readSnapshotData(fd, path, layout, offset, step), dataCrc);
+    const dataCrc = snapshotDataCrc(fd, path, layout, READ_STEP_BYTES);
     return { path, layout: { ...layout, meta: metaWithChecksum(layout.meta, dataCrc, path) } };
   } finally {
     closeSync(fd);
