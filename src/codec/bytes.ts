@@ -163,6 +163,9 @@ export class ByteWriter {
  */
 export type ByteValues = "copies" | "views";
 
+/** How the reason of a read that ran past the end of its input begins (the other faults are in the bytes themselves). */
+export const TRUNCATED = "truncated";
+
 /** Reads one encoding from `input`, checking every length against what is left. */
 export class ByteReader {
   private offset = 0;
@@ -293,7 +296,7 @@ export class ByteReader {
 
   /** Checks that `bytes` more are there; `what` names them in the error (built only on failure). */
   private need(bytes: number, what?: string): void {
-    if (bytes > this.remaining) throw this.fail(this.offset, `truncated: need ${what ?? `${bytes} bytes`}, ${this.remaining} bytes left`);
+    if (bytes > this.remaining) throw this.fail(this.offset, `${TRUNCATED}: need ${what ?? `${bytes} bytes`}, ${this.remaining} bytes left`);
   }
 }
 

@@ -3,7 +3,7 @@
  * ones (`../codec/bytes.ts`): a kv decoder injects its own error class
  * (CommandDecodeError, SnapshotDecodeError, KvDecodeError).
  */
-export { ByteReader, ByteWriter, type ByteValues } from "../codec/bytes.js";
+export { ByteReader, ByteWriter, TRUNCATED, type ByteValues } from "../codec/bytes.js";
 
 export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (prefix.length > bytes.length) return false;

@@ -1,6 +1,6 @@
 import { invariant } from "../assert/invariant.js";
 import { joinBytes } from "../codec/bytes.js";
-import { ByteReader, ByteWriter, compareBytes } from "./bytes.js";
+import { ByteReader, ByteWriter, TRUNCATED, compareBytes } from "./bytes.js";
 import { STAMP_MS_MAX } from "./commands.js";
 import { SnapshotDecodeError } from "./errors.js";
 import type { KeyRecord, RecordCursor } from "./record-cursor.js";
@@ -305,36 +305,27 @@ export class SnapshotDecoder {
 }
 
 /**
- * Where the record at `offset` ends, or undefined when `bytes` end before it does. Reads
- * only lengths, checks nothing: the decoder checks the record itself.
+ * Where the record at `offset` ends, or undefined when `bytes` end before it does: the
+ * record's fields skipped with a reader of their own. A record malformed in itself gets
+ * an end, so that the decoder reports its fault.
  */
 function wholeRecordEnd(bytes: Uint8Array, offset: number): number | undefined {
-  let at: number | undefined = offset;
-  for (let field = 0; field < 2 && at !== undefined; field++) {
-    const length = varintAt(bytes, at);
-    at = length === undefined ? undefined : length.end + length.value;
+  let cut = false;
+  const peek = new ByteReader(bytes.subarray(offset), (at, reason) => {
+    cut = reason.startsWith(TRUNCATED);
+    return new SnapshotDecodeError("snapshot", offset + at, reason);
+  });
+  try {
+    peek.bytesView();
+    peek.bytesView();
+    peek.u32();
+    peek.varint();
+    peek.varint();
+    if (peek.flag()) peek.varint();
+  } catch {
+    if (cut) return undefined;
   }
-  if (at === undefined) return undefined;
-  at += 4;
-  for (let field = 0; field < 2 && at !== undefined; field++) at = varintAt(bytes, at)?.end;
-  if (at === undefined || at >= bytes.length) return undefined;
-  const hasExpiry = bytes[at] === 1;
-  at += 1;
-  if (hasExpiry) at = varintAt(bytes, at)?.end;
-  return at !== undefined && at <= bytes.length ? at : undefined;
-}
-
-/** The varint at `offset` and where it ends, or undefined when `bytes` end first (a malformed one is left to the decoder). */
-function varintAt(bytes: Uint8Array, offset: number): { value: number; end: number } | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let at = offset; at < bytes.length && at < offset + 10; at++) {
-    const byte = bytes[at] as number;
-    value += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) return { value, end: at + 1 };
-    scale *= 0x80;
-  }
-  return bytes.length - offset >= 10 ? { value: 0, end: offset + 10 } : undefined;
+  return offset + peek.position;
 }
 
 function readSessions(reader: ByteReader, appliedIndex: number, lastStampMs: number): Session[] {

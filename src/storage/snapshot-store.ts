@@ -52,6 +52,8 @@ export class SnapshotFileWriter {
   private encoderFinished = false;
   /** CRC32C of the data appended so far: checked against (or becomes) the checksum at commit. */
   private dataCrc = 0;
+  /** A received snapshot's size and checksum, which its data must match; undefined for a local one's. */
+  private readonly expected: { readonly sizeBytes: number; readonly checksum?: number } | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -64,6 +66,7 @@ export class SnapshotFileWriter {
   ) {
     this.position = headerBytes;
     this.encoder = new SnapshotBlockEncoder(blockBytes);
+    this.expected = "sizeBytes" in meta ? meta : undefined;
   }
 
   static async create(dir: string, io: FileIo, meta: LocalSnapshotMeta | SnapshotMeta, blockBytes: number, kind: "local" | "incoming"): Promise<SnapshotFileWriter> {
@@ -89,7 +92,7 @@ export class SnapshotFileWriter {
   }
 
   async append(data: Uint8Array): Promise<void> {
-    const sizeBytes = "sizeBytes" in this.meta ? this.meta.sizeBytes : Number.POSITIVE_INFINITY;
+    const sizeBytes = this.expected?.sizeBytes ?? Number.POSITIVE_INFINITY;
     invariant(this.encoder.dataBytes() + data.byteLength <= sizeBytes, () =>
       `snapshot ${this.meta.index} data exceeds its sizeBytes ${sizeBytes}`);
     const encoded = this.encoder.push(data);
@@ -108,10 +111,10 @@ export class SnapshotFileWriter {
    */
   async commit(): Promise<StoredSnapshot> {
     const sizeBytes = this.encoder.dataBytes();
-    invariant(!("sizeBytes" in this.meta) || sizeBytes === this.meta.sizeBytes, () =>
-      `snapshot ${this.meta.index} received ${sizeBytes} bytes, its sizeBytes is ${"sizeBytes" in this.meta ? this.meta.sizeBytes : "-"}`);
+    invariant(this.expected === undefined || sizeBytes === this.expected.sizeBytes, () =>
+      `snapshot ${this.meta.index} received ${sizeBytes} bytes, its sizeBytes is ${this.expected?.sizeBytes}`);
     const { index, term, config } = this.meta;
-    const checksum = "checksum" in this.meta ? this.meta.checksum : undefined;
+    const checksum = this.expected?.checksum;
     const meta = metaWithChecksum({ index, term, config, sizeBytes, ...(checksum === undefined ? {} : { checksum }) }, this.dataCrc, this.file.path);
     let last: Buffer = Buffer.alloc(0);
     if (!this.encoderFinished) {
